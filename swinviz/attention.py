@@ -1,0 +1,131 @@
+"""Window attention (W-MSA / SW-MSA) with a relative position bias (SPEC facts 6-9)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .cost import attention_flops
+from .windows import relative_position_index, to_2tuple
+
+
+def trunc_normal_(t: torch.Tensor, std: float = 0.02) -> torch.Tensor:
+    """Truncated normal at +-2 std, the reference's initialisation."""
+    return nn.init.trunc_normal_(t, std=std, a=-2 * std, b=2 * std)
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside windows, with a learned relative position bias.
+
+    Parameters (SPEC fact 9): `qkv` Linear(C, 3C), `proj` Linear(C, C),
+    `relative_position_bias_table` ((2Mh-1)(2Mw-1), nH).
+
+    forward(x, mask=None, return_trace=False):
+        x: (B_, N, C) with B_ = B * nW windows, N = Mh * Mw.
+        mask: (nW, N, N) of 0 / -100, or None.
+        returns (B_, N, C), or ((B_, N, C), trace dict) when return_trace.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        window_size: int | tuple[int, int],
+        num_heads: int,
+        qkv_bias: bool = True,
+        qk_scale: float | None = None,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"num_heads={num_heads} does not divide dim={dim}")
+        self.dim = dim
+        self.window_size = to_2tuple(window_size)
+        self.num_heads = num_heads
+        head_dim = dim // num_heads
+        self.scale = qk_scale or head_dim**-0.5
+        mh, mw = self.window_size
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * mh - 1) * (2 * mw - 1), num_heads)
+        )
+        self.register_buffer(
+            "relative_position_index", relative_position_index(self.window_size), persistent=False
+        )
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(attn_drop)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+        trunc_normal_(self.relative_position_bias_table)
+        self._bias_cache: dict[tuple, torch.Tensor] = {}
+
+    def relative_position_bias(self) -> torch.Tensor:
+        """The bias table gathered through the index: (nH, N, N)."""
+        N = self.window_size[0] * self.window_size[1]
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
+        return bias.view(N, N, self.num_heads).permute(2, 0, 1).contiguous()
+
+    def _split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        B_, N, C = x.shape
+        qkv = self.qkv(x).reshape(B_, N, 3, self.num_heads, C // self.num_heads)
+        qkv = qkv.permute(2, 0, 3, 1, 4)  # 3, B_, nH, N, d
+        return qkv[0], qkv[1], qkv[2]
+
+    def _merge_heads(self, out: torch.Tensor) -> torch.Tensor:
+        B_, nH, N, d = out.shape  # B_, nH, N, d -> B_, N, C
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B_, N, nH * d)))
+
+    def _fused_bias(self, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+        """bias + mask as one float mask: (nW or 1, nH, N, N), cached while weights are fixed."""
+        table = self.relative_position_bias_table
+        cacheable = not (torch.is_grad_enabled() and table.requires_grad)
+        key = (
+            table._version, table.data_ptr(), table.device, dtype,
+            None if mask is None else (mask.data_ptr(), mask._version, tuple(mask.shape)),
+        )
+        if cacheable and key in self._bias_cache:
+            return self._bias_cache[key]
+        fused = self.relative_position_bias().unsqueeze(0)  # 1, nH, N, N
+        if mask is not None:
+            fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
+        fused = fused.to(dtype)
+        if cacheable:
+            if len(self._bias_cache) >= 8:
+                self._bias_cache.clear()
+            self._bias_cache[key] = fused
+        return fused
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_trace: bool = False
+    ):
+        q, k, v = self._split_heads(x)  # each B_, nH, N, d
+        B_, nH, N, _ = q.shape
+        if not return_trace:
+            fused = self._fused_bias(mask, q.dtype)  # nW or 1, nH, N, N
+            nW = fused.shape[0]
+            if nW > 1 and B_ != nW:
+                fused = fused.repeat(B_ // nW, 1, 1, 1)
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=fused,
+                dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
+            )
+            return self._merge_heads(out)
+
+        scores = (q * self.scale) @ k.transpose(-2, -1)  # B_, nH, N, N: content only
+        bias = self.relative_position_bias()  # nH, N, N
+        logits = scores + bias.unsqueeze(0)
+        if mask is not None:
+            nW = mask.shape[0]
+            logits = logits.view(B_ // nW, nW, nH, N, N) + mask.to(logits).unsqueeze(1).unsqueeze(0)
+            logits = logits.view(B_, nH, N, N)
+        attn = logits.softmax(dim=-1)
+        out = self._merge_heads(self.attn_drop(attn) @ v)
+        trace = {"scores": scores, "bias": bias, "attn": attn, "q": q, "k": k, "v": v}
+        return out, trace
+
+    def flops(self, N: int) -> int:
+        """Multiply-adds for one window of N tokens, as the reference counts them."""
+        return attention_flops(self.dim, self.num_heads, N)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, window_size={self.window_size}, num_heads={self.num_heads}"

@@ -1,0 +1,163 @@
+"""Windows: partition and reverse, region ids, the attention mask, the relative position index,
+and the one-gather permutation that replaces roll + partition.
+
+Notation (SPEC section 1): a token map (B, H, W, C), window size M (or (Mh, Mw)), shift s,
+N = Mh * Mw tokens per window, nW = (H / Mh) * (W / Mw) windows per image.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+MASK_VALUE = -100.0  # what the reference adds to the scores of keys from another region
+
+
+def to_2tuple(size: int | tuple[int, int]) -> tuple[int, int]:
+    """`7 -> (7, 7)`; a pair stays a pair."""
+    if isinstance(size, int):
+        return (size, size)
+    mh, mw = size
+    return (int(mh), int(mw))
+
+
+def effective_window(
+    input_resolution: tuple[int, int], window_size: int, shift_size: int
+) -> tuple[int, int]:
+    """Apply SPEC fact 2 and return the (window_size, shift_size) a block really uses.
+
+    If min(H, W) <= M the window becomes min(H, W) and the shift 0 (one window, no shift).
+    Raises ValueError unless 0 <= shift < window.
+    """
+    H, W = input_resolution
+    if H <= 0 or W <= 0:
+        raise ValueError(f"input_resolution must be positive, got {H}x{W}")
+    if window_size <= 0:
+        raise ValueError(f"window_size must be positive, got {window_size}")
+    if min(H, W) <= window_size:
+        return min(H, W), 0
+    if not 0 <= shift_size < window_size:
+        raise ValueError(
+            f"shift_size must satisfy 0 <= shift_size < window_size, "
+            f"got shift_size={shift_size} with window_size={window_size}"
+        )
+    return window_size, shift_size
+
+
+def check_divisible(H: int, W: int, window_size: int | tuple[int, int]) -> None:
+    """Raise a clear ValueError unless the (H, W) token grid splits into whole windows."""
+    mh, mw = to_2tuple(window_size)
+    if H % mh or W % mw:
+        raise ValueError(
+            f"the {H}x{W} token grid does not split into whole {mh}x{mw} windows; "
+            f"choose an input size whose token grid is a multiple of the window"
+        )
+
+
+def window_partition(x: torch.Tensor, window_size: int | tuple[int, int]) -> torch.Tensor:
+    """Cut a token map into non-overlapping windows.
+
+    x: (B, H, W, C) -> (nW*B, Mh, Mw, C), windows in row-major order inside each image
+    (image 0's windows first).
+    """
+    mh, mw = to_2tuple(window_size)
+    B, H, W, C = x.shape
+    x = x.view(B, H // mh, mh, W // mw, mw, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, mh, mw, C)
+
+
+def window_reverse(
+    windows: torch.Tensor, window_size: int | tuple[int, int], H: int, W: int
+) -> torch.Tensor:
+    """Inverse of `window_partition`: (nW*B, Mh, Mw, C) -> (B, H, W, C)."""
+    mh, mw = to_2tuple(window_size)
+    C = windows.shape[-1]
+    x = windows.view(-1, H // mh, W // mw, mh, mw, C)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, H, W, C)
+
+
+def region_ids(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """The reference's `img_mask` (SPEC fact 4) as a LongTensor (H, W).
+
+    Each axis is cut by [0, H-M), [H-M, H-s), [H-s, H) into three bands; the 3x3 regions are
+    numbered 0..8 row by row. Patches with the same id were neighbours before the cyclic shift.
+    With shift_size == 0 every id is 0.
+    """
+    ids = torch.zeros(H, W, dtype=torch.long)
+    if shift_size == 0:
+        return ids
+    M, s = window_size, shift_size
+    h_bands = (slice(0, -M), slice(-M, -s), slice(-s, None))
+    w_bands = (slice(0, -M), slice(-M, -s), slice(-s, None))
+    n = 0
+    for hb in h_bands:
+        for wb in w_bands:
+            ids[hb, wb] = n
+            n += 1
+    return ids
+
+
+def window_region_ids(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """Region ids partitioned into windows and flattened: LongTensor (nW, N)."""
+    ids = region_ids(H, W, window_size, shift_size)
+    return window_partition(ids.view(1, H, W, 1), window_size).reshape(-1, window_size**2)
+
+
+def attention_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """Float mask (nW, N, N): 0 where query i and key j share a region id, else -100.
+
+    All zeros when shift_size == 0 (SPEC fact 5).
+    """
+    ids = window_region_ids(H, W, window_size, shift_size)  # nW, N
+    same = ids.unsqueeze(2) == ids.unsqueeze(1)  # nW, N(query), N(key)
+    return torch.where(same, 0.0, MASK_VALUE).to(torch.float32)
+
+
+def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
+    """LongTensor (N, N): index[i, j] = (hi - hj + Mh - 1) * (2Mw - 1) + (wi - wj + Mw - 1).
+
+    Tokens i, j are numbered row-major inside the window (SPEC fact 6).
+    """
+    mh, mw = to_2tuple(window_size)
+    hh, ww = torch.meshgrid(torch.arange(mh), torch.arange(mw), indexing="ij")
+    h, w = hh.flatten(), ww.flatten()  # N
+    dh = h[:, None] - h[None, :] + mh - 1  # N, N in [0, 2Mh-2]
+    dw = w[:, None] - w[None, :] + mw - 1  # N, N in [0, 2Mw-2]
+    return dh * (2 * mw - 1) + dw
+
+
+@lru_cache(maxsize=64)
+def _window_order_cpu(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    pos = torch.arange(H * W).view(1, H, W, 1)
+    if shift_size:
+        pos = torch.roll(pos, shifts=(-shift_size, -shift_size), dims=(1, 2))
+    return window_partition(pos, window_size).reshape(-1)
+
+
+def window_order(
+    H: int, W: int, window_size: int, shift_size: int, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """The gather index that does roll(-s, -s) + window_partition in one step.
+
+    LongTensor (nW*N,): entry k is the flat position r*W + c of the token that lands at slot k of
+    the flattened windows. `x.view(B, H*W, C)[:, order]` is `window_partition(roll(x))`, and
+    `inverse_order` undoes it (window_reverse + roll back).
+    """
+    return _window_order_cpu(H, W, window_size, shift_size).to(device)
+
+
+def inverse_order(order: torch.Tensor) -> torch.Tensor:
+    """Inverse permutation: `inv[order[k]] = k`."""
+    inv = torch.empty_like(order)
+    inv[order] = torch.arange(order.numel(), device=order.device)
+    return inv
+
+
+def window_of_token(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """LongTensor (H, W, 2): for every token in original coordinates, (window index, slot in window)
+    in the shifted block's partition order (the order of `trace.attn`)."""
+    order = _window_order_cpu(H, W, window_size, shift_size)
+    N = window_size * window_size
+    slot_of = inverse_order(order)  # flat position -> slot k
+    return torch.stack([slot_of // N, slot_of % N], dim=-1).view(H, W, 2)

@@ -1,0 +1,149 @@
+"""The block pair: fast path == traced path, masks do their job, the window rule, trace contents."""
+
+import pytest
+import torch
+
+from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention, attention_mask
+from swinviz.block import init_weights
+from swinviz.windows import window_of_token
+
+
+def make_pair(C=96, H=56, W=56, nH=3, M=7, s=None, seed=0):
+    torch.manual_seed(seed)
+    pair = SwinBlockPair(C, (H, W), nH, window_size=M, shift_size=s)
+    init_weights(pair)
+    return pair.eval()
+
+
+@pytest.mark.parametrize(
+    "C,H,W,nH,M,s,B",
+    [(96, 56, 56, 3, 7, None, 1), (96, 56, 56, 3, 7, 1, 2), (192, 28, 28, 6, 7, None, 1),
+     (48, 24, 24, 2, 12, 6, 1), (32, 12, 8, 4, 4, 2, 3), (16, 6, 6, 2, 3, 1, 2),
+     (24, 7, 7, 3, 7, 3, 1)],
+)
+def test_fast_equals_traced(C, H, W, nH, M, s, B):
+    pair = make_pair(C, H, W, nH, M, s)
+    x = torch.randn(B, H * W, C)
+    with torch.no_grad():
+        fast = pair(x)
+        traced, traces = pair(x, return_trace=True)
+    assert fast.shape == (B, H * W, C)
+    torch.testing.assert_close(fast, traced, rtol=0, atol=1e-5)
+    assert len(traces) == 2
+    assert traces[0].shift_size == 0
+    # the block-level outputs chain: block 1's input is block 0's output
+    torch.testing.assert_close(traces[1].x_in, traces[0].x_out)
+
+
+def test_fast_path_cache_follows_weight_changes():
+    pair = make_pair(32, 12, 12, 2, 4)
+    x = torch.randn(1, 144, 32)
+    with torch.no_grad():
+        before = pair(x)
+        state = {k: v + 0.05 * torch.randn_like(v) for k, v in pair.state_dict().items()}
+        pair.load_state_dict(state)
+        after_fast = pair(x)
+        after_traced, _ = pair(x, return_trace=True)
+    assert not torch.allclose(before, after_fast)
+    torch.testing.assert_close(after_fast, after_traced, rtol=0, atol=1e-5)
+
+
+def test_trace_contents_and_masked_probabilities():
+    H = W = 56
+    M, s, nH = 7, 3, 3
+    pair = make_pair(96, H, W, nH, M)
+    x = torch.randn(1, H * W, 96)
+    with torch.no_grad():
+        _, (t0, t1) = pair(x, return_trace=True)
+    nW, N = (H // M) * (W // M), M * M
+    for t in (t0, t1):
+        assert t.attn.shape == (nW, nH, N, N)
+        assert t.scores.shape == (nW, nH, N, N)
+        assert t.bias.shape == (nH, N, N)
+        assert t.window_size == M and t.input_resolution == (H, W)
+        torch.testing.assert_close(t.attn.sum(-1), torch.ones(nW, nH, N), rtol=0, atol=1e-5)
+        # dict-style access, as the spec words it
+        assert t["attn"] is t.attn
+    assert t0.mask is None and t0.shift_size == 0
+    assert t1.shift_size == s
+    assert torch.equal(t1.mask, attention_mask(H, W, M, s))
+    masked = (t1.mask != 0).unsqueeze(1).expand_as(t1.attn)
+    assert masked.any()
+    assert t1.attn[masked].max().item() < 1e-20
+    # probabilities are softmax(scores + bias + mask)
+    logits = t1.scores + t1.bias.unsqueeze(0) + t1.mask.unsqueeze(1)
+    torch.testing.assert_close(logits.softmax(-1), t1.attn, rtol=0, atol=1e-6)
+
+
+def test_trace_windows_are_in_rolled_partition_order():
+    # a token's row in attn is the slot window_of_token gives, in the rolled map
+    H = W = 12
+    M, s = 4, 2
+    pair = make_pair(16, H, W, 2, M, s)
+    x = torch.randn(1, H * W, 16)
+    with torch.no_grad():
+        _, (_, t1) = pair(x, return_trace=True)
+    wt = window_of_token(H, W, M, s)
+    # token (0, 0) and token (H-1, W-1) were neighbours across the wrap, but different regions:
+    w_a, k_a = wt[0, 0].tolist()
+    w_b, k_b = wt[H - 1, W - 1].tolist()
+    assert w_a == w_b  # the roll put them in one window (the corner window)
+    assert t1.region_ids[0, 0] != t1.region_ids[H - 1, W - 1]
+    assert t1.attn[w_a, :, k_a, k_b].max().item() < 1e-20
+
+
+def test_window_covers_grid_means_no_shift():
+    blk = SwinTransformerBlock(24, (7, 7), 3, window_size=7, shift_size=3)
+    assert (blk.window_size, blk.shift_size) == (7, 0)
+    assert blk.attn_mask is None
+    blk = SwinTransformerBlock(24, (5, 5), 3, window_size=7, shift_size=3)
+    assert (blk.window_size, blk.shift_size) == (5, 0)
+    pair = SwinBlockPair(24, (7, 7), 3, window_size=7)
+    assert [b.shift_size for b in pair.blocks] == [0, 0]
+
+
+def test_pair_default_shift_is_half_window():
+    pair = SwinBlockPair(24, (24, 24), 3, window_size=6)
+    assert [b.shift_size for b in pair.blocks] == [0, 3]
+    assert isinstance(pair.blocks, torch.nn.ModuleList)
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(ValueError, match="shift_size"):
+        SwinTransformerBlock(24, (56, 56), 3, window_size=7, shift_size=7)
+    with pytest.raises(ValueError, match="whole 7x7 windows"):
+        SwinTransformerBlock(24, (30, 30), 3, window_size=7)
+    with pytest.raises(ValueError, match="does not divide"):
+        WindowAttention(25, 7, 3)
+    blk = SwinTransformerBlock(24, (14, 14), 3, window_size=7)
+    with pytest.raises(ValueError, match="tokens"):
+        blk(torch.randn(1, 100, 24))
+
+
+def test_parameter_names_follow_the_reference():
+    pair = SwinBlockPair(96, (56, 56), 3, 7)
+    names = {k for k in pair.state_dict()}
+    for i in range(2):
+        for p in ("norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias",
+                  "attn.proj.weight", "attn.proj.bias", "attn.relative_position_bias_table",
+                  "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",
+                  "mlp.fc2.weight", "mlp.fc2.bias"):
+            assert f"blocks.{i}.{p}" in names
+    assert len(names) == 26  # nothing else (no stale buffers)
+    assert pair.blocks[0].attn.relative_position_bias_table.shape == (169, 3)
+
+
+def test_window_attention_alone_matches_formula():
+    torch.manual_seed(1)
+    wa = WindowAttention(16, 3, 2).eval()
+    x = torch.randn(4, 9, 16)
+    mask = attention_mask(6, 6, 3, 1)
+    with torch.no_grad():
+        fast = wa(x, mask=mask)
+        traced, t = wa(x, mask=mask, return_trace=True)
+        q, k, v = wa.qkv(x).reshape(4, 9, 3, 2, 8).permute(2, 0, 3, 1, 4)
+        logits = (q * 8**-0.5) @ k.transpose(-2, -1) + wa.relative_position_bias() + mask[:, None]
+        ref = wa.proj((logits.softmax(-1) @ v).transpose(1, 2).reshape(4, 9, 16))
+    torch.testing.assert_close(fast, ref, rtol=0, atol=1e-5)
+    torch.testing.assert_close(traced, ref, rtol=0, atol=1e-5)
+    assert t["bias"].shape == (2, 9, 9)
