@@ -15,6 +15,11 @@ def trunc_normal_(t: torch.Tensor, std: float = 0.02) -> torch.Tensor:
     return nn.init.trunc_normal_(t, std=std, a=-2 * std, b=2 * std)
 
 
+def _version(t: torch.Tensor) -> int:
+    """In-place modification counter (inference tensors have none: -1)."""
+    return -1 if t.is_inference() else t._version
+
+
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside windows, with a learned relative position bias.
 
@@ -80,8 +85,8 @@ class WindowAttention(nn.Module):
         table = self.relative_position_bias_table
         cacheable = not (torch.is_grad_enabled() and table.requires_grad)
         key = (
-            table._version, table.data_ptr(), table.device, dtype,
-            None if mask is None else (mask.data_ptr(), mask._version, tuple(mask.shape)),
+            _version(table), table.data_ptr(), table.device, dtype,
+            None if mask is None else (mask.data_ptr(), _version(mask), tuple(mask.shape)),
         )
         if cacheable and key in self._bias_cache:
             return self._bias_cache[key]

@@ -1,0 +1,462 @@
+"""Checkpoint reading and conversion (swinviz.checkpoints), all offline.
+
+Every checkpoint is built here from one reference model with random weights, in each layout
+swinviz reads (official, timm, torchvision, transformers old and new names, swinviz's own),
+with the extra keys real releases carry; loading must give back the reference exactly.
+transformers' own Swin (the installed library) checks the conversion independently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from swinviz.block import SwinBlockPair
+from swinviz.checkpoints import (
+    HUB_REPO,
+    STAGE1_KEYS,
+    CheckpointError,
+    checkpoint_filter_fn,
+    detect_layout,
+    hub_checkpoint,
+    load_stage1,
+    read_state_dict,
+)
+from swinviz.patch_embed import PatchEmbed
+from swinviz.windows import attention_mask, relative_position_index
+
+
+class Stage1(nn.Module):
+    """What swinviz.model.SwinViz holds: `patch_embed` and `pair` (same state-dict keys)."""
+
+    def __init__(self, img_size: int = 224, window_size: int = 7) -> None:
+        super().__init__()
+        self.patch_embed = PatchEmbed(img_size, 4, 3, 96)
+        self.pair = SwinBlockPair(96, (img_size // 4, img_size // 4), 3, window_size)
+
+
+def fresh_model(**kwargs) -> Stage1:
+    torch.manual_seed(1234)  # different from the reference's seed
+    return Stage1(**kwargs).eval()
+
+
+@pytest.fixture(scope="module")
+def ref() -> dict[str, torch.Tensor]:
+    """Reference stage-1 weights: random everywhere (LayerNorms and biases included) and large
+    enough that a q/k/v mix-up or a wrong bias table would change the output."""
+    torch.manual_seed(0)
+    model = Stage1().eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            scale = 1.0 if "relative_position_bias_table" in name else 0.1
+            offset = 1.0 if "norm" in name and name.endswith("weight") else 0.0
+            p.copy_(torch.randn_like(p) * scale + offset)
+    sd = model.state_dict()
+    assert set(sd) == set(STAGE1_KEYS)
+    return {k: v.clone() for k, v in sd.items()}
+
+
+def assert_loaded(model: nn.Module, ref: dict[str, torch.Tensor]) -> None:
+    sd = model.state_dict()
+    for k in STAGE1_KEYS:
+        assert torch.equal(sd[k], ref[k]), k
+
+
+# ------------------------------------------------------------------- checkpoints in each layout
+
+
+def official_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Microsoft's release: layers.0.blocks.*, buffers, downsample in stage 0, head.weight."""
+    sd = {k.replace("pair.blocks.", "layers.0.blocks."): v.clone() for k, v in ref.items()}
+    for i in range(2):
+        sd[f"layers.0.blocks.{i}.attn.relative_position_index"] = relative_position_index(7)
+    sd["layers.0.blocks.1.attn_mask"] = attention_mask(56, 56, 7, 3)
+    sd["layers.0.downsample.reduction.weight"] = torch.randn(192, 384)
+    sd["layers.0.downsample.norm.weight"] = torch.randn(384)
+    sd["layers.0.downsample.norm.bias"] = torch.randn(384)
+    sd["layers.1.blocks.0.norm1.weight"] = torch.randn(192)
+    sd["layers.1.blocks.0.attn.qkv.weight"] = torch.randn(576, 192)
+    sd["layers.1.blocks.0.attn.relative_position_bias_table"] = torch.randn(169, 6)
+    sd["layers.1.blocks.1.attn_mask"] = attention_mask(28, 28, 7, 3)
+    sd["norm.weight"] = torch.randn(768)
+    sd["head.weight"] = torch.randn(1000, 768)
+    sd["head.bias"] = torch.randn(1000)
+    return sd
+
+
+def timm_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """timm: the same block names, no buffers, downsample at the start of stage 1, head.fc."""
+    sd = {k.replace("pair.blocks.", "layers.0.blocks."): v.clone() for k, v in ref.items()}
+    sd["layers.1.downsample.reduction.weight"] = torch.randn(192, 384)
+    sd["layers.1.downsample.norm.weight"] = torch.randn(384)
+    sd["layers.1.blocks.0.attn.qkv.weight"] = torch.randn(576, 192)
+    sd["norm.weight"] = torch.randn(768)
+    sd["head.fc.weight"] = torch.randn(1000, 768)
+    sd["head.fc.bias"] = torch.randn(1000)
+    return sd
+
+
+def torchvision_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """torchvision swin_t: features.0 = (Conv2d, Permute, LayerNorm), features.1 = blocks with
+    mlp.0 / mlp.3, features.2 = patch merging; flat relative_position_index buffers."""
+    rename = {
+        "patch_embed.proj.": "features.0.0.",
+        "patch_embed.norm.": "features.0.2.",
+        "pair.blocks.": "features.1.",
+        ".mlp.fc1.": ".mlp.0.",
+        ".mlp.fc2.": ".mlp.3.",
+    }
+    sd = {}
+    for k, v in ref.items():
+        for a, b in rename.items():
+            k = k.replace(a, b)
+        sd[k] = v.clone()
+    for i in range(2):
+        sd[f"features.1.{i}.attn.relative_position_index"] = relative_position_index(7).flatten()
+    sd["features.2.reduction.weight"] = torch.randn(192, 384)
+    sd["features.2.norm.weight"] = torch.randn(384)
+    sd["features.2.norm.bias"] = torch.randn(384)
+    sd["features.3.0.norm1.weight"] = torch.randn(192)
+    sd["norm.weight"] = torch.randn(768)
+    sd["head.weight"] = torch.randn(1000, 768)
+    sd["head.bias"] = torch.randn(1000)
+    assert not any(k.startswith("features.0.1.") for k in sd)  # the Permute has no weights
+    return sd
+
+
+def transformers_classic_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """transformers < 5 names (and what save_pretrained writes), under `swin.` with a
+    classifier, q / k / v split from qkv."""
+    sd = {
+        "swin.embeddings.patch_embeddings.projection.weight": ref["patch_embed.proj.weight"],
+        "swin.embeddings.patch_embeddings.projection.bias": ref["patch_embed.proj.bias"],
+        "swin.embeddings.norm.weight": ref["patch_embed.norm.weight"],
+        "swin.embeddings.norm.bias": ref["patch_embed.norm.bias"],
+        "swin.layernorm.weight": torch.randn(768),
+        "classifier.weight": torch.randn(1000, 768),
+    }
+    for i in range(2):
+        s, d = f"pair.blocks.{i}.", f"swin.encoder.layers.0.blocks.{i}."
+        for p in ("weight", "bias"):
+            q, k, v = ref[f"{s}attn.qkv.{p}"].chunk(3, dim=0)
+            sd[f"{d}attention.self.query.{p}"] = q.clone()
+            sd[f"{d}attention.self.key.{p}"] = k.clone()
+            sd[f"{d}attention.self.value.{p}"] = v.clone()
+            sd[f"{d}attention.output.dense.{p}"] = ref[f"{s}attn.proj.{p}"]
+            sd[f"{d}layernorm_before.{p}"] = ref[f"{s}norm1.{p}"]
+            sd[f"{d}layernorm_after.{p}"] = ref[f"{s}norm2.{p}"]
+            sd[f"{d}intermediate.dense.{p}"] = ref[f"{s}mlp.fc1.{p}"]
+            sd[f"{d}output.dense.{p}"] = ref[f"{s}mlp.fc2.{p}"]
+        sd[f"{d}attention.self.relative_position_bias_table"] = ref[
+            f"{s}attn.relative_position_bias_table"
+        ]
+        sd[f"{d}attention.self.relative_position_index"] = relative_position_index(7)
+    sd["swin.encoder.layers.0.downsample.reduction.weight"] = torch.randn(192, 384)
+    return sd
+
+
+def hf_weights(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The reference in transformers>=5 in-memory names (no prefix), q / k / v split."""
+    sd = {
+        "embeddings.patch_embeddings.projection.weight": ref["patch_embed.proj.weight"],
+        "embeddings.patch_embeddings.projection.bias": ref["patch_embed.proj.bias"],
+        "embeddings.norm.weight": ref["patch_embed.norm.weight"],
+        "embeddings.norm.bias": ref["patch_embed.norm.bias"],
+    }
+    for i in range(2):
+        s, d = f"pair.blocks.{i}.", f"encoder.layers.0.blocks.{i}."
+        for p in ("weight", "bias"):
+            q, k, v = ref[f"{s}attn.qkv.{p}"].chunk(3, dim=0)
+            sd[f"{d}attention.q_proj.{p}"] = q
+            sd[f"{d}attention.k_proj.{p}"] = k
+            sd[f"{d}attention.v_proj.{p}"] = v
+            sd[f"{d}attention.o_proj.{p}"] = ref[f"{s}attn.proj.{p}"]
+            sd[f"{d}layernorm_before.{p}"] = ref[f"{s}norm1.{p}"]
+            sd[f"{d}layernorm_after.{p}"] = ref[f"{s}norm2.{p}"]
+            sd[f"{d}mlp.fc1.{p}"] = ref[f"{s}mlp.fc1.{p}"]
+            sd[f"{d}mlp.fc2.{p}"] = ref[f"{s}mlp.fc2.{p}"]
+        sd[f"{d}attention.relative_position_bias.relative_position_bias_table"] = ref[
+            f"{s}attn.relative_position_bias_table"
+        ]
+    return sd
+
+
+def _put(module: nn.Module, weights: dict[str, torch.Tensor], prefix: str = "") -> None:
+    own = module.state_dict()
+    for k, v in weights.items():
+        assert own[prefix + k].shape == v.shape, k
+    result = module.load_state_dict({prefix + k: v for k, v in weights.items()}, strict=False)
+    assert not result.unexpected_keys
+
+
+@pytest.fixture(scope="module")
+def hf(ref):
+    """The real transformers SwinModel (Swin-T config) holding the reference's stage 1."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(1)
+    model = transformers.SwinModel(transformers.SwinConfig()).eval()
+    _put(model, hf_weights(ref))
+    return model
+
+
+@pytest.fixture(scope="module")
+def hf_folders(ref, hf, tmp_path_factory) -> dict[str, Path]:
+    """save_pretrained folders of SwinModel and SwinForImageClassification."""
+    transformers = pytest.importorskip("transformers")
+    root = tmp_path_factory.mktemp("hf")
+    hf.save_pretrained(root / "swin")
+    torch.manual_seed(2)
+    cls = transformers.SwinForImageClassification(transformers.SwinConfig()).eval()
+    _put(cls, hf_weights(ref), prefix="swin.")
+    cls.save_pretrained(root / "swin_cls")
+    return {"model": root / "swin", "classifier": root / "swin_cls"}
+
+
+# --------------------------------------------------------------------------- loading, per layout
+
+
+def test_official_pth_with_model_wrapper(ref, tmp_path):
+    path = tmp_path / "swin_tiny_patch4_window7_224.pth"
+    torch.save({"model": official_sd(ref)}, path)
+    model = fresh_model()
+    assert load_stage1(model, path) == "official"
+    assert_loaded(model, ref)
+
+
+def test_timm_safetensors_and_pth(ref, tmp_path):
+    save_file(timm_sd(ref), tmp_path / "model.safetensors")
+    torch.save({"state_dict": timm_sd(ref)}, tmp_path / "timm.pth")
+    for path in (tmp_path / "model.safetensors", tmp_path / "timm.pth", tmp_path):
+        model = fresh_model()
+        assert load_stage1(model, path) == "timm", path
+        assert_loaded(model, ref)
+
+
+def test_torchvision(ref, tmp_path):
+    path = tmp_path / "swin_t-704ceda3.pth"
+    torch.save(torchvision_sd(ref), path)
+    model = fresh_model()
+    assert load_stage1(model, path) == "torchvision"
+    assert_loaded(model, ref)
+
+
+def test_transformers_save_pretrained_folder_and_file(ref, hf_folders):
+    for folder in hf_folders.values():
+        assert (folder / "model.safetensors").is_file()
+        for source in (folder, folder / "model.safetensors", str(folder)):
+            model = fresh_model()
+            assert load_stage1(model, source) == "transformers", source
+            assert_loaded(model, ref)
+
+
+def test_transformers_v5_names_in_memory_and_on_disk(ref, hf, tmp_path):
+    sd = hf.state_dict()
+    assert "encoder.layers.0.blocks.0.attention.q_proj.weight" in sd  # transformers >= 5 names
+    model = fresh_model()
+    assert load_stage1(model, sd) == "transformers"
+    assert_loaded(model, ref)
+    save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "v5.safetensors")
+    model = fresh_model()
+    assert load_stage1(model, tmp_path / "v5.safetensors") == "transformers"
+    assert_loaded(model, ref)
+
+
+def test_transformers_classic_names(ref, tmp_path):
+    model = fresh_model()
+    assert load_stage1(model, transformers_classic_sd(ref)) == "transformers"
+    assert_loaded(model, ref)
+    torch.save(transformers_classic_sd(ref), tmp_path / "pytorch_model.bin")
+    model = fresh_model()
+    assert load_stage1(model, tmp_path) == "transformers"  # a folder with pytorch_model.bin
+    assert_loaded(model, ref)
+
+
+@pytest.mark.parametrize("wrapper", ["model", "state_dict", "model_state"])
+def test_swinviz_names_wrappers_and_ddp_prefix(ref, tmp_path, wrapper):
+    path = tmp_path / "swinviz.pt"
+    torch.save({wrapper: {f"module.{k}": v for k, v in ref.items()}, "epoch": 3}, path)
+    model = fresh_model()
+    assert load_stage1(model, path) == "swinviz"
+    assert_loaded(model, ref)
+
+
+def test_detect_layout_and_filter(ref):
+    cases = {
+        "official": official_sd(ref),
+        "timm": timm_sd(ref),
+        "torchvision": torchvision_sd(ref),
+        "transformers": transformers_classic_sd(ref),
+        "swinviz": dict(ref),
+    }
+    for layout, sd in cases.items():
+        assert detect_layout(sd) == layout
+        converted = checkpoint_filter_fn(sd)
+        assert list(converted) == list(STAGE1_KEYS), layout  # everything else dropped
+        for k in STAGE1_KEYS:
+            assert torch.equal(converted[k], ref[k]), (layout, k)
+    qkv = checkpoint_filter_fn(transformers_classic_sd(ref))["pair.blocks.0.attn.qkv.weight"]
+    assert qkv.shape == (288, 96)
+
+
+# ------------------------------------------------------------- independent check: transformers
+
+
+@torch.no_grad()
+def test_matches_transformers_forward(ref, hf, hf_folders):
+    model = fresh_model()
+    load_stage1(model, hf_folders["model"])
+    torch.manual_seed(5)
+    pixels = torch.randn(1, 3, 224, 224)
+    emb, dims = hf.embeddings(pixels)
+    assert tuple(dims) == (56, 56)
+    ours = model.patch_embed(pixels)
+    torch.testing.assert_close(ours, emb, atol=1e-5, rtol=1e-5)
+    for i in range(2):
+        theirs = hf.encoder.layers[0].blocks[i](emb, dims)[0]
+        mine = model.pair.blocks[i](emb)
+        torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-5)
+        assert (mine - emb).abs().max() > 0.1  # the block really changed its input
+        emb = theirs
+
+    # the check has teeth: k and q swapped in the fused qkv gives a different output
+    swapped = fresh_model()
+    sd = dict(ref)
+    q, k, v = ref["pair.blocks.0.attn.qkv.weight"].chunk(3)
+    sd["pair.blocks.0.attn.qkv.weight"] = torch.cat([k, q, v])
+    load_stage1(swapped, sd)
+    x = model.patch_embed(pixels)
+    assert (swapped.pair.blocks[0](x) - model.pair.blocks[0](x)).abs().max() > 1e-2
+
+
+# --------------------------------------------------------------------------------------- errors
+
+
+def test_window_mismatch_names_key_and_shapes(ref):
+    model = fresh_model(img_size=384, window_size=12)  # Swin-T window 12 at 384
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointError) as err:
+        load_stage1(model, official_sd(ref))
+    msg = str(err.value)
+    assert "pair.blocks.0.attn.relative_position_bias_table" in msg
+    assert "pair.blocks.1.attn.relative_position_bias_table" in msg
+    assert "(169, 3)" in msg and "(529, 3)" in msg
+    assert "window 7" in msg
+    for k, v in model.state_dict().items():  # nothing was loaded
+        assert torch.equal(v, before[k]), k
+
+
+def test_partial_checkpoint_names_missing_key(ref):
+    sd = official_sd(ref)
+    del sd["layers.0.blocks.1.mlp.fc2.weight"]
+    model = fresh_model()
+    before = model.state_dict()["patch_embed.proj.weight"].clone()
+    with pytest.raises(CheckpointError, match=r"pair\.blocks\.1\.mlp\.fc2\.weight") as err:
+        load_stage1(model, sd)
+    assert "missing" in str(err.value)
+    assert "layers.0.blocks.1.mlp.fc2.weight" in str(err.value)  # the name it looked for
+    assert "fc2.bias" not in str(err.value)
+    assert torch.equal(model.state_dict()["patch_embed.proj.weight"], before)
+
+
+def test_partial_transformers_qkv(ref):
+    sd = transformers_classic_sd(ref)
+    del sd["swin.encoder.layers.0.blocks.0.attention.self.key.bias"]
+    with pytest.raises(CheckpointError, match=r"pair\.blocks\.0\.attn\.qkv\.bias"):
+        load_stage1(fresh_model(), sd)
+
+
+def test_not_a_swin_checkpoint(tmp_path):
+    resnet = {"conv1.weight": torch.randn(64, 3, 7, 7), "fc.weight": torch.randn(1000, 2048)}
+    with pytest.raises(CheckpointError, match="not a Swin checkpoint") as err:
+        load_stage1(fresh_model(), resnet)
+    assert "2 keys" in str(err.value) and "conv1.weight" in str(err.value)
+    vit = {"patch_embed.proj.weight": torch.randn(768, 3, 16, 16),
+           "blocks.0.attn.qkv.weight": torch.randn(2304, 768)}
+    save_file(vit, tmp_path / "vit.safetensors")
+    with pytest.raises(CheckpointError, match="not a Swin checkpoint"):
+        load_stage1(fresh_model(), tmp_path / "vit.safetensors")
+    with pytest.raises(CheckpointError, match="not a Swin checkpoint"):
+        detect_layout({})
+
+
+def test_swin_v2_is_refused(ref):
+    sd = timm_sd(ref)
+    sd["layers.0.blocks.0.attn.logit_scale"] = torch.zeros(3, 1, 1)
+    sd["layers.0.blocks.0.attn.cpb_mlp.0.weight"] = torch.zeros(512, 2)
+    with pytest.raises(CheckpointError, match="Swin V2"):
+        load_stage1(fresh_model(), sd)
+
+
+class _OpenPayload:
+    """Unpickling this creates the file `target` (a stand-in for arbitrary code)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (str(self.target), "w"))
+
+
+class _ShellPayload(_OpenPayload):
+    """Unpickling this runs a shell command that creates `target`."""
+
+    def __reduce__(self):
+        return (os.system, (f"touch '{self.target}'",))
+
+
+@pytest.mark.parametrize("payload", [_OpenPayload, _ShellPayload])
+def test_malicious_pickle_is_refused_without_running_it(tmp_path, payload):
+    marker = tmp_path / "marker"
+    path = tmp_path / "evil.pth"
+    torch.save({"model": {"patch_embed.proj.weight": payload(marker)}}, path)
+    with pytest.raises(CheckpointError, match="refusing to unpickle arbitrary objects"):
+        load_stage1(fresh_model(), path)
+    assert not marker.exists()
+    with pytest.raises(CheckpointError, match="arbitrary objects"):
+        read_state_dict(path)
+    assert not marker.exists()
+    # control: the payload is live, an unsafe load does run it
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_unreadable_and_missing_paths(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_stage1(fresh_model(), tmp_path / "nope.pth")
+    (tmp_path / "garbage.pth").write_bytes(b"definitely not a checkpoint" * 10)
+    with pytest.raises(CheckpointError, match="could not read .*garbage.pth"):
+        read_state_dict(tmp_path / "garbage.pth")
+    (tmp_path / "garbage.safetensors").write_bytes(b"definitely not a checkpoint" * 10)
+    with pytest.raises(CheckpointError, match="safetensors"):
+        read_state_dict(tmp_path / "garbage.safetensors")
+    (tmp_path / "weights.npz").write_bytes(b"x")
+    with pytest.raises(CheckpointError, match="unsupported"):
+        read_state_dict(tmp_path / "weights.npz")
+    empty = tmp_path / "empty_folder"
+    empty.mkdir()
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        read_state_dict(empty)
+    torch.save([torch.zeros(1)], tmp_path / "list.pt")
+    with pytest.raises(CheckpointError, match="state dict"):
+        read_state_dict(tmp_path / "list.pt")
+
+
+def test_hub_offline_gives_clear_error(tmp_path, monkeypatch):
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    # huggingface_hub reads these at import time; set what it already read too
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hf_home" / "hub"))
+    assert HUB_REPO == "timm/swin_tiny_patch4_window7_224.ms_in1k"
+    for kwargs in ({"cache_dir": tmp_path / "cache"}, {}):
+        with pytest.raises(CheckpointError, match="Hugging Face Hub") as err:
+            hub_checkpoint(**kwargs)
+        assert "weights='random'" in str(err.value)
+    assert not os.path.exists(tmp_path / "cache" / "models--timm--swin_tiny_patch4_window7_224")
