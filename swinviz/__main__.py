@@ -1,0 +1,5 @@
+"""`python -m swinviz ...`: see swinviz.cli."""
+
+from .cli import main
+
+raise SystemExit(main())
