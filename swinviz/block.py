@@ -159,10 +159,10 @@ class SwinTransformerBlock(nn.Module):
 
         if not return_trace:
             # roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
-            x_windows = x[:, order].reshape(-1, N, C)
+            x_windows = torch.index_select(x, 1, order).view(-1, N, C)
             attn_windows = self.attn(x_windows, mask=mask)
-            # window_reverse + roll(+s, +s) as the inverse gather
-            x = attn_windows.reshape(B, L, C)[:, inv]
+            # window_reverse + roll(+s, +s) as the inverse gather: B*nW, N, C -> B, L, C
+            x = torch.index_select(attn_windows.view(B, L, C), 1, inv)
             trace = None
         else:
             # the reference's steps, one by one
