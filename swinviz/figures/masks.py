@@ -1,0 +1,327 @@
+"""SPEC 3.4 Attention masks of the shifted block, and why the -100 trick is exact.
+
+(a) the (N, N) mask of one window of block 1 (sel.window, or the window holding sel.query), from
+    `traces[1].mask`, with the flattened region-id row it came from drawn along both axes;
+(b) small multiples of the four kinds of window: interior (window 0), right edge, bottom edge,
+    corner (the last window);
+(c) the check: block 1's probabilities (scores + bias + mask, softmax) against a direct softmax
+    over only the keys in the same irregular window of the UNROLLED map (the paper's windows,
+    found from original coordinates alone, no region ids, no mask): `mask_check(exp)`.
+
+`toy_figure(H, W, M, s)` draws (a) and (b) from `swinviz.windows.attention_mask` for plain
+settings (SPEC's 6x6, M = 3, s = 1 example).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from ..windows import (
+    MASK_VALUE,
+    attention_mask,
+    check_divisible,
+    effective_window,
+    window_order,
+    window_region_ids,
+)
+from .regions import flatten_windows
+from .style import (
+    ANNOTATE_MAX,
+    MASK_SCALE,
+    QUERY_COLOR,
+    axis_key,
+    block_name,
+    fast_figure,
+    get_template,
+    region_colorscale,
+    style_layout,
+    subplots_layout,
+    top_title,
+)
+from .windows import token_windows
+
+KINDS = ("interior", "right edge", "bottom edge", "corner")
+_CHECK_CACHE: dict[tuple, tuple] = {}
+
+
+def window_kind(w: int, n_rows: int, n_cols: int) -> str:
+    """Where window w sits in the partition of the rolled map: interior, right edge, bottom edge
+    or corner (last row and last column)."""
+    r, c = divmod(w, n_cols)
+    last_r, last_c = r == n_rows - 1, c == n_cols - 1
+    if last_r and last_c and (n_rows > 1 or n_cols > 1):
+        return "corner"
+    if last_c and n_cols > 1:
+        return "right edge"
+    if last_r and n_rows > 1:
+        return "bottom edge"
+    return "interior"
+
+
+def kind_windows(n_rows: int, n_cols: int) -> list[tuple[str, int]]:
+    """[(label, window)] for interior, right edge, bottom edge, corner; windows that coincide
+    (a grid of one window row or column) are shown once with their labels joined."""
+    cand = [("interior", 0), ("right edge", n_cols - 1), ("bottom edge", (n_rows - 1) * n_cols),
+            ("corner", n_rows * n_cols - 1)]
+    out: dict[int, list[str]] = {}
+    for label, w in cand:
+        out.setdefault(w, []).append(label)
+    return [(" = ".join(labels), w) for w, labels in out.items()]
+
+
+def paper_groups(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+    """(nW, N) id of the irregular window of the UNROLLED map (the paper's picture: the grid moved
+    right and down by s, cut at the border) that holds each slot of each window of the shifted
+    block. Computed from original coordinates only (no region ids, no mask)."""
+    M, s = window_size, shift_size
+    order = window_order(H, W, M, s).numpy()  # flat original position of every slot
+    r, c = order // W, order % W
+    band_r = np.floor_divide(r - s, M) + 1  # 0 = the strip above the moved grid
+    band_c = np.floor_divide(c - s, M) + 1
+    return torch.from_numpy(band_r * (W // M + 1) + band_c).view(-1, M * M)
+
+
+def mask_check(exp) -> dict:
+    """Is adding -100 the same as attending only inside the paper's irregular windows?
+
+    Direct computation for block 1: for every query, softmax of (scores + bias) from the trace
+    over ONLY the keys in the same irregular window of the unrolled map (keys elsewhere excluded,
+    not -100); compared with the trace's probabilities. Returns max_abs_diff (largest
+    |p_trace - p_direct|), max_leak (largest trace probability on a key the direct way excludes,
+    i.e. through a -100 entry), masked_pairs (excluded (query, key) pairs per head, all windows),
+    mask_mismatch (entries where the trace's mask disagrees with the direct grouping) and
+    groups (how many irregular windows).
+    """
+    t = exp.traces[1]
+    tensors = (t.attn, t.scores, t.bias, t.mask)
+    key = tuple(id(x) for x in tensors)
+    hit = _CHECK_CACHE.get(key)  # cached per trace tensors: the figure is redrawn often
+    if hit is not None and all(r() is x for r, x in zip(hit[0], tensors[:3], strict=True)):
+        return dict(hit[1])
+    H, W = t.input_resolution
+    M, s = t.window_size, t.shift_size
+    N = M * M
+    nW = (H // M) * (W // M)
+    # numpy, single-threaded: torch's thread pool stalls badly on a busy 2-core server
+    groups = paper_groups(H, W, M, s).numpy()  # nW, N
+    allowed = groups[:, :, None] == groups[:, None, :]  # nW, N(query), N(key)
+    nH = t.attn.shape[1]
+    B = t.attn.shape[0] // nW
+    blocked = ~allowed[None, :, None]  # 1, nW, 1, N, N
+    logits = (t.scores.numpy().astype(np.float64).reshape(B, nW, nH, N, N)
+              + t.bias.numpy().astype(np.float64)[None, None])
+    logits = np.where(blocked, -np.inf, logits)
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    direct = e / e.sum(axis=-1, keepdims=True)
+    attn = t.attn.numpy().reshape(B, nW, nH, N, N)
+    mask = t.mask.numpy() if t.mask is not None else np.zeros((nW, N, N), np.float32)
+    out = dict(
+        max_abs_diff=float(np.abs(attn - direct).max()),
+        max_leak=float(np.where(blocked, attn, 0.0).max()),
+        masked_pairs=int((~allowed).sum()),
+        mask_mismatch=int(((mask == 0) != allowed).sum()),
+        groups=int(np.unique(groups).size),
+    )
+    if len(_CHECK_CACHE) >= 8:
+        _CHECK_CACHE.clear()
+    _CHECK_CACHE[key] = (tuple(weakref.ref(x) for x in tensors[:3]), out)
+    return dict(out)
+
+
+def compact(mask: torch.Tensor) -> np.ndarray:
+    """A mask as int8 when that is exact (0 / -100 always are), else float32: 4x less JSON."""
+    m = mask.numpy()
+    small = m.astype(np.int8)
+    return small if np.array_equal(small, m) else m.astype(np.float32)
+
+
+def _strips(ids: np.ndarray, refs: tuple[str, str], name: str, annotate: bool,
+            size: int) -> list[dict]:
+    """The flattened id row along the top (keys) and the left (queries) of an (N, N) matrix."""
+    xr, yr = refs
+    common = dict(type="heatmap", colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
+                  showscale=False, xaxis=xr, yaxis=yr, xgap=0, ygap=0)
+    text = dict(texttemplate="%{z}", textfont=dict(size=size)) if annotate else {}
+    z = ids.astype(np.uint8)
+    return [
+        dict(common, z=z[None, :], x0=0, dx=1, y0=-1.6, dy=1, name=f"key ids ({name})",
+             hovertemplate="key slot %{x}: region id %{z}<extra></extra>", **text),
+        dict(common, z=z[:, None], x0=-1.6, dx=1, y0=0, dy=1, name=f"query ids ({name})",
+             hovertemplate="query slot %{y}: region id %{z}<extra></extra>", **text),
+    ]
+
+
+def _matrix_axes(layout: dict, refs: tuple[str, str], N: int, *, title_x: str = "",
+                 title_y: str = "", ticks: bool = True) -> None:
+    xk, yk = axis_key(refs[0]), axis_key(refs[1])
+    tick = dict(tickmode="array", tickvals=list(range(N)) if N <= ANNOTATE_MAX else
+                list(range(0, N, max(1, round(N ** 0.5)))))
+    layout.setdefault(xk, {}).update(title=dict(text=title_x), showgrid=False, zeroline=False,
+                                     range=[-2.2, N - 0.5], constrain="domain",
+                                     showticklabels=ticks, side="bottom", **tick)
+    layout.setdefault(yk, {}).update(title=dict(text=title_y), showgrid=False, zeroline=False,
+                                     range=[N - 0.5, -2.2], constrain="domain",
+                                     scaleanchor=refs[0], showticklabels=ticks, **tick)
+
+
+def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
+          template: str, title: str, *, check: dict | None = None,
+          query_slot: int | None = None) -> go.Figure:
+    """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given."""
+    tpl = get_template(template)
+    N = M * M
+    nWr, nWc = H // M, W // M
+    order = window_order(H, W, M, s).numpy().reshape(-1, N)
+    layout, refs = subplots_layout(
+        rows=2, cols=3, column_widths=[0.5, 0.25, 0.25], horizontal_spacing=0.07,
+        vertical_spacing=0.14, specs=[[{"rowspan": 2}, {}, {}], [None, {}, {}]],
+        subplot_titles=["a", "b1", "b2", "b3", "b4"],
+    )
+    kinds = kind_windows(nWr, nWc)
+    cells = [(1, 2), (1, 3), (2, 2), (2, 3)]
+    small = max(9, tpl.font_size - 3)
+    annotate = N <= ANNOTATE_MAX
+    z_scale = dict(colorscale=MASK_SCALE, zmin=MASK_VALUE, zmax=0.0, showscale=False,
+                   xgap=0, ygap=0)
+
+    # (a) the chosen window, with hover naming tokens and regions
+    ids_w = flat_ids[w].numpy()
+    rc = np.stack([order[w] // W, order[w] % W], -1)  # N, 2 original token of each slot
+    qi, kj = np.indices((N, N))
+    dt = np.uint8 if max(H, W) <= 256 else np.int32
+    custom = np.stack([rc[qi, 0], rc[qi, 1], ids_w[qi], rc[kj, 0], rc[kj, 1], ids_w[kj]],
+                      -1).astype(dt)
+    ra = refs[(1, 1)]
+    data: list[dict] = [dict(
+        type="heatmap", z=compact(mask[w]), customdata=custom, name=f"mask of window {w}",
+        xaxis=ra[0], yaxis=ra[1],
+        hovertemplate="query slot %{y} = token (%{customdata[0]}, %{customdata[1]}), region "
+                      "%{customdata[2]}<br>key slot %{x} = token (%{customdata[3]}, "
+                      "%{customdata[4]}), region %{customdata[5]}<br>mask %{z}<extra></extra>",
+        **z_scale, **({"texttemplate": "%{z}", "textfont": dict(size=small)} if annotate else {}),
+    )]
+    data += _strips(ids_w, ra, f"window {w}", annotate, small)
+    if query_slot is not None:  # the query's row, yellow on a black edge
+        for color, width in (("black", tpl.line_width + 2), (QUERY_COLOR, tpl.line_width)):
+            data.append(dict(
+                type="scatter", mode="lines", hoverinfo="skip", xaxis=ra[0], yaxis=ra[1],
+                name=f"the query's row (slot {query_slot})", line=dict(color=color, width=width),
+                x=[-2.1, N - 0.5, N - 0.5, -2.1, -2.1],
+                y=[query_slot - 0.5] * 2 + [query_slot + 0.5] * 2 + [query_slot - 0.5]))
+    _matrix_axes(layout, ra, N, title_x="key slot j", title_y="query slot i")
+
+    # (b) the four kinds
+    for (label, wk), cell in zip(kinds, cells, strict=False):
+        rk = refs[cell]
+        data.append(dict(type="heatmap", z=compact(mask[wk]), xaxis=rk[0], yaxis=rk[1],
+                         name=f"mask of window {wk} ({label})",
+                         hovertemplate=f"window {wk} ({label})<br>query slot %{{y}}, key slot "
+                                       "%{x}<br>mask %{z}<extra></extra>", **z_scale))
+        data += _strips(flat_ids[wk].numpy(), rk, f"window {wk}", False, small)
+        _matrix_axes(layout, rk, N, ticks=N <= ANNOTATE_MAX)
+    titles = [f"(a) window {w} ({window_kind(w, nWr, nWc)}): dark = −100"
+              + ("; yellow: the query's row" if query_slot is not None else "")]
+    titles += [f"(b) {label}: window {wk}" for label, wk in kinds]
+    anns = layout.get("annotations", [])
+    for ann, text in zip(anns, titles + [""] * len(anns), strict=False):
+        ann["text"] = text
+    for ann in anns[len(titles):]:
+        ann["text"] = ""
+    for cell in cells[len(kinds):]:  # unused small panels
+        rk = refs[cell]
+        layout[axis_key(rk[0])].update(visible=False)
+        layout[axis_key(rk[1])].update(visible=False)
+
+    style_layout(layout, template, title=title,
+                 height=tpl.height + 160 + (tpl.font_size * 6 if check is not None else 0))
+    for ann in anns[1:]:
+        ann["font"]["size"] = max(10, tpl.font_size - 1)
+    bottom = int(tpl.font_size * 4)
+    if check is not None:
+        bottom = int(tpl.font_size * 12)
+        layout["annotations"].append(dict(
+            xref="paper", yref="paper", x=0, y=-0.09, xanchor="left", yanchor="top",
+            align="left", showarrow=False, bgcolor="#f3f3f3", bordercolor="#999",
+            borderwidth=1, borderpad=6, font=dict(size=max(11, tpl.font_size - 1)),
+            text=_check_text(check, H, W, M, s)))
+    layout["margin"]["b"] = bottom
+    top_title(layout, tpl, below=1)
+    layout["showlegend"] = False
+    return fast_figure(data, layout)
+
+
+def _check_text(check: dict, H: int, W: int, M: int, s: int) -> str:
+    nW, N = (H // M) * (W // M), M * M
+    if s == 0:
+        return ("(c) no shift: no key is masked; the trace's softmax equals a direct softmax "
+                f"inside each window (largest difference {check['max_abs_diff']:.1e})")
+    agree = ("matches that grouping on all" if check["mask_mismatch"] == 0 else
+             f"DISAGREES with that grouping on {check['mask_mismatch']} of the")
+    return (f"(c) <b>The −100 trick is exact.</b> Block 1's probabilities from the trace, "
+            f"softmax(q·kᵀ + bias + mask), against a direct<br>softmax of (q·kᵀ + bias) over ONLY "
+            f"the keys in the same irregular window of the unrolled map (the paper's "
+            f"{check['groups']}<br>windows, found from original positions alone): largest "
+            f"|difference| = <b>{check['max_abs_diff']:.1e}</b>; largest weight leaking through "
+            f"a −100 entry<br>= <b>{check['max_leak']:.1e}</b> (e<sup>−100</sup> ≈ 3.7e-44); the "
+            f"mask {agree} {nW}×{N}×{N} entries.")
+
+
+def figure(exp, sel) -> go.Figure:
+    sel = sel.resolved(exp)
+    t1 = exp.traces[1]
+    H, W = t1.input_resolution
+    M, s = t1.window_size, t1.shift_size
+    N = M * M
+    nW = (H // M) * (W // M)
+    qr, qc = sel.query
+    w_query = int(token_windows(H, W, M, s)[qr, qc])
+    w = w_query if sel.window is None else int(sel.window)
+    if not 0 <= w < nW:
+        raise ValueError(f"window must be in 0..{nW - 1}, got {w}")
+    mask = t1.mask if t1.mask is not None else torch.zeros(nW, N, N)
+    flat = flatten_windows(t1.region_ids, M)
+    kind = window_kind(w, H // M, W // M)
+    title = f"Attention mask of window {w} ({kind}) in {block_name(1)}"
+    if s == 0:
+        why = ("one window covers the whole grid" if M >= min(H, W)
+               else "shift_size = 0, regular windows")
+        title += f"<br><sup>no shift ({why}): the mask is all zeros, nothing is masked</sup>"
+    else:
+        title += (f"<br><sup>{H}×{W} tokens, M = {M}, s = {s}: query i may attend to key j only "
+                  "when both came from the same region (same id, mask 0), otherwise −100.</sup>"
+                  "<br><sup>The colour strips along the axes are the region ids of the window's "
+                  "query (left) and key (top) slots.</sup>")
+    slot = None
+    if w == w_query:
+        order = window_order(H, W, M, s).numpy()
+        slot = int(np.nonzero(order == qr * W + qc)[0][0] - w * N)
+    return build(mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
+                 query_slot=slot)
+
+
+def toy_figure(H: int, W: int, window_size: int, shift_size: int, template: str = "default",
+               window: int | None = None) -> go.Figure:
+    """(a) and (b) from `swinviz.windows.attention_mask` for plain settings: e.g.
+    `toy_figure(6, 6, 3, 1)` is SPEC fact 5 for the 6×6 grid (window 3, the corner, by
+    default)."""
+    M, s = effective_window((H, W), window_size, shift_size)
+    check_divisible(H, W, M)
+    nW = (H // M) * (W // M)
+    w = nW - 1 if window is None else int(window)
+    if not 0 <= w < nW:
+        raise ValueError(f"window must be in 0..{nW - 1}, got {w}")
+    kind = window_kind(w, H // M, W // M)
+    title = (f"Attention mask of window {w} ({kind}) for a {H}×{W} grid, M = {M}, s = {s} "
+             "(swinviz.windows.attention_mask)")
+    if s == 0:
+        title += "<br><sup>no shift: the mask is all zeros, nothing is masked</sup>"
+    else:
+        title += ("<br><sup>query i may attend to key j only when both have the same region id "
+                  "(mask 0), otherwise −100. The colour strips along the axes are the region ids "
+                  "of the query (left) and key (top) slots.</sup>")
+    return build(attention_mask(H, W, M, s), window_region_ids(H, W, M, s), H, W, M, s, w,
+                 template, title)

@@ -1,0 +1,187 @@
+"""SPEC 3.3 Region ids: the `img_mask` of SPEC fact 4 for the current H, W, M, s, and the same ids
+partitioned into windows and flattened (nW rows of N ids), the rows the attention mask is built
+from.
+
+The id map lives in the ROLLED frame, like the reference's `img_mask`: position (i, j) holds the
+patch that came from original token ((i + s) % H, (j + s) % W). `figure(exp, sel)` draws the
+trace's `region_ids`; `toy_figure(H, W, M, s)` draws `swinviz.windows.region_ids` for plain
+settings (SPEC's 6x6, M = 3, s = 1 example).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from ..windows import check_divisible, effective_window, region_ids, window_partition
+from .style import (
+    ANNOTATE_MAX,
+    axis_key,
+    block_name,
+    fast_figure,
+    get_template,
+    panel_axes,
+    region_colorscale,
+    style_layout,
+    subplots_layout,
+    top_title,
+)
+
+
+def flatten_windows(ids: torch.Tensor, window_size: int) -> torch.Tensor:
+    """(H, W) ids -> (nW, N): `window_partition`, one row per window (SPEC fact 4's table)."""
+    H, W = ids.shape
+    return window_partition(ids.view(1, H, W, 1), window_size).reshape(-1, window_size**2)
+
+
+def boundary_xy(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell edges between different ids, as NaN-separated segments in cell coordinates (cell
+    (i, j) covers [j - 0.5, j + 0.5] x [i - 0.5, i + 0.5])."""
+    segs = []
+    ii, jj = np.nonzero(ids[:, 1:] != ids[:, :-1])  # vertical edge left of (i, j + 1)
+    for i, j in zip(ii, jj, strict=True):
+        segs.append((j + 0.5, i - 0.5, j + 0.5, i + 0.5))
+    ii, jj = np.nonzero(ids[1:, :] != ids[:-1, :])  # horizontal edge above (i + 1, j)
+    for i, j in zip(ii, jj, strict=True):
+        segs.append((j - 0.5, i + 0.5, j + 0.5, i + 0.5))
+    if not segs:
+        return np.empty(0, np.float32), np.empty(0, np.float32)
+    a = np.array(segs, dtype=np.float32)
+    nan = np.full(len(a), np.nan, np.float32)
+    return (np.stack([a[:, 0], a[:, 2], nan], 1).ravel(),
+            np.stack([a[:, 1], a[:, 3], nan], 1).ravel())
+
+
+def _annotate(shape: tuple[int, int], size: int) -> dict:
+    h, w = shape
+    if max(h, w) <= ANNOTATE_MAX:
+        return dict(texttemplate="%{z}", textfont=dict(size=size))
+    return {}
+
+
+def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, title: str,
+          *, block_label: str = "") -> go.Figure:
+    """The two-panel figure for an (H, W) id map in the rolled frame."""
+    tpl = get_template(template)
+    H, W = ids.shape
+    M, s = window_size, shift_size
+    N, nWc = M * M, W // M
+    flat = flatten_windows(ids, M)  # nW, N
+    nW = flat.shape[0]
+    z = ids.numpy().astype(np.uint8)
+    zf = flat.numpy().astype(np.uint8)
+    ii, jj = np.indices((H, W))
+    win = (ii // M) * nWc + jj // M
+    slot = (ii % M) * M + jj % M
+    dt = np.uint8 if max(H, W, nW) <= 256 else np.int32
+    custom = np.stack([(ii + s) % H, (jj + s) % W, win, slot], -1).astype(dt)
+    ww, kk = np.indices((nW, N))
+    wr, wc = ww // nWc, ww % nWc
+    custom_f = np.stack([(wr * M + kk // M + s) % H, (wc * M + kk % M + s) % W], -1).astype(dt)
+
+    layout, refs = subplots_layout(
+        rows=1, cols=2, horizontal_spacing=0.1,
+        column_widths=[max(0.35, min(0.65, W / (W + N))), 1 - max(0.35, min(0.65, W / (W + N)))],
+        subplot_titles=[f"region id of every position of the rolled map ({H}×{W})",
+                        f"flattened per window: {nW} window{'s' if nW > 1 else ''} × {N} slots"],
+    )
+    font_cell = max(10, tpl.font_size - 2)
+    common = dict(colorscale=region_colorscale(), zmin=-0.5, zmax=8.5, xgap=0, ygap=0)
+    (xa, ya), (xb, yb) = refs[(1, 1)], refs[(1, 2)]
+    data: list[dict] = [
+        dict(type="heatmap", z=z, customdata=custom, name="region ids", xaxis=xa, yaxis=ya,
+             hovertemplate="rolled position (%{y}, %{x}) holds token "
+                           "(%{customdata[0]}, %{customdata[1]})<br>window %{customdata[2]}, "
+                           "slot %{customdata[3]}<br>region id %{z}<extra></extra>",
+             colorbar=dict(title=dict(text="region id"), tickvals=list(range(9)), len=0.8,
+                           thickness=14),
+             **common, **_annotate((H, W), font_cell)),
+        dict(type="heatmap", z=zf, customdata=custom_f, name="flattened ids", xaxis=xb,
+             yaxis=yb, showscale=False,
+             hovertemplate="window %{y}, slot %{x}<br>= token (%{customdata[0]}, "
+                           "%{customdata[1]})<br>region id %{z}<extra></extra>",
+             **common, **_annotate((nW, N), font_cell)),
+    ]
+    # region boundaries (black) and the window grid (white, dashed) on the id map
+    bx, by = boundary_xy(z)
+    data.append(dict(type="scatter", x=bx, y=by, mode="lines", hoverinfo="skip",
+                     line=dict(color="black", width=tpl.line_width), xaxis=xa, yaxis=ya,
+                     name="region boundary"))
+    gx: list[float] = []
+    gy: list[float] = []
+    for r in range(M, H, M):
+        gx += [-0.5, W - 0.5, np.nan]
+        gy += [r - 0.5, r - 0.5, np.nan]
+    for c in range(M, W, M):
+        gx += [c - 0.5, c - 0.5, np.nan]
+        gy += [-0.5, H - 0.5, np.nan]
+    data.append(dict(type="scatter", x=np.array(gx, np.float32), y=np.array(gy, np.float32),
+                     mode="lines", hoverinfo="skip", xaxis=xa, yaxis=ya,
+                     line=dict(color="#777", width=max(1.0, tpl.line_width / 2), dash="dash"),
+                     name=f"window grid ({M}×{M}, rolled map)"))
+    if max(H // M, W // M) <= ANNOTATE_MAX:  # window numbers
+        data.append(dict(type="scatter", mode="text", hoverinfo="skip", showlegend=False,
+                         xaxis=xa, yaxis=ya, name="window numbers",
+                         x=[(c * M) - 0.45 for r in range(H // M) for c in range(nWc)],
+                         y=[(r * M) - 0.45 for r in range(H // M) for c in range(nWc)],
+                         text=[f"w{r * nWc + c}" for r in range(H // M) for c in range(nWc)],
+                         textposition="bottom right",
+                         textfont=dict(size=max(9, tpl.font_size - 4), color="#333")))
+    if nW > 1:  # lines between the window rows of the flat table (small tables only)
+        if nW <= 4 * ANNOTATE_MAX:
+            fx: list[float] = []
+            fy: list[float] = []
+            for r in range(1, nW):
+                fx += [-0.5, N - 0.5, np.nan]
+                fy += [r - 0.5, r - 0.5, np.nan]
+            data.append(dict(type="scatter", x=np.array(fx, np.float32),
+                             y=np.array(fy, np.float32), mode="lines", hoverinfo="skip",
+                             xaxis=xb, yaxis=yb, showlegend=False, name="window rows",
+                             line=dict(color="white", width=1)))
+    panel_axes(layout, (xa, ya), title_x="column j of the rolled map",
+               title_y="row i of the rolled map")
+    panel_axes(layout, (xb, yb), title_x="slot k in the window (row-major: k = M·row + col)",
+               title_y="window w")
+    for ref, n in ((xa, W), (ya, H), (xb, N), (yb, nW)):
+        layout[axis_key(ref)].update(
+            range=[-0.5, n - 0.5] if ref[0] == "x" else [n - 0.5, -0.5], autorange=False,
+            dtick=1 if n <= ANNOTATE_MAX else (M if ref in (xa, ya) else None),
+            tick0=0)
+    style_layout(layout, template, title=title, height=tpl.height + 60)
+    top_title(layout, tpl, below=1)
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.14, x=0.0, xanchor="left")
+    layout["meta"]["block"] = block_label
+    return fast_figure(data, layout)
+
+
+def _subtitle(H: int, W: int, M: int, s: int) -> str:
+    if s == 0:
+        why = ("one window covers the whole grid" if M >= min(H, W)
+               else "shift_size = 0, regular windows")
+        return f"<br><sup>no shift ({why}): every id is 0 and the mask is all zeros</sup>"
+    return (f"<br><sup>each axis is cut into [0, {H - M}), [{H - M}, {H - s}), [{H - s}, {H}) "
+            f"(i.e. [0, H−M), [H−M, H−s), [H−s, H)); ids 0..8 row by row.</sup>"
+            "<br><sup>Inside a window, a query and a key with different ids get −100 in the "
+            "mask.</sup>")
+
+
+def figure(exp, sel) -> go.Figure:
+    sel = sel.resolved(exp)
+    t1 = exp.traces[1]
+    H, W = t1.input_resolution
+    M, s = t1.window_size, t1.shift_size
+    title = (f"Region ids (img_mask) of {block_name(1)}: {H}×{W} tokens, window M = {M}, "
+             f"shift s = {s}" + _subtitle(H, W, M, s))
+    return build(t1.region_ids, M, s, sel.template, title, block_label=block_name(1))
+
+
+def toy_figure(H: int, W: int, window_size: int, shift_size: int,
+               template: str = "default") -> go.Figure:
+    """The same figure from `swinviz.windows.region_ids` for plain settings (no model): e.g.
+    `toy_figure(6, 6, 3, 1)` is SPEC fact 4's 6×6 grid and its 4×9 flattened table."""
+    M, s = effective_window((H, W), window_size, shift_size)
+    check_divisible(H, W, M)
+    title = (f"Region ids for a {H}×{W} token grid, window M = {M}, shift s = {s} "
+             f"(swinviz.windows.region_ids)" + _subtitle(H, W, M, s))
+    return build(region_ids(H, W, M, s), M, s, template, title, block_label="toy")

@@ -1,0 +1,194 @@
+"""SPEC 3.9 Shapes: every tensor shape on the way through a block, for the current settings.
+
+One table, one row per step, from the image to the block's output: the code that runs, the
+shape with numbers and with symbols, what the step does, and where the number comes from: the
+trace's own tensors (`.shape` of pixels, tokens, the block's input / output, scores, bias, mask,
+attn) or, for tensors the trace does not keep, the settings (the same arithmetic the model does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from .style import block_name, fast_figure, get_template, style_layout, top_title
+
+TRACE_FILL = "#e8f1fa"  # rows whose shape is read from a trace tensor
+ATTN_FILL = "#fdf0e0"  # rows inside the window attention (settings)
+SKIP_COLOR = "#999999"
+WIDTHS = (1.55, 2.6, 1.35, 1.35, 3.3, 0.65)  # relative column widths
+
+
+@dataclass(frozen=True)
+class Step:
+    step: str
+    code: str
+    shape: tuple[int, ...] | None  # None: the step does not run in this block
+    symbols: str
+    what: str
+    source: str  # "trace" or "settings"
+    part: str = ""  # "attn" for the window attention rows
+
+
+def fmt(shape: tuple[int, ...] | None) -> str:
+    return "—" if shape is None else "(" + ", ".join(str(int(v)) for v in shape) + ")"
+
+
+def steps(exp, block: int) -> list[Step]:
+    """The rows of the table for `block` (0 or 1)."""
+    if block not in (0, 1):
+        raise ValueError(f"block must be 0 or 1, got {block}")
+    t = exp.traces[block]
+    Ht, Wt = t.input_resolution
+    M, s = t.window_size, t.shift_size
+    N = M * M
+    nW = (Ht // M) * (Wt // M)
+    C = exp.embed_dim
+    nH = t.num_heads
+    d = C // nH
+    p = exp.patch_size
+    hidden = int(C * exp.mlp_ratio)
+    B, _, Hp, Wp = exp.pixels.shape
+    L = Ht * Wt
+    x_in = tuple(t.x_in.shape)
+    shifted = s > 0
+    skip = f"skipped in {block_name(block)} (s = 0)"
+
+    rows = [
+        Step("image", "pixels", tuple(exp.pixels.shape), "(B, 3, H, W)",
+             f"the RGB image, ImageNet-normalised, {Hp}×{Wp} px", "trace"),
+        Step("patch_embed.proj", f"Conv2d(3, {C}, kernel {p}, stride {p})",
+             (B, C, Hp // p, Wp // p), f"(B, C, H/{p}, W/{p})",
+             f"each {p}×{p} patch becomes C = {C} numbers", "settings"),
+        Step("tokens", "flatten(2).transpose(1, 2); patch_embed.norm", tuple(exp.tokens.shape),
+             "(B, L, C)", f"L = {Ht}·{Wt} = {L} tokens in row-major order, LayerNorm", "trace"),
+    ]
+    if block == 1:
+        rows.append(Step("block 0 (W-MSA)", "blocks[0](x)", x_in, "(B, L, C)",
+                         "the whole first block (regular windows); its output is this "
+                         "block's input", "trace"))
+    rows += [
+        Step("shortcut, norm1", "shortcut = x; x = norm1(x)", x_in, "(B, L, C)",
+             "keep x for the residual; LayerNorm over C", "trace"),
+        Step("view", "x.view(B, H, W, C)", (B, Ht, Wt, C), "(B, Ht, Wt, C)",
+             "tokens back on their grid", "settings"),
+        Step("roll", f"torch.roll(x, ({-s}, {-s}), dims=(1, 2))",
+             (B, Ht, Wt, C) if shifted else None, "(B, Ht, Wt, C)",
+             f"cyclic shift: patches move up and left by s = {s}" if shifted else skip,
+             "settings"),
+        Step("window_partition", f"window_partition(x, {M})", (nW * B, M, M, C),
+             "(nW·B, M, M, C)", f"cut into nW = {Ht // M}·{Wt // M} = {nW} windows of {M}×{M}",
+             "settings"),
+        Step("view", f"x_windows.view(-1, {N}, C)", (nW * B, N, C), "(nW·B, N, C)",
+             f"N = {M}·{M} = {N} tokens per window", "settings"),
+        Step("qkv", f"attn.qkv: Linear({C}, {3 * C})", (nW * B, N, 3 * C), "(nW·B, N, 3C)",
+             "queries, keys and values in one matrix product", "settings", "attn"),
+        Step("reshape, permute", f"reshape(B_, N, 3, {nH}, {d}).permute(2, 0, 3, 1, 4)",
+             (3, nW * B, nH, N, d), "(3, nW·B, nH, N, d)",
+             f"split into q, k, v and {nH} heads of d = {C}/{nH} = {d}", "settings", "attn"),
+        Step("scores", "(q · d^-0.5) @ k.transpose(-2, -1)", tuple(t.scores.shape),
+             "(nW·B, nH, N, N)", "content logits: every query against every key of its window",
+             "trace", "attn"),
+        Step("+ bias", "relative_position_bias_table[index]", tuple(t.bias.shape), "(nH, N, N)",
+             f"relative position bias from a ({2 * M - 1}·{2 * M - 1} = {(2 * M - 1) ** 2}, "
+             f"{nH}) table, broadcast over windows", "trace", "attn"),
+        Step("+ mask", f"mask.unsqueeze(1).unsqueeze(0): (1, {nW}, 1, {N}, {N})",
+             tuple(t.mask.shape) if t.mask is not None else None, "(nW, N, N)",
+             "0 / −100 per window, broadcast as (1, nW, 1, N, N) over (B, nW, nH, N, N)"
+             if t.mask is not None else skip.replace("skipped", "no mask"), "trace", "attn"),
+        Step("softmax", "logits.softmax(dim=-1)", tuple(t.attn.shape), "(nW·B, nH, N, N)",
+             "attention weights: each row sums to 1", "trace", "attn"),
+        Step("attn @ v", "attn @ v", (nW * B, nH, N, d), "(nW·B, nH, N, d)",
+             "weighted sum of the values, per head", "settings", "attn"),
+        Step("merge heads", f"transpose(1, 2).reshape(B_, {N}, {C})", (nW * B, N, C),
+             "(nW·B, N, C)", "heads side by side again", "settings", "attn"),
+        Step("proj", f"attn.proj: Linear({C}, {C})", (nW * B, N, C), "(nW·B, N, C)",
+             "mix the heads", "settings", "attn"),
+        Step("window_reverse", f"window_reverse(x, {M}, {Ht}, {Wt})", (B, Ht, Wt, C),
+             "(B, Ht, Wt, C)", "windows back into one map", "settings"),
+        Step("roll back", f"torch.roll(x, ({s}, {s}), dims=(1, 2))",
+             (B, Ht, Wt, C) if shifted else None, "(B, Ht, Wt, C)",
+             "every patch back in its original place" if shifted else skip, "settings"),
+        Step("view", f"x.view(B, {L}, C)", (B, L, C), "(B, L, C)", "a sequence again",
+             "settings"),
+        Step("+ shortcut", "x = shortcut + x", (B, L, C), "(B, L, C)", "first residual",
+             "settings"),
+        Step("norm2, mlp.fc1, GELU", f"Linear({C}, {hidden})", (B, L, hidden), "(B, L, 4C)",
+             f"MLP hidden layer, ratio {exp.mlp_ratio:g}", "settings"),
+        Step("mlp.fc2, + residual", f"x = x + Linear({hidden}, {C})(…)", tuple(t.x_out.shape),
+             "(B, L, C)", f"output of {block_name(block)}", "trace"),
+    ]
+    return rows
+
+
+def figure(exp, sel) -> go.Figure:
+    sel = sel.resolved(exp)
+    tpl = get_template(sel.template)
+    block = sel.block
+    t = exp.traces[block]
+    rows = steps(exp, block)
+    M, s = t.window_size, t.shift_size
+    C, nH = exp.embed_dim, t.num_heads
+    H, W = exp.pixels.shape[-2:]
+    Ht, Wt = t.input_resolution
+    nW = (Ht // M) * (Wt // M)
+
+    fills, colors = [], []
+    for r in rows:
+        fills.append(TRACE_FILL if r.source == "trace" else ATTN_FILL if r.part else "white")
+        colors.append(SKIP_COLOR if r.shape is None else "#222")
+    cell_h = int(tpl.font_size * 2.0)
+    header = ["<b>step</b>", "<b>code</b>", "<b>shape</b>", "<b>symbols</b>",
+              "<b>what it does</b>", "<b>from</b>"]
+    cols = [
+        [f"<b>{r.step}</b>" for r in rows],
+        [r.code for r in rows],
+        [f"<b>{fmt(r.shape)}</b>" if r.source == "trace" and r.shape else fmt(r.shape)
+         for r in rows],
+        [r.symbols for r in rows],
+        [r.what for r in rows],
+        [r.source if r.shape is not None else "—" for r in rows],
+    ]
+    table = dict(
+        type="table", columnwidth=list(WIDTHS),
+        header=dict(values=header, fill=dict(color="#dde3ea"), align="left",
+                    font=dict(size=tpl.font_size, color="#222"), height=cell_h),
+        cells=dict(values=cols, align="left", height=cell_h,
+                   fill=dict(color=[fills] * len(cols)),
+                   font=dict(size=max(10, tpl.font_size - 1), color=[colors] * len(cols)),
+                   line=dict(color="#e3e3e3", width=1)),
+        name=f"shapes {block_name(block)}",
+        meta=dict(shapes=[fmt(r.shape) for r in rows], steps=[r.step for r in rows],
+                  sources=[r.source for r in rows]),
+    )
+    shift = (f"shift s = {s}" if s else "no shift" if block == 0 else
+             "no shift (one window covers the grid)" if M >= min(Ht, Wt) else "no shift (s = 0)")
+    title = (f"Tensor shapes through {block_name(block)}<br><sup>{H}×{W} image → {Ht}×{Wt} "
+             f"tokens, C = {C}, nH = {nH} heads of d = {C // nH}, window M = {M} (N = {M * M}), "
+             f"nW = {nW} windows, {shift}, batch B = 1.</sup><br><sup>Blue rows: shapes read "
+             "from the trace's tensors; the others follow from the settings; orange: inside the "
+             "window attention.</sup>")
+    layout: dict = {}
+    style_layout(layout, sel.template, title=title, height=0)
+    top_title(layout, tpl, below=0)
+    layout["margin"].update(l=20, r=20, b=20)
+    layout["height"] = layout["margin"]["t"] + _table_height(cols, tpl, cell_h) + cell_h + 40
+    top_title(layout, tpl, below=0)  # again, for the final height
+    return fast_figure([table], layout)
+
+
+def _table_height(cols: list[list[str]], tpl, cell_h: int) -> int:
+    """Rough height of the table's body at the template's width: plotly wraps long cells and
+    grows their rows; a PNG export cuts whatever does not fit."""
+    import math
+    import re
+
+    char_px = 0.56 * max(10, tpl.font_size - 1)
+    widths = [w / sum(WIDTHS) * (tpl.width - 40) - 12 for w in WIDTHS]
+    total = 0
+    for i in range(len(cols[0])):
+        lines = max(math.ceil(len(re.sub(r"<[^>]+>", "", col[i])) * char_px / w)
+                    for col, w in zip(cols, widths, strict=True))
+        total += max(cell_h, int(lines * tpl.font_size * 1.4 + 10)) + 2
+    return total
