@@ -168,14 +168,6 @@ def cells_outline(inside: np.ndarray, cell: float = 1.0) -> tuple[list, list]:
     return xs, ys
 
 
-def query_marker(x: float, y: float, *, size: int = 14, name: str = "query",
-                 hovertext: str | None = None) -> go.Scatter:
-    """The chosen query patch: a yellow star with a black rim, the same in every figure."""
-    return go.Scatter(x=[x], y=[y], mode="markers", name=name, showlegend=False,
-                      marker=dict(symbol="star", size=size, color=QUERY_COLOR,
-                                  line=dict(color="black", width=1.5)),
-                      hovertext=[hovertext or name], hoverinfo="text")
-
 
 # --- fast multi-panel figures and the region colour scale (appended for the figure modules) ----
 # make_subplots plus validated updates cost ~20 ms a figure on a small CPU: its layout is cached

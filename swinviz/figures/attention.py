@@ -1,0 +1,334 @@
+"""SPEC 3.6: where does the chosen patch attend, in both blocks, on the image?
+
+(a) Block 0 | block 1: the query's softmax row (its window's N probabilities) placed at every
+    key's REAL token position. The shifted block computes in rolled coordinates (window w, slot
+    k); slot k of window w holds original token ((wr*M + k//M + s) % H, (wc*M + k%M + s) % W),
+    which `window_order` / `window_of_token` give, so the roll is undone exactly and the
+    wrapped-around keys sit where they really are (no corner artefacts). Keys masked with -100
+    (another region before the roll) are crossed out: their weight is ~0.
+(b) Attention taken apart: for the query and one head, the logit in the order the block adds it:
+    q·kᵀ·scale (trace.scores), + relative position bias (trace.bias), + mask (trace.mask), then
+    the softmax (trace.attn), each as an M x M map over the query's window slots.
+(c) All heads of one window: the (N, N) attention matrices on one shared colour scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from ..windows import window_partition
+from .flow import _coords, token_geometry
+from .style import (
+    BLOCK_COLORS,
+    DIVERGING,
+    QUERY_COLOR,
+    SEQUENTIAL,
+    axis_key,
+    block_name,
+    cached,
+    cells_outline,
+    fast_figure,
+    footnote,
+    get_template,
+    image_dict,
+    image_source,
+    png_data_uri,
+    style_layout,
+    subplots_layout,
+)
+from .style import (
+    set_titles as _set_titles,
+)
+from .style import (
+    title_slots as _slots,
+)
+
+_OVERLAY_OPACITY = 0.72
+BACKGROUND_MAX = 256  # px: larger inputs get a downsampled background (two copies per figure)
+
+
+def _geometry(trace):
+    """(order (nW, N) flat original positions, window_of_token (H, W, 2), region id per slot
+    (nW, N)) of one block, all from the library's own functions and the trace's region ids.
+    Cached on the trace: a click redraws without rebuilding it."""
+    return cached(trace, "attention_geometry", lambda: _build_geometry(trace))
+
+
+def _build_geometry(trace):
+    H, W = trace.input_resolution
+    M, s = trace.window_size, trace.shift_size
+    order, wot = token_geometry(H, W, M, s)
+    regions = window_partition(trace.region_ids.view(1, H, W, 1), M).reshape(-1, M * M).numpy()
+    return order, wot, regions
+
+
+def _check(exp, block: int, head: int | None, query) -> tuple[int, int]:
+    if block not in (0, 1):
+        raise ValueError(f"block must be 0 or 1, got {block}")
+    if head is not None and not 0 <= head < exp.traces[block].num_heads:
+        raise ValueError(f"head must be in 0..{exp.traces[block].num_heads - 1}, got {head}")
+    H, W = exp.traces[block].input_resolution
+    r, c = int(query[0]), int(query[1])
+    if not (0 <= r < H and 0 <= c < W):
+        raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
+    return r, c
+
+
+def attention_on_grid(exp, block: int, head: int | None, query) -> np.ndarray:
+    """The query's attention row of `block` on the (Ht, Wt) token grid in ORIGINAL coordinates:
+    entry (r, c) is the softmax weight the query gives key token (r, c); NaN outside the query's
+    window. `head=None` averages the heads."""
+    r, c = _check(exp, block, head, query)
+    trace = exp.traces[block]
+    H, W = trace.input_resolution
+    order, wot, _ = _geometry(trace)
+    w, k = wot[r, c]
+    attn = trace.attn[w, :, k].numpy()  # nH, N
+    row = attn.mean(axis=0) if head is None else attn[head]
+    grid = np.full(H * W, np.nan, dtype=np.float32)
+    grid[order[w]] = row
+    return grid.reshape(H, W)
+
+
+def decomposition(exp, block: int, head: int, query) -> dict[str, np.ndarray]:
+    """The query's logit taken apart, each (M, M) over its window's slots (rolled frame):
+    scores (q·kᵀ·scale), bias, mask (zeros without shift) and attn (softmax of their sum)."""
+    r, c = _check(exp, block, head, query)
+    trace = exp.traces[block]
+    M = trace.window_size
+    _, wot, _ = _geometry(trace)
+    w, k = wot[r, c]
+    mask = trace.mask[w, k].numpy() if trace.mask is not None else np.zeros(M * M, np.float32)
+    return {
+        "scores": trace.scores[w, head, k].numpy().reshape(M, M),
+        "bias": trace.bias[head, k].numpy().reshape(M, M),
+        "mask": mask.reshape(M, M),
+        "attn": trace.attn[w, head, k].numpy().reshape(M, M),
+    }
+
+
+def _background(exp) -> dict:
+    """The image the model saw, as an image trace dict in pixel coordinates. Up to
+    BACKGROUND_MAX px it is the exact pixels (shared PNG cache); a larger input is shown
+    downsampled by a whole factor (the attention overlay is per token, so nothing drawn moves)."""
+    w, h = exp.image.size
+    f = -(-max(w, h) // BACKGROUND_MAX)  # ceil
+    if f == 1:
+        return image_dict(image_source(exp.image))
+    src = cached(exp, ("attention_background", f), lambda: png_data_uri(
+        exp.image.resize((w // f, h // f), Image.Resampling.BOX)))
+    return dict(type="image", source=src, x0=f / 2, y0=f / 2, dx=f, dy=f, name="image",
+                hoverinfo="skip")
+
+
+def _span(layout: dict, yref: str) -> tuple[float, float]:
+    lo, hi = layout[axis_key(yref)]["domain"]
+    return (lo + hi) / 2, hi - lo
+
+
+def figure(exp, sel) -> go.Figure:
+    t = get_template(sel.template)
+    r, c = _check(exp, sel.block, sel.head, sel.query)
+    H, W = exp.grid
+    p = exp.patch_size
+    nH = exp.num_heads
+    head_txt = "mean over heads" if sel.head is None else f"head {sel.head}"
+    tr = exp.traces[sel.block]
+    M = tr.window_size
+    N = M * M
+    geo = [_geometry(t_) for t_ in exp.traces]
+    wq, kq = (int(v) for v in geo[sel.block][1][r, c])
+    win = wq if sel.window is None else int(sel.window)
+
+    cols = math.lcm(2, 4, nH)
+    specs = [
+        [{"colspan": cols // 2}] + [None] * (cols // 2 - 1)
+        + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
+        ([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4,
+        ([{"colspan": cols // nH}] + [None] * (cols // nH - 1)) * nH,
+    ]
+    head_b = 0 if sel.head is None else sel.head
+    titles = [f"B{block_name(b)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on the image"
+              for b in (0, 1)]
+    parts = decomposition(exp, sel.block, head_b, (r, c))
+    sc, bi = parts["scores"], parts["bias"]
+    titles += [
+        f"q·kᵀ·scale (content)<br><sup>mean |·| = {np.abs(sc).mean():.3f}</sup>",
+        f"+ relative position bias<br><sup>mean |·| = {np.abs(bi).mean():.3f}</sup>",
+        "+ mask (0 / −100)" if tr.mask is not None
+        else "+ mask<br><sup>none in W-MSA: adds 0</sup>",
+        "= softmax → attention",
+    ]
+    titles += [f"head {h}" for h in range(nH)]
+    masked_note = ("White × = key masked with −100 (another region before the roll): weight "
+                   "~0. " if exp.traces[1].mask is not None else "")
+    note, bottom = footnote(
+        f"Star: the query. Outline: its window in each block (block 1's may wrap around the "
+        f"edges of the image).<br>{masked_note}Hover a key for its token (r, c), window, region "
+        f"id and probability.<br>In (b) and (c) slots are numbered in the block's own (rolled) "
+        f"window frame; hover shows the real token.", sel.template, lines=3)
+    height = int(t.height * 2.6)
+    top = int(1.35 * t.title_size + 7 * t.font_size + 30)  # title, row heading, 2-line titles
+    gap = 9 * t.font_size / (height - top - bottom)  # x-axis title + row heading + titles
+    layout, refs = subplots_layout(
+        rows=3, cols=cols, specs=specs, subplot_titles=_slots(titles), row_heights=[0.5, 0.2, 0.3],
+        vertical_spacing=round(gap, 3), horizontal_spacing=0.04,
+    )
+    _set_titles(layout, titles)
+    data: list[dict] = []
+
+    # ---- (a) both blocks on the image, shift undone ----------------------------------------
+    grids = [attention_on_grid(exp, b, sel.head, (r, c)) for b in (0, 1)]
+    pmax = float(max(np.nanmax(g) for g in grids)) or 1.0
+    background = _background(exp)
+    for b in (0, 1):
+        xr, yr = refs[(1, 1 + b * (cols // 2))]
+        ax = dict(xaxis=xr, yaxis=yr)
+        trace_b = exp.traces[b]
+        order, wot, regions = geo[b]
+        w, k = (int(v) for v in wot[r, c])
+        grid = grids[b]
+        data.append(dict(background, xaxis=xr, yaxis=yr))
+        cy, ly = _span(layout, yr)
+        data.append(dict(
+            type="heatmap", z=grid, x0=p / 2, dx=p, y0=p / 2, dy=p, colorscale=SEQUENTIAL,
+            zmin=0, zmax=pmax, opacity=_OVERLAY_OPACITY, hoverinfo="skip", showscale=b == 1,
+            colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
+                          thickness=14), name=f"attention block {b}", **ax))
+        xs, ys = cells_outline(~np.isnan(grid), cell=p)
+        data.append(dict(type="scatter", x=_coords(xs), y=_coords(ys), mode="lines",
+                         hoverinfo="skip",
+                         line=dict(color=BLOCK_COLORS[b], width=t.line_width),
+                         name=f"window {w} of block {b}", showlegend=False, **ax))
+        keys = order[w]  # flat original positions of the window's N keys, slot order
+        kr, kc = np.divmod(keys, W)
+        probs = grid.ravel()[keys]
+        masked = (trace_b.mask[w, k].numpy() < 0) if trace_b.mask is not None else \
+            np.zeros(N, bool)
+        if masked.any():
+            data.append(dict(
+                type="scatter", x=(kc[masked] + 0.5) * p, y=(kr[masked] + 0.5) * p,
+                mode="markers", hoverinfo="skip", showlegend=False, name="masked keys",
+                marker=dict(symbol="x-thin", size=max(5, int(360 / max(H, W))),
+                            line=dict(color="white", width=1.5)), **ax))
+        cd = np.stack([kr, kc, np.full(N, w), np.arange(N), regions[w], probs,
+                       masked.astype(float) * -100], axis=-1).astype(np.float32)
+        data.append(dict(
+            type="scatter", x=(kc + 0.5) * p, y=(kr + 0.5) * p, mode="markers",
+            marker=dict(size=max(6, int(400 / max(H, W))), color="rgba(0,0,0,0)"),
+            customdata=cd, showlegend=False, name=f"keys block {b}",
+            hovertemplate=f"{block_name(b)}<br>key token (%{{customdata[0]}}, "
+                          "%{customdata[1]})<br>window %{customdata[2]}, slot %{customdata[3]}"
+                          "<br>region id %{customdata[4]}<br>mask %{customdata[6]}<br>"
+                          "p = %{customdata[5]:.3g}<extra></extra>", **ax))
+        data.append(dict(type="scatter", x=[(c + 0.5) * p], y=[(r + 0.5) * p], mode="markers",
+                         marker=dict(symbol="star", size=t.font_size + 3, color=QUERY_COLOR,
+                                     line=dict(color="black", width=1.5)),
+                         hovertext=[f"query token ({r}, {c}), window {w}, slot {k}"],
+                         hoverinfo="text", showlegend=False, name="query", **ax))
+        layout[axis_key(xr)].update(title=dict(text="x (pixels)"), range=[0, W * p],
+                                    showgrid=False, zeroline=False, constrain="domain")
+        layout[axis_key(yr)].update(title=dict(text="y (pixels)" if b == 0 else ""),
+                                    range=[H * p, 0], showgrid=False, zeroline=False,
+                                    constrain="domain", scaleanchor=xr)
+
+    # ---- (b) the logit taken apart -----------------------------------------------------------
+    order, wot, regions = geo[sel.block]
+    kr, kc = np.divmod(order[wq], W)
+    slot_cd = np.stack([np.arange(N) // M, np.arange(N) % M, kr, kc, regions[wq]],
+                       axis=-1).reshape(M, M, 5).astype(np.int16)
+    amax = float(max(np.abs(sc).max(), np.abs(bi).max())) or 1.0
+    panels = [
+        ("scores", dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax), "%{z:.2f}",
+         "q·kᵀ·scale"),
+        ("bias", dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax), "%{z:.2f}",
+         "bias"),
+        ("mask", dict(colorscale=DIVERGING, zmid=0, zmin=-100, zmax=100), "%{z:.0f}", "mask"),
+        ("attn", dict(colorscale=SEQUENTIAL, zmin=0, zmax=float(parts["attn"].max()) or 1.0),
+         "%{z:.2f}", "p"),
+    ]
+    qy, qx = divmod(kq, M)
+    for i, (name, scale, fmt, label) in enumerate(panels):
+        xr, yr = refs[(2, 1 + i * (cols // 4))]
+        ax = dict(xaxis=xr, yaxis=yr)
+        data.append(dict(
+            type="heatmap", z=parts[name], customdata=slot_cd, showscale=False, name=name,
+            hovertemplate=f"slot (%{{customdata[0]}}, %{{customdata[1]}}) = token "
+                          f"(%{{customdata[2]}}, %{{customdata[3]}})<br>region id "
+                          f"%{{customdata[4]}}<br>{label} = %{{z:.4g}}<extra></extra>",
+            **scale, **ax,
+            **({"texttemplate": fmt, "textfont": dict(size=9 if M > 5 else 12)}
+               if M <= 12 else {})))
+        data.append(dict(type="scatter", x=[qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
+                         y=[qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5], mode="lines",
+                         line=dict(color=QUERY_COLOR, width=2.5), hoverinfo="skip",
+                         showlegend=False, name="query slot", **ax))
+        layout[axis_key(xr)].update(title=dict(text="window column"),
+                                    range=[-0.5, M - 0.5],
+                                    showgrid=False, zeroline=False, constrain="domain",
+                                    dtick=1 if M <= 7 else 2)
+        layout[axis_key(yr)].update(title=dict(text="window row" if i == 0 else ""),
+                                    range=[M - 0.5, -0.5], showgrid=False, zeroline=False,
+                                    constrain="domain", scaleanchor=xr, dtick=1 if M <= 7 else 2)
+
+    # ---- (c) every head of one window ----------------------------------------------------------
+    attn_w = tr.attn[win].numpy()  # nH, N, N
+    tokens = np.stack(np.divmod(order[win], W), axis=-1)  # N, 2 original (r, c) per slot
+    mat_cd = np.concatenate(np.broadcast_arrays(tokens[:, None, :], tokens[None, :, :]),
+                            axis=-1).astype(np.int16)  # N, N, 4
+    amax_w = float(attn_w.max()) or 1.0
+    for h in range(nH):
+        xr, yr = refs[(3, 1 + h * (cols // nH))]
+        ax = dict(xaxis=xr, yaxis=yr)
+        cy, ly = _span(layout, yr)
+        data.append(dict(
+            type="heatmap", z=attn_w[h], customdata=mat_cd, colorscale=SEQUENTIAL, zmin=0,
+            zmax=amax_w, showscale=h == nH - 1, name=f"window {win} head {h}",
+            colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
+                          thickness=14),
+            hovertemplate=f"head {h}<br>query slot %{{y}} = token (%{{customdata[0]}}, "
+                          "%{customdata[1]})<br>key slot %{x} = token (%{customdata[2]}, "
+                          "%{customdata[3]})<br>p = %{z:.3g}<extra></extra>", **ax,
+            **({"texttemplate": "%{z:.2f}", "textfont": dict(size=10)} if N <= 12 else {})))
+        if win == wq:
+            data.append(dict(type="scatter", x=[-0.5, N - 0.5, N - 0.5, -0.5, -0.5],
+                             y=[kq - 0.5] * 2 + [kq + 0.5] * 2 + [kq - 0.5], mode="lines",
+                             line=dict(color=QUERY_COLOR, width=2), hoverinfo="skip",
+                             showlegend=False, name="query row", **ax))
+        ticks = dict(tickmode="array", tickvals=list(range(0, N, M)))
+        layout[axis_key(xr)].update(title=dict(text="key slot"), range=[-0.5, N - 0.5],
+                                    showgrid=False, zeroline=False, constrain="domain", **ticks)
+        layout[axis_key(yr)].update(title=dict(text="query slot" if h == 0 else ""),
+                                    range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
+                                    constrain="domain", scaleanchor=xr, **ticks)
+
+    # row headings, placed above each row's subplot titles
+    hb = "head 0 (pick a head to change)" if sel.head is None else f"head {sel.head}"
+    where = f"window {wq}, slot {kq}"
+    headings = [
+        (refs[(1, 1)][1], "(a) Attention of one patch in both blocks, in ORIGINAL image "
+                          "coordinates (the shift is undone)"),
+        (refs[(2, 1)][1], f"(b) Attention taken apart, {block_name(sel.block)}, {hb}, token "
+                          f"({r}, {c}) = {where}: logit = q·kᵀ·scale + bias + mask → softmax"),
+        (refs[(3, 1)][1], f"(c) All heads of window {win} of {block_name(sel.block)}: "
+                          f"{N}×{N} attention (query rows, key columns), one colour scale"),
+    ]
+    for yref, text in headings:
+        row_top = layout[axis_key(yref)]["domain"][1]
+        layout["annotations"].append(dict(
+            text=f"<b>{text}</b>", xref="paper", yref="paper", x=0, y=row_top, xanchor="left",
+            yanchor="bottom", yshift=int((4.2 if yref == refs[(1, 1)][1] else 2.9)
+                                          * t.font_size), showarrow=False,
+            font=dict(size=t.font_size)))
+    layout["annotations"].append(note)
+    style_layout(layout, sel.template, height=height,
+                 title=f"Where token ({r}, {c}) attends: {block_name(0)} and {block_name(1)}, "
+                       f"{head_txt}")
+    layout["title"].update(yref="container", y=1 - 10 / height, yanchor="top")
+    layout["margin"].update(b=bottom, t=top)
+    layout["showlegend"] = False
+    return fast_figure(data, layout)

@@ -1,0 +1,165 @@
+"""SPEC 3.5, second half: what does each head's relative position bias prefer?
+
+Top row, per head: the bias table as a (2M-1) x (2M-1) image over the offset (Δh, Δw) =
+(query − key), Δ = (0, 0) in the centre. It is recovered FROM the trace: the trace's gathered
+(nH, N, N) bias holds every table row at least once (every offset occurs between some query and
+key of a window), so its values are scattered back through `relative_position_index` onto the
+offset grid and cannot disagree with what the model added to its scores.
+Bottom row, per head: the gathered (N, N) bias itself (query slot i down, key slot j across).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..windows import relative_position_index
+from .relpos import offset_axes
+from .style import (
+    ANNOTATE_MAX,
+    DIVERGING,
+    axis_key,
+    block_name,
+    fast_figure,
+    footnote,
+    get_template,
+    style_layout,
+    subplots_layout,
+    top_title,
+)
+from .style import (
+    set_titles as _set_titles,
+)
+from .style import (
+    title_slots as _slots,
+)
+
+
+def bias_table_image(trace) -> np.ndarray:
+    """(nH, 2M-1, 2M-1) bias over (Δh, Δw) = (hi − hj, wi − wj), scattered from `trace.bias`.
+
+    Cell [h, Δh + M − 1, Δw + M − 1] is table row (Δh + M − 1)·(2M − 1) + (Δw + M − 1) of head h,
+    i.e. `relative_position_bias_table[:, h]` reshaped row-major.
+    """
+    M = trace.window_size
+    G = 2 * M - 1
+    bias = np.asarray(trace.bias, dtype=np.float32)  # nH, N, N
+    nH = bias.shape[0]
+    index = relative_position_index(M).numpy().ravel()  # N*N entries in 0..G*G-1
+    table = np.full((nH, G * G), np.nan, dtype=np.float32)
+    table[:, index] = bias.reshape(nH, -1)  # duplicates of one offset carry one value
+    return table.reshape(nH, G, G)
+
+
+def _preference(img: np.ndarray, M: int) -> str:
+    """One line per head: where the bias is highest / lowest, and near versus far."""
+    d = np.arange(-(M - 1), M)
+    dh, dw = np.meshgrid(d, d, indexing="ij")
+    hi = np.unravel_index(np.nanargmax(img), img.shape)
+    lo = np.unravel_index(np.nanargmin(img), img.shape)
+    near = np.maximum(abs(dh), abs(dw)) <= 1
+    diff = float(np.nanmean(img[near]) - np.nanmean(img[~near])) if (~near).any() else 0.0
+
+    def at(ix):
+        return f"({dh[ix]:+d},{dw[ix]:+d})".replace("+0", "0").replace("-", "−")
+
+    spread = float(np.nanmax(np.abs(img))) or 1.0
+    lean = ("no clear near/far lean" if abs(diff) < 0.1 * spread
+            else "prefers near keys" if diff > 0 else "prefers far keys")
+    return (f"max at Δ = {at(hi)}, min at {at(lo)};<br>near − far = {diff:+.3f}: "
+            f"{lean}").replace("-", "−")
+
+
+def figure(exp, sel) -> go.Figure:
+    trace = exp.traces[sel.block]
+    t = get_template(sel.template)
+    M = trace.window_size
+    N, G = M * M, 2 * M - 1
+    nH = trace.num_heads
+    heads = list(range(nH)) if sel.head is None else [sel.head]
+    images = bias_table_image(trace)
+    bias = np.asarray(trace.bias, dtype=np.float32)
+    amax = float(np.abs(bias[heads]).max()) or 1.0  # one symmetric scale for every panel
+
+    one = len(heads) == 1  # one head: table and gathered bias side by side
+    tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>{_preference(images[h], M)}</sup>"
+              for h in heads]
+    gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to q·kᵀ·scale"
+                f"</sup>" for h in heads]
+    if one:
+        layout, refs = subplots_layout(rows=1, cols=2, subplot_titles=_slots(tables + gathered),
+                                       horizontal_spacing=0.16)
+        cell = {("table", heads[0]): refs[(1, 1)], ("gathered", heads[0]): refs[(1, 2)]}
+    else:
+        layout, refs = subplots_layout(
+            rows=2, cols=len(heads), subplot_titles=_slots(tables + gathered), vertical_spacing=0.2,
+            horizontal_spacing=0.09)
+        cell = {}
+        for k, h in enumerate(heads):
+            cell[("table", h)] = refs[(1, k + 1)]
+            cell[("gathered", h)] = refs[(2, k + 1)]
+    _set_titles(layout, tables + gathered)
+    hi, wi = divmod(np.arange(N), M)
+    d = np.arange(-(M - 1), M)
+    dd = np.stack(np.broadcast_arrays(d[:, None], d[None, :],
+                                      np.arange(G * G).reshape(G, G)), axis=-1).astype(np.int16)
+    pair = np.stack(np.broadcast_arrays(hi[:, None], wi[:, None], hi[None, :], wi[None, :],
+                                        hi[:, None] - hi[None, :], wi[:, None] - wi[None, :]),
+                    axis=-1).astype(np.int8)
+    scale = dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax)
+    bar = dict(title=dict(text="bias", side="right"), len=0.8, thickness=14)
+    data: list[dict] = []
+    for k, h in enumerate(heads):
+        xr, yr = cell[("table", h)]
+        data.append(dict(
+            type="heatmap", z=images[h], x=d, y=d, customdata=dd, name=f"table head {h}",
+            showscale=k == len(heads) - 1, colorbar=bar, xaxis=xr, yaxis=yr,
+            hovertemplate=f"head {h}<br>Δ = (%{{customdata[0]}}, %{{customdata[1]}})<br>"
+                          "table row %{customdata[2]}<br>bias = %{z:.4f}<extra></extra>",
+            **scale, **({"texttemplate": "%{z:.3f}", "textfont": dict(size=t.font_size - 3)}
+                        if G <= 5 else {})))
+        data.append(dict(type="scatter", x=[-0.5, 0.5, 0.5, -0.5, -0.5],
+                         y=[-0.5, -0.5, 0.5, 0.5, -0.5], mode="lines", hoverinfo="skip",
+                         line=dict(color="black", width=1.5, dash="dot"), showlegend=False,
+                         name="Δ = (0, 0)", xaxis=xr, yaxis=yr))
+        offset_axes(layout, (xr, yr), M, explain=False)
+        if k:
+            layout[axis_key(yr)]["title"] = dict(text="")
+
+        xr, yr = cell[("gathered", h)]
+        data.append(dict(
+            type="heatmap", z=bias[h], customdata=pair, name=f"gathered head {h}",
+            showscale=False, xaxis=xr, yaxis=yr,
+            hovertemplate=f"head {h}<br>query i = %{{y}} = (%{{customdata[0]}},"
+                          "%{customdata[1]})<br>key j = %{x} = (%{customdata[2]},"
+                          "%{customdata[3]})<br>Δ = (%{customdata[4]}, %{customdata[5]})<br>"
+                          "bias = %{z:.4f}<extra></extra>",
+            **scale, **({"texttemplate": "%{z:.2f}", "textfont": dict(size=t.font_size - 4)}
+                        if N <= ANNOTATE_MAX else {})))
+        step = 1 if N <= 16 else M
+        ticks = dict(tickmode="array", tickvals=list(range(0, N, step)),
+                     ticktext=[f"({hi[j]},{wi[j]})" for j in range(0, N, step)])
+        layout[axis_key(xr)].update(title=dict(text="key j = (hj, wj)"), range=[-0.5, N - 0.5],
+                                    showgrid=False, zeroline=False, constrain="domain", **ticks)
+        layout[axis_key(yr)].update(title=dict(text="query i = (hi, wi)" if k == 0 or one
+                                               else ""),
+                                    range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
+                                    constrain="domain", scaleanchor=xr, **ticks)
+
+    which = "all heads" if sel.head is None else f"head {sel.head}"
+    note, bottom = footnote(
+        "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
+        "<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it "
+        "subtracts. Near = |Δh|, |Δw| ≤ 1."
+        + ("<br>With random weights the table is noise; load trained weights to see real "
+           "preferences." if exp.weights.startswith("random") else ""),
+        sel.template, lines=3, below=4.5 if one or N > 16 else 6)
+    layout["annotations"].append(note)
+    style_layout(
+        layout, sel.template, height=int(t.height * (1.2 if one else 1.7)),
+        title=f"B{block_name(sel.block)[1:]}, {which}: relative position bias "
+              f"(learned table of {G}×{G} offsets, gathered to {N}×{N} per window)")
+    layout["margin"].update(b=bottom, l=5 * t.font_size)
+    top_title(layout, sel.template, below=3, gap=12)
+    layout["showlegend"] = False
+    return fast_figure(data, layout)

@@ -1,0 +1,353 @@
+"""SPEC 3.7: information flow. Which input patches can influence the chosen patch after block 0,
+after block 1 (one pair) and after k pairs, and where attention rollout puts the real weight.
+
+Reach (weights ignored, only who may attend to whom): in one block, query q sees key j when j is
+in q's window and the mask is 0 (same region id; always in W-MSA). As an (L, L) boolean matrix
+R_b (L = Ht·Wt, flat token index r·Wt + c), the inputs that reach q's output are
+  after block 0:        e_q R_0
+  after pair 1:         e_q R_1 R_0        (block 1 reads block 0's outputs)
+  after pair k:         e_q (R_1 R_0)^k    (if the same pair were repeated at this resolution)
+computed as boolean products. R_b[i, j] is true exactly when i and j share a (window, region)
+group, so v @ R_b is evaluated group-wise in O(L) (`reach_matrix` builds the dense matrix for
+checks; 3136² is fine, a 448 px input's 12544² is not). The residual connection adds nothing new:
+q is in its own window.
+
+Rollout (real weights): A_b is block b's head-averaged attention scattered from window form to
+original token positions (L, L); with the residual as 0.5·I,
+  rollout = (0.5·A_1 + 0.5·I) @ (0.5·A_0 + 0.5·I),
+and the query's row says how much of its output (in this linearised picture) comes from each
+input patch. Every row sums to 1.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..windows import (
+    attention_mask,
+    check_divisible,
+    window_of_token,
+    window_order,
+    window_region_ids,
+)
+from .style import (
+    QUERY_COLOR,
+    SEQUENTIAL,
+    axis_key,
+    block_name,
+    cached,
+    cells_outline,
+    fast_figure,
+    footnote,
+    get_template,
+    png_data_uri,
+    style_layout,
+    subplots_layout,
+    top_title,
+)
+from .style import (
+    set_titles as _set_titles,
+)
+from .style import (
+    title_slots as _slots,
+)
+
+MAX_PAIRS = 4  # the figure's small multiples; the pure functions take any k >= 0
+ROLLOUT_FLOOR = 1e-12  # rollout weights below this (paths through masked keys) are left clear
+_STEP_COLORS = ("#0072B2", "#009E73", "#E69F00", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
+
+
+def _check_geometry(H: int, W: int, window_size: int, shift_size: int) -> None:
+    if window_size <= 0 or not 0 <= shift_size < window_size:
+        raise ValueError(f"need 0 <= shift_size < window_size, got window {window_size}, "
+                         f"shift {shift_size}")
+    check_divisible(H, W, window_size)
+
+
+@lru_cache(maxsize=32)
+def token_geometry(H: int, W: int, window_size: int, shift_size: int):
+    """(order (nW, N): flat original position r·W + c of window w's slot k, window_of_token
+    (H, W, 2): (window, slot) of original token (r, c)) as read-only numpy arrays, from
+    `swinviz.windows`; cached per geometry (shared by every exploration and click)."""
+    M = window_size
+    order = window_order(H, W, M, shift_size).numpy().reshape(-1, M * M).copy()
+    wot = window_of_token(H, W, M, shift_size).numpy().copy()
+    order.setflags(write=False)
+    wot.setflags(write=False)
+    return order, wot
+
+
+@lru_cache(maxsize=32)
+def visibility_groups(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
+    """Int (L,), read-only: tokens q and j see each other in one block (same window, attention
+    mask 0, i.e. the same region id inside that window) exactly when their group ids are equal.
+    Group = window · 9 + region id, scattered from window slots to original positions."""
+    _check_geometry(H, W, window_size, shift_size)
+    order, _ = token_geometry(H, W, window_size, shift_size)
+    ids = window_region_ids(H, W, window_size, shift_size).numpy()  # nW, N
+    group = np.empty(H * W, dtype=np.int64)
+    group[order] = np.arange(len(order))[:, None] * 9 + ids
+    group.setflags(write=False)
+    return group
+
+
+def reach_matrix(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
+    """Bool (L, L): R[q, j] = key token j is visible to query token q in one block with this
+    window and shift (same window and attention mask 0), flat index r·W + c. Built from the
+    block's windows and `attention_mask`; O(L²) memory, so the figure never builds it."""
+    _check_geometry(H, W, window_size, shift_size)
+    M = window_size
+    order, _ = token_geometry(H, W, M, shift_size)
+    visible = attention_mask(H, W, M, shift_size).numpy() == 0  # nW, N, N
+    R = np.zeros((H * W, H * W), dtype=bool)
+    R[order[:, :, None], order[:, None, :]] = visible
+    return R
+
+
+def _step(v: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """The boolean product v @ R without R: R[i, j] = (group[i] == group[j]), so j is reached
+    when some token of v shares its group. O(L) instead of O(L²)."""
+    hit = np.zeros(int(group.max()) + 1, dtype=bool)
+    hit[group[v]] = True
+    return hit[group]
+
+
+def reach_sets(H: int, W: int, window_size: int, shift_size: int, query,
+               k_pairs: int) -> list[np.ndarray]:
+    """[after block 0, after pair 1, ..., after pair k]: bool (H, W) maps of the input tokens that
+    can influence token `query` = (r, c). Block 0 uses (window_size, 0), block 1
+    (window_size, shift_size); pairs beyond the first repeat the same two blocks."""
+    r, c = int(query[0]), int(query[1])
+    if not (0 <= r < H and 0 <= c < W):
+        raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
+    if k_pairs < 0:
+        raise ValueError(f"k_pairs must be >= 0, got {k_pairs}")
+    R0 = visibility_groups(H, W, window_size, 0)  # R_0 and R_1 in factored form
+    R1 = visibility_groups(H, W, window_size, shift_size)
+    v = np.zeros(H * W, dtype=bool)
+    v[r * W + c] = True
+    out = [_step(v, R0)]
+    for _ in range(k_pairs):
+        v = _step(_step(v, R1), R0)
+        out.append(v)
+    return [s.reshape(H, W) for s in out]
+
+
+def _windowed(exp, block: int):
+    """(order (nW, N), window_of_token (H, W, 2), head-mean attention (nW, N, N)) of a block."""
+    def make():
+        tr = exp.traces[block]
+        order, wot = token_geometry(*tr.input_resolution, tr.window_size, tr.shift_size)
+        return order, wot, tr.attn.numpy().mean(axis=1, dtype=np.float64)
+    return cached(exp.traces[block], "flow_windowed", make)
+
+
+def _a0_rows(exp, tokens: np.ndarray) -> np.ndarray:
+    """Dense rows A_0[tokens, :] (len(tokens), L) of block 0's head-mean attention."""
+    order, wot, a = _windowed(exp, 0)
+    H, W = exp.grid
+    w, k = wot.reshape(-1, 2)[tokens].T
+    rows = np.zeros((len(tokens), H * W))
+    rows[np.arange(len(tokens))[:, None], order[w]] = a[w, k]
+    return rows
+
+
+def rollout_row(exp, query) -> np.ndarray:
+    """Row `query` of `rollout(exp)`, (L,), without building the (L, L) matrix."""
+    H, W = exp.grid
+    r, c = int(query[0]), int(query[1])
+    if not (0 <= r < H and 0 <= c < W):
+        raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
+    q = r * W + c
+    order1, wot1, a1 = _windowed(exp, 1)
+    w, k = wot1[r, c]
+    keys = order1[w]  # the query's block-1 window, slot order
+    p1 = a1[w, k]  # (N,) its head-mean attention in block 1
+    row = 0.25 * (p1 @ _a0_rows(exp, keys))  # A1 A0
+    row[keys] += 0.25 * p1  # A1
+    row += 0.25 * _a0_rows(exp, np.array([q]))[0]  # A0
+    row[q] += 0.25  # I
+    return row
+
+
+def rollout(exp) -> np.ndarray:
+    """(L, L) float64 attention rollout through the pair, (0.5·A1 + 0.5·I) @ (0.5·A0 + 0.5·I),
+    A_b the head-averaged attention of block b in original token positions (flat r·Wt + c).
+    Rows sum to 1."""
+    H, W = exp.grid
+    L = H * W
+    order1, _, a1 = _windowed(exp, 1)
+    order0, _, a0 = _windowed(exp, 0)
+    out = np.zeros((L, L))
+    for w in range(order1.shape[0]):  # A1 A0, one block-1 window (N rows) at a time
+        keys = order1[w]
+        out[keys] = 0.25 * (a1[w] @ _a0_rows(exp, keys))
+    out[order1[:, :, None], order1[:, None, :]] += 0.25 * a1
+    out[order0[:, :, None], order0[:, None, :]] += 0.25 * a0
+    out[np.arange(L), np.arange(L)] += 0.25
+    return out
+
+
+def _background(exp) -> str:
+    """The image in grey at 2 pixels per token: context for six small panels, a few KB each."""
+    H, W = exp.grid
+
+    def make():
+        img = exp.image.convert("L").resize((2 * W, 2 * H))
+        return png_data_uri((np.asarray(img) // 2 + 96).astype(np.uint8))  # faded grey
+    return cached(exp, "flow_background", make)
+
+
+def _coords(values: list) -> np.ndarray:
+    """None-separated line coordinates as a float array with NaN gaps: plotly copies an array in
+    one go, where a long Python list costs it a deepcopy per element."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _crop(z: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The bounding box of the non-NaN cells of z: (z[r0:r1, c0:c1], r0, c0), so a heatmap sends
+    only the cells it draws (x0 = c0, y0 = r0 keep token coordinates)."""
+    rows = np.nonzero(~np.isnan(z).all(axis=1))[0]
+    cols = np.nonzero(~np.isnan(z).all(axis=0))[0]
+    if not len(rows):
+        return z[:1, :1], 0, 0
+    return z[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], int(rows[0]), int(cols[0])
+
+
+def figure(exp, sel) -> go.Figure:
+    t = get_template(sel.template)
+    k = int(sel.k_pairs)
+    if not 1 <= k <= MAX_PAIRS:
+        raise ValueError(f"k_pairs must be in 1..{MAX_PAIRS}, got {sel.k_pairs}")
+    H, W = exp.grid
+    r, c = sel.query
+    if not (0 <= r < H and 0 <= c < W):
+        raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
+    M, s = exp.window_size, exp.shift_size
+    sets = reach_sets(H, W, M, s, (r, c), k)
+    first = np.full((H, W), np.nan, dtype=np.float32)  # the step at which a token joins
+    for i in range(len(sets) - 1, -1, -1):
+        first[sets[i]] = i
+    colors = [_STEP_COLORS[i % len(_STEP_COLORS)] for i in range(k + 1)]
+    dscale = []
+    for i, col in enumerate(colors):
+        dscale += [[i / (k + 1), col], [(i + 1) / (k + 1), col]]
+
+    n = k + 2  # reach panels + rollout
+    cols = n if n <= 3 else 2 if n == 4 else 3
+    rows = math.ceil(n / cols)
+    names = [f"after {block_name(0)}"]
+    names += [f"after {block_name(1)} = 1 pair"]
+    names += [f"after {i} pairs (same pair repeated)" for i in range(2, k + 1)]
+    counts = [int(st.sum()) for st in sets]
+    titles = [f"{nm}:<br>{n_} of {H * W} patches" + (f" (+{n_ - counts[i - 1]})" if i else "")
+              for i, (nm, n_) in enumerate(zip(names, counts, strict=True))]
+    titles.append("attention rollout, blocks 0 → 1<br>(real weights, mean over heads)")
+    layout, refs = subplots_layout(rows=rows, cols=cols, subplot_titles=_slots(titles),
+                                   horizontal_spacing=0.05, vertical_spacing=0.14 if rows > 1
+                                   else 0.1)
+    _set_titles(layout, titles)
+    bg = dict(type="image", source=_background(exp), x0=-0.25, y0=-0.25, dx=0.5, dy=0.5,
+              hoverinfo="skip", name="image (grey)")
+    gx: list = []
+    gy: list = []
+    for b in range(0, H + 1, M):
+        gx += [-0.5, W - 0.5, None]
+        gy += [b - 0.5, b - 0.5, None]
+    for b in range(0, W + 1, M):
+        gx += [b - 0.5, b - 0.5, None]
+        gy += [-0.5, H - 0.5, None]
+    grid = dict(type="scatter", x=_coords(gx), y=_coords(gy), mode="lines", hoverinfo="skip",
+                showlegend=False,
+                line=dict(color="rgba(255,255,255,0.6)", width=0.6), name="block-0 windows")
+    star = dict(type="scatter", x=[c], y=[r], mode="markers", showlegend=False,
+                marker=dict(symbol="star", size=t.font_size + 3, color=QUERY_COLOR,
+                            line=dict(color="black", width=1.5)),
+                hovertext=[f"query token ({r}, {c})"], hoverinfo="text", name="query")
+    data: list[dict] = []
+    panels = [refs[(1 + i // cols, 1 + i % cols)] for i in range(n)]
+
+    step_names = ["block 0"] + [f"pair {i}" for i in range(1, k + 1)]
+    for i, (xr, yr) in enumerate(panels[:-1]):
+        ax = dict(xaxis=xr, yaxis=yr)
+        z, r0, c0 = _crop(np.where(sets[i], first, np.nan))
+        data.append(dict(bg, **ax))
+        data.append(dict(
+            type="heatmap", z=z, x0=c0, dx=1, y0=r0, dy=1, zmin=-0.5, zmax=k + 0.5,
+            colorscale=dscale, opacity=0.7,
+            showscale=i == 0, name=f"reach {step_names[i]}",
+            colorbar=dict(title=dict(text="reachable<br>since", side="top"), tickmode="array",
+                          tickvals=list(range(k + 1)), ticktext=step_names, thickness=14,
+                          len=0.8 / rows, y=1, yanchor="top", x=1.01),
+            hovertemplate="token (%{y}, %{x})<br>reachable since %{z}<extra>0 = block 0, "
+                          "i = pair i</extra>", **ax))
+        xs, ys = cells_outline(sets[i])
+        data.append(dict(type="scatter", x=_coords(xs) - 0.5, y=_coords(ys) - 0.5, mode="lines",
+                         hoverinfo="skip", showlegend=False, name="reach outline",
+                         line=dict(color="black", width=1.2), **ax))
+        data.append(dict(grid, **ax))
+        data.append(dict(star, **ax))
+
+    # rollout of the real weights
+    xr, yr = panels[-1]
+    ax = dict(xaxis=xr, yaxis=yr)
+    row = rollout_row(exp, (r, c)).reshape(H, W)
+    others = row.copy()
+    others[r, c] = 0
+    cap = float(others.max()) or 1.0
+    z, r0, c0 = _crop(np.where(row > ROLLOUT_FLOOR, row, np.nan).astype(np.float32))
+    cd = np.stack([_windowed(exp, 0)[1][..., 0], _windowed(exp, 1)[1][..., 0]], axis=-1)
+    cd = cd[r0:r0 + z.shape[0], c0:c0 + z.shape[1]].astype(np.int16)
+    data.append(dict(bg, **ax))
+    data.append(dict(
+        type="heatmap", z=z, x0=c0, dx=1, y0=r0, dy=1, customdata=cd, zmin=0, zmax=cap,
+        colorscale=SEQUENTIAL, opacity=0.85,
+        name="rollout", showscale=True,
+        colorbar=dict(title=dict(text="rollout<br>weight", side="top"), thickness=14,
+                      len=0.8 / rows, y=0 if rows > 1 else 1, yanchor="bottom" if rows > 1
+                      else "top", x=1.01 if rows > 1 else 1.12),
+        hovertemplate="token (%{y}, %{x})<br>window %{customdata[0]} in block 0, "
+                      "%{customdata[1]} in block 1<br>rollout weight %{z:.3g}<extra></extra>",
+        **ax))
+    data.append(dict(grid, **ax))
+    data.append(dict(star, **ax))
+
+    for i, (xr, yr) in enumerate(panels):
+        layout[axis_key(xr)].update(title=dict(text="column (token)"), range=[-0.5, W - 0.5],
+                                    showgrid=False, zeroline=False, constrain="domain")
+        layout[axis_key(yr)].update(title=dict(text="row (token)" if i % cols == 0 else ""),
+                                    range=[H - 0.5, -0.5], showgrid=False, zeroline=False,
+                                    constrain="domain", scaleanchor=xr)
+
+    later = ("pair 2 shows" if k == 2 else f"pairs 2–{k} show")
+    lines = [
+        f"Reach: the input patches that can influence token ({r}, {c}), from window membership "
+        f"and masks only (weights ignored);",
+        f"colour = the step at which a patch joins; grid: block 0's {M}×{M} windows.",
+    ]
+    if counts[1] == counts[0]:
+        lines += ["Pair 1 adds nothing for this patch: every key block 1 lets it see (same "
+                  "region id) was already in its block-0 window;",
+                  "the keys that wrapped around the edge are masked."]
+    if k > 1:
+        lines.append(f"In the real Swin-T later pairs run after patch merging (stage 2 on); "
+                     f"{later} what repeating this same pair at this resolution would do.")
+    lines += [
+        "Rollout: the query's row of (0.5·A1 + 0.5·I)(0.5·A0 + 0.5·I), A = head-mean "
+        "attention in original positions;",
+        f"its own cell ({row[r, c]:.2f}: the residual) is off the colour scale; weights below "
+        f"1e-12 (only via masked keys) are left clear.",
+    ]
+    note, bottom = footnote("<br>".join(lines), sel.template, lines=len(lines))
+    layout["annotations"].append(note)
+    style_layout(layout, sel.template, height=int(t.height * (0.95 * rows + 0.45)),
+                 title=f"Information flow into token ({r}, {c}): receptive field by window "
+                       f"membership, and attention rollout")
+    layout["margin"].update(b=bottom, r=170 if rows == 1 else 110)
+    top_title(layout, sel.template, below=2, gap=12)
+    layout["showlegend"] = False
+    return fast_figure(data, layout)

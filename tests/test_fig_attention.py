@@ -1,0 +1,192 @@
+"""SPEC 3.6 attention figure: the query's attention row placed at every key's REAL token position
+(the shift undone), masked keys ~0, the logit taken apart, and every head of one window."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from swinviz import load_model
+from swinviz.figures import Selection, make_figure
+from swinviz.figures import attention as fa
+
+
+def picture():
+    rng = np.random.default_rng(11)
+    return Image.fromarray(rng.integers(0, 256, (90, 70, 3)).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def exp14():
+    return load_model(img_size=56, window_size=7, seed=0, device="cpu").explore(picture())
+
+
+@pytest.fixture(scope="module")
+def exp6():
+    return load_model(img_size=24, window_size=3, seed=0, device="cpu").explore(picture())
+
+
+def named(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def keys_of(exp, block, query):
+    """Independent of the library's gathers: the brief's formula. Returns (window, slot of the
+    query, {original token: slot}) for the query's window in `block`."""
+    H, W = exp.grid
+    tr = exp.traces[block]
+    M, s = tr.window_size, tr.shift_size
+    nWc = W // M
+    for w in range((H // M) * nWc):
+        wr, wc = divmod(w, nWc)
+        tokens = {((wr * M + k // M + s) % H, (wc * M + k % M + s) % W): k for k in range(M * M)}
+        if tuple(query) in tokens:
+            return w, tokens[tuple(query)], tokens
+    raise AssertionError("query in no window")
+
+
+QUERIES = [(0, 0), (13, 13), (12, 1), (5, 9), (13, 6), (2, 12)]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("block", [0, 1])
+@pytest.mark.parametrize("head", [0, 2, None])
+def test_attention_on_grid_undoes_the_shift(exp14, query, block, head):
+    grid = fa.attention_on_grid(exp14, block, head, query)
+    H, W = exp14.grid
+    assert grid.shape == (H, W)
+    w, k, tokens = keys_of(exp14, block, query)
+    attn = exp14.traces[block].attn[w, :, k]  # nH, N
+    row = attn.mean(0) if head is None else attn[head]
+    inside = ~np.isnan(grid)
+    assert {tuple(map(int, t)) for t in np.argwhere(inside)} == set(tokens)
+    for (r, c), j in tokens.items():
+        assert grid[r, c] == pytest.approx(float(row[j]), abs=1e-7)
+    assert np.nansum(grid) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_corner_query_wraps_in_original_coordinates(exp14):
+    # token (13, 13) sits in block 1's corner window (M = 7, s = 3): rows and columns
+    # (7 + k + 3) % 14 for k = 0..6, i.e. 10..13 and, wrapped around, 0..2
+    grid = fa.attention_on_grid(exp14, 1, 0, (13, 13))
+    rows, cols = np.nonzero(~np.isnan(grid))
+    assert set(rows.tolist()) == {10, 11, 12, 13, 0, 1, 2}
+    assert set(cols.tolist()) == {10, 11, 12, 13, 0, 1, 2}
+    # the wrapped-around keys (another region before the roll) get ~0, the rest all the weight
+    region = exp14.traces[1].region_ids
+    s = exp14.shift_size
+    orig = torch.roll(region, shifts=(s, s), dims=(0, 1))  # region id of every original token
+    same = (orig == orig[13, 13]).numpy() & ~np.isnan(grid)
+    masked = ~np.isnan(grid) & ~same
+    assert masked.sum() > 0
+    assert np.all(grid[masked] < 1e-20)
+    assert grid[same].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("head", [0, 1, None])
+def test_figure_heatmaps_are_the_trace(exp14, head):
+    q = (13, 12)
+    sel = Selection(block=1, head=head, query=q).resolved(exp14)
+    fig = fa.figure(exp14, sel)
+    p = exp14.patch_size
+    for b in (0, 1):
+        hm = named(fig, f"attention block {b}")
+        z = np.asarray(hm.z, dtype=np.float32)
+        np.testing.assert_array_equal(z, fa.attention_on_grid(exp14, b, head, q))
+        # token (r, c) covers pixels [c*p, (c+1)*p): its cell centre is at (c + 0.5) * p
+        assert (hm.x0, hm.dx, hm.y0, hm.dy) == (p / 2, p, p / 2, p)
+        # hover points: token, window, slot, region, probability, mask
+        cd = np.asarray(named(fig, f"keys block {b}").customdata)
+        s = exp14.traces[b].shift_size
+        region = torch.roll(exp14.traces[b].region_ids, shifts=(s, s), dims=(0, 1)).numpy()
+        assert len(cd) == exp14.window_size ** 2
+        for r, c, w, k, g, prob, m in cd.astype(np.float64):
+            r, c = int(r), int(c)
+            assert z[r, c] == pytest.approx(prob, rel=1e-6, abs=1e-30)
+            wk, _, tokens = keys_of(exp14, b, (r, c))
+            assert (wk, tokens[(r, c)]) == (int(w), int(k))
+            assert g == region[r, c]
+            assert m == (-100 if region[r, c] != region[q] else 0)
+    # masked keys are crossed out in block 1 and each has weight < 1e-20
+    xs = named(fig, "masked keys")
+    z1 = np.asarray(named(fig, "attention block 1").z)
+    for x, y in zip(xs.x, xs.y, strict=True):
+        assert z1[int(y // p), int(x // p)] < 1e-20
+    title = fig.layout.title.text
+    assert "block 0" in title and "block 1" in title
+    assert ("mean over heads" in title) if head is None else (f"head {head}" in title)
+
+
+@pytest.mark.parametrize("block", [0, 1])
+@pytest.mark.parametrize("query", [(13, 12), (0, 3), (6, 6)])
+def test_logit_taken_apart_sums_to_the_softmax(exp14, block, query):
+    sel = Selection(block=block, head=1, query=query).resolved(exp14)
+    fig = fa.figure(exp14, sel)
+    parts = {n: np.asarray(named(fig, n).z, dtype=np.float64)
+             for n in ("scores", "bias", "mask", "attn")}
+    logits = parts["scores"] + parts["bias"] + parts["mask"]
+    soft = np.exp(logits - logits.max())
+    soft /= soft.sum()
+    np.testing.assert_allclose(soft, parts["attn"], atol=1e-6)
+    # each panel is the trace's own tensor for the query's row
+    w, k, _ = keys_of(exp14, block, query)
+    tr = exp14.traces[block]
+    M = tr.window_size
+    np.testing.assert_array_equal(parts["scores"], tr.scores[w, 1, k].numpy().reshape(M, M))
+    np.testing.assert_array_equal(parts["bias"], tr.bias[1, k].numpy().reshape(M, M))
+    np.testing.assert_array_equal(parts["attn"], tr.attn[w, 1, k].numpy().reshape(M, M))
+    if tr.mask is None:
+        assert not parts["mask"].any()
+    else:
+        np.testing.assert_array_equal(parts["mask"], tr.mask[w, k].numpy().reshape(M, M))
+    for n in ("scores", "bias", "mask"):
+        assert named(fig, n).zmid == 0
+
+
+@pytest.mark.parametrize("window", [None, 0, 3])
+def test_all_heads_of_one_window(exp14, window):
+    q = (13, 12)
+    sel = Selection(block=1, head=None, query=q, window=window).resolved(exp14)
+    fig = fa.figure(exp14, sel)
+    w = keys_of(exp14, 1, q)[0] if window is None else window
+    zmax = set()
+    for h in range(exp14.num_heads):
+        hm = named(fig, f"window {w} head {h}")
+        np.testing.assert_array_equal(np.asarray(hm.z), exp14.traces[1].attn[w, h].numpy())
+        zmax.add(hm.zmax)
+    assert len(zmax) == 1  # one shared colour scale
+
+
+def test_toy_grid_exact_keys(exp6):
+    # SPEC toy: 6x6 tokens, M = 3, s = 1. Token (5, 5) sits in block 1's window 3 whose slots
+    # hold rows 4, 5, 0 and columns 4, 5, 0; only (4..5, 4..5) share its region (id 4).
+    grid = fa.attention_on_grid(exp6, 1, 0, (5, 5))
+    inside = {tuple(map(int, t)) for t in np.argwhere(~np.isnan(grid))}
+    assert inside == {(r, c) for r in (4, 5, 0) for c in (4, 5, 0)}
+    kept = {(4, 4), (4, 5), (5, 4), (5, 5)}
+    for r, c in inside:
+        assert (grid[r, c] > 0.01) == ((r, c) in kept)
+        if (r, c) not in kept:
+            assert grid[r, c] < 1e-20
+
+
+@pytest.mark.parametrize("template", ["default", "lecture"])
+def test_templates(exp6, template):
+    fig = make_figure("attention", exp6, block=0, head=None, template=template)
+    assert fig.layout.meta["template"] == template
+    fig.to_json()
+
+
+def test_bad_selections(exp6):
+    with pytest.raises(ValueError):
+        make_figure("attention", exp6, head=3)
+    with pytest.raises(ValueError):
+        make_figure("attention", exp6, query=(0, 6))
+    with pytest.raises(ValueError):
+        make_figure("attention", exp6, window=4)
+    with pytest.raises(ValueError):
+        fa.attention_on_grid(exp6, 2, 0, (0, 0))
+    with pytest.raises(ValueError):
+        fa.attention_on_grid(exp6, 1, 5, (0, 0))
+    with pytest.raises(ValueError):
+        fa.attention_on_grid(exp6, 1, 0, (-1, 0))
