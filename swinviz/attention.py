@@ -88,8 +88,9 @@ class WindowAttention(nn.Module):
             _version(table), table.data_ptr(), table.device, dtype,
             None if mask is None else (mask.data_ptr(), _version(mask), tuple(mask.shape)),
         )
-        if cacheable and key in self._bias_cache:
-            return self._bias_cache[key]
+        hit = self._bias_cache.get(key) if cacheable else None
+        if hit is not None:
+            return hit
         fused = self.relative_position_bias().unsqueeze(0)  # 1, nH, N, N
         if mask is not None:
             fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N

@@ -181,3 +181,11 @@ def test_explore_on_other_settings():
     e = m.explore(Image.new("RGB", (500, 400), (10, 200, 30)))
     assert e.grid == (96, 96) and (e.window_size, e.shift_size) == (12, 6)
     assert e.traces[1].attn.shape == (64, 3, 144, 144)
+
+
+def test_explore_when_the_window_covers_the_grid():
+    # window 16 > 14x14 token grid: one 14x14 window, no shift (SPEC fact 2), and explore works
+    m = load_model(img_size=56, window_size=16, shift_size=8, device="cpu")
+    e = m.explore(Image.new("RGB", (80, 60), (200, 10, 10)))
+    assert e.grid == (14, 14) and (e.window_size, e.shift_size) == (14, 0)
+    assert e.traces[1].mask is None and e.traces[1].attn.shape == (1, 3, 196, 196)

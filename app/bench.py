@@ -1,0 +1,226 @@
+"""App-level timings (report, never assert): `python -m app.bench [--repeat 7] [--size 224]`.
+
+Measures, for one photo:
+- run: the server's time from an upload to all ten figures (model run + figures + the clickable
+  image + serialising the payload), median of `repeat` runs, in process;
+- click: the server's time from a click to the updated attention and flow figures;
+- redraw: block / head / template change (ten figures, no model run);
+- payload: bytes sent to the browser per update (the Plotly JSON of each figure + the image);
+- http: the same run through gradio_client against the app on 127.0.0.1 (upload, queue, JSON);
+- load (`--load N`, N <= 64): N concurrent gradio_client sessions with distinct images against
+  the app on 127.0.0.1; checks each answer equals the answer for the same image sent alone and
+  reports errors, p50 / p95 latency and the process's memory before and after. Loopback only,
+  bounded in count and time (stops by itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import socket
+import statistics
+import time
+from pathlib import Path
+
+from swinviz.figures import KINDS, QUERY_KINDS
+
+from . import callbacks as cb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _payload_bytes(outputs) -> int:
+    total = 0
+    for item in outputs:
+        if hasattr(item, "plot"):
+            total += len(item.plot.encode())
+        elif hasattr(item, "save"):  # PIL image, sent as PNG
+            buf = io.BytesIO()
+            item.save(buf, format="PNG")
+            total += len(buf.getvalue())
+        elif isinstance(item, str):
+            total += len(item.encode())
+    return total
+
+
+def _median_ms(fn, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times), out
+
+
+def measure(photo: str, size: int = 224, repeat: int = 7, http: bool = True) -> dict:
+    cb.run(photo, img_size=size)  # warm-up: model built and cached, modules imported
+    run_ms, out = _median_ms(lambda: cb.run(photo, img_size=size), repeat)
+    view = out[-1]
+    per_fig = {k: len(p.plot.encode()) for k, p in zip(KINDS, out[: len(KINDS)], strict=True)}
+    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    clicks = iter([(x * k + 1, y * k + 1) for x, y in ((3, 5), (20, 30), (50, 2), (10, 10),
+                                                         (33, 44), (1, 54), (54, 54), (27, 27))]
+                  * (repeat // 8 + 1))
+    click_ms, click_out = _median_ms(lambda: cb.pick_query_at(view, *next(clicks)), repeat)
+    redraw_ms, redraw_out = _median_ms(lambda: cb.redraw(view, 0, "all", "lecture"), repeat)
+    res = {
+        "size": size,
+        "device": view.exp.device,
+        "run_ms_median": round(run_ms, 1),
+        "model_ms": {k: round(v, 1) for k, v in view.timings.items()},
+        "click_ms_median": round(click_ms, 1),
+        "redraw_ms_median": round(redraw_ms, 1),
+        "payload_run_bytes": _payload_bytes(out[:-1]),
+        "payload_click_bytes": _payload_bytes(click_out[1:]),
+        "payload_redraw_bytes": _payload_bytes(redraw_out),
+        "payload_per_figure_bytes": per_fig,
+        "query_kinds": list(QUERY_KINDS),
+    }
+    if http:
+        res["http_run_ms_median"] = round(_http_run_ms(photo, size, repeat), 1)
+    return res
+
+
+def _http_run_ms(photo: str, size: int, repeat: int) -> float:
+    from gradio_client import Client, handle_file
+
+    from .ui import build_demo, launch_options
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = build_demo()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                **launch_options())
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client.predict(handle_file(photo), img_size=str(size), api_name="/explore")
+        ms, _ = _median_ms(lambda: client.predict(handle_file(photo), img_size=str(size),
+                                                  api_name="/explore"), repeat)
+        return ms
+    finally:
+        demo.close()
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _distinct_images(folder: Path, n: int, base: str) -> list[str]:
+    """n distinct images: the photo, rotated / mirrored / tinted variants."""
+    from PIL import Image, ImageOps
+
+    src = Image.open(base).convert("RGB")
+    paths = []
+    for i in range(n):
+        im = src.rotate(90 * (i % 4), expand=True)
+        if (i // 4) % 2:
+            im = ImageOps.mirror(im)
+        tint = Image.new("RGB", im.size, ((37 * i) % 256, (91 * i) % 256, (53 * i) % 256))
+        im = Image.blend(im, tint, 0.08 * (i // 8))
+        p = folder / f"load{i:02d}.png"
+        im.save(p)
+        paths.append(str(p))
+    return paths
+
+
+def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 300.0) -> dict:
+    """N concurrent sessions, distinct images; no errors and no cross-talk expected."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from gradio_client import Client, handle_file
+
+    from .state import EXPLORATIONS, tune_allocator
+    from .ui import build_demo, launch_options
+
+    tune_allocator()  # as app.py does
+    n = max(1, min(int(n), 64))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = build_demo()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                **launch_options())
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            images = _distinct_images(Path(tmp), n, photo)
+
+            def ask(path):
+                t0 = time.perf_counter()
+                out = Client(url, verbose=False).predict(handle_file(path), img_size=str(size),
+                                                         api_name="/explore")
+                # every figure but "cost", which shows this run's measured forward time
+                plots = [o["plot"] for k, o in zip(KINDS, out[: len(KINDS)], strict=True)
+                         if k != "cost"]
+                return (time.perf_counter() - t0) * 1e3, plots
+
+            ask(images[0])  # warm-up (model built)
+            alone = {p: ask(p)[1] for p in images}
+            rss0 = _rss_mb()
+            errors, lat, mismatches = [], [], 0
+            with ThreadPoolExecutor(n) as pool:
+                futs = {pool.submit(ask, p): p for p in images}
+                done, pending = wait(futs, timeout=time_limit_s)
+                for f in pending:
+                    f.cancel()
+                    errors.append("timeout")
+                for f in done:
+                    try:
+                        ms, plots = f.result()
+                    except Exception as exc:  # report, don't stop
+                        errors.append(f"{type(exc).__name__}: {exc}")
+                        continue
+                    lat.append(ms)
+                    mismatches += plots != alone[futs[f]]
+            rss1 = _rss_mb()
+            import gc
+
+            gc.collect()
+            try:  # give freed heap back to the OS, to tell live memory from allocator slack
+                import ctypes
+
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
+            except (OSError, AttributeError):
+                pass
+            rss2 = _rss_mb()
+    finally:
+        demo.close()
+    lat.sort()
+    pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 1)) if lat else None
+    return {
+        "sessions": n, "size": size, "errors": errors, "mismatches": mismatches,
+        "p50_ms": pct(0.5) if pct else None, "p95_ms": pct(0.95) if pct else None,
+        "rss_before_mb": round(rss0, 1), "rss_after_mb": round(rss1, 1),
+        "rss_growth_mb": round(rss1 - rss0, 1),
+        "rss_after_trim_mb": round(rss2, 1),
+        "explorations_held_mb": round(EXPLORATIONS.total_bytes / 2**20, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photo", default=None, help="an image (default: the first in assets/)")
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--no-http", action="store_true", help="skip the gradio_client round trip")
+    ap.add_argument("--load", type=int, default=0, metavar="N",
+                    help="also run N concurrent sessions (at most 64) and check for cross-talk")
+    args = ap.parse_args(argv)
+    photo = args.photo or str(sorted((ROOT / "assets").glob("*.jpg"))[0])
+    print(json.dumps(measure(photo, args.size, args.repeat, http=not args.no_http), indent=2))
+    if args.load:
+        print(json.dumps(load_test(photo, args.load, args.size), indent=2))
+
+
+if __name__ == "__main__":
+    main()

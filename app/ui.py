@@ -1,0 +1,353 @@
+"""The page: thin gr.Blocks wiring over the functions in `app.callbacks`.
+
+Layout: image input + settings on the left; badge, the clickable query image and the view
+controls on the right; below, tabs that follow the data's path through the block pair
+(Windows, Cyclic shift, Masks, Relative position, Attention, Information flow, Cost, Shapes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gradio as gr
+import torch
+
+from swinviz.figures import KINDS, QUERY_KINDS
+
+from . import callbacks as cb
+from .state import (
+    DEFAULT_EMBED_DIM,
+    DEFAULT_HEADS,
+    DEFAULT_SHIFT,
+    DEFAULT_SIZE,
+    DEFAULT_WINDOW,
+    MAX_SIZE,
+    SIZES,
+    checkpoint_dir,
+    list_checkpoints,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+MAX_FILE_SIZE = os.environ.get("SWINVIZ_MAX_FILE_SIZE", "20mb")
+STATE_TTL_S = 1800  # an idle session's exploration is dropped after 30 minutes
+MAX_SESSIONS = int(os.environ.get("SWINVIZ_MAX_SESSIONS", "32"))  # explorations kept in memory
+ON_GPU = torch.cuda.is_available()
+# Queue: on CPU two model runs at once share the cores; a GPU takes a few more.
+MODEL_CONCURRENCY = int(os.environ.get("SWINVIZ_MODEL_CONCURRENCY", "4" if ON_GPU else "2"))
+DRAW_CONCURRENCY = 4  # redraws and clicks (figures only, no model)
+EXPORT_CONCURRENCY = 1  # kaleido starts a browser: one export at a time
+QUEUE_MAX = 64
+
+FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
+
+INTRO = """\
+# swinviz · the shifted windows of the Swin Transformer
+Upload a photo (or click an example). It is cut into **4x4-pixel patches (tokens)** and run
+through the first two blocks of a Swin-T: **block 0** lets each patch attend only to the patches
+of its own regular window (W-MSA); **block 1** does the same with the windows **shifted** by a
+few patches (SW-MSA), so information crosses the window borders. Every picture is drawn from the
+model's own tensors. **Click the image on the right** to pick a query patch; the tabs below
+follow the data's path through the two blocks, left to right.
+"""
+
+TABS: list[tuple[str, tuple[str, ...], str]] = [
+    ("1 · Windows", ("windows",), """\
+**What you see:** your image with its patch grid, the regular windows of block 0 and the
+shifted windows of block 1, both drawn on the image itself. Attention only ever happens between
+patches of the same window. **Look for:** the shifted windows straddle the borders of the regular
+ones, so patches that were separated in block 0 share a window in block 1; along the bottom and
+right edges a shifted window is made of pieces from opposite sides of the image."""),
+    ("2 · Cyclic shift", ("shift", "regions"), """\
+**What you see:** how block 1 builds its shifted windows. The code *rolls* the token map up and
+left by the shift s (the strips at the top and left wrap around to the bottom and right) and then
+cuts the regular windows again. The 9 colours mark where each piece came from; the second picture
+numbers these regions 0 to 8 (the reference code's `img_mask`). **Look for:** the paper draws
+the windows moved right and down, the code moves the patches up and left: both give the same
+groups. Windows at the bottom and right mix regions that are not neighbours in the image."""),
+    ("3 · Masks", ("masks",), """\
+**What you see:** the mask block 1 adds to the attention scores of a window: 0 (light) where the
+query patch and the key patch come from the same region, -100 (dark) where they do not; -100
+makes their softmax weight practically 0. **Look for:** interior windows need no mask; a window
+on the right edge splits into 2 groups, on the bottom edge into 2, in the corner into 4, so
+wrapped-around pieces never attend to each other."""),
+    ("4 · Relative position", ("relpos", "bias"), """\
+**What you see:** the first table says, for every (query, key) pair of a window, which entry of
+the learned bias table it uses: pairs with the same offset (rows apart, columns apart) share one
+entry. The second picture shows each head's learned bias over all offsets and the bias it adds
+to the scores of one window. **Look for:** the diagonal (offset 0, 0) always uses the centre
+entry; with random weights the bias is noise, pretrained heads prefer near or directional
+offsets."""),
+    ("5 · Attention", ("attention",), """\
+**What you see:** where the query patch (yellow; click the image above to move it) looks. Top:
+its softmax weights over the patches of its window, in block 0 and in block 1, drawn on the image
+at their real positions (the shift undone). Middle: how its scores are built for the chosen
+block and head: content (q·k) + relative position bias + mask, then softmax. Bottom: the whole
+attention matrix of its window for every head (one row per query patch; each row sums to 1).
+**Look for:** in block 1 near the bottom or right edge, the patches that wrapped around from the
+other side of the image are masked and get ~0 weight."""),
+    ("6 · Information flow", ("flow",), """\
+**What you see:** which patches can influence the query patch: after block 0 only its own
+window; after block 1 usually parts of the neighbouring windows too (the shift bridges the
+borders); after more block pairs a growing area. The last panel is attention rollout: the
+attention of both blocks chained together, with the real weights. **Look for:** without the shift
+the reach would never leave the first window. A patch in a corner gains nothing in block 1 (its
+shifted window only wraps around the image, and the mask blocks that): click a patch in the
+middle of the image to see the reach grow."""),
+    ("7 · Cost", ("cost",), """\
+**What you see:** the learned parameters and the multiply-adds of this block pair (counted like
+the reference code), windowed attention against global attention as the image grows, and the
+time the model took on this device. **Look for:** global attention grows with the square of the
+number of patches, windowed attention only in proportion to it."""),
+    ("8 · Shapes", ("shapes",), """\
+**What you see:** every tensor shape on the way through one block for the current settings:
+tokens (B, L, C), the windows (nW·B, N, C), the heads (nW·B, nH, N, d), the attention
+(nW·B, nH, N, N) and back. **Look for:** where the window size (N = M·M) and the number of heads
+enter; only the window's tokens ever meet in one attention matrix."""),
+]
+
+CSS = """
+#badge { font-size: 0.95em; }
+#status { border-left: 4px solid #D55E00; background: #fff4ec; padding: 6px 12px;
+          border-radius: 4px; }
+.explain { font-size: 0.95em; line-height: 1.45; }
+#query-image img { image-rendering: pixelated; cursor: crosshair; }
+"""
+
+
+def example_images() -> list[str]:
+    """The photographs in assets/ (whatever is there at startup)."""
+    if not ASSETS.is_dir():
+        return []
+    return [str(p) for p in sorted(ASSETS.iterdir())
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+# ---------------------------------------------------------------------- event wrappers (thin)
+
+
+def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+               template, seed, embed_dim, num_heads, progress=gr.Progress()):  # noqa: B008
+    """The API endpoint /explore: errors are raised (gradio_client turns them into AppError)."""
+    return cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                  template, seed, embed_dim, num_heads, progress=progress)
+
+
+def status_text(message: str) -> str:
+    return (f"**Could not run the model:** {message}\n\n"
+            "*The figures below (if any) still show the previous run.*")
+
+
+def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
+           seed, embed_dim, num_heads, progress=gr.Progress()):  # noqa: B008
+    """The page's model runs: a failure is a message in the page (status line and a toast);
+    the figures of the previous run stay as they were, consistent with the badge."""
+    try:
+        out = cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                     template, seed, embed_dim, num_heads, progress=progress, strict_head=False)
+    except gr.Error as exc:
+        gr.Warning(exc.message, duration=8)
+        return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
+                                                            visible=True))
+    return (*out, gr.update(value="", visible=False))
+
+
+def on_image_change(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                    template, seed, embed_dim, num_heads, progress=gr.Progress()):  # noqa: B008
+    if image is None:  # cleared: empty page, ready for the next image
+        return (*[None] * len(KINDS), None, cb.badge(None), None,
+                gr.update(value="", visible=False))
+    return on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                  template, seed, embed_dim, num_heads, progress)
+
+
+def on_redraw(view, block, head, template):
+    if view is None:
+        gr.Info("Upload an image first (or click an example); the figures then follow.")
+        return (*[gr.update()] * len(KINDS), gr.update())
+    return cb.redraw(view, block, head, template)
+
+
+def on_download(view, block, head, template, progress=gr.Progress()):  # noqa: B008
+    path = cb.download(view, block, head, template, progress=progress)
+    return gr.update(value=path, visible=True)
+
+
+def on_window(window_size, shift_size):
+    """Keep the shift valid when the window changes (0 <= shift < window)."""
+    try:
+        M, s = int(window_size), int(shift_size)
+    except (TypeError, ValueError):
+        return gr.update()
+    return gr.update(value=s if s < M else M // 2)
+
+
+def on_weights(weights):
+    names = list_checkpoints()
+    return gr.update(visible=weights == "checkpoint",
+                     choices=[("(choose a file)", "")] + [(n, n) for n in names])
+
+
+def after_run(view, head, block):
+    return cb.sync_heads(view, head), cb.query_caption(view, block)
+
+
+# --------------------------------------------------------------------------------- the page
+
+
+def build_demo() -> gr.Blocks:
+    examples = example_images()
+    ckpts = list_checkpoints()
+    with gr.Blocks(title="swinviz: Swin Transformer shifted windows",
+                   delete_cache=(3600, 3600)) as demo:
+        view = gr.State(None, time_to_live=STATE_TTL_S)
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                image_in = gr.Image(
+                    label="Your image (upload, paste or webcam)", type="filepath",
+                    image_mode=None, sources=["upload", "clipboard", "webcam"],
+                    elem_id="image-input", height=280,
+                )
+                if examples:
+                    gr.Examples(examples=[[p] for p in examples], inputs=[image_in],
+                                label="Example photos (click one)", examples_per_page=8,
+                                example_labels=[Path(p).stem for p in examples])
+                with gr.Accordion("Model settings: input size, window, shift, weights",
+                                  open=False, elem_id="model-settings"):
+                    gr.Markdown("A change here runs the model again.", elem_classes="explain")
+                    size = gr.Dropdown(
+                        [str(s) for s in SIZES], value=str(DEFAULT_SIZE), allow_custom_value=True,
+                        label="Input size (pixels)",
+                        info=f"The image is centre-cropped to a square of this size; a multiple of "
+                             f"4 x window, at most {MAX_SIZE}.",
+                    )
+                    window = gr.Slider(2, 14, value=DEFAULT_WINDOW, step=1,
+                                       label="Window size M (patches)",
+                                       info="Swin uses 7: windows of 7x7 patches.")
+                    shift = gr.Slider(0, 13, value=DEFAULT_SHIFT, step=1,
+                                      label="Shift s of block 1 (patches)",
+                                      info="Smaller than the window; Swin uses M // 2.")
+                    weights = gr.Radio(
+                        [("random (seeded)", "random"), ("pretrained Swin-T (Hub)", "hub"),
+                         ("checkpoint file", "checkpoint")],
+                        value="random", label="Weights",
+                        info="Random weights show the mechanics; pretrained ones show what a "
+                             "trained Swin-T attends to (needs the internet once).",
+                    )
+                    checkpoint = gr.Dropdown(
+                        [("(choose a file)", "")] + [(n, n) for n in ckpts], value="",
+                        label="Checkpoint", visible=False,
+                        info=("Files in the server's checkpoint folder." if checkpoint_dir()
+                              else "No checkpoint folder is set up on this server."),
+                    )
+                    with gr.Accordion("More settings", open=False):
+                        seed = gr.Number(0, precision=0, minimum=0, label="Seed (random weights)")
+                        embed_dim = gr.Number(DEFAULT_EMBED_DIM, precision=0, minimum=1,
+                                              label="Embedding width C (random weights)")
+                        num_heads = gr.Number(DEFAULT_HEADS, precision=0, minimum=1,
+                                              label="Number of heads (must divide C)")
+                    run_btn = gr.Button("Run the model", variant="primary")
+            with gr.Column(scale=3, min_width=360):
+                badge = gr.Markdown(cb.badge(None), elem_id="badge", label="badge")
+                status = gr.Markdown("", elem_id="status", visible=False)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=280):
+                        query_img = gr.Image(
+                            label="The model's input: click a patch to pick the query",
+                            interactive=False, format="png", elem_id="query-image",
+                            buttons=["fullscreen"], height=420,
+                        )
+                        query_md = gr.Markdown("", elem_id="query-caption")
+                    with gr.Column(scale=2, min_width=220):
+                        block = gr.Radio([("block 0: regular windows (W-MSA)", "0"),
+                                          ("block 1: shifted windows (SW-MSA)", "1")],
+                                         value="1", label="Block")
+                        head = gr.Dropdown(cb.head_choices(DEFAULT_HEADS), value="0",
+                                           label="Attention head")
+                        template = gr.Radio([("screen", "default"), ("lecture slides", "lecture")],
+                                            value="default", label="Figure style",
+                                            info="Lecture: white background, large fonts.")
+                        dl_btn = gr.Button("Download figures (PNG + SVG, zip)",
+                                           elem_id="download-button")
+                        dl_file = gr.File(label="Figures (zip)", interactive=False, visible=False,
+                                          elem_id="download-file")
+                        gr.Markdown(
+                            "Each figure's camera button (top right of the figure) saves it "
+                            f"alone as a PNG {cb.EXPORT_WIDTH} px wide.", elem_classes="explain")
+        plots: dict[str, gr.Plot] = {}
+        with gr.Tabs():
+            for title, kinds, text in TABS:
+                with gr.Tab(title, id=kinds[0]):
+                    gr.Markdown(text, elem_classes="explain")
+                    for kind in kinds:
+                        plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,
+                                              label=kind)
+
+        fig_outputs = [plots[k] for k in KINDS]
+        run_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
+                      seed, embed_dim, num_heads]
+        run_outputs = [*fig_outputs, query_img, badge, view]
+        ui_outputs = [*run_outputs, status]
+        # preprocess=False: the uploaded file's path goes to swinviz.image unopened (Gradio's own
+        # preprocessing would open it with Pillow first and fail on a text file or a
+        # decompression bomb with an unfriendly message). Gradio still moves the upload into its
+        # cache and refuses paths outside it; the callbacks parse every raw value themselves.
+        model_kw = dict(concurrency_id="model", concurrency_limit=MODEL_CONCURRENCY,
+                        preprocess=False)
+        draw_kw = dict(concurrency_id="draw", concurrency_limit=DRAW_CONCURRENCY)
+        private = dict(api_visibility="private", queue=False, show_progress="hidden")
+
+        def then_sync(event):
+            event.success(after_run, [view, head, block], [head, query_md], **private)
+
+        # The API endpoint: Client(url).predict(handle_file(path), api_name="/explore").
+        # It hangs on a hidden button so that its errors are raised to the client, while the
+        # page's own runs show them as a message (see on_run).
+        api_btn = gr.Button("explore", visible=False)
+        api_btn.click(on_explore, run_inputs, run_outputs, api_name="explore", **model_kw)
+
+        then_sync(run_btn.click(on_run, run_inputs, ui_outputs, api_visibility="private",
+                                **model_kw))
+        then_sync(image_in.change(on_image_change, run_inputs, ui_outputs,
+                                  api_visibility="private", trigger_mode="always_last",
+                                  **model_kw))
+        for trig in (size.input, weights.input, checkpoint.input, shift.release,
+                     seed.submit, embed_dim.submit, num_heads.submit):
+            then_sync(trig(on_run, run_inputs, ui_outputs, api_visibility="private",
+                           trigger_mode="always_last", **model_kw))
+        then_sync(window.release(on_window, [window, shift], [shift], **private).success(
+            on_run, run_inputs, ui_outputs, api_visibility="private",
+            trigger_mode="always_last", **model_kw))
+        weights.input(on_weights, [weights], [checkpoint], **private)
+
+        for trig in (block.input, head.input, template.input):
+            trig(on_redraw, [view, block, head, template], [*fig_outputs, query_img],
+                 api_visibility="private", trigger_mode="always_last", **draw_kw).success(
+                cb.query_caption, [view, block], [query_md], **private)
+        query_img.select(cb.pick_query, [view, block, head, template],
+                         [view, query_img, *[plots[k] for k in QUERY_KINDS]],
+                         api_visibility="private", show_progress="minimal",
+                         trigger_mode="always_last", **draw_kw).success(
+            cb.query_caption, [view, block], [query_md], **private)
+        dl_btn.click(on_download, [view, block, head, template], [dl_file],
+                     api_visibility="private", concurrency_id="export",
+                     concurrency_limit=EXPORT_CONCURRENCY)
+    demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
+    return demo
+
+
+def launch_options() -> dict:
+    """Keyword arguments for demo.launch shared by app.py and the tests (Gradio 6: theme and css
+    are launch options)."""
+    return dict(
+        max_file_size=MAX_FILE_SIZE,
+        state_session_capacity=MAX_SESSIONS,
+        theme=gr.themes.Default(primary_hue="blue"),
+        css=CSS,
+        ssr_mode=False,
+        show_error=False,
+        footer_links=["api", "gradio"],
+    )

@@ -1,0 +1,266 @@
+"""The app through gradio_client, against the app launched here on 127.0.0.1 (a free port)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from app import build_demo, launch_options
+from swinviz.figures import KINDS
+
+SMALL = dict(img_size="56", window_size=7, shift_size=3)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    demo = build_demo()
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                **launch_options())
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server) -> Client:
+    return Client(server, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> list[Path]:
+    """Three distinct small images."""
+    out = tmp_path_factory.mktemp("api")
+    paths = []
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        arr = rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)
+        arr[:, : 20 * (i + 1)] = (40 * i, 200, 255 - 60 * i)
+        p = out / f"img{i}.png"
+        Image.fromarray(arr).save(p)
+        paths.append(p)
+    return paths
+
+
+def figures(result) -> dict[str, dict]:
+    assert len(result) == len(KINDS) + 2
+    out = {}
+    for kind, plot in zip(KINDS, result[: len(KINDS)], strict=True):
+        assert plot["type"] == "plotly", kind
+        out[kind] = json.loads(plot["plot"])
+    return out
+
+
+def test_every_input_but_the_image_has_a_default(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/explore"]
+    params = info["parameters"]
+    assert params[0]["parameter_name"] == "image" and not params[0]["parameter_has_default"]
+    missing = [p["parameter_name"] for p in params[1:] if not p["parameter_has_default"]]
+    assert missing == []
+    assert len(info["returns"]) == len(KINDS) + 2
+
+
+def test_explore_with_defaults_returns_ten_figures(client, images):
+    result = client.predict(handle_file(str(images[0])), api_name="/explore")
+    figs = figures(result)
+    for kind, fig in figs.items():
+        assert "data" in fig and "layout" in fig, kind
+        assert fig["config"]["toImageButtonOptions"]["format"] == "png"
+    query_image, badge = result[len(KINDS)], result[len(KINDS) + 1]
+    assert Path(query_image).is_file()
+    assert "56x56" in badge and "64 windows of 7x7, shift 3" in badge
+
+
+def test_explore_with_settings(client, images):
+    result = client.predict(handle_file(str(images[1])), img_size="112", window_size=7,
+                            shift_size=2, block="0", head="all", template="lecture",
+                            api_name="/explore")
+    badge = result[len(KINDS) + 1]
+    assert "28x28" in badge and "16 windows of 7x7, shift 2" in badge
+    for fig in figures(result).values():
+        meta = fig["layout"].get("meta") or {}
+        if not meta.get("placeholder"):
+            assert meta.get("template") == "lecture"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        (dict(img_size="56", window_size=5, shift_size=5), "smaller than the window"),
+        (dict(img_size="56", embed_dim=96, num_heads=5), "do not divide"),
+        (dict(img_size="60"), "multiple"),
+        (dict(img_size="56", weights="checkpoint", checkpoint="../../etc/passwd"), "checkpoint"),
+    ],
+)
+def test_impossible_settings_are_a_message(client, images, kwargs, needle):
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(images[0])), **kwargs, api_name="/explore")
+    assert needle in str(err.value).lower()
+    assert "Traceback" not in str(err.value)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def hostile_files(folder: Path) -> dict[str, tuple[Path, str | None]]:
+    """name -> (file, None when it must work | a word the message must contain)."""
+    out: dict[str, tuple[Path, str | None]] = {}
+
+    def put(name, data, expect):
+        p = folder / name
+        p.write_bytes(data)
+        out[name] = (p, expect)
+
+    def image(name, im, expect=None, **kw):
+        buf = io.BytesIO()
+        im.save(buf, format=kw.pop("format", None) or name.rsplit(".", 1)[1].upper()
+                .replace("JPG", "JPEG"), **kw)
+        put(name, buf.getvalue(), expect)
+
+    rng = np.random.default_rng(1)
+    rgb = Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8))
+    put("text.png", b"this is not an image at all", "not an image")
+    put("zero.jpg", b"", "empty")
+    jpeg = io.BytesIO()
+    rgb.save(jpeg, format="JPEG", quality=90)
+    put("truncated.jpg", jpeg.getvalue()[: len(jpeg.getvalue()) // 2], "corrupt")
+    put("bomb.png", png_claiming(30000, 30000), "pixels")
+    image("one.png", Image.new("RGB", (1, 1), (200, 10, 10)))
+    image("strip.png", Image.new("RGB", (5000, 20), (10, 200, 10)))
+    image("cmyk.jpg", rgb.convert("CMYK"))
+    image("grey16.png", Image.fromarray((np.arange(4800).reshape(60, 80) * 13).astype(np.uint16)))
+    image("rgba.png", rgb.convert("RGBA"))
+    image("la.png", rgb.convert("LA"))
+    pal = rgb.convert("P", palette=Image.Palette.ADAPTIVE)
+    pal.info["transparency"] = 0
+    image("palette.png", pal)
+    frames = [rgb, rgb.rotate(90), rgb.rotate(180)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
+    put("animated.gif", buf.getvalue(), None)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    image("rotated.jpg", rgb, exif=exif)
+    return out
+
+
+def test_hostile_inputs_work_or_give_one_clear_message(client, images, tmp_path):
+    for name, (path, expect) in hostile_files(tmp_path).items():
+        if expect is None:
+            figures(client.predict(handle_file(str(path)), **SMALL, api_name="/explore"))
+            continue
+        with pytest.raises(AppError) as err:
+            client.predict(handle_file(str(path)), **SMALL, api_name="/explore")
+        text = str(err.value)
+        assert expect in text.lower(), (name, text)
+        assert "Traceback" not in text and "/tmp/gradio" not in text, (name, text)
+    # and the app keeps serving
+    figures(client.predict(handle_file(str(images[0])), **SMALL, api_name="/explore"))
+
+
+def test_concurrent_sessions_do_not_mix(server, images):
+    """Three clients at once with distinct images get the same answers as alone."""
+
+    def ask(path):
+        c = Client(server, verbose=False)
+        return figures(c.predict(handle_file(str(path)), **SMALL, api_name="/explore"))
+
+    alone = [ask(p) for p in images]
+    with ThreadPoolExecutor(len(images)) as pool:
+        together = list(pool.map(ask, images))
+    for a, b in zip(alone, together, strict=True):
+        assert a["windows"]["data"] == b["windows"]["data"]
+    assert alone[0]["windows"]["data"] != alone[1]["windows"]["data"]
+
+
+def test_a_huge_valid_photo_works(client, tmp_path):
+    """8000x6000 (48 megapixels): opened at reduced scale, cropped and sized for the model."""
+    g = Image.linear_gradient("L").resize((8000, 6000))
+    r = Image.radial_gradient("L").resize((8000, 6000))
+    path = tmp_path / "huge.jpg"
+    Image.merge("RGB", (g, r, g.transpose(Image.Transpose.FLIP_LEFT_RIGHT))).save(path,
+                                                                                  quality=85)
+    result = client.predict(handle_file(str(path)), **SMALL, api_name="/explore")
+    assert "14x14" in result[len(KINDS) + 1]
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (21 * 1024 * 1024))
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):
+        client.predict(handle_file(str(big)), **SMALL, api_name="/explore")
+
+
+@pytest.mark.slow
+def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path):
+    """`python app.py` with GRADIO_SERVER_NAME / GRADIO_SERVER_PORT: serves, says where."""
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    log = (tmp_path / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "app.log").read_text()
+                assert time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    assert f"http://127.0.0.1:{port}" in (tmp_path / "app.log").read_text()
+
+
+def test_spaces_gpu_decorates_the_model_call_when_available(tmp_path):
+    """With a `spaces` package importable the model call is wrapped by spaces.GPU."""
+    fake = tmp_path / "spaces.py"
+    fake.write_text("def GPU(fn):\n    fn.zero_gpu = True\n    return fn\n")
+    code = ("import app.callbacks as cb; "
+            "assert getattr(cb._run_model, 'zero_gpu', False); print('decorated')")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0 and "decorated" in out.stdout, out.stderr

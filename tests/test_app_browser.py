@@ -1,0 +1,216 @@
+"""End to end in a real browser: Playwright driving Debian's Chromium (/usr/bin/chromium; never a
+browser download). Screenshots go to test-artifacts/ (kept by CI, ignored by git)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app import build_demo, launch_options
+from app.ui import FIG_IDS, TABS
+
+CHROMIUM = os.environ.get("SWINVIZ_CHROMIUM", "/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+TIMEOUT_MS = 120_000  # generous: CI machines are slow; nothing here asserts a time
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing (apt-get install -y chromium)"),
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    demo = build_demo()
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                **launch_options())
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def photo() -> str:
+    found = sorted((ROOT / "assets").glob("*.jpg"))
+    if found:
+        return str(found[0])
+    path = ARTIFACTS / "gradient.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    y, x = np.mgrid[0:240, 0:320]
+    Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8)).save(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def page(server, browser, photo):
+    """One page with the photo uploaded and the first tab drawn."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(server)
+    pg.wait_for_selector("#image-input")
+    pg.screenshot(path=str(ARTIFACTS / "app-00-empty.png"), full_page=True)
+    pg.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(pg, "windows")
+    pg.wait_for_selector("#query-image img")
+    yield pg
+    pg.close()
+
+
+def wait_plot(pg, kind: str) -> None:
+    """Until the figure's element holds a drawn Plotly plot."""
+    pg.wait_for_selector(f"#{FIG_IDS[kind]} .js-plotly-plot .main-svg", state="attached")
+
+
+def plot_state(pg, kind: str) -> str:
+    """The figure as the browser holds it (data + layout), as a JSON string."""
+    return pg.evaluate(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return g ? JSON.stringify({data: g.data, layout: g.layout}) : null; }""",
+        FIG_IDS[kind],
+    )
+
+
+def open_tab(pg, title: str) -> None:
+    pg.get_by_role("tab", name=title).click()
+
+
+def test_every_figure_renders_in_its_tab(page):
+    for i, (title, kinds, _text) in enumerate(TABS, start=1):
+        open_tab(page, title)
+        for kind in kinds:
+            wait_plot(page, kind)
+            assert plot_state(page, kind)
+        page.wait_for_timeout(300)  # let Plotly finish its resize before the picture
+        page.screenshot(path=str(ARTIFACTS / f"app-{i:02d}-{kinds[0]}.png"), full_page=True)
+
+
+def test_camera_button_saves_at_slide_resolution(page):
+    """gr.Plot hands our Plotly config to Plotly: toImageButtonOptions scale the PNG to 1600 px."""
+    open_tab(page, "1 · Windows")
+    wait_plot(page, "windows")
+    opts = page.evaluate(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return g._context.toImageButtonOptions; }""",
+        FIG_IDS["windows"],
+    )
+    assert opts["format"] == "png"
+    assert opts["width"] * opts["scale"] == pytest.approx(1600)
+
+
+def test_clicking_the_image_changes_the_attention_figure(page):
+    open_tab(page, "5 · Attention")
+    wait_plot(page, "attention")
+    before = plot_state(page, "attention")
+    caption_before = page.locator("#query-caption").inner_text()
+    src_before = page.locator("#query-image img").get_attribute("src")
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.4})
+    page.wait_for_function(
+        "(old) => { const e = document.querySelector('#query-caption');"
+        " return e && e.innerText !== old && e.innerText.includes('row'); }",
+        arg=caption_before,
+    )
+    assert page.locator("#query-image img").get_attribute("src") != src_before
+    if importlib.util.find_spec("swinviz.figures.attention") is not None:
+        page.wait_for_function(
+            """([id, old]) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                    return g && JSON.stringify({data: g.data, layout: g.layout}) !== old; }""",
+            arg=[FIG_IDS["attention"], before],
+        )
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-20-after-click.png"), full_page=True)
+
+
+def test_lecture_template(page):
+    open_tab(page, "1 · Windows")
+    wait_plot(page, "windows")
+    page.get_by_label("lecture slides").check()
+    page.wait_for_function(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return g && g.layout && g.layout.meta
+                            && g.layout.meta.template === 'lecture'; }""",
+        arg=FIG_IDS["windows"],
+    )
+    layout = json.loads(plot_state(page, "windows"))["layout"]
+    assert layout["font"]["size"] >= 18
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-21-lecture.png"), full_page=True)
+
+
+def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(server, browser, tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server)
+        pg.wait_for_selector("#image-input")
+        pg.locator("#image-input input[type=file]").set_input_files(str(bad))
+        toast = pg.get_by_text("not an image", exact=False).first
+        toast.wait_for()
+        assert "Traceback" not in pg.content()
+        pg.screenshot(path=str(ARTIFACTS / "app-30-bad-upload.png"), full_page=True)
+    finally:
+        pg.close()
+
+
+@pytest.mark.slow
+def test_download_figures_gives_a_zip(page):
+    export = pytest.importorskip("swinviz.export")
+    if export.find_browser() is None:
+        pytest.skip("no Chromium for kaleido")
+    page.locator("#download-button").click()
+    link = page.locator("#download-file a[download]").first
+    link.wait_for()
+    assert ".zip" in (link.get_attribute("download") or link.inner_text())
+    page.screenshot(path=str(ARTIFACTS / "app-22-download.png"), full_page=True)
+
+
+def test_an_example_photo_runs_the_model(page):
+    examples = sorted(p.stem for p in (ROOT / "assets").glob("*.jpg"))
+    if not examples:
+        pytest.skip("no example photos in assets/")
+    src_before = page.locator("#query-image img").get_attribute("src")
+    page.get_by_role("button", name=examples[-1], exact=True).click()
+    page.wait_for_function(
+        "(old) => { const i = document.querySelector('#query-image img');"
+        " return i && i.getAttribute('src') !== old; }",
+        arg=src_before,
+    )
+    wait_plot(page, "windows")
