@@ -16,7 +16,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from .attention import WindowAttention, trunc_normal_
+from .attention import WindowAttention, fused_linear, trunc_normal_
 from .cost import block_flops
 from .windows import (
     attention_mask,
@@ -73,7 +73,9 @@ class Mlp(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        if self.training:
+            return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        return fused_linear(fused_linear(x, self.fc1, gelu=True), self.fc2)
 
 
 class DropPath(nn.Module):

@@ -147,3 +147,21 @@ def test_window_attention_alone_matches_formula():
     torch.testing.assert_close(fast, ref, rtol=0, atol=1e-5)
     torch.testing.assert_close(traced, ref, rtol=0, atol=1e-5)
     assert t["bias"].shape == (2, 9, 9)
+
+
+@pytest.mark.parametrize("bias,gelu", [(True, False), (True, True), (False, False)])
+def test_fused_linear_equals_the_plain_layer(bias, gelu):
+    from swinviz.attention import fused_linear
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(24, 40, bias=bias)
+    x = torch.randn(3, 7, 24)
+    with torch.no_grad():
+        ref = layer(x)
+        ref = torch.nn.functional.gelu(ref) if gelu else ref
+        got = fused_linear(x, layer, gelu=gelu)
+    torch.testing.assert_close(got, ref, rtol=0, atol=1e-5)
+    # with autograd on it is the plain layer, and gradients flow
+    y = fused_linear(x, layer, gelu=gelu).sum()
+    y.backward()
+    assert layer.weight.grad is not None
