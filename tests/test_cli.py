@@ -93,3 +93,29 @@ def test_progress_bar_counts(capsys):
     p.step("b")
     text = buf.getvalue()
     assert "[#####-----] 1/2" in text and "[##########] 2/2" in text and text.endswith("\n")
+
+
+def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
+    """Issue 5's files through the CLI: odd but valid images export, bad ones get one clear
+    line and exit code 2, never a traceback. (Export is faked here; real export is tested
+    above.)"""
+    from hostile import hostile_files
+
+    written = []
+
+    def fake_export(figs, out_dir, formats, width=1600, progress=None):
+        written.append(sorted(figs))
+        return []
+
+    monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
+    monkeypatch.setattr(export, "export_figures", fake_export)
+    for name, (path, expect) in hostile_files(tmp_path).items():
+        written.clear()
+        code = cli.main(["figures", str(path), "--out", str(tmp_path / "o"), "--size", "56",
+                         "--kinds", "regions,attention"])
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, name
+        if expect is None:
+            assert code == 0 and written == [["attention", "regions"]], (name, err)
+        else:
+            assert code == 2 and expect in err.lower() and not written, (name, err)

@@ -6,12 +6,12 @@ import io
 import struct
 import time
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hostile import png_claiming
 from PIL import Image
 
 from swinviz import image as image_mod
@@ -43,24 +43,6 @@ def encode(im: Image.Image, fmt: str, **kwargs) -> bytes:
     buf = io.BytesIO()
     im.save(buf, fmt, **kwargs)
     return buf.getvalue()
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A hand-written 8-bit RGB PNG whose IHDR claims width x height but whose IDAT holds
-    one tiny row: decoding it would need width*height*3 bytes."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\x00" * 16)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", idat)
-        + png_chunk(b"IEND", b"")
-    )
 
 
 def close(pixel, expected, tol: int = 6) -> bool:
