@@ -32,7 +32,10 @@ from gradio.components.plot import PlotData
 from PIL import Image, ImageDraw
 
 from swinviz import SettingsError
+from swinviz.checkpoints import CheckpointError
+from swinviz.export import ExportError, export_figures, figure_size
 from swinviz.figures import KINDS, QUERY_KINDS, make_figure
+from swinviz.image import ImageError
 
 from .state import (
     DEFAULT_EMBED_DIM,
@@ -58,25 +61,8 @@ EXPORT_ROOT = Path(tempfile.gettempdir()) / "swinviz-app-exports"
 EXPORT_KEEP_S = 3600  # downloaded zips are deleted after an hour
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "bad input or settings" (their message is for the user)."""
-    errors: list[type[BaseException]] = [SettingsError, ValueError]
-    try:
-        from swinviz.image import ImageError
-
-        errors.insert(0, ImageError)
-    except ImportError:  # pragma: no cover - the module is always there in a full install
-        pass
-    try:
-        from swinviz.checkpoints import CheckpointError
-
-        errors.insert(0, CheckpointError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
-
-
-EXPECTED = _expected_errors()
+# Errors that mean "bad input or settings": their message is for the user.
+EXPECTED = (CheckpointError, ImageError, SettingsError, ValueError)
 
 
 def user_error(message: str) -> gr.Error:
@@ -167,17 +153,13 @@ def placeholder(kind: str, message: str, template: str = "default") -> go.Figure
 
 def build_figures(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
                   template: str = "default") -> dict[str, go.Figure]:
-    """The requested figures; a kind that fails (module missing, a bug) becomes a placeholder."""
+    """The requested figures; a kind that fails (a bug) becomes a placeholder."""
     figs: dict[str, go.Figure] = {}
     exp = view.exp  # outside the try: a dropped exploration is the user's message, not a figure's
     for kind in kinds:
         try:
             figs[kind] = make_figure(kind, exp, block=block, head=head, query=view.query,
                                      template=template)
-        except ImportError as exc:
-            log.warning("figure %s is not available: %s", kind, exc)
-            figs[kind] = placeholder(kind, "This figure is not available in this version yet.",
-                                     template)
         except Exception as exc:  # one broken figure must not take the page down
             log.exception("figure %s failed", kind)
             figs[kind] = placeholder(
@@ -192,13 +174,7 @@ def plot_config(kind: str, fig: go.Figure) -> dict:
     `toImageButtonOptions` works: the figure keeps its designed layout size and is scaled up to
     EXPORT_WIDTH pixels wide.
     """
-    try:
-        from swinviz.export import figure_size  # the size the download uses, too
-
-        width, height = figure_size(fig)
-    except ImportError:  # pragma: no cover - older library
-        height = fig.layout.height or 560
-        width = fig.layout.width or 900
+    width, height = figure_size(fig)  # the size the download uses, too
     return {
         "displaylogo": False,
         "toImageButtonOptions": {
@@ -232,23 +208,14 @@ def resolved_query(view: View) -> tuple[int, int]:
 
 
 def query_window(view: View, block: int, query: tuple[int, int]) -> np.ndarray:
-    """(H, W) bool: the tokens in the same window as the query in `block` (original positions).
-
-    Uses the library's gather index (roll + partition) so it matches the trace's windows.
-    """
-    from swinviz.windows import window_order
+    """(H, W) bool: the tokens in the same window as the query in `block` (original positions),
+    from the library's own window assignment (the order of the trace's windows)."""
+    from swinviz.windows import window_of_token
 
     H, W = view.grid
     tr = view.exp.traces[block]
-    M, s = tr.window_size, tr.shift_size
-    order = window_order(H, W, M, s).cpu().numpy().reshape(-1)
-    q = query[0] * W + query[1]
-    k = int(np.nonzero(order == q)[0][0])
-    w = k // (M * M)
-    members = order[w * M * M:(w + 1) * M * M]
-    mask = np.zeros(H * W, dtype=bool)
-    mask[members] = True
-    return mask.reshape(H, W)
+    win = window_of_token(H, W, tr.window_size, tr.shift_size)[..., 0]  # (H, W) window index
+    return (win == win[query]).numpy()
 
 
 def _outline_segments(inside: np.ndarray, p: int) -> list[tuple[int, int, int, int]]:
@@ -532,10 +499,6 @@ def download(view: View | None, block=1, head="0", template="default", progress=
     if view is None:
         raise user_error("Run the model on an image first; then the figures can be downloaded.")
     b, h, t = _view_settings(view, block, head, template)
-    try:
-        from swinviz.export import ExportError, export_figures
-    except ImportError:
-        raise user_error("Figure export is not available in this version yet.") from None
     if progress is not None:
         progress(0.1, desc="Drawing the figures")
     figs = build_figures(view, block=b, head=h, template=t)

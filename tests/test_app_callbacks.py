@@ -4,8 +4,6 @@ view, redraws without a model run, picking a query patch, the download zip and t
 from __future__ import annotations
 
 import json
-import sys
-import types
 import zipfile
 from pathlib import Path
 
@@ -244,13 +242,9 @@ def test_sync_heads_follows_the_model(view):
 
 @pytest.fixture
 def fake_export(monkeypatch):
-    """swinviz.export stand-in: writes one small file per figure and format."""
-    mod = types.ModuleType("swinviz.export")
+    """Stand-in for swinviz.export.export_figures: one small file per figure and format."""
 
-    class ExportError(RuntimeError):
-        pass
-
-    def export_figures(figs, out_dir, formats=("png", "svg"), width=1600):
+    def export_figures(figs, out_dir, formats=("png", "svg"), width=1600, **kwargs):
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = []
@@ -261,9 +255,8 @@ def fake_export(monkeypatch):
                 paths.append(p)
         return paths
 
-    mod.ExportError, mod.export_figures = ExportError, export_figures
-    monkeypatch.setitem(sys.modules, "swinviz.export", mod)
-    return mod
+    monkeypatch.setattr(cb, "export_figures", export_figures)
+    return export_figures
 
 
 def test_download_zips_all_ten_as_png_and_svg(view, fake_export):
@@ -275,10 +268,12 @@ def test_download_zips_all_ten_as_png_and_svg(view, fake_export):
 
 
 def test_download_without_a_browser_is_a_message(view, fake_export, monkeypatch):
-    def no_browser(*a, **k):
-        raise fake_export.ExportError("no Chromium found for kaleido")
+    from swinviz.export import ExportError
 
-    monkeypatch.setattr(fake_export, "export_figures", no_browser)
+    def no_browser(*a, **k):
+        raise ExportError("no Chromium found for kaleido")
+
+    monkeypatch.setattr(cb, "export_figures", no_browser)
     with pytest.raises(gr.Error, match="no Chromium"):
         cb.download(view)
     with pytest.raises(gr.Error, match="Run the model"):

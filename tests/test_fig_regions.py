@@ -4,27 +4,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from seed_tables import SEED_FLAT, SEED_IDS
 
 from swinviz import load_model, region_ids
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import regions as fr
 from swinviz.windows import window_region_ids
-
-# SPEC fact 4, H = W = 6, M = 3, s = 1
-SEED_IDS = [
-    [0, 0, 0, 1, 1, 2],
-    [0, 0, 0, 1, 1, 2],
-    [0, 0, 0, 1, 1, 2],
-    [3, 3, 3, 4, 4, 5],
-    [3, 3, 3, 4, 4, 5],
-    [6, 6, 6, 7, 7, 8],
-]
-SEED_FLAT = [
-    [0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [1, 1, 2, 1, 1, 2, 1, 1, 2],
-    [3, 3, 3, 3, 3, 3, 6, 6, 6],
-    [4, 4, 5, 4, 4, 5, 7, 7, 8],
-]
 
 
 def picture():

@@ -6,23 +6,14 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from seed_tables import SEED_INDEX
 
 from swinviz import load_model, relative_position_index
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import relpos as fr
 from swinviz.windows import window_of_token
 
-SPEC_M3 = np.array([
-    [12, 11, 10, 7, 6, 5, 2, 1, 0],
-    [13, 12, 11, 8, 7, 6, 3, 2, 1],
-    [14, 13, 12, 9, 8, 7, 4, 3, 2],
-    [17, 16, 15, 12, 11, 10, 7, 6, 5],
-    [18, 17, 16, 13, 12, 11, 8, 7, 6],
-    [19, 18, 17, 14, 13, 12, 9, 8, 7],
-    [22, 21, 20, 17, 16, 15, 12, 11, 10],
-    [23, 22, 21, 18, 17, 16, 13, 12, 11],
-    [24, 23, 22, 19, 18, 17, 14, 13, 12],
-])
+SPEC_M3 = np.array(SEED_INDEX)
 
 
 def picture():
