@@ -151,12 +151,17 @@ class WindowAttention(nn.Module):
 
         scores = (q * self.scale) @ k.transpose(-2, -1)  # B_, nH, N, N: content only
         bias = self.relative_position_bias()  # nH, N, N
-        logits = scores + bias.unsqueeze(0)
+        logits = scores + bias.unsqueeze(0)  # B_, nH, N, N
+        # without autograd the logits become the probabilities in place (one big buffer less)
+        inplace = not torch.is_grad_enabled()
         if mask is not None:
             nW = mask.shape[0]
-            logits = logits.view(B_ // nW, nW, nH, N, N) + mask.to(logits).unsqueeze(1).unsqueeze(0)
-            logits = logits.view(B_, nH, N, N)
-        attn = logits.softmax(dim=-1)
+            m = mask.to(logits).unsqueeze(1).unsqueeze(0)  # 1, nW, 1, N, N
+            if inplace:
+                logits.view(B_ // nW, nW, nH, N, N).add_(m)
+            else:
+                logits = (logits.view(B_ // nW, nW, nH, N, N) + m).view(B_, nH, N, N)
+        attn = torch.softmax(logits, -1, out=logits) if inplace else logits.softmax(dim=-1)
         out = self._merge_heads(self.attn_drop(attn) @ v)
         trace = {"scores": scores, "bias": bias, "attn": attn, "q": q, "k": k, "v": v}
         return out, trace

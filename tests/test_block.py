@@ -165,3 +165,17 @@ def test_fused_linear_equals_the_plain_layer(bias, gelu):
     y = fused_linear(x, layer, gelu=gelu).sum()
     y.backward()
     assert layer.weight.grad is not None
+
+
+def test_traced_path_with_autograd_matches_and_backpropagates():
+    pair = make_pair(16, 6, 6, 2, 3, 1)
+    x = torch.randn(1, 36, 16, requires_grad=True)
+    with torch.no_grad():
+        ref, ref_traces = pair(x, return_trace=True)
+    for p in pair.parameters():
+        p.requires_grad_(True)
+    y, traces = pair(x, return_trace=True)
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-6)
+    torch.testing.assert_close(traces[1].attn, ref_traces[1].attn, rtol=0, atol=1e-7)
+    y.sum().backward()
+    assert x.grad is not None and pair.blocks[1].attn.relative_position_bias_table.grad is not None
