@@ -10,5 +10,6 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -q && apt-get install -y -q chromium) >/tmp/swinviz-chromium-install.log 2>&1 \
     || echo "warning: could not install chromium (see /tmp/swinviz-chromium-install.log)"
 fi
+pip check
 ruff check .
 python -m pytest -q -rs "$@"
