@@ -61,26 +61,6 @@ def get_template(name: str) -> Template:
         ) from None
 
 
-def apply_template(fig: go.Figure, template: str = "default", *, title: str | None = None,
-                   height: int | None = None) -> go.Figure:
-    """Fonts, background, margins and title in the chosen template (in place; returns fig)."""
-    t = get_template(template)
-    fig.update_layout(
-        template="plotly_white",
-        font=dict(family="DejaVu Sans, Arial, sans-serif", size=t.font_size, color="#222"),
-        title=dict(text=title, font=dict(size=t.title_size), x=0.01, xanchor="left")
-        if title is not None else fig.layout.title,
-        paper_bgcolor=t.paper,
-        plot_bgcolor=t.plot,
-        margin=dict(l=60, r=30, t=90 if title else 40, b=60),
-        height=height or t.height,
-        hoverlabel=dict(font_size=max(12, t.font_size - 2)),
-        meta={"template": t.name},
-    )
-    fig.update_annotations(font_size=t.font_size)
-    return fig
-
-
 def png_data_uri(img: Image.Image | np.ndarray) -> str:
     """A PIL image or (H, W, 3) uint8 array as a compact PNG data URI (for go.Image(source=...))."""
     if isinstance(img, np.ndarray):
@@ -88,14 +68,6 @@ def png_data_uri(img: Image.Image | np.ndarray) -> str:
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=False, compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def image_trace(img: Image.Image | np.ndarray, *, name: str = "image",
-                hover: bool = False) -> go.Image:
-    """The image in pixel coordinates: pixel (y, x) covers [x, x+1) x [y, y+1), y downwards."""
-    # go.Image puts pixel centres at x0 + i*dx: centre 0.5 makes pixel 0 cover [0, 1)
-    return go.Image(source=png_data_uri(img), x0=0.5, y0=0.5, dx=1, dy=1, name=name,
-                    hoverinfo="skip" if not hover else None)
 
 
 def grid_lines(H: int, W: int, step: float, *, color: str = "rgba(255,255,255,0.35)",
@@ -111,39 +83,6 @@ def grid_lines(H: int, W: int, step: float, *, color: str = "rgba(255,255,255,0.
         ys += [offset, H + offset, None]
     return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width),
                       hoverinfo="skip", showlegend=False)
-
-
-def rect_path(x0: float, y0: float, x1: float, y1: float) -> tuple[list, list]:
-    """Closed rectangle outline as scatter coordinates (ends with None to chain several)."""
-    return [x0, x1, x1, x0, x0, None], [y0, y0, y1, y1, y0, None]
-
-
-def image_axes(fig: go.Figure, row: int | None = None, col: int | None = None, *,
-               title_x: str = "x (pixels)", title_y: str = "y (pixels)") -> None:
-    """Axes for an image panel: y grows downwards, equal aspect, no zero lines."""
-    kw = {} if row is None else dict(row=row, col=col)
-    fig.update_xaxes(title_text=title_x, showgrid=False, zeroline=False, constrain="domain", **kw)
-    fig.update_yaxes(title_text=title_y, showgrid=False, zeroline=False, autorange="reversed",
-                     scaleanchor="x" if row is None else None, constrain="domain", **kw)
-
-
-def heatmap_axes(fig: go.Figure, row: int | None = None, col: int | None = None, *,
-                 title_x: str = "", title_y: str = "", square: bool = True) -> None:
-    """Axes for a matrix: row 0 at the top, integer ticks, equal aspect when square."""
-    kw = {} if row is None else dict(row=row, col=col)
-    fig.update_xaxes(title_text=title_x, showgrid=False, zeroline=False, side="bottom", **kw)
-    fig.update_yaxes(title_text=title_y, showgrid=False, zeroline=False, autorange="reversed",
-                     **kw)
-    if square and row is None:
-        fig.update_yaxes(scaleanchor="x")
-
-
-def annotate_kwargs(z: np.ndarray, fmt: str = "%{z}") -> dict:
-    """texttemplate for heatmaps small enough to read their numbers (<= 12 x 12, or 9 x 9 index)."""
-    h, w = np.asarray(z).shape[-2:]
-    if max(h, w) <= ANNOTATE_MAX or (h, w) == (9, 9):
-        return dict(texttemplate=fmt, textfont=dict(size=11))
-    return {}
 
 
 def block_name(block: int) -> str:
@@ -166,7 +105,6 @@ def cells_outline(inside: np.ndarray, cell: float = 1.0) -> tuple[list, list]:
         xs += [c * cell, c * cell, None]
         ys += [r * cell, (r + 1) * cell, None]
     return xs, ys
-
 
 
 # --- fast multi-panel figures and the region colour scale (appended for the figure modules) ----
@@ -262,7 +200,7 @@ _WHITE_TEMPLATE: list[str] = []
 
 def style_layout(layout: dict, template: str = "default", *, title: str | None = None,
                  height: int | None = None) -> dict:
-    """What `apply_template` does, on a layout dict before `fast_figure` (no plotly validation:
+    """The template's look, on a layout dict before `fast_figure` (no plotly validation:
     ~0.2 ms instead of ~20 ms). Updates `layout` in place and returns it."""
     import json
 
