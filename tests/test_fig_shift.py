@@ -8,21 +8,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from seed_tables import SEED_IDS
 
 from swinviz import load_model
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import shift as fs
 from swinviz.figures.windows import window_pieces
 from swinviz.windows import window_of_token
-
-SEED_IDS = [
-    [0, 0, 0, 1, 1, 2],
-    [0, 0, 0, 1, 1, 2],
-    [0, 0, 0, 1, 1, 2],
-    [3, 3, 3, 4, 4, 5],
-    [3, 3, 3, 4, 4, 5],
-    [6, 6, 6, 7, 7, 8],
-]
 
 
 def picture(size=96, seed=1):
