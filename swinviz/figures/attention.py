@@ -312,8 +312,8 @@ def figure(exp, sel) -> go.Figure:
     headings = [
         (refs[(1, 1)][1], "(a) Attention of one patch in both blocks, in ORIGINAL image "
                           "coordinates (the shift is undone)"),
-        (refs[(2, 1)][1], f"(b) Attention taken apart, {block_name(sel.block)}, {hb}, token "
-                          f"({r}, {c}) = {where}: logit = q·kᵀ·scale + bias + mask → softmax"),
+        (refs[(2, 1)][1], f"(b) Taken apart: {block_name(sel.block)}, {hb}, token ({r}, {c}) "
+                          f"= {where}; logit = q·kᵀ·scale + bias + mask → softmax"),
         (refs[(3, 1)][1], f"(c) All heads of window {win} of {block_name(sel.block)}: "
                           f"{N}×{N} attention (query rows, key columns), one colour scale"),
     ]

@@ -334,8 +334,8 @@ def figure(exp, sel) -> go.Figure:
                   "region id) was already in its block-0 window;",
                   "the keys that wrapped around the edge are masked."]
     if k > 1:
-        lines.append(f"In the real Swin-T later pairs run after patch merging (stage 2 on); "
-                     f"{later} what repeating this same pair at this resolution would do.")
+        lines += ["In the real Swin-T later pairs run after patch merging (stage 2 on);",
+                  f"{later} what repeating this same pair at this resolution would do."]
     lines += [
         "Rollout: the query's row of (0.5·A1 + 0.5·I)(0.5·A0 + 0.5·I), A = head-mean "
         "attention in original positions;",

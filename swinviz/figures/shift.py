@@ -70,8 +70,8 @@ def _title(H: int, W: int, M: int, s: int) -> str:
         return f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0: {why}</sup>"
     return (f"{head}<br><sup>The paper moves the window grid right and down by s = {s}; the code "
             f"rolls the patches up and left by {s} and keeps the grid.</sup><br><sup>Same colour "
-            "= same region id. Inside a window only patches of one region attend to each other, "
-            "so both pictures make the same groups.</sup>")
+            "= same region id. Inside a window only patches of one region attend to each "
+            "other:</sup><br><sup>both pictures make the same groups.</sup>")
 
 
 def figure(exp, sel) -> go.Figure:
