@@ -80,6 +80,7 @@ def _transformers_pair(C, H, nH, M, device):
     from transformers.models.swin.modeling_swin import SwinLayer
 
     config = SwinConfig(embed_dim=C, window_size=M, num_heads=[nH], depths=[2])
+    config._attn_implementation = "sdpa"  # its fastest standalone attention
     layers = [SwinLayer(config, C, (H, H), nH, shift_size=0 if i == 0 else M // 2).to(device)
               .eval() for i in range(2)]
 
