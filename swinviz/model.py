@@ -7,7 +7,7 @@ image through it with tracing on and returns an `Exploration`, the single source
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -191,12 +191,8 @@ class SwinViz(nn.Module):
             return None if t is None else t.detach().float().cpu()
 
         traces = [
-            BlockTrace(
-                attn=cpu(t.attn), scores=cpu(t.scores), bias=cpu(t.bias), mask=cpu(t.mask),
-                region_ids=t.region_ids, window_size=t.window_size, shift_size=t.shift_size,
-                input_resolution=t.input_resolution, num_heads=t.num_heads,
-                x_in=cpu(t.x_in), x_out=cpu(t.x_out),
-            )
+            replace(t, attn=cpu(t.attn), scores=cpu(t.scores), bias=cpu(t.bias),
+                    mask=cpu(t.mask), x_in=cpu(t.x_in), x_out=cpu(t.x_out))
             for t in traces
         ]
         return Exploration(
