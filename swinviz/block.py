@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .attention import WindowAttention, fused_linear, trunc_normal_
 from .cost import block_flops
 from .windows import (
     attention_mask,
-    check_divisible,
     effective_window,
     inverse_order,
+    padded_size,
     region_ids,
     window_order,
     window_partition,
@@ -40,7 +41,9 @@ class BlockTrace:
     scores: (B*nW, nH, N, N) content logits q kᵀ * scale, before bias and mask.
     bias:   (nH, N, N) relative position bias gathered from the table.
     mask:   (nW, N, N) of 0 / -100, or None when shift_size == 0.
-    region_ids: (H, W) ids of SPEC fact 4 (all 0 without shift).
+    region_ids: (H, W) ids of SPEC fact 4 (all 0 without shift); when H or W is not a multiple
+            of the window, the block pads them to whole windows and this map, the mask and the
+            windows are those of the padded (Hp, Wp) grid.
     """
 
     attn: torch.Tensor
@@ -95,8 +98,8 @@ class DropPath(nn.Module):
 @lru_cache(maxsize=64)
 def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     order = window_order(H, W, M, s, device)
-    mask = attention_mask(H, W, M, s).to(device) if s > 0 else None
-    return order, inverse_order(order), mask
+    mask = attention_mask(*padded_size(H, W, M), M, s).to(device) if s > 0 else None
+    return order, inverse_order(order, H * W), mask
 
 
 class SwinTransformerBlock(nn.Module):
@@ -128,7 +131,7 @@ class SwinTransformerBlock(nn.Module):
         self.window_size, self.shift_size = effective_window(
             self.input_resolution, window_size, shift_size
         )
-        check_divisible(*self.input_resolution, self.window_size)
+        self.padded_resolution = padded_size(*self.input_resolution, self.window_size)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(
             dim, self.window_size, num_heads, qkv_bias=qkv_bias, qk_scale=qk_scale,
@@ -159,24 +162,27 @@ class SwinTransformerBlock(nn.Module):
         shortcut = x
         x = self.norm1(x)
 
+        Hp, Wp = self.padded_resolution
         if not return_trace:
-            # roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
+            if (Hp, Wp) != (H, W):  # padding slots gather token L: zeros, as F.pad would give
+                x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
+            # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
             x_windows = torch.index_select(x, 1, order).view(-1, N, C)
             attn_windows = self.attn(x_windows, mask=mask)
-            # window_reverse + roll(+s, +s) as the inverse gather: B*nW, N, C -> B, L, C
-            x = torch.index_select(attn_windows.view(B, L, C), 1, inv)
+            # window_reverse + roll(+s, +s) (+ crop) as the inverse gather: -> B, L, C
+            x = torch.index_select(attn_windows.view(B, -1, C), 1, inv)
             trace = None
         else:
             # the reference's steps, one by one
-            x = x.view(B, H, W, C)
+            x = F.pad(x.view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
             if s > 0:
                 x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # patches move up and left
             x_windows = window_partition(x, M).view(-1, N, C)  # B*nW, N, C
             attn_windows, t = self.attn(x_windows, mask=mask, return_trace=True)
-            x = window_reverse(attn_windows.view(-1, M, M, C), M, H, W)  # B, H, W, C
+            x = window_reverse(attn_windows.view(-1, M, M, C), M, Hp, Wp)  # B, Hp, Wp, C
             if s > 0:
                 x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # every patch back in its place
-            x = x.reshape(B, L, C)
+            x = x[:, :H, :W].reshape(B, L, C)
             trace = t
 
         x = shortcut + self.drop_path(x)
@@ -185,7 +191,7 @@ class SwinTransformerBlock(nn.Module):
             return x
         return x, BlockTrace(
             attn=trace["attn"], scores=trace["scores"], bias=trace["bias"], mask=mask,
-            region_ids=region_ids(H, W, M, s), window_size=M, shift_size=s,
+            region_ids=region_ids(Hp, Wp, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=shortcut, x_out=x,
         )
 

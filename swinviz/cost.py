@@ -22,7 +22,7 @@ def block_flops(
     `window_size` is the window the block really uses (after SPEC fact 2)."""
     H, W = input_resolution
     N = window_size * window_size
-    nW = (H // window_size) * (W // window_size)
+    nW = -(-H // window_size) * -(-W // window_size)  # windows of the padded grid
     norms = 2 * dim * H * W
     mlp = int(2 * H * W * dim * dim * mlp_ratio)
     return norms + nW * attention_flops(dim, num_heads, N) + mlp

@@ -55,6 +55,14 @@ def check_divisible(H: int, W: int, window_size: int | tuple[int, int]) -> None:
         )
 
 
+def padded_size(H: int, W: int, window_size: int) -> tuple[int, int]:
+    """(Hp, Wp): H and W rounded up to whole windows. A block pads the bottom and right of its
+    normalised tokens with zeros to this size before the roll (as timm, torchvision and
+    transformers do), and crops the padding off after rolling back."""
+    M = window_size
+    return -(-H // M) * M, -(-W // M) * M
+
+
 def window_partition(x: torch.Tensor, window_size: int | tuple[int, int]) -> torch.Tensor:
     """Cut a token map into non-overlapping windows.
 
@@ -129,7 +137,10 @@ def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
 
 @lru_cache(maxsize=64)
 def _window_order_cpu(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
-    pos = torch.arange(H * W).view(1, H, W, 1)
+    Hp, Wp = padded_size(H, W, window_size)
+    pos = torch.full((Hp, Wp), H * W, dtype=torch.long)  # padding reads token H*W (zeros)
+    pos[:H, :W] = torch.arange(H * W).view(H, W)
+    pos = pos.view(1, Hp, Wp, 1)
     if shift_size:
         pos = torch.roll(pos, shifts=(-shift_size, -shift_size), dims=(1, 2))
     return window_partition(pos, window_size).reshape(-1)
@@ -138,19 +149,23 @@ def _window_order_cpu(H: int, W: int, window_size: int, shift_size: int) -> torc
 def window_order(
     H: int, W: int, window_size: int, shift_size: int, device: torch.device | str = "cpu"
 ) -> torch.Tensor:
-    """The gather index that does roll(-s, -s) + window_partition in one step.
+    """The gather index that does (pad +) roll(-s, -s) + window_partition in one step.
 
-    LongTensor (nW*N,): entry k is the flat position r*W + c of the token that lands at slot k of
-    the flattened windows. `x.view(B, H*W, C)[:, order]` is `window_partition(roll(x))`, and
-    `inverse_order` undoes it (window_reverse + roll back).
+    LongTensor (nW*N,) over the padded grid: entry k is the flat position r*W + c of the token
+    that lands at slot k of the flattened windows, or H*W for a padding slot (gather from the
+    tokens with one zero token appended). `x.view(B, H*W, C)[:, order]` is
+    `window_partition(roll(x))`, and `inverse_order` undoes it (window_reverse + roll back).
     """
     return _window_order_cpu(H, W, window_size, shift_size).to(device)
 
 
-def inverse_order(order: torch.Tensor) -> torch.Tensor:
-    """Inverse permutation: `inv[order[k]] = k`."""
-    inv = torch.empty_like(order)
-    inv[order] = torch.arange(order.numel(), device=order.device)
+def inverse_order(order: torch.Tensor, length: int | None = None) -> torch.Tensor:
+    """For each of the `length` real tokens (default: all of `order`), its slot k in `order`:
+    `inv[order[k]] = k`; padding entries (>= length) are skipped."""
+    length = order.numel() if length is None else length
+    real = order < length
+    inv = torch.empty(length, dtype=order.dtype, device=order.device)
+    inv[order[real]] = torch.nonzero(real).flatten()
     return inv
 
 
@@ -159,5 +174,5 @@ def window_of_token(H: int, W: int, window_size: int, shift_size: int) -> torch.
     in the shifted block's partition order (the order of `trace.attn`)."""
     order = _window_order_cpu(H, W, window_size, shift_size)
     N = window_size * window_size
-    slot_of = inverse_order(order)  # flat position -> slot k
+    slot_of = inverse_order(order, H * W)  # flat position -> slot k
     return torch.stack([slot_of // N, slot_of % N], dim=-1).view(H, W, 2)

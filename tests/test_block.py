@@ -111,8 +111,6 @@ def test_pair_default_shift_is_half_window():
 def test_bad_settings_are_clear_errors():
     with pytest.raises(ValueError, match="shift_size"):
         SwinTransformerBlock(24, (56, 56), 3, window_size=7, shift_size=7)
-    with pytest.raises(ValueError, match="whole 7x7 windows"):
-        SwinTransformerBlock(24, (30, 30), 3, window_size=7)
     with pytest.raises(ValueError, match="does not divide"):
         WindowAttention(25, 7, 3)
     blk = SwinTransformerBlock(24, (14, 14), 3, window_size=7)
@@ -179,3 +177,55 @@ def test_traced_path_with_autograd_matches_and_backpropagates():
     torch.testing.assert_close(traces[1].attn, ref_traces[1].attn, rtol=0, atol=1e-7)
     y.sum().backward()
     assert x.grad is not None and pair.blocks[1].attn.relative_position_bias_table.grad is not None
+
+
+def _copy_into_transformers_layer(blk, layer) -> None:
+    """Our block's weights into a transformers SwinLayer (q, k, v split from qkv)."""
+    q, k, v = blk.attn.qkv.weight.chunk(3)
+    qb, kb, vb = blk.attn.qkv.bias.chunk(3)
+    weights = {
+        "layernorm_before.weight": blk.norm1.weight, "layernorm_before.bias": blk.norm1.bias,
+        "attention.q_proj.weight": q, "attention.q_proj.bias": qb,
+        "attention.k_proj.weight": k, "attention.k_proj.bias": kb,
+        "attention.v_proj.weight": v, "attention.v_proj.bias": vb,
+        "attention.o_proj.weight": blk.attn.proj.weight,
+        "attention.o_proj.bias": blk.attn.proj.bias,
+        "attention.relative_position_bias.relative_position_bias_table":
+            blk.attn.relative_position_bias_table,
+        "layernorm_after.weight": blk.norm2.weight, "layernorm_after.bias": blk.norm2.bias,
+        "mlp.fc1.weight": blk.mlp.fc1.weight, "mlp.fc1.bias": blk.mlp.fc1.bias,
+        "mlp.fc2.weight": blk.mlp.fc2.weight, "mlp.fc2.bias": blk.mlp.fc2.bias,
+    }
+    own = layer.state_dict()
+    assert set(weights) <= set(own), set(weights) - set(own)
+    layer.load_state_dict({k: v.detach().clone() for k, v in weights.items()}, strict=False)
+
+
+@pytest.mark.parametrize("H,W,M,s", [(10, 13, 4, 2), (30, 30, 7, 3), (6, 11, 4, 2), (9, 9, 4, 1)])
+def test_padding_matches_transformers(H, W, M, s):
+    """H or W not a multiple of the window: pad bottom/right to whole windows, then roll, as
+    transformers' SwinLayer does; fast and traced paths both equal it."""
+    pytest.importorskip("transformers")
+    from transformers import SwinConfig
+    from transformers.models.swin.modeling_swin import SwinLayer
+
+    C, nH = 24, 3
+    pair = make_pair(C, H, W, nH, M, s)
+    config = SwinConfig(embed_dim=C, window_size=M, num_heads=[nH], depths=[2])
+    config._attn_implementation = "eager"
+    x = torch.randn(2, H * W, C)
+    for blk in pair.blocks:
+        assert blk.padded_resolution == (-(-H // blk.window_size) * blk.window_size,
+                                         -(-W // blk.window_size) * blk.window_size)
+        layer = SwinLayer(config, C, (H, W), nH, shift_size=blk.shift_size).eval()
+        _copy_into_transformers_layer(blk, layer)
+        with torch.no_grad():
+            ref = layer(x, (H, W))[0]
+            fast = blk(x)
+            traced, t = blk(x, return_trace=True)
+        torch.testing.assert_close(fast, ref, rtol=0, atol=1e-5)
+        torch.testing.assert_close(traced, ref, rtol=0, atol=1e-5)
+        Hp, Wp = blk.padded_resolution
+        nW = (Hp // blk.window_size) * (Wp // blk.window_size)
+        assert t.attn.shape == (2 * nW, nH, blk.window_size**2, blk.window_size**2)
+        assert t.region_ids.shape == (Hp, Wp)

@@ -14,6 +14,7 @@ from swinviz import (
 from swinviz.windows import (
     effective_window,
     inverse_order,
+    padded_size,
     window_of_token,
     window_order,
     window_region_ids,
@@ -108,3 +109,19 @@ def test_effective_window_rule():
         effective_window((56, 56), 7, 7)
     with pytest.raises(ValueError, match="shift_size"):
         effective_window((56, 56), 7, -1)
+
+
+@pytest.mark.parametrize("H,W,M,s", [(10, 13, 4, 2), (7, 7, 3, 1), (30, 30, 7, 3), (5, 8, 4, 0)])
+def test_gather_equals_pad_roll_partition(H, W, M, s):
+    """Grids that are not whole windows: the index reads a zero token for the padding."""
+    B, C = 2, 3
+    x = torch.randn(B, H, W, C)
+    Hp, Wp = padded_size(H, W, M)
+    assert (Hp % M, Wp % M) == (0, 0) and Hp - H < M and Wp - W < M
+    padded = torch.nn.functional.pad(x, (0, 0, 0, Wp - W, 0, Hp - H))
+    ref = window_partition(torch.roll(padded, shifts=(-s, -s), dims=(1, 2)), M).reshape(B, -1, C)
+    order = window_order(H, W, M, s)
+    ext = torch.cat([x.reshape(B, H * W, C), torch.zeros(B, 1, C)], dim=1)
+    assert torch.equal(ext[:, order], ref)
+    back = ref[:, inverse_order(order, H * W)].reshape(B, H, W, C)
+    assert torch.equal(back, x)
