@@ -95,8 +95,6 @@ def test_no_shift_and_bad_settings():
     with pytest.raises(ValueError):
         fr.toy_figure(6, 6, 3, 3)  # shift must be < window
     with pytest.raises(ValueError):
-        fr.toy_figure(7, 7, 3, 1)  # 7 tokens do not split into windows of 3
-    with pytest.raises(ValueError):
         fr.toy_figure(6, 6, 3, 1, template="poster")
 
 
@@ -109,3 +107,21 @@ def test_templates(exp14):
     assert toy.layout.font.size == lec.layout.font.size
     with pytest.raises(ValueError):
         make_figure("regions", exp14, head=7)
+
+
+def test_toy_figure_with_padding_shows_the_padded_grid():
+    # 7x7 tokens with 3x3 windows: padded to 9x9 before the roll, as the block does
+    from swinviz.windows import padded_size, region_ids
+
+    fig = fr.toy_figure(7, 7, 3, 1)
+    assert padded_size(7, 7, 3) == (9, 9)
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (9, 9)
+    assert np.array_equal(z, region_ids(9, 9, 3, 1).numpy())
+    pad = [t for t in fig.data if t.name == "zero padding"][0]
+    # original rows/cols 7 and 8 are padding; rolled by -1 they sit at rows/cols 6 and 7
+    rows = np.rint(np.asarray(pad.y) - 0.3).astype(int).tolist()  # the label sits 0.3 below
+    cells = set(zip(rows, np.asarray(pad.x).tolist(), strict=True))
+    assert (6, 0) in cells and (7, 7) in cells and (0, 6) in cells and (0, 0) not in cells
+    assert len(cells) == 81 - 49
+    assert "pads" in fig.layout.title.text

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..windows import check_divisible, effective_window, region_ids, window_partition
+from ..windows import effective_window, padded_size, region_ids, window_partition
 from .style import (
     ANNOTATE_MAX,
     axis_key,
@@ -179,9 +179,28 @@ def figure(exp, sel) -> go.Figure:
 def toy_figure(H: int, W: int, window_size: int, shift_size: int,
                template: str = "default") -> go.Figure:
     """The same figure from `swinviz.windows.region_ids` for plain settings (no model): e.g.
-    `toy_figure(6, 6, 3, 1)` is SPEC fact 4's 6×6 grid and its 4×9 flattened table."""
+    `toy_figure(6, 6, 3, 1)` is SPEC fact 4's 6×6 grid and its 4×9 flattened table.
+
+    When H or W is not a multiple of the window, the map is that of the padded grid the block
+    really uses (`padded_size`): zero tokens fill the bottom rows and right columns before the
+    roll, and they are marked "pad" where the roll has moved them."""
     M, s = effective_window((H, W), window_size, shift_size)
-    check_divisible(H, W, M)
+    Hp, Wp = padded_size(H, W, M)
+    sub = _subtitle(Hp, Wp, M, s)
+    if (Hp, Wp) != (H, W):
+        sub += (f"<br><sup>{H}×{W} is not a whole number of {M}×{M} windows: the block pads "
+                f"the tokens with zeros to {Hp}×{Wp} (bottom and right) before the roll; "
+                f"padding cells are marked pad.</sup>")
     title = (f"Region ids for a {H}×{W} token grid, window M = {M}, shift s = {s} "
-             f"(swinviz.windows.region_ids)" + _subtitle(H, W, M, s))
-    return build(region_ids(H, W, M, s), M, s, template, title, block_label="toy")
+             f"(swinviz.windows.region_ids)" + sub)
+    fig = build(region_ids(Hp, Wp, M, s), M, s, template, title, block_label="toy")
+    if (Hp, Wp) != (H, W):
+        ii, jj = np.indices((Hp, Wp))
+        pad = ((ii + s) % Hp >= H) | ((jj + s) % Wp >= W)  # rolled position -> original token
+        fig.add_trace(go.Scatter(
+            x=jj[pad], y=ii[pad] + 0.3, mode="text", text=["pad"] * int(pad.sum()),
+            name="zero padding", hoverinfo="skip",
+            textfont=dict(size=get_template(template).font_size - 4, color="black"),
+            xaxis=fig.data[0].xaxis, yaxis=fig.data[0].yaxis,
+        ))
+    return fig
