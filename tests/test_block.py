@@ -181,21 +181,9 @@ def test_traced_path_with_autograd_matches_and_backpropagates():
 
 def _copy_into_transformers_layer(blk, layer) -> None:
     """Our block's weights into a transformers SwinLayer (q, k, v split from qkv)."""
-    q, k, v = blk.attn.qkv.weight.chunk(3)
-    qb, kb, vb = blk.attn.qkv.bias.chunk(3)
-    weights = {
-        "layernorm_before.weight": blk.norm1.weight, "layernorm_before.bias": blk.norm1.bias,
-        "attention.q_proj.weight": q, "attention.q_proj.bias": qb,
-        "attention.k_proj.weight": k, "attention.k_proj.bias": kb,
-        "attention.v_proj.weight": v, "attention.v_proj.bias": vb,
-        "attention.o_proj.weight": blk.attn.proj.weight,
-        "attention.o_proj.bias": blk.attn.proj.bias,
-        "attention.relative_position_bias.relative_position_bias_table":
-            blk.attn.relative_position_bias_table,
-        "layernorm_after.weight": blk.norm2.weight, "layernorm_after.bias": blk.norm2.bias,
-        "mlp.fc1.weight": blk.mlp.fc1.weight, "mlp.fc1.bias": blk.mlp.fc1.bias,
-        "mlp.fc2.weight": blk.mlp.fc2.weight, "mlp.fc2.bias": blk.mlp.fc2.bias,
-    }
+    from test_checkpoints import hf_block_weights
+
+    weights = hf_block_weights(blk.state_dict())
     own = layer.state_dict()
     assert set(weights) <= set(own), set(weights) - set(own)
     layer.load_state_dict({k: v.detach().clone() for k, v in weights.items()}, strict=False)

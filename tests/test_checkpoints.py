@@ -169,20 +169,27 @@ def hf_weights(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         "embeddings.norm.bias": ref["patch_embed.norm.bias"],
     }
     for i in range(2):
-        s, d = f"pair.blocks.{i}.", f"encoder.layers.0.blocks.{i}."
-        for p in ("weight", "bias"):
-            q, k, v = ref[f"{s}attn.qkv.{p}"].chunk(3, dim=0)
-            sd[f"{d}attention.q_proj.{p}"] = q
-            sd[f"{d}attention.k_proj.{p}"] = k
-            sd[f"{d}attention.v_proj.{p}"] = v
-            sd[f"{d}attention.o_proj.{p}"] = ref[f"{s}attn.proj.{p}"]
-            sd[f"{d}layernorm_before.{p}"] = ref[f"{s}norm1.{p}"]
-            sd[f"{d}layernorm_after.{p}"] = ref[f"{s}norm2.{p}"]
-            sd[f"{d}mlp.fc1.{p}"] = ref[f"{s}mlp.fc1.{p}"]
-            sd[f"{d}mlp.fc2.{p}"] = ref[f"{s}mlp.fc2.{p}"]
-        sd[f"{d}attention.relative_position_bias.relative_position_bias_table"] = ref[
-            f"{s}attn.relative_position_bias_table"
-        ]
+        sd.update(hf_block_weights(ref, f"pair.blocks.{i}.", f"encoder.layers.0.blocks.{i}."))
+    return sd
+
+
+def hf_block_weights(ref: dict[str, torch.Tensor], s: str = "", d: str = ""
+                     ) -> dict[str, torch.Tensor]:
+    """One block's weights (our names under prefix s) in transformers>=5 names under prefix d."""
+    sd = {}
+    for p in ("weight", "bias"):
+        q, k, v = ref[f"{s}attn.qkv.{p}"].chunk(3, dim=0)
+        sd[f"{d}attention.q_proj.{p}"] = q
+        sd[f"{d}attention.k_proj.{p}"] = k
+        sd[f"{d}attention.v_proj.{p}"] = v
+        sd[f"{d}attention.o_proj.{p}"] = ref[f"{s}attn.proj.{p}"]
+        sd[f"{d}layernorm_before.{p}"] = ref[f"{s}norm1.{p}"]
+        sd[f"{d}layernorm_after.{p}"] = ref[f"{s}norm2.{p}"]
+        sd[f"{d}mlp.fc1.{p}"] = ref[f"{s}mlp.fc1.{p}"]
+        sd[f"{d}mlp.fc2.{p}"] = ref[f"{s}mlp.fc2.{p}"]
+    sd[f"{d}attention.relative_position_bias.relative_position_bias_table"] = ref[
+        f"{s}attn.relative_position_bias_table"
+    ]
     return sd
 
 
