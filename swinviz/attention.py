@@ -28,15 +28,26 @@ def _onednn_linear_op():
 _ONEDNN_LINEAR = _onednn_linear_op() if torch.backends.mkldnn.is_available() else None
 
 
+def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
+    """Whether autograd would record an op on x and these parameters."""
+    return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
+
+
+# fewest rows (tokens) for which the oneDNN call pays: measured round-robin against the plain
+# layers on a 2-core AVX2 CPU, 3136 and 9216 tokens ran faster fused (the GELU pass over an
+# activation larger than L2 is saved), 784 tokens ran slower (MKL's GEMM wins there)
+ONEDNN_MIN_ROWS = 2048
+
+
 def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch.Tensor:
     """`layer(x)` (then exact GELU): (..., in) -> (..., out).
 
-    On CPU in float32 inference this is one oneDNN call with bias and GELU fused into the GEMM
-    (no separate bias copy or GELU pass: about 25% off the block pair on 2 cores); elsewhere
-    (CUDA, half precision, training) the plain modules.
+    On CPU in float32 inference with at least ONEDNN_MIN_ROWS rows this is one oneDNN call with
+    bias and GELU fused into the GEMM (no separate bias copy or GELU pass); elsewhere (fewer
+    rows, CUDA, half precision, training) the plain modules.
     """
     if (_ONEDNN_LINEAR is not None and x.device.type == "cpu" and x.dtype == torch.float32
-            and not (torch.is_grad_enabled() and layer.weight.requires_grad)):
+            and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1] and not records_grad(x, layer.weight)):
         return _ONEDNN_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [],
                               "none" if gelu else "")
     y = layer(x)
@@ -46,6 +57,10 @@ def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch
 def _version(t: torch.Tensor) -> int:
     """In-place modification counter (inference tensors have none: -1)."""
     return -1 if t.is_inference() else t._version
+
+
+def _mask_key(mask: torch.Tensor | None) -> tuple | None:
+    return None if mask is None else (mask.data_ptr(), _version(mask), tuple(mask.shape))
 
 
 class WindowAttention(nn.Module):
@@ -92,63 +107,105 @@ class WindowAttention(nn.Module):
         trunc_normal_(self.relative_position_bias_table)
         self._bias_cache: dict[tuple, torch.Tensor] = {}
 
+    # the fast path on the CPU: batched GEMMs (True) or the fused SDPA kernel (False); measured
+    # by `python -m swinviz.bench`, the GEMMs win for windows of 49 and 144 tokens
+    CPU_BMM = True
+
     def relative_position_bias(self) -> torch.Tensor:
         """The bias table gathered through the index: (nH, N, N)."""
         N = self.window_size[0] * self.window_size[1]
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(N, N, self.num_heads).permute(2, 0, 1).contiguous()
 
+    def _qkv(self, x: torch.Tensor, fused: bool = False) -> torch.Tensor:
+        """(B_, N, C) -> q, k, v stacked as a view: (3, B_, nH, N, d)."""
+        B_, N, C = x.shape
+        qkv = fused_linear(x, self.qkv) if fused else self.qkv(x)
+        return qkv.view(B_, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+
     def _split_heads(
         self, x: torch.Tensor, fused: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        B_, N, C = x.shape
-        qkv = fused_linear(x, self.qkv) if fused else self.qkv(x)
-        qkv = qkv.reshape(B_, N, 3, self.num_heads, C // self.num_heads)
-        qkv = qkv.permute(2, 0, 3, 1, 4)  # 3, B_, nH, N, d
-        return qkv[0], qkv[1], qkv[2]
+        q, k, v = self._qkv(x, fused)
+        return q, k, v  # each B_, nH, N, d
 
     def _merge_heads(self, out: torch.Tensor, fused: bool = False) -> torch.Tensor:
         B_, nH, N, d = out.shape  # B_, nH, N, d -> B_, N, C
         out = out.transpose(1, 2).reshape(B_, N, nH * d)
         return self.proj_drop(fused_linear(out, self.proj) if fused else self.proj(out))
 
-    def _fused_bias(self, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-        """bias + mask as one float mask: (nW or 1, nH, N, N), cached while weights are fixed."""
+    def _cached(self, key: tuple, make) -> torch.Tensor:
+        """A tensor derived from the bias table, kept while the weights stay the same."""
         table = self.relative_position_bias_table
-        cacheable = not (torch.is_grad_enabled() and table.requires_grad)
-        key = (
-            _version(table), table.data_ptr(), table.device, dtype,
-            None if mask is None else (mask.data_ptr(), _version(mask), tuple(mask.shape)),
-        )
-        hit = self._bias_cache.get(key) if cacheable else None
-        if hit is not None:
-            return hit
-        fused = self.relative_position_bias().unsqueeze(0)  # 1, nH, N, N
-        if mask is not None:
-            fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
-        fused = fused.to(dtype)
-        if cacheable:
+        if torch.is_grad_enabled() and table.requires_grad:
+            return make()
+        key = (_version(table), table.data_ptr(), table.device) + key
+        hit = self._bias_cache.get(key)
+        if hit is None:
             if len(self._bias_cache) >= 8:
                 self._bias_cache.clear()
-            self._bias_cache[key] = fused
-        return fused
+            hit = self._bias_cache[key] = make()
+        return hit
+
+    def _fused_bias(self, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+        """bias + mask as one float mask: (nW or 1, nH, N, N), cached while weights are fixed."""
+        def make() -> torch.Tensor:
+            fused = self.relative_position_bias().unsqueeze(0)  # 1, nH, N, N
+            if mask is not None:
+                fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
+            return fused.to(dtype)
+
+        return self._cached(("fused", dtype, _mask_key(mask)), make)
+
+    def _bias_per_window(
+        self, mask: torch.Tensor | None, B_: int, dtype: torch.dtype
+    ) -> torch.Tensor:
+        """bias + mask for each of the B_ windows, one (N, N) block per (window, head):
+        (B_ * nH, N, N), cached."""
+        fused = self._fused_bias(mask, dtype)  # nW or 1, nH, N, N
+        nW, nH, N, _ = fused.shape
+        if nW == B_:
+            return fused.view(-1, N, N)
+        # the same bias for every window (no mask), or B images of nW windows each
+        return self._cached(
+            ("per window", dtype, _mask_key(mask), B_),
+            lambda: fused.expand(B_ // nW, nW, nH, N, N).reshape(-1, N, N),
+        )
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None = None, return_trace: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        return_trace: bool = False,
     ):
-        q, k, v = self._split_heads(x, fused=not return_trace)  # each B_, nH, N, d
-        B_, nH, N, _ = q.shape
-        if not return_trace:
-            fused = self._fused_bias(mask, q.dtype)  # nW or 1, nH, N, N
-            nW = fused.shape[0]
-            if nW > 1 and B_ != nW:
-                fused = fused.repeat(B_ // nW, 1, 1, 1)
-            out = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=fused,
-                dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
-            )
-            return self._merge_heads(out, fused=True)
+        if return_trace:
+            return self._forward_traced(x, mask)
+        B_, N, C = x.shape
+        if (self.CPU_BMM and x.device.type == "cpu" and not self.training
+                and not records_grad(x, self.qkv.weight)):
+            # On the CPU the batched GEMMs beat the fused kernel for windows this small (49 or
+            # 144 tokens): bias + mask enter as baddbmm's addend, softmax runs in place.
+            q, k, v = self._qkv(x, fused=True).contiguous().view(3, -1, N, C // self.num_heads)
+            attn = torch.baddbmm(
+                self._bias_per_window(mask, B_, q.dtype), q, k.transpose(1, 2),
+                alpha=self.scale,
+            )  # B_*nH, N, N
+            torch.softmax(attn, -1, out=attn)
+            return self._merge_heads(torch.bmm(attn, v).view(B_, -1, N, v.shape[-1]), fused=True)
 
+        q, k, v = self._split_heads(x, fused=True)  # each B_, nH, N, d
+        fused = self._fused_bias(mask, q.dtype)  # nW or 1, nH, N, N
+        if 1 < fused.shape[0] != B_:
+            fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=fused,
+            dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
+        )
+        return self._merge_heads(out, fused=True)
+
+    def _forward_traced(self, x: torch.Tensor, mask: torch.Tensor | None):
+        q, k, v = self._split_heads(x)  # each B_, nH, N, d
+        B_, nH, N, _ = q.shape
         scores = (q * self.scale) @ k.transpose(-2, -1)  # B_, nH, N, N: content only
         bias = self.relative_position_bias()  # nH, N, N
         logits = scores + bias.unsqueeze(0)  # B_, nH, N, N

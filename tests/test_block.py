@@ -148,9 +148,11 @@ def test_window_attention_alone_matches_formula():
 
 
 @pytest.mark.parametrize("bias,gelu", [(True, False), (True, True), (False, False)])
-def test_fused_linear_equals_the_plain_layer(bias, gelu):
+def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
+    import swinviz.attention as attention
     from swinviz.attention import fused_linear
 
+    monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40, bias=bias)
     x = torch.randn(3, 7, 24)
@@ -217,3 +219,47 @@ def test_padding_matches_transformers(H, W, M, s):
         nW = (Hp // blk.window_size) * (Wp // blk.window_size)
         assert t.attn.shape == (2 * nW, nH, blk.window_size**2, blk.window_size**2)
         assert t.region_ids.shape == (Hp, Wp)
+
+
+@pytest.mark.parametrize("cpu_bmm", [True, False])
+@pytest.mark.parametrize("B", [1, 3])
+def test_both_cpu_attention_kernels_equal_traced(monkeypatch, cpu_bmm, B):
+    """The fast path's two CPU kernels (batched GEMMs, fused SDPA) give the traced answer, with
+    and without the mask, for one image and for a batch (bias + mask repeated per image)."""
+    monkeypatch.setattr(WindowAttention, "CPU_BMM", cpu_bmm)
+    pair = make_pair(32, 12, 8, 4, 4, 2)
+    x = torch.randn(B, 96, 32)
+    with torch.no_grad():
+        fast = pair(x)
+        traced, _ = pair(x, return_trace=True)
+        again = pair(x)  # from the cached bias
+    torch.testing.assert_close(fast, traced, rtol=0, atol=1e-5)
+    assert torch.equal(fast, again)
+
+
+def test_fast_path_with_autograd_backpropagates():
+    """Outside no_grad the fast path takes autograd-safe kernels (no in-place softmax, no oneDNN
+    call) and gives the same answer."""
+    pair = make_pair(16, 6, 6, 2, 3, 1)
+    x = torch.randn(2, 36, 16)
+    with torch.no_grad():
+        ref = pair(x)
+    y = pair(x)
+    assert y.requires_grad
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-6)
+    y.sum().backward()
+    assert pair.blocks[1].attn.relative_position_bias_table.grad is not None
+
+
+def test_onednn_threshold_does_not_change_the_answer(monkeypatch):
+    """Fused oneDNN linears (many tokens) and the plain layers (few) agree."""
+    import swinviz.attention as attention
+
+    pair = make_pair(32, 16, 16, 2, 4)
+    x = torch.randn(1, 256, 32)
+    with torch.no_grad():
+        monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)
+        fused = pair(x)
+        monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 10**9)
+        plain = pair(x)
+    torch.testing.assert_close(fused, plain, rtol=0, atol=1e-5)
