@@ -33,23 +33,23 @@ def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
 
 
-# fewest rows (tokens) for which the oneDNN call pays: measured round-robin against the plain
-# layers on a 2-core AVX2 CPU, 3136 and 9216 tokens ran faster fused (the GELU pass over an
-# activation larger than L2 is saved), 784 tokens ran slower (MKL's GEMM wins there)
+# fewest rows (tokens) for which fc1 + GELU run as one oneDNN call: measured round-robin in the
+# block pair on a 2-core AVX2 CPU, 3136 and 9216 tokens ran faster fused (no GELU pass over an
+# activation larger than L2), 784 tokens ran slower, and the other linears (no GELU to fuse) ran
+# faster as plain MKL GEMMs at every size
 ONEDNN_MIN_ROWS = 2048
 
 
 def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch.Tensor:
     """`layer(x)` (then exact GELU): (..., in) -> (..., out).
 
-    On CPU in float32 inference with at least ONEDNN_MIN_ROWS rows this is one oneDNN call with
-    bias and GELU fused into the GEMM (no separate bias copy or GELU pass); elsewhere (fewer
-    rows, CUDA, half precision, training) the plain modules.
+    With GELU, on CPU in float32 inference and at least ONEDNN_MIN_ROWS rows this is one oneDNN
+    call with the bias and GELU fused into the GEMM; otherwise the plain layers.
     """
-    if (_ONEDNN_LINEAR is not None and x.device.type == "cpu" and x.dtype == torch.float32
-            and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1] and not records_grad(x, layer.weight)):
-        return _ONEDNN_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [],
-                              "none" if gelu else "")
+    if (gelu and _ONEDNN_LINEAR is not None and x.device.type == "cpu"
+            and x.dtype == torch.float32 and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
+            and not records_grad(x, layer.weight)):
+        return _ONEDNN_LINEAR(x, layer.weight, layer.bias, "gelu", [], "none")
     y = layer(x)
     return F.gelu(y) if gelu else y
 
@@ -117,22 +117,19 @@ class WindowAttention(nn.Module):
         bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
         return bias.view(N, N, self.num_heads).permute(2, 0, 1).contiguous()
 
-    def _qkv(self, x: torch.Tensor, fused: bool = False) -> torch.Tensor:
+    def _qkv(self, x: torch.Tensor) -> torch.Tensor:
         """(B_, N, C) -> q, k, v stacked as a view: (3, B_, nH, N, d)."""
         B_, N, C = x.shape
-        qkv = fused_linear(x, self.qkv) if fused else self.qkv(x)
-        return qkv.view(B_, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x).view(B_, N, 3, self.num_heads, C // self.num_heads)
+        return qkv.permute(2, 0, 3, 1, 4)
 
-    def _split_heads(
-        self, x: torch.Tensor, fused: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        q, k, v = self._qkv(x, fused)
+    def _split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        q, k, v = self._qkv(x)
         return q, k, v  # each B_, nH, N, d
 
-    def _merge_heads(self, out: torch.Tensor, fused: bool = False) -> torch.Tensor:
+    def _merge_heads(self, out: torch.Tensor) -> torch.Tensor:
         B_, nH, N, d = out.shape  # B_, nH, N, d -> B_, N, C
-        out = out.transpose(1, 2).reshape(B_, N, nH * d)
-        return self.proj_drop(fused_linear(out, self.proj) if fused else self.proj(out))
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B_, N, nH * d)))
 
     def _cached(self, key: tuple, make) -> torch.Tensor:
         """A tensor derived from the bias table, kept while the weights stay the same."""
@@ -185,15 +182,15 @@ class WindowAttention(nn.Module):
                 and not records_grad(x, self.qkv.weight)):
             # On the CPU the batched GEMMs beat the fused kernel for windows this small (49 or
             # 144 tokens): bias + mask enter as baddbmm's addend, softmax runs in place.
-            q, k, v = self._qkv(x, fused=True).contiguous().view(3, -1, N, C // self.num_heads)
+            q, k, v = self._qkv(x).contiguous().view(3, -1, N, C // self.num_heads)
             attn = torch.baddbmm(
                 self._bias_per_window(mask, B_, q.dtype), q, k.transpose(1, 2),
                 alpha=self.scale,
             )  # B_*nH, N, N
             torch.softmax(attn, -1, out=attn)
-            return self._merge_heads(torch.bmm(attn, v).view(B_, -1, N, v.shape[-1]), fused=True)
+            return self._merge_heads(torch.bmm(attn, v).view(B_, -1, N, v.shape[-1]))
 
-        q, k, v = self._split_heads(x, fused=True)  # each B_, nH, N, d
+        q, k, v = self._split_heads(x)  # each B_, nH, N, d
         fused = self._fused_bias(mask, q.dtype)  # nW or 1, nH, N, N
         if 1 < fused.shape[0] != B_:
             fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
@@ -201,7 +198,7 @@ class WindowAttention(nn.Module):
             q, k, v, attn_mask=fused,
             dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
         )
-        return self._merge_heads(out, fused=True)
+        return self._merge_heads(out)
 
     def _forward_traced(self, x: torch.Tensor, mask: torch.Tensor | None):
         q, k, v = self._split_heads(x)  # each B_, nH, N, d
