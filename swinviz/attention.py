@@ -48,7 +48,7 @@ def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch
     """
     if (gelu and _ONEDNN_LINEAR is not None and x.device.type == "cpu"
             and x.dtype == torch.float32 and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
-            and not records_grad(x, layer.weight)):
+            and not records_grad(x, layer.weight) and not torch.compiler.is_compiling()):
         return _ONEDNN_LINEAR(x, layer.weight, layer.bias, "gelu", [], "none")
     y = layer(x)
     return F.gelu(y) if gelu else y
@@ -107,9 +107,10 @@ class WindowAttention(nn.Module):
         trunc_normal_(self.relative_position_bias_table)
         self._bias_cache: dict[tuple, torch.Tensor] = {}
 
-    # the fast path on the CPU: batched GEMMs (True) or the fused SDPA kernel (False); measured
-    # by `python -m swinviz.bench`, the GEMMs win for windows of 49 and 144 tokens
-    CPU_BMM = True
+    # the fast path on the CPU: windows of at most this many tokens attend through batched GEMMs,
+    # larger ones through the fused SDPA kernel (measured in the block pair, round-robin: the
+    # GEMMs won for 7x7 windows, SDPA by 2-3% for 12x12)
+    CPU_BMM_MAX_TOKENS = 64
 
     def relative_position_bias(self) -> torch.Tensor:
         """The bias table gathered through the index: (nH, N, N)."""
@@ -178,10 +179,9 @@ class WindowAttention(nn.Module):
         if return_trace:
             return self._forward_traced(x, mask)
         B_, N, C = x.shape
-        if (self.CPU_BMM and x.device.type == "cpu" and not self.training
+        if (x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
                 and not records_grad(x, self.qkv.weight)):
-            # On the CPU the batched GEMMs beat the fused kernel for windows this small (49 or
-            # 144 tokens): bias + mask enter as baddbmm's addend, softmax runs in place.
+            # small windows on the CPU: bias + mask enter as baddbmm's addend, softmax in place
             q, k, v = self._qkv(x).contiguous().view(3, -1, N, C // self.num_heads)
             attn = torch.baddbmm(
                 self._bias_per_window(mask, B_, q.dtype), q, k.transpose(1, 2),

@@ -2,7 +2,8 @@
 
 Times the forward pass of one W-MSA / SW-MSA block pair (batch 1) at the issue's shapes, fast and
 traced, and in the same run the same pair in timm, torchvision and transformers when they are
-installed, as ratios to the best of them. Then the figure build time and JSON size, and the
+installed, as ratios to the best of them; beside them the pair's eight Linear layers alone
+(a floor no implementation goes below). Then the figure build time and JSON size, and the
 whole explore step (image -> trace) for a 224 input. Medians of many runs; nothing is asserted.
 """
 
@@ -95,6 +96,22 @@ def _transformers_pair(C, H, nH, M, device):
 ANCHORS = {"timm": _timm_pair, "torchvision": _torchvision_pair,
            "transformers": _transformers_pair}
 
+FLOOR = "linears only"
+
+
+def _linears_only(pair, x):
+    """Only the pair's eight Linear layers (qkv, proj, fc1, fc2 of each block) on inputs of the
+    right shapes: a floor that every implementation pays, timed in the same round-robin."""
+    L, C = x.shape[-2:]
+    h = x.new_empty(L, 4 * C).normal_()
+    xs = x.reshape(L, C)
+
+    def run():
+        for blk in pair.blocks:
+            blk.attn.qkv(xs), blk.attn.proj(xs), blk.mlp.fc1(xs), blk.mlp.fc2(h)
+
+    return run
+
 
 def bench_pairs(device: torch.device, dtype: torch.dtype, compile_: bool = False,
                 quick: bool = False) -> list[dict]:
@@ -113,6 +130,7 @@ def bench_pairs(device: torch.device, dtype: torch.dtype, compile_: bool = False
         fns: dict[str, Callable[[], object]] = {
             "swinviz fast": partial(pair, x),
             "swinviz traced": partial(pair, x, return_trace=True),
+            FLOOR: _linears_only(pair, x),
         }
         if compile_:
             fns["swinviz compiled"] = partial(torch.compile(pair), x)
@@ -163,15 +181,17 @@ def format_pairs(rows: list[dict]) -> str:
     cols = ["swinviz fast", "swinviz traced"] + [c for c in rows[0] if c not in (
         "shape", "swinviz fast", "swinviz traced")]
     lines = ["| shape | " + " | ".join(f"{c} (ms)" for c in cols)
-             + " | fast / best anchor | traced / fast |",
-             "|---" * (len(cols) + 3) + "|"]
+             + f" | fast / best anchor | traced / fast | {FLOOR} / best anchor |",
+             "|---" * (len(cols) + 4) + "|"]
     for row in rows:
         anchors = [row[a] for a in ANCHORS if isinstance(row.get(a), float)]
         best = min(anchors) if anchors else None
         cells = [f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
         ratio = f"{row['swinviz fast'] / best:.2f}x" if best else "n/a"
         traced = f"{row['swinviz traced'] / row['swinviz fast']:.2f}x"
-        lines.append(f"| {row['shape']} | " + " | ".join(cells) + f" | {ratio} | {traced} |")
+        floor = f"{row[FLOOR] / best:.2f}x" if best and FLOOR in row else "n/a"
+        lines.append(f"| {row['shape']} | " + " | ".join(cells)
+                     + f" | {ratio} | {traced} | {floor} |")
     return "\n".join(lines)
 
 

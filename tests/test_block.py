@@ -226,7 +226,7 @@ def test_padding_matches_transformers(H, W, M, s):
 def test_both_cpu_attention_kernels_equal_traced(monkeypatch, cpu_bmm, B):
     """The fast path's two CPU kernels (batched GEMMs, fused SDPA) give the traced answer, with
     and without the mask, for one image and for a batch (bias + mask repeated per image)."""
-    monkeypatch.setattr(WindowAttention, "CPU_BMM", cpu_bmm)
+    monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 64 if cpu_bmm else 0)
     pair = make_pair(32, 12, 8, 4, 4, 2)
     x = torch.randn(B, 96, 32)
     with torch.no_grad():
