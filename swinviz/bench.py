@@ -2,9 +2,10 @@
 
 Times the forward pass of one W-MSA / SW-MSA block pair (batch 1) at the issue's shapes, fast and
 traced, and in the same run the same pair in timm, torchvision and transformers when they are
-installed, as ratios to the best of them; beside them the pair's eight Linear layers alone
-(a floor no implementation goes below). Then the figure build time and JSON size, and the
-whole explore step (image -> trace) for a 224 input. Medians of many runs; nothing is asserted.
+installed, as ratios to the best of them; beside them two floors: the pair's eight Linear layers
+alone, and the fast pair without its attention core. Then the figure build time and JSON size,
+and the whole explore step (image -> trace) for a 224 input. Medians of many runs; nothing is
+asserted.
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ ANCHORS = {"timm": _timm_pair, "torchvision": _torchvision_pair,
            "transformers": _transformers_pair}
 
 FLOOR = "linears only"
+NO_ATTENTION = "all but attention"
 
 
 def _linears_only(pair, x):
@@ -109,6 +111,23 @@ def _linears_only(pair, x):
     def run():
         for blk in pair.blocks:
             blk.attn.qkv(xs), blk.attn.proj(xs), blk.mlp.fc1(xs), blk.mlp.fc2(h)
+
+    return run
+
+
+def _all_but_attention(pair, x):
+    """The fast pair with the attention core (q kᵀ, + bias + mask, softmax, @ v) left out: norms,
+    gathers, all linears, GELU and residuals. What no attention kernel, however fast, saves."""
+    def run():
+        y = x
+        for blk in pair.blocks:
+            order, inv, _ = blk.geometry(y.device)
+            B, L, C = y.shape
+            h = torch.index_select(blk.norm1(y), 1, order)
+            h = blk.attn.proj(blk.attn.qkv(h)[..., 2 * C:])  # v stands in for the attention output
+            y = y + torch.index_select(h, 1, inv)
+            y = y + blk.mlp(blk.norm2(y))
+        return y
 
     return run
 
@@ -131,6 +150,7 @@ def bench_pairs(device: torch.device, dtype: torch.dtype, compile_: bool = False
             "swinviz fast": partial(pair, x),
             "swinviz traced": partial(pair, x, return_trace=True),
             FLOOR: _linears_only(pair, x),
+            NO_ATTENTION: _all_but_attention(pair, x),
         }
         if compile_:
             fns["swinviz compiled"] = partial(torch.compile(pair), x)
@@ -181,17 +201,19 @@ def format_pairs(rows: list[dict]) -> str:
     cols = ["swinviz fast", "swinviz traced"] + [c for c in rows[0] if c not in (
         "shape", "swinviz fast", "swinviz traced")]
     lines = ["| shape | " + " | ".join(f"{c} (ms)" for c in cols)
-             + f" | fast / best anchor | traced / fast | {FLOOR} / best anchor |",
-             "|---" * (len(cols) + 4) + "|"]
+             + f" | fast / best anchor | traced / fast | {FLOOR} / best anchor"
+             f" | {NO_ATTENTION} / best anchor |",
+             "|---" * (len(cols) + 5) + "|"]
     for row in rows:
         anchors = [row[a] for a in ANCHORS if isinstance(row.get(a), float)]
         best = min(anchors) if anchors else None
         cells = [f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
         ratio = f"{row['swinviz fast'] / best:.2f}x" if best else "n/a"
         traced = f"{row['swinviz traced'] / row['swinviz fast']:.2f}x"
-        floor = f"{row[FLOOR] / best:.2f}x" if best and FLOOR in row else "n/a"
+        floors = " | ".join(f"{row[k] / best:.2f}x" if best and k in row else "n/a"
+                            for k in (FLOOR, NO_ATTENTION))
         lines.append(f"| {row['shape']} | " + " | ".join(cells)
-                     + f" | {ratio} | {traced} | {floor} |")
+                     + f" | {ratio} | {traced} | {floors} |")
     return "\n".join(lines)
 
 

@@ -17,8 +17,8 @@ def test_compare_ms_runs_the_variants_round_robin():
 
 def test_format_pairs_ratios_are_to_the_best_installed_anchor():
     row = {"shape": "C=8, 4x4, 1 heads, M=2", "swinviz fast": 8.0, "swinviz traced": 12.0,
-           bench.FLOOR: 4.0, "timm": 10.0, "torchvision": "n/a (ImportError)",
-           "transformers": 20.0}
+           bench.FLOOR: 4.0, bench.NO_ATTENTION: 7.0, "timm": 10.0,
+           "torchvision": "n/a (ImportError)", "transformers": 20.0}
     table = bench.format_pairs([row])
     header, rule, line = table.splitlines()
     cells = [c.strip() for c in line.strip("|").split("|")]
@@ -27,6 +27,7 @@ def test_format_pairs_ratios_are_to_the_best_installed_anchor():
     assert got["fast / best anchor"] == "0.80x"  # 8 / min(10, 20)
     assert got["traced / fast"] == "1.50x"
     assert got[f"{bench.FLOOR} / best anchor"] == "0.40x"
+    assert got[f"{bench.NO_ATTENTION} / best anchor"] == "0.70x"
     assert got["torchvision (ms)"] == "n/a (ImportError)"
     assert rule.count("---") == len(names)
 
@@ -35,7 +36,7 @@ def test_quick_run_times_every_variant(monkeypatch, capsys):
     monkeypatch.setattr(bench, "SHAPES", ((16, 8, 2, 4),))
     rows = bench.bench_pairs(torch.device("cpu"), torch.float32, quick=True)
     (row,) = rows
-    for name in ("swinviz fast", "swinviz traced", bench.FLOOR):
+    for name in ("swinviz fast", "swinviz traced", bench.FLOOR, bench.NO_ATTENTION):
         assert isinstance(row[name], float) and row[name] > 0
     for name in bench.ANCHORS:  # timed, or why not
         assert isinstance(row[name], float) or row[name].startswith("n/a (")
