@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -15,17 +17,23 @@ def trunc_normal_(t: torch.Tensor, std: float = 0.02) -> torch.Tensor:
     return nn.init.trunc_normal_(t, std=std, a=-2 * std, b=2 * std)
 
 
-def _onednn_linear_op():
-    """oneDNN's linear with the bias (and GELU) fused into the GEMM, where this torch has it."""
+def _onednn_ops():
+    """oneDNN's linear (bias and GELU fused into the GEMM) and its weight packing, where this
+    torch has both and they give the plain answer."""
     try:
-        op = torch.ops.mkldnn._linear_pointwise
-        probe = op(torch.ones(1, 2), torch.ones(3, 2), torch.zeros(3), "gelu", [], "none")
-        return op if torch.allclose(probe, F.gelu(torch.full((1, 3), 2.0))) else None
+        linear = torch.ops.mkldnn._linear_pointwise
+        pack = torch.ops.mkldnn._reorder_linear_weight
+        probe = linear(torch.ones(1, 2), pack(torch.ones(3, 2)), torch.zeros(3), "gelu", [], "none")
+        return (linear, pack) if torch.allclose(probe, F.gelu(torch.full((1, 3), 2.0))) else None
     except (AttributeError, RuntimeError):
         return None
 
 
-_ONEDNN_LINEAR = _onednn_linear_op() if torch.backends.mkldnn.is_available() else None
+_ONEDNN = _onednn_ops() if torch.backends.mkldnn.is_available() else None
+# each layer's weight in oneDNN's blocked layout, with the (data_ptr, version) it was packed from
+_PACKED: weakref.WeakKeyDictionary[nn.Linear, tuple[tuple, torch.Tensor]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
@@ -33,23 +41,37 @@ def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
 
 
-# fewest rows (tokens) for which fc1 + GELU run as one oneDNN call: measured round-robin in the
-# block pair on a 2-core AVX2 CPU, 3136 and 9216 tokens ran faster fused (no GELU pass over an
-# activation larger than L2), 784 tokens ran slower, and the other linears (no GELU to fuse) ran
-# faster as plain MKL GEMMs at every size
+# fewest rows (tokens) for which a linear runs as one oneDNN call: measured round-robin in the
+# block pair on a 2-core AVX2 CPU, 9216 tokens (96x96) ran 10-15% faster with every linear in
+# oneDNN, 3136 tokens (56x56) the same within noise, and 784 tokens (28x28) 3-7% slower
 ONEDNN_MIN_ROWS = 2048
+
+
+def _packed_weight(layer: nn.Linear) -> torch.Tensor:
+    """layer.weight packed for oneDNN once, and again whenever the weight is replaced or
+    changed in place (load_state_dict, optimiser steps; not writes through `.data`, which
+    autograd's version counter does not see)."""
+    w = layer.weight
+    key = (w.data_ptr(), _version(w))
+    hit = _PACKED.get(layer)
+    if hit is None or hit[0] != key:
+        hit = _PACKED[layer] = (key, _ONEDNN[1](w.detach()))
+    return hit[1]
 
 
 def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch.Tensor:
     """`layer(x)` (then exact GELU): (..., in) -> (..., out).
 
-    With GELU, on CPU in float32 inference and at least ONEDNN_MIN_ROWS rows this is one oneDNN
-    call with the bias and GELU fused into the GEMM; otherwise the plain layers.
+    On the CPU in float32 inference, from ONEDNN_MIN_ROWS rows, this is one oneDNN call on a
+    weight packed once into oneDNN's blocked layout, with the bias (and GELU) fused into the
+    GEMM; otherwise (fewer rows, CUDA, autograd, torch.compile) the plain layers.
     """
-    if (gelu and _ONEDNN_LINEAR is not None and x.device.type == "cpu"
-            and x.dtype == torch.float32 and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
-            and not records_grad(x, layer.weight) and not torch.compiler.is_compiling()):
-        return _ONEDNN_LINEAR(x, layer.weight, layer.bias, "gelu", [], "none")
+    if (_ONEDNN is not None and x.device.type == "cpu" and x.dtype == torch.float32
+            and layer.weight.dtype == torch.float32 and not torch.compiler.is_compiling()
+            and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
+            and not records_grad(x, *layer.parameters())):
+        return _ONEDNN[0](x, _packed_weight(layer), layer.bias, "gelu" if gelu else "none", [],
+                          "none")
     y = layer(x)
     return F.gelu(y) if gelu else y
 
@@ -121,7 +143,7 @@ class WindowAttention(nn.Module):
     def _qkv(self, x: torch.Tensor) -> torch.Tensor:
         """(B_, N, C) -> q, k, v stacked as a view: (3, B_, nH, N, d)."""
         B_, N, C = x.shape
-        qkv = self.qkv(x).view(B_, N, 3, self.num_heads, C // self.num_heads)
+        qkv = fused_linear(x, self.qkv).view(B_, N, 3, self.num_heads, C // self.num_heads)
         return qkv.permute(2, 0, 3, 1, 4)
 
     def _split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -130,7 +152,7 @@ class WindowAttention(nn.Module):
 
     def _merge_heads(self, out: torch.Tensor) -> torch.Tensor:
         B_, nH, N, d = out.shape  # B_, nH, N, d -> B_, N, C
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B_, N, nH * d)))
+        return self.proj_drop(fused_linear(out.transpose(1, 2).reshape(B_, N, nH * d), self.proj))
 
     def _cached(self, key: tuple, make) -> torch.Tensor:
         """A tensor derived from the bias table, kept while the weights stay the same."""

@@ -79,7 +79,7 @@ class Mlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training:
             return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
-        return self.fc2(fused_linear(x, self.fc1, gelu=True))
+        return fused_linear(fused_linear(x, self.fc1, gelu=True), self.fc2)
 
 
 class DropPath(nn.Module):

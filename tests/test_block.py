@@ -167,6 +167,29 @@ def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
     assert layer.weight.grad is not None
 
 
+def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
+    """oneDNN runs on a packed copy of the weight: loading other weights (in place, as
+    load_state_dict does, or by replacing the Parameter) must reach the output."""
+    import swinviz.attention as attention
+    from swinviz.attention import fused_linear
+
+    if attention._ONEDNN is None:
+        pytest.skip("this torch has no oneDNN linear")
+    monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(24, 40)
+    x = torch.randn(5, 24)
+    with torch.no_grad():
+        first = fused_linear(x, layer)
+        torch.testing.assert_close(first, layer(x), rtol=0, atol=1e-5)
+        other = torch.nn.Linear(24, 40)
+        layer.load_state_dict(other.state_dict())  # copies in place: same storage
+        torch.testing.assert_close(fused_linear(x, layer), other(x), rtol=0, atol=1e-5)
+        layer.weight = torch.nn.Parameter(torch.randn(40, 24))  # a new tensor
+        torch.testing.assert_close(fused_linear(x, layer), layer(x), rtol=0, atol=1e-5)
+    assert not torch.allclose(first, fused_linear(x, layer).detach())
+
+
 def test_traced_path_with_autograd_matches_and_backpropagates():
     pair = make_pair(16, 6, 6, 2, 3, 1)
     x = torch.randn(1, 36, 16, requires_grad=True)
