@@ -44,7 +44,7 @@ def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
 # fewest rows (tokens) for which a linear runs as one oneDNN call: measured round-robin in the
 # block pair on a 2-core AVX2 CPU, with every linear in oneDNN on packed weights 9216 tokens
 # (96x96) ran 13-28% faster than with plain MKL GEMMs (6-15% faster than oneDNN for fc1 alone,
-# unpacked), 3136 tokens (56x56) the same within noise, and 784 tokens (28x28) 3-7% slower
+# unpacked), 3136 tokens (56x56) the same within noise, and 784 tokens (28x28) 1-11% slower
 ONEDNN_MIN_ROWS = 2048
 
 
