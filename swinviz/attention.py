@@ -30,6 +30,7 @@ def _onednn_ops():
 
 
 _ONEDNN = _onednn_ops() if torch.backends.mkldnn.is_available() else None
+_ONEDNN_LINEAR, _ONEDNN_PACK = _ONEDNN or (None, None)
 # each layer's weight in oneDNN's blocked layout, with the (data_ptr, version) it was packed from
 _PACKED: weakref.WeakKeyDictionary[nn.Linear, tuple[tuple, torch.Tensor]] = (
     weakref.WeakKeyDictionary()
@@ -53,10 +54,10 @@ def _packed_weight(layer: nn.Linear) -> torch.Tensor:
     changed in place (load_state_dict, optimiser steps; not writes through `.data`, which
     autograd's version counter does not see)."""
     w = layer.weight
-    key = (w.data_ptr(), _version(w))
+    key = _state_key(w)
     hit = _PACKED.get(layer)
     if hit is None or hit[0] != key:
-        hit = _PACKED[layer] = (key, _ONEDNN[1](w.detach()))
+        hit = _PACKED[layer] = (key, _ONEDNN_PACK(w.detach()))
     return hit[1]
 
 
@@ -71,8 +72,8 @@ def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch
             and layer.weight.dtype == torch.float32 and not torch.compiler.is_compiling()
             and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
             and not records_grad(x, *layer.parameters())):
-        return _ONEDNN[0](x, _packed_weight(layer), layer.bias, "gelu" if gelu else "none", [],
-                          "none")
+        return _ONEDNN_LINEAR(x, _packed_weight(layer), layer.bias, "gelu" if gelu else "none",
+                              [], "none")
     y = layer(x)
     return F.gelu(y) if gelu else y
 
@@ -82,8 +83,13 @@ def _version(t: torch.Tensor) -> int:
     return -1 if t.is_inference() else t._version
 
 
+def _state_key(t: torch.Tensor) -> tuple[int, int]:
+    """(storage, version): changes when t is replaced or modified in place."""
+    return t.data_ptr(), _version(t)
+
+
 def _mask_key(mask: torch.Tensor | None) -> tuple | None:
-    return None if mask is None else (mask.data_ptr(), _version(mask), tuple(mask.shape))
+    return None if mask is None else (*_state_key(mask), tuple(mask.shape))
 
 
 class WindowAttention(nn.Module):
@@ -160,7 +166,7 @@ class WindowAttention(nn.Module):
         table = self.relative_position_bias_table
         if torch.is_grad_enabled() and table.requires_grad:
             return make()
-        key = (_version(table), table.data_ptr(), table.device) + key
+        key = (*_state_key(table), table.device) + key
         hit = self._bias_cache.get(key)
         if hit is None:
             if len(self._bias_cache) >= 8:
