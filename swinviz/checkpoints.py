@@ -1,19 +1,21 @@
-"""Pretrained weights for stage 1: read a checkpoint, recognise its layout, convert its names.
+"""Pretrained weights: read a checkpoint, recognise its layout, convert its names to timm's.
 
-swinviz holds only Swin-T's first stage (the patch embedding and the first block pair), so a
-checkpoint of the full network is read, the stage-1 tensors are renamed to swinviz's keys, and
-everything else (later stages, patch merging, final norm, classifier head, the `attn_mask` and
-`relative_position_index` buffers) is dropped. In the spirit of timm's `checkpoint_filter_fn`,
-one function (`checkpoint_filter_fn`) does the renaming for every supported layout:
+A checkpoint of the whole network (patch embedding, every stage's blocks, the patch merges, the
+final norm and the classifier head) is read and renamed to swinviz's keys, which are timm's;
+`attn_mask` / `relative_position_index` buffers are dropped. In the spirit of timm's
+`checkpoint_filter_fn`, one function does the renaming for every supported layout:
 
-- "official":     Microsoft's release (`layers.0.blocks.*`, `patch_embed.*`, `head.weight`,
-                  usually with `attn_mask` / `relative_position_index` buffers);
-- "timm":         the same block names, head `head.fc.*`, no buffers (converts like "official");
-- "torchvision":  `features.0.{0,2}` (conv, LayerNorm), `features.1.{0,1}.*` with `mlp.0` / `mlp.3`;
-- "transformers": `embeddings.*`, `encoder.layers.0.blocks.*` (optionally under `swin.`), with
-                  the attention named either the classic way (`attention.self.query` ...) or the
-                  transformers>=5 way (`attention.q_proj` ...); q, k, v are concatenated into qkv;
-- "swinviz":      a state dict already in swinviz's own names.
+- "official":     Microsoft's release (`layers.{i}.blocks.*`, the merge at the END of stage i as
+                  `layers.{i}.downsample`, head `head`, usually with buffers);
+- "timm":         the same block names, the merge at the START of stage i
+                  (`layers.{i}.downsample`, i >= 1), head `head.fc`; swinviz's own names;
+- "torchvision":  `features.0.{0,2}` (conv, LayerNorm), stage i's blocks `features.{2i+1}.*`
+                  with `mlp.0` / `mlp.3`, merges `features.{2i}`, `norm`, `head`;
+- "transformers": `embeddings.*`, `encoder.layers.{i}.blocks.*` (under `swin.` in
+                  `SwinForImageClassification`), the merge at the end of stage i, `layernorm`,
+                  `classifier`; the attention named either the classic way
+                  (`attention.self.query` ...) or the transformers>=5 way (`attention.q_proj`
+                  ...); q, k, v are concatenated into qkv.
 
 Every failure is a `CheckpointError` whose message names the offending keys and shapes.
 Files are read with safetensors, or with `torch.load(..., weights_only=True)`: a pickle that
@@ -27,7 +29,7 @@ import math
 import os
 import pickle
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,78 +38,87 @@ from torch import nn
 
 __all__ = [
     "HUB_REPO",
+    "HUB_REPOS",
     "LAYOUTS",
-    "STAGE1_KEYS",
     "CheckpointError",
     "checkpoint_filter_fn",
     "detect_layout",
     "hub_checkpoint",
-    "load_stage1",
+    "load_checkpoint",
     "read_state_dict",
+    "source_keys",
 ]
 
 HUB_REPO = "timm/swin_tiny_patch4_window7_224.ms_in1k"
-LAYOUTS = ("official", "timm", "torchvision", "transformers", "swinviz")
+# timm's ImageNet-1k weights on the Hugging Face Hub, per architecture (swinviz.config.ARCHS)
+HUB_REPOS = {
+    "swin_tiny_patch4_window7_224": HUB_REPO,
+    "swin_small_patch4_window7_224": "timm/swin_small_patch4_window7_224.ms_in22k_ft_in1k",
+    "swin_base_patch4_window7_224": "timm/swin_base_patch4_window7_224.ms_in22k_ft_in1k",
+    "swin_base_patch4_window12_384": "timm/swin_base_patch4_window12_384.ms_in22k_ft_in1k",
+}
+LAYOUTS = ("official", "timm", "torchvision", "transformers")
+
+
+def hub_repo(arch: str) -> str:
+    """The Hub repository of timm's pretrained weights for an architecture name (a config
+    changed only in input size keeps its weights: `swin_tiny_patch4_window7_224+img_size=448`)."""
+    base = arch.split("+")[0]
+    if base not in HUB_REPOS:
+        raise CheckpointError(
+            f"there are no pretrained weights for {arch!r} on the Hub; choose one of "
+            f"{', '.join(HUB_REPOS)}, or use weights='random' or a checkpoint file"
+        )
+    return HUB_REPOS[base]
 
 _PICKLE_SUFFIXES = (".pth", ".pt", ".bin", ".ckpt")
 _WRAPPER_KEYS = ("model", "state_dict", "model_state")  # {"model": sd} and friends
 _FOLDER_FILES = ("model.safetensors", "pytorch_model.bin")  # the Hugging Face layout
 
-# swinviz's stage-1 parameters: module name -> parameter names.
-_STEM_PARAMS = {"patch_embed.proj": ("weight", "bias"), "patch_embed.norm": ("weight", "bias")}
-_BLOCK_PARAMS = {
-    "norm1": ("weight", "bias"),
-    "attn.qkv": ("weight", "bias"),
-    "attn.proj": ("weight", "bias"),
-    "attn.relative_position_bias_table": ("",),  # a parameter itself, not a module
-    "norm2": ("weight", "bias"),
-    "mlp.fc1": ("weight", "bias"),
-    "mlp.fc2": ("weight", "bias"),
-}
-
-
-def _join(module: str, param: str) -> str:
-    return f"{module}.{param}" if param else module
-
-
-STAGE1_KEYS: tuple[str, ...] = tuple(
-    [_join(m, p) for m, ps in _STEM_PARAMS.items() for p in ps]
-    + [
-        _join(f"pair.blocks.{i}.{m}", p)
-        for i in range(2)
-        for m, ps in _BLOCK_PARAMS.items()
-        for p in ps
-    ]
-)
-"""The 30 state-dict keys of swinviz's stage 1, in model order."""
+# How swinviz's modules (timm's names) are named in each layout. A tuple of names means
+# "concatenate these along dim 0" (transformers' query / key / value make swinviz's qkv).
+_BLOCK_MODULES = ("norm1", "attn.qkv", "attn.proj", "attn.relative_position_bias_table", "norm2",
+                  "mlp.fc1", "mlp.fc2")
+_SAME_PARTS: dict[str, str | tuple[str, ...]] = {m: m for m in _BLOCK_MODULES}
 
 
 class _Naming(NamedTuple):
-    """Where swinviz's stage-1 modules live in one layout. A tuple of names in `parts` means
-    "concatenate these along dim 0" (transformers' query / key / value make swinviz's qkv)."""
+    """Where swinviz's modules live in one layout. `block(i, b)` and `merge(i)` give the prefix
+    of block b of stage i (0-based) and of the patch merge that precedes stage i (i >= 1)."""
 
-    stem: dict[str, str]  # swinviz stem module -> checkpoint module
-    block: str  # prefix of block i, with {i}
-    parts: dict[str, str | tuple[str, ...]]  # swinviz block module -> checkpoint module(s)
+    stem: dict[str, str]  # patch_embed.proj / patch_embed.norm -> checkpoint module
+    block: Callable[[int, int], str]
+    parts: dict[str, str | tuple[str, ...]]  # block module -> checkpoint module(s)
+    merge: Callable[[int], str]
+    norm: str
+    head: str
 
 
-_SAME_STEM = {m: m for m in _STEM_PARAMS}
-_SAME_PARTS: dict[str, str | tuple[str, ...]] = {m: m for m in _BLOCK_PARAMS}
 _HF_STEM = {
     "patch_embed.proj": "embeddings.patch_embeddings.projection",
     "patch_embed.norm": "embeddings.norm",
 }
 _NAMES: dict[str, _Naming] = {
-    "swinviz": _Naming(_SAME_STEM, "pair.blocks.{i}.", _SAME_PARTS),
-    "official": _Naming(_SAME_STEM, "layers.0.blocks.{i}.", _SAME_PARTS),
+    "timm": _Naming(
+        {"patch_embed.proj": "patch_embed.proj", "patch_embed.norm": "patch_embed.norm"},
+        lambda i, b: f"layers.{i}.blocks.{b}.", _SAME_PARTS,
+        lambda i: f"layers.{i}.downsample.", "norm", "head.fc",
+    ),
+    # Microsoft's release: the merge ends stage i - 1 instead of starting stage i; head `head`
+    "official": _Naming(
+        {"patch_embed.proj": "patch_embed.proj", "patch_embed.norm": "patch_embed.norm"},
+        lambda i, b: f"layers.{i}.blocks.{b}.", _SAME_PARTS,
+        lambda i: f"layers.{i - 1}.downsample.", "norm", "head",
+    ),
     "torchvision": _Naming(
         {"patch_embed.proj": "features.0.0", "patch_embed.norm": "features.0.2"},
-        "features.1.{i}.",
+        lambda i, b: f"features.{2 * i + 1}.{b}.",
         {**_SAME_PARTS, "mlp.fc1": "mlp.0", "mlp.fc2": "mlp.3"},
+        lambda i: f"features.{2 * i}.", "norm", "head",
     ),
     "transformers": _Naming(  # transformers >= 5, in memory
         _HF_STEM,
-        "encoder.layers.0.blocks.{i}.",
+        lambda i, b: f"encoder.layers.{i}.blocks.{b}.",
         {
             "norm1": "layernorm_before",
             "attn.qkv": ("attention.q_proj", "attention.k_proj", "attention.v_proj"),
@@ -119,10 +130,11 @@ _NAMES: dict[str, _Naming] = {
             "mlp.fc1": "mlp.fc1",
             "mlp.fc2": "mlp.fc2",
         },
+        lambda i: f"encoder.layers.{i - 1}.downsample.", "layernorm", "classifier",
     ),
     "transformers-classic": _Naming(  # transformers < 5, and what save_pretrained still writes
         _HF_STEM,
-        "encoder.layers.0.blocks.{i}.",
+        lambda i, b: f"encoder.layers.{i}.blocks.{b}.",
         {
             "norm1": "layernorm_before",
             "attn.qkv": ("attention.self.query", "attention.self.key", "attention.self.value"),
@@ -132,19 +144,19 @@ _NAMES: dict[str, _Naming] = {
             "mlp.fc1": "intermediate.dense",
             "mlp.fc2": "output.dense",
         },
+        lambda i: f"encoder.layers.{i - 1}.downsample.", "layernorm", "classifier",
     ),
 }
-_NAMES["timm"] = _NAMES["official"]
+_NAMES["swinviz"] = _NAMES["timm"]
 
 # A key prefix that marks each layout family (checked in this order).
 _SIGNATURES = (
-    ("swinviz", re.compile(r"^pair\.blocks\.\d+\.")),
     ("transformers", re.compile(r"^encoder\.layers\.0\.blocks\.\d+\.")),
     ("torchvision", re.compile(r"^features\.1\.\d+\.(norm1|attn|norm2|mlp)\.")),
-    ("official", re.compile(r"^layers\.0\.blocks\.\d+\.")),
+    ("timm", re.compile(r"^layers\.0\.blocks\.\d+\.")),
 )
 _V2_MARKERS = ("cpb_mlp", "logit_scale", "continuous_position_bias_mlp")
-
+_HEAD_KEYS = ("head.fc.weight", "head.fc.bias")
 
 class CheckpointError(ValueError):
     """A checkpoint could not be read, recognised or loaded; the message says why."""
@@ -247,8 +259,8 @@ def _normalise(state_dict: Mapping) -> dict[str, torch.Tensor]:
 
 
 def detect_layout(state_dict: Mapping) -> str:
-    """Name the layout of a state dict: "official", "timm", "torchvision", "transformers" or
-    "swinviz" (see the module docstring). Raises CheckpointError for anything else, including
+    """Name the layout of a state dict: "official", "timm", "torchvision" or "transformers"
+    (swinviz's own names are timm's). Raises CheckpointError for anything else, including
     Swin V2 checkpoints (swinviz implements Swin V1)."""
     sd = _normalise(state_dict)
     layout = next((name for name, sig in _SIGNATURES if any(map(sig.match, sd))), None)
@@ -256,9 +268,8 @@ def detect_layout(state_dict: Mapping) -> str:
         first = ", ".join(list(sd)[:5]) or "none"
         raise CheckpointError(
             f"this file is not a Swin checkpoint: none of its {len(sd)} keys look like "
-            f"a Swin Transformer's first stage (official/timm 'layers.0.blocks.*', torchvision "
-            f"'features.1.*', transformers 'encoder.layers.0.blocks.*', swinviz "
-            f"'pair.blocks.*') (first keys: {first})"
+            f"a Swin Transformer's blocks (official/timm 'layers.0.blocks.*', torchvision "
+            f"'features.1.*', transformers 'encoder.layers.0.blocks.*') (first keys: {first})"
         )
     v2 = [k for k in sd if any(m in k for m in _V2_MARKERS)]
     if v2:
@@ -266,10 +277,13 @@ def detect_layout(state_dict: Mapping) -> str:
             f"this is a Swin V2 checkpoint ({v2[0]}, ...); swinviz implements Swin V1 "
             f"(a learned relative position bias table, not a continuous position bias MLP)"
         )
-    if layout == "official":
-        has_buffers = any(k.endswith(("attn_mask", "relative_position_index")) for k in sd)
-        old_head = "head.weight" in sd and "head.fc.weight" not in sd
-        layout = "official" if has_buffers or old_head else "timm"
+    if layout == "timm":
+        official = (
+            any(k.endswith(("attn_mask", "relative_position_index")) for k in sd)
+            or any(k.startswith("layers.0.downsample.") for k in sd)
+            or ("head.weight" in sd and "head.fc.weight" not in sd)
+        )
+        layout = "official" if official else "timm"
     return layout
 
 
@@ -280,40 +294,53 @@ def _naming(layout: str, sd: Mapping[str, torch.Tensor]) -> str:
     return layout
 
 
-def _sources(naming: str) -> dict[str, tuple[str, ...]]:
-    """swinviz key -> the checkpoint key(s) it is made from, for one naming table."""
+_BLOCK_KEY = re.compile(r"^layers\.(\d+)\.blocks\.(\d+)\.(.+)$")
+_MERGE_KEY = re.compile(r"^layers\.(\d+)\.downsample\.(norm|reduction)\.(weight|bias)$")
+
+
+def source_keys(naming: str, key: str) -> tuple[str, ...]:
+    """The checkpoint key(s) that swinviz key `key` is made from, in one naming table
+    (several for transformers' separate query / key / value)."""
     table = _NAMES[naming]
-    out: dict[str, tuple[str, ...]] = {}
-    for module, params in _STEM_PARAMS.items():
-        src = table.stem[module]
-        for p in params:
-            out[_join(module, p)] = (_join(src, p),)
-    for i in range(2):
-        prefix = table.block.format(i=i)
-        for module, params in _BLOCK_PARAMS.items():
-            src = table.parts[module]
-            srcs = src if isinstance(src, tuple) else (src,)
-            for p in params:
-                out[_join(f"pair.blocks.{i}.{module}", p)] = tuple(
-                    _join(prefix + s, p) for s in srcs
-                )
-    return out
+    if (m := _BLOCK_KEY.match(key)) is not None:
+        i, b, rest = int(m.group(1)), int(m.group(2)), m.group(3)
+        module, _, param = rest.rpartition(".")
+        if rest == "attn.relative_position_bias_table":
+            module, param = rest, ""
+        src = table.parts.get(module, module)
+        srcs = src if isinstance(src, tuple) else (src,)
+        return tuple(_join(table.block(i, b) + s, param) for s in srcs)
+    if (m := _MERGE_KEY.match(key)) is not None:
+        return (f"{table.merge(int(m.group(1)))}{m.group(2)}.{m.group(3)}",)
+    module, _, param = key.rpartition(".")
+    if module in table.stem:
+        return (_join(table.stem[module], param),)
+    if module == "norm":
+        return (_join(table.norm, param),)
+    if module == "head.fc":
+        return (_join(table.head, param),)
+    return (key,)
 
 
-def checkpoint_filter_fn(state_dict: Mapping) -> dict[str, torch.Tensor]:
-    """Convert a Swin checkpoint of any supported layout to swinviz's stage-1 keys.
+def _join(module: str, param: str) -> str:
+    return f"{module}.{param}" if param else module
 
-    Keeps only `STAGE1_KEYS` (the patch embedding and the first two blocks) and drops
-    everything else: later stages, patch merging, final norm, heads, `attn_mask` and
-    `relative_position_index` buffers. transformers' separate query / key / value weights and
-    biases are concatenated in q, k, v order into one qkv ([3C, C] weight, [3C] bias), which is
-    the order swinviz's `qkv` output is split in. Keys the checkpoint lacks are left out (they
-    are reported by `load_stage1`). Raises CheckpointError for an unrecognised layout.
+
+def checkpoint_filter_fn(state_dict: Mapping, model: nn.Module) -> dict[str, torch.Tensor]:
+    """Convert a Swin checkpoint of any supported layout to `model`'s (timm's) keys.
+
+    Every key of the model's state dict is looked up under its name in the checkpoint's layout;
+    everything else (`attn_mask` and `relative_position_index` buffers, extra heads) is dropped.
+    transformers' separate query / key / value weights and biases are concatenated in q, k, v
+    order into one qkv ([3C, C] weight, [3C] bias), the order swinviz's `qkv` output is split in.
+    Keys the checkpoint lacks are left out (`load_checkpoint` reports them). Raises
+    CheckpointError for an unrecognised layout.
     """
     sd = _normalise(state_dict)
     naming = _naming(detect_layout(sd), sd)
     out: dict[str, torch.Tensor] = {}
-    for target, srcs in _sources(naming).items():
+    for target in model.state_dict():
+        srcs = source_keys(naming, target)
         if all(s in sd for s in srcs):
             tensors = [sd[s] for s in srcs]
             out[target] = tensors[0] if len(tensors) == 1 else torch.cat(tensors, dim=0)
@@ -335,54 +362,71 @@ def _shape_hint(key: str, got: torch.Size, need: torch.Size) -> str:
         return " — " + ", ".join(hints) if hints else ""
     if key == "patch_embed.proj.weight" and len(got) == 4:
         return f" — the checkpoint has embed dim {got[0]} and patch size {got[2]}"
+    if key == "head.fc.weight" and len(got) == 2:
+        return f" — the checkpoint's head has {got[0]} classes"
     return ""
 
 
-def load_stage1(model: nn.Module, source: str | os.PathLike[str] | Mapping) -> str:
-    """Load stage-1 weights into `model` (with `patch_embed` and `pair`); return the layout name.
+def _architecture_hint(sd: Mapping[str, torch.Tensor], naming: str, model: nn.Module) -> str:
+    """'the checkpoint has depths (2, 2, 18, 2)' when its blocks per stage differ from the
+    model's (Swin-S or Swin-B weights offered to a Swin-T)."""
+    depths = []
+    for i in range(len(getattr(model, "layers", []))):
+        b = 0
+        while any(k.startswith(_NAMES[naming].block(i, b)) for k in sd):
+            b += 1
+        depths.append(b)
+    mine = tuple(len(layer.blocks) for layer in getattr(model, "layers", []))
+    if depths and tuple(depths) != mine:
+        return (f"\n  the checkpoint has {tuple(depths)} blocks per stage, the model {mine}: "
+                f"choose the architecture the checkpoint was trained as (swinviz.config.ARCHS)")
+    return ""
+
+
+def load_checkpoint(model: nn.Module, source: str | os.PathLike[str] | Mapping) -> str:
+    """Load a whole Swin checkpoint into `model` (a `SwinTransformer`); return the layout name.
 
     `source` is a checkpoint path (see `read_state_dict`) or an already-read state dict. The
-    converted tensors must cover every stage-1 key of the model with the model's own shapes;
-    otherwise CheckpointError lists the missing keys and the mismatched shapes and nothing is
-    loaded (no partial weights). Only the stage-1 keys are loaded.
+    converted tensors must cover every parameter of the model with the model's own shapes,
+    except that a checkpoint without a classifier head (a transformers `SwinModel`, a backbone)
+    loads into a model whose head is then removed (`num_classes` 0). Otherwise CheckpointError
+    lists the missing keys and the mismatched shapes and nothing is loaded.
     """
     raw = source if isinstance(source, Mapping) else read_state_dict(source)
     sd = _normalise(raw)
     layout = detect_layout(sd)
-    converted = checkpoint_filter_fn(sd)
-    sources = _sources(_naming(layout, sd))
+    naming = _naming(layout, sd)
+    converted = checkpoint_filter_fn(sd, model)
     own = model.state_dict()
-    expected = [k for k in STAGE1_KEYS if k in own]
-    if not expected:
-        raise CheckpointError(
-            f"the model ({type(model).__name__}) has none of swinviz's stage-1 parameters "
-            f"(e.g. {STAGE1_KEYS[0]}); load_stage1 expects a model with patch_embed and pair"
-        )
-
+    missing = [k for k in own if k not in converted]
+    headless = bool(missing) and set(missing) <= set(_HEAD_KEYS)
+    if headless:
+        missing = []
     problems = []
-    missing = [k for k in expected if k not in converted]
     if missing:
-        named = [f"{k} (from {' + '.join(sources[k])})" for k in missing]
-        problems.append(f"missing keys in the {layout} checkpoint: {', '.join(named)}")
-    unexpected = [k for k in converted if k not in own]
-    if unexpected:
-        problems.append(f"keys the model does not have: {', '.join(unexpected)}")
-    for k in expected:
-        if k in converted and converted[k].shape != own[k].shape:
-            got, need = converted[k].shape, own[k].shape
-            problems.append(
-                f"{k}: checkpoint has {tuple(got)}, model needs {tuple(need)}"
-                + _shape_hint(k, got, need)
-            )
+        named = [f"{k} (from {' + '.join(source_keys(naming, k))})" for k in missing[:12]]
+        more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
+        problems.append(f"missing keys in the {layout} checkpoint: {', '.join(named)}{more}")
+    for k, v in converted.items():
+        if v.shape != own[k].shape:
+            problems.append(f"{k}: checkpoint has {tuple(v.shape)}, model needs "
+                            f"{tuple(own[k].shape)}" + _shape_hint(k, v.shape, own[k].shape))
     if problems:
         raise CheckpointError(
-            "cannot load the stage-1 weights (nothing was loaded):\n  " + "\n  ".join(problems)
+            "cannot load the weights (nothing was loaded):\n  " + "\n  ".join(problems[:20])
+            + _architecture_hint(sd, naming, model)
         )
+    if headless:
+        from dataclasses import replace
 
-    result = model.load_state_dict({k: converted[k] for k in expected}, strict=False)
-    if result.unexpected_keys:  # cannot happen after the checks above; never load silently
-        raise CheckpointError(f"unexpected keys: {', '.join(result.unexpected_keys)}")
+        from .model import ClassifierHead
+
+        model.head = ClassifierHead(model.config.num_features, 0)
+        model.config = replace(model.config, num_classes=0)
+        converted = {k: v for k, v in converted.items() if k not in _HEAD_KEYS}
+    model.load_state_dict(converted, strict=True)
     return layout
+
 
 
 # ---------------------------------------------------------------------------------- the Hub

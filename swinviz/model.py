@@ -1,27 +1,55 @@
-"""Swin-T stage 1 as one small model: PatchEmbed, then a W-MSA / SW-MSA block pair.
+"""The Swin Transformer as the paper defines it, built from one `SwinConfig`, and `explore`.
 
-`load_model(...)` builds it (random, hub or a checkpoint on disk); `model.explore(image)` runs an
-image through it with tracing on and returns an `Exploration`, the single source of every figure.
+    model = load_model("random")                  # Swin-T (swin_tiny_patch4_window7_224)
+    exp = model.explore("assets/cat.jpg", stage=3, pair=2)
+
+`explore` runs the image through the fast path up to the chosen block pair, traces that pair
+(every tensor the figures draw), keeps the head-averaged attention of every earlier block for the
+rollout across stages, and (with a head) runs the rest for the prediction. The `Exploration` it
+returns is the single source of every figure.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import torch
 from PIL import Image
 from torch import nn
 
-from .block import BlockTrace, SwinBlockPair, init_weights
+from .block import BlockTrace, init_weights
+from .config import (
+    DEFAULT_ARCH,
+    SettingsError,
+    StageGeometry,
+    SwinConfig,
+    check_stage_pair,
+    get_config,
+)
 from .patch_embed import PatchEmbed
+from .rollout import BlockAttention
+from .stages import SwinTransformerStage
 
 PATCH_SIZE = 4
 
+__all__ = ["Exploration", "SettingsError", "SwinTransformer", "check_settings", "load_model"]
 
-class SettingsError(ValueError):
-    """A combination of settings the model cannot run; the message says which and why."""
+
+def config_for(arch: str | SwinConfig = DEFAULT_ARCH, *, img_size: int | None = None,
+               window_size: int | None = None, shift_size: int | None = None,
+               embed_dim: int | None = None, num_heads: int | tuple[int, ...] | None = None,
+               num_classes: int | None = None) -> SwinConfig:
+    """A named architecture with some settings changed, validated (SettingsError)."""
+    base = get_config(arch)
+    changes = {k: v for k, v in dict(img_size=img_size, window_size=window_size,
+                                     embed_dim=embed_dim, num_heads=num_heads,
+                                     num_classes=num_classes).items() if v is not None}
+    if shift_size is not None or "window_size" in changes:
+        changes["shift_size"] = shift_size
+    return base.with_settings(**changes) if changes else base.validate()
 
 
 def check_settings(
@@ -31,45 +59,29 @@ def check_settings(
     embed_dim: int = 96,
     num_heads: int = 3,
     patch_size: int = PATCH_SIZE,
+    *,
+    arch: str | SwinConfig = DEFAULT_ARCH,
 ) -> tuple[int, int]:
-    """Validate settings before any work; returns the (window, shift) the shifted block will use.
+    """Validate settings before any work; returns the (window, shift) of stage 1's shifted block.
 
     Raises SettingsError with a message a person understands.
     """
-    for name, v in (("input size", img_size), ("window size", window_size),
-                    ("embedding width", embed_dim), ("number of heads", num_heads)):
-        if not isinstance(v, int) or v <= 0:
-            raise SettingsError(f"{name} must be a positive whole number, got {v!r}")
-    if img_size % patch_size:
-        raise SettingsError(
-            f"input size {img_size} is not a multiple of the patch size {patch_size}"
-        )
-    if embed_dim % num_heads:
-        raise SettingsError(
-            f"{num_heads} heads do not divide the embedding width {embed_dim} "
-            f"(each head needs {embed_dim}/{num_heads} channels)"
-        )
-    grid = img_size // patch_size
-    s = window_size // 2 if shift_size is None else shift_size
-    if not isinstance(s, int) or s < 0:
-        raise SettingsError(f"shift must be a whole number >= 0, got {s!r}")
-    if grid <= window_size:  # SPEC fact 2: one window, no shift
-        M, s_eff = grid, 0
-    elif s >= window_size:
-        raise SettingsError(
-            f"shift {s} must be smaller than the window {window_size} (0 <= shift < window)"
-        )
-    else:
-        M, s_eff = window_size, s
-    if grid % M:
-        lo = (grid // M) * M * patch_size
-        hi = (grid // M + 1) * M * patch_size
-        raise SettingsError(
-            f"the {grid}x{grid} token grid of a {img_size}px input does not split into whole "
-            f"{M}x{M} windows; use an input size that is a multiple of {M * patch_size} "
-            f"(e.g. {lo} or {hi})"
-        )
-    return M, s_eff
+    if patch_size != PATCH_SIZE:
+        raise SettingsError(f"Swin uses 4x4-pixel patches, got patch size {patch_size!r}")
+    cfg = config_for(arch, img_size=img_size, window_size=window_size, shift_size=shift_size,
+                     embed_dim=embed_dim, num_heads=num_heads)
+    geo = cfg.stage(1)
+    return geo.window_size, geo.shift_size
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[str, ...]:
+    """The 1000 ImageNet-1k class names, in the index order of the classifier's outputs."""
+    path = Path(__file__).resolve().parent / "data" / "imagenet_classes.txt"
+    names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    if len(names) != 1000:
+        raise RuntimeError(f"{path} should hold 1000 class names, it holds {len(names)}")
+    return names
 
 
 @dataclass
@@ -78,9 +90,13 @@ class Exploration:
 
     image:  the RGB image the model saw (PIL, H x W pixels).
     pixels: (1, 3, H, W) ImageNet-normalised input.
-    tokens: (1, L, C) patch embedding output (L = Ht * Wt), on the CPU.
-    output: (1, L, C) output of the block pair, on the CPU.
-    traces: [trace of block 0 (W-MSA), trace of block 1 (SW-MSA)], tensors on the CPU, float32.
+    tokens: (1, L, C) input of the explored pair (L = Ht * Wt of its stage), on the CPU.
+    output: (1, L, C) output of the pair, on the CPU.
+    traces: [trace of block 2p (W-MSA), trace of block 2p+1 (SW-MSA)], on the CPU, float32.
+    chain:  head-averaged attention of every block from stage 1, block 0, to the pair's second
+            block (for the rollout across stages).
+    patch_size: pixels one token of this stage stands for (4, 8, 16, 32 for stages 1-4).
+    logits: (1, classes) and top5 [(class index, name, probability)] when the model has a head.
     """
 
     image: Image.Image
@@ -96,10 +112,17 @@ class Exploration:
     weights: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     original_size: tuple[int, int] | None = None
+    stage: int = 1
+    pair: int = 0
+    config: SwinConfig | None = None
+    chain: list[BlockAttention] = field(default_factory=list)
+    logits: torch.Tensor | None = None
+    top5: list[tuple[int, str, float]] | None = None
+    pretrained: bool = False
 
     @property
     def grid(self) -> tuple[int, int]:
-        """(Ht, Wt): the token grid."""
+        """(Ht, Wt): the token grid of the explored stage."""
         return self.traces[0].input_resolution
 
     @property
@@ -112,36 +135,58 @@ class Exploration:
 
     @property
     def num_windows(self) -> int:
+        """Windows of the (padded) grid."""
         H, W = self.grid
-        return (H // self.window_size) * (W // self.window_size)
+        M = self.window_size
+        return -(-H // M) * -(-W // M)
+
+    @property
+    def blocks(self) -> tuple[int, int]:
+        """The pair's block numbers inside its stage, as timm numbers them: (2p, 2p+1)."""
+        return 2 * self.pair, 2 * self.pair + 1
+
+    @property
+    def geometry(self) -> StageGeometry | None:
+        return None if self.config is None else self.config.stage(self.stage)
 
 
-class SwinViz(nn.Module):
-    """PatchEmbed + SwinBlockPair: (B, 3, H, W) -> (B, H/4 * W/4, C).
+class ClassifierHead(nn.Module):
+    """Average pool over the tokens, then `fc`: (B, L, C) -> (B, classes)."""
 
-    Parameter names follow the reference (`patch_embed.proj`, `pair.blocks.{i}.attn.qkv`, ...).
+    def __init__(self, in_features: int, num_classes: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_features, num_classes) if num_classes > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean(dim=1))
+
+
+class SwinTransformer(nn.Module):
+    """Patch embedding, the stages, final LayerNorm, average pool and the classifier head.
+
+    (B, 3, H, W) -> (B, classes) logits (or (B, C_last) pooled features without a head).
+    Parameter names follow timm: `patch_embed.{proj,norm}`, `layers.{s-1}.downsample.{norm,
+    reduction}` (stages 2-4), `layers.{s-1}.blocks.{b}.*`, `norm`, `head.fc`.
     """
 
-    def __init__(
-        self,
-        img_size: int = 224,
-        window_size: int = 7,
-        shift_size: int | None = None,
-        embed_dim: int = 96,
-        num_heads: int = 3,
-        mlp_ratio: float = 4.0,
-        patch_size: int = PATCH_SIZE,
-    ) -> None:
+    def __init__(self, config: SwinConfig | str = DEFAULT_ARCH) -> None:
         super().__init__()
-        check_settings(img_size, window_size, shift_size, embed_dim, num_heads, patch_size)
-        self.img_size = img_size
-        self.patch_embed = PatchEmbed(img_size, patch_size, 3, embed_dim)
-        self.pair = SwinBlockPair(
-            embed_dim, self.patch_embed.patches_resolution, num_heads,
-            window_size=window_size, shift_size=shift_size, mlp_ratio=mlp_ratio,
-        )
+        cfg = get_config(config)
+        self.config = cfg
+        self.img_size = cfg.img_size
+        self.patch_embed = PatchEmbed(cfg.img_size, cfg.patch_size, cfg.in_chans, cfg.embed_dim)
+        layers = []
+        dim, grid = cfg.embed_dim, cfg.grids()[0]
+        for geo in cfg.stages():
+            layers.append(SwinTransformerStage(geo, dim, grid, cfg.mlp_ratio, cfg.qkv_bias,
+                                               eps=cfg.layer_norm_eps))
+            dim, grid = geo.dim, geo.grid
+        self.layers = nn.ModuleList(layers)
+        self.norm = nn.LayerNorm(cfg.num_features, eps=cfg.layer_norm_eps)
+        self.head = ClassifierHead(cfg.num_features, cfg.num_classes)
         self.weights = "random"
-        self._fast_ms: float | None = None
+        self.pretrained = False
+        self._fast_ms: dict[tuple[int, int], float] = {}
 
     @property
     def device(self) -> torch.device:
@@ -151,23 +196,45 @@ class SwinViz(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.patch_embed.proj.weight.dtype
 
-    def forward(self, pixels: torch.Tensor, return_trace: bool = False):
-        return self.pair(self.patch_embed(pixels), return_trace=return_trace)
+    def pair_blocks(self, stage: int = 1, pair: int = 0):
+        """Blocks 2p and 2p+1 of stage `stage` (1-based)."""
+        s, p = check_stage_pair(self.config, stage, pair)
+        return self.layers[s - 1].pair(p)
+
+    def forward_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> (B, L_last, C_last), after the final LayerNorm."""
+        x = self.patch_embed(pixels)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(pixels))
 
     @torch.inference_mode()
-    def explore(self, image, *, policy: str = "crop") -> Exploration:
-        """Run one image (path, bytes, file, PIL image or array) with tracing on.
+    def explore(self, image, *, stage: int = 1, pair: int = 0, policy: str = "crop",
+                predict: bool = True, rollout: bool = True) -> Exploration:
+        """Run one image (path, bytes, file, PIL image or array) and trace block pair `pair` of
+        stage `stage` (1-4 as in the paper; pair p is blocks 2p and 2p+1).
 
-        The image is opened and sized by `swinviz.image.prepare_image`; bad images raise
-        `swinviz.image.ImageError`.
+        Blocks before the pair run on the fast path, or (rollout=True, the default) with their
+        attention kept head-averaged for the rollout; with predict=True and a head, the rest of
+        the model runs too and the Exploration holds the logits and the top-5 classes. The image
+        is opened and sized by `swinviz.image.prepare_image`; bad images raise
+        `swinviz.image.ImageError`, a stage or pair the model lacks a SettingsError.
         """
         from .image import prepare_image
 
-        blk = self.pair.blocks[1]
-        prepared = prepare_image(
-            image, self.img_size, patch_size=self.patch_embed.patch_size,
-            window_size=blk.window_size, policy=policy,
-        )
+        cfg = self.config
+        s, p = check_stage_pair(cfg, stage, pair)
+        geo = cfg.stage(s)
+        # any multiple of the patch size: a grid that does not split into whole windows is
+        # padded inside the blocks, an odd one before a merge
+        prepared = prepare_image(image, self.img_size, patch_size=self.patch_embed.patch_size,
+                                 window_size=1, policy=policy)
         if prepared.size != self.patch_embed.img_size:
             raise SettingsError(
                 f"the prepared image is {prepared.size}, "
@@ -176,16 +243,54 @@ class SwinViz(nn.Module):
         x = prepared.pixels.to(self.device, self.dtype)
         sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
         t0 = time.perf_counter()
-        tokens = self.patch_embed(x)
+        chain: list[BlockAttention] = []
+        x = self.patch_embed(x)
+        for i, layer in enumerate(self.layers[:s]):
+            x = layer.downsample(x)
+            for b in range(2 * p if i == s - 1 else len(layer.blocks)):
+                if rollout:
+                    x, t = layer.blocks[b](x, return_trace=True)
+                    chain.append(BlockAttention.from_trace(i + 1, b, t))
+                else:
+                    x = layer.blocks[b](x)
+        tokens = x
         sync()
         t1 = time.perf_counter()
-        y, traces = self.pair(tokens, return_trace=True)
+        blocks = self.layers[s - 1].pair(p)
+        traces = []
+        y = tokens
+        for k, blk in enumerate(blocks):
+            y, t = blk(y, return_trace=True)
+            traces.append(t)
+            chain.append(BlockAttention.from_trace(s, 2 * p + k, t))
         sync()
         t2 = time.perf_counter()
-        if self._fast_ms is None:  # timed once per model: the fast path does not depend on pixels
-            self.pair(tokens)
+        timings = {"before_pair": (t1 - t0) * 1e3, "pair_traced": (t2 - t1) * 1e3}
+        if (s, p) not in self._fast_ms:  # timed once per pair: the fast path ignores pixels
+            z = tokens
+            for blk in blocks:
+                z = blk(z)
             sync()
-            self._fast_ms = (time.perf_counter() - t2) * 1e3
+            self._fast_ms[(s, p)] = (time.perf_counter() - t2) * 1e3
+        timings["pair_fast"] = self._fast_ms[(s, p)]
+
+        logits = top5 = None
+        if predict and cfg.num_classes > 0:
+            t3 = time.perf_counter()
+            z = y
+            for blk in self.layers[s - 1].blocks[2 * p + 2:]:
+                z = blk(z)
+            for layer in self.layers[s:]:
+                z = layer(z)
+            logits = self.forward_head(self.norm(z)).float().cpu()
+            sync()
+            timings["after_pair"] = (time.perf_counter() - t3) * 1e3
+            if cfg.num_classes == 1000:
+                probs = logits.softmax(-1)[0]
+                top = probs.topk(5)
+                names = imagenet_classes()
+                top5 = [(int(i), names[int(i)], float(v))
+                        for v, i in zip(top.values, top.indices, strict=True)]
 
         def cpu(t):
             return None if t is None else t.detach().float().cpu()
@@ -195,14 +300,14 @@ class SwinViz(nn.Module):
                     mask=cpu(t.mask), x_in=cpu(t.x_in), x_out=cpu(t.x_out))
             for t in traces
         ]
+        blk = blocks[1]
         return Exploration(
-            image=prepared.image, pixels=prepared.pixels.cpu(), tokens=cpu(tokens), output=cpu(y),
-            traces=traces, patch_size=self.patch_embed.patch_size,
-            embed_dim=self.patch_embed.embed_dim, num_heads=blk.num_heads,
-            mlp_ratio=blk.mlp_ratio, device=device_name(self.device), weights=self.weights,
-            timings_ms={"patch_embed": (t1 - t0) * 1e3, "pair_traced": (t2 - t1) * 1e3,
-                        "pair_fast": self._fast_ms},
-            original_size=prepared.original_size,
+            image=prepared.image, pixels=prepared.pixels.cpu(), tokens=cpu(tokens),
+            output=cpu(y), traces=traces, patch_size=geo.patch_px, embed_dim=geo.dim,
+            num_heads=geo.num_heads, mlp_ratio=blk.mlp_ratio, device=device_name(self.device),
+            weights=self.weights, timings_ms=timings, original_size=prepared.original_size,
+            stage=s, pair=p, config=cfg, chain=chain, logits=logits, top5=top5,
+            pretrained=self.pretrained,
         )
 
 
@@ -227,40 +332,50 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def load_model(
     weights: str | Path = "random",
     *,
-    img_size: int = 224,
-    window_size: int = 7,
+    arch: str | SwinConfig = DEFAULT_ARCH,
+    img_size: int | None = None,
+    window_size: int | None = None,
     shift_size: int | None = None,
-    embed_dim: int = 96,
-    num_heads: int = 3,
+    embed_dim: int | None = None,
+    num_heads: int | tuple[int, ...] | None = None,
+    num_classes: int | None = None,
     seed: int = 0,
     device: str | torch.device = "auto",
     dtype: torch.dtype | None = None,
-) -> SwinViz:
-    """Build Swin-T stage 1 (PatchEmbed + the W-MSA / SW-MSA pair) in eval mode.
+) -> SwinTransformer:
+    """Build a Swin Transformer (default Swin-T) in eval mode, without gradients.
 
-    weights: "random" (seeded truncated normal, std 0.02, like the reference), "hub" (timm's
-    Swin-T ImageNet-1k from the Hugging Face Hub; CheckpointError when it cannot be reached), or
-    a path to a full Swin-T checkpoint (official, timm, torchvision or transformers layout).
+    arch: a name from `swinviz.config.ARCHS` (timm's names) or a SwinConfig; img_size,
+    window_size, shift_size, embed_dim, num_heads (stage 1's, doubled per stage, or one per
+    stage) and num_classes change it.
+    weights: "random" (seeded truncated normal, std 0.02, like the reference; the library's
+    default), "hub" (timm's pretrained weights for the arch from the Hugging Face Hub, from the
+    local cache when there; CheckpointError when they cannot be had), or a path to a checkpoint
+    in the official, timm, torchvision or transformers layout (every stage, the merges, the
+    final norm and the head are loaded).
     dtype: float32 by default; float16 / bfloat16 are allowed on CUDA.
     """
+    cfg = config_for(arch, img_size=img_size, window_size=window_size, shift_size=shift_size,
+                     embed_dim=embed_dim, num_heads=num_heads, num_classes=num_classes)
     dev = resolve_device(device)
+    if dtype is not None and dtype != torch.float32 and dev.type != "cuda":
+        raise SettingsError(f"{dtype} is only supported on CUDA; the CPU path runs float32")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = SwinViz(img_size, window_size, shift_size, embed_dim, num_heads)
-        init_weights(model.pair)
+        model = SwinTransformer(cfg)
+        init_weights(model)
     if isinstance(weights, str) and weights == "random":
         model.weights = f"random (seed {seed})"
     else:
-        from .checkpoints import hub_checkpoint, load_stage1
+        from .checkpoints import hub_checkpoint, hub_repo, load_checkpoint
 
         if isinstance(weights, str) and weights == "hub":
-            layout = load_stage1(model, hub_checkpoint())
-            model.weights = "Swin-T ImageNet-1k (timm, Hugging Face Hub)"
+            load_checkpoint(model, hub_checkpoint(repo_id=hub_repo(cfg.name)))
+            model.weights = f"{cfg.name} ImageNet-1k (timm, Hugging Face Hub)"
         else:
-            layout = load_stage1(model, Path(weights))
+            layout = load_checkpoint(model, Path(weights))
             model.weights = f"{Path(weights).name} ({layout} layout)"
-    if dtype is not None and dtype != torch.float32 and dev.type != "cuda":
-        raise SettingsError(f"{dtype} is only supported on CUDA; the CPU path runs float32")
+        model.pretrained = True
     model = model.to(dev, dtype or torch.float32).eval()
     for p in model.parameters():
         p.requires_grad_(False)

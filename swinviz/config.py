@@ -1,0 +1,245 @@
+"""One config object per Swin architecture, and the one place that knows how many stages, blocks,
+heads and channels a model has.
+
+    cfg = ARCHS["swin_tiny_patch4_window7_224"]
+    cfg.stage(3)   # StageGeometry(stage=3, dim=384, grid=(14, 14), depth=6, heads=12, window=7, ...)
+
+Stage s (1-4, as the paper numbers them) works on a (H/4)/2^(s-1) token grid of width
+C·2^(s-1) with `num_heads[s-1]` heads; a patch merge halves the grid (padding an odd side by one
+row or column of zeros first, as transformers and timm do) before stages 2-4. Inside a stage the
+blocks come in pairs: block 2p uses regular windows (W-MSA), block 2p+1 windows shifted by s.
+When the window covers the whole grid (min(H, W) <= M) a stage has one window and no shift in
+either block (docs/concepts.md, fact 2): Swin-T's stage 4 at 224 px.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .windows import effective_window
+
+
+class SettingsError(ValueError):
+    """A combination of settings the model cannot run; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StageGeometry:
+    """What one stage works on: its token grid, width, heads, windows and pixel size."""
+
+    stage: int  # 1-based
+    dim: int  # C·2^(s-1)
+    grid: tuple[int, int]  # token grid (H, W) of the stage's blocks
+    depth: int  # blocks in the stage (even)
+    num_heads: int
+    window_size: int  # the window its blocks really use (fact 2 applied)
+    shift_size: int  # the shift of its odd blocks (0 when one window covers the grid)
+    patch_px: int  # pixels one token of this stage stands for: 4·2^(s-1)
+    downsample: bool  # a patch merge precedes the stage
+
+    @property
+    def pairs(self) -> int:
+        return self.depth // 2
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.num_heads
+
+    @property
+    def num_windows(self) -> int:
+        M = self.window_size
+        return -(-self.grid[0] // M) * -(-self.grid[1] // M)
+
+
+@dataclass(frozen=True)
+class SwinConfig:
+    """A Swin Transformer (V1): patch embedding, stages of block pairs, final norm, head.
+
+    depths / num_heads: one entry per stage. window_size M and shift_size (default M // 2) are
+    the same in every stage (fact 2 shrinks them where a stage's grid is smaller).
+    num_classes = 0 means no classifier head (a backbone).
+    """
+
+    name: str = "swin_tiny_patch4_window7_224"
+    img_size: int = 224
+    patch_size: int = 4
+    in_chans: int = 3
+    embed_dim: int = 96
+    depths: tuple[int, ...] = (2, 2, 6, 2)
+    num_heads: tuple[int, ...] = (3, 6, 12, 24)
+    window_size: int = 7
+    shift_size: int | None = None
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    num_classes: int = 1000
+    layer_norm_eps: float = field(default=1e-5, repr=False)
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def shift(self) -> int:
+        """The shift the config asks for (before fact 2)."""
+        return self.window_size // 2 if self.shift_size is None else self.shift_size
+
+    @property
+    def num_features(self) -> int:
+        """Width of the last stage: C·2^(stages-1)."""
+        return self.embed_dim * 2 ** (self.num_stages - 1)
+
+    def grids(self) -> list[tuple[int, int]]:
+        """Token grid of every stage: H/4, then ceil(H/2) per merge."""
+        h = w = self.img_size // self.patch_size
+        out = []
+        for i in range(self.num_stages):
+            if i:
+                h, w = -(-h // 2), -(-w // 2)
+            out.append((h, w))
+        return out
+
+    def stage(self, s: int) -> StageGeometry:
+        """The geometry of stage s (1-based). Raises SettingsError for a stage the model lacks."""
+        check_stage_pair(self, s, 0)
+        i = s - 1
+        grid = self.grids()[i]
+        M, shift = effective_window(grid, self.window_size, self.shift)
+        return StageGeometry(
+            stage=s, dim=self.embed_dim * 2**i, grid=grid, depth=self.depths[i],
+            num_heads=self.num_heads[i], window_size=M, shift_size=shift,
+            patch_px=self.patch_size * 2**i, downsample=i > 0,
+        )
+
+    def stages(self) -> list[StageGeometry]:
+        return [self.stage(s) for s in range(1, self.num_stages + 1)]
+
+    def validate(self) -> SwinConfig:
+        """Check the config before any work; returns it. SettingsError says what is wrong."""
+        check_config(self)
+        return self
+
+    def with_settings(self, **changes) -> SwinConfig:
+        """A copy with some fields changed (e.g. img_size, window_size), validated."""
+        if "num_heads" in changes and isinstance(changes["num_heads"], int):
+            h = changes["num_heads"]
+            changes["num_heads"] = tuple(h * 2**i for i in range(len(self.depths)))
+        name = changes.pop("name", None)
+        cfg = replace(self, **changes)
+        if name is None and changes:
+            differs = {k: v for k, v in changes.items() if getattr(self, k) != v}
+            if differs:
+                name = self.name + "".join(f"+{k}={v}" for k, v in sorted(differs.items()))
+        return replace(cfg, name=name or self.name).validate()
+
+
+def _positive(name: str, v) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise SettingsError(f"{name} must be a positive whole number, got {v!r}")
+
+
+def check_config(cfg: SwinConfig) -> None:
+    """The one rule for what a Swin config may be (used by the library, the CLI and the app)."""
+    for name, v in (("input size", cfg.img_size), ("patch size", cfg.patch_size),
+                    ("window size", cfg.window_size), ("embedding width", cfg.embed_dim)):
+        _positive(name, v)
+    if not cfg.depths or len(cfg.depths) != len(cfg.num_heads):
+        raise SettingsError(
+            f"depths {cfg.depths} and num_heads {cfg.num_heads} need one entry per stage"
+        )
+    for d in cfg.depths:
+        if isinstance(d, bool) or not isinstance(d, int) or d <= 0 or d % 2:
+            raise SettingsError(
+                f"every stage needs an even, positive number of blocks (W-MSA / SW-MSA pairs), "
+                f"got depths {cfg.depths}"
+            )
+    if cfg.img_size % cfg.patch_size:
+        raise SettingsError(
+            f"input size {cfg.img_size} is not a multiple of the patch size {cfg.patch_size}"
+        )
+    s = cfg.shift
+    if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+        raise SettingsError(f"shift must be a whole number >= 0, got {s!r}")
+    if s >= cfg.window_size:
+        raise SettingsError(
+            f"shift {s} must be smaller than the window {cfg.window_size} (0 <= shift < window); "
+            f"the usual choice is window // 2 = {cfg.window_size // 2}"
+        )
+    for i, heads in enumerate(cfg.num_heads):
+        _positive(f"number of heads in stage {i + 1}", heads)
+        dim = cfg.embed_dim * 2**i
+        if dim % heads:
+            raise SettingsError(
+                f"{heads} heads do not divide the width {dim} of stage {i + 1} "
+                f"(each head needs {dim}/{heads} channels)"
+            )
+
+
+def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
+    """(stage, pair) as whole numbers inside the model, else SettingsError naming the range."""
+    n = cfg.num_stages
+    try:
+        s = _whole(stage)
+    except ValueError:
+        raise SettingsError(f"stage must be a whole number from 1 to {n}, got {stage!r}") from None
+    if not 1 <= s <= n:
+        raise SettingsError(f"stage must be from 1 to {n} (as the paper numbers them), got {s}")
+    pairs = cfg.depths[s - 1] // 2
+    try:
+        p = _whole(pair)
+    except ValueError:
+        raise SettingsError(
+            f"pair must be a whole number from 0 to {pairs - 1}, got {pair!r}"
+        ) from None
+    if not 0 <= p < pairs:
+        raise SettingsError(
+            f"stage {s} has {pairs} block pair{'s' if pairs > 1 else ''} "
+            f"(pair 0{f' to {pairs - 1}' if pairs > 1 else ''}), got pair {p}"
+        )
+    return s, p
+
+
+def _whole(v) -> int:
+    """An int, or a string / float that is exactly a whole number ("2", 2.0); else ValueError."""
+    if isinstance(v, bool):
+        raise ValueError(v)
+    if isinstance(v, int):
+        return v
+    f = float(str(v).strip())
+    if f != f or f in (float("inf"), float("-inf")) or f != int(f):
+        raise ValueError(v)
+    return int(f)
+
+
+def _arch(name: str, img: int, C: int, depths, heads, M: int) -> SwinConfig:
+    return SwinConfig(name=name, img_size=img, embed_dim=C, depths=tuple(depths),
+                      num_heads=tuple(heads), window_size=M)
+
+
+# The published ImageNet-1k Swin V1 configs people hold checkpoints for, named as timm names them
+# (Table 1 of the paper: Swin-T, Swin-S, Swin-B at 224 px, and Swin-B at 384 px with M = 12).
+ARCHS: dict[str, SwinConfig] = {
+    c.name: c
+    for c in (
+        _arch("swin_tiny_patch4_window7_224", 224, 96, (2, 2, 6, 2), (3, 6, 12, 24), 7),
+        _arch("swin_small_patch4_window7_224", 224, 96, (2, 2, 18, 2), (3, 6, 12, 24), 7),
+        _arch("swin_base_patch4_window7_224", 224, 128, (2, 2, 18, 2), (4, 8, 16, 32), 7),
+        _arch("swin_base_patch4_window12_384", 384, 128, (2, 2, 18, 2), (4, 8, 16, 32), 12),
+    )
+}
+DEFAULT_ARCH = "swin_tiny_patch4_window7_224"
+SHORT_NAMES = {"swin-t": "swin_tiny_patch4_window7_224", "swin-s": "swin_small_patch4_window7_224",
+               "swin-b": "swin_base_patch4_window7_224",
+               "swin-b-384": "swin_base_patch4_window12_384"}
+
+
+def get_config(arch: str | SwinConfig = DEFAULT_ARCH) -> SwinConfig:
+    """A named architecture (timm's name, or swin-t / swin-s / swin-b / swin-b-384)."""
+    if isinstance(arch, SwinConfig):
+        return arch.validate()
+    key = SHORT_NAMES.get(str(arch).strip().lower(), str(arch).strip())
+    if key not in ARCHS:
+        raise SettingsError(
+            f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)} "
+            f"(or {', '.join(SHORT_NAMES)})"
+        )
+    return ARCHS[key]
