@@ -38,7 +38,7 @@ def test_table_image_equals_the_model_parameter(which, block, request):
     trace = exp.traces[block]
     M = trace.window_size
     img = fb.bias_table_image(trace)
-    table = model.pair.blocks[block].attn.relative_position_bias_table.detach().cpu().numpy()
+    table = model.layers[0].blocks[block].attn.relative_position_bias_table.detach().cpu().numpy()
     assert img.shape == (trace.num_heads, 2 * M - 1, 2 * M - 1)
     assert not np.isnan(img).any()  # every offset occurs in the gathered matrix
     for h in range(trace.num_heads):
@@ -54,7 +54,7 @@ def test_figure_data_is_the_trace(model14, head, block):
     model, exp = model14
     fig = fb.figure(exp, Selection(block=block, head=head).resolved(exp))
     heads = range(exp.num_heads) if head is None else [head]
-    table = model.pair.blocks[block].attn.relative_position_bias_table.detach().cpu().numpy()
+    table = model.layers[0].blocks[block].attn.relative_position_bias_table.detach().cpu().numpy()
     for h in heads:
         z = np.asarray(named(fig, f"table head {h}").z)
         np.testing.assert_array_equal(z.ravel(), table[:, h])

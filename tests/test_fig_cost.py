@@ -62,7 +62,7 @@ def test_flops_are_swinviz_cost(which, request):
     model, exp = request.getfixturevalue(which)
     H, W = exp.grid
     fig = fc.figure(exp, Selection().resolved(exp))
-    for b, blk in enumerate(model.pair.blocks):
+    for b, blk in enumerate(model.layers[0].blocks):
         parts = fc.block_flop_parts(exp, b)
         assert sum(parts.values()) == blk.flops()
         bars = [t for t in fig.data if t.type == "bar" and t.name in parts]

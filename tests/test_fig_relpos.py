@@ -48,7 +48,7 @@ def test_table_is_the_models_buffer_and_the_spec_table(model6, block):
     model, exp = model6
     fig = fr.figure(exp, Selection(block=block).resolved(exp))
     z = np.asarray(named(fig, "relative_position_index").z)
-    buf = model.pair.blocks[block].attn.relative_position_index.cpu().numpy()
+    buf = model.layers[0].blocks[block].attn.relative_position_index.cpu().numpy()
     np.testing.assert_array_equal(z, buf)
     np.testing.assert_array_equal(z, SPEC_M3)
     # M = 3: every one of the 81 numbers is written in its cell
@@ -131,5 +131,5 @@ def test_bad_selections(model6):
 
 def test_index_buffer_matches_between_blocks(model14):
     model, _ = model14
-    for blk in model.pair.blocks:
+    for blk in model.layers[0].blocks:
         assert torch.equal(blk.attn.relative_position_index.cpu(), relative_position_index(7))

@@ -61,7 +61,7 @@ def test_settings_rows_agree_with_running_the_steps(exp14, model14):
     t = exp14.traces[1]
     H, W = t.input_resolution
     M, C = t.window_size, exp14.embed_dim
-    blk = model14.pair.blocks[1]
+    blk = model14.layers[0].blocks[1]
     rows = fs.steps(exp14, 1)
     shape = {r.step + r.code: r.shape for r in rows}
     with torch.no_grad():

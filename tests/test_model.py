@@ -44,8 +44,8 @@ def test_random_weights_are_seeded_and_leave_global_rng_alone():
     assert torch.equal(before, after)
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
-    assert not torch.equal(a.pair.blocks[0].attn.qkv.weight, c.pair.blocks[0].attn.qkv.weight)
-    w = a.pair.blocks[0].attn.qkv.weight
+    assert not torch.equal(a.layers[0].blocks[0].attn.qkv.weight, c.layers[0].blocks[0].attn.qkv.weight)
+    w = a.layers[0].blocks[0].attn.qkv.weight
     assert w.abs().max() <= 0.04 + 1e-6  # truncated at 2 std
     assert 0.01 < w.std().item() < 0.02  # truncated normal, std 0.02 before truncation
     assert a.weights == "random (seed 1)"
@@ -54,7 +54,7 @@ def test_random_weights_are_seeded_and_leave_global_rng_alone():
 def test_model_structure_and_device(model):
     assert model.device.type == "cpu"
     assert not model.training
-    assert [b.shift_size for b in model.pair.blocks] == [0, 3]
+    assert [b.shift_size for b in model.layers[0].blocks] == [0, 3]
     assert model.patch_embed.patches_resolution == (56, 56)
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -136,7 +136,7 @@ def test_window_covering_the_grid_means_no_shift():
     assert check_settings(img_size=28, window_size=7) == (7, 0)
     assert check_settings(img_size=16, window_size=7, shift_size=6) == (4, 0)
     m = load_model(img_size=28, device="cpu")
-    assert [b.shift_size for b in m.pair.blocks] == [0, 0]
+    assert [b.shift_size for b in m.layers[0].blocks] == [0, 0]
 
 
 def test_cuda_without_gpu_is_a_clear_error():
@@ -151,7 +151,7 @@ def test_parameter_counts_match_a_direct_count(model):
     assert {f"patch_embed.{k}": v for k, v in patch_embed_params(96, 4).items()} == {
         k: v for k, v in direct.items() if k.startswith("patch_embed")
     }
-    for i, blk in enumerate(model.pair.blocks):
+    for i, blk in enumerate(model.layers[0].blocks):
         formula = block_params(96, 3, blk.window_size)
         got = {k[len(f"pair.blocks.{i}."):]: v for k, v in direct.items()
                if k.startswith(f"pair.blocks.{i}.")}
