@@ -320,13 +320,38 @@ def device_name(device: torch.device | str) -> str:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" -> CUDA when available, else CPU; asking for CUDA without one is a clear error."""
-    if isinstance(device, str) and device == "auto":
+    """"auto" -> CUDA when available, else CPU; "cpu", "cuda" or "cuda:N" as asked.
+
+    Any other device (e.g. "tpu", "gpu0", ""), CUDA without a GPU, or a GPU number this machine
+    does not have is a SettingsError that names what is allowed.
+    """
+    if isinstance(device, torch.device):
+        name = "cpu" if device.type == "cpu" else str(device)
+    elif isinstance(device, str):
+        name = device.strip().lower()
+    else:
+        name = None
+    kind, colon, index = (name or "").partition(":")
+    gpu_number = colon and index.isascii() and index.isdigit() and len(index) <= 4
+    if name not in ("auto", "cpu", "cuda") and not (kind == "cuda" and gpu_number):
+        raise SettingsError(
+            f"unknown device {device!r}; use auto, cpu, cuda or cuda:N (N the GPU's number)"
+        )
+    if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SettingsError("device 'cuda' was asked for, but no CUDA GPU is available here")
-    return device
+    dev = torch.device(name)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SettingsError(
+                f"device {name!r} was asked for, but no CUDA GPU is available here"
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise SettingsError(
+                f"device {name!r} was asked for, but this machine has {count} CUDA GPU(s): "
+                f"use cuda:0 to cuda:{count - 1}"
+            )
+    return dev
 
 
 def load_model(

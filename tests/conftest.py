@@ -1,8 +1,53 @@
-"""Shared fixtures: one app server on 127.0.0.1 for the API and browser tests of a session."""
+"""Shared fixtures: one app server on 127.0.0.1 for the API and browser tests of a session, and
+`require_browser`: a missing Chrome/Chromium skips a test locally but fails it under CI=true."""
 
+import importlib
+import os
 import socket
+from pathlib import Path
 
 import pytest
+
+INSTALL_HINT = "apt-get install -y chromium; scripts/test.sh installs it"
+
+
+def in_ci() -> bool:
+    """True when the environment variable CI is "true" (any case), as CI services set it."""
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def require_browser(found: object, what: str) -> None:
+    """Go on when `found` (a browser's path, or a module) is there; else skip the test, or fail
+    it when CI=true, so that a CI run never passes with the browser and export tests skipped."""
+    if found and (not isinstance(found, (str, os.PathLike)) or Path(found).exists()):
+        return
+    if in_ci():
+        pytest.fail(f"{what} is missing, and CI=true makes that a failure, not a skip "
+                    f"({INSTALL_HINT})", pytrace=False)
+    pytest.skip(f"{what} is missing ({INSTALL_HINT})")
+
+
+def require_browser_module(name: str):
+    """`importlib.import_module(name)` for a browser driver (Playwright); missing: as above."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        module = None
+    require_browser(module, f"the Python package {name} (requirements-dev.txt)")
+    return module
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "requires_browser(path, what): skip without the browser at `path`; fail under CI=true",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixtures (the app server) are set up
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("requires_browser"):
+        require_browser(mark.args[0], mark.kwargs.get("what") or f"the browser {mark.args[0]}")
 
 
 def free_port() -> int:

@@ -21,8 +21,7 @@ TIMEOUT_MS = 120_000  # generous: CI machines are slow; nothing here asserts a t
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} is missing (apt-get install -y chromium)"),
+    pytest.mark.requires_browser(CHROMIUM, what=CHROMIUM),  # skips; fails under CI=true
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
 ]
@@ -30,7 +29,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from conftest import require_browser_module
+    sync_api = require_browser_module("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -173,8 +173,8 @@ def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(server, browser
 @pytest.mark.slow
 def test_download_figures_gives_a_zip(page):
     export = pytest.importorskip("swinviz.export")
-    if export.find_browser() is None:
-        pytest.skip("no Chromium for kaleido")
+    from conftest import require_browser
+    require_browser(export.find_browser(), "Chromium for kaleido")
     page.locator("#download-button").click()
     link = page.locator("#download-file a[download]").first
     link.wait_for()

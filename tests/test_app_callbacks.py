@@ -367,8 +367,8 @@ def test_raw_gradio_payloads_are_understood(photo):
 def test_download_for_real_png_1600_wide_and_svg(view):
     """The real exporter (kaleido + Debian's Chromium): ten PNGs >= 1600 px wide, ten SVGs."""
     export = pytest.importorskip("swinviz.export")
-    if export.find_browser() is None:
-        pytest.skip("no Chromium for kaleido (apt-get install -y chromium)")
+    from conftest import require_browser
+    require_browser(export.find_browser(), "Chromium for kaleido")
     path = Path(cb.download(view, block=1, head="0", template="default"))
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())

@@ -1,20 +1,21 @@
 """The export CLI: every kind and format written, slide-sized PNGs, clear errors, no tracebacks."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
-from swinviz import cli, export
+from swinviz import cli, export, model
 from swinviz.figures import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = ROOT / "assets" / "cat.jpg"
-needs_browser = pytest.mark.skipif(
-    export.find_browser() is None,
-    reason="no Chrome/Chromium on this machine (scripts/test.sh installs Debian's chromium)",
+needs_browser = pytest.mark.requires_browser(  # skips, or fails under CI=true (conftest.py)
+    export.find_browser(), what="Chrome/Chromium for static export (kaleido)"
 )
 
 
@@ -119,3 +120,175 @@ def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
             assert code == 0 and written == [["attention", "regions"]], (name, err)
         else:
             assert code == 2 and expect in err.lower() and not written, (name, err)
+
+
+# ---------------------------------------------------------------- every argument checked first
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Fails the test if the model is built, an image explored or a figure exported."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("work started before every argument was checked")
+
+    monkeypatch.setattr(model, "load_model", refuse)
+    monkeypatch.setattr(model.SwinViz, "explore", refuse)
+    monkeypatch.setattr(export, "export_figures", refuse)
+    monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
+
+
+def one_sentence(err: str) -> str:
+    """stderr must be one line, `error: <sentence>.`, and no traceback."""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and lines[0].endswith("."), err
+    return lines[0]
+
+
+HEADS = "--head must be a head number from 0 to 2 (the model has 3 heads) or 'all'"
+SIZE = "--size must be a whole number of pixels from 1 to 1024 (e.g. 224)"
+WINDOW = "--window must be a whole number of tokens, at least 1 (e.g. 7)"
+WIDTH = "--width must be a whole number of pixels from 200 to 10000 (e.g. 1600)"
+DEVICE = "; use auto, cpu, cuda or cuda:N"
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--out", "{file}"], "is a file, not a folder; give a folder"),
+        (["--out", "{file}/sub"], "cannot be created: '{file}' is a file, not a folder"),
+        (["--device", "tpu"], "unknown device 'tpu'" + DEVICE),
+        (["--device", "gpu0"], "unknown device 'gpu0'" + DEVICE),
+        (["--device", ""], "unknown device ''" + DEVICE),
+        (["--head", "two"], HEADS + ", got 'two'"),
+        (["--head", "3"], HEADS + ", got '3'"),
+        (["--head", "-1"], HEADS + ", got '-1'"),
+        (["--query", "-1,3"], "--query -1,3 is outside the 56x56 token grid of a 224 px input; "
+                              "ROW and COL must be from 0 to 55"),
+        (["--query=-1,3"], "--query -1,3 is outside the 56x56 token grid"),
+        (["--query", "99,99"], "--query 99,99 is outside the 56x56 token grid"),
+        (["--size", "112", "--query", "0,28"], "--query 0,28 is outside the 28x28 token grid"),
+        (["--query", "3"], "--query must be ROW,COL (two whole numbers, e.g. 20,25), got '3'"),
+        (["--size", "inf"], SIZE + ", got 'inf'"),
+        (["--size", "-224"], SIZE + ", got '-224'"),
+        (["--size", "0"], SIZE + ", got '0'"),
+        (["--size", "100016"], SIZE + ", got '100016'"),  # splits into 7x7 windows: memory
+        (["--window", "1e400"], WINDOW + ", got '1e400'"),
+        (["--window", "0"], WINDOW + ", got '0'"),
+        (["--window", "-7"], WINDOW + ", got '-7'"),
+        (["--width", "0"], WIDTH + ", got '0'"),
+        (["--width", "-5"], WIDTH + ", got '-5'"),
+        (["--width", "1e9"], WIDTH + ", got '1e9'"),
+        (["--kinds", "windows,pie"], "--kinds names unknown figure kind(s) pie; choose from"),
+        (["--kinds", ","], "--kinds names no figure kind; choose from windows, shift,"),
+        (["--format", "bmp"], "--format: unknown export format(s) ['bmp']; choose from png, svg"),
+        (["--weights", "/nonexistent/ckpt.pth"],
+         "--weights must be random, hub or an existing checkpoint file or folder, and nothing "
+         "was found at '/nonexistent/ckpt.pth'"),
+        (["--shift", "7"], "shift 7 must be smaller than the window 7 (0 <= shift < window)."),
+        (["--shift", "-1"], "--shift must be a whole number of tokens, 0 or more (e.g. 3)"),
+        (["--block", "2"], "--block must be 0 (W-MSA) or 1 (SW-MSA), got '2'"),
+        (["--template", "fancy"], "--template must be one of default, lecture, got 'fancy'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_every_bad_argument_is_one_sentence_before_any_work(tmp_path, capsys, no_work, args,
+                                                            words):
+    file = tmp_path / "taken.txt"
+    file.write_text("a file where the output folder should go")
+    args = [a.replace("{file}", str(file)) for a in args]
+    code = cli.main(["figures", str(CAT), *args] + ([] if "--out" in args else
+                                                     ["--out", str(tmp_path / "o")]))
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert words.replace("{file}", str(file)) in one_sentence(err)
+    assert out == "" and not (tmp_path / "o").exists()
+
+
+def test_a_non_image_is_refused_before_the_model(tmp_path, capsys, no_work):
+    bad = tmp_path / "notes.png"
+    bad.write_text("these are my notes, not a picture")
+    code = cli.main(["figures", str(bad), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "This file is not an image Pillow can read (it looks like text)." in one_sentence(
+        capsys.readouterr().err)
+
+
+def test_good_arguments_become_checked_settings(tmp_path):
+    s = cli.figure_settings(
+        ["figures", str(CAT), "--out", str(tmp_path / "new" / "deeper"), "--size", "112",
+         "--query", "0,27", "--head", "ALL", "--device", "cpu", "--kinds", "regions, attention",
+         "--shift", "0", "--width", "200", "--format", "SVG", "--block", "0", "--weights", "random",
+         "--template", "lecture", "--window", "7"]
+    )
+    assert s == cli.FigureSettings(
+        image=str(CAT), out=tmp_path / "new" / "deeper", formats=("svg",), size=112, window=7,
+        shift=0, weights="random", query=(0, 27), block=0, head=None, template="lecture",
+        width=200, kinds=("regions", "attention"), device="cpu",
+    )
+    s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--head", "2"])
+    assert (s.head, s.query, s.shift, s.kinds, s.formats, s.width) == (
+        2, None, None, KINDS, ("png", "svg"), 1600)
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the GPU caught fire\nsecond line")
+
+    monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
+    monkeypatch.setattr(model, "load_model", broken)
+    monkeypatch.delenv("SWINVIZ_DEBUG", raising=False)
+    argv = ["figures", str(CAT), "--out", str(tmp_path / "o"), "--kinds", "regions"]
+    assert cli.main(argv) == 1
+    line = one_sentence(capsys.readouterr().err)
+    assert "(RuntimeError: the GPU caught fire second line)" in line
+    assert "set SWINVIZ_DEBUG=1 to see the traceback" in line
+    monkeypatch.setenv("SWINVIZ_DEBUG", "1")
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "the GPU caught fire" in err
+
+
+def test_resolve_device_names_the_allowed_values():
+    from swinviz.model import SettingsError, resolve_device
+
+    for bad in ("tpu", "gpu0", "", "cuda:x", "cuda:", "cpu:0", "mps"):
+        with pytest.raises(SettingsError, match="use auto, cpu, cuda or cuda:N"):
+            resolve_device(bad)
+    assert resolve_device("cpu") == resolve_device(" CPU ") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto") == torch.device(expected)
+
+
+def test_out_is_a_file_in_a_real_process(tmp_path):
+    """`python -m swinviz`: exit code 2, one sentence, no traceback, no model run."""
+    taken = tmp_path / "figs"
+    taken.write_text("x")
+    r = subprocess.run(
+        [sys.executable, "-m", "swinviz", "figures", str(CAT), "--out", str(taken)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "SWINVIZ_DEBUG": ""},
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stdout == "" and "#" not in r.stderr  # no progress: nothing ran
+    assert f"--out '{taken}' is a file, not a folder" in one_sentence(r.stderr)
+    assert taken.read_text() == "x"
+
+
+def test_a_missing_browser_fails_under_ci_and_skips_otherwise(monkeypatch):
+    from conftest import require_browser
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true makes that a failure"):
+        require_browser(None, "Chromium")
+    with pytest.raises(pytest.fail.Exception):
+        require_browser("/nonexistent/chromium", "Chromium")
+    require_browser(sys.executable, "Chromium")  # present: nothing happens
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="Chromium is missing"):
+        require_browser(None, "Chromium")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        require_browser("/nonexistent/chromium", "Chromium")
