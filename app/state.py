@@ -122,12 +122,7 @@ def parse_settings(
         M_eff, s_eff = grid, 0
     else:
         M_eff, s_eff = M, s
-    check_settings(size, M_eff, s_eff, C, nH, PATCH)
-    if grid % M_eff:  # the model pads; the page's figures of stage 1 expect whole windows
-        raise SettingsError(
-            f"the {grid}x{grid} token grid of a {size}px input does not split into whole "
-            f"{M_eff}x{M_eff} windows; use an input size that is a multiple of {M_eff * PATCH}"
-        )
+    check_settings(size, M_eff, s_eff, C, nH, PATCH, whole_windows=True)
     if weights != "random" and (C, nH) != (DEFAULT_EMBED_DIM, DEFAULT_HEADS):
         raise SettingsError(
             f"pretrained Swin-T weights have width {DEFAULT_EMBED_DIM} and {DEFAULT_HEADS} heads; "

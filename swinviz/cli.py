@@ -261,7 +261,7 @@ def figure_settings(argv: list[str]) -> FigureSettings:
             raise UsageError(f"--kinds names {bad}; choose from {', '.join(KINDS)}")
 
     embed_dim, num_heads = EMBED_DIM, NUM_HEADS  # the model's width and heads (Swin-T stage 1)
-    check_settings(size, window, shift, embed_dim, num_heads)  # SettingsError says why
+    check_settings(size, window, shift, embed_dim, num_heads, whole_windows=True)
     grid = size // PATCH_SIZE
     if query is not None and not all(0 <= v < grid for v in query):
         raise UsageError(

@@ -19,6 +19,7 @@ from swinviz.cost import (
     wmsa_flops,
 )
 from swinviz.image import ImageError
+from swinviz.model import imagenet_classes
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -55,11 +56,13 @@ def test_model_structure_and_device(model):
     assert model.device.type == "cpu"
     assert not model.training
     assert [b.shift_size for b in model.layers[0].blocks] == [0, 3]
+    assert [b.shift_size for b in model.layers[2].blocks] == [0, 3] * 3
+    assert [b.shift_size for b in model.layers[3].blocks] == [0, 0]  # 7x7 grid: one window
     assert model.patch_embed.patches_resolution == (56, 56)
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         y = model(x)
-    assert y.shape == (1, 3136, 96)
+    assert y.shape == (1, 1000)
 
 
 def test_explore_returns_the_trace(model, exp):
@@ -72,11 +75,18 @@ def test_explore_returns_the_trace(model, exp):
     t0, t1 = exp.traces
     assert t0.attn.shape == (64, 3, 49, 49) and t1.mask.shape == (64, 49, 49)
     assert exp.device == "CPU" and exp.weights.startswith("random")
-    assert set(exp.timings_ms) == {"patch_embed", "pair_traced", "pair_fast"}
-    # the traced output is what the fast path computes too
+    assert set(exp.timings_ms) == {"before_pair", "pair_traced", "pair_fast", "after_pair"}
+    assert (exp.stage, exp.pair, exp.patch_size, exp.blocks) == (1, 0, 4, (0, 1))
+    # the traced output is what the fast path computes too, and so are the logits
     with torch.no_grad():
-        fast = model(exp.pixels)
+        fast = model.layers[0](model.patch_embed(exp.pixels))
+        logits = model(exp.pixels)
     torch.testing.assert_close(fast, exp.output, rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits, exp.logits, rtol=0, atol=1e-4)
+    probs = logits.softmax(-1)[0]
+    assert [i for i, _, _ in exp.top5] == probs.topk(5).indices.tolist()
+    assert exp.top5[0][2] == pytest.approx(probs.max().item(), abs=1e-6)
+    assert exp.top5[0][1] == imagenet_classes()[exp.top5[0][0]]
     # block 1 starts from block 0's output, block 0 from the patch tokens
     torch.testing.assert_close(t0.x_in, exp.tokens)
     torch.testing.assert_close(t1.x_out, exp.output)
@@ -106,7 +116,7 @@ def test_hub_offline_is_a_clear_error(monkeypatch, tmp_path):
 def test_checkpoint_round_trip_through_load_model(model, tmp_path):
     from safetensors.torch import save_file
 
-    sd = {k.replace("pair.", "layers.0."): v.clone() for k, v in model.state_dict().items()}
+    sd = {k: v.clone() for k, v in model.state_dict().items()}  # swinviz's names are timm's
     save_file(sd, tmp_path / "timm.safetensors")
     loaded = load_model(tmp_path / "timm.safetensors", device="cpu", seed=5)
     for k, v in model.state_dict().items():
@@ -120,11 +130,11 @@ def test_checkpoint_round_trip_through_load_model(model, tmp_path):
         (dict(window_size=7, shift_size=7), "smaller than the window"),
         (dict(embed_dim=96, num_heads=5), "do not divide"),
         (dict(img_size=226), "multiple of the patch size"),
-        (dict(img_size=224, window_size=12), "multiple of 48"),
         (dict(img_size=0), "positive"),
     ],
 )
 def test_impossible_settings_are_refused_before_work(kwargs, words):
+    """(A grid that does not split into whole windows is padded, not refused: see below.)"""
     with pytest.raises(SettingsError, match=words):
         check_settings(**kwargs)
     with pytest.raises(SettingsError, match=words):
@@ -153,13 +163,13 @@ def test_parameter_counts_match_a_direct_count(model):
     }
     for i, blk in enumerate(model.layers[0].blocks):
         formula = block_params(96, 3, blk.window_size)
-        got = {k[len(f"pair.blocks.{i}."):]: v for k, v in direct.items()
-               if k.startswith(f"pair.blocks.{i}.")}
+        got = {k[len(f"layers.0.blocks.{i}."):]: v for k, v in direct.items()
+               if k.startswith(f"layers.0.blocks.{i}.")}
         assert formula == got
     # SPEC fact 9 by hand for C=96, 3 heads, M=7
     assert formula["attn.qkv"] == 96 * 288 + 288
     assert formula["attn.relative_position_bias_table"] == 169 * 3
-    assert sum(direct.values()) == sum(p.numel() for p in model.parameters())
+    assert sum(direct.values()) == sum(p.numel() for p in model.parameters()) == 28_288_354
 
 
 def test_flops_formula():
@@ -189,3 +199,23 @@ def test_explore_when_the_window_covers_the_grid():
     e = m.explore(Image.new("RGB", (80, 60), (200, 10, 10)))
     assert e.grid == (14, 14) and (e.window_size, e.shift_size) == (14, 0)
     assert e.traces[1].mask is None and e.traces[1].attn.shape == (1, 3, 196, 196)
+
+
+def test_explore_pads_a_grid_that_does_not_split_into_windows():
+    """200 px: 50x50 tokens with M = 7 are padded to 56x56 inside the blocks; the later stages
+    pad too (25 -> 28, 13 -> 14), and every stage can be explored."""
+    m = load_model(img_size=200, device="cpu")
+    img = Image.new("RGB", (200, 200), (10, 120, 200))
+    e = m.explore(img)
+    assert e.grid == (50, 50) and e.num_windows == 64 and e.traces[1].region_ids.shape == (56, 56)
+    assert [m.config.stage(s).grid for s in (1, 2, 3, 4)] == [(50, 50), (25, 25), (13, 13), (7, 7)]
+    e3 = m.explore(img, stage=3, pair=2)
+    assert e3.grid == (13, 13) and e3.patch_size == 16 and e3.traces[0].attn.shape[0] == 4
+
+
+def test_explore_stage_4_has_one_window_and_no_shift(model):
+    e = model.explore(ASSETS / "cat.jpg", stage=4, pair=0)
+    assert (e.grid, e.window_size, e.shift_size, e.num_windows) == ((7, 7), 7, 0, 1)
+    assert e.traces[0].mask is None and e.traces[1].mask is None
+    assert e.traces[1].attn.shape == (1, 24, 49, 49) and e.patch_size == 32
+    assert len(e.chain) == 12  # every block from stage 1 up to stage 4's pair 0
