@@ -65,10 +65,9 @@ _RESAMPLE = Image.Resampling.BICUBIC
 # from an exact resize.
 _REDUCING_GAP = 3.0
 _CORRUPT = "The image file is truncated or corrupt."
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-              6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}  # EXIF orientation -> what shows it upright
+_T = Image.Transpose  # EXIF orientation -> the turn that shows the image upright
+_TRANSPOSE = {2: _T.FLIP_LEFT_RIGHT, 3: _T.ROTATE_180, 4: _T.FLIP_TOP_BOTTOM, 5: _T.TRANSPOSE,
+              6: _T.ROTATE_270, 7: _T.TRANSVERSE, 8: _T.ROTATE_90}
 _SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00",
                b"MM\x00*", b"BM")
 
@@ -311,33 +310,30 @@ def _orientation(im: Image.Image) -> int:
 
 def _read(source: str | os.PathLike | IO[bytes]) -> bytes:
     """A path or a binary file object -> its bytes (at most MAX_BYTES + 1 of them)."""
-    if hasattr(source, "read"):
-        try:
-            data = source.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise ImageError(f"The file cannot be read ({exc.strerror or exc}).") from None
-        if isinstance(data, str):
-            raise TypeError("open_image needs a binary file object (open the file with 'rb').")
-        return bytes(data or b"")
-    name = os.fsdecode(os.fspath(source))
-    shown = name if len(name) <= 200 else name[:197] + "..."
-    if re.match(r"^[a-z][a-z0-9+.-]*://", name, re.IGNORECASE) and not os.path.exists(name):
-        raise ImageError(
-            f"'{shown}' is a web address; please download the image and open the saved file."
-        )
-    if os.path.isdir(name):
-        raise ImageError(f"'{shown}' is a folder, not an image file.")
+    name = None if hasattr(source, "read") else os.fsdecode(os.fspath(source))
+    shown = f" '{name if len(name) <= 200 else name[:197] + '...'}'" if name else ""
     try:
-        if (size := os.path.getsize(name)) > MAX_BYTES:
-            raise ImageError("The file is {}; the limit is {}.".format(*_sizes(size, MAX_BYTES)))
+        if name is None:
+            data = source.read(MAX_BYTES + 1)
+            if isinstance(data, str):
+                raise TypeError("open_image needs a binary file object (open it with 'rb').")
+            return bytes(data or b"")
         with open(name, "rb") as handle:
+            if (size := os.fstat(handle.fileno()).st_size) > MAX_BYTES:
+                have, limit = _sizes(size, MAX_BYTES)
+                raise ImageError(f"The file is {have}; the limit is {limit}.")
             return handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise ImageError(f"No file was found at '{shown}'.") from None
+        if re.match(r"^[a-z][a-z0-9+.-]*://", name or "", re.IGNORECASE):
+            raise ImageError(f"{shown[1:]} is a web address; please download the image and "
+                             "open the saved file.") from None
+        raise ImageError(f"No file was found at{shown}.") from None
+    except IsADirectoryError:
+        raise ImageError(f"{shown[1:]} is a folder, not an image file.") from None
     except PermissionError:
-        raise ImageError(f"The file '{shown}' cannot be read (permission denied).") from None
+        raise ImageError(f"The file{shown} cannot be read (permission denied).") from None
     except OSError as exc:
-        raise ImageError(f"The file '{shown}' cannot be read ({exc.strerror or exc}).") from None
+        raise ImageError(f"The file{shown} cannot be read ({exc.strerror or exc}).") from None
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
