@@ -15,7 +15,8 @@ size before decoding it); the image at most `max_pixels`, checked from the heade
 pixel is decoded. Pillow's own decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`) still
 applies on top of ours: its `DecompressionBombError` becomes `ImageError` and its warning is
 silenced. 16-bit, 32-bit and float images are scaled to 8 bit in strips of about a million
-pixels, so their conversion needs a few tens of MB on top of the decoded pixels.
+pixels: the conversion needs the 8-bit copy (one byte a pixel) and a few tens of MB on top of
+the decoded pixels (8000x8000 float: 345 MB in all, where full float64 copies took 2.7 GB).
 """
 
 from __future__ import annotations
