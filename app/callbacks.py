@@ -337,21 +337,24 @@ def image_source(image):
 
     A path (str / Path), a PIL image or an array pass through; Gradio's raw payload (events run
     with preprocess=False) is a dict with the cached upload's "path", or a "url" holding a
-    data: URI (pasted images in some browsers), which is decoded to bytes here.
+    data: URI (pasted images in some browsers), which is decoded to bytes here, refused before
+    decoding when over the upload limit (SWINVIZ_MAX_FILE_SIZE, as app/ui.py gives Gradio).
     """
+    import os
+
+    from swinviz.image import decode_data_uri, parse_size
+
     if isinstance(image, dict) or hasattr(image, "model_dump"):
         data = image if isinstance(image, dict) else image.model_dump()
         if data.get("path"):
             return str(data["path"])
         url = data.get("url") or ""
-        if url.startswith("data:") and "," in url:
-            import base64
-            import binascii
-
+        if url.startswith("data:"):
+            limit = parse_size(os.environ.get("SWINVIZ_MAX_FILE_SIZE", "20mb"))
             try:
-                return base64.b64decode(url.split(",", 1)[1], validate=False)
-            except (binascii.Error, ValueError):
-                raise user_error("The pasted image could not be decoded.") from None
+                return decode_data_uri(url, limit)
+            except ImageError as exc:
+                raise user_error(str(exc)) from None
         return None
     return image
 

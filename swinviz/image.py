@@ -10,15 +10,18 @@ Pipeline (what `prepare_image` does):
    unit = patch_size * window_size (the Swin stage-1 windows must tile the token map).
 3. `to_tensor`: (1, 3, H, W) float32, ImageNet-normalised.
 
-Safety: the encoded file may be at most `MAX_BYTES`; the decoded image at most `max_pixels`
-(checked from the header, before any pixel is decoded). Pillow's own decompression-bomb limit
-(`PIL.Image.MAX_IMAGE_PIXELS`) still applies on top of ours: its `DecompressionBombError`
-becomes `ImageError` and its `DecompressionBombWarning` is silenced (our check, 64 million by
-default, is stricter than Pillow's warning threshold of about 89 million).
+Safety: the encoded file may be at most `MAX_BYTES` (`decode_data_uri` checks a data: URI's
+size before decoding it); the image at most `max_pixels`, checked from the header before any
+pixel is decoded. Pillow's own decompression-bomb limit (`PIL.Image.MAX_IMAGE_PIXELS`) still
+applies on top of ours: its `DecompressionBombError` becomes `ImageError` and its warning is
+silenced. 16-bit, 32-bit and float images are scaled to 8 bit in strips of about a million
+pixels: the conversion needs the 8-bit copy (one byte a pixel) and a few tens of MB on top of
+the decoded pixels (8000x8000 float: 345 MB in all, where full float64 copies took 2.7 GB).
 """
 
 from __future__ import annotations
 
+import base64
 import codecs
 import io
 import math
@@ -31,22 +34,12 @@ from typing import IO
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 __all__ = [
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "MAX_BYTES",
-    "MAX_PIXELS",
-    "POLICIES",
-    "ImageError",
-    "ImageSource",
-    "PreparedImage",
-    "denormalize",
-    "open_image",
-    "prepare_image",
-    "to_tensor",
-    "valid_size",
+    "IMAGENET_MEAN", "IMAGENET_STD", "MAX_BYTES", "MAX_PIXELS", "POLICIES", "ImageError",
+    "ImageSource", "PreparedImage", "decode_data_uri", "denormalize", "open_image", "parse_size",
+    "prepare_image", "to_tensor", "valid_size",
 ]
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -60,15 +53,24 @@ ImageSource = (
     str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | np.ndarray
 )
 
-_WHITE = (255, 255, 255)
+# What Pillow raises for a damaged or hostile file while opening, decoding, reading EXIF or
+# converting it (found by mutating files of every format it reads; UnidentifiedImageError and
+# "image file is truncated" are OSErrors, struct.error comes from broken EXIF).
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, TypeError, EOFError, struct.error,
+                  NotImplementedError)
+_DEEP_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")  # more than 8 bits per pixel
+_STRIP_PIXELS = 1 << 20  # deep images are scaled to 8 bit this many pixels at a time
 _RESAMPLE = Image.Resampling.BICUBIC
 # resize() first shrinks by an integer factor with reduce() while the image is more than this
 # many times the target; Pillow's own thumbnail() uses 2.0, 3.0 is visually indistinguishable
 # from an exact resize.
 _REDUCING_GAP = 3.0
 _CORRUPT = "The image file is truncated or corrupt."
-_ORIENTATION_TAG = 0x0112
-_HEAD_BYTES = 256 * 1024  # how much of the file the diagnostics look at
+_T = Image.Transpose  # EXIF orientation -> the turn that shows the image upright
+_TRANSPOSE = {2: _T.FLIP_LEFT_RIGHT, 3: _T.ROTATE_180, 4: _T.FLIP_TOP_BOTTOM, 5: _T.TRANSPOSE,
+              6: _T.ROTATE_270, 7: _T.TRANSVERSE, 8: _T.ROTATE_90}
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00",
+               b"MM\x00*", b"BM")
 
 
 class ImageError(ValueError):
@@ -83,59 +85,44 @@ def _millions(n: int) -> str:
     """900_000_000 -> '900 million'; 64_008_000 -> '64.01 million'; 5_000 -> '5,000'."""
     if n < 1_000_000:
         return f"{n:,}"
-    text = f"{n / 1e6:,.2f}".rstrip("0").rstrip(".")
-    return f"{text} million"
+    return f"{n / 1e6:,.2f}".rstrip("0").rstrip(".") + " million"
 
 
-def _too_many_pixels(size: tuple[int, int] | None, pixels: int, limit: int) -> ImageError:
+def _too_many_pixels(size: tuple[int, int], limit: int) -> ImageError:
+    pixels = size[0] * size[1]
     have, lim = _millions(pixels), _millions(limit)
     if have == lim:  # rounding hid the difference: use exact counts
         have, lim = f"{pixels:,}", f"{limit:,}"
-    what = f"{size[0]}x{size[1]} = {have}" if size else have
     return ImageError(
-        f"The image is {what} pixels; the limit is {lim}. Please use a smaller image."
+        f"The image is {size[0]}x{size[1]} = {have} pixels; the limit is {lim}. "
+        "Please use a smaller image."
     )
 
 
 def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    """52428800 -> '50 MB', 1536 -> '1.5 KB', 900 -> '900 bytes'."""
+    for unit, scale in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + " " + unit
+    return f"{n} bytes"
 
 
-def _looks_like_text(head: bytes) -> bool:
-    """True when the bytes decode as UTF-8 and are almost all printable characters."""
-    sample = head[:4096]
-    if not sample or b"\x00" in sample:
-        return False
-    try:
-        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return False
-    if not text:
-        return False
-    printable = sum(ch.isprintable() or ch in "\t\r\n\f" for ch in text)
-    return printable >= 0.95 * len(text)
-
-
-_IMAGE_SIGNATURES = (
-    b"\x89PNG\r\n\x1a\n",
-    b"\xff\xd8\xff",
-    b"GIF87a",
-    b"GIF89a",
-    b"II*\x00",
-    b"MM\x00*",
-    b"BM",
-)
-
-
-def _looks_like_image(head: bytes) -> bool:
-    return head.startswith(_IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+def _sizes(size: int, limit: int) -> tuple[str, str]:
+    """The two sizes for a 'file is X; the limit is Y' message, exact when rounding hides
+    the difference."""
+    have, lim = _megabytes(size), _megabytes(limit)
+    return (have, lim) if have != lim else (f"{size:,} bytes", f"{limit:,} bytes")
 
 
 def _unreadable(head: bytes) -> ImageError:
     """The message for a file Pillow could not identify, with a guess at what it is."""
-    if _looks_like_image(head):
+    if head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
         return ImageError(_CORRUPT)
     start = head[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    try:  # text: valid UTF-8 (a character cut at the end is fine), almost all printable
+        text = "" if b"\x00" in head[:4096] else codecs.utf_8_decode(head[:4096], "strict")[0]
+    except UnicodeDecodeError:
+        text = ""
     if start.startswith(b"%pdf"):
         why = "it is a PDF document; please export the page as PNG or JPEG"
     elif b"<svg" in start:
@@ -146,55 +133,28 @@ def _unreadable(head: bytes) -> ImageError:
         why = "it looks like a HEIC/HEIF photo; please convert it to JPEG or PNG"
     elif head[4:8] == b"ftyp":
         why = "it looks like a video or another ISO media file"
-    elif _looks_like_text(head):
+    elif text and sum(c.isprintable() or c in "\t\r\n\f" for c in text) >= 0.95 * len(text):
         why = "it looks like text"
     else:
         why = "its format is not one of JPEG, PNG, GIF, WebP, BMP, TIFF or similar"
     return ImageError(f"This file is not an image Pillow can read ({why}).")
 
 
-def _header_size(head: bytes) -> tuple[int, int] | None:
-    """(width, height) read straight from a PNG / GIF / JPEG header, or None. Only used to
-    word the message when Pillow itself refuses an image as too large."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR" and len(head) >= 24:
-        return struct.unpack(">II", head[16:24])
-    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
-        return struct.unpack("<HH", head[6:10])
-    if head.startswith(b"\xff\xd8"):
-        i = 2
-        while i + 9 <= len(head):
-            if head[i] != 0xFF:
-                return None
-            marker = head[i + 1]
-            if marker == 0xFF:  # fill byte
-                i += 1
+def _bomb_error(data: bytes, max_pixels: int) -> ImageError:
+    """Pillow refused to open `data` as a decompression bomb: our message, with the size read
+    by Pillow's own format readers (`Image.open` makes the check before it returns one)."""
+    Image.init()
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        if accept is None or accept(data[:16]):
+            try:
+                size = factory(io.BytesIO(data), "").size
+            except (*_PILLOW_ERRORS, Image.DecompressionBombError):  # a GIF frame may be larger
                 continue
-            if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
-                i += 2
-                continue
-            length = int.from_bytes(head[i + 2 : i + 4], "big")
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
-                height, width = struct.unpack(">HH", head[i + 5 : i + 9])
-                return (width, height)
-            i += 2 + length
-    return None
-
-
-def _bomb_error(exc: Exception, head: bytes, max_pixels: int) -> ImageError:
-    """Turn Pillow's DecompressionBombError into our message."""
-    size = _header_size(head)
-    if size is not None:
-        pixels = size[0] * size[1]
-    else:
-        match = re.search(r"\((\d+) pixels\)", str(exc))
-        pixels = int(match.group(1)) if match else 0
-    if pixels == 0:
-        return ImageError(
-            "The image is too large: it has more pixels than Pillow will safely decode."
-        )
-    pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
-    limit = max_pixels if pixels > max_pixels or not pillow_limit else pillow_limit
-    return _too_many_pixels(size, pixels, limit)
+            pillow_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+            over_ours = size[0] * size[1] > max_pixels or not pillow_limit
+            return _too_many_pixels(size, max_pixels if over_ours else pillow_limit)
+    return ImageError("The image is too large: it has more pixels than Pillow will safely decode.")
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
@@ -202,48 +162,54 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise ImageError(f"The image has no pixels (it is {width}x{height}).")
     if width * height > max_pixels:
-        raise _too_many_pixels(size, width * height, max_pixels)
+        raise _too_many_pixels(size, max_pixels)
 
 
 # --------------------------------------------------------------------------------------------
-# reading the source
+# data: URIs
 
 
-def _read_path(path: str | os.PathLike) -> bytes:
-    name = os.fspath(path)
-    if isinstance(name, bytes):
-        name = os.fsdecode(name)
-    shown = name if len(name) <= 200 else name[:197] + "..."
-    if re.match(r"^[a-z][a-z0-9+.-]*://", name, re.IGNORECASE) and not os.path.exists(name):
+def parse_size(size: str | int) -> int:
+    """A size as Gradio's `max_file_size` reads it -> bytes: '20mb' -> 20 * 1024**2.
+
+    A whole number and a unit b, kb, mb, gb or tb (powers of 1024; case and spaces ignored), or
+    an int (bytes). Raises ValueError otherwise.
+    """
+    if isinstance(size, int) and not isinstance(size, bool):
+        return size
+    match = re.fullmatch(r"(\d+)([kmgt]?)b", str(size).replace(" ", "").lower())
+    if match is None:
+        raise ValueError(
+            f"{size!r} is not a file size; write a whole number and a unit, e.g. '20mb'."
+        )
+    return int(match[1]) * 1024 ** " kmgt".index(match[2] or " ")
+
+
+def decode_data_uri(url: str, max_bytes: int) -> bytes:
+    """A pasted image's "data:<type>;base64,<data>" URI -> the encoded bytes it holds.
+
+    Raises ImageError, before decoding anything, when the payload would decode to more than
+    `max_bytes` bytes, and for a URI that is not base64 data or whose base64 is damaged.
+    """
+    header, comma, payload = url.partition(",")
+    header = header.lower().replace(" ", "")
+    if not (header.startswith("data:") and header.endswith(";base64") and comma):
         raise ImageError(
-            f"'{shown}' is a web address; please download the image and open the saved file."
+            "The pasted image is not a base64 data: URI; please upload the image file instead."
+        )
+    size = len(payload) // 4 * 3 - payload[-2:].count("=")
+    if size > max_bytes:
+        raise ImageError(
+            "The pasted image is {}; the limit is {}. Please use a smaller image.".format(
+                *_sizes(size, max_bytes))
         )
     try:
-        if os.path.isdir(name):
-            raise ImageError(f"'{shown}' is a folder, not an image file.")
-        size = os.path.getsize(name)
-        if size > MAX_BYTES:
-            raise ImageError(
-                f"The file is {_megabytes(size)}; the limit is {_megabytes(MAX_BYTES)}."
-            )
-        with open(name, "rb") as handle:
-            return handle.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise ImageError(f"No file was found at '{shown}'.") from None
-    except PermissionError:
-        raise ImageError(f"The file '{shown}' cannot be read (permission denied).") from None
-    except OSError as exc:
-        raise ImageError(f"The file '{shown}' cannot be read ({exc.strerror or exc}).") from None
-
-
-def _read_stream(stream: IO[bytes]) -> bytes:
-    try:
-        data = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ImageError(f"The file cannot be read ({exc.strerror or exc}).") from None
-    if isinstance(data, str):
-        raise TypeError("open_image needs a binary file object (open the file with 'rb').")
-    return bytes(data or b"")
+        return base64.b64decode(payload, validate=True)
+    except ValueError:  # binascii.Error, or characters outside ASCII
+        raise ImageError(
+            "The pasted image is damaged (its base64 data cannot be decoded); please upload "
+            "the image file instead."
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,212 +218,145 @@ def _read_stream(stream: IO[bytes]) -> bytes:
 
 def _over_white(rgba: Image.Image) -> Image.Image:
     """Composite an RGBA image over white -> RGB (alpha 0 becomes pure white)."""
-    out = Image.new("RGB", rgba.size, _WHITE)
+    out = Image.new("RGB", rgba.size, (255, 255, 255))
     out.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
     return out
 
 
-def _grey_to_rgb(values: np.ndarray) -> Image.Image:
-    """(H, W) uint8 -> RGB."""
-    return Image.fromarray(np.ascontiguousarray(values, dtype=np.uint8)).convert("RGB")
+def _strips(im: Image.Image):
+    """Yield (top row, (h, W) array) over horizontal strips of about `_STRIP_PIXELS` pixels."""
+    rows = max(1, _STRIP_PIXELS // im.width)
+    for top in range(0, im.height, rows):
+        yield top, np.asarray(im.crop((0, top, im.width, min(im.height, top + rows))))
 
 
-def _integer_to_rgb(im: Image.Image) -> Image.Image:
-    """16/32-bit greyscale ("I;16*", "I") -> RGB, scaled by the range of the data type.
+def _deep_to_grey(im: Image.Image) -> Image.Image:
+    """16-bit, 32-bit or float greyscale ("I;16*", "I", "F") -> "L", in strips.
 
-    "I;16*" is unsigned 16 bit: 0..65535 -> 0..255 (32768 -> 128). "I" is 32-bit signed, but
-    in practice holds 16-bit data (Pillow's mode for 16-bit PNG/TIFF greyscale in older
-    versions), so 0..65535 is scaled the same way; data outside that range is stretched from
-    its own minimum to its maximum.
+    "I;16*" is unsigned 16 bit: 0..65535 -> 0..255 (32768 -> 128). "I" is 32-bit signed but in
+    practice holds 16-bit data, so 0..65535 is scaled the same way. "F": values in [0, 1] are
+    scaled by 255, values in [0, 255] kept. Anything else is stretched from its minimum to its
+    maximum. NaN and infinities become 0 (black) and do not count for the range.
     """
-    data = np.asarray(im).astype(np.float64)
-    low, high = (float(data.min()), float(data.max())) if data.size else (0.0, 0.0)
-    if im.mode.startswith("I;16") or (low >= 0 and high <= 65535):
-        scaled = data * (255.0 / 65535.0)
-    else:
-        scaled = (data - low) * (255.0 / (high - low)) if high > low else np.zeros_like(data)
-    return _grey_to_rgb(np.clip(np.rint(scaled), 0, 255))
-
-
-def _float_to_rgb(im: Image.Image) -> Image.Image:
-    """32-bit float greyscale ("F") -> RGB.
-
-    Values in [0, 1] are scaled by 255, values in [0, 255] are kept, anything else is stretched
-    from its minimum to its maximum. NaN becomes 0 (black).
-    """
-    data = np.asarray(im).astype(np.float64)
-    finite = data[np.isfinite(data)]
-    data = np.where(np.isfinite(data), data, 0.0)
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    if low >= 0 and high <= 1:
-        scaled = data * 255.0
+    low, high = math.inf, -math.inf
+    if not im.mode.startswith("I;16"):
+        for _, strip in _strips(im):
+            finite = strip[np.isfinite(strip)] if im.mode == "F" else strip
+            if finite.size:
+                low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+    if im.mode.startswith("I") and (im.mode != "I" or (low >= 0 and high <= 65535)):
+        low, scale = 0.0, 255.0 / 65535.0
+    elif low >= 0 and high <= 1:
+        low, scale = 0.0, 255.0
     elif low >= 0 and high <= 255:
-        scaled = data
+        low, scale = 0.0, 1.0
     else:
-        scaled = (data - low) * (255.0 / (high - low)) if high > low else np.zeros_like(data)
-    return _grey_to_rgb(np.clip(np.rint(scaled), 0, 255))
+        scale = 255.0 / (high - low) if high > low else 0.0
+    grey = Image.new("L", im.size)
+    for top, strip in _strips(im):
+        values = (strip.astype(np.float64) - low) * scale
+        values[~np.isfinite(strip)] = 0.0
+        grey.paste(Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8)), (0, top))
+    return grey
 
 
 def _apply_icc(im: Image.Image) -> Image.Image:
     """Convert RGB/CMYK/L pixels with an embedded non-sRGB ICC profile to sRGB (best effort:
-    on any problem the image is returned unchanged and converted the plain way)."""
+    an unreadable or unusable profile leaves the image unchanged)."""
     icc = im.info.get("icc_profile")
     if not icc or im.mode not in ("RGB", "CMYK", "L") or "transparency" in im.info:
         return im
-    try:
-        from PIL import ImageCms
+    from PIL import ImageCms
 
+    try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        space = source.profile.xcolor_space.strip()
-        if {"RGB": "RGB", "CMYK": "CMYK", "L": "GRAY"}[im.mode] != space:
+        space = {"RGB": "RGB", "CMYK": "CMYK", "L": "GRAY"}[im.mode]
+        if source.profile.xcolor_space.strip() != space:
             return im
         if "srgb" in (source.profile.profile_description or "").lower():
             return im  # already what the model expects
         converted = ImageCms.profileToProfile(
             im, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
         )
-    except Exception:
+    except (OSError, ValueError, ImageCms.PyCMSError):
         return im
     return converted if converted is not None else im
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
     """Any Pillow mode -> a new or the same "RGB" image (transparency over white)."""
-    mode = im.mode
+    if im.mode in _DEEP_MODES:
+        return _deep_to_grey(im).convert("RGB")
     im = _apply_icc(im)
     if im.mode == "RGB" and "transparency" not in im.info:
         return im
-    if mode.startswith("I;16") or mode == "I":
-        return _integer_to_rgb(im)
-    if mode == "F":
-        return _float_to_rgb(im)
-    if mode == "La":
+    if im.mode == "La":
         im = im.convert("LA")
-    if mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in im.info:
+    if im.mode in ("RGBA", "RGBa", "LA", "PA") or "transparency" in im.info:
         return _over_white(im.convert("RGBA"))
     return im.convert("RGB")  # 1, L, P, CMYK, YCbCr, LAB, HSV, RGBX, ...
 
 
 def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation, 1 (upright) when there is none or it cannot be read."""
     try:
-        return int(im.getexif().get(_ORIENTATION_TAG, 1))
-    except Exception:  # unreadable EXIF: treat as upright
+        return int(im.getexif().get(0x0112, 1))
+    except _PILLOW_ERRORS:
         return 1
-
-
-def _exif_transpose(im: Image.Image, *, owned: bool) -> Image.Image:
-    """Apply the EXIF orientation; never raises (bad EXIF leaves the image as it is). An image
-    we do not own is never changed in place."""
-    try:
-        if owned:
-            ImageOps.exif_transpose(im, in_place=True)
-            return im
-        return ImageOps.exif_transpose(im)
-    except Exception:
-        return im if owned else im.copy()
 
 
 # --------------------------------------------------------------------------------------------
 # decoding
 
 
-def _decode(
-    data: bytes, max_pixels: int, min_short: int | None
-) -> tuple[Image.Image, tuple[int, int]]:
-    """Encoded bytes -> (RGB image, (width, height) after EXIF rotation, before any draft).
+def _read(source: str | os.PathLike | IO[bytes]) -> bytes:
+    """A path or a binary file object -> its bytes (at most MAX_BYTES + 1 of them)."""
+    name = None if hasattr(source, "read") else os.fsdecode(os.fspath(source))
+    shown = f" '{name if len(name) <= 200 else name[:197] + '...'}'" if name else ""
+    try:
+        if name is None:
+            data = source.read(MAX_BYTES + 1)
+            if isinstance(data, str):
+                raise TypeError("open_image needs a binary file object (open it with 'rb').")
+            return bytes(data or b"")
+        with open(name, "rb") as handle:
+            if (size := os.fstat(handle.fileno()).st_size) > MAX_BYTES:
+                have, limit = _sizes(size, MAX_BYTES)
+                raise ImageError(f"The file is {have}; the limit is {limit}.")
+            return handle.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        if re.match(r"^[a-z][a-z0-9+.-]*://", name or "", re.IGNORECASE):
+            raise ImageError(f"{shown[1:]} is a web address; please download the image and "
+                             "open the saved file.") from None
+        raise ImageError(f"No file was found at{shown}.") from None
+    except IsADirectoryError:
+        raise ImageError(f"{shown[1:]} is a folder, not an image file.") from None
+    except PermissionError:
+        raise ImageError(f"The file{shown} cannot be read (permission denied).") from None
+    except OSError as exc:
+        raise ImageError(f"The file{shown} cannot be read ({exc.strerror or exc}).") from None
 
-    min_short: if given, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg "draft"
-    mode) as long as its short side stays >= min_short.
-    """
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Encoded bytes -> Pillow's lazily opened image (header read, no pixel decoded)."""
     if not data:
         raise ImageError("The file is empty.")
     if len(data) > MAX_BYTES:
         raise ImageError(
             f"The file is larger than {_megabytes(MAX_BYTES)}; please use a smaller file."
         )
-    head = data[:_HEAD_BYTES]
-    with warnings.catch_warnings():
-        # our own max_pixels check below is what decides; do not let Pillow's warning out
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = Image.open(io.BytesIO(data))
-        except Image.DecompressionBombError as exc:
-            raise _bomb_error(exc, head, max_pixels) from None
-        except UnidentifiedImageError:
-            raise _unreadable(head) from None
-        except Exception as exc:
-            raise ImageError(_CORRUPT) from exc
-
-        _check_pixels(im.size, max_pixels)  # header only: nothing decoded yet
-        width, height = im.size
-        orientation = _orientation(im)
-        original = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-
-        if min_short is not None and im.format in ("JPEG", "MPO"):
-            factor = min_short / min(width, height)
-            if factor < 1:
-                request = (max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor)))
-                try:
-                    im.draft(None, request)
-                except Exception:
-                    pass  # not fatal: decode at full size
-        try:
-            im.load()  # the first frame of an animation
-        except Image.DecompressionBombError as exc:
-            raise _bomb_error(exc, head, max_pixels) from None
-        except MemoryError:
-            raise ImageError("There is not enough memory to decode this image.") from None
-        except Exception as exc:
-            raise ImageError(_CORRUPT) from exc
-        _check_pixels(im.size, max_pixels)
-        im = _exif_transpose(im, owned=True)
-        try:
-            rgb = _to_rgb(im)
-        except ImageError:
-            raise
-        except Exception as exc:
-            raise ImageError(
-                f"The image uses a colour format ({im.mode}) that cannot be turned into RGB."
-            ) from exc
-    return rgb, original
-
-
-def _from_pil(source: Image.Image, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
-    """A caller's PIL image -> a new RGB image; the caller's image is left as it was."""
-    _check_pixels(source.size, max_pixels)
-    frame = 0
     try:
-        frame = source.tell()
-    except Exception:
-        pass
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            if frame:
-                source.seek(0)
-            source.load()
-            im = _exif_transpose(source, owned=False)
-            rgb = _to_rgb(im)
-        except ImageError:
-            raise
-        except Image.DecompressionBombError as exc:
-            raise _bomb_error(exc, b"", max_pixels) from None
-        except Exception as exc:
-            raise ImageError(_CORRUPT) from exc
-        finally:
-            if frame:
-                try:
-                    source.seek(frame)
-                except Exception:
-                    pass
-    if rgb is source:
-        rgb = rgb.copy()
-    return rgb, rgb.size
+        return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise _bomb_error(data, max_pixels) from None
+    except UnidentifiedImageError:
+        raise _unreadable(data[:4096]) from None
+    except _PILLOW_ERRORS as exc:
+        raise ImageError(_CORRUPT) from exc
 
 
-def _from_array(array: np.ndarray, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
-    """uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) -> RGB image (4 channels: RGBA over
-    white)."""
+def _from_array(array: np.ndarray, max_pixels: int) -> Image.Image:
+    """uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) -> "L", "RGB" or "RGBA" image."""
     if array.dtype != np.uint8:
         raise ImageError(
             f"The picture array holds {array.dtype} values; expected uint8 (whole numbers 0-255)."
@@ -469,35 +368,64 @@ def _from_array(array: np.ndarray, max_pixels: int) -> tuple[Image.Image, tuple[
             f"The picture array has shape {tuple(array.shape)}; expected (height, width) for "
             "grey, (height, width, 3) for RGB or (height, width, 4) for RGBA."
         )
-    height, width = array.shape[:2]
-    _check_pixels((width, height), max_pixels)
-    im = Image.fromarray(np.ascontiguousarray(array))
-    rgb = _over_white(im) if im.mode == "RGBA" else im.convert("RGB")
-    return rgb, rgb.size
+    _check_pixels((array.shape[1], array.shape[0]), max_pixels)
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def _load(
     source: ImageSource, max_pixels: int, min_short: int | None = None
 ) -> tuple[Image.Image, tuple[int, int]]:
-    """Dispatch on the type of source; returns (RGB image, original (width, height))."""
+    """Any source -> (RGB image, original (width, height) after EXIF rotation).
+
+    min_short: if given, a JPEG may be decoded at 1/2, 1/4 or 1/8 scale (libjpeg "draft"
+    mode) as long as its short side stays >= min_short. A caller's PIL image is never changed
+    (its frame position is restored) and never returned itself.
+    """
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels <= 0:
         raise ValueError(f"max_pixels must be a positive whole number, got {max_pixels!r}.")
-    if isinstance(source, Image.Image):
-        return _from_pil(source, max_pixels)
     if isinstance(source, np.ndarray):
-        return _from_array(source, max_pixels)
+        source = _from_array(source, max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-    elif isinstance(source, (str, os.PathLike)):
-        data = _read_path(source)
-    elif hasattr(source, "read"):
-        data = _read_stream(source)
-    else:
+    elif isinstance(source, (str, os.PathLike)) or hasattr(source, "read"):
+        data = _read(source)
+    elif not isinstance(source, Image.Image):
         raise TypeError(
             "open_image accepts a file path, bytes, a binary file object, a PIL image or a "
             f"uint8 numpy array; got {type(source).__name__}."
         )
-    return _decode(data, max_pixels, min_short)
+    with warnings.catch_warnings():
+        # our own max_pixels check is what decides; do not let Pillow's warning out
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = source if isinstance(source, Image.Image) else _open(data, max_pixels)
+        _check_pixels(im.size, max_pixels)  # header only: nothing decoded yet
+        (width, height), frame = im.size, im.tell()
+        if min_short is not None and im is not source and im.format in ("JPEG", "MPO"):
+            if min_short < min(width, height):
+                factor = min_short / min(width, height)
+                im.draft(None, (math.ceil(width * factor), math.ceil(height * factor)))
+        try:
+            if frame:
+                im.seek(0)
+            im.load()  # the first frame of an animation
+            orientation = _orientation(im)
+            if im.mode in _DEEP_MODES:  # to 8 bit first; rebinding frees the deep pixels
+                im = _deep_to_grey(im)
+            turn = _TRANSPOSE.get(orientation)
+            rgb = _to_rgb(im.transpose(turn) if turn is not None else im)
+        except Image.DecompressionBombError:
+            raise ImageError(
+                "The image is too large: it has more pixels than Pillow will safely decode."
+            ) from None
+        except MemoryError:
+            raise ImageError("There is not enough memory to decode this image.") from None
+        except _PILLOW_ERRORS as exc:
+            raise ImageError(_CORRUPT) from exc
+        finally:
+            if frame:  # only a caller's image can be at a later frame
+                source.seek(frame)
+    turned = orientation in (5, 6, 7, 8)
+    return (rgb.copy() if rgb is source else rgb), ((height, width) if turned else (width, height))
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,9 +441,9 @@ def open_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Im
 
     Returns an RGB image of W x H pixels, i.e. `np.asarray(result)` has shape (H, W, 3), after
     EXIF orientation (so W and H may be swapped relative to the stored pixels), first frame
-    of an animation, transparency composited over white, 16-bit/float greyscale scaled to
-    8 bit, CMYK / YCbCr / LAB / HSV / palette converted, and an embedded non-sRGB ICC profile
-    applied where possible.
+    of an animation, transparency composited over white, 16-bit/32-bit/float greyscale scaled
+    to 8 bit (see `_deep_to_grey`), CMYK / YCbCr / LAB / HSV / palette converted, and an
+    embedded non-sRGB ICC profile applied where possible.
 
     Raises ImageError (a ValueError with a plain-language message) for every unusable image:
     empty, not an image, truncated/corrupt, more than `max_pixels` pixels (checked from the

@@ -6,12 +6,23 @@ import io
 import struct
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hostile import png_claiming
+from hostile import (
+    bmp_palette_claiming,
+    data_uri,
+    gif_screen,
+    hostile_files,
+    png_claiming,
+    png_grey16,
+    png_with_chunk,
+    tiff_rows,
+    zlib_bomb,
+)
 from PIL import Image
 
 from swinviz import image as image_mod
@@ -551,3 +562,285 @@ def test_big_jpeg_full_open(big_jpeg):
     out = open_image(big_jpeg)
     assert out.size == (8000, 6000) and out.mode == "RGB"
     assert close(out.getpixel((10, 10)), RED, tol=12)
+
+
+# ------------------------------------------------------------------------------------------
+# correct under every input: deep images in bounded memory, one size limit for data: URIs,
+# hostile files (tests/hostile.py builds them in milliseconds)
+
+
+def deep_reference(values: np.ndarray, mode: str) -> np.ndarray:
+    """The documented 8-bit value of each deep pixel, on the whole array at once: 16 bit (and
+    "I" within 0..65535) scaled by 255/65535, float in [0, 1] by 255, [0, 255] kept, anything
+    else stretched from the finite minimum to the maximum; NaN and infinities black."""
+    data = values.astype(np.float64)
+    finite = np.isfinite(data)
+    low, high = (data[finite].min(), data[finite].max()) if finite.any() else (0.0, 0.0)
+    if mode.startswith("I;16") or (mode == "I" and low >= 0 and high <= 65535):
+        scaled = data * 255 / 65535
+    elif mode == "F" and low >= 0 and high <= 1:
+        scaled = data * 255
+    elif mode == "F" and low >= 0 and high <= 255:
+        scaled = data
+    else:
+        scaled = (data - low) * 255 / (high - low) if high > low else data * 0
+    return np.where(finite, np.clip(np.rint(scaled), 0, 255), 0).astype(np.uint8)
+
+
+def test_float_nan_is_black_also_when_stretched():
+    # old code: NaN became the value 0 before stretching, i.e. mid grey (128) here
+    f = Image.fromarray(np.array([[-10.0, 10.0, np.nan, np.inf, 0.0]], np.float32))
+    assert np.asarray(open_image(f))[0, :, 0].tolist() == [0, 255, 0, 0, 128]
+    f01 = Image.fromarray(np.array([[np.nan, 0.5, -np.inf]], np.float32))
+    assert np.asarray(open_image(f01))[0, :, 0].tolist() == [0, 128, 0]
+
+
+@pytest.mark.parametrize("mode", ["F", "I", "I;16", "F01", "F255"])
+def test_deep_conversion_in_strips_equals_whole_array(monkeypatch, mode):
+    """Strips of 7 pixels (the range is found across all of them) give what one pass over the
+    whole array gives; the extremes sit in the first and the last strip."""
+    rng = np.random.default_rng(3)
+    values = {
+        "F": rng.normal(0, 300, (9, 5)).astype(np.float32),
+        "F01": rng.random((9, 5)).astype(np.float32),
+        "F255": (rng.random((9, 5)) * 255).astype(np.float32),
+        "I": rng.integers(-70000, 90000, (9, 5)).astype(np.int32),
+        "I;16": rng.integers(0, 65536, (9, 5)).astype(np.uint16),
+    }[mode]
+    if mode.startswith("F"):
+        values[4, 2] = np.nan
+    values[0, 0], values[8, 4] = values.max() + 1, values.min() - 1 if mode == "F" else 0
+    im = Image.fromarray(values)
+    monkeypatch.setattr(image_mod, "_STRIP_PIXELS", 7)
+    expected = deep_reference(values, im.mode)
+    out = np.asarray(open_image(im))
+    np.testing.assert_array_equal(out[..., 0], expected)
+    assert (out[..., 0] == out[..., 1]).all() and (out[..., 0] == out[..., 2]).all()
+
+
+def test_deep_tiffs_and_16_bit_png_from_files():
+    row = np.array([0.0, 0.25, np.nan, 1.0], np.float32)
+    out = np.asarray(open_image(tiff_rows(row, 3)))
+    assert out.shape == (3, 4, 3) and out[:, :, 0].tolist() == [[0, 64, 0, 255]] * 3
+    out = np.asarray(open_image(tiff_rows(np.array([0, 32768, 65535], np.int32), 2)))
+    assert out[:, :, 0].tolist() == [[0, 128, 255]] * 2
+    out = np.asarray(open_image(tiff_rows(np.array([-5, 0, 5], np.int32), 2)))
+    assert out[:, :, 0].tolist() == [[0, 128, 255]] * 2  # outside 16 bit: stretched
+    out = np.asarray(open_image(png_grey16(np.array([0, 257, 32768, 65535], np.uint16), 2)))
+    assert out[:, :, 0].tolist() == [[0, 1, 128, 255]] * 2
+
+
+# One process per measurement would import torch each time; this script imports it once and
+# forks a child per case: a forked child's ru_maxrss starts at its own resident size, so its
+# growth is what the case needed.
+MEASURE = r"""
+import json, os, resource, sys
+import numpy as np
+from swinviz import image
+results = []
+for path, call, kwargs in json.loads(sys.argv[1]):
+    read, write = os.pipe()
+    if os.fork() == 0:
+        start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            out = getattr(image, call)(path, **kwargs)
+            mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start) / 1024
+            out = out.image if call == "prepare_image" else out
+            red, green, blue = (np.asarray(out.getchannel(c)) for c in range(3))
+            answer = {"size": out.size, "row": red[0].tolist(), "mb": mb,
+                      "grey": bool((red == green).all() and (red == blue).all()),
+                      "rows_equal": bool((red == red[:1]).all())}
+        except image.ImageError as exc:
+            answer = {"error": str(exc)}
+        os.write(write, json.dumps(answer).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        results.append(json.loads(pipe.read()))
+    os.wait()
+print(json.dumps(results))
+"""
+
+
+def measure(cases: list[tuple[Path, str, dict]]) -> list[dict]:
+    """Run each (file, "open_image" | "prepare_image", kwargs) in its own forked process."""
+    import json
+    import subprocess
+    import sys
+
+    cases = [(str(path), call, kwargs) for path, call, kwargs in cases]
+    done = subprocess.run([sys.executable, "-c", MEASURE, json.dumps(cases)], check=True,
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow  # about 10 s: three 64-million-pixel decodes
+def test_deep_images_at_the_pixel_limit_in_bounded_memory(tmp_path):
+    """8000x8000 (64 million pixels, the limit) float TIFF, 16-bit PNG and 32-bit "I" TIFF.
+    Decoded, they hold 256, 128 and 256 MB; the whole call grew the process by 2.1-2.7 GB with
+    the old float64 conversion, and by 0.31-0.35 GB now (the 8-bit copies and strips add about
+    60-100 MB to the decoded pixels)."""
+    side = 8000
+    f_row = np.linspace(-1000, 1000, side, dtype=np.float32)
+    f_row[::1000] = np.nan
+    i_row = (np.arange(side, dtype=np.int32) * 8) - 1000
+    u_row = (np.arange(side) * 8).astype(np.uint16)
+    files = {"F": tiff_rows(f_row, side), "I": tiff_rows(i_row, side),
+             "I;16": png_grey16(u_row, side)}
+    for name, data in files.items():
+        (tmp_path / name.replace(";", "")).write_bytes(data)
+    f, i, u = (tmp_path / name.replace(";", "") for name in files)
+    results = measure([(f, "open_image", {}), (i, "prepare_image", {}),
+                       (u, "prepare_image", {"policy": "keep"})])
+    for result, mode in zip(results, ("F", "I", "I;16"), strict=True):
+        assert "error" not in result, result
+        assert result["grey"] and result["rows_equal"], mode
+        assert result["mb"] < 600, (mode, result["mb"])  # old: 2689, 2200, 2077 MB
+    assert results[0]["size"] == [side, side]
+    assert results[0]["row"] == deep_reference(f_row, "F").tolist()
+    assert results[1]["size"] == [224, 224] and results[2]["size"] == [224, 224]
+    # the model input is the bicubic resize of the exactly converted image
+    expected = Image.fromarray(np.tile(deep_reference(u_row, "I;16"), (side, 1)))
+    expected = expected.resize((224, 224), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    assert results[2]["row"] == np.asarray(expected)[0].tolist()
+
+
+def test_tiff_claiming_a_huge_size_names_it():
+    # Pillow refuses it while opening (over its own limit); the size comes from its TIFF reader
+    msg = assert_image_error(tiff_rows(np.zeros(30000, np.uint8), 30000), "30000x30000")
+    assert msg == (
+        "The image is 30000x30000 = 900 million pixels; the limit is 64 million. "
+        "Please use a smaller image."
+    )
+    assert_image_error(tiff_rows(np.zeros(8001, np.float32), 8000), "8001x8000", "64 million")
+
+
+def test_16_bit_png_header_over_the_limit_is_refused_before_decoding():
+    data = bytearray(png_grey16(np.zeros(4, np.uint16), 1))
+    data[16:24] = struct.pack(">II", 8001, 8000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    assert_image_error(bytes(data), "8001x8000", "64.01 million", "64 million")
+    assert_image_error(bytes(data[:33]), "truncated or corrupt")  # nothing after the header
+
+
+@pytest.mark.parametrize(("size", "words"), [
+    ((65535, 65535), ("65535x65535", "4,294.84 million")),  # over Pillow's own limit too
+    ((10000, 10000), ("10000x10000", "100 million")),
+])
+def test_gif_with_a_huge_logical_screen(size, words):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_image_error(gif_screen(*size), *words, "64 million")
+    assert open_image(gif_screen(3, 2)).size == (3, 2)
+
+
+def test_tiff_with_many_pages_or_a_page_cycle_serves_the_first():
+    row = np.arange(0, 250, 10, dtype=np.uint8)
+    for data in (tiff_rows(row, 4, pages=20000), tiff_rows(row, 4, pages=3, loop=True)):
+        out = open_image(data)
+        assert out.size == (25, 4) and np.asarray(out)[3, :, 1].tolist() == row.tolist()
+
+
+def test_palette_and_chunk_bombs_are_refused():
+    assert_image_error(bmp_palette_claiming(1 << 24), "truncated or corrupt")
+    bomb = zlib_bomb(16 << 20)  # 16 MB of text from 16 KB; Pillow stops after 1 MB
+    for chunk in (b"zTXt" + b"k\0\0", b"iCCP" + b"icc\0\0", b"iTXt" + b"k\0\x01\0\0\0"):
+        assert_image_error(png_with_chunk(chunk[:4], chunk[4:] + bomb), "truncated or corrupt")
+    huge_palette = png_with_chunk(b"PLTE", bytes(3 * 100_000))  # an RGB PNG ignores it
+    assert open_image(huge_palette).getpixel((0, 0)) == (10, 120, 200)
+
+
+def test_data_uri_round_trip_and_limit():
+    data = encode(noise(40, 40), "PNG")
+    assert image_mod.decode_data_uri(data_uri(data), len(data)) == data
+    assert image_mod.decode_data_uri(data_uri(data, "IMAGE/PNG").replace("base64", "BASE64"),
+                                     10**6) == data
+    with pytest.raises(ImageError, match=f"is {len(data):,} bytes; the limit is {len(data) - 1:,}"):
+        image_mod.decode_data_uri(data_uri(data), len(data) - 1)
+    with pytest.raises(ImageError) as info:
+        image_mod.decode_data_uri(data_uri(data), 1024)
+    assert str(info.value) == (
+        f"The pasted image is {len(data) / 1024:.1f} KB; the limit is 1 KB. "
+        "Please use a smaller image."
+    )
+    # refused from its length, before decoding: this payload is not even base64
+    over = "data:image/png;base64," + "!" * 4_000_000
+    with pytest.raises(ImageError, match=r"is 2\.9 MB; the limit is 1 MB"):
+        image_mod.decode_data_uri(over, 1 << 20)
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("data:image/png,%89PNG", "not a base64 data: URI"),
+    ("data:image/png;base64", "not a base64 data: URI"),
+    ("image/png;base64,iVBORw0KGgo=", "not a base64 data: URI"),
+    ("data:image/png;base64,iVBOR w0KGgo=", "damaged"),
+    ("data:image/png;base64,iVBORw0KGgo", "damaged"),  # padding missing
+    ("data:image/png;base64,iVBORw0KGgé=", "damaged"),
+])
+def test_malformed_data_uris(url, words):
+    with pytest.raises(ImageError, match=words):
+        image_mod.decode_data_uri(url, 1 << 20)
+
+
+def test_parse_size():
+    parse = image_mod.parse_size
+    assert parse("20mb") == 20 * 1024 * 1024 == parse("20 MB") == parse(20 * 1024 * 1024)
+    assert parse("1kb") == 1024 and parse("7b") == 7 and parse("2GB") == 2 << 30
+    for bad in ("20", "mb", "twenty mb", "1.5mb", "-1mb", "20 mib"):
+        with pytest.raises(ValueError, match="not a file size"):
+            parse(bad)
+
+
+def test_app_applies_its_upload_limit_to_pasted_images(monkeypatch):
+    """A data: URI skipped SWINVIZ_MAX_FILE_SIZE: 30 and 49 MB were accepted, 150 MB decoded
+    before the library refused it. Now the app's limit applies before decoding."""
+    import gradio as gr
+
+    from app.callbacks import image_source
+
+    data = encode(noise(40, 40), "PNG")
+    assert len(data) > 2048
+    monkeypatch.setenv("SWINVIZ_MAX_FILE_SIZE", "2kb")
+    with pytest.raises(gr.Error, match="the limit is 2 KB"):
+        image_source({"path": None, "url": data_uri(data)})
+    with pytest.raises(gr.Error, match="damaged"):
+        image_source({"path": None, "url": "data:image/png;base64,@@@@"})
+    monkeypatch.setenv("SWINVIZ_MAX_FILE_SIZE", "1mb")
+    assert image_source({"path": None, "url": data_uri(data)}) == data
+    monkeypatch.delenv("SWINVIZ_MAX_FILE_SIZE")  # default 20mb
+    with pytest.raises(gr.Error, match="is 21 MB; the limit is 20 MB"):
+        image_source({"path": None, "url": "data:image/png;base64," + "A" * (28 << 20)})
+
+
+def test_hostile_matrix_through_the_library(tmp_path):
+    for name, (path, expect) in hostile_files(tmp_path).items():
+        if expect is None:
+            assert open_image(path).mode == "RGB", name
+            assert prepare_image(path, 56).size == (56, 56), name
+        else:
+            assert_image_error(path, expect)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow's notes on the broken metadata
+def test_mutated_files_give_an_image_or_an_image_error():
+    """Every exception Pillow raises for a damaged file must be in the list the intake
+    catches: random byte changes in the headers of files of ten formats."""
+    rng = np.random.default_rng(7)
+    im = noise(24, 16)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    files = [encode(im, "JPEG", exif=exif.tobytes()), encode(im, "PNG"),
+             encode(im.convert("P"), "GIF", save_all=True, append_images=[im.convert("P")]),
+             encode(im, "TIFF", exif=exif), encode(im, "WEBP", exif=exif.tobytes()),
+             encode(im.convert("P"), "BMP"), encode(im, "ICO"), encode(im, "TGA"),
+             tiff_rows(np.linspace(0, 1, 24, dtype=np.float32), 16),
+             png_grey16(np.arange(24, dtype=np.uint16) * 2000, 16)]
+    for data in files:
+        for _ in range(300):
+            mutated = bytearray(data)
+            for at in rng.integers(0, min(len(data), 400), rng.integers(1, 4)):
+                mutated[at] = rng.choice([0, 255, int(rng.integers(256))])
+            try:
+                assert open_image(bytes(mutated)).mode == "RGB"
+            except ImageError:
+                pass
