@@ -31,6 +31,7 @@ import os
 import pickle
 import re
 import stat
+import threading
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -740,6 +741,14 @@ def load_stage1(model: nn.Module, source: str | os.PathLike[str] | Mapping) -> s
 
 # ---------------------------------------------------------------------------------- the Hub
 
+_HUB_FILE = "model.safetensors"
+_HUB_PROBE_TIMEOUT = 2.0
+"""Seconds the one reachability check of the Hub may take in all (name lookup, connect and
+answer), before hf_hub_download is called. Without it, an offline hf_hub_download retries its
+request five times with a 1-2-4-8-8 s backoff (huggingface_hub 2.4.0: after a failed HEAD and
+no cached file, `_hf_hub_download_to_cache_dir` retries with `retry_on_errors=True`, which no
+setting turns off), about 24 s in all."""
+
 
 def _download_errors() -> tuple[type[BaseException], ...]:
     """Exceptions hf_hub_download raises for network, offline and cache failures."""
@@ -748,6 +757,7 @@ def _download_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [
         OSError,  # includes LocalEntryNotFoundError, OfflineModeIsEnabled, requests' errors
         ValueError,  # HFValidationError
+        RuntimeError,  # "etag is empty due to uncovered problems"
         HfHubHTTPError,
         LocalEntryNotFoundError,
     ]
@@ -756,31 +766,112 @@ def _download_errors() -> tuple[type[BaseException], ...]:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        base = getattr(module, "HTTPError", None)
-        if isinstance(base, type) and issubclass(base, BaseException):
-            errors.append(base)
+        for name in ("HTTPError", "TransportError", "InvalidURL", "StreamError"):
+            base = getattr(module, name, None)
+            if isinstance(base, type) and issubclass(base, BaseException):
+                errors.append(base)
     return tuple(errors)
+
+
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE), as huggingface_hub read it at import or as the
+    environment says now."""
+    from huggingface_hub import constants
+
+    now = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "")
+    return constants.is_offline_mode() or now.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _cached_hub_file(cache_dir: str | None) -> Path | None:
+    """The Hub weights in the local Hub cache (huggingface_hub's own lookup: refs/main ->
+    snapshots/<commit>/model.safetensors), or None. Touches no network."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(HUB_REPO, _HUB_FILE, cache_dir=cache_dir)
+    except (OSError, ValueError):  # an unreadable cache counts as an empty one
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
+def _probe_hub(timeout: float = _HUB_PROBE_TIMEOUT) -> BaseException | None:
+    """One HEAD request for the Hub weights' metadata, without retries, bounded by `timeout`
+    seconds in all (it runs in a daemon thread, so even a name lookup, which sockets cannot
+    time out, cannot hold it up). None when the Hub answered; else the error (a TimeoutError
+    when it did not finish in time)."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(HUB_REPO, _HUB_FILE)
+    outcome: list[BaseException | None] = []
+
+    def probe() -> None:
+        try:
+            get_hf_file_metadata(url, timeout=timeout, retry_on_errors=False)
+        except Exception as exc:  # reported to the caller
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=probe, name="swinviz-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        return TimeoutError(f"no answer within {timeout:g} s")
+    return outcome[0]
+
+
+def _reason(exc: BaseException) -> str:
+    """`Type: first line of the message`, for a parenthesis."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {text.splitlines()[0].rstrip('.')}"
 
 
 def hub_checkpoint(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Path of the pretrained Swin-T weights (timm's `model.safetensors` from `HUB_REPO`).
 
-    Downloaded once by huggingface_hub and cached (in `cache_dir`, else its default cache).
-    Raises CheckpointError when the file is neither cached nor downloadable (offline,
-    `HF_HUB_OFFLINE=1`, network or Hub errors).
+    Looked up first in the local Hub cache (`cache_dir`, else huggingface_hub's default cache)
+    through huggingface_hub's own lookup, with no network. If it is not cached: with
+    `HF_HUB_OFFLINE=1` a CheckpointError right away; otherwise one quick request checks that the
+    Hub answers (`_HUB_PROBE_TIMEOUT`, no retries, so an offline machine gets its answer in
+    under 3 s, not after huggingface_hub's ~24 s of retries), and then hf_hub_download fetches
+    and caches the file. Raises CheckpointError, saying how to get the weights, when the file
+    is neither cached nor downloadable.
     """
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
 
-    try:
-        path = hf_hub_download(
-            HUB_REPO, "model.safetensors", cache_dir=None if cache_dir is None else str(cache_dir)
+    cache = None if cache_dir is None else str(cache_dir)
+    cached = _cached_hub_file(cache)
+    if cached is not None:
+        return cached
+    where = cache or constants.HF_HUB_CACHE
+    command = f"hf download {HUB_REPO} {_HUB_FILE}" + (f" --cache-dir {cache}" if cache else "")
+    how = (
+        f"run `{command}` once with a network connection (it fills the cache {where}), or use "
+        f"weights='random' or a checkpoint file on disk."
+    )
+    if _hub_offline():
+        raise CheckpointError(
+            f"The pretrained Swin-T weights are not in the local Hugging Face cache ({where}), "
+            f"and HF_HUB_OFFLINE is set, so they are not downloaded from the Hugging Face Hub. "
+            f"To get them, unset HF_HUB_OFFLINE and {how}"
         )
+    problem = _probe_hub()
+    if problem is not None:
+        from huggingface_hub.errors import HfHubHTTPError
+
+        answer = "refused the request" if isinstance(problem, HfHubHTTPError) else "did not answer"
+        raise CheckpointError(
+            f"Could not download the pretrained Swin-T weights: the Hugging Face Hub "
+            f"({constants.ENDPOINT}) {answer} ({_reason(problem)}), and they are not in the "
+            f"local cache. To get them, {how}"
+        )
+    try:
+        path = hf_hub_download(HUB_REPO, _HUB_FILE, cache_dir=cache)
     except _download_errors() as exc:
-        text = str(exc).strip()
-        reason = text.splitlines()[0].rstrip(".") if text else type(exc).__name__
         raise CheckpointError(
             f"Could not download the pretrained Swin-T weights from the Hugging Face Hub "
-            f"({type(exc).__name__}: {reason}). Use weights='random' or a checkpoint file "
-            f"on disk."
+            f"({_reason(exc)}). To get them, {how}"
         ) from exc
     return Path(path)

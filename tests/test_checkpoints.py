@@ -708,3 +708,123 @@ def test_files_are_read_by_content_never_unpickling_code(ref, tmp_path):
             read_state_dict(path)
         assert not marker.exists()
 
+
+# ------------------------------------------------------------------ the Hub, offline and quick
+
+_HUB_FOLDER = "models--timm--swin_tiny_patch4_window7_224.ms_in1k"
+
+
+def hub_cache(root: Path, snapshots: dict[str, bytes], main: str) -> Path:
+    """A Hugging Face Hub cache as huggingface_hub lays it out, holding `model.safetensors` of
+    `HUB_REPO` at each commit in `snapshots`: blobs/<sha256> with the bytes,
+    snapshots/<commit>/model.safetensors a relative link to its blob, refs/main = `main`.
+    Returns the path of the file at `main`."""
+    import hashlib
+
+    assert HUB_REPO == "timm/swin_tiny_patch4_window7_224.ms_in1k"
+    repo = root / _HUB_FOLDER
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    for commit, data in snapshots.items():
+        blob = hashlib.sha256(data).hexdigest()
+        (repo / "blobs" / blob).write_bytes(data)
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        link = repo / "snapshots" / commit / "model.safetensors"
+        os.symlink(Path("..", "..", "blobs", blob), link)
+    (repo / "refs" / "main").write_text(main)
+    return repo / "snapshots" / main / "model.safetensors"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every socket connection and name lookup raises (and is recorded); time.sleep records
+    instead of sleeping, so a retry loop shows up (and takes no time)."""
+    import errno
+    import socket
+    import time
+    from types import SimpleNamespace
+
+    calls: list[str] = []
+    sleeps: list[float] = []
+
+    def refuse(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            raise OSError(errno.ENETUNREACH, f"network disabled in the tests ({name})")
+        return call
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    return SimpleNamespace(calls=calls, sleeps=sleeps)
+
+
+def _hub_settings(monkeypatch, cache: Path, offline: bool) -> None:
+    """HF_HUB_OFFLINE and HF_HUB_CACHE, in the environment and in what huggingface_hub read
+    from it at import."""
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    if offline:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    else:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", offline)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
+
+
+def test_hub_checkpoint_comes_from_the_hub_cache_without_network(ref, tmp_path, monkeypatch,
+                                                                 no_network):
+    cache = tmp_path / "hub"
+    stale = {k: torch.zeros_like(v) for k, v in timm_sd(ref).items()}
+    from safetensors.torch import save
+
+    old, new = "a" * 40, "b" * 40
+    expected = hub_cache(cache, {old: save(stale), new: save(timm_sd(ref))}, main=new)
+    for offline in (False, True):
+        _hub_settings(monkeypatch, cache, offline)
+        for kwargs in ({}, {"cache_dir": cache}):
+            path = hub_checkpoint(**kwargs)
+            assert path == expected, (offline, kwargs)
+            model = fresh_model()
+            assert load_stage1(model, path) == "timm"
+            assert_loaded(model, ref)  # main's weights, not the stale snapshot's
+    assert no_network.calls == []  # cached: the Hub is not asked, online or offline
+    assert no_network.sleeps == []
+
+
+def test_hub_offline_empty_cache_says_how_to_get_weights(tmp_path, monkeypatch, no_network):
+    cache = tmp_path / "empty_hub"
+    cache.mkdir()
+    _hub_settings(monkeypatch, cache, offline=True)
+    for kwargs in ({}, {"cache_dir": cache}):
+        with pytest.raises(CheckpointError) as err:
+            hub_checkpoint(**kwargs)
+        msg = str(err.value)
+        assert f"not in the local Hugging Face cache ({cache})" in msg
+        assert "HF_HUB_OFFLINE is set" in msg
+        command = f"hf download {HUB_REPO} model.safetensors"
+        if kwargs:
+            command += f" --cache-dir {cache}"
+        assert f"`{command}`" in msg
+        assert "weights='random'" in msg
+    assert no_network.calls == []  # HF_HUB_OFFLINE=1: straight to the cache, no network at all
+    assert no_network.sleeps == []
+    assert list(cache.iterdir()) == []
+
+
+def test_hub_unreachable_is_one_try_without_retries(tmp_path, monkeypatch, no_network):
+    cache = tmp_path / "empty_hub"
+    _hub_settings(monkeypatch, cache, offline=False)
+    for _ in range(2):  # huggingface_hub's first request in a process also fetches a registry
+        no_network.calls.clear()
+        with pytest.raises(CheckpointError) as err:
+            hub_checkpoint()
+    msg = str(err.value)
+    assert "the Hugging Face Hub (https://huggingface.co) did not answer" in msg
+    assert "network disabled in the tests" in msg  # the reason, from the one request
+    assert f"`hf download {HUB_REPO} model.safetensors`" in msg
+    assert len(no_network.calls) == 1  # one connection attempt, no retries
+    assert no_network.sleeps == []  # and no backoff
