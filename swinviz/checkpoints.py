@@ -24,11 +24,18 @@ holds anything but tensors and plain containers is refused without running its c
 
 from __future__ import annotations
 
+import errno
 import importlib
+import io
+import json
 import math
 import os
 import pickle
 import re
+import stat
+import threading
+import warnings
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -164,52 +171,372 @@ class CheckpointError(ValueError):
 
 # ---------------------------------------------------------------------------------- reading
 
+MAX_CHECKPOINT_BYTES = 2 * 1024**3
+"""The largest checkpoint file `read_state_dict` reads: 2 GiB (2,147,483,648 bytes).
+
+A whole Swin-T checkpoint is about 110 MB and Swin-L's about 800 MB; swinviz keeps only stage 1.
+A larger file is refused with a sentence before any of it is read, and a file is never read past
+this size, so reading a checkpoint takes at most about twice this much memory."""
+
+_EXPECTED = (
+    "Expected a .safetensors file, a PyTorch state dict saved with torch.save "
+    f"({', '.join(_PICKLE_SUFFIXES)}), or a Hugging Face model folder "
+    f"(holding {' or '.join(_FOLDER_FILES)})."
+)
+# How a torch.save file from before PyTorch 1.6 (not a zip) starts: its pickled magic number.
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
 
 def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read a checkpoint file (or Hugging Face model folder) into a flat name -> tensor dict.
 
-    `.safetensors` is read with safetensors; `.pth` / `.pt` / `.bin` / `.ckpt` only with
+    A file named `.safetensors`, `.pth`, `.pt`, `.bin` or `.ckpt` is read whole (at most
+    `MAX_CHECKPOINT_BYTES`; a larger one is refused before reading) and parsed by what it holds:
+    a safetensors file with safetensors, a torch.save file (zip or legacy) only with
     `torch.load(map_location="cpu", weights_only=True)`, so a pickle that holds arbitrary
     objects is refused without running its code. A folder is read through its
     `model.safetensors`, else its `pytorch_model.bin`. A `{"model": sd}`, `{"state_dict": sd}`
-    or `{"model_state": sd}` wrapper is unwrapped. Raises CheckpointError.
+    or `{"model_state": sd}` wrapper is unwrapped; entries that are not tensors are dropped.
+    Any failure raises CheckpointError, with a message that names the file, its size, what it
+    looks like (text, an HTML page, an empty or truncated file, a zip that is not a torch
+    checkpoint ...) and what was expected.
     """
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise CheckpointError(f"checkpoint not found: {p}")
-    if p.is_dir():
-        for name in _FOLDER_FILES:
-            if (p / name).is_file():
-                return read_state_dict(p / name)
-        present = sorted(q.name for q in p.iterdir())[:10]
+    p = _expand(path)
+    st = _stat(p)
+    if stat.S_ISDIR(st.st_mode):
+        return read_state_dict(_folder_file(p))
+    if not stat.S_ISREG(st.st_mode):
         raise CheckpointError(
-            f"the folder {p} holds no {' or '.join(_FOLDER_FILES)} "
-            f"(it holds: {', '.join(present) or 'nothing'})"
+            f"{p} is not a regular file (it is a pipe, socket or device), so it is not read. "
+            + _EXPECTED
         )
     suffix = p.suffix.lower()
-    if suffix == ".safetensors":
-        return _unwrap(_read_safetensors(p))
-    if suffix in _PICKLE_SUFFIXES:
-        return _unwrap(_read_pickle(p))
+    if suffix != ".safetensors" and suffix not in _PICKLE_SUFFIXES:
+        raise CheckpointError(
+            f"unsupported checkpoint file {p.name!r}: expected .safetensors, "
+            f"{', '.join(_PICKLE_SUFFIXES)} or a Hugging Face model folder"
+        )
+    data = _read_bounded(p, st.st_size)
+    kind = _kind(data)
+    if kind == "safetensors":
+        return _unwrap(_read_safetensors(p, data), _where(p, data))
+    if kind in ("torch", "torch-legacy", "pickle"):
+        return _unwrap(_read_pickle(p, data), _where(p, data))
     raise CheckpointError(
-        f"unsupported checkpoint file {p.name!r}: expected .safetensors, "
-        f"{', '.join(_PICKLE_SUFFIXES)} or a Hugging Face model folder"
+        f"could not read {_where(p, data)} as a checkpoint: it is {_describe(data)}. {_EXPECTED}"
     )
 
 
-def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
+def _expand(path: str | os.PathLike[str]) -> Path:
     try:
-        return load_file(str(path), device="cpu")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"could not read {path} as a safetensors file: {exc}") from exc
+        return Path(path).expanduser()
+    except RuntimeError as exc:  # "~someone/x" for an unknown user
+        raise CheckpointError(f"cannot find the home folder in the path {path}: {exc}") from exc
 
 
-def _read_pickle(path: Path) -> object:
+def _stat(p: Path) -> os.stat_result:
+    """os.stat of a checkpoint path, every failure a CheckpointError that says why."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return p.stat()
+    except ValueError as exc:  # an embedded NUL byte
+        raise CheckpointError(f"the checkpoint path {str(p)!r} is not a valid path: {exc}") from exc
+    except OSError as exc:
+        raise CheckpointError(_os_problem(p, exc)) from exc
+
+
+def _os_problem(p: Path, exc: OSError) -> str:
+    """A sentence for an OSError met while opening or reading the checkpoint path `p`."""
+    if exc.errno == errno.ENOENT:
+        try:
+            target = os.readlink(p)  # a broken link (an HF cache whose blob was deleted ...)
+        except (OSError, ValueError):
+            return f"checkpoint not found: {p}"
+        return f"checkpoint not found: {p} is a symbolic link to {target}, which does not exist"
+    if exc.errno == errno.ELOOP:
+        return (
+            f"cannot open the checkpoint {p}: it is a symbolic link loop (following its links "
+            f"never reaches a file); point it at the checkpoint file itself"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"cannot open the checkpoint {p}: permission denied (the file, or a folder above "
+            f"it, is not readable by this user); check its permissions"
+        )
+    if exc.errno == errno.ENOTDIR:
+        return f"checkpoint not found: {p} (a part of the path is a file, not a folder)"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"the checkpoint path is too long for this system: {str(p)[:80]}..."
+    return f"cannot read the checkpoint {p}: {exc.strerror or exc}"
+
+
+def _folder_file(p: Path) -> Path:
+    """The checkpoint file of a Hugging Face model folder (see `_FOLDER_FILES`)."""
+    try:
+        for name in _FOLDER_FILES:
+            candidate = p / name
+            if candidate.is_symlink() or candidate.is_file():  # a broken link is reported
+                return candidate
+        present = sorted(os.listdir(p))
+    except OSError as exc:
+        raise CheckpointError(_os_problem(p, exc)) from exc
+    shown = ", ".join(present[:10])
+    if len(present) > 10:
+        shown += f" and {len(present) - 10} more"
+    raise CheckpointError(
+        f"the folder {p} holds no {' or '.join(_FOLDER_FILES)} "
+        f"({f'it holds: {shown}' if present else 'it is empty'}). {_EXPECTED} "
+        f"If the checkpoint in it has another name, pass that file."
+    )
+
+
+def _read_bounded(p: Path, size: int) -> bytes:
+    """The whole file, refused (before reading) when larger than MAX_CHECKPOINT_BYTES."""
+
+    def too_big(n: int) -> CheckpointError:
+        return CheckpointError(
+            f"the checkpoint {p} is {n:,} bytes ({_size(n)}), more than the "
+            f"{MAX_CHECKPOINT_BYTES:,} bytes (MAX_CHECKPOINT_BYTES) swinviz reads, so it was not "
+            f"read. swinviz needs only Swin-T's first stage: save a smaller state dict (e.g. "
+            f"{{k: v for k, v in sd.items() if k.startswith(('patch_embed.', 'layers.0.'))}}) "
+            f"as .safetensors."
+        )
+
+    if size > MAX_CHECKPOINT_BYTES:
+        raise too_big(size)
+    try:
+        with open(p, "rb") as f:
+            data = f.read(MAX_CHECKPOINT_BYTES + 1)
+    except OSError as exc:
+        raise CheckpointError(_os_problem(p, exc)) from exc
+    if len(data) > MAX_CHECKPOINT_BYTES:  # it grew after the stat
+        raise too_big(len(data))
+    return data
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} byte{'' if n == 1 else 's'}"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _where(p: Path, data: bytes) -> str:
+    return f"{p} ({_size(len(data))})"
+
+
+def _safetensors_header_len(data: bytes) -> int | None:
+    """The header length a safetensors file starts with, if `data` looks like one (an 8-byte
+    little-endian length, then a JSON object); None otherwise."""
+    if len(data) < 9 or data[8:9] not in (b"{", b"["):
+        return None
+    n = int.from_bytes(data[:8], "little")
+    if n > len(data) - 8 and (
+        data[8:9] == b"[" or all(32 <= b < 127 or b in b"\t\n\r" for b in data[:8])
+    ):
+        return None  # text that happens to have a "{" as its ninth character
+    return n
+
+
+def _zip_names(data: bytes) -> list[str] | None:
+    """The member names of a zip archive, or None when its directory cannot be read
+    (a truncated or damaged archive)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+
+
+def _is_torch_member(name: str) -> bool:
+    return name == "data.pkl" or name.endswith("/data.pkl")
+
+
+def _first_zip_member(data: bytes) -> str:
+    """The file name in a zip's first local header (readable even when the archive is cut)."""
+    n = int.from_bytes(data[26:28], "little")
+    return data[30 : 30 + n].decode("utf-8", "replace")
+
+
+def _kind(data: bytes) -> str:
+    """What a checkpoint's bytes are: "safetensors", "torch" (a torch.save zip), "torch-damaged"
+    (a torch.save zip without a readable directory), "torch-legacy" (torch.save before 1.6),
+    "pickle" (another pickle), or "other"."""
+    if _safetensors_header_len(data) is not None:
+        return "safetensors"
+    if data.startswith(b"PK\x03\x04"):
+        names = _zip_names(data)
+        if names is None:
+            return "torch-damaged" if _is_torch_member(_first_zip_member(data)) else "other"
+        return "torch" if any(map(_is_torch_member, names)) else "other"
+    if data.startswith(_TORCH_LEGACY_MAGIC):
+        return "torch-legacy"
+    if len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5:
+        return "pickle"
+    return "other"
+
+
+def _text_start(data: bytes) -> str | None:
+    """The start of `data` as text, if it is text (UTF-8, printable); else None."""
+    head = data[:256]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3 or exc.reason != "unexpected end of data":
+            return None
+        text = head[: exc.start].decode("utf-8")
+    if not text or not all(c.isprintable() or c in "\t\n\r\f" for c in text):
+        return None
+    return text
+
+
+def _describe(data: bytes) -> str:
+    """What a file's bytes look like, in words ("an HTML page", "empty (0 bytes)" ...)."""
+    if not data:
+        return "empty (0 bytes)"
+    text = _text_start(data)
+    if text is not None:
+        start = text.lstrip()
+        shown = repr(start[:40] + ("..." if len(start) > 40 else ""))
+        if start.startswith("version https://git-lfs"):
+            return (
+                "a Git LFS pointer (the small text file Git keeps in place of the weights): "
+                "fetch the real file with `git lfs pull`, or download it again"
+            )
+        lower = start.lower()
+        if lower.startswith(("<!doctype html", "<html")) or (
+            lower.startswith("<") and "<html" in lower
+        ):
+            return (
+                f"an HTML page, starting {shown} (a web page saved instead of the file? "
+                f"download the raw file)"
+            )
+        if start.startswith(("{", "[")):
+            return f"a text file (JSON?), starting {shown}"
+        return f"a text file, starting {shown}"
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        names = _zip_names(data)
+        if names is None:
+            if _is_torch_member(_first_zip_member(data)):
+                return (
+                    "a PyTorch checkpoint (a torch.save zip archive) that is truncated: "
+                    "its zip directory is missing, so the file was cut short (an interrupted "
+                    "download or copy?)"
+                )
+            return "a truncated or damaged zip archive"
+        if any(map(_is_torch_member, names)):
+            return "a PyTorch checkpoint (a torch.save zip archive) that is damaged"
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        npz = bool(names) and all(n.endswith(".npy") for n in names)
+        what = "a NumPy .npz archive" if npz else "a zip archive"
+        return (
+            f"{what} that is not a PyTorch checkpoint (it holds {shown or 'nothing'}; "
+            f"torch.save writes <name>/data.pkl)"
+        )
+    if data.startswith(_TORCH_LEGACY_MAGIC):
+        return (
+            "a legacy PyTorch checkpoint (torch.save before 1.6, not a zip) that is truncated "
+            "or damaged"
+        )
+    if data[0] == 0x80 and len(data) >= 2 and 2 <= data[1] <= 5:
+        return "a Python pickle that is not a torch.save file torch.load can read"
+    if data.startswith(b"\x1f\x8b"):
+        return "a gzip-compressed file (decompress it first)"
+    if data.startswith(b"\x89HDF"):
+        return "an HDF5 file (Keras / TensorFlow weights?)"
+    if data.startswith(b"\x93NUMPY"):
+        return "a NumPy .npy array"
+    if len(data) < 9:
+        return f"{len(data)} bytes of binary data ({data.hex(' ')}), too short to be a checkpoint"
+    return f"binary data of an unknown format (it starts {data[:12].hex(' ')})"
+
+
+def _detail(exc: BaseException) -> str:
+    """The first sentence of an exception's message, for a parenthesis."""
+    text = str(exc).strip().split("\n")[0]
+    text = text.removeprefix("Error while deserializing: ")
+    text = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0].rstrip(".")
+    if isinstance(exc, KeyError) and exc.args:
+        text = f"unknown key {exc.args[0]!r}"
+    if not text:
+        text = "the data ends early" if isinstance(exc, EOFError) else type(exc).__name__
+    return text[:200]
+
+
+def _read_safetensors(path: Path, data: bytes) -> dict[str, torch.Tensor]:
+    """Parse a safetensors file's bytes; every failure a CheckpointError that says why."""
+    from safetensors.torch import load
+
+    where = _where(path, data)
+    head = f"could not read {where} as a safetensors file"
+    n = int.from_bytes(data[:8], "little")
+    body = len(data) - 8
+    if n > body:
+        raise CheckpointError(
+            f"{head}: its header claims to be {n:,} bytes long, but only {body:,} bytes follow "
+            f"the 8-byte length: the file is truncated (an interrupted download?) or is not a "
+            f"safetensors file. {_EXPECTED}"
+        )
+    try:
+        header = json.loads(data[8 : 8 + n])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(
+            f"{head}: its {n}-byte header is not valid JSON ({exc}); the file is damaged. "
+            f"{_EXPECTED}"
+        ) from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(
+            f"{head}: its header is a JSON {type(header).__name__}, not a table of tensors; "
+            f"the file is damaged. {_EXPECTED}"
+        )
+    entries = {k: v for k, v in header.items() if k != "__metadata__"}
+    ends = [
+        v["data_offsets"][1] for v in entries.values()
+        if isinstance(v, dict) and isinstance(v.get("data_offsets"), list)
+        and len(v["data_offsets"]) == 2 and isinstance(v["data_offsets"][1], int)
+    ]
+    if ends and max(ends) > body - n:
+        raise CheckpointError(
+            f"{head}: its tensors need {max(ends):,} bytes of data, but the file holds only "
+            f"{body - n:,} after its header: it is truncated (an interrupted download?). "
+            f"{_EXPECTED}"
+        )
+    try:
+        return load(data)
+    except Exception as exc:  # SafetensorError, and KeyError for a dtype torch lacks
+        dtypes = sorted(
+            {str(v.get("dtype")) for v in entries.values() if isinstance(v, dict)}
+        )
+        bad = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+        unknown = re.search(r"unknown variant `([^`]*)`", str(exc))
+        if unknown:
+            names = [k for k, v in entries.items() if isinstance(v, dict)
+                     and v.get("dtype") == unknown.group(1)]
+            reason = (
+                f"its tensor {names[0] if names else '?'!r} has the unknown dtype "
+                f"{unknown.group(1)!r}; the file is damaged or was not written by safetensors"
+            )
+        elif bad is not None:
+            names = [k for k, v in entries.items() if isinstance(v, dict) and v.get("dtype") == bad]
+            reason = (
+                f"its tensor {names[0] if names else '?'!r} has dtype {bad}, which swinviz does "
+                f"not read (Swin weights are float32, float16 or bfloat16)"
+            )
+        else:
+            reason = f"{_detail(exc)} (dtypes in the file: {', '.join(dtypes) or 'none'})"
+        raise CheckpointError(f"{head}: {reason}. {_EXPECTED}") from exc
+
+
+def _read_pickle(path: Path, data: bytes) -> object:
+    """torch.load a torch.save file's bytes with weights_only=True (never runs pickled code)."""
+    where = _where(path, data)
+    torch_file = _kind(data) in ("torch", "torch-legacy")
+    try:
+        with warnings.catch_warnings():  # "Detected pickle protocol 4 ...": not for the user
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
         found = re.search(r"GLOBAL ([\w.]+)", text)  # torch names the global it blocked
@@ -221,27 +548,54 @@ def _read_pickle(path: Path) -> object:
                 f"re-save its state dict as .safetensors."
             ) from exc
         detail = text.partition("WeightsUnpickler error:")[2].strip().split("\n")[0]
+        if not detail and "magic number" in text.lower():
+            detail = "no torch.save magic number"
+        detail = f" ({detail})" if detail else ""
+        if not torch_file:
+            raise CheckpointError(
+                f"could not read {where} as a PyTorch checkpoint: it is {_describe(data)}"
+                f"{detail}. {_EXPECTED}"
+            ) from exc
         raise CheckpointError(
-            f"could not read {path} as a PyTorch checkpoint: it is corrupt or holds objects "
-            f"other than tensors{f' ({detail})' if detail else ''}, and swinviz refuses to "
-            f"unpickle arbitrary objects (torch.load weights_only=True)"
+            f"could not read {where} as a PyTorch checkpoint: torch.load (weights_only=True) "
+            f"rejects this torch.save file{detail}; it is damaged or holds objects other than "
+            f"tensors, and swinviz refuses to unpickle arbitrary objects. {_EXPECTED}"
         ) from exc
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
-        raise CheckpointError(f"could not read {path} as a PyTorch checkpoint: {exc}") from exc
+    except Exception as exc:  # RuntimeError, EOFError, OSError, KeyError, struct.error ...
+        raise CheckpointError(
+            f"could not read {where} as a PyTorch checkpoint: it is {_describe(data)} "
+            f"({_detail(exc)}). {_EXPECTED}"
+        ) from exc
 
 
-def _unwrap(obj: object) -> dict[str, torch.Tensor]:
-    """Peel `{"model": sd}`-style wrappers and keep the tensor entries of the state dict."""
+def _unwrap(obj: object, where: str | None = None) -> dict[str, torch.Tensor]:
+    """Peel `{"model": sd}`-style wrappers and keep the tensor entries of the state dict.
+    `where` names the file the object was read from, for the messages."""
     while isinstance(obj, Mapping):
         inner = next((obj[k] for k in _WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
         if inner is None:
             break
         obj = inner
-    if not isinstance(obj, Mapping):
+    source = f"{where} holds" if where else "got"
+    advice = "(a mapping of names to tensors, e.g. model.state_dict())" + (
+        f". {_EXPECTED}" if where else ""
+    )
+    if isinstance(obj, torch.Tensor):
         raise CheckpointError(
-            f"expected a state dict (a mapping of names to tensors), got {type(obj).__name__}"
+            f"{source} a single tensor of shape {tuple(obj.shape)}, not a state dict {advice}"
         )
-    return {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not isinstance(obj, Mapping):
+        n = len(obj) if isinstance(obj, (list, tuple)) else None
+        size = "" if n is None else f" of {n} item{'' if n == 1 else 's'}"
+        raise CheckpointError(f"{source} a {type(obj).__name__}{size}, not a state dict {advice}")
+    tensors = {str(k): v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if obj and not tensors:
+        shown = ", ".join(f"{k!r}: {type(v).__name__}" for k, v in list(obj.items())[:5])
+        raise CheckpointError(
+            f"{source} a mapping of {len(obj)} entries, none of them a tensor ({shown}"
+            f"{', ...' if len(obj) > 5 else ''}), not a state dict {advice}"
+        )
+    return tensors
 
 
 def _normalise(state_dict: Mapping) -> dict[str, torch.Tensor]:
@@ -431,6 +785,14 @@ def load_checkpoint(model: nn.Module, source: str | os.PathLike[str] | Mapping) 
 
 # ---------------------------------------------------------------------------------- the Hub
 
+_HUB_FILE = "model.safetensors"
+_HUB_PROBE_TIMEOUT = 2.0
+"""Seconds the one reachability check of the Hub may take in all (name lookup, connect and
+answer), before hf_hub_download is called. Without it, an offline hf_hub_download retries its
+request five times with a 1-2-4-8-8 s backoff (huggingface_hub 2.4.0: after a failed HEAD and
+no cached file, `_hf_hub_download_to_cache_dir` retries with `retry_on_errors=True`, which no
+setting turns off), about 24 s in all."""
+
 
 def _download_errors() -> tuple[type[BaseException], ...]:
     """Exceptions hf_hub_download raises for network, offline and cache failures."""
@@ -439,6 +801,7 @@ def _download_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [
         OSError,  # includes LocalEntryNotFoundError, OfflineModeIsEnabled, requests' errors
         ValueError,  # HFValidationError
+        RuntimeError,  # "etag is empty due to uncovered problems"
         HfHubHTTPError,
         LocalEntryNotFoundError,
     ]
@@ -447,31 +810,116 @@ def _download_errors() -> tuple[type[BaseException], ...]:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        base = getattr(module, "HTTPError", None)
-        if isinstance(base, type) and issubclass(base, BaseException):
-            errors.append(base)
+        for name in ("HTTPError", "TransportError", "InvalidURL", "StreamError"):
+            base = getattr(module, name, None)
+            if isinstance(base, type) and issubclass(base, BaseException):
+                errors.append(base)
     return tuple(errors)
 
 
-def hub_checkpoint(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Path of the pretrained Swin-T weights (timm's `model.safetensors` from `HUB_REPO`).
+def _hub_offline() -> bool:
+    """HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE), as huggingface_hub read it at import or as the
+    environment says now."""
+    from huggingface_hub import constants
 
-    Downloaded once by huggingface_hub and cached (in `cache_dir`, else its default cache).
-    Raises CheckpointError when the file is neither cached nor downloadable (offline,
-    `HF_HUB_OFFLINE=1`, network or Hub errors).
-    """
-    from huggingface_hub import hf_hub_download
+    now = (os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or "")
+    return constants.is_offline_mode() or now.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _cached_hub_file(cache_dir: str | None, repo_id: str = HUB_REPO) -> Path | None:
+    """The Hub weights in the local Hub cache (huggingface_hub's own lookup: refs/main ->
+    snapshots/<commit>/model.safetensors), or None. Touches no network."""
+    from huggingface_hub import try_to_load_from_cache
 
     try:
-        path = hf_hub_download(
-            HUB_REPO, "model.safetensors", cache_dir=None if cache_dir is None else str(cache_dir)
-        )
-    except _download_errors() as exc:
-        text = str(exc).strip()
-        reason = text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+        found = try_to_load_from_cache(repo_id, _HUB_FILE, cache_dir=cache_dir)
+    except (OSError, ValueError):  # an unreadable cache counts as an empty one
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
+def _probe_hub(timeout: float = _HUB_PROBE_TIMEOUT,
+               repo_id: str = HUB_REPO) -> BaseException | None:
+    """One HEAD request for the Hub weights' metadata, without retries, bounded by `timeout`
+    seconds in all (it runs in a daemon thread, so even a name lookup, which sockets cannot
+    time out, cannot hold it up). None when the Hub answered; else the error (a TimeoutError
+    when it did not finish in time)."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(repo_id, _HUB_FILE)
+    outcome: list[BaseException | None] = []
+
+    def probe() -> None:
+        try:
+            get_hf_file_metadata(url, timeout=timeout, retry_on_errors=False)
+        except Exception as exc:  # reported to the caller
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=probe, name="swinviz-hub-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        return TimeoutError(f"no answer within {timeout:g} s")
+    return outcome[0]
+
+
+def _reason(exc: BaseException) -> str:
+    """`Type: first line of the message`, for a parenthesis."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {text.splitlines()[0].rstrip('.')}"
+
+
+def hub_checkpoint(cache_dir: str | os.PathLike[str] | None = None, *,
+                   repo_id: str = HUB_REPO) -> Path:
+    """Path of timm's pretrained weights (`model.safetensors` of `repo_id`, by default Swin-T's
+    `HUB_REPO`; `hub_repo(arch)` names the others).
+
+    Looked up first in the local Hub cache (`cache_dir`, else huggingface_hub's default cache)
+    through huggingface_hub's own lookup, with no network. If it is not cached: with
+    `HF_HUB_OFFLINE=1` a CheckpointError right away; otherwise one quick request checks that the
+    Hub answers (`_HUB_PROBE_TIMEOUT`, no retries, so an offline machine gets its answer in
+    under 3 s, not after huggingface_hub's ~24 s of retries), and then hf_hub_download fetches
+    and caches the file. Raises CheckpointError, saying how to get the weights, when the file
+    is neither cached nor downloadable.
+    """
+    from huggingface_hub import constants, hf_hub_download
+
+    cache = None if cache_dir is None else str(cache_dir)
+    cached = _cached_hub_file(cache, repo_id)
+    if cached is not None:
+        return cached
+    where = cache or constants.HF_HUB_CACHE
+    command = f"hf download {repo_id} {_HUB_FILE}" + (f" --cache-dir {cache}" if cache else "")
+    how = (
+        f"run `{command}` once with a network connection (it fills the cache {where}), or use "
+        f"weights='random' or a checkpoint file on disk."
+    )
+    if _hub_offline():
         raise CheckpointError(
-            f"Could not download the pretrained Swin-T weights from the Hugging Face Hub "
-            f"({type(exc).__name__}: {reason}). Use weights='random' or a checkpoint file "
-            f"on disk."
+            f"The pretrained weights ({repo_id}) are not in the local Hugging Face cache "
+            f"({where}), "
+            f"and HF_HUB_OFFLINE is set, so they are not downloaded from the Hugging Face Hub. "
+            f"To get them, unset HF_HUB_OFFLINE and {how}"
+        )
+    problem = _probe_hub(repo_id=repo_id)
+    if problem is not None:
+        from huggingface_hub.errors import HfHubHTTPError
+
+        answer = "refused the request" if isinstance(problem, HfHubHTTPError) else "did not answer"
+        raise CheckpointError(
+            f"Could not download the pretrained weights ({repo_id}): the Hugging Face Hub "
+            f"({constants.ENDPOINT}) {answer} ({_reason(problem)}), and they are not in the "
+            f"local cache. To get them, {how}"
+        )
+    try:
+        path = hf_hub_download(repo_id, _HUB_FILE, cache_dir=cache)
+    except _download_errors() as exc:
+        raise CheckpointError(
+            f"Could not download the pretrained weights ({repo_id}) from the Hugging Face Hub "
+            f"({_reason(exc)}). To get them, {how}"
         ) from exc
     return Path(path)

@@ -2,7 +2,7 @@
 heads and channels a model has.
 
     cfg = ARCHS["swin_tiny_patch4_window7_224"]
-    cfg.stage(3)   # StageGeometry(stage=3, dim=384, grid=(14, 14), depth=6, heads=12, window=7, ...)
+    cfg.stage(3)   # StageGeometry(stage=3, dim=384, grid=(14, 14), depth=6, num_heads=12, ...)
 
 Stage s (1-4, as the paper numbers them) works on a (H/4)/2^(s-1) token grid of width
 C·2^(s-1) with `num_heads[s-1]` heads; a patch merge halves the grid (padding an odd side by one

@@ -187,7 +187,8 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--weights", "/nonexistent/ckpt.pth"],
          "--weights must be random, hub or an existing checkpoint file or folder, and nothing "
          "was found at '/nonexistent/ckpt.pth'"),
-        (["--shift", "7"], "shift 7 must be smaller than the window 7 (0 <= shift < window); the usual choice is"),
+        (["--shift", "7"],
+         "shift 7 must be smaller than the window 7 (0 <= shift < window); the usual choice is"),
         (["--shift", "-1"], "--shift must be a whole number of tokens, 0 or more (e.g. 3)"),
         (["--block", "2"], "--block must be 0 (W-MSA) or 1 (SW-MSA), got '2'"),
         (["--template", "fancy"], "--template must be one of default, lecture, got 'fancy'"),

@@ -45,7 +45,8 @@ def test_random_weights_are_seeded_and_leave_global_rng_alone():
     assert torch.equal(before, after)
     for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(va, vb), k
-    assert not torch.equal(a.layers[0].blocks[0].attn.qkv.weight, c.layers[0].blocks[0].attn.qkv.weight)
+    qkv = [m.layers[0].blocks[0].attn.qkv.weight for m in (a, c)]
+    assert not torch.equal(*qkv)
     w = a.layers[0].blocks[0].attn.qkv.weight
     assert w.abs().max() <= 0.04 + 1e-6  # truncated at 2 std
     assert 0.01 < w.std().item() < 0.02  # truncated normal, std 0.02 before truncation

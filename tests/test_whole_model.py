@@ -167,7 +167,7 @@ def test_attention_of_every_stage_equals_transformers(case, tmp_path):
     from PIL import Image
 
     img = Image.new("RGB", (cfg.img_size, cfg.img_size))
-    for s, ref_attn in enumerate(out.attentions, start=1):
+    for s in range(1, len(out.attentions) + 1):
         geo = cfg.stage(s)
         exp = model.explore(img, stage=s, pair=geo.pairs - 1, rollout=False, predict=False)
         # explore prepares its own pixels: run the same image through transformers
