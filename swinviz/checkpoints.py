@@ -37,6 +37,7 @@ import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,7 +49,9 @@ __all__ = [
     "HUB_REPOS",
     "LAYOUTS",
     "CheckpointError",
+    "WeightsChoice",
     "checkpoint_filter_fn",
+    "default_weights",
     "detect_layout",
     "hub_checkpoint",
     "load_checkpoint",
@@ -923,3 +926,79 @@ def hub_checkpoint(cache_dir: str | os.PathLike[str] | None = None, *,
             f"({_reason(exc)}). To get them, {how}"
         ) from exc
     return Path(path)
+
+
+# ------------------------------------------------------------------ which weights by default
+
+WEIGHTS_ENV = "SWINVIZ_WEIGHTS"
+CHECKPOINT_DIR_ENV = "SWINVIZ_CHECKPOINT_DIR"
+CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
+
+
+@dataclass(frozen=True)
+class WeightsChoice:
+    """What "the best weights available" resolved to, and why.
+
+    weights: "hub", a checkpoint path, or "random" (what `load_model` takes).
+    source:  "hub cache", "hub", "SWINVIZ_WEIGHTS", "checkpoint folder" or "random".
+    notice:  with random weights, a sentence for the page / the terminal: why, and how to get
+             real ones; None otherwise.
+    """
+
+    weights: str | Path
+    source: str
+    notice: str | None = None
+
+    @property
+    def pretrained(self) -> bool:
+        return self.weights != "random"
+
+
+def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
+                    probe: bool = True) -> WeightsChoice:
+    """The pretrained weights when they can be had, else random weights with a notice.
+
+    In order: timm's weights for `arch` in the local Hugging Face cache; the Hub itself when it
+    answers within a second or two (not tried with HF_HUB_OFFLINE=1 or probe=False); the file
+    named by $SWINVIZ_WEIGHTS; the first checkpoint in $SWINVIZ_CHECKPOINT_DIR; else random.
+    Decides in under 3 s without a network. Never downloads anything itself.
+    """
+    reasons = []
+    try:
+        repo = hub_repo(arch)
+    except CheckpointError as exc:
+        repo, reasons = None, [str(exc)]
+    if repo is not None:
+        if _cached_hub_file(None, repo) is not None:
+            return WeightsChoice("hub", "hub cache")
+        if _hub_offline():
+            reasons.append("they are not in the local Hugging Face cache and HF_HUB_OFFLINE is set")
+        elif not probe:
+            reasons.append("they are not in the local Hugging Face cache")
+        else:
+            problem = _probe_hub(repo_id=repo)
+            if problem is None:
+                return WeightsChoice("hub", "hub")
+            reasons.append(f"the Hugging Face Hub could not be reached ({_reason(problem)}) and "
+                           f"they are not in the local cache")
+    named = os.environ.get(WEIGHTS_ENV, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        if path.exists():
+            return WeightsChoice(path, WEIGHTS_ENV)
+        reasons.append(f"{WEIGHTS_ENV}={named} does not exist")
+    folder = os.environ.get(CHECKPOINT_DIR_ENV, "").strip()
+    if folder and Path(folder).is_dir():
+        found = sorted(p for p in Path(folder).iterdir()
+                       if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES)
+        if found:
+            return WeightsChoice(found[0], "checkpoint folder")
+    how = (f"run `hf download {repo or HUB_REPO} {_HUB_FILE}` once with a network, or set "
+           f"{WEIGHTS_ENV} to a Swin checkpoint file (official, timm, torchvision or "
+           f"transformers layout)")
+    return WeightsChoice(
+        "random", "random",
+        f"Random weights: no pretrained weights could be had ({'; '.join(reasons)}). The "
+        f"windows, shift, masks and shapes are exact, but attention, bias and the prediction "
+        f"mean nothing. To use the pretrained Swin: {how}.",
+    )
