@@ -204,10 +204,23 @@ def test_traced_path_with_autograd_matches_and_backpropagates():
     assert x.grad is not None and pair.blocks[1].attn.relative_position_bias_table.grad is not None
 
 
+def hf_block_weights(ours: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """One block's weights in transformers>=5 names (q, k, v split from qkv)."""
+    sd = {}
+    for p in ("weight", "bias"):
+        q, k, v = ours[f"attn.qkv.{p}"].chunk(3, dim=0)
+        sd.update({f"attention.q_proj.{p}": q, f"attention.k_proj.{p}": k,
+                   f"attention.v_proj.{p}": v, f"attention.o_proj.{p}": ours[f"attn.proj.{p}"],
+                   f"layernorm_before.{p}": ours[f"norm1.{p}"],
+                   f"layernorm_after.{p}": ours[f"norm2.{p}"],
+                   f"mlp.fc1.{p}": ours[f"mlp.fc1.{p}"], f"mlp.fc2.{p}": ours[f"mlp.fc2.{p}"]})
+    sd["attention.relative_position_bias.relative_position_bias_table"] = ours[
+        "attn.relative_position_bias_table"]
+    return sd
+
+
 def _copy_into_transformers_layer(blk, layer) -> None:
     """Our block's weights into a transformers SwinLayer (q, k, v split from qkv)."""
-    from test_checkpoints import hf_block_weights
-
     weights = hf_block_weights(blk.state_dict())
     own = layer.state_dict()
     assert set(weights) <= set(own), set(weights) - set(own)
