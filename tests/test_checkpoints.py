@@ -9,6 +9,7 @@ in tests/test_whole_model.py).
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -321,8 +322,6 @@ def _safetensors_bytes(header: object, data: bytes = b"") -> bytes:
 
 
 def _torch_bytes(obj: object, **kwargs) -> bytes:
-    import io
-
     buf = io.BytesIO()
     torch.save(obj, buf, **kwargs)
     return buf.getvalue()
@@ -661,3 +660,27 @@ def test_hub_unreachable_is_one_try_without_retries(tmp_path, monkeypatch, no_ne
     assert f"`hf download {HUB_REPO} model.safetensors`" in msg
     assert len(no_network.calls) == 1  # one connection attempt, no retries
     assert no_network.sleeps == []  # and no backoff
+
+
+def test_load_model_hub_loads_the_whole_swin_t_from_the_hub_cache(tmp_path, monkeypatch,
+                                                                   no_network):
+    """Pretrained by default, offline: a Swin-T checkpoint built here sits in a Hub cache under
+    timm's real repo id and file name; with HF_HUB_OFFLINE=1, load_model("hub") and the
+    default-weights rule find it through huggingface_hub's own cache lookup."""
+    from safetensors.torch import save
+
+    from swinviz import load_model
+
+    torch.manual_seed(7)
+    swin_t = SwinTransformer("swin-t")
+    sd = {k: v.contiguous() for k, v in swin_t.state_dict().items()}
+    cache = tmp_path / "hub"
+    hub_cache(cache, {"c0ffee": save(sd)}, main="c0ffee")
+    _hub_settings(monkeypatch, cache, offline=True)
+    choice = default_weights()
+    assert (choice.weights, choice.source, choice.notice) == ("hub", "hub cache", None)
+    model = load_model("hub", device="cpu", seed=99)
+    assert model.pretrained and "Hugging Face Hub" in model.weights
+    for k, v in sd.items():
+        assert torch.equal(model.state_dict()[k], v), k
+    assert not no_network.calls
