@@ -44,7 +44,7 @@ class BlockTrace:
     scores: (B*nW, nH, N, N) content logits q kᵀ * scale, before bias and mask.
     bias:   (nH, N, N) relative position bias gathered from the table.
     mask:   (nW, N, N) of 0 / -100, or None when shift_size == 0.
-    region_ids: (H, W) ids of SPEC fact 4 (all 0 without shift); when H or W is not a multiple
+    region_ids: (H, W) ids of concepts fact 4 (all 0 without shift); when H or W is not a multiple
             of the window, the block pads them to whole windows and this map, the mask and the
             windows are those of the padded (Hp, Wp) grid.
     """
@@ -109,7 +109,7 @@ class SwinTransformerBlock(nn.Module):
     """One Swin block: x + attn(norm1(x)) in (shifted) windows, then x + mlp(norm2(x)).
 
     forward(x, return_trace=False): x (B, H*W, C) -> (B, H*W, C), or (y, BlockTrace).
-    If min(H, W) <= window_size the window becomes min(H, W) and the shift 0 (SPEC fact 2).
+    If min(H, W) <= window_size the window becomes min(H, W) and the shift 0 (concepts fact 2).
     """
 
     def __init__(
@@ -199,7 +199,7 @@ class SwinTransformerBlock(nn.Module):
         )
 
     def flops(self) -> int:
-        """Multiply-adds of one block (SPEC fact 10)."""
+        """Multiply-adds of one block (concepts fact 10)."""
         return block_flops(
             self.dim, self.input_resolution, self.num_heads, self.window_size, self.mlp_ratio
         )
