@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import WindowAttention, fused_linear, trunc_normal_
+from .attention import WindowAttention, trunc_normal_
 from .cost import block_flops
+from .kernels import fused_linear
 from .windows import (
     attention_mask,
     effective_window,

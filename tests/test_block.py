@@ -149,10 +149,10 @@ def test_window_attention_alone_matches_formula():
 
 @pytest.mark.parametrize("bias,gelu", [(True, False), (True, True), (False, False)])
 def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
-    import swinviz.attention as attention
-    from swinviz.attention import fused_linear
+    import swinviz.kernels as kernels
+    from swinviz.kernels import fused_linear
 
-    monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40, bias=bias)
     x = torch.randn(3, 7, 24)
@@ -170,12 +170,12 @@ def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
 def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
     """oneDNN runs on a packed copy of the weight: loading other weights (in place, as
     load_state_dict does, or by replacing the Parameter) must reach the output."""
-    import swinviz.attention as attention
-    from swinviz.attention import fused_linear
+    import swinviz.kernels as kernels
+    from swinviz.kernels import fused_linear
 
-    if attention._ONEDNN is None:
+    if not kernels.onednn_available():
         pytest.skip("this torch has no oneDNN linear")
-    monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40)
     x = torch.randn(5, 24)
@@ -289,13 +289,13 @@ def test_fast_path_with_autograd_backpropagates():
 
 def test_onednn_threshold_does_not_change_the_answer(monkeypatch):
     """Fused oneDNN linears (many tokens) and the plain layers (few) agree."""
-    import swinviz.attention as attention
+    import swinviz.kernels as kernels
 
     pair = make_pair(32, 16, 16, 2, 4)
     x = torch.randn(1, 256, 32)
     with torch.no_grad():
-        monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)
+        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)
         fused = pair(x)
-        monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 10**9)
+        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 10**9)
         plain = pair(x)
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-5)
