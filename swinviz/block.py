@@ -152,8 +152,10 @@ class SwinTransformerBlock(nn.Module):
 
     @property
     def attn_mask(self) -> torch.Tensor | None:
-        """The reference's buffer: (nW, N, N) of 0 / -100, or None without shift."""
-        return self.geometry()[2]
+        """The reference's buffer: (nW, N, N) of 0 / -100, or None without shift. A copy: the
+        block's own mask is shared by every block of the same geometry and never handed out."""
+        mask = self.geometry()[2]
+        return None if mask is None else mask.clone()
 
     def forward(self, x: torch.Tensor, return_trace: bool = False):
         H, W = self.input_resolution
@@ -194,7 +196,8 @@ class SwinTransformerBlock(nn.Module):
         if trace is None:
             return x
         return x, BlockTrace(
-            attn=trace["attn"], scores=trace["scores"], bias=trace["bias"], mask=mask,
+            attn=trace["attn"], scores=trace["scores"], bias=trace["bias"],
+            mask=None if mask is None else mask.clone(),  # the trace owns its copy
             region_ids=region_ids(Hp, Wp, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=shortcut, x_out=x,
         )

@@ -285,3 +285,20 @@ def test_the_environment_variable(value, enabled, warns):
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str(enabled)
     assert ("SWINVIZ_ONEDNN='maybe' is not understood" in run.stderr) == warns
+
+
+def test_the_shared_mask_is_never_handed_out():
+    """Every block of one geometry shares one cached mask; what callers get (the `attn_mask`
+    property, a trace's mask) is their own copy, so editing it cannot change any block."""
+    from swinviz import SwinBlockPair
+
+    torch.manual_seed(0)
+    pair = SwinBlockPair(24, (12, 12), 2, window_size=4).eval()
+    x = torch.randn(1, 144, 24)
+    with torch.no_grad():
+        before = pair(x)
+        _, traces = pair(x, return_trace=True)
+        traces[1].mask.fill_(0.0)
+        pair.blocks[1].attn_mask.fill_(0.0)
+        after = pair(x)
+    torch.testing.assert_close(after, before, rtol=0, atol=0)
