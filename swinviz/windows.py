@@ -57,8 +57,9 @@ def check_divisible(H: int, W: int, window_size: int | tuple[int, int]) -> None:
 
 def padded_size(H: int, W: int, window_size: int) -> tuple[int, int]:
     """(Hp, Wp): H and W rounded up to whole windows. A block pads the bottom and right of its
-    normalised tokens with zeros to this size before the roll (as timm, torchvision and
-    transformers do), and crops the padding off after rolling back."""
+    normalised tokens with zeros to this size before the roll (as transformers and torchvision
+    do; timm 1.0.x rolls first and pads after: docs/concepts.md, "Padding"), and crops the
+    padding off after rolling back."""
     M = window_size
     return -(-H // M) * M, -(-W // M) * M
 
