@@ -428,3 +428,11 @@ def arch_label(exp) -> str:
     base, _, rest = cfg.name.partition("+")
     label = _ARCH_LABELS.get(base, base)
     return f"{label} ({rest.replace('+', ', ')})" if rest else label
+
+
+def heads_per_row(nH: int) -> int:
+    """How many heads' panels share a row: all of them up to 8, else rows of 8 (or of 6 when
+    that divides them and 8 does not): 24 heads in 3 rows of 8, 12 in 2 rows of 6."""
+    if nH <= 8:
+        return nH
+    return 6 if nH % 8 and not nH % 6 else 8
