@@ -18,7 +18,7 @@ from .style import block_name, fast_figure, get_template, style_layout, sup_line
 TRACE_FILL = "#e8f1fa"  # rows whose shape is read from a trace tensor
 ATTN_FILL = "#fdf0e0"  # rows inside the window attention (settings)
 SKIP_COLOR = "#999999"
-WIDTHS = (1.55, 2.6, 1.35, 1.35, 3.3, 0.65)  # relative column widths
+WIDTHS = (1.55, 2.6, 1.35, 1.35, 3.1, 0.85)  # relative column widths
 
 
 @dataclass(frozen=True)
