@@ -219,8 +219,9 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
         **z_scale, **({"texttemplate": "%{z}", "textfont": dict(size=small)} if annotate else {}),
     )]
     data += _strips(ids_w, ra, f"window {w}", annotate, small)
-    if real is not None and tuple(real) != (H, W):
-        pad = (rc[:, 0] >= real[0]) | (rc[:, 1] >= real[1])  # N: the window's padding slots
+    pad = ((rc[:, 0] >= real[0]) | (rc[:, 1] >= real[1]) if real is not None  # N: padding
+           else np.zeros(N, bool))
+    if pad.any():
         k = np.nonzero(pad)[0].astype(float)
         data.append(dict(
             type="scatter", mode="markers", xaxis=ra[0], yaxis=ra[1], hoverinfo="skip",
