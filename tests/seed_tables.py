@@ -1,5 +1,5 @@
-"""The worked examples of docs/concepts.md, facts 4 and 6 (the design note's 6x6 grid, M = 3, s = 1),
-shared by the tests."""
+"""The worked examples of docs/concepts.md, facts 4 and 6 (the design note's 6x6 grid, M = 3,
+s = 1), shared by the tests."""
 
 # concepts fact 4: region ids for H = W = 6, M = 3, s = 1
 SEED_IDS = [
