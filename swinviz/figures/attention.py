@@ -41,6 +41,7 @@ from .style import (
     png_data_uri,
     style_layout,
     subplots_layout,
+    top_title,
     wrap_text,
 )
 from .style import (
@@ -199,7 +200,7 @@ def figure(exp, sel) -> go.Figure:
     layout, refs = subplots_layout(
         rows=2 + head_rows, cols=cols, specs=specs, subplot_titles=_slots(titles),
         row_heights=[round(h / sum(heights), 4) for h in heights],
-        vertical_spacing=round(gap if head_rows == 1 else gap * 0.8, 3),
+        vertical_spacing=round(gap, 3),
         horizontal_spacing=0.04,
     )
     _set_titles(layout, titles)
@@ -340,15 +341,15 @@ def figure(exp, sel) -> go.Figure:
                 layout[axis_key(yr)]["title"] = dict(text="")
 
     # row headings, placed above each row's subplot titles
-    hb = "head 0 (pick a head to change)" if sel.head is None else f"head {sel.head}"
+    hb = "head 0" if sel.head is None else f"head {sel.head}"
     where = f"window {wq}, slot {kq}"
     headings = [
-        (refs[(1, 1)][1], "(a) Attention of one patch in both blocks, in ORIGINAL image "
-                          "coordinates (the shift is undone)"),
-        (refs[(2, 1)][1], f"(b) {block_name(sel.block, exp)}, {hb}, token ({r}, {c}) = "
-                          f"{where}: q·kᵀ·scale + bias + mask → softmax"),
-        (refs[(3, 1)][1], f"(c) All heads of window {win} of {block_name(sel.block, exp)}: "
-                          f"{N}×{N} attention (query rows, key columns), one colour scale"),
+        (refs[(1, 1)][1], "(a) One patch's attention in both blocks, on the image (the shift "
+                          "undone)"),
+        (refs[(2, 1)][1], f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token "
+                          f"({r}, {c}) = {where}"),
+        (refs[(3, 1)][1], f"(c) Every head, window {win} of {block_name(sel.block, exp)}: "
+                          f"{N}×{N} attention (rows: queries), one colour scale"),
     ]
     for yref, text in headings:
         row_top = layout[axis_key(yref)]["domain"][1]
@@ -359,9 +360,9 @@ def figure(exp, sel) -> go.Figure:
             font=dict(size=t.font_size)))
     layout["annotations"].append(note)
     style_layout(layout, sel.template, height=height,
-                 title=f"Where token ({r}, {c}) attends: stage {exp.stage}, "
-                       f"{block_name(0, exp)} and {block_name(1, exp)}, {head_txt}")
-    layout["title"].update(yref="container", y=1 - 10 / height, yanchor="top")
-    layout["margin"].update(b=bottom, t=top)
+                 title=f"Where token ({r}, {c}) attends, {head_txt}<br><sup>stage "
+                       f"{exp.stage}: {block_name(0, exp)} and {block_name(1, exp)}</sup>")
+    top_title(layout, t, below=0)
+    layout["margin"].update(b=bottom, t=top + int(1.3 * t.font_size))
     layout["showlegend"] = False
     return fast_figure(data, layout)

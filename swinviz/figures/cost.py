@@ -371,7 +371,8 @@ def figure(exp, sel) -> go.Figure:
         name="parameters",
         meta=dict(modules=order, params=[r0[m]["count"] if m in r0 else 0 for m in order],
                   flops=[[f0[m] for m in order], [f1[m] for m in order]])))
-    anns[4]["text"] = (f"{where(exp).capitalize()}: parameters (docs/concepts.md, fact 9) and "
+    lead = where(exp)[:1].upper() + where(exp)[1:]
+    anns[4]["text"] = (f"{lead}: parameters (docs/concepts.md, fact 9) and "
                        f"FLOPs (fact 10), module by module<br><sup>C = {C}, {exp.num_heads} heads "
                        f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
                        f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "

@@ -289,10 +289,10 @@ def figure(exp, sel) -> go.Figure:
     grid_rows = math.ceil(n_grid / cols)
     rows = grid_rows + 1  # the last row: the rollout on the image, wide
     names = [f"after {b0}"]
-    names += [f"after {b1} = 1 pair"]
-    names += [f"after {i} pairs (same pair repeated)" for i in range(2, k + 1)]
+    names += [f"after {b1} (1 pair)"]
+    names += [f"{i} pairs, same pair repeated" for i in range(2, k + 1)]
     counts = [int(st.sum()) for st in sets]
-    titles = [f"{nm}:<br>{n_} of {H * W} patches" + (f" (+{n_ - counts[i - 1]})" if i else "")
+    titles = [f"{nm}<br>{n_} of {H * W} patches" + (f" (+{n_ - counts[i - 1]})" if i else "")
               for i, (nm, n_) in enumerate(zip(names, counts, strict=True))]
     n_blocks = len(exp.chain)
     if show_stage:

@@ -51,6 +51,7 @@ from .style import (
     sup_lines,
     title_height,
     top_title,
+    wrap_text,
 )
 from .windows import token_windows
 
@@ -181,7 +182,8 @@ def _matrix_axes(layout: dict, refs: tuple[str, str], N: int, *, title_x: str = 
 
 def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
           template: str, title: str, *, check: dict | None = None,
-          query_slot: int | None = None, real: tuple[int, int] | None = None) -> go.Figure:
+          query_slot: int | None = None, real: tuple[int, int] | None = None,
+          block_label: str = "block 1") -> go.Figure:
     """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given.
 
     (H, W) is the grid the block attends on (whole windows); `real` the grid of real tokens when
@@ -268,32 +270,40 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
         ann["font"]["size"] = max(10, tpl.font_size - 1)
     bottom = int(tpl.font_size * 4)
     if check is not None:
-        bottom = int(tpl.font_size * 12)
+        text = _check_text(check, H, W, M, s, template, block_label)
+        bottom = int(tpl.font_size * (5 + 1.4 * (text.count("<br>") + 1)))
         layout["annotations"].append(dict(
             xref="paper", yref="paper", x=0, y=-0.09, xanchor="left", yanchor="top",
             align="left", showarrow=False, bgcolor="#f3f3f3", bordercolor="#999",
             borderwidth=1, borderpad=6, font=dict(size=max(11, tpl.font_size - 1)),
-            text=_check_text(check, H, W, M, s)))
+            text=text))
     layout["margin"]["b"] = bottom
     top_title(layout, tpl, below=1)
     layout["showlegend"] = False
     return fast_figure(data, layout)
 
 
-def _check_text(check: dict, H: int, W: int, M: int, s: int) -> str:
+def _check_text(check: dict, H: int, W: int, M: int, s: int, template: str = "default",
+                block: str = "block 1") -> str:
+    """(c): the check's numbers in a sentence, wrapped to the template's width."""
+    t = get_template(template)
+    width = int((t.width - 140) / (0.56 * max(11, t.font_size - 1)))
     nW, N = (H // M) * (W // M), M * M
     if s == 0:
-        return ("(c) no shift: no key is masked; the trace's softmax equals a direct softmax "
-                f"inside each window (largest difference {check['max_abs_diff']:.1e})")
+        return wrap_text("(c) no shift: no key is masked; the trace's softmax equals a direct "
+                         "softmax inside each window (largest difference "
+                         f"{check['max_abs_diff']:.1e})", width)
     agree = ("matches that grouping on all" if check["mask_mismatch"] == 0 else
              f"DISAGREES with that grouping on {check['mask_mismatch']} of the")
-    return (f"(c) <b>The −100 trick is exact.</b> Block 1's probabilities from the trace, "
-            f"softmax(q·kᵀ + bias + mask), against a direct<br>softmax of (q·kᵀ + bias) over ONLY "
-            f"the keys in the same irregular window of the unrolled map (the paper's "
-            f"{check['groups']}<br>windows, found from original positions alone): largest "
-            f"|difference| = <b>{check['max_abs_diff']:.1e}</b>; largest weight leaking through "
-            f"a −100 entry<br>= <b>{check['max_leak']:.1e}</b> (e<sup>−100</sup> ≈ 3.7e-44); the "
-            f"mask {agree} {nW}×{N}×{N} entries.")
+    lead = block[:1].upper() + block[1:]
+    return wrap_text(
+        f"(c) <b>The −100 trick is exact.</b> {lead}'s probabilities from the trace, "
+        f"softmax(q·kᵀ + bias + mask), against a direct softmax of (q·kᵀ + bias) over ONLY the "
+        f"keys in the same irregular window of the unrolled map (the paper's {check['groups']} "
+        f"windows, found from original positions alone): largest |difference| = "
+        f"<b>{check['max_abs_diff']:.1e}</b>; largest weight leaking through a −100 entry = "
+        f"<b>{check['max_leak']:.1e}</b> (e<sup>−100</sup> ≈ 3.7e-44); the mask {agree} "
+        f"{nW}×{N}×{N} entries.", width)
 
 
 def figure(exp, sel) -> go.Figure:
@@ -325,7 +335,7 @@ def figure(exp, sel) -> go.Figure:
     if w == w_query:
         slot = int(token_geometry(Hr, Wr, M, s)[1][qr, qc, 1])
     return build(t1.mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
-                 query_slot=slot, real=(Hr, Wr))
+                 query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp))
 
 
 def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
@@ -389,7 +399,8 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
     layout["annotations"] = [dict(
         xref="paper", yref="paper", x=0, y=-0.12, xanchor="left", yanchor="top", align="left",
         showarrow=False, bgcolor="#f3f3f3", bordercolor="#999", borderwidth=1, borderpad=6,
-        font=dict(size=max(11, tpl.font_size - 1)), text=_check_text(check, H, W, M, 0))]
+        font=dict(size=max(11, tpl.font_size - 1)),
+        text=_check_text(check, H, W, M, 0, sel.template, block_name(1, exp)))]
     layout["xaxis"] = dict(title=dict(text="column (token)"), range=[-0.5, W - 0.5],
                            showgrid=False, zeroline=False, constrain="domain")
     layout["yaxis"] = dict(title=dict(text="row (token)"), range=[H - 0.5, -0.5],

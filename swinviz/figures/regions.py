@@ -91,7 +91,7 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
     layout, refs = subplots_layout(
         rows=1, cols=2, horizontal_spacing=0.1,
         column_widths=[max(0.35, min(0.65, W / (W + N))), 1 - max(0.35, min(0.65, W / (W + N)))],
-        subplot_titles=[f"region id of every position of the rolled map ({H}×{W})",
+        subplot_titles=[f"region ids of the rolled map ({H}×{W})",
                         f"flattened per window: {nW} window{'s' if nW > 1 else ''} × {N} slots"],
     )
     font_cell = max(10, tpl.font_size - 2)
@@ -211,8 +211,8 @@ def figure(exp, sel) -> go.Figure:
     H, W = t1.input_resolution
     Hp, Wp = t1.region_ids.shape
     M, s = t1.window_size, t1.shift_size
-    title = (f"Region ids (img_mask) of {block_name(1, exp)}, stage {exp.stage}: {H}×{W} "
-             f"tokens, window M = {M}, shift s = {s}"
+    title = (f"Region ids (img_mask) of {block_name(1, exp)}, stage {exp.stage}"
+             f"<br><sup>{H}×{W} tokens, window M = {M}, shift s = {s}</sup>"
              + _subtitle(Hp, Wp, M, s, sel.template, (H, W)))
     return build(t1.region_ids, M, s, sel.template, title, block_label=block_name(1, exp),
                  real=(H, W))
