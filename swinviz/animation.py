@@ -130,8 +130,9 @@ def _label_regions(draw: ImageDraw.ImageDraw, x0: int, y0: int, ids: np.ndarray,
                   fill=(255, 255, 255), anchor="mm", stroke_width=2, stroke_fill=(0, 0, 0))
 
 
-def _layout(Hp: int, Wp: int, c: int) -> dict:
-    """Pixel positions of one frame's parts."""
+def frame_layout(Hp: int, Wp: int, c: int) -> dict:
+    """Pixel positions of one frame's parts: width, height, left and right (x, y) of the
+    paper's and the code's panel (each Wp*c x Hp*c), caption_y, pw (a panel's width)."""
     title_h, caption_h = 74, 58
     pw, ph = Wp * c, Hp * c
     width = 2 * MARGIN + 2 * pw + GAP
@@ -151,7 +152,7 @@ def shift_animation(exp) -> list[Image.Image]:
     Hp, Wp = padded_size(H, W, M)
     c = cell_px(max(Hp, Wp), exp.patch_size)
     base = _token_image(exp, H, W, Hp, Wp, c)
-    lay = _layout(Hp, Wp, c)
+    lay = frame_layout(Hp, Wp, c)
     label_size = max(12, min(22, c // 3 if c >= 36 else 16))
     title_font, text_font, label_font = _font(22), _font(16), _font(label_size)
     line = max(2, min(4, c // 6))
