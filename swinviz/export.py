@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import math
 import os
@@ -30,6 +31,8 @@ BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome
 TABS = 2  # browser tabs rendering at once: one renders while the other reloads
 MAX_IMAGE_SIDE = 2048  # longest side of a magnified photograph handed to the browser
 RENDER_TIMEOUT_S = 120  # per figure and format
+OPEN_TIMEOUT_S = 90  # for the browser to start
+CLOSE_TIMEOUT_S = 30
 _LOCK = threading.Lock()  # one export (one browser) at a time: bounds memory in the app
 _PNG_PREFIX = "data:image/png;base64,"
 
@@ -280,7 +283,10 @@ class Exporter:
         if not jobs:
             return []
         try:
-            self._opened.result()
+            self._opened.result(timeout=OPEN_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            raise ExportError(f"exporting figures failed: {self.browser} did not start within "
+                              f"{OPEN_TIMEOUT_S} s") from None
         except Exception as e:
             raise self._failed(e) from e
         done: queue.Queue = queue.Queue()
@@ -302,8 +308,9 @@ class Exporter:
             return
         self._closed = True
         try:
-            self._opened.result()
-            asyncio.run_coroutine_threadsafe(self._kaleido.close(), self._loop).result()
+            self._opened.result(timeout=OPEN_TIMEOUT_S)
+            asyncio.run_coroutine_threadsafe(self._kaleido.close(), self._loop).result(
+                timeout=CLOSE_TIMEOUT_S)
         except Exception:  # noqa: BLE001 (a browser that failed to start has nothing to close)
             pass
         finally:
