@@ -10,10 +10,10 @@ Frame t (t = 0 .. s) has two panels over the stage's token grid (padded to whole
   and left under a window grid that stays put, and the rows and columns pushed out at the top
   and left come back in at the bottom and right.
 
-From t = 1 on, every token is tinted by the region id it has after the roll
-(`swinviz.windows.region_ids(Hp, Wp, M, t)`, REGION_COLORS[id], id 0 untinted) in both views:
-the pieces that wrap light up, and the last frame's layout is the region ids the shifted
-block's mask is built from (docs/concepts.md, facts 4 and 5).
+Frame 0 is untinted; from t = 1 on, every token is tinted by the region id it has after the
+roll (`swinviz.windows.region_ids(Hp, Wp, M, t)`, in REGION_COLORS[id] as in the figures) in
+both views: the pieces that wrap get their own colours, and the last frame's layout is the
+region ids the shifted block's mask is built from (docs/concepts.md, facts 4 and 5).
 """
 
 from __future__ import annotations
@@ -48,9 +48,9 @@ def region_palette() -> list[tuple[int, int, int]]:
     return [_rgb(c) for c in REGION_COLORS]
 
 
-def tinted(rgb, region: int) -> tuple[int, int, int]:
-    """The colour a pixel `rgb` shows under region id `region`'s tint (id 0: unchanged)."""
-    if region == 0:
+def tinted(rgb, region: int | None) -> tuple[int, int, int]:
+    """The colour a pixel `rgb` shows under region id `region`'s tint (None: unchanged)."""
+    if region is None:
         return tuple(int(v) for v in rgb)
     tint = region_palette()[region]
     return tuple(int(round((1 - TINT_ALPHA) * a + TINT_ALPHA * b)) for a, b in zip(rgb, tint,
@@ -86,14 +86,12 @@ def _token_image(exp, H: int, W: int, Hp: int, Wp: int, c: int) -> np.ndarray:
     return out
 
 
-def _tint(pixels: np.ndarray, ids: np.ndarray, c: int) -> np.ndarray:
-    """Blend every c x c cell of `pixels` with its region's colour (id 0 untouched), and draw
-    faint token borders (every c pixels) when cells are big enough to show them."""
-    cells = np.kron(ids, np.ones((c, c), dtype=ids.dtype))
+def _tint(pixels: np.ndarray, ids: np.ndarray | None, c: int) -> np.ndarray:
+    """Blend every c x c cell of `pixels` with its region's colour (ids None: no tint), and
+    draw faint token borders (every c pixels) when cells are big enough to show them."""
     out = pixels.astype(np.float32)
-    for k, rgb in enumerate(region_palette()):
-        if k == 0:
-            continue
+    cells = None if ids is None else np.kron(ids, np.ones((c, c), dtype=ids.dtype))
+    for k, rgb in enumerate(region_palette() if ids is not None else ()):
         sel = cells == k
         out[sel] = (1 - TINT_ALPHA) * out[sel] + TINT_ALPHA * np.asarray(rgb, np.float32)
     if c >= TOKEN_LINES_MIN:
@@ -162,7 +160,7 @@ def shift_animation(exp) -> list[Image.Image]:
 
     if s == 0:
         frame = Image.new("RGB", (lay["width"], lay["height"]), BACKGROUND)
-        frame.paste(Image.fromarray(_tint(base, np.zeros((Hp, Wp), np.int64), c)), lay["left"])
+        frame.paste(Image.fromarray(_tint(base, None, c)), lay["left"])
         draw = ImageDraw.Draw(frame)
         _grid(draw, *lay["left"], Hp, Wp, c, M, 0, line)
         why = ("no shift: one window covers the grid" if Hp == Wp == M
@@ -183,8 +181,9 @@ def shift_animation(exp) -> list[Image.Image]:
         paper_ids = np.roll(ids, (t, t), axis=(0, 1))  # each token's id, where it starts
         code = np.roll(base, (-t * c, -t * c), axis=(0, 1))  # torch.roll(x, (-t, -t))
         frame = Image.new("RGB", (lay["width"], lay["height"]), BACKGROUND)
-        frame.paste(Image.fromarray(_tint(base, paper_ids, c)), lay["left"])
-        frame.paste(Image.fromarray(_tint(code, ids, c)), lay["right"])
+        tint = t > 0  # frame 0: the image as it is, the regular windows
+        frame.paste(Image.fromarray(_tint(base, paper_ids if tint else None, c)), lay["left"])
+        frame.paste(Image.fromarray(_tint(code, ids if tint else None, c)), lay["right"])
         draw = ImageDraw.Draw(frame)
         _grid(draw, *lay["left"], Hp, Wp, c, M, t, line)
         _grid(draw, *lay["right"], Hp, Wp, c, M, 0, line)
@@ -192,15 +191,18 @@ def shift_animation(exp) -> list[Image.Image]:
             _label_regions(draw, *lay["right"], ids, c, label_font, label_size + 4)
         draw.text((MARGIN, 14), f"Cyclic shift, step {t} of {s} ({where}{grid_text}, "
                                 f"window M = {M}, shift s = {s})", font=title_font, fill=INK)
-        status = ("the regular windows of block 2p (W-MSA)" if t == 0 else
+        status = ("before the shift: the regular windows (W-MSA block)" if t == 0 else
                   f"shifted by {t}: the pieces that wrap get their own region ids"
                   + (" (the mask keeps them apart)" if t == s else ""))
         draw.text((MARGIN, 44), status, font=text_font, fill=INK)
         lx, rx, cy = lay["left"][0], lay["right"][0], lay["caption_y"]
-        draw.multiline_text((lx, cy), f"paper: the window grid moves\nright and down by {t}",
-                            font=text_font, fill=INK, spacing=4)
-        draw.multiline_text((rx, cy), f"code: torch.roll(x, ({-t}, {-t})) moves\n"
-                            "the patches up and left", font=text_font, fill=INK, spacing=4)
+        if t == 0:
+            paper, code_text = "paper: the regular window grid", "code: nothing rolled yet"
+        else:
+            paper = f"paper: the window grid moves\nright and down by {t}"
+            code_text = f"code: torch.roll(x, ({-t}, {-t})) moves\nthe patches up and left"
+        draw.multiline_text((lx, cy), paper, font=text_font, fill=INK, spacing=4)
+        draw.multiline_text((rx, cy), code_text, font=text_font, fill=INK, spacing=4)
         frames.append(frame)
     return frames
 
