@@ -1,14 +1,18 @@
-"""Command line: `python -m swinviz figures IMAGE --out DIR ...` exports every figure for slides.
+"""Command line: `python -m swinviz figures|lecture IMAGE --out DIR ...`.
 
     python -m swinviz figures assets/cat.jpg --out figs --format png,svg --template lecture
+    python -m swinviz figures assets/cat.jpg --out figs --stage 3 --pair 2 --arch swin-s
+    python -m swinviz lecture assets/cat.jpg --out deck       # slides, lecture.pdf, a GIF
+    python -m swinviz lecture assets/cat.jpg --out seed --preset seed
     python -m swinviz bench            # same as python -m swinviz.bench
 
 Every argument is checked before any work (`figure_settings`: argv -> FigureSettings); a bad one
 is one sentence on stderr and exit code 2. A failure during the run that is not the input's
 fault is one sentence and exit code 1 (SWINVIZ_DEBUG=1 prints the traceback as well).
 
-Adding an option: declare it in `build_parser` (as text, no `type=`), add a field to
-`FigureSettings`, and convert and check it in `figure_settings`; the run only reads settings.
+Adding an option: declare it in `_add_common` or a command's block of `build_parser` (as text,
+no `type=`), add a field to `FigureSettings`, and convert and check it in `figure_settings`; the
+run only reads settings.
 """
 
 from __future__ import annotations
@@ -26,8 +30,15 @@ from pathlib import Path
 MAX_SIZE = 1024  # input pixels: bounds one exploration's memory (about 250 MB of traces)
 MIN_WIDTH, MAX_WIDTH = 200, 10_000  # PNG width in pixels; export refuses below 200
 SLIDE_WIDTH = 1600
-EMBED_DIM, NUM_HEADS = 96, 3  # Swin-T stage 1: what the CLI builds and checks --head against
+COMMANDS = ("figures", "lecture")
+WEIGHTS = ("auto", "random", "hub")
 DEBUG_ENV = "SWINVIZ_DEBUG"
+# --preset NAME: values for the options not given on the command line. "seed" is the design
+# note's 6x6 example: a 24 px input (a 6x6 token grid), window 3, shift 1, random weights,
+# stage 1, so every figure shows exactly its tables.
+PRESETS: dict[str, dict[str, str]] = {
+    "seed": {"size": "24", "window": "3", "shift": "1", "weights": "random", "stage": "1"},
+}
 
 
 class UsageError(ValueError):
@@ -59,24 +70,27 @@ class Progress:
 
 @dataclass(frozen=True)
 class FigureSettings:
-    """A checked `figures` command line: every value here is one the run can use."""
+    """A checked `figures` / `lecture` command line: every value here is one the run can use."""
 
     image: str  # a file whose header Pillow reads as an image
     out: Path
-    formats: tuple[str, ...]
+    formats: tuple[str, ...]  # lecture: ("png",)
     size: int
     window: int
     shift: int | None
-    weights: str | Path  # "random", "hub" or an existing checkpoint path
-    query: tuple[int, int] | None  # (row, col) inside the size/4 x size/4 token grid
+    weights: str | Path  # "auto", "random", "hub" or an existing checkpoint path
+    query: tuple[int, int] | None  # (row, col) inside the stage's token grid
     block: int
     head: int | None  # None: all heads
     template: str
     width: int
     kinds: tuple[str, ...]
     device: str  # "cpu", "cuda" or "cuda:N", already resolved
-    embed_dim: int = EMBED_DIM
-    num_heads: int = NUM_HEADS
+    command: str = "figures"
+    arch: str = "swin_tiny_patch4_window7_224"  # a name of swinviz.config.ARCHS
+    stage: int = 1
+    pair: int = 0
+    preset: str | None = None
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -86,7 +100,38 @@ class _Parser(argparse.ArgumentParser):
     """argparse's own complaints (unknown option, missing value) become a UsageError."""
 
     def error(self, message: str):
-        raise UsageError(f"{message} (see `python -m swinviz figures --help`)")
+        raise UsageError(f"{message} (see `python -m swinviz --help`)")
+
+
+def _add_common(c: argparse.ArgumentParser, template: str) -> None:
+    """The options `figures` and `lecture` share."""
+    c.add_argument("image", help="an image file (any format Pillow reads)")
+    c.add_argument("--out", required=True, help="output folder (created if missing)")
+    c.add_argument("--arch", default="swin-t",
+                   help="swin-t, swin-s, swin-b, swin-b-384 or a timm name (default swin-t)")
+    c.add_argument("--stage", default=None, help="stage 1-4, as the paper numbers them (default 1)")
+    c.add_argument("--pair", default="0",
+                   help="block pair inside the stage, from 0 (blocks 2p and 2p+1; default 0)")
+    c.add_argument("--size", default=None,
+                   help=f"input size in pixels, at most {MAX_SIZE} (default: the arch's, 224)")
+    c.add_argument("--window", default=None,
+                   help="window size M in tokens (default: the arch's, 7)")
+    c.add_argument("--shift", default=None, help="shift s (default M // 2)")
+    c.add_argument("--weights", default=None,
+                   help="auto (pretrained when they can be had, else random), random, hub or "
+                        "a checkpoint path (default auto)")
+    c.add_argument("--preset", default=None,
+                   help="seed: the 6x6 example (24 px, window 3, shift 1, random weights, "
+                        "stage 1); options given on the command line win")
+    c.add_argument("--query", default=None,
+                   help="query patch ROW,COL in the stage's token coordinates "
+                        "(default near bottom-right)")
+    c.add_argument("--block", default="1", help="block 0 or 1 of the pair (default 1)")
+    c.add_argument("--head", default="0", help="head index from 0, or 'all' (default 0)")
+    c.add_argument("--template", default=template, help=f"default or lecture (default {template})")
+    c.add_argument("--width", default=str(SLIDE_WIDTH),
+                   help=f"PNG width in pixels, {MIN_WIDTH} to {MAX_WIDTH} (default 1600)")
+    c.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,24 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
                 description="Explore the shifted-window attention of Swin.")
     sub = p.add_subparsers(dest="command", required=True)
     f = sub.add_parser("figures", help="export every figure for one image (PNG/SVG)")
-    f.add_argument("image", help="an image file (any format Pillow reads)")
-    f.add_argument("--out", required=True, help="output folder (created if missing)")
+    _add_common(f, "default")
     f.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
-    f.add_argument("--size", default="224",
-                   help=f"input size in pixels, at most {MAX_SIZE} (default 224)")
-    f.add_argument("--window", default="7", help="window size M in tokens (default 7)")
-    f.add_argument("--shift", default=None, help="shift s (default M // 2)")
-    f.add_argument("--weights", default="random", help="random, hub or a checkpoint path")
-    f.add_argument("--query", default=None,
-                   help="query patch ROW,COL in token coordinates (default near bottom-right)")
-    f.add_argument("--block", default="1", help="block 0 or 1 (default 1)")
-    f.add_argument("--head", default="0",
-                   help=f"head index 0..{NUM_HEADS - 1}, or 'all' (default 0)")
-    f.add_argument("--template", default="default", help="default or lecture")
-    f.add_argument("--width", default=str(SLIDE_WIDTH),
-                   help=f"PNG width in pixels, {MIN_WIDTH} to {MAX_WIDTH} (default 1600)")
     f.add_argument("--kinds", default=None, help="comma-separated subset of figure kinds")
-    f.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    lec = sub.add_parser("lecture", help="numbered slides, one PDF and the cyclic-shift GIF")
+    _add_common(lec, "lecture")
     sub.add_parser("bench", help="run the benchmark (python -m swinviz.bench)", add_help=False)
     return p
 
@@ -188,12 +220,12 @@ def _check_out(text: str) -> Path:
 
 
 def _check_weights(text: str) -> str | Path:
-    if text in ("random", "hub"):
+    if text in WEIGHTS:
         return text
     path = Path(text).expanduser()
     if not path.exists():
-        raise UsageError(f"--weights must be random, hub or an existing checkpoint file or "
-                         f"folder, and nothing was found at '{text}'")
+        raise UsageError(f"--weights must be auto, random, hub or an existing checkpoint file "
+                         f"or folder, and nothing was found at '{text}'")
     return path
 
 
@@ -218,32 +250,103 @@ def _check_image(text: str) -> str:
     return path
 
 
-def figure_settings(argv: list[str]) -> FigureSettings:
-    """argv of `figures` (e.g. ["figures", "cat.jpg", "--out", "figs"]) -> checked settings.
+def _with_preset(a: argparse.Namespace) -> argparse.Namespace:
+    """Fill the options the command line left out from --preset, then from the defaults."""
+    if a.preset is not None:
+        name = a.preset.strip().lower()
+        if name not in PRESETS:
+            raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {a.preset!r}")
+        a.preset = name
+        for key, value in PRESETS[name].items():
+            if getattr(a, key) is None:
+                setattr(a, key, value)
+    if a.weights is None:
+        a.weights = "auto"
+    if a.stage is None:
+        a.stage = "1"
+    return a
 
-    Checks run in this order: each value on its own, then the model settings together
-    (`swinviz.model.check_settings`), the selection against the model (query inside the token
-    grid, head below the number of heads), the device, and last the files (output folder,
-    weights, the image's header). Nothing is built or decoded. Raises UsageError, or
-    SettingsError / ImageError, each with one sentence.
+
+def _check_stage(cfg, stage_text: str, pair_text: str) -> tuple[int, int]:
+    """--stage and --pair through `swinviz.config.check_stage_pair`, worded as options."""
+    from .config import SettingsError, check_stage_pair
+
+    try:
+        stage, _ = check_stage_pair(cfg, stage_text, 0)
+    except SettingsError as e:
+        raise UsageError(f"--{e}") from None
+    try:
+        return check_stage_pair(cfg, stage, pair_text)
+    except SettingsError as e:
+        pairs = cfg.depths[stage - 1] // 2
+        if str(e).startswith("pair"):  # not a whole number
+            which = (f"0 (stage {stage} has one block pair)" if pairs == 1 else
+                     f"a whole number from 0 to {pairs - 1} (stage {stage} has {pairs} block "
+                     "pairs)")
+            raise UsageError(f"--pair must be {which}, got {pair_text!r}") from None
+        raise UsageError(f"--pair {pair_text}: {e}") from None
+
+
+def _a(n: int) -> str:
+    """The article before a number said aloud: "an 11", "an 8", "a 14"."""
+    return "an" if str(n).startswith("8") or n in (11, 18) else "a"
+
+
+def _check_stage_windows(geo, size: int, window: int) -> None:
+    """The chosen stage's grid must split into whole windows (the figures do not draw padded
+    windows yet): else one sentence with input sizes that work."""
+    H, W = geo.grid
+    M = geo.window_size
+    if H % M == 0 and W % M == 0:
+        return
+    unit = 4 * window * 2 ** (geo.stage - 1)  # a multiple of this keeps stages 1..s whole
+    lo, hi = (size // unit) * unit, (size // unit + 1) * unit
+    sizes = f"{lo} or {hi}" if lo else f"{hi}"
+    raise UsageError(
+        f"stage {geo.stage} of {_a(size)} {size} px input works on {_a(H)} {H}x{W} token grid, "
+        "which does "
+        f"not split into whole {M}x{M} windows, and the figures do not draw padded windows "
+        f"yet; use an input size that is a multiple of {unit} (e.g. {sizes}) or another stage"
+    )
+
+
+def figure_settings(argv: list[str]) -> FigureSettings:
+    """argv of `figures` or `lecture` (e.g. ["figures", "cat.jpg", "--out", "figs"]) -> checked
+    settings.
+
+    Checks run in this order: each value on its own (the preset fills what is not given), the
+    architecture, then the model settings together (`swinviz.model.check_settings`, whole
+    stage-1 windows), the stage and pair (`swinviz.config.check_stage_pair`) and the stage's
+    windows, the selection against the stage (query inside the stage's token grid, head below
+    the stage's number of heads), the device, and last the files (output folder, weights, the
+    image's header). Nothing is built or decoded. Raises UsageError, or SettingsError /
+    ImageError, each with one sentence.
     """
+    from .config import SettingsError, get_config
     from .export import parse_formats
     from .figures import KINDS
     from .figures.style import TEMPLATES
-    from .model import PATCH_SIZE, check_settings, resolve_device
+    from .model import check_settings, config_for, resolve_device
 
     parser = build_parser()
     a = parser.parse_args(_attach_dash_values(argv, parser))
-    if a.command != "figures":
-        raise UsageError(f"unknown command {a.command!r}; use figures or bench")
+    if a.command not in COMMANDS:
+        raise UsageError(f"unknown command {a.command!r}; use figures, lecture or bench")
+    a = _with_preset(a)
 
+    lecture = a.command == "lecture"
     try:
-        formats = parse_formats(a.format)
+        formats = ("png",) if lecture else parse_formats(a.format)
     except ValueError as e:
         raise UsageError(f"--format: {e}") from None
-    size = _whole("--size", a.size, 1, MAX_SIZE,
-                  f"a whole number of pixels from 1 to {MAX_SIZE} (e.g. 224)")
-    window = _whole("--window", a.window, 1, None, "a whole number of tokens, at least 1 (e.g. 7)")
+    try:
+        base = get_config(a.arch)
+    except SettingsError as e:
+        raise UsageError(f"--arch: {e}") from None
+    size = base.img_size if a.size is None else _whole(
+        "--size", a.size, 1, MAX_SIZE, f"a whole number of pixels from 1 to {MAX_SIZE} (e.g. 224)")
+    window = base.window_size if a.window is None else _whole(
+        "--window", a.window, 1, None, "a whole number of tokens, at least 1 (e.g. 7)")
     shift = None if a.shift is None else _whole(
         "--shift", a.shift, 0, None, "a whole number of tokens, 0 or more (e.g. 3)")
     width = _whole("--width", a.width, MIN_WIDTH, MAX_WIDTH,
@@ -253,68 +356,101 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     if a.template not in TEMPLATES:
         raise UsageError(f"--template must be one of {', '.join(TEMPLATES)}, got {a.template!r}")
     kinds = KINDS
-    if a.kinds is not None:
+    if not lecture and a.kinds is not None:
         kinds = tuple(dict.fromkeys(k.strip() for k in a.kinds.split(",") if k.strip()))
         unknown = [k for k in kinds if k not in KINDS]
         if unknown or not kinds:
             bad = f"unknown figure kind(s) {', '.join(unknown)}" if unknown else "no figure kind"
             raise UsageError(f"--kinds names {bad}; choose from {', '.join(KINDS)}")
 
-    embed_dim, num_heads = EMBED_DIM, NUM_HEADS  # the model's width and heads (Swin-T stage 1)
-    check_settings(size, window, shift, embed_dim, num_heads, whole_windows=True)
-    grid = size // PATCH_SIZE
-    if query is not None and not all(0 <= v < grid for v in query):
-        raise UsageError(
-            f"--query {query[0]},{query[1]} is outside the {grid}x{grid} token grid of a "
-            f"{size} px input; ROW and COL must be from 0 to {grid - 1}"
-        )
+    # the model settings together: the arch's own width and heads, whole stage-1 windows
+    check_settings(size, window, shift, base.embed_dim, base.num_heads[0], arch=base,
+                   whole_windows=True)
+    cfg = config_for(base, img_size=size, window_size=window, shift_size=shift)
+    stage, pair = _check_stage(cfg, a.stage, a.pair)
+    geo = cfg.stage(stage)
+    _check_stage_windows(geo, size, window)
+    H, W = geo.grid
+    if query is not None and not (0 <= query[0] < H and 0 <= query[1] < W):
+        where = (f"token grid of a {size} px input" if stage == 1 else
+                 f"token grid of stage {stage} ({size} px input)")
+        rows = (f"ROW and COL must be from 0 to {H - 1}" if H == W else
+                f"ROW must be from 0 to {H - 1} and COL from 0 to {W - 1}")
+        raise UsageError(f"--query {query[0]},{query[1]} is outside the {H}x{W} {where}; {rows}")
+    heads = geo.num_heads
     if a.head.strip().lower() == "all":
         head = None
     else:
-        head = _whole("--head", a.head, 0, num_heads - 1,
-                      f"a head number from 0 to {num_heads - 1} (the model has {num_heads} "
-                      "heads) or 'all'")
+        head = _whole("--head", a.head, 0, heads - 1,
+                      f"a head number from 0 to {heads - 1} (stage {stage} has {heads} heads) "
+                      "or 'all'")
     device = str(resolve_device(a.device))
 
     return FigureSettings(
         image=_check_image(a.image), out=_check_out(a.out), formats=formats, size=size,
         window=window, shift=shift, weights=_check_weights(a.weights), query=query,
         block=block, head=head, template=a.template, width=width, kinds=kinds, device=device,
-        embed_dim=embed_dim, num_heads=num_heads,
+        command=a.command, arch=base.name, stage=stage, pair=pair, preset=a.preset,
     )
 
 
 # ------------------------------------------------------------------------------ running
 
 
-def run_figures(s: FigureSettings) -> int:
-    """Build the model, explore the image, export the figures; 0 when all were written."""
+def resolve_weights(s: FigureSettings) -> str | Path:
+    """--weights auto -> `swinviz.checkpoints.default_weights(arch)` (pretrained when they can
+    be had); its notice, with random weights, goes to stderr on one line."""
+    if s.weights != "auto":
+        return s.weights
+    from .checkpoints import default_weights
+
+    choice = default_weights(s.arch)
+    if choice.notice:
+        print(f"note: {' '.join(choice.notice.split())}", file=sys.stderr)
+    return choice.weights
+
+
+def run(s: FigureSettings) -> int:
+    """Build the model, explore the image, write the figures (or the lecture deck); 0 when all
+    were written. The export browser starts first, in the background, while the model runs."""
     from . import export, model
-    from .figures import make_figure
 
     if s.width < SLIDE_WIDTH:
         print(f"note: --width {s.width} is below slide resolution ({SLIDE_WIDTH})",
               file=sys.stderr)
-    if export.find_browser() is None:  # before any work: raises ExportError saying what to do
-        export.export_figures({}, s.out, s.formats)
-    progress = Progress(2 + len(s.kinds) * (1 + len(s.formats)))
-    try:
-        m = model.load_model(s.weights, img_size=s.size, window_size=s.window,
-                             shift_size=s.shift, embed_dim=s.embed_dim, num_heads=s.num_heads,
-                             device=s.device)
-        progress.step("model ready")
-        exp = m.explore(s.image)
-        progress.step("image explored")
-        figs = {}
-        for kind in s.kinds:
-            figs[kind] = make_figure(kind, exp, block=s.block, head=s.head, query=s.query,
-                                     template=s.template)
-            progress.step(f"{kind} built")
-        paths = export.export_figures(figs, s.out, s.formats, width=s.width,
-                                      progress=progress.step)
-    finally:
-        if progress.mid_line:
-            print(file=sys.stderr)
+    lecture = s.command == "lecture"
+    with export.Exporter() as exporter:  # no browser: ExportError before any work
+        weights = resolve_weights(s)
+        if lecture:
+            from .deck import deck_steps
+
+            progress = Progress(2 + deck_steps())
+        else:
+            progress = Progress(2 + len(s.kinds) * (1 + len(s.formats)))
+        try:
+            m = model.load_model(weights, arch=s.arch, img_size=s.size, window_size=s.window,
+                                 shift_size=s.shift, device=s.device)
+            progress.step("model ready")
+            exp = m.explore(s.image, stage=s.stage, pair=s.pair)
+            progress.step("image explored")
+            selection = dict(block=s.block, head=s.head, query=s.query, template=s.template)
+            if lecture:
+                from .deck import write_deck
+
+                paths = write_deck(exp, s.out, width=s.width, exporter=exporter,
+                                   progress=progress.step, **selection)
+            else:
+                from .figures import make_figure
+
+                figs = {}
+                for kind in s.kinds:
+                    figs[kind] = make_figure(kind, exp, **selection)
+                    progress.step(f"{kind} built")
+                paths = exporter.export(figs, s.out, s.formats, width=s.width,
+                                        progress=progress.step)
+        finally:
+            if progress.mid_line:
+                print(file=sys.stderr)
     print(f"wrote {len(paths)} files to {s.out.resolve()}")
     return 0
 
@@ -337,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     try:
-        return run_figures(figure_settings(argv))
+        return run(figure_settings(argv))
     except (UsageError, ImageError, SettingsError, CheckpointError, ExportError) as e:
         print(f"error: {_sentence(e)}", file=sys.stderr)
         return 2

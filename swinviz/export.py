@@ -1,21 +1,40 @@
 """Static export of figures (PNG at slide resolution, SVG) through kaleido and a Chrome/Chromium
-found on this machine. Used by the CLI and by the app's download button."""
+found on this machine. Used by the CLI and by the app's download button.
+
+One batch is one headless browser: `export_figures` opens a `kaleido.Kaleido` once (two tabs,
+without kaleido's page reload after every render), lays each figure out once as SVG and draws
+that SVG as the PNG, and closes the browser. Photographs (image traces) are handed to the
+browser already magnified by whole pixels: plotly.js would otherwise redraw them pixel by pixel
+on a canvas for every export. Those three were where the time of an export went.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import concurrent.futures
+import io
+import math
 import os
+import queue
 import shutil
 import threading
-import warnings
 import zipfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.graph_objects as go
 
 FORMATS = ("png", "svg")
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-_LOCK = threading.Lock()  # kaleido's sync server is a singleton: one export at a time
+TABS = 2  # browser tabs rendering at once: one renders while the other reloads
+MAX_IMAGE_SIDE = 2048  # longest side of a magnified photograph handed to the browser
+RENDER_TIMEOUT_S = 120  # per figure and format
+OPEN_TIMEOUT_S = 90  # for the browser to start
+CLOSE_TIMEOUT_S = 30
+_LOCK = threading.Lock()  # one export (one browser) at a time: bounds memory in the app
+_PNG_PREFIX = "data:image/png;base64,"
 
 
 class ExportError(RuntimeError):
@@ -53,6 +72,260 @@ def figure_size(fig: go.Figure) -> tuple[int, int]:
     return int(fig.layout.width or t.width), int(fig.layout.height or t.height)
 
 
+def magnified_source(source: str, min_side: int) -> tuple[str, int]:
+    """A PNG data URI magnified by a whole factor k (nearest neighbour: every pixel a k x k
+    block) so that its longer side reaches `min_side` (at most MAX_IMAGE_SIDE); returns
+    (data URI, k). Anything that is not a PNG data URI comes back as it is, with k = 1."""
+    from PIL import Image
+
+    if not source.startswith(_PNG_PREFIX):
+        return source, 1
+    with Image.open(io.BytesIO(base64.b64decode(source[len(_PNG_PREFIX):]))) as im:
+        im.load()
+        side = max(im.size)
+        k = max(1, min(math.ceil(min_side / side), MAX_IMAGE_SIDE // side))
+        if k == 1:
+            return source, 1
+        big = im.resize((im.width * k, im.height * k), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    big.save(buf, format="PNG", compress_level=1)  # repeated pixels compress well anyway
+    return _PNG_PREFIX + base64.b64encode(buf.getvalue()).decode("ascii"), k
+
+
+def _axis_span(layout: dict, axis_id: str) -> float:
+    """Fraction of the figure's width the x axis `axis_id` ("x", "x2", ...) spans."""
+    axis = layout.get("xaxis" + axis_id[1:], {}) or {}
+    lo, hi = axis.get("domain", (0.0, 1.0))
+    return max(0.0, min(1.0, float(hi) - float(lo)))
+
+
+def export_dict(fig: go.Figure, width: int, cache: dict | None = None) -> dict:
+    """The figure as the dict handed to the browser for a `width`-pixel export.
+
+    Image traces (photographs given as a PNG `source`) get a copy magnified by whole pixels to
+    at least the device pixels their panel can span, and zsmooth="fast": the browser scales
+    that picture, so image pixels stay sharp squares as on screen, instead of plotly.js
+    redrawing every pixel on a canvas for each export (seconds per figure). The trace keeps
+    its place (same left/top edge, pixels k times smaller). `fig` itself is not changed.
+    """
+    cache = {} if cache is None else cache
+    d = fig.to_dict()
+    layout = d.get("layout", {})
+    for trace in d.get("data", ()):
+        src = trace.get("source")
+        if trace.get("type") != "image" or not isinstance(src, str):
+            continue
+        min_side = math.ceil(width * _axis_span(layout, trace.get("xaxis", "x")))
+        key = (src, min_side)
+        if key not in cache:
+            cache[key] = magnified_source(src, min_side)
+        big, k = cache[key]
+        if k > 1:  # left edge x0 - dx/2 stays put: x0' = x0 - dx'(k-1)/2 with dx' = dx/k
+            for c in ("x", "y"):
+                step = trace.get(f"d{c}", 1) / k
+                trace[f"d{c}"] = step
+                trace[f"{c}0"] = trace.get(f"{c}0", 0) - step * (k - 1) / 2
+            trace["source"] = big
+        trace["zsmooth"] = "fast"
+    return d
+
+
+# Trace types whose SVG holds everything the PNG shows (no WebGL canvas captured at the PNG's
+# own resolution): for these the PNG is the figure's SVG rasterised, one plot for both files.
+SVG_EXACT_TYPES = frozenset({"scatter", "bar", "heatmap", "image", "table", "contour",
+                             "histogram", "box", "violin", "pie", "scatterternary"})
+
+
+def svg_raster_figure(svg: bytes, w: int, h: int) -> dict:
+    """A figure that is only `svg` (a w x h plotly SVG) laid over the whole paper: exported as
+    PNG at scale k it is that SVG drawn at k times its size, pixel for pixel what plotly.js
+    gives for the original figure (its PNG export is its SVG drawn on a canvas), without
+    laying the figure out a second time."""
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    image = dict(source=uri, xref="paper", yref="paper", x=0, y=1, sizex=1, sizey=1,
+                 xanchor="left", yanchor="top", sizing="stretch", layer="above")
+    return dict(data=[], layout=dict(
+        width=w, height=h, margin=dict(l=0, r=0, t=0, b=0, pad=0), images=[image],
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        xaxis=dict(visible=False), yaxis=dict(visible=False)))
+
+
+@dataclass
+class _Job:
+    """One figure: its browser dict, CSS size, and where each format goes."""
+
+    fig: dict
+    size: tuple[int, int]
+    paths: dict[str, Path]  # format -> file
+    via_svg: bool  # PNG rasterised from the figure's own SVG
+
+
+def _kaleido_class():
+    """kaleido.Kaleido, minus the page reload it does after every render (about 0.25 s of
+    browser time each): inside one batch the page is reused, and the batch closes the browser.
+    Plain Kaleido when this kaleido has no such hook (slower, same files)."""
+    import kaleido
+
+    base = kaleido.Kaleido
+    if not callable(getattr(base, "_return_kaleido_tab", None)):
+        return base
+
+    class BatchKaleido(base):
+        async def _return_kaleido_tab(self, tab) -> None:
+            await self.tabs_ready.put(tab)
+
+    return BatchKaleido
+
+
+NO_BROWSER = ("Static export (PNG/SVG) needs Chrome or Chromium, and none was found. "
+              "On Debian/Ubuntu: `apt-get install -y chromium`; elsewhere install Chrome, "
+              "or set BROWSER_PATH to its executable.")
+
+
+async def _render(k, jobs: list[_Job], width: int, done: queue.Queue) -> None:
+    """Render every job through the open Kaleido `k` (its tabs work in parallel); puts each
+    written path on `done`. The first failure cancels the rest and is raised."""
+
+    async def write(fig: dict, path: Path, opts: dict) -> None:
+        await k.write_fig_from_object(dict(fig=fig, path=path, opts=opts), cancel_on_error=True)
+        done.put(path)
+
+    async def one(job: _Job) -> None:
+        w0, h0 = job.size
+        png = dict(format="png", width=w0, height=h0, scale=width / w0)
+        if job.via_svg:
+            svg = await k.calc_fig(job.fig, opts=dict(format="svg", width=w0, height=h0))
+            if "svg" in job.paths:
+                job.paths["svg"].write_bytes(svg)
+                done.put(job.paths["svg"])
+            if "png" in job.paths:
+                await write(svg_raster_figure(svg, w0, h0), job.paths["png"], png)
+            return
+        for fmt, path in job.paths.items():
+            await write(job.fig, path, png if fmt == "png" else dict(format=fmt, width=w0,
+                                                                     height=h0))
+
+    tasks = [asyncio.ensure_future(one(job)) for job in jobs]
+    finished, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in finished:
+        if task.exception() is not None:
+            raise task.exception()
+
+
+class Exporter:
+    """One headless browser for one or more batches of figures.
+
+        with Exporter() as ex:          # the browser starts in the background now ...
+            figs = build_figures()      # ... while the caller does other work
+            ex.export(figs, "out", ("png", "svg"))
+
+    The browser (kaleido, `TABS` tabs) runs on an event loop in a thread of its own, so an
+    Exporter works from any thread, including under Gradio's running loop. One Exporter holds
+    the module lock from start to close: one export browser per process at a time.
+    Raises ExportError (at once) when no Chrome/Chromium is installed.
+    """
+
+    def __init__(self, browser: str | None = None, tabs: int = TABS) -> None:
+        self.browser = browser or find_browser()
+        if self.browser is None:
+            raise ExportError(NO_BROWSER)
+        self._kaleido = None
+        self._closed = False
+        _LOCK.acquire()
+        try:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever,
+                                            name="swinviz-export", daemon=True)
+            self._thread.start()
+            self._opened = asyncio.run_coroutine_threadsafe(self._open(tabs), self._loop)
+        except BaseException:
+            _LOCK.release()
+            raise
+
+    async def _open(self, tabs: int) -> None:
+        k = _kaleido_class()(path=self.browser, n=max(1, tabs), mathjax=False,
+                             timeout=RENDER_TIMEOUT_S)
+        await k.open()
+        self._kaleido = k
+
+    def _failed(self, e: BaseException) -> ExportError:
+        text = (" ".join(e.args) if e.args and all(isinstance(a, str) for a in e.args)
+                else str(e))
+        why = " ".join(text.split()) or type(e).__name__
+        return ExportError(f"exporting figures with {self.browser} failed: {why}")
+
+    def export(
+        self,
+        figs: dict[str, go.Figure],
+        out_dir: str | Path,
+        formats: str | Iterable[str] = FORMATS,
+        width: int = 1600,
+        progress: Callable[[str], None] | None = None,
+    ) -> list[Path]:
+        """Write each figure as `<kind>.<format>` into out_dir; see `export_figures`."""
+        if self._closed:
+            raise ExportError("this exporter is closed; make a new Exporter")
+        fmts = parse_formats(formats)
+        if width < 200:
+            raise ValueError(f"width {width} is too small for an exported figure")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        cache: dict = {}
+        jobs = [
+            _Job(fig=export_dict(fig, width, cache), size=figure_size(fig),
+                 paths={fmt: out / f"{kind}.{fmt}" for fmt in fmts},
+                 via_svg=all(t.type in SVG_EXACT_TYPES for t in fig.data))
+            for kind, fig in figs.items()
+        ]
+        if not jobs:
+            return []
+        try:
+            self._opened.result(timeout=OPEN_TIMEOUT_S)
+        except concurrent.futures.TimeoutError:
+            raise ExportError(f"exporting figures failed: {self.browser} did not start within "
+                              f"{OPEN_TIMEOUT_S} s") from None
+        except Exception as e:
+            raise self._failed(e) from e
+        done: queue.Queue = queue.Queue()
+        batch = asyncio.run_coroutine_threadsafe(_render(self._kaleido, jobs, width, done),
+                                                 self._loop)
+        batch.add_done_callback(lambda _: done.put(None))
+        while (path := done.get()) is not None:  # progress in the caller's thread
+            if progress:
+                progress(path.name)
+        try:
+            batch.result()
+        except Exception as e:
+            raise self._failed(e) from e
+        return [path for job in jobs for path in job.paths.values()]
+
+    def close(self) -> None:
+        """Stop the browser and its thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._opened.result(timeout=OPEN_TIMEOUT_S)
+            asyncio.run_coroutine_threadsafe(self._kaleido.close(), self._loop).result(
+                timeout=CLOSE_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 (a browser that failed to start has nothing to close)
+            pass
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
+            _LOCK.release()
+
+    def __enter__(self) -> Exporter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def export_figures(
     figs: dict[str, go.Figure],
     out_dir: str | Path,
@@ -60,48 +333,25 @@ def export_figures(
     width: int = 1600,
     progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write each figure as `<kind>.<format>` into out_dir; returns the paths written.
+    """Write each figure as `<kind>.<format>` into out_dir; returns the paths written (kind by
+    kind, format by format).
 
     PNGs are `width` pixels wide (1600 or more for slides): the on-screen layout scaled up, so
-    fonts stay in proportion; SVGs keep the on-screen size. Raises ExportError when no
+    fonts stay in proportion; SVGs keep the on-screen size. All files come from one browser
+    session (an `Exporter`), each figure laid out once for both formats. `progress(file name)`
+    is called, in the caller's thread, as each file is written. Raises ExportError when no
     Chrome/Chromium is installed or export fails.
     """
     fmts = parse_formats(formats)
     if width < 200:
         raise ValueError(f"width {width} is too small for an exported figure")
-    browser = find_browser()
-    if browser is None:
-        raise ExportError(
-            "Static export (PNG/SVG) needs Chrome or Chromium, and none was found. "
-            "On Debian/Ubuntu: `apt-get install -y chromium`; elsewhere install Chrome, "
-            "or set BROWSER_PATH to its executable."
-        )
-    os.environ.setdefault("BROWSER_PATH", browser)
-    import kaleido
-    import plotly.io as pio
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with _LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kaleido.start_sync_server(silence_warnings=True)
-        try:
-            for kind, fig in figs.items():
-                w0, h0 = figure_size(fig)
-                for fmt in fmts:
-                    path = out / f"{kind}.{fmt}"
-                    # the layout as on screen, rendered `width` pixels wide (fonts scale along)
-                    pio.write_image(fig, path, format=fmt, width=w0, height=h0,
-                                    scale=width / w0 if fmt == "png" else 1)
-                    written.append(path)
-                    if progress:
-                        progress(path.name)
-        except Exception as e:  # kaleido/choreographer errors are many and version-specific
-            raise ExportError(f"exporting figures with {browser} failed: {e}") from e
-        finally:
-            kaleido.stop_sync_server(silence_warnings=True)
-    return written
+    if not figs:
+        if find_browser() is None:
+            raise ExportError(NO_BROWSER)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        return []
+    with Exporter() as ex:
+        return ex.export(figs, out_dir, fmts, width, progress)
 
 
 def zip_files(paths: Iterable[Path], zip_path: str | Path) -> Path:

@@ -1,4 +1,5 @@
-"""The export CLI: every kind and format written, slide-sized PNGs, clear errors, no tracebacks."""
+"""The CLI: every kind and format written, slide-sized PNGs, the lecture deck, the stage / pair /
+arch / preset options, clear errors before any work, no tracebacks."""
 
 import os
 import subprocess
@@ -25,7 +26,7 @@ def test_cli_writes_every_kind_and_format(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "swinviz", "figures", str(CAT), "--out", str(out), "--format",
          "png,svg", "--size", "112", "--query", "20,25", "--head", "all", "--template",
-         "lecture"],
+         "lecture", "--weights", "random"],
         capture_output=True, text=True, cwd=ROOT, timeout=600,
     )
     assert r.returncode == 0, r.stderr
@@ -103,17 +104,21 @@ def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
     from hostile import hostile_files
 
     written = []
+    monkeypatch.setattr(export, "Exporter", lambda: FakeExporter(written))
+    built = {}  # one model for every file: the same arguments each time
+    real_load = model.load_model
 
-    def fake_export(figs, out_dir, formats, width=1600, progress=None):
-        written.append(sorted(figs))
-        return []
+    def load_once(weights, **kw):
+        key = (weights, tuple(sorted(kw.items())))
+        if key not in built:
+            built[key] = real_load(weights, **kw)
+        return built[key]
 
-    monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
-    monkeypatch.setattr(export, "export_figures", fake_export)
+    monkeypatch.setattr(model, "load_model", load_once)
     for name, (path, expect) in hostile_files(tmp_path).items():
         written.clear()
         code = cli.main(["figures", str(path), "--out", str(tmp_path / "o"), "--size", "56",
-                         "--kinds", "regions,attention"])
+                         "--kinds", "regions,attention", "--weights", "random"])
         err = capsys.readouterr().err
         assert "Traceback" not in err, name
         if expect is None:
@@ -125,9 +130,28 @@ def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
 # ---------------------------------------------------------------- every argument checked first
 
 
+class FakeExporter:
+    """Stands in for export.Exporter (no browser): records the figures' names."""
+
+    def __init__(self, written):
+        self.written = written
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def export(self, figs, out_dir, formats, width=1600, progress=None):
+        self.written.append(sorted(figs))
+        return []
+
+
 @pytest.fixture
 def no_work(monkeypatch):
-    """Fails the test if the model is built, an image explored or a figure exported."""
+    """Fails the test if the model is built, an image explored, the export browser started, a
+    figure exported or the weights looked for."""
+    from swinviz import checkpoints
 
     def refuse(*args, **kwargs):
         raise AssertionError("work started before every argument was checked")
@@ -135,6 +159,8 @@ def no_work(monkeypatch):
     monkeypatch.setattr(model, "load_model", refuse)
     monkeypatch.setattr(model.SwinTransformer, "explore", refuse)
     monkeypatch.setattr(export, "export_figures", refuse)
+    monkeypatch.setattr(export, "Exporter", refuse)
+    monkeypatch.setattr(checkpoints, "default_weights", refuse)
     monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
 
 
@@ -147,7 +173,7 @@ def one_sentence(err: str) -> str:
     return lines[0]
 
 
-HEADS = "--head must be a head number from 0 to 2 (the model has 3 heads) or 'all'"
+HEADS = "--head must be a head number from 0 to 2 (stage 1 has 3 heads) or 'all'"
 SIZE = "--size must be a whole number of pixels from 1 to 1024 (e.g. 224)"
 WINDOW = "--window must be a whole number of tokens, at least 1 (e.g. 7)"
 WIDTH = "--width must be a whole number of pixels from 200 to 10000 (e.g. 1600)"
@@ -185,8 +211,8 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--kinds", ","], "--kinds names no figure kind; choose from windows, shift,"),
         (["--format", "bmp"], "--format: unknown export format(s) ['bmp']; choose from png, svg"),
         (["--weights", "/nonexistent/ckpt.pth"],
-         "--weights must be random, hub or an existing checkpoint file or folder, and nothing "
-         "was found at '/nonexistent/ckpt.pth'"),
+         "--weights must be auto, random, hub or an existing checkpoint file or folder, and "
+         "nothing was found at '/nonexistent/ckpt.pth'"),
         (["--shift", "7"],
          "shift 7 must be smaller than the window 7 (0 <= shift < window); the usual choice is"),
         (["--shift", "-1"], "--shift must be a whole number of tokens, 0 or more (e.g. 3)"),
@@ -227,21 +253,24 @@ def test_good_arguments_become_checked_settings(tmp_path):
     assert s == cli.FigureSettings(
         image=str(CAT), out=tmp_path / "new" / "deeper", formats=("svg",), size=112, window=7,
         shift=0, weights="random", query=(0, 27), block=0, head=None, template="lecture",
-        width=200, kinds=("regions", "attention"), device="cpu",
+        width=200, kinds=("regions", "attention"), device="cpu", command="figures",
+        arch="swin_tiny_patch4_window7_224", stage=1, pair=0, preset=None,
     )
     s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--head", "2"])
-    assert (s.head, s.query, s.shift, s.kinds, s.formats, s.width) == (
-        2, None, None, KINDS, ("png", "svg"), 1600)
+    assert (s.head, s.query, s.shift, s.kinds, s.formats, s.width, s.weights, s.size,
+            s.window, s.stage, s.pair, s.template) == (
+        2, None, None, KINDS, ("png", "svg"), 1600, "auto", 224, 7, 1, 0, "default")
 
 
 def test_an_unexpected_failure_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("the GPU caught fire\nsecond line")
 
-    monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
+    monkeypatch.setattr(export, "Exporter", lambda: FakeExporter([]))
     monkeypatch.setattr(model, "load_model", broken)
     monkeypatch.delenv("SWINVIZ_DEBUG", raising=False)
-    argv = ["figures", str(CAT), "--out", str(tmp_path / "o"), "--kinds", "regions"]
+    argv = ["figures", str(CAT), "--out", str(tmp_path / "o"), "--kinds", "regions",
+            "--weights", "random"]
     assert cli.main(argv) == 1
     line = one_sentence(capsys.readouterr().err)
     assert "(RuntimeError: the GPU caught fire second line)" in line
@@ -293,3 +322,143 @@ def test_a_missing_browser_fails_under_ci_and_skips_otherwise(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         require_browser("/nonexistent/chromium", "Chromium")
+
+
+# ---------------------------------------------------------------- stage, pair, arch, preset
+
+
+STAGE = "--stage must be from 1 to 4 (as the paper numbers them), got"
+
+
+@pytest.mark.parametrize("command", ["figures", "lecture"])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--stage", "5"], STAGE + " 5"),
+        (["--stage", "0"], STAGE + " 0"),
+        (["--stage", "x"], "--stage must be a whole number from 1 to 4, got 'x'"),
+        (["--pair", "1"], "--pair 1: stage 1 has 1 block pair (pair 0), got pair 1"),
+        (["--pair", "-1"], "--pair -1: stage 1 has 1 block pair (pair 0), got pair -1"),
+        (["--pair", "y"], "--pair must be 0 (stage 1 has one block pair), got 'y'"),
+        (["--stage", "3", "--pair", "3"],
+         "--pair 3: stage 3 has 3 block pairs (pair 0 to 2), got pair 3"),
+        (["--stage", "3", "--pair", "1.5"],
+         "--pair must be a whole number from 0 to 2 (stage 3 has 3 block pairs), got '1.5'"),
+        (["--arch", "swin-x"], "--arch: unknown architecture 'swin-x'; choose one of "
+                               "swin_tiny_patch4_window7_224, swin_small_patch4_window7_224"),
+        (["--preset", "fancy"], "--preset must be one of seed, got 'fancy'"),
+        (["--stage", "3", "--query", "14,0"],
+         "--query 14,0 is outside the 14x14 token grid of stage 3 (224 px input); ROW and COL "
+         "must be from 0 to 13"),
+        (["--stage", "3", "--head", "12"],
+         "--head must be a head number from 0 to 11 (stage 3 has 12 heads) or 'all', got '12'"),
+        (["--stage", "4", "--head", "24"], "from 0 to 23 (stage 4 has 24 heads)"),
+        (["--arch", "swin-b", "--head", "4"], "from 0 to 3 (stage 1 has 4 heads)"),
+        (["--arch", "swin-b-384", "--query", "96,0"],
+         "--query 96,0 is outside the 96x96 token grid of a 384 px input"),
+        (["--size", "168", "--stage", "3"],
+         "stage 3 of a 168 px input works on an 11x11 token grid, which does not split into "
+         "whole 7x7 windows, and the figures do not draw padded windows yet; use an input size "
+         "that is a multiple of 112 (e.g. 112 or 224) or another stage"),
+        (["--size", "200"], "the 50x50 token grid of a 200px input does not split into whole "
+                            "7x7 windows"),
+        (["--preset", "seed", "--query", "6,0"],
+         "--query 6,0 is outside the 6x6 token grid of a 24 px input; ROW and COL must be from "
+         "0 to 5"),
+        (["--preset", "seed", "--stage", "2", "--query", "3,0"],
+         "--query 3,0 is outside the 3x3 token grid of stage 2 (24 px input)"),
+        (["--preset", "seed", "--shift", "3"], "shift 3 must be smaller than the window 3"),
+        (["--weights", "/nonexistent/ckpt.pth"], "--weights must be auto, random, hub or"),
+    ],
+)
+def test_new_options_bad_values_are_one_sentence_before_any_work(tmp_path, capsys, no_work,
+                                                                 command, args, words):
+    code = cli.main([command, str(CAT), "--out", str(tmp_path / "o"), *args])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert words in one_sentence(err)
+    assert out == "" and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args", [["--format", "png"], ["--kinds", "windows"]])
+def test_lecture_has_no_format_or_kinds(tmp_path, capsys, no_work, args):
+    code = cli.main(["lecture", str(CAT), "--out", str(tmp_path / "o"), *args])
+    assert code == 2
+    assert f"unrecognized arguments: {' '.join(args)}" in one_sentence(capsys.readouterr().err)
+
+
+def test_new_options_become_checked_settings(tmp_path):
+    def settings(*args, command="figures"):
+        return cli.figure_settings([command, str(CAT), "--out", str(tmp_path), *args])
+
+    s = settings("--preset", "seed")
+    assert (s.size, s.window, s.shift, s.weights, s.stage, s.pair, s.preset, s.arch) == (
+        24, 3, 1, "random", 1, 0, "seed", "swin_tiny_patch4_window7_224")
+    s = settings("--preset", "SEED", "--size", "48", "--weights", "hub", "--stage", "2")
+    assert (s.size, s.window, s.shift, s.weights, s.stage) == (48, 3, 1, "hub", 2)  # given wins
+    s = settings("--arch", "swin-s", "--stage", "3", "--pair", "8", "--head", "11",
+                 "--query", "13,13")
+    assert (s.arch, s.stage, s.pair, s.head, s.query, s.size, s.window) == (
+        "swin_small_patch4_window7_224", 3, 8, 11, (13, 13), 224, 7)
+    s = settings("--arch", "swin_base_patch4_window12_384", "--stage", "4")
+    assert (s.arch, s.size, s.window, s.stage, s.weights) == (
+        "swin_base_patch4_window12_384", 384, 12, 4, "auto")
+    s = settings("--stage", "4", "--head", "all", command="lecture")
+    assert (s.command, s.template, s.formats, s.kinds, s.stage, s.head) == (
+        "lecture", "lecture", ("png",), KINDS, 4, None)
+
+
+def test_auto_weights_ask_default_weights_and_print_its_notice(tmp_path, monkeypatch, capsys):
+    from swinviz import checkpoints
+
+    asked = []
+    notice = ("Random weights: no pretrained weights could be had (offline). The windows are "
+              "exact,\nbut attention means nothing. To use the pretrained Swin: set X.")
+
+    def fake_default(arch, probe=True):
+        asked.append(arch)
+        return checkpoints.WeightsChoice("random", "random", notice)
+
+    monkeypatch.setattr(checkpoints, "default_weights", fake_default)
+    s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--arch", "swin-s"])
+    assert cli.resolve_weights(s) == "random" and asked == ["swin_small_patch4_window7_224"]
+    err = capsys.readouterr().err
+    assert err == "note: " + " ".join(notice.split()) + "\n"  # one line
+    s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--weights", "random"])
+    assert cli.resolve_weights(s) == "random" and len(asked) == 1  # not asked when given
+
+    # a whole run: the notice once, then the model built with what default_weights chose
+    written = []
+    monkeypatch.setattr(export, "Exporter", lambda: FakeExporter(written))
+    built = []
+    real_load = model.load_model
+    monkeypatch.setattr(model, "load_model",
+                        lambda weights, **kw: built.append(weights) or real_load(weights, **kw))
+    code = cli.main(["figures", str(CAT), "--out", str(tmp_path / "o"), "--size", "56",
+                     "--kinds", "regions"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert built == ["random"] and written == [["regions"]]
+    assert err.count("note: Random weights") == 1
+
+
+@needs_browser
+def test_lecture_writes_the_deck(tmp_path, capsys):
+    from swinviz.deck import pdf_page_count, slide_kinds, slide_names
+
+    out = tmp_path / "deck"
+    code = cli.main(["lecture", str(CAT), "--out", str(out), "--size", "56", "--weights",
+                     "random", "--device", "cpu"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    slides = [f"{n}.png" for n in slide_names(slide_kinds())]
+    assert slides[:3] == ["01-image.png", "02-windows.png", "03-shift.png"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(slides + ["lecture.pdf",
+                                                                     "cyclic-shift.gif"])
+    for name in slides:
+        with Image.open(out / name) as im:
+            assert im.width == 1600, name
+    assert pdf_page_count(out / "lecture.pdf") == len(slides)
+    with Image.open(out / "cyclic-shift.gif") as gif:
+        assert gif.n_frames == 3 + 1  # 14x14 tokens, window 7, shift 3: steps 0..3
+    assert f"wrote {len(slides) + 2} files" in captured.out

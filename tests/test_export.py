@@ -1,0 +1,169 @@
+"""Static export: one browser per batch, every file at the asked size, PNGs that are plotly's
+own PNGs, clear errors. The browser tests need Chrome/Chromium (skipped without, failed under
+CI=true)."""
+
+import base64
+import io
+import threading
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from swinviz import export
+from swinviz.figures import KINDS, make_figures
+
+needs_browser = pytest.mark.requires_browser(  # skips, or fails under CI=true (conftest.py)
+    export.find_browser(), what="Chrome/Chromium for static export (kaleido)"
+)
+SVG = "{http://www.w3.org/2000/svg}svg"
+
+
+def png_uri(a: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def decode_uri(uri: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGBA"), dtype=np.int16)
+
+
+# ------------------------------------------------------------------ no browser needed
+
+
+def test_magnified_source_is_every_pixel_a_k_by_k_block():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (3, 5, 3), dtype=np.uint8)
+    big, k = export.magnified_source(png_uri(a), 16)
+    assert k == 4  # ceil(16 / 5)
+    np.testing.assert_array_equal(decode_uri(big), a.repeat(4, axis=0).repeat(4, axis=1))
+    assert export.magnified_source(png_uri(a), 5) == (png_uri(a), 1)  # big enough already
+    big, k = export.magnified_source(png_uri(a), 10**6)  # capped at MAX_IMAGE_SIDE
+    assert k == export.MAX_IMAGE_SIDE // 5 and decode_uri(big).shape == (3 * k, 5 * k, 3)
+    jpeg = "data:image/jpeg;base64,AAAA"
+    assert export.magnified_source(jpeg, 100) == (jpeg, 1)
+
+
+def test_export_dict_keeps_the_image_where_it_was():
+    a = np.zeros((6, 10, 3), np.uint8)
+    fig = go.Figure(go.Image(source=png_uri(a), x0=0.5, y0=0.5, dx=1, dy=1))
+    fig.update_layout(xaxis=dict(domain=[0, 0.5]))
+    before = fig.to_dict()
+    d = export.export_dict(fig, 1600)
+    t = d["data"][0]
+    k = 80  # the panel spans half of 1600 px: ceil(800 / 10)
+    assert decode_uri(t["source"]).shape == (6 * k, 10 * k, 3)
+    assert t["zsmooth"] == "fast" and t["dx"] == t["dy"] == 1 / k
+    # plotly places pixel 0's centre at x0: the left/top edges and the extent are unchanged
+    assert t["x0"] - t["dx"] / 2 == pytest.approx(0) and t["y0"] - t["dy"] / 2 == pytest.approx(0)
+    assert t["x0"] - t["dx"] / 2 + 10 * k * t["dx"] == pytest.approx(10)
+    assert t["y0"] - t["dy"] / 2 + 6 * k * t["dy"] == pytest.approx(6)
+    assert fig.to_dict() == before  # the caller's figure is not touched
+
+
+def test_no_browser_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "find_browser", lambda: None)
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[1, 2]))
+    for figs in ({"a": fig}, {}):
+        with pytest.raises(export.ExportError, match="needs Chrome or Chromium"):
+            export.export_figures(figs, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(ValueError, match="too small"):
+        export.export_figures({"a": fig}, tmp_path / "o", width=100)
+
+
+def test_a_browser_that_does_not_start_is_an_export_error(tmp_path):
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[1, 2]))
+    with pytest.raises(export.ExportError) as info:
+        with export.Exporter(browser="/bin/false") as ex:
+            ex.export({"a": fig}, tmp_path, "png")
+    msg = str(info.value)
+    assert msg.startswith("exporting figures with /bin/false failed: ")
+    assert "('" not in msg  # the browser's sentences, not a tuple's repr
+    assert not export._LOCK.locked()  # a failed export does not block the next one
+    assert not (tmp_path / "a.png").exists()
+
+
+# ------------------------------------------------------------------ with a browser
+
+
+@pytest.fixture(scope="module")
+def figures():
+    from swinviz.model import load_model
+
+    exp = load_model("random", img_size=112, device="cpu").explore("assets/cat.jpg")
+    return make_figures(exp, block=1, head=0, query=(20, 25))
+
+
+@pytest.fixture(scope="module")
+def batch(figures, tmp_path_factory):
+    """Every kind as PNG + SVG in one export_figures call; (paths, progress calls, folder)."""
+    out = tmp_path_factory.mktemp("batch")
+    calls = []
+    paths = export.export_figures(
+        figures, out, ("png", "svg"), width=1600,
+        progress=lambda name: calls.append((name, threading.get_ident())))
+    return paths, calls, out
+
+
+@needs_browser
+def test_the_batch_writes_every_kind_and_format(figures, batch):
+    paths, calls, out = batch
+    assert [p.name for p in paths] == [f"{k}.{f}" for k in KINDS for f in ("png", "svg")]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
+    me = threading.get_ident()
+    assert sorted(name for name, _ in calls) == sorted(p.name for p in paths)  # each once
+    assert all(thread == me for _, thread in calls)  # progress runs in the caller's thread
+    for kind, fig in figures.items():
+        w0, h0 = export.figure_size(fig)
+        with Image.open(out / f"{kind}.png") as im:
+            assert im.format == "PNG" and im.width == 1600, (kind, im.size)
+            assert abs(im.height - round(h0 * 1600 / w0)) <= 1, (kind, im.size, (w0, h0))
+        root = ET.parse(out / f"{kind}.svg").getroot()  # well-formed XML, an <svg> root
+        assert root.tag == SVG, kind
+        assert (float(root.get("width")), float(root.get("height"))) == (w0, h0), kind
+
+
+@needs_browser
+def test_the_pngs_are_plotlys_own_pngs(figures, batch, tmp_path):
+    """Drawing the figure's SVG gives plotly's own PNG export pixel for pixel (no image
+    traces), and the same picture within rounding where a photo is magnified beforehand."""
+    import plotly.io as pio
+
+    _, _, out = batch
+    kinds = ("regions", "masks", "cost", "windows")
+    sizes = [export.figure_size(figures[k]) for k in kinds]
+    pio.write_images([figures[k] for k in kinds], [tmp_path / f"{k}.png" for k in kinds],
+                     width=[w for w, _ in sizes], height=[h for _, h in sizes],
+                     scale=[1600 / w for w, _ in sizes])
+    for kind in kinds[:3]:
+        np.testing.assert_array_equal(pixels(out / f"{kind}.png"),
+                                      pixels(tmp_path / f"{kind}.png"), err_msg=kind)
+    a, b = pixels(out / "windows.png"), pixels(tmp_path / "windows.png")
+    assert a.shape == b.shape
+    diff = np.abs(a - b).max(-1)
+    assert diff.mean() < 2 and (diff > 64).mean() < 0.005  # a few softer pixel edges
+
+
+@needs_browser
+def test_one_exporter_serves_several_batches(figures, tmp_path):
+    with export.Exporter() as ex:
+        small = ex.export({"regions": figures["regions"]}, tmp_path / "a", "png", width=800)
+        svg = ex.export({"bias": figures["bias"], "relpos": figures["relpos"]}, tmp_path / "b",
+                        "svg")
+    assert [p.name for p in small] == ["regions.png"]
+    with Image.open(small[0]) as im:
+        assert im.width == 800
+    assert [p.name for p in svg] == ["bias.svg", "relpos.svg"]
+    assert all(ET.parse(p).getroot().tag == SVG for p in svg)
+    assert not export._LOCK.locked()
+    with pytest.raises(export.ExportError, match="closed"):
+        ex.export({"regions": figures["regions"]}, tmp_path / "c", "png")
