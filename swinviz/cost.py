@@ -1,4 +1,4 @@
-"""Cost of the block pair: learned parameters (SPEC fact 9) and FLOPs (SPEC fact 10), counted the
+"""Cost: learned parameters (concepts fact 9) and FLOPs (concepts fact 10), counted the
 way the reference counts them (multiply-adds)."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ def block_flops(
     window_size: int,
     mlp_ratio: float = 4.0,
 ) -> int:
-    """norm1 C·H·W + nW·attention(N) + MLP 2·H·W·C·C·r + norm2 C·H·W (SPEC fact 10).
+    """norm1 C·H·W + nW·attention(N) + MLP 2·H·W·C·C·r + norm2 C·H·W (concepts fact 10).
 
-    `window_size` is the window the block really uses (after SPEC fact 2)."""
+    `window_size` is the window the block really uses (after concepts fact 2)."""
     H, W = input_resolution
     N = window_size * window_size
     nW = -(-H // window_size) * -(-W // window_size)  # windows of the padded grid
@@ -40,7 +40,7 @@ def wmsa_flops(h: int, w: int, dim: int, window_size: int) -> int:
 
 def attention_params(dim: int, num_heads: int, window_size: int | tuple[int, int],
                      qkv_bias: bool = True) -> dict[str, int]:
-    """Learned parameters of one WindowAttention, by name (SPEC fact 9)."""
+    """Learned parameters of one WindowAttention, by name (concepts fact 9)."""
     mh, mw = (window_size, window_size) if isinstance(window_size, int) else window_size
     return {
         "qkv": dim * 3 * dim + (3 * dim if qkv_bias else 0),

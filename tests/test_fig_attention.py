@@ -1,4 +1,4 @@
-"""SPEC 3.6 attention figure: the query's attention row placed at every key's REAL token position
+"""Attention figure: the query's attention row placed at every key's REAL token position
 (the shift undone), masked keys ~0, the logit taken apart, and every head of one window."""
 
 import numpy as np
@@ -158,8 +158,9 @@ def test_all_heads_of_one_window(exp14, window):
 
 
 def test_toy_grid_exact_keys(exp6):
-    # SPEC toy: 6x6 tokens, M = 3, s = 1. Token (5, 5) sits in block 1's window 3 whose slots
-    # hold rows 4, 5, 0 and columns 4, 5, 0; only (4..5, 4..5) share its region (id 4).
+    # The design note's toy grid: 6x6 tokens, M = 3, s = 1. Token (5, 5) sits in block 1's
+    # window 3 whose slots hold rows 4, 5, 0 and columns 4, 5, 0; only (4..5, 4..5) share its
+    # region (id 4).
     grid = fa.attention_on_grid(exp6, 1, 0, (5, 5))
     inside = {tuple(map(int, t)) for t in np.argwhere(~np.isnan(grid))}
     assert inside == {(r, c) for r in (4, 5, 0) for c in (4, 5, 0)}

@@ -1,4 +1,4 @@
-"""SPEC 3.5 (second half) bias figure: the (2M-1)^2 image recovered from the trace's gathered
+"""Bias figure: the (2M-1)^2 image recovered from the trace's gathered
 bias equals the model's relative_position_bias_table, and the gathered panel is trace.bias."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""SPEC 3.7 information flow: reach sets from window membership and masks (hand-checked on the
+"""Information flow: reach sets from window membership and masks (hand-checked on the
 spec's 6x6 toy grid), attention rollout from the real weights, and the figure's data."""
 
 import numpy as np
@@ -37,7 +37,7 @@ def box(rows, cols, H=6, W=6):
 ALL = box(range(6), range(6))
 
 
-# Hand-checked on the toy grid (H = W = 6, M = 3, s = 1; region ids of SPEC fact 4, which live
+# Hand-checked on the toy grid (H = W = 6, M = 3, s = 1; region ids of concepts fact 4, which live
 # in the rolled frame: original token (r, c) sits at rolled ((r - 1) % 6, (c - 1) % 6)).
 @pytest.mark.parametrize("query, expected", [
     # (1, 1): block 0 window 0 = rows 0-2, cols 0-2. In block 1 it sits at rolled (0, 0), in

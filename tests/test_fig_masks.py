@@ -1,4 +1,4 @@
-"""SPEC 3.4 mask figure: the chosen window's mask and id strips, the four kinds of window, the
+"""Mask figure: the chosen window's mask and id strips, the four kinds of window, the
 toy grid, and mask_check: the -100 trick equals attention inside the paper's irregular windows."""
 
 import dataclasses
@@ -72,7 +72,7 @@ def test_chosen_window_and_the_four_kinds(exp14):
 
 def test_query_row_is_marked(exp6):
     fig = make_figure("masks", exp6, query=(0, 0))
-    # original token (0, 0) is slot 8 of the corner window 3 (SPEC's 6x6 example)
+    # original token (0, 0) is slot 8 of the corner window 3 (the design note's 6x6 example)
     assert fig.layout.title.text.startswith("Attention mask of window 3 (corner)")
     rows = [t for t in fig.data if (t.name or "").startswith("the query's row")]
     assert rows and rows[0].name == "the query's row (slot 8)"

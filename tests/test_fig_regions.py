@@ -1,4 +1,4 @@
-"""SPEC 3.3 region-id figure: the trace's id map, its flattened windows, and the toy grid."""
+"""Region-id figure: the trace's id map, its flattened windows, and the toy grid."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""SPEC 3.5 (first half) relative position index figure: the (N, N) table is the model's own
+"""Relative position index figure: the (N, N) table is the model's own
 buffer, the spec's 9x9 table for M = 3 is written out, and the companion panel lights exactly the
 offsets the query's keys read."""
 
@@ -13,7 +13,7 @@ from swinviz.figures import Selection, make_figure
 from swinviz.figures import relpos as fr
 from swinviz.windows import window_of_token
 
-SPEC_M3 = np.array(SEED_INDEX)
+SEED_M3 = np.array(SEED_INDEX)
 
 
 def picture():
@@ -50,11 +50,11 @@ def test_table_is_the_models_buffer_and_the_spec_table(model6, block):
     z = np.asarray(named(fig, "relative_position_index").z)
     buf = model.layers[0].blocks[block].attn.relative_position_index.cpu().numpy()
     np.testing.assert_array_equal(z, buf)
-    np.testing.assert_array_equal(z, SPEC_M3)
+    np.testing.assert_array_equal(z, SEED_M3)
     # M = 3: every one of the 81 numbers is written in its cell
     text = named(fig, "index numbers")
     xs, ys = np.asarray(text.x), np.asarray(text.y)
-    np.testing.assert_array_equal(np.asarray(text.text, dtype=int), SPEC_M3[ys, xs])
+    np.testing.assert_array_equal(np.asarray(text.text, dtype=int), SEED_M3[ys, xs])
     assert len(text.text) == 81
     assert f"block {block}" in fig.layout.title.text
 
@@ -109,7 +109,7 @@ def test_toy_figure():
                                       relative_position_index(M).numpy())
         assert lit_cells(fig) == set(relative_position_index(M)[M * M // 2].tolist())
     fig = fr.toy_figure(3, template="lecture", query_slot=0)
-    assert lit_cells(fig) == set(SPEC_M3[0].tolist())
+    assert lit_cells(fig) == set(SEED_M3[0].tolist())
     assert fig.layout.meta["template"] == "lecture"
 
 

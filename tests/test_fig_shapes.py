@@ -1,4 +1,4 @@
-"""SPEC 3.9 shapes table: trace shapes read from the tensors, the rest consistent with running
+"""Shapes table: trace shapes read from the tensors, the rest consistent with running
 the library's own functions, titles and templates."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""SPEC 3.2 cyclic-shift figure: the region maps before / after the roll, the rolled picture, the
+"""Cyclic-shift figure: the region maps before / after the roll, the rolled picture, the
 two window grids, titles and templates."""
 
 import base64

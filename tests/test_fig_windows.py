@@ -1,4 +1,4 @@
-"""SPEC 3.1 windows figure: outlines in original coordinates, hover data, titles, templates."""
+"""Windows figure: outlines in original coordinates, hover data, titles, templates."""
 
 import base64
 import io
@@ -28,12 +28,12 @@ def exp14():  # 14x14 tokens, M = 7, s = 3: 4 windows, every kind of wrap
 
 
 @pytest.fixture(scope="module")
-def exp6():  # SPEC's toy grid: 6x6 tokens, M = 3, s = 1
+def exp6():  # the design note's toy grid: 6x6 tokens, M = 3, s = 1
     return load_model(img_size=24, window_size=3, seed=0).explore(picture())
 
 
 @pytest.fixture(scope="module")
-def exp_one():  # 7x7 tokens with M = 7: one window, no shift (SPEC fact 2)
+def exp_one():  # 7x7 tokens with M = 7: one window, no shift (concepts fact 2)
     return load_model(img_size=28, window_size=7, seed=0).explore(picture())
 
 

@@ -1,4 +1,4 @@
-"""SPEC 3.6: where does the chosen patch attend, in both blocks, on the image?
+"""Where does the chosen patch attend, in both blocks, on the image?
 
 (a) Block 0 | block 1: the query's softmax row (its window's N probabilities) placed at every
     key's REAL token position. The shifted block computes in rolled coordinates (window w, slot

@@ -1,4 +1,4 @@
-"""SPEC 3.5, second half: what does each head's relative position bias prefer?
+"""What does each head's relative position bias prefer?
 
 Top row, per head: the bias table as a (2M-1) x (2M-1) image over the offset (Δh, Δw) =
 (query − key), Δ = (0, 0) in the centre. It is recovered FROM the trace: the trace's gathered

@@ -1,4 +1,4 @@
-"""SPEC 3.4 Attention masks of the shifted block, and why the -100 trick is exact.
+"""Attention masks of the shifted block, and why the -100 trick is exact.
 
 (a) the (N, N) mask of one window of block 1 (sel.window, or the window holding sel.query), from
     `traces[1].mask`, with the flattened region-id row it came from drawn along both axes;
@@ -9,7 +9,7 @@
     found from original coordinates alone, no region ids, no mask): `mask_check(exp)`.
 
 `toy_figure(H, W, M, s)` draws (a) and (b) from `swinviz.windows.attention_mask` for plain
-settings (SPEC's 6x6, M = 3, s = 1 example).
+settings (the design note's 6x6, M = 3, s = 1 example, concepts fact 4).
 """
 
 from __future__ import annotations
@@ -417,7 +417,7 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
 def toy_figure(H: int, W: int, window_size: int, shift_size: int, template: str = "default",
                window: int | None = None) -> go.Figure:
     """(a) and (b) from `swinviz.windows.attention_mask` for plain settings: e.g.
-    `toy_figure(6, 6, 3, 1)` is SPEC fact 5 for the 6×6 grid (window 3, the corner, by
+    `toy_figure(6, 6, 3, 1)` is concepts fact 5 for the 6×6 grid (window 3, the corner, by
     default)."""
     M, s = effective_window((H, W), window_size, shift_size)
     check_divisible(H, W, M)

@@ -1,11 +1,11 @@
-"""SPEC 3.3 Region ids: the `img_mask` of SPEC fact 4 for the current H, W, M, s, and the same ids
+"""Region ids: the `img_mask` of concepts fact 4 for the current H, W, M, s, and the same ids
 partitioned into windows and flattened (nW rows of N ids), the rows the attention mask is built
 from.
 
 The id map lives in the ROLLED frame, like the reference's `img_mask`: position (i, j) holds the
 patch that came from original token ((i + s) % H, (j + s) % W). `figure(exp, sel)` draws the
 trace's `region_ids`; `toy_figure(H, W, M, s)` draws `swinviz.windows.region_ids` for plain
-settings (SPEC's 6x6, M = 3, s = 1 example).
+settings (the design note's 6x6, M = 3, s = 1 example, concepts fact 4).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from .style import (
 
 
 def flatten_windows(ids: torch.Tensor, window_size: int) -> torch.Tensor:
-    """(H, W) ids -> (nW, N): `window_partition`, one row per window (SPEC fact 4's table)."""
+    """(H, W) ids -> (nW, N): `window_partition`, one row per window (concepts fact 4's table)."""
     H, W = ids.shape
     return window_partition(ids.view(1, H, W, 1), window_size).reshape(-1, window_size**2)
 

@@ -1,4 +1,4 @@
-"""SPEC 3.5, first half: why this relative position index?
+"""Why this relative position index?
 
 Left: the (N, N) index table `relative_position_index(M)` (the buffer every WindowAttention
 registers and gathers its bias through), rows = query slot i = (hi, wi), columns = key slot

@@ -1,4 +1,4 @@
-"""SPEC 3.9 Shapes: every tensor shape on the way through a block, for the current settings.
+"""Shapes: every tensor shape on the way through a block, for the current settings.
 
 One table, one row per step, from the image to the block's output: the code that runs, the
 shape with numbers and with symbols, what the step does, and where the number comes from: the

@@ -1,9 +1,9 @@
-"""SPEC 3.2 Cyclic shift: which way does it move?
+"""Cyclic shift: which way does it move?
 
 The paper draws the window grid moved right and down by s; the code keeps the grid and rolls the
 patches up and left by s (`torch.roll(x, (-s, -s))`). Both give the same groups of patches:
 
-(a) the image in its original position with the 9 regions of SPEC fact 4 carried back to where
+(a) the image in its original position with the 9 regions of concepts fact 4 carried back to where
     their patches really are, and the paper's window grid (moved right and down by s);
 (b) the image after the roll (pixels rolled by s*p), the same region colours moved along, and the
     regular window grid the code partitions: a window at the right / bottom edge now holds

@@ -1,4 +1,4 @@
-"""SPEC 3.1 Windows on the image: the patch grid, the regular windows of block 0 (W-MSA) and the
+"""Windows on the image: the patch grid, the regular windows of block 0 (W-MSA) and the
 shifted windows of block 1 (SW-MSA), both drawn in ORIGINAL image coordinates.
 
 Block 1 partitions the map rolled by (-s, -s). Seen on the unrolled image its window w covers
