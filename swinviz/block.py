@@ -100,6 +100,7 @@ class DropPath(nn.Module):
 
 
 @lru_cache(maxsize=64)
+@torch.inference_mode(False)  # normal tensors: autograd may use them after an inference run
 def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     order = window_order(H, W, M, s, device)
     mask = attention_mask(*padded_size(H, W, M), M, s).to(device) if s > 0 else None

@@ -137,6 +137,7 @@ def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
 
 
 @lru_cache(maxsize=64)
+@torch.inference_mode(False)  # normal tensors: autograd may use them after an inference run
 def _window_order_cpu(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
     Hp, Wp = padded_size(H, W, window_size)
     pos = torch.full((Hp, Wp), H * W, dtype=torch.long)  # padding reads token H*W (zeros)

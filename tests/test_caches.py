@@ -302,3 +302,17 @@ def test_the_shared_mask_is_never_handed_out():
         pair.blocks[1].attn_mask.fill_(0.0)
         after = pair(x)
     torch.testing.assert_close(after, before, rtol=0, atol=0)
+
+
+def test_geometry_cached_under_inference_mode_still_serves_autograd():
+    """The cached gather index and mask are shared by every block of one geometry; one built
+    during an inference-mode run must not break a later run that records gradients."""
+    from swinviz import SwinBlockPair
+
+    pair = SwinBlockPair(24, (10, 11), 2, window_size=4)  # a geometry no other test uses
+    x = torch.randn(1, 110, 24)
+    with torch.inference_mode():
+        pair(x)
+    y = pair(x.clone().requires_grad_())
+    y.sum().backward()
+    assert pair.blocks[1].attn.qkv.weight.grad is not None
