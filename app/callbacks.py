@@ -606,6 +606,7 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
     plots = build_plots(view, block=b, head=h, template=t)
+    view.held.refresh()  # the figures' caches on the exploration count too
     return (*plots, query_image(view, b), badge(view), view)
 
 

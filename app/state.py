@@ -574,6 +574,11 @@ class Held:
         self.exp = exp
         self.nbytes = exploration_nbytes(exp)
 
+    def refresh(self) -> None:
+        """Count again (the figures cache geometry and encoded images on the exploration)."""
+        if self.exp is not None:
+            self.nbytes = exploration_nbytes(self.exp)
+
 
 class ExplorationStore:
     """Bounds the memory of all sessions' explorations together: least recently used first.

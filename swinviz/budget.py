@@ -34,7 +34,8 @@ nW windows of the padded grid; 4 bytes per float32 number):
   the image drawn in several figures (PNG, base64: at most 4 bytes a pixel a copy), plus a
   fixed part (axes, titles, text).
 - figures: building and serialising them: FIGURE_FACTOR times the payload (numpy arrays, base64
-  copies, the JSON text, Gradio's copy of the response).
+  copies, the JSON text, Gradio's copy of the response), and the masks figure's check, which
+  recomputes block 1's probabilities over every window in float64 (~12·S).
 - held: what a session keeps between clicks (the app drops the activations, see
   `app.state.slim_exploration`): the pair's scores and probabilities (4·S), bias, mask, region
   ids, the rollout chain, the logits, the image, and what the figures cache on the traces (the
@@ -43,10 +44,12 @@ nW windows of the padded grid; 4 bytes per float32 number):
 The coefficients were measured (tests/test_budget.py checks the estimate against the real
 tensors, the real JSON and the peak RSS of a subprocess); every term is rounded up.
 
-The limit: `SWINVIZ_REQUEST_MB` (default 500): the app runs two requests at once on a CPU
-(SWINVIZ_MODEL_CONCURRENCY) next to the cached models (SWINVIZ_MODEL_CACHE_MB, default 400) and a
-Python process with torch and Gradio (~350 MB), so two requests at the limit and the cache fit in
-2 GB. `SWINVIZ_RESPONSE_MB` (default 64) bounds what one response sends to a browser.
+The limit: `SWINVIZ_REQUEST_MB` (default 600). The app runs two requests at once on a CPU
+(SWINVIZ_MODEL_CONCURRENCY); each counts its model, which also sits in the model cache
+(SWINVIZ_MODEL_CACHE_MB, default 400), so two requests at the limit (~2 x 450 MB beyond their
+models), the cache, the sessions' explorations (SWINVIZ_STATE_MB, default 256) and a Python
+process with torch and Gradio (~350 MB) fit in about 2 GB. `SWINVIZ_RESPONSE_MB` (default 64)
+bounds what one response sends to a browser.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from .cost import block_params, patch_embed_params
 
 REQUEST_ENV = "SWINVIZ_REQUEST_MB"
 RESPONSE_ENV = "SWINVIZ_RESPONSE_MB"
-DEFAULT_REQUEST_MB = 500.0
+DEFAULT_REQUEST_MB = 600.0
 DEFAULT_RESPONSE_MB = 64.0
 MB = 1024 * 1024
 
@@ -76,6 +79,7 @@ PAYLOAD_PER_HEAD_PAIR = 34  # per head and (query, key): attention matrix + hove
 PAYLOAD_PER_PAIR = 48  # per (query, key): the mask (5 windows), relative position tables
 PAYLOAD_PER_WINDOW = 500  # window numbers and outlines
 FIGURE_FACTOR = 6  # memory to build and serialise the figures, per byte of payload
+FIGURE_CHECK_FACTOR = 12  # the masks figure's check: float64 copies of block 1's scores, per S
 RUN_FIXED = 64 * MB  # code pages, thread stacks and temporaries the first run maps
 MODEL_SLACK = 0.25  # building a model: initialisation temporaries, allocator slack
 
@@ -241,7 +245,7 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
     exploration = (held - figure_caches + img * 3 * F32
                    + 6 * cur.L * cur.C * F32)
     model = model_bytes(cfg)
-    figures = FIGURE_FACTOR * payload
+    figures = FIGURE_FACTOR * payload + FIGURE_CHECK_FACTOR * cur.S
     terms = {"model": model, "image": image, "chain": chain, "before_pair": peak_before,
              "pair": pair_peak, "after_pair": fast_peak, "scores_or_probs": cur.S,
              "figures": figures}
@@ -264,7 +268,7 @@ def _env_mb(name: str, default: float) -> float:
 
 
 def request_limit_mb() -> float:
-    """The per-request memory limit in MB: $SWINVIZ_REQUEST_MB, default 500."""
+    """The per-request memory limit in MB: $SWINVIZ_REQUEST_MB, default 600."""
     return _env_mb(REQUEST_ENV, DEFAULT_REQUEST_MB)
 
 

@@ -225,7 +225,7 @@ def test_settings_over_the_budget_are_refused_with_the_sentence(client, images, 
                        api_name="/explore")
     text = str(err.value)
     assert "This run needs about" in text
-    assert "over the 500 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
+    assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
     assert ran == []  # refused before the model ran
     _no_traceback(capfd, text)
 

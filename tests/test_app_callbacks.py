@@ -444,7 +444,7 @@ def test_settings_over_the_budget_are_refused_before_the_model_runs(photo, case,
         cb.run(photo, **case, weights="random")
     text = err.value.message
     assert text.startswith("This run needs about ")
-    assert "over the 500 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
+    assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
     assert text.endswith(("fits", "fit"))
     assert "will not run" in cb.budget_line(**case, weights="random")
 
@@ -452,7 +452,7 @@ def test_settings_over_the_budget_are_refused_before_the_model_runs(photo, case,
 def test_the_budget_line_says_what_a_run_needs(monkeypatch):
     monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
     line = cb.budget_line(224, 7, 3, "random")
-    assert line.startswith("This run needs about ") and "of the 500 MB" in line
+    assert line.startswith("This run needs about ") and "of the 600 MB" in line
     line = cb.budget_line(448, 14, 7, "random")
     assert "will not run" in line and "a window of 8" in line
     assert "will not run" in cb.budget_line("inf")  # never raises: a bad value is a sentence

@@ -80,7 +80,7 @@ def test_the_issue_cases_are_refused_before_any_work(case, monkeypatch):
     assert peak < 1 * MB  # arithmetic only: nothing was built
     text = str(err.value)
     assert "this run needs about" in text
-    assert "over the 500 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
+    assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
     assert text.endswith(("fits", "fit"))
     assert isinstance(err.value, SettingsError)
 
@@ -107,27 +107,27 @@ def _apply(cfg, phrase: str):
 @pytest.mark.parametrize("case", ISSUE_CASES)
 def test_the_suggested_settings_fit(case):
     cfg = config_for(**case)
-    found = suggestions(cfg, limit_mb=500, response_mb=64)
+    found = suggestions(cfg, limit_mb=600, response_mb=64)
     assert found
     for phrase in found:
         alt = _apply(cfg, phrase)
-        assert check_budget(alt, limit_mb=500, response_mb=64).total <= 500 * MB, phrase
-        assert phrase in str(pytest.raises(BudgetError, check_budget, cfg, limit_mb=500,
+        assert check_budget(alt, limit_mb=600, response_mb=64).total <= 600 * MB, phrase
+        assert phrase in str(pytest.raises(BudgetError, check_budget, cfg, limit_mb=600,
                                            response_mb=64).value)
 
 
 def test_the_defaults_fit_and_the_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
     monkeypatch.delenv("SWINVIZ_RESPONSE_MB", raising=False)
-    assert (request_limit_mb(), response_limit_mb()) == (500, 64)
+    assert (request_limit_mb(), response_limit_mb()) == (600, 64)
     for stage in (1, 2, 3, 4):  # Swin-T at 224 and 448 px, every stage
         check_budget(config_for(img_size=224), stage)
         check_budget(config_for(img_size=448), stage)
     big = config_for(img_size=448, window_size=14)
-    with pytest.raises(BudgetError, match="500 MB per-request limit"):
+    with pytest.raises(BudgetError, match="600 MB per-request limit"):
         check_budget(big)
     monkeypatch.setenv("SWINVIZ_REQUEST_MB", "2000")
-    assert check_budget(big).total > 500 * MB
+    assert check_budget(big).total > 600 * MB
     monkeypatch.setenv("SWINVIZ_RESPONSE_MB", "1")
     with pytest.raises(BudgetError, match=r"over the 1 MB per-response limit \(SWINVIZ_RESPONSE"):
         check_budget(big)
