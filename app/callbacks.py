@@ -189,15 +189,25 @@ def pair_choices(stage) -> list[tuple[str, str]]:
             for p in range(cfg.depths[s - 1] // 2)]
 
 
-def block_choices(pair=0) -> list[tuple[str, str]]:
+def block_choices(pair=0, shifted: bool = True) -> list[tuple[str, str]]:
     """The block radio's labels for pair p: the pair's first (2p, W-MSA) and second (2p+1,
-    SW-MSA) block."""
+    SW-MSA) block; shifted=False says the second block does not shift (one window covers the
+    stage's grid)."""
     try:
         p = whole("pair", pair, lo=0)
     except SettingsError:
         p = 0
+    second = "SW-MSA" if shifted else "SW-MSA, no shift here: one window"
     return [(f"first block of the pair: block {2 * p} (W-MSA)", "0"),
-            (f"second block: block {2 * p + 1} (SW-MSA)", "1")]
+            (f"second block: block {2 * p + 1} ({second})", "1")]
+
+
+def sync_blocks(view: View | None):
+    """After a run: the block labels name the explored pair's blocks (and a missing shift)."""
+    if view is None:
+        return gr.update()
+    exp = view.exp
+    return gr.update(choices=block_choices(exp.pair, shifted=exp.shift_size > 0))
 
 
 # ------------------------------------------------------------------------------------ figures
@@ -351,12 +361,13 @@ def query_image(view: View | None, block: int = 1) -> Image.Image | None:
         arr[outside] = arr[outside] * 0.5 + 0.5 * 190  # wash out what the query cannot see
     out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(out)
-    lw = max(2, k)
+    lw = max(2, min(k, 5))
     if inside is not None:
         for seg in _outline_segments(inside, p):
             draw.line(seg, fill=BLOCK_COLORS[block], width=lw)
     x0, y0 = c * p, r * p
-    cx, cy, rad = x0 + p / 2, y0 + p / 2, 2.2 * p + 4
+    # the ring finds a small token; around a large one (later stages) it stays close
+    cx, cy, rad = x0 + p / 2, y0 + p / 2, p / 2 + min(1.7 * p + 4, 24)
     draw.ellipse([cx - rad, cy - rad, cx + rad, cy + rad], outline="black", width=lw + 2)
     draw.ellipse([cx - rad + 1, cy - rad + 1, cx + rad - 1, cy + rad - 1], outline=QUERY_COLOR,
                  width=lw)
@@ -439,7 +450,7 @@ def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DE
         s, p = parse_stage_pair(cfg, stage, pair)
         est = check_budget(cfg, s, p)
     except EXPECTED as exc:
-        return f"**These settings will not run:** {_message(exc)}."
+        return f"**These settings will not run:** {str(exc).strip()}."
     return (f"This run needs about {human(est.total)} of the {request_limit_mb():g} MB each "
             f"request may use; its figures send about {human(est.payload)}.")
 

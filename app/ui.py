@@ -257,7 +257,7 @@ def on_preset(name):
 
 
 def after_run(view, head, block):
-    return cb.sync_heads(view, head), cb.query_caption(view, block)
+    return cb.sync_heads(view, head), cb.sync_blocks(view), cb.query_caption(view, block)
 
 
 # --------------------------------------------------------------------------------- the page
@@ -302,8 +302,10 @@ def build_demo() -> gr.Blocks:
                              f"4 x window, at most {MAX_SIZE}.",
                     )
                     weights = gr.Radio(
-                        [("pretrained Swin-T", "pretrained"), ("random (seeded)", "random"),
-                         ("checkpoint file", "checkpoint")],
+                        [("pretrained Swin-T" if choice.pretrained
+                          else "pretrained Swin-T (not available here: see the notice)",
+                          "pretrained"),
+                         ("random (seeded)", "random"), ("checkpoint file", "checkpoint")],
                         value=default_weights, label="Weights", elem_id="weights",
                         info="Pretrained: what a trained Swin-T attends to (window 7, width 96 "
                              "and 3 heads are then fixed). Random weights show the mechanics "
@@ -387,12 +389,18 @@ def build_demo() -> gr.Blocks:
         # cache and refuses paths outside it; the callbacks parse every raw value themselves.
         model_kw = dict(concurrency_id="model", concurrency_limit=MODEL_CONCURRENCY,
                         preprocess=False)
-        draw_kw = dict(concurrency_id="draw", concurrency_limit=DRAW_CONCURRENCY)
-        private = dict(api_visibility="private", queue=False, show_progress="hidden")
+        # Every event takes the raw values (preprocess=False): Gradio's own checks would refuse
+        # a pair or head that this session's updated choices offer but the page's first
+        # choices did not ("Value: 2 is not in the list of choices"), with a traceback in the
+        # log; the callbacks check every value themselves.
+        draw_kw = dict(concurrency_id="draw", concurrency_limit=DRAW_CONCURRENCY,
+                       preprocess=False)
+        private = dict(api_visibility="private", queue=False, show_progress="hidden",
+                       preprocess=False)
         page_run = dict(api_visibility="private", trigger_mode="always_last", **model_kw)
 
         def then_sync(event):
-            event.success(after_run, [view, head, block], [head, query_md], **private)
+            event.success(after_run, [view, head, block], [head, block, query_md], **private)
 
         # The API endpoint: Client(url).predict(handle_file(path), api_name="/explore").
         # It hangs on a hidden button so that its errors are raised to the client, while the
@@ -439,7 +447,7 @@ def build_demo() -> gr.Blocks:
             cb.query_caption, [view, block], [query_md], **private)
         dl_btn.click(on_download, [view, block, head, template], [dl_file],
                      api_visibility="private", concurrency_id="export",
-                     concurrency_limit=EXPORT_CONCURRENCY)
+                     concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     return demo
 

@@ -249,6 +249,16 @@ def test_stage_3_pair_2_and_a_click_at_its_resolution(page):
     )
     caption = page.locator("#query-caption").inner_text()
     assert "row 3, column 10 of stage 3's 14x14 tokens (16x16 px each" in caption
+    # a head only stage 3 has (12 heads): the redraw takes it (no "not in the list of choices")
+    page.get_by_label("Attention head").click()
+    page.get_by_role("option", name="head 11").click()
+    page.wait_for_function(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return g && g.layout
+                            && JSON.stringify(g.layout.title).includes('head 11'); }""",
+        arg=FIG_IDS["attention"],
+    )
+    assert page.get_by_text("not in the list of choices").count() == 0
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "app-41-stage3-pair2-click.png"), full_page=True)
 

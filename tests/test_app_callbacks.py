@@ -585,6 +585,8 @@ def test_stage_4_is_one_window_without_shift(photo):
     assert (exp.grid, exp.window_size, exp.shift_size, exp.num_windows) == ((7, 7), 7, 0, 1)
     assert "1 window of 7x7, no shift" in text
     assert "One 7x7 window covers the whole 7x7 token grid of stage 4" in text
+    labels = [lbl for lbl, _ in cb.sync_blocks(out[-1])["choices"]]
+    assert labels[1] == "second block: block 1 (SW-MSA, no shift here: one window)"
 
 
 def test_a_new_stage_explores_the_cached_model(photo, stage3):
@@ -614,6 +616,7 @@ def test_pair_and_block_choices_name_the_block_numbers():
     labels = [lbl for lbl, _ in cb.block_choices(2)]
     assert labels == ["first block of the pair: block 4 (W-MSA)",
                       "second block: block 5 (SW-MSA)"]
+    assert cb.sync_blocks(None) == gr.update()
 
 
 def test_the_badge_shows_the_prediction(result):
