@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
-pip install -q --disable-pip-version-check -r requirements.txt -e .
+pip install -q --disable-pip-version-check -c constraints.txt -r requirements.txt -e .
 exec python app.py "$@"

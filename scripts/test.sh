@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
-pip install -q --disable-pip-version-check -r requirements-dev.txt -e .
+pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt -e .
 # Static export (kaleido) and the browser tests use Debian's Chromium; install it when missing.
 # Another apt/dpkg run (e.g. unattended-upgrades) may hold the dpkg lock: wait for it (10 min).
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

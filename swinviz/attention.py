@@ -2,94 +2,18 @@
 
 from __future__ import annotations
 
-import weakref
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .cost import attention_flops
+from .kernels import fused_linear, records_grad, same_bits
 from .windows import relative_position_index, to_2tuple
 
 
 def trunc_normal_(t: torch.Tensor, std: float = 0.02) -> torch.Tensor:
     """Truncated normal at +-2 std, the reference's initialisation."""
     return nn.init.trunc_normal_(t, std=std, a=-2 * std, b=2 * std)
-
-
-def _onednn_ops():
-    """oneDNN's linear (bias and GELU fused into the GEMM) and its weight packing, where this
-    torch has both and they give the plain answer."""
-    try:
-        linear = torch.ops.mkldnn._linear_pointwise
-        pack = torch.ops.mkldnn._reorder_linear_weight
-        probe = linear(torch.ones(1, 2), pack(torch.ones(3, 2)), torch.zeros(3), "gelu", [], "none")
-        return (linear, pack) if torch.allclose(probe, F.gelu(torch.full((1, 3), 2.0))) else None
-    except (AttributeError, RuntimeError):
-        return None
-
-
-_ONEDNN = _onednn_ops() if torch.backends.mkldnn.is_available() else None
-_ONEDNN_LINEAR, _ONEDNN_PACK = _ONEDNN or (None, None)
-# each layer's weight in oneDNN's blocked layout, with the (data_ptr, version) it was packed from
-_PACKED: weakref.WeakKeyDictionary[nn.Linear, tuple[tuple, torch.Tensor]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
-    """Whether autograd would record an op on x and these parameters."""
-    return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
-
-
-# fewest rows (tokens) for which a linear runs as one oneDNN call: measured round-robin in the
-# block pair on a 2-core AVX2 CPU, with every linear in oneDNN on packed weights 9216 tokens
-# (96x96) ran 13-28% faster than with plain MKL GEMMs (6-15% faster than oneDNN for fc1 alone,
-# unpacked), 3136 tokens (56x56) the same within noise, and 784 tokens (28x28) 1-11% slower
-ONEDNN_MIN_ROWS = 2048
-
-
-def _packed_weight(layer: nn.Linear) -> torch.Tensor:
-    """layer.weight packed for oneDNN once, and again whenever the weight is replaced or
-    changed in place (load_state_dict, optimiser steps; not writes through `.data`, which
-    autograd's version counter does not see)."""
-    w = layer.weight
-    key = _state_key(w)
-    hit = _PACKED.get(layer)
-    if hit is None or hit[0] != key:
-        hit = _PACKED[layer] = (key, _ONEDNN_PACK(w.detach()))
-    return hit[1]
-
-
-def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch.Tensor:
-    """`layer(x)` (then exact GELU): (..., in) -> (..., out).
-
-    On the CPU in float32 inference, from ONEDNN_MIN_ROWS rows, this is one oneDNN call on a
-    weight packed once into oneDNN's blocked layout, with the bias (and GELU) fused into the
-    GEMM; otherwise (fewer rows, CUDA, autograd, torch.compile) the plain layers.
-    """
-    if (_ONEDNN is not None and x.device.type == "cpu" and x.dtype == torch.float32
-            and layer.weight.dtype == torch.float32 and not torch.compiler.is_compiling()
-            and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
-            and not records_grad(x, *layer.parameters())):
-        return _ONEDNN_LINEAR(x, _packed_weight(layer), layer.bias, "gelu" if gelu else "none",
-                              [], "none")
-    y = layer(x)
-    return F.gelu(y) if gelu else y
-
-
-def _version(t: torch.Tensor) -> int:
-    """In-place modification counter (inference tensors have none: -1)."""
-    return -1 if t.is_inference() else t._version
-
-
-def _state_key(t: torch.Tensor) -> tuple[int, int]:
-    """(storage, version): changes when t is replaced or modified in place."""
-    return t.data_ptr(), _version(t)
-
-
-def _mask_key(mask: torch.Tensor | None) -> tuple | None:
-    return None if mask is None else (*_state_key(mask), tuple(mask.shape))
 
 
 class WindowAttention(nn.Module):
@@ -134,7 +58,8 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
         trunc_normal_(self.relative_position_bias_table)
-        self._bias_cache: dict[tuple, torch.Tensor] = {}
+        # (dtype, B_, mask's kind) -> (table copy, mask copy, bias + mask made from the copies)
+        self._bias_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]] = {}
 
     # the fast path on the CPU: windows of at most this many tokens attend through batched GEMMs,
     # larger ones through the fused SDPA kernel (measured in the block pair, round-robin: the
@@ -143,9 +68,13 @@ class WindowAttention(nn.Module):
 
     def relative_position_bias(self) -> torch.Tensor:
         """The bias table gathered through the index: (nH, N, N)."""
+        return self._gather(self.relative_position_bias_table).contiguous()
+
+    def _gather(self, table: torch.Tensor) -> torch.Tensor:
+        """A ((2Mh-1)(2Mw-1), nH) table gathered through the index: (nH, N, N), a view."""
         N = self.window_size[0] * self.window_size[1]
-        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)]
-        return bias.view(N, N, self.num_heads).permute(2, 0, 1).contiguous()
+        bias = table[self.relative_position_index.view(-1)]
+        return bias.view(N, N, self.num_heads).permute(2, 0, 1)
 
     def _qkv(self, x: torch.Tensor) -> torch.Tensor:
         """(B_, N, C) -> q, k, v stacked as a view: (3, B_, nH, N, d)."""
@@ -161,43 +90,47 @@ class WindowAttention(nn.Module):
         B_, nH, N, d = out.shape  # B_, nH, N, d -> B_, N, C
         return self.proj_drop(fused_linear(out.transpose(1, 2).reshape(B_, N, nH * d), self.proj))
 
-    def _cached(self, key: tuple, make) -> torch.Tensor:
-        """A tensor derived from the bias table, kept while the weights stay the same."""
+    def _derived_bias(self, mask: torch.Tensor | None, dtype: torch.dtype,
+                      B_: int | None = None) -> torch.Tensor:
+        """bias + mask as one float mask: (nW or 1, nH, N, N); with B_, one (N, N) block per
+        (window, head) of B_ windows: (B_ * nH, N, N).
+
+        Cached on the CPU without autograd, with private copies of the table and mask it was made
+        from, and used only while both equal the current ones bit for bit: correct for any mask
+        the caller passes, fresh or edited in place. The compare pays: rebuilding per call made
+        the 56x56 and 28x28 block pairs 4-8% slower (1 thread, round-robin), the compare
+        within noise of no check. On other devices it is rebuilt per call (a compare would wait
+        for the device)."""
         table = self.relative_position_bias_table
-        if torch.is_grad_enabled() and table.requires_grad:
-            return make()
-        key = (*_state_key(table), table.device) + key
+        if torch.is_grad_enabled() or table.device.type != "cpu":
+            return self._make_bias(mask, dtype, B_)
+        key = (dtype, B_, None if mask is None else (tuple(mask.shape), mask.dtype, mask.device))
         hit = self._bias_cache.get(key)
-        if hit is None:
-            if len(self._bias_cache) >= 8:
-                self._bias_cache.clear()
-            hit = self._bias_cache[key] = make()
-        return hit
+        if (hit is not None and same_bits(hit[0], table)
+                and (mask is None or same_bits(hit[1], mask))):
+            return hit[2]
+        table = table.detach().clone()
+        mask = None if mask is None else mask.detach().clone()
+        if len(self._bias_cache) >= 8:
+            self._bias_cache.clear()
+        value = self._make_bias(mask, dtype, B_, table=table)
+        self._bias_cache[key] = (table, mask, value)
+        return value
 
-    def _fused_bias(self, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-        """bias + mask as one float mask: (nW or 1, nH, N, N), cached while weights are fixed."""
-        def make() -> torch.Tensor:
-            fused = self.relative_position_bias().unsqueeze(0)  # 1, nH, N, N
-            if mask is not None:
-                fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
-            return fused.to(dtype)
-
-        return self._cached(("fused", dtype, _mask_key(mask)), make)
-
-    def _bias_per_window(
-        self, mask: torch.Tensor | None, B_: int, dtype: torch.dtype
-    ) -> torch.Tensor:
-        """bias + mask for each of the B_ windows, one (N, N) block per (window, head):
-        (B_ * nH, N, N), cached."""
-        fused = self._fused_bias(mask, dtype)  # nW or 1, nH, N, N
-        nW, nH, N, _ = fused.shape
-        if nW == B_:
-            return fused.view(-1, N, N)
+    def _make_bias(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int | None = None,
+                   table: torch.Tensor | None = None) -> torch.Tensor:
+        """What `_derived_bias` returns, computed now (from `table` in place of the module's)."""
+        fused = self._gather(
+            self.relative_position_bias_table if table is None else table
+        ).unsqueeze(0)  # 1, nH, N, N
+        if mask is not None:
+            fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
+        fused = fused.to(dtype)
+        if B_ is None:
+            return fused.contiguous()
         # the same bias for every window (no mask), or B images of nW windows each
-        return self._cached(
-            ("per window", dtype, _mask_key(mask), B_),
-            lambda: fused.expand(B_ // nW, nW, nH, N, N).reshape(-1, N, N),
-        )
+        nW, nH, N, _ = fused.shape
+        return fused.expand(B_ // nW, nW, nH, N, N).reshape(-1, N, N)
 
     def forward(
         self,
@@ -213,14 +146,14 @@ class WindowAttention(nn.Module):
             # small windows on the CPU: bias + mask enter as baddbmm's addend, softmax in place
             q, k, v = self._qkv(x).contiguous().view(3, -1, N, C // self.num_heads)
             attn = torch.baddbmm(
-                self._bias_per_window(mask, B_, q.dtype), q, k.transpose(1, 2),
+                self._derived_bias(mask, q.dtype, B_), q, k.transpose(1, 2),
                 alpha=self.scale,
             )  # B_*nH, N, N
             torch.softmax(attn, -1, out=attn)
             return self._merge_heads(torch.bmm(attn, v).view(B_, -1, N, v.shape[-1]))
 
         q, k, v = self._split_heads(x)  # each B_, nH, N, d
-        fused = self._fused_bias(mask, q.dtype)  # nW or 1, nH, N, N
+        fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
         if 1 < fused.shape[0] != B_:
             fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
         out = F.scaled_dot_product_attention(

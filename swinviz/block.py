@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import WindowAttention, fused_linear, trunc_normal_
+from .attention import WindowAttention, trunc_normal_
 from .cost import block_flops
+from .kernels import fused_linear
 from .windows import (
     attention_mask,
     effective_window,
@@ -44,7 +45,7 @@ class BlockTrace:
     scores: (B*nW, nH, N, N) content logits q kᵀ * scale, before bias and mask.
     bias:   (nH, N, N) relative position bias gathered from the table.
     mask:   (nW, N, N) of 0 / -100, or None when shift_size == 0.
-    region_ids: (H, W) ids of SPEC fact 4 (all 0 without shift); when H or W is not a multiple
+    region_ids: (H, W) ids of concepts fact 4 (all 0 without shift); when H or W is not a multiple
             of the window, the block pads them to whole windows and this map, the mask and the
             windows are those of the padded (Hp, Wp) grid.
     """
@@ -109,7 +110,7 @@ class SwinTransformerBlock(nn.Module):
     """One Swin block: x + attn(norm1(x)) in (shifted) windows, then x + mlp(norm2(x)).
 
     forward(x, return_trace=False): x (B, H*W, C) -> (B, H*W, C), or (y, BlockTrace).
-    If min(H, W) <= window_size the window becomes min(H, W) and the shift 0 (SPEC fact 2).
+    If min(H, W) <= window_size the window becomes min(H, W) and the shift 0 (concepts fact 2).
     """
 
     def __init__(
@@ -151,8 +152,10 @@ class SwinTransformerBlock(nn.Module):
 
     @property
     def attn_mask(self) -> torch.Tensor | None:
-        """The reference's buffer: (nW, N, N) of 0 / -100, or None without shift."""
-        return self.geometry()[2]
+        """The reference's buffer: (nW, N, N) of 0 / -100, or None without shift. A copy: the
+        block's own mask is shared by every block of the same geometry and never handed out."""
+        mask = self.geometry()[2]
+        return None if mask is None else mask.clone()
 
     def forward(self, x: torch.Tensor, return_trace: bool = False):
         H, W = self.input_resolution
@@ -193,13 +196,14 @@ class SwinTransformerBlock(nn.Module):
         if trace is None:
             return x
         return x, BlockTrace(
-            attn=trace["attn"], scores=trace["scores"], bias=trace["bias"], mask=mask,
+            attn=trace["attn"], scores=trace["scores"], bias=trace["bias"],
+            mask=None if mask is None else mask.clone(),  # the trace owns its copy
             region_ids=region_ids(Hp, Wp, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=shortcut, x_out=x,
         )
 
     def flops(self) -> int:
-        """Multiply-adds of one block (SPEC fact 10)."""
+        """Multiply-adds of one block (concepts fact 10)."""
         return block_flops(
             self.dim, self.input_resolution, self.num_heads, self.window_size, self.mlp_ratio
         )

@@ -78,3 +78,125 @@ def count_parameters(module) -> dict[str, int]:
         owner = name.rsplit(".", 1)[0] if name.endswith((".weight", ".bias")) else name
         out[owner] = out.get(owner, 0) + p.numel()
     return out
+
+
+# ---------------------------------------------------------------------------- the whole model
+# Parts in forward order, named by the model's own module prefixes (timm's names): the patch
+# embedding, then per stage s its patch merge `layers.{s-1}.downsample` (stages 2-4) and its blocks
+# `layers.{s-1}.blocks`, then the final `norm` and the `head`.
+
+
+def merge_params(dim: int, out_dim: int | None = None) -> dict[str, int]:
+    """Learned parameters of a PatchMerging from width `dim`: LayerNorm(4C) and a Linear(4C, 2C)
+    without bias (docs/concepts.md, fact 13)."""
+    out_dim = 2 * dim if out_dim is None else out_dim
+    return {"norm": 2 * 4 * dim, "reduction": 4 * dim * out_dim}
+
+
+def merge_flops(dim: int, input_resolution: tuple[int, int], out_dim: int | None = None) -> int:
+    """Multiply-adds of a PatchMerging on an (H, W) grid of width `dim`, as the reference counts
+    them: the norm H·W·C plus the reduction (H/2)·(W/2)·4C·2C. An odd side is padded first (one
+    zero row / column), so the merged grid is ceil(H/2) x ceil(W/2) of 4C each."""
+    H, W = input_resolution
+    out_dim = 2 * dim if out_dim is None else out_dim
+    Ho, Wo = -(-H // 2), -(-W // 2)
+    return Ho * Wo * 4 * dim + Ho * Wo * 4 * dim * out_dim
+
+
+def patch_embed_flops(img_size: int | tuple[int, int], patch_size: int = 4, in_chans: int = 3,
+                      embed_dim: int = 96) -> int:
+    """The reference's PatchEmbed.flops(): Ho·Wo·C·in_chans·p² (convolution) + Ho·Wo·C (norm)."""
+    h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
+    Ho, Wo = h // patch_size, w // patch_size
+    return Ho * Wo * embed_dim * in_chans * patch_size * patch_size + Ho * Wo * embed_dim
+
+
+def _parts(cfg):
+    """(part name, stage or None, kind) in forward order."""
+    out = [("patch_embed", None, "embed")]
+    for geo in cfg.stages():
+        if geo.downsample:
+            out.append((f"layers.{geo.stage - 1}.downsample", geo.stage, "merge"))
+        out.append((f"layers.{geo.stage - 1}.blocks", geo.stage, "blocks"))
+    out.append(("norm", None, "norm"))
+    if cfg.num_classes > 0:
+        out.append(("head", None, "head"))
+    return out
+
+
+def model_params(cfg) -> dict[str, int]:
+    """Learned parameters of a whole Swin (a `SwinConfig`), by part in forward order:
+    `patch_embed`, `layers.{i}.downsample` (stages 2-4), `layers.{i}.blocks`, `norm`, `head`
+    (absent without a classifier). Each block uses the window its stage really uses
+    (docs/concepts.md, fact 2), which sizes its bias table. Sum the values for the total."""
+    stages = {g.stage: g for g in cfg.stages()}
+    out: dict[str, int] = {}
+    for name, s, kind in _parts(cfg):
+        if kind == "embed":
+            out[name] = sum(patch_embed_params(cfg.embed_dim, cfg.patch_size,
+                                               cfg.in_chans).values())
+        elif kind == "merge":
+            out[name] = sum(merge_params(stages[s - 1].dim, stages[s].dim).values())
+        elif kind == "blocks":
+            g = stages[s]
+            out[name] = g.depth * sum(block_params(g.dim, g.num_heads, g.window_size,
+                                                   cfg.mlp_ratio, cfg.qkv_bias).values())
+        elif kind == "norm":
+            out[name] = 2 * cfg.num_features
+        else:
+            out[name] = cfg.num_features * cfg.num_classes + cfg.num_classes
+    return out
+
+
+def model_flops(cfg) -> dict[str, int]:
+    """Multiply-adds of a whole Swin (a `SwinConfig`) for one image, by part (the names of
+    `model_params`), counted the way the reference's `flops()` counts them:
+
+    patch embedding Ho·Wo·C·3·p² + Ho·Wo·C; every block `block_flops` (docs/concepts.md, fact 10);
+    every patch merge `merge_flops`; the final norm num_features·L of the last stage; the head
+    num_features·classes (no bias, no pooling counted).
+
+    Two details differ from a literal reading of the reference, neither visible in its printed
+    totals: a grid that does not split into whole windows counts the windows of the padded grid
+    (the reference divides H·W by M², a fraction of a window), and the final norm counts the last
+    stage's L tokens (the reference writes H₁·W₁ // 2^stages, four times that for four stages:
+    0.11 MFLOPs on Swin-T's 4.5 G). Sum the values for the total.
+    """
+    stages = {g.stage: g for g in cfg.stages()}
+    out: dict[str, int] = {}
+    for name, s, kind in _parts(cfg):
+        if kind == "embed":
+            out[name] = patch_embed_flops(cfg.img_size, cfg.patch_size, cfg.in_chans,
+                                          cfg.embed_dim)
+        elif kind == "merge":
+            prev = stages[s - 1]
+            out[name] = merge_flops(prev.dim, prev.grid, stages[s].dim)
+        elif kind == "blocks":
+            g = stages[s]
+            out[name] = g.depth * block_flops(g.dim, g.grid, g.num_heads, g.window_size,
+                                              cfg.mlp_ratio)
+        elif kind == "norm":
+            H, W = stages[cfg.num_stages].grid
+            out[name] = cfg.num_features * H * W
+        else:
+            out[name] = cfg.num_features * cfg.num_classes
+    return out
+
+
+def stage_of_part(name: str) -> int | None:
+    """The stage (1-based) a part belongs to, as timm groups them (a merge starts the stage after
+    it); None for the patch embedding, the final norm and the head."""
+    if name.startswith("layers."):
+        return int(name.split(".")[1]) + 1
+    return None
+
+
+def per_stage(parts: dict[str, int]) -> dict[str, int]:
+    """`model_params` / `model_flops` grouped: "patch_embed", "stage 1" .. "stage n" (its merge
+    and its blocks), "norm", "head"."""
+    out: dict[str, int] = {}
+    for name, v in parts.items():
+        s = stage_of_part(name)
+        key = name if s is None else f"stage {s}"
+        out[key] = out.get(key, 0) + v
+    return out

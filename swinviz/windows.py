@@ -1,7 +1,7 @@
 """Windows: partition and reverse, region ids, the attention mask, the relative position index,
 and the one-gather permutation that replaces roll + partition.
 
-Notation (SPEC section 1): a token map (B, H, W, C), window size M (or (Mh, Mw)), shift s,
+Notation (docs/concepts.md): a token map (B, H, W, C), window size M (or (Mh, Mw)), shift s,
 N = Mh * Mw tokens per window, nW = (H / Mh) * (W / Mw) windows per image.
 """
 
@@ -25,7 +25,7 @@ def to_2tuple(size: int | tuple[int, int]) -> tuple[int, int]:
 def effective_window(
     input_resolution: tuple[int, int], window_size: int, shift_size: int
 ) -> tuple[int, int]:
-    """Apply SPEC fact 2 and return the (window_size, shift_size) a block really uses.
+    """Apply concepts fact 2 and return the (window_size, shift_size) a block really uses.
 
     If min(H, W) <= M the window becomes min(H, W) and the shift 0 (one window, no shift).
     Raises ValueError unless 0 <= shift < window.
@@ -57,8 +57,9 @@ def check_divisible(H: int, W: int, window_size: int | tuple[int, int]) -> None:
 
 def padded_size(H: int, W: int, window_size: int) -> tuple[int, int]:
     """(Hp, Wp): H and W rounded up to whole windows. A block pads the bottom and right of its
-    normalised tokens with zeros to this size before the roll (as timm, torchvision and
-    transformers do), and crops the padding off after rolling back."""
+    normalised tokens with zeros to this size before the roll (as transformers and torchvision
+    do; timm 1.0.x rolls first and pads after: docs/concepts.md, "Padding"), and crops the
+    padding off after rolling back."""
     M = window_size
     return -(-H // M) * M, -(-W // M) * M
 
@@ -86,7 +87,7 @@ def window_reverse(
 
 
 def region_ids(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
-    """The reference's `img_mask` (SPEC fact 4) as a LongTensor (H, W).
+    """The reference's `img_mask` (concepts fact 4) as a LongTensor (H, W).
 
     Each axis is cut by [0, H-M), [H-M, H-s), [H-s, H) into three bands; the 3x3 regions are
     numbered 0..8 row by row. Patches with the same id were neighbours before the cyclic shift.
@@ -115,7 +116,7 @@ def window_region_ids(H: int, W: int, window_size: int, shift_size: int) -> torc
 def attention_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
     """Float mask (nW, N, N): 0 where query i and key j share a region id, else -100.
 
-    All zeros when shift_size == 0 (SPEC fact 5).
+    All zeros when shift_size == 0 (concepts fact 5).
     """
     ids = window_region_ids(H, W, window_size, shift_size)  # nW, N
     same = ids.unsqueeze(2) == ids.unsqueeze(1)  # nW, N(query), N(key)
@@ -125,7 +126,7 @@ def attention_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.T
 def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
     """LongTensor (N, N): index[i, j] = (hi - hj + Mh - 1) * (2Mw - 1) + (wi - wj + Mw - 1).
 
-    Tokens i, j are numbered row-major inside the window (SPEC fact 6).
+    Tokens i, j are numbered row-major inside the window (concepts fact 6).
     """
     mh, mw = to_2tuple(window_size)
     hh, ww = torch.meshgrid(torch.arange(mh), torch.arange(mw), indexing="ij")

@@ -1,6 +1,7 @@
-"""The worked examples of SPEC facts 4 and 6 (from the seed note), shared by the tests."""
+"""The worked examples of docs/concepts.md, facts 4 and 6 (the design note's 6x6 grid, M = 3,
+s = 1), shared by the tests."""
 
-# SPEC fact 4: region ids for H = W = 6, M = 3, s = 1
+# concepts fact 4: region ids for H = W = 6, M = 3, s = 1
 SEED_IDS = [
     [0, 0, 0, 1, 1, 2],
     [0, 0, 0, 1, 1, 2],
@@ -16,7 +17,7 @@ SEED_FLAT = [
     [3, 3, 3, 3, 3, 3, 6, 6, 6],
     [4, 4, 5, 4, 4, 5, 7, 7, 8],
 ]
-# SPEC fact 6: the relative position index for M = 3
+# concepts fact 6: the relative position index for M = 3
 SEED_INDEX = [
     [12, 11, 10, 7, 6, 5, 2, 1, 0],
     [13, 12, 11, 8, 7, 6, 3, 2, 1],

@@ -149,10 +149,10 @@ def test_window_attention_alone_matches_formula():
 
 @pytest.mark.parametrize("bias,gelu", [(True, False), (True, True), (False, False)])
 def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
-    import swinviz.attention as attention
-    from swinviz.attention import fused_linear
+    import swinviz.kernels as kernels
+    from swinviz.kernels import fused_linear
 
-    monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40, bias=bias)
     x = torch.randn(3, 7, 24)
@@ -170,12 +170,12 @@ def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
 def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
     """oneDNN runs on a packed copy of the weight: loading other weights (in place, as
     load_state_dict does, or by replacing the Parameter) must reach the output."""
-    import swinviz.attention as attention
-    from swinviz.attention import fused_linear
+    import swinviz.kernels as kernels
+    from swinviz.kernels import fused_linear
 
-    if attention._ONEDNN is None:
+    if not kernels.onednn_available():
         pytest.skip("this torch has no oneDNN linear")
-    monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)
+    monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40)
     x = torch.randn(5, 24)
@@ -204,10 +204,23 @@ def test_traced_path_with_autograd_matches_and_backpropagates():
     assert x.grad is not None and pair.blocks[1].attn.relative_position_bias_table.grad is not None
 
 
+def hf_block_weights(ours: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """One block's weights in transformers>=5 names (q, k, v split from qkv)."""
+    sd = {}
+    for p in ("weight", "bias"):
+        q, k, v = ours[f"attn.qkv.{p}"].chunk(3, dim=0)
+        sd.update({f"attention.q_proj.{p}": q, f"attention.k_proj.{p}": k,
+                   f"attention.v_proj.{p}": v, f"attention.o_proj.{p}": ours[f"attn.proj.{p}"],
+                   f"layernorm_before.{p}": ours[f"norm1.{p}"],
+                   f"layernorm_after.{p}": ours[f"norm2.{p}"],
+                   f"mlp.fc1.{p}": ours[f"mlp.fc1.{p}"], f"mlp.fc2.{p}": ours[f"mlp.fc2.{p}"]})
+    sd["attention.relative_position_bias.relative_position_bias_table"] = ours[
+        "attn.relative_position_bias_table"]
+    return sd
+
+
 def _copy_into_transformers_layer(blk, layer) -> None:
     """Our block's weights into a transformers SwinLayer (q, k, v split from qkv)."""
-    from test_checkpoints import hf_block_weights
-
     weights = hf_block_weights(blk.state_dict())
     own = layer.state_dict()
     assert set(weights) <= set(own), set(weights) - set(own)
@@ -276,13 +289,13 @@ def test_fast_path_with_autograd_backpropagates():
 
 def test_onednn_threshold_does_not_change_the_answer(monkeypatch):
     """Fused oneDNN linears (many tokens) and the plain layers (few) agree."""
-    import swinviz.attention as attention
+    import swinviz.kernels as kernels
 
     pair = make_pair(32, 16, 16, 2, 4)
     x = torch.randn(1, 256, 32)
     with torch.no_grad():
-        monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 1)
+        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)
         fused = pair(x)
-        monkeypatch.setattr(attention, "ONEDNN_MIN_ROWS", 10**9)
+        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 10**9)
         plain = pair(x)
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-5)

@@ -1,237 +1,79 @@
 """Checkpoint reading and conversion (swinviz.checkpoints), all offline.
 
-Every checkpoint is built here from one reference model with random weights, in each layout
-swinviz reads (official, timm, torchvision, transformers old and new names, swinviz's own),
-with the extra keys real releases carry; loading must give back the reference exactly.
-transformers' own Swin (the installed library) checks the conversion independently.
+Every checkpoint is built here from one reference: transformers' own SwinForImageClassification
+(an independent implementation) with random weights, written out in each layout swinviz reads
+(official, timm, torchvision, transformers old and new names) with the extra keys real releases
+carry; loading must give back the reference exactly (the logits are compared with transformers
+in tests/test_whole_model.py).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
-from torch import nn
+from test_whole_model import SMALL, layouts, reference
 
-from swinviz.block import SwinBlockPair
 from swinviz.checkpoints import (
     HUB_REPO,
-    STAGE1_KEYS,
     CheckpointError,
     checkpoint_filter_fn,
+    default_weights,
     detect_layout,
     hub_checkpoint,
-    load_stage1,
+    load_checkpoint,
     read_state_dict,
 )
-from swinviz.patch_embed import PatchEmbed
-from swinviz.windows import attention_mask, relative_position_index
+from swinviz.config import SwinConfig
+from swinviz.model import SwinTransformer
 
 
-class Stage1(nn.Module):
-    """What swinviz.model.SwinViz holds: `patch_embed` and `pair` (same state-dict keys)."""
-
-    def __init__(self, img_size: int = 224, window_size: int = 7) -> None:
-        super().__init__()
-        self.patch_embed = PatchEmbed(img_size, 4, 3, 96)
-        self.pair = SwinBlockPair(96, (img_size // 4, img_size // 4), 3, window_size)
-
-
-def fresh_model(**kwargs) -> Stage1:
+def fresh_model(cfg: SwinConfig = SMALL) -> SwinTransformer:
     torch.manual_seed(1234)  # different from the reference's seed
-    return Stage1(**kwargs).eval()
+    return SwinTransformer(cfg).eval()
 
 
 @pytest.fixture(scope="module")
-def ref() -> dict[str, torch.Tensor]:
-    """Reference stage-1 weights: random everywhere (LayerNorms and biases included) and large
-    enough that a q/k/v mix-up or a wrong bias table would change the output."""
-    torch.manual_seed(0)
-    model = Stage1().eval()
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            scale = 1.0 if "relative_position_bias_table" in name else 0.1
-            offset = 1.0 if "norm" in name and name.endswith("weight") else 0.0
-            p.copy_(torch.randn_like(p) * scale + offset)
-    sd = model.state_dict()
-    assert set(sd) == set(STAGE1_KEYS)
-    return {k: v.clone() for k, v in sd.items()}
+def hf():
+    """transformers' classifier for the small test config, every weight random."""
+    return reference(SMALL)
 
 
-def assert_loaded(model: nn.Module, ref: dict[str, torch.Tensor]) -> None:
-    sd = model.state_dict()
-    for k in STAGE1_KEYS:
-        assert torch.equal(sd[k], ref[k]), k
+@pytest.fixture(scope="module")
+def lay(hf) -> dict[str, dict]:
+    """The reference in every layout (see tests/test_whole_model.py)."""
+    return layouts(hf, SMALL)
 
 
-# ------------------------------------------------------------------- checkpoints in each layout
-
-
-def official_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Microsoft's release: layers.0.blocks.*, buffers, downsample in stage 0, head.weight."""
-    sd = {k.replace("pair.blocks.", "layers.0.blocks."): v.clone() for k, v in ref.items()}
-    for i in range(2):
-        sd[f"layers.0.blocks.{i}.attn.relative_position_index"] = relative_position_index(7)
-    sd["layers.0.blocks.1.attn_mask"] = attention_mask(56, 56, 7, 3)
-    sd["layers.0.downsample.reduction.weight"] = torch.randn(192, 384)
-    sd["layers.0.downsample.norm.weight"] = torch.randn(384)
-    sd["layers.0.downsample.norm.bias"] = torch.randn(384)
-    sd["layers.1.blocks.0.norm1.weight"] = torch.randn(192)
-    sd["layers.1.blocks.0.attn.qkv.weight"] = torch.randn(576, 192)
-    sd["layers.1.blocks.0.attn.relative_position_bias_table"] = torch.randn(169, 6)
-    sd["layers.1.blocks.1.attn_mask"] = attention_mask(28, 28, 7, 3)
-    sd["norm.weight"] = torch.randn(768)
-    sd["head.weight"] = torch.randn(1000, 768)
-    sd["head.bias"] = torch.randn(1000)
-    return sd
+@pytest.fixture(scope="module")
+def ref(lay) -> dict[str, torch.Tensor]:
+    """The reference in swinviz's own names (timm's)."""
+    return {k: v.clone() for k, v in lay["timm"].items()}
 
 
 def timm_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """timm: the same block names, no buffers, downsample at the start of stage 1, head.fc."""
-    sd = {k.replace("pair.blocks.", "layers.0.blocks."): v.clone() for k, v in ref.items()}
-    sd["layers.1.downsample.reduction.weight"] = torch.randn(192, 384)
-    sd["layers.1.downsample.norm.weight"] = torch.randn(384)
-    sd["layers.1.blocks.0.attn.qkv.weight"] = torch.randn(576, 192)
-    sd["norm.weight"] = torch.randn(768)
-    sd["head.fc.weight"] = torch.randn(1000, 768)
-    sd["head.fc.bias"] = torch.randn(1000)
-    return sd
+    return {k: v.clone() for k, v in ref.items()}
 
 
-def torchvision_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """torchvision swin_t: features.0 = (Conv2d, Permute, LayerNorm), features.1 = blocks with
-    mlp.0 / mlp.3, features.2 = patch merging; flat relative_position_index buffers."""
-    rename = {
-        "patch_embed.proj.": "features.0.0.",
-        "patch_embed.norm.": "features.0.2.",
-        "pair.blocks.": "features.1.",
-        ".mlp.fc1.": ".mlp.0.",
-        ".mlp.fc2.": ".mlp.3.",
-    }
-    sd = {}
+def assert_loaded(model: torch.nn.Module, ref: dict[str, torch.Tensor]) -> None:
+    sd = model.state_dict()
+    assert set(sd) == set(ref)
     for k, v in ref.items():
-        for a, b in rename.items():
-            k = k.replace(a, b)
-        sd[k] = v.clone()
-    for i in range(2):
-        sd[f"features.1.{i}.attn.relative_position_index"] = relative_position_index(7).flatten()
-    sd["features.2.reduction.weight"] = torch.randn(192, 384)
-    sd["features.2.norm.weight"] = torch.randn(384)
-    sd["features.2.norm.bias"] = torch.randn(384)
-    sd["features.3.0.norm1.weight"] = torch.randn(192)
-    sd["norm.weight"] = torch.randn(768)
-    sd["head.weight"] = torch.randn(1000, 768)
-    sd["head.bias"] = torch.randn(1000)
-    assert not any(k.startswith("features.0.1.") for k in sd)  # the Permute has no weights
-    return sd
-
-
-def transformers_classic_sd(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """transformers < 5 names (and what save_pretrained writes), under `swin.` with a
-    classifier, q / k / v split from qkv."""
-    sd = {
-        "swin.embeddings.patch_embeddings.projection.weight": ref["patch_embed.proj.weight"],
-        "swin.embeddings.patch_embeddings.projection.bias": ref["patch_embed.proj.bias"],
-        "swin.embeddings.norm.weight": ref["patch_embed.norm.weight"],
-        "swin.embeddings.norm.bias": ref["patch_embed.norm.bias"],
-        "swin.layernorm.weight": torch.randn(768),
-        "classifier.weight": torch.randn(1000, 768),
-    }
-    for i in range(2):
-        s, d = f"pair.blocks.{i}.", f"swin.encoder.layers.0.blocks.{i}."
-        for p in ("weight", "bias"):
-            q, k, v = ref[f"{s}attn.qkv.{p}"].chunk(3, dim=0)
-            sd[f"{d}attention.self.query.{p}"] = q.clone()
-            sd[f"{d}attention.self.key.{p}"] = k.clone()
-            sd[f"{d}attention.self.value.{p}"] = v.clone()
-            sd[f"{d}attention.output.dense.{p}"] = ref[f"{s}attn.proj.{p}"]
-            sd[f"{d}layernorm_before.{p}"] = ref[f"{s}norm1.{p}"]
-            sd[f"{d}layernorm_after.{p}"] = ref[f"{s}norm2.{p}"]
-            sd[f"{d}intermediate.dense.{p}"] = ref[f"{s}mlp.fc1.{p}"]
-            sd[f"{d}output.dense.{p}"] = ref[f"{s}mlp.fc2.{p}"]
-        sd[f"{d}attention.self.relative_position_bias_table"] = ref[
-            f"{s}attn.relative_position_bias_table"
-        ]
-        sd[f"{d}attention.self.relative_position_index"] = relative_position_index(7)
-    sd["swin.encoder.layers.0.downsample.reduction.weight"] = torch.randn(192, 384)
-    return sd
-
-
-def hf_weights(ref: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The reference in transformers>=5 in-memory names (no prefix), q / k / v split."""
-    sd = {
-        "embeddings.patch_embeddings.projection.weight": ref["patch_embed.proj.weight"],
-        "embeddings.patch_embeddings.projection.bias": ref["patch_embed.proj.bias"],
-        "embeddings.norm.weight": ref["patch_embed.norm.weight"],
-        "embeddings.norm.bias": ref["patch_embed.norm.bias"],
-    }
-    for i in range(2):
-        sd.update(hf_block_weights(ref, f"pair.blocks.{i}.", f"encoder.layers.0.blocks.{i}."))
-    return sd
-
-
-def hf_block_weights(ref: dict[str, torch.Tensor], s: str = "", d: str = ""
-                     ) -> dict[str, torch.Tensor]:
-    """One block's weights (our names under prefix s) in transformers>=5 names under prefix d."""
-    sd = {}
-    for p in ("weight", "bias"):
-        q, k, v = ref[f"{s}attn.qkv.{p}"].chunk(3, dim=0)
-        sd[f"{d}attention.q_proj.{p}"] = q
-        sd[f"{d}attention.k_proj.{p}"] = k
-        sd[f"{d}attention.v_proj.{p}"] = v
-        sd[f"{d}attention.o_proj.{p}"] = ref[f"{s}attn.proj.{p}"]
-        sd[f"{d}layernorm_before.{p}"] = ref[f"{s}norm1.{p}"]
-        sd[f"{d}layernorm_after.{p}"] = ref[f"{s}norm2.{p}"]
-        sd[f"{d}mlp.fc1.{p}"] = ref[f"{s}mlp.fc1.{p}"]
-        sd[f"{d}mlp.fc2.{p}"] = ref[f"{s}mlp.fc2.{p}"]
-    sd[f"{d}attention.relative_position_bias.relative_position_bias_table"] = ref[
-        f"{s}attn.relative_position_bias_table"
-    ]
-    return sd
-
-
-def _put(module: nn.Module, weights: dict[str, torch.Tensor], prefix: str = "") -> None:
-    own = module.state_dict()
-    for k, v in weights.items():
-        assert own[prefix + k].shape == v.shape, k
-    result = module.load_state_dict({prefix + k: v for k, v in weights.items()}, strict=False)
-    assert not result.unexpected_keys
-
-
-@pytest.fixture(scope="module")
-def hf(ref):
-    """The real transformers SwinModel (Swin-T config) holding the reference's stage 1."""
-    transformers = pytest.importorskip("transformers")
-    torch.manual_seed(1)
-    model = transformers.SwinModel(transformers.SwinConfig()).eval()
-    _put(model, hf_weights(ref))
-    return model
-
-
-@pytest.fixture(scope="module")
-def hf_folders(ref, hf, tmp_path_factory) -> dict[str, Path]:
-    """save_pretrained folders of SwinModel and SwinForImageClassification."""
-    transformers = pytest.importorskip("transformers")
-    root = tmp_path_factory.mktemp("hf")
-    hf.save_pretrained(root / "swin")
-    torch.manual_seed(2)
-    cls = transformers.SwinForImageClassification(transformers.SwinConfig()).eval()
-    _put(cls, hf_weights(ref), prefix="swin.")
-    cls.save_pretrained(root / "swin_cls")
-    return {"model": root / "swin", "classifier": root / "swin_cls"}
+        assert torch.equal(sd[k], v), k
 
 
 # --------------------------------------------------------------------------- loading, per layout
 
 
-def test_official_pth_with_model_wrapper(ref, tmp_path):
+def test_official_pth_with_model_wrapper(ref, lay, tmp_path):
     path = tmp_path / "swin_tiny_patch4_window7_224.pth"
-    torch.save({"model": official_sd(ref)}, path)
+    torch.save(lay["official"], path)  # {"model": sd} with relative_position_index buffers
     model = fresh_model()
-    assert load_stage1(model, path) == "official"
+    assert load_checkpoint(model, path) == "official"
     assert_loaded(model, ref)
 
 
@@ -240,153 +82,133 @@ def test_timm_safetensors_and_pth(ref, tmp_path):
     torch.save({"state_dict": timm_sd(ref)}, tmp_path / "timm.pth")
     for path in (tmp_path / "model.safetensors", tmp_path / "timm.pth", tmp_path):
         model = fresh_model()
-        assert load_stage1(model, path) == "timm", path
+        assert load_checkpoint(model, path) == "timm", path
         assert_loaded(model, ref)
 
 
-def test_torchvision(ref, tmp_path):
+def test_torchvision(ref, lay, tmp_path):
     path = tmp_path / "swin_t-704ceda3.pth"
-    torch.save(torchvision_sd(ref), path)
+    torch.save(lay["torchvision"], path)
     model = fresh_model()
-    assert load_stage1(model, path) == "torchvision"
+    assert load_checkpoint(model, path) == "torchvision"
     assert_loaded(model, ref)
 
 
-def test_transformers_save_pretrained_folder_and_file(ref, hf_folders):
-    for folder in hf_folders.values():
-        assert (folder / "model.safetensors").is_file()
-        for source in (folder, folder / "model.safetensors", str(folder)):
-            model = fresh_model()
-            assert load_stage1(model, source) == "transformers", source
-            assert_loaded(model, ref)
+def test_transformers_save_pretrained_folder_and_file(ref, hf, tmp_path):
+    hf.save_pretrained(tmp_path / "swin_cls")
+    folder = tmp_path / "swin_cls"
+    assert (folder / "model.safetensors").is_file()
+    for source in (folder, folder / "model.safetensors", str(folder)):
+        model = fresh_model()
+        assert load_checkpoint(model, source) == "transformers", source
+        assert_loaded(model, ref)
 
 
-def test_transformers_v5_names_in_memory_and_on_disk(ref, hf, tmp_path):
-    sd = hf.state_dict()
-    assert "encoder.layers.0.blocks.0.attention.q_proj.weight" in sd  # transformers >= 5 names
+def test_transformers_v5_and_classic_names(ref, lay, tmp_path):
+    assert "swin.encoder.layers.0.blocks.0.attention.q_proj.weight" in lay["transformers"]
+    for name in ("transformers", "transformers-classic"):
+        model = fresh_model()
+        assert load_checkpoint(model, lay[name]) == "transformers"
+        assert_loaded(model, ref)
+    torch.save(lay["transformers-classic"], tmp_path / "pytorch_model.bin")
     model = fresh_model()
-    assert load_stage1(model, sd) == "transformers"
-    assert_loaded(model, ref)
-    save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "v5.safetensors")
-    model = fresh_model()
-    assert load_stage1(model, tmp_path / "v5.safetensors") == "transformers"
-    assert_loaded(model, ref)
-
-
-def test_transformers_classic_names(ref, tmp_path):
-    model = fresh_model()
-    assert load_stage1(model, transformers_classic_sd(ref)) == "transformers"
-    assert_loaded(model, ref)
-    torch.save(transformers_classic_sd(ref), tmp_path / "pytorch_model.bin")
-    model = fresh_model()
-    assert load_stage1(model, tmp_path) == "transformers"  # a folder with pytorch_model.bin
+    assert load_checkpoint(model, tmp_path) == "transformers"  # a folder with pytorch_model.bin
     assert_loaded(model, ref)
 
 
 @pytest.mark.parametrize("wrapper", ["model", "state_dict", "model_state"])
-def test_swinviz_names_wrappers_and_ddp_prefix(ref, tmp_path, wrapper):
+def test_wrappers_and_ddp_prefix(ref, tmp_path, wrapper):
     path = tmp_path / "swinviz.pt"
     torch.save({wrapper: {f"module.{k}": v for k, v in ref.items()}, "epoch": 3}, path)
     model = fresh_model()
-    assert load_stage1(model, path) == "swinviz"
+    assert load_checkpoint(model, path) == "timm"
     assert_loaded(model, ref)
 
 
-def test_detect_layout_and_filter(ref):
-    cases = {
-        "official": official_sd(ref),
-        "timm": timm_sd(ref),
-        "torchvision": torchvision_sd(ref),
-        "transformers": transformers_classic_sd(ref),
-        "swinviz": dict(ref),
-    }
-    for layout, sd in cases.items():
-        assert detect_layout(sd) == layout
-        converted = checkpoint_filter_fn(sd)
-        assert list(converted) == list(STAGE1_KEYS), layout  # everything else dropped
-        for k in STAGE1_KEYS:
-            assert torch.equal(converted[k], ref[k]), (layout, k)
-    qkv = checkpoint_filter_fn(transformers_classic_sd(ref))["pair.blocks.0.attn.qkv.weight"]
-    assert qkv.shape == (288, 96)
-
-
-# ------------------------------------------------------------- independent check: transformers
+def test_detect_layout_and_filter(ref, lay):
+    for layout, sd in lay.items():
+        expect = {"transformers-classic": "transformers"}.get(layout, layout)
+        assert detect_layout(sd) == expect
+        converted = checkpoint_filter_fn(sd, fresh_model())
+        assert list(converted) == list(fresh_model().state_dict()), layout  # buffers dropped
+        for k, v in ref.items():
+            assert torch.equal(converted[k], v), (layout, k)
+    qkv = checkpoint_filter_fn(lay["transformers-classic"], fresh_model())
+    assert qkv["layers.0.blocks.0.attn.qkv.weight"].shape == (72, 24)
+    # the merges: official and transformers put them at the end of stage i, timm at the start
+    # of stage i + 1
+    assert "layers.0.downsample.reduction.weight" in lay["official"]["model"]
+    assert torch.equal(converted["layers.1.downsample.reduction.weight"],
+                       lay["official"]["model"]["layers.0.downsample.reduction.weight"])
 
 
 @torch.no_grad()
-def test_matches_transformers_forward(ref, hf, hf_folders):
+def test_the_check_has_teeth(ref, lay):
+    """k and q swapped in one fused qkv, or two merge children swapped, change the logits."""
     model = fresh_model()
-    load_stage1(model, hf_folders["model"])
-    torch.manual_seed(5)
-    pixels = torch.randn(1, 3, 224, 224)
-    emb, dims = hf.embeddings(pixels)
-    assert tuple(dims) == (56, 56)
-    ours = model.patch_embed(pixels)
-    torch.testing.assert_close(ours, emb, atol=1e-5, rtol=1e-5)
-    for i in range(2):
-        theirs = hf.encoder.layers[0].blocks[i](emb, dims)[0]
-        mine = model.pair.blocks[i](emb)
-        torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-5)
-        assert (mine - emb).abs().max() > 0.1  # the block really changed its input
-        emb = theirs
-
-    # the check has teeth: k and q swapped in the fused qkv gives a different output
-    swapped = fresh_model()
-    sd = dict(ref)
-    q, k, v = ref["pair.blocks.0.attn.qkv.weight"].chunk(3)
-    sd["pair.blocks.0.attn.qkv.weight"] = torch.cat([k, q, v])
-    load_stage1(swapped, sd)
-    x = model.patch_embed(pixels)
-    assert (swapped.pair.blocks[0](x) - model.pair.blocks[0](x)).abs().max() > 1e-2
+    load_checkpoint(model, ref)
+    x = torch.randn(1, 3, SMALL.img_size, SMALL.img_size)
+    good = model(x)
+    swapped = dict(ref)
+    q, k, v = ref["layers.2.blocks.1.attn.qkv.weight"].chunk(3)
+    swapped["layers.2.blocks.1.attn.qkv.weight"] = torch.cat([k, q, v])
+    load_checkpoint(model, swapped)
+    assert (model(x) - good).abs().max() > 1e-3
+    merged = dict(ref)
+    w = ref["layers.1.downsample.reduction.weight"]  # 2C x 4C: children in 4 blocks of C
+    c = w.shape[1] // 4
+    merged["layers.1.downsample.reduction.weight"] = torch.cat(
+        [w[:, c:2 * c], w[:, :c], w[:, 2 * c:]], dim=1)
+    load_checkpoint(model, merged)
+    assert (model(x) - good).abs().max() > 1e-3
 
 
 # --------------------------------------------------------------------------------------- errors
 
 
 def test_window_mismatch_names_key_and_shapes(ref):
-    model = fresh_model(img_size=384, window_size=12)  # Swin-T window 12 at 384
+    model = fresh_model(SMALL.with_settings(window_size=6))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(CheckpointError) as err:
-        load_stage1(model, official_sd(ref))
+        load_checkpoint(model, ref)
     msg = str(err.value)
-    assert "pair.blocks.0.attn.relative_position_bias_table" in msg
-    assert "pair.blocks.1.attn.relative_position_bias_table" in msg
-    assert "(169, 3)" in msg and "(529, 3)" in msg
-    assert "window 7" in msg
+    assert "layers.0.blocks.0.attn.relative_position_bias_table" in msg
+    assert "(49, 1)" in msg and "(121, 1)" in msg
+    assert "window 4" in msg
     for k, v in model.state_dict().items():  # nothing was loaded
         assert torch.equal(v, before[k]), k
 
 
-def test_partial_checkpoint_names_missing_key(ref):
-    sd = official_sd(ref)
-    del sd["layers.0.blocks.1.mlp.fc2.weight"]
+def test_partial_checkpoint_names_missing_key(lay):
+    sd = {k: v for k, v in lay["official"]["model"].items()}
+    del sd["layers.2.blocks.3.mlp.fc2.weight"]
     model = fresh_model()
     before = model.state_dict()["patch_embed.proj.weight"].clone()
-    with pytest.raises(CheckpointError, match=r"pair\.blocks\.1\.mlp\.fc2\.weight") as err:
-        load_stage1(model, sd)
+    with pytest.raises(CheckpointError, match=r"layers\.2\.blocks\.3\.mlp\.fc2\.weight") as err:
+        load_checkpoint(model, sd)
     assert "missing" in str(err.value)
-    assert "layers.0.blocks.1.mlp.fc2.weight" in str(err.value)  # the name it looked for
     assert "fc2.bias" not in str(err.value)
     assert torch.equal(model.state_dict()["patch_embed.proj.weight"], before)
 
 
-def test_partial_transformers_qkv(ref):
-    sd = transformers_classic_sd(ref)
+def test_partial_transformers_qkv(lay):
+    sd = dict(lay["transformers-classic"])
     del sd["swin.encoder.layers.0.blocks.0.attention.self.key.bias"]
-    with pytest.raises(CheckpointError, match=r"pair\.blocks\.0\.attn\.qkv\.bias"):
-        load_stage1(fresh_model(), sd)
+    with pytest.raises(CheckpointError, match=r"layers\.0\.blocks\.0\.attn\.qkv\.bias") as err:
+        load_checkpoint(fresh_model(), sd)
+    assert "encoder.layers.0.blocks.0.attention.self.key.bias" in str(err.value)
 
 
 def test_not_a_swin_checkpoint(tmp_path):
     resnet = {"conv1.weight": torch.randn(64, 3, 7, 7), "fc.weight": torch.randn(1000, 2048)}
     with pytest.raises(CheckpointError, match="not a Swin checkpoint") as err:
-        load_stage1(fresh_model(), resnet)
+        load_checkpoint(fresh_model(), resnet)
     assert "2 keys" in str(err.value) and "conv1.weight" in str(err.value)
     vit = {"patch_embed.proj.weight": torch.randn(768, 3, 16, 16),
            "blocks.0.attn.qkv.weight": torch.randn(2304, 768)}
     save_file(vit, tmp_path / "vit.safetensors")
     with pytest.raises(CheckpointError, match="not a Swin checkpoint"):
-        load_stage1(fresh_model(), tmp_path / "vit.safetensors")
+        load_checkpoint(fresh_model(), tmp_path / "vit.safetensors")
     with pytest.raises(CheckpointError, match="not a Swin checkpoint"):
         detect_layout({})
 
@@ -396,7 +218,7 @@ def test_swin_v2_is_refused(ref):
     sd["layers.0.blocks.0.attn.logit_scale"] = torch.zeros(3, 1, 1)
     sd["layers.0.blocks.0.attn.cpb_mlp.0.weight"] = torch.zeros(512, 2)
     with pytest.raises(CheckpointError, match="Swin V2"):
-        load_stage1(fresh_model(), sd)
+        load_checkpoint(fresh_model(), sd)
 
 
 class _OpenPayload:
@@ -422,7 +244,7 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path, payload):
     path = tmp_path / "evil.pth"
     torch.save({"model": {"patch_embed.proj.weight": payload(marker)}}, path)
     with pytest.raises(CheckpointError, match="refusing to unpickle arbitrary objects"):
-        load_stage1(fresh_model(), path)
+        load_checkpoint(fresh_model(), path)
     assert not marker.exists()
     with pytest.raises(CheckpointError, match="arbitrary objects"):
         read_state_dict(path)
@@ -434,16 +256,7 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path, payload):
 
 def test_unreadable_and_missing_paths(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
-        load_stage1(fresh_model(), tmp_path / "nope.pth")
-    (tmp_path / "garbage.pth").write_bytes(b"definitely not a checkpoint" * 10)
-    with pytest.raises(CheckpointError, match="could not read .*garbage.pth"):
-        read_state_dict(tmp_path / "garbage.pth")
-    (tmp_path / "garbage.safetensors").write_bytes(b"definitely not a checkpoint" * 10)
-    with pytest.raises(CheckpointError, match="safetensors"):
-        read_state_dict(tmp_path / "garbage.safetensors")
-    (tmp_path / "weights.npz").write_bytes(b"x")
-    with pytest.raises(CheckpointError, match="unsupported"):
-        read_state_dict(tmp_path / "weights.npz")
+        load_checkpoint(fresh_model(), tmp_path / "nope.pth")
     empty = tmp_path / "empty_folder"
     empty.mkdir()
     with pytest.raises(CheckpointError, match="model.safetensors"):
@@ -463,10 +276,31 @@ def test_hub_offline_gives_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hf_home" / "hub"))
     assert HUB_REPO == "timm/swin_tiny_patch4_window7_224.ms_in1k"
     for kwargs in ({"cache_dir": tmp_path / "cache"}, {}):
-        with pytest.raises(CheckpointError, match="Hugging Face Hub") as err:
+        with pytest.raises(CheckpointError, match="Hugging Face") as err:
             hub_checkpoint(**kwargs)
         assert "weights='random'" in str(err.value)
     assert not os.path.exists(tmp_path / "cache" / "models--timm--swin_tiny_patch4_window7_224")
+
+
+def test_default_weights_offline_is_random_with_a_notice(tmp_path, monkeypatch):
+    import huggingface_hub.constants as hub_constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("SWINVIZ_WEIGHTS", raising=False)
+    monkeypatch.delenv("SWINVIZ_CHECKPOINT_DIR", raising=False)
+    choice = default_weights()
+    assert choice.weights == "random" and not choice.pretrained
+    assert "HF_HUB_OFFLINE" in choice.notice and "SWINVIZ_WEIGHTS" in choice.notice
+    assert "hf download timm/swin_tiny_patch4_window7_224.ms_in1k" in choice.notice
+    (tmp_path / "mine.safetensors").write_bytes(b"x")
+    monkeypatch.setenv("SWINVIZ_WEIGHTS", str(tmp_path / "mine.safetensors"))
+    choice = default_weights()
+    assert choice.weights == tmp_path / "mine.safetensors" and choice.source == "SWINVIZ_WEIGHTS"
+    monkeypatch.delenv("SWINVIZ_WEIGHTS")
+    monkeypatch.setenv("SWINVIZ_CHECKPOINT_DIR", str(tmp_path))
+    assert default_weights().source == "checkpoint folder"
 
 
 # ------------------------------------------------- bad files: every failure a CheckpointError
@@ -488,8 +322,6 @@ def _safetensors_bytes(header: object, data: bytes = b"") -> bytes:
 
 
 def _torch_bytes(obj: object, **kwargs) -> bytes:
-    import io
-
     buf = io.BytesIO()
     torch.save(obj, buf, **kwargs)
     return buf.getvalue()
@@ -601,7 +433,7 @@ def test_bad_file_is_one_sentence_naming_file_size_and_kind(bad_files, name):
     assert "\n" not in msg and "Traceback" not in msg
     # load_stage1 (what load_model and the CLI call) gives the same error
     with pytest.raises(CheckpointError, match=re.escape(msg[:60])):
-        load_stage1(fresh_model(), path)
+        load_checkpoint(fresh_model(), path)
 
 
 def _refuse_open(monkeypatch, path: Path, error: BaseException) -> list[str]:
@@ -697,7 +529,7 @@ def test_files_are_read_by_content_never_unpickling_code(ref, tmp_path):
     torch.save(timm_sd(ref), tmp_path / "renamed.safetensors")
     for name in ("renamed.pth", "renamed.safetensors"):
         model = fresh_model()
-        assert load_stage1(model, tmp_path / name) == "timm"
+        assert load_checkpoint(model, tmp_path / name) == "timm"
         assert_loaded(model, ref)
     marker = tmp_path / "marker"
     for kwargs in ({}, {"_use_new_zipfile_serialization": False}):
@@ -789,7 +621,7 @@ def test_hub_checkpoint_comes_from_the_hub_cache_without_network(ref, tmp_path, 
             path = hub_checkpoint(**kwargs)
             assert path == expected, (offline, kwargs)
             model = fresh_model()
-            assert load_stage1(model, path) == "timm"
+            assert load_checkpoint(model, path) == "timm"
             assert_loaded(model, ref)  # main's weights, not the stale snapshot's
     assert no_network.calls == []  # cached: the Hub is not asked, online or offline
     assert no_network.sleeps == []
@@ -828,3 +660,27 @@ def test_hub_unreachable_is_one_try_without_retries(tmp_path, monkeypatch, no_ne
     assert f"`hf download {HUB_REPO} model.safetensors`" in msg
     assert len(no_network.calls) == 1  # one connection attempt, no retries
     assert no_network.sleeps == []  # and no backoff
+
+
+def test_load_model_hub_loads_the_whole_swin_t_from_the_hub_cache(tmp_path, monkeypatch,
+                                                                   no_network):
+    """Pretrained by default, offline: a Swin-T checkpoint built here sits in a Hub cache under
+    timm's real repo id and file name; with HF_HUB_OFFLINE=1, load_model("hub") and the
+    default-weights rule find it through huggingface_hub's own cache lookup."""
+    from safetensors.torch import save
+
+    from swinviz import load_model
+
+    torch.manual_seed(7)
+    swin_t = SwinTransformer("swin-t")
+    sd = {k: v.contiguous() for k, v in swin_t.state_dict().items()}
+    cache = tmp_path / "hub"
+    hub_cache(cache, {"c0ffee": save(sd)}, main="c0ffee")
+    _hub_settings(monkeypatch, cache, offline=True)
+    choice = default_weights()
+    assert (choice.weights, choice.source, choice.notice) == ("hub", "hub cache", None)
+    model = load_model("hub", device="cpu", seed=99)
+    assert model.pretrained and "Hugging Face Hub" in model.weights
+    for k, v in sd.items():
+        assert torch.equal(model.state_dict()[k], v), k
+    assert not no_network.calls

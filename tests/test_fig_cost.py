@@ -1,13 +1,16 @@
-"""SPEC 3.8 cost figure: parameter counts equal a direct count of the model's nn.Parameters,
-FLOPs are swinviz.cost's, the measured times are the exploration's, and the no-shift note."""
+"""Cost of the whole model: swinviz.cost's parameter counts equal the model's own nn.Parameters
+(Swin-T, -S, -B, -B 384), its FLOPs reproduce the paper's Table 1 and the model's own block
+counts, and the cost figure shows exactly those numbers for any stage and pair."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from swinviz import cost, load_model
+from swinviz.config import ARCHS, get_config
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import cost as fc
+from swinviz.model import SwinTransformer
 
 
 def picture():
@@ -15,10 +18,80 @@ def picture():
     return Image.fromarray(rng.integers(0, 256, (40, 48, 3)).astype(np.uint8))
 
 
+def by_part(model, parts):
+    """The model's own parameter count, grouped by the parts of `cost.model_params`."""
+    out = dict.fromkeys(parts, 0)
+    for name, p in model.named_parameters():
+        owner = [k for k in parts if name.startswith(k + ".")]
+        assert len(owner) == 1, name
+        out[owner[0]] += p.numel()
+    return out
+
+
+# (arch, parameters in millions as the paper prints them, FLOPs in G as the paper prints them)
+TABLE_1 = [("swin-t", 28, "4.5"), ("swin-s", 50, "8.7"), ("swin-b", 88, "15.4"),
+           ("swin-b-384", 88, "47.0")]
+
+
+@pytest.mark.parametrize("arch", [a for a, _, _ in TABLE_1])
+def test_model_params_are_the_models_own(arch):
+    cfg = get_config(arch)
+    model = SwinTransformer(cfg)  # no weights needed: only the shapes are counted
+    counted = cost.model_params(cfg)
+    assert by_part(model, counted) == counted
+    assert sum(counted.values()) == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("arch, params_m, flops_g", TABLE_1)
+def test_model_totals_against_table_1(arch, params_m, flops_g):
+    cfg = get_config(arch)
+    p = sum(cost.model_params(cfg).values())
+    f = sum(cost.model_flops(cfg).values())
+    assert round(p / 1e6) == params_m
+    if arch != "swin-b-384":
+        assert f"{f / 1e9:.1f}" == flops_g
+    else:
+        # The reference's flops() gives 47.10 G (its README prints 47.1G); the paper prints
+        # 47.0G. Counted as the reference counts it, that is what we get:
+        assert f"{f / 1e9:.2f}" == "47.10"
+        assert abs(f / 1e9 - float(flops_g)) < 0.15
+
+
+def test_model_flops_by_the_reference_formulas():
+    cfg = ARCHS["swin_tiny_patch4_window7_224"]
+    f = cost.model_flops(cfg)
+    assert list(f) == ["patch_embed", "layers.0.blocks", "layers.1.downsample",
+                       "layers.1.blocks", "layers.2.downsample", "layers.2.blocks",
+                       "layers.3.downsample", "layers.3.blocks", "norm", "head"]
+    assert f["patch_embed"] == 56 * 56 * 96 * 3 * 4 * 4 + 56 * 56 * 96
+    for i, (H, C) in enumerate([(56, 96), (28, 192), (14, 384)], start=1):
+        # PatchMerging.flops(): H·W·C + (H/2)·(W/2)·4C·2C
+        assert f[f"layers.{i}.downsample"] == H * H * C + (H // 2) ** 2 * 4 * C * 2 * C
+    assert f["norm"] == 768 * 7 * 7
+    assert f["head"] == 768 * 1000
+    # one Swin-T stage-1 block by hand (fact 10): 2 norms, 64 windows of 49, MLP ratio 4
+    C, L, N, nH = 96, 56 * 56, 49, 3
+    one = 2 * C * L + 64 * (N * C * 3 * C + 2 * nH * N * (C // nH) * N + N * C * C) \
+        + 2 * L * C * C * 4
+    assert f["layers.0.blocks"] == 2 * one
+    assert cost.per_stage(f)["stage 2"] == f["layers.1.downsample"] + f["layers.1.blocks"]
+
+
+@pytest.mark.parametrize("img_size", [224, 200])
+def test_model_flops_blocks_are_the_models_blocks(img_size):
+    cfg = get_config("swin-t").with_settings(img_size=img_size)
+    model = SwinTransformer(cfg)
+    f = cost.model_flops(cfg)
+    for i, layer in enumerate(model.layers):
+        assert f[f"layers.{i}.blocks"] == sum(blk.flops() for blk in layer.blocks)
+    assert "head" not in cost.model_params(cfg.with_settings(num_classes=0))
+
+
 @pytest.fixture(scope="module")
-def model14():
-    m = load_model(img_size=56, window_size=7, seed=0, device="cpu")
-    return m, m.explore(picture())
+def swin_t():
+    m = load_model(seed=0, device="cpu")
+    return m, {(s, p): m.explore(picture(), stage=s, pair=p) for s, p in ((1, 0), (3, 2),
+                                                                          (4, 0))}
 
 
 @pytest.fixture(scope="module")
@@ -27,75 +100,99 @@ def model6():
     return m, m.explore(picture())
 
 
-@pytest.fixture(scope="module")
-def model_noshift():
-    m = load_model(img_size=28, window_size=7, seed=0, device="cpu")  # 7x7 tokens: one window
-    return m, m.explore(picture())
-
-
 def number(cell: str) -> int:
-    return int(cell.replace("<b>", "").replace("</b>", "").replace(" ", ""))
+    return int(cell.replace("<b>", "").replace("</b>", "").replace("\u00a0", ""))
 
 
-@pytest.mark.parametrize("which", ["model14", "model6", "model_noshift"])
-def test_parameter_counts_are_the_models(which, request):
-    model, exp = request.getfixturevalue(which)
+@pytest.mark.parametrize("sp", [(1, 0), (3, 2), (4, 0)])
+def test_pair_parameters_are_the_models(swin_t, sp):
+    model, exps = swin_t
+    exp = exps[sp]
     direct = cost.count_parameters(model)
     rows = fc.parameter_rows(exp)
-    assert {r["name"]: r["count"] for r in rows} == direct
+    s, p = sp
+    assert {r["name"] for r in rows} == {
+        f"layers.{s - 1}.blocks.{b}.{m}" for b in (2 * p, 2 * p + 1) for m in fc.BLOCK_MODULES}
+    for r in rows:
+        assert r["count"] == direct[r["name"]]
     fig = fc.figure(exp, Selection().resolved(exp))
-    table = next(t for t in fig.data if t.type == "table")
-    names, _, _, b0, b1, both = table.cells.values
-    for i, name in enumerate(names[:-1]):
-        if name.startswith("patch_embed"):
-            assert number(both[i]) == direct[name]
-        else:
-            m = name.removeprefix("blocks.{0,1}.")
-            assert number(b0[i]) == direct[f"pair.blocks.0.{m}"]
-            assert number(b1[i]) == direct[f"pair.blocks.1.{m}"]
-            assert number(both[i]) == direct[f"pair.blocks.0.{m}"] + direct[f"pair.blocks.1.{m}"]
-    assert number(both[-1]) == sum(p.numel() for p in model.parameters())
+    table = next(t for t in fig.data if t.name == "parameters")
+    names, _, _, per_block, _, _ = table.cells.values
+    for i, m in enumerate(names[:-1]):
+        want = direct.get(f"layers.{s - 1}.blocks.{2 * p}.{m}", 0)  # q·kᵀ, attn·v: none
+        assert number(per_block[i]) == want
+    block = model.layers[s - 1].blocks[2 * p]
+    assert number(per_block[-1]) == sum(q.numel() for q in block.parameters())
 
 
-@pytest.mark.parametrize("which", ["model14", "model6", "model_noshift"])
-def test_flops_are_swinviz_cost(which, request):
-    model, exp = request.getfixturevalue(which)
-    H, W = exp.grid
+@pytest.mark.parametrize("sp", [(1, 0), (3, 2), (4, 0)])
+def test_model_table_and_bars(swin_t, sp):
+    model, exps = swin_t
+    exp = exps[sp]
     fig = fc.figure(exp, Selection().resolved(exp))
-    for b, blk in enumerate(model.layers[0].blocks):
-        parts = fc.block_flop_parts(exp, b)
-        assert sum(parts.values()) == blk.flops()
-        bars = [t for t in fig.data if t.type == "bar" and t.name in parts]
-        assert sum(t.y[b] for t in bars) == blk.flops()
-    msa = next(t for t in fig.data if t.name == "global MSA")
-    wmsa = next(t for t in fig.data if t.name == "W-MSA")
-    for x, y in zip(msa.x, msa.y, strict=True):
-        assert y == cost.msa_flops(int(x), int(x), exp.embed_dim)
-    for x, y in zip(wmsa.x, wmsa.y, strict=True):
-        assert y == cost.wmsa_flops(int(x), int(x), exp.embed_dim, exp.window_size)
-    mark = next(t for t in fig.data if t.name == "this input")
-    assert list(mark.x) == [H, H]
-    assert list(mark.y) == [cost.wmsa_flops(H, W, exp.embed_dim, exp.window_size),
-                            cost.msa_flops(H, W, exp.embed_dim)]
+    table = next(t for t in fig.data if t.name == "model")
+    params, flops = cost.model_params(model.config), cost.model_flops(model.config)
+    assert list(table.meta["parts"]) == list(params)
+    assert list(table.meta["params"]) == list(params.values())
+    assert list(table.meta["flops"]) == list(flops.values())
+    cells = table.cells.values
+    assert number(cells[6][-1]) == sum(q.numel() for q in model.parameters())
+    assert number(cells[6][-1]) == 28_288_354
+    # the explored stage's rows are highlighted, and only they
+    fills = table.cells.fill.color[0]
+    stages = [cost.stage_of_part(p) for p in params]
+    assert [f == fc.HIGHLIGHT for f in fills[:-1]] == [st == exp.stage for st in stages]
+    # per-stage bars: the sums of the parts, the explored stage in its own colour
+    bar = next(t for t in fig.data if t.name == "FLOPs per stage")
+    grouped = cost.per_stage(flops)
+    assert list(bar.y) == [grouped["patch_embed"]] + [grouped[f"stage {i}"] for i in (1, 2, 3, 4)] \
+        + [grouped["norm"] + grouped["head"]]
+    assert [c == fc.EXPLORED for c in bar.marker.color] == [i == exp.stage for i in
+                                                             (0, 1, 2, 3, 4, 0)]
 
 
-def test_measured_times(model14):
-    _, exp = model14
+@pytest.mark.parametrize("sp", [(1, 0), (3, 2), (4, 0)])
+def test_pair_flops_are_the_blocks_own(swin_t, sp):
+    model, exps = swin_t
+    exp = exps[sp]
+    s, p = sp
     fig = fc.figure(exp, Selection().resolved(exp))
-    bar = next(t for t in fig.data if t.name == "forward time")
-    assert list(bar.y) == [exp.timings_ms[k] for k in ("patch_embed", "pair_traced",
-                                                       "pair_fast")]
-    assert exp.device in " ".join(a.text for a in fig.layout.annotations)
+    table = next(t for t in fig.data if t.name == "parameters")
+    for b in (0, 1):
+        blk = model.layers[s - 1].blocks[2 * p + b]
+        assert sum(fc.module_flops(exp, b).values()) == blk.flops()
+        assert sum(fc.block_flop_parts(exp, b).values()) == blk.flops()
+        assert sum(table.meta["flops"][b]) == blk.flops()
+    # W-MSA against global MSA, one block of every stage, by the paper's formulas
+    for name, fn in (("global MSA", cost.msa_flops), ("W-MSA", None)):
+        bars = next(t for t in fig.data if t.meta == name)
+        for g, y in zip(model.config.stages(), bars.y, strict=True):
+            want = (fn(*g.grid, g.dim) if fn else
+                    cost.wmsa_flops(*g.grid, g.dim, g.window_size))
+            assert y == want
 
 
-def test_no_shift_note(model14, model_noshift):
-    _, exp = model_noshift
+def test_notes_times_paper_and_no_shift(swin_t):
+    _, exps = swin_t
+    exp = exps[(1, 0)]
+    text = " ".join(a.text for a in make_figure("cost", exp).layout.annotations)
+    for k in ("before_pair", "pair_traced", "pair_fast"):
+        assert f"{exp.timings_ms[k]:.1f} ms" in text
+    assert exp.device in text
+    assert "Table 1 prints 28M / 4.5G" in text and "28.3 M parameters and 4.49 G" in text
+    assert "Why no shift" not in text
+    exp = exps[(4, 0)]
     assert exp.shift_size == 0 and exp.window_size == 7
-    text = " ".join(a.text for a in make_figure("cost", exp).layout.annotations)
-    assert "Why no shift?" in text and "covers the whole 7×7 grid" in text
-    _, exp = model14
-    text = " ".join(a.text for a in make_figure("cost", exp).layout.annotations)
-    assert "Why no shift?" not in text
+    fig = make_figure("cost", exp)
+    text = " ".join(a.text for a in fig.layout.annotations)
+    assert "Why no shift in stage 4?" in text and "covers the whole 7×7 grid" in text
+    assert "stage 4, blocks 0 and 1" in fig.layout.title.text
+
+
+def test_paper_check_names_the_readme_for_b384():
+    text = fc.paper_check(get_config("swin-b-384"))
+    assert "Table 1 prints 88M / 47.0G" in text and "47.10 G" in text and "README" in text
+    assert fc.paper_check(get_config("swin-t").with_settings(img_size=200)) is None
 
 
 @pytest.mark.parametrize("template", ["default", "lecture"])

@@ -8,7 +8,7 @@ from PIL import Image
 from swinviz import load_model
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import flow as ff
-from swinviz.windows import window_order
+from swinviz.windows import window_of_token, window_order
 
 
 def picture():
@@ -159,6 +159,13 @@ def drawn(trace):
     return {(int(r + trace.y0), int(c + trace.x0)) for r, c in zip(rr, cc, strict=True)}
 
 
+def drawn_map(trace):
+    """{(row, col): value} of a rollout heatmap drawn in pixels: cells named by customdata."""
+    z = np.asarray(trace.z, dtype=float)
+    cd = np.asarray(trace.customdata).astype(int)
+    return {(int(cd[i, j, 0]), int(cd[i, j, 1])): z[i, j] for i, j in np.argwhere(~np.isnan(z))}
+
+
 @pytest.mark.parametrize("k", [1, 2, 4])
 def test_figure_data(exp14, k):
     q = (9, 4)
@@ -169,14 +176,19 @@ def test_figure_data(exp14, k):
     for name, s in zip(names, sets, strict=True):
         hm = next(t for t in fig.data if t.name == f"reach {name}")
         assert drawn(hm) == {tuple(map(int, t)) for t in np.argwhere(s)}
+    # stage 1: the rollout to the image is the pair's rollout, drawn at 4 px per patch
     hm = next(t for t in fig.data if t.name == "rollout")
+    assert (hm.dx, hm.dy) == (4, 4)
     row = ff.rollout_row(exp14, q).reshape(H, W)
-    z = np.asarray(hm.z, dtype=float)
-    for r, c in drawn(hm):
-        assert z[r - int(hm.y0), c - int(hm.x0)] == pytest.approx(row[r, c], rel=1e-6)
-    assert drawn(hm) == {tuple(map(int, t)) for t in np.argwhere(row > ff.ROLLOUT_FLOOR)}
+    cells = drawn_map(hm)
+    for (r, c), v in cells.items():
+        assert v == pytest.approx(row[r, c], rel=1e-6)
+        assert hm.x0 + 4 * (c - int(np.asarray(hm.customdata)[0, 0, 1])) == 4 * c + 2
+    assert set(cells) == {tuple(map(int, t)) for t in np.argwhere(row > ff.ROLLOUT_FLOOR)}
+    assert not [t for t in fig.data if (t.name or "").startswith("rollout stage")]
     assert f"({q[0]}, {q[1]})" in fig.layout.title.text
     text = " ".join(a.text for a in fig.layout.annotations)
+    assert "0.5·vA + 0.5·v" in text and "2×2 children" in text
     if k > 1:
         assert "same pair repeated" in text and "patch merging" in text
 
@@ -196,3 +208,142 @@ def test_bad_selections(exp6):
         make_figure("flow", exp6, query=(6, 6))
     with pytest.raises(ValueError):
         ff.rollout_row(exp6, (0, 6))
+
+
+# ---- padded grids and the rollout across stages ------------------------------------------------
+
+def dense_block(blk):
+    """A block's (L, L) head-mean attention in original positions, built from its window form
+    through `window_of_token` alone: A[i, j] = attn[w_i, k_i, k_j] when tokens i and j share a
+    window, else 0 (padding slots are no token, so they get no row or column)."""
+    H, W = blk.grid
+    wot = window_of_token(H, W, blk.window_size, blk.shift_size).numpy().reshape(-1, 2)
+    w, k = wot[:, 0], wot[:, 1]
+    a = blk.attn.double().numpy()
+    same = w[:, None] == w[None, :]
+    return np.where(same, a[w[:, None], k[:, None], k[None, :]], 0.0)
+
+
+def spread_matrix(grid, child_grid):
+    """(L_s, L_{s-1}): merged token p's weight split equally over its real 2x2 children."""
+    Ho, Wo = grid
+    H, W = child_grid
+    S = np.zeros((Ho * Wo, H * W))
+    for r in range(H):
+        for c in range(W):
+            S[(r // 2) * Wo + c // 2, r * W + c] = 1.0
+    return S / S.sum(axis=1, keepdims=True)
+
+
+def dense_rollout(chain, query):
+    """The query's rollout by explicit matrix products: e_q (0.5·A + 0.5·I) per block, back to
+    stage 1, times the spread matrix at every patch merge."""
+    H, W = chain[-1].grid
+    v = np.zeros(H * W)
+    v[query[0] * W + query[1]] = 1.0
+    for i in range(len(chain) - 1, -1, -1):
+        blk = chain[i]
+        if (H, W) != blk.grid:
+            v = v @ spread_matrix((H, W), blk.grid)
+            H, W = blk.grid
+        v = v @ (0.5 * dense_block(blk) + 0.5 * np.eye(H * W))
+    return v.reshape(H, W)
+
+
+@pytest.fixture(scope="module")
+def swin200():
+    """Swin-T at 200 px: 50x50, 25x25, 13x13 tokens padded to 56, 28, 14; stage 4 7x7."""
+    m = load_model(img_size=200, seed=0, device="cpu")
+    return {sp: m.explore(picture(), stage=sp[0], pair=sp[1], predict=False)
+            for sp in ((1, 0), (3, 2), (4, 0))}
+
+
+@pytest.mark.parametrize("sp, query", [((3, 2), (12, 12)), ((3, 2), (0, 5)), ((4, 0), (3, 6)),
+                                       ((1, 0), (49, 48))])
+def test_rollout_across_stages_is_the_dense_product(swin200, sp, query):
+    exp = swin200[sp]
+    assert [b.stage for b in exp.chain].count(1) == 2 and exp.chain[0].block == 0
+    want = dense_rollout(exp.chain, query)
+    assert want.shape == (50, 50)
+    maps, stages = ff.stage_maps(exp, query)
+    assert stages[-1] == 1 and stages[0] == sp[0]
+    np.testing.assert_allclose(maps[-1], want, atol=1e-12)
+    fig = ff.figure(exp, Selection(query=query).resolved(exp))
+    hm = next(t for t in fig.data if t.name == "rollout")
+    assert (hm.dx, hm.dy) == (4, 4)  # stage 1's patches on the image
+    cells = drawn_map(hm)
+    assert set(cells) == {tuple(map(int, t)) for t in np.argwhere(want > ff.ROLLOUT_FLOOR)}
+    for (r, c), v in cells.items():
+        assert v == pytest.approx(want[r, c], rel=1e-5)
+    # weight given to zero padding leaves the picture: the map sums to less than 1
+    assert 0 < want.sum() < 1
+    if sp[0] > 1:  # the explored stage's own map: back through its blocks only
+        own = next(t for t in fig.data if t.name == f"rollout stage {sp[0]}")
+        z = np.asarray(own.z, float)
+        r0, c0 = int(own.y0), int(own.x0)
+        for r, c in np.argwhere(~np.isnan(z)):
+            assert z[r, c] == pytest.approx(maps[0][r + r0, c + c0], rel=1e-5)
+
+
+@pytest.mark.parametrize("which", ["exp6", "exp14", "swin200"])
+def test_stage1_rollout_is_the_pairs_rollout(which, request):
+    exp = request.getfixturevalue(which)
+    exp = exp[(1, 0)] if isinstance(exp, dict) else exp
+    H, W = exp.grid
+    R = ff.rollout(exp)
+    for q in [(0, 0), (H - 1, W - 1), (H // 2, 1), (1, W - 2)]:
+        maps, stages = ff.stage_maps(exp, q)
+        assert stages == [1]
+        # the core keeps the head mean in float32, the pair's rollout takes it in float64
+        np.testing.assert_allclose(maps[-1].ravel(), ff.rollout_row(exp, q), rtol=1e-6,
+                                   atol=1e-9)
+        np.testing.assert_allclose(R[q[0] * W + q[1]], ff.rollout_row(exp, q), atol=1e-12)
+
+
+def test_padded_reach_and_rollout(swin200):
+    exp = swin200[(1, 0)]
+    H, W = exp.grid
+    M, s = exp.window_size, exp.shift_size
+    assert (H, W, M, s) == (50, 50, 7, 3)
+    # reach: the boolean products of the dense matrices, on the real 50x50 tokens
+    R0 = ff.reach_matrix(H, W, M, 0).astype(np.int64)
+    R1 = ff.reach_matrix(H, W, M, s).astype(np.int64)
+    for tr, R in zip(exp.traces, (R0, R1), strict=True):
+        wot = window_of_token(H, W, M, tr.shift_size).numpy().reshape(-1, 2)
+        mask = tr.mask.numpy() if tr.mask is not None else None
+        w, k = wot[:, 0], wot[:, 1]
+        want = w[:, None] == w[None, :]
+        if mask is not None:
+            want &= mask[w[:, None], k[:, None], k[None, :]] == 0
+        np.testing.assert_array_equal(R > 0, want)
+    for q in [(49, 49), (0, 0), (48, 2), (25, 49)]:
+        v = np.zeros(H * W, np.int64)
+        v[q[0] * W + q[1]] = 1
+        sets = ff.reach_sets(H, W, M, s, q, 2)
+        got = [(v @ R0) > 0]
+        for _ in range(2):
+            v = ((v @ R1 > 0).astype(np.int64) @ R0 > 0).astype(np.int64)
+            got.append(v > 0)
+        for a, b in zip(sets, got, strict=True):
+            np.testing.assert_array_equal(a.ravel(), b)
+    # rollout within the pair: the dense products of the blocks' matrices, padding dropped
+    A0, A1 = (dense_block(b) for b in exp.chain)
+    eye = np.eye(H * W)
+    np.testing.assert_allclose(ff.rollout(exp), (0.5 * A1 + 0.5 * eye) @ (0.5 * A0 + 0.5 * eye),
+                               rtol=1e-6, atol=1e-9)  # chain: head mean in float32
+    # the figure draws the whole real grid and says why padding is left out
+    fig = ff.figure(exp, Selection(query=(49, 49)).resolved(exp))
+    text = " ".join(a.text for a in fig.layout.annotations)
+    assert "padded to 56×56" in text and "carry nothing" in text
+
+
+def test_rollout_without_padding_keeps_all_the_weight():
+    # 112 px: 28x28, 14x14, 7x7 tokens, all whole 7x7 windows: nothing leaves the picture
+    m = load_model(img_size=112, seed=0, device="cpu")
+    exp = m.explore(picture(), stage=3, pair=2, predict=False)
+    for q in [(0, 0), (6, 6), (3, 5)]:
+        maps, stages = ff.stage_maps(exp, q)
+        assert stages == [3, 2, 1] and maps[-1].shape == (28, 28)
+        np.testing.assert_allclose(maps[-1], dense_rollout(exp.chain, q), atol=1e-12)
+        assert maps[-1].sum() == pytest.approx(1.0, abs=1e-6)  # float32 softmax rows
+        assert maps[0].sum() == pytest.approx(1.0, abs=1e-6)

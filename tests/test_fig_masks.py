@@ -150,13 +150,23 @@ def test_toy_figure():
 def test_no_shift_says_so():
     one = load_model(img_size=28, window_size=7, seed=0).explore(picture())
     fig = make_figure("masks", one)
-    assert "no shift" in fig.layout.title.text and "all zeros" in fig.layout.title.text
-    assert not np.asarray(named(fig, "mask of window 0").z).any()
+    text = fig.layout.title.text
+    assert "no shift" in text and "all zeros" in text and "one window covers" in text
+    # no mask: no (N, N) mask panel with made-up zeros, the windows on the grid instead
+    assert not [t for t in fig.data if (t.name or "").startswith("mask of window")]
+    assert fig.layout.meta["mask"] == "none"
+    grid = named(fig, "windows of block 1 (SW-MSA) (no mask)")
+    assert np.asarray(grid.customdata)[..., 2].max() == 0  # one window
     r = fm.mask_check(one)
     assert r["max_leak"] == 0.0 and r["max_abs_diff"] < 1e-6 and r["masked_pairs"] == 0
+    assert "no key is masked" in fig.layout.annotations[0].text
     zero = load_model(img_size=56, window_size=7, shift_size=0, seed=0).explore(picture())
     fig = make_figure("masks", zero, window=3)
     assert "no shift (shift_size = 0" in fig.layout.title.text
+    assert "window 3" in fig.layout.title.text
+    assert not [t for t in fig.data if (t.name or "").startswith("mask of window")]
+    outline = named(fig, "window 3")
+    assert np.nanmin(np.asarray(outline.x, float)) == 6.5  # window 3: columns 7..13
     toy = fm.toy_figure(6, 6, 3, 0)
     assert "no shift" in toy.layout.title.text
 

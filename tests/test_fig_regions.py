@@ -120,8 +120,13 @@ def test_toy_figure_with_padding_shows_the_padded_grid():
     assert np.array_equal(z, region_ids(9, 9, 3, 1).numpy())
     pad = [t for t in fig.data if t.name == "zero padding"][0]
     # original rows/cols 7 and 8 are padding; rolled by -1 they sit at rows/cols 6 and 7
-    rows = np.rint(np.asarray(pad.y) - 0.3).astype(int).tolist()  # the label sits 0.3 below
-    cells = set(zip(rows, np.asarray(pad.x).tolist(), strict=True))
+    cells = {(int(r), int(c)) for r, c in np.argwhere(~np.isnan(np.asarray(pad.z, float)))}
     assert (6, 0) in cells and (7, 7) in cells and (0, 6) in cells and (0, 0) not in cells
     assert len(cells) == 81 - 49
+    labels = [t for t in fig.data if t.name == "zero padding labels"][0]
+    rows = np.rint(np.asarray(labels.y) - 0.3).astype(int).tolist()  # the label sits 0.3 below
+    assert set(zip(rows, np.asarray(labels.x).tolist(), strict=True)) == cells
+    # the flattened table marks the same 32 slots
+    flat = [t for t in fig.data if t.name == "zero padding (flattened)"][0]
+    assert int((~np.isnan(np.asarray(flat.z, float))).sum()) == 81 - 49
     assert "pads" in fig.layout.title.text

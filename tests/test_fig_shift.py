@@ -94,7 +94,7 @@ def test_window_grids_and_query_window(exp14):
     H, W = exp14.grid
     M, s, p = exp14.window_size, exp14.shift_size, exp14.patch_size
     fig = fs.figure(exp14, Selection(query=(13, 13)).resolved(exp14))
-    grids = [t for t in fig.data if (t.name or "").startswith("block 1 window grid")]
+    grids = [t for t in fig.data if (t.name or "").startswith("block 1 (SW-MSA) window grid")]
     assert len(grids) == 2
     ys = [set(np.asarray(g.y, float)[~np.isnan(np.asarray(g.y, float))].tolist()) for g in grids]
     # (a) the paper's grid: lines at s + kM (and the border); (b) the code's: at kM

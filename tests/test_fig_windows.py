@@ -119,7 +119,8 @@ def test_hover_data_is_the_library_geometry(exp14):
         np.testing.assert_array_equal(cd[..., 4], ids[(rr - s) % H, (cc - s) % W])
         np.testing.assert_array_equal(np.asarray(hm.z), cd[..., 2 + block])
         assert hm.x0 == exp14.patch_size / 2 and hm.dx == exp14.patch_size
-        assert "token (" in hm.hovertemplate and "region id" in hm.hovertemplate
+        assert "%{text} (" in hm.hovertemplate and "region id" in hm.hovertemplate
+        assert set(np.asarray(hm.text).ravel()) == {"token"}  # no padding at 14x14, M = 7
 
 
 def test_image_is_placed_on_its_pixels(exp14):

@@ -1,4 +1,4 @@
-"""load_model, explore, settings checks and the cost functions (SPEC facts 9 and 10)."""
+"""load_model, explore, settings checks and the cost functions (concepts facts 9 and 10)."""
 
 from pathlib import Path
 
@@ -167,7 +167,7 @@ def test_parameter_counts_match_a_direct_count(model):
         got = {k[len(f"layers.0.blocks.{i}."):]: v for k, v in direct.items()
                if k.startswith(f"layers.0.blocks.{i}.")}
         assert formula == got
-    # SPEC fact 9 by hand for C=96, 3 heads, M=7
+    # concepts fact 9 by hand for C=96, 3 heads, M=7
     assert formula["attn.qkv"] == 96 * 288 + 288
     assert formula["attn.relative_position_bias_table"] == 169 * 3
     assert sum(direct.values()) == sum(p.numel() for p in model.parameters()) == 28_288_354
@@ -195,7 +195,7 @@ def test_explore_on_other_settings():
 
 
 def test_explore_when_the_window_covers_the_grid():
-    # window 16 > 14x14 token grid: one 14x14 window, no shift (SPEC fact 2), and explore works
+    # window 16 > 14x14 token grid: one 14x14 window, no shift (concepts fact 2), and explore works
     m = load_model(img_size=56, window_size=16, shift_size=8, device="cpu")
     e = m.explore(Image.new("RGB", (80, 60), (200, 10, 10)))
     assert e.grid == (14, 14) and (e.window_size, e.shift_size) == (14, 0)

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from ..windows import window_partition
+from ..windows import padded_size, window_partition
 from .flow import _coords, token_geometry
 from .style import (
     BLOCK_COLORS,
@@ -30,15 +30,19 @@ from .style import (
     axis_key,
     block_name,
     cached,
+    canvas,
     cells_outline,
     fast_figure,
     footnote,
     get_template,
+    heads_per_row,
     image_dict,
     image_source,
     png_data_uri,
     style_layout,
     subplots_layout,
+    top_title,
+    wrap_text,
 )
 from .style import (
     set_titles as _set_titles,
@@ -52,17 +56,18 @@ BACKGROUND_MAX = 256  # px: larger inputs get a downsampled background (two copi
 
 
 def _geometry(trace):
-    """(order (nW, N) flat original positions, window_of_token (H, W, 2), region id per slot
-    (nW, N)) of one block, all from the library's own functions and the trace's region ids.
+    """(order (nW, N) flat positions r·Wp + c on the padded (Hp, Wp) grid (the grid itself when it
+    splits into whole windows), window_of_token (Hp, Wp, 2), region id per slot (nW, N)) of one
+    block, all from the library's own functions and the trace's region ids.
     Cached on the trace: a click redraws without rebuilding it."""
     return cached(trace, "attention_geometry", lambda: _build_geometry(trace))
 
 
 def _build_geometry(trace):
-    H, W = trace.input_resolution
     M, s = trace.window_size, trace.shift_size
-    order, wot = token_geometry(H, W, M, s)
-    regions = window_partition(trace.region_ids.view(1, H, W, 1), M).reshape(-1, M * M).numpy()
+    Hp, Wp = padded_size(*trace.input_resolution, M)  # windows are cut from the padded grid
+    order, wot = token_geometry(Hp, Wp, M, s)
+    regions = window_partition(trace.region_ids.view(1, Hp, Wp, 1), M).reshape(-1, M * M).numpy()
     return order, wot, regions
 
 
@@ -79,12 +84,14 @@ def _check(exp, block: int, head: int | None, query) -> tuple[int, int]:
 
 
 def attention_on_grid(exp, block: int, head: int | None, query) -> np.ndarray:
-    """The query's attention row of `block` on the (Ht, Wt) token grid in ORIGINAL coordinates:
-    entry (r, c) is the softmax weight the query gives key token (r, c); NaN outside the query's
-    window. `head=None` averages the heads."""
+    """The query's attention row of `block` on the token grid in ORIGINAL coordinates: entry
+    (r, c) is the softmax weight the query gives key token (r, c); NaN outside the query's
+    window. `head=None` averages the heads. Shape (Ht, Wt), or the padded (Hp, Wp) when the grid
+    does not split into whole windows: rows >= Ht / columns >= Wt are the zero-padding keys the
+    block added, which the query attends to as well."""
     r, c = _check(exp, block, head, query)
     trace = exp.traces[block]
-    H, W = trace.input_resolution
+    H, W = padded_size(*trace.input_resolution, trace.window_size)
     order, wot, _ = _geometry(trace)
     w, k = wot[r, c]
     attn = trace.attn[w, :, k].numpy()  # nH, N
@@ -133,50 +140,68 @@ def _span(layout: dict, yref: str) -> tuple[float, float]:
 def figure(exp, sel) -> go.Figure:
     t = get_template(sel.template)
     r, c = _check(exp, sel.block, sel.head, sel.query)
-    H, W = exp.grid
+    Hr, Wr = exp.grid
     p = exp.patch_size
     nH = exp.num_heads
     head_txt = "mean over heads" if sel.head is None else f"head {sel.head}"
     tr = exp.traces[sel.block]
     M = tr.window_size
     N = M * M
+    H, W = padded_size(Hr, Wr, M)  # the grid the windows are cut from (padding included)
+    padded = (H, W) != (Hr, Wr)
     geo = [_geometry(t_) for t_ in exp.traces]
     wq, kq = (int(v) for v in geo[sel.block][1][r, c])
     win = wq if sel.window is None else int(sel.window)
 
-    cols = math.lcm(2, 4, nH)
+    per_row = heads_per_row(nH)
+    head_rows = -(-nH // per_row)
+    cols = math.lcm(2, 4, per_row)
     specs = [
         [{"colspan": cols // 2}] + [None] * (cols // 2 - 1)
         + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
         ([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4,
-        ([{"colspan": cols // nH}] + [None] * (cols // nH - 1)) * nH,
     ]
+    for hr in range(head_rows):
+        n = min(per_row, nH - hr * per_row)
+        specs.append(([{"colspan": cols // per_row}] + [None] * (cols // per_row - 1)) * n
+                     + [None] * (cols - n * (cols // per_row)))
     head_b = 0 if sel.head is None else sel.head
-    titles = [f"B{block_name(b)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on the image"
-              for b in (0, 1)]
+    titles = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on "
+              f"the image" for b in (0, 1)]
     parts = decomposition(exp, sel.block, head_b, (r, c))
     sc, bi = parts["scores"], parts["bias"]
     titles += [
         f"q·kᵀ·scale (content)<br><sup>mean |·| = {np.abs(sc).mean():.3f}</sup>",
         f"+ relative position bias<br><sup>mean |·| = {np.abs(bi).mean():.3f}</sup>",
         "+ mask (0 / −100)" if tr.mask is not None
-        else "+ mask<br><sup>none in W-MSA: adds 0</sup>",
+        else ("+ mask<br><sup>none in W-MSA: adds 0</sup>" if sel.block == 0
+              else "+ mask<br><sup>none without a shift: adds 0</sup>"),
         "= softmax → attention",
     ]
     titles += [f"head {h}" for h in range(nH)]
     masked_note = ("White × = key masked with −100 (another region before the roll): weight "
                    "~0. " if exp.traces[1].mask is not None else "")
-    note, bottom = footnote(
-        f"Star: the query. Outline: its window in each block (block 1's may wrap around the "
-        f"edges of the image).<br>{masked_note}Hover a key for its token (r, c), window, region "
-        f"id and probability.<br>In (b) and (c) slots are numbered in the block's own (rolled) "
-        f"window frame; hover shows the real token.", sel.template, lines=3)
-    height = int(t.height * 2.6)
+    pad_note = (f"<br>Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
+                f"before it rolls, and queries attend to the padding keys too."
+                if padded else "")
+    width = int((t.width - 100) / (0.56 * (t.font_size - 1)))
+    text = wrap_text(
+        "Star: the query. Outline: its window in each block (the shifted block's may wrap "
+        f"around the edges of the image). {masked_note}Hover a key for its token (r, c), "
+        "window, region id and probability. In (b) and (c) slots are numbered in the "
+        "block's own (rolled) window frame; hover shows the real token.", width)
+    if padded:
+        text += "<br>" + wrap_text(pad_note.removeprefix("<br>"), width)
+    note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
+    height = int(t.height * (2.6 + 0.45 * (head_rows - 1)))
     top = int(1.35 * t.title_size + 7 * t.font_size + 30)  # title, row heading, 2-line titles
     gap = 9 * t.font_size / (height - top - bottom)  # x-axis title + row heading + titles
+    heights = [0.5, 0.2] + [0.3 / (1 + 0.5 * (head_rows - 1))] * head_rows
     layout, refs = subplots_layout(
-        rows=3, cols=cols, specs=specs, subplot_titles=_slots(titles), row_heights=[0.5, 0.2, 0.3],
-        vertical_spacing=round(gap, 3), horizontal_spacing=0.04,
+        rows=2 + head_rows, cols=cols, specs=specs, subplot_titles=_slots(titles),
+        row_heights=[round(h / sum(heights), 4) for h in heights],
+        vertical_spacing=round(gap, 3),
+        horizontal_spacing=0.04,
     )
     _set_titles(layout, titles)
     data: list[dict] = []
@@ -184,7 +209,8 @@ def figure(exp, sel) -> go.Figure:
     # ---- (a) both blocks on the image, shift undone ----------------------------------------
     grids = [attention_on_grid(exp, b, sel.head, (r, c)) for b in (0, 1)]
     pmax = float(max(np.nanmax(g) for g in grids)) or 1.0
-    background = _background(exp)
+    background = (_background(exp) if not padded else
+                  image_dict(canvas(exp, H, W)))
     for b in (0, 1):
         xr, yr = refs[(1, 1 + b * (cols // 2))]
         ax = dict(xaxis=xr, yaxis=yr)
@@ -221,7 +247,7 @@ def figure(exp, sel) -> go.Figure:
             type="scatter", x=(kc + 0.5) * p, y=(kr + 0.5) * p, mode="markers",
             marker=dict(size=max(6, int(400 / max(H, W))), color="rgba(0,0,0,0)"),
             customdata=cd, showlegend=False, name=f"keys block {b}",
-            hovertemplate=f"{block_name(b)}<br>key token (%{{customdata[0]}}, "
+            hovertemplate=f"{block_name(b, exp)}<br>key token (%{{customdata[0]}}, "
                           "%{customdata[1]})<br>window %{customdata[2]}, slot %{customdata[3]}"
                           "<br>region id %{customdata[4]}<br>mask %{customdata[6]}<br>"
                           "p = %{customdata[5]:.3g}<extra></extra>", **ax))
@@ -282,7 +308,7 @@ def figure(exp, sel) -> go.Figure:
                             axis=-1).astype(np.int16)  # N, N, 4
     amax_w = float(attn_w.max()) or 1.0
     for h in range(nH):
-        xr, yr = refs[(3, 1 + h * (cols // nH))]
+        xr, yr = refs[(3 + h // per_row, 1 + (h % per_row) * (cols // per_row))]
         ax = dict(xaxis=xr, yaxis=yr)
         cy, ly = _span(layout, yr)
         data.append(dict(
@@ -305,17 +331,25 @@ def figure(exp, sel) -> go.Figure:
         layout[axis_key(yr)].update(title=dict(text="query slot" if h == 0 else ""),
                                     range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr, **ticks)
+        if h % per_row:
+            layout[axis_key(yr)]["title"] = dict(text="")
+        if head_rows > 1:  # many small panels: no tick labels, axis titles on the first only
+            layout[axis_key(xr)].update(showticklabels=False)
+            layout[axis_key(yr)].update(showticklabels=False)
+            if h:
+                layout[axis_key(xr)]["title"] = dict(text="")
+                layout[axis_key(yr)]["title"] = dict(text="")
 
     # row headings, placed above each row's subplot titles
-    hb = "head 0 (pick a head to change)" if sel.head is None else f"head {sel.head}"
+    hb = "head 0" if sel.head is None else f"head {sel.head}"
     where = f"window {wq}, slot {kq}"
     headings = [
-        (refs[(1, 1)][1], "(a) Attention of one patch in both blocks, in ORIGINAL image "
-                          "coordinates (the shift is undone)"),
-        (refs[(2, 1)][1], f"(b) Taken apart: {block_name(sel.block)}, {hb}, token ({r}, {c}) "
-                          f"= {where}; logit = q·kᵀ·scale + bias + mask → softmax"),
-        (refs[(3, 1)][1], f"(c) All heads of window {win} of {block_name(sel.block)}: "
-                          f"{N}×{N} attention (query rows, key columns), one colour scale"),
+        (refs[(1, 1)][1], "(a) One patch's attention in both blocks, on the image (the shift "
+                          "undone)"),
+        (refs[(2, 1)][1], f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token "
+                          f"({r}, {c}) = {where}"),
+        (refs[(3, 1)][1], f"(c) Every head, window {win} of {block_name(sel.block, exp)}: "
+                          f"{N}×{N} attention (rows: queries), one colour scale"),
     ]
     for yref, text in headings:
         row_top = layout[axis_key(yref)]["domain"][1]
@@ -326,9 +360,9 @@ def figure(exp, sel) -> go.Figure:
             font=dict(size=t.font_size)))
     layout["annotations"].append(note)
     style_layout(layout, sel.template, height=height,
-                 title=f"Where token ({r}, {c}) attends: {block_name(0)} and {block_name(1)}, "
-                       f"{head_txt}")
-    layout["title"].update(yref="container", y=1 - 10 / height, yanchor="top")
-    layout["margin"].update(b=bottom, t=top)
+                 title=f"Where token ({r}, {c}) attends, {head_txt}<br><sup>stage "
+                       f"{exp.stage}: {block_name(0, exp)} and {block_name(1, exp)}</sup>")
+    top_title(layout, t, below=0)
+    layout["margin"].update(b=bottom, t=top + int(1.3 * t.font_size))
     layout["showlegend"] = False
     return fast_figure(data, layout)

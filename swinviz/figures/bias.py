@@ -23,6 +23,7 @@ from .style import (
     fast_figure,
     footnote,
     get_template,
+    heads_per_row,
     style_layout,
     subplots_layout,
     top_title,
@@ -82,23 +83,42 @@ def figure(exp, sel) -> go.Figure:
     amax = float(np.abs(bias[heads]).max()) or 1.0  # one symmetric scale for every panel
 
     one = len(heads) == 1  # one head: table and gathered bias side by side
-    tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>{_preference(images[h], M)}</sup>"
-              for h in heads]
-    gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to q·kᵀ·scale"
-                f"</sup>" for h in heads]
+    compact = len(heads) > 4  # many small panels: short titles, axis labels on the first only
+    if compact:
+        tables = [f"head {h}: table" for h in heads]
+        gathered = [f"head {h}: {N}×{N}" for h in heads]
+    else:
+        tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>{_preference(images[h], M)}"
+                  f"</sup>" for h in heads]
+        gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
+                    f"q·kᵀ·scale</sup>" for h in heads]
     if one:
+        slots = tables + gathered
+        chunks = 1
         layout, refs = subplots_layout(rows=1, cols=2, subplot_titles=_slots(tables + gathered),
                                        horizontal_spacing=0.16)
         cell = {("table", heads[0]): refs[(1, 1)], ("gathered", heads[0]): refs[(1, 2)]}
-    else:
+    else:  # per chunk of heads: a row of tables, then a row of gathered biases
+        per_row = heads_per_row(len(heads))
+        chunks = -(-len(heads) // per_row)
+        slots = []
+        for i in range(chunks):
+            part = list(range(i * per_row, min(len(heads), (i + 1) * per_row)))
+            pad = [""] * (per_row - len(part))
+            slots += [tables[k] for k in part] + pad + [gathered[k] for k in part] + pad
+        slots = [t_ for t_ in slots if t_]
         layout, refs = subplots_layout(
-            rows=2, cols=len(heads), subplot_titles=_slots(tables + gathered), vertical_spacing=0.2,
-            horizontal_spacing=0.09)
+            rows=2 * chunks, cols=per_row, subplot_titles=_slots(slots),
+            vertical_spacing=round((0.12 if compact else 0.2) / chunks, 3),
+            horizontal_spacing=0.09 if per_row <= 4 else 0.04,
+            specs=[[{} if i * per_row + k < len(heads) else None for k in range(per_row)]
+                   for i in range(chunks) for _ in (0, 1)])
         cell = {}
         for k, h in enumerate(heads):
-            cell[("table", h)] = refs[(1, k + 1)]
-            cell[("gathered", h)] = refs[(2, k + 1)]
-    _set_titles(layout, tables + gathered)
+            i, j = divmod(k, per_row)
+            cell[("table", h)] = refs[(2 * i + 1, j + 1)]
+            cell[("gathered", h)] = refs[(2 * i + 2, j + 1)]
+    _set_titles(layout, slots)
     hi, wi = divmod(np.arange(N), M)
     d = np.arange(-(M - 1), M)
     dd = np.stack(np.broadcast_arrays(d[:, None], d[None, :],
@@ -145,21 +165,36 @@ def figure(exp, sel) -> go.Figure:
                                                else ""),
                                     range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr, **ticks)
+        if compact:  # panels too small for ticks and axis titles: the note explains them
+            for ref in (*cell[("table", h)], xr, yr):
+                layout[axis_key(ref)].update(showticklabels=False, title=dict(text=""))
 
     which = "all heads" if sel.head is None else f"head {sel.head}"
     note, bottom = footnote(
-        "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
+        ("Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
+         "centre),<br>and the gathered N×N bias (query rows, key columns); hover for the "
+         "values.<br>"
+         if compact else "")
+        + "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
         "<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it "
         "subtracts. Near = |Δh|, |Δw| ≤ 1."
         + ("<br>With random weights the table is noise; load trained weights to see real "
            "preferences." if exp.weights.startswith("random") else ""),
-        sel.template, lines=3, below=4.5 if one or N > 16 else 6)
+        sel.template, lines=3 + 2 * compact, below=2 if compact else 4.5 if one or N > 16 else 6)
     layout["annotations"].append(note)
     style_layout(
-        layout, sel.template, height=int(t.height * (1.2 if one else 1.7)),
-        title=f"B{block_name(sel.block)[1:]}, {which}: relative position bias "
-              f"(learned table of {G}×{G} offsets, gathered to {N}×{N} per window)")
+        layout, sel.template,
+        height=(int(t.height * (1.2 if one else 1.7)) if not compact else
+                int(2 * chunks * ((t.width - 160) / heads_per_row(len(heads)) * 0.85
+                                  + 2.5 * t.font_size) + 12 * t.font_size)),
+        title=f"B{block_name(sel.block, exp)[1:]}, stage {exp.stage}, {which}: relative position "
+              f"bias<br><sup>the learned table of {G}×{G} offsets, gathered to {N}×{N} per "
+              f"window</sup>")
+    if compact:  # the panels' short titles in a smaller font
+        for ann in layout["annotations"]:
+            if ann.get("text", "").startswith("head "):
+                ann["font"]["size"] = max(9, t.font_size - 3)
     layout["margin"].update(b=bottom, l=5 * t.font_size)
-    top_title(layout, sel.template, below=3, gap=12)
+    top_title(layout, sel.template, below=2, gap=12)
     layout["showlegend"] = False
     return fast_figure(data, layout)

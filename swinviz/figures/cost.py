@@ -1,22 +1,26 @@
-"""SPEC 3.8: what the configuration costs.
+"""What the whole model costs, and where the explored pair sits in it.
 
-Top: the learned parameters of stage 1 (SPEC fact 9), module by module, with shapes and formulas;
-numbers from `swinviz.cost` (the tests check them against a direct count of the model's
-nn.Parameters).
-Bottom: (left) attention FLOPs of W-MSA against global MSA as the token grid grows (the paper's
-Ω formulas, log scale, this input marked); (middle) the FLOPs of each block of this pair, split
-as SPEC fact 10 counts them; (right) the forward time measured on this device for this image.
+Top: a table of the whole model, part by part in forward order (patch embedding, each stage's
+patch merge and blocks, final norm, head): token grid, width, heads, window and shift, learned
+parameters and FLOPs (multiply-adds, counted as the reference's `flops()` counts them), from
+`swinviz.cost.model_params` / `model_flops`; the explored stage is highlighted, and for the
+published configs the totals are set against the paper's Table 1.
+Middle: parameters and FLOPs per stage, and the attention FLOPs of one block of each stage with
+windows (W-MSA) against global attention (MSA), the paper's Ω formulas (docs/concepts.md,
+fact 10).
+Bottom: the explored pair module by module: shapes, parameter formulas and counts
+(docs/concepts.md, fact 9; the tests check them against the model's own nn.Parameters), and the
+FLOPs of each module as fact 10 counts them. The measured forward times are in the note.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 
 from .. import cost as _cost
 from .style import (
-    BLOCK_COLORS,
     OKABE_ITO,
+    arch_label,
     axis_key,
     fast_figure,
     footnote,
@@ -24,37 +28,46 @@ from .style import (
     style_layout,
     subplots_layout,
     top_title,
+    where,
+    wrap_text,
 )
 
-IN_CHANS = 3
-GRID_SIDES = np.arange(7, 113)  # token grids h = w = 7 .. 112 (input 28 .. 448 px)
 BLOCK_MODULES = ("norm1", "attn.qkv", "attn.proj", "attn.relative_position_bias_table", "norm2",
                  "mlp.fc1", "mlp.fc2")
+# Table 1 of the paper (ImageNet-1k, parameters and FLOPs as printed) for the published configs.
+PAPER = {
+    "swin_tiny_patch4_window7_224": ("28M", "4.5G"),
+    "swin_small_patch4_window7_224": ("50M", "8.7G"),
+    "swin_base_patch4_window7_224": ("88M", "15.4G"),
+    "swin_base_patch4_window12_384": ("88M", "47.0G"),
+}
+HIGHLIGHT = "#fde7d6"  # table rows of the explored stage
+EXPLORED = OKABE_ITO[5]  # bars of the explored stage (vermillion)
+OTHER = OKABE_ITO[4]  # bars of the other parts (blue)
 
 
 def _fmt(n: float) -> str:
-    return f"{int(n):,}".replace(",", " ")
+    return f"{int(n):,}".replace(",", "\u00a0")  # no-break space: a number never wraps
 
 
-def _flops(n: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+def _si(n: float, unit: str = "") -> str:
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n:.3g}"
+            return f"{n / scale:.3g} {suffix}{unit}"
+    return f"{n:.3g} {unit}".rstrip()
+
+
+def _si_short(n: float) -> str:
+    return _si(n).replace(" ", "")
 
 
 def parameter_rows(exp) -> list[dict]:
-    """One dict per learned module of stage 1: name (as in the model: `patch_embed.proj`,
-    `pair.blocks.{b}.attn.qkv`, ...), shape text, formula text and count (from swinviz.cost)."""
-    C, p, r = exp.embed_dim, exp.patch_size, exp.mlp_ratio
-    nH = exp.num_heads
+    """One dict per learned module of the explored pair's two blocks: name as in the model
+    (`layers.{s-1}.blocks.{b}.attn.qkv`, ...), block (0 or 1 in the pair), shape text, formula
+    text and count (from swinviz.cost)."""
+    C, r, nH = exp.embed_dim, exp.mlp_ratio, exp.num_heads
     hid = int(C * r)
-    pe = _cost.patch_embed_params(C, p, IN_CHANS)
-    rows = [
-        dict(name="patch_embed.proj", shape=f"[{C}, {IN_CHANS}, {p}, {p}] + [{C}]",
-             formula=f"C·{IN_CHANS}·p² + C", count=pe["proj"]),
-        dict(name="patch_embed.norm", shape=f"[{C}] + [{C}]", formula="2C", count=pe["norm"]),
-    ]
+    rows = []
     for b, tr in enumerate(exp.traces):
         M = tr.window_size
         G = 2 * M - 1
@@ -68,196 +81,308 @@ def parameter_rows(exp) -> list[dict]:
             "mlp.fc1": (f"[{hid}, {C}] + [{hid}]", "C·rC + rC"),
             "mlp.fc2": (f"[{C}, {hid}] + [{C}]", "rC·C + C"),
         }
+        prefix = f"layers.{exp.stage - 1}.blocks.{exp.blocks[b]}"
         for m in BLOCK_MODULES:
-            rows.append(dict(name=f"pair.blocks.{b}.{m}", shape=shapes[m][0],
+            rows.append(dict(name=f"{prefix}.{m}", block=b, module=m, shape=shapes[m][0],
                              formula=shapes[m][1], count=bp[m]))
     return rows
 
 
-def block_flop_parts(exp, block: int) -> dict[str, int]:
-    """SPEC fact 10 for one block of this exploration, split: norm1, attention (nW windows),
-    MLP, norm2. The parts sum to `swinviz.cost.block_flops`."""
+ATTN_MATMULS = "q·kᵀ, attn·v"  # the FLOP row of the two attention products (no parameters)
+FLOP_FORMULAS = {
+    "norm1": "C·HW", "attn.qkv": "nW·N·C·3C", ATTN_MATMULS: "nW·2·nH·N²·d",
+    "attn.proj": "nW·N·C·C", "attn.relative_position_bias_table": "0 (a gather)",
+    "norm2": "C·HW", "mlp.fc1": "HW·C·rC", "mlp.fc2": "HW·rC·C",
+}
+
+
+def module_flops(exp, block: int) -> dict[str, int]:
+    """docs/concepts.md fact 10 for one block of the explored pair, module by module (the
+    attention's two matrix products as their own entry, `ATTN_MATMULS`); nW counts the windows
+    of the padded grid. The values sum to `swinviz.cost.block_flops`."""
     tr = exp.traces[block]
     H, W = tr.input_resolution
     C, nH, M = exp.embed_dim, exp.num_heads, tr.window_size
-    nW = (H // M) * (W // M)
-    parts = {
+    N, d = M * M, C // nH
+    nW = -(-H // M) * -(-W // M)
+    mlp = int(2 * H * W * C * C * exp.mlp_ratio)
+    out = {
         "norm1": C * H * W,
-        "attention": nW * _cost.attention_flops(C, nH, M * M),
-        "MLP": int(2 * H * W * C * C * exp.mlp_ratio),
+        "attn.qkv": nW * N * C * 3 * C,
+        ATTN_MATMULS: nW * 2 * nH * N * N * d,
+        "attn.proj": nW * N * C * C,
+        "attn.relative_position_bias_table": 0,
         "norm2": C * H * W,
+        "mlp.fc1": mlp // 2,
+        "mlp.fc2": mlp - mlp // 2,
     }
     total = _cost.block_flops(C, (H, W), nH, M, exp.mlp_ratio)
-    if sum(parts.values()) != total:  # the split must be the library's count, nothing else
-        raise AssertionError(f"FLOP parts {parts} do not add up to block_flops = {total}")
-    return parts
+    if sum(out.values()) != total:  # the split must be the library's count, nothing else
+        raise AssertionError(f"FLOPs by module {out} do not add up to block_flops = {total}")
+    return out
+
+
+def block_flop_parts(exp, block: int) -> dict[str, int]:
+    """The same count grouped as fact 10 writes it: norm1, attention (nW windows), MLP, norm2."""
+    m = module_flops(exp, block)
+    return {"norm1": m["norm1"],
+            "attention": m["attn.qkv"] + m[ATTN_MATMULS] + m["attn.proj"],
+            "MLP": m["mlp.fc1"] + m["mlp.fc2"], "norm2": m["norm2"]}
+
+
+def model_rows(cfg) -> list[dict]:
+    """The whole model, one dict per part in forward order: part (model prefix), label, stage
+    (None outside the stages), grid, width, heads, window text, params, flops."""
+    params, flops = _cost.model_params(cfg), _cost.model_flops(cfg)
+    geo = {g.stage: g for g in cfg.stages()}
+    rows = []
+    for name in params:
+        s = _cost.stage_of_part(name)
+        g = geo.get(s)
+        if name == "patch_embed":
+            H = W = cfg.img_size // cfg.patch_size
+            row = dict(label="patch embedding", grid=(H, W), dim=cfg.embed_dim, heads="",
+                       window=f"{cfg.patch_size}×{cfg.patch_size} px patches")
+        elif name.endswith("downsample"):
+            prev = geo[s - 1]
+            row = dict(label=f"patch merge → stage {s}", grid=g.grid, dim=g.dim, heads="",
+                       window=f"{prev.grid[0]}×{prev.grid[1]} → {g.grid[0]}×{g.grid[1]}")
+        elif name.endswith("blocks"):
+            row = dict(label=f"stage {s}: {g.depth} blocks", grid=g.grid, dim=g.dim,
+                       heads=str(g.num_heads),
+                       window=f"M = {g.window_size}, s = {g.shift_size}")
+        elif name == "norm":
+            row = dict(label="final norm", grid=cfg.grids()[-1], dim=cfg.num_features,
+                       heads="", window="")
+        else:
+            row = dict(label=f"head ({cfg.num_classes} classes)", grid=None,
+                       dim=cfg.num_features, heads="", window="mean of the tokens")
+        row.update(part=name, stage=s, params=params[name], flops=flops[name])
+        rows.append(row)
+    return rows
+
+
+def _groups(rows: list[dict]) -> list[tuple[str, int | None, int, int]]:
+    """(label, stage, params, flops) per stage (its merge and blocks), the patch embedding, and
+    the final norm with the head, in forward order."""
+    out: dict[str, list] = {}
+    for r in rows:
+        key = f"stage {r['stage']}" if r["stage"] else (
+            "embed" if r["part"] == "patch_embed" else "norm + head")
+        out.setdefault(key, [key, r["stage"], 0, 0])
+        out[key][2] += r["params"]
+        out[key][3] += r["flops"]
+    return [tuple(v) for v in out.values()]
+
+
+def paper_check(cfg) -> str | None:
+    """For a published config: its totals against the paper's Table 1, in one sentence."""
+    if cfg.name not in PAPER:
+        return None
+    p, f = sum(_cost.model_params(cfg).values()), sum(_cost.model_flops(cfg).values())
+    paper_p, paper_f = PAPER[cfg.name]
+    text = (f"{arch_label_of(cfg)}: {p / 1e6:.1f} M parameters and {f / 1e9:.2f} G FLOPs, the "
+            f"paper's Table 1 prints {paper_p} / {paper_f}")
+    if f"{f / 1e9:.1f}G" != paper_f:
+        text += (f" (the reference code's own flops() gives {f / 1e9:.2f} G, as counted here, "
+                 f"and its README prints {f / 1e9:.1f}G)")
+    return text + "."
+
+
+def arch_label_of(cfg) -> str:
+    class _E:  # arch_label reads exp.config
+        config = cfg
+    return arch_label(_E)
 
 
 def figure(exp, sel) -> go.Figure:
+    sel = sel.resolved(exp)
     t = get_template(sel.template)
+    cfg = exp.config
     H, W = exp.grid
     C, M, s = exp.embed_dim, exp.window_size, exp.shift_size
-    rows = parameter_rows(exp)
+    rows = model_rows(cfg)
+    total_p = sum(r["params"] for r in rows)
+    total_f = sum(r["flops"] for r in rows)
 
-    lines = ["FLOPs are multiply-adds, counted the way the reference counts them. MSA / W-MSA "
-             "count only the attention part (the paper's Ω);",
-             "the block bars add the norms and the MLP (hover the thin segments for the norms).",
-             "Traced = the reference's steps one by one, keeping every tensor; fast = one gather "
-             "for roll + partition and fused attention.",
-             "Times are one forward pass (no warm-up), so treat them as rough."]
-    if s == 0:
-        if min(H, W) <= M:
-            lines += [
-                f"<b>Why no shift?</b> The window covers the whole {H}×{W} grid (SPEC fact 2): "
-                f"there is one window and every patch already sees every other,",
-                "so a shift would only roll the tokens round inside it. The window becomes the "
-                "grid and the shift 0",
-                "(as in Swin-T's stage 4 at 224 px: 7×7 tokens, one 7×7 window)."]
-        else:
-            lines.append("<b>No shift:</b> shift 0 was chosen, so block 1 uses the same windows "
-                         "as block 0 and no information crosses a window border.")
-    note, bottom = footnote("<br>".join(lines), sel.template, lines=len(lines), below=6.5)
+    tm = exp.timings_ms
+    nice = {"before_pair": "up to the pair", "pair_traced": "the pair, traced",
+            "pair_fast": "the pair, fast path", "after_pair": "after the pair (to the logits)"}
+    times = ", ".join(f"{nice[k]} {tm[k]:.1f} ms" for k in nice if k in tm)
+    lines = ["FLOPs are multiply-adds, counted the way the reference's flops() counts them: "
+             "the patch embedding, every block (norms, window attention, MLP), every patch "
+             "merge, the final norm and the head. MSA / W-MSA count only the attention part of "
+             "one block (the paper's Ω).",
+             f"Measured forward time on {exp.device}, one run for this image (rough): {times}."]
+    check = paper_check(cfg)
+    if check:
+        lines.insert(2, check)
+    if s == 0 and min(H, W) <= M:
+        lines.append(f"<b>Why no shift in stage {exp.stage}?</b> The window covers the whole "
+                     f"{H}×{W} grid (docs/concepts.md, fact 2): one window, every token already "
+                     f"sees every other, nothing to shift.")
+    elif s == 0:
+        lines.append("<b>No shift:</b> shift 0 was chosen, so the second block uses the same "
+                     "windows as the first and no information crosses a window border.")
+    width = int((t.width - 130) / (0.56 * (t.font_size - 1)))
+    text = "<br>".join(wrap_text(line, width) for line in lines)
+    note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1, below=5.5)
 
-    height = int(t.height * 1.9) + 20 * len(lines)
+    n_model = len(rows) + 2  # header + total
+    n_pair = len(BLOCK_MODULES) + 4  # + q·kᵀ row, total, a two-line header
+    row_px = int(t.font_size * 1.9)
+    chart_px = int(t.height * 0.5)
     top = int(12 + 1.35 * t.title_size + 1.4 * t.font_size + 12)
+    gap_px = int(5.5 * t.font_size)
+    tables_px = (n_model + 1 + n_pair) * row_px + 2 * t.font_size
+    height = top + bottom + tables_px + chart_px + 2 * gap_px + 4 * t.font_size
     area = height - top - bottom
-    table_px = (len(BLOCK_MODULES) + 3) * (t.font_size + 9) + t.font_size + 24
-    v = round(5 * t.font_size / area, 3)  # room for the charts' two-line titles
-    f = round(table_px / area, 3)
+    h1 = ((n_model + 1) * row_px + t.font_size) / area
+    h3 = (n_pair * row_px + t.font_size) / area
+    v = round(gap_px / area, 3)
+    h2 = round(1 - h1 - h3 - 2 * v, 3)
     layout, refs = subplots_layout(
-        rows=2, cols=3, specs=[[{"type": "table", "colspan": 3}, None, None], [{}, {}, {}]],
-        row_heights=[f, 1 - v - f], vertical_spacing=v, horizontal_spacing=0.1,
-        subplot_titles=["table", "flops", "blocks", "time"],
+        rows=3, cols=3,
+        specs=[[{"type": "table", "colspan": 3}, None, None], [{}, {}, {}],
+               [{"type": "table", "colspan": 3}, None, None]],
+        row_heights=[round(h1, 3), h2, round(h3, 3)], vertical_spacing=v,
+        horizontal_spacing=0.09,
+        subplot_titles=["model", "params", "flops", "msa", "pair"],
     )
     data: list[dict] = []
+    anns = layout["annotations"]
 
-    # ---- parameter table: patch embedding, then one block's modules with both blocks' counts
-    r0 = {m: rows[2 + i] for i, m in enumerate(BLOCK_MODULES)}
-    r1 = {m: rows[2 + len(BLOCK_MODULES) + i] for i, m in enumerate(BLOCK_MODULES)}
-    total = sum(r["count"] for r in rows)
-    names = [rows[0]["name"], rows[1]["name"]] + [f"blocks.{{0,1}}.{m}" for m in BLOCK_MODULES]
-    names += ["<b>stage 1 total</b>"]
-    shapes = [rows[0]["shape"], rows[1]["shape"]] + [r0[m]["shape"] for m in BLOCK_MODULES] + [""]
-    formulas = [rows[0]["formula"], rows[1]["formula"]] + [r0[m]["formula"]
-                                                            for m in BLOCK_MODULES] + [""]
-    b0 = ["—", "—"] + [_fmt(r0[m]["count"]) for m in BLOCK_MODULES]
-    b0 += [f"<b>{_fmt(sum(r0[m]['count'] for m in BLOCK_MODULES))}</b>"]
-    b1 = ["—", "—"] + [_fmt(r1[m]["count"]) for m in BLOCK_MODULES]
-    b1 += [f"<b>{_fmt(sum(r1[m]['count'] for m in BLOCK_MODULES))}</b>"]
-    allc = [_fmt(rows[0]["count"]), _fmt(rows[1]["count"])]
-    allc += [_fmt(r0[m]["count"] + r1[m]["count"]) for m in BLOCK_MODULES]
-    allc += [f"<b>{_fmt(total)}</b>"]
-    top_dom = layout[axis_key(refs[(2, 1)][1])]["domain"][1] + v
-    fill = [["#f2f2f2" if i % 2 else "white" for i in range(len(names) - 1)] + ["#e3eef8"]]
+    # ---- the whole model -----------------------------------------------------------------------
+    explored = [r["stage"] == exp.stage for r in rows]
+    labels = [f"<b>{r['label']}</b> ◀" if r["part"].endswith("blocks") and r["stage"] == exp.stage
+              else r["label"] for r in rows]
+    cols = [
+        labels + ["<b>total</b>"],
+        [r["part"] for r in rows] + [""],
+        [f"{r['grid'][0]}×{r['grid'][1]}" if r["grid"] else "—" for r in rows] + [""],
+        [str(r["dim"]) for r in rows] + [""],
+        [r["heads"] for r in rows] + [""],
+        [r["window"] for r in rows] + [""],
+        [_fmt(r["params"]) for r in rows] + [f"<b>{_fmt(total_p)}</b>"],
+        [_si(r["flops"]) for r in rows] + [f"<b>{_si(total_f)}</b>"],
+    ]
+    fill = [HIGHLIGHT if e else ("#f6f6f6" if i % 2 else "white")
+            for i, e in enumerate(explored)] + ["#e3eef8"]
+    dom = layout[axis_key(refs[(2, 1)][1])]["domain"][1] + v
     data.append(dict(
-        type="table", domain=dict(x=[0, 1], y=[top_dom, 1]), columnwidth=[3.2, 2.2, 1.6, 1, 1, 1],
-        header=dict(values=["<b>module</b>", "<b>shape (weight + bias)</b>", "<b>formula</b>",
-                            "<b>block 0</b>", "<b>block 1</b>", "<b>parameters</b>"],
-                    fill=dict(color="#dde6ee"), align="left",
-                    font=dict(size=t.font_size - 1), height=t.font_size + 12),
-        cells=dict(values=[names, shapes, formulas, b0, b1, allc], fill=dict(color=fill * 6),
-                   align=["left", "left", "left", "right", "right", "right"],
-                   font=dict(size=t.font_size - 2), height=t.font_size + 8),
-        name="parameters"))
-    layout["annotations"][0]["text"] = (
-        f"Learned parameters (SPEC fact 9): C = {C}, {exp.num_heads} heads, M = {M}, MLP ratio "
-        f"{exp.mlp_ratio:g}, patch {exp.patch_size}")
+        type="table", domain=dict(x=[0, 1], y=[dom, 1]),
+        columnwidth=[2.4, 2.0, 0.9, 0.7, 0.7, 1.8, 1.3, 1.0],
+        header=dict(values=["<b>part</b>", "<b>module</b>", "<b>tokens</b>", "<b>C</b>",
+                            "<b>heads</b>", "<b>window / shift</b>", "<b>parameters</b>",
+                            "<b>FLOPs</b>"],
+                    fill=dict(color="#dde6ee"), align="left", font=dict(size=t.font_size - 1),
+                    height=row_px),
+        cells=dict(values=cols, fill=dict(color=[fill] * len(cols)),
+                   align=["left"] * 6 + ["right", "right"], font=dict(size=t.font_size - 2),
+                   height=row_px),
+        name="model", meta=dict(parts=[r["part"] for r in rows],
+                                params=[r["params"] for r in rows],
+                                flops=[r["flops"] for r in rows])))
+    anns[0]["text"] = (f"The whole model at {cfg.img_size} px: {_si(total_p)} parameters, "
+                       f"{_si(total_f)} FLOPs (◀ the explored stage)")
 
-    # ---- W-MSA against global MSA as the grid grows ----------------------------------------
-    xr, yr = refs[(2, 1)]
-    ax = dict(xaxis=xr, yaxis=yr)
-    h = GRID_SIDES
-    w_msa = np.array([_cost.wmsa_flops(int(v), int(v), C, M) for v in h], dtype=float)
-    msa = np.array([_cost.msa_flops(int(v), int(v), C) for v in h], dtype=float)
-    for y, name, formula, color in (
-            (msa, "global MSA", "4hwC² + 2(hw)²C", OKABE_ITO[5]),
-            (w_msa, "W-MSA", f"4hwC² + 2M²hwC, M = {M}", OKABE_ITO[4])):
-        data.append(dict(type="scatter", x=h, y=y, mode="lines", name=name,
-                         line=dict(color=color, width=t.line_width),
-                         customdata=h * exp.patch_size, showlegend=False,
-                         hovertemplate=f"{name}<br>grid %{{x}}×%{{x}} tokens "
-                                       f"(%{{customdata}} px)<br>%{{y:.3s}} multiply-adds"
-                                       f"<extra></extra>", **ax))
-        layout["annotations"].append(dict(
-            x=float(h[-1]), y=float(np.log10(y[-1])), xref=xr, yref=yr, xanchor="right",
-            yanchor="bottom" if name == "W-MSA" else "top", showarrow=False,
-            text=f"<b>{name}</b><br>{formula}", align="right", font=dict(color=color)))
-    cur_w, cur_m = _cost.wmsa_flops(H, W, C, M), _cost.msa_flops(H, W, C)
-    data.append(dict(type="scatter", x=[H, H], y=[cur_w, cur_m], mode="markers+text",
-                     marker=dict(size=11, color="black", symbol="diamond"),
-                     text=[_flops(cur_w), _flops(cur_m)], textposition=["bottom right", "top left"],
-                     cliponaxis=False,
-                     textfont=dict(size=t.font_size - 2), name="this input",
-                     showlegend=False,
-                     hovertemplate="this input: %{x}×" + str(W) + " tokens<br>%{y:.3s}"
-                                   "<extra></extra>", **ax))
-    layout["annotations"][1]["text"] = (
-        f"Attention FLOPs vs grid size<br><sup>this input {H}×{W}: global MSA would cost "
-        f"{cur_m / cur_w:.1f}× W-MSA</sup>")
-    layout[axis_key(xr)].update(title=dict(text="token grid side h = w"), type="linear",
-                                range=[0, int(h[-1]) + 4])
+    # ---- per stage: parameters and FLOPs ----------------------------------------------------
+    groups = _groups(rows)
+    names = [g[0].replace("stage ", "stage<br>").replace(" + ", "<br>+ ") for g in groups]
+    colors = [EXPLORED if g[1] == exp.stage else OTHER for g in groups]
+    for cell, idx, what in (((2, 1), 2, "parameters"), ((2, 2), 3, "FLOPs")):
+        xr, yr = refs[cell]
+        vals = [g[idx] for g in groups]
+        data.append(dict(type="bar", x=names, y=vals, marker=dict(color=colors),
+                         text=[_si_short(v) for v in vals], textposition="outside",
+                         cliponaxis=False,
+                         constraintext="none",
+                         name=f"{what} per stage", showlegend=False, xaxis=xr, yaxis=yr,
+                         hovertemplate=f"%{{x}}: %{{y:,}} {what}<extra></extra>",
+                         textfont=dict(size=t.font_size - 3)))
+        layout[axis_key(yr)].update(title=dict(text=what), exponentformat="SI",
+                                    range=[0, max(vals) * 1.22])
+        layout[axis_key(xr)].update(tickangle=0, tickfont=dict(size=t.font_size - 3))
+    anns[1]["text"] = f"Parameters per stage<br><sup>total {_si(total_p)}</sup>"
+    anns[2]["text"] = f"FLOPs per stage<br><sup>total {_si(total_f)}</sup>"
+
+    # ---- W-MSA against global MSA, one block per stage --------------------------------------
+    xr, yr = refs[(2, 3)]
+    stages = cfg.stages()
+    xs = [f"stage {g.stage}<br>{g.grid[0]}×{g.grid[1]}" for g in stages]
+    w_msa = [_cost.wmsa_flops(*g.grid, g.dim, g.window_size) for g in stages]
+    msa = [_cost.msa_flops(*g.grid, g.dim) for g in stages]
+    for ys, name, formula, color in ((msa, "global MSA", "4hwC² + 2(hw)²C", OKABE_ITO[5]),
+                                     (w_msa, "W-MSA", "4hwC² + 2M²hwC", OKABE_ITO[4])):
+        data.append(dict(type="bar", x=xs, y=ys, name=f"{name}: {formula}", showlegend=False,
+                         marker=dict(color=color,
+                                     line=dict(color=["black" if g.stage == exp.stage else color
+                                                      for g in stages], width=2)),
+                         meta=name, xaxis=xr, yaxis=yr,
+                         hovertemplate=f"{name}<br>%{{x}}<br>%{{y:,}} multiply-adds"
+                                       f"<extra></extra>"))
+    data.append(dict(type="scatter", x=xs, y=[m * 1.6 for m in msa], mode="text",
+                     text=[f"×{m / w:.1f}" for m, w in zip(msa, w_msa, strict=True)],
+                     textfont=dict(size=t.font_size - 2), hoverinfo="skip", showlegend=False,
+                     name="MSA / W-MSA", xaxis=xr, yaxis=yr))
     layout[axis_key(yr)].update(title=dict(text="multiply-adds (log)"), type="log",
                                 exponentformat="SI")
-    layout.setdefault("shapes", []).append(dict(
-        type="line", xref=xr, yref=f"{yr} domain", x0=H, x1=H, y0=0, y1=1,
-        line=dict(color="#666", width=1, dash="dot")))
+    layout["barmode"] = "group"
+    anns[3]["text"] = (f"<span style='color:{OKABE_ITO[4]}'><b>W-MSA</b></span> vs "
+                       f"<span style='color:{OKABE_ITO[5]}'><b>global MSA</b></span>, one block"
+                       f"<br><sup>×: how much more global attention would cost</sup>")
+    layout[axis_key(xr)].update(tickfont=dict(size=t.font_size - 3))
 
-    # ---- the FLOPs of each block of this pair ----------------------------------------------
-    xr, yr = refs[(2, 2)]
-    ax = dict(xaxis=xr, yaxis=yr)
-    parts = [block_flop_parts(exp, b) for b in (0, 1)]
-    labels = [f"block 0 (W-MSA)<br>M = {exp.traces[0].window_size}",
-              f"block 1 (SW-MSA)<br>M = {M}, s = {s}"]
-    colors = {"norm1": "#999999", "attention": BLOCK_COLORS[0], "MLP": OKABE_ITO[0],
-              "norm2": "#cccccc"}
-    for part in ("norm1", "attention", "MLP", "norm2"):
-        vals = [p[part] for p in parts]
-        data.append(dict(type="bar", x=labels, y=vals, name=part, showlegend=False,
-                         marker=dict(color=colors[part]), textposition="inside",
-                         text=[f"{part}<br>{_flops(x)}" for x in vals], insidetextanchor="middle",
-                         textangle=0,
-                         textfont=dict(color="white" if part == "attention" else "black"),
-                         hovertemplate=f"%{{x}}<br>{part}: %{{y:.4s}} multiply-adds"
-                                       f"<extra></extra>", **ax))
-    totals = [_cost.block_flops(C, (H, W), exp.num_heads, exp.traces[b].window_size,
-                                exp.mlp_ratio) for b in (0, 1)]
-    data.append(dict(type="scatter", x=labels, y=totals, mode="text",
-                     text=[_flops(v) for v in totals], textposition="top center",
-                     showlegend=False, hoverinfo="skip", name="block totals",
-                     textfont=dict(size=t.font_size - 1), **ax))
-    layout["barmode"] = "stack"
-    layout["annotations"][2]["text"] = (
-        f"FLOPs of this pair (SPEC fact 10)<br><sup>{H}×{W} tokens, pair total "
-        f"{_flops(sum(totals))} multiply-adds</sup>")
-    layout[axis_key(yr)].update(title=dict(text="multiply-adds"), exponentformat="SI",
-                                range=[0, max(totals) * 1.18])
-
-    # ---- measured time -----------------------------------------------------------------------
-    xr, yr = refs[(2, 3)]
-    ax = dict(xaxis=xr, yaxis=yr)
-    tm = exp.timings_ms
-    keys = [k for k in ("patch_embed", "pair_traced", "pair_fast") if k in tm]
-    nice = {"patch_embed": "patch<br>embedding", "pair_traced": "pair,<br>traced",
-            "pair_fast": "pair,<br>fast path"}
-    data.append(dict(type="bar", x=[nice[k] for k in keys], y=[tm[k] for k in keys],
-                     marker=dict(color=[OKABE_ITO[2], OKABE_ITO[5], OKABE_ITO[4]][:len(keys)]),
-                     text=[f"{tm[k]:.1f} ms" for k in keys], textposition="outside",
-                     cliponaxis=False, showlegend=False, name="forward time",
-                     hovertemplate="%{x}: %{y:.2f} ms<extra></extra>", **ax))
-    layout["annotations"][3]["text"] = (
-        f"Measured forward time on {exp.device}<br><sup>one run for this image, "
-        f"milliseconds</sup>")
-    layout[axis_key(xr)].update(tickangle=0)
-    layout[axis_key(yr)].update(title=dict(text="ms"),
-                                range=[0, max([tm[k] for k in keys] or [1]) * 1.25])
-
+    # ---- the explored pair, module by module: parameters and FLOPs -----------------------
+    prow = parameter_rows(exp)
+    r0 = {r["module"]: r for r in prow if r["block"] == 0}
+    r1 = {r["module"]: r for r in prow if r["block"] == 1}
+    if any(r0[m]["count"] != r1[m]["count"] for m in BLOCK_MODULES):  # same stage, same window
+        raise AssertionError("the two blocks of a pair should have the same parameters")
+    f0, f1 = module_flops(exp, 0), module_flops(exp, 1)
+    b0, b1 = exp.blocks
+    stage_prefix = f"layers.{exp.stage - 1}.blocks.{{{b0},{b1}}}."
+    order = list(BLOCK_MODULES[:2]) + [ATTN_MATMULS] + list(BLOCK_MODULES[2:])
+    per_block = sum(r0[m]["count"] for m in BLOCK_MODULES)
+    pcols = [
+        order + [f"<b>one block ({b0} or {b1})</b>"],
+        [r0[m]["shape"] if m in r0 else "—" for m in order] + [""],
+        [r0[m]["formula"] if m in r0 else "" for m in order] + [""],
+        [_fmt(r0[m]["count"]) if m in r0 else "0" for m in order]
+        + [f"<b>{_fmt(per_block)}</b>"],
+        [FLOP_FORMULAS[m] for m in order] + [""],
+        [_si(f0[m]) if f0[m] == f1[m] else f"{_si(f0[m])} | {_si(f1[m])}" for m in order]
+        + [f"<b>{_si(sum(f0.values()))}</b>" if sum(f0.values()) == sum(f1.values())
+           else f"<b>{_si(sum(f0.values()))} | {_si(sum(f1.values()))}</b>"],
+    ]
+    pfill = [["#f6f6f6" if i % 2 else "white" for i in range(len(order))] + ["#e3eef8"]]
+    yd = layout["annotations"][4]["y"]
+    data.append(dict(
+        type="table", domain=dict(x=[0, 1], y=[0, yd - 0.005]),
+        columnwidth=[33, 23, 14, 11, 14, 10],
+        header=dict(values=[f"<b>{stage_prefix}</b>", "<b>shape (weight + bias)</b>",
+                            "<b>formula</b>", "<b>parameters, per block</b>",
+                            "<b>FLOPs formula</b>", "<b>FLOPs, per block</b>"],
+                    fill=dict(color="#dde6ee"), align="left", font=dict(size=t.font_size - 2),
+                    height=row_px),
+        cells=dict(values=pcols, fill=dict(color=pfill * len(pcols)),
+                   align=["left", "left", "left", "right", "left", "right"],
+                   font=dict(size=t.font_size - 2), height=row_px),
+        name="parameters",
+        meta=dict(modules=order, params=[r0[m]["count"] if m in r0 else 0 for m in order],
+                  flops=[[f0[m] for m in order], [f1[m] for m in order]])))
+    lead = where(exp)[:1].upper() + where(exp)[1:]
+    anns[4]["text"] = (f"{lead}: parameters (docs/concepts.md, fact 9) and "
+                       f"FLOPs (fact 10), module by module<br><sup>C = {C}, {exp.num_heads} heads "
+                       f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
+                       f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "
+                       f"{H}×{W} grid, MLP ratio r = "
+                       f"{exp.mlp_ratio:g}</sup>")
     layout["annotations"].append(note)
     layout["uniformtext"] = dict(mode="hide", minsize=max(9, t.font_size - 4))
     style_layout(layout, sel.template, height=height,
-                 title=f"Cost of this configuration: {H}×{W} tokens, C = {C}, M = {M}, "
-                       f"shift {s}, {exp.num_heads} heads ({exp.weights})")
+                 title=f"Cost of {arch_label(exp)}, stage by stage (explored: {where(exp)})")
     layout["margin"].update(b=bottom, l=80)
-    layout["showlegend"] = False
     top_title(layout, sel.template, below=1, gap=12)
     layout["margin"]["t"] = top
     return fast_figure(data, layout)

@@ -25,22 +25,33 @@ from ..windows import (
     attention_mask,
     check_divisible,
     effective_window,
+    padded_size,
     window_order,
     window_region_ids,
 )
+from .flow import token_geometry
 from .regions import flatten_windows
 from .style import (
     ANNOTATE_MAX,
+    BLOCK_COLORS,
     MASK_SCALE,
     QUERY_COLOR,
     axis_key,
     block_name,
+    cells_outline,
     fast_figure,
     get_template,
+    one_window_text,
+    pad_cells,
+    pad_overlay,
+    padding_text,
     region_colorscale,
     style_layout,
     subplots_layout,
+    sup_lines,
+    title_height,
     top_title,
+    wrap_text,
 )
 from .windows import token_windows
 
@@ -88,7 +99,8 @@ def paper_groups(H: int, W: int, window_size: int, shift_size: int) -> torch.Ten
 def mask_check(exp) -> dict:
     """Is adding -100 the same as attending only inside the paper's irregular windows?
 
-    Direct computation for block 1: for every query, softmax of (scores + bias) from the trace
+    Direct computation for block 1, on the grid it attends on (padded to whole windows when
+    needed, the padding tokens included): for every query, softmax of (scores + bias) from the trace
     over ONLY the keys in the same irregular window of the unrolled map (keys elsewhere excluded,
     not -100); compared with the trace's probabilities. Returns max_abs_diff (largest
     |p_trace - p_direct|), max_leak (largest trace probability on a key the direct way excludes,
@@ -102,8 +114,8 @@ def mask_check(exp) -> dict:
     hit = _CHECK_CACHE.get(key)  # cached per trace tensors: the figure is redrawn often
     if hit is not None and all(r() is x for r, x in zip(hit[0], tensors[:3], strict=True)):
         return dict(hit[1])
-    H, W = t.input_resolution
     M, s = t.window_size, t.shift_size
+    H, W = padded_size(*t.input_resolution, M)  # the grid the block attends on (padding too)
     N = M * M
     nW = (H // M) * (W // M)
     # numpy, single-threaded: torch's thread pool stalls badly on a busy 2-core server
@@ -170,8 +182,12 @@ def _matrix_axes(layout: dict, refs: tuple[str, str], N: int, *, title_x: str = 
 
 def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
           template: str, title: str, *, check: dict | None = None,
-          query_slot: int | None = None) -> go.Figure:
-    """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given."""
+          query_slot: int | None = None, real: tuple[int, int] | None = None,
+          block_label: str = "block 1") -> go.Figure:
+    """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given.
+
+    (H, W) is the grid the block attends on (whole windows); `real` the grid of real tokens when
+    that is padded: padding slots are marked with a black × on the id strips."""
     tpl = get_template(template)
     N = M * M
     nWr, nWc = H // M, W // M
@@ -205,6 +221,17 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
         **z_scale, **({"texttemplate": "%{z}", "textfont": dict(size=small)} if annotate else {}),
     )]
     data += _strips(ids_w, ra, f"window {w}", annotate, small)
+    pad = ((rc[:, 0] >= real[0]) | (rc[:, 1] >= real[1]) if real is not None  # N: padding
+           else np.zeros(N, bool))
+    if pad.any():
+        k = np.nonzero(pad)[0].astype(float)
+        data.append(dict(
+            type="scatter", mode="markers", xaxis=ra[0], yaxis=ra[1], hoverinfo="skip",
+            x=np.concatenate([k, np.full(len(k), -1.1)]),
+            y=np.concatenate([np.full(len(k), -1.1), k]),
+            marker=dict(symbol="x-thin", size=max(5, int(300 / N)),
+                        line=dict(color="black", width=1.5)),
+            name=f"zero padding slots ({len(k)})"))
     if query_slot is not None:  # the query's row, yellow on a black edge
         for color, width in (("black", tpl.line_width + 2), (QUERY_COLOR, tpl.line_width)):
             data.append(dict(
@@ -237,70 +264,154 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
         layout[axis_key(rk[1])].update(visible=False)
 
     style_layout(layout, template, title=title,
-                 height=tpl.height + 160 + (tpl.font_size * 6 if check is not None else 0))
+                 height=tpl.height + 100 + title_height(title, tpl)
+                 + (tpl.font_size * 6 if check is not None else 0))
     for ann in anns[1:]:
         ann["font"]["size"] = max(10, tpl.font_size - 1)
     bottom = int(tpl.font_size * 4)
     if check is not None:
-        bottom = int(tpl.font_size * 12)
+        text = _check_text(check, H, W, M, s, template, block_label)
+        bottom = int(tpl.font_size * (5 + 1.4 * (text.count("<br>") + 1)))
         layout["annotations"].append(dict(
             xref="paper", yref="paper", x=0, y=-0.09, xanchor="left", yanchor="top",
             align="left", showarrow=False, bgcolor="#f3f3f3", bordercolor="#999",
             borderwidth=1, borderpad=6, font=dict(size=max(11, tpl.font_size - 1)),
-            text=_check_text(check, H, W, M, s)))
+            text=text))
     layout["margin"]["b"] = bottom
     top_title(layout, tpl, below=1)
     layout["showlegend"] = False
     return fast_figure(data, layout)
 
 
-def _check_text(check: dict, H: int, W: int, M: int, s: int) -> str:
+def _check_text(check: dict, H: int, W: int, M: int, s: int, template: str = "default",
+                block: str = "block 1") -> str:
+    """(c): the check's numbers in a sentence, wrapped to the template's width."""
+    t = get_template(template)
+    width = int((t.width - 140) / (0.56 * max(11, t.font_size - 1)))
     nW, N = (H // M) * (W // M), M * M
     if s == 0:
-        return ("(c) no shift: no key is masked; the trace's softmax equals a direct softmax "
-                f"inside each window (largest difference {check['max_abs_diff']:.1e})")
+        return wrap_text("(c) no shift: no key is masked; the trace's softmax equals a direct "
+                         "softmax inside each window (largest difference "
+                         f"{check['max_abs_diff']:.1e})", width)
     agree = ("matches that grouping on all" if check["mask_mismatch"] == 0 else
              f"DISAGREES with that grouping on {check['mask_mismatch']} of the")
-    return (f"(c) <b>The −100 trick is exact.</b> Block 1's probabilities from the trace, "
-            f"softmax(q·kᵀ + bias + mask), against a direct<br>softmax of (q·kᵀ + bias) over ONLY "
-            f"the keys in the same irregular window of the unrolled map (the paper's "
-            f"{check['groups']}<br>windows, found from original positions alone): largest "
-            f"|difference| = <b>{check['max_abs_diff']:.1e}</b>; largest weight leaking through "
-            f"a −100 entry<br>= <b>{check['max_leak']:.1e}</b> (e<sup>−100</sup> ≈ 3.7e-44); the "
-            f"mask {agree} {nW}×{N}×{N} entries.")
+    lead = block[:1].upper() + block[1:]
+    return wrap_text(
+        f"(c) <b>The −100 trick is exact.</b> {lead}'s probabilities from the trace, "
+        f"softmax(q·kᵀ + bias + mask), against a direct softmax of (q·kᵀ + bias) over ONLY the "
+        f"keys in the same irregular window of the unrolled map (the paper's {check['groups']} "
+        f"windows, found from original positions alone): largest |difference| = "
+        f"<b>{check['max_abs_diff']:.1e}</b>; largest weight leaking through a −100 entry = "
+        f"<b>{check['max_leak']:.1e}</b> (e<sup>−100</sup> ≈ 3.7e-44); the mask {agree} "
+        f"{nW}×{N}×{N} entries.", width)
 
 
 def figure(exp, sel) -> go.Figure:
     sel = sel.resolved(exp)
     t1 = exp.traces[1]
-    H, W = t1.input_resolution
+    Hr, Wr = t1.input_resolution
     M, s = t1.window_size, t1.shift_size
-    N = M * M
+    H, W = padded_size(Hr, Wr, M)  # the block's windows are cut from the padded grid
     nW = (H // M) * (W // M)
     qr, qc = sel.query
-    w_query = int(token_windows(H, W, M, s)[qr, qc])
+    w_query = int(token_windows(Hr, Wr, M, s)[qr, qc])
     w = w_query if sel.window is None else int(sel.window)
     if not 0 <= w < nW:
         raise ValueError(f"window must be in 0..{nW - 1}, got {w}")
-    mask = t1.mask if t1.mask is not None else torch.zeros(nW, N, N)
+    tpl = get_template(sel.template)
+    pad_note = (sup_lines(f"<b>Padding first:</b> {padding_text(Hr, Wr, H, W, s)}; padding "
+                          f"slots are marked × on the strips.", tpl) if (H, W) != (Hr, Wr)
+                else "")
+    if t1.mask is None:
+        return no_mask_figure(exp, sel, w, pad_note)
     flat = flatten_windows(t1.region_ids, M)
     kind = window_kind(w, H // M, W // M)
-    title = f"Attention mask of window {w} ({kind}) in {block_name(1)}"
-    if s == 0:
-        why = ("one window covers the whole grid" if M >= min(H, W)
-               else "shift_size = 0, regular windows")
-        title += f"<br><sup>no shift ({why}): the mask is all zeros, nothing is masked</sup>"
-    else:
-        title += (f"<br><sup>{H}×{W} tokens, M = {M}, s = {s}: query i may attend to key j only "
-                  "when both came from the same region (same id, mask 0), otherwise −100.</sup>"
-                  "<br><sup>The colour strips along the axes are the region ids of the window's "
-                  "query (left) and key (top) slots.</sup>")
+    title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage {exp.stage}"
+             + sup_lines(f"{Hr}×{Wr} tokens, M = {M}, s = {s}: query i may attend to key j "
+                         "only when both came from the same region (same id, mask 0), otherwise "
+                         "−100. The colour strips along the axes are the region ids of the "
+                         "window's query (left) and key (top) slots.", tpl) + pad_note)
     slot = None
     if w == w_query:
-        order = window_order(H, W, M, s).numpy()
-        slot = int(np.nonzero(order == qr * W + qc)[0][0] - w * N)
-    return build(mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
-                 query_slot=slot)
+        slot = int(token_geometry(Hr, Wr, M, s)[1][qr, qc, 1])
+    return build(t1.mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
+                 query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp))
+
+
+def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
+    """Block 2p+1 adds no mask (shift 0): one panel with the block's windows on the token grid,
+    the chosen window outlined, the reason in the title, and the check (c) below. No (N, N)
+    mask is drawn: there is none."""
+    tpl = get_template(sel.template)
+    t1 = exp.traces[1]
+    Hr, Wr = t1.input_resolution
+    M = t1.window_size
+    H, W = padded_size(Hr, Wr, M)
+    nW = (H // M) * (W // M)
+    qr, qc = sel.query
+    if M >= min(Hr, Wr):
+        why = (f"<b>Why no mask?</b> {one_window_text(Hr, Wr, M)} (docs/concepts.md, fact 2): "
+               f"the block adds nothing to the scores.")
+        head = (f"Attention mask of {block_name(1, exp)}, stage {exp.stage}: none"
+                f"<br><sup>no shift: one window covers the whole grid; the mask is all zeros, "
+                f"nothing is masked.</sup>")
+    else:
+        why = (f"<b>No shift</b> (shift_size = 0): {block_name(1, exp)} uses the same "
+               f"{nW} regular windows as {block_name(0, exp)}, so nothing is rolled round and no "
+               f"key needs masking; every query attends to all {M * M} keys of its window.")
+        head = (f"Attention mask of window {w} in {block_name(1, exp)}, stage {exp.stage}: none"
+                f"<br><sup>no shift (shift_size = 0): the mask is all zeros, nothing is "
+                f"masked.</sup>")
+    title = head + sup_lines(why, tpl) + pad_note
+    wins = token_windows(H, W, M, 0)
+    palette = ["#dfe9f3", "#c6d8ea"]
+    z = ((wins // (W // M) + wins % (W // M)) % 2).astype(np.uint8)  # a checkerboard of windows
+    rr, cc = np.indices((H, W))
+    layout: dict = {}
+    data: list[dict] = [dict(
+        type="heatmap", z=z, customdata=np.stack([rr, cc, wins], -1).astype(np.int32),
+        colorscale=[[0, palette[0]], [1, palette[1]]], zmin=0, zmax=1, showscale=False,
+        xgap=1, ygap=1, name=f"windows of {block_name(1, exp)} (no mask)",
+        hovertemplate="token (%{customdata[0]}, %{customdata[1]}) in window %{customdata[2]}:"
+                      " attends to every token of its window<extra>no mask</extra>")]
+    if (H, W) != (Hr, Wr):
+        data.append(pad_overlay(pad_cells(Hr, Wr, H, W), x0=0, dx=1, xaxis="x", yaxis="y",
+                                opacity=0.45))
+    xs, ys = cells_outline(wins == w)
+    data.append(dict(type="scatter", x=np.array(xs, dtype=float) - 0.5,
+                     y=np.array(ys, dtype=float) - 0.5, mode="lines", hoverinfo="skip",
+                     line=dict(color=BLOCK_COLORS[1], width=tpl.line_width + 1),
+                     name=f"window {w}"))
+    data.append(dict(type="scatter", x=[qc], y=[qr], mode="markers", hoverinfo="skip",
+                     marker=dict(symbol="star", size=tpl.font_size + 4, color=QUERY_COLOR,
+                                 line=dict(color="black", width=1.5)),
+                     name=f"query ({qr}, {qc})"))
+    cx = [(c * M + M / 2) - 0.5 for r in range(H // M) for c in range(W // M)]
+    cy = [r * M + (0.6 if nW <= 4 else M / 2 - 0.5) for r in range(H // M)
+          for c in range(W // M)]
+    if nW <= 64:
+        data.append(dict(type="scatter", x=cx, y=cy, mode="text", hoverinfo="skip",
+                         text=[f"window {k}<br>no mask" if nW <= 4 else str(k)
+                               for k in range(nW)],
+                         textfont=dict(size=tpl.font_size + (4 if nW == 1 else 0),
+                                       color="#333"), name="window numbers"))
+    check = mask_check(exp)
+    layout["annotations"] = [dict(
+        xref="paper", yref="paper", x=0, y=-0.12, xanchor="left", yanchor="top", align="left",
+        showarrow=False, bgcolor="#f3f3f3", bordercolor="#999", borderwidth=1, borderpad=6,
+        font=dict(size=max(11, tpl.font_size - 1)),
+        text=_check_text(check, H, W, M, 0, sel.template, block_name(1, exp)))]
+    layout["xaxis"] = dict(title=dict(text="column (token)"), range=[-0.5, W - 0.5],
+                           showgrid=False, zeroline=False, constrain="domain")
+    layout["yaxis"] = dict(title=dict(text="row (token)"), range=[H - 0.5, -0.5],
+                           showgrid=False, zeroline=False, constrain="domain", scaleanchor="x")
+    style_layout(layout, sel.template, title=title,
+                 height=tpl.height + title_height(title, tpl) + tpl.font_size * 4)
+    top_title(layout, tpl, below=0)
+    layout["margin"]["b"] = int(tpl.font_size * 7)
+    layout["showlegend"] = False
+    layout["meta"]["mask"] = "none"
+    return fast_figure(data, layout)
 
 
 def toy_figure(H: int, W: int, window_size: int, shift_size: int, template: str = "default",

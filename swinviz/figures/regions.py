@@ -21,10 +21,16 @@ from .style import (
     block_name,
     fast_figure,
     get_template,
+    one_window_text,
+    pad_cells,
+    pad_overlay,
+    padding_text,
     panel_axes,
     region_colorscale,
     style_layout,
     subplots_layout,
+    sup_lines,
+    title_height,
     top_title,
 )
 
@@ -61,8 +67,10 @@ def _annotate(shape: tuple[int, int], size: int) -> dict:
 
 
 def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, title: str,
-          *, block_label: str = "") -> go.Figure:
-    """The two-panel figure for an (H, W) id map in the rolled frame."""
+          *, block_label: str = "", real: tuple[int, int] | None = None) -> go.Figure:
+    """The two-panel figure for an (H, W) id map in the rolled frame. `real` = the (H, W) grid
+    of real tokens when `ids` is that of the padded grid: the padding cells (where the roll has
+    moved them) are veiled and named "zero padding" in both panels."""
     tpl = get_template(template)
     H, W = ids.shape
     M, s = window_size, shift_size
@@ -83,7 +91,7 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
     layout, refs = subplots_layout(
         rows=1, cols=2, horizontal_spacing=0.1,
         column_widths=[max(0.35, min(0.65, W / (W + N))), 1 - max(0.35, min(0.65, W / (W + N)))],
-        subplot_titles=[f"region id of every position of the rolled map ({H}×{W})",
+        subplot_titles=[f"region ids of the rolled map ({H}×{W})",
                         f"flattened per window: {nW} window{'s' if nW > 1 else ''} × {N} slots"],
     )
     font_cell = max(10, tpl.font_size - 2)
@@ -120,6 +128,24 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
                      mode="lines", hoverinfo="skip", xaxis=xa, yaxis=ya,
                      line=dict(color="#777", width=max(1.0, tpl.line_width / 2), dash="dash"),
                      name=f"window grid ({M}×{M}, rolled map)"))
+    if real is not None and tuple(real) != (H, W):
+        pad = pad_cells(real[0], real[1], H, W)[(ii + s) % H, (jj + s) % W]  # rolled frame
+        pad_flat = flatten_windows(torch.from_numpy(pad), M).numpy()
+        n = int(pad.sum())
+        data.append(dict(type="scatter", x=[None], y=[None], mode="markers", xaxis=xa,
+                         yaxis=ya, marker=dict(symbol="square", size=12, color="#777777"),
+                         name=f"darker: zero padding ({n} tokens)"))
+        for m, (xr, yr), tag in ((pad, (xa, ya), "zero padding"),
+                                 (pad_flat, (xb, yb), "zero padding (flattened)")):
+            data.append(pad_overlay(m, x0=0, dx=1, xaxis=xr, yaxis=yr, name=tag, opacity=0.45,
+                                    hover=f"{tag}: one of the {n} zero tokens the block adds"
+                                          f"<extra></extra>"))
+            if max(m.shape) <= ANNOTATE_MAX:
+                rr, cc = np.nonzero(m)
+                data.append(dict(type="scatter", x=cc, y=rr + 0.3, mode="text",
+                                 text=["pad"] * len(rr), name=f"{tag} labels", hoverinfo="skip",
+                                 xaxis=xr, yaxis=yr, showlegend=False,
+                                 textfont=dict(size=max(8, tpl.font_size - 4), color="black")))
     if max(H // M, W // M) <= ANNOTATE_MAX:  # window numbers
         data.append(dict(type="scatter", mode="text", hoverinfo="skip", showlegend=False,
                          xaxis=xa, yaxis=ya, name="window numbers",
@@ -148,59 +174,62 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
             range=[-0.5, n - 0.5] if ref[0] == "x" else [n - 0.5, -0.5], autorange=False,
             dtick=1 if n <= ANNOTATE_MAX else (M if ref in (xa, ya) else None),
             tick0=0)
-    style_layout(layout, template, title=title, height=tpl.height + 60)
+    style_layout(layout, template, title=title, height=tpl.height + title_height(title, tpl))
     top_title(layout, tpl, below=1)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.14, x=0.0, xanchor="left")
     layout["meta"]["block"] = block_label
     return fast_figure(data, layout)
 
 
-def _subtitle(H: int, W: int, M: int, s: int) -> str:
+def _subtitle(H: int, W: int, M: int, s: int, template, real=None) -> str:
+    """Notes under the title: the bands (or why there is no shift) and the padding."""
     if s == 0:
-        why = ("one window covers the whole grid" if M >= min(H, W)
-               else "shift_size = 0, regular windows")
-        return f"<br><sup>no shift ({why}): every id is 0 and the mask is all zeros</sup>"
-    return (f"<br><sup>each axis is cut into [0, {H - M}), [{H - M}, {H - s}), [{H - s}, {H}) "
-            f"(i.e. [0, H−M), [H−M, H−s), [H−s, H)); ids 0..8 row by row.</sup>"
-            "<br><sup>Inside a window, a query and a key with different ids get −100 in the "
-            "mask.</sup>")
+        if real is not None and M >= min(real):
+            why = sup_lines(f"<b>no shift:</b> {one_window_text(real[0], real[1], M)} "
+                            f"(docs/concepts.md, fact 2). Every id is 0 and the mask is all "
+                            f"zeros.", template)
+        else:
+            why_not = ("one window covers the whole grid" if M >= min(H, W)
+                       else "shift_size = 0, regular windows")
+            why = sup_lines(f"no shift ({why_not}): every id is 0 and the mask is all zeros",
+                            template)
+    else:
+        why = sup_lines(f"each axis is cut into [0, {H - M}), [{H - M}, {H - s}), [{H - s}, {H})"
+                        f" (i.e. [0, H−M), [H−M, H−s), [H−s, H)); ids 0..8 row by row. Inside "
+                        f"a window, a query and a key with different ids get −100 in the mask.",
+                        template)
+    if real is not None and tuple(real) != (H, W):
+        why += sup_lines(f"<b>Padding first:</b> {padding_text(real[0], real[1], H, W, s)}. "
+                         f"The ids are those of the padded {H}×{W} map; veiled cells are zero "
+                         f"padding ({H * W - real[0] * real[1]} tokens).", template)
+    return why
 
 
 def figure(exp, sel) -> go.Figure:
     sel = sel.resolved(exp)
     t1 = exp.traces[1]
     H, W = t1.input_resolution
+    Hp, Wp = t1.region_ids.shape
     M, s = t1.window_size, t1.shift_size
-    title = (f"Region ids (img_mask) of {block_name(1)}: {H}×{W} tokens, window M = {M}, "
-             f"shift s = {s}" + _subtitle(H, W, M, s))
-    return build(t1.region_ids, M, s, sel.template, title, block_label=block_name(1))
+    title = (f"Region ids (img_mask) of {block_name(1, exp)}, stage {exp.stage}"
+             f"<br><sup>{H}×{W} tokens, window M = {M}, shift s = {s}</sup>"
+             + _subtitle(Hp, Wp, M, s, sel.template, (H, W)))
+    return build(t1.region_ids, M, s, sel.template, title, block_label=block_name(1, exp),
+                 real=(H, W))
 
 
 def toy_figure(H: int, W: int, window_size: int, shift_size: int,
                template: str = "default") -> go.Figure:
     """The same figure from `swinviz.windows.region_ids` for plain settings (no model): e.g.
-    `toy_figure(6, 6, 3, 1)` is SPEC fact 4's 6×6 grid and its 4×9 flattened table.
+    `toy_figure(6, 6, 3, 1)` is docs/concepts.md fact 4's 6×6 grid and its 4×9 flattened table.
 
     When H or W is not a multiple of the window, the map is that of the padded grid the block
     really uses (`padded_size`): zero tokens fill the bottom rows and right columns before the
     roll, and they are marked "pad" where the roll has moved them."""
+    get_template(template)
     M, s = effective_window((H, W), window_size, shift_size)
     Hp, Wp = padded_size(H, W, M)
-    sub = _subtitle(Hp, Wp, M, s)
-    if (Hp, Wp) != (H, W):
-        sub += (f"<br><sup>{H}×{W} is not a whole number of {M}×{M} windows: the block pads "
-                f"the tokens with zeros to {Hp}×{Wp} (bottom and right) before the roll; "
-                f"padding cells are marked pad.</sup>")
     title = (f"Region ids for a {H}×{W} token grid, window M = {M}, shift s = {s} "
-             f"(swinviz.windows.region_ids)" + sub)
-    fig = build(region_ids(Hp, Wp, M, s), M, s, template, title, block_label="toy")
-    if (Hp, Wp) != (H, W):
-        ii, jj = np.indices((Hp, Wp))
-        pad = ((ii + s) % Hp >= H) | ((jj + s) % Wp >= W)  # rolled position -> original token
-        fig.add_trace(go.Scatter(
-            x=jj[pad], y=ii[pad] + 0.3, mode="text", text=["pad"] * int(pad.sum()),
-            name="zero padding", hoverinfo="skip",
-            textfont=dict(size=get_template(template).font_size - 4, color="black"),
-            xaxis=fig.data[0].xaxis, yaxis=fig.data[0].yaxis,
-        ))
-    return fig
+             f"(swinviz.windows.region_ids)" + _subtitle(Hp, Wp, M, s, template, (H, W)))
+    return build(region_ids(Hp, Wp, M, s), M, s, template, title, block_label="toy",
+                 real=(H, W))

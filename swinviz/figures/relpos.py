@@ -179,8 +179,8 @@ def figure(exp, sel) -> go.Figure:
     w, slot = (int(v) for v in token_geometry(H, W, M, s)[1][r, c])
     return _panels(
         M, slot, sel.template,
-        title=f"Relative position index, {block_name(sel.block)}, M = {M}: "
-              f"which bias-table row each (query, key) pair reads",
+        title=f"Relative position index, {block_name(sel.block, exp)}, stage {exp.stage}, "
+              f"M = {M}<br><sup>which bias-table row each (query, key) pair reads</sup>",
         query_text=f" = token ({r}, {c}) in window {w}",
     )
 

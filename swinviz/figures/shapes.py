@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from .style import block_name, fast_figure, get_template, style_layout, top_title
+from ..windows import padded_size
+from .style import block_name, fast_figure, get_template, style_layout, sup_lines, top_title
 
 TRACE_FILL = "#e8f1fa"  # rows whose shape is read from a trace tensor
 ATTN_FILL = "#fdf0e0"  # rows inside the window attention (settings)
 SKIP_COLOR = "#999999"
-WIDTHS = (1.55, 2.6, 1.35, 1.35, 3.3, 0.65)  # relative column widths
+WIDTHS = (1.55, 2.6, 1.35, 1.35, 3.1, 0.85)  # relative column widths
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ def fmt(shape: tuple[int, ...] | None) -> str:
     return "—" if shape is None else "(" + ", ".join(str(int(v)) for v in shape) + ")"
 
 
+def _sub(k: int) -> str:
+    """Subscript digits: 2 -> "₂"."""
+    return str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
 def steps(exp, block: int) -> list[Step]:
     """The rows of the table for `block` (0 or 1)."""
     if block not in (0, 1):
@@ -42,43 +48,84 @@ def steps(exp, block: int) -> list[Step]:
     t = exp.traces[block]
     Ht, Wt = t.input_resolution
     M, s = t.window_size, t.shift_size
+    Hp, Wp = padded_size(Ht, Wt, M)  # the grid the windows are cut from
+    padded = (Hp, Wp) != (Ht, Wt)
     N = M * M
-    nW = (Ht // M) * (Wt // M)
+    nW = (Hp // M) * (Wp // M)
     C = exp.embed_dim
     nH = t.num_heads
     d = C // nH
     p = exp.patch_size
     hidden = int(C * exp.mlp_ratio)
-    B, _, Hp, Wp = exp.pixels.shape
+    B, _, Hi, Wi = exp.pixels.shape
     L = Ht * Wt
     x_in = tuple(t.x_in.shape)
     shifted = s > 0
-    skip = f"skipped in {block_name(block)} (s = 0)"
+    skip = f"skipped in {block_name(block, exp)} (s = 0)"
+    nopad = f"no padding: {Ht}×{Wt} splits into whole {M}×{M} windows"
+    stage, pair = int(getattr(exp, "stage", 1)), int(getattr(exp, "pair", 0))
+    cfg = getattr(exp, "config", None)
+    p1 = cfg.patch_size if cfg is not None else p
+    C1 = cfg.embed_dim if cfg is not None else C
+    H1, W1 = Hi // p1, Wi // p1
+    b0 = 2 * pair
 
     rows = [
         Step("image", "pixels", tuple(exp.pixels.shape), "(B, 3, H, W)",
-             f"the RGB image, ImageNet-normalised, {Hp}×{Wp} px", "trace"),
-        Step("patch_embed.proj", f"Conv2d(3, {C}, kernel {p}, stride {p})",
-             (B, C, Hp // p, Wp // p), f"(B, C, H/{p}, W/{p})",
-             f"each {p}×{p} patch becomes C = {C} numbers", "settings"),
-        Step("tokens", "flatten(2).transpose(1, 2); patch_embed.norm", tuple(exp.tokens.shape),
-             "(B, L, C)", f"L = {Ht}·{Wt} = {L} tokens in row-major order, LayerNorm", "trace"),
+             f"the RGB image, ImageNet-normalised, {Hi}×{Wi} px", "trace"),
+        Step("patch_embed.proj", f"Conv2d(3, {C1}, kernel {p1}, stride {p1})",
+             (B, C1, H1, W1), f"(B, C, H/{p1}, W/{p1})",
+             f"each {p1}×{p1} patch becomes C = {C1} numbers", "settings"),
     ]
+    if stage == 1:
+        rows.append(Step("tokens", "flatten(2).transpose(1, 2); patch_embed.norm",
+                         tuple(exp.tokens.shape) if pair == 0 else (B, H1 * W1, C1),
+                         "(B, L, C)", f"L = {H1}·{W1} = {H1 * W1} tokens in row-major order, "
+                         f"LayerNorm", "trace" if pair == 0 else "settings"))
+    else:
+        rows.append(Step("tokens", "flatten(2).transpose(1, 2); patch_embed.norm",
+                         (B, H1 * W1, C1), "(B, L₁, C)",
+                         f"stage 1's {H1}×{W1} = {H1 * W1} tokens, LayerNorm", "settings"))
+        grids = cfg.grids() if cfg is not None else []
+        for k in range(1, stage):
+            g = cfg.stage(k)
+            rows.append(Step(f"stage {k}", f"layers.{k - 1}.blocks (×{g.depth})",
+                             (B, g.grid[0] * g.grid[1], g.dim), f"(B, L{_sub(k)}, C{_sub(k)})",
+                             f"{g.depth} blocks on {g.grid[0]}×{g.grid[1]} tokens of width "
+                             f"{g.dim}", "settings"))
+            nxt = cfg.stage(k + 1)
+            h, w = grids[k - 1]
+            rows.append(Step(f"patch merge → stage {k + 1}", f"layers.{k}.downsample",
+                             (B, nxt.grid[0] * nxt.grid[1], nxt.dim),
+                             f"(B, L{_sub(k + 1)}, 2C{_sub(k)})",
+                             f"2×2 neighbours concatenated (4·{g.dim}), LayerNorm, Linear to "
+                             f"{nxt.dim}: {h}×{w} → {nxt.grid[0]}×{nxt.grid[1]}"
+                             + (" (odd side padded first)" if h % 2 or w % 2 else ""),
+                             "settings"))
+    if pair > 0:
+        rows.append(Step(f"blocks 0–{b0 - 1}", f"layers.{stage - 1}.blocks[:{b0}]",
+                         tuple(exp.tokens.shape), "(B, L, C)",
+                         f"the {b0} blocks of stage {stage} before this pair; their output is "
+                         f"the pair's input", "trace"))
     if block == 1:
-        rows.append(Step("block 0 (W-MSA)", "blocks[0](x)", x_in, "(B, L, C)",
-                         "the whole first block (regular windows); its output is this "
-                         "block's input", "trace"))
+        rows.append(Step(block_name(0, exp), f"blocks[{b0}](x)", x_in, "(B, L, C)",
+                         "the whole first block of the pair (regular windows); its output is "
+                         "this block's input", "trace"))
     rows += [
         Step("shortcut, norm1", "shortcut = x; x = norm1(x)", x_in, "(B, L, C)",
              "keep x for the residual; LayerNorm over C", "trace"),
         Step("view", "x.view(B, H, W, C)", (B, Ht, Wt, C), "(B, Ht, Wt, C)",
              "tokens back on their grid", "settings"),
+        Step("pad", f"F.pad(x, (0, 0, 0, {Wp - Wt}, 0, {Hp - Ht}))",
+             (B, Hp, Wp, C) if padded else None, "(B, Hp, Wp, C)",
+             f"zeros at the bottom and right to whole windows: {Ht}×{Wt} → {Hp}×{Wp}, before "
+             f"the roll" if padded else nopad, "settings"),
         Step("roll", f"torch.roll(x, ({-s}, {-s}), dims=(1, 2))",
-             (B, Ht, Wt, C) if shifted else None, "(B, Ht, Wt, C)",
+             (B, Hp, Wp, C) if shifted else None, "(B, Hp, Wp, C)" if padded else "(B, Ht, Wt, C)",
              f"cyclic shift: patches move up and left by s = {s}" if shifted else skip,
              "settings"),
         Step("window_partition", f"window_partition(x, {M})", (nW * B, M, M, C),
-             "(nW·B, M, M, C)", f"cut into nW = {Ht // M}·{Wt // M} = {nW} windows of {M}×{M}",
+             "(nW·B, M, M, C)", f"cut into nW = {Hp // M}·{Wp // M} = {nW} windows of {M}×{M}",
              "settings"),
         Step("view", f"x_windows.view(-1, {N}, C)", (nW * B, N, C), "(nW·B, N, C)",
              f"N = {M}·{M} = {N} tokens per window", "settings"),
@@ -105,11 +152,15 @@ def steps(exp, block: int) -> list[Step]:
              "(nW·B, N, C)", "heads side by side again", "settings", "attn"),
         Step("proj", f"attn.proj: Linear({C}, {C})", (nW * B, N, C), "(nW·B, N, C)",
              "mix the heads", "settings", "attn"),
-        Step("window_reverse", f"window_reverse(x, {M}, {Ht}, {Wt})", (B, Ht, Wt, C),
-             "(B, Ht, Wt, C)", "windows back into one map", "settings"),
+        Step("window_reverse", f"window_reverse(x, {M}, {Hp}, {Wp})", (B, Hp, Wp, C),
+             "(B, Hp, Wp, C)" if padded else "(B, Ht, Wt, C)", "windows back into one map",
+             "settings"),
         Step("roll back", f"torch.roll(x, ({s}, {s}), dims=(1, 2))",
-             (B, Ht, Wt, C) if shifted else None, "(B, Ht, Wt, C)",
+             (B, Hp, Wp, C) if shifted else None,
+             "(B, Hp, Wp, C)" if padded else "(B, Ht, Wt, C)",
              "every patch back in its original place" if shifted else skip, "settings"),
+        Step("crop", f"x[:, :{Ht}, :{Wt}]", (B, Ht, Wt, C) if padded else None,
+             "(B, Ht, Wt, C)", "the padding cut off again" if padded else nopad, "settings"),
         Step("view", f"x.view(B, {L}, C)", (B, L, C), "(B, L, C)", "a sequence again",
              "settings"),
         Step("+ shortcut", "x = shortcut + x", (B, L, C), "(B, L, C)", "first residual",
@@ -117,7 +168,7 @@ def steps(exp, block: int) -> list[Step]:
         Step("norm2, mlp.fc1, GELU", f"Linear({C}, {hidden})", (B, L, hidden), "(B, L, 4C)",
              f"MLP hidden layer, ratio {exp.mlp_ratio:g}", "settings"),
         Step("mlp.fc2, + residual", f"x = x + Linear({hidden}, {C})(…)", tuple(t.x_out.shape),
-             "(B, L, C)", f"output of {block_name(block)}", "trace"),
+             "(B, L, C)", f"output of {block_name(block, exp)}", "trace"),
     ]
     return rows
 
@@ -132,7 +183,8 @@ def figure(exp, sel) -> go.Figure:
     C, nH = exp.embed_dim, t.num_heads
     H, W = exp.pixels.shape[-2:]
     Ht, Wt = t.input_resolution
-    nW = (Ht // M) * (Wt // M)
+    Hp, Wp = padded_size(Ht, Wt, M)
+    nW = (Hp // M) * (Wp // M)
 
     fills, colors = [], []
     for r in rows:
@@ -158,17 +210,19 @@ def figure(exp, sel) -> go.Figure:
                    fill=dict(color=[fills] * len(cols)),
                    font=dict(size=max(10, tpl.font_size - 1), color=[colors] * len(cols)),
                    line=dict(color="#e3e3e3", width=1)),
-        name=f"shapes {block_name(block)}",
+        name=f"shapes {block_name(block)}",  # the pair's first / second block
         meta=dict(shapes=[fmt(r.shape) for r in rows], steps=[r.step for r in rows],
                   sources=[r.source for r in rows]),
     )
     shift = (f"shift s = {s}" if s else "no shift" if block == 0 else
              "no shift (one window covers the grid)" if M >= min(Ht, Wt) else "no shift (s = 0)")
-    title = (f"Tensor shapes through {block_name(block)}<br><sup>{H}×{W} image → {Ht}×{Wt} "
-             f"tokens, C = {C}, nH = {nH} heads of d = {C // nH}, window M = {M} (N = {M * M}), "
-             f"nW = {nW} windows, {shift}, batch B = 1.</sup><br><sup>Blue rows: shapes read "
-             "from the trace's tensors; the others follow from the settings; orange: inside the "
-             "window attention.</sup>")
+    pad = f" (padded to {Hp}×{Wp})" if (Hp, Wp) != (Ht, Wt) else ""
+    title = (f"Tensor shapes through {block_name(block, exp)}, stage {exp.stage}"
+             + sup_lines(f"{H}×{W} image → stage {exp.stage}'s {Ht}×{Wt} tokens{pad}, C = {C}, "
+                         f"nH = {nH} heads of d = {C // nH}, window M = {M} (N = {M * M}), "
+                         f"nW = {nW} window{'s' if nW > 1 else ''}, {shift}, batch B = 1.", tpl)
+             + sup_lines("Blue rows: shapes read from the trace's tensors; the others follow "
+                         "from the settings; orange: inside the window attention.", tpl))
     layout: dict = {}
     style_layout(layout, sel.template, title=title, height=0)
     top_title(layout, tpl, below=0)

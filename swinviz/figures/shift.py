@@ -19,19 +19,27 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ..windows import padded_size
 from .style import (
     BLOCK_COLORS,
+    PAD_HATCH,
     QUERY_COLOR,
     axis_key,
     block_name,
+    canvas,
     fast_figure,
     get_template,
     image_dict,
-    image_source,
+    one_window_text,
+    pad_cells,
+    pad_overlay,
+    padding_text,
     panel_axes,
     region_colorscale,
     style_layout,
     subplots_layout,
+    sup_lines,
+    title_height,
     top_title,
 )
 from .windows import line_width, outline_xy, patch_grid, token_windows, window_pieces
@@ -62,16 +70,26 @@ def region_boxes(ids: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
     return boxes
 
 
-def _title(H: int, W: int, M: int, s: int) -> str:
-    head = f"Cyclic shift of {block_name(1)}: the 9 regions before and after the roll"
+def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl) -> str:
+    head = (f"Cyclic shift of {block_name(1, exp)} (stage {exp.stage}): the 9 regions before and "
+            f"after the roll" if s else f"Cyclic shift of {block_name(1, exp)} (stage "
+            f"{exp.stage}): none in this block")
+    pad = sup_lines(f"<b>Padding first:</b> {padding_text(H, W, Hp, Wp, s)}"
+                    + ("; the roll moves the padding along." if s else "."),
+                    tpl) if (Hp, Wp) != (H, W) else ""
     if s == 0:
-        why = ("no shift: one window covers the whole grid" if M >= min(H, W)
-               else "no shift (s = 0): block 1 uses the same windows as block 0")
-        return f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0: {why}</sup>"
-    return (f"{head}<br><sup>The paper moves the window grid right and down by s = {s}; the code "
-            f"rolls the patches up and left by {s} and keeps the grid.</sup><br><sup>Same colour "
-            "= same region id. Inside a window only patches of one region attend to each "
-            "other:</sup><br><sup>both pictures make the same groups.</sup>")
+        if M >= min(H, W):
+            return (f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0 — no shift: one window covers "
+                    f"the whole grid.</sup>"
+                    + sup_lines(f"<b>Why?</b> {one_window_text(H, W, M)} (docs/concepts.md, "
+                                f"fact 2).", tpl) + pad)
+        return (f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0: no shift (s = 0): "
+                f"{block_name(1, exp)} uses the same windows as {block_name(0, exp)}</sup>{pad}")
+    return (head + sup_lines(
+        f"The paper moves the window grid right and down by s = {s}; the code rolls the patches "
+        f"up and left by {s} and keeps the grid. Same colour = same region id. Inside a window "
+        "only patches of one region attend to each other: both pictures make the same groups.",
+        tpl) + pad)
 
 
 def figure(exp, sel) -> go.Figure:
@@ -80,49 +98,58 @@ def figure(exp, sel) -> go.Figure:
     p = exp.patch_size
     t1 = exp.traces[1]
     M, s = t1.window_size, t1.shift_size
+    Hp, Wp = padded_size(H, W, M)  # the block pads first, then rolls the padded map
+    padded = (Hp, Wp) != (H, W)
     tpl = get_template(sel.template)
-    lw = line_width(tpl, max(H // M, W // M))
+    lw = line_width(tpl, max(Hp // M, Wp // M))
     qr, qc = sel.query
 
     ids_rolled = t1.region_ids.numpy()  # the trace's ids: position (i, j) of the ROLLED map
     ids_orig = np.roll(ids_rolled, shift=(s, s), axis=(0, 1))  # carried back to each patch
-    w1 = token_windows(H, W, M, s)  # block-1 window of every original token
-    nWc = W // M
-    rr, cc = np.indices((H, W))
-    # rolled position (i, j) holds original token ((i + s) % H, (j + s) % W)
-    orr, occ = (rr + s) % H, (cc + s) % W
+    w1 = token_windows(Hp, Wp, M, s)  # block-1 window of every token of the padded grid
+    nWc = Wp // M
+    rr, cc = np.indices((Hp, Wp))
+    # rolled position (i, j) holds token ((i + s) % Hp, (j + s) % Wp) of the padded grid
+    orr, occ = (rr + s) % Hp, (cc + s) % Wp
     win_rolled = (rr // M) * nWc + cc // M
-    dt = np.uint8 if max(H, W, w1.max() + 1) <= 256 else np.int32
+    pad = pad_cells(H, W, Hp, Wp)
+    pad_rolled = pad[orr, occ]
+    dt = np.uint8 if max(Hp, Wp, w1.max() + 1) <= 256 else np.int32
     custom_a = np.stack([rr, cc, ids_orig, w1], axis=-1).astype(dt)
     custom_b = np.stack([rr, cc, orr, occ, ids_rolled, win_rolled], axis=-1).astype(dt)
+    text_a = np.where(pad, "zero padding", "token").astype(object)
+    text_b = np.where(pad_rolled, "zero padding", "token").astype(object)
 
+    padded_to = f"pad to {Hp}×{Wp}, then " if padded else ""
     layout, refs = subplots_layout(
         rows=1, cols=2, horizontal_spacing=0.07,
         subplot_titles=[
             f"(a) original position, the paper's view:<br>window grid moved right and down by {s}",
-            f"(b) after torch.roll(x, ({-s}, {-s})), the code:<br>patches moved up and left by "
-            f"{s}, regular windows",
-        ] if s else ["(a) original position", "(b) no roll (s = 0): the same picture"],
+            f"(b) the code: {padded_to}torch.roll(x, ({-s}, {-s})):<br>patches moved up "
+            f"and left by {s}, regular windows",
+        ] if s else ["(a) original position",
+                     "(b) no roll (s = 0): the same picture"
+                     + (f"<br>(padded to {Hp}×{Wp})" if padded else "")],
     )
-    grid = patch_grid(H * p, W * p, p, 0.5 if H <= 64 else 0.3)
+    grid = patch_grid(Hp * p, Wp * p, p, 0.5 if Hp <= 64 else 0.3)
     wq = int(w1[qr, qc])
     wr, wc = divmod(wq, nWc)
     data: list[dict] = []
     panels = (
-        ("a", image_source(exp.image), ids_orig, custom_a, s, (qr, qc),
+        ("a", canvas(exp, Hp, Wp), ids_orig, custom_a, text_a, pad, s, (qr, qc),
          outline_xy(window_pieces(H, W, M, s), p, [wq])[:2],
-         "token (%{customdata[0]}, %{customdata[1]})<br>region id %{customdata[2]}<br>"
-         "window %{customdata[3]} of block 1<extra>original position</extra>"),
-        ("b", image_source(exp.image, roll=(-s * p, -s * p)), ids_rolled, custom_b, 0,
-         ((qr - s) % H, (qc - s) % W),
+         "%{text} (%{customdata[0]}, %{customdata[1]})<br>region id %{customdata[2]}<br>"
+         f"window %{{customdata[3]}} of {block_name(1, exp)}<extra>original position</extra>"),
+        ("b", canvas(exp, Hp, Wp, roll=s), ids_rolled, custom_b, text_b, pad_rolled, 0,
+         ((qr - s) % Hp, (qc - s) % Wp),
          (np.array([wc * M, (wc + 1) * M, (wc + 1) * M, wc * M, wc * M], dtype=np.float32) * p,
           np.array([wr * M, wr * M, (wr + 1) * M, (wr + 1) * M, wr * M], dtype=np.float32) * p),
-         "rolled position (%{customdata[0]}, %{customdata[1]})<br>holds token "
+         "rolled position (%{customdata[0]}, %{customdata[1]})<br>holds %{text} "
          "(%{customdata[2]}, %{customdata[3]})<br>region id %{customdata[4]}<br>"
-         "window %{customdata[5]} of block 1<extra>after the roll</extra>"),
+         f"window %{{customdata[5]}} of {block_name(1, exp)}<extra>after the roll</extra>"),
     )
-    for col, (tag, source, ids, custom, offset, (pr, pc), (qx, qy), hover) in enumerate(
-        panels, start=1
+    for col, (tag, source, ids, custom, text, pad_at, offset, (pr, pc), (qx, qy), hover) in (
+        enumerate(panels, start=1)
     ):
         xr, yr = refs[(1, col)]
         ax = dict(xaxis=xr, yaxis=yr)
@@ -130,16 +157,20 @@ def figure(exp, sel) -> go.Figure:
         data.append(image_dict(source, xr, yr, name=f"image ({tag})"))
         data.append(dict(
             type="heatmap", z=ids.astype(np.uint8), x0=p / 2, dx=p, y0=p / 2, dy=p,
-            customdata=custom, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
+            customdata=custom, text=text, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
             opacity=0.42, showscale=False, hovertemplate=hover, name=f"regions ({tag})", **ax))
+        if padded:
+            data.append(pad_overlay(pad_at, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.25,
+                                    name=f"zero padding ({tag})"))
         data.append(dict(grid, name=f"patch grid ({p}×{p} px)", showlegend=False, **ax))
-        gx, gy = grid_xy(H, W, M, offset, p)
+        gx, gy = grid_xy(Hp, Wp, M, offset, p)
         data.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
                          line=dict(color="white", width=lw * 1.8), showlegend=False,
                          name="window grid halo", **ax))
         data.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
                          line=dict(color=BLOCK_COLORS[1], width=lw),
-                         name="block 1 window grid (paper: moved by s; code: regular)",
+                         name=f"{block_name(1, exp)} window grid (paper: moved by s; code: "
+                              f"regular)",
                          legendgroup="grid", showlegend=first, **ax))
         boxes = region_boxes(ids)
         data.append(dict(
@@ -151,18 +182,25 @@ def figure(exp, sel) -> go.Figure:
             name=f"region ids ({tag})", **ax))
         data.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
                          line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
-                         showlegend=first, name=f"the query's window in block 1 (window {wq})",
-                         **ax))
+                         showlegend=first,
+                         name=f"the query's window in {block_name(1, exp)} (window {wq})", **ax))
         data.append(dict(type="scatter", x=[(pc + 0.5) * p], y=[(pr + 0.5) * p], mode="markers",
                          marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
                                      color=QUERY_COLOR, line=dict(color="black", width=1.5)),
                          hoverinfo="skip", legendgroup="query", showlegend=first,
                          name=f"query patch ({qr}, {qc})", **ax))
         panel_axes(layout, (xr, yr), title_x="x (pixels)", title_y="y (pixels)" if first else "")
-        layout[axis_key(xr)].update(range=[0, W * p], autorange=False)
-        layout[axis_key(yr)].update(range=[H * p, 0], autorange=False)
+        layout[axis_key(xr)].update(range=[0, Wp * p], autorange=False)
+        layout[axis_key(yr)].update(range=[Hp * p, 0], autorange=False)
+    if padded:
+        data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
+                         marker=dict(symbol="square", size=12, color=PAD_HATCH),
+                         name=f"zero padding ({Hp * Wp - H * W} tokens), rolled with the rest",
+                         xaxis=refs[(1, 1)][0], yaxis=refs[(1, 1)][1]))
 
-    style_layout(layout, sel.template, title=_title(H, W, M, s), height=tpl.height + 140)
+    title = _title(exp, H, W, M, s, Hp, Wp, tpl)
+    style_layout(layout, sel.template, title=title,
+                 height=tpl.height + 80 + title_height(title, tpl))
     top_title(layout, tpl, below=2)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.15, x=0.0, xanchor="left")
     layout["margin"].update(b=int(tpl.font_size * 9))

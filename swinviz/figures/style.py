@@ -85,9 +85,32 @@ def grid_lines(H: int, W: int, step: float, *, color: str = "rgba(255,255,255,0.
                       hoverinfo="skip", showlegend=False)
 
 
-def block_name(block: int) -> str:
-    """"block 0 (W-MSA)" / "block 1 (SW-MSA)"."""
-    return f"block {block} ({'W-MSA' if block == 0 else 'SW-MSA'})"
+def block_name(block: int, exp=None) -> str:
+    """"block 0 (W-MSA)" / "block 1 (SW-MSA)": the pair's first / second block. With an
+    exploration the number is the block's own inside its stage, as timm numbers them
+    (2p and 2p + 1 for pair p): "block 5 (SW-MSA)"."""
+    n = block if exp is None else 2 * int(getattr(exp, "pair", 0)) + block
+    return f"block {n} ({'W-MSA' if block == 0 else 'SW-MSA'})"
+
+
+def where(exp) -> str:
+    """Which part of the model a figure shows: "stage 3, blocks 4 and 5"."""
+    p = int(getattr(exp, "pair", 0))
+    return f"stage {int(getattr(exp, 'stage', 1))}, blocks {2 * p} and {2 * p + 1}"
+
+
+def one_window_text(H: int, W: int, M: int) -> str:
+    """Why a block has one window and no shift (docs/concepts.md, fact 2), in one sentence."""
+    return (f"one {M}×{M} window covers the whole {H}×{W} grid (min(H, W) ≤ M), so every token "
+            f"already sees every other: there is nothing to shift and no mask is needed")
+
+
+def padding_text(H: int, W: int, Hp: int, Wp: int, s: int) -> str:
+    """The order the block uses when its grid does not split into whole windows."""
+    roll = f", then rolls by ({-s}, {-s})" if s else ""
+    return (f"{H}×{W} tokens do not split into whole windows: the block pads them with zeros to "
+            f"{Hp}×{Wp} (bottom and right, hatched){roll}, cuts the windows, and crops the "
+            f"padding off again")
 
 
 def cells_outline(inside: np.ndarray, cell: float = 1.0) -> tuple[list, list]:
@@ -294,3 +317,122 @@ def set_titles(layout: dict, titles: list[str]) -> None:
         text = ann.get("text", "")
         if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < len(titles):
             ann["text"] = titles[int(text[1:])]
+
+
+# --- padding: the zero tokens a block adds to fill its last windows -----------------------------
+PAD_FILL = "#e4e4e4"  # the padding cells' ground, drawn hatched
+PAD_HATCH = "#8a8a8a"
+OUTSIDE_FILL = "#cfcfcf"  # inside the token grid but beyond the image (an odd side's merge)
+
+
+def pad_cells(H: int, W: int, Hp: int, Wp: int) -> np.ndarray:
+    """Bool (Hp, Wp): True on the padding tokens (rows >= H or columns >= W)."""
+    rr, cc = np.indices((Hp, Wp))
+    return (rr >= H) | (cc >= W)
+
+
+def canvas(exp, Hp: int, Wp: int, roll: int = 0) -> str:
+    """The image on the (Hp, Wp) padded token grid at the stage's patch size, as a PNG data URI,
+    np.roll-ed by `roll` tokens up and left (the block's roll of the padded map).
+
+    Padding tokens (beyond the stage's H x W grid) are hatched grey; pixels of real tokens beyond
+    the image (a merge that padded an odd side) plain grey. Without either it is the image itself
+    (`image_source`, shared cache)."""
+    H, W = exp.grid
+    p = exp.patch_size
+    w_img, h_img = exp.image.size
+    if (Hp * p, Wp * p) == (h_img, w_img):
+        return image_source(exp.image, roll=(-roll * p, -roll * p))
+
+    def make():
+        arr = np.empty((Hp * p, Wp * p, 3), np.uint8)
+        arr[:] = np.array([int(OUTSIDE_FILL[i:i + 2], 16) for i in (1, 3, 5)], np.uint8)
+        img = np.asarray(exp.image.convert("RGB"))
+        hh, ww = min(h_img, Hp * p), min(w_img, Wp * p)
+        arr[:hh, :ww] = img[:hh, :ww]
+        pad = np.kron(pad_cells(H, W, Hp, Wp), np.ones((p, p), bool))
+        yy, xx = np.indices(pad.shape)
+        period = max(6, (Hp * p) // 40)
+        stripe = ((yy + xx) % period) < max(2, period // 3)
+        for color, where_ in ((PAD_FILL, pad & ~stripe), (PAD_HATCH, pad & stripe)):
+            arr[where_] = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+        if roll:
+            arr = np.roll(arr, (-roll * p, -roll * p), axis=(0, 1))
+        return png_data_uri(arr)
+    return cached(exp, ("canvas", Hp, Wp, p, roll), make)
+
+
+def pad_overlay(pad: np.ndarray, *, x0: float, dx: float, xaxis: str, yaxis: str,
+                name: str = "zero padding", showlegend: bool = False,
+                opacity: float = 0.3, hover: str | None = None) -> dict:
+    """A heatmap over the padding cells only (NaN elsewhere): a grey veil with its own hover,
+    named "zero padding". `pad` (rows, cols) bool; cell (r, c) centred at (x0 + c·dx,
+    x0 + r·dx)."""
+    z = np.where(pad, 1.0, np.nan).astype(np.float32)
+    rc = np.stack(np.indices(pad.shape), axis=-1).astype(np.int16)
+    return dict(type="heatmap", z=z, x0=x0, dx=dx, y0=x0, dy=dx, zmin=0, zmax=1,
+                colorscale=[[0, "#555555"], [1, "#555555"]], opacity=opacity, customdata=rc,
+                showscale=False, name=name, showlegend=showlegend, xaxis=xaxis, yaxis=yaxis,
+                hovertemplate=hover or "zero padding (%{customdata[0]}, %{customdata[1]}): a "
+                                       "token of zeros the block adds to fill its last windows"
+                                       "<extra></extra>")
+
+
+def wrap_text(text: str, width: int) -> str:
+    """Break a line of (HTML-marked) text into lines of about `width` visible characters, joined
+    by "<br>"; tags are kept whole and count as zero width."""
+    import re
+
+    words = text.split(" ")
+    lines: list[str] = []
+    cur: list[str] = []
+    n = 0
+    for w in words:
+        k = len(re.sub(r"<[^>]+>", "", w))
+        if cur and n + 1 + k > width:
+            lines.append(" ".join(cur))
+            cur, n = [], 0
+        cur.append(w)
+        n += k + (1 if n else 0)
+    if cur:
+        lines.append(" ".join(cur))
+    return "<br>".join(lines)
+
+
+def sup_lines(text: str, template: str | Template) -> str:
+    """A note for a figure title: wrapped to the template's width, each line as
+    "<br><sup>...</sup>" (what `top_title` sets in the body font)."""
+    t = get_template(template) if isinstance(template, str) else template
+    width = int(t.width / (0.56 * t.font_size))
+    return "".join(f"<br><sup>{line}</sup>" for line in wrap_text(text, width).split("<br>"))
+
+
+def title_height(title: str, template: str | Template) -> int:
+    """Pixels the title's lines after the first take (to grow a figure by, so the plots keep
+    their size when a note is added to the title)."""
+    t = get_template(template) if isinstance(template, str) else template
+    return int(title.count("<br>") * t.title_size * 1.3)
+
+
+_ARCH_LABELS = {"swin_tiny_patch4_window7_224": "Swin-T", "swin_small_patch4_window7_224": "Swin-S",
+                "swin_base_patch4_window7_224": "Swin-B",
+                "swin_base_patch4_window12_384": "Swin-B 384"}
+
+
+def arch_label(exp) -> str:
+    """"Swin-T", or "Swin-T (img_size=200)" for a named architecture with changed settings;
+    the config's own name otherwise."""
+    cfg = getattr(exp, "config", None)
+    if cfg is None:
+        return "Swin"
+    base, _, rest = cfg.name.partition("+")
+    label = _ARCH_LABELS.get(base, base)
+    return f"{label} ({rest.replace('+', ', ')})" if rest else label
+
+
+def heads_per_row(nH: int) -> int:
+    """How many heads' panels share a row: all of them up to 8, else rows of 8 (or of 6 when
+    that divides them and 8 does not): 24 heads in 3 rows of 8, 12 in 2 rows of 6."""
+    if nH <= 8:
+        return nH
+    return 6 if nH % 8 and not nH % 6 else 8

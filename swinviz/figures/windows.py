@@ -15,22 +15,30 @@ from functools import lru_cache
 import numpy as np
 import plotly.graph_objects as go
 
-from ..windows import window_of_token
+from ..windows import padded_size, window_of_token
 from .style import (
     BLOCK_COLORS,
     OKABE_ITO,
+    OUTSIDE_FILL,
+    PAD_HATCH,
     QUERY_COLOR,
     axis_key,
     block_name,
+    canvas,
     fast_figure,
     get_template,
     grid_lines,
     image_dict,
-    image_source,
+    one_window_text,
+    pad_cells,
+    pad_overlay,
+    padding_text,
     panel_axes,
     rgba,
     style_layout,
     subplots_layout,
+    sup_lines,
+    title_height,
     top_title,
 )
 
@@ -55,17 +63,20 @@ def token_windows(H: int, W: int, window_size: int, shift_size: int) -> np.ndarr
 @lru_cache(maxsize=32)
 def window_pieces(H: int, W: int, window_size: int, shift_size: int) -> tuple:
     """Every window of a block, in partition order (the order of `trace.attn`), as its pieces in
-    original token coordinates: ((r0, r1, c0, c1), ...) half-open; 1 piece for a window that
-    does not wrap, 2 at the right or bottom edge, 4 in the corner. Cached.
+    token coordinates of the padded (Hp, Wp) grid (`padded_size`; the grid itself when it splits
+    into whole windows): ((r0, r1, c0, c1), ...) half-open; 1 piece for a window that does not
+    wrap, 2 at the right or bottom edge, 4 in the corner. Pieces may cover padding tokens
+    (rows >= H or columns >= W). Cached.
 
-    Derived from `window_of_token`: a window's slot 0 sits at its top-left original token and
-    the window runs M rows and M columns from there, modulo the grid.
+    Derived from `window_of_token` on the padded grid: a window's slot 0 sits at its top-left
+    token and the window runs M rows and M columns from there, modulo the padded grid.
     """
     M = window_size
-    wot = window_of_token(H, W, M, shift_size).numpy()
+    Hp, Wp = padded_size(H, W, M)
+    wot = window_of_token(Hp, Wp, M, shift_size).numpy()
     win, slot = wot[..., 0], wot[..., 1]
     rr, cc = np.nonzero(slot == 0)
-    nW = (H // M) * (W // M)
+    nW = (Hp // M) * (Wp // M)
     start_r = np.empty(nW, dtype=np.int64)
     start_c = np.empty(nW, dtype=np.int64)
     start_r[win[rr, cc]] = rr
@@ -75,8 +86,8 @@ def window_pieces(H: int, W: int, window_size: int, shift_size: int) -> tuple:
         return [(a, a + M)] if a + M <= n else [(a, n), (0, a + M - n)]
 
     return tuple(
-        tuple((r0, r1, c0, c1) for r0, r1 in runs(int(start_r[w]), H)
-              for c0, c1 in runs(int(start_c[w]), W))
+        tuple((r0, r1, c0, c1) for r0, r1 in runs(int(start_r[w]), Hp)
+              for c0, c1 in runs(int(start_c[w]), Wp))
         for w in range(nW)
     )
 
@@ -113,48 +124,62 @@ def _n(k: int, noun: str) -> str:
 def _title(exp, s: int, M: int) -> str:
     H, W = exp.grid
     p = exp.patch_size
-    head = (f"Windows of {block_name(0)} and {block_name(1)}, drawn on the original image"
-            f"<br><sup>{H}×{W} patches of {p}×{p} px, window M = {M}, shift s = {s}")
+    head = (f"Windows on the image: stage {exp.stage}, {block_name(0, exp)} and "
+            f"{block_name(1, exp)}<br><sup>{H}×{W} patches of {p}×{p} px, window M = {M}, "
+            f"shift s = {s}")
     if s == 0:
         if M >= min(H, W):
             return head + " — no shift: one window covers the whole grid</sup>"
         return head + " — no shift (s = 0): block 1 uses the same windows as block 0</sup>"
-    return (head + f": block 1's grid is block 0's moved right and down by {s} "
+    return (head + f": the second block's grid is the first's moved right and down by {s} "
             f"patch{'es' if s > 1 else ''}.</sup><br><sup>A window that runs over the right or "
             "bottom edge wraps around to the left or top: its pieces share a number and a "
             "tint.</sup>")
 
 
 def figure(exp, sel) -> go.Figure:
-    """Two panels, block 0 | block 1, each window outlined (and numbered when the grid is small);
-    hover on any patch: token (r, c), its window in both blocks, its region id."""
+    """Two panels, block 2p | block 2p+1, each window outlined (and numbered when the grid is
+    small) on the image at the stage's patch size; padding tokens hatched; hover on any patch:
+    token (r, c), its window in both blocks, its region id."""
     sel = sel.resolved(exp)
     H, W = exp.grid
     p = exp.patch_size
     t0, t1 = exp.traces
     M0, M1, s = t0.window_size, t1.window_size, t1.shift_size
+    Hp, Wp = padded_size(H, W, M1)
+    padded = (Hp, Wp) != (H, W)
+    one = M1 >= min(H, W)
     tpl = get_template(sel.template)
-    lw = line_width(tpl, max(H // M1, W // M1))
+    lw = line_width(tpl, max(Hp // M1, Wp // M1))
     qr, qc = sel.query
 
     pieces0 = window_pieces(H, W, M0, 0)
     pieces1 = window_pieces(H, W, M1, s)
-    w_of = (token_windows(H, W, M0, 0), token_windows(H, W, M1, s))
-    # region id of every ORIGINAL token: region_ids live in the rolled frame (SPEC fact 4)
+    w_of = (token_windows(Hp, Wp, M0, 0), token_windows(Hp, Wp, M1, s))
+    # region id of every token of the padded grid: region_ids live in the rolled frame (fact 4)
     region_orig = np.roll(t1.region_ids.numpy(), shift=(s, s), axis=(0, 1))
-    rr, cc = np.indices((H, W))
+    pad = pad_cells(H, W, Hp, Wp)
+    rr, cc = np.indices((Hp, Wp))
     custom = np.stack([rr, cc, w_of[0], w_of[1], region_orig], axis=-1)
     custom = custom.astype(np.uint8 if custom.max() < 256 else np.int32)
+    what = np.where(pad, "zero padding", "token").astype(object)
 
-    layout, refs = subplots_layout(
-        rows=1, cols=2, horizontal_spacing=0.06,
-        subplot_titles=[f"{block_name(0)}: {_n(len(pieces0), 'regular window')} of {M0}×{M0}",
-                        f"{block_name(1)}: {_n(len(pieces1), 'window')}, grid shifted by s = {s}"
-                        if s else f"{block_name(1)}: {_n(len(pieces1), 'window')}, no shift"],
-    )
-    source = image_source(exp.image)
-    grid = patch_grid(H * p, W * p, p, 0.5 if H <= 64 else 0.3)
-    label = max(H // M0, W // M0) <= LABEL_MAX
+    def _n_windows(pieces, noun):
+        return _n(len(pieces), noun)
+
+    if one:
+        titles = [f"{block_name(0, exp)}: one window of {M0}×{M0} = the whole grid",
+                  f"{block_name(1, exp)}: the same one window, no shift"]
+    else:
+        titles = [f"{block_name(0, exp)}: {_n_windows(pieces0, 'regular window')} of {M0}×{M0}",
+                  f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, grid shifted by "
+                  f"s = {s}" if s else
+                  f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, no shift"]
+    layout, refs = subplots_layout(rows=1, cols=2, horizontal_spacing=0.06,
+                                   subplot_titles=titles)
+    source = canvas(exp, Hp, Wp)
+    grid = patch_grid(Hp * p, Wp * p, p, 0.5 if Hp <= 64 else 0.3)
+    label = max(Hp // M0, Wp // M0) <= LABEL_MAX
     data: list[dict] = []
 
     for col, (pieces, color, block) in enumerate(
@@ -166,14 +191,27 @@ def figure(exp, sel) -> go.Figure:
         data.append(image_dict(source, xr, yr))
         data.append(dict(grid, name=f"patch grid ({p}×{p} px)", showlegend=first,
                          legendgroup="grid", **ax))
+        if padded:
+            data.append(pad_overlay(pad, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.15))
+            if first:
+                data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
+                                 marker=dict(symbol="square", size=12, color=PAD_HATCH),
+                                 name=f"zero padding ({Hp * Wp - H * W} tokens: "
+                                      f"{H}×{W} → {Hp}×{Wp})", legendgroup="pad", **ax))
+        w_img, h_img = exp.image.size
+        if first and (H * p > h_img or W * p > w_img):
+            data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
+                             marker=dict(symbol="square", size=12, color=OUTSIDE_FILL),
+                             name="beyond the image (a patch merge padded an odd side)",
+                             legendgroup="outside", **ax))
         if block == 1 and s:
             # block 0's grid for comparison: block 1's grid is this one moved right/down by s
             xs, ys, _ = outline_xy(pieces0, p)
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
                              line=dict(color=BLOCK_COLORS[0], width=max(1.0, lw / 2),
                                        dash="dot"),
-                             name="block 0 windows (for comparison)", legendgroup="b0cmp",
-                             **ax))
+                             name=f"{block_name(0, exp)} windows (for comparison)",
+                             legendgroup="b0cmp", **ax))
             # one tint per wrapped window (cycling through the palette), on all its pieces
             wrapped = [w for w, pcs in enumerate(pieces) if len(pcs) > 1]
             by_tint: dict[int, list[int]] = {}
@@ -189,7 +227,7 @@ def figure(exp, sel) -> go.Figure:
         xs, ys, ws = outline_xy(pieces, p)
         data.append(dict(type="scatter", x=xs, y=ys, customdata=ws, mode="lines",
                          hoverinfo="skip", line=dict(color=color, width=lw),
-                         name=f"{block_name(block)} windows", meta=f"windows block {block}",
+                         name=f"{block_name(block, exp)} windows", meta=f"windows block {block}",
                          **ax))
         if label:
             cen = np.array([(w, (r0 + r1) * p / 2, (c0 + c1) * p / 2)
@@ -214,17 +252,25 @@ def figure(exp, sel) -> go.Figure:
         # an invisible heatmap over the patches carries the hover
         data.append(dict(
             type="heatmap", z=w_of[block].astype(custom.dtype), x0=p / 2, dx=p, y0=p / 2, dy=p,
-            customdata=custom, opacity=0, showscale=False,
-            hovertemplate="token (%{customdata[0]}, %{customdata[1]})<br>"
-                          "window %{customdata[2]} in block 0 (W-MSA)<br>"
-                          "window %{customdata[3]} in block 1 (SW-MSA)<br>"
+            customdata=custom, text=what, opacity=0, showscale=False,
+            hovertemplate="%{text} (%{customdata[0]}, %{customdata[1]})<br>"
+                          f"window %{{customdata[2]}} in {block_name(0, exp)}<br>"
+                          f"window %{{customdata[3]}} in {block_name(1, exp)}<br>"
                           "region id %{customdata[4]}<extra></extra>",
             name=f"patches block {block}", **ax))
         panel_axes(layout, (xr, yr), title_x="x (pixels)", title_y="y (pixels)" if first else "")
-        layout[axis_key(xr)].update(range=[0, W * p], autorange=False)
-        layout[axis_key(yr)].update(range=[H * p, 0], autorange=False)
+        layout[axis_key(xr)].update(range=[0, Wp * p], autorange=False)
+        layout[axis_key(yr)].update(range=[Hp * p, 0], autorange=False)
 
-    style_layout(layout, sel.template, title=_title(exp, s, M1), height=tpl.height + 120)
+    notes = []
+    if one:
+        notes.append(f"<b>Why one window?</b> {one_window_text(H, W, M1)} (docs/concepts.md, "
+                     f"fact 2).")
+    if padded:
+        notes.append(f"<b>Padding:</b> {padding_text(H, W, Hp, Wp, s)}.")
+    title = _title(exp, s, M1) + "".join(sup_lines(n, tpl) for n in notes)
+    style_layout(layout, sel.template, title=title,
+                 height=tpl.height + 80 + title_height(title, tpl))
     top_title(layout, tpl, below=1)
     layout["legend"] = dict(orientation="h", yanchor="top", y=-0.15, x=0.0, xanchor="left")
     layout["margin"].update(b=int(tpl.font_size * 10))

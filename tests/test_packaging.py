@@ -1,0 +1,35 @@
+"""What a Hugging Face Space installs, and what the development machines pin."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def requirement(path: Path, name: str) -> str | None:
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if re.match(rf"^{name}\b", line, re.IGNORECASE):
+            return line
+    return None
+
+
+def test_requirements_give_torch_a_range_and_constraints_pin_it():
+    """A Space installs requirements.txt alone: no exact torch pin there (ZeroGPU offers only
+    some versions); the scripts pin the local CPU wheel through constraints.txt."""
+    spec = requirement(ROOT / "requirements.txt", "torch")
+    assert spec is not None and "==" not in spec and ">=" in spec
+    assert requirement(ROOT / "constraints.txt", "torch") == "torch==2.13.0"
+    for script in ("scripts/app.sh", "scripts/test.sh"):
+        text = (ROOT / script).read_text()
+        installs = [ln for ln in text.splitlines() if "pip install" in ln]
+        assert installs and all("-c constraints.txt" in ln for ln in installs), script
+
+
+def test_the_class_names_ship_with_the_package():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"data/*.txt"' in text
+    names = (ROOT / "swinviz" / "data" / "imagenet_classes.txt").read_text().splitlines()
+    assert len(names) == 1000 and names[0] == "tench" and names[-1] == "toilet tissue"
