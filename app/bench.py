@@ -9,8 +9,9 @@ Measures, for one photo:
 - http: the same run through gradio_client against the app on 127.0.0.1 (upload, queue, JSON);
 - load (`--load N`, N <= 64): N concurrent gradio_client sessions with distinct images against
   the app on 127.0.0.1; checks each answer equals the answer for the same image sent alone and
-  reports errors, p50 / p95 latency and the process's memory before and after. Loopback only,
-  bounded in count and time (stops by itself).
+  reports errors, p50 / p95 latency, the process's memory (RSS) at the start (model loaded),
+  after the N sessions sent alone, after the N concurrent ones, its peak (VmHWM) and what the
+  sessions' explorations hold. Loopback only, bounded in count and time (stops by itself).
 """
 
 from __future__ import annotations
@@ -103,15 +104,42 @@ def _http_run_ms(photo: str, size: int, repeat: int) -> float:
         demo.close()
 
 
-def _rss_mb() -> float:
+def _rss_mb(key: str = "VmRSS", pid: int | str = "self") -> float:
+    """A process's resident memory (VmRSS) or its peak so far (VmHWM), in MB."""
     try:
-        with open("/proc/self/status") as f:
+        with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return float("nan")
+
+
+def _serve(port: int, log_path: Path, timeout_s: float = 180.0):
+    """`python app.py` on 127.0.0.1:port in its own process (so that its memory is the app's
+    alone, not the load test's clients'); returns the Popen once the page answers."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    log = log_path.open("w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the app did not start: {log_path.read_text()[-2000:]}")
+        time.sleep(0.5)
 
 
 def _distinct_images(folder: Path, n: int, base: str) -> list[str]:
@@ -132,41 +160,48 @@ def _distinct_images(folder: Path, n: int, base: str) -> list[str]:
     return paths
 
 
-def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 300.0) -> dict:
-    """N concurrent sessions, distinct images; no errors and no cross-talk expected."""
+def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 300.0,
+              weights: str | None = None) -> dict:
+    """N concurrent sessions, distinct images; no errors and no cross-talk expected.
+
+    The app runs as `python app.py` in a process of its own on 127.0.0.1; its memory is read
+    from /proc: at the start (one warm-up run done), after N sessions sent one by one, after N
+    more sent at once, and its peak. weights: None for the page's default (pretrained when it
+    can be had)."""
     import tempfile
     from concurrent.futures import ThreadPoolExecutor, wait
 
     from gradio_client import Client, handle_file
 
-    from .state import EXPLORATIONS, tune_allocator
-    from .ui import build_demo, launch_options
+    from swinviz.budget import estimate
 
-    tune_allocator()  # as app.py does
+    from .state import ModelSettings, default_weights_source
+
     n = max(1, min(int(n), 64))
+    weights = weights or default_weights_source()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo = build_demo()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
-                **launch_options())
     url = f"http://127.0.0.1:{port}/"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = _serve(port, Path(tmp) / "app.log")
+        pid = server.pid
+        try:
             images = _distinct_images(Path(tmp), n, photo)
 
             def ask(path):
                 t0 = time.perf_counter()
                 out = Client(url, verbose=False).predict(handle_file(path), img_size=str(size),
-                                                         api_name="/explore")
+                                                         weights=weights, api_name="/explore")
                 # every figure but "cost", which shows this run's measured forward time
                 plots = [o["plot"] for k, o in zip(KINDS, out[: len(KINDS)], strict=True)
                          if k != "cost"]
                 return (time.perf_counter() - t0) * 1e3, plots
 
             ask(images[0])  # warm-up (model built)
+            rss_start = _rss_mb(pid=pid)
             alone = {p: ask(p)[1] for p in images}
-            rss0 = _rss_mb()
+            rss0 = _rss_mb(pid=pid)
             errors, lat, mismatches = [], [], 0
             with ThreadPoolExecutor(n) as pool:
                 futs = {pool.submit(ask, p): p for p in images}
@@ -182,28 +217,29 @@ def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 30
                         continue
                     lat.append(ms)
                     mismatches += plots != alone[futs[f]]
-            rss1 = _rss_mb()
-            import gc
-
-            gc.collect()
-            try:  # give freed heap back to the OS, to tell live memory from allocator slack
-                import ctypes
-
-                ctypes.CDLL("libc.so.6").malloc_trim(0)
-            except (OSError, AttributeError):
-                pass
-            rss2 = _rss_mb()
-    finally:
-        demo.close()
+            rss1 = _rss_mb(pid=pid)
+            peak = _rss_mb("VmHWM", pid=pid)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except Exception:  # noqa: BLE001 (it is ours: make sure it goes)
+                server.kill()
     lat.sort()
     pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 1)) if lat else None
+    held = estimate(ModelSettings(img_size=size).config()).held
     return {
-        "sessions": n, "size": size, "errors": errors, "mismatches": mismatches,
+        "sessions": n, "size": size, "weights": weights, "errors": errors,
+        "mismatches": mismatches,
         "p50_ms": pct(0.5) if pct else None, "p95_ms": pct(0.95) if pct else None,
-        "rss_before_mb": round(rss0, 1), "rss_after_mb": round(rss1, 1),
-        "rss_growth_mb": round(rss1 - rss0, 1),
-        "rss_after_trim_mb": round(rss2, 1),
-        "explorations_held_mb": round(EXPLORATIONS.total_bytes / 2**20, 1),
+        "server_rss_start_mb": round(rss_start, 1),
+        "server_rss_after_n_one_by_one_mb": round(rss0, 1),
+        "server_rss_after_n_at_once_mb": round(rss1, 1),
+        "growth_n_one_by_one_mb": round(rss0 - rss_start, 1),
+        "growth_n_at_once_mb": round(rss1 - rss0, 1),
+        "growth_all_mb": round(rss1 - rss_start, 1),
+        "server_peak_rss_mb": round(peak, 1),
+        "held_per_session_estimate_mb": round(held / 2**20, 1),
     }
 
 
@@ -215,11 +251,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-http", action="store_true", help="skip the gradio_client round trip")
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="also run N concurrent sessions (at most 64) and check for cross-talk")
+    ap.add_argument("--load-only", action="store_true", help="only the load test (--load N)")
+    ap.add_argument("--weights", default=None, choices=("pretrained", "random"),
+                    help="the load test's weights (default: the page's default)")
     args = ap.parse_args(argv)
     photo = args.photo or str(sorted((ROOT / "assets").glob("*.jpg"))[0])
-    print(json.dumps(measure(photo, args.size, args.repeat, http=not args.no_http), indent=2))
+    if not args.load_only:
+        print(json.dumps(measure(photo, args.size, args.repeat, http=not args.no_http),
+                         indent=2))
     if args.load:
-        print(json.dumps(load_test(photo, args.load, args.size), indent=2))
+        print(json.dumps(load_test(photo, args.load, args.size, weights=args.weights),
+                         indent=2))
 
 
 if __name__ == "__main__":

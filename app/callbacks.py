@@ -2,14 +2,17 @@
 
 All maths and figures come from `swinviz`; this module only parses settings, keeps the session's
 `View` (the exploration and the picked query patch), turns figures into what `gr.Plot` shows and
-turns every expected failure into a `gr.Error` whose message a person understands.
+turns every expected failure into a `gr.Error` whose message a person understands (and that
+Gradio does not log as a traceback).
 
 Events and what they recompute:
-- `run`: image or model settings changed -> model run + all ten figures (the only model run);
-- `redraw`: block / head / template changed -> the ten figures from the kept exploration;
+- `run`: image, model settings, stage or pair changed -> the budget check
+  (`swinviz.budget.check_budget`), then a model run (the cached model when only the stage or
+  pair changed) + all figures;
+- `redraw`: block / head / template changed -> the figures from the kept exploration;
 - `pick_query_at`: a click on the image -> the query patch, then only the attention and
   information-flow figures;
-- `download`: all ten figures as PNG (1600 px wide) and SVG in one zip.
+- `download`: all figures as PNG (1600 px wide) and SVG in one zip.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import tempfile
 import time
@@ -32,6 +36,7 @@ from gradio.components.plot import PlotData
 from PIL import Image, ImageDraw
 
 from swinviz import SettingsError
+from swinviz.budget import check_budget, human, request_limit_mb
 from swinviz.checkpoints import CheckpointError
 from swinviz.export import ExportError, export_figures, figure_size
 from swinviz.figures import KINDS, QUERY_KINDS, make_figure
@@ -44,11 +49,17 @@ from .state import (
     DEFAULT_SIZE,
     DEFAULT_WINDOW,
     EXPLORATIONS,
+    FIGURES,
     Held,
     ModelSettings,
     load_cached_model,
+    parse_query,
     parse_settings,
+    parse_stage_pair,
     release_free_memory,
+    slim_exploration,
+    text_choice,
+    whole,
 )
 
 log = logging.getLogger("swinviz.app")
@@ -59,6 +70,22 @@ ALL_HEADS = "all"
 TEMPLATES = ("default", "lecture")
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "swinviz-app-exports"
 EXPORT_KEEP_S = 3600  # downloaded zips are deleted after an hour
+# ZeroGPU: the seconds a model run may hold the GPU (the whole model at 448 px takes < 10 s)
+GPU_DURATION_S = 60
+# Figures whose JSON depends only on the settings (model, stage, pair, selection), never on the
+# image or the run's timings: drawn once and shared by all sessions (app.state.FIGURES).
+# tests/test_app_callbacks.py checks each is the same for two different images.
+SETTINGS_KINDS = ("regions", "relpos", "shapes", "bias")
+
+# Presets of the page's model settings (the accordion): name -> label and values.
+PRESETS: dict[str, dict] = {
+    "swin-t": dict(label="Swin-T (224 px, window 7, shift 3)", img_size="224", window_size=7,
+                   shift_size=3, weights=None, embed_dim=DEFAULT_EMBED_DIM,
+                   num_heads=DEFAULT_HEADS, stage="1", pair="0"),
+    "note-6x6": dict(label="the note's 6x6 example (24 px, window 3, shift 1)", img_size="24",
+                     window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
+                     num_heads=DEFAULT_HEADS, stage="1", pair="0"),
+}
 
 
 # Errors that mean "bad input or settings": their message is for the user.
@@ -101,39 +128,86 @@ class View:
         return self.exp.grid
 
 
-def parse_head(head, num_heads: int) -> int | None:
-    """Dropdown value ("all", "0", 1, "head 2") -> head index or None (all heads)."""
-    if head is None or str(head).strip().lower() in ("", ALL_HEADS, "all heads", "none"):
+def parse_head(head, num_heads: int, stage: int | None = None) -> int | None:
+    """Dropdown value ("all", "0", 1, "head 2") -> head index or None (all heads); the range is
+    the explored stage's heads."""
+    if head is None or (isinstance(head, str) and head.strip().lower() in (
+            "", ALL_HEADS, "all heads", "none")):
         return None
-    text = str(head).strip().lower().removeprefix("head").strip()
+    where = f" (stage {stage} has {num_heads} heads)" if stage is not None else ""
+    if isinstance(head, str):
+        head = head.strip().lower().removeprefix("head").strip()
     try:
-        h = int(float(text))
-    except ValueError:
-        raise SettingsError(f"head must be a number or 'all', got {head!r}") from None
+        h = whole("head", head)
+    except SettingsError:
+        raise SettingsError(f"head must be a whole number from 0 to {num_heads - 1}{where} or "
+                            f"'all', got {_short(head)}") from None
     if not 0 <= h < num_heads:
-        raise SettingsError(f"head must be in 0..{num_heads - 1} or 'all', got {h}")
+        raise SettingsError(f"head must be from 0 to {num_heads - 1}{where} or 'all', got {h}")
     return h
 
 
 def parse_block(block) -> int:
+    """0 (the pair's first block, W-MSA) or 1 (its second block, SW-MSA); anything else
+    (0.5, "inf", a list) is a SettingsError."""
+    msg = "block must be 0 (the pair's first block, W-MSA) or 1 (its second block, SW-MSA)"
     try:
-        b = int(float(block))
-    except (TypeError, ValueError):
-        raise SettingsError(f"block must be 0 (W-MSA) or 1 (SW-MSA), got {block!r}") from None
+        b = whole("block", block)
+    except SettingsError:
+        raise SettingsError(f"{msg}, got {_short(block)}") from None
     if b not in (0, 1):
-        raise SettingsError(f"block must be 0 (W-MSA) or 1 (SW-MSA), got {b}")
+        raise SettingsError(f"{msg}, got {b}")
     return b
 
 
 def parse_template(template) -> str:
-    t = (template or "default").strip().lower()
-    if t not in TEMPLATES:
-        raise SettingsError(f"template must be one of {', '.join(TEMPLATES)}, got {template!r}")
-    return t
+    return text_choice("template", template, TEMPLATES, "default")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def head_choices(num_heads: int) -> list[tuple[str, str]]:
     return [("all heads", ALL_HEADS)] + [(f"head {h}", str(h)) for h in range(num_heads)]
+
+
+def pair_choices(stage) -> list[tuple[str, str]]:
+    """The pairs of a Swin-T stage: ("pair p: blocks 2p, 2p+1", "p"); stage 1's for a stage
+    that is not 1-4."""
+    from swinviz.config import get_config
+
+    from .state import ARCH
+
+    cfg = get_config(ARCH)
+    try:
+        s, _ = parse_stage_pair(cfg, stage, 0)
+    except SettingsError:
+        s = 1
+    return [(f"pair {p}: blocks {2 * p}, {2 * p + 1}", str(p))
+            for p in range(cfg.depths[s - 1] // 2)]
+
+
+def block_choices(pair=0, shifted: bool = True) -> list[tuple[str, str]]:
+    """The block radio's labels for pair p: the pair's first (2p, W-MSA) and second (2p+1,
+    SW-MSA) block; shifted=False says the second block does not shift (one window covers the
+    stage's grid)."""
+    try:
+        p = whole("pair", pair, lo=0)
+    except SettingsError:
+        p = 0
+    second = "SW-MSA" if shifted else "SW-MSA, no shift here: one window"
+    return [(f"first block of the pair: block {2 * p} (W-MSA)", "0"),
+            (f"second block: block {2 * p + 1} ({second})", "1")]
+
+
+def sync_blocks(view: View | None):
+    """After a run: the block labels name the explored pair's blocks (and a missing shift)."""
+    if view is None:
+        return gr.update()
+    exp = view.exp
+    return gr.update(choices=block_choices(exp.pair, shifted=exp.shift_size > 0))
 
 
 # ------------------------------------------------------------------------------------ figures
@@ -167,6 +241,30 @@ def build_figures(view: View, kinds=KINDS, *, block: int = 1, head: int | None =
     return figs
 
 
+def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
+                template: str = "default") -> list[PlotData]:
+    """What gr.Plot shows for each kind, in order. Figures of SETTINGS_KINDS come from the cache
+    shared by all sessions (keyed by the model settings, stage, pair, kind and selection); a kind
+    that fails becomes a placeholder (never cached)."""
+    exp = view.exp
+    query = resolved_query(view)
+    out = []
+    for kind in kinds:
+        if kind in SETTINGS_KINDS:
+            key = (view.settings.cache_key(), exp.stage, exp.pair, kind, block, head, template,
+                   query)
+            try:
+                text = FIGURES.get(key, lambda k=kind: _plot_text(k, make_figure(
+                    k, exp, block=block, head=head, query=view.query, template=template)))
+                out.append(PlotData(type="plotly", plot=text))
+                continue
+            except Exception:  # drawn again below, where a failure becomes a placeholder
+                pass
+        fig = build_figures(view, (kind,), block=block, head=head, template=template)[kind]
+        out.append(to_plot(kind, fig))
+    return out
+
+
 def plot_config(kind: str, fig: go.Figure) -> dict:
     """Plotly config for gr.Plot: the camera button saves a PNG at slide resolution.
 
@@ -184,12 +282,15 @@ def plot_config(kind: str, fig: go.Figure) -> dict:
     }
 
 
-def to_plot(kind: str, fig: go.Figure) -> PlotData:
-    """A figure as gr.Plot's payload, with the Plotly config attached."""
+def _plot_text(kind: str, fig: go.Figure) -> str:
     text = fig.to_json()
     assert text.endswith("}")
-    text = text[:-1] + ',"config":' + json.dumps(plot_config(kind, fig)) + "}"
-    return PlotData(type="plotly", plot=text)
+    return text[:-1] + ',"config":' + json.dumps(plot_config(kind, fig)) + "}"
+
+
+def to_plot(kind: str, fig: go.Figure) -> PlotData:
+    """A figure as gr.Plot's payload, with the Plotly config attached."""
+    return PlotData(type="plotly", plot=_plot_text(kind, fig))
 
 
 # ------------------------------------------------------------------------- the clickable image
@@ -255,16 +356,18 @@ def query_image(view: View | None, block: int = 1) -> Image.Image | None:
         inside = None
     arr = np.asarray(big).astype(np.float32)
     if inside is not None:
-        outside = np.kron(~inside, np.ones((p, p), dtype=bool))
+        # a merge pads an odd grid: the last tokens may reach past the image's edge
+        outside = np.kron(~inside, np.ones((p, p), dtype=bool))[:arr.shape[0], :arr.shape[1]]
         arr[outside] = arr[outside] * 0.5 + 0.5 * 190  # wash out what the query cannot see
     out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(out)
-    lw = max(2, k)
+    lw = max(2, min(k, 5))
     if inside is not None:
         for seg in _outline_segments(inside, p):
             draw.line(seg, fill=BLOCK_COLORS[block], width=lw)
     x0, y0 = c * p, r * p
-    cx, cy, rad = x0 + p / 2, y0 + p / 2, 2.2 * p + 4
+    # the ring finds a small token; around a large one (later stages) it stays close
+    cx, cy, rad = x0 + p / 2, y0 + p / 2, p / 2 + min(1.7 * p + 4, 24)
     draw.ellipse([cx - rad, cy - rad, cx + rad, cy + rad], outline="black", width=lw + 2)
     draw.ellipse([cx - rad + 1, cy - rad + 1, cx + rad - 1, cy + rad - 1], outline=QUERY_COLOR,
                  width=lw)
@@ -286,48 +389,109 @@ def click_to_token(view: View, x: float, y: float) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------- the badge
 
 
+def prediction_text(exp) -> str:
+    """The top-5 classes as one markdown line; says when they mean nothing (random weights)."""
+    top5 = getattr(exp, "top5", None)
+    if not top5:
+        return ""
+    classes = " · ".join(f"{name} {100 * p:.1f}%" for _, name, p in top5)
+    line = f"**Prediction (top 5):** {classes}"
+    if not getattr(exp, "pretrained", False):
+        line += " *(meaningless with random weights)*"
+    return line
+
+
 def badge(view: View | None) -> str:
-    """One line: device, weights in use, token grid, windows, shift (and SPEC fact 2)."""
+    """Stage and pair, device, weights in use, token grid, windows, shift (and fact 2), heads,
+    the model run's time, the prediction."""
     if view is None:
         return "Upload an image (or click an example) to run the model."
     exp, st = view.exp, view.settings
     H, W = exp.grid
     M, s = exp.window_size, exp.shift_size
     nW = exp.num_windows
+    b0, b1 = exp.blocks
     windows = "1 window" if nW == 1 else f"{nW} windows"
+    shift = "no shift" if s == 0 else f"shift {s}"
     parts = [
-        f"**Device:** {exp.device}",
-        f"**Weights:** {exp.weights}",
-        f"**Tokens:** {H}x{W} ({exp.patch_size}x{exp.patch_size} px patches, "
-        f"{H * exp.patch_size}x{W * exp.patch_size} px input)",
-        f"**Windows:** {windows} of {M}x{M}, shift {s}",
+        f"**Stage {exp.stage}, pair {exp.pair}** (blocks {b0} and {b1})",
+        f"**Tokens:** {H}x{W} ({exp.patch_size}x{exp.patch_size} px each, "
+        f"{st.img_size}x{st.img_size} px input)",
+        f"**Windows:** {windows} of {M}x{M}, {shift}",
         f"**Heads:** {exp.num_heads} x {exp.embed_dim // exp.num_heads} channels",
+        f"**Weights:** {exp.weights}",
+        f"**Device:** {exp.device}",
         f"**Model run:** {view.run_ms:.0f} ms",
     ]
     line = " · ".join(parts)
-    if st.capped:
-        Mr, sr = st.requested
-        line += (
-            f"\n\n*The window you asked for ({Mr}x{Mr}) covers the whole {H}x{W} token grid, so "
-            f"the block uses one {M}x{M} window and no shift (as Swin does at stage 4 of a "
-            f"224 px input): nothing needs shifting when one window already sees everything.*"
-        )
+    if nW == 1 and s == 0:
+        Mr, _ = st.requested
+        why = (f"The window you asked for ({Mr}x{Mr}) covers the whole {H}x{W} token grid"
+               if exp.stage == 1 and st.capped else
+               f"One {M}x{M} window covers the whole {H}x{W} token grid of stage {exp.stage}")
+        line += (f"\n\n*{why}, so both blocks use that one window and neither shifts "
+                 f"(docs/concepts.md, fact 2): nothing needs shifting when one window already "
+                 f"sees everything, as at stage 4 of Swin-T at 224 px.*")
+    pred = prediction_text(exp)
+    if pred:
+        line += "\n\n" + pred
     return line
+
+
+def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
+                weights=None, checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM,
+                num_heads=DEFAULT_HEADS, stage=1, pair=0) -> str:
+    """One line for the settings panel: what a run with these settings needs against the
+    per-request limit, or why it will not run (the same sentence the run would give)."""
+    try:
+        settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
+                                  embed_dim, num_heads)
+        cfg = settings.config()
+        s, p = parse_stage_pair(cfg, stage, pair)
+        est = check_budget(cfg, s, p)
+    except EXPECTED as exc:
+        return f"**These settings will not run:** {str(exc).strip()}."
+    return (f"This run needs about {human(est.total)} of the {request_limit_mb():g} MB each "
+            f"request may use; its figures send about {human(est.payload)}.")
 
 
 # ------------------------------------------------------------------------------------- events
 
 
-def _run_model(settings: ModelSettings, image):
-    """Load (or reuse) the model and run the image through it: the only model call."""
+def exploration_to_cpu(exp):
+    """Every tensor of an Exploration on the CPU (a CUDA tensor returned from a ZeroGPU function
+    hangs the main process); a no-op for one that is already there."""
+    import torch
+
+    def cpu(t):
+        return t.cpu() if isinstance(t, torch.Tensor) and t.device.type not in ("cpu", "meta") \
+            else t
+
+    exp.pixels, exp.tokens, exp.output = cpu(exp.pixels), cpu(exp.tokens), cpu(exp.output)
+    exp.logits = cpu(exp.logits)
+    exp.traces = [replace(t, **{k: cpu(v) for k, v in vars(t).items()
+                                if isinstance(v, torch.Tensor)}) for t in exp.traces]
+    exp.chain = [replace(b, attn=cpu(b.attn)) for b in exp.chain]
+    return exp
+
+
+def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int = 0):
+    """The only model call: plain, picklable arguments in (settings, the image as a path, bytes,
+    PIL image or array, stage, pair), a CPU Exploration out.
+
+    On a Hugging Face Space with ZeroGPU this runs in another process with a GPU borrowed for
+    GPU_DURATION_S seconds (`spaces.GPU`): the model is loaded there on first use (and kept in
+    that process's cache), nothing is compiled, and everything returned is on the CPU.
+    """
     model = load_cached_model(settings, device="auto")
-    return model.explore(image)
+    return exploration_to_cpu(model.explore(image, stage=stage, pair=pair))
 
 
+_run_model = explore_on_device
 try:  # ZeroGPU on Hugging Face Spaces: borrow a GPU for the model call only
     import spaces  # type: ignore[import-not-found]
 
-    _run_model = spaces.GPU(_run_model)
+    _run_model = spaces.GPU(duration=GPU_DURATION_S)(explore_on_device)
 except ImportError:
     pass
 
@@ -335,31 +499,36 @@ except ImportError:
 def image_source(image):
     """What the page or the API hands over -> something `swinviz.image` opens.
 
-    A path (str / Path), a PIL image or an array pass through; Gradio's raw payload (events run
-    with preprocess=False) is a dict with the cached upload's "path", or a "url" holding a
-    data: URI (pasted images in some browsers), which is decoded to bytes here, refused before
-    decoding when over the upload limit (SWINVIZ_MAX_FILE_SIZE, as app/ui.py gives Gradio).
+    A path (str / Path), bytes, a PIL image or an array pass through; Gradio's raw payload
+    (events run with preprocess=False) is a dict with the cached upload's "path", or a "url"
+    holding a data: URI (pasted images in some browsers), which is decoded to bytes here, refused
+    before decoding when over the upload limit (SWINVIZ_MAX_FILE_SIZE, as app/ui.py gives
+    Gradio). Anything else (a number, a list) is a gr.Error.
     """
-    import os
-
     from swinviz.image import decode_data_uri, parse_size
 
     if isinstance(image, dict) or hasattr(image, "model_dump"):
         data = image if isinstance(image, dict) else image.model_dump()
-        if data.get("path"):
-            return str(data["path"])
+        path = data.get("path")
+        if path:
+            if not isinstance(path, (str, os.PathLike)):
+                raise user_error(f"The image's path must be text, got {_short(path)}.")
+            return str(path)
         url = data.get("url") or ""
-        if url.startswith("data:"):
+        if isinstance(url, str) and url.startswith("data:"):
             limit = parse_size(os.environ.get("SWINVIZ_MAX_FILE_SIZE", "20mb"))
             try:
                 return decode_data_uri(url, limit)
             except ImageError as exc:
                 raise user_error(str(exc)) from None
         return None
-    return image
+    if image is None or isinstance(image, (str, os.PathLike, bytes, Image.Image, np.ndarray)):
+        return image
+    raise user_error(f"The image must be an uploaded file, got {_short(image)}.")
 
 
-def explore_image(image, settings: ModelSettings, progress=None) -> View:
+def explore_image(image, settings: ModelSettings, progress=None, *, stage: int = 1,
+                  pair: int = 0) -> View:
     """Image + settings -> View (model run); expected failures become gr.Error."""
     image = image_source(image)
     if image is None:
@@ -369,7 +538,7 @@ def explore_image(image, settings: ModelSettings, progress=None) -> View:
         progress(0.1, desc="Loading the model")
     t0 = time.perf_counter()
     try:
-        exp = _run_model(settings, image)
+        exp = _run_model(settings, image, stage, pair)
     except EXPECTED as exc:
         raise user_error(_message(exc)) from None
     except MemoryError:
@@ -378,7 +547,7 @@ def explore_image(image, settings: ModelSettings, progress=None) -> View:
     except Exception as exc:
         log.exception("model run failed")
         raise user_error(f"The model run failed ({type(exc).__name__}: {exc}).") from None
-    held = EXPLORATIONS.admit(Held(exp))
+    held = EXPLORATIONS.admit(Held(slim_exploration(exp)))
     return View(held=held, settings=settings, run_ms=(time.perf_counter() - t0) * 1e3,
                 timings=dict(getattr(exp, "timings_ms", {}) or {}))
 
@@ -391,74 +560,125 @@ def _message(exc: BaseException) -> str:
 def _view_settings(view: View | None, block, head, template) -> tuple[int, int | None, str]:
     try:
         b = parse_block(block)
-        h = parse_head(head, view.exp.num_heads if view is not None else 64)
+        h = (parse_head(head, view.exp.num_heads, view.exp.stage) if view is not None
+             else head)
         t = parse_template(template)
     except SettingsError as exc:
         raise user_error(_message(exc)) from None
     return b, h, t
 
 
-def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
-        weights="random", checkpoint=None, block=1, head="0", template="default", seed=0,
-        embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, progress=None,
-        strict_head=True):
-    """Model run + all figures.
-
-    Returns (ten PlotData in KINDS order, clickable image, badge markdown, View).
-    strict_head=False (the page): a head beyond the new number of heads falls back to head 0
-    (the head picker is updated after the run); True (the API): it is an error.
-    """
+def check_request(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
+                  weights=None, checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM,
+                  num_heads=DEFAULT_HEADS, stage=1, pair=0):
+    """Every model setting checked before any work, the budget included:
+    (ModelSettings, stage, pair, swinviz.budget.Estimate); a gr.Error with the sentence
+    otherwise."""
     try:
         settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
                                   embed_dim, num_heads)
+        cfg = settings.config()
+        s, p = parse_stage_pair(cfg, stage, pair)
+        est = check_budget(cfg, s, p)
     except EXPECTED as exc:
         raise user_error(_message(exc)) from None
-    b, h, t = _view_settings(None, block, head, template)
-    if h is not None and h >= settings.num_heads:
-        if strict_head:
-            raise user_error(f"Head must be in 0..{settings.num_heads - 1} or 'all', got {h}")
-        gr.Warning(f"There is no head {h} with {settings.num_heads} heads; showing head 0.")
+    return settings, s, p, est
+
+
+def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
+        weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
+        embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
+        progress=None, strict_head=True):
+    """Model run + all figures.
+
+    stage (1-4) and pair (0..pairs-1) choose the traced block pair; query ("r,c", [r, c] or
+    None) the query patch on that stage's token grid. Every setting is checked first, the
+    per-request budget included (swinviz.budget), so a refused run costs nothing.
+    Returns (PlotData per kind in KINDS order, clickable image, badge markdown, View).
+    strict_head=False (the page): a head beyond the stage's heads falls back to head 0 (the head
+    picker is updated after the run); True (the API): it is an error.
+    """
+    settings, s, p, _ = check_request(img_size, window_size, shift_size, weights, checkpoint,
+                                      seed, embed_dim, num_heads, stage, pair)
+    cfg = settings.config()
+    geo = cfg.stage(s)
+    b, _, t = _view_settings(None, block, None, template)
+    try:
+        q = parse_query(query, geo.grid)
+        h = parse_head(head, geo.num_heads, s)
+    except SettingsError as exc:
+        if strict_head or not _beyond_heads(head, geo.num_heads):
+            raise user_error(_message(exc)) from None
+        gr.Warning(f"There is no head {head} in stage {s} ({geo.num_heads} heads); "
+                   f"showing head 0.")
         h = 0
-    view = explore_image(image, settings, progress)
+    view = explore_image(image, settings, progress, stage=s, pair=p)
+    view = replace(view, query=q)
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
-    figs = build_figures(view, block=b, head=h, template=t)
-    return (*[to_plot(k, figs[k]) for k in KINDS], query_image(view, b), badge(view), view)
+    plots = build_plots(view, block=b, head=h, template=t)
+    view.held.refresh()  # the figures' caches on the exploration count too
+    return (*plots, query_image(view, b), badge(view), view)
+
+
+def _beyond_heads(head, num_heads: int) -> bool:
+    """True for a head number that is valid but beyond this stage's heads (the page keeps the
+    last stage's head picked while a new stage runs)."""
+    try:
+        return parse_head(head, 10**6) is not None and parse_head(head, 10**6) >= num_heads
+    except SettingsError:
+        return False
 
 
 def redraw(view: View | None, block=1, head="0", template="default"):
-    """Block / head / template changed: the ten figures again, no model run."""
+    """Block / head / template changed: the figures again, no model run."""
     if view is None:
         return (*[None] * len(KINDS), None)
     b, h, t = _view_settings(view, block, head, template)
-    figs = build_figures(view, block=b, head=h, template=t)
-    return (*[to_plot(k, figs[k]) for k in KINDS], query_image(view, b))
+    plots = build_plots(view, block=b, head=h, template=t)
+    return (*plots, query_image(view, b))
+
+
+def _coordinate(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise user_error(f"The click's {name} must be a number of pixels, got {_short(value)}.")
+    try:
+        f = float(value)
+    except ValueError:
+        raise user_error(f"The click's {name} must be a number of pixels, got {_short(value)}."
+                         ) from None
+    if not math.isfinite(f):
+        raise user_error(f"The click's {name} must be a finite number of pixels, got "
+                         f"{_short(value)}.")
+    return f
 
 
 def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
                   template="default"):
     """A click at (x, y) on the displayed image: new query patch, then attention + flow only.
 
-    Returns (View, clickable image, attention PlotData, flow PlotData).
+    Returns (View, clickable image, PlotData per kind in QUERY_KINDS).
     """
     if view is None:
         raise user_error("Upload an image first; then click it to pick a patch.")
+    fx, fy = _coordinate("x", x), _coordinate("y", y)
     b, h, t = _view_settings(view, block, head, template)
-    view = replace(view, query=click_to_token(view, x, y))
-    figs = build_figures(view, QUERY_KINDS, block=b, head=h, template=t)
-    return (view, query_image(view, b), *[to_plot(k, figs[k]) for k in QUERY_KINDS])
+    view = replace(view, query=click_to_token(view, fx, fy))
+    plots = build_plots(view, QUERY_KINDS, block=b, head=h, template=t)
+    return (view, query_image(view, b), *plots)
 
 
 def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
     """gr.Image.select handler: evt.index is [x, y] in the displayed image's pixels."""
-    if evt is None or evt.index is None:
-        raise user_error("Click on the image to pick a patch.")
-    x, y = evt.index[0], evt.index[1]
-    return pick_query_at(view, x, y, block, head, template)
+    index = getattr(evt, "index", None)
+    if not isinstance(index, (list, tuple)) or len(index) != 2:
+        raise user_error(f"Click on the image to pick a patch (the click's position should be "
+                         f"[x, y], got {_short(index)}).")
+    return pick_query_at(view, index[0], index[1], block, head, template)
 
 
 def sync_heads(view: View | None, head):
-    """After a run: the head picker offers exactly the model's heads."""
+    """After a run: the head picker offers exactly the explored stage's heads."""
     if view is None:
         return gr.update()
     n = view.exp.num_heads
@@ -470,11 +690,19 @@ def query_caption(view: View | None, block=1) -> str:
     if view is None:
         return ""
     r, c = resolved_query(view)
-    b = parse_block(block)
-    name = "block 0 (regular windows)" if b == 0 else "block 1 (shifted windows)"
-    return (f"**Query patch:** row {r}, column {c} (yellow square in the ring). The outlined, "
-            f"bright area is its window in {name}: the only patches it can attend to in that "
-            f"block. Click anywhere on the image to pick another patch.")
+    try:
+        b = parse_block(block)
+    except SettingsError:
+        b = 1
+    exp = view.exp
+    number = exp.blocks[b]
+    name = (f"block {number} (regular windows)" if b == 0
+            else f"block {number} (shifted windows)" if exp.shift_size
+            else f"block {number} (one window, no shift)")
+    return (f"**Query patch:** row {r}, column {c} of stage {exp.stage}'s {exp.grid[0]}x"
+            f"{exp.grid[1]} tokens ({exp.patch_size}x{exp.patch_size} px each; yellow square "
+            f"in the ring). The outlined, bright area is its window in {name}: the only patches "
+            f"it can attend to in that block. Click anywhere on the image to pick another patch.")
 
 
 def _prune_exports(now: float) -> None:
@@ -498,7 +726,7 @@ def _accepts_progress(fn) -> bool:
 
 
 def download(view: View | None, block=1, head="0", template="default", progress=None) -> str:
-    """All ten figures (as on screen) as PNG (1600 px wide) and SVG, zipped; returns the path."""
+    """All figures (as on screen) as PNG (1600 px wide) and SVG, zipped; returns the path."""
     if view is None:
         raise user_error("Run the model on an image first; then the figures can be downloaded.")
     b, h, t = _view_settings(view, block, head, template)
@@ -530,7 +758,9 @@ def download(view: View | None, block=1, head="0", template="default", progress=
         log.exception("export failed")
         raise user_error(f"Could not export the figures ({type(exc).__name__}: {exc}).") from None
     st = view.settings
-    name = f"swinviz-figures-{st.img_size}px-w{st.window_size}-s{st.shift_size}-block{b}.zip"
+    exp = view.exp
+    name = (f"swinviz-figures-{st.img_size}px-w{st.window_size}-s{st.shift_size}-stage"
+            f"{exp.stage}-block{exp.blocks[b]}.zip")
     zpath = out / name
     with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in sorted(Path(x) for x in paths):

@@ -1,8 +1,10 @@
 """The page: thin gr.Blocks wiring over the functions in `app.callbacks`.
 
-Layout: image input + settings on the left; badge, the clickable query image and the view
-controls on the right; below, tabs that follow the data's path through the block pair
-(Windows, Cyclic shift, Masks, Relative position, Attention, Information flow, Cost, Shapes).
+Layout: the weights notice (when the pretrained weights could not be had); image input +
+model settings (presets, budget line) on the left; badge (with the prediction), the clickable
+query image and the view controls (stage, pair, block, head, style) on the right; below, tabs
+that follow the data's path through the block pair (Windows, Cyclic shift, Masks, Relative
+position, Attention, Information flow, Cost, Shapes, Prediction).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from .state import (
     DEFAULT_WINDOW,
     MAX_SIZE,
     SIZES,
+    STAGES,
     checkpoint_dir,
+    default_weights_choice,
+    default_weights_source,
     list_checkpoints,
 )
 
@@ -46,11 +51,12 @@ FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
 INTRO = """\
 # swinviz · the shifted windows of the Swin Transformer
 Upload a photo (or click an example). It is cut into **4x4-pixel patches (tokens)** and run
-through the first two blocks of a Swin-T: **block 0** lets each patch attend only to the patches
-of its own regular window (W-MSA); **block 1** does the same with the windows **shifted** by a
-few patches (SW-MSA), so information crosses the window borders. Every picture is drawn from the
-model's own tensors. **Click the image on the right** to pick a query patch; the tabs below
-follow the data's path through the two blocks, left to right.
+through a whole Swin-T; the page shows one **pair of blocks** of one **stage** (stage 1, pair 0
+first): the pair's **first block** lets each token attend only to the tokens of its own regular
+window (W-MSA); its **second block** does the same with the windows **shifted** by a few tokens
+(SW-MSA), so information crosses the window borders. Later stages work on coarser tokens (8, 16,
+32 px). Every picture is drawn from the model's own tensors. **Click the image on the right** to
+pick a query token; the tabs below follow the data's path through the two blocks.
 """
 
 TABS: list[tuple[str, tuple[str, ...], str]] = [
@@ -108,8 +114,21 @@ tokens (B, L, C), the windows (nW·B, N, C), the heads (nW·B, nH, N, d), the at
 enter; only the window's tokens ever meet in one attention matrix."""),
 ]
 
+if "prediction" in KINDS:
+    TABS.append(("9 · Prediction", ("prediction",), """\
+**What you see:** the five classes the whole model gives the highest probability, from its
+classifier head after the last stage. **Look for:** with random weights the prediction means
+nothing (the badge says which weights are in use); with the pretrained Swin-T it names what the
+photo shows."""))
+_SHOWN = {k for _, kinds, _ in TABS for k in kinds}
+if any(k not in _SHOWN for k in KINDS):  # a figure kind without its own tab still gets one
+    TABS.append(("More", tuple(k for k in KINDS if k not in _SHOWN),
+                 "**More figures** drawn from the same model run."))
+
 CSS = """
 #badge { font-size: 0.95em; }
+#weights-notice { border-left: 4px solid #E69F00; background: #fff8e6; padding: 6px 12px;
+                  border-radius: 4px; }
 #status { border-left: 4px solid #D55E00; background: #fff4ec; padding: 6px 12px;
           border-radius: 4px; }
 .explain { font-size: 0.95em; line-height: 1.45; }
@@ -129,10 +148,13 @@ def example_images() -> list[str]:
 
 
 def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-               template, seed, embed_dim, num_heads, progress=gr.Progress()):  # noqa: B008
-    """The API endpoint /explore: errors are raised (gradio_client turns them into AppError)."""
+               template, seed, embed_dim, num_heads, stage, pair, query,
+               progress=gr.Progress()):  # noqa: B008
+    """The API endpoint /explore: errors are raised (gradio_client turns them into AppError).
+    stage (1-4), pair and query ("row,col" on the stage's token grid, empty: the default
+    patch) make the same figures as the page's choices and click."""
     return cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                  template, seed, embed_dim, num_heads, progress=progress)
+                  template, seed, embed_dim, num_heads, stage, pair, query, progress=progress)
 
 
 def status_text(message: str) -> str:
@@ -141,12 +163,13 @@ def status_text(message: str) -> str:
 
 
 def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
-           seed, embed_dim, num_heads, progress=gr.Progress()):  # noqa: B008
+           seed, embed_dim, num_heads, stage, pair, progress=gr.Progress()):  # noqa: B008
     """The page's model runs: a failure is a message in the page (status line and a toast);
     the figures of the previous run stay as they were, consistent with the badge."""
     try:
         out = cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                     template, seed, embed_dim, num_heads, progress=progress, strict_head=False)
+                     template, seed, embed_dim, num_heads, stage, pair, progress=progress,
+                     strict_head=False)
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -155,12 +178,13 @@ def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block,
 
 
 def on_image_change(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                    template, seed, embed_dim, num_heads, progress=gr.Progress()):  # noqa: B008
+                    template, seed, embed_dim, num_heads, stage, pair,
+                    progress=gr.Progress()):  # noqa: B008
     if image is None:  # cleared: empty page, ready for the next image
         return (*[None] * len(KINDS), None, cb.badge(None), None,
                 gr.update(value="", visible=False))
     return on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                  template, seed, embed_dim, num_heads, progress)
+                  template, seed, embed_dim, num_heads, stage, pair, progress)
 
 
 def on_redraw(view, block, head, template):
@@ -179,19 +203,61 @@ def on_window(window_size, shift_size):
     """Keep the shift valid when the window changes (0 <= shift < window)."""
     try:
         M, s = int(window_size), int(shift_size)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return gr.update()
     return gr.update(value=s if s < M else M // 2)
 
 
+def random_only(weights) -> dict:
+    """Window, shift, width and heads can change only with random weights: pretrained ones fix
+    them (their relative position tables and layer shapes)."""
+    return dict(interactive=weights == "random")
+
+
 def on_weights(weights):
+    """Weights changed: the checkpoint list, and the settings only random weights may change
+    (reset to Swin-T's for pretrained weights or a checkpoint)."""
     names = list_checkpoints()
-    return gr.update(visible=weights == "checkpoint",
+    ckpt = gr.update(visible=weights == "checkpoint",
                      choices=[("(choose a file)", "")] + [(n, n) for n in names])
+    if weights == "random":
+        fixed = [gr.update(interactive=True)] * 4
+    else:
+        fixed = [gr.update(value=v, interactive=False) for v in
+                 (DEFAULT_WINDOW, DEFAULT_SHIFT, DEFAULT_EMBED_DIM, DEFAULT_HEADS)]
+    return (ckpt, *fixed)
+
+
+def on_stage(stage):
+    """Stage changed: its pairs (pair 0 chosen) and the block labels of pair 0."""
+    return (gr.update(choices=cb.pair_choices(stage), value="0"),
+            gr.update(choices=cb.block_choices(0)))
+
+
+def on_pair(pair):
+    return gr.update(choices=cb.block_choices(pair))
+
+
+def on_preset(name):
+    """A preset: every model setting at once (then the model runs)."""
+    p = cb.PRESETS.get(name if isinstance(name, str) else "")
+    if p is None:
+        return tuple(gr.update() for _ in range(9))
+    weights = p["weights"] or default_weights_source()
+    interactive = weights == "random"
+    return (gr.update(value=p["img_size"]),
+            gr.update(value=p["window_size"], interactive=interactive),
+            gr.update(value=p["shift_size"], interactive=interactive),
+            gr.update(value=weights),
+            gr.update(value=p["embed_dim"], interactive=interactive),
+            gr.update(value=p["num_heads"], interactive=interactive),
+            gr.update(value=p["stage"]),
+            gr.update(choices=cb.pair_choices(p["stage"]), value=p["pair"]),
+            gr.update(choices=cb.block_choices(p["pair"])))
 
 
 def after_run(view, head, block):
-    return cb.sync_heads(view, head), cb.query_caption(view, block)
+    return cb.sync_heads(view, head), cb.sync_blocks(view), cb.query_caption(view, block)
 
 
 # --------------------------------------------------------------------------------- the page
@@ -200,10 +266,15 @@ def after_run(view, head, block):
 def build_demo() -> gr.Blocks:
     examples = example_images()
     ckpts = list_checkpoints()
+    choice = default_weights_choice()  # decided once per process (seconds at most)
+    default_weights = default_weights_source()
+    fixed = default_weights != "random"
     with gr.Blocks(title="swinviz: Swin Transformer shifted windows",
                    delete_cache=(3600, 3600)) as demo:
         view = gr.State(None, time_to_live=STATE_TTL_S)
         gr.Markdown(INTRO)
+        gr.Markdown(f"**{choice.notice}**" if choice.notice else "", elem_id="weights-notice",
+                    visible=bool(choice.notice))
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 image_in = gr.Image(
@@ -215,27 +286,30 @@ def build_demo() -> gr.Blocks:
                     gr.Examples(examples=[[p] for p in examples], inputs=[image_in],
                                 label="Example photos (click one)", examples_per_page=8,
                                 example_labels=[Path(p).stem for p in examples])
-                with gr.Accordion("Model settings: input size, window, shift, weights",
+                with gr.Accordion("Model settings: presets, input size, window, shift, weights",
                                   open=False, elem_id="model-settings"):
                     gr.Markdown("A change here runs the model again.", elem_classes="explain")
+                    preset = gr.Dropdown(
+                        [(p["label"], name) for name, p in cb.PRESETS.items()], value=None,
+                        label="Presets", elem_id="preset",
+                        info="Sets every model setting at once; the note's 6x6 example shows "
+                             "the seed tables (6x6 tokens, window 3, shift 1, random weights).",
+                    )
                     size = gr.Dropdown(
                         [str(s) for s in SIZES], value=str(DEFAULT_SIZE), allow_custom_value=True,
-                        label="Input size (pixels)",
+                        label="Input size (pixels)", elem_id="input-size",
                         info=f"The image is centre-cropped to a square of this size; a multiple of "
                              f"4 x window, at most {MAX_SIZE}.",
                     )
-                    window = gr.Slider(2, 14, value=DEFAULT_WINDOW, step=1,
-                                       label="Window size M (patches)",
-                                       info="Swin uses 7: windows of 7x7 patches.")
-                    shift = gr.Slider(0, 13, value=DEFAULT_SHIFT, step=1,
-                                      label="Shift s of block 1 (patches)",
-                                      info="Smaller than the window; Swin uses M // 2.")
                     weights = gr.Radio(
-                        [("random (seeded)", "random"), ("pretrained Swin-T (Hub)", "hub"),
-                         ("checkpoint file", "checkpoint")],
-                        value="random", label="Weights",
-                        info="Random weights show the mechanics; pretrained ones show what a "
-                             "trained Swin-T attends to (needs the internet once).",
+                        [("pretrained Swin-T" if choice.pretrained
+                          else "pretrained Swin-T (not available here: see the notice)",
+                          "pretrained"),
+                         ("random (seeded)", "random"), ("checkpoint file", "checkpoint")],
+                        value=default_weights, label="Weights", elem_id="weights",
+                        info="Pretrained: what a trained Swin-T attends to (window 7, width 96 "
+                             "and 3 heads are then fixed). Random weights show the mechanics "
+                             "and let every setting change.",
                     )
                     checkpoint = gr.Dropdown(
                         [("(choose a file)", "")] + [(n, n) for n in ckpts], value="",
@@ -243,12 +317,23 @@ def build_demo() -> gr.Blocks:
                         info=("Files in the server's checkpoint folder." if checkpoint_dir()
                               else "No checkpoint folder is set up on this server."),
                     )
+                    window = gr.Slider(2, 14, value=DEFAULT_WINDOW, step=1,
+                                       label="Window size M (tokens)", interactive=not fixed,
+                                       info="Swin uses 7: windows of 7x7 tokens.")
+                    shift = gr.Slider(0, 13, value=DEFAULT_SHIFT, step=1,
+                                      label="Shift s of the second block (tokens)",
+                                      interactive=not fixed,
+                                      info="Smaller than the window; Swin uses M // 2.")
                     with gr.Accordion("More settings", open=False):
                         seed = gr.Number(0, precision=0, minimum=0, label="Seed (random weights)")
                         embed_dim = gr.Number(DEFAULT_EMBED_DIM, precision=0, minimum=1,
-                                              label="Embedding width C (random weights)")
+                                              label="Embedding width C (random weights)",
+                                              interactive=not fixed)
                         num_heads = gr.Number(DEFAULT_HEADS, precision=0, minimum=1,
-                                              label="Number of heads (must divide C)")
+                                              label="Heads of stage 1 (doubled per stage; must "
+                                                    "divide C)", interactive=not fixed)
+                    budget = gr.Markdown(cb.budget_line(weights=default_weights),
+                                         elem_id="budget", elem_classes="explain")
                     run_btn = gr.Button("Run the model", variant="primary")
             with gr.Column(scale=3, min_width=360):
                 badge = gr.Markdown(cb.badge(None), elem_id="badge", label="badge")
@@ -262,9 +347,14 @@ def build_demo() -> gr.Blocks:
                         )
                         query_md = gr.Markdown("", elem_id="query-caption")
                     with gr.Column(scale=2, min_width=220):
-                        block = gr.Radio([("block 0: regular windows (W-MSA)", "0"),
-                                          ("block 1: shifted windows (SW-MSA)", "1")],
-                                         value="1", label="Block")
+                        stage = gr.Radio([(f"stage {s}", str(s)) for s in STAGES], value="1",
+                                         label="Stage", elem_id="stage",
+                                         info="Tokens of 4, 8, 16, 32 px; the model is not "
+                                              "run again from scratch.")
+                        pair = gr.Dropdown(cb.pair_choices(1), value="0", label="Block pair",
+                                           elem_id="pair")
+                        block = gr.Radio(cb.block_choices(0), value="1", label="Block",
+                                         elem_id="block")
                         head = gr.Dropdown(cb.head_choices(DEFAULT_HEADS), value="0",
                                            label="Attention head")
                         template = gr.Radio([("screen", "default"), ("lecture slides", "lecture")],
@@ -287,8 +377,10 @@ def build_demo() -> gr.Blocks:
                                               label=kind)
 
         fig_outputs = [plots[k] for k in KINDS]
+        settings_inputs = [size, window, shift, weights, checkpoint, seed, embed_dim, num_heads,
+                           stage, pair]
         run_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
-                      seed, embed_dim, num_heads]
+                      seed, embed_dim, num_heads, stage, pair]
         run_outputs = [*fig_outputs, query_img, badge, view]
         ui_outputs = [*run_outputs, status]
         # preprocess=False: the uploaded file's path goes to swinviz.image unopened (Gradio's own
@@ -297,31 +389,52 @@ def build_demo() -> gr.Blocks:
         # cache and refuses paths outside it; the callbacks parse every raw value themselves.
         model_kw = dict(concurrency_id="model", concurrency_limit=MODEL_CONCURRENCY,
                         preprocess=False)
-        draw_kw = dict(concurrency_id="draw", concurrency_limit=DRAW_CONCURRENCY)
-        private = dict(api_visibility="private", queue=False, show_progress="hidden")
+        # Every event takes the raw values (preprocess=False): Gradio's own checks would refuse
+        # a pair or head that this session's updated choices offer but the page's first
+        # choices did not ("Value: 2 is not in the list of choices"), with a traceback in the
+        # log; the callbacks check every value themselves.
+        draw_kw = dict(concurrency_id="draw", concurrency_limit=DRAW_CONCURRENCY,
+                       preprocess=False)
+        private = dict(api_visibility="private", queue=False, show_progress="hidden",
+                       preprocess=False)
+        page_run = dict(api_visibility="private", trigger_mode="always_last", **model_kw)
 
         def then_sync(event):
-            event.success(after_run, [view, head, block], [head, query_md], **private)
+            event.success(after_run, [view, head, block], [head, block, query_md], **private)
 
         # The API endpoint: Client(url).predict(handle_file(path), api_name="/explore").
         # It hangs on a hidden button so that its errors are raised to the client, while the
-        # page's own runs show them as a message (see on_run).
+        # page's own runs show them as a message (see on_run). Its query (row,col) is an input
+        # of its own: the page picks the query with a click.
         api_btn = gr.Button("explore", visible=False)
-        api_btn.click(on_explore, run_inputs, run_outputs, api_name="explore", **model_kw)
+        api_query = gr.Textbox("", visible=False, label="query")
+        api_btn.click(on_explore, [*run_inputs, api_query], run_outputs, api_name="explore",
+                      **model_kw)
 
         then_sync(run_btn.click(on_run, run_inputs, ui_outputs, api_visibility="private",
                                 **model_kw))
-        then_sync(image_in.change(on_image_change, run_inputs, ui_outputs,
-                                  api_visibility="private", trigger_mode="always_last",
-                                  **model_kw))
-        for trig in (size.input, weights.input, checkpoint.input, shift.release,
-                     seed.submit, embed_dim.submit, num_heads.submit):
-            then_sync(trig(on_run, run_inputs, ui_outputs, api_visibility="private",
-                           trigger_mode="always_last", **model_kw))
+        then_sync(image_in.change(on_image_change, run_inputs, ui_outputs, **page_run))
+        for trig in (size.input, checkpoint.input, shift.release, seed.submit, embed_dim.submit,
+                     num_heads.submit):
+            then_sync(trig(on_run, run_inputs, ui_outputs, **page_run))
         then_sync(window.release(on_window, [window, shift], [shift], **private).success(
-            on_run, run_inputs, ui_outputs, api_visibility="private",
-            trigger_mode="always_last", **model_kw))
-        weights.input(on_weights, [weights], [checkpoint], **private)
+            on_run, run_inputs, ui_outputs, **page_run))
+        then_sync(weights.input(on_weights, [weights],
+                                [checkpoint, window, shift, embed_dim, num_heads],
+                                **private).success(on_run, run_inputs, ui_outputs, **page_run))
+        # stage / pair: the cached model explores another pair (no new model)
+        then_sync(stage.input(on_stage, [stage], [pair, block], **private).success(
+            on_run, run_inputs, ui_outputs, **page_run))
+        then_sync(pair.input(on_pair, [pair], [block], **private).success(
+            on_run, run_inputs, ui_outputs, **page_run))
+        then_sync(preset.input(on_preset, [preset],
+                               [size, window, shift, weights, embed_dim, num_heads, stage, pair,
+                                block], **private).success(
+            on_weights, [weights], [checkpoint, window, shift, embed_dim, num_heads],
+            **private).success(on_run, run_inputs, ui_outputs, **page_run))
+        # what a run with the current settings would need, on every change (arithmetic only)
+        for comp in settings_inputs:
+            comp.change(cb.budget_line, settings_inputs, [budget], **private)
 
         for trig in (block.input, head.input, template.input):
             trig(on_redraw, [view, block, head, template], [*fig_outputs, query_img],
@@ -334,7 +447,7 @@ def build_demo() -> gr.Blocks:
             cb.query_caption, [view, block], [query_md], **private)
         dl_btn.click(on_download, [view, block, head, template], [dl_file],
                      api_visibility="private", concurrency_id="export",
-                     concurrency_limit=EXPORT_CONCURRENCY)
+                     concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     return demo
 

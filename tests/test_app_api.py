@@ -20,7 +20,7 @@ from PIL import Image
 
 from swinviz.figures import KINDS
 
-SMALL = dict(img_size="56", window_size=7, shift_size=3)
+SMALL = dict(img_size="56", window_size=7, shift_size=3, weights="random")
 pytestmark = [
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
@@ -65,7 +65,7 @@ def test_every_input_but_the_image_has_a_default(client):
     assert len(info["returns"]) == len(KINDS) + 2
 
 
-def test_explore_with_defaults_returns_ten_figures(client, images):
+def test_explore_with_defaults_returns_every_figure(client, images):
     result = client.predict(handle_file(str(images[0])), api_name="/explore")
     figs = figures(result)
     for kind, fig in figs.items():
@@ -73,13 +73,14 @@ def test_explore_with_defaults_returns_ten_figures(client, images):
         assert fig["config"]["toImageButtonOptions"]["format"] == "png"
     query_image, badge = result[len(KINDS)], result[len(KINDS) + 1]
     assert Path(query_image).is_file()
+    assert "Stage 1, pair 0" in badge
     assert "56x56" in badge and "64 windows of 7x7, shift 3" in badge
 
 
 def test_explore_with_settings(client, images):
     result = client.predict(handle_file(str(images[1])), img_size="112", window_size=7,
                             shift_size=2, block="0", head="all", template="lecture",
-                            api_name="/explore")
+                            weights="random", api_name="/explore")
     badge = result[len(KINDS) + 1]
     assert "28x28" in badge and "16 windows of 7x7, shift 2" in badge
     for fig in figures(result).values():
@@ -91,9 +92,10 @@ def test_explore_with_settings(client, images):
 @pytest.mark.parametrize(
     ("kwargs", "needle"),
     [
-        (dict(img_size="56", window_size=5, shift_size=5), "smaller than the window"),
-        (dict(img_size="56", embed_dim=96, num_heads=5), "do not divide"),
-        (dict(img_size="60"), "multiple"),
+        (dict(img_size="56", window_size=5, shift_size=5, weights="random"),
+         "smaller than the window"),
+        (dict(img_size="56", embed_dim=96, num_heads=5, weights="random"), "do not divide"),
+        (dict(img_size="60", weights="random"), "multiple"),
         (dict(img_size="56", weights="checkpoint", checkpoint="../../etc/passwd"), "checkpoint"),
     ],
 )
@@ -176,13 +178,92 @@ def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path):
 
 
 def test_spaces_gpu_decorates_the_model_call_when_available(tmp_path):
-    """With a `spaces` package importable the model call is wrapped by spaces.GPU."""
+    """With a `spaces` package importable the model call is wrapped by spaces.GPU and declares
+    how long it may hold the GPU."""
     fake = tmp_path / "spaces.py"
-    fake.write_text("def GPU(fn):\n    fn.zero_gpu = True\n    return fn\n")
-    code = ("import app.callbacks as cb; "
-            "assert getattr(cb._run_model, 'zero_gpu', False); print('decorated')")
+    fake.write_text("def GPU(fn=None, *, duration=None):\n"
+                    "    def wrap(f):\n"
+                    "        f.zero_gpu = duration\n"
+                    "        return f\n"
+                    "    return wrap(fn) if fn is not None else wrap\n")
+    code = ("import app.callbacks as cb; d = getattr(cb._run_model, 'zero_gpu', None); "
+            "assert isinstance(d, int) and 0 < d <= 120, d; "
+            "assert cb._run_model is cb.explore_on_device; print('decorated')")
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"}
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
                          env=env, timeout=300)
     assert out.returncode == 0 and "decorated" in out.stdout, out.stderr
+
+
+# ------------------------------------------------------------- budget, bad values, stages
+
+
+def _no_traceback(capfd, *texts) -> None:
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err, (out + err)[-3000:]
+    for text in texts:
+        assert "Traceback" not in text and text.strip(), text
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(img_size="224", window_size=1000),
+        dict(img_size="448", window_size=1000),
+        dict(img_size="448", window_size=14, embed_dim=768, num_heads=64),
+    ],
+)
+def test_settings_over_the_budget_are_refused_with_the_sentence(client, images, case, capfd,
+                                                                monkeypatch):
+    from app import callbacks as cb
+
+    ran = []
+    monkeypatch.setattr(cb, "_run_model", lambda *a: ran.append(a))
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(images[0])), **case, weights="random",
+                       api_name="/explore")
+    text = str(err.value)
+    assert "This run needs about" in text
+    assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
+    assert ran == []  # refused before the model ran
+    _no_traceback(capfd, text)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        (dict(img_size="inf"), "input size must be a finite whole number"),
+        (dict(img_size="1e400"), "input size must be a finite whole number"),
+        (dict(seed="1e400"), "seed must be a finite whole number"),
+        (dict(window_size="inf"), "window size must be a finite whole number"),
+        (dict(template=5), "template must be one of"),
+        (dict(weights=3), "weights must be one of"),
+        (dict(weights=["random"]), "weights must be one of"),
+        (dict(checkpoint={"name": "a.pth"}), "checkpoint must be text"),
+        (dict(block="0.5"), "block must be 0"),
+        (dict(head=-1), "head must be from 0 to 2 (stage 1 has 3 heads)"),
+        (dict(head=[0]), "head must be a whole number"),
+        (dict(stage="9"), "stage must be from 1 to 4"),
+        (dict(stage=None, pair="2"), "stage 1 has 1 block pair"),
+        (dict(query="a,b"), "query row must be a whole number"),
+        (dict(query=[1, 2, 3]), "query must be a token"),
+    ],
+)
+def test_every_bad_value_is_a_sentence_and_no_traceback(client, images, kwargs, needle, capfd):
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(images[0])), **{**SMALL, **kwargs}, api_name="/explore")
+    text = str(err.value)
+    assert needle.lower() in text.lower(), text
+    _no_traceback(capfd, text)
+
+
+def test_stage_pair_and_query_make_the_figures_of_a_click(client, images):
+    result = client.predict(handle_file(str(images[2])), img_size="224", weights="random",
+                            stage="3", pair="2", head="11", query="5,9", api_name="/explore")
+    badge = result[len(KINDS) + 1]
+    assert "Stage 3, pair 2" in badge and "(blocks 4 and 5)" in badge
+    assert "14x14 (16x16 px each" in badge and "12 x 32 channels" in badge
+    att = figures(result)["attention"]
+    assert "token (5, 9)" in att["layout"]["title"]["text"]
+    assert "Prediction (top 5)" in badge and "meaningless with random weights" in badge

@@ -194,3 +194,84 @@ def test_an_example_photo_runs_the_model(page):
         arg=src_before,
     )
     wait_plot(page, "windows")
+
+
+def wait_badge(pg, text: str) -> None:
+    pg.wait_for_function(
+        "(t) => { const e = document.querySelector('#badge');"
+        " return e && e.innerText.includes(t); }",
+        arg=text,
+    )
+
+
+def test_the_weights_notice_is_visible_when_the_weights_are_random(page):
+    from app.state import default_weights_choice
+
+    notice = default_weights_choice().notice
+    box = page.locator("#weights-notice")
+    if notice:
+        assert box.is_visible()
+        text = box.inner_text()
+        assert "Random weights" in text and "SWINVIZ_WEIGHTS" in text
+    else:
+        assert not box.is_visible()
+
+
+def test_stage_4_is_one_window_without_shift(page):
+    page.get_by_label("stage 4").check()
+    wait_badge(page, "Stage 4, pair 0")
+    badge = page.locator("#badge").inner_text()
+    assert "7x7 (32x32 px each" in badge
+    assert "1 window of 7x7, no shift" in badge
+    assert "Prediction (top 5)" in badge
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-40-stage4.png"), full_page=True)
+
+
+def test_stage_3_pair_2_and_a_click_at_its_resolution(page):
+    page.get_by_label("stage 3").check()
+    wait_badge(page, "Stage 3, pair 0")
+    page.locator("#pair input").click()
+    page.get_by_role("option", name="pair 2: blocks 4, 5").click()
+    wait_badge(page, "Stage 3, pair 2")
+    assert "second block: block 5 (SW-MSA)" in page.locator("#block").inner_text()
+    open_tab(page, "5 · Attention")
+    wait_plot(page, "attention")
+    caption_before = page.locator("#query-caption").inner_text()
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    # the middle of token (row 3, column 10) of the 14x14 grid
+    img.click(position={"x": box["width"] * 10.5 / 14, "y": box["height"] * 3.5 / 14})
+    page.wait_for_function(
+        "(old) => { const e = document.querySelector('#query-caption');"
+        " return e && e.innerText !== old && e.innerText.includes('row 3'); }",
+        arg=caption_before,
+    )
+    caption = page.locator("#query-caption").inner_text()
+    assert "row 3, column 10 of stage 3's 14x14 tokens (16x16 px each" in caption
+    # a head only stage 3 has (12 heads): the redraw takes it (no "not in the list of choices")
+    page.get_by_label("Attention head").click()
+    page.get_by_role("option", name="head 11").click()
+    page.wait_for_function(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return g && g.layout
+                            && JSON.stringify(g.layout.title).includes('head 11'); }""",
+        arg=FIG_IDS["attention"],
+    )
+    assert page.get_by_text("not in the list of choices").count() == 0
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-41-stage3-pair2-click.png"), full_page=True)
+
+
+def test_the_notes_6x6_preset(page):
+    page.locator("#model-settings").get_by_text("Model settings").first.click()
+    page.locator("#preset input").click()
+    page.get_by_role("option", name="the note's 6x6 example", exact=False).click()
+    wait_badge(page, "6x6 (4x4 px each, 24x24 px input)")
+    badge = page.locator("#badge").inner_text()
+    assert "Stage 1, pair 0" in badge and "4 windows of 3x3, shift 1" in badge
+    assert "random (seed 0)" in badge
+    budget = page.locator("#budget").inner_text()
+    assert "This run needs about" in budget
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-42-preset-6x6.png"), full_page=True)

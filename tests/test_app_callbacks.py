@@ -123,7 +123,7 @@ def test_window_covering_the_grid_is_one_window_without_shift(photo):
     view, text = out[-1], out[-2]
     assert view.exp.grid == (8, 8)
     assert (view.exp.window_size, view.exp.shift_size) == (8, 8 * 0)
-    assert "1 window of 8x8, shift 0" in text and "covers the whole" in text
+    assert "1 window of 8x8, no shift" in text and "covers the whole" in text
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_no_image_is_a_message_not_a_crash():
 
 
 def test_unexpected_failure_becomes_a_message(photo, monkeypatch):
-    def broken(settings, image):
+    def broken(settings, image, stage, pair):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(cb, "_run_model", broken)
@@ -313,15 +313,30 @@ def test_a_checkpoint_that_does_not_fit_is_a_message(photo, tmp_path, monkeypatc
 
 
 def test_hub_unreachable_is_a_message(photo, monkeypatch):
+    """The Hub answered at startup but the download fails: the loader's sentence."""
     from swinviz import checkpoints
 
     def offline(*a, **k):
         raise checkpoints.CheckpointError("Could not download the pretrained Swin-T weights")
 
     monkeypatch.setattr(checkpoints, "hub_checkpoint", offline)
+    monkeypatch.setattr(state, "default_weights_choice",
+                        lambda: checkpoints.WeightsChoice("hub", "hub"))
     state.MODELS.clear()
     with pytest.raises(gr.Error, match="Could not download"):
-        cb.run(photo, **SMALL, weights="hub")
+        cb.run(photo, img_size=224, weights="hub")
+
+
+def test_pretrained_when_none_can_be_had_says_why_and_how(photo, monkeypatch):
+    from swinviz import checkpoints
+
+    notice = checkpoints.WeightsChoice("random", "random", "Random weights: no pretrained "
+                                       "weights could be had (offline). To use them: set "
+                                       "SWINVIZ_WEIGHTS.")
+    monkeypatch.setattr(state, "default_weights_choice", lambda: notice)
+    with pytest.raises(gr.Error, match="no pretrained weights could be had.*SWINVIZ_WEIGHTS"):
+        cb.run(photo, img_size=224, weights="pretrained")
+    assert state.parse_settings(weights=None).weights == "random"  # the default follows
 
 
 def test_model_cache_is_lru_and_bounded():
@@ -400,3 +415,361 @@ def test_exploration_nbytes_counts_shared_storage_once(view):
     tr = view.exp.traces[1]
     assert n >= tr.attn.numel() * 4 * 2  # attn + scores at least
     assert n < 40 * 1024 * 1024  # 14x14 tokens: small
+
+
+# ------------------------------------------------------------- the per-request memory budget
+
+ISSUE_CASES = [
+    dict(img_size=224, window_size=1000),
+    dict(img_size=448, window_size=1000),
+    dict(img_size=448, window_size=14, embed_dim=768, num_heads=64),
+]
+
+
+@pytest.fixture
+def no_model_run(monkeypatch):
+    """Fails the test if the model would run (a refused request must cost nothing)."""
+    def ran(*a, **k):
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(cb, "_run_model", ran)
+    monkeypatch.setattr(state, "load_cached_model", ran)
+
+
+@pytest.mark.parametrize("case", ISSUE_CASES)
+def test_settings_over_the_budget_are_refused_before_the_model_runs(photo, case, no_model_run,
+                                                                     monkeypatch):
+    monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
+    with pytest.raises(gr.Error) as err:
+        cb.run(photo, **case, weights="random")
+    text = err.value.message
+    assert text.startswith("This run needs about ")
+    assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
+    assert text.endswith(("fits", "fit"))
+    assert "will not run" in cb.budget_line(**case, weights="random")
+
+
+def test_the_budget_line_says_what_a_run_needs(monkeypatch):
+    monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
+    line = cb.budget_line(224, 7, 3, "random")
+    assert line.startswith("This run needs about ") and "of the 600 MB" in line
+    line = cb.budget_line(448, 14, 7, "random")
+    assert "will not run" in line and "a window of 8" in line
+    assert "will not run" in cb.budget_line("inf")  # never raises: a bad value is a sentence
+
+
+# ------------------------------------------------------- every bad value is a clear message
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        (dict(img_size="inf"), "input size must be a finite whole number"),
+        (dict(img_size="1e400"), "input size must be a finite whole number"),
+        (dict(window_size="1e400"), "window size must be a finite whole number"),
+        (dict(shift_size=float("nan")), "shift must be a finite whole number"),
+        (dict(seed="inf"), "seed must be a finite whole number"),
+        (dict(embed_dim="-inf"), "embedding width must be a finite whole number"),
+        (dict(template=5), "template must be one of default, lecture"),
+        (dict(template=["lecture"]), "template must be one of default, lecture"),
+        (dict(weights=7), "weights must be one of pretrained, random, checkpoint"),
+        (dict(weights={"w": "random"}), "weights must be one of pretrained, random, checkpoint"),
+        (dict(checkpoint=["a.pth"]), "checkpoint must be text"),
+        (dict(block="0.5"), "block must be 0"),
+        (dict(block="inf"), "block must be 0"),
+        (dict(head=-1), "head must be from 0 to 2 (stage 1 has 3 heads)"),
+        (dict(head="1.5"), "head must be a whole number from 0 to 2"),
+        (dict(head={"h": 1}), "head must be a whole number from 0 to 2"),
+        (dict(stage="inf"), "stage must be a whole number from 1 to 4"),
+        (dict(stage=5), "stage must be from 1 to 4"),
+        (dict(stage=[3]), "stage must be a whole number"),
+        (dict(pair=1), "stage 1 has 1 block pair"),
+        (dict(pair="0.5"), "pair must be a whole number"),
+        (dict(query="1,x"), "query column must be a whole number"),
+        (dict(query="99,1"), "outside the 14x14 token grid"),
+        (dict(query={"r": 1}), "query must be a token as"),
+    ],
+)
+def test_every_bad_value_is_a_sentence(photo, settings, needle, no_model_run):
+    kw = {**SMALL, "weights": "random", **settings}
+    with pytest.raises(gr.Error) as err:
+        cb.run(photo, **kw)
+    assert needle.lower() in err.value.message.lower(), err.value.message
+    assert err.value.message[0].isupper() and not err.value.print_exception
+
+
+def test_a_head_is_checked_against_the_explored_stage(photo, no_model_run):
+    with pytest.raises(gr.Error, match=r"from 0 to 11 \(stage 3 has 12 heads\)"):
+        cb.run(photo, img_size=224, weights="random", stage=3, head=-1)
+    with pytest.raises(gr.Error, match=r"from 0 to 11 \(stage 3 has 12 heads\) or 'all', got 12"):
+        cb.run(photo, img_size=224, weights="random", stage=3, head=12)
+
+
+@pytest.mark.parametrize(
+    ("index", "needle"),
+    [
+        (["a", "b"], "x must be a number of pixels"),
+        ([1, None], "y must be a number of pixels"),
+        ([float("nan"), 3], "finite number of pixels"),
+        ([1e308 * 10, 3], "finite number of pixels"),
+        (None, "the click's position should be [x, y]"),
+        ([5], "the click's position should be [x, y]"),
+        ({"x": 1}, "the click's position should be [x, y]"),
+        ("12,3", "the click's position should be [x, y]"),
+    ],
+)
+def test_a_bad_click_is_a_sentence(view, index, needle):
+    class Event:
+        pass
+
+    evt = Event()
+    evt.index = index
+    with pytest.raises(gr.Error) as err:
+        cb.pick_query(view, 1, "0", "default", evt)
+    assert needle.lower() in err.value.message.lower()
+
+
+def test_bad_view_settings_on_redraw_are_sentences(view):
+    for kwargs, needle in ((dict(block="0.5"), "Block must be"), (dict(head=-1), "0 to 2"),
+                           (dict(template=None), None)):
+        if needle is None:
+            assert len(cb.redraw(view, **kwargs)) == len(KINDS) + 1
+            continue
+        with pytest.raises(gr.Error, match=needle):
+            cb.redraw(view, **kwargs)
+    with pytest.raises(gr.Error, match="x must be a number"):
+        cb.pick_query_at(view, "left", 3)
+
+
+# ---------------------------------------------------------------- stages, pairs, the query
+
+
+@pytest.fixture(scope="module")
+def stage3(photo):
+    """Swin-T's stage 3, pair 2 (blocks 4 and 5) at 224 px: 14x14 tokens of 16 px, 4 windows."""
+    return cb.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11")
+
+
+def test_stage_and_pair_choose_the_traced_blocks(stage3):
+    view, text = stage3[-1], stage3[-2]
+    exp = view.exp
+    assert (exp.stage, exp.pair, exp.blocks, exp.grid) == (3, 2, (4, 5), (14, 14))
+    assert exp.patch_size == 16 and exp.num_heads == 12
+    assert "**Stage 3, pair 2** (blocks 4 and 5)" in text
+    assert "14x14 (16x16 px each" in text and "4 windows of 7x7, shift 3" in text
+    assert "12 x 32 channels" in text
+    img = stage3[len(KINDS)]
+    assert img.size == (224 * cb.display_scale(exp.image),) * 2
+
+
+def test_a_click_picks_the_query_at_the_stage_resolution(stage3):
+    view = stage3[-1]
+    k = cb.display_scale(view.exp.image)
+    # a click inside the 16 px token (row 5, column 9) of the displayed image
+    new_view, img, *plots = cb.pick_query_at(view, x=(9 * 16 + 3) * k, y=(5 * 16 + 15) * k)
+    assert new_view.query == (5, 9)
+    assert "row 5, column 9 of stage 3's 14x14 tokens" in cb.query_caption(new_view, 1)
+    assert "block 5 (shifted windows)" in cb.query_caption(new_view, 1)
+    assert "block 4 (regular windows)" in cb.query_caption(new_view, 0)
+    att = plot_json(plots[QUERY_KINDS.index("attention")])
+    assert "token (5, 9)" in att["layout"]["title"]["text"]
+
+
+def test_stage_4_is_one_window_without_shift(photo):
+    out = cb.run(photo, img_size=224, weights="random", stage=4)
+    exp, text = out[-1].exp, out[-2]
+    assert (exp.grid, exp.window_size, exp.shift_size, exp.num_windows) == ((7, 7), 7, 0, 1)
+    assert "1 window of 7x7, no shift" in text
+    assert "One 7x7 window covers the whole 7x7 token grid of stage 4" in text
+    labels = [lbl for lbl, _ in cb.sync_blocks(out[-1])["choices"]]
+    assert labels[1] == "second block: block 1 (SW-MSA, no shift here: one window)"
+
+
+def test_a_new_stage_explores_the_cached_model(photo, stage3):
+    misses = state.MODELS.misses
+    out = cb.run(photo, img_size=224, weights="random", stage=1)
+    assert state.MODELS.misses == misses  # the same model, explored at another stage
+    assert out[-1].exp.stage == 1
+
+
+def test_the_query_argument_makes_the_same_figures_as_a_click(photo, stage3):
+    view = stage3[-1]
+    clicked = cb.pick_query_at(view, x=9 * 16 * cb.display_scale(view.exp.image),
+                               y=5 * 16 * cb.display_scale(view.exp.image), head="11")
+    scripted = cb.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11",
+                      query="5,9")
+    assert scripted[-1].query == (5, 9)
+    for i, kind in enumerate(QUERY_KINDS):
+        a = plot_json(clicked[2 + i])
+        b = plot_json(scripted[KINDS.index(kind)])
+        assert a["data"] == b["data"], kind
+
+
+def test_pair_and_block_choices_name_the_block_numbers():
+    assert [v for _, v in cb.pair_choices(3)] == ["0", "1", "2"]
+    assert [lbl for lbl, _ in cb.pair_choices("3")][2] == "pair 2: blocks 4, 5"
+    assert [v for _, v in cb.pair_choices(1)] == ["0"]
+    labels = [lbl for lbl, _ in cb.block_choices(2)]
+    assert labels == ["first block of the pair: block 4 (W-MSA)",
+                      "second block: block 5 (SW-MSA)"]
+    assert cb.sync_blocks(None) == gr.update()
+
+
+def test_the_badge_shows_the_prediction(result):
+    text = result[-2]
+    assert "**Prediction (top 5):**" in text
+    assert "meaningless with random weights" in text
+    exp = result[-1].exp
+    assert exp.top5 and exp.top5[0][1] in text
+
+
+# ------------------------------------------------------------- weights and the note's preset
+
+
+def test_pretrained_weights_fix_the_window_and_need_224_px(monkeypatch, tmp_path):
+    from swinviz import checkpoints
+
+    monkeypatch.setattr(state, "default_weights_choice",
+                        lambda: checkpoints.WeightsChoice(tmp_path / "w.pth", "SWINVIZ_WEIGHTS"))
+    st = state.parse_settings(224, 7, 3, None)
+    assert (st.weights, st.source) == ("pretrained", str(tmp_path / "w.pth"))
+    with pytest.raises(SettingsError, match="fix the window at 7"):
+        state.parse_settings(224, 14, 7, "pretrained")
+    with pytest.raises(SettingsError, match="at least 224 px"):
+        state.parse_settings(112, 7, 3, "pretrained")
+    assert state.parse_settings(448, 7, 3, "pretrained").img_size == 448
+
+
+def test_the_notes_6x6_preset_shows_the_seed_tables(photo):
+    from seed_tables import SEED_IDS
+
+    p = cb.PRESETS["note-6x6"]
+    out = cb.run(photo, p["img_size"], p["window_size"], p["shift_size"], p["weights"],
+                 stage=p["stage"], pair=p["pair"])
+    exp = out[-1].exp
+    assert (exp.grid, exp.window_size, exp.shift_size, exp.num_windows) == ((6, 6), 3, 1, 4)
+    assert exp.traces[1].region_ids.tolist() == SEED_IDS
+    regions = plot_json(out[KINDS.index("regions")])
+    assert not (regions["layout"].get("meta") or {}).get("placeholder")
+
+
+# ----------------------------------------------------------- what a session holds, shared figures
+
+
+def test_a_session_keeps_only_what_the_figures_draw(photo):
+    """The kept exploration drops the activations (meta tensors keep their shapes) and draws
+    exactly the same figures as the full one; its bytes stay within the budget's estimate."""
+    import torch
+
+    from swinviz import load_model
+    from swinviz.budget import estimate
+
+    model = load_model("random", img_size=56, device="cpu")
+    full = model.explore(photo)
+    slim = state.slim_exploration(model.explore(photo))
+    for name in ("pixels", "tokens", "output"):
+        assert getattr(slim, name).device.type == "meta"
+        assert getattr(slim, name).shape == getattr(full, name).shape
+    for t in slim.traces:
+        assert t.x_in.device.type == t.x_out.device.type == "meta"
+        assert t.attn.dtype == t.scores.dtype == torch.float32  # the numbers shown, unrounded
+    view_full = cb.View(held=state.Held(full), settings=state.ModelSettings(img_size=56))
+    view_slim = cb.View(held=state.Held(slim), settings=state.ModelSettings(img_size=56))
+    for h in (0, None):
+        a = cb.build_figures(view_full, head=h)
+        b = cb.build_figures(view_slim, head=h)
+        for kind in KINDS:
+            ja, jb = json.loads(a[kind].to_json()), json.loads(b[kind].to_json())
+            if kind == "cost":  # the measured times of two runs differ
+                continue
+            assert ja == jb, kind
+    est = estimate(model.config)
+    assert state.exploration_nbytes(slim) <= est.held
+    assert state.exploration_nbytes(slim) < 0.8 * state.exploration_nbytes(full)
+
+
+def test_settings_only_figures_do_not_depend_on_the_image(tmp_path):
+    """SETTINGS_KINDS are shared by all sessions: the same for two different images."""
+    from swinviz import load_model
+
+    model = load_model("random", img_size=56, device="cpu")
+    views = []
+    for i, color in enumerate(((255, 0, 0), (0, 90, 200))):
+        p = tmp_path / f"{i}.png"
+        Image.new("RGB", (70, 60), color).save(p)
+        views.append(cb.View(held=state.Held(model.explore(str(p))),
+                             settings=state.ModelSettings(img_size=56)))
+    for kind in cb.SETTINGS_KINDS:
+        a, b = (json.loads(cb.build_figures(v, (kind,))[kind].to_json()) for v in views)
+        assert a == b, kind
+
+
+def test_settings_only_figures_are_drawn_once_for_all_sessions(photo, monkeypatch):
+    cache = state.FigureCache(max_bytes=64 * 1024 * 1024)
+    monkeypatch.setattr(cb, "FIGURES", cache)
+    first = cb.run(photo, **SMALL, weights="random")
+    assert cache.misses == len(cb.SETTINGS_KINDS) and cache.hits == 0
+    second = cb.run(photo, **SMALL, weights="random")  # another session, same settings
+    assert cache.hits == len(cb.SETTINGS_KINDS)
+    for kind in cb.SETTINGS_KINDS:
+        i = KINDS.index(kind)
+        assert first[i].plot == second[i].plot
+    cb.run(photo, **SMALL, weights="random", seed=1)  # other weights: bias drawn again
+    assert cache.misses == 2 * len(cb.SETTINGS_KINDS)
+
+
+def test_figure_cache_is_bounded_in_bytes():
+    cache = state.FigureCache(max_bytes=10_000)
+    for i in range(20):
+        cache.get(("k", i), lambda: "x" * 1000)
+    assert cache.nbytes <= 10_000 and len(cache) < 20
+    assert cache.get(("big",), lambda: "y" * 5000) == "y" * 5000  # too big to keep: not kept
+    assert ("big",) not in cache._items
+
+
+def test_model_cache_is_bounded_in_bytes():
+    import torch
+
+    cache = state.ModelCache(capacity=10, max_bytes=3 * 4000)
+    for name in "abcd":
+        cache.get(name, lambda: torch.nn.Linear(1000, 1, bias=False))  # 4000 bytes each
+    assert len(cache) == 3 and cache.nbytes == 12_000
+    big = cache.get("huge", lambda: torch.nn.Linear(10_000, 1, bias=False))
+    assert len(cache) == 1 and cache.get("huge", lambda: None) is big  # the newest stays
+
+
+# ------------------------------------------------------------------------------------ ZeroGPU
+
+
+def _tensors(obj):
+    """Every tensor reachable through lists, tuples and dataclass fields."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _tensors(v)
+    elif hasattr(obj, "__dataclass_fields__"):
+        for f in obj.__dataclass_fields__:
+            yield from _tensors(getattr(obj, f))
+
+
+def test_the_gpu_function_takes_and_returns_what_pickles(photo):
+    """The function spaces.GPU wraps (called here outside ZeroGPU): plain settings and the
+    image's path or bytes in, a CPU Exploration out; both survive a pickle round trip."""
+    import pickle
+
+    import spaces  # noqa: F401  (the real package: outside ZeroGPU it leaves the function as is)
+    import torch
+
+    settings = state.parse_settings(56, 7, 3, "random")
+    for image in (photo, Path(photo).read_bytes()):
+        args = (settings, image, 1, 0)
+        assert pickle.loads(pickle.dumps(args)) == args
+        exp = cb._run_model(*args)
+        back = pickle.loads(pickle.dumps(exp))
+        tensors = list(_tensors(back))
+        assert tensors and all(t.device.type == "cpu" for t in tensors)
+        assert torch.equal(back.traces[1].attn, exp.traces[1].attn)
+        assert back.top5 == exp.top5 and back.config == exp.config

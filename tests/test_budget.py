@@ -1,0 +1,219 @@
+"""swinviz.budget: the estimate bounds what a run really holds, sends and peaks at (and is not
+absurdly loose), and settings over the per-request limit are refused before any work with a
+sentence naming the limit and a setting that fits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from swinviz import SettingsError, load_model
+from swinviz.budget import (
+    BudgetError,
+    check_budget,
+    estimate,
+    model_bytes,
+    request_limit_mb,
+    response_limit_mb,
+    suggestions,
+)
+from swinviz.figures import KINDS, make_figure
+from swinviz.model import config_for
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+
+# the issue's cases: a window at or above the grid (one window over the whole grid) at 224 and
+# 448 px, and the largest settings the page offered (448 px, window 14, width 768, 64 heads)
+ISSUE_CASES = [
+    dict(img_size=224, window_size=1000),
+    dict(img_size=448, window_size=1000),
+    dict(img_size=448, window_size=14, embed_dim=768, num_heads=64),
+]
+
+
+@pytest.fixture(scope="module")
+def noise(tmp_path_factory) -> str:
+    """Random pixels: the largest PNGs the figures can embed (the payload's worst case)."""
+    path = tmp_path_factory.mktemp("budget") / "noise.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def tensor_bytes(obj, seen=None) -> int:
+    """Bytes of every tensor reachable from an Exploration's fields (storages counted once)."""
+    seen = set() if seen is None else seen
+    if isinstance(obj, torch.Tensor):
+        st = obj.untyped_storage()
+        if obj.device.type == "meta" or st._cdata in seen:
+            return 0
+        seen.add(st._cdata)
+        return st.nbytes()
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v, seen) for v in obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        return sum(tensor_bytes(getattr(obj, f), seen) for f in obj.__dataclass_fields__)
+    return 0
+
+
+@pytest.mark.parametrize("case", ISSUE_CASES)
+def test_the_issue_cases_are_refused_before_any_work(case, monkeypatch):
+    monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
+    monkeypatch.delenv("SWINVIZ_RESPONSE_MB", raising=False)
+    cfg = config_for(**case)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BudgetError) as err:
+            check_budget(cfg)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 * MB  # arithmetic only: nothing was built
+    text = str(err.value)
+    assert "this run needs about" in text
+    assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
+    assert text.endswith(("fits", "fit"))
+    assert isinstance(err.value, SettingsError)
+
+
+def _apply(cfg, phrase: str):
+    """A suggestion's phrase -> the config it names (the inverse of budget._variants)."""
+    changes = {}
+    for part in phrase.split(" and "):
+        words = part.split()
+        if part.startswith("a window of"):
+            M = int(words[-1])
+            changes.update(window_size=M, shift_size=M // 2)
+        elif part.startswith("an input size of"):
+            changes.update(img_size=int(words[-1]))
+        elif part.startswith("a width of"):
+            changes.update(embed_dim=int(words[3]), num_heads=int(words[5]))
+        elif part.startswith("a number of heads of"):
+            changes.update(num_heads=int(words[-1]))
+        else:
+            raise AssertionError(f"unknown suggestion {phrase!r}")
+    return cfg.with_settings(**changes)
+
+
+@pytest.mark.parametrize("case", ISSUE_CASES)
+def test_the_suggested_settings_fit(case):
+    cfg = config_for(**case)
+    found = suggestions(cfg, limit_mb=600, response_mb=64)
+    assert found
+    for phrase in found:
+        alt = _apply(cfg, phrase)
+        assert check_budget(alt, limit_mb=600, response_mb=64).total <= 600 * MB, phrase
+        assert phrase in str(pytest.raises(BudgetError, check_budget, cfg, limit_mb=600,
+                                           response_mb=64).value)
+
+
+def test_the_defaults_fit_and_the_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
+    monkeypatch.delenv("SWINVIZ_RESPONSE_MB", raising=False)
+    assert (request_limit_mb(), response_limit_mb()) == (600, 64)
+    for stage in (1, 2, 3, 4):  # Swin-T at 224 and 448 px, every stage
+        check_budget(config_for(img_size=224), stage)
+        check_budget(config_for(img_size=448), stage)
+    big = config_for(img_size=448, window_size=14)
+    with pytest.raises(BudgetError, match="600 MB per-request limit"):
+        check_budget(big)
+    monkeypatch.setenv("SWINVIZ_REQUEST_MB", "2000")
+    assert check_budget(big).total > 600 * MB
+    monkeypatch.setenv("SWINVIZ_RESPONSE_MB", "1")
+    with pytest.raises(BudgetError, match=r"over the 1 MB per-response limit \(SWINVIZ_RESPONSE"):
+        check_budget(big)
+    for bad in ("lots", "-5", "inf", "nan", "0"):
+        monkeypatch.setenv("SWINVIZ_REQUEST_MB", bad)
+        with pytest.raises(SettingsError, match="SWINVIZ_REQUEST_MB.*positive number"):
+            request_limit_mb()
+
+
+def test_model_bytes_bound_the_parameters_and_buffers():
+    for kw in ({}, dict(img_size=112, window_size=14), dict(embed_dim=48, num_heads=2)):
+        model = load_model("random", device="cpu", **kw)
+        real = sum(t.numel() * t.element_size() for t in [*model.parameters(),
+                                                          *model.buffers()])
+        assert real <= model_bytes(model.config) <= 3 * real, kw
+
+
+@pytest.mark.parametrize(
+    ("kw", "stage", "pair", "figures"),
+    [
+        (dict(img_size=56), 1, 0, True),
+        (dict(img_size=40, window_size=7), 1, 0, False),  # padded to 14x14 (no figures yet)
+        (dict(img_size=32, window_size=12), 1, 0, True),  # one window over the whole grid
+        (dict(img_size=64, window_size=16, shift_size=8), 1, 0, True),  # 256-token window
+        (dict(img_size=112), 3, 2, True),
+        (dict(img_size=112), 4, 0, True),
+    ],
+)
+def test_estimate_bounds_the_exploration_and_its_figures(noise, kw, stage, pair, figures):
+    """explore's tensors <= est.exploration <= 3x; the figures' JSON (the worst of one head
+    and all heads, per kind) <= est.payload <= 3x."""
+    model = load_model("random", device="cpu", **kw)
+    exp = model.explore(noise, stage=stage, pair=pair)
+    est = estimate(model.config, stage, pair)
+    held = tensor_bytes(exp) + exp.image.width * exp.image.height * 3
+    assert held <= est.exploration <= 3 * held, (held, est.exploration)
+    if not figures:
+        return
+    payload = 0
+    for kind in KINDS:
+        size = len(make_figure(kind, exp, block=1, head=0).to_json())
+        try:  # all heads side by side (some kinds cannot lay out 24 heads yet)
+            size = max(size, len(make_figure(kind, exp, block=1, head=None).to_json()))
+        except ValueError:
+            pass
+        payload += size
+    assert payload <= est.payload <= 3 * payload, (payload, est.payload)
+
+
+PEAK_SCRIPT = """
+import json, sys
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) * 1024
+from swinviz import load_model
+from swinviz.budget import estimate
+from swinviz.figures import KINDS, make_figure
+kw, stage, pair, image = json.loads(sys.argv[1])
+before = status("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from here
+model = load_model("random", device="cpu", **kw)
+exp = model.explore(image, stage=stage, pair=pair)
+texts = [make_figure(k, exp, block=1, head=None).to_json() for k in KINDS]
+response = json.dumps(texts)  # the server's copy of the response
+peak = status("VmHWM") - before
+print(json.dumps({"peak": peak, "total": estimate(model.config, stage, pair).total}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("kw", "stage", "pair"),
+    [
+        (dict(img_size=224), 1, 0),
+        (dict(img_size=224), 3, 2),
+        (dict(img_size=112, window_size=28), 1, 0),  # one 28x28 window: 784 tokens
+    ],
+)
+def test_estimate_bounds_the_peak_memory_of_a_run(noise, kw, stage, pair):
+    """Peak RSS of a fresh process (model built, image explored, every figure drawn and
+    serialised) <= est.total <= 3x."""
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux's /proc to measure the peak RSS")
+    out = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, json.dumps([kw, stage, pair, noise])],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["peak"] <= res["total"] <= 3 * res["peak"], res
