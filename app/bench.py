@@ -11,7 +11,9 @@ Measures, for one photo:
   the app on 127.0.0.1; checks each answer equals the answer for the same image sent alone and
   reports errors, p50 / p95 latency, the process's memory (RSS) at the start (model loaded),
   after the N sessions sent alone, after the N concurrent ones, its peak (VmHWM) and what the
-  sessions' explorations hold. Loopback only, bounded in count and time (stops by itself).
+  sessions' explorations hold. Loopback only, bounded in count and time (stops by itself);
+- refused (`--refused`): the settings over the per-request budget through the API: the time of
+  each refusal and the server's memory around it.
 """
 
 from __future__ import annotations
@@ -243,6 +245,52 @@ def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 30
     }
 
 
+REFUSED_CASES = (
+    dict(img_size="224", window_size=1000),
+    dict(img_size="448", window_size=1000),
+    dict(img_size="448", window_size=14, embed_dim=768, num_heads=64),
+)
+
+
+def refused(photo: str) -> list[dict]:
+    """The settings over the per-request budget (a window over the whole grid at 224 and 448 px,
+    the largest settings the page once offered) through the API of `python app.py` on
+    127.0.0.1: each request's time, the message, and the server's memory before and after."""
+    import tempfile
+
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = _serve(port, Path(tmp) / "app.log")
+        try:
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            for case in REFUSED_CASES:
+                rss0 = _rss_mb(pid=server.pid)
+                t0 = time.perf_counter()
+                try:
+                    client.predict(handle_file(photo), **case, weights="random",
+                                   api_name="/explore")
+                    message = "(not refused)"
+                except Exception as exc:  # the refusal, as gradio_client raises it
+                    message = str(exc)
+                ms = (time.perf_counter() - t0) * 1e3
+                out.append({"settings": case, "ms": round(ms, 1), "message": message,
+                            "server_rss_before_mb": round(rss0, 1),
+                            "server_rss_after_mb": round(_rss_mb(pid=server.pid), 1),
+                            "server_peak_rss_mb": round(_rss_mb("VmHWM", server.pid), 1)})
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except Exception:  # noqa: BLE001 (it is ours: make sure it goes)
+                server.kill()
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photo", default=None, help="an image (default: the first in assets/)")
@@ -252,6 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--load", type=int, default=0, metavar="N",
                     help="also run N concurrent sessions (at most 64) and check for cross-talk")
     ap.add_argument("--load-only", action="store_true", help="only the load test (--load N)")
+    ap.add_argument("--refused", action="store_true",
+                    help="also send the settings over the budget and time their refusals")
     ap.add_argument("--weights", default=None, choices=("pretrained", "random"),
                     help="the load test's weights (default: the page's default)")
     args = ap.parse_args(argv)
@@ -262,6 +312,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.load:
         print(json.dumps(load_test(photo, args.load, args.size, weights=args.weights),
                          indent=2))
+    if args.refused:
+        print(json.dumps(refused(photo), indent=2))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from swinviz.config import SwinConfig, check_stage_pair
 
 ARCH = "swin_tiny_patch4_window7_224"  # the page explores Swin-T
 PATCH = 4
-SIZES = (112, 224, 448)  # offered in the page; any multiple of 4 * window up to MAX_SIZE works
+SIZES = (112, 224, 448)  # offered in the page; any multiple of 4 up to MAX_SIZE works
 MAX_SIZE = 448  # with swinviz.budget's per-request limit, bounds the memory of one run
 MIN_SIZE = 16
 DEFAULT_SIZE = 224
@@ -249,7 +249,8 @@ def parse_settings(
             f"{DEFAULT_HEADS} (their relative position tables and layers have those shapes); "
             f"window {M}, shift {s}, width {C} with {nH} heads only work with random weights"
         )
-    check_settings(size, M_eff, s_eff, C, nH, PATCH, whole_windows=True)
+    # a grid that does not split into whole windows is padded in the blocks (and drawn so)
+    check_settings(size, M_eff, s_eff, C, nH, PATCH)
     source = "random"
     if weights == "pretrained":
         choice = default_weights_choice()

@@ -298,8 +298,9 @@ def build_demo() -> gr.Blocks:
                     size = gr.Dropdown(
                         [str(s) for s in SIZES], value=str(DEFAULT_SIZE), allow_custom_value=True,
                         label="Input size (pixels)", elem_id="input-size",
-                        info=f"The image is centre-cropped to a square of this size; a multiple of "
-                             f"4 x window, at most {MAX_SIZE}.",
+                        info=f"The image is centre-cropped to a square of this size, a multiple of "
+                             f"4 (a token grid that does not split into whole windows is padded), "
+                             f"at most {MAX_SIZE}."
                     )
                     weights = gr.Radio(
                         [("pretrained Swin-T" if choice.pretrained

@@ -72,10 +72,10 @@ I64 = 8
 ONEDNN_MIN_ROWS = 2048  # swinviz.attention: from this many tokens the linears are packed once
 # payload coefficients, bytes per number drawn (measured on noise images, rounded up)
 PAYLOAD_FIXED = 400_000  # axes, titles, colour scales, hover templates, text of every figure
-PAYLOAD_PER_PIXEL = 24  # the image in the windows, shift, attention and flow figures
+PAYLOAD_PER_PIXEL = 32  # the image in the windows, shift, attention and flow figures (PNG, base64)
 PAYLOAD_PER_TOKEN = 90  # maps over the stage's tokens (windows, regions, flow, attention)
 PAYLOAD_PER_PATCH = 24  # maps over stage 1's patches (rollout down to the image)
-PAYLOAD_PER_HEAD_PAIR = 34  # per head and (query, key): attention matrix + hover, gathered bias
+PAYLOAD_PER_HEAD_PAIR = 40  # per head and (query, key): attention matrix + hover, gathered bias
 PAYLOAD_PER_PAIR = 48  # per (query, key): the mask (5 windows), relative position tables
 PAYLOAD_PER_WINDOW = 500  # window numbers and outlines
 FIGURE_FACTOR = 6  # memory to build and serialise the figures, per byte of payload

@@ -95,7 +95,7 @@ def test_explore_with_settings(client, images):
         (dict(img_size="56", window_size=5, shift_size=5, weights="random"),
          "smaller than the window"),
         (dict(img_size="56", embed_dim=96, num_heads=5, weights="random"), "do not divide"),
-        (dict(img_size="60", weights="random"), "multiple"),
+        (dict(img_size="62", weights="random"), "multiple of the patch size"),
         (dict(img_size="56", weights="checkpoint", checkpoint="../../etc/passwd"), "checkpoint"),
     ],
 )

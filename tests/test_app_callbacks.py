@@ -98,7 +98,7 @@ def test_placeholder_for_a_failing_kind(view, monkeypatch):
     [
         (dict(img_size=56, window_size=7, shift_size=7), "smaller than the window"),
         (dict(img_size=56, window_size=7, shift_size=9), "smaller than the window"),
-        (dict(img_size=60, window_size=7, shift_size=3), "multiple"),
+        (dict(img_size=62, window_size=7, shift_size=3), "multiple of the patch size"),
         (dict(img_size=57), "multiple of the patch size"),
         (dict(img_size=4000), "at most"),
         (dict(img_size="big"), "whole number"),
@@ -603,6 +603,19 @@ def test_the_query_argument_makes_the_same_figures_as_a_click(photo, stage3):
         a = plot_json(clicked[2 + i])
         b = plot_json(scripted[KINDS.index(kind)])
         assert a["data"] == b["data"], kind
+
+
+def test_a_grid_that_does_not_split_into_whole_windows_is_padded_and_drawn(photo):
+    """60 px: 15x15 tokens, padded to 21x21 (9 windows of 7x7) in the blocks; every figure is
+    drawn and a click on the last row picks it."""
+    out = cb.run(photo, img_size=60, weights="random")
+    exp = out[-1].exp
+    assert (exp.grid, exp.num_windows) == ((15, 15), 9)
+    for kind, plot in zip(KINDS, out[: len(KINDS)], strict=True):
+        assert not is_placeholder(plot), kind
+    k = cb.display_scale(exp.image) * exp.patch_size
+    view, img, *_ = cb.pick_query_at(out[-1], x=14 * k + 1, y=14 * k + 1)
+    assert view.query == (14, 14) and img.size == out[len(KINDS)].size
 
 
 def test_pair_and_block_choices_name_the_block_numbers():
