@@ -109,8 +109,9 @@ def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
 class SwinTransformerBlock(nn.Module):
     """One Swin block: x + attn(norm1(x)) in (shifted) windows, then x + mlp(norm2(x)).
 
-    forward(x, return_trace=False): x (B, H*W, C) -> (B, H*W, C), or (y, BlockTrace).
-    If min(H, W) <= window_size the window becomes min(H, W) and the shift 0 (concepts fact 2).
+    forward(x, return_trace=False, attn_out=None): x (B, H*W, C) -> (B, H*W, C), or
+    (y, BlockTrace). If min(H, W) <= window_size the window becomes min(H, W) and the shift 0
+    (concepts fact 2).
     """
 
     def __init__(
@@ -157,50 +158,69 @@ class SwinTransformerBlock(nn.Module):
         mask = self.geometry()[2]
         return None if mask is None else mask.clone()
 
-    def forward(self, x: torch.Tensor, return_trace: bool = False):
+    def forward(self, x: torch.Tensor, return_trace: bool = False,
+                attn_out: list[torch.Tensor] | None = None):
+        """x (B, H*W, C) -> (B, H*W, C), or (y, BlockTrace) with return_trace.
+
+        attn_out: a list to which the block appends its softmax probabilities averaged over the
+        heads, (B*nW, N, N) float32 (windows in partition order of the padded, rolled map, as
+        in the trace; (nW, N, N) for one image) on x's device; the fast path then takes the
+        explicit softmax (batched GEMMs) wherever it would otherwise run SDPA.
+        """
         H, W = self.input_resolution
         B, L, C = x.shape
         if L != H * W:
             raise ValueError(f"input has {L} tokens, expected H*W = {H}*{W} = {H * W}")
+        if not return_trace:
+            return self.forward_fast(x, *self.geometry(x.device), attn_out=attn_out)
+
+        # the reference's steps, one by one
         M, s = self.window_size, self.shift_size
         N = M * M
-        order, inv, mask = self.geometry(x.device)
-        shortcut = x
-        x = self.norm1(x)
-
+        _, _, mask = self.geometry(x.device)
         Hp, Wp = self.padded_resolution
-        if not return_trace:
-            if (Hp, Wp) != (H, W):  # padding slots gather token L: zeros, as F.pad would give
-                x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
-            # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
-            x_windows = torch.index_select(x, 1, order).view(-1, N, C)
-            attn_windows = self.attn(x_windows, mask=mask)
-            # window_reverse + roll(+s, +s) (+ crop) as the inverse gather: -> B, L, C
-            x = torch.index_select(attn_windows.view(B, -1, C), 1, inv)
-            trace = None
-        else:
-            # the reference's steps, one by one
-            x = F.pad(x.view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
-            if s > 0:
-                x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # patches move up and left
-            x_windows = window_partition(x, M).view(-1, N, C)  # B*nW, N, C
-            attn_windows, t = self.attn(x_windows, mask=mask, return_trace=True)
-            x = window_reverse(attn_windows.view(-1, M, M, C), M, Hp, Wp)  # B, Hp, Wp, C
-            if s > 0:
-                x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # every patch back in its place
-            x = x[:, :H, :W].reshape(B, L, C)
-            trace = t
-
-        x = shortcut + self.drop_path(x)
+        shortcut = x
+        x = F.pad(self.norm1(x).view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
+        if s > 0:
+            x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # patches move up and left
+        x_windows = window_partition(x, M).view(-1, N, C)  # B*nW, N, C
+        attn_windows, t = self.attn(x_windows, mask=mask, return_trace=True)
+        x = window_reverse(attn_windows.view(-1, M, M, C), M, Hp, Wp)  # B, Hp, Wp, C
+        if s > 0:
+            x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # every patch back in its place
+        x = shortcut + self.drop_path(x[:, :H, :W].reshape(B, L, C))
         x = x + self.drop_path(self.mlp(self.norm2(x)))
-        if trace is None:
-            return x
+        if attn_out is not None:
+            attn_out.append(t["attn"].detach().float().mean(1))
         return x, BlockTrace(
-            attn=trace["attn"], scores=trace["scores"], bias=trace["bias"],
+            attn=t["attn"], scores=t["scores"], bias=t["bias"],
             mask=None if mask is None else mask.clone(),  # the trace owns its copy
             region_ids=region_ids(Hp, Wp, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=shortcut, x_out=x,
         )
+
+    def forward_fast(self, x: torch.Tensor, order: torch.Tensor, inv: torch.Tensor,
+                     mask: torch.Tensor | None,
+                     attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The fast path with the block's geometry given (what `geometry(x.device)` returns):
+        x (B, H*W, C) -> (B, H*W, C).
+
+        order: (nW*N,) int64, the token each window slot gathers (H*W for a padding slot);
+        inv: (H*W,) int64, the slot each token comes back from; mask: (nW, N, N) or None.
+        """
+        B, L, C = x.shape
+        N = self.window_size**2
+        shortcut = x
+        x = self.norm1(x)
+        if self.padded_resolution != self.input_resolution:
+            # padding slots gather token L: zeros after the norm, as F.pad would give
+            x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
+        # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
+        x_windows = torch.index_select(x, 1, order).view(-1, N, C)
+        attn_windows = self.attn(x_windows, mask=mask, attn_out=attn_out)
+        # window_reverse + roll(+s, +s) (+ crop) as the inverse gather: -> B, L, C
+        x = shortcut + self.drop_path(torch.index_select(attn_windows.view(B, -1, C), 1, inv))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
 
     def flops(self) -> int:
         """Multiply-adds of one block (concepts fact 10)."""
