@@ -147,25 +147,33 @@ class WindowAttention(nn.Module):
             if attn_out is not None:
                 attn_out.append(trace["attn"].detach().float().mean(1))
             return out, trace
+        return self._merge_heads(self.attend(x, mask, attn_out))
+
+    def attend(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+               attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The attention core of the fast path, before the heads merge and `proj`:
+        (B_, N, C) -> (B_, nH, N, d) (contiguous from the GEMMs; SDPA's may be strided).
+
+        Batched GEMMs with an explicit softmax on the CPU for windows of up to CPU_BMM_MAX_TOKENS
+        tokens (and wherever attn_out asks for the probabilities), else fused SDPA."""
         B_, N, C = x.shape
         if attn_out is not None or (
                 x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
                 and not records_grad(x, self.qkv.weight)):
-            return self._forward_bmm(x, mask, attn_out)
+            return self._attend_bmm(x, mask, attn_out)
 
         q, k, v = self._split_heads(x)  # each B_, nH, N, d
         fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
         if 1 < fused.shape[0] != B_:
             fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
-        out = F.scaled_dot_product_attention(
+        return F.scaled_dot_product_attention(
             q, k, v, attn_mask=fused,
             dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
         )
-        return self._merge_heads(out)
 
-    def _forward_bmm(self, x: torch.Tensor, mask: torch.Tensor | None,
-                     attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Attention through batched GEMMs with an explicit softmax: (B_, N, C) -> (B_, N, C).
+    def _attend_bmm(self, x: torch.Tensor, mask: torch.Tensor | None,
+                    attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Attention through batched GEMMs with an explicit softmax: (B_, N, C) -> (B_, nH, N, d).
         Bias + mask enter as baddbmm's addend; without autograd the softmax runs in place.
         With attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended."""
         B_, N, C = x.shape
@@ -180,7 +188,7 @@ class WindowAttention(nn.Module):
         if attn_out is not None:
             attn_out.append(attn.detach().view(B_, -1, N, N).float().mean(1))
         out = torch.bmm(self.attn_drop(attn), v)  # B_*nH, N, d
-        return self._merge_heads(out.view(B_, -1, N, v.shape[-1]))
+        return out.view(B_, -1, N, v.shape[-1])
 
     def _forward_traced(self, x: torch.Tensor, mask: torch.Tensor | None):
         q, k, v = self._split_heads(x)  # each B_, nH, N, d

@@ -22,7 +22,7 @@ from torch import nn
 
 from .attention import WindowAttention, trunc_normal_
 from .cost import block_flops
-from .kernels import fused_linear
+from .kernels import fused_linear, same_bits
 from .windows import (
     attention_mask,
     effective_window,
@@ -104,6 +104,27 @@ def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     order = window_order(H, W, M, s, device)
     mask = attention_mask(*padded_size(H, W, M), M, s).to(device) if s > 0 else None
     return order, inverse_order(order, H * W), mask
+
+
+# each token's heads as rows of the attention output: (inverse order, heads, window tokens) ->
+# (L*nH,) int64; keyed by the inverse order's own values (a private copy), never handed out
+_MERGE_ROWS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _merge_rows(inv: torch.Tensor, nH: int, N: int) -> torch.Tensor:
+    """Row (w*nH + h)*N + n of a (nW*nH*N, d) attention output for token t and head h, where
+    inv[t] = w*N + n: (L*nH,) int64, token-major. Cached per (inv's values, nH, N, device)."""
+    key = (inv.shape[0], nH, N, inv.device)
+    hit = _MERGE_ROWS.get(key)
+    if hit is not None and same_bits(hit[0], inv):
+        return hit[1]
+    source = inv.clone()
+    rows = (((source // N) * nH * N + source % N).unsqueeze(1)
+            + torch.arange(nH, device=inv.device) * N).view(-1)
+    if len(_MERGE_ROWS) >= 64:
+        _MERGE_ROWS.clear()
+    _MERGE_ROWS[key] = (source, rows)
+    return rows
 
 
 class SwinTransformerBlock(nn.Module):
@@ -217,10 +238,29 @@ class SwinTransformerBlock(nn.Module):
             x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
         # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
         x_windows = torch.index_select(x, 1, order).view(-1, N, C)
-        attn_windows = self.attn(x_windows, mask=mask, attn_out=attn_out)
-        # window_reverse + roll(+s, +s) (+ crop) as the inverse gather: -> B, L, C
-        x = shortcut + self.drop_path(torch.index_select(attn_windows.view(B, -1, C), 1, inv))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        heads = self.attn.attend(x_windows, mask=mask, attn_out=attn_out)  # B*nW, nH, N, d
+        if self.training:
+            x = self.attn.proj_drop(self.attn.proj(self._merge_gather(heads, inv, B)))
+            x = shortcut + self.drop_path(x)
+            return x + self.drop_path(self.mlp(self.norm2(x)))
+        # eval: the residual adds fused into proj and fc2 (oneDNN, where it runs)
+        x = fused_linear(self._merge_gather(heads, inv, B), self.attn.proj, residual=shortcut)
+        h = fused_linear(self.norm2(x), self.mlp.fc1, gelu=True)
+        return fused_linear(h, self.mlp.fc2, residual=x)
+
+    def _merge_gather(self, heads: torch.Tensor, inv: torch.Tensor, B: int) -> torch.Tensor:
+        """Merge the heads, window_reverse, roll(+s, +s) and crop: (B*nW, nH, N, d) -> (B, L, C).
+
+        From contiguous heads one gather of d-wide rows (token t, head h <- row (w*nH + h)*N + n
+        of its image, where inv[t] = w*N + n); from SDPA's strided output (its memory is
+        (B*nW, N, nH, d)) a free reshape, then one gather of tokens."""
+        Bn, nH, N, d = heads.shape
+        if not heads.is_contiguous():
+            return torch.index_select(heads.transpose(1, 2).reshape(B, -1, nH * d), 1, inv)
+        rows = _merge_rows(inv, nH, N) if not torch.compiler.is_compiling() else (
+            ((inv // N) * nH * N + inv % N).unsqueeze(1)
+            + torch.arange(nH, device=inv.device) * N).view(-1)
+        return torch.index_select(heads.view(B, -1, d), 1, rows).view(B, -1, nH * d)
 
     def flops(self) -> int:
         """Multiply-adds of one block (concepts fact 10)."""

@@ -147,8 +147,10 @@ def test_window_attention_alone_matches_formula():
     assert t["bias"].shape == (2, 9, 9)
 
 
-@pytest.mark.parametrize("bias,gelu", [(True, False), (True, True), (False, False)])
-def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
+@pytest.mark.parametrize("bias,gelu,add", [(True, False, False), (True, True, False),
+                                           (False, False, False), (True, False, True),
+                                           (False, False, True)])
+def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu, add):
     import swinviz.kernels as kernels
     from swinviz.kernels import fused_linear
 
@@ -156,15 +158,29 @@ def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40, bias=bias)
     x = torch.randn(3, 7, 24)
+    res = torch.randn(3, 7, 40) if add else None
     with torch.no_grad():
         ref = layer(x)
         ref = torch.nn.functional.gelu(ref) if gelu else ref
-        got = fused_linear(x, layer, gelu=gelu)
+        ref = ref + res if add else ref
+        got = fused_linear(x, layer, gelu=gelu, residual=res)
+        if add:  # a strided residual (a transposed view) is read right too
+            t = res.transpose(0, 1).contiguous().transpose(0, 1)
+            torch.testing.assert_close(fused_linear(x, layer, residual=t), ref, rtol=0,
+                                       atol=1e-5)
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-5)
     # with autograd on it is the plain layer, and gradients flow
-    y = fused_linear(x, layer, gelu=gelu).sum()
+    y = fused_linear(x, layer, gelu=gelu, residual=res).sum()
     y.backward()
     assert layer.weight.grad is not None
+
+
+def test_fused_linear_refuses_gelu_and_a_residual_together():
+    from swinviz.kernels import fused_linear
+
+    layer = torch.nn.Linear(4, 4)
+    with pytest.raises(ValueError, match="fuses GELU or a residual add, not both"):
+        fused_linear(torch.randn(2, 4), layer, gelu=True, residual=torch.randn(2, 4))
 
 
 def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
