@@ -36,10 +36,12 @@ class WindowAttention(nn.Module):
     Parameters (SPEC fact 9): `qkv` Linear(C, 3C), `proj` Linear(C, C),
     `relative_position_bias_table` ((2Mh-1)(2Mw-1), nH).
 
-    forward(x, mask=None, return_trace=False):
+    forward(x, mask=None, return_trace=False, attn_out=None):
         x: (B_, N, C) with B_ = B * nW windows, N = Mh * Mw.
         mask: (nW, N, N) of 0 / -100, or None.
         returns (B_, N, C), or ((B_, N, C), trace dict) when return_trace.
+        attn_out: a list to which the softmax probabilities averaged over the heads,
+        (B_, N, N) float32, are appended; the explicit softmax then runs on every device.
     """
 
     def __init__(
@@ -114,9 +116,10 @@ class WindowAttention(nn.Module):
         the caller passes, fresh or edited in place. The compare pays: rebuilding per call made
         the 56x56 and 28x28 block pairs 4-8% slower (1 thread, round-robin), the compare
         within noise of no check. On other devices it is rebuilt per call (a compare would wait
-        for the device)."""
+        for the device), and under torch.compile it is traced (freezing folds it to a constant)."""
         table = self.relative_position_bias_table
-        if torch.is_grad_enabled() or table.device.type != "cpu":
+        if (torch.is_grad_enabled() or table.device.type != "cpu"
+                or torch.compiler.is_compiling()):
             return self._make_bias(mask, dtype, B_)
         key = (dtype, B_, None if mask is None else (tuple(mask.shape), mask.dtype, mask.device))
         hit = self._bias_cache.get(key)
@@ -151,30 +154,55 @@ class WindowAttention(nn.Module):
         x: torch.Tensor,
         mask: torch.Tensor | None = None,
         return_trace: bool = False,
+        attn_out: list[torch.Tensor] | None = None,
     ):
         if return_trace:
-            return self._forward_traced(x, mask)
+            out, trace = self._forward_traced(x, mask)
+            if attn_out is not None:
+                attn_out.append(trace["attn"].detach().float().mean(1))
+            return out, trace
+        return self._merge_heads(self.attend(x, mask, attn_out))
+
+    def attend(self, x: torch.Tensor, mask: torch.Tensor | None = None,
+               attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The attention core of the fast path, before the heads merge and `proj`:
+        (B_, N, C) -> (B_, nH, N, d) (contiguous from the GEMMs; SDPA's may be strided).
+
+        Batched GEMMs with an explicit softmax on the CPU for windows of up to CPU_BMM_MAX_TOKENS
+        tokens (and wherever attn_out asks for the probabilities), else fused SDPA."""
         B_, N, C = x.shape
-        if (x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
+        if attn_out is not None or (
+                x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
                 and not records_grad(x, self.qkv.weight)):
-            # small windows on the CPU: bias + mask enter as baddbmm's addend, softmax in place
-            q, k, v = self._qkv(x).contiguous().view(3, -1, N, C // self.num_heads)
-            attn = torch.baddbmm(
-                self._derived_bias(mask, q.dtype, B_), q, k.transpose(1, 2),
-                alpha=self.scale,
-            )  # B_*nH, N, N
-            torch.softmax(attn, -1, out=attn)
-            return self._merge_heads(torch.bmm(attn, v).view(B_, -1, N, v.shape[-1]))
+            return self._attend_bmm(x, mask, attn_out)
 
         q, k, v = self._split_heads(x)  # each B_, nH, N, d
         fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
         if 1 < fused.shape[0] != B_:
             fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
-        out = F.scaled_dot_product_attention(
+        return F.scaled_dot_product_attention(
             q, k, v, attn_mask=fused,
             dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
         )
-        return self._merge_heads(out)
+
+    def _attend_bmm(self, x: torch.Tensor, mask: torch.Tensor | None,
+                    attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Attention through batched GEMMs with an explicit softmax: (B_, N, C) -> (B_, nH, N, d).
+        Bias + mask enter as baddbmm's addend; without autograd the softmax runs in place.
+        With attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended."""
+        B_, N, C = x.shape
+        q, k, v = self._qkv(x).contiguous().view(3, -1, N, C // self.num_heads)
+        attn = torch.baddbmm(
+            self._derived_bias(mask, q.dtype, B_), q, k.transpose(1, 2), alpha=self.scale,
+        )  # B_*nH, N, N
+        if records_grad(attn):
+            attn = attn.softmax(-1)
+        else:
+            torch.softmax(attn, -1, out=attn)
+        if attn_out is not None:
+            attn_out.append(attn.detach().view(B_, -1, N, N).float().mean(1))
+        out = torch.bmm(self.attn_drop(attn), v)  # B_*nH, N, d
+        return out.view(B_, -1, N, v.shape[-1])
 
     def _forward_traced(self, x: torch.Tensor, mask: torch.Tensor | None):
         q, k, v = self._split_heads(x)  # each B_, nH, N, d

@@ -22,7 +22,7 @@ from torch import nn
 
 from .attention import WindowAttention, trunc_normal_
 from .cost import block_flops
-from .kernels import fused_linear
+from .kernels import fused_linear, same_bits
 from .windows import (
     attention_mask,
     effective_window,
@@ -107,11 +107,33 @@ def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     return order, inverse_order(order, H * W), mask
 
 
+# each token's heads as rows of the attention output: (inverse order, heads, window tokens) ->
+# (L*nH,) int64; keyed by the inverse order's own values (a private copy), never handed out
+_MERGE_ROWS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _merge_rows(inv: torch.Tensor, nH: int, N: int) -> torch.Tensor:
+    """Row (w*nH + h)*N + n of a (nW*nH*N, d) attention output for token t and head h, where
+    inv[t] = w*N + n: (L*nH,) int64, token-major. Cached per (inv's values, nH, N, device)."""
+    key = (inv.shape[0], nH, N, inv.device)
+    hit = _MERGE_ROWS.get(key)
+    if hit is not None and same_bits(hit[0], inv):
+        return hit[1]
+    source = inv.clone()
+    rows = (((source // N) * nH * N + source % N).unsqueeze(1)
+            + torch.arange(nH, device=inv.device) * N).view(-1)
+    if len(_MERGE_ROWS) >= 64:
+        _MERGE_ROWS.clear()
+    _MERGE_ROWS[key] = (source, rows)
+    return rows
+
+
 class SwinTransformerBlock(nn.Module):
     """One Swin block: x + attn(norm1(x)) in (shifted) windows, then x + mlp(norm2(x)).
 
-    forward(x, return_trace=False): x (B, H*W, C) -> (B, H*W, C), or (y, BlockTrace).
-    If min(H, W) <= window_size the window becomes min(H, W) and the shift 0 (concepts fact 2).
+    forward(x, return_trace=False, attn_out=None): x (B, H*W, C) -> (B, H*W, C), or
+    (y, BlockTrace). If min(H, W) <= window_size the window becomes min(H, W) and the shift 0
+    (concepts fact 2).
     """
 
     def __init__(
@@ -158,50 +180,88 @@ class SwinTransformerBlock(nn.Module):
         mask = self.geometry()[2]
         return None if mask is None else mask.clone()
 
-    def forward(self, x: torch.Tensor, return_trace: bool = False):
+    def forward(self, x: torch.Tensor, return_trace: bool = False,
+                attn_out: list[torch.Tensor] | None = None):
+        """x (B, H*W, C) -> (B, H*W, C), or (y, BlockTrace) with return_trace.
+
+        attn_out: a list to which the block appends its softmax probabilities averaged over the
+        heads, (B*nW, N, N) float32 (windows in partition order of the padded, rolled map, as
+        in the trace; (nW, N, N) for one image) on x's device; the fast path then takes the
+        explicit softmax (batched GEMMs) wherever it would otherwise run SDPA.
+        """
         H, W = self.input_resolution
         B, L, C = x.shape
         if L != H * W:
             raise ValueError(f"input has {L} tokens, expected H*W = {H}*{W} = {H * W}")
+        if not return_trace:
+            return self.forward_fast(x, *self.geometry(x.device), attn_out=attn_out)
+
+        # the reference's steps, one by one
         M, s = self.window_size, self.shift_size
         N = M * M
-        order, inv, mask = self.geometry(x.device)
-        shortcut = x
-        x = self.norm1(x)
-
+        _, _, mask = self.geometry(x.device)
         Hp, Wp = self.padded_resolution
-        if not return_trace:
-            if (Hp, Wp) != (H, W):  # padding slots gather token L: zeros, as F.pad would give
-                x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
-            # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
-            x_windows = torch.index_select(x, 1, order).view(-1, N, C)
-            attn_windows = self.attn(x_windows, mask=mask)
-            # window_reverse + roll(+s, +s) (+ crop) as the inverse gather: -> B, L, C
-            x = torch.index_select(attn_windows.view(B, -1, C), 1, inv)
-            trace = None
-        else:
-            # the reference's steps, one by one
-            x = F.pad(x.view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
-            if s > 0:
-                x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # patches move up and left
-            x_windows = window_partition(x, M).view(-1, N, C)  # B*nW, N, C
-            attn_windows, t = self.attn(x_windows, mask=mask, return_trace=True)
-            x = window_reverse(attn_windows.view(-1, M, M, C), M, Hp, Wp)  # B, Hp, Wp, C
-            if s > 0:
-                x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # every patch back in its place
-            x = x[:, :H, :W].reshape(B, L, C)
-            trace = t
-
-        x = shortcut + self.drop_path(x)
+        shortcut = x
+        x = F.pad(self.norm1(x).view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
+        if s > 0:
+            x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # patches move up and left
+        x_windows = window_partition(x, M).view(-1, N, C)  # B*nW, N, C
+        attn_windows, t = self.attn(x_windows, mask=mask, return_trace=True)
+        x = window_reverse(attn_windows.view(-1, M, M, C), M, Hp, Wp)  # B, Hp, Wp, C
+        if s > 0:
+            x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # every patch back in its place
+        x = shortcut + self.drop_path(x[:, :H, :W].reshape(B, L, C))
         x = x + self.drop_path(self.mlp(self.norm2(x)))
-        if trace is None:
-            return x
+        if attn_out is not None:
+            attn_out.append(t["attn"].detach().float().mean(1))
         return x, BlockTrace(
-            attn=trace["attn"], scores=trace["scores"], bias=trace["bias"],
+            attn=t["attn"], scores=t["scores"], bias=t["bias"],
             mask=None if mask is None else mask.clone(),  # the trace owns its copy
             region_ids=region_ids(Hp, Wp, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=shortcut, x_out=x,
         )
+
+    def forward_fast(self, x: torch.Tensor, order: torch.Tensor, inv: torch.Tensor,
+                     mask: torch.Tensor | None,
+                     attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The fast path with the block's geometry given (what `geometry(x.device)` returns):
+        x (B, H*W, C) -> (B, H*W, C).
+
+        order: (nW*N,) int64, the token each window slot gathers (H*W for a padding slot);
+        inv: (H*W,) int64, the slot each token comes back from; mask: (nW, N, N) or None.
+        """
+        B, L, C = x.shape
+        N = self.window_size**2
+        shortcut = x
+        x = self.norm1(x)
+        if self.padded_resolution != self.input_resolution:
+            # padding slots gather token L: zeros after the norm, as F.pad would give
+            x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
+        # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
+        x_windows = torch.index_select(x, 1, order).view(-1, N, C)
+        heads = self.attn.attend(x_windows, mask=mask, attn_out=attn_out)  # B*nW, nH, N, d
+        if self.training:
+            x = self.attn.proj_drop(self.attn.proj(self._merge_gather(heads, inv, B)))
+            x = shortcut + self.drop_path(x)
+            return x + self.drop_path(self.mlp(self.norm2(x)))
+        # eval: the residual adds fused into proj and fc2 (oneDNN, where it runs)
+        x = fused_linear(self._merge_gather(heads, inv, B), self.attn.proj, residual=shortcut)
+        h = fused_linear(self.norm2(x), self.mlp.fc1, gelu=True)
+        return fused_linear(h, self.mlp.fc2, residual=x)
+
+    def _merge_gather(self, heads: torch.Tensor, inv: torch.Tensor, B: int) -> torch.Tensor:
+        """Merge the heads, window_reverse, roll(+s, +s) and crop: (B*nW, nH, N, d) -> (B, L, C).
+
+        From contiguous heads one gather of d-wide rows (token t, head h <- row (w*nH + h)*N + n
+        of its image, where inv[t] = w*N + n); from SDPA's strided output (its memory is
+        (B*nW, N, nH, d)) a free reshape, then one gather of tokens."""
+        Bn, nH, N, d = heads.shape
+        if not heads.is_contiguous():
+            return torch.index_select(heads.transpose(1, 2).reshape(B, -1, nH * d), 1, inv)
+        rows = _merge_rows(inv, nH, N) if not torch.compiler.is_compiling() else (
+            ((inv // N) * nH * N + inv % N).unsqueeze(1)
+            + torch.arange(nH, device=inv.device) * N).view(-1)
+        return torch.index_select(heads.view(B, -1, d), 1, rows).view(B, -1, nH * d)
 
     def flops(self) -> int:
         """Multiply-adds of one block (concepts fact 10)."""

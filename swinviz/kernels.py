@@ -49,19 +49,24 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _onednn_ops():
-    """oneDNN's linear (bias and GELU fused into the GEMM) and its weight packing, where this
-    torch has both and they give the plain answer; else None."""
+    """oneDNN's linear (bias and GELU fused into the GEMM), its linear with a residual add fused
+    in, and its weight packing, where this torch has them and they give the plain answer; else
+    None."""
     try:
         linear = torch.ops.mkldnn._linear_pointwise
         pack = torch.ops.mkldnn._reorder_linear_weight
-        probe = linear(torch.ones(1, 2), pack(torch.ones(3, 2)), torch.zeros(3), "gelu", [], "none")
-        return (linear, pack) if torch.allclose(probe, F.gelu(torch.full((1, 3), 2.0))) else None
+        w = pack(torch.ones(3, 2))
+        probe = linear(torch.ones(1, 2), w, torch.zeros(3), "gelu", [], "none")
+        added = linear.binary(torch.ones(1, 2), torch.ones(1, 3), w, torch.zeros(3), "add")
+        right = (torch.allclose(probe, F.gelu(torch.full((1, 3), 2.0)))
+                 and torch.allclose(added, torch.full((1, 3), 3.0)))
+        return (linear.default, linear.binary, pack) if right else None
     except (AttributeError, RuntimeError):
         return None
 
 
 _ONEDNN = _onednn_ops() if torch.backends.mkldnn.is_available() else None
-_ONEDNN_LINEAR, _ONEDNN_PACK = _ONEDNN or (None, None)
+_ONEDNN_LINEAR, _ONEDNN_LINEAR_ADD, _ONEDNN_PACK = _ONEDNN or (None, None, None)
 
 # fewest rows (tokens) for which a linear runs as one oneDNN call: measured round-robin in the
 # block pair on a 2-core AVX2 CPU, with every linear in oneDNN on packed weights 9216 tokens
@@ -138,19 +143,29 @@ def packed_weight(layer: nn.Linear) -> torch.Tensor:
     return packed
 
 
-def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False) -> torch.Tensor:
-    """`layer(x)` (then exact GELU): (..., in) -> (..., out).
+def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False,
+                 residual: torch.Tensor | None = None) -> torch.Tensor:
+    """`layer(x)`, then exact GELU (gelu=True) or `+ residual` (a tensor of the output's shape):
+    (..., in) -> (..., out).
 
     With the switch on, on the CPU in float32 inference, from ONEDNN_MIN_ROWS rows, this is one
-    oneDNN call on the packed weight with the bias (and GELU) fused into the GEMM; otherwise
-    (switch off, fewer rows, CUDA, autograd, torch.compile) the plain layers.
+    oneDNN call on the packed weight with the bias and the GELU or the residual add fused into
+    the GEMM; otherwise (switch off, fewer rows, CUDA, autograd, torch.compile) the plain ops.
     """
+    if gelu and residual is not None:
+        raise ValueError("fused_linear fuses GELU or a residual add, not both")
     if (_enabled and _ONEDNN is not None and x.device.type == "cpu"
             and x.dtype == torch.float32 and layer.weight.dtype == torch.float32
             and not torch.compiler.is_compiling()
             and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
             and not records_grad(x, *layer.parameters())):
-        return _ONEDNN_LINEAR(x, packed_weight(layer), layer.bias, "gelu" if gelu else "none",
-                              [], "none")
+        if residual is not None and residual.dtype == torch.float32:
+            return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), packed_weight(layer),
+                                      layer.bias, "add")
+        if residual is None:
+            return _ONEDNN_LINEAR(x, packed_weight(layer), layer.bias,
+                                  "gelu" if gelu else "none", [], "none")
     y = layer(x)
-    return F.gelu(y) if gelu else y
+    if gelu:
+        return F.gelu(y)
+    return y if residual is None else y + residual

@@ -259,11 +259,14 @@ class SwinTransformer(nn.Module):
         for i, layer in enumerate(self.layers[:s]):
             x = layer.downsample(x)
             for b in range(2 * p if i == s - 1 else len(layer.blocks)):
-                if rollout:
-                    x, t = layer.blocks[b](x, return_trace=True)
-                    chain.append(BlockAttention.from_trace(i + 1, b, t))
+                blk = layer.blocks[b]
+                if rollout:  # the fast path hands out its head-averaged probabilities
+                    attn: list[torch.Tensor] = []
+                    x = blk(x, attn_out=attn)
+                    chain.append(BlockAttention(i + 1, b, blk.input_resolution, blk.window_size,
+                                                blk.shift_size, attn[0].cpu()))
                 else:
-                    x = layer.blocks[b](x)
+                    x = blk(x)
         tokens = x
         sync()
         t1 = time.perf_counter()

@@ -147,8 +147,10 @@ def test_window_attention_alone_matches_formula():
     assert t["bias"].shape == (2, 9, 9)
 
 
-@pytest.mark.parametrize("bias,gelu", [(True, False), (True, True), (False, False)])
-def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
+@pytest.mark.parametrize("bias,gelu,add", [(True, False, False), (True, True, False),
+                                           (False, False, False), (True, False, True),
+                                           (False, False, True)])
+def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu, add):
     import swinviz.kernels as kernels
     from swinviz.kernels import fused_linear
 
@@ -156,15 +158,29 @@ def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu):
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40, bias=bias)
     x = torch.randn(3, 7, 24)
+    res = torch.randn(3, 7, 40) if add else None
     with torch.no_grad():
         ref = layer(x)
         ref = torch.nn.functional.gelu(ref) if gelu else ref
-        got = fused_linear(x, layer, gelu=gelu)
+        ref = ref + res if add else ref
+        got = fused_linear(x, layer, gelu=gelu, residual=res)
+        if add:  # a strided residual (a transposed view) is read right too
+            t = res.transpose(0, 1).contiguous().transpose(0, 1)
+            torch.testing.assert_close(fused_linear(x, layer, residual=t), ref, rtol=0,
+                                       atol=1e-5)
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-5)
     # with autograd on it is the plain layer, and gradients flow
-    y = fused_linear(x, layer, gelu=gelu).sum()
+    y = fused_linear(x, layer, gelu=gelu, residual=res).sum()
     y.backward()
     assert layer.weight.grad is not None
+
+
+def test_fused_linear_refuses_gelu_and_a_residual_together():
+    from swinviz.kernels import fused_linear
+
+    layer = torch.nn.Linear(4, 4)
+    with pytest.raises(ValueError, match="fuses GELU or a residual add, not both"):
+        fused_linear(torch.randn(2, 4), layer, gelu=True, residual=torch.randn(2, 4))
 
 
 def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
@@ -299,3 +315,98 @@ def test_onednn_threshold_does_not_change_the_answer(monkeypatch):
         monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 10**9)
         plain = pair(x)
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "C,H,W,nH,M,s,B",
+    [(32, 12, 12, 2, 4, 2, 1),  # unshifted and shifted, whole windows
+     (24, 10, 13, 3, 4, 2, 1),  # padded to 12 x 16, shifted
+     (48, 24, 24, 2, 12, 6, 2),  # 144-token windows: where SDPA would run; two images
+     (24, 7, 7, 3, 7, 3, 1)],  # one window: the shift drops to 0
+)
+def test_fast_path_hands_out_the_traced_head_mean_attention(C, H, W, nH, M, s, B):
+    """attn_out gets each block's head-averaged probabilities, (B*nW, N, N) float32 in partition
+    order: the traced attention's mean over heads; the output is unchanged."""
+    pair = make_pair(C, H, W, nH, M, s)
+    with torch.no_grad():
+        for blk in pair.blocks:
+            blk.attn.relative_position_bias_table.normal_(0, 1)  # a bias that shapes attention
+    x = torch.randn(B, H * W, C)
+    with torch.inference_mode():
+        for blk in pair.blocks:
+            got: list[torch.Tensor] = []
+            fast = blk(x, attn_out=got)
+            traced, t = blk(x, return_trace=True)
+            (attn,) = got
+            Hp, Wp = blk.padded_resolution
+            nW, N = (Hp // blk.window_size) * (Wp // blk.window_size), blk.window_size**2
+            assert attn.shape == (B * nW, N, N) and attn.dtype == torch.float32
+            torch.testing.assert_close(attn, t.attn.mean(1), rtol=0, atol=1e-6)
+            torch.testing.assert_close(fast, traced, rtol=0, atol=1e-5)
+            torch.testing.assert_close(fast, blk(x), rtol=0, atol=1e-5)
+            x = fast
+
+
+def test_attn_out_with_autograd_and_on_the_traced_path():
+    """attn_out works outside no_grad (no in-place softmax; the output still backpropagates) and
+    with return_trace (the trace's own mean over heads)."""
+    pair = make_pair(16, 6, 6, 2, 3, 1)
+    x = torch.randn(1, 36, 16)
+    blk = pair.blocks[1]
+    got: list[torch.Tensor] = []
+    y = blk(x, attn_out=got)
+    _, t = blk(x, return_trace=True, attn_out=got)
+    assert y.requires_grad and not got[0].requires_grad
+    torch.testing.assert_close(got[0], t.attn.detach().mean(1), rtol=0, atol=1e-6)
+    assert torch.equal(got[1], t.attn.detach().mean(1))
+    y.sum().backward()
+    assert blk.attn.qkv.weight.grad is not None
+
+
+# stages of 24 (padded to 28: shifted and padded windows), 12 (padded to 14), 6 (one window, no
+# shift) and 3 tokens a side
+EXPLORE_CFG = dict(img_size=96, embed_dim=24, num_heads=2, window_size=7, num_classes=10)
+
+
+@pytest.mark.parametrize("stage,pair", [(3, 1), (4, 0)])
+def test_explore_runs_the_blocks_before_the_pair_fast(monkeypatch, stage, pair):
+    """explore's chain before the pair comes from the fast path (no block before the pair is
+    traced) and equals the chain of the traced blocks; its tokens equal the traced ones."""
+    from swinviz.model import load_model
+    from swinviz.rollout import BlockAttention
+
+    model = load_model(arch="swin-t", device="cpu", **EXPLORE_CFG)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("relative_position_bias_table"):
+                p.normal_(0, 1)
+    image = torch.rand(96, 96, 3).mul(255).to(torch.uint8).numpy()
+
+    traced_calls = []
+    real = SwinTransformerBlock.forward
+
+    def spy(self, x, return_trace=False, **kw):
+        traced_calls.append((self, return_trace))
+        return real(self, x, return_trace=return_trace, **kw)
+
+    monkeypatch.setattr(SwinTransformerBlock, "forward", spy)
+    exp = model.explore(image, stage=stage, pair=pair, predict=False)
+    monkeypatch.setattr(SwinTransformerBlock, "forward", real)
+    pair_blocks = set(model.pair_blocks(stage, pair))
+    assert all(not traced for blk, traced in traced_calls if blk not in pair_blocks)
+
+    # the traced chain, computed here from the same pixels
+    chain = []
+    with torch.inference_mode():
+        x = model.patch_embed(exp.pixels)
+        for i, layer in enumerate(model.layers[:stage]):
+            x = layer.downsample(x)
+            for b in range(2 * pair if i == stage - 1 else len(layer.blocks)):
+                x, t = layer.blocks[b](x, return_trace=True)
+                chain.append(BlockAttention.from_trace(i + 1, b, t))
+    assert len(exp.chain) == len(chain) + 2
+    for got, want in zip(exp.chain, chain, strict=False):
+        assert (got.stage, got.block, got.grid, got.window_size, got.shift_size) == (
+            want.stage, want.block, want.grid, want.window_size, want.shift_size)
+        torch.testing.assert_close(got.attn, want.attn, rtol=0, atol=1e-6)
+    torch.testing.assert_close(exp.tokens, x, rtol=0, atol=1e-5)

@@ -54,15 +54,16 @@ def make_attention(C, M, nH, seed=0):
 
 @pytest.fixture
 def onednn_calls(monkeypatch):
-    """Counts the oneDNN linear calls (the op itself still runs)."""
+    """Counts the oneDNN linear calls, plain and with a residual add (the ops still run)."""
     calls = []
-    real = kernels._ONEDNN_LINEAR
-    if real is not None:
-        def spy(*args):
-            calls.append(args[0].shape)
-            return real(*args)
+    for name in ("_ONEDNN_LINEAR", "_ONEDNN_LINEAR_ADD"):
+        real = getattr(kernels, name)
+        if real is not None:
+            def spy(*args, real=real):
+                calls.append(args[0].shape)
+                return real(*args)
 
-        monkeypatch.setattr(kernels, "_ONEDNN_LINEAR", spy)
+            monkeypatch.setattr(kernels, name, spy)
     return calls
 
 
@@ -240,14 +241,16 @@ def test_the_switch_turns_the_private_ops_off(monkeypatch, onednn_calls):
         def refuse(*args):
             raise AssertionError("a private oneDNN op was called")
 
-        monkeypatch.setattr(kernels, "_ONEDNN_LINEAR", refuse)
-        monkeypatch.setattr(kernels, "_ONEDNN_PACK", refuse)
+        for name in ("_ONEDNN_LINEAR", "_ONEDNN_LINEAR_ADD", "_ONEDNN_PACK"):
+            monkeypatch.setattr(kernels, name, refuse)
         with kernels.use_onednn(False):
             assert not kernels.onednn_enabled()
             # exactly the plain layers
             for gelu in (False, True):
                 plain = F.gelu(layer(x)) if gelu else layer(x)
                 assert torch.equal(kernels.fused_linear(x, layer, gelu=gelu), plain)
+            res = torch.randn(3136, 64)
+            assert torch.equal(kernels.fused_linear(x, layer, residual=res), layer(x) + res)
             assert torch.equal(mlp(xb), mlp.fc2(F.gelu(mlp.fc1(xb))))
             off = blk(xb)
         rows = kernels.ONEDNN_MIN_ROWS
@@ -257,6 +260,8 @@ def test_the_switch_turns_the_private_ops_off(monkeypatch, onednn_calls):
         assert kernels.onednn_enabled()  # restored on leaving
         with pytest.raises(AssertionError, match="private oneDNN op"):
             kernels.fused_linear(x, layer)
+        with pytest.raises(AssertionError, match="private oneDNN op"):
+            kernels.fused_linear(x, layer, residual=torch.zeros(3136, 64))
 
 
 def test_set_onednn_returns_the_previous_setting():
@@ -316,3 +321,27 @@ def test_geometry_cached_under_inference_mode_still_serves_autograd():
     y = pair(x.clone().requires_grad_())
     y.sum().backward()
     assert pair.blocks[1].attn.qkv.weight.grad is not None
+
+
+def test_the_head_merge_rows_follow_the_inverse_order_they_are_given():
+    """The fast path's merge-heads gather rows are cached per inverse order's values: another
+    order of the same length, or the same tensor edited in place, gets its own rows."""
+    from swinviz.block import _merge_rows
+    from swinviz.windows import inverse_order, window_order
+
+    def direct(inv, nH, N):
+        rows = []
+        for j in inv.tolist():
+            w, n = divmod(j, N)
+            rows += [(w * nH + h) * N + n for h in range(nH)]
+        return torch.tensor(rows)
+
+    plain = inverse_order(window_order(8, 8, 4, 0), 64)
+    shifted = inverse_order(window_order(8, 8, 4, 2), 64)
+    assert not torch.equal(plain, shifted)
+    for inv in (plain, shifted, plain):
+        assert torch.equal(_merge_rows(inv, 2, 16), direct(inv, 2, 16))
+    mine = plain.clone()
+    assert torch.equal(_merge_rows(mine, 3, 16), direct(plain, 3, 16))
+    mine.copy_(shifted)  # the same tensor, new values
+    assert torch.equal(_merge_rows(mine, 3, 16), direct(shifted, 3, 16))
