@@ -1,4 +1,4 @@
-"""Window attention (W-MSA / SW-MSA) with a relative position bias (SPEC facts 6-9)."""
+"""Window attention (W-MSA / SW-MSA) with a relative position bias (docs/concepts.md, facts 6-9)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def trunc_normal_(t: torch.Tensor, std: float = 0.02) -> torch.Tensor:
 class WindowAttention(nn.Module):
     """Multi-head self-attention inside windows, with a learned relative position bias.
 
-    Parameters (SPEC fact 9): `qkv` Linear(C, 3C), `proj` Linear(C, C),
+    Parameters (concepts fact 9): `qkv` Linear(C, 3C), `proj` Linear(C, C),
     `relative_position_bias_table` ((2Mh-1)(2Mw-1), nH).
 
     forward(x, mask=None, return_trace=False, attn_out=None):

@@ -118,7 +118,7 @@ def test_impossible_settings_give_a_clear_message(photo, settings, needle):
 
 
 def test_window_covering_the_grid_is_one_window_without_shift(photo):
-    """SPEC fact 2: accepted, and the badge says why there is one window and no shift."""
+    """Concepts fact 2: accepted, and the badge says why there is one window and no shift."""
     out = cb.run(photo, img_size=32, window_size=12, shift_size=6)
     view, text = out[-1], out[-2]
     assert view.exp.grid == (8, 8)
