@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from swinviz import SettingsError, check_settings
+from swinviz.budget import env_number
 from swinviz.config import SwinConfig, check_stage_pair
 
 ARCH = "swin_tiny_patch4_window7_224"  # the page explores Swin-T
@@ -50,27 +51,11 @@ CHECKPOINT_ENV = "SWINVIZ_CHECKPOINT_DIR"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
 
 
-def _env_number(name: str, default: float) -> float:
-    """A positive number from the environment (operator settings); a bad value stops the app
-    at startup with a sentence rather than failing later."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name}={text!r} must be a positive number (the default is "
-                            f"{default:g})")
-    return value
-
-
-MODEL_CACHE_SIZE = int(_env_number("SWINVIZ_MODEL_CACHE", 4))
-MODEL_CACHE_MB = _env_number("SWINVIZ_MODEL_CACHE_MB", 400)
+MODEL_CACHE_SIZE = int(env_number("SWINVIZ_MODEL_CACHE", 4))
+MODEL_CACHE_MB = env_number("SWINVIZ_MODEL_CACHE_MB", 400)
 # Explorations held by all sessions together (slimmed: about 9 MB each at 224 px, 36 at 448).
-STATE_BUDGET_MB = _env_number("SWINVIZ_STATE_MB", 256)
-FIGURE_CACHE_MB = _env_number("SWINVIZ_FIGURE_CACHE_MB", 32)
+STATE_BUDGET_MB = env_number("SWINVIZ_STATE_MB", 256)
+FIGURE_CACHE_MB = env_number("SWINVIZ_FIGURE_CACHE_MB", 32)
 
 
 # ---------------------------------------------------------------------------- parsing values

@@ -253,7 +253,9 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
                     held=held, exploration=exploration, terms=terms)
 
 
-def _env_mb(name: str, default: float) -> float:
+def env_number(name: str, default: float) -> float:
+    """A positive number from an operator setting (environment variable), else `default`; a bad
+    value is a SettingsError with a sentence (the app stops at startup rather than later)."""
     text = os.environ.get(name, "").strip()
     if not text:
         return default
@@ -262,19 +264,19 @@ def _env_mb(name: str, default: float) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name}={text!r} must be a positive number of megabytes "
-                            f"(the default is {default:g})")
+        raise SettingsError(f"{name}={text!r} must be a positive number (the default is "
+                            f"{default:g})")
     return value
 
 
 def request_limit_mb() -> float:
     """The per-request memory limit in MB: $SWINVIZ_REQUEST_MB, default 600."""
-    return _env_mb(REQUEST_ENV, DEFAULT_REQUEST_MB)
+    return env_number(REQUEST_ENV, DEFAULT_REQUEST_MB)
 
 
 def response_limit_mb() -> float:
     """The per-response figure size limit in MB: $SWINVIZ_RESPONSE_MB, default 64."""
-    return _env_mb(RESPONSE_ENV, DEFAULT_RESPONSE_MB)
+    return env_number(RESPONSE_ENV, DEFAULT_RESPONSE_MB)
 
 
 def human(nbytes: float) -> str:
