@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 
-from app import build_demo, launch_options
-from app.state import tune_allocator
+try:  # ZeroGPU Spaces: `spaces` must be imported before torch touches CUDA
+    import spaces  # type: ignore[import-not-found]  # noqa: F401
+except ImportError:
+    pass
+
+from app import build_demo, launch_options  # noqa: E402
+from app.state import default_weights_choice, tune_allocator  # noqa: E402
 
 tune_allocator()
 demo = build_demo()
@@ -17,5 +22,8 @@ demo = build_demo()
 if __name__ == "__main__":
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
     port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+    choice = default_weights_choice()
+    print(f"swinviz: weights: {choice.notice or f'{choice.weights} ({choice.source})'}",
+          flush=True)
     print(f"swinviz: starting on http://{host}:{port} (Ctrl+C stops it)", flush=True)
     demo.launch(server_name=host, server_port=port, **launch_options())
