@@ -106,24 +106,29 @@ def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     return order, inverse_order(order, H * W), mask
 
 
-# each token's heads as rows of the attention output: (inverse order, heads, window tokens) ->
-# (L*nH,) int64; keyed by the inverse order's own values (a private copy), never handed out
-_MERGE_ROWS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+# each token's heads as rows of the attention output, per (tokens, heads, window tokens, device):
+# a few (private copy of the inverse order, rows) entries, one used only while its copy equals
+# the order it is asked for bit for bit; never handed out
+_MERGE_ROWS: dict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
 
 def _merge_rows(inv: torch.Tensor, nH: int, N: int) -> torch.Tensor:
     """Row (w*nH + h)*N + n of a (nW*nH*N, d) attention output for token t and head h, where
-    inv[t] = w*N + n: (L*nH,) int64, token-major. Cached per (inv's values, nH, N, device)."""
-    key = (inv.shape[0], nH, N, inv.device)
-    hit = _MERGE_ROWS.get(key)
-    if hit is not None and same_bits(hit[0], inv):
-        return hit[1]
+    inv[t] = w*N + n: (L*nH,) int64, token-major. Cached by the values of inv (the blocks of
+    one grid share a few orders: shifted or not)."""
+    entries = _MERGE_ROWS.setdefault((inv.shape[0], nH, N, inv.device), [])
+    for source, rows in entries:
+        if same_bits(source, inv):
+            return rows
     source = inv.clone()
     rows = (((source // N) * nH * N + source % N).unsqueeze(1)
             + torch.arange(nH, device=inv.device) * N).view(-1)
+    if len(entries) >= 4:
+        entries.pop(0)
     if len(_MERGE_ROWS) >= 64:
         _MERGE_ROWS.clear()
-    _MERGE_ROWS[key] = (source, rows)
+        _MERGE_ROWS[(inv.shape[0], nH, N, inv.device)] = entries
+    entries.append((source, rows))
     return rows
 
 
