@@ -166,32 +166,33 @@ class WindowAttention(nn.Module):
     def attend(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
         """The attention core of the fast path, before the heads merge and `proj`:
-        (B_, N, C) -> (B_, nH, N, d) (contiguous from the GEMMs; SDPA's may be strided).
+        (B_, N, C) -> (B_, nH, N, d) (contiguous from the GEMMs; SDPA's may be strided)."""
+        B_, N, C = x.shape
+        q, k, v = self._qkv(x).contiguous()  # each B_, nH, N, d
+        return self.attend_qkv(q, k, v, mask, attn_out)
+
+    def attend_qkv(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                   mask: torch.Tensor | None = None,
+                   attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """softmax(q kᵀ * scale + bias + mask) v for q, k, v (B_, nH, N, d), contiguous ->
+        (B_, nH, N, d) (contiguous from the GEMMs; SDPA's may be strided).
 
         Batched GEMMs with an explicit softmax on the CPU for windows of up to CPU_BMM_MAX_TOKENS
-        tokens (and wherever attn_out asks for the probabilities), else fused SDPA."""
-        B_, N, C = x.shape
-        if attn_out is not None or (
-                x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
-                and not records_grad(x, self.qkv.weight)):
-            return self._attend_bmm(x, mask, attn_out)
-
-        q, k, v = self._split_heads(x)  # each B_, nH, N, d
-        fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
-        if 1 < fused.shape[0] != B_:
-            fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
-        return F.scaled_dot_product_attention(
-            q, k, v, attn_mask=fused,
-            dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
-        )
-
-    def _attend_bmm(self, x: torch.Tensor, mask: torch.Tensor | None,
-                    attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Attention through batched GEMMs with an explicit softmax: (B_, N, C) -> (B_, nH, N, d).
-        Bias + mask enter as baddbmm's addend; without autograd the softmax runs in place.
-        With attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended."""
-        B_, N, C = x.shape
-        q, k, v = self._qkv(x).contiguous().view(3, -1, N, C // self.num_heads)
+        tokens (and wherever attn_out asks for the probabilities), else fused SDPA. With
+        attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended."""
+        B_, nH, N, d = q.shape
+        if not (attn_out is not None or (
+                q.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
+                and not records_grad(q, k, v))):
+            fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
+            if 1 < fused.shape[0] != B_:
+                fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
+            return F.scaled_dot_product_attention(
+                q, k, v, attn_mask=fused,
+                dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
+            )
+        # bias + mask enter as baddbmm's addend; without autograd the softmax runs in place
+        q, k, v = (t.reshape(B_ * nH, N, d) for t in (q, k, v))
         attn = torch.baddbmm(
             self._derived_bias(mask, q.dtype, B_), q, k.transpose(1, 2), alpha=self.scale,
         )  # B_*nH, N, N
@@ -200,9 +201,8 @@ class WindowAttention(nn.Module):
         else:
             torch.softmax(attn, -1, out=attn)
         if attn_out is not None:
-            attn_out.append(attn.detach().view(B_, -1, N, N).float().mean(1))
-        out = torch.bmm(self.attn_drop(attn), v)  # B_*nH, N, d
-        return out.view(B_, -1, N, v.shape[-1])
+            attn_out.append(attn.detach().view(B_, nH, N, N).float().mean(1))
+        return torch.bmm(self.attn_drop(attn), v).view(B_, nH, N, d)
 
     def _forward_traced(self, x: torch.Tensor, mask: torch.Tensor | None):
         q, k, v = self._split_heads(x)  # each B_, nH, N, d

@@ -107,25 +107,54 @@ def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     return order, inverse_order(order, H * W), mask
 
 
-# each token's heads as rows of the attention output: (inverse order, heads, window tokens) ->
-# (L*nH,) int64; keyed by the inverse order's own values (a private copy), never handed out
-_MERGE_ROWS: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+def _rows(kind: str, index: torch.Tensor, nH: int, N: int) -> torch.Tensor:
+    """The row gathers of the fast path, as rows of d = C / nH values:
+
+    kind "qkv", index = order (nW*N,): row t*3nH + j*nH + h of a (L', 3C) qkv output for q/k/v
+        j, window w, head h and slot n, where t = order[w*N + n]: (3*nW*nH*N,) in (j, w, h, n)
+        order, so the gather gives q, k, v as (3, nW*nH, N, d), contiguous;
+    kind "merge", index = inverse order (L,): row (w*nH + h)*N + n of a (nW*nH*N, d) attention
+        output for token t and head h, where inv[t] = w*N + n: (L*nH,), token-major.
+    """
+    dev = index.device
+    if kind == "qkv":
+        heads = torch.arange(nH, device=dev).view(1, nH, 1)
+        rows = index.view(-1, 1, N) * (3 * nH) + heads  # nW, nH, N
+        return (rows.unsqueeze(0) + (torch.arange(3, device=dev) * nH).view(3, 1, 1, 1)).view(-1)
+    return (((index // N) * nH * N + index % N).unsqueeze(1)
+            + torch.arange(nH, device=dev) * N).view(-1)
+
+
+# the rows per (kind, length, heads, window tokens, device): a few entries (a private copy of
+# the order, rows), each used only while its copy equals the order asked for bit for bit (the
+# blocks of one grid share two orders: shifted or not); never handed out
+_ROWS: dict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+
+
+def _cached_rows(kind: str, index: torch.Tensor, nH: int, N: int) -> torch.Tensor:
+    """`_rows(kind, index, nH, N)`, cached by the values of index; computed in the graph under
+    torch.compile."""
+    if torch.compiler.is_compiling():
+        return _rows(kind, index, nH, N)
+    key = (kind, index.shape[0], nH, N, index.device)
+    entries = _ROWS.setdefault(key, [])
+    for source, rows in entries:
+        if same_bits(source, index):
+            return rows
+    source = index.clone()
+    rows = _rows(kind, source, nH, N)
+    if len(entries) >= 4:
+        entries.pop(0)
+    if len(_ROWS) >= 64:
+        _ROWS.clear()
+        _ROWS[key] = entries
+    entries.append((source, rows))
+    return rows
 
 
 def _merge_rows(inv: torch.Tensor, nH: int, N: int) -> torch.Tensor:
-    """Row (w*nH + h)*N + n of a (nW*nH*N, d) attention output for token t and head h, where
-    inv[t] = w*N + n: (L*nH,) int64, token-major. Cached per (inv's values, nH, N, device)."""
-    key = (inv.shape[0], nH, N, inv.device)
-    hit = _MERGE_ROWS.get(key)
-    if hit is not None and same_bits(hit[0], inv):
-        return hit[1]
-    source = inv.clone()
-    rows = (((source // N) * nH * N + source % N).unsqueeze(1)
-            + torch.arange(nH, device=inv.device) * N).view(-1)
-    if len(_MERGE_ROWS) >= 64:
-        _MERGE_ROWS.clear()
-    _MERGE_ROWS[key] = (source, rows)
-    return rows
+    """`_rows("merge", inv, nH, N)`, cached."""
+    return _cached_rows("merge", inv, nH, N)
 
 
 class SwinTransformerBlock(nn.Module):
@@ -231,15 +260,23 @@ class SwinTransformerBlock(nn.Module):
         inv: (H*W,) int64, the slot each token comes back from; mask: (nW, N, N) or None.
         """
         B, L, C = x.shape
-        N = self.window_size**2
+        N, nH = self.window_size**2, self.num_heads
+        d = C // nH
         shortcut = x
         x = self.norm1(x)
         if self.padded_resolution != self.input_resolution:
             # padding slots gather token L: zeros after the norm, as F.pad would give
             x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
-        # (pad +) roll(-s, -s) + window_partition as one gather: B, L, C -> B*nW, N, C
-        x_windows = torch.index_select(x, 1, order).view(-1, N, C)
-        heads = self.attn.attend(x_windows, mask=mask, attn_out=attn_out)  # B*nW, nH, N, d
+        # qkv per token, then (pad +) roll(-s, -s) + window_partition + the split into heads as
+        # one gather of d-wide rows: B, L', 3C -> 3, B*nW, nH, N, d
+        qkv = fused_linear(x, self.attn.qkv)
+        rows = _cached_rows("qkv", order, nH, N)
+        if B > 1:  # image b's rows follow image b-1's
+            step = qkv.shape[1] * 3 * nH
+            rows = (rows.view(3, 1, -1) + torch.arange(B, device=x.device).view(1, B, 1) * step)
+            rows = rows.view(-1)
+        q, k, v = torch.index_select(qkv.view(-1, d), 0, rows).view(3, -1, nH, N, d)
+        heads = self.attn.attend_qkv(q, k, v, mask=mask, attn_out=attn_out)  # B*nW, nH, N, d
         if self.training:
             x = self.attn.proj_drop(self.attn.proj(self._merge_gather(heads, inv, B)))
             x = shortcut + self.drop_path(x)
@@ -258,9 +295,7 @@ class SwinTransformerBlock(nn.Module):
         Bn, nH, N, d = heads.shape
         if not heads.is_contiguous():
             return torch.index_select(heads.transpose(1, 2).reshape(B, -1, nH * d), 1, inv)
-        rows = _merge_rows(inv, nH, N) if not torch.compiler.is_compiling() else (
-            ((inv // N) * nH * N + inv % N).unsqueeze(1)
-            + torch.arange(nH, device=inv.device) * N).view(-1)
+        rows = _merge_rows(inv, nH, N)
         return torch.index_select(heads.view(B, -1, d), 1, rows).view(B, -1, nH * d)
 
     def flops(self) -> int:

@@ -1,8 +1,11 @@
 """CPU kernels outside the paper: oneDNN linears on packed weights, behind one switch.
 
-`fused_linear(x, layer, gelu)` is `layer(x)` (then exact GELU). On the CPU in float32 inference,
-from ONEDNN_MIN_ROWS rows, it runs as one oneDNN call (torch's private `mkldnn` ops) on a copy of
-the weight packed once into oneDNN's blocked layout, with the bias (and GELU) fused into the GEMM.
+`fused_linear(x, layer, gelu, residual)` is `layer(x)` (then exact GELU, or `+ residual`). On the
+CPU in float32 inference, from ONEDNN_MIN_ROWS rows, it runs as one oneDNN call (torch's private
+`mkldnn` ops) on a copy of the weight packed once into oneDNN's blocked layout, with the bias and
+the GELU or the residual add fused into the GEMM. Under torch.compile it is the same oneDNN call
+on the weight as it is, as the custom op `swinviz::onednn_linear` (opaque to inductor, which
+lowers oneDNN's own op only for weights frozen into the graph).
 
 The switch: `set_onednn(False)`, `with use_onednn(False): ...`, or the environment variable
 `SWINVIZ_ONEDNN=0` (read at import) make every linear the plain `nn.Linear` call, and the private
@@ -156,16 +159,36 @@ def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False,
         raise ValueError("fused_linear fuses GELU or a residual add, not both")
     if (_enabled and _ONEDNN is not None and x.device.type == "cpu"
             and x.dtype == torch.float32 and layer.weight.dtype == torch.float32
-            and not torch.compiler.is_compiling()
             and x.numel() >= ONEDNN_MIN_ROWS * x.shape[-1]
             and not records_grad(x, *layer.parameters())):
-        if residual is not None and residual.dtype == torch.float32:
-            return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), packed_weight(layer),
-                                      layer.bias, "add")
-        if residual is None:
+        if residual is not None and residual.dtype != torch.float32:
+            pass
+        elif torch.compiler.is_compiling():
+            # an opaque op to inductor, on the weight as it is (read on every call)
+            return torch.ops.swinviz.onednn_linear(x, layer.weight, layer.bias, gelu, residual)
+        elif residual is not None:
+            return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), packed_weight(layer), layer.bias,
+                                      "add")
+        else:
             return _ONEDNN_LINEAR(x, packed_weight(layer), layer.bias,
                                   "gelu" if gelu else "none", [], "none")
     y = layer(x)
     if gelu:
         return F.gelu(y)
     return y if residual is None else y + residual
+
+
+if _ONEDNN is not None:
+    @torch.library.custom_op("swinviz::onednn_linear", mutates_args=())
+    def _onednn_linear_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                          gelu: bool, residual: torch.Tensor | None) -> torch.Tensor:
+        """oneDNN's linear on an unpacked (out, in) weight, bias and GELU or a residual add
+        fused: what `fused_linear` calls under torch.compile (inductor lowers oneDNN's own op
+        only for frozen weights)."""
+        if residual is not None:
+            return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), weight, bias, "add")
+        return _ONEDNN_LINEAR(x, weight, bias, "gelu" if gelu else "none", [], "none")
+
+    @_onednn_linear_op.register_fake
+    def _(x, weight, bias, gelu, residual):
+        return x.new_empty(*x.shape[:-1], weight.shape[0])

@@ -225,6 +225,16 @@ class SwinTransformer(nn.Module):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(pixels))
 
+    def compiled(self, freeze: bool = False):
+        """This model's fast path through torch.compile, for inference: a callable (B, 3, H, W)
+        -> (B, classes) equal to `self(pixels)` to 1e-5 (`swinviz.compiled.compiled_forward`).
+        Its first call per input shape compiles (tens of seconds); where inductor cannot run it
+        warns once and runs eager. Weights are read on every call unless freeze=True (a private
+        snapshot of the weights, folded in; later changes are then not seen)."""
+        from .compiled import compiled_forward
+
+        return compiled_forward(self, freeze=freeze)
+
     @torch.inference_mode()
     def explore(self, image, *, stage: int = 1, pair: int = 0, policy: str = "crop",
                 predict: bool = True, rollout: bool = True) -> Exploration:

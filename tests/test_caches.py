@@ -341,6 +341,10 @@ def test_the_head_merge_rows_follow_the_inverse_order_they_are_given():
     assert not torch.equal(plain, shifted)
     for inv in (plain, shifted, plain):
         assert torch.equal(_merge_rows(inv, 2, 16), direct(inv, 2, 16))
+    # a pair's two orders (same length) are both kept: no rebuilding on every call
+    first = [_merge_rows(plain, 2, 16), _merge_rows(shifted, 2, 16)]
+    again = [_merge_rows(plain.clone(), 2, 16), _merge_rows(shifted, 2, 16)]
+    assert all(a is b for a, b in zip(first, again, strict=True))
     mine = plain.clone()
     assert torch.equal(_merge_rows(mine, 3, 16), direct(plain, 3, 16))
     mine.copy_(shifted)  # the same tensor, new values

@@ -1,0 +1,212 @@
+"""The fast path under torch.compile (inductor), with a clean fall-back to eager.
+
+    fast = compiled_forward(model)      # a SwinTransformer, a SwinBlockPair, a stage or a block
+    logits = fast(pixels)               # = model(pixels) to 1e-5; inference only
+
+What is compiled is the eager fast path itself (`SwinTransformerBlock.forward_fast` for every
+block, patch embedding, merges, norm and head), with each block's window geometry (the gather
+orders and the shift mask) held as the wrapper's own buffers: copies made once from the block's
+integers (grid, window, shift), so inductor sees fixed indices and nothing can change them.
+The weights are NOT frozen into the compiled code: they are read on every call, so a changed
+model (load_state_dict, edits in place) is seen by the next call, with no cache to go stale.
+
+Where inductor cannot run (no C++ compiler for the CPU, no Triton for CUDA, or compiling raises),
+the wrapper says so once in a warning and runs the eager fast path from then on. The first call
+for each input shape compiles (tens of seconds to minutes, reported by `compile_seconds`); later
+calls run the compiled code. Not for ZeroGPU (each request may land on a fresh process): the app
+decides where to use it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import warnings
+
+import torch
+from torch import nn
+
+from .block import SwinBlockPair, SwinTransformerBlock
+
+# inductor's settings for the variants the bench measures; "default" is what compiled_forward uses
+OPTIONS: dict[str, dict] = {
+    "default": {},
+    # weights folded into the compiled code as constants (oneDNN/MKL packing at compile time):
+    # only for the bench, on a private copy of the module (see `compiled_forward(freeze=True)`)
+    "freezing": {"freezing": True},
+    "freezing + max-autotune": {"freezing": True, "max_autotune": True},
+}
+
+
+def cpp_compiler() -> str | None:
+    """The path of the C++ compiler inductor would call on the CPU, or None when there is none."""
+    try:
+        from torch._inductor import config
+
+        names = [c for c in config.cpp.cxx if c]
+    except (ImportError, AttributeError):
+        names = []
+    for name in names or [os.environ.get("CXX", "g++")]:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def compile_unavailable(device: torch.device | str = "cpu") -> str | None:
+    """Why torch.compile cannot run on `device` here (a sentence), or None when it can."""
+    device = torch.device(device)
+    if not hasattr(torch, "compile"):
+        return f"this torch ({torch.__version__}) has no torch.compile"
+    if device.type == "cpu" and cpp_compiler() is None:
+        return ("inductor needs a C++ compiler for the CPU and none was found (install g++ or "
+                "set CXX)")
+    if device.type == "cuda":
+        try:
+            from torch.utils._triton import has_triton
+        except ImportError:
+            return "this torch cannot tell whether Triton is installed"
+        if not has_triton():
+            return "inductor needs Triton for CUDA and it is not installed"
+    return None
+
+
+class _Geometry(nn.Module):
+    """Every block's (order, inverse order, mask) as buffers owned by this module."""
+
+    def __init__(self, blocks: list[SwinTransformerBlock], device: torch.device) -> None:
+        super().__init__()
+        for k, blk in enumerate(blocks):
+            order, inv, mask = blk.geometry(device)
+            self.register_buffer(f"order{k}", order.clone(), persistent=False)
+            self.register_buffer(f"inv{k}", inv.clone(), persistent=False)
+            self.register_buffer(f"mask{k}", None if mask is None else mask.clone(),
+                                 persistent=False)
+
+    def get(self, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return getattr(self, f"order{k}"), getattr(self, f"inv{k}"), getattr(self, f"mask{k}")
+
+
+class FastGraph(nn.Module):
+    """The module's fast path written so that torch.compile sees one graph: the same ops as the
+    module's own forward, with the blocks' geometry from owned buffers.
+
+    module: a `swinviz.model.SwinTransformer` ((B, 3, H, W) pixels -> (B, classes) logits), or a
+    `SwinTransformerStage`, `SwinBlockPair` or `SwinTransformerBlock` ((B, L, C) -> (B, L', C')).
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        from .model import SwinTransformer
+        from .stages import SwinTransformerStage
+
+        if isinstance(module, SwinTransformer):
+            self.kind = "model"
+        elif isinstance(module, SwinTransformerStage):
+            self.kind = "stage"
+        elif isinstance(module, (SwinBlockPair, SwinTransformerBlock)):
+            self.kind = "blocks"
+        else:
+            raise TypeError(
+                f"compiled_forward takes a swinviz SwinTransformer, stage, block pair or block, "
+                f"not {type(module).__name__}"
+            )
+        self.module = module
+        # in the order the forward meets them (module order): block k uses geometry k
+        blocks = [m for m in module.modules() if isinstance(m, SwinTransformerBlock)]
+        device = next(module.parameters()).device
+        self.geometry = _Geometry(blocks, device)
+
+    def _blocks(self, blocks, x: torch.Tensor, k: int) -> tuple[torch.Tensor, int]:
+        for blk in blocks:
+            x = blk.forward_fast(x, *self.geometry.get(k))
+            k += 1
+        return x, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.module
+        if self.kind == "blocks":
+            return self._blocks(m.blocks if isinstance(m, SwinBlockPair) else [m], x, 0)[0]
+        if self.kind == "stage":
+            return self._blocks(m.blocks, m.downsample(x), 0)[0]
+        x, k = m.patch_embed(x), 0
+        for layer in m.layers:
+            x, k = self._blocks(layer.blocks, layer.downsample(x), k)
+        return m.forward_head(m.norm(x))
+
+
+class CompiledForward:
+    """`module(x)` through torch.compile, inference only (runs under inference_mode).
+
+    compile_seconds: {input signature: seconds the first call for it took (compile + run)}.
+    compiled: False once the wrapper has fallen back to eager (`reason` says why).
+    """
+
+    def __init__(self, module: nn.Module, options: dict | None = None, *,
+                 freeze: bool = False) -> None:
+        self.module = module
+        self.graph = FastGraph(module)
+        self.options = dict(options or {})
+        self.freeze = freeze or bool(self.options.get("freezing"))
+        if self.freeze:  # the weights become constants: compile a private copy, never the module
+            import copy
+
+            self.options["freezing"] = True
+            self.graph = copy.deepcopy(self.graph)
+        self.compile_seconds: dict[tuple, float] = {}
+        device = next(module.parameters()).device
+        self.reason = compile_unavailable(device)
+        self.compiled = self.reason is None
+        self._fn = None
+        if self.compiled:
+            self._fn = torch.compile(self.graph, dynamic=False, options=self.options or None)
+        else:
+            self._warn()
+
+    def _warn(self) -> None:
+        warnings.warn(f"swinviz: torch.compile is not used ({self.reason}); running the eager "
+                      "fast path instead", RuntimeWarning, stacklevel=3)
+
+    def _valid(self, x: torch.Tensor) -> bool:
+        """Whether x has the shape the module takes (else the eager module says what is wrong)."""
+        m = self.module
+        if self.graph.kind == "model":
+            return x.ndim == 4 and tuple(x.shape[-2:]) == m.patch_embed.img_size
+        first = m if isinstance(m, SwinTransformerBlock) else m.blocks[0]
+        (H, W), C = first.input_resolution, first.dim
+        down = getattr(m, "downsample", None)
+        if down is not None and not isinstance(down, nn.Identity):
+            (H, W), C = down.input_resolution, down.dim
+        return x.ndim == 3 and x.shape[1] == H * W and x.shape[2] == C
+
+    @torch.inference_mode()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.compiled or not self._valid(x):
+            return self.module(x)
+        key = (tuple(x.shape), x.dtype, x.device)
+        if key in self.compile_seconds:
+            return self._fn(x)
+        t0 = time.perf_counter()
+        try:
+            y = self._fn(x)
+        except Exception as e:  # a compile that fails (compiler, Triton, inductor): eager
+            self.compiled = False
+            self.reason = f"compiling failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+            self._warn()
+            return self.module(x)
+        self.compile_seconds[key] = time.perf_counter() - t0
+        return y
+
+
+def compiled_forward(module: nn.Module, options: dict | None = None, *,
+                     freeze: bool = False) -> CompiledForward:
+    """A callable that runs `module` (a swinviz SwinTransformer, stage, block pair or block) on
+    its fast path through torch.compile(dynamic=False), inference only, agreeing with the eager
+    fast path to 1e-5; it falls back to eager (one warning) where inductor cannot run.
+
+    options: inductor settings (e.g. `OPTIONS["freezing + max-autotune"]`).
+    freeze: fold the weights into the compiled code as constants. The callable then runs a
+    private copy of the module as it was now, and later changes to the module are NOT seen.
+    """
+    return CompiledForward(module, options, freeze=freeze)
