@@ -141,8 +141,9 @@ def _cached_rows(kind: str, index: torch.Tensor, nH: int, N: int) -> torch.Tenso
     for source, rows in entries:
         if same_bits(source, index):
             return rows
-    source = index.clone()
-    rows = _rows(kind, source, nH, N)
+    with torch.inference_mode(False):  # normal tensors: a later autograd run may use them
+        source = index.clone()
+        rows = _rows(kind, source, nH, N)
     if len(entries) >= 4:
         entries.pop(0)
     if len(_ROWS) >= 64:

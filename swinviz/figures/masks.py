@@ -14,8 +14,6 @@ settings (the design note's 6x6, M = 3, s = 1 example, concepts fact 4).
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -38,6 +36,7 @@ from .style import (
     QUERY_COLOR,
     axis_key,
     block_name,
+    cached,
     cells_outline,
     fast_figure,
     get_template,
@@ -56,7 +55,6 @@ from .style import (
 from .windows import token_windows
 
 KINDS = ("interior", "right edge", "bottom edge", "corner")
-_CHECK_CACHE: dict[tuple, tuple] = {}
 
 
 def window_kind(w: int, n_rows: int, n_cols: int) -> str:
@@ -108,12 +106,11 @@ def mask_check(exp) -> dict:
     mask_mismatch (entries where the trace's mask disagrees with the direct grouping) and
     groups (how many irregular windows).
     """
-    t = exp.traces[1]
-    tensors = (t.attn, t.scores, t.bias, t.mask)
-    key = tuple(id(x) for x in tensors)
-    hit = _CHECK_CACHE.get(key)  # cached per trace tensors: the figure is redrawn often
-    if hit is not None and all(r() is x for r, x in zip(hit[0], tensors[:3], strict=True)):
-        return dict(hit[1])
+    # memoised on the exploration itself (the figure is redrawn often): no key by address
+    return dict(cached(exp, ("mask_check",), lambda: _mask_check(exp.traces[1])))
+
+
+def _mask_check(t) -> dict:
     M, s = t.window_size, t.shift_size
     H, W = padded_size(*t.input_resolution, M)  # the grid the block attends on (padding too)
     N = M * M
@@ -138,10 +135,7 @@ def mask_check(exp) -> dict:
         mask_mismatch=int(((mask == 0) != allowed).sum()),
         groups=int(np.unique(groups).size),
     )
-    if len(_CHECK_CACHE) >= 8:
-        _CHECK_CACHE.clear()
-    _CHECK_CACHE[key] = (tuple(weakref.ref(x) for x in tensors[:3]), out)
-    return dict(out)
+    return out
 
 
 def compact(mask: torch.Tensor) -> np.ndarray:
