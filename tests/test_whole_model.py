@@ -224,20 +224,23 @@ def test_stage_and_pair_are_checked(swin_t, stage, pair, message):
                       stage=stage, pair=pair)
 
 
-def test_a_checkpoint_of_another_architecture_says_which(case):
-    cfg, hf, x, out = case
-    if cfg is not SMALL:
-        pytest.skip("one config is enough")
+@pytest.fixture(scope="module")
+def small():
+    """The small config's transformers reference and an input."""
+    torch.manual_seed(4)
+    return SMALL, reference(SMALL), torch.randn(1, 3, SMALL.img_size, SMALL.img_size)
+
+
+def test_a_checkpoint_of_another_architecture_says_which(small):
+    cfg, hf, x = small
     other = SwinConfig(name="deeper", img_size=104, embed_dim=24, depths=(2, 2, 6, 2),
                        num_heads=(1, 2, 3, 4), window_size=4, num_classes=10)
     with pytest.raises(CheckpointError, match=r"\(2, 2, 4, 2\) blocks per stage"):
         load_checkpoint(SwinTransformer(other), layouts(hf, cfg)["timm"])
 
 
-def test_a_backbone_checkpoint_loads_without_a_head(case):
-    cfg, hf, x, out = case
-    if cfg is not SMALL:
-        pytest.skip("one config is enough")
+def test_a_backbone_checkpoint_loads_without_a_head(small):
+    cfg, hf, x = small
     sd = {k: v for k, v in layouts(hf, cfg)["timm"].items() if not k.startswith("head.")}
     model = SwinTransformer(cfg).eval()
     load_checkpoint(model, sd)
