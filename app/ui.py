@@ -18,6 +18,7 @@ import torch
 from swinviz.figures import KINDS, QUERY_KINDS
 
 from . import callbacks as cb
+from .instant import page_head
 from .state import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
@@ -47,6 +48,10 @@ EXPORT_CONCURRENCY = 1  # kaleido starts a browser: one export at a time
 QUEUE_MAX = 64
 
 FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
+# The select event's inputs as the page sends them, the last one (`drew`) replaced by what the
+# page's own click handler redrew (app/instant.js).
+PICK_JS = ("(...args) => { args[args.length - 1] = window.swinviz ? window.swinviz.drewFor() "
+           ": ''; return args; }")
 
 INTRO = """\
 # swinviz · the shifted windows of the Swin Transformer
@@ -169,7 +174,7 @@ def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block,
     try:
         out = cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
                      template, seed, embed_dim, num_heads, stage, pair, progress=progress,
-                     strict_head=False)
+                     strict_head=False, pack=True)
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -441,9 +446,12 @@ def build_demo() -> gr.Blocks:
             trig(on_redraw, [view, block, head, template], [*fig_outputs, query_img],
                  api_visibility="private", trigger_mode="always_last", **draw_kw).success(
                 cb.query_caption, [view, block], [query_md], **private)
-        query_img.select(cb.pick_query, [view, block, head, template],
+        # A click: the page redraws the attention figure itself at once (app/instant.js) and
+        # says so in `drew` (set by PICK_JS); the server learns the query and sends the rest.
+        drew = gr.Textbox("", visible=False, label="drew")
+        query_img.select(cb.pick_query_page, [view, block, head, template, drew],
                          [view, query_img, *[plots[k] for k in QUERY_KINDS]],
-                         api_visibility="private", show_progress="minimal",
+                         api_visibility="private", show_progress="hidden", js=PICK_JS,
                          trigger_mode="always_last", **draw_kw).success(
             cb.query_caption, [view, block], [query_md], **private)
         dl_btn.click(on_download, [view, block, head, template], [dl_file],
@@ -464,4 +472,5 @@ def launch_options() -> dict:
         ssr_mode=False,
         show_error=False,
         footer_links=["api", "gradio"],
+        head=page_head(),
     )

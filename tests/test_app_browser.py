@@ -3,9 +3,12 @@ browser download). Screenshots go to test-artifacts/ (kept by CI, ignored by git
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
+import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +72,25 @@ def page(server, browser, photo):
     pg.wait_for_selector("#query-image img")
     yield pg
     pg.close()
+
+
+TIMINGS_DIR = Path(os.environ.get("SWINVIZ_TIMINGS_DIR", ARTIFACTS / "timings"))
+
+
+def record_timings(name: str, values_ms: list[float], **extra) -> None:
+    """Add measured times (ms) to TIMINGS_DIR/browser-timings.json (a record, never asserted):
+    the values, their median, the machine's load average when measured, and `extra`."""
+    TIMINGS_DIR.mkdir(parents=True, exist_ok=True)
+    path = TIMINGS_DIR / "browser-timings.json"
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError):
+        table = {}
+    table[name] = dict(values_ms=[round(v, 1) for v in values_ms],
+                       median_ms=round(statistics.median(values_ms), 1),
+                       load_average=[round(x, 2) for x in os.getloadavg()],
+                       cpus=os.cpu_count(), when=time.strftime("%Y-%m-%d %H:%M:%S"), **extra)
+    path.write_text(json.dumps(table, indent=1, sort_keys=True))
 
 
 def wait_plot(pg, kind: str) -> None:
@@ -275,3 +297,111 @@ def test_the_notes_6x6_preset(page):
     assert "This run needs about" in budget
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "app-42-preset-6x6.png"), full_page=True)
+
+
+# ----------------------------------------------------------------------------- the instant click
+
+
+def _numbers(value):
+    """A trace attribute as the page or plotly's JSON holds it -> numpy array (NaN for gaps);
+    typed arrays arrive as {"dtype", "bdata", "shape"}. Text stays a list."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            arr = arr.reshape([int(n) for n in str(shape).split(",")])
+        return arr.astype(float)
+    if isinstance(value, list) and value and any(isinstance(v, str) for v in np.ravel(
+            np.array(value, dtype=object))):
+        return value
+    if isinstance(value, (list, int, float)) or value is None:
+        return np.array(value, dtype=float)
+    return value
+
+
+def _page_figure(pg, kind: str) -> dict:
+    return json.loads(pg.evaluate(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     const l = g.layout;
+                     return JSON.stringify({data: g.data, layout: {annotations: l.annotations,
+                                           title: l.title, query: (l.meta || {}).query}}); }""",
+        FIG_IDS[kind]))
+
+
+def assert_same_attention_figure(page_fig: dict, server_fig: dict) -> None:
+    """The page's in-place redraw against the server's own figure: the same traces in the same
+    order, every number within the click pack's quantisation (app/instant.py: probabilities
+    2e-5, q·k scores 1e-3), every text equal."""
+    data_p, data_s = page_fig["data"], server_fig["data"]
+    assert [t.get("name") for t in data_p] == [t.get("name") for t in data_s]
+    for tp, ts in zip(data_p, data_s, strict=True):
+        atol = 1e-3 if ts.get("name") in ("scores", "bias") else 2e-5
+        for key in ("x", "y", "z", "customdata", "zmin", "zmax", "hovertext", "xaxis", "yaxis"):
+            if key not in ts:
+                assert key not in tp, (ts.get("name"), key)
+                continue
+            a, b = _numbers(tp[key]), _numbers(ts[key])
+            if isinstance(b, np.ndarray):
+                assert a.shape == b.shape, (ts.get("name"), key, a.shape, b.shape)
+                np.testing.assert_allclose(a, b, atol=atol, rtol=0, equal_nan=True,
+                                           err_msg=f"{ts.get('name')}.{key}")
+            else:
+                assert a == b, (ts.get("name"), key)
+    texts = [a["text"] for a in page_fig["layout"]["annotations"]]
+    assert texts == [a["text"] for a in server_fig["layout"]["annotations"]]
+    assert page_fig["layout"]["title"]["text"] == server_fig["layout"]["title"]["text"]
+
+
+def wait_pack(pg) -> None:
+    """Until the page has decoded the attention figure's click pack."""
+    pg.wait_for_function(
+        "() => window.swinviz && [...window.swinviz.packs.values()].some(e => e.ready)")
+
+
+@pytest.fixture()
+def fresh_page(server, browser):
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(server)
+    pg.wait_for_selector("#image-input")
+    yield pg
+    pg.close()
+
+
+def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_numbers(
+        fresh_page, photo):
+    """A click on the image: the attention figure is redrawn in the page at once (no server
+    figure), and what it shows equals the server's figure for the same query."""
+    from app import callbacks as cb
+    from swinviz.figures import make_figure
+
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    open_tab(page, "5 · Attention")
+    wait_plot(page, "attention")
+    wait_pack(page)
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    view = cb.run(photo)[-1]  # the same run in this process: the cached model, the same numbers
+    H, W = view.exp.grid
+    timings = []
+    # a middle patch, a corner of the shifted windows (masked keys), an edge
+    for fx, fy in ((0.31, 0.42), (0.98, 0.97), (0.02, 0.6)):
+        img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        page.wait_for_function("() => window.swinviz.last && window.swinviz.last.drawn !== null"
+                               " && window.swinviz.last.drawn !== undefined")
+        last = page.evaluate("() => window.swinviz.last")
+        r, c = last["query"]
+        assert (r, c) == (min(int(fy * H), H - 1), min(int(fx * W), W - 1))
+        timings.append(last["drawn"])
+        # the server learns the query (caption, session state) without sending the figure
+        page.wait_for_function(
+            "(t) => { const e = document.querySelector('#query-caption');"
+            " return e && e.innerText.includes(t); }", arg=f"row {r}, column {c} of")
+        server = json.loads(make_figure("attention", view.exp, block=1, head=0,
+                                        query=(r, c)).to_json())
+        drawn = _page_figure(page, "attention")
+        assert drawn["layout"]["query"] == [r, c]  # the page's own drawing, kept: not re-sent
+        assert_same_attention_figure(drawn, server)
+    record_timings("click_attention_in_page_ms", timings)
