@@ -7,12 +7,29 @@
   const S = (window.swinviz = { packs: new Map(), drew: "", timings: [], last: null });
   const TYPES = { u16: Uint16Array, f32: Float32Array, i32: Int32Array, u8: Uint8Array };
 
+  let F16 = null; // float16 bits -> value
+  function f16table() {
+    if (F16) return F16;
+    F16 = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, f = h & 1023;
+      F16[h] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity)
+        : s * (1 + f / 1024) * 2 ** (e - 15);
+    }
+    return F16;
+  }
+
   async function decodeArray(spec) {
     const bin = atob(spec.b);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
     const buf = await new Response(stream).arrayBuffer();
+    if (spec.t === "f16") { // two byte planes: high bytes, then low bytes
+      const u8 = new Uint8Array(buf), n = spec.n, T = f16table(), out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = T[(u8[i] << 8) | u8[n + i]];
+      return out;
+    }
     return new TYPES[spec.t](buf);
   }
 
@@ -76,10 +93,8 @@
     const order = [P.order0, P.order1], regions = [P.regions0, P.regions1];
     const hb = head === null ? 0 : head;
     const selRow = (w, h, k) => {
-      const base = ((w * nH + h) * N + k) * N, s = P.attn_scale[(w * nH + h) * N + k];
-      const out = new Float64Array(N);
-      for (let j = 0; j < N; j++) out[j] = P.attn[base + j] * s;
-      return out;
+      const base = ((w * nH + h) * N + k) * N;
+      return Float64Array.from(P.attn.subarray(base, base + N));
     };
     const blocks = [0, 1].map((b) => {
       const wk = P.wot[b][r * Wp + c];
@@ -93,8 +108,8 @@
         } else row = selRow(w, head, k);
       } else {
         row = new Float64Array(N);
-        const base = (w * N + k) * N, s = P.other_scale[w * N + k];
-        for (let j = 0; j < N; j++) row[j] = P.other[base + j] * s;
+        const base = (w * N + k) * N;
+        for (let j = 0; j < N; j++) row[j] = P.other[base + j];
       }
       const grid = new Array(Hp * Wp).fill(null);
       const inside = new Uint8Array(Hp * Wp);
@@ -131,10 +146,11 @@
     const sc = Array.from({ length: N }, (_, j) => lo + P.scores[sBase + j] * st);
     const bi = Array.from(P.bias.subarray(kq * N, (kq + 1) * N));
     const att = (h, k) => {
-      const base = ((wq * nH + h) * N + k) * N, s = P.attn_scale[(wq * nH + h) * N + k];
-      return Array.from(P.attn.subarray(base, base + N), (x) => x * s);
+      const base = ((wq * nH + h) * N + k) * N;
+      return Array.from(P.attn.subarray(base, base + N));
     };
-    const attnB = att(D.hb, kq);
+    const rBase = (wq * N + kq) * N, rs = P.rows_scale[wq * N + kq];
+    const attnB = Array.from(P.rows.subarray(rBase, rBase + N), (x) => x * rs);
     const mask = Array.from(Bs.reg, (x) => (P.has_mask[sb] && x !== Bs.reg[kq] ? -100 : 0));
     const parts = { scores: sc, bias: bi, mask: mask, attn: attnB };
     let amax = 0;
@@ -229,8 +245,14 @@
       layout.title = Object.assign({}, layout.title, { text: replaceTexts(layout.title.text, r, c, D) });
     }
     layout.meta = Object.assign({}, layout.meta, { query: [r, c] });
+    // the size it has now (Plotly's autosize would measure the page again, ~10% of the redraw);
+    // autosize is put back afterwards, so the figure still follows the window
+    const size = gd._fullLayout || {};
+    if (size.width && size.height) Object.assign(layout, { autosize: false, width: size.width, height: size.height });
     if (S.last) S.last.built = performance.now() - S.last.t0;
-    return window.Plotly.react(gd, data, layout);
+    return Promise.resolve(window.Plotly.react(gd, data, layout)).then(() => {
+      if (gd.layout && size.width) { gd.layout.autosize = true; delete gd.layout.width; delete gd.layout.height; }
+    });
   }
 
   // ImagePreview's click position (Gradio 6.31), then app.callbacks.click_to_token.
@@ -259,18 +281,25 @@
     const t0 = performance.now();
     S.drew = [P.key, P.block, P.head === null ? "all" : P.head, rc[0], rc[1]].join(":");
     S.last = { query: rc, t0: t0, drawn: null };
-    // after Gradio has sent the click to the server
-    setTimeout(() => {
-      S.last.start = performance.now() - t0;
-      Promise.resolve(redrawAttention(gd, P, rc[0], rc[1])).then(() => {
-        S.last.react = performance.now() - t0;
-        requestAnimationFrame(() => {
-          const ms = performance.now() - t0;
-          S.last.drawn = ms;
-          S.timings.push({ query: rc, ms: ms });
-        });
-      }).catch((e) => { console.error("swinviz: in-page redraw failed", e); });
-    }, 0);
+    // drawn now, before Gradio sends the click to the server (which then only learns the query)
+    let drawing;
+    try {
+      drawing = Promise.resolve(redrawAttention(gd, P, rc[0], rc[1]));
+    } catch (e) {
+      S.drew = ""; // the server sends the figure
+      drawing = Promise.reject(e);
+    }
+    drawing.then(() => {
+      S.last.react = performance.now() - t0;
+      requestAnimationFrame(() => {
+        const ms = performance.now() - t0;
+        S.last.drawn = ms;
+        S.timings.push({ query: rc, ms: ms });
+      });
+    }).catch((e) => {
+      S.drew = ""; // the server sends the figure
+      console.error("swinviz: in-page redraw failed", e);
+    });
   }
 
   document.addEventListener("click", onClick, true);

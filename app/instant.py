@@ -11,13 +11,15 @@ sends the information-flow figure (its rollout goes back through every block of 
 the marked image.
 
 How exact: attention probabilities (the selected block's, every head; the other block's as the
-figure shows it, one head or the mean) are sent as uint16 per query row, scaled by the row's
-largest value: an error of at most row max / 131070 (< 8e-6). The selected head's q·kᵀ·scale
-scores are uint16 per row between the row's min and max (error <= range / 131070); the relative
-position bias, the region ids and the windows' token order are exact, and the mask is rebuilt
-from the region ids (checked equal to the trace's mask before it is sent, else no pack is sent
-and clicks go to the server). The (b) titles' "mean |·|" values are the server's own float32
-numbers. Arrays travel zlib-compressed and base64-encoded, little-endian.
+figure shows it, one head or the mean) are sent as float16: a relative error of at most 2^-11
+(4.9e-4), for colours and hover values. The numbers the figure prints, panel (b), are sent
+finer: the selected head's attention rows as uint16 scaled by each row's largest value (error
+<= row max / 131070 < 8e-6) and its q·kᵀ·scale scores as uint16 between each row's min and max
+(error <= range / 131070, about 2e-4); the relative position bias, the region ids and the
+windows' token order are exact, and the mask is rebuilt from the region ids (checked equal to
+the trace's mask before it is sent, else no pack is sent and clicks go to the server). The (b)
+titles' "mean |·|" values are the server's own float32 numbers. Arrays travel zlib-compressed
+and base64-encoded, little-endian.
 """
 
 from __future__ import annotations
@@ -30,16 +32,24 @@ import numpy as np
 
 PACK_VERSION = 1
 # Bigger packs are not sent (the page then asks the server on every click): a 448 px input's
-# stage 1 needs about 6 MB before compression.
-PACK_MAX_BYTES = 16 * 1024 * 1024
+# stage 1 needs about 6 MB before compression (about 4 MB sent).
+PACK_MAX_BYTES = 8 * 1024 * 1024
 JS_PATH = Path(__file__).with_name("instant.js")
 
 
+KINDS = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
+
+
 def _enc(a: np.ndarray, dtype: str) -> dict:
-    """A numpy array as {"t": type, "b": base64(zlib(little-endian bytes)), "n": length}."""
-    kinds = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
-    raw = np.ascontiguousarray(a, dtype=kinds[dtype]).tobytes()
-    return {"t": dtype, "n": int(a.size), "b": base64.b64encode(zlib.compress(raw, 1)).decode()}
+    """A numpy array as {"t": type, "b": base64(zlib(little-endian bytes)), "n": length}.
+    "f16": float16 sent as two byte planes (all high bytes, then all low bytes), which zlib
+    packs to about 0.9 byte a value for attention probabilities."""
+    if dtype == "f16":
+        bits = np.ascontiguousarray(a, dtype="<f2").view("<u2").ravel()
+        raw = (bits >> 8).astype(np.uint8).tobytes() + (bits & 255).astype(np.uint8).tobytes()
+    else:
+        raw = np.ascontiguousarray(a, dtype=KINDS[dtype]).tobytes()
+    return {"t": dtype, "n": int(a.size), "b": base64.b64encode(zlib.compress(raw, 6)).decode()}
 
 
 def _rows_u16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,11 +91,11 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     page sends it back with a click, so the server knows which figure the page redrew).
 
     Arrays (N = M·M slots, nW windows, nH heads, Hp x Wp the padded token grid):
-    order{b}, regions{b} (nW·N); attn (nW·nH·N·N, the selected block, every head) with
-    attn_scale (nW·nH·N); other (nW·N·N: the other block's head `head`, or the head mean) with
-    other_scale (nW·N); scores (nW·N·N, selected block, head `head` or 0) with scores_lo,
-    scores_step (nW·N) and scores_mean (nW·N, mean |scores| per query); bias (N·N) and
-    bias_mean (N).
+    order{b}, regions{b} (nW·N); attn (nW·nH·N·N float16, the selected block, every head);
+    other (nW·N·N float16: the other block's head `head`, or the head mean); rows (nW·N·N
+    uint16, the selected block's head `head` or 0) with rows_scale (nW·N); scores (nW·N·N,
+    the same head) with scores_lo, scores_step (nW·N) and scores_mean (nW·N, mean |scores| per
+    query); bias (N·N) and bias_mean (N).
     """
     tr = exp.traces
     if tr[0].window_size != tr[1].window_size:
@@ -99,7 +109,7 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     Hp, Wp = padded_size(Hr, Wr, M)
     geo = [_geometry(t) for t in tr]
     nW = geo[0][0].shape[0]
-    if nW * nH * N * N * 2 + 3 * nW * N * N * 2 > PACK_MAX_BYTES:
+    if nW * nH * N * N * 2 + 3 * nW * N * N * 2 > PACK_MAX_BYTES:  # before compression
         return None
     has_mask = []
     for b, t in enumerate(tr):
@@ -118,8 +128,7 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     other = other_all.mean(axis=1) if head is None else other_all[:, hb]
     scores = tr[block].scores[:, hb].numpy()  # nW, N, N
     bias = tr[block].bias[hb].numpy()  # N, N
-    qa, sa = _rows_u16(attn)
-    qo, so = _rows_u16(other)
+    qb, sb = _rows_u16(attn[:, hb])  # the (b) panel's printed row: uint16
     qs, lo, step = _rows_affine_u16(scores)
     smean = np.array([[np.abs(scores[w, k].reshape(M, M)).mean() for k in range(N)]
                       for w in range(nW)], dtype=np.float32)
@@ -135,8 +144,8 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
         "has_mask": has_mask, "query": [int(query[0]), int(query[1])],
         "order0": _enc(geo[0][0], "i32"), "order1": _enc(geo[1][0], "i32"),
         "regions0": _enc(geo[0][1], "i32"), "regions1": _enc(geo[1][1], "i32"),
-        "attn": _enc(qa, "u16"), "attn_scale": _enc(sa, "f32"),
-        "other": _enc(qo, "u16"), "other_scale": _enc(so, "f32"),
+        "attn": _enc(attn, "f16"), "other": _enc(other, "f16"),
+        "rows": _enc(qb, "u16"), "rows_scale": _enc(sb, "f32"),
         "scores": _enc(qs, "u16"), "scores_lo": _enc(lo, "f32"),
         "scores_step": _enc(step, "f32"), "scores_mean": _enc(smean, "f32"),
         "bias": _enc(bias, "f32"), "bias_mean": _enc(bmean, "f32"),
@@ -145,8 +154,11 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
 
 def decode(spec: dict) -> np.ndarray:
     """The inverse of the pack's array encoding (tests and checks)."""
-    kinds = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
-    return np.frombuffer(zlib.decompress(base64.b64decode(spec["b"])), dtype=kinds[spec["t"]])
+    raw = zlib.decompress(base64.b64decode(spec["b"]))
+    if spec["t"] == "f16":
+        planes = np.frombuffer(raw, dtype=np.uint8).reshape(2, -1).astype(np.uint16)
+        return ((planes[0] << 8) | planes[1]).view(np.float16)
+    return np.frombuffer(raw, dtype=KINDS[spec["t"]])
 
 
 def page_head() -> str:

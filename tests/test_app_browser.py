@@ -93,6 +93,30 @@ def record_timings(name: str, values_ms: list[float], **extra) -> None:
     path.write_text(json.dumps(table, indent=1, sort_keys=True))
 
 
+def browser_cpu_ms() -> float:
+    """CPU time (user + system, ms) used so far by the browser processes this test process
+    started (read from /proc): with other programs loading the machine, the CPU a redraw costs
+    says more about a quiet machine than its wall time. 0 where /proc is missing."""
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parent[int(d.name)] = int(fields[1])
+        ticks[int(d.name)] = int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, t in ticks.items():
+        p, hops = parent.get(pid), 0
+        while p and p != me and hops < 8:
+            p, hops = parent.get(p), hops + 1
+        if p == me:
+            total += t
+    return total * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 def wait_plot(pg, kind: str) -> None:
     """Until the figure's element holds a drawn Plotly plot."""
     pg.wait_for_selector(f"#{FIG_IDS[kind]} .js-plotly-plot .main-svg", state="attached")
@@ -330,12 +354,12 @@ def _page_figure(pg, kind: str) -> dict:
 
 def assert_same_attention_figure(page_fig: dict, server_fig: dict) -> None:
     """The page's in-place redraw against the server's own figure: the same traces in the same
-    order, every number within the click pack's quantisation (app/instant.py: probabilities
-    2e-5, q·k scores 1e-3), every text equal."""
+    order, every number within the click pack's precision (app/instant.py: probabilities
+    float16, relative 4.9e-4; q·k scores within 1e-3), every text equal."""
     data_p, data_s = page_fig["data"], server_fig["data"]
     assert [t.get("name") for t in data_p] == [t.get("name") for t in data_s]
     for tp, ts in zip(data_p, data_s, strict=True):
-        atol = 1e-3 if ts.get("name") in ("scores", "bias") else 2e-5
+        atol, rtol = (1e-3, 0) if ts.get("name") in ("scores", "bias") else (1e-7, 1e-3)
         for key in ("x", "y", "z", "customdata", "zmin", "zmax", "hovertext", "xaxis", "yaxis"):
             if key not in ts:
                 assert key not in tp, (ts.get("name"), key)
@@ -343,7 +367,7 @@ def assert_same_attention_figure(page_fig: dict, server_fig: dict) -> None:
             a, b = _numbers(tp[key]), _numbers(ts[key])
             if isinstance(b, np.ndarray):
                 assert a.shape == b.shape, (ts.get("name"), key, a.shape, b.shape)
-                np.testing.assert_allclose(a, b, atol=atol, rtol=0, equal_nan=True,
+                np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, equal_nan=True,
                                            err_msg=f"{ts.get('name')}.{key}")
             else:
                 assert a == b, (ts.get("name"), key)
@@ -385,12 +409,14 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     box = img.bounding_box()
     view = cb.run(photo)[-1]  # the same run in this process: the cached model, the same numbers
     H, W = view.exp.grid
-    timings = []
+    timings, cpu = [], []
     # a middle patch, a corner of the shifted windows (masked keys), an edge
     for fx, fy in ((0.31, 0.42), (0.98, 0.97), (0.02, 0.6)):
+        cpu0 = browser_cpu_ms()
         img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
         page.wait_for_function("() => window.swinviz.last && window.swinviz.last.drawn !== null"
                                " && window.swinviz.last.drawn !== undefined")
+        cpu.append(browser_cpu_ms() - cpu0)
         last = page.evaluate("() => window.swinviz.last")
         r, c = last["query"]
         assert (r, c) == (min(int(fy * H), H - 1), min(int(fx * W), W - 1))
@@ -404,4 +430,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
         drawn = _page_figure(page, "attention")
         assert drawn["layout"]["query"] == [r, c]  # the page's own drawing, kept: not re-sent
         assert_same_attention_figure(drawn, server)
-    record_timings("click_attention_in_page_ms", timings)
+    record_timings("click_to_attention_redrawn_ms", timings, browser_cpu_ms=cpu,
+                   note="in-page redraw (app/instant.js), from the click event to the frame "
+                        "after Plotly.react resolved; browser_cpu_ms: the browser's CPU time "
+                        "over the same span, upper bound (includes the click's dispatch)")
