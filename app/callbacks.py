@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -86,6 +87,29 @@ PRESETS: dict[str, dict] = {
                      window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
                      num_heads=DEFAULT_HEADS, stage="1", pair="0"),
 }
+
+
+class InFlight:
+    """Keys of the requests being served now (thread-safe): `claim` is False while an equal key
+    is in flight, so a request sent twice at once is served once."""
+
+    def __init__(self) -> None:
+        self._keys: set = set()
+        self._lock = threading.Lock()
+
+    def claim(self, key) -> bool:
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            return True
+
+    def release(self, key) -> None:
+        with self._lock:
+            self._keys.discard(key)
+
+
+IN_FLIGHT = InFlight()
 
 
 # Errors that mean "bad input or settings": their message is for the user.
@@ -608,7 +632,7 @@ def check_request(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=
 def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
         weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
         embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
-        progress=None, strict_head=True, pack=False):
+        progress=None, strict_head=True, pack=False, first=None):
     """Model run + all figures.
 
     stage (1-4) and pair (0..pairs-1) choose the traced block pair; query ("r,c", [r, c] or
@@ -617,7 +641,8 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     Returns (PlotData per kind in KINDS order, clickable image, badge markdown, View).
     strict_head=False (the page): a head beyond the stage's heads falls back to head 0 (the head
     picker is updated after the run); True (the API): it is an error. pack=True (the page): the
-    attention figure carries its click pack (`app.instant`).
+    attention figure carries its click pack (`app.instant`). first (the page): draw only these
+    kinds (the open tab's); the others are gr.skip() and `rest` draws them next.
     """
     settings, s, p, _ = check_request(img_size, window_size, shift_size, weights, checkpoint,
                                       seed, embed_dim, num_heads, stage, pair)
@@ -637,9 +662,28 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     view = replace(view, query=q)
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
-    plots = build_plots(view, block=b, head=h, template=t, pack=pack)
+    if first is None:
+        plots = build_plots(view, block=b, head=h, template=t, pack=pack)
+    else:  # the open tab's figures now; `rest` draws the others
+        todo = [k for k in KINDS if k in first]
+        drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=pack),
+                         strict=True))
+        plots = [drawn.get(k, gr.skip()) for k in KINDS]
     view.held.refresh()  # the figures' caches on the exploration count too
     return (*plots, query_image(view, b), badge(view), view)
+
+
+def rest(view: View | None, block=1, head="0", template="default", first=(), pack=True):
+    """After a page run that drew only the open tab's figures (`run(first=...)`): the other
+    figures (gr.skip() for those in `first`), in KINDS order."""
+    if view is None:
+        return tuple(gr.skip() for _ in KINDS)
+    b, h, t = _view_settings(view, block, head, template)
+    todo = [k for k in KINDS if k not in first]
+    drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=pack),
+                     strict=True))
+    view.held.refresh()
+    return tuple(drawn.get(k, gr.skip()) for k in KINDS)
 
 
 def _beyond_heads(head, num_heads: int) -> bool:

@@ -161,6 +161,24 @@ def decode(spec: dict) -> np.ndarray:
     return np.frombuffer(raw, dtype=KINDS[spec["t"]])
 
 
+def plotly_chunk() -> str | None:
+    """The file name of Gradio's Plotly bundle (assets/PlotlyPlot-<hash>.js, ~4.6 MB), or None
+    when this Gradio has no such file."""
+    import gradio
+
+    found = sorted((Path(gradio.__file__).parent / "templates" / "frontend" / "assets")
+                   .glob("PlotlyPlot-*.js"))
+    return found[0].name if len(found) == 1 else None
+
+
 def page_head() -> str:
-    """The <script> for launch(head=...): the page's click handler and redraw."""
-    return f"<script>\n{JS_PATH.read_text()}\n</script>"
+    """The <script> for launch(head=...): the page's click handler and redraw, and, once the
+    page has loaded, Gradio's own Plotly bundle imported ahead of the first figure (the same
+    module Gradio imports later; parsing it takes a slow CPU about half a second)."""
+    chunk = plotly_chunk()
+    preload = "" if chunk is None else (
+        "(() => { const go = () => setTimeout(() => import(new URL("
+        f"'./assets/{chunk}', document.baseURI).href).catch(() => {{}}), 50);\n"
+        "  if (document.readyState === 'complete') go(); "
+        "else window.addEventListener('load', go); })();")
+    return f"<script>\n{JS_PATH.read_text()}\n{preload}\n</script>"

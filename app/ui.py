@@ -9,6 +9,7 @@ position, Attention, Information flow, Cost, Shapes, Prediction).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .state import (
     default_weights_choice,
     default_weights_source,
     list_checkpoints,
+    warm_up,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +131,7 @@ _SHOWN = {k for _, kinds, _ in TABS for k in kinds}
 if any(k not in _SHOWN for k in KINDS):  # a figure kind without its own tab still gets one
     TABS.append(("More", tuple(k for k in KINDS if k not in _SHOWN),
                  "**More figures** drawn from the same model run."))
+TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first kind) -> kinds
 
 CSS = """
 #badge { font-size: 0.95em; }
@@ -167,14 +170,21 @@ def status_text(message: str) -> str:
             "*The figures below (if any) still show the previous run.*")
 
 
+def open_kinds(open_tab) -> tuple[str, ...]:
+    """The figure kinds of the open tab (named by its first kind; the first tab otherwise)."""
+    return TAB_KINDS.get(open_tab, TABS[0][1]) if isinstance(open_tab, str) else TABS[0][1]
+
+
 def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
-           seed, embed_dim, num_heads, stage, pair, progress=gr.Progress()):  # noqa: B008
+           seed, embed_dim, num_heads, stage, pair, open_tab=None,
+           progress=gr.Progress()):  # noqa: B008
     """The page's model runs: a failure is a message in the page (status line and a toast);
-    the figures of the previous run stay as they were, consistent with the badge."""
+    the figures of the previous run stay as they were, consistent with the badge. Only the open
+    tab's figures come with the run; `on_rest` sends the others right after."""
     try:
         out = cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
                      template, seed, embed_dim, num_heads, stage, pair, progress=progress,
-                     strict_head=False, pack=True)
+                     strict_head=False, pack=True, first=open_kinds(open_tab))
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -182,14 +192,34 @@ def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block,
     return (*out, gr.update(value="", visible=False))
 
 
+DUPLICATE = "\u200b"  # the hidden status of a run that was the duplicate of one in flight
+
+
 def on_image_change(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                    template, seed, embed_dim, num_heads, stage, pair,
-                    progress=gr.Progress()):  # noqa: B008
+                    template, seed, embed_dim, num_heads, stage, pair, open_tab=None,
+                    request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
     if image is None:  # cleared: empty page, ready for the next image
         return (*[None] * len(KINDS), None, cb.badge(None), None,
                 gr.update(value="", visible=False))
-    return on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                  template, seed, embed_dim, num_heads, stage, pair, progress)
+    args = (image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+            template, seed, embed_dim, num_heads, stage, pair, open_tab)
+    # Gradio 6.31's Image fires `change` twice when a new file replaces the shown one: the same
+    # run twice at once, each slowing the other; the second one does nothing.
+    key = (getattr(request, "session_hash", None) or id(request), repr(args))
+    if not cb.IN_FLIGHT.claim(key):
+        return (*[gr.skip()] * (len(KINDS) + 3), gr.update(value=DUPLICATE, visible=False))
+    try:
+        return on_run(*args, progress)
+    finally:
+        cb.IN_FLIGHT.release(key)
+
+
+def on_rest(view, block, head, template, open_tab, status):
+    """After a page run: the figures of the tabs that are not open (nothing after a failed
+    run, which shows its message in `status`, or after a duplicate that did nothing)."""
+    if view is None or (isinstance(status, str) and status.strip()) or status == DUPLICATE:
+        return tuple(gr.skip() for _ in KINDS)
+    return cb.rest(view, block, head, template, first=open_kinds(open_tab))
 
 
 def on_redraw(view, block, head, template):
@@ -268,7 +298,11 @@ def after_run(view, head, block):
 # --------------------------------------------------------------------------------- the page
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(warm: bool = True) -> gr.Blocks:
+    """The page. warm=True: the default model is built in the background now, so the first
+    upload does not wait for it (not on ZeroGPU, where the model lives in the GPU process)."""
+    if warm and cb._run_model is cb.explore_on_device:
+        warm_up()
     examples = example_images()
     ckpts = list_checkpoints()
     choice = default_weights_choice()  # decided once per process (seconds at most)
@@ -374,9 +408,13 @@ def build_demo() -> gr.Blocks:
                             "Each figure's camera button (top right of the figure) saves it "
                             f"alone as a PNG {cb.EXPORT_WIDTH} px wide.", elem_classes="explain")
         plots: dict[str, gr.Plot] = {}
+        open_tab = gr.Textbox(TABS[0][1][0], visible=False, label="open tab")
         with gr.Tabs():
             for title, kinds, text in TABS:
-                with gr.Tab(title, id=kinds[0]):
+                with gr.Tab(title, id=kinds[0]) as tab:
+                    # the page knows which tab is open: a run draws its figures first
+                    tab.select(None, None, [open_tab], js=f"() => {json.dumps(kinds[0])}",
+                               queue=False, api_visibility="private")
                     gr.Markdown(text, elem_classes="explain")
                     for kind in kinds:
                         plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,
@@ -405,8 +443,13 @@ def build_demo() -> gr.Blocks:
                        preprocess=False)
         page_run = dict(api_visibility="private", trigger_mode="always_last", **model_kw)
 
+        page_inputs = [*run_inputs, open_tab]
+
         def then_sync(event):
             event.success(after_run, [view, head, block], [head, block, query_md], **private)
+            event.success(on_rest, [view, block, head, template, open_tab, status], fig_outputs,
+                          api_visibility="private", show_progress="hidden",
+                          trigger_mode="always_last", **draw_kw)
 
         # The API endpoint: Client(url).predict(handle_file(path), api_name="/explore").
         # It hangs on a hidden button so that its errors are raised to the client, while the
@@ -417,27 +460,27 @@ def build_demo() -> gr.Blocks:
         api_btn.click(on_explore, [*run_inputs, api_query], run_outputs, api_name="explore",
                       **model_kw)
 
-        then_sync(run_btn.click(on_run, run_inputs, ui_outputs, api_visibility="private",
+        then_sync(run_btn.click(on_run, page_inputs, ui_outputs, api_visibility="private",
                                 **model_kw))
-        then_sync(image_in.change(on_image_change, run_inputs, ui_outputs, **page_run))
+        then_sync(image_in.change(on_image_change, page_inputs, ui_outputs, **page_run))
         for trig in (size.input, checkpoint.input, shift.release, seed.submit, embed_dim.submit,
                      num_heads.submit):
-            then_sync(trig(on_run, run_inputs, ui_outputs, **page_run))
+            then_sync(trig(on_run, page_inputs, ui_outputs, **page_run))
         then_sync(window.release(on_window, [window, shift], [shift], **private).success(
-            on_run, run_inputs, ui_outputs, **page_run))
+            on_run, page_inputs, ui_outputs, **page_run))
         then_sync(weights.input(on_weights, [weights],
                                 [checkpoint, window, shift, embed_dim, num_heads],
-                                **private).success(on_run, run_inputs, ui_outputs, **page_run))
+                                **private).success(on_run, page_inputs, ui_outputs, **page_run))
         # stage / pair: the cached model explores another pair (no new model)
         then_sync(stage.input(on_stage, [stage], [pair, block], **private).success(
-            on_run, run_inputs, ui_outputs, **page_run))
+            on_run, page_inputs, ui_outputs, **page_run))
         then_sync(pair.input(on_pair, [pair], [block], **private).success(
-            on_run, run_inputs, ui_outputs, **page_run))
+            on_run, page_inputs, ui_outputs, **page_run))
         then_sync(preset.input(on_preset, [preset],
                                [size, window, shift, weights, embed_dim, num_heads, stage, pair,
                                 block], **private).success(
             on_weights, [weights], [checkpoint, window, shift, embed_dim, num_heads],
-            **private).success(on_run, run_inputs, ui_outputs, **page_run))
+            **private).success(on_run, page_inputs, ui_outputs, **page_run))
         # what a run with the current settings would need, on every change (arithmetic only)
         for comp in settings_inputs:
             comp.change(cb.budget_line, settings_inputs, [budget], **private)
