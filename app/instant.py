@@ -4,8 +4,9 @@ without asking the server, and the script that does it.
 A run (and a block / head / template redraw) ships, once, inside the attention figure's
 `layout.meta["click"]`, the traced pair's numbers that the figure reads for a query
 (`attention_pack`). On a click on the model's image the page (app/instant.js, loaded by
-`PAGE_HEAD`) finds the token exactly as the server's `click_to_token` does, rebuilds every trace
-and text of the attention figure that depends on the query and redraws it with `Plotly.react`;
+`page_head()` through launch(head=...)) finds the token exactly as the server's
+`click_to_token` does, rebuilds every trace and text of the attention figure that depends on
+the query and redraws it with `Plotly.react`;
 the server then only learns the new query (the session's View, for downloads and redraws), and
 sends the information-flow figure (its rollout goes back through every block of the chain) and
 the marked image.
@@ -15,11 +16,11 @@ figure shows it, one head or the mean) are sent as float16: a relative error of 
 (4.9e-4), for colours and hover values. The numbers the figure prints, panel (b), are sent
 finer: the selected head's attention rows as uint16 scaled by each row's largest value (error
 <= row max / 131070 < 8e-6) and its q·kᵀ·scale scores as uint16 between each row's min and max
-(error <= range / 131070, about 2e-4); the relative position bias, the region ids and the
-windows' token order are exact, and the mask is rebuilt from the region ids (checked equal to
-the trace's mask before it is sent, else no pack is sent and clicks go to the server). The (b)
-titles' "mean |·|" values are the server's own float32 numbers. Arrays travel zlib-compressed
-and base64-encoded, little-endian.
+(error <= range / 131070, about 2e-4), both plus the float32 rounding of the scales; the
+relative position bias, the region ids and the windows' token order are exact, and the mask is
+rebuilt from the region ids (checked equal to the trace's mask before it is sent, else no pack
+is sent and clicks go to the server). The (b) titles' "mean |·|" values are the server's own
+float32 numbers. Arrays travel zlib-compressed and base64-encoded, little-endian.
 """
 
 from __future__ import annotations
