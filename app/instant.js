@@ -250,7 +250,9 @@
     const size = gd._fullLayout || {};
     if (size.width && size.height) Object.assign(layout, { autosize: false, width: size.width, height: size.height });
     if (S.last) S.last.built = performance.now() - S.last.t0;
-    return Promise.resolve(window.Plotly.react(gd, data, layout)).then(() => {
+    const reacting = window.Plotly.react(gd, data, layout);
+    if (S.last) S.last.sync = performance.now() - S.last.t0;
+    return Promise.resolve(reacting).then(() => {
       if (gd.layout && size.width) { gd.layout.autosize = true; delete gd.layout.width; delete gd.layout.height; }
     });
   }
@@ -269,6 +271,7 @@
   }
 
   function onClick(ev) {
+    if (ev.swinvizReplay) return; // the click handed on to Gradio, below
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
     S.drew = "";
     if (!img) return;
@@ -288,6 +291,22 @@
     } catch (e) {
       S.drew = ""; // the server sends the figure
       drawing = Promise.reject(e);
+    }
+    if (S.drew) {
+      // Gradio gets the click after the new picture is painted (its own work, sending the
+      // click to the server, would otherwise delay that frame)
+      ev.stopImmediatePropagation();
+      const drew = S.drew, target = ev.target;
+      const init = { bubbles: true, cancelable: true, composed: true, view: window,
+        clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
+        button: ev.button, buttons: ev.buttons, detail: ev.detail };
+      requestAnimationFrame(() => setTimeout(() => {
+        const replay = new MouseEvent("click", init);
+        replay.swinvizReplay = true;
+        S.drew = drew;
+        (target.isConnected ? target : document.querySelector("#query-image img") || target)
+          .dispatchEvent(replay);
+      }, 0));
     }
     drawing.then(() => {
       S.last.react = performance.now() - t0;
