@@ -53,6 +53,10 @@
     return document.querySelector("#fig-" + kind + " .js-plotly-plot");
   }
 
+  function visible(el) {
+    return !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
+  }
+
   // The pack of the attention figure now drawn (decoded once per figure).
   function packOf(gd) {
     const meta = gd && gd.layout && gd.layout.meta && gd.layout.meta.click;
@@ -60,9 +64,10 @@
     const id = meta.key + "|" + meta.block + "|" + meta.head;
     if (!S.packs.has(id)) {
       S.packs.clear();
-      S.packs.set(id, { ready: null, promise: decodePack(meta).then((p) => {
-        S.packs.get(id).ready = p; return p;
-      }) });
+      S.pending = null; // a new figure from the server shows the session's query
+      const entry = { id: id, ready: null, promise: null };
+      entry.promise = decodePack(meta).then((p) => { entry.ready = p; return p; });
+      S.packs.set(id, entry);
     }
     return S.packs.get(id);
   }
@@ -283,6 +288,14 @@
     if (!rc) return;
     const t0 = performance.now();
     S.drew = [P.key, P.block, P.head === null ? "all" : P.head, rc[0], rc[1]].join(":");
+    if (!visible(gd)) {
+      // another tab is open: the figure is redrawn when its tab opens (`shown`); Plotly cannot
+      // lay out a hidden figure, and the server need not send it
+      S.pending = { query: rc, id: entry.id };
+      S.last = { query: rc, t0: t0, drawn: null, pending: true };
+      return;
+    }
+    S.pending = null;
     S.last = { query: rc, t0: t0, drawn: null };
     // drawn now, before Gradio sends the click to the server (which then only learns the query)
     let drawing;
@@ -326,6 +339,23 @@
   setInterval(() => { const gd = figureDiv("attention"); if (gd) packOf(gd); }, 400);
   // what the select event tells the server: the page drew "key:block:head:row:col" (or "")
   S.drewFor = () => S.drew;
+  // a tab was opened (its select event): draw what a click on another tab left pending
+  S.shown = (kind) => {
+    if (kind !== "attention" || !S.pending) return;
+    const pending = S.pending;
+    let frames = 0;
+    const draw = () => {
+      const gd = figureDiv("attention"), entry = packOf(gd);
+      if (S.pending !== pending || !entry || !entry.ready || entry.id !== pending.id) return;
+      if (!visible(gd) && frames++ < 30) { requestAnimationFrame(draw); return; }
+      S.pending = null;
+      const t0 = performance.now();
+      Promise.resolve(redrawAttention(gd, entry.ready, pending.query[0], pending.query[1]))
+        .then(() => { S.shownMs = performance.now() - t0; })
+        .catch((e) => console.error("swinviz: in-page redraw failed", e));
+    };
+    requestAnimationFrame(draw);
+  };
   // for tests and measurements: redraw the attention figure for token (r, c) as a click does
   S.redraw = (r, c) => {
     const gd = figureDiv("attention"), entry = packOf(gd);

@@ -413,8 +413,9 @@ def build_demo(warm: bool = True) -> gr.Blocks:
             for title, kinds, text in TABS:
                 with gr.Tab(title, id=kinds[0]) as tab:
                     # the page knows which tab is open: a run draws its figures first
-                    tab.select(None, None, [open_tab], js=f"() => {json.dumps(kinds[0])}",
-                               queue=False, api_visibility="private")
+                    tab.select(None, None, [open_tab], queue=False, api_visibility="private",
+                               js=f"() => {{ window.swinviz && window.swinviz.shown("
+                                  f"{json.dumps(kinds[0])}); return {json.dumps(kinds[0])}; }}")
                     gr.Markdown(text, elem_classes="explain")
                     for kind in kinds:
                         plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,

@@ -376,10 +376,16 @@ def assert_same_attention_figure(page_fig: dict, server_fig: dict) -> None:
     assert page_fig["layout"]["title"]["text"] == server_fig["layout"]["title"]["text"]
 
 
-def wait_pack(pg) -> None:
-    """Until the page has decoded the attention figure's click pack."""
-    pg.wait_for_function(
-        "() => window.swinviz && [...window.swinviz.packs.values()].some(e => e.ready)")
+def wait_pack(pg, old: str = "") -> str:
+    """Until the page has decoded the click pack of the attention figure it shows, a pack
+    other than `old` (a run's key); returns its key."""
+    return pg.wait_for_function(
+        """(old) => { const g = document.querySelector('#fig-attention .js-plotly-plot');
+                      const m = g && g.layout && g.layout.meta && g.layout.meta.click;
+                      if (!m || m.key === old || !window.swinviz) return false;
+                      return [...window.swinviz.packs.values()].some(
+                          e => e.ready && e.ready.key === m.key) && m.key; }""",
+        arg=old).json_value()
 
 
 @pytest.fixture()
@@ -455,13 +461,63 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     wait_plot(page, "windows")
     open_tab(page, "5 · Attention")
     wait_plot(page, "attention")
-    wait_pack(page)
+    key = wait_pack(page)
+    timings, cpu = {}, []
+    for stage in (1, 3, 4):
+        if stage != 1:
+            page.get_by_label(f"stage {stage}").check()
+            wait_badge(page, f"Stage {stage}, pair 0")
+            key = wait_pack(page, key)
+        times = timings.setdefault(f"stage {stage}", [])
+        click_and_compare(page, cb.run(photo, stage=stage)[-1], times, cpu, make_figure)
+    # with the Information flow tab open: the flow figure comes from the server; the hidden
+    # attention figure is redrawn in the page when its tab opens
+    open_tab(page, "6 · Information flow")
+    wait_plot(page, "flow")
+    view = cb.run(photo, stage=4)[-1]
+    flow_ms = []
     img = page.locator("#query-image img")
     box = img.bounding_box()
-    view = cb.run(photo)[-1]  # the same run in this process: the cached model, the same numbers
+    for fx, fy in ((0.2, 0.3), (0.8, 0.6)):
+        img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        r, c = page.evaluate("() => window.swinviz.last.query")
+        assert page.evaluate("() => window.swinviz.last.pending") is True
+        page.wait_for_function(
+            """([id, t]) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                    return g && g.layout && JSON.stringify(g.layout.title).includes(t); }""",
+            arg=[FIG_IDS["flow"], f"Information flow into token ({r}, {c})"])
+        flow_ms.append(page.evaluate("() => new Promise(ok => requestAnimationFrame("
+                                     "() => ok(performance.now() - window.swinviz.last.t0)))"))
+    page.wait_for_function(
+        "(t) => document.querySelector('#query-caption').innerText.includes(t)",
+        arg=f"row {r}, column {c} of")
+    open_tab(page, "5 · Attention")
+    page.wait_for_function("(q) => { const g = document.querySelector('#fig-attention "
+                           ".js-plotly-plot'); const m = g && g.layout.meta;"
+                           " return m && m.query && m.query[0] === q[0] && m.query[1] === q[1]; }",
+                           arg=[r, c])
+    server = json.loads(make_figure("attention", view.exp, block=1, head=0,
+                                    query=(r, c)).to_json())
+    assert_same_attention_figure(_page_figure(page, "attention"), server)
+    record_timings("click_to_flow_redrawn_ms", flow_ms,
+                   note="Information flow tab open: from the click to the flow figure from the "
+                        "server drawn (stage 4)")
+    record_timings("click_to_attention_redrawn_ms", [t for v in timings.values() for t in v],
+                   per_stage=timings, browser_cpu_ms=cpu,
+                   note="in-page redraw (app/instant.js), from the click event to the frame "
+                        "after Plotly.react resolved; browser_cpu_ms: the browser's CPU time "
+                        "over the same span, all threads and processes (includes the click's "
+                        "dispatch)")
+
+
+def click_and_compare(page, view, timings, cpu, make_figure) -> None:
+    """Three clicks (a middle patch, the bottom-right corner where the shifted windows wrap and
+    keys are masked, the left edge): each redrawn in the page, the server told, the page's
+    figure equal to the server's for the same query. `view`: the same run made in this process
+    (the cached model: the same numbers)."""
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
     H, W = view.exp.grid
-    timings, cpu = [], []
-    # a middle patch, a corner of the shifted windows (masked keys), an edge
     for fx, fy in ((0.31, 0.42), (0.98, 0.97), (0.02, 0.6)):
         cpu0 = browser_cpu_ms()
         img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
@@ -481,7 +537,3 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
         drawn = _page_figure(page, "attention")
         assert drawn["layout"]["query"] == [r, c]  # the page's own drawing, kept: not re-sent
         assert_same_attention_figure(drawn, server)
-    record_timings("click_to_attention_redrawn_ms", timings, browser_cpu_ms=cpu,
-                   note="in-page redraw (app/instant.js), from the click event to the frame "
-                        "after Plotly.react resolved; browser_cpu_ms: the browser's CPU time "
-                        "over the same span, upper bound (includes the click's dispatch)")
