@@ -296,41 +296,44 @@
       return;
     }
     S.pending = null;
-    S.last = { query: rc, t0: t0, drawn: null };
+    const last = (S.last = { query: rc, t0: t0, drawn: null });
     // drawn now, before Gradio sends the click to the server (which then only learns the query)
     let drawing;
     try {
       drawing = Promise.resolve(redrawAttention(gd, P, rc[0], rc[1]));
     } catch (e) {
-      S.drew = ""; // the server sends the figure
-      drawing = Promise.reject(e);
+      S.drew = ""; // the server sends the figure (Gradio gets this click as it is)
+      console.error("swinviz: in-page redraw failed", e);
+      return;
     }
-    if (S.drew) {
-      // Gradio gets the click after the new picture is painted (its own work, sending the
-      // click to the server, would otherwise delay that frame)
-      ev.stopImmediatePropagation();
-      const drew = S.drew, target = ev.target;
-      const init = { bubbles: true, cancelable: true, composed: true, view: window,
-        clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
-        button: ev.button, buttons: ev.buttons, detail: ev.detail };
-      requestAnimationFrame(() => setTimeout(() => {
-        const replay = new MouseEvent("click", init);
-        replay.swinvizReplay = true;
-        S.drew = drew;
-        (target.isConnected ? target : document.querySelector("#query-image img") || target)
-          .dispatchEvent(replay);
-      }, 0));
-    }
+    // Gradio gets the click once the new picture is drawn and painted (its own work, sending
+    // the click to the server, would otherwise delay that); if the redraw failed, the server
+    // is told to send the figure
+    ev.stopImmediatePropagation();
+    const target = ev.target;
+    const init = { bubbles: true, cancelable: true, composed: true, view: window,
+      clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
+      button: ev.button, buttons: ev.buttons, detail: ev.detail };
+    const replay = (drew) => setTimeout(() => {
+      const again = new MouseEvent("click", init);
+      again.swinvizReplay = true;
+      S.drew = drew;
+      (target.isConnected ? target : document.querySelector("#query-image img") || target)
+        .dispatchEvent(again);
+    }, 0);
+    const drew = S.drew;
+    requestAnimationFrame(() => { last.painted = performance.now() - t0; });
     drawing.then(() => {
-      S.last.react = performance.now() - t0;
+      last.react = performance.now() - t0;
       requestAnimationFrame(() => {
         const ms = performance.now() - t0;
-        S.last.drawn = ms;
+        last.drawn = ms;
         S.timings.push({ query: rc, ms: ms });
+        replay(drew);
       });
     }).catch((e) => {
-      S.drew = ""; // the server sends the figure
       console.error("swinviz: in-page redraw failed", e);
+      replay("");
     });
   }
 
