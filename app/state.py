@@ -6,8 +6,9 @@ Nothing here is per user. Models are read-only after loading (eval mode, no grad
 model may serve several sessions at once; explorations (one image through a model) are never kept
 here, they live in each session's `gr.State`, slimmed (`slim_exploration`) and bounded in bytes
 all together (`EXPLORATIONS`). Gradio itself keeps every session's last outputs (the figures'
-JSON, `swinviz.budget.Estimate.payload`: ~2.3 MB at 224 px, ~7 MB at 448) in its session state,
-bounded by count only (SWINVIZ_MAX_SESSIONS, app.ui.launch_options).
+JSON, `swinviz.budget.Estimate.payload`: ~2.3 MB at 224 px, ~7 MB at 448, plus the attention
+figure's click pack, `app.instant`: ~1.5 MB at 224 px stage 1, at most ~8 MB) in its session
+state, bounded by count only (SWINVIZ_MAX_SESSIONS, app.ui.launch_options).
 
 Operator settings (environment variables; the README's table lists them all):
 SWINVIZ_REQUEST_MB / SWINVIZ_RESPONSE_MB (swinviz.budget: memory and response size of one
