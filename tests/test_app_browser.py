@@ -378,13 +378,15 @@ def assert_same_attention_figure(page_fig: dict, server_fig: dict) -> None:
 
 def wait_pack(pg, old: str = "") -> str:
     """Until the page has decoded the click pack of the attention figure it shows, a pack
-    other than `old` (a run's key); returns its key."""
+    other than `old` ("run key|block|head"); returns its "key|block|head"."""
     return pg.wait_for_function(
         """(old) => { const g = document.querySelector('#fig-attention .js-plotly-plot');
                       const m = g && g.layout && g.layout.meta && g.layout.meta.click;
-                      if (!m || m.key === old || !window.swinviz) return false;
+                      const id = m && [m.key, m.block, m.head].join('|');
+                      if (!m || id === old || !window.swinviz) return false;
+                      const want = m.key + '|' + m.block + '|' + m.head;
                       return [...window.swinviz.packs.values()].some(
-                          e => e.ready && e.ready.key === m.key) && m.key; }""",
+                          e => e.ready && e.id === want) && id; }""",
         arg=old).json_value()
 
 
@@ -470,7 +472,17 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
             key = wait_pack(page, key)
         times = timings.setdefault(f"stage {stage}", [])
         frames = painted.setdefault(f"stage {stage}", [])
-        click_and_compare(page, cb.run(photo, stage=stage)[-1], times, frames, cpu, make_figure)
+        click_and_compare(page, cb.run(photo, stage=stage)[-1], times, frames, cpu,
+                          make_figure)
+    # the first block of the pair and the mean over all heads (stage 4: 24 heads)
+    page.get_by_label("first block of the pair", exact=False).check()
+    key = wait_pack(page, key)
+    page.get_by_label("Attention head").click()
+    page.get_by_role("option", name="all heads").click()
+    key = wait_pack(page, key)
+    assert key.endswith("|0|")  # block 0, head null
+    click_and_compare(page, cb.run(photo, stage=4)[-1], timings["stage 4"], painted["stage 4"],
+                      cpu, make_figure, block=0, head=None)
     # with the Information flow tab open: the flow figure comes from the server; the hidden
     # attention figure is redrawn in the page when its tab opens
     open_tab(page, "6 · Information flow")
@@ -497,7 +509,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
                            ".js-plotly-plot'); const m = g && g.layout.meta;"
                            " return m && m.query && m.query[0] === q[0] && m.query[1] === q[1]; }",
                            arg=[r, c])
-    server = json.loads(make_figure("attention", view.exp, block=1, head=0,
+    server = json.loads(make_figure("attention", view.exp, block=0, head=None,
                                     query=(r, c)).to_json())
     assert_same_attention_figure(_page_figure(page, "attention"), server)
     record_timings("click_to_flow_redrawn_ms", flow_ms,
@@ -515,7 +527,8 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
                         "still decode)")
 
 
-def click_and_compare(page, view, timings, painted, cpu, make_figure) -> None:
+def click_and_compare(page, view, timings, painted, cpu, make_figure, block=1,
+                      head=0) -> None:
     """Three clicks (a middle patch, the bottom-right corner where the shifted windows wrap and
     keys are masked, the left edge): each redrawn in the page, the server told, the page's
     figure equal to the server's for the same query. `view`: the same run made in this process
@@ -538,7 +551,7 @@ def click_and_compare(page, view, timings, painted, cpu, make_figure) -> None:
         page.wait_for_function(
             "(t) => { const e = document.querySelector('#query-caption');"
             " return e && e.innerText.includes(t); }", arg=f"row {r}, column {c} of")
-        server = json.loads(make_figure("attention", view.exp, block=1, head=0,
+        server = json.loads(make_figure("attention", view.exp, block=block, head=head,
                                         query=(r, c)).to_json())
         drawn = _page_figure(page, "attention")
         assert drawn["layout"]["query"] == [r, c]  # the page's own drawing, kept: not re-sent
