@@ -345,11 +345,10 @@ def build_demo() -> gr.Blocks:
                         plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,
                                               label=kind)
                     if kinds[0] == SHIFT_TAB:
-                        shift_anim = gr.Image(
-                            label="The cyclic shift, one token at a time: the paper's view "
-                                  "(windows move right and down) beside the code's (tokens "
-                                  "roll up and left)", interactive=False, format="gif",
-                            elem_id="shift-animation", buttons=["download", "fullscreen"])
+                        shift_anim = gr.Image(  # its frames carry their own titles
+                            label="The cyclic shift, animated", show_label=False,
+                            interactive=False, format="gif", elem_id="shift-animation",
+                            buttons=["download", "fullscreen"])
 
         fig_outputs = [plots[k] for k in KINDS]
         settings_inputs = [size, window, shift, weights, checkpoint, seed, embed_dim, num_heads,
