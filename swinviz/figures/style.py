@@ -368,20 +368,23 @@ def fit_annotations(layout: dict, t: Template) -> float:
             row = [(lo, hi) for lo, hi, top in panels if abs(top - y) < 2e-3]
             if not any(abs((lo + hi) / 2 - x) < 1e-3 for lo, hi in row):
                 continue
-            # room: to the nearest neighbour's edge in the row, to the paper's right edge (a
-            # colour bar may follow), and into the left margin (minus a few pixels)
-            left = max([hi for lo, hi in row if hi <= x - 1e-3],
-                       default=-(margin.get("l", 80) - 12) / plot_w)
-            right = min([lo for lo, hi in row if lo >= x + 1e-3], default=1.0)
-            room = 2 * min(x - left, right - x) * plot_w
-            ann["text"] = text = _rewrap_lines(text, size, 0.97 * room)
+            # room: half the way to each neighbour's centre in the row (its title takes the
+            # other half), up to the paper's right edge (a colour bar may follow) and into the
+            # left margin (minus a few pixels)
+            centres = [(lo + hi) / 2 for lo, hi in row]
+            half = min([(x - c) / 2 for c in centres if c < x - 1e-3]
+                       + [(c - x) / 2 for c in centres if c > x + 1e-3]
+                       + [x + (margin.get("l", 80) - 12) / plot_w, 1.0 - x])
+            room = 2 * half * plot_w
+            ann["text"] = text = _rewrap_lines(text, size, 0.9 * room)
             if top_y is None or y > top_y + 1e-6:
                 top_y, first_row = y, _lines_px(text, size)
             elif abs(y - top_y) <= 1e-6:
                 first_row = max(first_row, _lines_px(text, size))
         elif ann.get("xanchor") == "left" and ann.get("yanchor") == "bottom":
             left = margin.get("l", 80) + float(ann.get("x", 0)) * plot_w
-            ann["text"] = _rewrap_lines(text, size, width - left - 16)
+            # plotly may widen the left margin for tick labels: keep 8 % and a few px spare
+            ann["text"] = _rewrap_lines(text, size, 0.92 * (width - left) - 16)
     return first_row
 
 
