@@ -197,11 +197,26 @@ def figure(exp, sel) -> go.Figure:
                 f"before it rolls, and queries attend to the padding keys too."
                 if padded else "")
     width = int((t.width - 100) / (0.56 * (t.font_size - 1)))
+    if sel.template == "lecture":  # on paper: state what hovering would tell
+        facts = []
+        for b in (0, 1):
+            g = attention_on_grid(exp, b, sel.head, (r, c))
+            kr_, kc_ = np.unravel_index(int(np.nanargmax(g)), g.shape)
+            facts.append(f"in {block_name(b, exp)} token ({kr_}, {kc_}), p = "
+                         f"{float(g[kr_, kc_]):.3f}")
+        M1, s1 = tr.window_size, tr.shift_size
+        said = (f"Strongest key ({head_txt}): {'; '.join(facts)}. In (b) and (c) slots are "
+                f"numbered in the block's own (rolled) window frame: slot k of window w = "
+                f"(wr, wc) is token ((wr·{M1} + k // {M1} + {s1}) mod {H}, (wc·{M1} + k mod "
+                f"{M1} + {s1}) mod {W}); the query, token ({r}, {c}), is slot {kq} of window "
+                f"{wq}.")
+    else:
+        said = ("Hover a key for its token (r, c), window, region id and probability. In (b) "
+                "and (c) slots are numbered in the block's own (rolled) window frame; hover "
+                "shows the real token.")
     text = wrap_text(
         "Star: the query. Outline: its window in each block (the shifted block's may wrap "
-        f"around the edges of the image). {masked_note}Hover a key for its token (r, c), "
-        "window, region id and probability. In (b) and (c) slots are numbered in the "
-        "block's own (rolled) window frame; hover shows the real token.", width)
+        f"around the edges of the image). {masked_note}{said}", width)
     if padded:
         text += "<br>" + wrap_text(pad_note.removeprefix("<br>"), width)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
