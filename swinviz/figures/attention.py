@@ -181,7 +181,7 @@ def figure(exp, sel) -> go.Figure:
               f"the image" for b in (0, 1)]
     parts = decomposition(exp, sel.block, head_b, (r, c))
     sc, bi = parts["scores"], parts["bias"]
-    titles += [f"head {h}: p, max {float(tr.attn[wq, h, kq].max()):.2f}" for h in range(nH)] \
+    titles += [f"head {h}" for h in range(nH)] \
         if all_b else [
         f"q·kᵀ·scale (content)<br><sup>mean |·| = {np.abs(sc).mean():.3f}</sup>",
         f"+ relative position bias<br><sup>mean |·| = {np.abs(bi).mean():.3f}</sup>",
