@@ -336,6 +336,12 @@ def figure(exp, sel) -> go.Figure:
                                                not all_b and i == 0 else ""),
                                     range=[M - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr, dtick=1 if M <= 7 else 2)
+        if all_b and per_row > 4:  # many small panels: no ticks, axis titles on the first only
+            layout[axis_key(xr)].update(showticklabels=False)
+            layout[axis_key(yr)].update(showticklabels=False)
+            if i:
+                layout[axis_key(xr)]["title"] = dict(text="")
+                layout[axis_key(yr)]["title"] = dict(text="")
 
     # ---- (c) every head of one window ----------------------------------------------------------
     attn_w = tr.attn[win].numpy()  # nH, N, N
