@@ -183,8 +183,8 @@ def test_fused_linear_refuses_gelu_and_a_residual_together():
         fused_linear(torch.randn(2, 4), layer, gelu=True, residual=torch.randn(2, 4))
 
 
-def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
-    """oneDNN runs on a packed copy of the weight: loading other weights (in place, as
+def test_fused_linear_follows_the_weights(monkeypatch):
+    """oneDNN runs on the layer's weight: loading other weights (in place, as
     load_state_dict does, or by replacing the Parameter) must reach the output."""
     import swinviz.kernels as kernels
     from swinviz.kernels import fused_linear
