@@ -171,19 +171,28 @@ class WindowAttention(nn.Module):
         q, k, v = self._qkv(x).contiguous()  # each B_, nH, N, d
         return self.attend_qkv(q, k, v, mask, attn_out)
 
+    def uses_sdpa(self, x: torch.Tensor, N: int, attn_out: list | None = None,
+                  *others: torch.Tensor) -> bool:
+        """Whether `attend_qkv` runs fused SDPA (True) or batched GEMMs with an explicit softmax
+        (False) for windows of N tokens on x's device (x, others: the tensors autograd may
+        record on). The GEMMs on the CPU for up to CPU_BMM_MAX_TOKENS tokens without autograd,
+        and wherever attn_out asks for the probabilities."""
+        return attn_out is None and not (
+            x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
+            and not records_grad(x, *others))
+
     def attend_qkv(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    mask: torch.Tensor | None = None,
                    attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """softmax(q kᵀ * scale + bias + mask) v for q, k, v (B_, nH, N, d), contiguous ->
-        (B_, nH, N, d) (contiguous from the GEMMs; SDPA's may be strided).
+        """softmax(q kᵀ * scale + bias + mask) v for q, k, v (B_, nH, N, d) -> (B_, nH, N, d)
+        (contiguous from the GEMMs; SDPA's may be strided). The GEMMs want q, k, v contiguous;
+        SDPA takes any strides with a contiguous last dimension.
 
         Batched GEMMs with an explicit softmax on the CPU for windows of up to CPU_BMM_MAX_TOKENS
         tokens (and wherever attn_out asks for the probabilities), else fused SDPA. With
         attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended."""
         B_, nH, N, d = q.shape
-        if not (attn_out is not None or (
-                q.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
-                and not records_grad(q, k, v))):
+        if self.uses_sdpa(q, N, attn_out, k, v):
             fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
             if 1 < fused.shape[0] != B_:
                 fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
