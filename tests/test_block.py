@@ -273,14 +273,16 @@ def test_padding_matches_transformers(H, W, M, s):
         assert t.region_ids.shape == (Hp, Wp)
 
 
-@pytest.mark.parametrize("cpu_bmm", [True, False])
+@pytest.mark.parametrize("kernel", ["bmm", "bmm, scores as (queries, keys)", "sdpa"])
 @pytest.mark.parametrize("B", [1, 3])
 @pytest.mark.parametrize("H,W", [(12, 8), (10, 13)])  # whole windows; padded to 12 x 16
-def test_both_cpu_attention_kernels_equal_traced(monkeypatch, cpu_bmm, B, H, W):
-    """The fast path's two CPU kernels (batched GEMMs on gathered head rows, fused SDPA on
-    gathered tokens) give the traced answer, with and without the mask, for one image and for a
-    batch (bias + mask repeated per image), on whole and on padded windows."""
-    monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 64 if cpu_bmm else 0)
+def test_every_cpu_attention_kernel_equals_traced(monkeypatch, kernel, B, H, W):
+    """The fast path's CPU kernels (batched GEMMs on gathered head rows, with the scores as
+    (keys, queries) or as (queries, keys); fused SDPA on gathered tokens) give the traced answer,
+    with and without the mask, for one image and for a batch (bias + mask repeated per image),
+    on whole and on padded windows."""
+    monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 0 if kernel == "sdpa" else 64)
+    monkeypatch.setattr(WindowAttention, "TRANSPOSED_SCORES", kernel == "bmm")
     pair = make_pair(32, H, W, 4, 4, 2)
     x = torch.randn(B, H * W, 32)
     with torch.no_grad():
