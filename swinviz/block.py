@@ -1,11 +1,16 @@
 """The Swin Transformer block (W-MSA or SW-MSA) and the block pair, with an optional trace.
 
 Two paths through a block:
-- fast (default): roll + window_partition as one gather with a cached index, bias + mask added
-  as one cached float mask; attention by fused scaled-dot-product attention, except on the CPU
-  for windows of up to 64 tokens: batched GEMMs with an in-place softmax (measured faster
-  there); on the CPU from 2048 tokens each Linear is one oneDNN call on a weight packed once,
-  with its bias (and fc1's GELU) fused into the GEMM;
+- fast (default): bias + mask added as one cached float mask. On the CPU, windows of up to 64
+  tokens (and wherever the head-averaged probabilities are asked for): qkv per token, then
+  (pad +) roll + window_partition + the split into heads as one gather of d-wide rows, batched
+  GEMMs with the scores as (keys, queries) and an in-place softmax down the columns (under
+  autograd as (queries, keys), softmax along rows, not in place), and the
+  heads merged, windows reversed and rolled back as one gather. Larger windows and other
+  devices: the tokens gathered into windows first, qkv, then fused scaled-dot-product attention
+  on strided q, k, v views, and one gather of tokens back. On the CPU each Linear is one oneDNN
+  call with its bias and fc1's GELU or the residual add (proj, fc2) fused into the GEMM
+  (`swinviz.kernels`);
 - traced (`return_trace=True`): the reference's steps one by one (roll, partition, q kᵀ, + bias,
   + mask, softmax), keeping the tensors the figures draw.
 Both agree to 1e-5 in float32.
