@@ -15,6 +15,7 @@ except ImportError:
 
 from app import build_demo, launch_options  # noqa: E402
 from app.state import default_weights_choice, tune_allocator  # noqa: E402
+from swinviz.export import ExportError, warm_exporter  # noqa: E402
 
 tune_allocator()
 demo = build_demo()
@@ -25,5 +26,9 @@ if __name__ == "__main__":
     choice = default_weights_choice()
     print(f"swinviz: weights: {choice.notice or f'{choice.weights} ({choice.source})'}",
           flush=True)
+    try:  # downloads then find the export browser running (it starts in the background)
+        warm_exporter()
+    except ExportError as exc:
+        print(f"swinviz: downloads are off: {exc}", flush=True)
     print(f"swinviz: starting on http://{host}:{port} (Ctrl+C stops it)", flush=True)
     demo.launch(server_name=host, server_port=port, **launch_options())

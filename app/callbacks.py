@@ -12,7 +12,9 @@ Events and what they recompute:
 - `redraw`: block / head / template changed -> the figures from the kept exploration;
 - `pick_query_at`: a click on the image -> the query patch, then only the attention and
   information-flow figures;
-- `download`: all figures as PNG (1600 px wide) and SVG in one zip.
+- `download`: all figures as PNG (1600 px wide) and SVG in one zip;
+- `lecture_deck`: the numbered slides, their PDF and the shift animation in one zip;
+- `shift_gif`: the cyclic shift of the exploration, animated (the Cyclic shift tab).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from PIL import Image, ImageDraw
 from swinviz import SettingsError
 from swinviz.budget import check_budget, human, request_limit_mb
 from swinviz.checkpoints import CheckpointError
-from swinviz.export import ExportError, export_figures, figure_size
+from swinviz.export import WARM, ExportError, export_warm, figure_size
 from swinviz.figures import KINDS, QUERY_KINDS, make_figure
 from swinviz.image import ImageError
 
@@ -288,7 +290,10 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
             except Exception:  # drawn again below, where a failure becomes a placeholder
                 pass
         fig = build_figures(view, (kind,), block=block, head=head, template=template)[kind]
-        if pack and kind == "attention" and not (fig.layout.meta or {}).get("placeholder"):
+        # the lecture template states the query's strongest keys in its note: clicks there go
+        # to the server
+        if pack and kind == "attention" and template == "default" \
+                and not (fig.layout.meta or {}).get("placeholder"):
             add_click_pack(view, fig, block, head)
         out.append(to_plot(kind, fig))
     return out
@@ -814,40 +819,31 @@ def _prune_exports(now: float) -> None:
             pass
 
 
-def _accepts_progress(fn) -> bool:
-    import inspect
-
-    try:
-        return "progress" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def download(view: View | None, block=1, head="0", template="default", progress=None) -> str:
-    """All figures (as on screen) as PNG (1600 px wide) and SVG, zipped; returns the path."""
-    if view is None:
-        raise user_error("Run the model on an image first; then the figures can be downloaded.")
-    b, h, t = _view_settings(view, block, head, template)
-    if progress is not None:
-        progress(0.1, desc="Drawing the figures")
-    figs = build_figures(view, block=b, head=h, template=t)
-    now = time.time()
-    _prune_exports(now)
+def _export_dir() -> Path:
+    """A fresh folder for one download (folders older than EXPORT_KEEP_S are deleted first)."""
+    _prune_exports(time.time())
     out = EXPORT_ROOT / uuid.uuid4().hex
     out.mkdir(parents=True)
-    total = 2 * len(figs)
-    done: list[str] = []
+    return out
 
-    def step(name: str) -> None:
-        done.append(name)
-        if progress is not None:
-            progress(0.1 + 0.85 * len(done) / total, desc=f"Writing {name}")
 
-    if progress is not None:
-        progress(0.1, desc="Starting the exporter (a headless Chromium)")
+def _zip(paths, zpath: Path) -> str:
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in paths:
+            zf.write(p, arcname=Path(p).name)
+    return str(zpath)
+
+
+def _file_stem(view: View, b: int) -> str:
+    st, exp = view.settings, view.exp
+    return (f"{st.img_size}px-w{st.window_size}-s{st.shift_size}-stage{exp.stage}-"
+            f"block{exp.blocks[b]}")
+
+
+def _exporting(out: Path, write):
+    """write() with every failure a sentence (and the folder removed)."""
     try:
-        paths = export_figures(figs, out / "figures", formats=("png", "svg"), width=EXPORT_WIDTH,
-                               **({"progress": step} if _accepts_progress(export_figures) else {}))
+        return write()
     except ExportError as exc:
         shutil.rmtree(out, ignore_errors=True)
         raise user_error(f"Could not export the figures: {exc}") from None
@@ -855,13 +851,66 @@ def download(view: View | None, block=1, head="0", template="default", progress=
         shutil.rmtree(out, ignore_errors=True)
         log.exception("export failed")
         raise user_error(f"Could not export the figures ({type(exc).__name__}: {exc}).") from None
-    st = view.settings
-    exp = view.exp
-    name = (f"swinviz-figures-{st.img_size}px-w{st.window_size}-s{st.shift_size}-stage"
-            f"{exp.stage}-block{exp.blocks[b]}.zip")
-    zpath = out / name
-    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in sorted(Path(x) for x in paths):
-            zf.write(p, arcname=p.name)
+
+
+def _progress_steps(progress, total: int, start: float = 0.1):
+    done: list[str] = []
+
+    def step(name: str) -> None:
+        done.append(name)
+        if progress is not None:
+            progress(start + (0.95 - start) * min(1.0, len(done) / total), desc=f"Writing {name}")
+
+    return step
+
+
+def download(view: View | None, block=1, head="0", template="default", progress=None) -> str:
+    """All figures (as on screen) as PNG (1600 px wide) and SVG, zipped; returns the path.
+    The PNGs and SVGs come from the server's warm browser (`swinviz.export.export_warm`)."""
+    if view is None:
+        raise user_error("Run the model on an image first; then the figures can be downloaded.")
+    b, h, t = _view_settings(view, block, head, template)
+    if progress is not None:
+        progress(0.05, desc="Drawing the figures")
+    figs = build_figures(view, block=b, head=h, template=t)
+    out = _export_dir()
+    step = _progress_steps(progress, 2 * len(figs))
+    paths = _exporting(out, lambda: export_warm(figs, out / "figures", ("png", "svg"),
+                                                width=EXPORT_WIDTH, progress=step))
+    zpath = _zip(sorted(Path(x) for x in paths),
+                 out / f"swinviz-figures-{_file_stem(view, b)}.zip")
     shutil.rmtree(out / "figures", ignore_errors=True)
-    return str(zpath)
+    return zpath
+
+
+def lecture_deck(view: View | None, block=1, head="0", progress=None) -> str:
+    """The lecture deck of the session's exploration (`swinviz.deck.write_deck`: numbered
+    slides in the lecture template, the same as one PDF, the cyclic shift as a GIF), zipped;
+    returns the path."""
+    from swinviz.deck import deck_steps, write_deck
+
+    if view is None:
+        raise user_error("Run the model on an image first; then the lecture deck can be made.")
+    b, h, _ = _view_settings(view, block, head, "lecture")
+    out = _export_dir()
+    step = _progress_steps(progress, deck_steps(), start=0.02)
+    paths = _exporting(out, lambda: write_deck(
+        view.exp, out / "deck", block=b, head=h, query=view.query, template="lecture",
+        width=EXPORT_WIDTH, exporter=WARM, progress=step))
+    zpath = _zip(paths, out / f"swinviz-lecture-{_file_stem(view, b)}.zip")
+    shutil.rmtree(out / "deck", ignore_errors=True)
+    return zpath
+
+
+def shift_gif(view: View | None) -> str | None:
+    """The cyclic shift of the session's exploration animated (`swinviz.animation`), as a GIF
+    file; None before a run. Built once per exploration and kept beside the exports."""
+    from swinviz.animation import save_gif, shift_animation
+
+    if view is None:
+        return None
+    held = view.held
+    if held.gif is not None and Path(held.gif).is_file():
+        return held.gif
+    held.gif = str(save_gif(shift_animation(view.exp), _export_dir() / "cyclic-shift.gif"))
+    return held.gif

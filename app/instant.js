@@ -41,6 +41,11 @@
     const [Hp, Wp] = out.pad;
     const N = out.M * out.M;
     out.N = N;
+    if (out.attn_scale) { // uint16 per query row (all heads chosen)
+      const q = out.attn, sc = out.attn_scale, a = new Float32Array(q.length);
+      for (let i = 0; i < q.length; i++) a[i] = q[i] * sc[Math.floor(i / N)];
+      out.attn = a;
+    }
     out.wot = [out.order0, out.order1].map((order) => {
       const wot = new Int32Array(Hp * Wp).fill(-1); // flat position -> w * N + k
       for (let i = 0; i < order.length; i++) wot[order[i]] = i;
@@ -133,7 +138,7 @@
     const B = D.blocks[D.sb];
     return text
       .replace(/token \(\d+, \d+\)/g, "token (" + r + ", " + c + ")")
-      .replace(/= window \d+, slot \d+/, "= window " + B.w + ", slot " + B.k);
+      .replace(/(=(?:\s|<br>)+)window \d+, slot \d+/, "$1window " + B.w + ", slot " + B.k);
   }
 
   function redrawAttention(gd, P, r, c) {
@@ -222,6 +227,12 @@
         const B = D.blocks[b];
         data.push(Object.assign({}, t, { x: [(c + 0.5) * p], y: [(r + 0.5) * p],
           hovertext: ["query token (" + r + ", " + c + "), window " + B.w + ", slot " + B.k] }));
+      } else if (t.type === "heatmap" && (m = /^attn head (\d+)$/.exec(name))) {
+        // all heads chosen: (b) shows every head's attention row of the query
+        let top = 0;
+        for (let h = 0; h < nH; h++) for (const v of att(h, kq)) top = Math.max(top, v);
+        data.push(Object.assign({}, t, { z: reshape(att(+m[1], kq), M, M), customdata: slotCd,
+          zmax: top || 1.0 }));
       } else if (t.type === "heatmap" && name in parts) {
         const extra = name === "scores" || name === "bias" ? { zmin: -amax, zmax: amax }
           : name === "attn" ? { zmax: attMax } : {};

@@ -14,9 +14,11 @@ the marked image.
 How exact: attention probabilities (the selected block's, every head; the other block's as the
 figure shows it, one head or the mean) are sent as float16: a relative error of at most 2^-11
 (4.9e-4), for colours and hover values. The numbers the figure prints, panel (b), are sent
-finer: the selected head's attention rows as uint16 scaled by each row's largest value (error
-<= row max / 131070 < 8e-6) and its q·kᵀ·scale scores as uint16 between each row's min and max
-(error <= range / 131070, about 2e-4), both plus the float32 rounding of the scales; the
+finer (with all heads chosen, (b) prints every head's row: the selected block's attention is
+then sent as uint16 per row, with attn_scale): the selected head's attention rows as uint16
+scaled by each row's largest value (error <= row max / 131070 < 8e-6) and its q·kᵀ·scale
+scores as uint16 between each row's min and max (error <= range / 131070, about 2e-4), both
+plus the float32 rounding of the scales; the
 relative position bias, the region ids and the windows' token order are exact, and the mask is
 rebuilt from the region ids (checked equal to the trace's mask before it is sent, else no pack
 is sent and clicks go to the server). The (b) titles' "mean |·|" values are the server's own
@@ -136,6 +138,12 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     bmean = np.abs(bias).mean(axis=-1)
     from .callbacks import display_scale
 
+    if head is None:  # all heads: (b) prints every head's row, sent finer
+        qa, sa = _rows_u16(attn)
+        sel_attn = {"attn": _enc(qa, "u16"), "attn_scale": _enc(sa, "f32")}
+    else:
+        sel_attn = {"attn": _enc(attn, "f16")}
+
     return {
         "v": PACK_VERSION, "key": key, "block": int(block), "head": head,
         "grid": [int(Hr), int(Wr)], "pad": [int(Hp), int(Wp)], "M": int(M), "nW": int(nW),
@@ -144,7 +152,8 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
         "has_mask": has_mask, "query": [int(query[0]), int(query[1])],
         "order0": _enc(geo[0][0], "i32"), "order1": _enc(geo[1][0], "i32"),
         "regions0": _enc(geo[0][1], "i32"), "regions1": _enc(geo[1][1], "i32"),
-        "attn": _enc(attn, "f16"), "other": _enc(other, "f16"),
+        **sel_attn,
+        "other": _enc(other, "f16"),
         "rows": _enc(qb, "u16"), "rows_scale": _enc(sb, "f32"),
         "scores": _enc(qs, "u16"), "scores_lo": _enc(lo, "f32"),
         "scores_step": _enc(step, "f32"), "scores_mean": _enc(smean, "f32"),

@@ -17,6 +17,7 @@ import gradio as gr
 import torch
 
 from swinviz.figures import KINDS, QUERY_KINDS
+from swinviz.figures.registry import tab_text, tabs
 
 from . import callbacks as cb
 from .instant import page_head
@@ -66,71 +67,11 @@ window (W-MSA); its **second block** does the same with the windows **shifted** 
 pick a query token; the tabs below follow the data's path through the two blocks.
 """
 
+# The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
 TABS: list[tuple[str, tuple[str, ...], str]] = [
-    ("1 · Windows", ("windows",), """\
-**What you see:** your image with its patch grid, the regular windows of block 0 and the
-shifted windows of block 1, both drawn on the image itself. Attention only ever happens between
-patches of the same window. **Look for:** the shifted windows straddle the borders of the regular
-ones, so patches that were separated in block 0 share a window in block 1; along the bottom and
-right edges a shifted window is made of pieces from opposite sides of the image."""),
-    ("2 · Cyclic shift", ("shift", "regions"), """\
-**What you see:** how block 1 builds its shifted windows. The code *rolls* the token map up and
-left by the shift s (the strips at the top and left wrap around to the bottom and right) and then
-cuts the regular windows again. The 9 colours mark where each piece came from; the second picture
-numbers these regions 0 to 8 (the reference code's `img_mask`). **Look for:** the paper draws
-the windows moved right and down, the code moves the patches up and left: both give the same
-groups. Windows at the bottom and right mix regions that are not neighbours in the image."""),
-    ("3 · Masks", ("masks",), """\
-**What you see:** the mask block 1 adds to the attention scores of a window: 0 (light) where the
-query patch and the key patch come from the same region, -100 (dark) where they do not; -100
-makes their softmax weight practically 0. **Look for:** interior windows need no mask; a window
-on the right edge splits into 2 groups, on the bottom edge into 2, in the corner into 4, so
-wrapped-around pieces never attend to each other."""),
-    ("4 · Relative position", ("relpos", "bias"), """\
-**What you see:** the first table says, for every (query, key) pair of a window, which entry of
-the learned bias table it uses: pairs with the same offset (rows apart, columns apart) share one
-entry. The second picture shows each head's learned bias over all offsets and the bias it adds
-to the scores of one window. **Look for:** the diagonal (offset 0, 0) always uses the centre
-entry; with random weights the bias is noise, pretrained heads prefer near or directional
-offsets."""),
-    ("5 · Attention", ("attention",), """\
-**What you see:** where the query patch (yellow; click the image above to move it) looks. Top:
-its softmax weights over the patches of its window, in block 0 and in block 1, drawn on the image
-at their real positions (the shift undone). Middle: how its scores are built for the chosen
-block and head: content (q·k) + relative position bias + mask, then softmax. Bottom: the whole
-attention matrix of its window for every head (one row per query patch; each row sums to 1).
-**Look for:** in block 1 near the bottom or right edge, the patches that wrapped around from the
-other side of the image are masked and get ~0 weight."""),
-    ("6 · Information flow", ("flow",), """\
-**What you see:** which patches can influence the query patch: after block 0 only its own
-window; after block 1 usually parts of the neighbouring windows too (the shift bridges the
-borders); after more block pairs a growing area. The last panel is attention rollout: the
-attention of both blocks chained together, with the real weights. **Look for:** without the shift
-the reach would never leave the first window. A patch in a corner gains nothing in block 1 (its
-shifted window only wraps around the image, and the mask blocks that): click a patch in the
-middle of the image to see the reach grow."""),
-    ("7 · Cost", ("cost",), """\
-**What you see:** the learned parameters and the multiply-adds of this block pair (counted like
-the reference code), windowed attention against global attention as the image grows, and the
-time the model took on this device. **Look for:** global attention grows with the square of the
-number of patches, windowed attention only in proportion to it."""),
-    ("8 · Shapes", ("shapes",), """\
-**What you see:** every tensor shape on the way through one block for the current settings:
-tokens (B, L, C), the windows (nW·B, N, C), the heads (nW·B, nH, N, d), the attention
-(nW·B, nH, N, N) and back. **Look for:** where the window size (N = M·M) and the number of heads
-enter; only the window's tokens ever meet in one attention matrix."""),
+    (f"{i} · {tab}", kinds, tab_text(tab)) for i, (tab, kinds) in enumerate(tabs(), start=1)
 ]
 
-if "prediction" in KINDS:
-    TABS.append(("9 · Prediction", ("prediction",), """\
-**What you see:** the five classes the whole model gives the highest probability, from its
-classifier head after the last stage. **Look for:** with random weights the prediction means
-nothing (the badge says which weights are in use); with the pretrained Swin-T it names what the
-photo shows."""))
-_SHOWN = {k for _, kinds, _ in TABS for k in kinds}
-if any(k not in _SHOWN for k in KINDS):  # a figure kind without its own tab still gets one
-    TABS.append(("More", tuple(k for k in KINDS if k not in _SHOWN),
-                 "**More figures** drawn from the same model run."))
 TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first kind) -> kinds
 
 CSS = """
@@ -232,6 +173,27 @@ def on_redraw(view, block, head, template):
 def on_download(view, block, head, template, progress=gr.Progress()):  # noqa: B008
     path = cb.download(view, block, head, template, progress=progress)
     return gr.update(value=path, visible=True)
+
+
+def on_deck(view, block, head, progress=gr.Progress()):  # noqa: B008
+    path = cb.lecture_deck(view, block, head, progress=progress)
+    return gr.update(value=path, visible=True)
+
+
+SHIFT_TAB = "shift"  # the tab (by its first kind) that shows the shift animation
+
+
+def on_tab(evt: gr.SelectData):
+    """A tab was opened: remember which (its first kind), for what follows a run."""
+    for title, kinds, _ in TABS:
+        if evt.value == title:
+            return kinds[0]
+    return gr.update()
+
+
+def shift_animation_for(view, open_tab):
+    """After a run: the new animation when its tab is open, else none (made when it opens)."""
+    return cb.shift_gif(view) if open_tab == SHIFT_TAB else None
 
 
 def on_window(window_size, shift_size):
@@ -404,22 +366,29 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                                            elem_id="download-button")
                         dl_file = gr.File(label="Figures (zip)", interactive=False, visible=False,
                                           elem_id="download-file")
+                        deck_btn = gr.Button("Download lecture deck (slides, PDF, animation)",
+                                             elem_id="deck-button")
+                        deck_file = gr.File(label="Lecture deck (zip)", interactive=False,
+                                            visible=False, elem_id="deck-file")
                         gr.Markdown(
                             "Each figure's camera button (top right of the figure) saves it "
                             f"alone as a PNG {cb.EXPORT_WIDTH} px wide.", elem_classes="explain")
         plots: dict[str, gr.Plot] = {}
-        open_tab = gr.Textbox(TABS[0][1][0], visible=False, label="open tab")
+        open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
+        tab_items = []
         with gr.Tabs():
             for title, kinds, text in TABS:
-                with gr.Tab(title, id=kinds[0]) as tab:
-                    # the page knows which tab is open: a run draws its figures first
-                    tab.select(None, None, [open_tab], queue=False, api_visibility="private",
-                               js=f"() => {{ window.swinviz && window.swinviz.shown("
-                                  f"{json.dumps(kinds[0])}); return {json.dumps(kinds[0])}; }}")
+                with gr.Tab(title, id=kinds[0]) as tab_item:
+                    tab_items.append(tab_item)
                     gr.Markdown(text, elem_classes="explain")
                     for kind in kinds:
                         plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,
                                               label=kind)
+                    if kinds[0] == SHIFT_TAB:
+                        shift_anim = gr.Image(  # its frames carry their own titles
+                            label="The cyclic shift, animated", show_label=False,
+                            interactive=False, format="gif", elem_id="shift-animation",
+                            buttons=["download", "fullscreen"])
 
         fig_outputs = [plots[k] for k in KINDS]
         settings_inputs = [size, window, shift, weights, checkpoint, seed, embed_dim, num_heads,
@@ -449,6 +418,9 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         def then_sync(event):
             event.success(after_run, [view, head, block], [head, block, query_md], **private)
             event.success(on_rest, [view, block, head, template, open_tab, status], fig_outputs,
+                          api_visibility="private", show_progress="hidden",
+                          trigger_mode="always_last", **draw_kw)
+            event.success(shift_animation_for, [view, open_tab], [shift_anim],
                           api_visibility="private", show_progress="hidden",
                           trigger_mode="always_last", **draw_kw)
 
@@ -498,9 +470,19 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                          api_visibility="private", show_progress="hidden", js=PICK_JS,
                          trigger_mode="always_last", **draw_kw).success(
             cb.query_caption, [view, block], [query_md], **private)
-        dl_btn.click(on_download, [view, block, head, template], [dl_file],
-                     api_visibility="private", concurrency_id="export",
-                     concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
+        export_kw = dict(api_visibility="private", concurrency_id="export",
+                         concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
+        dl_btn.click(on_download, [view, block, head, template], [dl_file], **export_kw)
+        deck_btn.click(on_deck, [view, block, head], [deck_file], **export_kw)
+        for tab_item, (_, kinds, _) in zip(tab_items, TABS, strict=True):
+            tab_item.select(on_tab, None, [open_tab], **private)
+            # the page draws what a click on another tab left for this one (app/instant.js)
+            tab_item.select(None, None, None, queue=False, api_visibility="private",
+                            js=f"() => {{ window.swinviz && window.swinviz.shown("
+                               f"{json.dumps(kinds[0])}); }}")
+        tab_items[[k[0] for _, k, _ in TABS].index(SHIFT_TAB)].select(
+            cb.shift_gif, [view], [shift_anim], api_visibility="private",
+            show_progress="minimal", **draw_kw)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     return demo
 

@@ -1,11 +1,16 @@
 """The Swin Transformer block (W-MSA or SW-MSA) and the block pair, with an optional trace.
 
 Two paths through a block:
-- fast (default): roll + window_partition as one gather with a cached index, bias + mask added
-  as one cached float mask; attention by fused scaled-dot-product attention, except on the CPU
-  for windows of up to 64 tokens: batched GEMMs with an in-place softmax (measured faster
-  there); on the CPU from 2048 tokens each Linear is one oneDNN call on a weight packed once,
-  with its bias (and fc1's GELU) fused into the GEMM;
+- fast (default): bias + mask added as one cached float mask. On the CPU, windows of up to 64
+  tokens (and wherever the head-averaged probabilities are asked for): qkv per token, then
+  (pad +) roll + window_partition + the split into heads as one gather of d-wide rows, batched
+  GEMMs with the scores as (keys, queries) and an in-place softmax down the columns (under
+  autograd as (queries, keys), softmax along rows, not in place), and the
+  heads merged, windows reversed and rolled back as one gather. Larger windows and other
+  devices: the tokens gathered into windows first, qkv, then fused scaled-dot-product attention
+  on strided q, k, v views, and one gather of tokens back. On the CPU each Linear is one oneDNN
+  call with its bias and fc1's GELU or the residual add (proj, fc2) fused into the GEMM
+  (`swinviz.kernels`);
 - traced (`return_trace=True`): the reference's steps one by one (roll, partition, q kᵀ, + bias,
   + mask, softmax), keeping the tensors the figures draw.
 Both agree to 1e-5 in float32.
@@ -268,8 +273,16 @@ class SwinTransformerBlock(nn.Module):
         if self.padded_resolution != self.input_resolution:
             # padding slots gather token L: zeros after the norm, as F.pad would give
             x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
+        if self.attn.uses_sdpa(x, N, attn_out, *self.attn.qkv.parameters()):
+            # SDPA takes strided q, k, v: (pad +) roll + window_partition as one gather of
+            # tokens (C wide, a third of the qkv output's bytes), qkv in window order, and the
+            # split into heads as views: B, nW*N, 3C -> 3 of B*nW, nH, N, d
+            qkv = fused_linear(torch.index_select(x, 1, order), self.attn.qkv)
+            q, k, v = qkv.view(-1, N, 3, nH, d).permute(2, 0, 3, 1, 4)
+            heads = self.attn.attend_qkv(q, k, v, mask=mask)  # B*nW, nH, N, d
+            return self._finish(heads, shortcut, inv, B)
         # qkv per token, then (pad +) roll(-s, -s) + window_partition + the split into heads as
-        # one gather of d-wide rows: B, L', 3C -> 3, B*nW, nH, N, d
+        # one gather of d-wide rows: B, L', 3C -> 3, B*nW, nH, N, d (contiguous, for the GEMMs)
         qkv = fused_linear(x, self.attn.qkv)
         rows = _cached_rows("qkv", order, nH, N)
         if B > 1:  # image b's rows follow image b-1's
@@ -278,6 +291,12 @@ class SwinTransformerBlock(nn.Module):
             rows = rows.view(-1)
         q, k, v = torch.index_select(qkv.view(-1, d), 0, rows).view(3, -1, nH, N, d)
         heads = self.attn.attend_qkv(q, k, v, mask=mask, attn_out=attn_out)  # B*nW, nH, N, d
+        return self._finish(heads, shortcut, inv, B)
+
+    def _finish(self, heads: torch.Tensor, shortcut: torch.Tensor, inv: torch.Tensor,
+                B: int) -> torch.Tensor:
+        """The block after its attention core: heads (B*nW, nH, N, d) merged back to tokens,
+        proj, the residual, then the MLP with its residual: -> (B, L, C)."""
         if self.training:
             x = self.attn.proj_drop(self.attn.proj(self._merge_gather(heads, inv, B)))
             x = shortcut + self.drop_path(x)

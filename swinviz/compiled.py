@@ -19,6 +19,7 @@ decides where to use it.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import time
@@ -160,7 +161,14 @@ class CompiledForward:
         self.compiled = self.reason is None
         self._fn = None
         if self.compiled:
-            self._fn = torch.compile(self.graph, dynamic=False, options=self.options or None)
+            kwargs = {}
+            if "isolate_recompiles" in inspect.signature(torch.compile).parameters:
+                # its own compiled entries: other compiled modules (whose graphs share the code
+                # of FastGraph.forward) do not count against its recompile limit, past which
+                # torch would run it eager without a word
+                kwargs["isolate_recompiles"] = True
+            self._fn = torch.compile(self.graph, dynamic=False, options=self.options or None,
+                                     **kwargs)
         else:
             self._warn()
 

@@ -11,6 +11,7 @@ on a canvas for every export. Those three were where the time of an export went.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import concurrent.futures
 import io
@@ -33,7 +34,8 @@ MAX_IMAGE_SIDE = 2048  # longest side of a magnified photograph handed to the br
 RENDER_TIMEOUT_S = 120  # per figure and format
 OPEN_TIMEOUT_S = 90  # for the browser to start
 CLOSE_TIMEOUT_S = 30
-_LOCK = threading.Lock()  # one export (one browser) at a time: bounds memory in the app
+SHARED_IDLE_S = 600  # the warm exporter's browser is closed after this long unused
+_LOCK = threading.Lock()  # guards the warm exporter (`warm_exporter`)
 _PNG_PREFIX = "data:image/png;base64,"
 
 
@@ -223,9 +225,9 @@ class Exporter:
             ex.export(figs, "out", ("png", "svg"))
 
     The browser (kaleido, `TABS` tabs) runs on an event loop in a thread of its own, so an
-    Exporter works from any thread, including under Gradio's running loop. One Exporter holds
-    the module lock from start to close: one export browser per process at a time.
-    Raises ExportError (at once) when no Chrome/Chromium is installed.
+    Exporter works from any thread, including under Gradio's running loop; its batches run one
+    at a time. A server keeps one warm (`warm_exporter`, `export_warm`) instead of starting a
+    browser per request. Raises ExportError (at once) when no Chrome/Chromium is installed.
     """
 
     def __init__(self, browser: str | None = None, tabs: int = TABS) -> None:
@@ -234,16 +236,12 @@ class Exporter:
             raise ExportError(NO_BROWSER)
         self._kaleido = None
         self._closed = False
-        _LOCK.acquire()
-        try:
-            self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=self._loop.run_forever,
-                                            name="swinviz-export", daemon=True)
-            self._thread.start()
-            self._opened = asyncio.run_coroutine_threadsafe(self._open(tabs), self._loop)
-        except BaseException:
-            _LOCK.release()
-            raise
+        self._batch = threading.Lock()  # one batch at a time through the browser's tabs
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever,
+                                        name="swinviz-export", daemon=True)
+        self._thread.start()
+        self._opened = asyncio.run_coroutine_threadsafe(self._open(tabs), self._loop)
 
     async def _open(self, tabs: int) -> None:
         k = _kaleido_class()(path=self.browser, n=max(1, tabs), mathjax=False,
@@ -266,6 +264,14 @@ class Exporter:
         progress: Callable[[str], None] | None = None,
     ) -> list[Path]:
         """Write each figure as `<kind>.<format>` into out_dir; see `export_figures`."""
+        with self._batch:
+            return self._export(figs, out_dir, formats, width, progress)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _export(self, figs, out_dir, formats, width, progress) -> list[Path]:
         if self._closed:
             raise ExportError("this exporter is closed; make a new Exporter")
         fmts = parse_formats(formats)
@@ -303,10 +309,11 @@ class Exporter:
         return [path for job in jobs for path in job.paths.values()]
 
     def close(self) -> None:
-        """Stop the browser and its thread (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
+        """Stop the browser and its thread (idempotent; waits for a batch in progress)."""
+        with self._batch:
+            if self._closed:
+                return
+            self._closed = True
         try:
             self._opened.result(timeout=OPEN_TIMEOUT_S)
             asyncio.run_coroutine_threadsafe(self._kaleido.close(), self._loop).result(
@@ -317,7 +324,6 @@ class Exporter:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()
-            _LOCK.release()
 
     def __enter__(self) -> Exporter:
         return self
@@ -352,6 +358,94 @@ def export_figures(
         return []
     with Exporter() as ex:
         return ex.export(figs, out_dir, fmts, width, progress)
+
+
+_warm: Exporter | None = None
+_warm_users = 0  # batches running through the warm exporter now
+_warm_timer: threading.Timer | None = None
+
+
+def warm_exporter() -> Exporter:
+    """The process's warm exporter, started now (its browser in the background) if none is
+    running; `export_warm` closes it after SHARED_IDLE_S unused, and it is closed at exit.
+    A server can call this at start-up so that its first download finds the browser ready.
+    Raises ExportError when no Chrome/Chromium is installed."""
+    with _LOCK:
+        return _warm_locked()
+
+
+def _warm_locked() -> Exporter:
+    global _warm
+    if _warm is None or _warm.closed:
+        _warm = Exporter()
+        atexit.register(_warm.close)
+    return _warm
+
+
+def _close_if_idle(ex: Exporter) -> None:
+    global _warm
+    with _LOCK:
+        if _warm is not ex or _warm_users:
+            return
+        _warm = None
+    ex.close()
+
+
+def _warm_batch(figs, out_dir, formats, width, progress, retry: bool) -> list[Path] | None:
+    """One batch through the warm exporter: the paths, or None when a browser that had been
+    running failed and `retry` allows another try on a fresh one."""
+    global _warm, _warm_users, _warm_timer
+    with _LOCK:
+        ex = _warm_locked()
+        _warm_users += 1
+        if _warm_timer is not None:
+            _warm_timer.cancel()
+    started = ex._opened.done()
+    try:
+        return ex.export(figs, out_dir, formats, width, progress)
+    except ExportError:
+        with _LOCK:  # its browser failed: the next batch starts a fresh one
+            if _warm is ex:
+                _warm = None
+        threading.Thread(target=ex.close, daemon=True).start()
+        if not (started and retry):
+            raise
+        return None
+    finally:
+        with _LOCK:
+            _warm_users -= 1
+            if not _warm_users and _warm is ex:
+                _warm_timer = threading.Timer(SHARED_IDLE_S, _close_if_idle, (ex,))
+                _warm_timer.daemon = True
+                _warm_timer.start()
+
+
+def export_warm(
+    figs: dict[str, go.Figure],
+    out_dir: str | Path,
+    formats: str | Iterable[str] = FORMATS,
+    width: int = 1600,
+    progress: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """`export_figures` through the process's warm exporter (a server's downloads: the browser
+    starts once, not per request). When a browser that had been running fails, the batch is
+    tried once more on a fresh one; after SHARED_IDLE_S without a batch the browser is closed."""
+    if not figs:
+        return export_figures(figs, out_dir, formats, width, progress)
+    paths = _warm_batch(figs, out_dir, formats, width, progress, retry=True)
+    if paths is None:
+        paths = _warm_batch(figs, out_dir, formats, width, progress, retry=False)
+    return paths
+
+
+class _WarmExporter:
+    """`export_warm` as an object with an Exporter's `export` (for code that takes one)."""
+
+    def export(self, figs, out_dir, formats=FORMATS, width=1600, progress=None) -> list[Path]:
+        return export_warm(figs, out_dir, formats, width, progress)
+
+
+WARM = _WarmExporter()
 
 
 def zip_files(paths: Iterable[Path], zip_path: str | Path) -> Path:

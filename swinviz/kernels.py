@@ -1,27 +1,29 @@
-"""CPU kernels outside the paper: oneDNN linears on packed weights, behind one switch.
+"""CPU kernels outside the paper: oneDNN linears, behind one switch.
 
 `fused_linear(x, layer, gelu, residual)` is `layer(x)` (then exact GELU, or `+ residual`). On the
-CPU in float32 inference, from ONEDNN_MIN_ROWS rows, it runs as one oneDNN call (torch's private
-`mkldnn` ops) on a copy of the weight packed once into oneDNN's blocked layout, with the bias and
-the GELU or the residual add fused into the GEMM. Under torch.compile it is the same oneDNN call
-on the weight as it is, as the custom op `swinviz::onednn_linear` (opaque to inductor, which
-lowers oneDNN's own op only for weights frozen into the graph).
+CPU in float32 inference it runs as one oneDNN call (torch's private `mkldnn` ops) on the layer's
+weight as it is, with the bias and the GELU or the residual add fused into the GEMM. Nothing is
+cached: every call reads the current weight. Under torch.compile it is the same call, as the
+custom op `swinviz::onednn_linear` (opaque to inductor, which lowers oneDNN's own op only for
+weights frozen into the graph).
+
+Measured on the shared 2-core AVX-512 CPU (torch 2.14.1, fastest of 40 round-robin calls)
+against `F.linear` (MKL): every linear shape of Swin-T at 224, one thread, 0.72-0.91x per shape
+and 0.89x summed over the model (78.6 vs 88.7 ms); two threads, the 3136- and 9216-row shapes,
+0.70-0.98x. Weights packed once into oneDNN's blocked layout (kept beside a private copy of the
+weight, compared bit for bit on every call) were no faster at 3136-9216 rows and slower at 49-196
+rows, where the compare reads as many bytes as the GEMM (1.13-1.29x of F.linear at 49 rows), so
+nothing is packed.
 
 The switch: `set_onednn(False)`, `with use_onednn(False): ...`, or the environment variable
 `SWINVIZ_ONEDNN=0` (read at import) make every linear the plain `nn.Linear` call, and the private
 ops are then never called. The setting is process-wide.
-
-The packed copy is correct by construction: it is kept with a private clone of the weight it was
-packed from and used only while that clone equals `layer.weight` bit for bit (checked on every
-call: a memory compare of the weight, about 1% of the GEMM at 3136 rows), so `load_state_dict`,
-optimiser steps, writes through `.data` and in-place edits of inference tensors are all seen.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,30 +54,27 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _onednn_ops():
-    """oneDNN's linear (bias and GELU fused into the GEMM), its linear with a residual add fused
-    in, and its weight packing, where this torch has them and they give the plain answer; else
-    None."""
+    """oneDNN's linear (bias and GELU fused into the GEMM) and its linear with a residual add
+    fused in, where this torch has both and they give the plain answer; else None."""
     try:
         linear = torch.ops.mkldnn._linear_pointwise
-        pack = torch.ops.mkldnn._reorder_linear_weight
-        w = pack(torch.ones(3, 2))
+        w = torch.ones(3, 2)
         probe = linear(torch.ones(1, 2), w, torch.zeros(3), "gelu", [], "none")
         added = linear.binary(torch.ones(1, 2), torch.ones(1, 3), w, torch.zeros(3), "add")
         right = (torch.allclose(probe, F.gelu(torch.full((1, 3), 2.0)))
                  and torch.allclose(added, torch.full((1, 3), 3.0)))
-        return (linear.default, linear.binary, pack) if right else None
+        return (linear.default, linear.binary) if right else None
     except (AttributeError, RuntimeError):
         return None
 
 
 _ONEDNN = _onednn_ops() if torch.backends.mkldnn.is_available() else None
-_ONEDNN_LINEAR, _ONEDNN_LINEAR_ADD, _ONEDNN_PACK = _ONEDNN or (None, None, None)
+_ONEDNN_LINEAR, _ONEDNN_LINEAR_ADD = _ONEDNN or (None, None)
 
-# fewest rows (tokens) for which a linear runs as one oneDNN call: measured round-robin in the
-# block pair on a 2-core AVX2 CPU, with every linear in oneDNN on packed weights 9216 tokens
-# (96x96) ran 13-28% faster than with plain MKL GEMMs (6-15% faster than oneDNN for fc1 alone,
-# unpacked), 3136 tokens (56x56) the same within noise, and 784 tokens (28x28) 1-11% slower
-ONEDNN_MIN_ROWS = 2048
+# fewest rows (tokens) for which a linear runs as one oneDNN call: every linear of Swin-T at 224
+# (49 to 3136 rows) and of the bench's pairs (784 to 9216) was faster in oneDNN (module
+# docstring), so all of them
+ONEDNN_MIN_ROWS = 1
 
 
 def _env_setting() -> bool:
@@ -127,33 +126,15 @@ def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
     return torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))
 
 
-# each layer's weight packed for oneDNN, with a private clone of the weight it was packed from
-_PACKED: weakref.WeakKeyDictionary[nn.Linear, tuple[torch.Tensor, torch.Tensor]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def packed_weight(layer: nn.Linear) -> torch.Tensor:
-    """layer.weight (out, in) in oneDNN's blocked layout: packed once, and again whenever the
-    weight's values differ from the clone the packed copy was made from."""
-    w = layer.weight.detach()
-    hit = _PACKED.get(layer)
-    if hit is not None and same_bits(hit[0], w):
-        return hit[1]
-    source = w.clone()
-    packed = _ONEDNN_PACK(source)
-    _PACKED[layer] = (source, packed)
-    return packed
-
-
 def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False,
                  residual: torch.Tensor | None = None) -> torch.Tensor:
     """`layer(x)`, then exact GELU (gelu=True) or `+ residual` (a tensor of the output's shape):
     (..., in) -> (..., out).
 
     With the switch on, on the CPU in float32 inference, from ONEDNN_MIN_ROWS rows, this is one
-    oneDNN call on the packed weight with the bias and the GELU or the residual add fused into
-    the GEMM; otherwise (switch off, fewer rows, CUDA, autograd, torch.compile) the plain ops.
+    oneDNN call on the weight with the bias and the GELU or the residual add fused into the GEMM
+    (under torch.compile through the custom op); otherwise (switch off, fewer rows, CUDA,
+    autograd) the plain ops.
     """
     if gelu and residual is not None:
         raise ValueError("fused_linear fuses GELU or a residual add, not both")
@@ -167,11 +148,10 @@ def fused_linear(x: torch.Tensor, layer: nn.Linear, gelu: bool = False,
             # an opaque op to inductor, on the weight as it is (read on every call)
             return torch.ops.swinviz.onednn_linear(x, layer.weight, layer.bias, gelu, residual)
         elif residual is not None:
-            return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), packed_weight(layer), layer.bias,
-                                      "add")
+            return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), layer.weight, layer.bias, "add")
         else:
-            return _ONEDNN_LINEAR(x, packed_weight(layer), layer.bias,
-                                  "gelu" if gelu else "none", [], "none")
+            return _ONEDNN_LINEAR(x, layer.weight, layer.bias, "gelu" if gelu else "none", [],
+                                  "none")
     y = layer(x)
     if gelu:
         return F.gelu(y)
@@ -182,9 +162,9 @@ if _ONEDNN is not None:
     @torch.library.custom_op("swinviz::onednn_linear", mutates_args=())
     def _onednn_linear_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                           gelu: bool, residual: torch.Tensor | None) -> torch.Tensor:
-        """oneDNN's linear on an unpacked (out, in) weight, bias and GELU or a residual add
-        fused: what `fused_linear` calls under torch.compile (inductor lowers oneDNN's own op
-        only for frozen weights)."""
+        """oneDNN's linear on an (out, in) weight, bias and GELU or a residual add fused: what
+        `fused_linear` calls under torch.compile (inductor lowers oneDNN's own op only for
+        weights frozen into the graph)."""
         if residual is not None:
             return _ONEDNN_LINEAR_ADD(x, residual.contiguous(), weight, bias, "add")
         return _ONEDNN_LINEAR(x, weight, bias, "gelu" if gelu else "none", [], "none")

@@ -13,6 +13,7 @@ from torch import nn
 
 from .block import SwinTransformerBlock
 from .config import StageGeometry
+from .kernels import fused_linear
 
 
 class PatchMerging(nn.Module):
@@ -49,7 +50,9 @@ class PatchMerging(nn.Module):
         Ho, Wo = self.output_resolution
         # B, Ho, 2 (row in pair), Wo, 2 (col in pair), C -> B, Ho, Wo, col, row, C
         x = x.view(B, Ho, 2, Wo, 2, C).permute(0, 1, 3, 4, 2, 5).reshape(B, Ho * Wo, 4 * C)
-        return self.reduction(self.norm(x))
+        if self.training:
+            return self.reduction(self.norm(x))
+        return fused_linear(self.norm(x), self.reduction)  # oneDNN where it runs
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, input_resolution={self.input_resolution}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -242,7 +243,8 @@ def test_sync_heads_follows_the_model(view):
 
 @pytest.fixture
 def fake_export(monkeypatch):
-    """Stand-in for swinviz.export.export_figures: one small file per figure and format."""
+    """Stand-in for the warm exporter (swinviz.export.export_warm and WARM): one small file per
+    figure and format (a PNG width / 100 pixels wide, else a line of text)."""
 
     def export_figures(figs, out_dir, formats=("png", "svg"), width=1600, **kwargs):
         out_dir = Path(out_dir)
@@ -251,11 +253,15 @@ def fake_export(monkeypatch):
         for kind in figs:
             for fmt in formats:
                 p = out_dir / f"{kind}.{fmt}"
-                p.write_text(f"{kind} {fmt} {width}")
+                if fmt == "png":
+                    Image.new("RGB", (width // 100, 9), "white").save(p)
+                else:
+                    p.write_text(f"{kind} {fmt} {width}")
                 paths.append(p)
         return paths
 
-    monkeypatch.setattr(cb, "export_figures", export_figures)
+    monkeypatch.setattr(cb, "export_warm", export_figures)
+    monkeypatch.setattr(cb, "WARM", SimpleNamespace(export=export_figures))
     return export_figures
 
 
@@ -264,7 +270,9 @@ def test_download_zips_all_ten_as_png_and_svg(view, fake_export):
     assert path.suffix == ".zip" and path.is_file()
     names = set(zipfile.ZipFile(path).namelist())
     assert names == {f"{k}.{f}" for k in KINDS for f in ("png", "svg")}
-    assert zipfile.ZipFile(path).read("attention.png") == b"attention png 1600"
+    assert zipfile.ZipFile(path).read("attention.svg") == b"attention svg 1600"
+    with Image.open(zipfile.ZipFile(path).open("attention.png")) as im:
+        assert im.width == 16
 
 
 def test_download_without_a_browser_is_a_message(view, fake_export, monkeypatch):
@@ -273,11 +281,49 @@ def test_download_without_a_browser_is_a_message(view, fake_export, monkeypatch)
     def no_browser(*a, **k):
         raise ExportError("no Chromium found for kaleido")
 
-    monkeypatch.setattr(cb, "export_figures", no_browser)
+    monkeypatch.setattr(cb, "export_warm", no_browser)
+    monkeypatch.setattr(cb, "WARM", SimpleNamespace(export=no_browser))
     with pytest.raises(gr.Error, match="no Chromium"):
         cb.download(view)
+    with pytest.raises(gr.Error, match="no Chromium"):
+        cb.lecture_deck(view)
     with pytest.raises(gr.Error, match="Run the model"):
         cb.download(None)
+    with pytest.raises(gr.Error, match="Run the model"):
+        cb.lecture_deck(None)
+
+
+def test_lecture_deck_zips_numbered_slides_pdf_and_animation(view, fake_export):
+    """The deck button: the slides in lecture order (lecture template), the PDF of them and the
+    shift GIF of this exploration, in one zip."""
+    from swinviz.deck import GIF_NAME, PDF_NAME, pdf_page_count, slide_kinds, slide_names
+
+    path = Path(cb.lecture_deck(view, block=1, head="0"))
+    assert path.suffix == ".zip" and path.name.startswith("swinviz-lecture-")
+    with zipfile.ZipFile(path) as zf:
+        names = zf.namelist()
+        slides = [f"{n}.png" for n in slide_names(slide_kinds())]
+        assert names == [*slides, PDF_NAME, GIF_NAME]
+        with Image.open(zf.open(slides[0])) as im:
+            assert im.width == 16  # exported at the slides' width, 1600
+        assert pdf_page_count(zf.extract(PDF_NAME, path.parent)) == len(slides)
+        with Image.open(zf.open(GIF_NAME)) as gif:
+            assert gif.n_frames == view.exp.shift_size + 1
+
+
+def test_shift_animation_is_this_explorations_and_made_once(view, photo):
+    """The Cyclic shift tab's GIF: one frame per token of shift (plus the start), made once per
+    exploration (kept with it), a new one for a new run."""
+    assert cb.shift_gif(None) is None
+    first = cb.shift_gif(view)
+    with Image.open(first) as gif:
+        assert gif.n_frames == view.exp.shift_size + 1
+    assert cb.shift_gif(view) == first  # the same file: not made again
+    again = cb.run(photo, **{**SMALL, "shift_size": 1})[-1]
+    other = cb.shift_gif(again)
+    assert other != first
+    with Image.open(other) as gif:
+        assert gif.n_frames == 2
 
 
 # ------------------------------------------------------------------ checkpoints and models

@@ -183,8 +183,8 @@ def test_fused_linear_refuses_gelu_and_a_residual_together():
         fused_linear(torch.randn(2, 4), layer, gelu=True, residual=torch.randn(2, 4))
 
 
-def test_fused_linear_repacks_when_the_weights_change(monkeypatch):
-    """oneDNN runs on a packed copy of the weight: loading other weights (in place, as
+def test_fused_linear_follows_the_weights(monkeypatch):
+    """oneDNN runs on the layer's weight: loading other weights (in place, as
     load_state_dict does, or by replacing the Parameter) must reach the output."""
     import swinviz.kernels as kernels
     from swinviz.kernels import fused_linear
@@ -273,14 +273,18 @@ def test_padding_matches_transformers(H, W, M, s):
         assert t.region_ids.shape == (Hp, Wp)
 
 
-@pytest.mark.parametrize("cpu_bmm", [True, False])
+@pytest.mark.parametrize("kernel", ["bmm", "bmm, scores as (queries, keys)", "sdpa"])
 @pytest.mark.parametrize("B", [1, 3])
-def test_both_cpu_attention_kernels_equal_traced(monkeypatch, cpu_bmm, B):
-    """The fast path's two CPU kernels (batched GEMMs, fused SDPA) give the traced answer, with
-    and without the mask, for one image and for a batch (bias + mask repeated per image)."""
-    monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 64 if cpu_bmm else 0)
-    pair = make_pair(32, 12, 8, 4, 4, 2)
-    x = torch.randn(B, 96, 32)
+@pytest.mark.parametrize("H,W", [(12, 8), (10, 13)])  # whole windows; padded to 12 x 16
+def test_every_cpu_attention_kernel_equals_traced(monkeypatch, kernel, B, H, W):
+    """The fast path's CPU kernels (batched GEMMs on gathered head rows, with the scores as
+    (keys, queries) or as (queries, keys); fused SDPA on gathered tokens) give the traced answer,
+    with and without the mask, for one image and for a batch (bias + mask repeated per image),
+    on whole and on padded windows."""
+    monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 0 if kernel == "sdpa" else 64)
+    monkeypatch.setattr(WindowAttention, "TRANSPOSED_SCORES", kernel == "bmm")
+    pair = make_pair(32, H, W, 4, 4, 2)
+    x = torch.randn(B, H * W, 32)
     with torch.no_grad():
         fast = pair(x)
         traced, _ = pair(x, return_trace=True)

@@ -1,5 +1,6 @@
-"""No stale results: every cache (bias + mask, packed oneDNN weights) follows its inputs' values,
-whatever the tensors' addresses or version counters say; and the oneDNN switch."""
+"""No stale results: every cache (bias + mask, the fast path's gather rows) follows its inputs'
+values, whatever the tensors' addresses or version counters say; the oneDNN linears read the
+current weights; and the oneDNN switch."""
 
 import os
 import subprocess
@@ -104,7 +105,7 @@ def test_the_callers_mask_edited_in_place_is_seen(mode):
 
 
 def test_data_writes_to_the_bias_table_and_attention_weights_are_seen(onednn_calls):
-    """64 windows of 49 tokens: 3136 rows, so qkv and proj run in oneDNN on packed weights."""
+    """64 windows of 49 tokens: qkv and proj run in oneDNN."""
     nW, M, C = 64, 7, 32
     wa = make_attention(C, M, 2)
     x = torch.randn(nW, M * M, C)
@@ -131,7 +132,7 @@ def test_data_writes_to_the_bias_table_and_attention_weights_are_seen(onednn_cal
             assert not torch.allclose(got, before), name
             before = got
     if kernels.onednn_enabled():
-        assert len(onednn_calls) > 0  # the packed path was the one tested
+        assert len(onednn_calls) > 0  # the oneDNN path was the one tested
 
 
 def test_data_writes_to_the_mlp_weights_are_seen(onednn_calls):
@@ -236,12 +237,12 @@ def test_the_switch_turns_the_private_ops_off(monkeypatch, onednn_calls):
     mlp, blk = Mlp(32, 128).eval(), make_block(0)
     with torch.no_grad():
         kernels.fused_linear(x, layer, gelu=True)
-        assert len(onednn_calls) == 1  # on by default: the op is called from 2048 rows
+        assert len(onednn_calls) == 1  # on by default
 
         def refuse(*args):
             raise AssertionError("a private oneDNN op was called")
 
-        for name in ("_ONEDNN_LINEAR", "_ONEDNN_LINEAR_ADD", "_ONEDNN_PACK"):
+        for name in ("_ONEDNN_LINEAR", "_ONEDNN_LINEAR_ADD"):
             monkeypatch.setattr(kernels, name, refuse)
         with kernels.use_onednn(False):
             assert not kernels.onednn_enabled()

@@ -169,3 +169,25 @@ def test_geometry_is_owned_and_freeze_compiles_a_private_copy(monkeypatch):
         model.head.fc.bias.add_(1.0)  # the snapshot does not follow, as documented
     torch.testing.assert_close(frozen(pixels), before, rtol=0, atol=0)
     assert isinstance(model.compiled(), compiled.CompiledForward)  # the model's own entry
+
+
+@pytest.mark.slow
+def test_each_compiled_module_compiles_even_past_the_shared_recompile_limit(monkeypatch):
+    """Every compiled module's graph runs FastGraph.forward's code; torch counts recompiles of
+    one code object together and, past its limit, runs eager without a word. Each wrapper has
+    its own entries: with a limit of 1, two modules of different shapes both compile."""
+    needs_inductor()
+    import torch._dynamo.config as dynamo_config
+    from torch._dynamo.utils import counters
+
+    monkeypatch.setattr(dynamo_config, "recompile_limit", 1)
+    torch._dynamo.reset()
+    graphs = []
+    for H in (8, 12):
+        pair = SwinBlockPair(16, (H, H), 2, window_size=4).eval()
+        x = torch.randn(1, H * H, 16)
+        got = compiled.compiled_forward(pair)(x)
+        graphs.append(counters["stats"]["unique_graphs"])
+        with torch.inference_mode():
+            torch.testing.assert_close(got, pair(x, return_trace=True)[0], rtol=0, atol=1e-5)
+    assert graphs[1] == graphs[0] + 1

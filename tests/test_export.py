@@ -88,8 +88,18 @@ def test_a_browser_that_does_not_start_is_an_export_error(tmp_path):
     msg = str(info.value)
     assert msg.startswith("exporting figures with /bin/false failed: ")
     assert "('" not in msg  # the browser's sentences, not a tuple's repr
-    assert not export._LOCK.locked()  # a failed export does not block the next one
     assert not (tmp_path / "a.png").exists()
+
+
+def test_a_warm_browser_that_fails_from_the_start_is_one_error(tmp_path, monkeypatch):
+    """export_warm: a browser that never started is an ExportError at once (not retried, not
+    kept: the next batch starts a fresh one)."""
+    monkeypatch.setattr(export, "find_browser", lambda: "/bin/false")
+    monkeypatch.setattr(export, "_warm", None)
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[1, 2]))
+    with pytest.raises(export.ExportError, match="/bin/false failed"):
+        export.export_warm({"a": fig}, tmp_path, "png")
+    assert export._warm is None
 
 
 # ------------------------------------------------------------------ with a browser
@@ -164,6 +174,33 @@ def test_one_exporter_serves_several_batches(figures, tmp_path):
         assert im.width == 800
     assert [p.name for p in svg] == ["bias.svg", "relpos.svg"]
     assert all(ET.parse(p).getroot().tag == SVG for p in svg)
-    assert not export._LOCK.locked()
     with pytest.raises(export.ExportError, match="closed"):
         ex.export({"regions": figures["regions"]}, tmp_path / "c", "png")
+
+
+@needs_browser
+def test_the_warm_exporter_serves_batches_and_replaces_a_dead_browser(figures, tmp_path,
+                                                                     monkeypatch):
+    """export_warm keeps one browser across batches (a server's downloads); when that browser
+    fails, the batch is done again on a fresh one; the idle timer closes it."""
+    monkeypatch.setattr(export, "_warm", None)
+    monkeypatch.setattr(export, "SHARED_IDLE_S", 3600)
+    one = {"regions": figures["regions"]}
+    first = export.export_warm(one, tmp_path / "a", "png", width=800)
+    ex = export._warm
+    assert ex is not None and not ex.closed
+    second = export.export_warm({"relpos": figures["relpos"]}, tmp_path / "b", "svg")
+    assert export._warm is ex  # the same browser
+    assert [p.name for p in first + second] == ["regions.png", "relpos.svg"]
+
+    def dead(*args, **kwargs):
+        raise RuntimeError("Target closed")
+
+    monkeypatch.setattr(ex._kaleido, "calc_fig", dead)
+    again = export.export_warm(one, tmp_path / "c", "png", width=800)
+    assert export._warm is not ex and not export._warm.closed  # replaced, batch done again
+    with Image.open(again[0]) as im:
+        assert im.width == 800
+    fresh = export._warm
+    export._close_if_idle(fresh)  # what the idle timer does
+    assert fresh.closed and export._warm is None

@@ -191,3 +191,28 @@ def test_bad_selections(exp6):
         fa.attention_on_grid(exp6, 1, 5, (0, 0))
     with pytest.raises(ValueError):
         fa.attention_on_grid(exp6, 1, 0, (-1, 0))
+
+
+@pytest.mark.parametrize("block", [0, 1])
+@pytest.mark.parametrize("query", [(0, 0), (13, 13), (6, 8)])
+def test_all_heads_part_b_shows_every_heads_row_not_head_0(exp14, block, query):
+    """head=None (--head all): part (b) is one M x M panel per head holding exactly that head's
+    attention row of the query (from the trace), and its heading says so; no head-0
+    decomposition is passed off as "all heads"."""
+    fig = make_figure("attention", exp14, block=block, head=None, query=query)
+    w, k, _ = keys_of(exp14, block, query)
+    tr = exp14.traces[block]
+    M = tr.window_size
+    for h in range(exp14.num_heads):
+        z = np.asarray(named(fig, f"attn head {h}").z, dtype=np.float32)
+        np.testing.assert_array_equal(z, tr.attn[w, h, k].numpy().reshape(M, M))
+    names = {t.name for t in fig.data}
+    assert not names & {"scores", "bias", "mask", "attn"}  # no single head's decomposition
+    heading = next(a.text for a in fig.layout.annotations if a.text.startswith("<b>(b)"))
+    assert "Every head's attention row" in heading and f"token ({query[0]}, {query[1]})" \
+        in heading and "head 0" not in heading
+    one = make_figure("attention", exp14, block=block, head=2, query=query)
+    heading = next(a.text for a in one.layout.annotations if a.text.startswith("<b>(b)"))
+    assert "Taken apart" in heading and "head 2" in heading
+    np.testing.assert_array_equal(np.asarray(named(one, "attn").z, dtype=np.float32),
+                                  tr.attn[w, 2, k].numpy().reshape(M, M))

@@ -29,6 +29,19 @@ def test_tabs_group_the_kinds():
     assert tabs[-1] == ("Prediction", ("prediction",))
 
 
+def test_every_tab_says_what_it_explains_and_the_app_reads_them():
+    from app.ui import TABS
+
+    for tab, _ in registry.tabs():
+        assert registry.tab_text(tab).startswith("**What you see:**"), tab
+    assert registry.tab_text("a tab nobody described") == registry.MORE_TEXT
+    assert [(t.split(" · ", 1)[1], ks, x) for t, ks, x in TABS] == [
+        (tab, ks, registry.tab_text(tab)) for tab, ks in registry.tabs()]
+    assert [t.split(" · ", 1)[0] for t, _, _ in TABS] == [str(i) for i in range(1, len(TABS) + 1)]
+    with pytest.raises(ValueError, match="described twice"):
+        registry.describe_tab("Masks", "again")
+
+
 def test_one_registration_per_kind_and_place():
     with pytest.raises(ValueError, match="registered twice"):
         registry.register("windows", "again", tab="x", order=999)

@@ -156,21 +156,33 @@ def figure(exp, sel) -> go.Figure:
     per_row = heads_per_row(nH)
     head_rows = -(-nH // per_row)
     cols = math.lcm(2, 4, per_row)
+    def head_specs():
+        out = []
+        for hr in range(head_rows):
+            n = min(per_row, nH - hr * per_row)
+            out.append(([{"colspan": cols // per_row}] + [None] * (cols // per_row - 1)) * n
+                       + [None] * (cols - n * (cols // per_row)))
+        return out
+
+    # (b): with one head its logit taken apart (4 panels); with all heads (head=None) every
+    # head's attention row of the query, one small panel per head (a decomposition of "all
+    # heads" would be a mean, which no head computes)
+    all_b = sel.head is None
+    b_rows = head_rows if all_b else 1
     specs = [
         [{"colspan": cols // 2}] + [None] * (cols // 2 - 1)
         + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
-        ([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4,
+        *(head_specs() if all_b else
+          [([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4]),
+        *head_specs(),
     ]
-    for hr in range(head_rows):
-        n = min(per_row, nH - hr * per_row)
-        specs.append(([{"colspan": cols // per_row}] + [None] * (cols // per_row - 1)) * n
-                     + [None] * (cols - n * (cols // per_row)))
     head_b = 0 if sel.head is None else sel.head
     titles = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on "
               f"the image" for b in (0, 1)]
     parts = decomposition(exp, sel.block, head_b, (r, c))
     sc, bi = parts["scores"], parts["bias"]
-    titles += [
+    titles += [f"head {h}" for h in range(nH)] \
+        if all_b else [
         f"q·kᵀ·scale (content)<br><sup>mean |·| = {np.abs(sc).mean():.3f}</sup>",
         f"+ relative position bias<br><sup>mean |·| = {np.abs(bi).mean():.3f}</sup>",
         "+ mask (0 / −100)" if tr.mask is not None
@@ -185,20 +197,36 @@ def figure(exp, sel) -> go.Figure:
                 f"before it rolls, and queries attend to the padding keys too."
                 if padded else "")
     width = int((t.width - 100) / (0.56 * (t.font_size - 1)))
+    if sel.template == "lecture":  # on paper: state what hovering would tell
+        facts = []
+        for b in (0, 1):
+            g = attention_on_grid(exp, b, sel.head, (r, c))
+            kr_, kc_ = np.unravel_index(int(np.nanargmax(g)), g.shape)
+            facts.append(f"in {block_name(b, exp)} token ({kr_}, {kc_}), p = "
+                         f"{float(g[kr_, kc_]):.3f}")
+        M1, s1 = tr.window_size, tr.shift_size
+        said = (f"Strongest key ({head_txt}): {'; '.join(facts)}. In (b) and (c) slots are "
+                f"numbered in the block's own (rolled) window frame: slot k of window w = "
+                f"(wr, wc) is token ((wr·{M1} + k // {M1} + {s1}) mod {H}, (wc·{M1} + k mod "
+                f"{M1} + {s1}) mod {W}); the query, token ({r}, {c}), is slot {kq} of window "
+                f"{wq}.")
+    else:
+        said = ("Hover a key for its token (r, c), window, region id and probability. In (b) "
+                "and (c) slots are numbered in the block's own (rolled) window frame; hover "
+                "shows the real token.")
     text = wrap_text(
         "Star: the query. Outline: its window in each block (the shifted block's may wrap "
-        f"around the edges of the image). {masked_note}Hover a key for its token (r, c), "
-        "window, region id and probability. In (b) and (c) slots are numbered in the "
-        "block's own (rolled) window frame; hover shows the real token.", width)
+        f"around the edges of the image). {masked_note}{said}", width)
     if padded:
         text += "<br>" + wrap_text(pad_note.removeprefix("<br>"), width)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
-    height = int(t.height * (2.6 + 0.45 * (head_rows - 1)))
+    height = int(t.height * (2.6 + 0.45 * (head_rows - 1) + 0.45 * (b_rows - 1)))
     top = int(1.35 * t.title_size + 7 * t.font_size + 30)  # title, row heading, 2-line titles
     gap = 9 * t.font_size / (height - top - bottom)  # x-axis title + row heading + titles
-    heights = [0.5, 0.2] + [0.3 / (1 + 0.5 * (head_rows - 1))] * head_rows
+    heights = ([0.5] + [0.2 / (1 + 0.5 * (b_rows - 1))] * b_rows
+               + [0.3 / (1 + 0.5 * (head_rows - 1))] * head_rows)
     layout, refs = subplots_layout(
-        rows=2 + head_rows, cols=cols, specs=specs, subplot_titles=_slots(titles),
+        rows=1 + b_rows + head_rows, cols=cols, specs=specs, subplot_titles=_slots(titles),
         row_heights=[round(h / sum(heights), 4) for h in heights],
         vertical_spacing=round(gap, 3),
         horizontal_spacing=0.04,
@@ -278,8 +306,15 @@ def figure(exp, sel) -> go.Figure:
          "%{z:.2f}", "p"),
     ]
     qy, qx = divmod(kq, M)
+    if all_b:
+        pmax_b = float(tr.attn[wq, :, kq].max()) or 1.0
+        panels = [(f"attn head {h}", dict(colorscale=SEQUENTIAL, zmin=0, zmax=pmax_b),
+                   "%{z:.2f}", f"head {h}: p") for h in range(nH)]
+        parts = {f"attn head {h}": tr.attn[wq, h, kq].numpy().reshape(M, M)
+                 for h in range(nH)}
     for i, (name, scale, fmt, label) in enumerate(panels):
-        xr, yr = refs[(2, 1 + i * (cols // 4))]
+        xr, yr = (refs[(2 + i // per_row, 1 + (i % per_row) * (cols // per_row))] if all_b
+                  else refs[(2, 1 + i * (cols // 4))])
         ax = dict(xaxis=xr, yaxis=yr)
         data.append(dict(
             type="heatmap", z=parts[name], customdata=slot_cd, showscale=False, name=name,
@@ -288,7 +323,7 @@ def figure(exp, sel) -> go.Figure:
                           f"%{{customdata[4]}}<br>{label} = %{{z:.4g}}<extra></extra>",
             **scale, **ax,
             **({"texttemplate": fmt, "textfont": dict(size=9 if M > 5 else 12)}
-               if M <= 12 else {})))
+               if M <= (5 if all_b and nH > 4 else 12) else {})))
         data.append(dict(type="scatter", x=[qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
                          y=[qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5], mode="lines",
                          line=dict(color=QUERY_COLOR, width=2.5), hoverinfo="skip",
@@ -297,9 +332,16 @@ def figure(exp, sel) -> go.Figure:
                                     range=[-0.5, M - 0.5],
                                     showgrid=False, zeroline=False, constrain="domain",
                                     dtick=1 if M <= 7 else 2)
-        layout[axis_key(yr)].update(title=dict(text="window row" if i == 0 else ""),
+        layout[axis_key(yr)].update(title=dict(text="window row" if i % per_row == 0 or
+                                               not all_b and i == 0 else ""),
                                     range=[M - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr, dtick=1 if M <= 7 else 2)
+        if all_b and per_row > 4:  # many small panels: no ticks, axis titles on the first only
+            layout[axis_key(xr)].update(showticklabels=False)
+            layout[axis_key(yr)].update(showticklabels=False)
+            if i:
+                layout[axis_key(xr)]["title"] = dict(text="")
+                layout[axis_key(yr)]["title"] = dict(text="")
 
     # ---- (c) every head of one window ----------------------------------------------------------
     attn_w = tr.attn[win].numpy()  # nH, N, N
@@ -308,7 +350,7 @@ def figure(exp, sel) -> go.Figure:
                             axis=-1).astype(np.int16)  # N, N, 4
     amax_w = float(attn_w.max()) or 1.0
     for h in range(nH):
-        xr, yr = refs[(3 + h // per_row, 1 + (h % per_row) * (cols // per_row))]
+        xr, yr = refs[(2 + b_rows + h // per_row, 1 + (h % per_row) * (cols // per_row))]
         ax = dict(xaxis=xr, yaxis=yr)
         cy, ly = _span(layout, yr)
         data.append(dict(
@@ -346,9 +388,11 @@ def figure(exp, sel) -> go.Figure:
     headings = [
         (refs[(1, 1)][1], "(a) One patch's attention in both blocks, on the image (the shift "
                           "undone)"),
-        (refs[(2, 1)][1], f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token "
-                          f"({r}, {c}) = {where}"),
-        (refs[(3, 1)][1], f"(c) Every head, window {win} of {block_name(sel.block, exp)}: "
+        (refs[(2, 1)][1],
+         f"(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), "
+         f"{block_name(sel.block, exp)}, token ({r}, {c}) = {where}" if all_b else
+         f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token ({r}, {c}) = {where}"),
+        (refs[(2 + b_rows, 1)][1], f"(c) Every head, window {win} of {block_name(sel.block, exp)}: "
                           f"{N}×{N} attention (rows: queries), one colour scale"),
     ]
     for yref, text in headings:

@@ -172,8 +172,10 @@ def figure(exp, sel) -> go.Figure:
     which = "all heads" if sel.head is None else f"head {sel.head}"
     note, bottom = footnote(
         ("Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
-         "centre),<br>and the gathered N×N bias (query rows, key columns); hover for the "
-         "values.<br>"
+         "centre),<br>and the gathered N×N bias (query rows, key columns); "
+         + ("hover for the values.<br>" if sel.template != "lecture" else
+            f"values from {float(bias[heads].min()):.3f} (bluest) to "
+            f"{float(bias[heads].max()):.3f} (reddest).<br>")
          if compact else "")
         + "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
         "<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it "

@@ -384,5 +384,5 @@ def figure(exp, sel) -> go.Figure:
                  title=f"Cost of {arch_label(exp)}, stage by stage (explored: {where(exp)})")
     layout["margin"].update(b=bottom, l=80)
     top_title(layout, sel.template, below=1, gap=12)
-    layout["margin"]["t"] = top
+    layout["margin"]["t"] = max(top, layout["margin"]["t"])  # a wrapped title takes more
     return fast_figure(data, layout)

@@ -390,11 +390,13 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
                          textfont=dict(size=tpl.font_size + (4 if nW == 1 else 0),
                                        color="#333"), name="window numbers"))
     check = mask_check(exp)
+    text = _check_text(check, H, W, M, 0, sel.template, block_name(1, exp))
+    size = max(11, tpl.font_size - 1)
+    below = int(4.2 * tpl.font_size)  # under the tick labels and the x-axis title
     layout["annotations"] = [dict(
-        xref="paper", yref="paper", x=0, y=-0.12, xanchor="left", yanchor="top", align="left",
-        showarrow=False, bgcolor="#f3f3f3", bordercolor="#999", borderwidth=1, borderpad=6,
-        font=dict(size=max(11, tpl.font_size - 1)),
-        text=_check_text(check, H, W, M, 0, sel.template, block_name(1, exp)))]
+        xref="paper", yref="paper", x=0, y=0, yshift=-below, xanchor="left", yanchor="top",
+        align="left", showarrow=False, bgcolor="#f3f3f3", bordercolor="#999", borderwidth=1,
+        borderpad=6, font=dict(size=size), text=text)]
     layout["xaxis"] = dict(title=dict(text="column (token)"), range=[-0.5, W - 0.5],
                            showgrid=False, zeroline=False, constrain="domain")
     layout["yaxis"] = dict(title=dict(text="row (token)"), range=[H - 0.5, -0.5],
@@ -402,7 +404,9 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
     style_layout(layout, sel.template, title=title,
                  height=tpl.height + title_height(title, tpl) + tpl.font_size * 4)
     top_title(layout, tpl, below=0)
-    layout["margin"]["b"] = int(tpl.font_size * 7)
+    # the boxed note: its lines at 1.3 em, padding and border, and a margin under it
+    layout["margin"]["b"] = below + int((text.count("<br>") + 1) * 1.3 * size) + 14 + 24
+    layout["height"] += layout["margin"]["b"] - int(tpl.font_size * 7)
     layout["showlegend"] = False
     layout["meta"]["mask"] = "none"
     return fast_figure(data, layout)

@@ -5,6 +5,8 @@ Every kind is registered here once: its module (`swinviz.figures.<module>`, whic
 share it, in deck order), whether it depends on the query patch (redrawn on a click without
 re-running the model) and its place in the deck (slides, export, tabs). `KINDS`, `QUERY_KINDS`
 and `make_figure` read from it; adding a figure is one module and one `register` line.
+What each tab explains (the app shows it above the tab's figures) is said once per tab, with
+`describe_tab`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ class FigureKind:
 
 
 REGISTRY: dict[str, FigureKind] = {}
+TAB_TEXT: dict[str, str] = {}  # tab -> what it explains (markdown)
+MORE_TEXT = "**More figures** drawn from the same model run."
+
+
+def describe_tab(tab: str, text: str) -> None:
+    """Say what a tab explains (shown above its figures); a tab described twice is a
+    ValueError. A tab without a description gets MORE_TEXT."""
+    if tab in TAB_TEXT:
+        raise ValueError(f"tab {tab!r} is described twice")
+    TAB_TEXT[tab] = text
 
 
 def register(name: str, title: str, *, tab: str, order: int, query: bool = False,
@@ -42,6 +54,67 @@ def register(name: str, title: str, *, tab: str, order: int, query: bool = False
     REGISTRY[name] = kind
     return kind
 
+
+# What each tab (and its part of the deck) explains: markdown, shown above its figures.
+describe_tab("Windows", """\
+**What you see:** your image with its patch grid, the regular windows of block 0 and the
+shifted windows of block 1, both drawn on the image itself. Attention only ever happens between
+patches of the same window. **Look for:** the shifted windows straddle the borders of the regular
+ones, so patches that were separated in block 0 share a window in block 1; along the bottom and
+right edges a shifted window is made of pieces from opposite sides of the image.""")
+describe_tab("Cyclic shift", """\
+**What you see:** how block 1 builds its shifted windows. The code *rolls* the token map up and
+left by the shift s (the strips at the top and left wrap around to the bottom and right) and then
+cuts the regular windows again. The 9 colours mark where each piece came from; the second picture
+numbers these regions 0 to 8 (the reference code's `img_mask`). **Look for:** the paper draws
+the windows moved right and down, the code moves the patches up and left: both give the same
+groups. Windows at the bottom and right mix regions that are not neighbours in the image. The
+animation plays both views one token of shift at a time, the region ids appearing as the pieces
+wrap.""")
+describe_tab("Masks", """\
+**What you see:** the mask block 1 adds to the attention scores of a window: 0 (light) where the
+query patch and the key patch come from the same region, -100 (dark) where they do not; -100
+makes their softmax weight practically 0. **Look for:** interior windows need no mask; a window
+on the right edge splits into 2 groups, on the bottom edge into 2, in the corner into 4, so
+wrapped-around pieces never attend to each other.""")
+describe_tab("Relative position", """\
+**What you see:** the first table says, for every (query, key) pair of a window, which entry of
+the learned bias table it uses: pairs with the same offset (rows apart, columns apart) share one
+entry. The second picture shows each head's learned bias over all offsets and the bias it adds
+to the scores of one window. **Look for:** the diagonal (offset 0, 0) always uses the centre
+entry; with random weights the bias is noise, pretrained heads prefer near or directional
+offsets.""")
+describe_tab("Attention", """\
+**What you see:** where the query patch (yellow; click the image above to move it) looks. Top:
+its softmax weights over the patches of its window, in block 0 and in block 1, drawn on the image
+at their real positions (the shift undone). Middle: how its scores are built for the chosen
+block and head: content (q·k) + relative position bias + mask, then softmax. Bottom: the whole
+attention matrix of its window for every head (one row per query patch; each row sums to 1).
+**Look for:** in block 1 near the bottom or right edge, the patches that wrapped around from the
+other side of the image are masked and get ~0 weight.""")
+describe_tab("Information flow", """\
+**What you see:** which patches can influence the query patch: after block 0 only its own
+window; after block 1 usually parts of the neighbouring windows too (the shift bridges the
+borders); after more block pairs a growing area. The last panel is attention rollout: the
+attention of both blocks chained together, with the real weights. **Look for:** without the shift
+the reach would never leave the first window. A patch in a corner gains nothing in block 1 (its
+shifted window only wraps around the image, and the mask blocks that): click a patch in the
+middle of the image to see the reach grow.""")
+describe_tab("Cost", """\
+**What you see:** the learned parameters and the multiply-adds of this block pair (counted like
+the reference code), windowed attention against global attention as the image grows, and the
+time the model took on this device. **Look for:** global attention grows with the square of the
+number of patches, windowed attention only in proportion to it.""")
+describe_tab("Shapes", """\
+**What you see:** every tensor shape on the way through one block for the current settings:
+tokens (B, L, C), the windows (nW·B, N, C), the heads (nW·B, nH, N, d), the attention
+(nW·B, nH, N, N) and back. **Look for:** where the window size (N = M·M) and the number of heads
+enter; only the window's tokens ever meet in one attention matrix.""")
+describe_tab("Prediction", """\
+**What you see:** the five classes the whole model gives the highest probability, from its
+classifier head after the last stage. **Look for:** with random weights the prediction means
+nothing (the badge says which weights are in use); with the pretrained Swin-T it names what the
+photo shows.""")
 
 register("windows", "Windows on the image", tab="Windows", order=10)
 register("shift", "Cyclic shift", tab="Cyclic shift", order=20)
@@ -72,6 +145,11 @@ def tabs() -> list[tuple[str, tuple[str, ...]]]:
     for n in kinds():
         out.setdefault(REGISTRY[n].tab, []).append(n)
     return [(tab, tuple(ns)) for tab, ns in out.items()]
+
+
+def tab_text(tab: str) -> str:
+    """What the tab explains (markdown)."""
+    return TAB_TEXT.get(tab, MORE_TEXT)
 
 
 def get_kind(name: str) -> FigureKind:

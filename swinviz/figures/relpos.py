@@ -47,11 +47,11 @@ def offset_axes(layout: dict, refs: tuple[str, str], M: int, *, explain: bool = 
         ticks = dict(tickmode="array", tickvals=d[::2].tolist(),
                      ticktext=[signed(v) for v in d[::2]])
     layout.setdefault(axis_key(refs[0]), {}).update(
-        title=dict(text="Δw = wi − wj" + ("  (key to the left → Δw > 0)" if explain else "")),
+        title=dict(text="Δw = wi − wj" + ("<br>(key to the left → Δw > 0)" if explain else "")),
         range=[lo, hi],
         showgrid=False, zeroline=False, constrain="domain", **ticks)
     layout.setdefault(axis_key(refs[1]), {}).update(
-        title=dict(text="Δh = hi − hj" + ("  (key above → Δh > 0)" if explain else "")),
+        title=dict(text="Δh = hi − hj" + ("<br>(key above → Δh > 0)" if explain else "")),
         range=[hi, lo], showgrid=False,
         zeroline=False, constrain="domain", scaleanchor=refs[0], **ticks)
 
@@ -110,7 +110,7 @@ def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) ->
                      line=dict(color=QUERY_COLOR, width=t.line_width + 1), hoverinfo="skip",
                      showlegend=False, name="query row", **a1))
     labels = [f"({h},{w})" for h, w in zip(hi, wi, strict=True)]
-    step = 1 if N <= 16 else M
+    step = 1 if N <= 16 else M if M <= 7 else 2 * M  # labels of ~6 characters stay apart
     ticks = dict(tickmode="array", tickvals=list(range(0, N, step)), ticktext=labels[::step])
     layout[axis_key(a1["xaxis"])].update(
         title=dict(text="key j = (hj, wj)"), tickangle=-90 if step == 1 else 0,
@@ -139,12 +139,14 @@ def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) ->
                      colorscale=[[0, _DIM], [1, _DIM]], showscale=False, hoverinfo="skip",
                      name="not read by this query", **a2))
     show = np.ones_like(lit) if G <= ANNOTATE_MAX else lit
-    rr, cc = np.nonzero(show)
+    cell_px = (t.width - 90) * 0.45 * 0.87 / G  # the right panel's cells, roughly
+    size = min(t.font_size - (1 if G <= ANNOTATE_MAX else 4),
+               int(cell_px / (0.64 * len(str(G * G - 1)) + 0.4)))
+    rr, cc = np.nonzero(show if size >= 8 else np.zeros_like(show))  # too small: hover only
     colors = np.where(lit[rr, cc], np.array(_text_colors(grid[rr, cc], G * G - 1)), "#777")
     data.append(dict(type="scatter", x=d[cc], y=d[rr], mode="text",
                      text=grid[rr, cc].astype(str),
-                     textfont=dict(size=t.font_size - (1 if G <= ANNOTATE_MAX else 4),
-                                   color=colors.tolist()),
+                     textfont=dict(size=size, color=colors.tolist()),
                      hoverinfo="skip", showlegend=False, name="table rows", **a2))
     r0, c0 = qh - (M - 1) - 0.5, qw - (M - 1) - 0.5  # top-left lit cell
     data.append(dict(type="scatter", x=[c0, c0 + M, c0 + M, c0, c0],
@@ -161,7 +163,7 @@ def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) ->
         f"Pairs with the same offset (Δh, Δw) read the same row of the {G * G}-row bias table "
         f"(one bias per head).<br>The index numbers the {G}×{G} offsets row by row; the red "
         f"cell is Δ = (0, 0), the query itself.", template, lines=2,
-        below=6.5 if N <= 16 else 4.5)
+        below=7.8 if N <= 16 else 5.8)  # under the 2-line axis title
     layout["annotations"].append(note)
     style_layout(layout, template, title=title, height=int(t.height * 1.2))
     layout["margin"].update(b=bottom)

@@ -283,25 +283,139 @@ def cached(obj, key, make):
     return store[key]
 
 
+_NARROW = frozenset("fijlrt .,:;()[]'\"-/|·ᵀ!")
+_WIDE = frozenset("mwMW%×−≤≥→←=+≈")
+
+
+def text_px(text: str, size: float) -> float:
+    """Estimated width in pixels of one line of (HTML-marked) text set in DejaVu Sans at `size`
+    px: per character its rough advance (DejaVu's lower case is ~0.6 em, capitals ~0.7, a few
+    symbols and m / w ~0.85); bold text counts 8% wider. Tags take no room."""
+    import html
+    import re
+
+    bold = "<b>" in text
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    em = sum(0.36 if ch in _NARROW else 0.86 if ch in _WIDE else 0.72 if ch.isupper()
+             else 0.64 if ch.isdigit() else 0.62 for ch in plain)
+    return em * size * (1.08 if bold else 1.0)
+
+
+def wrap_px(text: str, size: float, max_px: float) -> str:
+    """`text` (one line, HTML-marked) broken at spaces into lines of at most `max_px` pixels
+    (estimated by `text_px`), joined by "<br>"; a single word longer than that stays whole."""
+    words = text.split(" ")
+    lines: list[str] = []
+    cur: list[str] = []
+    for w in words:
+        if cur and text_px(" ".join([*cur, w]), size) > max_px:
+            lines.append(" ".join(cur))
+            cur = []
+        cur.append(w)
+    if cur:
+        lines.append(" ".join(cur))
+    return "<br>".join(lines)
+
+
+def _rewrap_lines(text: str, size: float, max_px: float) -> str:
+    """Each "<br>"-separated line of `text` wrapped to `max_px`: plain lines at `size`,
+    "<sup>...</sup>" lines (plotly sets them at 70 %) and "<span style='font-size:Npx'>...</span>"
+    lines at their own size, the pieces wrapped in the same tag again."""
+    import re
+
+    out = []
+    for line in text.split("<br>"):
+        m = re.fullmatch(r"(<sup>|<span style='font-size:(\d+)px'>)(.*)(</sup>|</span>)", line)
+        if m:
+            s = 0.7 * size if m.group(1) == "<sup>" else float(m.group(2))
+            out += [m.group(1) + piece + m.group(4)
+                    for piece in wrap_px(m.group(3), s, max_px).split("<br>")]
+        else:
+            out += wrap_px(line, size, max_px).split("<br>")
+    return "<br>".join(out)
+
+
+def _lines_px(text: str, size: float) -> float:
+    """Height in px of a multi-line annotation: 1.3 em a line, <sup> lines at 70 %."""
+    return sum(1.3 * size * (0.7 if line.startswith("<sup>") else 1.0)
+               for line in text.split("<br>"))
+
+
+def fit_annotations(layout: dict, t: Template) -> float:
+    """Keep paper annotations inside their room; returns the height in px of the first row of
+    subplot titles (0 without any).
+
+    Subplot titles (centred above a panel) are wrapped to their panel's domain width, so that
+    neighbours and a colour bar beside the last panel stay clear of them; headings (left-aligned,
+    above a row) are wrapped to the canvas width. Notes under the plots are left alone: their
+    figures size the bottom margin for their lines."""
+    width = layout.get("width") or t.width
+    margin = layout.get("margin", {})
+    plot_w = width - margin.get("l", 80) - margin.get("r", 80)
+    panels = []  # (x0, x1, top of the y domain) of every subplot, in paper fractions
+    for k, v in layout.items():
+        if k.startswith("xaxis") and isinstance(v, dict) and "domain" in v:
+            y = layout.get(axis_key(v.get("anchor") or "y"), {})
+            panels.append((*v["domain"], (y.get("domain") or (0, 1))[1]))
+    first_row, top_y = 0.0, None
+    for ann in layout.get("annotations", ()):
+        if ann.get("xref") != "paper" or ann.get("yref") != "paper" or ann.get("showarrow"):
+            continue
+        text = ann.get("text") or ""
+        size = (ann.get("font") or {}).get("size") or t.font_size
+        if ann.get("xanchor") == "center" and ann.get("yanchor") == "bottom":
+            x, y = float(ann.get("x", 0.5)), float(ann.get("y", 0))
+            row = [(lo, hi) for lo, hi, top in panels if abs(top - y) < 2e-3]
+            if not any(abs((lo + hi) / 2 - x) < 1e-3 for lo, hi in row):
+                continue
+            # room: half the way to each neighbour's centre in the row (its title takes the
+            # other half), up to the paper's right edge (a colour bar may follow) and into the
+            # left margin (minus a few pixels)
+            centres = [(lo + hi) / 2 for lo, hi in row]
+            half = min([(x - c) / 2 for c in centres if c < x - 1e-3]
+                       + [(c - x) / 2 for c in centres if c > x + 1e-3]
+                       + [x + (margin.get("l", 80) - 12) / plot_w, 1.0 - x])
+            room = 2 * half * plot_w
+            ann["text"] = text = _rewrap_lines(text, size, 0.9 * room)
+            if top_y is None or y > top_y + 1e-6:
+                top_y, first_row = y, _lines_px(text, size)
+            elif abs(y - top_y) <= 1e-6:
+                first_row = max(first_row, _lines_px(text, size))
+        elif ann.get("xanchor") == "left" and ann.get("yanchor") == "bottom":
+            left = margin.get("l", 80) + float(ann.get("x", 0)) * plot_w
+            # plotly may widen the left margin for tick labels: keep 8 % and a few px spare
+            ann["text"] = _rewrap_lines(text, size, 0.92 * (width - left) - 16)
+    return first_row
+
+
 def top_title(layout: dict, template: str | Template, *, below: int = 1, gap: int = 10) -> None:
     """Pin a (multi-line) title to the top of the figure and size the top margin for it plus
-    `below` lines of subplot titles, so titles never run into each other. Subtitle lines written
-    as "<br><sup>...</sup>" are set in the template's body font size."""
+    `below` lines of subplot titles (more when the first row's titles take more), so titles
+    never run into each other. Subtitle lines written as "<br><sup>...</sup>" are set in the
+    template's body font size. Lines too wide for the canvas are wrapped, the figure growing by
+    the lines added (the plots keep their size), and subplot titles and headings are wrapped to
+    their room (`fit_annotations`)."""
     import re
 
     t = get_template(template) if isinstance(template, str) else template
+    first_row = fit_annotations(layout, t)
     if "title" not in layout:
         return
     span = f"<br><span style='font-size:{t.font_size}px'>"
     text = re.sub(r"<br><sup>(.*?)</sup>", lambda m: span + m.group(1) + "</span>",
                   layout["title"].get("text") or "")
+    width = layout.get("width") or t.width
+    before = text.count("<br>")
+    text = _rewrap_lines(text, t.title_size, width * 0.98 - 24)
     layout["title"]["text"] = text
     sub_lines = text.count("<br>")
-    height = layout.get("height") or t.height
+    height = (layout.get("height") or t.height) + int((sub_lines - before) * t.title_size * 1.3)
+    layout["height"] = height
     # plotly places the middle of a multi-line title's FIRST line at y, whatever yanchor says
     layout["title"].update(yref="container", y=1 - (gap + 0.7 * t.title_size) / height,
                            yanchor="top")
-    top = gap + (1 + sub_lines) * t.title_size * 1.3 + below * t.font_size * 1.4
+    rows = max(below * t.font_size * 1.4, first_row + 0.4 * t.font_size if first_row else 0)
+    top = gap + (1 + sub_lines) * t.title_size * 1.3 + rows
     layout.setdefault("margin", {})["t"] = int(top + 14)
 
 
