@@ -13,7 +13,9 @@ Measures, for one photo:
   after the N sessions sent alone, after the N concurrent ones, its peak (VmHWM) and what the
   sessions' explorations hold. Loopback only, bounded in count and time (stops by itself);
 - refused (`--refused`): the settings over the per-request budget through the API: the time of
-  each refusal and the server's memory around it.
+  each refusal and the server's memory around it;
+- stages (`--stages`): per stage, the page's path: upload to the open tab's figures, the other
+  figures after, upload to all figures, and the attention figure's click pack.
 """
 
 from __future__ import annotations
@@ -83,6 +85,45 @@ def measure(photo: str, size: int = 224, repeat: int = 7, http: bool = True) -> 
     if http:
         res["http_run_ms_median"] = round(_http_run_ms(photo, size, repeat), 1)
     return res
+
+
+def measure_stages(photo: str, size: int = 224, repeat: int = 5) -> dict:
+    """Per stage, the page's path (server time, median of `repeat`): an upload to the open
+    tab's figures (`run(first=...)`: model + the first tab's figure + the clickable image), the
+    other figures that follow (`rest`), and both together (upload to all figures; the page's
+    attention figure carries its click pack), with the click pack's size and time."""
+    import os
+
+    from .instant import attention_pack
+
+    out: dict = {"size": size, "load_average": [round(x, 2) for x in os.getloadavg()]}
+    first = ("windows",)
+    for stage in (1, 2, 3, 4):
+        cb.run(photo, img_size=size, stage=stage)  # the stage's first run: caches warm
+        total, firsts, rests = [], [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            view = cb.run(photo, img_size=size, stage=stage, pack=True, first=first)[-1]
+            t1 = time.perf_counter()
+            cb.rest(view, 1, "0", "default", first=first)
+            t2 = time.perf_counter()
+            firsts.append((t1 - t0) * 1e3)
+            rests.append((t2 - t1) * 1e3)
+            total.append((t2 - t0) * 1e3)
+        t0 = time.perf_counter()
+        pack = attention_pack(view.exp, 1, 0, (0, 0), key="bench")
+        pack_ms = (time.perf_counter() - t0) * 1e3
+        out[f"stage {stage}"] = {
+            "upload_to_first_tab_ms_median": round(statistics.median(firsts), 1),
+            "rest_ms_median": round(statistics.median(rests), 1),
+            "upload_to_all_figures_ms_median": round(statistics.median(total), 1),
+            "model_ms": {k: round(v, 1) for k, v in view.timings.items()},
+            "click_pack_ms": round(pack_ms, 1),
+            "click_pack_bytes": sum(len(v["b"]) for v in (pack or {}).values()
+                                    if isinstance(v, dict)),
+        }
+    out["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return out
 
 
 def _http_run_ms(photo: str, size: int, repeat: int) -> float:
@@ -304,8 +345,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="also send the settings over the budget and time their refusals")
     ap.add_argument("--weights", default=None, choices=("pretrained", "random"),
                     help="the load test's weights (default: the page's default)")
+    ap.add_argument("--stages", action="store_true",
+                    help="only the page's path per stage: upload to the open tab's figures, "
+                         "to all figures, and the click pack")
     args = ap.parse_args(argv)
     photo = args.photo or str(sorted((ROOT / "assets").glob("*.jpg"))[0])
+    if args.stages:
+        print(json.dumps(measure_stages(photo, args.size, args.repeat), indent=2))
+        return
     if not args.load_only:
         print(json.dumps(measure(photo, args.size, args.repeat, http=not args.no_http),
                          indent=2))

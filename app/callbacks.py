@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -90,6 +91,29 @@ PRESETS: dict[str, dict] = {
 }
 
 
+class InFlight:
+    """Keys of the requests being served now (thread-safe): `claim` is False while an equal key
+    is in flight, so a request sent twice at once is served once."""
+
+    def __init__(self) -> None:
+        self._keys: set = set()
+        self._lock = threading.Lock()
+
+    def claim(self, key) -> bool:
+        with self._lock:
+            if key in self._keys:
+                return False
+            self._keys.add(key)
+            return True
+
+    def release(self, key) -> None:
+        with self._lock:
+            self._keys.discard(key)
+
+
+IN_FLIGHT = InFlight()
+
+
 # Errors that mean "bad input or settings": their message is for the user.
 EXPECTED = (CheckpointError, ImageError, SettingsError, ValueError)
 
@@ -115,6 +139,7 @@ class View:
     query: tuple[int, int] | None = None  # None: the figures' default patch
     run_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    run_id: str = ""  # names this model run in the page's click packs (app.instant)
 
     @property
     def exp(self):  # swinviz.Exploration
@@ -244,10 +269,12 @@ def build_figures(view: View, kinds=KINDS, *, block: int = 1, head: int | None =
 
 
 def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
-                template: str = "default") -> list[PlotData]:
+                template: str = "default", pack: bool = False) -> list[PlotData]:
     """What gr.Plot shows for each kind, in order. Figures of SETTINGS_KINDS come from the cache
     shared by all sessions (keyed by the model settings, stage, pair, kind and selection); a kind
-    that fails becomes a placeholder (never cached)."""
+    that fails becomes a placeholder (never cached). pack=True: the attention figure carries
+    the numbers the page needs to redraw it for any query (`app.instant.attention_pack`, in
+    layout.meta["click"])."""
     exp = view.exp
     query = resolved_query(view)
     out = []
@@ -263,8 +290,28 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
             except Exception:  # drawn again below, where a failure becomes a placeholder
                 pass
         fig = build_figures(view, (kind,), block=block, head=head, template=template)[kind]
+        # the lecture template states the query's strongest keys in its note: clicks there go
+        # to the server
+        if pack and kind == "attention" and template == "default" \
+                and not (fig.layout.meta or {}).get("placeholder"):
+            add_click_pack(view, fig, block, head)
         out.append(to_plot(kind, fig))
     return out
+
+
+def add_click_pack(view: View, fig: go.Figure, block: int, head: int | None) -> None:
+    """Put the attention figure's click pack into its layout.meta (nothing when none can be
+    sent: the page's clicks then go to the server)."""
+    from .instant import attention_pack
+
+    try:
+        data = attention_pack(view.exp, block, head, resolved_query(view), key=view.run_id)
+    except Exception:  # the pack is a speed-up, never a reason to fail
+        log.exception("click pack failed")
+        return
+    if data is not None:
+        meta = fig.layout.meta
+        fig.layout.meta = {**(meta if isinstance(meta, dict) else {}), "click": data}
 
 
 def plot_config(kind: str, fig: go.Figure) -> dict:
@@ -551,7 +598,7 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
         raise user_error(f"The model run failed ({type(exc).__name__}: {exc}).") from None
     held = EXPLORATIONS.admit(Held(slim_exploration(exp)))
     return View(held=held, settings=settings, run_ms=(time.perf_counter() - t0) * 1e3,
-                timings=dict(getattr(exp, "timings_ms", {}) or {}))
+                timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=uuid.uuid4().hex[:12])
 
 
 def _message(exc: BaseException) -> str:
@@ -590,7 +637,7 @@ def check_request(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=
 def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
         weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
         embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
-        progress=None, strict_head=True):
+        progress=None, strict_head=True, pack=False, first=None):
     """Model run + all figures.
 
     stage (1-4) and pair (0..pairs-1) choose the traced block pair; query ("r,c", [r, c] or
@@ -598,7 +645,9 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     per-request budget included (swinviz.budget), so a refused run costs nothing.
     Returns (PlotData per kind in KINDS order, clickable image, badge markdown, View).
     strict_head=False (the page): a head beyond the stage's heads falls back to head 0 (the head
-    picker is updated after the run); True (the API): it is an error.
+    picker is updated after the run); True (the API): it is an error. pack=True (the page): the
+    attention figure carries its click pack (`app.instant`). first (the page): draw only these
+    kinds (the open tab's); the others are gr.skip() and `rest` draws them next.
     """
     settings, s, p, _ = check_request(img_size, window_size, shift_size, weights, checkpoint,
                                       seed, embed_dim, num_heads, stage, pair)
@@ -618,9 +667,28 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     view = replace(view, query=q)
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
-    plots = build_plots(view, block=b, head=h, template=t)
+    if first is None:
+        plots = build_plots(view, block=b, head=h, template=t, pack=pack)
+    else:  # the open tab's figures now; `rest` draws the others
+        todo = [k for k in KINDS if k in first]
+        drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=pack),
+                         strict=True))
+        plots = [drawn.get(k, gr.skip()) for k in KINDS]
     view.held.refresh()  # the figures' caches on the exploration count too
     return (*plots, query_image(view, b), badge(view), view)
+
+
+def rest(view: View | None, block=1, head="0", template="default", first=(), pack=True):
+    """After a page run that drew only the open tab's figures (`run(first=...)`): the other
+    figures (gr.skip() for those in `first`), in KINDS order."""
+    if view is None:
+        return tuple(gr.skip() for _ in KINDS)
+    b, h, t = _view_settings(view, block, head, template)
+    todo = [k for k in KINDS if k not in first]
+    drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=pack),
+                     strict=True))
+    view.held.refresh()
+    return tuple(drawn.get(k, gr.skip()) for k in KINDS)
 
 
 def _beyond_heads(head, num_heads: int) -> bool:
@@ -637,7 +705,7 @@ def redraw(view: View | None, block=1, head="0", template="default"):
     if view is None:
         return (*[None] * len(KINDS), None)
     b, h, t = _view_settings(view, block, head, template)
-    plots = build_plots(view, block=b, head=h, template=t)
+    plots = build_plots(view, block=b, head=h, template=t, pack=True)
     return (*plots, query_image(view, b))
 
 
@@ -670,13 +738,46 @@ def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
     return (view, query_image(view, b), *plots)
 
 
-def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
-    """gr.Image.select handler: evt.index is [x, y] in the displayed image's pixels."""
+def _click_index(evt) -> tuple:
     index = getattr(evt, "index", None)
     if not isinstance(index, (list, tuple)) or len(index) != 2:
         raise user_error(f"Click on the image to pick a patch (the click's position should be "
                          f"[x, y], got {_short(index)}).")
-    return pick_query_at(view, index[0], index[1], block, head, template)
+    return index[0], index[1]
+
+
+def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
+    """gr.Image.select handler: evt.index is [x, y] in the displayed image's pixels."""
+    return pick_query_at(view, *_click_index(evt), block, head, template)
+
+
+def page_drew(view: View, drew, block: int, head: int | None, query: tuple[int, int]) -> bool:
+    """True when the page says it redrew the attention figure itself (app/instant.js) for this
+    run, block, head and query: "run_id:block:head:row:col" (head "all" for the mean)."""
+    if not isinstance(drew, str) or not view.run_id:
+        return False
+    want = [view.run_id, str(block), "all" if head is None else str(head), str(query[0]),
+            str(query[1])]
+    return drew.split(":") == want
+
+
+def pick_query_page(view: View | None, block, head, template, drew,
+                    evt: gr.SelectData):
+    """The page's click: like `pick_query`, but when the page already redrew the attention
+    figure for the same query (`drew`, see `page_drew`) it is not sent again (gr.skip()): the
+    server only learns the query and sends the marked image and the information-flow figure.
+    Returns (View, clickable image, one output per kind in QUERY_KINDS)."""
+    if view is None:
+        raise user_error("Upload an image first; then click it to pick a patch.")
+    x, y = _click_index(evt)
+    fx, fy = _coordinate("x", x), _coordinate("y", y)
+    b, h, t = _view_settings(view, block, head, template)
+    view = replace(view, query=click_to_token(view, fx, fy))
+    skip = {"attention"} if page_drew(view, drew, b, h, view.query) else set()
+    todo = [k for k in QUERY_KINDS if k not in skip]
+    plots = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=True),
+                     strict=True))
+    return (view, query_image(view, b), *[plots.get(k, gr.skip()) for k in QUERY_KINDS])
 
 
 def sync_heads(view: View | None, head):

@@ -6,8 +6,9 @@ Nothing here is per user. Models are read-only after loading (eval mode, no grad
 model may serve several sessions at once; explorations (one image through a model) are never kept
 here, they live in each session's `gr.State`, slimmed (`slim_exploration`) and bounded in bytes
 all together (`EXPLORATIONS`). Gradio itself keeps every session's last outputs (the figures'
-JSON, `swinviz.budget.Estimate.payload`: ~2.3 MB at 224 px, ~7 MB at 448) in its session state,
-bounded by count only (SWINVIZ_MAX_SESSIONS, app.ui.launch_options).
+JSON, `swinviz.budget.Estimate.payload`: ~2.3 MB at 224 px, ~7 MB at 448, plus the attention
+figure's click pack, `app.instant`: ~1.5 MB at 224 px stage 1, at most ~8 MB) in its session
+state, bounded by count only (SWINVIZ_MAX_SESSIONS, app.ui.launch_options).
 
 Operator settings (environment variables; the README's table lists them all):
 SWINVIZ_REQUEST_MB / SWINVIZ_RESPONSE_MB (swinviz.budget: memory and response size of one
@@ -55,6 +56,7 @@ CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
 
 MODEL_CACHE_SIZE = int(env_number("SWINVIZ_MODEL_CACHE", 4))
 MODEL_CACHE_MB = env_number("SWINVIZ_MODEL_CACHE_MB", 400)
+BUILD_WAIT_S = 120.0  # the longest a session waits for another session's build of its model
 # Explorations held by all sessions together (slimmed: about 9 MB each at 224 px, 36 at 448).
 STATE_BUDGET_MB = env_number("SWINVIZ_STATE_MB", 256)
 FIGURE_CACHE_MB = env_number("SWINVIZ_FIGURE_CACHE_MB", 32)
@@ -355,8 +357,9 @@ class ModelCache:
     bytes (a model's parameters and buffers; the newest model is always kept).
 
     Thread-safe: the lock guards the dictionary only, so a slow load (the Hub) never blocks
-    sessions that want a model already in the cache. Two sessions asking for the same new model
-    at once may both build it; the second copy is dropped.
+    sessions that want a model already in the cache. A session asking for a model that another
+    thread is building waits for that build (the server's warm-up, `warm_up`, and the first
+    upload share one build); if that build fails, it builds the model itself.
     """
 
     def __init__(self, capacity: int = MODEL_CACHE_SIZE,
@@ -364,26 +367,41 @@ class ModelCache:
         self.capacity = max(1, capacity)
         self.max_bytes = int(max_bytes)
         self._models: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
+        self._building: dict[tuple, threading.Event] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: tuple, build: Callable[[], object]):
-        with self._lock:
-            if key in self._models:
+        waited = False
+        while True:
+            with self._lock:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                    self.hits += 1
+                    return self._models[key][0]
+                busy = self._building.get(key)
+                if busy is None or waited:
+                    done = self._building.setdefault(key, threading.Event())
+                    self.misses += 1
+                    break
+            busy.wait(BUILD_WAIT_S)  # another thread builds it: wait, then look again
+            waited = True
+        try:
+            model = build()
+            size = model_nbytes(model)
+            with self._lock:
+                model = self._models.setdefault(key, (model, size))[0]
                 self._models.move_to_end(key)
-                self.hits += 1
-                return self._models[key][0]
-            self.misses += 1
-        model = build()
-        size = model_nbytes(model)
-        with self._lock:
-            model = self._models.setdefault(key, (model, size))[0]
-            self._models.move_to_end(key)
-            while len(self._models) > 1 and (
-                    len(self._models) > self.capacity
-                    or sum(n for _, n in self._models.values()) > self.max_bytes):
-                self._models.popitem(last=False)
+                while len(self._models) > 1 and (
+                        len(self._models) > self.capacity
+                        or sum(n for _, n in self._models.values()) > self.max_bytes):
+                    self._models.popitem(last=False)
+        finally:
+            with self._lock:
+                if self._building.get(key) is done:
+                    del self._building[key]
+            done.set()
         return model
 
     @property
@@ -409,6 +427,23 @@ def model_nbytes(model) -> int:
 
 
 MODELS = ModelCache()
+
+
+def warm_up() -> threading.Thread:
+    """Build the default model in a background thread (server start), so that the first upload
+    does not wait for it; returns the (daemon) thread. Errors are only logged: the first run
+    then builds the model and says what is wrong."""
+    def work() -> None:
+        try:
+            load_cached_model(parse_settings())
+        except Exception:  # noqa: BLE001 - the first real run reports it
+            import logging
+
+            logging.getLogger("swinviz.app").exception("warm-up failed")
+
+    thread = threading.Thread(target=work, name="swinviz-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def load_cached_model(settings: ModelSettings, device: str = "auto"):

@@ -9,6 +9,7 @@ position, Attention, Information flow, Cost, Shapes, Prediction).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.figures.registry import tab_text, tabs
 
 from . import callbacks as cb
+from .instant import page_head
 from .state import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
@@ -32,6 +34,7 @@ from .state import (
     default_weights_choice,
     default_weights_source,
     list_checkpoints,
+    warm_up,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +51,10 @@ EXPORT_CONCURRENCY = 1  # kaleido starts a browser: one export at a time
 QUEUE_MAX = 64
 
 FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
+# The select event's inputs as the page sends them, the last one (`drew`) replaced by what the
+# page's own click handler redrew (app/instant.js).
+PICK_JS = ("(...args) => { args[args.length - 1] = window.swinviz ? window.swinviz.drewFor() "
+           ": ''; return args; }")
 
 INTRO = """\
 # swinviz · the shifted windows of the Swin Transformer
@@ -64,6 +71,8 @@ pick a query token; the tabs below follow the data's path through the two blocks
 TABS: list[tuple[str, tuple[str, ...], str]] = [
     (f"{i} · {tab}", kinds, tab_text(tab)) for i, (tab, kinds) in enumerate(tabs(), start=1)
 ]
+
+TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first kind) -> kinds
 
 CSS = """
 #badge { font-size: 0.95em; }
@@ -102,14 +111,21 @@ def status_text(message: str) -> str:
             "*The figures below (if any) still show the previous run.*")
 
 
+def open_kinds(open_tab) -> tuple[str, ...]:
+    """The figure kinds of the open tab (named by its first kind; the first tab otherwise)."""
+    return TAB_KINDS.get(open_tab, TABS[0][1]) if isinstance(open_tab, str) else TABS[0][1]
+
+
 def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
-           seed, embed_dim, num_heads, stage, pair, progress=gr.Progress()):  # noqa: B008
+           seed, embed_dim, num_heads, stage, pair, open_tab=None,
+           progress=gr.Progress()):  # noqa: B008
     """The page's model runs: a failure is a message in the page (status line and a toast);
-    the figures of the previous run stay as they were, consistent with the badge."""
+    the figures of the previous run stay as they were, consistent with the badge. Only the open
+    tab's figures come with the run; `on_rest` sends the others right after."""
     try:
         out = cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
                      template, seed, embed_dim, num_heads, stage, pair, progress=progress,
-                     strict_head=False)
+                     strict_head=False, pack=True, first=open_kinds(open_tab))
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -117,14 +133,34 @@ def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block,
     return (*out, gr.update(value="", visible=False))
 
 
+DUPLICATE = "\u200b"  # the hidden status of a run that was the duplicate of one in flight
+
+
 def on_image_change(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                    template, seed, embed_dim, num_heads, stage, pair,
-                    progress=gr.Progress()):  # noqa: B008
+                    template, seed, embed_dim, num_heads, stage, pair, open_tab=None,
+                    request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
     if image is None:  # cleared: empty page, ready for the next image
         return (*[None] * len(KINDS), None, cb.badge(None), None,
                 gr.update(value="", visible=False))
-    return on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                  template, seed, embed_dim, num_heads, stage, pair, progress)
+    args = (image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+            template, seed, embed_dim, num_heads, stage, pair, open_tab)
+    # Gradio 6.31's Image fires `change` twice when a new file replaces the shown one: the same
+    # run twice at once, each slowing the other; the second one does nothing.
+    key = (getattr(request, "session_hash", None) or id(request), repr(args))
+    if not cb.IN_FLIGHT.claim(key):
+        return (*[gr.skip()] * (len(KINDS) + 3), gr.update(value=DUPLICATE, visible=False))
+    try:
+        return on_run(*args, progress)
+    finally:
+        cb.IN_FLIGHT.release(key)
+
+
+def on_rest(view, block, head, template, open_tab, status):
+    """After a page run: the figures of the tabs that are not open (nothing after a failed
+    run, which shows its message in `status`, or after a duplicate that did nothing)."""
+    if view is None or (isinstance(status, str) and status.strip()) or status == DUPLICATE:
+        return tuple(gr.skip() for _ in KINDS)
+    return cb.rest(view, block, head, template, first=open_kinds(open_tab))
 
 
 def on_redraw(view, block, head, template):
@@ -224,7 +260,11 @@ def after_run(view, head, block):
 # --------------------------------------------------------------------------------- the page
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(warm: bool = True) -> gr.Blocks:
+    """The page. warm=True: the default model is built in the background now, so the first
+    upload does not wait for it (not on ZeroGPU, where the model lives in the GPU process)."""
+    if warm and cb._run_model is cb.explore_on_device:
+        warm_up()
     examples = example_images()
     ckpts = list_checkpoints()
     choice = default_weights_choice()  # decided once per process (seconds at most)
@@ -373,8 +413,13 @@ def build_demo() -> gr.Blocks:
                        preprocess=False)
         page_run = dict(api_visibility="private", trigger_mode="always_last", **model_kw)
 
+        page_inputs = [*run_inputs, open_tab]
+
         def then_sync(event):
             event.success(after_run, [view, head, block], [head, block, query_md], **private)
+            event.success(on_rest, [view, block, head, template, open_tab, status], fig_outputs,
+                          api_visibility="private", show_progress="hidden",
+                          trigger_mode="always_last", **draw_kw)
             event.success(shift_animation_for, [view, open_tab], [shift_anim],
                           api_visibility="private", show_progress="hidden",
                           trigger_mode="always_last", **draw_kw)
@@ -388,27 +433,27 @@ def build_demo() -> gr.Blocks:
         api_btn.click(on_explore, [*run_inputs, api_query], run_outputs, api_name="explore",
                       **model_kw)
 
-        then_sync(run_btn.click(on_run, run_inputs, ui_outputs, api_visibility="private",
+        then_sync(run_btn.click(on_run, page_inputs, ui_outputs, api_visibility="private",
                                 **model_kw))
-        then_sync(image_in.change(on_image_change, run_inputs, ui_outputs, **page_run))
+        then_sync(image_in.change(on_image_change, page_inputs, ui_outputs, **page_run))
         for trig in (size.input, checkpoint.input, shift.release, seed.submit, embed_dim.submit,
                      num_heads.submit):
-            then_sync(trig(on_run, run_inputs, ui_outputs, **page_run))
+            then_sync(trig(on_run, page_inputs, ui_outputs, **page_run))
         then_sync(window.release(on_window, [window, shift], [shift], **private).success(
-            on_run, run_inputs, ui_outputs, **page_run))
+            on_run, page_inputs, ui_outputs, **page_run))
         then_sync(weights.input(on_weights, [weights],
                                 [checkpoint, window, shift, embed_dim, num_heads],
-                                **private).success(on_run, run_inputs, ui_outputs, **page_run))
+                                **private).success(on_run, page_inputs, ui_outputs, **page_run))
         # stage / pair: the cached model explores another pair (no new model)
         then_sync(stage.input(on_stage, [stage], [pair, block], **private).success(
-            on_run, run_inputs, ui_outputs, **page_run))
+            on_run, page_inputs, ui_outputs, **page_run))
         then_sync(pair.input(on_pair, [pair], [block], **private).success(
-            on_run, run_inputs, ui_outputs, **page_run))
+            on_run, page_inputs, ui_outputs, **page_run))
         then_sync(preset.input(on_preset, [preset],
                                [size, window, shift, weights, embed_dim, num_heads, stage, pair,
                                 block], **private).success(
             on_weights, [weights], [checkpoint, window, shift, embed_dim, num_heads],
-            **private).success(on_run, run_inputs, ui_outputs, **page_run))
+            **private).success(on_run, page_inputs, ui_outputs, **page_run))
         # what a run with the current settings would need, on every change (arithmetic only)
         for comp in settings_inputs:
             comp.change(cb.budget_line, settings_inputs, [budget], **private)
@@ -417,17 +462,24 @@ def build_demo() -> gr.Blocks:
             trig(on_redraw, [view, block, head, template], [*fig_outputs, query_img],
                  api_visibility="private", trigger_mode="always_last", **draw_kw).success(
                 cb.query_caption, [view, block], [query_md], **private)
-        query_img.select(cb.pick_query, [view, block, head, template],
+        # A click: the page redraws the attention figure itself at once (app/instant.js) and
+        # says so in `drew` (set by PICK_JS); the server learns the query and sends the rest.
+        drew = gr.Textbox("", visible=False, label="drew")
+        query_img.select(cb.pick_query_page, [view, block, head, template, drew],
                          [view, query_img, *[plots[k] for k in QUERY_KINDS]],
-                         api_visibility="private", show_progress="minimal",
+                         api_visibility="private", show_progress="hidden", js=PICK_JS,
                          trigger_mode="always_last", **draw_kw).success(
             cb.query_caption, [view, block], [query_md], **private)
         export_kw = dict(api_visibility="private", concurrency_id="export",
                          concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
         dl_btn.click(on_download, [view, block, head, template], [dl_file], **export_kw)
         deck_btn.click(on_deck, [view, block, head], [deck_file], **export_kw)
-        for tab_item in tab_items:
+        for tab_item, (_, kinds, _) in zip(tab_items, TABS, strict=True):
             tab_item.select(on_tab, None, [open_tab], **private)
+            # the page draws what a click on another tab left for this one (app/instant.js)
+            tab_item.select(None, None, None, queue=False, api_visibility="private",
+                            js=f"() => {{ window.swinviz && window.swinviz.shown("
+                               f"{json.dumps(kinds[0])}); }}")
         tab_items[[k[0] for _, k, _ in TABS].index(SHIFT_TAB)].select(
             cb.shift_gif, [view], [shift_anim], api_visibility="private",
             show_progress="minimal", **draw_kw)
@@ -446,4 +498,5 @@ def launch_options() -> dict:
         ssr_mode=False,
         show_error=False,
         footer_links=["api", "gradio"],
+        head=page_head(),
     )

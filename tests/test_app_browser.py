@@ -3,9 +3,12 @@ browser download). Screenshots go to test-artifacts/ (kept by CI, ignored by git
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import os
+import statistics
+import time
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +72,49 @@ def page(server, browser, photo):
     pg.wait_for_selector("#query-image img")
     yield pg
     pg.close()
+
+
+TIMINGS_DIR = Path(os.environ.get("SWINVIZ_TIMINGS_DIR", ARTIFACTS / "timings"))
+
+
+def record_timings(name: str, values_ms: list[float], **extra) -> None:
+    """Add measured times (ms) to TIMINGS_DIR/browser-timings.json (a record, never asserted):
+    the values, their median, the machine's load average when measured, and `extra`."""
+    TIMINGS_DIR.mkdir(parents=True, exist_ok=True)
+    path = TIMINGS_DIR / "browser-timings.json"
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError):
+        table = {}
+    table[name] = dict(values_ms=[round(v, 1) for v in values_ms],
+                       median_ms=round(statistics.median(values_ms), 1),
+                       load_average=[round(x, 2) for x in os.getloadavg()],
+                       cpus=os.cpu_count(), when=time.strftime("%Y-%m-%d %H:%M:%S"), **extra)
+    path.write_text(json.dumps(table, indent=1, sort_keys=True))
+
+
+def browser_cpu_ms() -> float:
+    """CPU time (user + system, ms) used so far by the browser processes this test process
+    started (read from /proc): with other programs loading the machine, the CPU a redraw costs
+    says more about a quiet machine than its wall time. 0 where /proc is missing."""
+    me = os.getpid()
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parent[int(d.name)] = int(fields[1])
+        ticks[int(d.name)] = int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, t in ticks.items():
+        p, hops = parent.get(pid), 0
+        while p and p != me and hops < 8:
+            p, hops = parent.get(p), hops + 1
+        if p == me:
+            total += t
+    return total * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
 def wait_plot(pg, kind: str) -> None:
@@ -275,3 +321,238 @@ def test_the_notes_6x6_preset(page):
     assert "This run needs about" in budget
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "app-42-preset-6x6.png"), full_page=True)
+
+
+# ----------------------------------------------------------------------------- the instant click
+
+
+def _numbers(value):
+    """A trace attribute as the page or plotly's JSON holds it -> numpy array (NaN for gaps);
+    typed arrays arrive as {"dtype", "bdata", "shape"}. Text stays a list."""
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if shape:
+            arr = arr.reshape([int(n) for n in str(shape).split(",")])
+        return arr.astype(float)
+    if isinstance(value, list) and value and any(isinstance(v, str) for v in np.ravel(
+            np.array(value, dtype=object))):
+        return value
+    if isinstance(value, (list, int, float)) or value is None:
+        return np.array(value, dtype=float)
+    return value
+
+
+def _page_figure(pg, kind: str) -> dict:
+    return json.loads(pg.evaluate(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     const l = g.layout;
+                     return JSON.stringify({data: g.data, layout: {annotations: l.annotations,
+                                           title: l.title, query: (l.meta || {}).query}}); }""",
+        FIG_IDS[kind]))
+
+
+def assert_same_attention_figure(page_fig: dict, server_fig: dict) -> None:
+    """The page's in-place redraw against the server's own figure: the same traces in the same
+    order, every number within the click pack's precision (app/instant.py: probabilities
+    float16, relative 4.9e-4; q·k scores within 1e-3), every text equal."""
+    data_p, data_s = page_fig["data"], server_fig["data"]
+    assert [t.get("name") for t in data_p] == [t.get("name") for t in data_s]
+    for tp, ts in zip(data_p, data_s, strict=True):
+        atol, rtol = (1e-3, 0) if ts.get("name") in ("scores", "bias") else (1e-7, 1e-3)
+        for key in ("x", "y", "z", "customdata", "zmin", "zmax", "hovertext", "xaxis", "yaxis"):
+            if key not in ts:
+                assert key not in tp, (ts.get("name"), key)
+                continue
+            a, b = _numbers(tp[key]), _numbers(ts[key])
+            if isinstance(b, np.ndarray):
+                assert a.shape == b.shape, (ts.get("name"), key, a.shape, b.shape)
+                np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, equal_nan=True,
+                                           err_msg=f"{ts.get('name')}.{key}")
+            else:
+                assert a == b, (ts.get("name"), key)
+    texts = [a["text"] for a in page_fig["layout"]["annotations"]]
+    assert texts == [a["text"] for a in server_fig["layout"]["annotations"]]
+    assert page_fig["layout"]["title"]["text"] == server_fig["layout"]["title"]["text"]
+
+
+def wait_pack(pg, old: str = "") -> str:
+    """Until the page has decoded the click pack of the attention figure it shows, a pack
+    other than `old` ("run key|block|head"); returns its "key|block|head"."""
+    return pg.wait_for_function(
+        """(old) => { const g = document.querySelector('#fig-attention .js-plotly-plot');
+                      const m = g && g.layout && g.layout.meta && g.layout.meta.click;
+                      const id = m && [m.key, m.block, m.head].join('|');
+                      if (!m || id === old || !window.swinviz) return false;
+                      const want = m.key + '|' + m.block + '|' + m.head;
+                      return [...window.swinviz.packs.values()].some(
+                          e => e.ready && e.id === want) && id; }""",
+        arg=old).json_value()
+
+
+@pytest.fixture()
+def fresh_page(server, browser):
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(server)
+    pg.wait_for_selector("#image-input")
+    yield pg
+    pg.close()
+
+
+def upload_and_time(pg, path: str, kind: str) -> float:
+    """Choose `path` in the file input; ms from the input's change event to the open tab's
+    figure `kind` holding a new plot (one frame after Plotly drew it)."""
+    pg.evaluate(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     window.__old = g ? g.data : null;
+                     const input = document.querySelector('#image-input input[type=file]');
+                     input.addEventListener('change', () => { window.__t0 = performance.now(); },
+                                            {once: true, capture: true}); }""", FIG_IDS[kind])
+    pg.locator("#image-input input[type=file]").set_input_files(path)
+    pg.wait_for_function(
+        """(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                     return g && g.data && g.data !== window.__old
+                            && g.querySelector('.main-svg'); }""", arg=FIG_IDS[kind])
+    return pg.evaluate("() => new Promise(ok => requestAnimationFrame("
+                       "() => ok(performance.now() - window.__t0)))")
+
+
+def test_an_upload_draws_the_open_tab_first_and_the_other_tabs_follow(fresh_page):
+    """The run answers with the open tab's figures (here the Attention tab's); the other tabs'
+    figures follow in a second answer and are there when their tab opens. Records the time from
+    choosing a file to the open tab's figure drawn (the page loaded and idle first, as when a
+    person picks a file)."""
+    page = fresh_page
+    page.wait_for_function("() => window.Plotly !== undefined")  # Plotly loaded while idle
+    photos = sorted(str(p) for p in (ROOT / "assets").glob("*.jpg"))[:3]
+    if not photos:
+        pytest.skip("no example photos in assets/")
+    first = [upload_and_time(page, photos[0], "windows")]
+    open_tab(page, "5 · Attention")
+    wait_plot(page, "attention")
+    times = [upload_and_time(page, p, "attention") for p in photos[1:]]
+    badge = page.locator("#badge").inner_text()
+    assert "Stage 1, pair 0" in badge
+    # the other tabs were filled by the second answer: their figures show the new image's run
+    page.wait_for_function(
+        """([a, b]) => { const g = document.querySelector('#' + a + ' .js-plotly-plot');
+                          const h = document.querySelector('#' + b + ' .js-plotly-plot');
+                          return g && h; }""", arg=[FIG_IDS["attention"], FIG_IDS["attention"]])
+    open_tab(page, "1 · Windows")
+    wait_plot(page, "windows")
+    src = json.loads(plot_state(page, "windows"))["data"][0]
+    page_src = page.evaluate(
+        "() => document.querySelector('#query-image img').getAttribute('src')")
+    assert src and page_src
+    record_timings("upload_to_first_figure_ms", first + times,
+                   note="from the file input's change event to the open tab's figure drawn "
+                        "(Windows tab for the first value, Attention tab for the others); "
+                        "the page loaded and idle before each choice")
+
+
+def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_numbers(
+        fresh_page, photo):
+    """A click on the image: the attention figure is redrawn in the page at once (no server
+    figure), and what it shows equals the server's figure for the same query."""
+    from app import callbacks as cb
+    from swinviz.figures import make_figure
+
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    open_tab(page, "5 · Attention")
+    wait_plot(page, "attention")
+    key = wait_pack(page)
+    timings, painted, cpu = {}, {}, []
+    for stage in (1, 3, 4):
+        if stage != 1:
+            page.get_by_label(f"stage {stage}").check()
+            wait_badge(page, f"Stage {stage}, pair 0")
+            key = wait_pack(page, key)
+        times = timings.setdefault(f"stage {stage}", [])
+        frames = painted.setdefault(f"stage {stage}", [])
+        click_and_compare(page, cb.run(photo, stage=stage)[-1], times, frames, cpu,
+                          make_figure)
+    # the first block of the pair and the mean over all heads (stage 4: 24 heads)
+    page.get_by_label("first block of the pair", exact=False).check()
+    key = wait_pack(page, key)
+    page.get_by_label("Attention head").click()
+    page.get_by_role("option", name="all heads").click()
+    key = wait_pack(page, key)
+    assert key.endswith("|0|")  # block 0, head null
+    click_and_compare(page, cb.run(photo, stage=4)[-1], timings["stage 4"], painted["stage 4"],
+                      cpu, make_figure, block=0, head=None)
+    # with the Information flow tab open: the flow figure comes from the server; the hidden
+    # attention figure is redrawn in the page when its tab opens
+    open_tab(page, "6 · Information flow")
+    wait_plot(page, "flow")
+    view = cb.run(photo, stage=4)[-1]
+    flow_ms = []
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    for fx, fy in ((0.2, 0.3), (0.8, 0.6)):
+        img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        r, c = page.evaluate("() => window.swinviz.last.query")
+        assert page.evaluate("() => window.swinviz.last.pending") is True
+        page.wait_for_function(
+            """([id, t]) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');
+                    return g && g.layout && JSON.stringify(g.layout.title).includes(t); }""",
+            arg=[FIG_IDS["flow"], f"Information flow into token ({r}, {c})"])
+        flow_ms.append(page.evaluate("() => new Promise(ok => requestAnimationFrame("
+                                     "() => ok(performance.now() - window.swinviz.last.t0)))"))
+    page.wait_for_function(
+        "(t) => document.querySelector('#query-caption').innerText.includes(t)",
+        arg=f"row {r}, column {c} of")
+    open_tab(page, "5 · Attention")
+    page.wait_for_function("(q) => { const g = document.querySelector('#fig-attention "
+                           ".js-plotly-plot'); const m = g && g.layout.meta;"
+                           " return m && m.query && m.query[0] === q[0] && m.query[1] === q[1]; }",
+                           arg=[r, c])
+    server = json.loads(make_figure("attention", view.exp, block=0, head=None,
+                                    query=(r, c)).to_json())
+    assert_same_attention_figure(_page_figure(page, "attention"), server)
+    record_timings("click_to_flow_redrawn_ms", flow_ms,
+                   note="Information flow tab open: from the click to the flow figure from the "
+                        "server drawn (stage 4)")
+    record_timings("click_to_attention_redrawn_ms", [t for v in timings.values() for t in v],
+                   per_stage=timings, browser_cpu_ms=cpu,
+                   note="in-page redraw (app/instant.js), from the click event to the frame "
+                        "after Plotly.react's promise resolved (settled); browser_cpu_ms: the "
+                        "browser's CPU time over the same span, all threads and processes")
+    record_timings("click_to_first_frame_ms", [t for v in painted.values() for t in v],
+                   per_stage=painted,
+                   note="from the click event to the first frame after the synchronous part "
+                        "of the in-page Plotly.react (the new figure on screen; images may "
+                        "still decode)")
+
+
+def click_and_compare(page, view, timings, painted, cpu, make_figure, block=1,
+                      head=0) -> None:
+    """Three clicks (a middle patch, the bottom-right corner where the shifted windows wrap and
+    keys are masked, the left edge): each redrawn in the page, the server told, the page's
+    figure equal to the server's for the same query. `view`: the same run made in this process
+    (the cached model: the same numbers)."""
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    H, W = view.exp.grid
+    for fx, fy in ((0.31, 0.42), (0.98, 0.97), (0.02, 0.6)):
+        cpu0 = browser_cpu_ms()
+        img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+        page.wait_for_function("() => window.swinviz.last && window.swinviz.last.drawn !== null"
+                               " && window.swinviz.last.drawn !== undefined")
+        cpu.append(browser_cpu_ms() - cpu0)
+        last = page.evaluate("() => window.swinviz.last")
+        r, c = last["query"]
+        assert (r, c) == (min(int(fy * H), H - 1), min(int(fx * W), W - 1))
+        timings.append(last["drawn"])
+        painted.append(last["painted"])
+        # the server learns the query (caption, session state) without sending the figure
+        page.wait_for_function(
+            "(t) => { const e = document.querySelector('#query-caption');"
+            " return e && e.innerText.includes(t); }", arg=f"row {r}, column {c} of")
+        server = json.loads(make_figure("attention", view.exp, block=block, head=head,
+                                        query=(r, c)).to_json())
+        drawn = _page_figure(page, "attention")
+        assert drawn["layout"]["query"] == [r, c]  # the page's own drawing, kept: not re-sent
+        assert_same_attention_figure(drawn, server)

@@ -832,3 +832,152 @@ def test_the_gpu_function_takes_and_returns_what_pickles(photo):
         assert tensors and all(t.device.type == "cpu" for t in tensors)
         assert torch.equal(back.traces[1].attn, exp.traces[1].attn)
         assert back.top5 == exp.top5 and back.config == exp.config
+
+
+# ------------------------------------------------------------- the instant click and first picture
+
+
+def test_the_click_pack_holds_the_traces_numbers_within_its_stated_precision(view):
+    """app.instant.attention_pack against the exploration it was made from: geometry exact,
+    probabilities float16 (relative 2^-11), the printed row and scores to 1/131070 of their
+    row's range, bias exact, the title means as the figure computes them."""
+    from app.instant import attention_pack, decode
+    from swinviz.figures.attention import _geometry
+
+    exp = view.exp
+    tr = exp.traces
+    M = tr[1].window_size
+    N, nH = M * M, tr[1].num_heads
+    pack = attention_pack(exp, 1, 0, (3, 4), key="run")
+    assert pack["key"] == "run" and pack["query"] == [3, 4] and pack["M"] == M
+    assert pack["has_mask"] == [False, tr[1].mask is not None]
+    for b in (0, 1):
+        order, _, regions = _geometry(tr[b])
+        np.testing.assert_array_equal(decode(pack[f"order{b}"]), order.ravel())
+        np.testing.assert_array_equal(decode(pack[f"regions{b}"]), regions.ravel())
+    attn = tr[1].attn.numpy()
+    np.testing.assert_allclose(decode(pack["attn"]).astype(np.float32), attn.ravel(),
+                               rtol=2.0 ** -11, atol=6e-8)
+    np.testing.assert_allclose(decode(pack["other"]).astype(np.float32),
+                               tr[0].attn.numpy()[:, 0].ravel(), rtol=2.0 ** -11, atol=6e-8)
+    # as the page computes them: doubles from the uint16 values and the float32 scales
+    rows = decode(pack["rows"]).reshape(-1, N) * decode(pack["rows_scale"]).astype(float)[:, None]
+    exact = attn[:, 0].reshape(-1, N).astype(float)
+    top = exact.max(axis=1, keepdims=True)
+    assert np.all(np.abs(rows - exact) <= top / 131070 + top * 2.0 ** -23)  # + float32 scale
+    scores = tr[1].scores[:, 0].numpy().reshape(-1, N).astype(float)
+    lo = decode(pack["scores_lo"]).astype(float)
+    step = decode(pack["scores_step"]).astype(float)
+    back = lo[:, None] + decode(pack["scores"]).reshape(-1, N) * step[:, None]
+    span = np.abs(scores).max(axis=1, keepdims=True)
+    assert np.all(np.abs(back - scores) <= step[:, None] * 0.5 + span * 2.0 ** -22)
+    np.testing.assert_array_equal(decode(pack["bias"]), tr[1].bias[0].numpy().ravel())
+    means = [np.abs(tr[1].scores[w, 0, k].numpy().reshape(M, M)).mean()  # as the figure
+             for w in range(pack["nW"]) for k in range(N)]
+    np.testing.assert_array_equal(decode(pack["scores_mean"]), np.array(means, np.float32))
+    np.testing.assert_array_equal(decode(pack["bias_mean"]), np.array(
+        [np.abs(tr[1].bias[0, k].numpy().reshape(M, M)).mean() for k in range(N)], np.float32))
+    assert nH * N * N * pack["nW"] == decode(pack["attn"]).size
+
+
+def test_no_click_pack_when_the_mask_is_not_the_regions(view, monkeypatch):
+    """The page rebuilds the mask from the region ids; a trace whose mask says otherwise gets
+    no pack (its clicks go to the server)."""
+    from dataclasses import replace as dc_replace
+
+    from app.instant import attention_pack
+
+    exp = view.exp
+    tr1 = exp.traces[1]
+    assert tr1.mask is not None
+    odd = tr1.mask.clone()
+    odd[0, 0, 1] = -50.0
+    monkeypatch.setattr(exp, "traces", [exp.traces[0], dc_replace(tr1, mask=odd)])
+    assert attention_pack(exp, 1, 0, (0, 0)) is None
+
+
+def test_the_page_run_sends_the_attention_figure_with_its_pack(photo):
+    out = cb.run(photo, **SMALL, pack=True)
+    meta = plot_json(out[KINDS.index("attention")])["layout"]["meta"]
+    assert meta["click"]["key"] == out[-1].run_id != ""
+    api = cb.run(photo, **SMALL)  # the API's answer carries no pack
+    assert "click" not in (plot_json(api[KINDS.index("attention")])["layout"].get("meta") or {})
+
+
+def test_a_run_draws_the_open_tab_first_and_rest_draws_the_others(photo):
+    """run(first=...) returns the open tab's figures and gr.skip() for the others; rest() then
+    returns exactly the others, the same figures a full run draws."""
+    first = ("relpos", "bias")
+    out = cb.run(photo, **SMALL, first=first)
+    view = out[-1]
+    skip = gr.skip()
+    for kind, plot in zip(KINDS, out[:len(KINDS)], strict=True):
+        assert (plot == skip) is (kind not in first), kind
+    later = cb.rest(view, 1, "0", "default", first=first)
+    full = cb.build_plots(view, block=1, head=0)
+    for kind, plot, whole in zip(KINDS, later, full, strict=True):
+        if kind in first:
+            assert plot == skip
+        elif kind != "attention":  # the page's attention figure also carries its pack
+            assert plot_json(plot) == plot_json(whole), kind
+    assert all(p == skip for p in cb.rest(None, first=first))
+
+
+def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_it(view):
+    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # token (5, 2)
+    drew = f"{view.run_id}:1:0:5:2"
+    assert view.run_id
+    new, img, att, flow = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+    assert new.query == (5, 2) and att == gr.skip()
+    assert plot_json(flow)["layout"]["title"]["text"].startswith("Information flow into token "
+                                                                 "(5, 2)")
+    for other in ("", f"{view.run_id}:1:0:5:3", f"{view.run_id}:1:all:5:2",
+                  f"{view.run_id}:0:0:5:2", "another-run:1:0:5:2", None, 7):
+        _, _, att, _ = cb.pick_query_page(view, "1", "0", "default", other, evt)
+        fig = plot_json(att)
+        assert "(5, 2)" in fig["layout"]["title"]["text"]
+        assert fig["layout"]["meta"]["click"]["query"] == [5, 2]
+
+
+def test_a_run_sent_twice_at_once_is_served_once(photo):
+    """Gradio's Image fires `change` twice when a new file replaces the shown one: the second,
+    equal request while the first is in flight does nothing."""
+    from app import ui
+
+    args = (photo, "56", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "windows")
+    req = type("Req", (), {"session_hash": "s1"})()
+    key = ("s1", repr(args))
+    assert cb.IN_FLIGHT.claim(key)
+    try:
+        out = ui.on_image_change(*args, request=req)
+    finally:
+        cb.IN_FLIGHT.release(key)
+    assert all(o == gr.skip() for o in out[:-1]) and out[-1]["value"] == ui.DUPLICATE
+    assert ui.on_rest(object(), "1", "0", "default", "windows", ui.DUPLICATE) == tuple(
+        gr.skip() for _ in KINDS)
+    out = ui.on_image_change(*args, request=req)  # nothing in flight: it runs
+    assert out[-2] is not None and out[-2].run_id and out[-1]["value"] == ""
+
+
+def test_a_model_being_built_is_waited_for_not_built_twice():
+    import threading
+    import time
+
+    mc = state.ModelCache(capacity=2, max_bytes=1e9)
+    calls = []
+
+    def build():
+        calls.append(1)
+        time.sleep(0.3)
+        return object()
+
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(mc.get(("k",), build)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len({id(g) for g in got}) == 1
+    assert mc.misses == 1 and mc.hits == 2

@@ -1,0 +1,378 @@
+// swinviz: the instant click (see app/instant.py). A click on the model's image redraws the
+// attention figure in the page from the numbers the server sent with it (layout.meta.click);
+// the server learns the query afterwards and sends the information-flow figure.
+(function () {
+  "use strict";
+  if (window.swinviz) return;
+  const S = (window.swinviz = { packs: new Map(), drew: "", timings: [], last: null });
+  const TYPES = { u16: Uint16Array, f32: Float32Array, i32: Int32Array, u8: Uint8Array };
+
+  let F16 = null; // float16 bits -> value
+  function f16table() {
+    if (F16) return F16;
+    F16 = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) {
+      const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, f = h & 1023;
+      F16[h] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity)
+        : s * (1 + f / 1024) * 2 ** (e - 15);
+    }
+    return F16;
+  }
+
+  async function decodeArray(spec) {
+    const bin = atob(spec.b);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    const buf = await new Response(stream).arrayBuffer();
+    if (spec.t === "f16") { // two byte planes: high bytes, then low bytes
+      const u8 = new Uint8Array(buf), n = spec.n, T = f16table(), out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = T[(u8[i] << 8) | u8[n + i]];
+      return out;
+    }
+    return new TYPES[spec.t](buf);
+  }
+
+  async function decodePack(meta) {
+    const out = Object.assign({}, meta);
+    for (const [k, v] of Object.entries(meta)) {
+      if (v && typeof v === "object" && "b" in v && "t" in v) out[k] = await decodeArray(v);
+    }
+    const [Hp, Wp] = out.pad;
+    const N = out.M * out.M;
+    out.N = N;
+    if (out.attn_scale) { // uint16 per query row (all heads chosen)
+      const q = out.attn, sc = out.attn_scale, a = new Float32Array(q.length);
+      for (let i = 0; i < q.length; i++) a[i] = q[i] * sc[Math.floor(i / N)];
+      out.attn = a;
+    }
+    out.wot = [out.order0, out.order1].map((order) => {
+      const wot = new Int32Array(Hp * Wp).fill(-1); // flat position -> w * N + k
+      for (let i = 0; i < order.length; i++) wot[order[i]] = i;
+      return wot;
+    });
+    return out;
+  }
+
+  function figureDiv(kind) {
+    return document.querySelector("#fig-" + kind + " .js-plotly-plot");
+  }
+
+  function visible(el) {
+    return !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
+  }
+
+  // The pack of the attention figure now drawn (decoded once per figure).
+  function packOf(gd) {
+    const meta = gd && gd.layout && gd.layout.meta && gd.layout.meta.click;
+    if (!meta || meta.v !== 1) return null;
+    const id = meta.key + "|" + meta.block + "|" + meta.head;
+    if (!S.packs.has(id)) {
+      S.packs.clear();
+      S.pending = null; // a new figure from the server shows the session's query
+      const entry = { id: id, ready: null, promise: null };
+      entry.promise = decodePack(meta).then((p) => { entry.ready = p; return p; });
+      S.packs.set(id, entry);
+    }
+    return S.packs.get(id);
+  }
+
+  function cellsOutline(inside, H, W, cell) {
+    // swinviz.figures.style.cells_outline: horizontal edges, then vertical ones, row-major.
+    const xs = [], ys = [];
+    const at = (r, c) => r >= 0 && r < H && c >= 0 && c < W && inside[r * W + c] === 1;
+    for (let r = 0; r <= H; r++) for (let c = 0; c < W; c++) {
+      if (at(r, c) !== at(r - 1, c)) { xs.push(c * cell, (c + 1) * cell, null); ys.push(r * cell, r * cell, null); }
+    }
+    for (let r = 0; r < H; r++) for (let c = 0; c <= W; c++) {
+      if (at(r, c) !== at(r, c - 1)) { xs.push(c * cell, c * cell, null); ys.push(r * cell, (r + 1) * cell, null); }
+    }
+    return [xs, ys];
+  }
+
+  function reshape(flat, rows, cols) {
+    const out = [];
+    for (let i = 0; i < rows; i++) out.push(Array.from(flat.slice(i * cols, (i + 1) * cols)));
+    return out;
+  }
+
+  // Every query-dependent number of the attention figure for token (r, c).
+  function attentionData(P, r, c) {
+    const [Hp, Wp] = P.pad;
+    const { M, N, nH, p, block: sb, head } = P;
+    const order = [P.order0, P.order1], regions = [P.regions0, P.regions1];
+    const hb = head === null ? 0 : head;
+    const selRow = (w, h, k) => {
+      const base = ((w * nH + h) * N + k) * N;
+      return Float64Array.from(P.attn.subarray(base, base + N));
+    };
+    const blocks = [0, 1].map((b) => {
+      const wk = P.wot[b][r * Wp + c];
+      const w = Math.floor(wk / N), k = wk % N;
+      let row;
+      if (b === sb) {
+        if (head === null) {
+          row = new Float64Array(N);
+          for (let h = 0; h < nH; h++) { const x = selRow(w, h, k); for (let j = 0; j < N; j++) row[j] += x[j]; }
+          for (let j = 0; j < N; j++) row[j] /= nH;
+        } else row = selRow(w, head, k);
+      } else {
+        row = new Float64Array(N);
+        const base = (w * N + k) * N;
+        for (let j = 0; j < N; j++) row[j] = P.other[base + j];
+      }
+      const grid = new Array(Hp * Wp).fill(null);
+      const inside = new Uint8Array(Hp * Wp);
+      const keys = order[b].subarray(w * N, (w + 1) * N);
+      for (let j = 0; j < N; j++) { grid[keys[j]] = row[j]; inside[keys[j]] = 1; }
+      const reg = regions[b].subarray(w * N, (w + 1) * N);
+      const masked = Array.from(reg, (x) => P.has_mask[b] && x !== reg[k]);
+      return { w, k, row, grid, inside, keys, reg, masked };
+    });
+    let pmax = 0;
+    for (const B of blocks) for (const v of B.row) pmax = Math.max(pmax, v);
+    return { blocks, pmax: pmax || 1.0, hb, Hp, Wp, M, N, nH, p, sb };
+  }
+
+  function replaceTexts(text, r, c, D) {
+    const B = D.blocks[D.sb];
+    return text
+      .replace(/token \(\d+, \d+\)/g, "token (" + r + ", " + c + ")")
+      .replace(/(=(?:\s|<br>)+)window \d+, slot \d+/, "$1window " + B.w + ", slot " + B.k);
+  }
+
+  function redrawAttention(gd, P, r, c) {
+    const D = attentionData(P, r, c);
+    const { Hp, Wp, M, N, nH, p, sb } = D;
+    const Bs = D.blocks[sb];
+    const wq = Bs.w, kq = Bs.k;
+    const axes = {};
+    gd.data.forEach((t) => {
+      const m = /^attention block (\d)$/.exec(t.name || "");
+      if (m) axes[t.xaxis || "x"] = +m[1];
+    });
+    // (b) the query's logit parts, (c) its window's attention for every head
+    const sBase = (wq * N + kq) * N, lo = P.scores_lo[wq * N + kq], st = P.scores_step[wq * N + kq];
+    const sc = Array.from({ length: N }, (_, j) => lo + P.scores[sBase + j] * st);
+    const bi = Array.from(P.bias.subarray(kq * N, (kq + 1) * N));
+    const att = (h, k) => {
+      const base = ((wq * nH + h) * N + k) * N;
+      return Array.from(P.attn.subarray(base, base + N));
+    };
+    const rBase = (wq * N + kq) * N, rs = P.rows_scale[wq * N + kq];
+    const attnB = Array.from(P.rows.subarray(rBase, rBase + N), (x) => x * rs);
+    const mask = Array.from(Bs.reg, (x) => (P.has_mask[sb] && x !== Bs.reg[kq] ? -100 : 0));
+    const parts = { scores: sc, bias: bi, mask: mask, attn: attnB };
+    let amax = 0;
+    for (const v of sc) amax = Math.max(amax, Math.abs(v));
+    for (const v of bi) amax = Math.max(amax, Math.abs(v));
+    amax = amax || 1.0;
+    const attMax = Math.max(...attnB) || 1.0;
+    const tok = (pos) => [Math.floor(pos / Wp), pos % Wp];
+    const slotCd = [];
+    for (let i = 0; i < M; i++) {
+      const row = [];
+      for (let j = 0; j < M; j++) {
+        const s = i * M + j, [kr, kc] = tok(Bs.keys[s]);
+        row.push([i, j, kr, kc, Bs.reg[s]]);
+      }
+      slotCd.push(row);
+    }
+    const heads = [];
+    let amaxW = 0;
+    for (let h = 0; h < nH; h++) {
+      const mat = [];
+      for (let k = 0; k < N; k++) { const x = att(h, k); for (const v of x) amaxW = Math.max(amaxW, v); mat.push(x); }
+      heads.push(mat);
+    }
+    amaxW = amaxW || 1.0;
+    const matCd = [];
+    for (let i = 0; i < N; i++) {
+      const row = [], a = tok(Bs.keys[i]);
+      for (let j = 0; j < N; j++) { const b = tok(Bs.keys[j]); row.push([a[0], a[1], b[0], b[1]]); }
+      matCd.push(row);
+    }
+    const qy = Math.floor(kq / M), qx = kq % M;
+    let maskedTemplate = null;
+    for (const t of gd.data) if (t.name === "masked keys") maskedTemplate = t;
+    const data = [];
+    for (const t of gd.data) {
+      const name = t.name || "";
+      const b = axes[t.xaxis || "x"];
+      let m;
+      if (name === "masked keys") continue; // re-added after each outline when the query needs it
+      if (b !== undefined && /^attention block \d$/.test(name)) {
+        data.push(Object.assign({}, t, { z: reshape(D.blocks[b].grid, Hp, Wp), zmax: D.pmax }));
+      } else if (b !== undefined && / of block \d$/.test(name)) {
+        const B = D.blocks[b];
+        const [xs, ys] = cellsOutline(B.inside, Hp, Wp, p);
+        data.push(Object.assign({}, t, { x: xs, y: ys, name: "window " + B.w + " of block " + b }));
+        const mx = [], my = [];
+        B.masked.forEach((isM, j) => { if (isM) { const [kr, kc] = tok(B.keys[j]); mx.push((kc + 0.5) * p); my.push((kr + 0.5) * p); } });
+        if (mx.length) {
+          const base = maskedTemplate || { type: "scatter", mode: "markers", hoverinfo: "skip", showlegend: false,
+            name: "masked keys", marker: { symbol: "x-thin", size: Math.max(5, Math.floor(360 / Math.max(Hp, Wp))), line: { color: "white", width: 1.5 } } };
+          data.push(Object.assign({}, base, { x: mx, y: my, xaxis: t.xaxis, yaxis: t.yaxis }));
+        }
+      } else if (b !== undefined && name === "keys block " + b) {
+        const B = D.blocks[b];
+        const xs = [], ys = [], cd = [];
+        for (let j = 0; j < N; j++) {
+          const [kr, kc] = tok(B.keys[j]);
+          xs.push((kc + 0.5) * p); ys.push((kr + 0.5) * p);
+          cd.push([kr, kc, B.w, j, B.reg[j], B.row[j], B.masked[j] ? -100 : -0]);
+        }
+        data.push(Object.assign({}, t, { x: xs, y: ys, customdata: cd }));
+      } else if (b !== undefined && name === "query") {
+        const B = D.blocks[b];
+        data.push(Object.assign({}, t, { x: [(c + 0.5) * p], y: [(r + 0.5) * p],
+          hovertext: ["query token (" + r + ", " + c + "), window " + B.w + ", slot " + B.k] }));
+      } else if (t.type === "heatmap" && (m = /^attn head (\d+)$/.exec(name))) {
+        // all heads chosen: (b) shows every head's attention row of the query
+        let top = 0;
+        for (let h = 0; h < nH; h++) for (const v of att(h, kq)) top = Math.max(top, v);
+        data.push(Object.assign({}, t, { z: reshape(att(+m[1], kq), M, M), customdata: slotCd,
+          zmax: top || 1.0 }));
+      } else if (t.type === "heatmap" && name in parts) {
+        const extra = name === "scores" || name === "bias" ? { zmin: -amax, zmax: amax }
+          : name === "attn" ? { zmax: attMax } : {};
+        data.push(Object.assign({}, t, { z: reshape(parts[name], M, M), customdata: slotCd }, extra));
+      } else if (name === "query slot") {
+        data.push(Object.assign({}, t, { x: [qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
+          y: [qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5] }));
+      } else if ((m = /^window \d+ head (\d+)$/.exec(name))) {
+        const h = +m[1];
+        data.push(Object.assign({}, t, { z: heads[h], customdata: matCd, zmax: amaxW,
+          name: "window " + wq + " head " + h }));
+      } else if (name === "query row") {
+        data.push(Object.assign({}, t, { y: [kq - 0.5, kq - 0.5, kq + 0.5, kq + 0.5, kq - 0.5] }));
+      } else data.push(t);
+    }
+    const fix = (x) => x.toFixed(3);
+    const annotations = (gd.layout.annotations || []).map((a) => {
+      let text = replaceTexts(a.text || "", r, c, D);
+      if (text.startsWith("<b>(c)")) text = text.replace(/window \d+ of /, "window " + wq + " of ");
+      if (text.includes("q·kᵀ·scale")) text = text.replace(/mean \|·\| = [-\d.]+/, "mean |·| = " + fix(P.scores_mean[wq * N + kq]));
+      if (text.includes("relative position bias")) text = text.replace(/mean \|·\| = [-\d.]+/, "mean |·| = " + fix(P.bias_mean[kq]));
+      return text === a.text ? a : Object.assign({}, a, { text: text });
+    });
+    const layout = Object.assign({}, gd.layout, { annotations: annotations });
+    if (layout.title && layout.title.text) {
+      layout.title = Object.assign({}, layout.title, { text: replaceTexts(layout.title.text, r, c, D) });
+    }
+    layout.meta = Object.assign({}, layout.meta, { query: [r, c] });
+    // the size it has now (Plotly's autosize would measure the page again, ~10% of the redraw);
+    // autosize is put back afterwards, so the figure still follows the window
+    const size = gd._fullLayout || {};
+    if (size.width && size.height) Object.assign(layout, { autosize: false, width: size.width, height: size.height });
+    if (S.last) S.last.built = performance.now() - S.last.t0;
+    const reacting = window.Plotly.react(gd, data, layout);
+    if (S.last) S.last.sync = performance.now() - S.last.t0;
+    return Promise.resolve(reacting).then(() => {
+      if (gd.layout && size.width) { gd.layout.autosize = true; delete gd.layout.width; delete gd.layout.height; }
+    });
+  }
+
+  // ImagePreview's click position (Gradio 6.31), then app.callbacks.click_to_token.
+  function clickToken(img, ev, P) {
+    const rect = img.getBoundingClientRect();
+    const s = Math.min(rect.width / img.naturalWidth, rect.height / img.naturalHeight, 1);
+    const ox = (rect.width - img.naturalWidth * s) / 2, oy = (rect.height - img.naturalHeight * s) / 2;
+    const x = Math.round((ev.clientX - rect.left - ox) / s), y = Math.round((ev.clientY - rect.top - oy) / s);
+    if (x < 0 || x >= img.naturalWidth || y < 0 || y >= img.naturalHeight) return null;
+    const [H, W] = P.grid;
+    const r = Math.min(Math.max(Math.floor(y / P.disp), 0), H - 1);
+    const c = Math.min(Math.max(Math.floor(x / P.disp), 0), W - 1);
+    return [r, c];
+  }
+
+  function onClick(ev) {
+    if (ev.swinvizReplay) return; // the click handed on to Gradio, below
+    const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
+    S.drew = "";
+    if (!img) return;
+    const gd = figureDiv("attention");
+    const entry = packOf(gd);
+    if (!entry || !entry.ready || !window.Plotly) return; // the server draws it
+    const P = entry.ready;
+    const rc = clickToken(img, ev, P);
+    if (!rc) return;
+    const t0 = performance.now();
+    S.drew = [P.key, P.block, P.head === null ? "all" : P.head, rc[0], rc[1]].join(":");
+    if (!visible(gd)) {
+      // another tab is open: the figure is redrawn when its tab opens (`shown`); Plotly cannot
+      // lay out a hidden figure, and the server need not send it
+      S.pending = { query: rc, id: entry.id };
+      S.last = { query: rc, t0: t0, drawn: null, pending: true };
+      return;
+    }
+    S.pending = null;
+    const last = (S.last = { query: rc, t0: t0, drawn: null });
+    // drawn now, before Gradio sends the click to the server (which then only learns the query)
+    let drawing;
+    try {
+      drawing = Promise.resolve(redrawAttention(gd, P, rc[0], rc[1]));
+    } catch (e) {
+      S.drew = ""; // the server sends the figure (Gradio gets this click as it is)
+      console.error("swinviz: in-page redraw failed", e);
+      return;
+    }
+    // Gradio gets the click once the new picture is drawn and painted (its own work, sending
+    // the click to the server, would otherwise delay that); if the redraw failed, the server
+    // is told to send the figure
+    ev.stopImmediatePropagation();
+    const target = ev.target;
+    const init = { bubbles: true, cancelable: true, composed: true, view: window,
+      clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
+      button: ev.button, buttons: ev.buttons, detail: ev.detail };
+    const replay = (drew) => setTimeout(() => {
+      const again = new MouseEvent("click", init);
+      again.swinvizReplay = true;
+      S.drew = drew;
+      (target.isConnected ? target : document.querySelector("#query-image img") || target)
+        .dispatchEvent(again);
+    }, 0);
+    const drew = S.drew;
+    requestAnimationFrame(() => { last.painted = performance.now() - t0; });
+    drawing.then(() => {
+      last.react = performance.now() - t0;
+      requestAnimationFrame(() => {
+        const ms = performance.now() - t0;
+        last.drawn = ms;
+        S.timings.push({ query: rc, ms: ms });
+        replay(drew);
+      });
+    }).catch((e) => {
+      console.error("swinviz: in-page redraw failed", e);
+      replay("");
+    });
+  }
+
+  document.addEventListener("click", onClick, true);
+  // decode the pack of a newly drawn attention figure before the first click needs it
+  setInterval(() => { const gd = figureDiv("attention"); if (gd) packOf(gd); }, 400);
+  // what the select event tells the server: the page drew "key:block:head:row:col" (or "")
+  S.drewFor = () => S.drew;
+  // a tab was opened (its select event): draw what a click on another tab left pending
+  S.shown = (kind) => {
+    if (kind !== "attention" || !S.pending) return;
+    const pending = S.pending;
+    let frames = 0;
+    const draw = () => {
+      const gd = figureDiv("attention"), entry = packOf(gd);
+      if (S.pending !== pending || !entry || !entry.ready || entry.id !== pending.id) return;
+      if (!visible(gd) && frames++ < 30) { requestAnimationFrame(draw); return; }
+      S.pending = null;
+      const t0 = performance.now();
+      Promise.resolve(redrawAttention(gd, entry.ready, pending.query[0], pending.query[1]))
+        .then(() => { S.shownMs = performance.now() - t0; })
+        .catch((e) => console.error("swinviz: in-page redraw failed", e));
+    };
+    requestAnimationFrame(draw);
+  };
+  // for tests and measurements: redraw the attention figure for token (r, c) as a click does
+  S.redraw = (r, c) => {
+    const gd = figureDiv("attention"), entry = packOf(gd);
+    return entry.promise.then((P) => redrawAttention(gd, P, r, c));
+  };
+})();

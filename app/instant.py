@@ -1,0 +1,193 @@
+"""The instant click: what the page needs to redraw the attention figure for any query patch
+without asking the server, and the script that does it.
+
+A run (and a block / head / template redraw) ships, once, inside the attention figure's
+`layout.meta["click"]`, the traced pair's numbers that the figure reads for a query
+(`attention_pack`). On a click on the model's image the page (app/instant.js, loaded by
+`page_head()` through launch(head=...)) finds the token exactly as the server's
+`click_to_token` does, rebuilds every trace and text of the attention figure that depends on
+the query and redraws it with `Plotly.react`;
+the server then only learns the new query (the session's View, for downloads and redraws), and
+sends the information-flow figure (its rollout goes back through every block of the chain) and
+the marked image.
+
+How exact: attention probabilities (the selected block's, every head; the other block's as the
+figure shows it, one head or the mean) are sent as float16: a relative error of at most 2^-11
+(4.9e-4), for colours and hover values. The numbers the figure prints, panel (b), are sent
+finer (with all heads chosen, (b) prints every head's row: the selected block's attention is
+then sent as uint16 per row, with attn_scale): the selected head's attention rows as uint16
+scaled by each row's largest value (error <= row max / 131070 < 8e-6) and its q·kᵀ·scale
+scores as uint16 between each row's min and max (error <= range / 131070, about 2e-4), both
+plus the float32 rounding of the scales; the
+relative position bias, the region ids and the windows' token order are exact, and the mask is
+rebuilt from the region ids (checked equal to the trace's mask before it is sent, else no pack
+is sent and clicks go to the server). The (b) titles' "mean |·|" values are the server's own
+float32 numbers. Arrays travel zlib-compressed and base64-encoded, little-endian.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+PACK_VERSION = 1
+# Bigger packs are not sent (the page then asks the server on every click): a 448 px input's
+# stage 1 needs about 6 MB before compression (about 4 MB sent).
+PACK_MAX_BYTES = 8 * 1024 * 1024
+JS_PATH = Path(__file__).with_name("instant.js")
+
+
+KINDS = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
+
+
+def _enc(a: np.ndarray, dtype: str) -> dict:
+    """A numpy array as {"t": type, "b": base64(zlib(little-endian bytes)), "n": length}.
+    "f16": float16 sent as two byte planes (all high bytes, then all low bytes), which zlib
+    packs to about 0.9 byte a value for attention probabilities."""
+    if dtype == "f16":
+        bits = np.ascontiguousarray(a, dtype="<f2").view("<u2").ravel()
+        raw = (bits >> 8).astype(np.uint8).tobytes() + (bits & 255).astype(np.uint8).tobytes()
+    else:
+        raw = np.ascontiguousarray(a, dtype=KINDS[dtype]).tobytes()
+    return {"t": dtype, "n": int(a.size), "b": base64.b64encode(zlib.compress(raw, 3)).decode()}
+
+
+def _rows_u16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative rows (..., N) -> (uint16 (..., N), float32 scale (...,)): x ≈ q * scale."""
+    top = x.max(axis=-1).astype(np.float64)
+    scale = np.where(top > 0, top / 65535.0, 1.0)
+    q = np.rint(x / scale[..., None]).clip(0, 65535).astype(np.uint16)
+    return q, scale.astype(np.float32)
+
+
+def _rows_affine_u16(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (..., N) -> (uint16, float32 low, float32 step): x ≈ low + q * step."""
+    lo = x.min(axis=-1).astype(np.float64)
+    step = (x.max(axis=-1).astype(np.float64) - lo) / 65535.0
+    safe = np.where(step > 0, step, 1.0)
+    q = np.rint((x - lo[..., None]) / safe[..., None]).clip(0, 65535).astype(np.uint16)
+    return q, lo.astype(np.float32), step.astype(np.float32)
+
+
+def _geometry(trace):
+    """(order (nW, N) flat positions r·Wp + c on the padded grid, region id per slot (nW, N))
+    of one block, from the library's own window functions (as the attention figure builds
+    them)."""
+    from swinviz.figures.flow import token_geometry
+    from swinviz.windows import padded_size, window_partition
+
+    M, s = trace.window_size, trace.shift_size
+    Hp, Wp = padded_size(*trace.input_resolution, M)
+    order, _ = token_geometry(Hp, Wp, M, s)
+    regions = window_partition(trace.region_ids.view(1, Hp, Wp, 1), M).reshape(-1, M * M).numpy()
+    return order, regions
+
+
+def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
+                   key: str = "") -> dict | None:
+    """What the page needs to draw the attention figure of `exp` (block, head as the figure's
+    Selection) for any query, or None when it cannot be sent (too big, or a mask that is not
+    the regions' -100 / 0). `query` is the figure's resolved query; `key` names the run (the
+    page sends it back with a click, so the server knows which figure the page redrew).
+
+    Arrays (N = M·M slots, nW windows, nH heads, Hp x Wp the padded token grid):
+    order{b}, regions{b} (nW·N); attn (nW·nH·N·N float16, the selected block, every head);
+    other (nW·N·N float16: the other block's head `head`, or the head mean); rows (nW·N·N
+    uint16, the selected block's head `head` or 0) with rows_scale (nW·N); scores (nW·N·N,
+    the same head) with scores_lo, scores_step (nW·N) and scores_mean (nW·N, mean |scores| per
+    query); bias (N·N) and bias_mean (N).
+    """
+    tr = exp.traces
+    if tr[0].window_size != tr[1].window_size:
+        return None
+    M = tr[block].window_size
+    N = M * M
+    nH = tr[block].num_heads
+    from swinviz.windows import padded_size
+
+    Hr, Wr = exp.grid
+    Hp, Wp = padded_size(Hr, Wr, M)
+    geo = [_geometry(t) for t in tr]
+    nW = geo[0][0].shape[0]
+    if nW * nH * N * N * 2 + 3 * nW * N * N * 2 > PACK_MAX_BYTES:  # before compression
+        return None
+    has_mask = []
+    for b, t in enumerate(tr):
+        if t.mask is None:
+            has_mask.append(False)
+            continue
+        m = t.mask.numpy()
+        reg = geo[b][1]
+        expect = np.where(reg[:, :, None] != reg[:, None, :], -100.0, 0.0)
+        if m.shape != expect.shape or not np.array_equal(m, expect):
+            return None
+        has_mask.append(True)
+    hb = 0 if head is None else int(head)
+    attn = tr[block].attn.numpy()  # nW, nH, N, N
+    other_all = tr[1 - block].attn.numpy()
+    other = other_all.mean(axis=1) if head is None else other_all[:, hb]
+    scores = tr[block].scores[:, hb].numpy()  # nW, N, N
+    bias = tr[block].bias[hb].numpy()  # N, N
+    qb, sb = _rows_u16(attn[:, hb])  # the (b) panel's printed row: uint16
+    qs, lo, step = _rows_affine_u16(scores)
+    # the (b) titles' means, computed as the figure does (float32 over each query's N values)
+    smean = np.abs(scores).mean(axis=-1)
+    bmean = np.abs(bias).mean(axis=-1)
+    from .callbacks import display_scale
+
+    if head is None:  # all heads: (b) prints every head's row, sent finer
+        qa, sa = _rows_u16(attn)
+        sel_attn = {"attn": _enc(qa, "u16"), "attn_scale": _enc(sa, "f32")}
+    else:
+        sel_attn = {"attn": _enc(attn, "f16")}
+
+    return {
+        "v": PACK_VERSION, "key": key, "block": int(block), "head": head,
+        "grid": [int(Hr), int(Wr)], "pad": [int(Hp), int(Wp)], "M": int(M), "nW": int(nW),
+        "nH": int(nH), "p": int(exp.patch_size),
+        "disp": int(exp.patch_size * display_scale(exp.image)),
+        "has_mask": has_mask, "query": [int(query[0]), int(query[1])],
+        "order0": _enc(geo[0][0], "i32"), "order1": _enc(geo[1][0], "i32"),
+        "regions0": _enc(geo[0][1], "i32"), "regions1": _enc(geo[1][1], "i32"),
+        **sel_attn,
+        "other": _enc(other, "f16"),
+        "rows": _enc(qb, "u16"), "rows_scale": _enc(sb, "f32"),
+        "scores": _enc(qs, "u16"), "scores_lo": _enc(lo, "f32"),
+        "scores_step": _enc(step, "f32"), "scores_mean": _enc(smean, "f32"),
+        "bias": _enc(bias, "f32"), "bias_mean": _enc(bmean, "f32"),
+    }
+
+
+def decode(spec: dict) -> np.ndarray:
+    """The inverse of the pack's array encoding (tests and checks)."""
+    raw = zlib.decompress(base64.b64decode(spec["b"]))
+    if spec["t"] == "f16":
+        planes = np.frombuffer(raw, dtype=np.uint8).reshape(2, -1).astype(np.uint16)
+        return ((planes[0] << 8) | planes[1]).view(np.float16)
+    return np.frombuffer(raw, dtype=KINDS[spec["t"]])
+
+
+def plotly_chunk() -> str | None:
+    """The file name of Gradio's Plotly bundle (assets/PlotlyPlot-<hash>.js, ~4.6 MB), or None
+    when this Gradio has no such file."""
+    import gradio
+
+    found = sorted((Path(gradio.__file__).parent / "templates" / "frontend" / "assets")
+                   .glob("PlotlyPlot-*.js"))
+    return found[0].name if len(found) == 1 else None
+
+
+def page_head() -> str:
+    """The <script> for launch(head=...): the page's click handler and redraw, and, once the
+    page has loaded, Gradio's own Plotly bundle imported ahead of the first figure (the same
+    module Gradio imports later; parsing it takes a slow CPU about half a second)."""
+    chunk = plotly_chunk()
+    preload = "" if chunk is None else (
+        "(() => { const go = () => setTimeout(() => import(new URL("
+        f"'./assets/{chunk}', document.baseURI).href).catch(() => {{}}), 50);\n"
+        "  if (document.readyState === 'complete') go(); "
+        "else window.addEventListener('load', go); })();")
+    return f"<script>\n{JS_PATH.read_text()}\n{preload}\n</script>"
