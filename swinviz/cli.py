@@ -292,35 +292,17 @@ def _a(n: int) -> str:
     return "an" if str(n).startswith("8") or n in (11, 18) else "a"
 
 
-def _check_stage_windows(geo, size: int, window: int) -> None:
-    """The chosen stage's grid must split into whole windows (the figures do not draw padded
-    windows yet): else one sentence with input sizes that work."""
-    H, W = geo.grid
-    M = geo.window_size
-    if H % M == 0 and W % M == 0:
-        return
-    unit = 4 * window * 2 ** (geo.stage - 1)  # a multiple of this keeps stages 1..s whole
-    lo, hi = (size // unit) * unit, (size // unit + 1) * unit
-    sizes = f"{lo} or {hi}" if lo else f"{hi}"
-    raise UsageError(
-        f"stage {geo.stage} of {_a(size)} {size} px input works on {_a(H)} {H}x{W} token grid, "
-        "which does "
-        f"not split into whole {M}x{M} windows, and the figures do not draw padded windows "
-        f"yet; use an input size that is a multiple of {unit} (e.g. {sizes}) or another stage"
-    )
-
-
 def figure_settings(argv: list[str]) -> FigureSettings:
     """argv of `figures` or `lecture` (e.g. ["figures", "cat.jpg", "--out", "figs"]) -> checked
     settings.
 
     Checks run in this order: each value on its own (the preset fills what is not given), the
-    architecture, then the model settings together (`swinviz.model.check_settings`, whole
-    stage-1 windows), the stage and pair (`swinviz.config.check_stage_pair`) and the stage's
-    windows, the selection against the stage (query inside the stage's token grid, head below
-    the stage's number of heads), the device, and last the files (output folder, weights, the
-    image's header). Nothing is built or decoded. Raises UsageError, or SettingsError /
-    ImageError, each with one sentence.
+    architecture, then the model settings together (`swinviz.model.check_settings`; a grid
+    that does not split into whole windows is padded), the stage and pair
+    (`swinviz.config.check_stage_pair`), the selection against the stage (query inside the
+    stage's token grid, head below the stage's number of heads), the device, and last the files
+    (output folder, weights, the image's header). Nothing is built or decoded. Raises
+    UsageError, or SettingsError / ImageError, each with one sentence.
     """
     from .config import SettingsError, get_config
     from .export import parse_formats
@@ -363,13 +345,12 @@ def figure_settings(argv: list[str]) -> FigureSettings:
             bad = f"unknown figure kind(s) {', '.join(unknown)}" if unknown else "no figure kind"
             raise UsageError(f"--kinds names {bad}; choose from {', '.join(KINDS)}")
 
-    # the model settings together: the arch's own width and heads, whole stage-1 windows
-    check_settings(size, window, shift, base.embed_dim, base.num_heads[0], arch=base,
-                   whole_windows=True)
+    # the model settings together: the arch's own width and heads (a token grid that does not
+    # split into whole windows is padded, as the blocks do, and the figures show the padding)
+    check_settings(size, window, shift, base.embed_dim, base.num_heads[0], arch=base)
     cfg = config_for(base, img_size=size, window_size=window, shift_size=shift)
     stage, pair = _check_stage(cfg, a.stage, a.pair)
     geo = cfg.stage(stage)
-    _check_stage_windows(geo, size, window)
     H, W = geo.grid
     if query is not None and not (0 <= query[0] < H and 0 <= query[1] < W):
         where = (f"token grid of a {size} px input" if stage == 1 else

@@ -97,6 +97,32 @@ def test_progress_bar_counts(capsys):
     assert "[#####-----] 1/2" in text and "[##########] 2/2" in text and text.endswith("\n")
 
 
+def test_padded_sizes_run_and_draw_the_padding(tmp_path, monkeypatch, capsys):
+    """A token grid that does not split into whole windows is padded, as the blocks pad it:
+    200 px is 50x50 tokens at stage 1 (padded to 56x56), 168 px is 11x11 at stage 3 (to 14x14).
+    The CLI runs them and the figures get the padded exploration."""
+    written = []
+    monkeypatch.setattr(export, "Exporter", lambda: FakeExporter(written))
+    seen = []
+    real = model.SwinTransformer.explore
+
+    def explore(self, *args, **kwargs):
+        exp = real(self, *args, **kwargs)
+        seen.append((exp.grid, exp.num_windows))
+        return exp
+
+    monkeypatch.setattr(model.SwinTransformer, "explore", explore)
+    for size, stage, grid, windows in (("200", "1", (50, 50), 64), ("168", "3", (11, 11), 4)):
+        written.clear()
+        code = cli.main(["figures", str(CAT), "--out", str(tmp_path / size), "--size", size,
+                         "--stage", stage, "--kinds", "windows,regions,masks",
+                         "--weights", "random"])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert written == [["masks", "regions", "windows"]]
+        assert seen[-1] == (grid, windows)  # 8x8 windows of 7x7 over 56x56; 2x2 over 14x14
+
+
 def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
     """Issue 5's files through the CLI: odd but valid images export, bad ones get one clear
     line and exit code 2, never a traceback. (Export is faked here; real export is tested
@@ -356,12 +382,6 @@ STAGE = "--stage must be from 1 to 4 (as the paper numbers them), got"
         (["--arch", "swin-b", "--head", "4"], "from 0 to 3 (stage 1 has 4 heads)"),
         (["--arch", "swin-b-384", "--query", "96,0"],
          "--query 96,0 is outside the 96x96 token grid of a 384 px input"),
-        (["--size", "168", "--stage", "3"],
-         "stage 3 of a 168 px input works on an 11x11 token grid, which does not split into "
-         "whole 7x7 windows, and the figures do not draw padded windows yet; use an input size "
-         "that is a multiple of 112 (e.g. 112 or 224) or another stage"),
-        (["--size", "200"], "the 50x50 token grid of a 200px input does not split into whole "
-                            "7x7 windows"),
         (["--preset", "seed", "--query", "6,0"],
          "--query 6,0 is outside the 6x6 token grid of a 24 px input; ROW and COL must be from "
          "0 to 5"),
