@@ -41,11 +41,14 @@ def slide_names(kinds: list[str]) -> list[str]:
     return [f"{i:02d}-{kind}" for i, kind in enumerate(kinds, start=1)]
 
 
-def image_figure(exp, template: str = "lecture") -> go.Figure:
-    """The first slide: the image the model saw with the stage's patch grid, one patch marked.
+def image_figure(exp, template: str = "lecture",
+                 query: tuple[int, int] | None = None) -> go.Figure:
+    """The first slide: the image the model saw with the stage's patch grid, the query patch
+    (the figures' default when None) marked, the same token the later slides follow.
 
     One token of stage s is a patch_size x patch_size block of pixels (4 at stage 1; a merge
     doubles it), so the grid drawn is the token grid of the explored stage."""
+    from .figures import default_query
     from .figures.style import (
         QUERY_COLOR,
         fast_figure,
@@ -66,7 +69,7 @@ def image_figure(exp, template: str = "lecture") -> go.Figure:
     dim = getattr(exp, "embed_dim", None)
     lw = 0.5 if max(H, W) > 32 else 1.0
     grid = grid_lines(H * p, W * p, p, color="rgba(255,255,255,0.55)", width=lw).to_plotly_json()
-    r, c = H // 2, W // 2  # one patch near the middle
+    r, c = query if query is not None else default_query(H, W, exp.window_size, exp.shift_size)
     mark = dict(type="scatter", x=[c * p, (c + 1) * p, (c + 1) * p, c * p, c * p],
                 y=[r * p, r * p, (r + 1) * p, (r + 1) * p, r * p], mode="lines",
                 line=dict(color=QUERY_COLOR, width=tpl.line_width), hoverinfo="skip",
@@ -85,7 +88,7 @@ def image_figure(exp, template: str = "lecture") -> go.Figure:
                 + (f"<br>and holds {dim} numbers." if dim else "."))
     note = (f"{h_px}×{w_px} pixels, cut into<br>{p}×{p}-pixel patches:<br>"
             f"a {H}×{W} grid of tokens.<br><br>{made}<br><br>"
-            f"Yellow square: one token ({r}, {c}).")
+            f"Yellow square: token ({r}, {c}),<br>the query the next slides follow.")
     layout["annotations"] = [dict(text=note, xref="paper", yref="paper", x=0.67, y=0.95,
                                   xanchor="left", yanchor="top", align="left", showarrow=False,
                                   font=dict(size=tpl.font_size))]
@@ -104,7 +107,7 @@ def slide_figures(exp, *, block: int = 1, head: int | None = 0,
     kinds = slide_kinds()
     figs = {}
     for name, kind in zip(slide_names(kinds), kinds, strict=True):
-        figs[name] = (image_figure(exp, template) if kind == "image" else
+        figs[name] = (image_figure(exp, template, query) if kind == "image" else
                       make_figure(kind, exp, block=block, head=head, query=query,
                                   template=template))
         if progress:

@@ -257,3 +257,22 @@ def test_write_pdf_pages_keep_the_slides_shapes(tmp_path):
         assert pw / ph == pytest.approx(w / h, rel=1e-3)
     with pytest.raises(ValueError, match="no slides"):
         deck.write_pdf([], tmp_path / "y.pdf")
+
+
+def test_the_image_slide_marks_the_query_the_other_slides_follow(model56):
+    """Slide 1's yellow square is the query patch of the attention and flow slides: the given
+    one, else the figures' default, at the explored stage's patch size."""
+    from swinviz.figures import default_query, make_figure
+
+    exp = model56.explore(Image.new("RGB", (56, 56), "grey"))
+    H, W = exp.grid
+    p = exp.patch_size
+    default = default_query(H, W, exp.window_size, exp.shift_size)
+    for query, expect in ((None, default), ((0, 0), (0, 0)), ((3, 11), (3, 11))):
+        mark = deck.image_figure(exp, "lecture", query).data[2]
+        r, c = expect
+        assert min(mark.x) == c * p and max(mark.x) == (c + 1) * p, query
+        assert min(mark.y) == r * p and max(mark.y) == (r + 1) * p, query
+        attention = make_figure("attention", exp, block=1, head=0, query=query,
+                                template="lecture")
+        assert f"token ({r}, {c})" in attention.layout.title.text
