@@ -127,7 +127,8 @@ def figure(exp, sel) -> go.Figure:
                                         hi[:, None] - hi[None, :], wi[:, None] - wi[None, :]),
                     axis=-1).astype(np.int8)
     scale = dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax)
-    bar = dict(title=dict(text="bias", side="right"), len=0.8, thickness=14)
+    # the title over the bar: beside it, plotly's export set it on the tick labels
+    bar = dict(title=dict(text="bias", side="top"), len=0.8, thickness=14)
     data: list[dict] = []
     for k, h in enumerate(heads):
         xr, yr = cell[("table", h)]
