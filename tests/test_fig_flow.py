@@ -347,3 +347,58 @@ def test_rollout_without_padding_keeps_all_the_weight():
         np.testing.assert_allclose(maps[-1], dense_rollout(exp.chain, q), atol=1e-12)
         assert maps[-1].sum() == pytest.approx(1.0, abs=1e-6)  # float32 softmax rows
         assert maps[0].sum() == pytest.approx(1.0, abs=1e-6)
+
+
+# What the figure's text says must hold for the exploration it draws.
+
+@pytest.fixture(scope="module")
+def exp_s4():  # Swin-T at 224 px, stage 4: one 7x7 window, s = 0, no mask, the last stage
+    return load_model("random", img_size=224).explore(picture(), stage=4, predict=False)
+
+
+def all_text(fig):
+    return " ".join(a.text for a in fig.layout.annotations)
+
+
+def test_rollout_title_names_the_weights(exp14):
+    import dataclasses
+
+    assert not exp14.pretrained
+    text = all_text(ff.figure(exp14, Selection(query=(3, 3)).resolved(exp14)))
+    assert "random weights" in text and "real weights" not in text
+    trained = dataclasses.replace(exp14, pretrained=True)  # the flag a checkpoint load sets
+    text = all_text(ff.figure(trained, Selection(query=(3, 3)).resolved(trained)))
+    assert "pretrained weights" in text and "random weights" not in text
+
+
+def test_stage4_footnote_states_only_what_holds_there(exp_s4):
+    assert exp_s4.grid == (7, 7) and exp_s4.window_size == 7 and exp_s4.shift_size == 0
+    text = all_text(make_figure("flow", exp_s4, query=(3, 3), k_pairs=4))
+    for false in ("wrapped", "are masked", "next stage", "after patch merging",
+                  "patch merging leads", "real weights"):
+        assert false not in text, false
+    assert "with no shift (s = 0)" in text and "no mask" in text
+    assert "last pair of the last stage (stage 4)" in text
+
+
+def test_footnote_on_masks_and_later_stages_where_they_hold(exp6, exp14):
+    # exp6 (6x6, M = 3, s = 1): query (0, 0) gains nothing in block 1 (hand-checked above) and
+    # its block-1 window mixes 4 regions, so keys there are masked
+    text = all_text(make_figure("flow", exp6, query=(0, 0), k_pairs=2))
+    assert "the keys that wrapped around the edge are masked" in text
+    # exp14 is stage 1 of a 4-stage model, one pair per stage: stage 2 follows a patch merge
+    assert exp14.config.num_stages == 4 and exp14.geometry.pairs - exp14.pair == 1
+    text = all_text(make_figure("flow", exp14, query=(9, 4), k_pairs=2))
+    assert "later pairs run after patch merging, in stage 2" in text
+    assert "last stage" not in text
+
+
+def test_every_coloured_panel_has_its_own_colour_bar(exp_s4):
+    fig = make_figure("flow", exp_s4, query=(3, 3), k_pairs=4)
+    scaled = {t.name: t for t in fig.data if t.type == "heatmap" and t.showscale}
+    assert set(scaled) == {"reach block 0", "rollout stage 4", "rollout"}
+    assert "stage-4" in scaled["rollout stage 4"].colorbar.title.text
+    # the reach legend and the stage map's bar do not overlap (both at the grid rows' right)
+    reach, own = scaled["reach block 0"].colorbar, scaled["rollout stage 4"].colorbar
+    assert (reach.yanchor, own.yanchor) == ("top", "top")
+    assert own.y <= reach.y - reach.len

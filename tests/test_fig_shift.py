@@ -125,3 +125,52 @@ def test_bad_selections(exp14):
         make_figure("shift", exp14, query=(-1, 0))
     with pytest.raises(ValueError):
         make_figure("shift", exp14, template="")
+
+
+def segments(trace):
+    """The straight pieces of a lines trace, as a set of sorted rounded endpoint pairs."""
+    xs = np.asarray(trace.x, dtype=float)
+    ys = np.asarray(trace.y, dtype=float)
+    out = set()
+    for i in range(len(xs) - 1):
+        a, b = (xs[i], ys[i]), (xs[i + 1], ys[i + 1])
+        if not np.isnan([*a, *b]).any() and a != b:
+            out.add(tuple(sorted((tuple(np.round(a, 3)), tuple(np.round(b, 3))))))
+    return out
+
+
+def hidden_legend_entries(fig):
+    """Names of the legend's line entries (unfilled) whose every segment lies under a later, at
+    least as wide line of the same panel: listed in the legend, but not to be seen."""
+    data = list(fig.data)
+    hidden = []
+    for i, t in enumerate(data):
+        if (t.type != "scatter" or t.showlegend is False or t.mode != "lines"
+                or t.fill not in (None, "none")):
+            continue
+        over = set()
+        for u in data[i + 1:]:
+            if (u.type == "scatter" and u.mode == "lines" and (u.xaxis, u.yaxis) ==
+                    (t.xaxis, t.yaxis) and (u.line.width or 2) >= (t.line.width or 2)):
+                over |= segments(u)
+        if segments(t) <= over:
+            hidden.append(t.name)
+    return hidden
+
+
+@pytest.fixture(scope="module")
+def exp_s4():  # Swin-T at 224 px, stage 4: one 7x7 window, no shift
+    return load_model("random", img_size=224).explore(picture(), stage=4, predict=False)
+
+
+def test_stage4_legend_lists_only_what_is_seen(exp_s4, exp14):
+    assert exp_s4.grid == (7, 7) and exp_s4.shift_size == 0
+    fig = make_figure("shift", exp_s4, query=(3, 3))
+    assert hidden_legend_entries(fig) == []
+    legend = [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    assert "the one window of block 1 (SW-MSA) (the whole grid)" in legend
+    assert not [n for n in legend if "window grid" in n]  # the orange grid is not drawn apart
+    fig = make_figure("shift", exp14, query=(9, 4))
+    assert hidden_legend_entries(fig) == []
+    legend = [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    assert any("window grid (paper: moved by s" in n for n in legend)

@@ -1,6 +1,6 @@
 """Information flow. Which input patches can influence the chosen patch after the pair's first
-block, after the pair and after k pairs, and where attention rollout puts the real weight, back
-through every block and patch merge to the image.
+block, after the pair and after k pairs, and where attention rollout puts the model's attention
+weight, back through every block and patch merge to the image.
 
 Reach (weights ignored, only who may attend to whom): in one block, query q sees key j when j is
 in q's window and the mask is 0 (same region id; always in W-MSA). As an (L, L) boolean matrix
@@ -14,8 +14,9 @@ checks; 3136² is fine, a 448 px input's 12544² is not). The residual connectio
 q is in its own window. A grid that does not split into whole windows is padded inside the block;
 the zero tokens carry nothing and are left out.
 
-Rollout (real weights): A_b is block b's head-averaged attention scattered from window form to
-original token positions (L, L); with the residual as 0.5·I the pair's rollout is
+Rollout (the model's attention weights, random or pretrained): A_b is block b's head-averaged
+attention scattered from window form to original token positions (L, L); with the residual as
+0.5·I the pair's rollout is
   (0.5·A_1 + 0.5·I) @ (0.5·A_0 + 0.5·I)          (`rollout`, `rollout_row`: within the pair)
 and the figure rolls the query back through every block of `exp.chain` to stage 1 with
 `swinviz.rollout.rollout_map` (a merged token's weight spread over its 2x2 children at every
@@ -261,6 +262,50 @@ def _cap(z: np.ndarray, skip: np.ndarray) -> float:
     return float(rest.max()) or float(z.max()) or 1.0
 
 
+def _weights(exp) -> str:
+    """What the rollout's weights are: 'random weights' for an untrained model (`exp.pretrained`
+    False), else 'pretrained weights' (a checkpoint from the Hub or a file)."""
+    return "pretrained weights" if exp.pretrained else "random weights"
+
+
+def _masked_window(exp, query) -> bool:
+    """True when the query's window in the pair's second block mixes region ids, i.e. the
+    attention mask hides some of its keys (keys that wrapped around the edge); False without a
+    shift."""
+    H, W = exp.grid
+    M, s = exp.window_size, exp.shift_size
+    if s == 0:
+        return False
+    _, wot = token_geometry(H, W, M, s)
+    ids = window_region_ids(*padded_size(H, W, M), M, s).numpy()[wot[query][0]]
+    return bool((ids != ids[0]).any())
+
+
+def _later_pairs_text(exp, k: int) -> str:
+    """The footnote's sentence on pairs 2..k: what the panels show, and what really follows the
+    pair in the model (more pairs of this stage, patch merging into the next stage, or nothing
+    at the last pair of the last stage)."""
+    later = "pair 2 shows" if k == 2 else f"pairs 2–{k} show"
+    text = (f"{later[0].upper()}{later[1:]} what repeating this same pair at this resolution "
+            f"would do (reach depends on windows and masks only).")
+    geo = exp.geometry
+    if geo is None:
+        return text
+    more = geo.pairs - exp.pair - 1
+    last = exp.stage == exp.config.num_stages
+    if more > 0:
+        text += (f" In Swin, stage {exp.stage} has {more} more pair{'s' if more > 1 else ''} "
+                 f"after this one at this resolution (same windows, their own weights)"
+                 + ("; it is the last stage." if last else
+                    f"; after them patch merging leads to stage {exp.stage + 1}."))
+    elif last:
+        text += (f" In Swin this is the last pair of the last stage (stage {exp.stage}): no "
+                 f"block follows it.")
+    else:
+        text += f" In Swin the later pairs run after patch merging, in stage {exp.stage + 1}."
+    return text
+
+
 def figure(exp, sel) -> go.Figure:
     t = get_template(sel.template)
     k = int(sel.k_pairs)
@@ -301,7 +346,7 @@ def figure(exp, sel) -> go.Figure:
     p1 = exp.config.patch_size if exp.config is not None else 4
     H1, W1 = maps[-1].shape
     titles.append(f"rollout to the image: stage 1's {p1}×{p1}-px patches<br>"
-                  f"({n_blocks} blocks, real weights, mean over heads)" if to_image else
+                  f"({n_blocks} blocks, {_weights(exp)}, mean over heads)" if to_image else
                   f"rollout through the {n_blocks} traced blocks<br>(stage {map_stages[-1]} "
                   f"tokens)")
     specs = [[{} if i * cols + j < n_grid else None for j in range(cols)]
@@ -334,6 +379,10 @@ def figure(exp, sel) -> go.Figure:
     panels = [refs[(1 + i // cols, 1 + i % cols)] for i in range(n_grid)] + [refs[(rows, 1)]]
 
     step_names = [f"block {exp.blocks[0]}"] + [f"pair {i}" for i in range(1, k + 1)]
+    # colour bars at the right of the grid rows: "reachable since" for the reach panels, below it
+    # (with a stage map) the stage map's own rollout scale, each titled for its panels
+    grid_frac = grid_rows / (grid_rows + 1.7)
+    reach_len = (0.42 if show_stage else 0.8) * grid_frac
     for i, (xr, yr) in enumerate(panels[:k + 1]):
         ax = dict(xaxis=xr, yaxis=yr)
         z, r0, c0 = _crop(np.where(sets[i], first, np.nan))
@@ -342,10 +391,10 @@ def figure(exp, sel) -> go.Figure:
             type="heatmap", z=z, x0=c0, dx=1, y0=r0, dy=1, zmin=-0.5, zmax=k + 0.5,
             colorscale=dscale, opacity=0.7,
             showscale=i == 0, name=f"reach {['block 0', *step_names[1:]][i]}",
-            colorbar=dict(title=dict(text="reachable<br>since", side="top"), tickmode="array",
-                          tickvals=list(range(k + 1)), ticktext=step_names, thickness=14,
-                          len=0.8 * grid_rows / (grid_rows + 1.7), y=1, yanchor="top",
-                          x=1.01),
+            colorbar=dict(title=dict(text="reach panels:<br>reachable<br>since" if show_stage
+                                     else "reachable<br>since", side="top"),
+                          tickmode="array", tickvals=list(range(k + 1)), ticktext=step_names,
+                          thickness=14, len=reach_len, y=1, yanchor="top", x=1.01),
             hovertemplate="token (%{y}, %{x})<br>reachable since %{z}<extra>0 = the pair's "
                           "first block, i = pair i</extra>", **ax))
         xs, ys = cells_outline(sets[i])
@@ -374,7 +423,10 @@ def figure(exp, sel) -> go.Figure:
         data.append(dict(
             type="heatmap", z=z, x0=c0, dx=1, y0=r0, dy=1, zmin=0, zmax=_cap(zs, own),
             colorscale=SEQUENTIAL, opacity=0.85, name=f"rollout stage {exp.stage}",
-            showscale=False,
+            showscale=True, colorbar=dict(
+                title=dict(text=f"stage-{exp.stage}<br>rollout<br>weight", side="top"),
+                thickness=14, len=0.8 * grid_frac - reach_len, y=1 - reach_len - 0.04,
+                yanchor="top", x=1.01),
             hovertemplate="token (%{y}, %{x})<br>rollout weight %{z:.3g}<extra></extra>", **ax))
         data.append(dict(grid, **ax))
         data.append(dict(star, **ax))
@@ -409,7 +461,6 @@ def figure(exp, sel) -> go.Figure:
                                 range=[H1 * px, 0], showgrid=False, zeroline=False,
                                 constrain="domain", scaleanchor=xr)
 
-    later = ("pair 2 shows" if k == 2 else f"pairs 2–{k} show")
     lines = [
         f"Reach: the input patches that can influence token ({r}, {c}) of stage {exp.stage}, "
         f"from window membership and masks only (weights ignored); colour = the step at which a "
@@ -420,13 +471,18 @@ def figure(exp, sel) -> go.Figure:
         lines.append(f"The {H}×{W} grid is padded to {Hp}×{Wp} inside each block: the zero "
                      f"tokens carry nothing, so reach and rollout leave them out (weight a query "
                      f"gives them leaves the picture).")
-    if counts[1] == counts[0]:
+    if counts[1] == counts[0] and s == 0:
+        lines.append(f"The pair's second block adds nothing for this patch: with no shift "
+                     f"(s = 0) {b1} uses the same windows as {b0}"
+                     + (" (one window covers the whole grid, so no mask)." if M >= min(H, W)
+                        else "."))
+    elif counts[1] == counts[0]:
         lines.append(f"The pair's second block adds nothing for this patch: every key {b1} "
-                     f"lets it see (same region id) was already in its first window; the keys "
-                     f"that wrapped around the edge are masked.")
+                     f"lets it see (same region id) was already in its first window"
+                     + ("; the keys that wrapped around the edge are masked."
+                        if _masked_window(exp, (r, c)) else "."))
     if k > 1:
-        lines.append(f"In Swin the later pairs run after patch merging (the next stage); "
-                     f"{later} what repeating this same pair at this resolution would do.")
+        lines.append(_later_pairs_text(exp, k))
     lines.append(
         "Rollout (Abnar & Zuidema): a row vector v starts at the query and goes back through "
         f"every block from {b1} of stage {exp.stage} to "

@@ -103,6 +103,7 @@ def figure(exp, sel) -> go.Figure:
     tpl = get_template(sel.template)
     lw = line_width(tpl, max(Hp // M, Wp // M))
     qr, qc = sel.query
+    one = Hp == M and Wp == M  # one window: the grid is its outline, the query's window below
 
     ids_rolled = t1.region_ids.numpy()  # the trace's ids: position (i, j) of the ROLLED map
     ids_orig = np.roll(ids_rolled, shift=(s, s), axis=(0, 1))  # carried back to each patch
@@ -170,8 +171,8 @@ def figure(exp, sel) -> go.Figure:
         data.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
                          line=dict(color=BLOCK_COLORS[1], width=lw),
                          name=f"{block_name(1, exp)} window grid (paper: moved by s; code: "
-                              f"regular)",
-                         legendgroup="grid", showlegend=first, **ax))
+                              f"regular)" if s else f"{block_name(1, exp)} window grid (no shift)",
+                         legendgroup="grid", showlegend=first and not one, **ax))
         boxes = region_boxes(ids)
         data.append(dict(
             type="scatter", mode="text", hoverinfo="skip", showlegend=False,
@@ -183,7 +184,8 @@ def figure(exp, sel) -> go.Figure:
         data.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
                          line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
                          showlegend=first,
-                         name=f"the query's window in {block_name(1, exp)} (window {wq})", **ax))
+                         name=f"the one window of {block_name(1, exp)} (the whole grid)" if one
+                         else f"the query's window in {block_name(1, exp)} (window {wq})", **ax))
         data.append(dict(type="scatter", x=[(pc + 0.5) * p], y=[(pr + 0.5) * p], mode="markers",
                          marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
                                      color=QUERY_COLOR, line=dict(color="black", width=1.5)),

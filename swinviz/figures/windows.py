@@ -155,6 +155,7 @@ def figure(exp, sel) -> go.Figure:
 
     pieces0 = window_pieces(H, W, M0, 0)
     pieces1 = window_pieces(H, W, M1, s)
+    single = len(pieces0) == len(pieces1) == 1  # the query's window is the only outline
     w_of = (token_windows(Hp, Wp, M0, 0), token_windows(Hp, Wp, M1, s))
     # region id of every token of the padded grid: region_ids live in the rolled frame (fact 4)
     region_orig = np.roll(t1.region_ids.numpy(), shift=(s, s), axis=(0, 1))
@@ -225,8 +226,11 @@ def figure(exp, sel) -> go.Figure:
                                  name="wrapped-around window: same tint + number = one window",
                                  **ax))
         xs, ys, ws = outline_xy(pieces, p)
+        # one window: its outline is the query's window, drawn over it below; no legend entry
+        # for a line nobody can see
         data.append(dict(type="scatter", x=xs, y=ys, customdata=ws, mode="lines",
                          hoverinfo="skip", line=dict(color=color, width=lw),
+                         showlegend=len(pieces) > 1,
                          name=f"{block_name(block, exp)} windows", meta=f"windows block {block}",
                          **ax))
         if label:
@@ -243,7 +247,8 @@ def figure(exp, sel) -> go.Figure:
         xs, ys, _ = outline_xy(pieces, p, [wq])
         data.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
                          line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
-                         showlegend=first, name="the query's window in each block", **ax))
+                         showlegend=first, name="the one window (the whole grid), in both blocks"
+                         if single else "the query's window in each block", **ax))
         data.append(dict(type="scatter", x=[(qc + 0.5) * p], y=[(qr + 0.5) * p], mode="markers",
                          marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
                                      color=QUERY_COLOR, line=dict(color="black", width=1.5)),
