@@ -212,8 +212,10 @@ def figure(exp, sel) -> go.Figure:
         [r.source if r.shape is not None else "—" for r in rows],
     ]
     head_size, cell_size = tpl.font_size, max(10, tpl.font_size - 1)
-    widths = fit_columns(header, cols, head_size, cell_size, tpl.width - 40,
-                         first=(2, 3))  # shapes and symbols unbroken if they can be
+    # shapes (and symbols) on one line where that does not make the table taller
+    widths = min((fit_columns(header, cols, head_size, cell_size, tpl.width - 40, first=f)
+                  for f in ((2, 3), (2,), ())),
+                 key=lambda w: table_px(header, cols, w, head_size, cell_size, cell_h, cell_h))
     table = dict(
         type="table", columnwidth=[round(w, 1) for w in widths],
         header=dict(values=header, fill=dict(color="#dde3ea"), align="left",
@@ -255,10 +257,10 @@ def _plain(text: str) -> str:
 
 def word_px(word: str, size: float, bold: bool = False) -> float:
     """Width in px of one unbreakable piece of cell text (tags removed): `text_px`'s estimate,
-    and never less than 0.62 em a character (bold 8 % more), so that a narrow-looking word is
+    and never less than 0.6 em a character (bold 8 % more), so that a narrow-looking word is
     not under-counted."""
     plain = _plain(word)
-    return max(text_px(plain, size), 0.62 * size * len(plain)) * (1.08 if bold else 1.0)
+    return max(text_px(plain, size), 0.6 * size * len(plain)) * (1.08 if bold else 1.0)
 
 
 def cell_lines(text: str, size: float, col_px: float) -> int:
