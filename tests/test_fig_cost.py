@@ -10,6 +10,7 @@ from swinviz import cost, load_model
 from swinviz.config import ARCHS, get_config
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import cost as fc
+from swinviz.figures.style import get_template
 from swinviz.model import SwinTransformer
 
 
@@ -210,3 +211,88 @@ def test_bad_selections(model6):
         make_figure("cost", exp, template="slides")
     with pytest.raises(ValueError):
         make_figure("cost", exp, head=4)
+
+
+def table_room(fig, table):
+    """(column widths in px, domain height in px) of a table trace, from the figure's layout."""
+    from swinviz.figures.style import get_template
+
+    lay = fig.layout
+    width = lay.width or get_template(lay.meta["template"]).width
+    plot_w = width - lay.margin.l - lay.margin.r
+    plot_h = lay.height - lay.margin.t - lay.margin.b
+    x0, x1 = table.domain.x or (0, 1)
+    y0, y1 = table.domain.y or (0, 1)
+    cw = list(table.columnwidth)
+    return [c / sum(cw) * plot_w * (x1 - x0) for c in cw], plot_h * (y1 - y0)
+
+
+def plain(text):
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", " ", text.replace("<br>", "\n")))
+
+
+def assert_table_fits(fig, table):
+    """Plotly breaks cell text only at spaces (inside 8 px of padding each side) and cuts what
+    does not fit; a table taller than its domain hides its last rows. At ~0.6 em a character
+    (bold 8 % more), every word must fit its column and every row the domain."""
+    cols_px, room_px = table_room(fig, table)
+    needed = 0.0
+    parts = ((list(table.header.values), [[v] for v in table.header.values], table.header),
+             (None, list(table.cells.values), table.cells))
+    for _, cols, part in parts:
+        size = part.font.size
+        for i in range(len(cols[0])):
+            lines_max = 1
+            for j, col in enumerate(cols):
+                text = col[i]
+                em = 0.6 * size * (1.08 if "<b>" in text else 1.0)
+                lines = 0
+                for line in plain(text).split("\n"):
+                    lines += 1
+                    used = 0.0
+                    for w in line.split():
+                        assert len(w) * em + 16 <= cols_px[j], (
+                            f"{w!r} ({len(w)} chars at {size} px) is cut in a column of "
+                            f"{cols_px[j]:.0f} px")
+                        if used and used + (len(w) + 1) * em > cols_px[j] - 16:
+                            lines += 1
+                            used = len(w) * em
+                        else:
+                            used += (len(w) + (1 if used else 0)) * em
+                lines_max = max(lines_max, lines)
+            needed += max(part.height, lines_max * 1.3 * size + 16)
+    assert room_px >= needed, f"the table needs {needed:.0f} px, its domain is {room_px:.0f} px"
+
+
+@pytest.mark.parametrize("template", ["default", "lecture"])
+@pytest.mark.parametrize("sp", [(1, 0), (4, 0)])
+def test_tables_cut_nothing_and_labels_fit(swin_t, sp, template):
+    _, exps = swin_t
+    fig = make_figure("cost", exps[sp], template=template)
+    tables = [t for t in fig.data if t.type == "table"]
+    assert [t.name for t in tables] == ["model", "parameters"]
+    for table in tables:
+        assert_table_fits(fig, table)
+    # the bars' category labels (and the numbers on them) do not run into their neighbours
+    width = fig.layout.width or get_template(template).width
+    plot_w = width - fig.layout.margin.l - fig.layout.margin.r
+    for bar in (t for t in fig.data if t.type == "bar"):
+        ax = fig.layout[bar.xaxis.replace("x", "xaxis")]
+        slot = plot_w * (ax.domain[1] - ax.domain[0]) / len(bar.x)
+        labels = [line for x in bar.x for line in plain(x).split("\n")]
+        widest = max(len(line.strip()) for line in labels)
+        assert widest * 0.6 * ax.tickfont.size <= slot, (bar.x, ax.tickfont.size, slot)
+        if bar.text is not None:
+            assert max(map(len, bar.text)) * 0.6 * bar.textfont.size <= slot
+    # the log axis is labelled at its own values, in full (no bare "2" for 2G)
+    msa = next(t for t in fig.data if t.meta == "global MSA")
+    ax = fig.layout[msa.yaxis.replace("y", "yaxis")]
+    assert ax.type == "log" and ax.tickvals is not None and len(ax.tickvals) >= 2
+    for v, label in zip(ax.tickvals, ax.ticktext, strict=True):
+        assert label[-1] in "kMG" and float(label[:-1]) * 1e3 ** "kMG".index(label[-1]) * 1e3 \
+            == pytest.approx(v)
+    lo, hi = ax.range
+    assert all(10 ** lo <= v <= 10 ** hi for v in ax.tickvals)

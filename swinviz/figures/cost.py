@@ -15,9 +15,12 @@ FLOPs of each module as fact 10 counts them. The measured forward times are in t
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from .. import cost as _cost
+from .shapes import fit_columns, table_px, word_px
 from .style import (
     OKABE_ITO,
     arch_label,
@@ -195,6 +198,68 @@ def arch_label_of(cfg) -> str:
     return arch_label(_E)
 
 
+def _model_cols(rows: list[dict], stage: int, total_p: int, total_f: int) -> list[list[str]]:
+    """The cells of the whole-model table, column by column, with a total row."""
+    labels = [f"<b>{r['label']}</b> ◀" if r["part"].endswith("blocks") and r["stage"] == stage
+              else r["label"] for r in rows]
+    return [
+        labels + ["<b>total</b>"],
+        [r["part"] for r in rows] + [""],
+        [f"{r['grid'][0]}×{r['grid'][1]}" if r["grid"] else "—" for r in rows] + [""],
+        [str(r["dim"]) for r in rows] + [""],
+        [r["heads"] for r in rows] + [""],
+        [r["window"] for r in rows] + [""],
+        [_fmt(r["params"]) for r in rows] + [f"<b>{_fmt(total_p)}</b>"],
+        [_si(r["flops"]) for r in rows] + [f"<b>{_si(total_f)}</b>"],
+    ]
+
+
+def _pair_table(exp) -> tuple[list[str], list[list[str]], dict]:
+    """Header, cells (column by column) and meta of the explored pair's table."""
+    prow = parameter_rows(exp)
+    r0 = {r["module"]: r for r in prow if r["block"] == 0}
+    r1 = {r["module"]: r for r in prow if r["block"] == 1}
+    if any(r0[m]["count"] != r1[m]["count"] for m in BLOCK_MODULES):  # same stage, same window
+        raise AssertionError("the two blocks of a pair should have the same parameters")
+    f0, f1 = module_flops(exp, 0), module_flops(exp, 1)
+    b0, b1 = exp.blocks
+    stage_prefix = f"layers.{exp.stage - 1}.blocks.{{{b0},{b1}}}."
+    order = list(BLOCK_MODULES[:2]) + [ATTN_MATMULS] + list(BLOCK_MODULES[2:])
+    per_block = sum(r0[m]["count"] for m in BLOCK_MODULES)
+    pcols = [
+        order + [f"<b>one block ({b0} or {b1})</b>"],
+        [r0[m]["shape"] if m in r0 else "—" for m in order] + [""],
+        [r0[m]["formula"] if m in r0 else "" for m in order] + [""],
+        [_fmt(r0[m]["count"]) if m in r0 else "0" for m in order]
+        + [f"<b>{_fmt(per_block)}</b>"],
+        [FLOP_FORMULAS[m] for m in order] + [""],
+        [_si(f0[m]) if f0[m] == f1[m] else f"{_si(f0[m])} | {_si(f1[m])}" for m in order]
+        + [f"<b>{_si(sum(f0.values()))}</b>" if sum(f0.values()) == sum(f1.values())
+           else f"<b>{_si(sum(f0.values()))} | {_si(sum(f1.values()))}</b>"],
+    ]
+    header = [f"<b>{stage_prefix}</b>", "<b>shape (weight + bias)</b>", "<b>formula</b>",
+              "<b>parameters, per block</b>", "<b>FLOPs formula</b>", "<b>FLOPs, per block</b>"]
+    meta = dict(modules=order, params=[r0[m]["count"] if m in r0 else 0 for m in order],
+                flops=[[f0[m] for m in order], [f1[m] for m in order]])
+    return header, pcols, meta
+
+
+def _fit_font(labels: list[str], room_px: float, size: int) -> int:
+    """The largest font size up to `size` (at least 8) at which every line of every label fits
+    `room_px`, so that the labels of neighbouring bars do not run together."""
+    per_px = max(word_px(line, 1.0, "<b>" in lab) for lab in labels for line in lab.split("<br>"))
+    return max(8, min(size, int(room_px / per_px)))
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log axis over [lo, hi]: the powers of ten, and 2 and 5 times them
+    when fewer than three powers fall inside (each labelled in full, never a bare "2")."""
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    powers = [10.0 ** k for k in range(k0, k1 + 1) if lo <= 10.0 ** k <= hi]
+    steps = (1,) if len(powers) >= 3 else (1, 2, 5)
+    return [m * 10.0 ** k for k in range(k0, k1 + 1) for m in steps if lo <= m * 10.0 ** k <= hi]
+
+
 def figure(exp, sel) -> go.Figure:
     sel = sel.resolved(exp)
     t = get_template(sel.template)
@@ -228,24 +293,32 @@ def figure(exp, sel) -> go.Figure:
     text = "<br>".join(wrap_text(line, width) for line in lines)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1, below=5.5)
 
-    n_model = len(rows) + 2  # header + total
-    n_pair = len(BLOCK_MODULES) + 4  # + q·kᵀ row, total, a two-line header
     row_px = int(t.font_size * 1.9)
+    plot_w = t.width - 80 - 30  # margins l and r below
+    model_hdr = ["<b>part</b>", "<b>module</b>", "<b>tokens</b>", "<b>C</b>", "<b>heads</b>",
+                 "<b>window / shift</b>", "<b>parameters</b>", "<b>FLOPs</b>"]
+    model_cols = _model_cols(rows, exp.stage, total_p, total_f)
+    model_sizes = (t.font_size - 1, t.font_size - 2)
+    model_w = fit_columns(model_hdr, model_cols, *model_sizes, plot_w)
+    model_px = table_px(model_hdr, model_cols, model_w, *model_sizes, row_px, row_px) + 4
+    pair_hdr, pair_cols, pair_meta = _pair_table(exp)
+    pair_sizes = (t.font_size - 2, t.font_size - 2)
+    pair_w = fit_columns(pair_hdr, pair_cols, *pair_sizes, plot_w, first=(1,))
+    pair_px = table_px(pair_hdr, pair_cols, pair_w, *pair_sizes, row_px, row_px) + 4
+
     chart_px = int(t.height * 0.5)
     top = int(12 + 1.35 * t.title_size + 1.4 * t.font_size + 12)
     gap_px = int(5.5 * t.font_size)
-    tables_px = (n_model + 1 + n_pair) * row_px + 2 * t.font_size
-    height = top + bottom + tables_px + chart_px + 2 * gap_px + 4 * t.font_size
-    area = height - top - bottom
-    h1 = ((n_model + 1) * row_px + t.font_size) / area
-    h3 = (n_pair * row_px + t.font_size) / area
-    v = round(gap_px / area, 3)
-    h2 = round(1 - h1 - h3 - 2 * v, 3)
+    pair_room = pair_px + int(0.4 * t.font_size)  # the pair's table starts a little below its title
+    area = model_px + chart_px + pair_room + 2 * gap_px
+    v = round(gap_px / area, 4)
+    h1, h3 = round(model_px / area, 4), round(pair_room / area, 4)
+    h2 = round(1 - h1 - h3 - 2 * v, 4)
     layout, refs = subplots_layout(
         rows=3, cols=3,
         specs=[[{"type": "table", "colspan": 3}, None, None], [{}, {}, {}],
                [{"type": "table", "colspan": 3}, None, None]],
-        row_heights=[round(h1, 3), h2, round(h3, 3)], vertical_spacing=v,
+        row_heights=[h1, h2, h3], vertical_spacing=v,
         horizontal_spacing=0.09,
         subplot_titles=["model", "params", "flops", "msa", "pair"],
     )
@@ -254,31 +327,18 @@ def figure(exp, sel) -> go.Figure:
 
     # ---- the whole model -----------------------------------------------------------------------
     explored = [r["stage"] == exp.stage for r in rows]
-    labels = [f"<b>{r['label']}</b> ◀" if r["part"].endswith("blocks") and r["stage"] == exp.stage
-              else r["label"] for r in rows]
-    cols = [
-        labels + ["<b>total</b>"],
-        [r["part"] for r in rows] + [""],
-        [f"{r['grid'][0]}×{r['grid'][1]}" if r["grid"] else "—" for r in rows] + [""],
-        [str(r["dim"]) for r in rows] + [""],
-        [r["heads"] for r in rows] + [""],
-        [r["window"] for r in rows] + [""],
-        [_fmt(r["params"]) for r in rows] + [f"<b>{_fmt(total_p)}</b>"],
-        [_si(r["flops"]) for r in rows] + [f"<b>{_si(total_f)}</b>"],
-    ]
+    cols = model_cols
     fill = [HIGHLIGHT if e else ("#f6f6f6" if i % 2 else "white")
             for i, e in enumerate(explored)] + ["#e3eef8"]
     dom = layout[axis_key(refs[(2, 1)][1])]["domain"][1] + v
     data.append(dict(
         type="table", domain=dict(x=[0, 1], y=[dom, 1]),
-        columnwidth=[2.4, 2.0, 0.9, 0.7, 0.7, 1.8, 1.3, 1.0],
-        header=dict(values=["<b>part</b>", "<b>module</b>", "<b>tokens</b>", "<b>C</b>",
-                            "<b>heads</b>", "<b>window / shift</b>", "<b>parameters</b>",
-                            "<b>FLOPs</b>"],
-                    fill=dict(color="#dde6ee"), align="left", font=dict(size=t.font_size - 1),
+        columnwidth=[round(w, 1) for w in model_w],
+        header=dict(values=model_hdr,
+                    fill=dict(color="#dde6ee"), align="left", font=dict(size=model_sizes[0]),
                     height=row_px),
         cells=dict(values=cols, fill=dict(color=[fill] * len(cols)),
-                   align=["left"] * 6 + ["right", "right"], font=dict(size=t.font_size - 2),
+                   align=["left"] * 6 + ["right", "right"], font=dict(size=model_sizes[1]),
                    height=row_px),
         name="model", meta=dict(parts=[r["part"] for r in rows],
                                 params=[r["params"] for r in rows],
@@ -288,8 +348,11 @@ def figure(exp, sel) -> go.Figure:
 
     # ---- per stage: parameters and FLOPs ----------------------------------------------------
     groups = _groups(rows)
-    names = [g[0].replace("stage ", "stage<br>").replace(" + ", "<br>+ ") for g in groups]
+    names = [g[0].replace("stage ", "stage<br>").replace(" + ", "<br>+") for g in groups]
     colors = [EXPLORED if g[1] == exp.stage else OTHER for g in groups]
+    panel_px = plot_w * (1 - 2 * 0.09) / 3
+    bar_font = _fit_font(names + [_si_short(g[i]) for g in groups for i in (2, 3)],
+                         panel_px / len(names) - 4, t.font_size - 3)
     for cell, idx, what in (((2, 1), 2, "parameters"), ((2, 2), 3, "FLOPs")):
         xr, yr = refs[cell]
         vals = [g[idx] for g in groups]
@@ -299,10 +362,10 @@ def figure(exp, sel) -> go.Figure:
                          constraintext="none",
                          name=f"{what} per stage", showlegend=False, xaxis=xr, yaxis=yr,
                          hovertemplate=f"%{{x}}: %{{y:,}} {what}<extra></extra>",
-                         textfont=dict(size=t.font_size - 3)))
+                         textfont=dict(size=bar_font)))
         layout[axis_key(yr)].update(title=dict(text=what), exponentformat="SI",
                                     range=[0, max(vals) * 1.22])
-        layout[axis_key(xr)].update(tickangle=0, tickfont=dict(size=t.font_size - 3))
+        layout[axis_key(xr)].update(tickangle=0, tickfont=dict(size=bar_font))
     anns[1]["text"] = f"Parameters per stage<br><sup>total {_si(total_p)}</sup>"
     anns[2]["text"] = f"FLOPs per stage<br><sup>total {_si(total_f)}</sup>"
 
@@ -325,52 +388,33 @@ def figure(exp, sel) -> go.Figure:
                      text=[f"×{m / w:.1f}" for m, w in zip(msa, w_msa, strict=True)],
                      textfont=dict(size=t.font_size - 2), hoverinfo="skip", showlegend=False,
                      name="MSA / W-MSA", xaxis=xr, yaxis=yr))
+    lo, hi = min(w_msa) / 2, max(msa) * 2.2  # room for the "×" labels at 1.6 × MSA
+    ticks = log_ticks(lo, hi)
     layout[axis_key(yr)].update(title=dict(text="multiply-adds (log)"), type="log",
-                                exponentformat="SI")
+                                range=[math.log10(lo), math.log10(hi)],
+                                tickvals=ticks, ticktext=[_si_short(v) for v in ticks])
     layout["barmode"] = "group"
     anns[3]["text"] = (f"<span style='color:{OKABE_ITO[4]}'><b>W-MSA</b></span> vs "
                        f"<span style='color:{OKABE_ITO[5]}'><b>global MSA</b></span>, one block"
                        f"<br><sup>×: how much more global attention would cost</sup>")
-    layout[axis_key(xr)].update(tickfont=dict(size=t.font_size - 3))
+    layout[axis_key(xr)].update(tickfont=dict(size=_fit_font(xs, panel_px / len(xs) - 4,
+                                                             t.font_size - 3)))
 
     # ---- the explored pair, module by module: parameters and FLOPs -----------------------
-    prow = parameter_rows(exp)
-    r0 = {r["module"]: r for r in prow if r["block"] == 0}
-    r1 = {r["module"]: r for r in prow if r["block"] == 1}
-    if any(r0[m]["count"] != r1[m]["count"] for m in BLOCK_MODULES):  # same stage, same window
-        raise AssertionError("the two blocks of a pair should have the same parameters")
-    f0, f1 = module_flops(exp, 0), module_flops(exp, 1)
     b0, b1 = exp.blocks
-    stage_prefix = f"layers.{exp.stage - 1}.blocks.{{{b0},{b1}}}."
-    order = list(BLOCK_MODULES[:2]) + [ATTN_MATMULS] + list(BLOCK_MODULES[2:])
-    per_block = sum(r0[m]["count"] for m in BLOCK_MODULES)
-    pcols = [
-        order + [f"<b>one block ({b0} or {b1})</b>"],
-        [r0[m]["shape"] if m in r0 else "—" for m in order] + [""],
-        [r0[m]["formula"] if m in r0 else "" for m in order] + [""],
-        [_fmt(r0[m]["count"]) if m in r0 else "0" for m in order]
-        + [f"<b>{_fmt(per_block)}</b>"],
-        [FLOP_FORMULAS[m] for m in order] + [""],
-        [_si(f0[m]) if f0[m] == f1[m] else f"{_si(f0[m])} | {_si(f1[m])}" for m in order]
-        + [f"<b>{_si(sum(f0.values()))}</b>" if sum(f0.values()) == sum(f1.values())
-           else f"<b>{_si(sum(f0.values()))} | {_si(sum(f1.values()))}</b>"],
-    ]
-    pfill = [["#f6f6f6" if i % 2 else "white" for i in range(len(order))] + ["#e3eef8"]]
+    pfill = [["#f6f6f6" if i % 2 else "white" for i in range(len(pair_cols[0]) - 1)]
+             + ["#e3eef8"]]
     yd = layout["annotations"][4]["y"]
     data.append(dict(
         type="table", domain=dict(x=[0, 1], y=[0, yd - 0.005]),
-        columnwidth=[33, 23, 14, 11, 14, 10],
-        header=dict(values=[f"<b>{stage_prefix}</b>", "<b>shape (weight + bias)</b>",
-                            "<b>formula</b>", "<b>parameters, per block</b>",
-                            "<b>FLOPs formula</b>", "<b>FLOPs, per block</b>"],
-                    fill=dict(color="#dde6ee"), align="left", font=dict(size=t.font_size - 2),
+        columnwidth=[round(w, 1) for w in pair_w],
+        header=dict(values=pair_hdr,
+                    fill=dict(color="#dde6ee"), align="left", font=dict(size=pair_sizes[0]),
                     height=row_px),
-        cells=dict(values=pcols, fill=dict(color=pfill * len(pcols)),
+        cells=dict(values=pair_cols, fill=dict(color=pfill * len(pair_cols)),
                    align=["left", "left", "left", "right", "left", "right"],
-                   font=dict(size=t.font_size - 2), height=row_px),
-        name="parameters",
-        meta=dict(modules=order, params=[r0[m]["count"] if m in r0 else 0 for m in order],
-                  flops=[[f0[m] for m in order], [f1[m] for m in order]])))
+                   font=dict(size=pair_sizes[1]), height=row_px),
+        name="parameters", meta=pair_meta))
     lead = where(exp)[:1].upper() + where(exp)[1:]
     anns[4]["text"] = (f"{lead}: parameters (docs/concepts.md, fact 9) and "
                        f"FLOPs (fact 10), module by module<br><sup>C = {C}, {exp.num_heads} heads "
@@ -380,9 +424,10 @@ def figure(exp, sel) -> go.Figure:
                        f"{exp.mlp_ratio:g}</sup>")
     layout["annotations"].append(note)
     layout["uniformtext"] = dict(mode="hide", minsize=max(9, t.font_size - 4))
-    style_layout(layout, sel.template, height=height,
+    style_layout(layout, sel.template, height=top + bottom + area,
                  title=f"Cost of {arch_label(exp)}, stage by stage (explored: {where(exp)})")
     layout["margin"].update(b=bottom, l=80)
     top_title(layout, sel.template, below=1, gap=12)
     layout["margin"]["t"] = max(top, layout["margin"]["t"])  # a wrapped title takes more
+    layout["height"] = layout["margin"]["t"] + bottom + area  # the row heights are of `area`
     return fast_figure(data, layout)

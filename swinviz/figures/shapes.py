@@ -13,12 +13,21 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from ..windows import padded_size
-from .style import block_name, fast_figure, get_template, style_layout, sup_lines, top_title
+from .style import (
+    block_name,
+    fast_figure,
+    get_template,
+    style_layout,
+    sup_lines,
+    text_px,
+    top_title,
+)
 
 TRACE_FILL = "#e8f1fa"  # rows whose shape is read from a trace tensor
 ATTN_FILL = "#fdf0e0"  # rows inside the window attention (settings)
 SKIP_COLOR = "#999999"
-WIDTHS = (1.55, 2.6, 1.35, 1.35, 3.1, 0.85)  # relative column widths
+CELL_PAD = 8  # plotly's padding inside a table cell, px on each side (its constants.cellPad)
+LINE_EM = 1.3  # plotly's line spacing, in em
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ def steps(exp, block: int) -> list[Step]:
 
     rows = [
         Step("image", "pixels", tuple(exp.pixels.shape), "(B, 3, H, W)",
-             f"the RGB image, ImageNet-normalised, {Hi}×{Wi} px", "trace"),
+             f"the RGB image, {Hi}×{Wi} px, normalised with ImageNet's mean and std", "trace"),
         Step("patch_embed.proj", f"Conv2d(3, {C1}, kernel {p1}, stride {p1})",
              (B, C1, H1, W1), f"(B, C, H/{p1}, W/{p1})",
              f"each {p1}×{p1} patch becomes C = {C1} numbers", "settings"),
@@ -202,13 +211,18 @@ def figure(exp, sel) -> go.Figure:
         [r.what for r in rows],
         [r.source if r.shape is not None else "—" for r in rows],
     ]
+    head_size, cell_size = tpl.font_size, max(10, tpl.font_size - 1)
+    # shapes (and symbols) on one line where that does not make the table taller
+    widths = min((fit_columns(header, cols, head_size, cell_size, tpl.width - 40, first=f)
+                  for f in ((2, 3), (2,), ())),
+                 key=lambda w: table_px(header, cols, w, head_size, cell_size, cell_h, cell_h))
     table = dict(
-        type="table", columnwidth=list(WIDTHS),
+        type="table", columnwidth=[round(w, 1) for w in widths],
         header=dict(values=header, fill=dict(color="#dde3ea"), align="left",
-                    font=dict(size=tpl.font_size, color="#222"), height=cell_h),
+                    font=dict(size=head_size, color="#222"), height=cell_h),
         cells=dict(values=cols, align="left", height=cell_h,
                    fill=dict(color=[fills] * len(cols)),
-                   font=dict(size=max(10, tpl.font_size - 1), color=[colors] * len(cols)),
+                   font=dict(size=cell_size, color=[colors] * len(cols)),
                    line=dict(color="#e3e3e3", width=1)),
         name=f"shapes {block_name(block)}",  # the pair's first / second block
         meta=dict(shapes=[fmt(r.shape) for r in rows], steps=[r.step for r in rows],
@@ -227,22 +241,98 @@ def figure(exp, sel) -> go.Figure:
     style_layout(layout, sel.template, title=title, height=0)
     top_title(layout, tpl, below=0)
     layout["margin"].update(l=20, r=20, b=20)
-    layout["height"] = layout["margin"]["t"] + _table_height(cols, tpl, cell_h) + cell_h + 40
+    body = table_px(header, cols, widths, head_size, cell_size, cell_h, cell_h)
+    layout["height"] = layout["margin"]["t"] + body + 20 + 20
     top_title(layout, tpl, below=0)  # again, for the final height
+    layout["height"] = layout["margin"]["t"] + body + 20 + 20  # the table's room, whatever
     return fast_figure([table], layout)
 
 
-def _table_height(cols: list[list[str]], tpl, cell_h: int) -> int:
-    """Rough height of the table's body at the template's width: plotly wraps long cells and
-    grows their rows; a PNG export cuts whatever does not fit."""
-    import math
+def _plain(text: str) -> str:
+    import html
     import re
 
-    char_px = 0.56 * max(10, tpl.font_size - 1)
-    widths = [w / sum(WIDTHS) * (tpl.width - 40) - 12 for w in WIDTHS]
-    total = 0
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def word_px(word: str, size: float, bold: bool = False) -> float:
+    """Width in px of one unbreakable piece of cell text (tags removed): `text_px`'s estimate,
+    and never less than 0.6 em a character (bold 8 % more), so that a narrow-looking word is
+    not under-counted."""
+    plain = _plain(word)
+    return max(text_px(plain, size), 0.6 * size * len(plain)) * (1.08 if bold else 1.0)
+
+
+def cell_lines(text: str, size: float, col_px: float) -> int:
+    """How many lines plotly sets `text` in, in a column `col_px` wide: its "<br>" lines, each
+    broken at spaces where it runs wider than the column less the cell padding (as plotly's
+    table does)."""
+    room = col_px - 2 * CELL_PAD
+    bold = "<b>" in text
+    n = 0
+    for line in text.split("<br>"):
+        n += 1
+        cur = 0.0
+        for w in _plain(line).split(" "):
+            wpx = word_px(w, size, bold)
+            space = word_px(" ", size, bold) if cur else 0.0
+            if cur and cur + space + wpx > room:
+                n += 1
+                cur = wpx
+            else:
+                cur += space + wpx
+    return n
+
+
+def fit_columns(header: list[str], cols: list[list[str]], header_size: float,
+                cell_size: float, total_px: float, first: tuple[int, ...] = ()) -> list[float]:
+    """Column widths in px (summing to `total_px`) from the text: every column at least as wide
+    as its longest word (plotly breaks cell text only at spaces and cuts what still does not
+    fit), the room left shared out evenly, no column getting more than it needs to set its
+    longest cell on one line; the columns in `first` get their one-line width before the others,
+    as far as the room goes. When even the words do not fit, they are scaled down together."""
+    pad = 2 * CELL_PAD + 4
+    need, natural = [], []
+    for head, col in zip(header, cols, strict=True):
+        texts = [(head, header_size)] + [(c, cell_size) for c in col]
+        need.append(pad + max(word_px(w, size, "<b>" in c)
+                              for c, size in texts for w in _plain(c).replace("<br>", " ")
+                              .split(" ")))
+        natural.append(pad + max(word_px(line, size, "<b>" in c)
+                                 for c, size in texts for line in c.split("<br>")))
+    if sum(need) >= total_px:
+        return [n * total_px / sum(need) for n in need]
+    if sum(natural) <= total_px:
+        return [n * total_px / sum(natural) for n in natural]
+    # water-filling: each column gets up to the same extra `level`, a column that needs less
+    # to set its cells on one line gets just that (short columns like shapes stay unbroken)
+    room = total_px - sum(need)
+    for j in first:
+        extra = min(natural[j] - need[j], room)
+        need[j] += extra
+        room -= extra
+    spare = sorted(n - m for n, m in zip(natural, need, strict=True))
+    left = len(spare)
+    level = 0.0
+    for sp in spare:
+        if sp * left > room:
+            level = room / left
+            break
+        room -= sp
+        left -= 1
+    return [m + min(n - m, level) for n, m in zip(natural, need, strict=True)]
+
+
+def table_px(header: list[str], cols: list[list[str]], widths: list[float], header_size: float,
+             cell_size: float, header_h: float, cell_h: float) -> int:
+    """Height in px plotly gives the table (header and every row): a row is `cell_h` or as tall
+    as its longest cell's lines (1.3 em each, plus the cell padding); a table's domain shorter
+    than this hides the last rows."""
+    def row(texts, size, h):
+        lines = max(cell_lines(c, size, w) for c, w in zip(texts, widths, strict=True))
+        return max(h, lines * LINE_EM * size + 2 * CELL_PAD + 2)
+
+    total = row(header, header_size, header_h)
     for i in range(len(cols[0])):
-        lines = max(math.ceil(len(re.sub(r"<[^>]+>", "", col[i])) * char_px / w)
-                    for col, w in zip(cols, widths, strict=True))
-        total += max(cell_h, int(lines * tpl.font_size * 1.4 + 10)) + 2
-    return total
+        total += row([c[i] for c in cols], cell_size, cell_h)
+    return int(total + 1)
