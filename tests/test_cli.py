@@ -54,7 +54,7 @@ def test_cli_missing_browser_is_a_clear_message(tmp_path, monkeypatch, capsys):
     "args,words",
     [
         (["--window", "7", "--shift", "7"], "smaller than the window"),
-        (["--size", "224", "--window", "12"], "multiple of 48"),
+        (["--size", "222"], "not a multiple of the patch size 4"),
         (["--format", "gif"], "unknown export format"),
         (["--kinds", "windows,pie"], "unknown figure kind"),
         (["--weights", "/nonexistent/ckpt.pth"], "ckpt.pth"),
