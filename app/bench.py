@@ -263,11 +263,7 @@ def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 30
             rss1 = _rss_mb(pid=pid)
             peak = _rss_mb("VmHWM", pid=pid)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except Exception:  # noqa: BLE001 (it is ours: make sure it goes)
-                server.kill()
+            _stop(server)
     lat.sort()
     pct = (lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))], 1)) if lat else None
     held = estimate(ModelSettings(img_size=size).config()).held
@@ -284,6 +280,15 @@ def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 30
         "server_peak_rss_mb": round(peak, 1),
         "held_per_session_estimate_mb": round(held / 2**20, 1),
     }
+
+
+def _stop(server) -> None:
+    """Stop a server `_serve` started (it is ours: make sure it goes)."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except Exception:  # noqa: BLE001
+        server.kill()
 
 
 REFUSED_CASES = (
@@ -324,11 +329,7 @@ def refused(photo: str) -> list[dict]:
                             "server_rss_after_mb": round(_rss_mb(pid=server.pid), 1),
                             "server_peak_rss_mb": round(_rss_mb("VmHWM", server.pid), 1)})
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except Exception:  # noqa: BLE001 (it is ours: make sure it goes)
-                server.kill()
+            _stop(server)
     return out
 
 

@@ -61,12 +61,10 @@ def check_settings(
     patch_size: int = PATCH_SIZE,
     *,
     arch: str | SwinConfig = DEFAULT_ARCH,
-    whole_windows: bool = False,
 ) -> tuple[int, int]:
     """Validate settings before any work; returns the (window, shift) of stage 1's shifted block.
 
-    The model pads a token grid that does not split into whole windows; whole_windows=True
-    refuses such a stage-1 grid instead (for pictures drawn only for whole windows).
+    A token grid that does not split into whole windows is fine: the blocks pad it.
     Raises SettingsError with a message a person understands.
     """
     if patch_size != PATCH_SIZE:
@@ -74,14 +72,6 @@ def check_settings(
     cfg = config_for(arch, img_size=img_size, window_size=window_size, shift_size=shift_size,
                      embed_dim=embed_dim, num_heads=num_heads)
     geo = cfg.stage(1)
-    M, grid = geo.window_size, geo.grid[0]
-    if whole_windows and grid % M:
-        lo, hi = (grid // M) * M * patch_size, (grid // M + 1) * M * patch_size
-        raise SettingsError(
-            f"the {grid}x{grid} token grid of a {img_size}px input does not split into whole "
-            f"{M}x{M} windows; use an input size that is a multiple of {M * patch_size} "
-            f"(e.g. {lo} or {hi})"
-        )
     return geo.window_size, geo.shift_size
 
 

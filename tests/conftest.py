@@ -69,3 +69,17 @@ def server():
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def exp_s4():
+    """Swin-T (random weights) at 224 px explored at stage 4: one 7x7 window, s = 0, no mask,
+    the last stage."""
+    import numpy as np
+    from PIL import Image
+
+    from swinviz import load_model
+
+    rng = np.random.default_rng(4)
+    picture = Image.fromarray(rng.integers(0, 256, (96, 96, 3)).astype(np.uint8))
+    return load_model("random", img_size=224).explore(picture, stage=4, predict=False)

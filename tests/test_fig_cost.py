@@ -4,6 +4,7 @@ counts, and the cost figure shows exactly those numbers for any stage and pair."
 
 import numpy as np
 import pytest
+from figure_checks import assert_table_fits, plain
 from PIL import Image
 
 from swinviz import cost, load_model
@@ -211,60 +212,6 @@ def test_bad_selections(model6):
         make_figure("cost", exp, template="slides")
     with pytest.raises(ValueError):
         make_figure("cost", exp, head=4)
-
-
-def table_room(fig, table):
-    """(column widths in px, domain height in px) of a table trace, from the figure's layout."""
-    from swinviz.figures.style import get_template
-
-    lay = fig.layout
-    width = lay.width or get_template(lay.meta["template"]).width
-    plot_w = width - lay.margin.l - lay.margin.r
-    plot_h = lay.height - lay.margin.t - lay.margin.b
-    x0, x1 = table.domain.x or (0, 1)
-    y0, y1 = table.domain.y or (0, 1)
-    cw = list(table.columnwidth)
-    return [c / sum(cw) * plot_w * (x1 - x0) for c in cw], plot_h * (y1 - y0)
-
-
-def plain(text):
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", " ", text.replace("<br>", "\n")))
-
-
-def assert_table_fits(fig, table):
-    """Plotly breaks cell text only at spaces (inside 8 px of padding each side) and cuts what
-    does not fit; a table taller than its domain hides its last rows. At ~0.6 em a character
-    (bold 8 % more), every word must fit its column and every row the domain."""
-    cols_px, room_px = table_room(fig, table)
-    needed = 0.0
-    parts = ((list(table.header.values), [[v] for v in table.header.values], table.header),
-             (None, list(table.cells.values), table.cells))
-    for _, cols, part in parts:
-        size = part.font.size
-        for i in range(len(cols[0])):
-            lines_max = 1
-            for j, col in enumerate(cols):
-                text = col[i]
-                em = 0.6 * size * (1.08 if "<b>" in text else 1.0)
-                lines = 0
-                for line in plain(text).split("\n"):
-                    lines += 1
-                    used = 0.0
-                    for w in line.split():
-                        assert len(w) * em + 16 <= cols_px[j], (
-                            f"{w!r} ({len(w)} chars at {size} px) is cut in a column of "
-                            f"{cols_px[j]:.0f} px")
-                        if used and used + (len(w) + 1) * em > cols_px[j] - 16:
-                            lines += 1
-                            used = len(w) * em
-                        else:
-                            used += (len(w) + (1 if used else 0)) * em
-                lines_max = max(lines_max, lines)
-            needed += max(part.height, lines_max * 1.3 * size + 16)
-    assert room_px >= needed, f"the table needs {needed:.0f} px, its domain is {room_px:.0f} px"
 
 
 @pytest.mark.parametrize("template", ["default", "lecture"])

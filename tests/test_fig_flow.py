@@ -351,11 +351,6 @@ def test_rollout_without_padding_keeps_all_the_weight():
 
 # What the figure's text says must hold for the exploration it draws.
 
-@pytest.fixture(scope="module")
-def exp_s4():  # Swin-T at 224 px, stage 4: one 7x7 window, s = 0, no mask, the last stage
-    return load_model("random", img_size=224).explore(picture(), stage=4, predict=False)
-
-
 def all_text(fig):
     return " ".join(a.text for a in fig.layout.annotations)
 

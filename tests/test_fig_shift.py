@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from figure_checks import hidden_legend_entries
 from PIL import Image
 from seed_tables import SEED_IDS
 
@@ -125,42 +126,6 @@ def test_bad_selections(exp14):
         make_figure("shift", exp14, query=(-1, 0))
     with pytest.raises(ValueError):
         make_figure("shift", exp14, template="")
-
-
-def segments(trace):
-    """The straight pieces of a lines trace, as a set of sorted rounded endpoint pairs."""
-    xs = np.asarray(trace.x, dtype=float)
-    ys = np.asarray(trace.y, dtype=float)
-    out = set()
-    for i in range(len(xs) - 1):
-        a, b = (xs[i], ys[i]), (xs[i + 1], ys[i + 1])
-        if not np.isnan([*a, *b]).any() and a != b:
-            out.add(tuple(sorted((tuple(np.round(a, 3)), tuple(np.round(b, 3))))))
-    return out
-
-
-def hidden_legend_entries(fig):
-    """Names of the legend's line entries (unfilled) whose every segment lies under a later, at
-    least as wide line of the same panel: listed in the legend, but not to be seen."""
-    data = list(fig.data)
-    hidden = []
-    for i, t in enumerate(data):
-        if (t.type != "scatter" or t.showlegend is False or t.mode != "lines"
-                or t.fill not in (None, "none")):
-            continue
-        over = set()
-        for u in data[i + 1:]:
-            if (u.type == "scatter" and u.mode == "lines" and (u.xaxis, u.yaxis) ==
-                    (t.xaxis, t.yaxis) and (u.line.width or 2) >= (t.line.width or 2)):
-                over |= segments(u)
-        if segments(t) <= over:
-            hidden.append(t.name)
-    return hidden
-
-
-@pytest.fixture(scope="module")
-def exp_s4():  # Swin-T at 224 px, stage 4: one 7x7 window, no shift
-    return load_model("random", img_size=224).explore(picture(), stage=4, predict=False)
 
 
 def test_stage4_legend_lists_only_what_is_seen(exp_s4, exp14):

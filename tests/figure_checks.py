@@ -1,0 +1,91 @@
+"""Checks on figure objects shared by the figure tests: does a table cut text, does a legend
+list a line that nothing shows."""
+
+import html
+import re
+
+import numpy as np
+
+
+def table_room(fig, table):
+    """(column widths in px, domain height in px) of a table trace, from the figure's layout."""
+    from swinviz.figures.style import get_template
+
+    lay = fig.layout
+    width = lay.width or get_template(lay.meta["template"]).width
+    plot_w = width - lay.margin.l - lay.margin.r
+    plot_h = lay.height - lay.margin.t - lay.margin.b
+    x0, x1 = table.domain.x or (0, 1)
+    y0, y1 = table.domain.y or (0, 1)
+    cw = list(table.columnwidth)
+    return [c / sum(cw) * plot_w * (x1 - x0) for c in cw], plot_h * (y1 - y0)
+
+
+def plain(text):
+    """A cell's text without markup, its <br> as line breaks."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", text.replace("<br>", "\n")))
+
+
+def assert_table_fits(fig, table):
+    """Plotly breaks cell text only at spaces (inside 8 px of padding each side) and cuts what
+    does not fit; a table taller than its domain hides its last rows. At ~0.6 em a character
+    (bold 8 % more), every word must fit its column and every row the domain."""
+    cols_px, room_px = table_room(fig, table)
+    needed = 0.0
+    parts = (([[v] for v in table.header.values], table.header),
+             (list(table.cells.values), table.cells))
+    for cols, part in parts:
+        size = part.font.size
+        for i in range(len(cols[0])):
+            lines_max = 1
+            for j, col in enumerate(cols):
+                text = col[i]
+                em = 0.6 * size * (1.08 if "<b>" in text else 1.0)
+                lines = 0
+                for line in plain(text).split("\n"):
+                    lines += 1
+                    used = 0.0
+                    for w in line.split():
+                        assert len(w) * em + 16 <= cols_px[j], (
+                            f"{w!r} ({len(w)} chars at {size} px) is cut in a column of "
+                            f"{cols_px[j]:.0f} px")
+                        if used and used + (len(w) + 1) * em > cols_px[j] - 16:
+                            lines += 1
+                            used = len(w) * em
+                        else:
+                            used += (len(w) + (1 if used else 0)) * em
+                lines_max = max(lines_max, lines)
+            needed += max(part.height, lines_max * 1.3 * size + 16)
+    assert room_px >= needed, f"the table needs {needed:.0f} px, its domain is {room_px:.0f} px"
+
+
+
+def segments(trace):
+    """The straight pieces of a lines trace, as a set of sorted rounded endpoint pairs."""
+    xs = np.asarray(trace.x, dtype=float)
+    ys = np.asarray(trace.y, dtype=float)
+    out = set()
+    for i in range(len(xs) - 1):
+        a, b = (xs[i], ys[i]), (xs[i + 1], ys[i + 1])
+        if not np.isnan([*a, *b]).any() and a != b:
+            out.add(tuple(sorted((tuple(np.round(a, 3)), tuple(np.round(b, 3))))))
+    return out
+
+
+def hidden_legend_entries(fig):
+    """Names of the legend's line entries (unfilled) whose every segment lies under a later, at
+    least as wide line of the same panel: listed in the legend, but not to be seen."""
+    data = list(fig.data)
+    hidden = []
+    for i, t in enumerate(data):
+        if (t.type != "scatter" or t.showlegend is False or t.mode != "lines"
+                or t.fill not in (None, "none")):
+            continue
+        over = set()
+        for u in data[i + 1:]:
+            if (u.type == "scatter" and u.mode == "lines" and (u.xaxis, u.yaxis) ==
+                    (t.xaxis, t.yaxis) and (u.line.width or 2) >= (t.line.width or 2)):
+                over |= segments(u)
+        if segments(t) <= over:
+            hidden.append(t.name)
+    return hidden
