@@ -515,10 +515,11 @@ def wrap_text(text: str, width: int) -> str:
 
 def sup_lines(text: str, template: str | Template) -> str:
     """A note for a figure title: wrapped to the template's width, each line as
-    "<br><sup>...</sup>" (what `top_title` sets in the body font)."""
+    "<br><sup>...</sup>" (what `top_title` sets in the body font). Wrapped by the same pixel
+    measure and room as `top_title`, so that it does not wrap the lines a second time."""
     t = get_template(template) if isinstance(template, str) else template
-    width = int(t.width / (0.56 * t.font_size))
-    return "".join(f"<br><sup>{line}</sup>" for line in wrap_text(text, width).split("<br>"))
+    lines = wrap_px(text, t.font_size, t.width * 0.98 - 24).split("<br>")
+    return "".join(f"<br><sup>{line}</sup>" for line in lines)
 
 
 def title_height(title: str, template: str | Template) -> int:
