@@ -32,7 +32,9 @@ BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome
 TABS = 2  # browser tabs rendering at once: one renders while the other reloads
 MAX_IMAGE_SIDE = 2048  # longest side of a magnified photograph handed to the browser
 RENDER_TIMEOUT_S = 120  # per figure and format
-OPEN_TIMEOUT_S = 90  # for the browser to start
+OPEN_ATTEMPT_S = 40  # one try at starting the browser; a start that hangs is abandoned ...
+OPEN_ATTEMPTS = 2  # ... and tried again on a fresh browser process
+OPEN_TIMEOUT_S = OPEN_ATTEMPTS * OPEN_ATTEMPT_S + 10  # how long a batch waits for the start
 CLOSE_TIMEOUT_S = 30
 SHARED_IDLE_S = 600  # the warm exporter's browser is closed after this long unused
 _LOCK = threading.Lock()  # guards the warm exporter (`warm_exporter`)
@@ -184,6 +186,17 @@ NO_BROWSER = ("Static export (PNG/SVG) needs Chrome or Chromium, and none was fo
               "or set BROWSER_PATH to its executable.")
 
 
+async def _close_quietly(k) -> None:
+    """Close a Kaleido whose start was abandoned; a browser that will not close is killed."""
+    try:
+        await asyncio.wait_for(k.close(), CLOSE_TIMEOUT_S)
+    except Exception:  # noqa: BLE001 (half-started: close what there is)
+        pass
+    proc = getattr(k, "subprocess", None)
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+
+
 async def _render(k, jobs: list[_Job], width: int, done: queue.Queue) -> None:
     """Render every job through the open Kaleido `k` (its tabs work in parallel); puts each
     written path on `done`. The first failure cancels the rest and is raised."""
@@ -235,6 +248,7 @@ class Exporter:
         if self.browser is None:
             raise ExportError(NO_BROWSER)
         self._kaleido = None
+        self._abandoned: list[asyncio.Task] = []  # closing browsers whose start hung
         self._closed = False
         self._batch = threading.Lock()  # one batch at a time through the browser's tabs
         self._loop = asyncio.new_event_loop()
@@ -244,10 +258,22 @@ class Exporter:
         self._opened = asyncio.run_coroutine_threadsafe(self._open(tabs), self._loop)
 
     async def _open(self, tabs: int) -> None:
-        k = _kaleido_class()(path=self.browser, n=max(1, tabs), mathjax=False,
-                             timeout=RENDER_TIMEOUT_S)
-        await k.open()
-        self._kaleido = k
+        """Start the browser. A start that has not finished within OPEN_ATTEMPT_S (Chromium
+        now and then hangs at start on a loaded machine) is abandoned, that browser closed in
+        the background, and a fresh one started, OPEN_ATTEMPTS times in all."""
+        for attempt in range(1, OPEN_ATTEMPTS + 1):
+            k = _kaleido_class()(path=self.browser, n=max(1, tabs), mathjax=False,
+                                 timeout=RENDER_TIMEOUT_S)
+            try:
+                await asyncio.wait_for(k.open(), OPEN_ATTEMPT_S)
+            except asyncio.TimeoutError:
+                self._abandoned.append(asyncio.ensure_future(_close_quietly(k)))
+                if attempt == OPEN_ATTEMPTS:
+                    raise ExportError(f"{self.browser} did not start: {OPEN_ATTEMPTS} tries "
+                                      f"of {OPEN_ATTEMPT_S} s each") from None
+                continue
+            self._kaleido = k
+            return
 
     def _failed(self, e: BaseException) -> ExportError:
         text = (" ".join(e.args) if e.args and all(isinstance(a, str) for a in e.args)
@@ -321,6 +347,9 @@ class Exporter:
         except Exception:  # noqa: BLE001 (a browser that failed to start has nothing to close)
             pass
         finally:
+            if self._abandoned:  # browsers whose start hung: let their closing finish
+                asyncio.run_coroutine_threadsafe(
+                    asyncio.wait(self._abandoned, timeout=CLOSE_TIMEOUT_S), self._loop).result()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._loop.close()
