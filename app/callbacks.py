@@ -73,6 +73,8 @@ ALL_HEADS = "all"
 TEMPLATES = ("default", "lecture")
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "swinviz-app-exports"
 EXPORT_KEEP_S = 3600  # downloaded zips are deleted after an hour
+CLICK_CONCURRENCY = 4  # the page's clicks drawn at once (figures only, no model)
+CLICK_SLOTS = threading.BoundedSemaphore(CLICK_CONCURRENCY)
 # ZeroGPU: the seconds a model run may hold the GPU (the whole model at 448 px takes < 10 s)
 GPU_DURATION_S = 60
 # Figures whose JSON depends only on the settings (model, stage, pair, selection), never on the
@@ -738,6 +740,20 @@ def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
     return (view, query_image(view, b), *plots)
 
 
+def query_image_file(view: View, block: int = 1) -> str:
+    """`query_image` written as a PNG into Gradio's own cache, which Gradio then serves as it is
+    (its delete_cache removes it after an hour). zlib level 1 takes about 6 ms for a 448 px
+    image; gr.Image's own PNG of a PIL image (level 6, then hashed) about 24 ms, on the path of
+    every click."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()) / "swinviz-query"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.png"
+    query_image(view, block).save(path, format="PNG", compress_level=1)
+    return str(path)
+
+
 def _click_index(evt) -> tuple:
     index = getattr(evt, "index", None)
     if not isinstance(index, (list, tuple)) or len(index) != 2:
@@ -751,6 +767,12 @@ def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
     return pick_query_at(view, *_click_index(evt), block, head, template)
 
 
+def _drew_parts(drew) -> list[str]:
+    """`drew` as the page sends it: "run_id:block:head:row:col" (or "") for the attention
+    figure, then "|flow" when the information-flow figure is open and the page draws it."""
+    return drew.split("|") if isinstance(drew, str) else [""]
+
+
 def page_drew(view: View, drew, block: int, head: int | None, query: tuple[int, int]) -> bool:
     """True when the page says it redrew the attention figure itself (app/instant.js) for this
     run, block, head and query: "run_id:block:head:row:col" (head "all" for the mean)."""
@@ -758,26 +780,44 @@ def page_drew(view: View, drew, block: int, head: int | None, query: tuple[int, 
         return False
     want = [view.run_id, str(block), "all" if head is None else str(head), str(query[0]),
             str(query[1])]
-    return drew.split(":") == want
+    return _drew_parts(drew)[0].split(":") == want
+
+
+def page_draws_flow(drew) -> bool:
+    """True when the page says it draws the information-flow figure itself from the figure's
+    JSON (its tab is open): Gradio's Plot would build a new plot, twice, for every click."""
+    return "flow" in _drew_parts(drew)[1:]
 
 
 def pick_query_page(view: View | None, block, head, template, drew,
                     evt: gr.SelectData):
     """The page's click: like `pick_query`, but when the page already redrew the attention
     figure for the same query (`drew`, see `page_drew`) it is not sent again (gr.skip()): the
-    server only learns the query and sends the marked image and the information-flow figure.
-    Returns (View, clickable image, one output per kind in QUERY_KINDS)."""
+    server only learns the query and sends the marked image and the information-flow figure;
+    when the page draws the flow figure itself (`page_draws_flow`), that figure goes as gr.Plot's
+    JSON text to the last output (for app/instant.js's `Plotly.react` on the figure shown) and
+    its Plot gets gr.skip(); else that output is "".
+    Returns (View, clickable image, one output per kind in QUERY_KINDS, the flow text)."""
     if view is None:
         raise user_error("Upload an image first; then click it to pick a patch.")
     x, y = _click_index(evt)
     fx, fy = _coordinate("x", x), _coordinate("y", y)
     b, h, t = _view_settings(view, block, head, template)
     view = replace(view, query=click_to_token(view, fx, fy))
+    with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
+        return _page_click(view, b, h, t, drew)
+
+
+def _page_click(view: View, b: int, h: int | None, t: str, drew):
     skip = {"attention"} if page_drew(view, drew, b, h, view.query) else set()
     todo = [k for k in QUERY_KINDS if k not in skip]
     plots = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=True),
                      strict=True))
-    return (view, query_image(view, b), *[plots.get(k, gr.skip()) for k in QUERY_KINDS])
+    flow_text = ""
+    if page_draws_flow(drew) and "flow" in plots:
+        flow_text = plots.pop("flow").plot
+    return (view, query_image_file(view, b), *[plots.get(k, gr.skip()) for k in QUERY_KINDS],
+            flow_text)
 
 
 def sync_heads(view: View | None, head):

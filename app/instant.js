@@ -351,8 +351,41 @@
   document.addEventListener("click", onClick, true);
   // decode the pack of a newly drawn attention figure before the first click needs it
   setInterval(() => { const gd = figureDiv("attention"); if (gd) packOf(gd); }, 400);
-  // what the select event tells the server: the page drew "key:block:head:row:col" (or "")
-  S.drewFor = () => S.drew;
+  // The information-flow figure with its tab open: the server sends the new figure's JSON
+  // (gr.Plot's own text) and the page draws it on the figure shown with one Plotly.react.
+  // Gradio's Plot would instead build a new plot for every value, twice (a fresh element, then
+  // again), and then lay it out a third time (Plots.resize).
+  function flowOpen() {
+    const gd = figureDiv("flow");
+    return !!(gd && gd._fullLayout && visible(gd) && window.Plotly);
+  }
+  S.flowFigure = (text) => {
+    if (!text || text === S.flowText) return; // "": Gradio's Plot got the figure
+    S.flowText = text;
+    const gd = figureDiv("flow");
+    if (!gd || !window.Plotly) return;
+    const fig = JSON.parse(text);
+    // as Gradio's PlotlyPlot lays out a figure (Gradio 6.31), at the width the figure has now
+    // (autosize would measure the page again); autosize is put back afterwards
+    const layout = Object.assign({}, fig.layout, { autosize: true });
+    layout.margin = Object.assign({}, layout.margin, { autoexpand: true });
+    const size = gd._fullLayout || {};
+    const fixed = !!(size.width && visible(gd));
+    if (fixed) Object.assign(layout, { autosize: false, width: size.width,
+      height: layout.height || size.height });
+    const t0 = S.last ? S.last.t0 : null;
+    return Promise.resolve(window.Plotly.react(gd, fig.data, layout)).then(() => {
+      if (fixed && gd.layout) {
+        gd.layout.autosize = true;
+        delete gd.layout.width;
+        if (!fig.layout.height) delete gd.layout.height;
+      }
+      if (t0 !== null && S.last && S.last.t0 === t0) S.last.flow = performance.now() - t0;
+    }).catch((e) => console.error("swinviz: drawing the flow figure failed", e));
+  };
+  // what the select event tells the server: the page drew "key:block:head:row:col" (or ""),
+  // then "|flow" when it draws the flow figure itself
+  S.drewFor = () => S.drew + (flowOpen() ? "|flow" : "");
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {
     if (kind !== "attention" || !S.pending) return;

@@ -464,12 +464,19 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                 cb.query_caption, [view, block], [query_md], **private)
         # A click: the page redraws the attention figure itself at once (app/instant.js) and
         # says so in `drew` (set by PICK_JS); the server learns the query and sends the rest.
+        # With the flow tab open the page also draws the flow figure itself, from the JSON
+        # text the server sends to `flow_text` (Gradio's Plot would build a new plot twice).
+        # A click is a direct request, not queued (the queue's join and event stream cost
+        # about 40 ms); cb.pick_query_page bounds how many run at once (CLICK_CONCURRENCY).
         drew = gr.Textbox("", visible=False, label="drew")
-        query_img.select(cb.pick_query_page, [view, block, head, template, drew],
-                         [view, query_img, *[plots[k] for k in QUERY_KINDS]],
-                         api_visibility="private", show_progress="hidden", js=PICK_JS,
-                         trigger_mode="always_last", **draw_kw).success(
-            cb.query_caption, [view, block], [query_md], **private)
+        flow_text = gr.Textbox("", visible=False, label="flow figure for the page")
+        picked = query_img.select(cb.pick_query_page, [view, block, head, template, drew],
+                                  [view, query_img, *[plots[k] for k in QUERY_KINDS], flow_text],
+                                  api_visibility="private", show_progress="hidden", js=PICK_JS,
+                                  trigger_mode="always_last", queue=False, preprocess=False)
+        picked.then(None, [flow_text], None, queue=False, api_visibility="private",
+                    js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
+        picked.success(cb.query_caption, [view, block], [query_md], **private)
         export_kw = dict(api_visibility="private", concurrency_id="export",
                          concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
         dl_btn.click(on_download, [view, block, head, template], [dl_file], **export_kw)

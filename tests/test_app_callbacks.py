@@ -4,6 +4,8 @@ view, redraws without a model run, picking a query patch, the download zip and t
 from __future__ import annotations
 
 import json
+import threading
+import time
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -928,16 +930,61 @@ def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_
     evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # token (5, 2)
     drew = f"{view.run_id}:1:0:5:2"
     assert view.run_id
-    new, img, att, flow = cb.pick_query_page(view, "1", "0", "default", drew, evt)
-    assert new.query == (5, 2) and att == gr.skip()
+    new, img, att, flow, flow_text = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+    assert new.query == (5, 2) and att == gr.skip() and flow_text == ""
     assert plot_json(flow)["layout"]["title"]["text"].startswith("Information flow into token "
                                                                  "(5, 2)")
+    with Image.open(img) as marked:  # the marked image, written as a PNG file for Gradio
+        assert np.array_equal(np.asarray(marked.convert("RGB")),
+                              np.asarray(cb.query_image(new, 1)))
     for other in ("", f"{view.run_id}:1:0:5:3", f"{view.run_id}:1:all:5:2",
-                  f"{view.run_id}:0:0:5:2", "another-run:1:0:5:2", None, 7):
-        _, _, att, _ = cb.pick_query_page(view, "1", "0", "default", other, evt)
+                  f"{view.run_id}:0:0:5:2", "another-run:1:0:5:2", None, 7, "|flow"):
+        _, _, att, _, _ = cb.pick_query_page(view, "1", "0", "default", other, evt)
         fig = plot_json(att)
         assert "(5, 2)" in fig["layout"]["title"]["text"]
         assert fig["layout"]["meta"]["click"]["query"] == [5, 2]
+
+
+def test_a_page_click_with_the_flow_tab_open_sends_the_flow_figure_as_text(view):
+    """drew ending in "|flow": the page draws the flow figure itself (one Plotly.react on the
+    figure shown), so its Plot is skipped and its JSON, the figure the Plot would get, goes to
+    the text output."""
+    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
+    for drew in (f"{view.run_id}:1:0:1:3|flow", "|flow"):
+        new, _, att, flow, flow_text = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+        assert flow == gr.skip() and new.query == (1, 3)
+        assert (att == gr.skip()) is drew.startswith(view.run_id)
+        want = cb.build_plots(new, ("flow",), block=1, head=0)[0]
+        assert json.loads(flow_text) == plot_json(want)
+        assert json.loads(flow_text)["layout"]["title"]["text"].startswith(
+            "Information flow into token (1, 3)")
+
+
+def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
+    """Clicks skip Gradio's queue (a direct request); the callback bounds them itself."""
+    monkeypatch.setattr(cb, "CLICK_SLOTS", threading.BoundedSemaphore(2))
+    now, most = [0], [0]
+    lock = threading.Lock()
+
+    def slow(*args):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        with lock:
+            now[0] -= 1
+        return ()
+
+    monkeypatch.setattr(cb, "_page_click", slow)
+    evt = type("Evt", (), {"index": [1, 1]})()
+    threads = [threading.Thread(target=cb.pick_query_page,
+                                args=(view, "1", "0", "default", "", evt)) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert most[0] == 2
 
 
 def test_a_run_sent_twice_at_once_is_served_once(photo):
