@@ -397,3 +397,17 @@ def test_every_coloured_panel_has_its_own_colour_bar(exp_s4):
     reach, own = scaled["reach block 0"].colorbar, scaled["rollout stage 4"].colorbar
     assert (reach.yanchor, own.yanchor) == ("top", "top")
     assert own.y <= reach.y - reach.len
+
+
+def test_the_rollout_cache_keeps_the_latest_query_only(swin200):
+    """A session's exploration must not grow with its clicks: the per-query rollout maps are
+    kept for the latest query only, and alternating queries still get their own maps."""
+    exp = swin200[(3, 2)]
+    queries = [(0, 0), (5, 7), (0, 0), (12, 12), (5, 7)]
+    for q in queries:
+        maps, _ = ff.stage_maps(exp, q)
+        np.testing.assert_allclose(maps[-1], dense_rollout(exp.chain, q), atol=1e-12)
+    for r in range(13):
+        ff.figure(exp, Selection(query=(r, r)).resolved(exp))
+    store = exp.__dict__["_figure_cache"]
+    assert [k for k in store if "flow_stage_maps" in str(k)] == ["flow_stage_maps"]

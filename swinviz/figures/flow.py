@@ -46,6 +46,7 @@ from .style import (
     axis_key,
     block_name,
     cached,
+    cached_latest,
     cells_outline,
     fast_figure,
     footnote,
@@ -221,12 +222,15 @@ def rollout(exp) -> np.ndarray:
 def stage_maps(exp, query) -> tuple[list[np.ndarray], list[int]]:
     """Attention rollout of the query (a token of the explored stage) back through every block of
     `exp.chain` (`swinviz.rollout.rollout_map`): the maps per stage crossed, last stage first,
-    as float64 (H_s, W_s) arrays, and the stage of each. Cached per query on the exploration."""
+    as float64 (H_s, W_s) arrays, and the stage of each. Cached on the exploration for the
+    latest query only (a session's store does not grow with its clicks)."""
+    q = tuple(int(v) for v in query)
+
     def make():
-        maps = rollout_map(exp.chain, tuple(int(v) for v in query))
+        maps = rollout_map(exp.chain, q)
         stages = list(range(exp.chain[-1].stage, exp.chain[-1].stage - len(maps), -1))
         return [m.numpy() for m in maps], stages
-    return cached(exp, ("flow_stage_maps", tuple(int(v) for v in query)), make)
+    return cached_latest(exp, "flow_stage_maps", q, make)
 
 
 def _background(exp) -> str:

@@ -293,6 +293,16 @@ def cached(obj, key, make):
     return store[key]
 
 
+def cached_latest(obj, key, arg, make):
+    """`make()` memoised on `obj` for the latest `arg` only (say a query token): the figures of
+    one click share it, and the store holds one entry per key however many clicks follow."""
+    store = obj.__dict__.setdefault("_figure_cache", {})
+    hit = store.get(key)
+    if hit is None or hit[0] != arg:
+        hit = store[key] = (arg, make())
+    return hit[1]
+
+
 _NARROW = frozenset("fijlrt .,:;()[]'\"-/|·ᵀ!")
 _WIDE = frozenset("mwMW%×−≤≥→←=+≈")
 
