@@ -359,9 +359,8 @@
     const gd = figureDiv("flow");
     return !!(gd && gd._fullLayout && visible(gd) && window.Plotly);
   }
-  S.flowFigure = (text) => {
-    if (!text || text === S.flowText) return; // "": Gradio's Plot got the figure
-    S.flowText = text;
+  S.flowFigure = (text) => { // after each click the server answered
+    if (!text) return; // "": Gradio's Plot got the figure
     const gd = figureDiv("flow");
     if (!gd || !window.Plotly) return;
     const fig = JSON.parse(text);

@@ -474,8 +474,8 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                                   [view, query_img, *[plots[k] for k in QUERY_KINDS], flow_text],
                                   api_visibility="private", show_progress="hidden", js=PICK_JS,
                                   trigger_mode="always_last", queue=False, preprocess=False)
-        picked.then(None, [flow_text], None, queue=False, api_visibility="private",
-                    js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
+        picked.success(None, [flow_text], None, queue=False, api_visibility="private",
+                       js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
         picked.success(cb.query_caption, [view, block], [query_md], **private)
         export_kw = dict(api_visibility="private", concurrency_id="export",
                          concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)

@@ -509,8 +509,30 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     page.get_by_label("stage 1").check()
     wait_badge(page, "Stage 1, pair 0")
     wait_pack(page, key)
-    flow_ms["stage 1"] = click_flow(page, cb.run(photo, stage=1)[-1],
-                                    ((0.1, 0.1), (0.6, 0.4), (0.9, 0.8)), make_figure)
+    view1 = cb.run(photo, stage=1)[-1]
+    flow_ms["stage 1"] = click_flow(page, view1, ((0.1, 0.1), (0.6, 0.4), (0.9, 0.8)),
+                                    make_figure)
+    # a click with the flow tab hidden: Gradio's Plot gets that flow figure; back on the flow
+    # tab, a click on the token drawn before shows that token's figure again, not the other
+    first = page.evaluate("() => window.swinviz.last.query")
+    open_tab(page, "5 · Attention")
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
+    r, c = page.evaluate("() => window.swinviz.last.query")
+    page.wait_for_function(
+        "(t) => document.querySelector('#query-caption').innerText.includes(t)",
+        arg=f"row {r}, column {c} of")
+    open_tab(page, "6 · Information flow")
+    page.wait_for_function(
+        """(t) => { const g = document.querySelector('#fig-flow .js-plotly-plot');
+                    return g && JSON.stringify(g.layout.title).includes(t); }""",
+        arg=f"Information flow into token ({r}, {c})")
+    H = view1.exp.grid[0]  # the token's centre, as a fraction of the image
+    again = click_flow(page, view1, [((first[1] + 0.5) / H, (first[0] + 0.5) / H)],
+                       make_figure)
+    assert page.evaluate("() => window.swinviz.last.query") == first
+    flow_ms["stage 1"] += again
     record_timings("click_to_flow_redrawn_ms", [t for v in flow_ms.values() for t in v],
                    per_stage=flow_ms,
                    note="Information flow tab open: from the click to the frame after the "
