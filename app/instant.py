@@ -33,10 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from swinviz.budget import click_pack_bytes
+
 PACK_VERSION = 1
-# Bigger packs are not sent (the page then asks the server on every click): a 448 px input's
-# stage 1 needs about 6 MB before compression (about 4 MB sent).
-PACK_MAX_BYTES = 8 * 1024 * 1024
 JS_PATH = Path(__file__).with_name("instant.js")
 
 
@@ -112,8 +111,8 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     Hp, Wp = padded_size(Hr, Wr, M)
     geo = [_geometry(t) for t in tr]
     nW = geo[0][0].shape[0]
-    if nW * nH * N * N * 2 + 3 * nW * N * N * 2 > PACK_MAX_BYTES:  # before compression
-        return None
+    if not click_pack_bytes(nW, nH, N):  # too big to send (swinviz.budget.PACK_MAX_BYTES): a
+        return None  # 448 px input's stage 1 needs about 6 MB before compression, 4 MB sent
     has_mask = []
     for b, t in enumerate(tr):
         if t.mask is None:

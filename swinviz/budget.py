@@ -31,8 +31,9 @@ nW windows of the padded grid; 4 bytes per float32 number):
   float32, ~2.7 an int16): the attention matrices of every head of a window (nH·N² numbers and
   4 int16 of hover data each) and the gathered bias of every head (nH·N²), the mask and relative
   position tables (N² each), the maps over the stage's tokens (L) and over stage 1's patches,
-  the image drawn in several figures (PNG, base64: at most 4 bytes a pixel a copy), plus a
-  fixed part (axes, titles, text).
+  the image drawn in several figures (PNG, base64: at most 4 bytes a pixel a copy), the
+  attention figure's click pack for the page (`click_pack_bytes`), plus a fixed part (axes,
+  titles, text).
 - figures: building and serialising them: FIGURE_FACTOR times the payload (numpy arrays, base64
   copies, the JSON text, Gradio's copy of the response), and the masks figure's check, which
   recomputes block 1's probabilities over every window in float64 (~12·S).
@@ -81,6 +82,23 @@ PAYLOAD_PER_WINDOW = 500  # window numbers and outlines
 FIGURE_FACTOR = 6  # memory to build and serialise the figures, per byte of payload
 FIGURE_CHECK_FACTOR = 12  # the masks figure's check: float64 copies of block 1's scores, per S
 RUN_FIXED = 64 * MB  # code pages, thread stacks and temporaries the first run maps
+# The attention figure's click pack (app/instant.py), the numbers the page redraws the figure from
+# on a click, is not sent when its arrays would pass this size before compression.
+PACK_MAX_BYTES = 8 * MB
+
+
+def click_pack_bytes(nW: int, nH: int, N: int) -> int:
+    """Bytes the attention figure's click pack adds to a response for a pair of nW windows of
+    N tokens and nH heads: its arrays (the selected block's probabilities of every head as
+    float16 or uint16, the other block's, the printed row and the scores as 2 bytes a number,
+    per-row scales, window orders and region ids as 4) in base64 (4/3), with zlib's output
+    taken as no smaller than its input; 0 when the arrays pass PACK_MAX_BYTES (no pack is
+    sent: the page's clicks then go to the server)."""
+    big = nW * nH * N * N * 2 + 3 * nW * N * N * 2
+    if big > PACK_MAX_BYTES:
+        return 0
+    rows = nW * nH * N * 4 + 6 * nW * N * 4 + 4 * nW * N * 4 + N * N * 4 + N * 4
+    return math.ceil((big + rows) * 4 / 3) + 4096
 MODEL_SLACK = 0.25  # building a model: initialisation temporaries, allocator slack
 
 
@@ -234,7 +252,8 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
     L1 = sts[0].L
     payload = (PAYLOAD_FIXED + PAYLOAD_PER_PIXEL * img + PAYLOAD_PER_TOKEN * cur.Lp
                + PAYLOAD_PER_PATCH * L1 + PAYLOAD_PER_WINDOW * cur.nW
-               + cur.N * cur.N * (PAYLOAD_PER_HEAD_PAIR * cur.nH + PAYLOAD_PER_PAIR))
+               + cur.N * cur.N * (PAYLOAD_PER_HEAD_PAIR * cur.nH + PAYLOAD_PER_PAIR)
+               + click_pack_bytes(cur.nW, cur.nH, cur.N))
     # the figures cache on each trace its head-mean attention (float64) and window geometry,
     # and encoded copies of the image (base64 PNG: at most 4 bytes a pixel)
     figure_caches = 2 * (2 * cur.A + 6 * cur.Lp * I64)

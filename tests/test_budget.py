@@ -19,6 +19,7 @@ from swinviz import SettingsError, load_model
 from swinviz.budget import (
     BudgetError,
     check_budget,
+    click_pack_bytes,
     estimate,
     model_bytes,
     request_limit_mb,
@@ -158,7 +159,8 @@ def test_model_bytes_bound_the_parameters_and_buffers():
 )
 def test_estimate_bounds_the_exploration_and_its_figures(noise, kw, stage, pair, figures):
     """explore's tensors <= est.exploration <= 3x; the figures' JSON (the worst of one head
-    and all heads, per kind) <= est.payload <= 3x."""
+    and all heads, per kind) and the attention figure's click pack for the page <=
+    est.payload <= 3x."""
     model = load_model("random", device="cpu", **kw)
     exp = model.explore(noise, stage=stage, pair=pair)
     est = estimate(model.config, stage, pair)
@@ -174,7 +176,29 @@ def test_estimate_bounds_the_exploration_and_its_figures(noise, kw, stage, pair,
         except ValueError:
             pass
         payload += size
+    from app.instant import attention_pack
+
+    packs = [attention_pack(exp, 1, head, (0, 0)) for head in (0, None)]
+    payload += max(len(json.dumps(pk)) for pk in packs)
     assert payload <= est.payload <= 3 * payload, (payload, est.payload)
+
+
+@pytest.mark.parametrize("kw", [dict(img_size=56), dict(img_size=64, window_size=16,
+                                                            shift_size=8),
+                                dict(img_size=256, window_size=16, shift_size=8)])
+def test_the_click_pack_term_bounds_the_pack_and_says_when_none_is_sent(noise, kw):
+    """click_pack_bytes is at least what the page's click pack sends (both head choices), and
+    0 exactly where no pack is sent (256 px with 16x16 windows: 12.6 MB of arrays)."""
+    from app.instant import attention_pack
+
+    exp = load_model("random", device="cpu", **kw).explore(noise, predict=False)
+    tr = exp.traces[1]
+    bound = click_pack_bytes(tr.attn.shape[0], tr.num_heads, tr.window_size ** 2)
+    packs = [attention_pack(exp, 1, head, (0, 0)) for head in (0, None)]
+    if kw["img_size"] == 256:
+        assert bound == 0 and packs == [None, None]
+        return
+    assert max(len(json.dumps(pk)) for pk in packs) <= bound
 
 
 PEAK_SCRIPT = """
