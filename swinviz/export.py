@@ -264,16 +264,20 @@ class Exporter:
         for attempt in range(1, OPEN_ATTEMPTS + 1):
             k = _kaleido_class()(path=self.browser, n=max(1, tabs), mathjax=False,
                                  timeout=RENDER_TIMEOUT_S)
-            try:
-                await asyncio.wait_for(k.open(), OPEN_ATTEMPT_S)
-            except asyncio.TimeoutError:
-                self._abandoned.append(asyncio.ensure_future(_close_quietly(k)))
-                if attempt == OPEN_ATTEMPTS:
-                    raise ExportError(f"{self.browser} did not start: {OPEN_ATTEMPTS} tries "
-                                      f"of {OPEN_ATTEMPT_S} s each") from None
-                continue
-            self._kaleido = k
-            return
+            opening = asyncio.ensure_future(k.open())
+            await asyncio.wait({opening}, timeout=OPEN_ATTEMPT_S)
+            if opening.done():
+                opening.result()  # a browser that failed (not hung) is an error at once
+                self._kaleido = k
+                return
+            # not awaited: choreographer turns a cancelled start into its own error, and a
+            # start that hangs might not stop at all; its exception is read and dropped
+            opening.cancel()
+            opening.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._abandoned.append(asyncio.ensure_future(_close_quietly(k)))
+            if attempt == OPEN_ATTEMPTS:
+                raise ExportError(f"{self.browser} did not start: {OPEN_ATTEMPTS} tries of "
+                                  f"{OPEN_ATTEMPT_S} s each")
 
     def _failed(self, e: BaseException) -> ExportError:
         text = (" ".join(e.args) if e.args and all(isinstance(a, str) for a in e.args)

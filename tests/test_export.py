@@ -193,7 +193,10 @@ def test_a_browser_start_that_hangs_is_abandoned_and_tried_again(figures, tmp_pa
             await super().open()  # a real browser process, then no answer
             started.append(self)
             if len(started) == 1:
-                await asyncio.sleep(3600)
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:  # as choreographer answers a cancelled start
+                    raise RuntimeError("The browser seemed to close immediately.") from None
 
     monkeypatch.setattr(export, "_kaleido_class", lambda: FirstStartHangs)
     monkeypatch.setattr(export, "OPEN_ATTEMPT_S", 8, raising=False)
