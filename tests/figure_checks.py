@@ -72,6 +72,11 @@ def segments(trace):
     return out
 
 
+def legend_names(fig):
+    """Names of the scatter traces the legend lists."""
+    return [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+
+
 def hidden_legend_entries(fig):
     """Names of the legend's line entries (unfilled) whose every segment lies under a later, at
     least as wide line of the same panel: listed in the legend, but not to be seen."""

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from figure_checks import hidden_legend_entries
+from figure_checks import hidden_legend_entries, legend_names
 from PIL import Image
 from seed_tables import SEED_IDS
 
@@ -132,10 +132,10 @@ def test_stage4_legend_lists_only_what_is_seen(exp_s4, exp14):
     assert exp_s4.grid == (7, 7) and exp_s4.shift_size == 0
     fig = make_figure("shift", exp_s4, query=(3, 3))
     assert hidden_legend_entries(fig) == []
-    legend = [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    legend = legend_names(fig)
     assert "the one window of block 1 (SW-MSA) (the whole grid)" in legend
     assert not [n for n in legend if "window grid" in n]  # the orange grid is not drawn apart
     fig = make_figure("shift", exp14, query=(9, 4))
     assert hidden_legend_entries(fig) == []
-    legend = [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    legend = legend_names(fig)
     assert any("window grid (paper: moved by s" in n for n in legend)

@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from figure_checks import hidden_legend_entries
+from figure_checks import hidden_legend_entries, legend_names
 from PIL import Image
 
 from swinviz import load_model
@@ -184,11 +184,11 @@ def test_stage4_legend_lists_only_what_is_seen(exp_s4, exp14):
     assert exp_s4.grid == (7, 7) and exp_s4.shift_size == 0
     fig = make_figure("windows", exp_s4, query=(3, 3))
     assert hidden_legend_entries(fig) == []
-    legend = [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    legend = legend_names(fig)
     assert "the one window (the whole grid), in both blocks" in legend
     assert not [n for n in legend if n.endswith(" windows")]  # no blue / orange entries
     # several windows: both blocks' outlines are seen and listed
     fig = make_figure("windows", exp14, query=(9, 4))
     assert hidden_legend_entries(fig) == []
-    legend = [t.name for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    legend = legend_names(fig)
     assert {"block 0 (W-MSA) windows", "block 1 (SW-MSA) windows"} <= set(legend)
