@@ -261,15 +261,26 @@
       layout.title = Object.assign({}, layout.title, { text: replaceTexts(layout.title.text, r, c, D) });
     }
     layout.meta = Object.assign({}, layout.meta, { query: [r, c] });
-    // the size it has now (Plotly's autosize would measure the page again, ~10% of the redraw);
-    // autosize is put back afterwards, so the figure still follows the window
-    const size = gd._fullLayout || {};
-    if (size.width && size.height) Object.assign(layout, { autosize: false, width: size.width, height: size.height });
     if (S.last) S.last.built = performance.now() - S.last.t0;
+    return reactAtSize(gd, data, layout, () => { if (S.last) S.last.sync = performance.now() - S.last.t0; });
+  }
+
+  // Plotly.react at the size the figure has now (autosize would measure the page again, ~10%
+  // of a redraw); autosize is put back afterwards, so the figure still follows the window.
+  // `between` runs once the synchronous part of the redraw is done.
+  function reactAtSize(gd, data, layout, between) {
+    const size = gd._fullLayout || {};
+    const given = layout.height;
+    const fixed = !!(size.width && size.height);
+    if (fixed) Object.assign(layout, { autosize: false, width: size.width, height: given || size.height });
     const reacting = window.Plotly.react(gd, data, layout);
-    if (S.last) S.last.sync = performance.now() - S.last.t0;
+    if (between) between();
     return Promise.resolve(reacting).then(() => {
-      if (gd.layout && size.width) { gd.layout.autosize = true; delete gd.layout.width; delete gd.layout.height; }
+      if (fixed && gd.layout) {
+        gd.layout.autosize = true;
+        delete gd.layout.width;
+        if (!given) delete gd.layout.height;
+      }
     });
   }
 
@@ -364,21 +375,11 @@
     const gd = figureDiv("flow");
     if (!gd || !window.Plotly) return;
     const fig = JSON.parse(text);
-    // as Gradio's PlotlyPlot lays out a figure (Gradio 6.31), at the width the figure has now
-    // (autosize would measure the page again); autosize is put back afterwards
+    // as Gradio's PlotlyPlot lays out a figure (Gradio 6.31)
     const layout = Object.assign({}, fig.layout, { autosize: true });
     layout.margin = Object.assign({}, layout.margin, { autoexpand: true });
-    const size = gd._fullLayout || {};
-    const fixed = !!(size.width && visible(gd));
-    if (fixed) Object.assign(layout, { autosize: false, width: size.width,
-      height: layout.height || size.height });
     const t0 = S.last ? S.last.t0 : null;
-    return Promise.resolve(window.Plotly.react(gd, fig.data, layout)).then(() => {
-      if (fixed && gd.layout) {
-        gd.layout.autosize = true;
-        delete gd.layout.width;
-        if (!fig.layout.height) delete gd.layout.height;
-      }
+    return reactAtSize(gd, fig.data, layout).then(() => {
       if (t0 !== null && S.last && S.last.t0 === t0) S.last.flow = performance.now() - t0;
     }).catch((e) => console.error("swinviz: drawing the flow figure failed", e));
   };
