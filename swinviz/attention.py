@@ -85,6 +85,7 @@ class WindowAttention(nn.Module):
     # vectorised across queries (1-5% faster block pairs at 56x56 and 28x28 in five A/B runs,
     # 1 and 2 threads, all the same way; the lone softmax 3-17% faster at 1 thread)
     TRANSPOSED_SCORES = True
+    COMPILED_FUSED_SOFTMAX = True
 
     def relative_position_bias(self) -> torch.Tensor:
         """The bias table gathered through the index: (nH, N, N)."""
@@ -189,35 +190,55 @@ class WindowAttention(nn.Module):
             x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
             and not records_grad(x, *others))
 
+    def addend(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int,
+               sdpa: bool) -> torch.Tensor:
+        """bias + mask as the fast path adds them to the scores of B_ windows: for SDPA
+        (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one image; for the batched
+        GEMMs without autograd (B_*nH, N, N), each (N, N) block transposed (keys, queries).
+        Cached on the CPU without autograd (`_derived_bias`)."""
+        if not sdpa:
+            return self._derived_bias(mask, dtype, B_, transposed=True)
+        fused = self._derived_bias(mask, dtype)  # nW or 1, nH, N, N
+        if 1 < fused.shape[0] != B_:
+            fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
+        return fused
+
     def attend_qkv(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    mask: torch.Tensor | None = None,
-                   attn_out: list[torch.Tensor] | None = None) -> torch.Tensor:
+                   attn_out: list[torch.Tensor] | None = None,
+                   addend: torch.Tensor | None = None) -> torch.Tensor:
         """softmax(q kᵀ * scale + bias + mask) v for q, k, v (B_, nH, N, d) -> (B_, nH, N, d)
         (contiguous from the GEMMs; SDPA's may be strided). The GEMMs want q, k, v contiguous;
         SDPA takes any strides with a contiguous last dimension.
 
         Batched GEMMs with an explicit softmax on the CPU for windows of up to CPU_BMM_MAX_TOKENS
         tokens (and wherever attn_out asks for the probabilities), else fused SDPA. With
-        attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended."""
+        attn_out, the probabilities averaged over heads, (B_, N, N) float32, are appended.
+
+        addend: bias + mask as `addend(mask, q.dtype, B_, sdpa)` gives them, made beforehand
+        (the compiled path passes them in: built inside inductor's graph on every call they cost
+        ~4 ms of a 70 ms Swin-T forward); else made here."""
         B_, nH, N, d = q.shape
-        if self.uses_sdpa(q, N, attn_out, k, v):
-            fused = self._derived_bias(mask, q.dtype)  # nW or 1, nH, N, N
-            if 1 < fused.shape[0] != B_:
-                fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
+        sdpa = self.uses_sdpa(q, N, attn_out, k, v)
+        gemms = not sdpa and self.TRANSPOSED_SCORES and not records_grad(q, k, v)
+        if addend is None and (sdpa or gemms):
+            addend = self.addend(mask, q.dtype, B_, sdpa)
+        if sdpa:
             return F.scaled_dot_product_attention(
-                q, k, v, attn_mask=fused,
+                q, k, v, attn_mask=addend,
                 dropout_p=self.attn_drop.p if self.training else 0.0, scale=self.scale,
             )
         # bias + mask enter as baddbmm's addend; without autograd the softmax runs in place
         q, k, v = (t.reshape(B_ * nH, N, d) for t in (q, k, v))
-        if self.TRANSPOSED_SCORES and not records_grad(q, k, v):
+        if gemms:
             # the scores as (keys, queries): the softmax runs down the columns, vectorised
             # across the queries
-            attn = torch.baddbmm(
-                self._derived_bias(mask, q.dtype, B_, transposed=True), k, q.transpose(1, 2),
-                alpha=self.scale,
-            )  # B_*nH, N (keys), N (queries)
-            torch.softmax(attn, 1, out=attn)
+            if torch.compiler.is_compiling() and self.COMPILED_FUSED_SOFTMAX:
+                attn = torch.softmax(torch.bmm(k, q.transpose(1, 2)) * self.scale + addend, 1)
+            else:
+                attn = torch.baddbmm(addend, k, q.transpose(1, 2), alpha=self.scale)
+                # B_*nH, N (keys), N (queries)
+                torch.softmax(attn, 1, out=attn)
             attn = attn.transpose(1, 2)
             if attn_out is not None:
                 attn_out.append(attn.view(B_, nH, N, N).float().mean(1))

@@ -66,6 +66,14 @@ def test_compiled_model_equals_traced_and_follows_weight_changes():
     assert not torch.allclose(again, got)
     torch.testing.assert_close(again, traced_logits(other, pixels), rtol=0, atol=1e-5)
 
+    # one shifted block's bias table edited in place: the bias + mask the wrapper makes outside
+    # the compiled graph (cached) follow it
+    with torch.no_grad():
+        model.layers[1].blocks[1].attn.relative_position_bias_table.mul_(-2.0)
+    third = fast(pixels)
+    assert not torch.allclose(third, again)
+    torch.testing.assert_close(third, traced_logits(model, pixels), rtol=0, atol=1e-5)
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("C,H,nH,M", [(96, 56, 3, 7), (96, 96, 3, 12), (192, 28, 6, 7),
@@ -105,7 +113,7 @@ def test_a_failing_compile_falls_back_once(monkeypatch):
     attempts = []
 
     def broken(*args, **kwargs):
-        def run(x):
+        def run(x, addends):
             attempts.append(x.shape)
             raise RuntimeError("C++ compile error: cc1plus killed")
         return run
@@ -154,6 +162,9 @@ def test_geometry_is_owned_and_freeze_compiles_a_private_copy(monkeypatch):
     cached = blk.geometry()
     assert torch.equal(order, cached[0]) and torch.equal(mask, cached[2])
     assert mask.data_ptr() != cached[2].data_ptr() and order.data_ptr() != cached[0].data_ptr()
+    qkv_rows, merge_rows = fast.graph.geometry.rows(1)  # made from its own order and inverse
+    want_qkv, want_merge = blk.fast_rows(cached[0], cached[1])
+    assert torch.equal(qkv_rows, want_qkv) and torch.equal(merge_rows, want_merge)
     assert seen[0][0] is fast.graph and seen[0][0].module is model
     assert seen[0][1]["options"] is None and seen[0][1]["dynamic"] is False
 
