@@ -240,9 +240,12 @@
       } else if (name === "query slot") {
         data.push(Object.assign({}, t, { x: [qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
           y: [qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5] }));
-      } else if ((m = /^window \d+ head (\d+)$/.exec(name))) {
-        const h = +m[1];
-        data.push(Object.assign({}, t, { z: heads[h], customdata: matCd, zmax: amaxW,
+      } else if ((m = /^window (\d+) head (\d+)$/.exec(name))) {
+        // (c) depends on the query's window only: the same window keeps its traces as they are,
+        // so Plotly.react finds them unchanged and does not compute them again
+        const h = +m[2];
+        if (+m[1] === wq) data.push(t);
+        else data.push(Object.assign({}, t, { z: heads[h], customdata: matCd, zmax: amaxW,
           name: "window " + wq + " head " + h }));
       } else if (name === "query row") {
         data.push(Object.assign({}, t, { y: [kq - 0.5, kq - 0.5, kq + 0.5, kq + 0.5, kq - 0.5] }));

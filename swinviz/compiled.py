@@ -5,10 +5,18 @@
 
 What is compiled is the eager fast path itself (`SwinTransformerBlock.forward_fast` for every
 block, patch embedding, merges, norm and head), with each block's window geometry (the gather
-orders and the shift mask) held as the wrapper's own buffers: copies made once from the block's
-integers (grid, window, shift), so inductor sees fixed indices and nothing can change them.
+orders, the shift mask and the row gathers made from them) held as the wrapper's own buffers:
+copies made once from the block's integers (grid, window, shift), so nothing can change them.
 The weights are NOT frozen into the compiled code: they are read on every call, so a changed
 model (load_state_dict, edits in place) is seen by the next call, with no cache to go stale.
+
+Two things are made outside inductor's graph and passed in, because inductor's own code for them
+was slower than the GEMMs they feed (a profile of one Swin-T forward, 2 threads): each block's
+bias + mask (`FastGraph.addends`: the attention's cached copy, checked bit for bit against the
+bias table and mask on every call; built in the graph it cost ~4 ms a forward), and the row
+gathers (owned buffers, gathered by aten's kernel through an opaque op: inductor's gather took
+2-4x as long). In the graph the scores come from a plain batched GEMM, and the scale, the
+bias + mask and the softmax run as one fused loop.
 
 Where inductor cannot run (no C++ compiler for the CPU, no Triton for CUDA, or compiling raises),
 the wrapper says so once in a warning and runs the eager fast path from then on. The first call
