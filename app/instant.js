@@ -178,20 +178,43 @@
       }
       slotCd.push(row);
     }
-    const heads = [];
-    let amaxW = 0;
-    for (let h = 0; h < nH; h++) {
-      const mat = [];
-      for (let k = 0; k < N; k++) { const x = att(h, k); for (const v of x) amaxW = Math.max(amaxW, v); mat.push(x); }
-      heads.push(mat);
-    }
-    amaxW = amaxW || 1.0;
-    const matCd = [];
-    for (let i = 0; i < N; i++) {
-      const row = [], a = tok(Bs.keys[i]);
-      for (let j = 0; j < N; j++) { const b = tok(Bs.keys[j]); row.push([a[0], a[1], b[0], b[1]]); }
-      matCd.push(row);
-    }
+    // (c), made only when the query's window is not the one drawn: every head's N x N matrix,
+    // their common top, and each slot's token
+    let cParts = null;
+    const windowHeads = () => {
+      if (cParts) return cParts;
+      const heads = [];
+      let top = 0;
+      for (let h = 0; h < nH; h++) {
+        const mat = [];
+        for (let k = 0; k < N; k++) { const x = att(h, k); for (const v of x) top = Math.max(top, v); mat.push(x); }
+        heads.push(mat);
+      }
+      cParts = { heads: heads, top: top || 1.0, tokens: Array.from(Bs.keys, (key) => tok(key)) };
+      return cParts;
+    };
+    const matCd = () => {
+      const T = windowHeads().tokens;
+      return T.map((a) => T.map((b) => [a[0], a[1], b[0], b[1]]));
+    };
+    // (c) as one tiled heatmap (12 or more heads): head h's matrix at meta.tiles[h] = [y0, x0],
+    // empty (null, hover data 0) between the tiles, as swinviz.figures.attention.tiled_heads
+    const tiledT = gd.data.find((t) => /^window \d+ heads$/.test(t.name || ""));
+    const tiledHeads = (meta) => {
+      const { heads, top, tokens } = windowHeads();
+      const tiles = meta.tiles;
+      let Y = 0, X = 0;
+      for (const [y0, x0] of tiles) { Y = Math.max(Y, y0 + N); X = Math.max(X, x0 + N); }
+      const z = Array.from({ length: Y }, () => new Array(X).fill(null));
+      const cd = Array.from({ length: Y }, () => Array.from({ length: X }, () => [0, 0, 0, 0, 0, 0, 0]));
+      tiles.forEach(([y0, x0], h) => {
+        for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+          z[y0 + i][x0 + j] = heads[h][i][j];
+          cd[y0 + i][x0 + j] = [h, i, tokens[i][0], tokens[i][1], j, tokens[j][0], tokens[j][1]];
+        }
+      });
+      return { z: z, customdata: cd, zmax: top };
+    };
     const qy = Math.floor(kq / M), qx = kq % M;
     let maskedTemplate = null;
     for (const t of gd.data) if (t.name === "masked keys") maskedTemplate = t;
@@ -241,14 +264,25 @@
         data.push(Object.assign({}, t, { x: [qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
           y: [qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5] }));
       } else if ((m = /^window (\d+) head (\d+)$/.exec(name))) {
-        // (c) depends on the query's window only: the same window keeps its traces as they are,
-        // so Plotly.react finds them unchanged and does not compute them again
+        // (c) depends on the query's window only: the same window keeps its traces as they are
         const h = +m[2];
         if (+m[1] === wq) data.push(t);
-        else data.push(Object.assign({}, t, { z: heads[h], customdata: matCd, zmax: amaxW,
-          name: "window " + wq + " head " + h }));
+        else {
+          const W = windowHeads();
+          data.push(Object.assign({}, t, { z: W.heads[h], customdata: matCd(), zmax: W.top,
+            name: "window " + wq + " head " + h }));
+        }
+      } else if ((m = /^window (\d+) heads$/.exec(name))) {
+        if (+m[1] === wq) data.push(t);
+        else data.push(Object.assign({}, t, tiledHeads(t.meta), { name: "window " + wq + " heads" }));
       } else if (name === "query row") {
-        data.push(Object.assign({}, t, { y: [kq - 0.5, kq - 0.5, kq + 0.5, kq + 0.5, kq - 0.5] }));
+        // the query slot's row in (c): in each tile of the tiled heatmap, or in its own panel
+        const ys = [];
+        for (const [y0] of tiledT ? tiledT.meta.tiles : [[0]]) {
+          ys.push(y0 + kq - 0.5, y0 + kq - 0.5, y0 + kq + 0.5, y0 + kq + 0.5, y0 + kq - 0.5, null);
+        }
+        ys.pop();
+        data.push(Object.assign({}, t, { y: ys }));
       } else data.push(t);
     }
     const fix = (x) => x.toFixed(3);

@@ -85,6 +85,9 @@ class WindowAttention(nn.Module):
     # vectorised across queries (1-5% faster block pairs at 56x56 and 28x28 in five A/B runs,
     # 1 and 2 threads, all the same way; the lone softmax 3-17% faster at 1 thread)
     TRANSPOSED_SCORES = True
+    # under torch.compile: the scores from a plain batched GEMM, then scale + bias + mask +
+    # softmax as one loop of inductor's (baddbmm first copies the bias into its output): 2.6%
+    # faster whole Swin-T forwards (compiled both ways in one process, 80 rounds)
     COMPILED_FUSED_SOFTMAX = True
 
     def relative_position_bias(self) -> torch.Tensor:
@@ -237,8 +240,8 @@ class WindowAttention(nn.Module):
                 attn = torch.softmax(torch.bmm(k, q.transpose(1, 2)) * self.scale + addend, 1)
             else:
                 attn = torch.baddbmm(addend, k, q.transpose(1, 2), alpha=self.scale)
-                # B_*nH, N (keys), N (queries)
                 torch.softmax(attn, 1, out=attn)
+            # attn: B_*nH, N (keys), N (queries)
             attn = attn.transpose(1, 2)
             if attn_out is not None:
                 attn_out.append(attn.view(B_, nH, N, N).float().mean(1))

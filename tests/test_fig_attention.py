@@ -157,6 +157,50 @@ def test_all_heads_of_one_window(exp14, window):
     assert len(zmax) == 1  # one shared colour scale
 
 
+@pytest.fixture(scope="module")
+def exp_many_heads():
+    """Stage 3 of a 56 px Swin-T: a 4x4 grid (7 padded by the merge), one 4x4 window, 12
+    heads: part (c) is one tiled heatmap."""
+    return load_model(img_size=56, window_size=7, seed=0, device="cpu").explore(
+        picture(), stage=3)
+
+
+@pytest.mark.parametrize("template", ["default", "lecture"])
+def test_many_heads_are_tiled_into_one_heatmap(exp_many_heads, template):
+    """12 heads: (c) is one heatmap holding every head's matrix in its own tile, NaN between
+    tiles; the hover data names the head, both slots and their real tokens; each tile is
+    labelled and has the query's row outlined."""
+    exp, q = exp_many_heads, (2, 3)
+    tr = exp.traces[1]
+    nH, N = exp.num_heads, tr.window_size ** 2
+    assert nH == 12
+    fig = make_figure("attention", exp, block=1, head=0, query=q, template=template)
+    assert not [t for t in fig.data if (t.name or "").startswith("window 0 head ")]
+    hm = named(fig, "window 0 heads")
+    z, cd = np.asarray(hm.z, dtype=np.float32), np.asarray(hm.customdata)
+    tiles = [tuple(o) for o in hm.meta["tiles"]]
+    assert len(tiles) == nH and hm.meta["N"] == N
+    w, k, tokens = keys_of(exp, 1, q)
+    assert w == 0
+    by_slot = {slot: tok for tok, slot in tokens.items()}
+    inside = np.zeros(z.shape, bool)
+    for h, (y0, x0) in enumerate(tiles):
+        assert not inside[y0:y0 + N, x0:x0 + N].any()  # no two tiles overlap
+        inside[y0:y0 + N, x0:x0 + N] = True
+        np.testing.assert_array_equal(z[y0:y0 + N, x0:x0 + N], tr.attn[0, h].numpy())
+        for i, j in ((0, 0), (k, N - 1), (N - 1, 3)):
+            assert list(cd[y0 + i, x0 + j]) == [h, i, *by_slot[i], j, *by_slot[j]]
+    assert np.isnan(z[~inside]).all() and (cd[~inside] == 0).all()
+    assert hm.zmax == pytest.approx(float(tr.attn[0].max()))
+    labels = [a.text for a in fig.layout.annotations if a.xref == hm.xaxis]
+    assert labels == [f"head {h}" for h in range(nH)]
+    row = named(fig, "query row")
+    ys = np.array(row.y, dtype=float)
+    want = np.concatenate([[y0 + k - 0.5] * 2 + [y0 + k + 0.5] * 2 + [y0 + k - 0.5, np.nan]
+                           for y0, _ in tiles])[:-1]
+    np.testing.assert_array_equal(ys, want)
+
+
 def test_toy_grid_exact_keys(exp6):
     # The design note's toy grid: 6x6 tokens, M = 3, s = 1. Token (5, 5) sits in block 1's
     # window 3 whose slots hold rows 4, 5, 0 and columns 4, 5, 0; only (4..5, 4..5) share its

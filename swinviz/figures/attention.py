@@ -9,7 +9,9 @@
 (b) Attention taken apart: for the query and one head, the logit in the order the block adds it:
     q·kᵀ·scale (trace.scores), + relative position bias (trace.bias), + mask (trace.mask), then
     the softmax (trace.attn), each as an M x M map over the query's window slots.
-(c) All heads of one window: the (N, N) attention matrices on one shared colour scale.
+(c) All heads of one window: the (N, N) attention matrices on one shared colour scale, tiled
+    into one heatmap (`head_tiles`): one panel per head made every redraw in the page lay out
+    ~50 subplots at stage 4 (24 heads), which took a click past 300 ms.
 """
 
 from __future__ import annotations
@@ -118,6 +120,51 @@ def decomposition(exp, block: int, head: int, query) -> dict[str, np.ndarray]:
     }
 
 
+def head_tiles(nH: int, N: int) -> dict:
+    """Where each head's (N, N) matrix sits in part (c)'s one heatmap: rows of
+    `heads_per_row(nH)` tiles, `gap_x` empty columns between tiles and a band of `gap_y` empty
+    rows above each row of tiles for its "head h" labels. Returns {"origin": [(y0, x0)] per
+    head (the tile's top-left cell), "shape": (Y, X), "gap_x", "gap_y", "N"}."""
+    per_row = heads_per_row(nH)
+    rows = -(-nH // per_row)
+    gap_x, gap_y = max(1, round(0.1 * N)), max(2, round(0.22 * N))
+    origin = [(gap_y + (h // per_row) * (N + gap_y), (h % per_row) * (N + gap_x))
+              for h in range(nH)]
+    shape = (rows * (N + gap_y), per_row * N + (per_row - 1) * gap_x)
+    return {"origin": origin, "shape": shape, "gap_x": gap_x, "gap_y": gap_y, "N": N}
+
+
+def tiled_heads(attn_w: np.ndarray, tokens: np.ndarray, tiles: dict) -> tuple[np.ndarray,
+                                                                               np.ndarray]:
+    """Part (c)'s heatmap: attn_w (nH, N, N) of one window placed by `tiles`, NaN between
+    tiles: (Y, X) float32; and its hover data (Y, X, 7): head, query slot, query token (r, c),
+    key slot, key token (r, c), as uint8 (uint16 past 255), zeros between tiles. tokens:
+    (N, 2) the original (r, c) of each slot."""
+    nH, N, _ = attn_w.shape
+    Y, X = tiles["shape"]
+    z = np.full((Y, X), np.nan, np.float32)
+    slots = np.arange(N)
+    q = np.concatenate([slots[:, None], tokens], axis=1)  # N, 3: slot, r, c
+    cell = np.concatenate(np.broadcast_arrays(q[:, None, :], q[None, :, :]), axis=-1)  # N,N,6
+    top = max(nH - 1, N - 1, int(tokens.max(initial=0)))
+    cd = np.zeros((Y, X, 7), np.uint8 if top < 256 else np.uint16)
+    for h, (y0, x0) in enumerate(tiles["origin"]):
+        z[y0:y0 + N, x0:x0 + N] = attn_w[h]
+        cd[y0:y0 + N, x0:x0 + N, 0] = h
+        cd[y0:y0 + N, x0:x0 + N, 1:] = cell
+    return z, cd
+
+
+def query_rows(tiles: dict, kq: int) -> tuple[list, list]:
+    """The outline of query slot kq's row in every tile of part (c): x, y with None between
+    the tiles' rectangles."""
+    N, xs, ys = tiles["N"], [], []
+    for y0, x0 in tiles["origin"]:
+        xs += [x0 - 0.5, x0 + N - 0.5, x0 + N - 0.5, x0 - 0.5, x0 - 0.5, None]
+        ys += [y0 + kq - 0.5] * 2 + [y0 + kq + 0.5] * 2 + [y0 + kq - 0.5, None]
+    return xs[:-1], ys[:-1]
+
+
 def _background(exp) -> dict:
     """The image the model saw, as an image trace dict in pixel coordinates. Up to
     BACKGROUND_MAX px it is the exact pixels (shared PNG cache); a larger input is shown
@@ -169,12 +216,18 @@ def figure(exp, sel) -> go.Figure:
     # heads" would be a mean, which no head computes)
     all_b = sel.head is None
     b_rows = head_rows if all_b else 1
+    # (c) with more than one row of heads (12, 24) is one tiled heatmap: a panel per head made
+    # each redraw in the page lay out ~50 subplots at stage 4, and a click took over 300 ms
+    tiled = head_rows > 1
     specs = [
         [{"colspan": cols // 2}] + [None] * (cols // 2 - 1)
         + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
         *(head_specs() if all_b else
           [([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4]),
-        *head_specs(),
+        # (c): a panel per head, or (more than one row of them) one heatmap of every head's
+        # matrix over the rows their panels would take
+        *([[{"colspan": cols, "rowspan": head_rows}] + [None] * (cols - 1),
+           *([[None] * cols] * (head_rows - 1))] if tiled else head_specs()),
     ]
     head_b = 0 if sel.head is None else sel.head
     titles = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on "
@@ -190,7 +243,7 @@ def figure(exp, sel) -> go.Figure:
               else "+ mask<br><sup>none without a shift: adds 0</sup>"),
         "= softmax → attention",
     ]
-    titles += [f"head {h}" for h in range(nH)]
+    titles += [""] if tiled else [f"head {h}" for h in range(nH)]  # tiled: labels on it
     masked_note = ("White × = key masked with −100 (another region before the roll): weight "
                    "~0. " if exp.traces[1].mask is not None else "")
     pad_note = (f"<br>Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
@@ -222,9 +275,20 @@ def figure(exp, sel) -> go.Figure:
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
     height = int(t.height * (2.6 + 0.45 * (head_rows - 1) + 0.45 * (b_rows - 1)))
     top = int(1.35 * t.title_size + 7 * t.font_size + 30)  # title, row heading, 2-line titles
-    gap = 9 * t.font_size / (height - top - bottom)  # x-axis title + row heading + titles
+    gap_px = 9 * t.font_size  # between rows: x-axis title + row heading + titles
     heights = ([0.5] + [0.2 / (1 + 0.5 * (b_rows - 1))] * b_rows
                + [0.3 / (1 + 0.5 * (head_rows - 1))] * head_rows)
+    if tiled:  # (c) no taller than its tiles are at the template's width (square cells)
+        rows_px = height - top - bottom - gap_px * (b_rows + head_rows)
+        heights = [h / sum(heights) * rows_px for h in heights]
+        Yc, Xc = head_tiles(nH, N)["shape"]
+        spare = (sum(heights[-head_rows:]) + gap_px * (head_rows - 1)
+                 - (t.width - 160) * Yc / Xc)  # 160: margins and the colour bar
+        spare = min(spare, 0.8 * sum(heights[-head_rows:]))
+        if spare > 0:
+            heights[-head_rows:] = [h - spare / head_rows for h in heights[-head_rows:]]
+            height -= int(spare)
+    gap = gap_px / (height - top - bottom)
     layout, refs = subplots_layout(
         rows=1 + b_rows + head_rows, cols=cols, specs=specs, subplot_titles=_slots(titles),
         row_heights=[round(h / sum(heights), 4) for h in heights],
@@ -232,6 +296,7 @@ def figure(exp, sel) -> go.Figure:
         horizontal_spacing=0.04,
     )
     _set_titles(layout, titles)
+    layout["annotations"] = [a for a in layout["annotations"] if a.get("text")]  # (c)'s
     data: list[dict] = []
 
     # ---- (a) both blocks on the image, shift undone ----------------------------------------
@@ -346,40 +411,74 @@ def figure(exp, sel) -> go.Figure:
     # ---- (c) every head of one window ----------------------------------------------------------
     attn_w = tr.attn[win].numpy()  # nH, N, N
     tokens = np.stack(np.divmod(order[win], W), axis=-1)  # N, 2 original (r, c) per slot
-    mat_cd = np.concatenate(np.broadcast_arrays(tokens[:, None, :], tokens[None, :, :]),
-                            axis=-1).astype(np.int16)  # N, N, 4
-    amax_w = float(attn_w.max()) or 1.0
-    for h in range(nH):
-        xr, yr = refs[(2 + b_rows + h // per_row, 1 + (h % per_row) * (cols // per_row))]
+    if tiled:
+        tiles = head_tiles(nH, N)
+        z_c, cd_c = tiled_heads(attn_w, tokens, tiles)
+        xr, yr = refs[(2 + b_rows, 1)]
         ax = dict(xaxis=xr, yaxis=yr)
         cy, ly = _span(layout, yr)
         data.append(dict(
-            type="heatmap", z=attn_w[h], customdata=mat_cd, colorscale=SEQUENTIAL, zmin=0,
-            zmax=amax_w, showscale=h == nH - 1, name=f"window {win} head {h}",
+            type="heatmap", z=z_c, customdata=cd_c, colorscale=SEQUENTIAL, zmin=0,
+            zmax=float(attn_w.max()) or 1.0, name=f"window {win} heads", hoverongaps=False,
+            meta=dict(tiles=[list(o) for o in tiles["origin"]], N=N),
             colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
                           thickness=14),
-            hovertemplate=f"head {h}<br>query slot %{{y}} = token (%{{customdata[0]}}, "
-                          "%{customdata[1]})<br>key slot %{x} = token (%{customdata[2]}, "
-                          "%{customdata[3]})<br>p = %{z:.3g}<extra></extra>", **ax,
-            **({"texttemplate": "%{z:.2f}", "textfont": dict(size=10)} if N <= 12 else {})))
+            hovertemplate="head %{customdata[0]}<br>query slot %{customdata[1]} = token "
+                          "(%{customdata[2]}, %{customdata[3]})<br>key slot %{customdata[4]} "
+                          "= token (%{customdata[5]}, %{customdata[6]})<br>p = %{z:.3g}"
+                          "<extra></extra>", **ax))
         if win == wq:
-            data.append(dict(type="scatter", x=[-0.5, N - 0.5, N - 0.5, -0.5, -0.5],
-                             y=[kq - 0.5] * 2 + [kq + 0.5] * 2 + [kq - 0.5], mode="lines",
+            xs, ys = query_rows(tiles, kq)
+            data.append(dict(type="scatter", x=xs, y=ys, mode="lines",
                              line=dict(color=QUERY_COLOR, width=2), hoverinfo="skip",
                              showlegend=False, name="query row", **ax))
-        ticks = dict(tickmode="array", tickvals=list(range(0, N, M)))
-        layout[axis_key(xr)].update(title=dict(text="key slot"), range=[-0.5, N - 0.5],
-                                    showgrid=False, zeroline=False, constrain="domain", **ticks)
-        layout[axis_key(yr)].update(title=dict(text="query slot" if h == 0 else ""),
-                                    range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
-                                    constrain="domain", scaleanchor=xr, **ticks)
-        if h % per_row:
-            layout[axis_key(yr)]["title"] = dict(text="")
-        if head_rows > 1:  # many small panels: no tick labels, axis titles on the first only
-            layout[axis_key(xr)].update(showticklabels=False)
-            layout[axis_key(yr)].update(showticklabels=False)
-            if h:
-                layout[axis_key(xr)]["title"] = dict(text="")
+        Y, X = tiles["shape"]
+        tile_x = sorted({x0 for _, x0 in tiles["origin"]})
+        tile_y = sorted({y0 for y0, _ in tiles["origin"]})
+        for ref, starts, title, rng in ((xr, tile_x, "key slot", [-0.5, X - 0.5]),
+                                        (yr, tile_y, "query slot", [Y - 0.5, -0.5])):
+            layout[axis_key(ref)].update(
+                title=dict(text=title), range=rng, showgrid=False, zeroline=False,
+                constrain="domain", tickmode="array",
+                tickvals=[o + k for o in starts for k in range(0, N, M)],
+                showticklabels=False)  # many small tiles: no tick labels
+        # square cells; the tiles sit right under the row heading (spare height stays below)
+        layout[axis_key(yr)].update(scaleanchor=xr, constraintoward="top")
+        for h, (y0, x0) in enumerate(tiles["origin"]):
+            layout["annotations"].append(dict(
+                text=f"head {h}", xref=xr, yref=yr, x=x0 + (N - 1) / 2, y=y0 - 0.5,
+                xanchor="center", yanchor="bottom", showarrow=False,
+                font=dict(size=t.font_size - 1)))
+    else:  # up to 8 heads: a panel each
+        mat_cd = np.concatenate(np.broadcast_arrays(tokens[:, None, :], tokens[None, :, :]),
+                                axis=-1).astype(np.int16)  # N, N, 4
+        amax_w = float(attn_w.max()) or 1.0
+        for h in range(nH):
+            xr, yr = refs[(2 + b_rows + h // per_row, 1 + (h % per_row) * (cols // per_row))]
+            ax = dict(xaxis=xr, yaxis=yr)
+            cy, ly = _span(layout, yr)
+            data.append(dict(
+                type="heatmap", z=attn_w[h], customdata=mat_cd, colorscale=SEQUENTIAL, zmin=0,
+                zmax=amax_w, showscale=h == nH - 1, name=f"window {win} head {h}",
+                colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
+                              thickness=14),
+                hovertemplate=f"head {h}<br>query slot %{{y}} = token (%{{customdata[0]}}, "
+                              "%{customdata[1]})<br>key slot %{x} = token (%{customdata[2]}, "
+                              "%{customdata[3]})<br>p = %{z:.3g}<extra></extra>", **ax,
+                **({"texttemplate": "%{z:.2f}", "textfont": dict(size=10)} if N <= 12 else {})))
+            if win == wq:
+                data.append(dict(type="scatter", x=[-0.5, N - 0.5, N - 0.5, -0.5, -0.5],
+                                 y=[kq - 0.5] * 2 + [kq + 0.5] * 2 + [kq - 0.5], mode="lines",
+                                 line=dict(color=QUERY_COLOR, width=2), hoverinfo="skip",
+                                 showlegend=False, name="query row", **ax))
+            ticks = dict(tickmode="array", tickvals=list(range(0, N, M)))
+            layout[axis_key(xr)].update(title=dict(text="key slot"), range=[-0.5, N - 0.5],
+                                        showgrid=False, zeroline=False, constrain="domain",
+                                        **ticks)
+            layout[axis_key(yr)].update(title=dict(text="query slot" if h == 0 else ""),
+                                        range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
+                                        constrain="domain", scaleanchor=xr, **ticks)
+            if h % per_row:
                 layout[axis_key(yr)]["title"] = dict(text="")
 
     # row headings, placed above each row's subplot titles
