@@ -276,12 +276,14 @@
         if (+m[1] === wq) data.push(t);
         else data.push(Object.assign({}, t, tiledHeads(t.meta), { name: "window " + wq + " heads" }));
       } else if (name === "query row") {
-        // the query slot's row in (c): in each tile of the tiled heatmap, or in its own panel
-        const ys = [];
-        for (const [y0] of tiledT ? tiledT.meta.tiles : [[0]]) {
-          ys.push(y0 + kq - 0.5, y0 + kq - 0.5, y0 + kq + 0.5, y0 + kq + 0.5, y0 + kq - 0.5, null);
+        // the query slot's row in (c): its outline in a head's own panel, or in the tiled
+        // heatmap a mark left and right of each tile (as attention.query_rows)
+        let ys = [kq - 0.5, kq - 0.5, kq + 0.5, kq + 0.5, kq - 0.5];
+        if (tiledT) {
+          ys = [];
+          for (const [y0] of tiledT.meta.tiles) ys.push(y0 + kq, y0 + kq, null, y0 + kq, y0 + kq, null);
+          ys.pop();
         }
-        ys.pop();
         data.push(Object.assign({}, t, { y: ys }));
       } else data.push(t);
     }

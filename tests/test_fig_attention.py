@@ -194,11 +194,14 @@ def test_many_heads_are_tiled_into_one_heatmap(exp_many_heads, template):
     assert hm.zmax == pytest.approx(float(tr.attn[0].max()))
     labels = [a.text for a in fig.layout.annotations if a.xref == hm.xaxis]
     assert labels == [f"head {h}" for h in range(nH)]
+    # the query's row marked left and right of every tile, at the row's height
     row = named(fig, "query row")
-    ys = np.array(row.y, dtype=float)
-    want = np.concatenate([[y0 + k - 0.5] * 2 + [y0 + k + 0.5] * 2 + [y0 + k - 0.5, np.nan]
-                           for y0, _ in tiles])[:-1]
-    np.testing.assert_array_equal(ys, want)
+    xs, ys = (np.array(v, dtype=float).reshape(-1, 3) for v in (row.x + (None,), row.y + (None,)))
+    assert len(xs) == 2 * nH and np.isnan(xs[:, 2]).all() and np.isnan(ys[:, 2]).all()
+    for h, (y0, x0) in enumerate(tiles):
+        left, right = xs[2 * h, :2], xs[2 * h + 1, :2]
+        assert left.max() == x0 - 0.5 and right.min() == x0 + N - 0.5
+        assert (ys[2 * h:2 * h + 2, :2] == y0 + k).all()
 
 
 def test_toy_grid_exact_keys(exp6):

@@ -127,7 +127,7 @@ def head_tiles(nH: int, N: int) -> dict:
     head (the tile's top-left cell), "shape": (Y, X), "gap_x", "gap_y", "N"}."""
     per_row = heads_per_row(nH)
     rows = -(-nH // per_row)
-    gap_x, gap_y = max(1, round(0.1 * N)), max(2, round(0.22 * N))
+    gap_x, gap_y = max(1, round(0.1 * N)), max(2, round(0.26 * N))
     origin = [(gap_y + (h // per_row) * (N + gap_y), (h % per_row) * (N + gap_x))
               for h in range(nH)]
     shape = (rows * (N + gap_y), per_row * N + (per_row - 1) * gap_x)
@@ -156,12 +156,13 @@ def tiled_heads(attn_w: np.ndarray, tokens: np.ndarray, tiles: dict) -> tuple[np
 
 
 def query_rows(tiles: dict, kq: int) -> tuple[list, list]:
-    """The outline of query slot kq's row in every tile of part (c): x, y with None between
-    the tiles' rectangles."""
-    N, xs, ys = tiles["N"], [], []
+    """Query slot kq's row in every tile of part (c), marked beside the tile (an outline over
+    rows 1-3 px tall would hide them): a short line in the gap left and right of each tile, at
+    the row's height. Returns x, y with None between the lines."""
+    N, g, xs, ys = tiles["N"], 0.8 * tiles["gap_x"], [], []
     for y0, x0 in tiles["origin"]:
-        xs += [x0 - 0.5, x0 + N - 0.5, x0 + N - 0.5, x0 - 0.5, x0 - 0.5, None]
-        ys += [y0 + kq - 0.5] * 2 + [y0 + kq + 0.5] * 2 + [y0 + kq - 0.5, None]
+        xs += [x0 - 0.5 - g, x0 - 0.5, None, x0 + N - 0.5, x0 + N - 0.5 + g, None]
+        ys += [y0 + kq, y0 + kq, None] * 2
     return xs[:-1], ys[:-1]
 
 
@@ -281,9 +282,12 @@ def figure(exp, sel) -> go.Figure:
     if tiled:  # (c) no taller than its tiles are at the template's width (square cells)
         rows_px = height - top - bottom - gap_px * (b_rows + head_rows)
         heights = [h / sum(heights) * rows_px for h in heights]
-        Yc, Xc = head_tiles(nH, N)["shape"]
+        tiles_c = head_tiles(nH, N)
+        Yc, Xc = tiles_c["shape"][0], tiles_c["shape"][1] + 2 * tiles_c["gap_x"]
+        # at the template's width the tiles fill (c)'s height (its colour bar's length) and
+        # not quite the width: 260 px for the margins, the colour bar and some to spare
         spare = (sum(heights[-head_rows:]) + gap_px * (head_rows - 1)
-                 - (t.width - 160) * Yc / Xc)  # 160: margins and the colour bar
+                 - (t.width - 260) * Yc / Xc)
         spare = min(spare, 0.8 * sum(heights[-head_rows:]))
         if spare > 0:
             heights[-head_rows:] = [h - spare / head_rows for h in heights[-head_rows:]]
@@ -430,12 +434,13 @@ def figure(exp, sel) -> go.Figure:
         if win == wq:
             xs, ys = query_rows(tiles, kq)
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines",
-                             line=dict(color=QUERY_COLOR, width=2), hoverinfo="skip",
+                             line=dict(color=QUERY_COLOR, width=4), hoverinfo="skip",
                              showlegend=False, name="query row", **ax))
         Y, X = tiles["shape"]
-        tile_x = sorted({x0 for _, x0 in tiles["origin"]})
+        gx = tiles["gap_x"]  # room for the query row's marks left of the first tile, right of
+        tile_x = sorted({x0 for _, x0 in tiles["origin"]})  # the last
         tile_y = sorted({y0 for y0, _ in tiles["origin"]})
-        for ref, starts, title, rng in ((xr, tile_x, "key slot", [-0.5, X - 0.5]),
+        for ref, starts, title, rng in ((xr, tile_x, "key slot", [-0.5 - gx, X - 0.5 + gx]),
                                         (yr, tile_y, "query slot", [Y - 0.5, -0.5])):
             layout[axis_key(ref)].update(
                 title=dict(text=title), range=rng, showgrid=False, zeroline=False,
@@ -444,6 +449,10 @@ def figure(exp, sel) -> go.Figure:
                 showticklabels=False)  # many small tiles: no tick labels
         # square cells; the tiles sit right under the row heading (spare height stays below)
         layout[axis_key(yr)].update(scaleanchor=xr, constraintoward="top")
+        # the paper's colour between the tiles and behind their labels, not the plot's ground
+        layout.setdefault("shapes", []).append(dict(
+            type="rect", xref=xr, yref=yr, x0=-0.5 - gx, x1=X - 0.5 + gx, y0=-0.5, y1=Y - 0.5,
+            fillcolor=t.paper, line=dict(width=0), layer="below"))
         for h, (y0, x0) in enumerate(tiles["origin"]):
             layout["annotations"].append(dict(
                 text=f"head {h}", xref=xr, yref=yr, x=x0 + (N - 1) / 2, y=y0 - 0.5,
@@ -498,7 +507,9 @@ def figure(exp, sel) -> go.Figure:
         row_top = layout[axis_key(yref)]["domain"][1]
         layout["annotations"].append(dict(
             text=f"<b>{text}</b>", xref="paper", yref="paper", x=0, y=row_top, xanchor="left",
-            yanchor="bottom", yshift=int((4.2 if yref == refs[(1, 1)][1] else 2.9)
+            yanchor="bottom", yshift=int((4.2 if yref == refs[(1, 1)][1] else
+                                          0.6 if tiled and yref == refs[(2 + b_rows, 1)][1]
+                                          else 2.9)
                                           * t.font_size), showarrow=False,
             font=dict(size=t.font_size)))
     layout["annotations"].append(note)
