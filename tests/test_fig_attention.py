@@ -157,6 +157,20 @@ def test_all_heads_of_one_window(exp14, window):
     assert len(zmax) == 1  # one shared colour scale
 
 
+@pytest.mark.parametrize("head", [0, None])
+def test_part_b_names_the_window_row_once_per_row_of_panels(exp14, head):
+    """(b)'s y axes: "window row" on the first panel of each row of panels only (3 heads with
+    head 0 chosen: the logit's 4 parts in one row; all heads: one row of 3)."""
+    fig = make_figure("attention", exp14, block=1, head=head, query=(2, 3))
+    names = ["scores", "bias", "mask", "attn"] if head == 0 else [
+        f"attn head {h}" for h in range(exp14.num_heads)]
+    titles = []
+    for n in names:
+        axis = fig.layout["yaxis" + named(fig, n).yaxis[1:]]
+        titles.append(axis.title.text or "")
+    assert titles == ["window row"] + [""] * (len(names) - 1)
+
+
 @pytest.fixture(scope="module")
 def exp_many_heads():
     """Stage 3 of a 56 px Swin-T: a 4x4 grid (7 padded by the merge), one 4x4 window, 12

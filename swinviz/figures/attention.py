@@ -392,7 +392,7 @@ def figure(exp, sel) -> go.Figure:
                           f"%{{customdata[4]}}<br>{label} = %{{z:.4g}}<extra></extra>",
             **scale, **ax,
             **({"texttemplate": fmt, "textfont": dict(size=9 if M > 5 else 12)}
-               if M <= (5 if all_b and nH > 4 else 12) else {})))
+               if M <= (5 if all_b and nH > 4 else 8) else {})))  # 12x12: unreadable
         data.append(dict(type="scatter", x=[qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
                          y=[qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5], mode="lines",
                          line=dict(color=QUERY_COLOR, width=2.5), hoverinfo="skip",
@@ -401,8 +401,8 @@ def figure(exp, sel) -> go.Figure:
                                     range=[-0.5, M - 0.5],
                                     showgrid=False, zeroline=False, constrain="domain",
                                     dtick=1 if M <= 7 else 2)
-        layout[axis_key(yr)].update(title=dict(text="window row" if i % per_row == 0 or
-                                               not all_b and i == 0 else ""),
+        first = i % per_row == 0 if all_b else i == 0  # of its row of panels
+        layout[axis_key(yr)].update(title=dict(text="window row" if first else ""),
                                     range=[M - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr, dtick=1 if M <= 7 else 2)
         if all_b and per_row > 4:  # many small panels: no ticks, axis titles on the first only
@@ -507,7 +507,7 @@ def figure(exp, sel) -> go.Figure:
         row_top = layout[axis_key(yref)]["domain"][1]
         layout["annotations"].append(dict(
             text=f"<b>{text}</b>", xref="paper", yref="paper", x=0, y=row_top, xanchor="left",
-            yanchor="bottom", yshift=int((4.2 if yref == refs[(1, 1)][1] else
+            align="left", yanchor="bottom", yshift=int((4.2 if yref == refs[(1, 1)][1] else
                                           0.6 if tiled and yref == refs[(2 + b_rows, 1)][1]
                                           else 2.9)
                                           * t.font_size), showarrow=False,
