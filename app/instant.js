@@ -197,7 +197,7 @@
       const T = windowHeads().tokens;
       return T.map((a) => T.map((b) => [a[0], a[1], b[0], b[1]]));
     };
-    // (c) as one tiled heatmap (12 or more heads): head h's matrix at meta.tiles[h] = [y0, x0],
+    // (c) as one tiled heatmap (more than 8 heads): head h's matrix at meta.tiles[h] = [y0, x0],
     // empty (null, hover data 0) between the tiles, as swinviz.figures.attention.tiled_heads
     const tiledT = gd.data.find((t) => /^window \d+ heads$/.test(t.name || ""));
     const tiledHeads = (meta) => {

@@ -193,6 +193,12 @@ class WindowAttention(nn.Module):
             x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
             and not records_grad(x, *others))
 
+    def takes_addend(self, sdpa: bool, *tensors: torch.Tensor) -> bool:
+        """Whether the attention core adds `addend(...)` to its scores: SDPA, or the batched
+        GEMMs with (keys, queries) scores when autograd records nothing on `tensors` (else
+        the GEMMs build their own bias + mask)."""
+        return sdpa or (self.TRANSPOSED_SCORES and not records_grad(*tensors))
+
     def addend(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int,
                sdpa: bool) -> torch.Tensor:
         """bias + mask as the fast path adds them to the scores of B_ windows: for SDPA
@@ -223,7 +229,7 @@ class WindowAttention(nn.Module):
         ~4 ms of a 70 ms Swin-T forward); else made here."""
         B_, nH, N, d = q.shape
         sdpa = self.uses_sdpa(q, N, attn_out, k, v)
-        gemms = not sdpa and self.TRANSPOSED_SCORES and not records_grad(q, k, v)
+        gemms = not sdpa and self.takes_addend(False, q, k, v)
         if addend is None and (sdpa or gemms):
             addend = self.addend(mask, q.dtype, B_, sdpa)
         if sdpa:

@@ -27,7 +27,7 @@ from torch import nn
 
 from .attention import WindowAttention, trunc_normal_
 from .cost import block_flops
-from .kernels import fused_linear, gather_rows, records_grad, same_bits
+from .kernels import fused_linear, gather_rows, same_bits
 from .windows import (
     attention_mask,
     effective_window,
@@ -313,9 +313,9 @@ class SwinTransformerBlock(nn.Module):
         """The bias + mask that `forward_fast(x, ...)` adds to its scores (see
         `WindowAttention.addend`), made now (cached on the CPU); None where the fast path takes
         no addend (autograd on the batched GEMMs, or attention probabilities asked for)."""
-        N = self.window_size**2
-        sdpa = self.attn.uses_sdpa(x, N, None, *self.attn.qkv.parameters())
-        if not sdpa and records_grad(x, *self.attn.qkv.parameters()):
+        params = tuple(self.attn.qkv.parameters())
+        sdpa = self.attn.uses_sdpa(x, self.window_size**2, None, *params)
+        if not self.attn.takes_addend(sdpa, x, *params):
             return None
         Hp, Wp = self.padded_resolution
         nW = (Hp // self.window_size) * (Wp // self.window_size)

@@ -9,9 +9,10 @@
 (b) Attention taken apart: for the query and one head, the logit in the order the block adds it:
     q·kᵀ·scale (trace.scores), + relative position bias (trace.bias), + mask (trace.mask), then
     the softmax (trace.attn), each as an M x M map over the query's window slots.
-(c) All heads of one window: the (N, N) attention matrices on one shared colour scale, tiled
-    into one heatmap (`head_tiles`): one panel per head made every redraw in the page lay out
-    ~50 subplots at stage 4 (24 heads), which took a click past 300 ms.
+(c) All heads of one window: the (N, N) attention matrices on one shared colour scale, a panel
+    per head; with more than one row of heads (more than 8) tiled into one heatmap
+    (`head_tiles`): a panel per head made every redraw in the page lay out ~50 subplots at
+    stage 4 (24 heads), which took a click past 300 ms.
 """
 
 from __future__ import annotations
@@ -220,6 +221,7 @@ def figure(exp, sel) -> go.Figure:
     # (c) with more than one row of heads (12, 24) is one tiled heatmap: a panel per head made
     # each redraw in the page lay out ~50 subplots at stage 4, and a click took over 300 ms
     tiled = head_rows > 1
+    tiles = head_tiles(nH, N) if tiled else None
     specs = [
         [{"colspan": cols // 2}] + [None] * (cols // 2 - 1)
         + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
@@ -282,8 +284,7 @@ def figure(exp, sel) -> go.Figure:
     if tiled:  # (c) no taller than its tiles are at the template's width (square cells)
         rows_px = height - top - bottom - gap_px * (b_rows + head_rows)
         heights = [h / sum(heights) * rows_px for h in heights]
-        tiles_c = head_tiles(nH, N)
-        Yc, Xc = tiles_c["shape"][0], tiles_c["shape"][1] + 2 * tiles_c["gap_x"]
+        Yc, Xc = tiles["shape"][0], tiles["shape"][1] + 2 * tiles["gap_x"]
         # at the template's width the tiles fill (c)'s height (its colour bar's length) and
         # not quite the width: 260 px for the margins, the colour bar and some to spare
         spare = (sum(heights[-head_rows:]) + gap_px * (head_rows - 1)
@@ -416,7 +417,6 @@ def figure(exp, sel) -> go.Figure:
     attn_w = tr.attn[win].numpy()  # nH, N, N
     tokens = np.stack(np.divmod(order[win], W), axis=-1)  # N, 2 original (r, c) per slot
     if tiled:
-        tiles = head_tiles(nH, N)
         z_c, cd_c = tiled_heads(attn_w, tokens, tiles)
         xr, yr = refs[(2 + b_rows, 1)]
         ax = dict(xaxis=xr, yaxis=yr)
@@ -437,8 +437,8 @@ def figure(exp, sel) -> go.Figure:
                              line=dict(color=QUERY_COLOR, width=4), hoverinfo="skip",
                              showlegend=False, name="query row", **ax))
         Y, X = tiles["shape"]
-        gx = tiles["gap_x"]  # room for the query row's marks left of the first tile, right of
-        tile_x = sorted({x0 for _, x0 in tiles["origin"]})  # the last
+        gx = tiles["gap_x"]  # room for the query row's marks beside the outer tiles
+        tile_x = sorted({x0 for _, x0 in tiles["origin"]})
         tile_y = sorted({y0 for y0, _ in tiles["origin"]})
         for ref, starts, title, rng in ((xr, tile_x, "key slot", [-0.5 - gx, X - 0.5 + gx]),
                                         (yr, tile_y, "query slot", [Y - 0.5, -0.5])):
@@ -490,27 +490,26 @@ def figure(exp, sel) -> go.Figure:
             if h % per_row:
                 layout[axis_key(yr)]["title"] = dict(text="")
 
-    # row headings, placed above each row's subplot titles
+    # row headings, placed above each row's subplot titles (lift: font sizes above the row's
+    # top; tiled (c) has its labels inside its plot, so its heading sits just above it)
     hb = "head 0" if sel.head is None else f"head {sel.head}"
     where = f"window {wq}, slot {kq}"
     headings = [
-        (refs[(1, 1)][1], "(a) One patch's attention in both blocks, on the image (the shift "
-                          "undone)"),
-        (refs[(2, 1)][1],
+        (refs[(1, 1)][1], 4.2, "(a) One patch's attention in both blocks, on the image (the "
+                               "shift undone)"),
+        (refs[(2, 1)][1], 2.9,
          f"(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), "
          f"{block_name(sel.block, exp)}, token ({r}, {c}) = {where}" if all_b else
          f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token ({r}, {c}) = {where}"),
-        (refs[(2 + b_rows, 1)][1], f"(c) Every head, window {win} of {block_name(sel.block, exp)}: "
-                          f"{N}×{N} attention (rows: queries), one colour scale"),
+        (refs[(2 + b_rows, 1)][1], 0.6 if tiled else 2.9,
+         f"(c) Every head, window {win} of {block_name(sel.block, exp)}: {N}×{N} attention "
+         f"(rows: queries), one colour scale"),
     ]
-    for yref, text in headings:
+    for yref, lift, text in headings:
         row_top = layout[axis_key(yref)]["domain"][1]
         layout["annotations"].append(dict(
             text=f"<b>{text}</b>", xref="paper", yref="paper", x=0, y=row_top, xanchor="left",
-            align="left", yanchor="bottom", yshift=int((4.2 if yref == refs[(1, 1)][1] else
-                                          0.6 if tiled and yref == refs[(2 + b_rows, 1)][1]
-                                          else 2.9)
-                                          * t.font_size), showarrow=False,
+            align="left", yanchor="bottom", yshift=int(lift * t.font_size), showarrow=False,
             font=dict(size=t.font_size)))
     layout["annotations"].append(note)
     style_layout(layout, sel.template, height=height,
