@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cost import attention_flops
-from .kernels import fused_linear, records_grad, same_bits
+from .kernels import fused_attention_takes, fused_linear, records_grad, same_bits
 from .windows import relative_position_index, to_2tuple
 
 
@@ -115,10 +115,12 @@ class WindowAttention(nn.Module):
         return self.proj_drop(fused_linear(out.transpose(1, 2).reshape(B_, N, nH * d), self.proj))
 
     def _derived_bias(self, mask: torch.Tensor | None, dtype: torch.dtype,
-                      B_: int | None = None, transposed: bool = False) -> torch.Tensor:
+                      B_: int | None = None, transposed: bool = False,
+                      padded: bool = False) -> torch.Tensor:
         """bias + mask as one float mask: (nW or 1, nH, N, N); with B_, one (N, N) block per
         (window, head) of B_ windows: (B_ * nH, N, N), each block transposed (keys, queries)
-        with transposed=True.
+        with transposed=True; with padded=True, (nW or 1, nH, N keys, nq queries), the queries
+        padded with zeros to nq = N rounded up to 16 (the fused kernel's layout).
 
         Cached on the CPU without autograd, with private copies of the table and mask it was made
         from, and used only while both equal the current ones bit for bit: correct for any mask
@@ -129,8 +131,8 @@ class WindowAttention(nn.Module):
         table = self.relative_position_bias_table
         if (torch.is_grad_enabled() or table.device.type != "cpu"
                 or torch.compiler.is_compiling()):
-            return self._make_bias(mask, dtype, B_, transposed=transposed)
-        key = (dtype, B_, transposed,
+            return self._make_bias(mask, dtype, B_, transposed=transposed, padded=padded)
+        key = (dtype, B_, transposed, padded,
                None if mask is None else (tuple(mask.shape), mask.dtype, mask.device))
         hit = self._bias_cache.get(key)
         if (hit is not None and same_bits(hit[0], table)
@@ -140,12 +142,14 @@ class WindowAttention(nn.Module):
         mask = None if mask is None else mask.detach().clone()
         if len(self._bias_cache) >= 8:
             self._bias_cache.clear()
-        value = self._make_bias(mask, dtype, B_, table=table, transposed=transposed)
+        value = self._make_bias(mask, dtype, B_, table=table, transposed=transposed,
+                                padded=padded)
         self._bias_cache[key] = (table, mask, value)
         return value
 
     def _make_bias(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int | None = None,
-                   table: torch.Tensor | None = None, transposed: bool = False) -> torch.Tensor:
+                   table: torch.Tensor | None = None, transposed: bool = False,
+                   padded: bool = False) -> torch.Tensor:
         """What `_derived_bias` returns, computed now (from `table` in place of the module's)."""
         fused = self._gather(
             self.relative_position_bias_table if table is None else table
@@ -153,6 +157,9 @@ class WindowAttention(nn.Module):
         if mask is not None:
             fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
         fused = fused.to(dtype)
+        if padded:  # nW or 1, nH, N keys, nq queries
+            N = fused.shape[-1]
+            return F.pad(fused.transpose(-1, -2), (0, -(-N // 16) * 16 - N)).contiguous()
         if B_ is None:
             return fused.contiguous()
         # the same bias for every window (no mask), or B images of nW windows each
@@ -193,19 +200,33 @@ class WindowAttention(nn.Module):
             x.device.type == "cpu" and N <= self.CPU_BMM_MAX_TOKENS and not self.training
             and not records_grad(x, *others))
 
-    def takes_addend(self, sdpa: bool, *tensors: torch.Tensor) -> bool:
-        """Whether the attention core adds `addend(...)` to its scores: SDPA, or the batched
-        GEMMs with (keys, queries) scores when autograd records nothing on `tensors` (else
-        the GEMMs build their own bias + mask)."""
-        return sdpa or (self.TRANSPOSED_SCORES and not records_grad(*tensors))
+    def core(self, x: torch.Tensor, N: int, attn_out: list | None = None,
+             *others: torch.Tensor) -> str:
+        """The attention core the block's fast path runs for windows of N tokens, x its input
+        (x, others: the tensors autograd may record on): "fused" (`kernels.window_attention`,
+        on the CPU in float32 inference where the kernel is built, without attn_out), else
+        "sdpa" or "gemms" as `uses_sdpa` says."""
+        if (attn_out is None and not self.training and not records_grad(x, *others)
+                and fused_attention_takes(x, self.dim // self.num_heads)):
+            return "fused"
+        return "sdpa" if self.uses_sdpa(x, N, attn_out, *others) else "gemms"
+
+    def takes_addend(self, core: str, *tensors: torch.Tensor) -> bool:
+        """Whether the attention core ("fused", "sdpa" or "gemms") adds `addend(...)` to its
+        scores: the fused kernel and SDPA do, the batched GEMMs with (keys, queries) scores when
+        autograd records nothing on `tensors` (else the GEMMs build their own bias + mask)."""
+        return core != "gemms" or (self.TRANSPOSED_SCORES and not records_grad(*tensors))
 
     def addend(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int,
-               sdpa: bool) -> torch.Tensor:
-        """bias + mask as the fast path adds them to the scores of B_ windows: for SDPA
-        (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one image; for the batched
-        GEMMs without autograd (B_*nH, N, N), each (N, N) block transposed (keys, queries).
-        Cached on the CPU without autograd (`_derived_bias`)."""
-        if not sdpa:
+               core: str) -> torch.Tensor:
+        """bias + mask as the fast path's core adds them to the scores of B_ windows: for the
+        fused kernel (nW or 1, nH, N keys, nq queries) padded with zeros (`_derived_bias`); for
+        SDPA (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one image; for the
+        batched GEMMs without autograd (B_*nH, N, N), each (N, N) block transposed (keys,
+        queries). Cached on the CPU without autograd (`_derived_bias`)."""
+        if core == "fused":
+            return self._derived_bias(mask, dtype, padded=True)
+        if core == "gemms":
             return self._derived_bias(mask, dtype, B_, transposed=True)
         fused = self._derived_bias(mask, dtype)  # nW or 1, nH, N, N
         if 1 < fused.shape[0] != B_:
@@ -229,9 +250,9 @@ class WindowAttention(nn.Module):
         ~4 ms of a 70 ms Swin-T forward); else made here."""
         B_, nH, N, d = q.shape
         sdpa = self.uses_sdpa(q, N, attn_out, k, v)
-        gemms = not sdpa and self.takes_addend(False, q, k, v)
+        gemms = not sdpa and self.takes_addend("gemms", q, k, v)
         if addend is None and (sdpa or gemms):
-            addend = self.addend(mask, q.dtype, B_, sdpa)
+            addend = self.addend(mask, q.dtype, B_, "sdpa" if sdpa else "gemms")
         if sdpa:
             return F.scaled_dot_product_attention(
                 q, k, v, attn_mask=addend,

@@ -27,7 +27,7 @@ from torch import nn
 
 from .attention import WindowAttention, trunc_normal_
 from .cost import block_flops
-from .kernels import fused_linear, gather_rows, same_bits
+from .kernels import fused_linear, gather_rows, same_bits, window_attention
 from .windows import (
     attention_mask,
     effective_window,
@@ -279,14 +279,24 @@ class SwinTransformerBlock(nn.Module):
         if self.padded_resolution != self.input_resolution:
             # padding slots gather token L: zeros after the norm, as F.pad would give
             x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
-        if self.attn.uses_sdpa(x, N, attn_out, *self.attn.qkv.parameters()):
+        core = self.attn.core(x, N, attn_out, *self.attn.qkv.parameters())
+        if core == "fused":
+            # qkv per token, then (pad +) roll + window_partition, the attention of every
+            # window and head, window_reverse + roll back (+ crop) in one C kernel that reads
+            # and writes token rows through the order: B, L', 3C -> B, L, C
+            if addend is None:
+                addend = self.attn.addend(mask, x.dtype, B * (order.numel() // N), core)
+            heads = window_attention(fused_linear(x, self.attn.qkv), order, addend, L, nH,
+                                     self.attn.scale)
+            return self._finish(heads, shortcut)
+        if core == "sdpa":
             # SDPA takes strided q, k, v: (pad +) roll + window_partition as one gather of
             # tokens (C wide, a third of the qkv output's bytes), qkv in window order, and the
             # split into heads as views: B, nW*N, 3C -> 3 of B*nW, nH, N, d
             qkv = fused_linear(gather_rows(x, 1, order), self.attn.qkv)
             q, k, v = qkv.view(-1, N, 3, nH, d).permute(2, 0, 3, 1, 4)
             heads = self.attn.attend_qkv(q, k, v, mask=mask, addend=addend)  # B*nW, nH, N, d
-            return self._finish(heads, shortcut, inv, B, None)
+            return self._finish(self._merge_gather(heads, inv, B), shortcut)
         # qkv per token, then (pad +) roll(-s, -s) + window_partition + the split into heads as
         # one gather of d-wide rows: B, L', 3C -> 3, B*nW, nH, N, d (contiguous, for the GEMMs)
         qkv = fused_linear(x, self.attn.qkv)
@@ -300,7 +310,7 @@ class SwinTransformerBlock(nn.Module):
         q, k, v = gather_rows(qkv.view(-1, d), 0, qkv_rows).view(3, -1, nH, N, d)
         heads = self.attn.attend_qkv(q, k, v, mask=mask, attn_out=attn_out, addend=addend)
         # heads: B*nW, nH, N, d
-        return self._finish(heads, shortcut, inv, B, merge_rows)
+        return self._finish(self._merge_gather(heads, inv, B, merge_rows), shortcut)
 
     def fast_rows(self, order: torch.Tensor,
                   inv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -314,25 +324,22 @@ class SwinTransformerBlock(nn.Module):
         `WindowAttention.addend`), made now (cached on the CPU); None where the fast path takes
         no addend (autograd on the batched GEMMs, or attention probabilities asked for)."""
         params = tuple(self.attn.qkv.parameters())
-        sdpa = self.attn.uses_sdpa(x, self.window_size**2, None, *params)
-        if not self.attn.takes_addend(sdpa, x, *params):
+        core = self.attn.core(x, self.window_size**2, None, *params)
+        if not self.attn.takes_addend(core, x, *params):
             return None
         Hp, Wp = self.padded_resolution
         nW = (Hp // self.window_size) * (Wp // self.window_size)
-        return self.attn.addend(mask, x.dtype, x.shape[0] * nW, sdpa)
+        return self.attn.addend(mask, x.dtype, x.shape[0] * nW, core)
 
-    def _finish(self, heads: torch.Tensor, shortcut: torch.Tensor, inv: torch.Tensor,
-                B: int, merge_rows: torch.Tensor | None) -> torch.Tensor:
-        """The block after its attention core: heads (B*nW, nH, N, d) merged back to tokens,
-        proj, the residual, then the MLP with its residual: -> (B, L, C)."""
+    def _finish(self, heads: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
+        """The block after its attention core: heads merged back to tokens (B, L, C), then
+        proj, the residual, the MLP with its residual: -> (B, L, C)."""
         if self.training:
-            x = self._merge_gather(heads, inv, B, merge_rows)
-            x = self.attn.proj_drop(self.attn.proj(x))
+            x = self.attn.proj_drop(self.attn.proj(heads))
             x = shortcut + self.drop_path(x)
             return x + self.drop_path(self.mlp(self.norm2(x)))
         # eval: the residual adds fused into proj and fc2 (oneDNN, where it runs)
-        x = fused_linear(self._merge_gather(heads, inv, B, merge_rows), self.attn.proj,
-                         residual=shortcut)
+        x = fused_linear(heads, self.attn.proj, residual=shortcut)
         h = fused_linear(self.norm2(x), self.mlp.fc1, gelu=True)
         return fused_linear(h, self.mlp.fc2, residual=x)
 

@@ -22,10 +22,17 @@ ops are then never called. The setting is process-wide.
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numpy as np
 import torch
@@ -77,20 +84,21 @@ _ONEDNN_LINEAR, _ONEDNN_LINEAR_ADD = _ONEDNN or (None, None)
 ONEDNN_MIN_ROWS = 1
 
 
-def _env_setting() -> bool:
-    value = os.environ.get("SWINVIZ_ONEDNN", "1").strip().lower()
+def _env_setting(name: str, on: str, off: str) -> bool:
+    """A switch from the environment variable `name`: on unless it says 0 / false / off / no."""
+    value = os.environ.get(name, "1").strip().lower()
     if value in ("0", "false", "off", "no"):
         return False
     if value not in ("", "1", "true", "on", "yes"):
         warnings.warn(
-            f"SWINVIZ_ONEDNN={value!r} is not understood; expected 1 (use oneDNN's linears, the "
-            "default) or 0 (plain torch linears). Using oneDNN.",
+            f"{name}={value!r} is not understood; expected 1 ({on}, the default) or 0 ({off}). "
+            "Leaving it on.",
             stacklevel=2,
         )
     return True
 
 
-_enabled = _env_setting()
+_enabled = _env_setting("SWINVIZ_ONEDNN", "use oneDNN's linears", "plain torch linears")
 
 
 def onednn_available() -> bool:
@@ -197,3 +205,249 @@ if _ONEDNN is not None:
     @torch.library.register_fake("swinviz::onednn_linear", lib=_LIB)
     def _(x, weight, bias, gelu, residual):
         return x.new_empty(*x.shape[:-1], weight.shape[0])
+
+
+# --- the fused window attention: C (csrc/window_attention.c), built at first use ---------------
+
+_WA_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc",
+                          "window_attention.c")
+# -march=native: the vector width and instructions of the CPU it runs on (the build is cached
+# per CPU); the second set where a compiler does not know -march=native
+_WA_FLAGS = (("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"),
+             ("-O3", "-fopenmp", "-shared", "-fPIC"))
+_WA_BUILD_TIMEOUT_S = 120
+_wa_enabled = _env_setting("SWINVIZ_FUSED_ATTENTION", "the fused C window attention",
+                           "batched GEMMs and a softmax")
+_wa_lock = threading.Lock()
+_wa: dict = {}  # "fn": the C function, or "reason": why there is none (once tried)
+
+
+def _c_compiler() -> str | None:
+    """The C compiler to build the kernel with: $CC, else cc, gcc or clang on the PATH."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        path = shutil.which(name) if name else None
+        if path:
+            return path
+    return None
+
+
+def _cache_dir() -> str:
+    """Where built kernels are kept: $SWINVIZ_CACHE_DIR, else $XDG_CACHE_HOME/swinviz, else
+    ~/.cache/swinviz; a private temporary folder where none of those can be written."""
+    base = os.environ.get("SWINVIZ_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "swinviz")
+    try:
+        os.makedirs(base, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except OSError:
+        pass
+    return tempfile.mkdtemp(prefix="swinviz-kernels-")
+
+
+def _cpu_signature() -> str:
+    """What -march=native depends on: the machine and, on Linux, the CPU's feature flags."""
+    sig = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return sig + line
+    except OSError:
+        pass
+    return sig + platform.processor()
+
+
+def _build_window_attention(cc: str) -> str:
+    """The path of the built kernel (a shared library), compiling it unless a build of the same
+    source, compiler, flags and CPU is cached. Raises RuntimeError with the compiler's words."""
+    with open(_WA_SOURCE, "rb") as f:
+        source = f.read()
+    try:
+        version = subprocess.run([cc, "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout.splitlines()[:1]
+    except (OSError, subprocess.SubprocessError) as e:
+        raise RuntimeError(f"{cc} --version failed: {e}") from e
+    errors = []
+    for flags in _WA_FLAGS:
+        key = hashlib.sha256(b"\0".join(
+            [source, cc.encode(), repr(version).encode(), " ".join(flags).encode(),
+             _cpu_signature().encode()])).hexdigest()[:20]
+        folder = _cache_dir()
+        path = os.path.join(folder, f"window_attention-{key}.so")
+        if os.path.exists(path):
+            return path
+        tmp = os.path.join(folder, f".{key}-{os.getpid()}-{threading.get_ident()}.so")
+        try:
+            run = subprocess.run([cc, *flags, "-o", tmp, _WA_SOURCE], capture_output=True,
+                                 text=True, timeout=_WA_BUILD_TIMEOUT_S)
+        except (OSError, subprocess.SubprocessError) as e:
+            errors.append(str(e))
+            continue
+        if run.returncode == 0:
+            os.replace(tmp, path)  # atomic: a concurrent build writes the same bytes
+            return path
+        said = (run.stderr or run.stdout).strip().splitlines()
+        errors.append(said[-1] if said else f"exit status {run.returncode}")
+        with suppress(OSError):
+            os.remove(tmp)
+    raise RuntimeError(f"{os.path.basename(cc)} could not build it: {errors[-1]}")
+
+
+def _load_window_attention():
+    """The kernel's C function, built and loaded now, then checked against the plain ops on a
+    small case; (None, why) where that fails."""
+    cc = _c_compiler()
+    if cc is None:
+        return None, "no C compiler was found (install gcc or set CC)"
+    try:
+        lib = ctypes.CDLL(_build_window_attention(cc))
+    except (RuntimeError, OSError) as e:
+        return None, str(e).splitlines()[0][:300]
+    fn = lib.swin_window_attention
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64] * 8 + [ctypes.c_float, ctypes.c_int]
+    fn.max_head_dim = lib.swin_window_attention_max_head_dim()
+    wrong = _check_window_attention(fn)
+    return (None, wrong) if wrong else (fn, None)
+
+
+def _fused_attention_fn():
+    """The loaded kernel, or None (the reason in fused_attention_unavailable())."""
+    if "fn" not in _wa:
+        with _wa_lock:
+            if "fn" not in _wa:
+                fn, reason = _load_window_attention()
+                if reason:
+                    warnings.warn(f"swinviz: the fused window attention is not used ({reason});"
+                                  " running batched GEMMs instead", RuntimeWarning, stacklevel=3)
+                _wa.update(reason=reason)
+                _wa["fn"] = fn
+    return _wa["fn"]
+
+
+def fused_attention_unavailable() -> str | None:
+    """Why the fused window attention cannot run here (a sentence), or None when it can (it is
+    built and checked on the first call)."""
+    _fused_attention_fn()
+    return _wa["reason"]
+
+
+def fused_attention_enabled() -> bool:
+    """Whether the fast path may run the fused window attention: the switch is on and the
+    kernel is built and checked."""
+    return _wa_enabled and _fused_attention_fn() is not None
+
+
+def set_fused_attention(enabled: bool) -> bool:
+    """Turn the fused window attention on or off for the whole process; returns the previous
+    setting."""
+    global _wa_enabled
+    previous, _wa_enabled = _wa_enabled, bool(enabled)
+    return previous
+
+
+@contextmanager
+def use_fused_attention(enabled: bool) -> Iterator[None]:
+    """`with use_fused_attention(False): ...` runs the block with the batched GEMMs, then
+    restores the previous setting."""
+    previous = set_fused_attention(enabled)
+    try:
+        yield
+    finally:
+        set_fused_attention(previous)
+
+
+def fused_attention_takes(x: torch.Tensor, head_dim: int) -> bool:
+    """Whether `window_attention` runs for x (the block's input) and heads head_dim wide: the
+    switch on, the kernel built, and x a float32 CPU tensor."""
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and fused_attention_enabled()
+            and head_dim <= _wa["fn"].max_head_dim)
+
+
+def _window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tensor, L: int,
+                      num_heads: int, scale: float) -> torch.Tensor:
+    """`window_attention`, run now."""
+    B, Lp, C3 = qkv.shape
+    nWa, nH, N, nq = addend.shape
+    C = C3 // 3
+    if (nH != num_heads or C % nH or C3 % 3 or order.numel() % N or L > Lp
+            or qkv.dtype != torch.float32 or addend.dtype != torch.float32
+            or order.dtype != torch.int64 or nq != -(-N // 16) * 16):
+        raise ValueError(
+            f"window_attention takes qkv (B, L', 3C) and an addend (nW or 1, {num_heads}, N, "
+            f"N rounded up to 16) in float32 and an int64 order of whole windows; got qkv "
+            f"{tuple(qkv.shape)} {qkv.dtype}, addend {tuple(addend.shape)} {addend.dtype}, "
+            f"order {tuple(order.shape)} {order.dtype}")
+    if order.numel() and (int(order.min()) < 0 or int(order.max()) >= Lp):
+        raise ValueError(f"window_attention's order names tokens outside 0..{Lp - 1}")
+    qkv, order, addend = qkv.contiguous(), order.contiguous(), addend.contiguous()
+    out = qkv.new_empty(B, L, C)
+    fn = _fused_attention_fn()
+    if fn is None:
+        raise RuntimeError(f"the fused window attention cannot run: {_wa['reason']}")
+    if fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), out.data_ptr(), B, Lp, L,
+          order.numel() // N, N, nWa, nH, C // nH, scale, torch.get_num_threads()):
+        raise MemoryError("the fused window attention could not get its scratch memory")
+    return out
+
+
+def window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tensor, L: int,
+                     num_heads: int, scale: float) -> torch.Tensor:
+    """softmax(q kᵀ * scale + addend) v in every window, read from and written to token rows:
+    qkv (B, L', 3C) -> (B, L, C).
+
+    qkv: the qkv linear's output per token ([q | k | v], head h at h*d); order (nW*N,) int64:
+    the token each window slot takes (the cyclic shift and window partition, `window_order`;
+    a token >= L is padding: it is read, never written); it must name each of the L tokens once.
+    addend: bias + mask as (nW or 1, nH, N keys, nq queries), nq = N rounded up to 16, zeros
+    past N (`WindowAttention.addend(..., "fused")`); window w takes addend[w % nW].
+    Output row t, head h is the attention output of the slot holding token t: window_reverse
+    and the shift back included. Under torch.compile the custom op `swinviz::window_attention`.
+    """
+    if torch.compiler.is_compiling():
+        return torch.ops.swinviz.window_attention(qkv, order, addend, L, num_heads, scale)
+    return _window_attention(qkv, order, addend, L, num_heads, scale)
+
+
+def _plain_window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tensor,
+                            L: int, num_heads: int, scale: float) -> torch.Tensor:
+    """What `window_attention` computes, in plain torch ops (for the check after a build)."""
+    B, Lp, C3 = qkv.shape
+    nWa, nH, N, _ = addend.shape
+    C, nW = C3 // 3, order.numel() // N
+    q, k, v = qkv[:, order].view(B, nW, N, 3, nH, C // nH).permute(3, 0, 1, 4, 2, 5)
+    bias = addend[..., :N].transpose(-1, -2).repeat(nW // nWa, 1, 1, 1)  # nW, nH, N, N
+    heads = torch.softmax((q * scale) @ k.transpose(-1, -2) + bias, -1) @ v
+    out = qkv.new_zeros(B, Lp, C)
+    out[:, order] = heads.permute(0, 1, 3, 2, 4).reshape(B, nW * N, C)
+    return out[:, :L]
+
+
+def _check_window_attention(fn) -> str | None:
+    """None when the built kernel gives the plain ops' answer on a small padded case with two
+    images, two threads and a head width that is not a multiple of 16; else why not."""
+    g = torch.Generator().manual_seed(0)
+    B, nW, N, nH, d, L = 2, 4, 9, 3, 20, 30  # 36 slots: 6 of padding (token L)
+    qkv = torch.randn(B, L + 1, 3 * nH * d, generator=g)
+    order = torch.cat([torch.randperm(L, generator=g), torch.full((nW * N - L,), L)])
+    addend = torch.zeros(2, nH, N, 16)
+    addend[..., :N] = torch.randn(2, nH, N, N, generator=g)
+    want = _plain_window_attention(qkv, order, addend, L, nH, d**-0.5)
+    got = qkv.new_full((B, L, nH * d), float("nan"))
+    rc = fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), got.data_ptr(), B, L + 1, L,
+            nW, N, 2, nH, d, d**-0.5, 2)
+    if rc or not torch.allclose(got, want, rtol=1e-5, atol=1e-5):
+        return "the built kernel did not give the plain ops' answer in a check"
+    return None
+
+
+_LIB.define("window_attention(Tensor qkv, Tensor order, Tensor addend, int L, int num_heads, "
+            "float scale) -> Tensor")
+_LIB.impl("window_attention", _window_attention, "CPU")
+
+
+@torch.library.register_fake("swinviz::window_attention", lib=_LIB)
+def _(qkv, order, addend, L, num_heads, scale):
+    return qkv.new_empty(qkv.shape[0], L, qkv.shape[2] // 3)

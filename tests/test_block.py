@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+import swinviz.kernels as kernels
 from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention, attention_mask
 from swinviz.block import init_weights
 from swinviz.windows import window_of_token
@@ -273,18 +274,23 @@ def test_padding_matches_transformers(H, W, M, s):
         assert t.region_ids.shape == (Hp, Wp)
 
 
-@pytest.mark.parametrize("kernel", ["bmm", "bmm, scores as (queries, keys)", "sdpa"])
+@pytest.mark.parametrize("kernel", ["fused", "bmm", "bmm, scores as (queries, keys)", "sdpa"])
 @pytest.mark.parametrize("B", [1, 3])
 @pytest.mark.parametrize("H,W", [(12, 8), (10, 13)])  # whole windows; padded to 12 x 16
 def test_every_cpu_attention_kernel_equals_traced(monkeypatch, kernel, B, H, W):
-    """The fast path's CPU kernels (batched GEMMs on gathered head rows, with the scores as
-    (keys, queries) or as (queries, keys); fused SDPA on gathered tokens) give the traced answer,
-    with and without the mask, for one image and for a batch (bias + mask repeated per image),
-    on whole and on padded windows."""
+    """The fast path's CPU kernels (the fused C window attention on token rows; batched GEMMs on
+    gathered head rows, with the scores as (keys, queries) or as (queries, keys); fused SDPA on
+    gathered tokens) give the traced answer, with and without the mask, for one image and for a
+    batch (bias + mask repeated per image), on whole and on padded windows."""
+    if kernel == "fused" and kernels._c_compiler() is None:
+        pytest.skip("no C compiler")
+    monkeypatch.setattr(kernels, "_wa_enabled", kernel == "fused")
     monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 0 if kernel == "sdpa" else 64)
     monkeypatch.setattr(WindowAttention, "TRANSPOSED_SCORES", kernel == "bmm")
     pair = make_pair(32, H, W, 4, 4, 2)
     x = torch.randn(B, H * W, 32)
+    cores = {pair.blocks[0].attn.core(x, 16, None)}
+    assert cores == {"fused" if kernel == "fused" else "sdpa" if kernel == "sdpa" else "gemms"}
     with torch.no_grad():
         fast = pair(x)
         traced, _ = pair(x, return_trace=True)

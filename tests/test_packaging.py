@@ -33,3 +33,20 @@ def test_the_class_names_ship_with_the_package():
     assert '"data/*.txt"' in text
     names = (ROOT / "swinviz" / "data" / "imagenet_classes.txt").read_text().splitlines()
     assert len(names) == 1000 and names[0] == "tench" and names[-1] == "toilet tissue"
+
+
+def test_the_kernel_source_ships_in_the_wheel(tmp_path):
+    """The fused window attention is built from its C source at first use, so the wheel (and
+    the install from it) must carry the source."""
+    import subprocess
+    import sys
+    import zipfile
+
+    run = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    (wheel,) = tmp_path.glob("swinviz-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "swinviz/csrc/window_attention.c" in names
+    assert "swinviz/data/imagenet_classes.txt" in names
