@@ -119,8 +119,10 @@ class WindowAttention(nn.Module):
                       padded: bool = False) -> torch.Tensor:
         """bias + mask as one float mask: (nW or 1, nH, N, N); with B_, one (N, N) block per
         (window, head) of B_ windows: (B_ * nH, N, N), each block transposed (keys, queries)
-        with transposed=True; with padded=True, (nW or 1, nH, N keys, nq queries), the queries
-        padded with zeros to nq = N rounded up to 16 (the fused kernel's layout).
+        with transposed=True; with padded=True, the fused kernel's layout: the bias of each head,
+        then the mask of each window, apart (the kernel adds them in the reference's order), as
+        (nH + nW or nH, N keys, nq queries), the queries padded with zeros to nq = N rounded up
+        to 16.
 
         Cached on the CPU without autograd, with private copies of the table and mask it was made
         from, and used only while both equal the current ones bit for bit: correct for any mask
@@ -154,12 +156,13 @@ class WindowAttention(nn.Module):
         fused = self._gather(
             self.relative_position_bias_table if table is None else table
         ).unsqueeze(0)  # 1, nH, N, N
+        if padded:  # nH (+ nW), N keys, nq queries
+            parts = fused[0] if mask is None else torch.cat([fused[0], mask.to(fused)])
+            N = fused.shape[-1]
+            return F.pad(parts.transpose(-1, -2), (0, -(-N // 16) * 16 - N)).to(dtype).contiguous()
         if mask is not None:
             fused = fused + mask.to(fused).unsqueeze(1)  # nW, nH, N, N
         fused = fused.to(dtype)
-        if padded:  # nW or 1, nH, N keys, nq queries
-            N = fused.shape[-1]
-            return F.pad(fused.transpose(-1, -2), (0, -(-N // 16) * 16 - N)).contiguous()
         if B_ is None:
             return fused.contiguous()
         # the same bias for every window (no mask), or B images of nW windows each
@@ -220,7 +223,8 @@ class WindowAttention(nn.Module):
     def addend(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int,
                core: str) -> torch.Tensor:
         """bias + mask as the fast path's core adds them to the scores of B_ windows: for the
-        fused kernel (nW or 1, nH, N keys, nq queries) padded with zeros (`_derived_bias`); for
+        fused kernel the bias and the mask apart, (nH + nW or nH, N keys, nq queries) padded
+        with zeros (`_derived_bias`); for
         SDPA (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one image; for the
         batched GEMMs without autograd (B_*nH, N, N), each (N, N) block transposed (keys,
         queries). Cached on the CPU without autograd (`_derived_bias`)."""

@@ -370,25 +370,26 @@ def _window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tens
                       num_heads: int, scale: float) -> torch.Tensor:
     """`window_attention`, run now."""
     B, Lp, C3 = qkv.shape
-    nWa, nH, N, nq = addend.shape
-    C = C3 // 3
-    if (nH != num_heads or C % nH or C3 % 3 or order.numel() % N or L > Lp
-            or qkv.dtype != torch.float32 or addend.dtype != torch.float32
-            or order.dtype != torch.int64 or nq != -(-N // 16) * 16):
+    rows, N, nq = addend.shape if addend.ndim == 3 else (0, 1, 0)
+    C, nW, nWm = C3 // 3, order.numel() // N, rows - num_heads
+    if (C3 % 3 or C % num_heads or order.numel() % N or L > Lp or nWm < 0
+            or (nWm and nW % nWm) or nq != -(-N // 16) * 16 or qkv.dtype != torch.float32
+            or addend.dtype != torch.float32 or order.dtype != torch.int64):
         raise ValueError(
-            f"window_attention takes qkv (B, L', 3C) and an addend (nW or 1, {num_heads}, N, "
-            f"N rounded up to 16) in float32 and an int64 order of whole windows; got qkv "
-            f"{tuple(qkv.shape)} {qkv.dtype}, addend {tuple(addend.shape)} {addend.dtype}, "
-            f"order {tuple(order.shape)} {order.dtype}")
-    if order.numel() and (int(order.min()) < 0 or int(order.max()) >= Lp):
-        raise ValueError(f"window_attention's order names tokens outside 0..{Lp - 1}")
+            f"window_attention takes qkv (B, L', 3C) and an addend ({num_heads} heads + nW or 0 "
+            f"windows, N, N rounded up to 16) in float32 and an int64 order of whole windows; "
+            f"got qkv {tuple(qkv.shape)} {qkv.dtype}, addend {tuple(addend.shape)} "
+            f"{addend.dtype}, order {tuple(order.shape)} {order.dtype}")
     qkv, order, addend = qkv.contiguous(), order.contiguous(), addend.contiguous()
     out = qkv.new_empty(B, L, C)
     fn = _fused_attention_fn()
     if fn is None:
         raise RuntimeError(f"the fused window attention cannot run: {_wa['reason']}")
-    if fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), out.data_ptr(), B, Lp, L,
-          order.numel() // N, N, nWa, nH, C // nH, scale, torch.get_num_threads()):
+    rc = fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), out.data_ptr(), B, Lp, L, nW,
+            N, nWm, num_heads, C // num_heads, scale, torch.get_num_threads())
+    if rc == -2:
+        raise ValueError(f"window_attention's order names tokens outside 0..{Lp - 1}")
+    if rc:
         raise MemoryError("the fused window attention could not get its scratch memory")
     return out
 
@@ -401,8 +402,10 @@ def window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tenso
     qkv: the qkv linear's output per token ([q | k | v], head h at h*d); order (nW*N,) int64:
     the token each window slot takes (the cyclic shift and window partition, `window_order`;
     a token >= L is padding: it is read, never written); it must name each of the L tokens once.
-    addend: bias + mask as (nW or 1, nH, N keys, nq queries), nq = N rounded up to 16, zeros
-    past N (`WindowAttention.addend(..., "fused")`); window w takes addend[w % nW].
+    addend: the bias of each head, then the mask of each of nWm windows (none, or nWm dividing
+    nW: window w takes mask w % nWm), as (nH + nWm, N keys, nq queries), nq = N rounded up to
+    16, zeros past N (`WindowAttention.addend(..., "fused")`); the scores are
+    (q kᵀ * scale + bias) + mask, the reference's order of adds.
     Output row t, head h is the attention output of the slot holding token t: window_reverse
     and the shift back included. Under torch.compile the custom op `swinviz::window_attention`.
     """
@@ -415,11 +418,14 @@ def _plain_window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torc
                             L: int, num_heads: int, scale: float) -> torch.Tensor:
     """What `window_attention` computes, in plain torch ops (for the check after a build)."""
     B, Lp, C3 = qkv.shape
-    nWa, nH, N, _ = addend.shape
+    nH, N = num_heads, addend.shape[1]
     C, nW = C3 // 3, order.numel() // N
     q, k, v = qkv[:, order].view(B, nW, N, 3, nH, C // nH).permute(3, 0, 1, 4, 2, 5)
-    bias = addend[..., :N].transpose(-1, -2).repeat(nW // nWa, 1, 1, 1)  # nW, nH, N, N
-    heads = torch.softmax((q * scale) @ k.transpose(-1, -2) + bias, -1) @ v
+    bias, mask = addend[:nH, :, :N].mT, addend[nH:, :, :N].mT  # nH, N, N and nWm, N, N
+    scores = (q * scale) @ k.transpose(-1, -2) + bias  # B, nW, nH, N, N
+    if len(mask):
+        scores = scores + mask.repeat(nW // len(mask), 1, 1).unsqueeze(1)
+    heads = torch.softmax(scores, -1) @ v
     out = qkv.new_zeros(B, Lp, C)
     out[:, order] = heads.permute(0, 1, 3, 2, 4).reshape(B, nW * N, C)
     return out[:, :L]
@@ -432,8 +438,8 @@ def _check_window_attention(fn) -> str | None:
     B, nW, N, nH, d, L = 2, 4, 9, 3, 20, 30  # 36 slots: 6 of padding (token L)
     qkv = torch.randn(B, L + 1, 3 * nH * d, generator=g)
     order = torch.cat([torch.randperm(L, generator=g), torch.full((nW * N - L,), L)])
-    addend = torch.zeros(2, nH, N, 16)
-    addend[..., :N] = torch.randn(2, nH, N, N, generator=g)
+    addend = torch.zeros(nH + 2, N, 16)  # the masks of 2 windows, taken by windows 0-1, 2-3
+    addend[..., :N] = torch.randn(nH + 2, N, N, generator=g)
     want = _plain_window_attention(qkv, order, addend, L, nH, d**-0.5)
     got = qkv.new_full((B, L, nH * d), float("nan"))
     rc = fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), got.data_ptr(), B, L + 1, L,

@@ -161,7 +161,7 @@ def test_the_build_is_cached_by_its_source(monkeypatch, tmp_path):
 @needs_kernel
 def test_an_order_outside_the_tokens_is_refused_before_any_read():
     qkv = torch.randn(1, 9, 3 * 8)
-    addend = torch.zeros(1, 2, 9, 16)
+    addend = torch.zeros(2, 9, 16)  # the bias of 2 heads, no mask
     order = torch.arange(9)
     torch.testing.assert_close(
         kernels.window_attention(qkv, order, addend, 9, 2, 0.5),
@@ -169,4 +169,4 @@ def test_an_order_outside_the_tokens_is_refused_before_any_read():
     with pytest.raises(ValueError, match="order names tokens outside 0..8"):
         kernels.window_attention(qkv, order + 1, addend, 9, 2, 0.5)
     with pytest.raises(ValueError, match="window_attention takes qkv"):
-        kernels.window_attention(qkv, order, torch.zeros(1, 2, 9, 9), 9, 2, 0.5)
+        kernels.window_attention(qkv, order, torch.zeros(2, 9, 9), 9, 2, 0.5)

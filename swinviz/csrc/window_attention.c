@@ -15,8 +15,10 @@
  * Shapes (float32, contiguous):
  *   qkv    (B, Lp, 3C): rows of [q | k | v], each C = nH * d wide, head h at h*d
  *   order  (nW * N,) int64: the token (0..Lp-1) each window slot takes; a token >= L is padding
- *   addend (nWa, nH, N, nq): bias + mask as (key, query), queries padded to nq = N rounded up
- *          to 16 with zeros; window w uses w % nWa
+ *   addend (nH + nWm, N, nq): the bias of each head, then the mask of nWm windows (none when
+ *          nWm = 0; window w takes w % nWm), as (key, query), queries padded to nq = N rounded
+ *          up to 16 with zeros. The scores are (q k^T * scale + bias) + mask, the reference's
+ *          order of adds.
  *   out    (B, L, C): token t, head h at t*C + h*d
  */
 #include <math.h>
@@ -67,11 +69,13 @@ static inline vf vexp(vf x) {
     return vselect(under, vbroadcast(0.0f), y * (vf)n);
 }
 
-/* S[r][v] = A[r][v] + sum_c K[r][c] QT[c][v] for RB key rows and qv query vectors, and the
- * running maxima over the rows m[v] = max(m[v], S[r][v]): K (RB x d, rows d apart),
- * QT (d x ldq), A and S rows lda / lds apart; rows <= RB of them stored. */
+/* S[r][v] = (sum_c K[r][c] QT[c][v] + A[r][v]) + W[r][v] for RB key rows and qv query
+ * vectors (W, the mask, may be NULL), and the running maxima over the rows
+ * m[v] = max(m[v], S[r][v]): K (RB x d, rows d apart), QT (d x ldq), A, W and S rows lda / lda /
+ * lds apart; rows <= RB of them stored. */
 static inline void scores_block(const float *K, int d, const float *QT, int ldq, int qv,
-                                const float *A, int lda, float *S, int lds, int rows, vf *m) {
+                                const float *A, const float *W, int lda, float *S, int lds,
+                                int rows, vf *m) {
     vf acc[RB][QV];
     for (int r = 0; r < RB; r++)
         for (int v = 0; v < QV; v++) acc[r][v] = vbroadcast(0.0f);
@@ -104,6 +108,7 @@ static inline void scores_block(const float *K, int d, const float *QT, int ldq,
     for (int r = 0; r < rows; r++)
         for (int v = 0; v < qv; v++) {
             vf sv = acc[r][v] + vload(A + (size_t)r * lda + v * VW);
+            if (W != NULL) sv += vload(W + (size_t)r * lda + v * VW);
             vstore(S + (size_t)r * lds + v * VW, sv);
             m[v] = vmax(m[v], sv);
         }
@@ -165,10 +170,14 @@ static inline void values_block(const float *S, int lds, const float *V, int dp,
 /* The largest head width the kernel takes. */
 int swin_window_attention_max_head_dim(void) { return DV * VW; }
 
-/* Returns 0, or -1 when a thread's scratch memory could not be had. */
+/* Returns 0; -2 (nothing read or written) when order names a token outside 0..Lp-1; -1 when a
+ * thread's scratch memory could not be had. */
 int swin_window_attention(const float *qkv, const int64_t *order, const float *addend,
                           float *out, int64_t B, int64_t Lp, int64_t L, int64_t nW, int64_t N,
-                          int64_t nWa, int64_t nH, int64_t d, float scale, int nthreads) {
+                          int64_t nWm, int64_t nH, int64_t d, float scale, int nthreads) {
+    int outside = 0;
+    for (int64_t i = 0; i < nW * N; i++) outside |= order[i] < 0 || order[i] >= Lp;
+    if (outside) return -2;
     const int64_t C = nH * d, C3 = 3 * C;
     const int nq = round_up((int)N, VW), nk = round_up((int)N, RB);
     const int dp = round_up((int)d, VW), dv = dp / VW, lds = QV * VW;
@@ -204,7 +213,8 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
                 copy_scaled(K + n * d, row + C, (int)d, 1.0f);
                 copy_scaled(V + n * dp, row + 2 * C, (int)d, 1.0f);
             }
-            const float *A = addend + ((w % nWa) * nH + h) * N * nq;
+            const float *A = addend + h * N * nq;
+            const float *W = nWm > 0 ? addend + (nH + w % nWm) * N * nq : NULL;
             float *dst = out + b * L * C + h * d;
             for (int q0 = 0; q0 < nq; q0 += QV * VW) {
                 int qv = (nq - q0) / VW < QV ? (nq - q0) / VW : QV;
@@ -213,7 +223,8 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
                 for (int j0 = 0; j0 < N; j0 += RB) {
                     int rows = (int)N - j0 < RB ? (int)N - j0 : RB;
                     scores_block(K + (size_t)j0 * d, (int)d, QT + q0, nq, qv,
-                                 A + (size_t)j0 * nq + q0, nq, S + (size_t)j0 * lds, lds, rows, m);
+                                 A + (size_t)j0 * nq + q0, W ? W + (size_t)j0 * nq + q0 : NULL, nq,
+                                 S + (size_t)j0 * lds, lds, rows, m);
                 }
                 softmax_columns(S, lds, (int)N, qv, m, inv);
                 int q1 = q0 + qv * VW < N ? q0 + qv * VW : (int)N;
