@@ -6,7 +6,8 @@
  * in memory, one pass instead of two gathers, two batched GEMMs and a softmax.
  *
  * The scores are held as (keys, queries): vectors run across queries, so the softmax over the
- * keys is elementwise maxima and sums down the rows (no horizontal reductions).
+ * keys is elementwise maxima and sums down the rows (no horizontal reductions); q is gathered
+ * transposed, 16 x 16 blocks at a time through registers.
  *
  * Portable C with GCC vector extensions (16 floats; the compiler splits them where the CPU has
  * narrower vectors) and OpenMP over (image, window, head). Built at first use by
@@ -28,7 +29,7 @@
 
 #define VW 16  /* floats per vector */
 #define RB 4   /* key rows per register block of the scores */
-#define RV 8   /* query rows per register block of the values */
+#define RV 7   /* query rows per register block of the values */
 #define QV 4   /* query vectors per register block (64 queries) */
 #define DV 4   /* most vectors in a head (d <= 64) */
 
@@ -43,20 +44,68 @@ static inline vf vbroadcast(float x) {
 static inline vf vselect(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
 static inline vf vmax(vf a, vf b) { return vselect(a > b, a, b); }
 static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+/* 16 x 16 transpose in registers: four rounds of two-vector shuffles, each swapping the
+ * off-diagonal p x p blocks of every 2p x 2p block (p = 8, 4, 2, 1). GCC from 12, and clang. */
+#if VW == 16 && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12))
+#define HAVE_TRANSPOSE 1
+static inline void transpose16(vf *r) {
+    for (int i = 0; i < VW; i++)
+        if (!(i & 8)) {
+            vf a = r[i], b = r[i + 8];
+            r[i] = __builtin_shufflevector(
+                a, b, 0, 1, 2, 3, 4, 5, 6, 7,
+                16, 17, 18, 19, 20, 21, 22, 23);
+            r[i + 8] = __builtin_shufflevector(
+                a, b, 8, 9, 10, 11, 12, 13, 14, 15,
+                24, 25, 26, 27, 28, 29, 30, 31);
+        }
+    for (int i = 0; i < VW; i++)
+        if (!(i & 4)) {
+            vf a = r[i], b = r[i + 4];
+            r[i] = __builtin_shufflevector(
+                a, b, 0, 1, 2, 3, 16, 17, 18, 19,
+                8, 9, 10, 11, 24, 25, 26, 27);
+            r[i + 4] = __builtin_shufflevector(
+                a, b, 4, 5, 6, 7, 20, 21, 22, 23,
+                12, 13, 14, 15, 28, 29, 30, 31);
+        }
+    for (int i = 0; i < VW; i++)
+        if (!(i & 2)) {
+            vf a = r[i], b = r[i + 2];
+            r[i] = __builtin_shufflevector(
+                a, b, 0, 1, 16, 17, 4, 5, 20, 21,
+                8, 9, 24, 25, 12, 13, 28, 29);
+            r[i + 2] = __builtin_shufflevector(
+                a, b, 2, 3, 18, 19, 6, 7, 22, 23,
+                10, 11, 26, 27, 14, 15, 30, 31);
+        }
+    for (int i = 0; i < VW; i++)
+        if (!(i & 1)) {
+            vf a = r[i], b = r[i + 1];
+            r[i] = __builtin_shufflevector(
+                a, b, 0, 16, 2, 18, 4, 20, 6, 22,
+                8, 24, 10, 26, 12, 28, 14, 30);
+            r[i + 1] = __builtin_shufflevector(
+                a, b, 1, 17, 3, 19, 5, 21, 7, 23,
+                9, 25, 11, 27, 13, 29, 15, 31);
+        }
+}
+#endif
+
 /* keep v in a register: without this GCC reloads it from memory as an operand of every FMA,
  * and the loads, not the FMAs, then bound the loop */
 #define IN_REGISTER(v) __asm__("" : "+v"(v))
 
-/* exp(x), Cephes' single-precision polynomial (about 1 ulp); exactly 0 below -87.3 (so exp of
- * -inf is 0). */
+/* exp(x) for x <= 0 (a score minus its column's maximum): Cephes' single-precision polynomial
+ * (about 1 ulp) after x = n ln2 + r, n rounded to nearest by the 1.5 * 2^23 trick; below -87.3
+ * (e^x under FLT_MIN) it gives FLT_MIN's neighbourhood, not 0: nothing next to the column's
+ * maximum, whose exp is 1. */
 static inline vf vexp(vf x) {
-    const vf lo = vbroadcast(-87.33654f), hi = vbroadcast(88.37626f);
-    vi under = x < lo;
-    x = vselect(x > hi, hi, vselect(under, lo, x));
-    vf fx = x * 1.44269504088896341f + 0.5f;
-    vf t = __builtin_convertvector(__builtin_convertvector(fx, vi), vf);
-    fx = vselect(t > fx, t - 1.0f, t); /* floor */
-    x = x - fx * 0.693359375f + fx * 2.12194440e-4f;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    x = vmax(x, vbroadcast(-87.33654f));
+    vf fx = x * 1.44269504088896341f + magic;
+    vf n = fx - magic;
+    x = x - n * 0.693359375f + n * 2.12194440e-4f;
     vf z = x * x;
     vf y = vbroadcast(1.9875691500E-4f);
     y = y * x + 1.3981999507E-3f;
@@ -65,8 +114,8 @@ static inline vf vexp(vf x) {
     y = y * x + 1.6666665459E-1f;
     y = y * x + 5.0000001201E-1f;
     y = y * z + x + 1.0f;
-    vi n = (__builtin_convertvector(fx, vi) + 127) << 23;
-    return vselect(under, vbroadcast(0.0f), y * (vf)n);
+    vi two_n = ((vi)fx - (vi)vbroadcast(magic) + 127) << 23; /* 2^n as float bits */
+    return y * (vf)two_n;
 }
 
 /* S[r][v] = (sum_c K[r][c] QT[c][v] + A[r][v]) + W[r][v] for RB key rows and qv query
@@ -149,7 +198,7 @@ static inline void values_block(const float *S, int lds, const float *V, int dp,
             IN_REGISTER(v0);
             IN_REGISTER(v1);
             const float *p = S + (size_t)j * lds;
-#pragma GCC unroll 8
+#pragma GCC unroll 7
             for (int r = 0; r < RV; r++) {
                 vf pr = vbroadcast(p[r]);
                 acc[r][0] += pr * v0;
@@ -181,16 +230,16 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
     const int64_t C = nH * d, C3 = 3 * C;
     const int nq = round_up((int)N, VW), nk = round_up((int)N, RB);
     const int dp = round_up((int)d, VW), dv = dp / VW, lds = QV * VW;
-    /* per thread: QT (d x nq), K (nk x d), V (N x dp), S (nk x lds), O (RV x dp), inv (lds) */
-    const size_t floats = (size_t)d * nq + (size_t)nk * d + (size_t)N * dp + (size_t)nk * lds
-                          + (size_t)RV * dp + lds;
+    /* per thread: QT (dp x nq), K (nk x d), V (N x dp), S (nk x lds), O (RV x dp), inv (lds) */
+    const size_t floats = (size_t)dp * nq + (size_t)nk * d + (size_t)N * dp + (size_t)nk * lds
+                          + (size_t)RV * dp + lds + RV; /* + RV: reads past a column's end */
     const int64_t tasks = B * nW * nH;
     int failed = 0;
 #pragma omp parallel num_threads(nthreads) reduction(|| : failed)
     {
         float *buf = aligned_alloc(64, (size_t)round_up((int)(floats * 4), 64));
         failed = buf == NULL;
-        float *QT = buf, *K = QT + (size_t)d * nq, *V = K + (size_t)nk * d;
+        float *QT = buf, *K = QT + (size_t)dp * nq, *V = K + (size_t)nk * d;
         float *S = V + (size_t)N * dp, *O = S + (size_t)nk * lds, *inv = O + (size_t)RV * dp;
         if (buf != NULL) memset(buf, 0, floats * 4); /* the padding stays 0 */
 #pragma omp for schedule(static)
@@ -209,10 +258,25 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
                     }
                 }
                 const float *row = img + slots[n] * C3;
-                for (int64_t c = 0; c < d; c++) QT[c * nq + n] = row[c] * scale;
+#ifdef HAVE_TRANSPOSE
+                if (d % VW)
+#endif
+                    for (int64_t c = 0; c < d; c++) QT[c * nq + n] = row[c] * scale;
                 copy_scaled(K + n * d, row + C, (int)d, 1.0f);
                 copy_scaled(V + n * dp, row + 2 * C, (int)d, 1.0f);
             }
+#ifdef HAVE_TRANSPOSE
+            if (d % VW == 0) /* QT in 16 x 16 blocks, transposed in registers */
+                for (int n0 = 0; n0 < nq; n0 += VW)
+                    for (int c0 = 0; c0 < d; c0 += VW) {
+                        vf r[VW];
+                        for (int i = 0; i < VW; i++)
+                            r[i] = n0 + i < N ? vload(img + slots[n0 + i] * C3 + c0) * scale
+                                              : vbroadcast(0.0f);
+                        transpose16(r);
+                        for (int c = 0; c < VW; c++) vstore(QT + (size_t)(c0 + c) * nq + n0, r[c]);
+                    }
+#endif
             const float *A = addend + h * N * nq;
             const float *W = nWm > 0 ? addend + (nH + w % nWm) * N * nq : NULL;
             float *dst = out + b * L * C + h * d;
