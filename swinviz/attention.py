@@ -74,8 +74,9 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
         trunc_normal_(self.relative_position_bias_table)
-        # (dtype, B_, mask's kind) -> (table copy, mask copy, bias + mask made from the copies)
-        self._bias_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]] = {}
+        # (dtype, B_, layout, mask's kind) -> (table copy, mask copy, bias + mask made from the
+        # copies, the mask itself when it is a block's own, matched by identity)
+        self._bias_cache: dict[tuple, tuple] = {}
 
     # the fast path on the CPU: windows of at most this many tokens attend through batched GEMMs,
     # larger ones through the fused SDPA kernel (measured in the block pair, round-robin: the
@@ -116,7 +117,7 @@ class WindowAttention(nn.Module):
 
     def _derived_bias(self, mask: torch.Tensor | None, dtype: torch.dtype,
                       B_: int | None = None, transposed: bool = False,
-                      padded: bool = False) -> torch.Tensor:
+                      padded: bool = False, fixed_mask: bool = False) -> torch.Tensor:
         """bias + mask as one float mask: (nW or 1, nH, N, N); with B_, one (N, N) block per
         (window, head) of B_ windows: (B_ * nH, N, N), each block transposed (keys, queries)
         with transposed=True; with padded=True, the fused kernel's layout: the bias of each head,
@@ -129,7 +130,10 @@ class WindowAttention(nn.Module):
         the caller passes, fresh or edited in place. The compare pays: rebuilding per call made
         the 56x56 and 28x28 block pairs 4-8% slower (1 thread, round-robin), the compare
         within noise of no check. On other devices it is rebuilt per call (a compare would wait
-        for the device), and under torch.compile it is traced (freezing folds it to a constant)."""
+        for the device), and under torch.compile it is traced (freezing folds it to a constant).
+        fixed_mask: the mask is a block's own cached one, which nothing can edit
+        (`SwinTransformerBlock.owns`): then it is matched by identity, not read (stage 1's is
+        614 KB, cold in cache on every forward: ~0.1 ms a read)."""
         table = self.relative_position_bias_table
         if (torch.is_grad_enabled() or table.device.type != "cpu"
                 or torch.compiler.is_compiling()):
@@ -138,15 +142,17 @@ class WindowAttention(nn.Module):
                None if mask is None else (tuple(mask.shape), mask.dtype, mask.device))
         hit = self._bias_cache.get(key)
         if (hit is not None and same_bits(hit[0], table)
-                and (mask is None or same_bits(hit[1], mask))):
+                and (mask is None or (fixed_mask and hit[3] is mask)
+                     or same_bits(hit[1], mask))):
             return hit[2]
+        owned = mask if fixed_mask else None
         table = table.detach().clone()
         mask = None if mask is None else mask.detach().clone()
         if len(self._bias_cache) >= 8:
             self._bias_cache.clear()
         value = self._make_bias(mask, dtype, B_, table=table, transposed=transposed,
                                 padded=padded)
-        self._bias_cache[key] = (table, mask, value)
+        self._bias_cache[key] = (table, mask, value, owned)
         return value
 
     def _make_bias(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int | None = None,
@@ -221,18 +227,19 @@ class WindowAttention(nn.Module):
         return core != "gemms" or (self.TRANSPOSED_SCORES and not records_grad(*tensors))
 
     def addend(self, mask: torch.Tensor | None, dtype: torch.dtype, B_: int,
-               core: str) -> torch.Tensor:
+               core: str, fixed_mask: bool = False) -> torch.Tensor:
         """bias + mask as the fast path's core adds them to the scores of B_ windows: for the
         fused kernel the bias and the mask apart, (nH + nW or nH, N keys, nq queries) padded
         with zeros (`_derived_bias`); for
         SDPA (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one image; for the
         batched GEMMs without autograd (B_*nH, N, N), each (N, N) block transposed (keys,
-        queries). Cached on the CPU without autograd (`_derived_bias`)."""
+        queries). Cached on the CPU without autograd (`_derived_bias`; fixed_mask: the mask is a
+        block's own)."""
         if core == "fused":
-            return self._derived_bias(mask, dtype, padded=True)
+            return self._derived_bias(mask, dtype, padded=True, fixed_mask=fixed_mask)
         if core == "gemms":
-            return self._derived_bias(mask, dtype, B_, transposed=True)
-        fused = self._derived_bias(mask, dtype)  # nW or 1, nH, N, N
+            return self._derived_bias(mask, dtype, B_, transposed=True, fixed_mask=fixed_mask)
+        fused = self._derived_bias(mask, dtype, fixed_mask=fixed_mask)  # nW or 1, nH, N, N
         if 1 < fused.shape[0] != B_:
             fused = fused.repeat(B_ // fused.shape[0], 1, 1, 1)
         return fused

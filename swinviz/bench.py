@@ -234,7 +234,7 @@ def _all_but_attention(pair, x):
     def run():
         y = x
         for blk in pair.blocks:
-            order, inv, _ = blk.geometry(y.device)
+            order, inv, _ = blk._geometry(y.device)
             C = y.shape[-1]
             h = torch.index_select(blk.norm1(y), 1, order)
             v = fused_linear(h, blk.attn.qkv)[..., 2 * C:]  # v stands in for the attention output

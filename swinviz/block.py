@@ -203,17 +203,27 @@ class SwinTransformerBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
 
-    def geometry(self, device: torch.device | str = "cpu"):
-        """(order, inverse order, mask) for this block on `device`; cached."""
+    def _geometry(self, device: torch.device | str = "cpu"):
+        """(order, inverse order, mask) for this block on `device`: the cached tensors
+        themselves, shared by every block of the same geometry and never handed out, so nothing
+        outside the blocks' own paths can change them (the bias + mask cache matches this mask
+        by identity)."""
         H, W = self.input_resolution
         return _cached_geometry(H, W, self.window_size, self.shift_size, torch.device(device))
 
+    def geometry(self, device: torch.device | str = "cpu"):
+        """(order (nW*N,), inverse order (H*W,), mask (nW, N, N) or None) for this block on
+        `device`: copies (the block's own are never handed out)."""
+        return tuple(None if t is None else t.clone() for t in self._geometry(device))
+
+    def owns(self, mask: torch.Tensor | None, device: torch.device | str) -> bool:
+        """Whether mask is the block's own cached mask (`_geometry`), which nothing can edit."""
+        return mask is not None and mask is self._geometry(device)[2]
+
     @property
     def attn_mask(self) -> torch.Tensor | None:
-        """The reference's buffer: (nW, N, N) of 0 / -100, or None without shift. A copy: the
-        block's own mask is shared by every block of the same geometry and never handed out."""
-        mask = self.geometry()[2]
-        return None if mask is None else mask.clone()
+        """The reference's buffer: (nW, N, N) of 0 / -100, or None without shift (a copy)."""
+        return self.geometry()[2]
 
     def forward(self, x: torch.Tensor, return_trace: bool = False,
                 attn_out: list[torch.Tensor] | None = None):
@@ -229,12 +239,12 @@ class SwinTransformerBlock(nn.Module):
         if L != H * W:
             raise ValueError(f"input has {L} tokens, expected H*W = {H}*{W} = {H * W}")
         if not return_trace:
-            return self.forward_fast(x, *self.geometry(x.device), attn_out=attn_out)
+            return self.forward_fast(x, *self._geometry(x.device), attn_out=attn_out)
 
         # the reference's steps, one by one
         M, s = self.window_size, self.shift_size
         N = M * M
-        _, _, mask = self.geometry(x.device)
+        _, _, mask = self._geometry(x.device)
         Hp, Wp = self.padded_resolution
         shortcut = x
         x = F.pad(self.norm1(x).view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
@@ -285,7 +295,8 @@ class SwinTransformerBlock(nn.Module):
             # window and head, window_reverse + roll back (+ crop) in one C kernel that reads
             # and writes token rows through the order: B, L', 3C -> B, L, C
             if addend is None:
-                addend = self.attn.addend(mask, x.dtype, B * (order.numel() // N), core)
+                addend = self.attn.addend(mask, x.dtype, B * (order.numel() // N), core,
+                                          self.owns(mask, x.device))
             heads = window_attention(fused_linear(x, self.attn.qkv), order, addend, L, nH,
                                      self.attn.scale)
             return self._finish(heads, shortcut)
@@ -329,7 +340,7 @@ class SwinTransformerBlock(nn.Module):
             return None
         Hp, Wp = self.padded_resolution
         nW = (Hp // self.window_size) * (Wp // self.window_size)
-        return self.attn.addend(mask, x.dtype, x.shape[0] * nW, core)
+        return self.attn.addend(mask, x.dtype, x.shape[0] * nW, core, self.owns(mask, x.device))
 
     def _finish(self, heads: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
         """The block after its attention core: heads merged back to tokens (B, L, C), then

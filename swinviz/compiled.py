@@ -88,7 +88,7 @@ class _Geometry(nn.Module):
     def __init__(self, blocks: list[SwinTransformerBlock], device: torch.device) -> None:
         super().__init__()
         for k, blk in enumerate(blocks):
-            order, inv, mask = (None if t is None else t.clone() for t in blk.geometry(device))
+            order, inv, mask = (None if t is None else t.clone() for t in blk._geometry(device))
             qkv_rows, merge_rows = blk.fast_rows(order, inv)
             for name, t in (("order", order), ("inv", inv), ("mask", mask),
                             ("qkv_rows", qkv_rows), ("merge_rows", merge_rows)):
@@ -139,7 +139,8 @@ class FastGraph(nn.Module):
         compiled graph (`SwinTransformerBlock.fast_addend`: cached on the CPU, checked bit for
         bit against the current bias table and mask on every call). Inside the graph inductor
         would rebuild each from the table on every call: ~4 ms of a 70 ms Swin-T forward."""
-        return [blk.fast_addend(x, self.geometry.get(k)[2]) for k, blk in enumerate(self.blocks)]
+        # each block's own mask (equal to this wrapper's copy), which the cache matches by identity
+        return [blk.fast_addend(x, blk._geometry(x.device)[2]) for blk in self.blocks]
 
     def _blocks(self, blocks, x: torch.Tensor, k: int,
                 addends: list[torch.Tensor | None]) -> tuple[torch.Tensor, int]:

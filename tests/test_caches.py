@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from swinviz import SwinTransformerBlock, WindowAttention, kernels
+from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention, kernels
 from swinviz.block import Mlp, init_weights
 from swinviz.windows import relative_position_index
 
@@ -350,3 +350,23 @@ def test_the_head_merge_rows_follow_the_inverse_order_they_are_given():
     assert torch.equal(_merge_rows(mine, 3, 16), direct(plain, 3, 16))
     mine.copy_(shifted)  # the same tensor, new values
     assert torch.equal(_merge_rows(mine, 3, 16), direct(shifted, 3, 16))
+
+
+def test_the_blocks_geometry_is_handed_out_as_copies():
+    """`geometry()` gives copies: editing them cannot reach the block's own order and mask,
+    which the bias + mask cache matches by identity (never read, never changed)."""
+    torch.manual_seed(0)
+    pair = SwinBlockPair(32, (8, 8), 2, window_size=4)
+    init_weights(pair)
+    pair.eval()
+    x = torch.randn(1, 64, 32)
+    blk = pair.blocks[1]
+    with torch.no_grad():
+        before = pair(x)
+        order, inv, mask = blk.geometry()
+        assert mask is not None and not blk.owns(mask, "cpu")
+        assert blk.owns(blk._geometry()[2], "cpu")
+        mask.zero_()
+        order.copy_(order.flip(0))
+        assert torch.equal(pair(x), before)
+        assert torch.equal(blk.attn_mask, blk._geometry()[2]) and blk.attn_mask.abs().max() > 0

@@ -159,7 +159,7 @@ def test_geometry_is_owned_and_freeze_compiles_a_private_copy(monkeypatch):
     fast = compiled.compiled_forward(model)
     blk = model.layers[0].blocks[1]
     order, inv, mask = fast.graph.geometry.get(1)
-    cached = blk.geometry()
+    cached = blk._geometry()
     assert torch.equal(order, cached[0]) and torch.equal(mask, cached[2])
     assert mask.data_ptr() != cached[2].data_ptr() and order.data_ptr() != cached[0].data_ptr()
     qkv_rows, merge_rows = fast.graph.geometry.rows(1)  # made from its own order and inverse
