@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from swinviz import SettingsError, check_settings
+from swinviz import SettingsError, check_settings, kernels
 from swinviz.budget import env_number
 from swinviz.config import SwinConfig, check_stage_pair
 
@@ -430,12 +430,14 @@ MODELS = ModelCache()
 
 
 def warm_up() -> threading.Thread:
-    """Build the default model in a background thread (server start), so that the first upload
-    does not wait for it; returns the (daemon) thread. Errors are only logged: the first run
-    then builds the model and says what is wrong."""
+    """Build the default model and the fused attention kernel (compiled at first use, about a
+    second) in a background thread (server start), so that the first upload waits for neither;
+    returns the (daemon) thread. Errors are only logged: the first run then builds the model and
+    says what is wrong."""
     def work() -> None:
         try:
             load_cached_model(parse_settings())
+            kernels.fused_attention_unavailable()  # builds it, or says once why it cannot
         except Exception:  # noqa: BLE001 - the first real run reports it
             import logging
 

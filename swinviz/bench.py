@@ -405,6 +405,17 @@ def format_pairs(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def attention_core() -> str:
+    """Which window attention the fast path runs on the CPU here, in words."""
+    from . import kernels
+
+    why = kernels.fused_attention_unavailable()
+    if why is None and kernels.fused_attention_enabled():
+        return "the fused C kernel (swinviz/csrc/window_attention.c)"
+    return ("batched GEMMs and a softmax (the fused C kernel "
+            f"{'is switched off' if why is None else 'is not used: ' + why})")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m swinviz.bench", description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
@@ -425,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     device = resolve_device(args.device)
     print(f"# swinviz bench: torch {torch.__version__}, {device_name(device)}, "
           f"{torch.get_num_threads()} CPU threads, batch 1, median ms\n")
+    if device.type == "cpu":
+        print(f"CPU window attention: {attention_core()}\n")
     if not args.no_model:
         print("## Whole model forward (float32, random weights)\n")
         print(format_model(bench_model(device, args.compile, args.quick, arch=MODEL_ARCH)),

@@ -90,3 +90,15 @@ def test_quick_run_times_every_variant(monkeypatch, capsys):
     assert "| C=16, 8x8, 2 heads, M=4 |" in out and "fast / best anchor" in out
     assert "## Whole model forward" in out and "| bench-test, 32 px | median ms |" in out
     assert "| swinviz fast |" in out
+    assert f"CPU window attention: {bench.attention_core()}" in out
+
+
+def test_the_header_says_which_window_attention_runs(monkeypatch):
+    from swinviz import kernels
+
+    with kernels.use_fused_attention(False):
+        assert bench.attention_core() == (
+            "batched GEMMs and a softmax (the fused C kernel is switched off)")
+    monkeypatch.setattr(kernels, "_wa", {"fn": None, "reason": "no C compiler was found"})
+    assert bench.attention_core() == (
+        "batched GEMMs and a softmax (the fused C kernel is not used: no C compiler was found)")
