@@ -48,47 +48,24 @@ static inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
  * off-diagonal p x p blocks of every 2p x 2p block (p = 8, 4, 2, 1). GCC from 12, and clang. */
 #if VW == 16 && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12))
 #define HAVE_TRANSPOSE 1
+#define UNPACK(...) __VA_ARGS__
+/* r[i], r[i + p] = lanes LO, HI of the pair (r[i], r[i + p]), for every i without bit p */
+#define ROUND(p, LO, HI)                                           \
+    for (int i = 0; i < VW; i++)                                  \
+        if (!(i & p)) {                                           \
+            vf a = r[i], b = r[i + p];                            \
+            r[i] = __builtin_shufflevector(a, b, UNPACK LO);      \
+            r[i + p] = __builtin_shufflevector(a, b, UNPACK HI);  \
+        }
 static inline void transpose16(vf *r) {
-    for (int i = 0; i < VW; i++)
-        if (!(i & 8)) {
-            vf a = r[i], b = r[i + 8];
-            r[i] = __builtin_shufflevector(
-                a, b, 0, 1, 2, 3, 4, 5, 6, 7,
-                16, 17, 18, 19, 20, 21, 22, 23);
-            r[i + 8] = __builtin_shufflevector(
-                a, b, 8, 9, 10, 11, 12, 13, 14, 15,
-                24, 25, 26, 27, 28, 29, 30, 31);
-        }
-    for (int i = 0; i < VW; i++)
-        if (!(i & 4)) {
-            vf a = r[i], b = r[i + 4];
-            r[i] = __builtin_shufflevector(
-                a, b, 0, 1, 2, 3, 16, 17, 18, 19,
-                8, 9, 10, 11, 24, 25, 26, 27);
-            r[i + 4] = __builtin_shufflevector(
-                a, b, 4, 5, 6, 7, 20, 21, 22, 23,
-                12, 13, 14, 15, 28, 29, 30, 31);
-        }
-    for (int i = 0; i < VW; i++)
-        if (!(i & 2)) {
-            vf a = r[i], b = r[i + 2];
-            r[i] = __builtin_shufflevector(
-                a, b, 0, 1, 16, 17, 4, 5, 20, 21,
-                8, 9, 24, 25, 12, 13, 28, 29);
-            r[i + 2] = __builtin_shufflevector(
-                a, b, 2, 3, 18, 19, 6, 7, 22, 23,
-                10, 11, 26, 27, 14, 15, 30, 31);
-        }
-    for (int i = 0; i < VW; i++)
-        if (!(i & 1)) {
-            vf a = r[i], b = r[i + 1];
-            r[i] = __builtin_shufflevector(
-                a, b, 0, 16, 2, 18, 4, 20, 6, 22,
-                8, 24, 10, 26, 12, 28, 14, 30);
-            r[i + 1] = __builtin_shufflevector(
-                a, b, 1, 17, 3, 19, 5, 21, 7, 23,
-                9, 25, 11, 27, 13, 29, 15, 31);
-        }
+    ROUND(8, (0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+          (8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31))
+    ROUND(4, (0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27),
+          (4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31))
+    ROUND(2, (0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29),
+          (2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31))
+    ROUND(1, (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30),
+          (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31))
 }
 #endif
 
@@ -178,11 +155,9 @@ static inline void softmax_columns(float *S, int lds, int n, int qv, const vf *m
     }
 }
 
-/* dst[0:n] = src[0:n] * by */
-static inline void copy_scaled(float *dst, const float *src, int n, float by) {
-    int c = 0;
-    for (; c + VW <= n; c += VW) vstore(dst + c, vload(src + c) * by);
-    for (; c < n; c++) dst[c] = src[c] * by;
+/* dst[0:n] = src[0:n] */
+static inline void copy_floats(float *dst, const float *src, int n) {
+    for (int c = 0; c < n; c++) dst[c] = src[c];
 }
 
 /* O[r][:] = inv[r] * sum_{j<n} S[j][r] V[j][:] for RV query columns of S (rows lds apart),
@@ -237,7 +212,7 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
     int failed = 0;
 #pragma omp parallel num_threads(nthreads) reduction(|| : failed)
     {
-        float *buf = aligned_alloc(64, (size_t)round_up((int)(floats * 4), 64));
+        float *buf = aligned_alloc(64, (floats * 4 + 63) / 64 * 64);
         failed = buf == NULL;
         float *QT = buf, *K = QT + (size_t)dp * nq, *V = K + (size_t)nk * d;
         float *S = V + (size_t)N * dp, *O = S + (size_t)nk * lds, *inv = O + (size_t)RV * dp;
@@ -262,8 +237,8 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
                 if (d % VW)
 #endif
                     for (int64_t c = 0; c < d; c++) QT[c * nq + n] = row[c] * scale;
-                copy_scaled(K + n * d, row + C, (int)d, 1.0f);
-                copy_scaled(V + n * dp, row + 2 * C, (int)d, 1.0f);
+                copy_floats(K + n * d, row + C, (int)d);
+                copy_floats(V + n * dp, row + 2 * C, (int)d);
             }
 #ifdef HAVE_TRANSPOSE
             if (d % VW == 0) /* QT in 16 x 16 blocks, transposed in registers */
@@ -296,7 +271,7 @@ int swin_window_attention(const float *qkv, const int64_t *order, const float *a
                     values_block(S + (i0 - q0), lds, V, dp, (int)N, dv, inv + (i0 - q0), O);
                     for (int r = 0; r < RV && i0 + r < q1; r++) {
                         int64_t t = slots[i0 + r];
-                        if (t < L) copy_scaled(dst + t * C, O + (size_t)r * dp, (int)d, 1.0f);
+                        if (t < L) copy_floats(dst + t * C, O + (size_t)r * dp, (int)d);
                     }
                 }
             }
