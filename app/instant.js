@@ -215,6 +215,27 @@
       });
       return { z: z, customdata: cd, zmax: top };
     };
+    // (b) with all heads and more than 8 of them: every head's row of the query in one tiled
+    // heatmap, head h's M x M tile at meta.tiles[h] = [y0, x0] (attention.tiled_rows)
+    const tiledB = gd.data.find((t) => t.name === "attn heads");
+    const tiledRows = (meta) => {
+      const tiles = meta.tiles;
+      let Y = 0, X = 0;
+      for (const [y0, x0] of tiles) { Y = Math.max(Y, y0 + M); X = Math.max(X, x0 + M); }
+      const z = Array.from({ length: Y }, () => new Array(X).fill(null));
+      const cd = Array.from({ length: Y }, () => Array.from({ length: X }, () => [0, 0, 0, 0, 0, 0]));
+      let top = 0;
+      tiles.forEach(([y0, x0], h) => {
+        const row = att(h, kq);
+        for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) {
+          const v = row[i * M + j];
+          top = Math.max(top, v);
+          z[y0 + i][x0 + j] = v;
+          cd[y0 + i][x0 + j] = [h].concat(slotCd[i][j]);
+        }
+      });
+      return { z: z, customdata: cd, zmax: top || 1.0 };
+    };
     const qy = Math.floor(kq / M), qx = kq % M;
     let maskedTemplate = null;
     for (const t of gd.data) if (t.name === "masked keys") maskedTemplate = t;
@@ -256,6 +277,19 @@
         for (let h = 0; h < nH; h++) for (const v of att(h, kq)) top = Math.max(top, v);
         data.push(Object.assign({}, t, { z: reshape(att(+m[1], kq), M, M), customdata: slotCd,
           zmax: top || 1.0 }));
+      } else if (t.type === "heatmap" && name === "attn heads") {
+        data.push(Object.assign({}, t, tiledRows(t.meta)));
+      } else if (name === "query slots" && tiledB) {
+        // the query's slot outlined in every tile of (b) (attention.query_slots)
+        const xs = [], ys = [];
+        for (const [y0, x0] of tiledB.meta.tiles) {
+          const x = x0 + qx, y = y0 + qy;
+          xs.push(x - 0.5, x + 0.5, x + 0.5, x - 0.5, x - 0.5, null);
+          ys.push(y - 0.5, y - 0.5, y + 0.5, y + 0.5, y - 0.5, null);
+        }
+        xs.pop();
+        ys.pop();
+        data.push(Object.assign({}, t, { x: xs, y: ys }));
       } else if (t.type === "heatmap" && name in parts) {
         const extra = name === "scores" || name === "bias" ? { zmin: -amax, zmax: amax }
           : name === "attn" ? { zmax: attMax } : {};

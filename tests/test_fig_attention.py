@@ -218,6 +218,44 @@ def test_many_heads_are_tiled_into_one_heatmap(exp_many_heads, template):
         assert (ys[2 * h:2 * h + 2, :2] == y0 + k).all()
 
 
+@pytest.mark.parametrize("template", ["default", "lecture"])
+def test_all_heads_part_b_is_tiled_too(exp_many_heads, template):
+    """12 heads, all chosen: (b) is one heatmap holding each head's attention row of the query
+    as an M x M tile (not 12 panels: a redraw in the page lays out every subplot), NaN between
+    tiles, hover data naming the head, the slot and its real token, a label per tile and the
+    query's slot outlined in every tile."""
+    exp, q = exp_many_heads, (2, 3)
+    tr = exp.traces[0]
+    nH, M = exp.num_heads, tr.window_size
+    fig = make_figure("attention", exp, block=0, head=None, query=q, template=template)
+    assert not [t for t in fig.data if (t.name or "").startswith("attn head ")]
+    hm = named(fig, "attn heads")
+    z, cd = np.asarray(hm.z, dtype=np.float32), np.asarray(hm.customdata)
+    tiles = [tuple(o) for o in hm.meta["tiles"]]
+    assert len(tiles) == nH and hm.meta["M"] == M
+    w, k, tokens = keys_of(exp, 0, q)
+    by_slot = {slot: tok for tok, slot in tokens.items()}
+    inside = np.zeros(z.shape, bool)
+    for h, (y0, x0) in enumerate(tiles):
+        assert not inside[y0:y0 + M, x0:x0 + M].any()
+        inside[y0:y0 + M, x0:x0 + M] = True
+        np.testing.assert_array_equal(z[y0:y0 + M, x0:x0 + M],
+                                      tr.attn[w, h, k].numpy().reshape(M, M))
+        for i, j in ((0, 0), divmod(k, M), (M - 1, M - 2)):
+            assert list(cd[y0 + i, x0 + j, :5]) == [h, i, j, *by_slot[i * M + j]]
+    assert np.isnan(z[~inside]).all() and (cd[~inside] == 0).all()
+    assert hm.zmax == pytest.approx(float(tr.attn[w, :, k].max()))
+    labels = [a.text for a in fig.layout.annotations if a.xref == hm.xaxis]
+    assert labels == [f"head {h}" for h in range(nH)]
+    qy, qx = divmod(k, M)
+    box = named(fig, "query slots")
+    xs, ys = (np.array(v + (None,), dtype=float).reshape(-1, 6) for v in (box.x, box.y))
+    assert len(xs) == nH
+    for h, (y0, x0) in enumerate(tiles):
+        assert (xs[h, :5].min(), xs[h, :5].max()) == (x0 + qx - 0.5, x0 + qx + 0.5)
+        assert (ys[h, :5].min(), ys[h, :5].max()) == (y0 + qy - 0.5, y0 + qy + 0.5)
+
+
 def test_toy_grid_exact_keys(exp6):
     # The design note's toy grid: 6x6 tokens, M = 3, s = 1. Token (5, 5) sits in block 1's
     # window 3 whose slots hold rows 4, 5, 0 and columns 4, 5, 0; only (4..5, 4..5) share its

@@ -9,6 +9,8 @@
 (b) Attention taken apart: for the query and one head, the logit in the order the block adds it:
     q·kᵀ·scale (trace.scores), + relative position bias (trace.bias), + mask (trace.mask), then
     the softmax (trace.attn), each as an M x M map over the query's window slots.
+    With all heads chosen (head=None), instead every head's attention row of the query, an
+    M x M map per head; with more than 8 heads tiled into one heatmap (`tiled_rows`).
 (c) All heads of one window: the (N, N) attention matrices on one shared colour scale, a panel
     per head; with more than one row of heads (more than 8) tiled into one heatmap
     (`head_tiles`): a panel per head made every redraw in the page lay out ~50 subplots at
@@ -156,6 +158,64 @@ def tiled_heads(attn_w: np.ndarray, tokens: np.ndarray, tiles: dict) -> tuple[np
     return z, cd
 
 
+def tiled_rows(rows: np.ndarray, slot_cd: np.ndarray, tiles: dict) -> tuple[np.ndarray,
+                                                                             np.ndarray]:
+    """Part (b)'s heatmap with all heads chosen: rows (nH, M, M), each head's attention row of
+    the query over its window's slots, placed by `tiles` (`head_tiles(nH, M)`), NaN between
+    tiles: (Y, X) float32; and its hover data (Y, X, 6): head, slot (row, column), token
+    (r, c), region id, as uint8 (uint16 past 255), zeros between tiles. slot_cd: (M, M, 5)
+    slot (row, column), token (r, c), region id per slot."""
+    nH, M, _ = rows.shape
+    Y, X = tiles["shape"]
+    z = np.full((Y, X), np.nan, np.float32)
+    top = max(nH - 1, int(slot_cd.max(initial=0)))
+    cd = np.zeros((Y, X, 6), np.uint8 if top < 256 else np.uint16)
+    for h, (y0, x0) in enumerate(tiles["origin"]):
+        z[y0:y0 + M, x0:x0 + M] = rows[h]
+        cd[y0:y0 + M, x0:x0 + M, 0] = h
+        cd[y0:y0 + M, x0:x0 + M, 1:] = slot_cd
+    return z, cd
+
+
+def query_slots(tiles: dict, qy: int, qx: int) -> tuple[list, list]:
+    """The query's slot (row qy, column qx) outlined in every tile of part (b): x, y of one
+    square per tile, None between them."""
+    xs, ys = [], []
+    for y0, x0 in tiles["origin"]:
+        x, y = x0 + qx, y0 + qy
+        xs += [x - 0.5, x + 0.5, x + 0.5, x - 0.5, x - 0.5, None]
+        ys += [y - 0.5, y - 0.5, y + 0.5, y + 0.5, y - 0.5, None]
+    return xs[:-1], ys[:-1]
+
+
+def _tile_axes(layout: dict, xr: str, yr: str, tiles: dict, t, titles: tuple[str, str],
+               margin: float = 0.0) -> None:
+    """The axes of a tiled heatmap (`head_tiles`): the tiles and `margin` columns left and
+    right of them, square cells, no tick labels, the tiles at the top of their rows; the
+    paper's colour between the tiles; a "head h" label above each tile."""
+    Y, X = tiles["shape"]
+    n = tiles["N"]
+    tile_x = sorted({x0 for _, x0 in tiles["origin"]})
+    tile_y = sorted({y0 for y0, _ in tiles["origin"]})
+    step = int(round(math.sqrt(n))) if n > 16 else n  # a tick per window row of a tile
+    for ref, starts, title, rng in ((xr, tile_x, titles[0], [-0.5 - margin, X - 0.5 + margin]),
+                                    (yr, tile_y, titles[1], [Y - 0.5, -0.5])):
+        layout[axis_key(ref)].update(
+            title=dict(text=title), range=rng, showgrid=False, zeroline=False,
+            constrain="domain", tickmode="array",
+            tickvals=[o + k for o in starts for k in range(0, n, step)],
+            showticklabels=False)  # many small tiles: no tick labels
+    layout[axis_key(yr)].update(scaleanchor=xr, constraintoward="top")
+    layout.setdefault("shapes", []).append(dict(
+        type="rect", xref=xr, yref=yr, x0=-0.5 - margin, x1=X - 0.5 + margin, y0=-0.5,
+        y1=Y - 0.5, fillcolor=t.paper, line=dict(width=0), layer="below"))
+    for h, (y0, x0) in enumerate(tiles["origin"]):
+        layout["annotations"].append(dict(
+            text=f"head {h}", xref=xr, yref=yr, x=x0 + (n - 1) / 2, y=y0 - 0.5,
+            xanchor="center", yanchor="bottom", showarrow=False,
+            font=dict(size=t.font_size - 1)))
+
+
 def query_rows(tiles: dict, kq: int) -> tuple[list, list]:
     """Query slot kq's row in every tile of part (c), marked beside the tile (an outline over
     rows 1-3 px tall would hide them): a short line in the gap left and right of each tile, at
@@ -219,25 +279,32 @@ def figure(exp, sel) -> go.Figure:
     all_b = sel.head is None
     b_rows = head_rows if all_b else 1
     # (c) with more than one row of heads (12, 24) is one tiled heatmap: a panel per head made
-    # each redraw in the page lay out ~50 subplots at stage 4, and a click took over 300 ms
+    # each redraw in the page lay out ~50 subplots at stage 4, and a click took over 300 ms;
+    # so is (b) with all heads chosen
     tiled = head_rows > 1
+    tiled_b = all_b and tiled
     tiles = head_tiles(nH, N) if tiled else None
+    tiles_b = head_tiles(nH, M) if tiled_b else None
+
+    def spanning(rows):  # one subplot over `rows` whole rows
+        return [[{"colspan": cols, "rowspan": rows}] + [None] * (cols - 1),
+                *([[None] * cols] * (rows - 1))]
+
     specs = [
         [{"colspan": cols // 2}] + [None] * (cols // 2 - 1)
         + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
-        *(head_specs() if all_b else
+        *(spanning(b_rows) if tiled_b else head_specs() if all_b else
           [([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4]),
         # (c): a panel per head, or (more than one row of them) one heatmap of every head's
         # matrix over the rows their panels would take
-        *([[{"colspan": cols, "rowspan": head_rows}] + [None] * (cols - 1),
-           *([[None] * cols] * (head_rows - 1))] if tiled else head_specs()),
+        *(spanning(head_rows) if tiled else head_specs()),
     ]
     head_b = 0 if sel.head is None else sel.head
     titles = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on "
               f"the image" for b in (0, 1)]
     parts = decomposition(exp, sel.block, head_b, (r, c))
     sc, bi = parts["scores"], parts["bias"]
-    titles += [f"head {h}" for h in range(nH)] \
+    titles += [""] if tiled_b else [f"head {h}" for h in range(nH)] \
         if all_b else [
         f"q·kᵀ·scale (content)<br><sup>mean |·| = {np.abs(sc).mean():.3f}</sup>",
         f"+ relative position bias<br><sup>mean |·| = {np.abs(bi).mean():.3f}</sup>",
@@ -281,18 +348,23 @@ def figure(exp, sel) -> go.Figure:
     gap_px = 9 * t.font_size  # between rows: x-axis title + row heading + titles
     heights = ([0.5] + [0.2 / (1 + 0.5 * (b_rows - 1))] * b_rows
                + [0.3 / (1 + 0.5 * (head_rows - 1))] * head_rows)
-    if tiled:  # (c) no taller than its tiles are at the template's width (square cells)
+    if tiled:  # tiled parts no taller than their tiles are at the template's width
         rows_px = height - top - bottom - gap_px * (b_rows + head_rows)
         heights = [h / sum(heights) * rows_px for h in heights]
-        Yc, Xc = tiles["shape"][0], tiles["shape"][1] + 2 * tiles["gap_x"]
-        # at the template's width the tiles fill (c)'s height (its colour bar's length) and
-        # not quite the width: 260 px for the margins, the colour bar and some to spare
-        spare = (sum(heights[-head_rows:]) + gap_px * (head_rows - 1)
-                 - (t.width - 260) * Yc / Xc)
-        spare = min(spare, 0.8 * sum(heights[-head_rows:]))
-        if spare > 0:
-            heights[-head_rows:] = [h - spare / head_rows for h in heights[-head_rows:]]
-            height -= int(spare)
+        parts_tiled = [(slice(1 + b_rows, None), tiles["shape"][0],
+                        tiles["shape"][1] + 2 * tiles["gap_x"])]
+        if tiled_b:
+            parts_tiled.append((slice(1, 1 + b_rows), *tiles_b["shape"]))
+        for rows_of, Yt, Xt in parts_tiled:
+            # at the template's width the tiles fill their rows' height ((c)'s colour bar's
+            # length) and not quite the width: 260 px for the margins, the colour bar and some
+            # to spare
+            part = heights[rows_of]
+            spare = sum(part) + gap_px * (len(part) - 1) - (t.width - 260) * Yt / Xt
+            spare = min(spare, 0.8 * sum(part))
+            if spare > 0:
+                heights[rows_of] = [h - spare / len(part) for h in part]
+                height -= int(spare)
     gap = gap_px / (height - top - bottom)
     layout, refs = subplots_layout(
         rows=1 + b_rows + head_rows, cols=cols, specs=specs, subplot_titles=_slots(titles),
@@ -376,7 +448,24 @@ def figure(exp, sel) -> go.Figure:
          "%{z:.2f}", "p"),
     ]
     qy, qx = divmod(kq, M)
-    if all_b:
+    if tiled_b:  # every head's row of the query, one tiled heatmap
+        xr, yr = refs[(2, 1)]
+        z_b, cd_b = tiled_rows(tr.attn[wq, :, kq].numpy().reshape(nH, M, M), slot_cd, tiles_b)
+        data.append(dict(
+            type="heatmap", z=z_b, customdata=cd_b, colorscale=SEQUENTIAL, zmin=0,
+            zmax=float(tr.attn[wq, :, kq].max()) or 1.0, showscale=False, name="attn heads",
+            hoverongaps=False, meta=dict(tiles=[list(o) for o in tiles_b["origin"]], M=M),
+            hovertemplate="head %{customdata[0]}<br>slot (%{customdata[1]}, %{customdata[2]}) "
+                          "= token (%{customdata[3]}, %{customdata[4]})<br>region id "
+                          "%{customdata[5]}<br>p = %{z:.4g}<extra></extra>",
+            xaxis=xr, yaxis=yr))
+        xs, ys = query_slots(tiles_b, qy, qx)
+        data.append(dict(type="scatter", x=xs, y=ys, mode="lines",
+                         line=dict(color=QUERY_COLOR, width=2.5), hoverinfo="skip",
+                         showlegend=False, name="query slots", xaxis=xr, yaxis=yr))
+        _tile_axes(layout, xr, yr, tiles_b, t, ("window column", "window row"))
+        panels = []
+    elif all_b:
         pmax_b = float(tr.attn[wq, :, kq].max()) or 1.0
         panels = [(f"attn head {h}", dict(colorscale=SEQUENTIAL, zmin=0, zmax=pmax_b),
                    "%{z:.2f}", f"head {h}: p") for h in range(nH)]
@@ -436,28 +525,8 @@ def figure(exp, sel) -> go.Figure:
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines",
                              line=dict(color=QUERY_COLOR, width=4), hoverinfo="skip",
                              showlegend=False, name="query row", **ax))
-        Y, X = tiles["shape"]
-        gx = tiles["gap_x"]  # room for the query row's marks beside the outer tiles
-        tile_x = sorted({x0 for _, x0 in tiles["origin"]})
-        tile_y = sorted({y0 for y0, _ in tiles["origin"]})
-        for ref, starts, title, rng in ((xr, tile_x, "key slot", [-0.5 - gx, X - 0.5 + gx]),
-                                        (yr, tile_y, "query slot", [Y - 0.5, -0.5])):
-            layout[axis_key(ref)].update(
-                title=dict(text=title), range=rng, showgrid=False, zeroline=False,
-                constrain="domain", tickmode="array",
-                tickvals=[o + k for o in starts for k in range(0, N, M)],
-                showticklabels=False)  # many small tiles: no tick labels
-        # square cells; the tiles sit right under the row heading (spare height stays below)
-        layout[axis_key(yr)].update(scaleanchor=xr, constraintoward="top")
-        # the paper's colour between the tiles and behind their labels, not the plot's ground
-        layout.setdefault("shapes", []).append(dict(
-            type="rect", xref=xr, yref=yr, x0=-0.5 - gx, x1=X - 0.5 + gx, y0=-0.5, y1=Y - 0.5,
-            fillcolor=t.paper, line=dict(width=0), layer="below"))
-        for h, (y0, x0) in enumerate(tiles["origin"]):
-            layout["annotations"].append(dict(
-                text=f"head {h}", xref=xr, yref=yr, x=x0 + (N - 1) / 2, y=y0 - 0.5,
-                xanchor="center", yanchor="bottom", showarrow=False,
-                font=dict(size=t.font_size - 1)))
+        # room beside the outer tiles for the query row's marks
+        _tile_axes(layout, xr, yr, tiles, t, ("key slot", "query slot"), tiles["gap_x"])
     else:  # up to 8 heads: a panel each
         mat_cd = np.concatenate(np.broadcast_arrays(tokens[:, None, :], tokens[None, :, :]),
                                 axis=-1).astype(np.int16)  # N, N, 4
@@ -497,7 +566,7 @@ def figure(exp, sel) -> go.Figure:
     headings = [
         (refs[(1, 1)][1], 4.2, "(a) One patch's attention in both blocks, on the image (the "
                                "shift undone)"),
-        (refs[(2, 1)][1], 2.9,
+        (refs[(2, 1)][1], 0.6 if tiled_b else 2.9,
          f"(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), "
          f"{block_name(sel.block, exp)}, token ({r}, {c}) = {where}" if all_b else
          f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token ({r}, {c}) = {where}"),
