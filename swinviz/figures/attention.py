@@ -143,18 +143,26 @@ def tiled_heads(attn_w: np.ndarray, tokens: np.ndarray, tiles: dict) -> tuple[np
     tiles: (Y, X) float32; and its hover data (Y, X, 7): head, query slot, query token (r, c),
     key slot, key token (r, c), as uint8 (uint16 past 255), zeros between tiles. tokens:
     (N, 2) the original (r, c) of each slot."""
-    nH, N, _ = attn_w.shape
+    N = attn_w.shape[1]
+    q = np.concatenate([np.arange(N)[:, None], tokens], axis=1)  # N, 3: slot, r, c
+    cell = np.concatenate(np.broadcast_arrays(q[:, None, :], q[None, :, :]), axis=-1)  # N,N,6
+    return _tiled(attn_w, cell, tiles)
+
+
+def _tiled(values: np.ndarray, cell_cd: np.ndarray, tiles: dict) -> tuple[np.ndarray,
+                                                                         np.ndarray]:
+    """values (nH, n, n) placed by `tiles`, NaN between tiles: (Y, X) float32; hover data
+    (Y, X, 1 + F): the head, then cell_cd (n, n, F) of each cell, as uint8 (uint16 past 255),
+    zeros between tiles."""
+    nH, n, _ = values.shape
     Y, X = tiles["shape"]
     z = np.full((Y, X), np.nan, np.float32)
-    slots = np.arange(N)
-    q = np.concatenate([slots[:, None], tokens], axis=1)  # N, 3: slot, r, c
-    cell = np.concatenate(np.broadcast_arrays(q[:, None, :], q[None, :, :]), axis=-1)  # N,N,6
-    top = max(nH - 1, N - 1, int(tokens.max(initial=0)))
-    cd = np.zeros((Y, X, 7), np.uint8 if top < 256 else np.uint16)
+    top = max(nH - 1, int(cell_cd.max(initial=0)))
+    cd = np.zeros((Y, X, 1 + cell_cd.shape[-1]), np.uint8 if top < 256 else np.uint16)
     for h, (y0, x0) in enumerate(tiles["origin"]):
-        z[y0:y0 + N, x0:x0 + N] = attn_w[h]
-        cd[y0:y0 + N, x0:x0 + N, 0] = h
-        cd[y0:y0 + N, x0:x0 + N, 1:] = cell
+        z[y0:y0 + n, x0:x0 + n] = values[h]
+        cd[y0:y0 + n, x0:x0 + n, 0] = h
+        cd[y0:y0 + n, x0:x0 + n, 1:] = cell_cd
     return z, cd
 
 
@@ -165,16 +173,7 @@ def tiled_rows(rows: np.ndarray, slot_cd: np.ndarray, tiles: dict) -> tuple[np.n
     tiles: (Y, X) float32; and its hover data (Y, X, 6): head, slot (row, column), token
     (r, c), region id, as uint8 (uint16 past 255), zeros between tiles. slot_cd: (M, M, 5)
     slot (row, column), token (r, c), region id per slot."""
-    nH, M, _ = rows.shape
-    Y, X = tiles["shape"]
-    z = np.full((Y, X), np.nan, np.float32)
-    top = max(nH - 1, int(slot_cd.max(initial=0)))
-    cd = np.zeros((Y, X, 6), np.uint8 if top < 256 else np.uint16)
-    for h, (y0, x0) in enumerate(tiles["origin"]):
-        z[y0:y0 + M, x0:x0 + M] = rows[h]
-        cd[y0:y0 + M, x0:x0 + M, 0] = h
-        cd[y0:y0 + M, x0:x0 + M, 1:] = slot_cd
-    return z, cd
+    return _tiled(rows, slot_cd, tiles)
 
 
 def query_slots(tiles: dict, qy: int, qx: int) -> tuple[list, list]:
