@@ -230,11 +230,10 @@ class WindowAttention(nn.Module):
                core: str, fixed_mask: bool = False) -> torch.Tensor:
         """bias + mask as the fast path's core adds them to the scores of B_ windows: for the
         fused kernel the bias and the mask apart, (nH + nW or nH, N keys, nq queries) padded
-        with zeros (`_derived_bias`); for
-        SDPA (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one image; for the
-        batched GEMMs without autograd (B_*nH, N, N), each (N, N) block transposed (keys,
-        queries). Cached on the CPU without autograd (`_derived_bias`; fixed_mask: the mask is a
-        block's own)."""
+        with zeros; for SDPA (nW or 1, nH, N, N), repeated to (B_, nH, N, N) for more than one
+        image; for the batched GEMMs without autograd (B_*nH, N, N), each (N, N) block
+        transposed (keys, queries). Cached on the CPU without autograd (`_derived_bias`;
+        fixed_mask: the mask is a block's own)."""
         if core == "fused":
             return self._derived_bias(mask, dtype, padded=True, fixed_mask=fixed_mask)
         if core == "gemms":

@@ -1,8 +1,12 @@
 """The Swin Transformer block (W-MSA or SW-MSA) and the block pair, with an optional trace.
 
 Two paths through a block:
-- fast (default): bias + mask added as one cached float mask. On the CPU, windows of up to 64
-  tokens (and wherever the head-averaged probabilities are asked for): qkv per token, then
+- fast (default). On the CPU in float32 inference: qkv per token, then the fused C window
+  attention (`swinviz.kernels.window_attention`), which reads each window's q, k, v through the
+  window order (pad + roll + partition), adds the bias and the mask in the reference's order, and
+  writes each token's row back (reverse + roll back + crop). Elsewhere, bias + mask added as one
+  cached float mask; on the CPU, windows of up to 64 tokens (and wherever autograd records or
+  the head-averaged probabilities are asked for): qkv per token, then
   (pad +) roll + window_partition + the split into heads as one gather of d-wide rows, batched
   GEMMs with the scores as (keys, queries) and an in-place softmax down the columns (under
   autograd as (queries, keys), softmax along rows, not in place), and the

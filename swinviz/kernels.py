@@ -1,4 +1,6 @@
-"""CPU kernels outside the paper: oneDNN linears, behind one switch.
+"""CPU kernels outside the paper, each behind its own switch: oneDNN linears, and the fused
+window attention (`window_attention`, C in `csrc/window_attention.c`, built at first use; see
+that section below).
 
 `fused_linear(x, layer, gelu, residual)` is `layer(x)` (then exact GELU, or `+ residual`). On the
 CPU in float32 inference it runs as one oneDNN call (torch's private `mkldnn` ops) on the layer's
