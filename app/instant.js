@@ -197,44 +197,39 @@
       const T = windowHeads().tokens;
       return T.map((a) => T.map((b) => [a[0], a[1], b[0], b[1]]));
     };
-    // (c) as one tiled heatmap (more than 8 heads): head h's matrix at meta.tiles[h] = [y0, x0],
-    // empty (null, hover data 0) between the tiles, as swinviz.figures.attention.tiled_heads
+    // the tiled heatmaps of (c) and of (b) with all heads, where the figure has them
     const tiledT = gd.data.find((t) => /^window \d+ heads$/.test(t.name || ""));
-    const tiledHeads = (meta) => {
-      const { heads, top, tokens } = windowHeads();
-      const tiles = meta.tiles;
-      let Y = 0, X = 0;
-      for (const [y0, x0] of tiles) { Y = Math.max(Y, y0 + N); X = Math.max(X, x0 + N); }
-      const z = Array.from({ length: Y }, () => new Array(X).fill(null));
-      const cd = Array.from({ length: Y }, () => Array.from({ length: X }, () => [0, 0, 0, 0, 0, 0, 0]));
-      tiles.forEach(([y0, x0], h) => {
-        for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
-          z[y0 + i][x0 + j] = heads[h][i][j];
-          cd[y0 + i][x0 + j] = [h, i, tokens[i][0], tokens[i][1], j, tokens[j][0], tokens[j][1]];
-        }
-      });
-      return { z: z, customdata: cd, zmax: top };
-    };
-    // (b) with all heads and more than 8 of them: every head's row of the query in one tiled
-    // heatmap, head h's M x M tile at meta.tiles[h] = [y0, x0] (attention.tiled_rows)
     const tiledB = gd.data.find((t) => t.name === "attn heads");
-    const tiledRows = (meta) => {
-      const tiles = meta.tiles;
+    // one heatmap of nH tiles n x n, head h's at tiles[h] = [y0, x0], empty (null, hover data
+    // zeros) between them, as swinviz.figures.attention._tiled; cell(h, i, j) gives the value
+    // and the hover fields after the head
+    const placeTiles = (tiles, n, fields, cell) => {
       let Y = 0, X = 0;
-      for (const [y0, x0] of tiles) { Y = Math.max(Y, y0 + M); X = Math.max(X, x0 + M); }
+      for (const [y0, x0] of tiles) { Y = Math.max(Y, y0 + n); X = Math.max(X, x0 + n); }
       const z = Array.from({ length: Y }, () => new Array(X).fill(null));
-      const cd = Array.from({ length: Y }, () => Array.from({ length: X }, () => [0, 0, 0, 0, 0, 0]));
+      const cd = Array.from({ length: Y }, () => Array.from({ length: X }, () => new Array(1 + fields).fill(0)));
       let top = 0;
       tiles.forEach(([y0, x0], h) => {
-        const row = att(h, kq);
-        for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) {
-          const v = row[i * M + j];
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+          const [v, hover] = cell(h, i, j);
           top = Math.max(top, v);
           z[y0 + i][x0 + j] = v;
-          cd[y0 + i][x0 + j] = [h].concat(slotCd[i][j]);
+          cd[y0 + i][x0 + j] = [h].concat(hover);
         }
       });
       return { z: z, customdata: cd, zmax: top || 1.0 };
+    };
+    // (c) as one tiled heatmap (more than 8 heads), as swinviz.figures.attention.tiled_heads
+    const tiledHeads = (meta) => {
+      const { heads, tokens } = windowHeads();
+      return placeTiles(meta.tiles, N, 6, (h, i, j) => [heads[h][i][j],
+        [i, tokens[i][0], tokens[i][1], j, tokens[j][0], tokens[j][1]]]);
+    };
+    // (b) with all heads and more than 8 of them: every head's row of the query in one tiled
+    // heatmap (attention.tiled_rows)
+    const tiledRows = (meta) => {
+      const rows = Array.from({ length: nH }, (_, h) => att(h, kq));
+      return placeTiles(meta.tiles, M, 5, (h, i, j) => [rows[h][i * M + j], slotCd[i][j]]);
     };
     const qy = Math.floor(kq / M), qx = kq % M;
     let maskedTemplate = null;

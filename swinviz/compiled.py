@@ -15,8 +15,9 @@ was slower than the GEMMs they feed (a profile of one Swin-T forward, 2 threads)
 bias + mask (`FastGraph.addends`: the attention's cached copy, checked bit for bit against the
 bias table and mask on every call; built in the graph it cost ~4 ms a forward), and the row
 gathers (owned buffers, gathered by aten's kernel through an opaque op: inductor's gather took
-2-4x as long). In the graph the scores come from a plain batched GEMM, and the scale, the
-bias + mask and the softmax run as one fused loop.
+2-4x as long). Where the fused C window attention runs (`kernels.window_attention`) it is an
+opaque op in the graph and the row gathers go unused; else the scores come from a plain batched
+GEMM, and the scale, the bias + mask and the softmax run as one fused loop.
 
 Where inductor cannot run (no C++ compiler for the CPU, no Triton for CUDA, or compiling raises),
 the wrapper says so once in a warning and runs the eager fast path from then on. The first call

@@ -121,14 +121,19 @@ def set_onednn(enabled: bool) -> bool:
 
 
 @contextmanager
-def use_onednn(enabled: bool) -> Iterator[None]:
-    """`with use_onednn(False): ...` runs the block with plain linears, then restores the
-    previous setting."""
-    previous = set_onednn(enabled)
+def _switched(setter, enabled: bool) -> Iterator[None]:
+    """Runs the block with the switch `setter` sets at `enabled`, then restores it."""
+    previous = setter(enabled)
     try:
         yield
     finally:
-        set_onednn(previous)
+        setter(previous)
+
+
+def use_onednn(enabled: bool):
+    """`with use_onednn(False): ...` runs the block with plain linears, then restores the
+    previous setting."""
+    return _switched(set_onednn, enabled)
 
 
 def records_grad(x: torch.Tensor, *params: torch.Tensor) -> bool:
@@ -271,12 +276,11 @@ def _build_window_attention(cc: str) -> str:
                                  timeout=30).stdout.splitlines()[:1]
     except (OSError, subprocess.SubprocessError) as e:
         raise RuntimeError(f"{cc} --version failed: {e}") from e
-    errors = []
+    errors, folder, cpu = [], _cache_dir(), _cpu_signature()
     for flags in _WA_FLAGS:
         key = hashlib.sha256(b"\0".join(
             [source, cc.encode(), repr(version).encode(), " ".join(flags).encode(),
-             _cpu_signature().encode()])).hexdigest()[:20]
-        folder = _cache_dir()
+             cpu.encode()])).hexdigest()[:20]
         path = os.path.join(folder, f"window_attention-{key}.so")
         if os.path.exists(path):
             return path
@@ -350,15 +354,10 @@ def set_fused_attention(enabled: bool) -> bool:
     return previous
 
 
-@contextmanager
-def use_fused_attention(enabled: bool) -> Iterator[None]:
+def use_fused_attention(enabled: bool):
     """`with use_fused_attention(False): ...` runs the block with the batched GEMMs, then
     restores the previous setting."""
-    previous = set_fused_attention(enabled)
-    try:
-        yield
-    finally:
-        set_fused_attention(previous)
+    return _switched(set_fused_attention, enabled)
 
 
 def fused_attention_takes(x: torch.Tensor, head_dim: int) -> bool:
@@ -382,18 +381,28 @@ def _window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tens
             f"windows, N, N rounded up to 16) in float32 and an int64 order of whole windows; "
             f"got qkv {tuple(qkv.shape)} {qkv.dtype}, addend {tuple(addend.shape)} "
             f"{addend.dtype}, order {tuple(order.shape)} {order.dtype}")
-    qkv, order, addend = qkv.contiguous(), order.contiguous(), addend.contiguous()
-    out = qkv.new_empty(B, L, C)
     fn = _fused_attention_fn()
     if fn is None:
         raise RuntimeError(f"the fused window attention cannot run: {_wa['reason']}")
-    rc = fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), out.data_ptr(), B, Lp, L, nW,
-            N, nWm, num_heads, C // num_heads, scale, torch.get_num_threads())
+    out = qkv.new_empty(B, L, C)
+    rc = _run_kernel(fn, qkv.contiguous(), order.contiguous(), addend.contiguous(), out,
+                     num_heads, scale, torch.get_num_threads())
     if rc == -2:
         raise ValueError(f"window_attention's order names tokens outside 0..{Lp - 1}")
     if rc:
         raise MemoryError("the fused window attention could not get its scratch memory")
     return out
+
+
+def _run_kernel(fn, qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tensor,
+                out: torch.Tensor, num_heads: int, scale: float, threads: int) -> int:
+    """The C function on contiguous float32 qkv (B, L', 3C), int64 order, addend
+    (nH + nWm, N, nq) and out (B, L, C), which it fills; returns its status (0: done)."""
+    B, Lp, C3 = qkv.shape
+    N = addend.shape[1]
+    return fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), out.data_ptr(), B, Lp,
+              out.shape[1], order.numel() // N, N, addend.shape[0] - num_heads, num_heads,
+              C3 // 3 // num_heads, scale, threads)
 
 
 def window_attention(qkv: torch.Tensor, order: torch.Tensor, addend: torch.Tensor, L: int,
@@ -444,8 +453,7 @@ def _check_window_attention(fn) -> str | None:
     addend[..., :N] = torch.randn(nH + 2, N, N, generator=g)
     want = _plain_window_attention(qkv, order, addend, L, nH, d**-0.5)
     got = qkv.new_full((B, L, nH * d), float("nan"))
-    rc = fn(qkv.data_ptr(), order.data_ptr(), addend.data_ptr(), got.data_ptr(), B, L + 1, L,
-            nW, N, 2, nH, d, d**-0.5, 2)
+    rc = _run_kernel(fn, qkv, order, addend, got, nH, d**-0.5, 2)
     if rc or not torch.allclose(got, want, rtol=1e-5, atol=1e-5):
         return "the built kernel did not give the plain ops' answer in a check"
     return None

@@ -179,6 +179,19 @@ def exp_many_heads():
         picture(), stage=3)
 
 
+def tiled(hm, n):
+    """A tiled heatmap's values, hover data and tile origins, once checked that no two n x n
+    tiles overlap and that NaN (hover data 0) fills everything between them."""
+    z, cd = np.asarray(hm.z, dtype=np.float32), np.asarray(hm.customdata)
+    tiles = [tuple(o) for o in hm.meta["tiles"]]
+    inside = np.zeros(z.shape, bool)
+    for y0, x0 in tiles:
+        assert not inside[y0:y0 + n, x0:x0 + n].any()  # no two tiles overlap
+        inside[y0:y0 + n, x0:x0 + n] = True
+    assert np.isnan(z[~inside]).all() and (cd[~inside] == 0).all()
+    return z, cd, tiles
+
+
 @pytest.mark.parametrize("template", ["default", "lecture"])
 def test_many_heads_are_tiled_into_one_heatmap(exp_many_heads, template):
     """12 heads: (c) is one heatmap holding every head's matrix in its own tile, NaN between
@@ -191,20 +204,15 @@ def test_many_heads_are_tiled_into_one_heatmap(exp_many_heads, template):
     fig = make_figure("attention", exp, block=1, head=0, query=q, template=template)
     assert not [t for t in fig.data if (t.name or "").startswith("window 0 head ")]
     hm = named(fig, "window 0 heads")
-    z, cd = np.asarray(hm.z, dtype=np.float32), np.asarray(hm.customdata)
-    tiles = [tuple(o) for o in hm.meta["tiles"]]
+    z, cd, tiles = tiled(hm, N)
     assert len(tiles) == nH and hm.meta["N"] == N
     w, k, tokens = keys_of(exp, 1, q)
     assert w == 0
     by_slot = {slot: tok for tok, slot in tokens.items()}
-    inside = np.zeros(z.shape, bool)
     for h, (y0, x0) in enumerate(tiles):
-        assert not inside[y0:y0 + N, x0:x0 + N].any()  # no two tiles overlap
-        inside[y0:y0 + N, x0:x0 + N] = True
         np.testing.assert_array_equal(z[y0:y0 + N, x0:x0 + N], tr.attn[0, h].numpy())
         for i, j in ((0, 0), (k, N - 1), (N - 1, 3)):
             assert list(cd[y0 + i, x0 + j]) == [h, i, *by_slot[i], j, *by_slot[j]]
-    assert np.isnan(z[~inside]).all() and (cd[~inside] == 0).all()
     assert hm.zmax == pytest.approx(float(tr.attn[0].max()))
     labels = [a.text for a in fig.layout.annotations if a.xref == hm.xaxis]
     assert labels == [f"head {h}" for h in range(nH)]
@@ -230,20 +238,15 @@ def test_all_heads_part_b_is_tiled_too(exp_many_heads, template):
     fig = make_figure("attention", exp, block=0, head=None, query=q, template=template)
     assert not [t for t in fig.data if (t.name or "").startswith("attn head ")]
     hm = named(fig, "attn heads")
-    z, cd = np.asarray(hm.z, dtype=np.float32), np.asarray(hm.customdata)
-    tiles = [tuple(o) for o in hm.meta["tiles"]]
+    z, cd, tiles = tiled(hm, M)
     assert len(tiles) == nH and hm.meta["M"] == M
     w, k, tokens = keys_of(exp, 0, q)
     by_slot = {slot: tok for tok, slot in tokens.items()}
-    inside = np.zeros(z.shape, bool)
     for h, (y0, x0) in enumerate(tiles):
-        assert not inside[y0:y0 + M, x0:x0 + M].any()
-        inside[y0:y0 + M, x0:x0 + M] = True
         np.testing.assert_array_equal(z[y0:y0 + M, x0:x0 + M],
                                       tr.attn[w, h, k].numpy().reshape(M, M))
         for i, j in ((0, 0), divmod(k, M), (M - 1, M - 2)):
             assert list(cd[y0 + i, x0 + j, :5]) == [h, i, j, *by_slot[i * M + j]]
-    assert np.isnan(z[~inside]).all() and (cd[~inside] == 0).all()
     assert hm.zmax == pytest.approx(float(tr.attn[w, :, k].max()))
     labels = [a.text for a in fig.layout.annotations if a.xref == hm.xaxis]
     assert labels == [f"head {h}" for h in range(nH)]
