@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -80,6 +81,9 @@ GPU_DURATION_S = 60
 # Figures whose JSON depends only on the settings (model, stage, pair, selection), never on the
 # image or the run's timings: drawn once and shared by all sessions (app.state.FIGURES).
 # tests/test_app_callbacks.py checks each is the same for two different images.
+# run_id -> the session's Held, weakly: an entry lives exactly as long as the session keeps that
+# run (its gr.State), so the page's direct flow requests (`page_flow`) see only live runs
+PAGE_RUNS: weakref.WeakValueDictionary[str, Held] = weakref.WeakValueDictionary()
 SETTINGS_KINDS = ("regions", "relpos", "shapes", "bias")
 
 # Presets of the page's model settings (the accordion): name -> label and values.
@@ -254,20 +258,25 @@ def placeholder(kind: str, message: str, template: str = "default") -> go.Figure
     return fig
 
 
+def figure_or_placeholder(kind: str, exp, *, block: int = 1, head: int | None = 0,
+                          query: tuple[int, int] | None = None,
+                          template: str = "default") -> go.Figure:
+    """make_figure, or a placeholder saying why when it fails (a bug): one broken figure must not
+    take the page down."""
+    try:
+        return make_figure(kind, exp, block=block, head=head, query=query, template=template)
+    except Exception as exc:
+        log.exception("figure %s failed", kind)
+        return placeholder(
+            kind, f"This figure could not be drawn ({type(exc).__name__}: {exc}).", template)
+
+
 def build_figures(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
                   template: str = "default") -> dict[str, go.Figure]:
     """The requested figures; a kind that fails (a bug) becomes a placeholder."""
-    figs: dict[str, go.Figure] = {}
     exp = view.exp  # outside the try: a dropped exploration is the user's message, not a figure's
-    for kind in kinds:
-        try:
-            figs[kind] = make_figure(kind, exp, block=block, head=head, query=view.query,
-                                     template=template)
-        except Exception as exc:  # one broken figure must not take the page down
-            log.exception("figure %s failed", kind)
-            figs[kind] = placeholder(
-                kind, f"This figure could not be drawn ({type(exc).__name__}: {exc}).", template)
-    return figs
+    return {kind: figure_or_placeholder(kind, exp, block=block, head=head, query=view.query,
+                                        template=template) for kind in kinds}
 
 
 def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
@@ -297,8 +306,23 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
         if pack and kind == "attention" and template == "default" \
                 and not (fig.layout.meta or {}).get("placeholder"):
             add_click_pack(view, fig, block, head)
+        if pack and kind == "flow":
+            add_page_meta(fig, view.run_id, exp, template)
         out.append(to_plot(kind, fig))
     return out
+
+
+def add_page_meta(fig: go.Figure, run_id: str, exp, template: str) -> None:
+    """The flow figure's layout.meta["page"]: what the page needs to ask `page_flow` for the
+    figure of another query itself (app/instant.js): the run's name, the template, and where
+    the clickable image's tokens are (`instant.click_geometry`)."""
+    from .instant import click_geometry
+
+    if not run_id:
+        return
+    meta = fig.layout.meta
+    fig.layout.meta = {**(meta if isinstance(meta, dict) else {}),
+                       "page": {"run": run_id, "template": template, **click_geometry(exp)}}
 
 
 def add_click_pack(view: View, fig: go.Figure, block: int, head: int | None) -> None:
@@ -599,8 +623,10 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
         log.exception("model run failed")
         raise user_error(f"The model run failed ({type(exc).__name__}: {exc}).") from None
     held = EXPLORATIONS.admit(Held(slim_exploration(exp)))
+    run_id = uuid.uuid4().hex  # 128 random bits: the page's name for this run (PAGE_RUNS)
+    PAGE_RUNS[run_id] = held
     return View(held=held, settings=settings, run_ms=(time.perf_counter() - t0) * 1e3,
-                timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=uuid.uuid4().hex[:12])
+                timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=run_id)
 
 
 def _message(exc: BaseException) -> str:
@@ -789,6 +815,12 @@ def page_draws_flow(drew) -> bool:
     return "flow" in _drew_parts(drew)[1:]
 
 
+def page_fetches_flow(drew) -> bool:
+    """True when the page says it asked `page_flow` for this click's flow figure itself
+    ("flowpage"): the click's answer then leaves that figure out."""
+    return "flowpage" in _drew_parts(drew)[1:]
+
+
 def pick_query_page(view: View | None, block, head, template, drew,
                     evt: gr.SelectData):
     """The page's click: like `pick_query`, but when the page already redrew the attention
@@ -796,7 +828,8 @@ def pick_query_page(view: View | None, block, head, template, drew,
     server only learns the query and sends the marked image and the information-flow figure;
     when the page draws the flow figure itself (`page_draws_flow`), that figure goes as gr.Plot's
     JSON text to the last output (for app/instant.js's `Plotly.react` on the figure shown) and
-    its Plot gets gr.skip(); else that output is "".
+    its Plot gets gr.skip(); else that output is "". When the page fetched the flow figure
+    itself (`page_fetches_flow`, from `page_flow`) it is not drawn here at all.
     Returns (View, clickable image, one output per kind in QUERY_KINDS, the flow text)."""
     if view is None:
         raise user_error("Upload an image first; then click it to pick a patch.")
@@ -810,6 +843,8 @@ def pick_query_page(view: View | None, block, head, template, drew,
 
 def _page_click(view: View, b: int, h: int | None, t: str, drew):
     skip = {"attention"} if page_drew(view, drew, b, h, view.query) else set()
+    if page_fetches_flow(drew):
+        skip.add("flow")
     todo = [k for k in QUERY_KINDS if k not in skip]
     plots = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=True),
                      strict=True))
@@ -818,6 +853,50 @@ def _page_click(view: View, b: int, h: int | None, t: str, drew):
         flow_text = plots.pop("flow").plot
     return (view, query_image_file(view, b), *[plots.get(k, gr.skip()) for k in QUERY_KINDS],
             flow_text)
+
+
+PAGE_FLOW_MAX_BYTES = 2048  # a page_flow request is a few short fields
+
+
+def page_flow(body: bytes) -> str:
+    """The page's own request for the information-flow figure of a clicked token, sent at the
+    click itself (app/instant.js), beside Gradio's event for the click, which then leaves that
+    figure out: the page draws it about 100 ms sooner than through Gradio's answer and its
+    status updates.
+
+    body: JSON {"run": the run's name from the flow figure's layout.meta["page"], "row": r,
+    "col": c, "template": "default" | "lecture"}. Returns the figure as gr.Plot's JSON text (as
+    the click's flow text). A run the server no longer holds (the session ended, or its
+    exploration was dropped to free memory) is a LookupError, anything else wrong a ValueError,
+    each with the sentence the page shows. At most CLICK_CONCURRENCY figures are drawn at once,
+    clicks through Gradio included.
+    """
+    if len(body) > PAGE_FLOW_MAX_BYTES:
+        raise ValueError(f"A flow request is a few short fields; this one has {len(body)} bytes.")
+    try:
+        req = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        req = None
+    if not isinstance(req, dict):
+        raise ValueError('A flow request is JSON like {"run": ..., "row": 3, "col": 5, '
+                         '"template": "default"}.')
+    run = req.get("run")
+    held = PAGE_RUNS.get(run) if isinstance(run, str) else None
+    exp = held.exp if held is not None else None
+    if exp is None:
+        raise LookupError("This page's model run is no longer on the server (the session ended "
+                          "or it was dropped to free memory); press \"Run the model\" to run "
+                          "it again.")
+    EXPLORATIONS.touch(held)
+    try:
+        query = parse_query([req.get("row"), req.get("col")], exp.grid)
+        template = parse_template(req.get("template", "default"))
+    except SettingsError as exc:
+        raise ValueError(_message(exc)) from None
+    with CLICK_SLOTS:
+        fig = figure_or_placeholder("flow", exp, query=query, template=template)
+        add_page_meta(fig, run, exp, template)
+        return _plot_text("flow", fig)
 
 
 def sync_heads(view: View | None, head):

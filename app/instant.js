@@ -365,24 +365,80 @@
     return [r, c];
   }
 
+  // The information-flow figure shown, when the page can ask the server for another token's
+  // figure itself (its layout.meta.page: the run's name, the template, the token grid)
+  function flowPage() {
+    const gd = figureDiv("flow");
+    if (!gd || !gd._fullLayout || !visible(gd) || !window.Plotly) return null;
+    const m = gd.layout && gd.layout.meta && gd.layout.meta.page;
+    return m && typeof m.run === "string" && m.grid ? { gd: gd, meta: m } : null;
+  }
+
+  function flowUrl() { // app.ui.PAGE_FLOW_PATH under the app's root (a Space, a mounted app)
+    const root = (window.gradio_config && window.gradio_config.root) || "";
+    return root.replace(/\/+$/, "") + "/swinviz/flow";
+  }
+
+  // Ask for token rc's flow figure at the click itself (app.callbacks.page_flow) and draw it
+  // when it comes, unless another click came since, or the figure shown is now another run's
+  // or template's; Gradio's event for the click then leaves that figure out ("|flowpage").
+  function askFlow(flow, rc, last) {
+    const m = flow.meta, seq = ++S.flowSeq;
+    const body = JSON.stringify({ run: m.run, row: rc[0], col: rc[1], template: m.template });
+    const current = () => {
+      const now = flowPage();
+      return seq === S.flowSeq && now && now.meta.run === m.run && now.meta.template === m.template
+        ? now : null;
+    };
+    return fetch(flowUrl(), { method: "POST", headers: { "Content-Type": "application/json" }, body: body })
+      .then((res) => res.text().then((text) => [res.ok, text]))
+      .then(([ok, text]) => {
+        if (!current()) return;
+        if (ok) return S.flowFigure(text, last);
+        flowFailed(rc, text);
+      })
+      .catch((e) => {
+        console.error("swinviz: the flow figure's request failed", e);
+        if (current()) flowFailed(rc, "");
+      });
+  }
+
+  // the figure shown stays as it was, and its title says why
+  function flowFailed(rc, text) {
+    let msg = "";
+    try { msg = JSON.parse(text).error || ""; } catch (e) { /* not the server's JSON */ }
+    const now = flowPage();
+    if (!now) return;
+    window.Plotly.relayout(now.gd, { "title.text": "The information flow into token (" + rc[0] + ", " +
+      rc[1] + ") could not be drawn: " + (msg || "the server did not answer.") });
+  }
+
   function onClick(ev) {
     if (ev.swinvizReplay) return; // the click handed on to Gradio, below
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
     S.drew = "";
+    S.flowAsked = false;
     if (!img) return;
+    const t0 = performance.now();
+    const flow = flowPage();
+    const rcFlow = flow && clickToken(img, ev, flow.meta);
+    if (rcFlow) {
+      S.last = { query: rcFlow, t0: t0, drawn: null, pending: true };
+      S.flowAsked = true;
+      askFlow(flow, rcFlow, S.last);
+    }
     const gd = figureDiv("attention");
     const entry = packOf(gd);
     if (!entry || !entry.ready || !window.Plotly) return; // the server draws it
     const P = entry.ready;
     const rc = clickToken(img, ev, P);
     if (!rc) return;
-    const t0 = performance.now();
     S.drew = [P.key, P.block, P.head === null ? "all" : P.head, rc[0], rc[1]].join(":");
     if (!visible(gd)) {
       // another tab is open: the figure is redrawn when its tab opens (`shown`); Plotly cannot
       // lay out a hidden figure, and the server need not send it
       S.pending = { query: rc, id: entry.id };
-      S.last = { query: rc, t0: t0, drawn: null, pending: true };
+      if (!rcFlow) S.last = { query: rc, t0: t0, drawn: null, pending: true };
       return;
     }
     S.pending = null;
@@ -404,10 +460,12 @@
     const init = { bubbles: true, cancelable: true, composed: true, view: window,
       clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
       button: ev.button, buttons: ev.buttons, detail: ev.detail };
+    const asked = S.flowAsked;
     const replay = (drew) => setTimeout(() => {
       const again = new MouseEvent("click", init);
       again.swinvizReplay = true;
       S.drew = drew;
+      S.flowAsked = asked;
       (target.isConnected ? target : document.querySelector("#query-image img") || target)
         .dispatchEvent(again);
     }, 0);
@@ -438,7 +496,9 @@
     const gd = figureDiv("flow");
     return !!(gd && gd._fullLayout && visible(gd) && window.Plotly);
   }
-  S.flowFigure = (text) => { // after each click the server answered
+  // Draw the flow figure's JSON text (from `askFlow`, or the click's answer through Gradio) on
+  // the figure shown; `last` is the click it answers (its time to settled is noted there)
+  S.flowFigure = (text, last) => {
     if (!text) return; // "": Gradio's Plot got the figure
     const gd = figureDiv("flow");
     if (!gd || !window.Plotly) return;
@@ -446,14 +506,16 @@
     // as Gradio's PlotlyPlot lays out a figure (Gradio 6.31)
     const layout = Object.assign({}, fig.layout, { autosize: true });
     layout.margin = Object.assign({}, layout.margin, { autoexpand: true });
-    const t0 = S.last ? S.last.t0 : null;
+    const click = last || S.last;
     return reactAtSize(gd, fig.data, layout).then(() => {
-      if (t0 !== null && S.last && S.last.t0 === t0) S.last.flow = performance.now() - t0;
+      if (click) click.flow = performance.now() - click.t0;
     }).catch((e) => console.error("swinviz: drawing the flow figure failed", e));
   };
   // what the select event tells the server: the page drew "key:block:head:row:col" (or ""),
-  // then "|flow" when it draws the flow figure itself
-  S.drewFor = () => S.drew + (flowOpen() ? "|flow" : "");
+  // then "|flowpage" when the page asked for the flow figure itself (`askFlow`), or "|flow"
+  // when the answer should carry it as text for the page to draw
+  S.flowSeq = 0;
+  S.drewFor = () => S.drew + (S.flowAsked ? "|flowpage" : flowOpen() ? "|flow" : "");
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {
     if (kind !== "attention" || !S.pending) return;

@@ -85,6 +85,16 @@ def _geometry(trace):
     return order, regions
 
 
+def click_geometry(exp) -> dict:
+    """Where the clickable image's tokens are, for the page's `clickToken` (as the server's
+    `click_to_token`): "grid" [H, W], the explored stage's token grid, and "disp", a token's
+    side in the displayed image's pixels."""
+    from .callbacks import display_scale
+
+    H, W = exp.grid
+    return {"grid": [int(H), int(W)], "disp": int(exp.patch_size * display_scale(exp.image))}
+
+
 def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
                    key: str = "") -> dict | None:
     """What the page needs to draw the attention figure of `exp` (block, head as the figure's
@@ -135,8 +145,6 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     # the (b) titles' means, computed as the figure does (float32 over each query's N values)
     smean = np.abs(scores).mean(axis=-1)
     bmean = np.abs(bias).mean(axis=-1)
-    from .callbacks import display_scale
-
     if head is None:  # all heads: (b) prints every head's row, sent finer
         qa, sa = _rows_u16(attn)
         sel_attn = {"attn": _enc(qa, "u16"), "attn_scale": _enc(sa, "f32")}
@@ -145,9 +153,8 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
 
     return {
         "v": PACK_VERSION, "key": key, "block": int(block), "head": head,
-        "grid": [int(Hr), int(Wr)], "pad": [int(Hp), int(Wp)], "M": int(M), "nW": int(nW),
+        **click_geometry(exp), "pad": [int(Hp), int(Wp)], "M": int(M), "nW": int(nW),
         "nH": int(nH), "p": int(exp.patch_size),
-        "disp": int(exp.patch_size * display_scale(exp.image)),
         "has_mask": has_mask, "query": [int(query[0]), int(query[1])],
         "order0": _enc(geo[0][0], "i32"), "order1": _enc(geo[1][0], "i32"),
         "regions0": _enc(geo[0][1], "i32"), "regions1": _enc(geo[1][1], "i32"),

@@ -15,6 +15,10 @@ from pathlib import Path
 
 import gradio as gr
 import torch
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.figures.registry import tab_text, tabs
@@ -494,6 +498,32 @@ def build_demo(warm: bool = True) -> gr.Blocks:
     return demo
 
 
+PAGE_FLOW_PATH = "/swinviz/flow"  # app/instant.js asks here for a clicked token's flow figure
+
+
+async def page_flow_route(request: Request) -> Response:
+    """POST PAGE_FLOW_PATH: `cb.page_flow` over HTTP. 200 with the figure's JSON; else a JSON
+    {"error": sentence} the page shows: 400 for a bad request, 410 for a run the server no
+    longer holds. The body is read only up to its limit; the figure is drawn in a worker
+    thread."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cb.PAGE_FLOW_MAX_BYTES:
+            break
+    try:
+        text = await run_in_threadpool(cb.page_flow, body)
+    except LookupError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=410)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except Exception:  # a bug: a sentence for the page, the traceback for the log
+        cb.log.exception("page flow request failed")
+        return JSONResponse({"error": "The server could not draw this figure; the next click "
+                                      "tries again."}, status_code=500)
+    return Response(text, media_type="application/json")
+
+
 def launch_options() -> dict:
     """Keyword arguments for demo.launch shared by app.py and the tests (Gradio 6: theme and css
     are launch options)."""
@@ -506,4 +536,5 @@ def launch_options() -> dict:
         show_error=False,
         footer_links=["api", "gradio"],
         head=page_head(),
+        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])]},
     )

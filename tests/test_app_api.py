@@ -267,3 +267,40 @@ def test_stage_pair_and_query_make_the_figures_of_a_click(client, images):
     att = figures(result)["attention"]
     assert "token (5, 9)" in att["layout"]["title"]["text"]
     assert "Prediction (top 5)" in badge and "meaningless with random weights" in badge
+
+
+def _post(url: str, body: bytes, method: str = "POST") -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body if method == "POST" else None, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as res:
+            return res.status, res.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, images):
+    """POST /swinviz/flow (app.ui.PAGE_FLOW_PATH), what app/instant.js asks at a click: the
+    token's flow figure for a run a session holds; a sentence in JSON otherwise."""
+    from app import callbacks as cb
+    from app.ui import PAGE_FLOW_PATH
+
+    url = server.rstrip("/") + PAGE_FLOW_PATH
+    view = cb.run(str(images[0]), **SMALL, pack=True)[-1]  # a page's run, in this process
+    body = json.dumps({"run": view.run_id, "row": 2, "col": 5, "template": "default"})
+    status, text = _post(url, body.encode())
+    assert status == 200
+    fig = json.loads(text)
+    want = cb.figure_or_placeholder("flow", view.exp, query=(2, 5))
+    assert fig["data"] == json.loads(want.to_json())["data"]
+    assert fig["layout"]["meta"]["page"]["run"] == view.run_id
+    for bad, code, needle in (
+            (b"{", 400, "A flow request is JSON"),
+            (b"y" * 100_000, 400, "a few short fields"),
+            (json.dumps({"run": view.run_id, "row": 99, "col": 0}).encode(), 400, "outside"),
+            (json.dumps({"run": "gone", "row": 1, "col": 1}).encode(), 410, "Run the model")):
+        status, text = _post(url, bad)
+        assert status == code, (bad[:30], status)
+        msg = json.loads(text)["error"]
+        assert needle in msg and "Traceback" not in msg
+    assert _post(url, b"", method="GET")[0] == 405

@@ -484,9 +484,10 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     assert key.endswith("|0|")  # block 0, head null
     click_and_compare(page, cb.run(photo, stage=4)[-1], timings["stage 4"], painted["stage 4"],
                       cpu, make_figure, block=0, head=None)
-    # with the Information flow tab open: the server sends the flow figure's JSON and the page
-    # draws it on the figure shown (one Plotly.react, not Gradio's new plot); the hidden
-    # attention figure is redrawn in the page when its tab opens
+    # with the Information flow tab open: the page asks the server for the clicked token's flow
+    # figure at the click (POST /swinviz/flow, beside Gradio's event) and draws it on the
+    # figure shown (one Plotly.react, not Gradio's new plot); the hidden attention figure is
+    # redrawn in the page when its tab opens
     open_tab(page, "6 · Information flow")
     wait_plot(page, "flow")
     view = cb.run(photo, stage=4)[-1]
@@ -512,12 +513,26 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     view1 = cb.run(photo, stage=1)[-1]
     flow_ms["stage 1"] = click_flow(page, view1, ((0.1, 0.1), (0.6, 0.4), (0.9, 0.8)),
                                     make_figure)
-    # a click with the flow tab hidden: Gradio's Plot gets that flow figure; back on the flow
-    # tab, a click on the token drawn before shows that token's figure again, not the other
+    # a run the server no longer holds: the figure stays, and its title says why in a sentence
     first = page.evaluate("() => window.swinviz.last.query")
-    open_tab(page, "5 · Attention")
+    page.evaluate("() => { document.querySelector('#fig-flow .js-plotly-plot').layout.meta.page"
+                  ".run = 'a-run-the-server-dropped'; }")
     img = page.locator("#query-image img")
     box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    page.wait_for_function(
+        """() => { const t = document.querySelector('#fig-flow .js-plotly-plot').layout.title;
+                   return JSON.stringify(t).includes('could not be drawn'); }""")
+    title = page.evaluate("() => document.querySelector('#fig-flow .js-plotly-plot')"
+                          ".layout.title.text")
+    r, c = page.evaluate("() => window.swinviz.last.query")
+    assert title == (f"The information flow into token ({r}, {c}) could not be drawn: This "
+                     f"page's model run is no longer on the server (the session ended or it was "
+                     f"dropped to free memory); press \"Run the model\" to run it again.")
+    # a click with the flow tab hidden: Gradio's Plot gets that flow figure (and its page meta
+    # again); back on the flow tab, a click on the token drawn before shows that token's figure
+    # again, not the other
+    open_tab(page, "5 · Attention")
     img.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.3})
     r, c = page.evaluate("() => window.swinviz.last.query")
     page.wait_for_function(
@@ -536,7 +551,8 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     record_timings("click_to_flow_redrawn_ms", [t for v in flow_ms.values() for t in v],
                    per_stage=flow_ms,
                    note="Information flow tab open: from the click to the frame after the "
-                        "page's Plotly.react of the server's flow figure resolved")
+                        "page's Plotly.react of the flow figure it asked the server for "
+                        "(POST /swinviz/flow at the click) resolved")
     record_timings("click_to_attention_redrawn_ms", [t for v in timings.values() for t in v],
                    per_stage=timings, browser_cpu_ms=cpu,
                    note="in-page redraw (app/instant.js), from the click event to the frame "
@@ -550,18 +566,23 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
 
 
 def click_flow(page, view, points, make_figure) -> list[float]:
-    """Clicks at `points` (fractions of the image) with the flow tab open: each time the figure
-    shown is redrawn in place (not a new plot from Gradio) and equals the server's flow figure
-    for the clicked token. Returns ms from each click to the frame after the redraw."""
+    """Clicks at `points` (fractions of the image) with the flow tab open: each time the page
+    asks the server for the figure itself, at the click (app/instant.js `askFlow`, once per
+    click), and the figure shown is redrawn in place (not a new plot from Gradio) and equals the
+    server's flow figure for the clicked token. Returns ms from each click to the frame after
+    the redraw."""
     times = []
     img = page.locator("#query-image img")
     box = img.bounding_box()
     for i, (fx, fy) in enumerate(points):
         page.evaluate("(i) => { document.querySelector('#fig-flow .js-plotly-plot')"
                       ".dataset.tag = String(i); }", i)
+        asked = page.evaluate("() => window.swinviz.flowSeq")
         img.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
         r, c = page.evaluate("() => window.swinviz.last.query")
         assert page.evaluate("() => window.swinviz.last.pending") is True
+        assert page.evaluate("() => [window.swinviz.flowSeq, window.swinviz.flowAsked]") == [
+            asked + 1, True]
         page.wait_for_function("() => window.swinviz.last.flow !== undefined")
         times.append(page.evaluate("() => new Promise(ok => requestAnimationFrame("
                                    "() => ok(performance.now() - window.swinviz.last.t0)))"))

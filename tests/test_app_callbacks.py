@@ -3,6 +3,7 @@ view, redraws without a model run, picking a query patch, the download zip and t
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -921,8 +922,21 @@ def test_a_run_draws_the_open_tab_first_and_rest_draws_the_others(photo):
         if kind in first:
             assert plot == skip
         elif kind != "attention":  # the page's attention figure also carries its pack
-            assert plot_json(plot) == plot_json(whole), kind
+            assert without_page_meta(plot_json(plot), view) == plot_json(whole), kind
     assert all(p == skip for p in cb.rest(None, first=first))
+
+
+def without_page_meta(fig: dict, view) -> dict:
+    """A page's figure less the flow figure's layout.meta["page"] (checked: it names the run,
+    and where the clickable image's tokens are, as the attention pack does)."""
+    meta = fig["layout"].get("meta")
+    if isinstance(meta, dict) and "page" in meta:
+        page = meta.pop("page")
+        assert page["run"] == view.run_id and page["grid"] == list(view.exp.grid)
+        assert page["disp"] == view.exp.patch_size * cb.display_scale(view.exp.image)
+        if not meta:
+            del fig["layout"]["meta"]
+    return fig
 
 
 def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_it(view):
@@ -956,9 +970,78 @@ def test_a_page_click_with_the_flow_tab_open_sends_the_flow_figure_as_text(view)
         assert flow == gr.skip() and new.query == (1, 3)
         assert (att == gr.skip()) is drew.startswith(view.run_id)
         want = cb.build_plots(new, ("flow",), block=1, head=0)[0]
-        assert json.loads(flow_text) == plot_json(want)
+        assert without_page_meta(json.loads(flow_text), new) == plot_json(want)
         assert json.loads(flow_text)["layout"]["title"]["text"].startswith(
             "Information flow into token (1, 3)")
+
+
+def test_a_page_click_that_fetched_the_flow_figure_itself_leaves_it_out(view):
+    """drew ending in "|flowpage": the page asked `page_flow` for the figure at the click, so the
+    click's answer neither draws it for the Plot nor sends it as text."""
+    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
+    for drew in ("|flowpage", f"{view.run_id}:1:0:1:3|flowpage"):
+        new, img, att, flow, flow_text = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+        assert new.query == (1, 3) and flow == gr.skip() and flow_text == ""
+        assert (att == gr.skip()) is drew.startswith(view.run_id)
+        with Image.open(img) as marked:
+            assert np.array_equal(np.asarray(marked.convert("RGB")),
+                                  np.asarray(cb.query_image(new, 1)))
+
+
+def flow_request(run, row, col, template="default") -> bytes:
+    return json.dumps({"run": run, "row": row, "col": col, "template": template}).encode()
+
+
+@pytest.mark.parametrize("template", ["default", "lecture"])
+def test_page_flow_is_the_flow_figure_of_the_token_for_the_run(view, template):
+    """The page's own request at a click: the same figure as the server's flow figure for that
+    token and template, carrying the run's page meta for the next click."""
+    H, W = view.exp.grid
+    for r, c in ((1, 3), (H - 1, 0), (H // 2, W - 1)):
+        got = json.loads(cb.page_flow(flow_request(view.run_id, r, c, template)))
+        want = cb.figure_or_placeholder("flow", view.exp, query=(r, c), template=template)
+        assert got["layout"]["meta"]["page"]["template"] == template
+        assert without_page_meta(got, view)["data"] == json.loads(want.to_json())["data"]
+        assert got["layout"]["title"]["text"] == want.layout.title.text
+        assert f"token ({r}, {c})" in got["layout"]["title"]["text"]
+        assert got["config"] == cb.plot_config("flow", want)
+
+
+def test_page_flow_refuses_bad_requests_with_a_sentence(view):
+    H, W = view.exp.grid
+    cases = [
+        (b"not json", ValueError, "A flow request is JSON"),
+        (b"[1, 2]", ValueError, "A flow request is JSON"),
+        (b"x" * (cb.PAGE_FLOW_MAX_BYTES + 1), ValueError, "a few short fields"),
+        (flow_request(view.run_id, H, 0), ValueError, f"outside the {H}x{W} token grid"),
+        (flow_request(view.run_id, -1, 2), ValueError, "outside"),
+        (flow_request(view.run_id, "two", 2), ValueError, "query row"),
+        (flow_request(view.run_id, 1, None), ValueError, "query column"),
+        (flow_request(view.run_id, 1, 2, "poster"), ValueError, "template"),
+        (flow_request("no-such-run", 1, 2), LookupError, "no longer on the server"),
+        (flow_request(None, 1, 2), LookupError, "no longer on the server"),
+    ]
+    for body, kind, needle in cases:
+        with pytest.raises(kind) as err:
+            cb.page_flow(body)
+        assert needle.lower() in str(err.value).lower(), (body[:40], str(err.value))
+        assert "Traceback" not in str(err.value)
+
+
+def test_page_flow_sees_only_runs_a_session_still_holds(photo):
+    """PAGE_RUNS holds runs weakly: a run dropped to free memory, or one no session holds any
+    more, is refused, and the registry does not keep it alive."""
+    view = cb.run(photo, **SMALL, pack=True)[-1]
+    run = view.run_id
+    assert json.loads(cb.page_flow(flow_request(run, 0, 0)))["layout"]["meta"]["page"]["run"] \
+        == run
+    view.held.exp = None  # what the store does to free memory
+    with pytest.raises(LookupError, match="Run the model"):
+        cb.page_flow(flow_request(run, 0, 0))
+    del view
+    gc.collect()
+    assert run not in cb.PAGE_RUNS
 
 
 def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
