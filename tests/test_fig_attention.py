@@ -318,3 +318,24 @@ def test_all_heads_part_b_shows_every_heads_row_not_head_0(exp14, block, query):
     assert "Taken apart" in heading and "head 2" in heading
     np.testing.assert_array_equal(np.asarray(named(one, "attn").z, dtype=np.float32),
                                   tr.attn[w, 2, k].numpy().reshape(M, M))
+
+
+@pytest.mark.parametrize("head", [0, None])
+def test_the_colour_bars_are_as_wide_for_every_query(exp14, exp_many_heads, head):
+    """A click that changes the top of an attention scale must not change how wide its colour
+    bar is (the right margin follows it, and the page would lay out every panel again): the
+    bars are the same for every query, and their tick labels all have the same width for any
+    probability."""
+    for exp in (exp14, exp_many_heads):
+        H, W = exp.grid
+        bars, tops = [], set()
+        for q in ((0, 0), (H // 2, W // 3), (H - 1, W - 1), (1, W - 2)):
+            fig = make_figure("attention", exp, query=q, head=head)
+            shown = [t for t in fig.data if t.type == "heatmap" and t.showscale]
+            assert shown and all(t.colorbar.title.text == "attention" for t in shown)
+            bars.append([t.colorbar.to_plotly_json() for t in shown])
+            tops |= {round(float(t.zmax), 6) for t in shown}
+        assert len(tops) > 1  # the scales' tops do change from query to query
+        assert all(b == bars[0] for b in bars)
+        fmt = bars[0][0]["tickformat"]
+        assert len({len(format(v, fmt)) for v in np.linspace(0, 1, 1001)}) == 1

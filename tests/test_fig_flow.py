@@ -411,3 +411,19 @@ def test_the_rollout_cache_keeps_the_latest_query_only(swin200):
         ff.figure(exp, Selection(query=(r, r)).resolved(exp))
     store = exp.__dict__["_figure_cache"]
     assert [k for k in store if "flow_stage_maps" in str(k)] == ["flow_stage_maps"]
+
+
+def test_the_room_under_the_panels_is_the_same_for_every_patch(exp6):
+    """A click on another patch must not move the panels (the page would lay the whole figure
+    out again): the bottom margin is the same whether or not the patch gets the sentence that
+    the pair's second block adds nothing."""
+    said = {}
+    for q in [(r, c) for r in range(6) for c in range(6)]:
+        for template in ("default", "lecture"):
+            fig = make_figure("flow", exp6, query=q, k_pairs=2, template=template)
+            text = all_text(fig)
+            said.setdefault(template, {}).setdefault(
+                "adds nothing for this patch" in text, set()).add(fig.layout.margin.b)
+    for template, margins in said.items():
+        assert set(margins) == {True, False}, template  # both kinds of patch occur on 6x6
+        assert len(margins[True] | margins[False]) == 1, (template, margins)

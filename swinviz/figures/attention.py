@@ -240,6 +240,14 @@ def _background(exp) -> dict:
                 hoverinfo="skip")
 
 
+def _attention_bar(y: float, length: float) -> dict:
+    """A colour bar of attention probabilities. Its tick labels all have three decimals, so the
+    bar is as wide for every query: a click that changed the top of the scale would otherwise
+    move the right margin and, with it, every panel (a full relayout in the page)."""
+    return dict(title=dict(text="attention", side="right"), y=y, len=length, thickness=14,
+                tickformat=".3f")
+
+
 def _span(layout: dict, yref: str) -> tuple[float, float]:
     lo, hi = layout[axis_key(yref)]["domain"]
     return (lo + hi) / 2, hi - lo
@@ -392,8 +400,7 @@ def figure(exp, sel) -> go.Figure:
         data.append(dict(
             type="heatmap", z=grid, x0=p / 2, dx=p, y0=p / 2, dy=p, colorscale=SEQUENTIAL,
             zmin=0, zmax=pmax, opacity=_OVERLAY_OPACITY, hoverinfo="skip", showscale=b == 1,
-            colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
-                          thickness=14), name=f"attention block {b}", **ax))
+            colorbar=_attention_bar(cy, ly), name=f"attention block {b}", **ax))
         xs, ys = cells_outline(~np.isnan(grid), cell=p)
         data.append(dict(type="scatter", x=_coords(xs), y=_coords(ys), mode="lines",
                          hoverinfo="skip",
@@ -513,8 +520,7 @@ def figure(exp, sel) -> go.Figure:
             type="heatmap", z=z_c, customdata=cd_c, colorscale=SEQUENTIAL, zmin=0,
             zmax=float(attn_w.max()) or 1.0, name=f"window {win} heads", hoverongaps=False,
             meta=dict(tiles=[list(o) for o in tiles["origin"]], N=N),
-            colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
-                          thickness=14),
+            colorbar=_attention_bar(cy, ly),
             hovertemplate="head %{customdata[0]}<br>query slot %{customdata[1]} = token "
                           "(%{customdata[2]}, %{customdata[3]})<br>key slot %{customdata[4]} "
                           "= token (%{customdata[5]}, %{customdata[6]})<br>p = %{z:.3g}"
@@ -537,8 +543,7 @@ def figure(exp, sel) -> go.Figure:
             data.append(dict(
                 type="heatmap", z=attn_w[h], customdata=mat_cd, colorscale=SEQUENTIAL, zmin=0,
                 zmax=amax_w, showscale=h == nH - 1, name=f"window {win} head {h}",
-                colorbar=dict(title=dict(text="attention", side="right"), y=cy, len=ly,
-                              thickness=14),
+                colorbar=_attention_bar(cy, ly),
                 hovertemplate=f"head {h}<br>query slot %{{y}} = token (%{{customdata[0]}}, "
                               "%{customdata[1]})<br>key slot %{x} = token (%{customdata[2]}, "
                               "%{customdata[3]})<br>p = %{z:.3g}<extra></extra>", **ax,

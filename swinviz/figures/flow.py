@@ -475,16 +475,21 @@ def figure(exp, sel) -> go.Figure:
         lines.append(f"The {H}×{W} grid is padded to {Hp}×{Wp} inside each block: the zero "
                      f"tokens carry nothing, so reach and rollout leave them out (weight a query "
                      f"gives them leaves the picture).")
-    if counts[1] == counts[0] and s == 0:
-        lines.append(f"The pair's second block adds nothing for this patch: with no shift "
-                     f"(s = 0) {b1} uses the same windows as {b0}"
-                     + (" (one window covers the whole grid, so no mask)." if M >= min(H, W)
-                        else "."))
-    elif counts[1] == counts[0]:
-        lines.append(f"The pair's second block adds nothing for this patch: every key {b1} "
-                     f"lets it see (same region id) was already in its first window"
-                     + ("; the keys that wrapped around the edge are masked."
-                        if _masked_window(exp, (r, c)) else "."))
+    # the sentence some patches get: the pair's second block adds nothing for them (always
+    # with s = 0); its longest form, for the room under the plots
+    if s == 0:
+        quiet = longest = (f"The pair's second block adds nothing for this patch: with no shift "
+                           f"(s = 0) {b1} uses the same windows as {b0}"
+                           + (" (one window covers the whole grid, so no mask)."
+                              if M >= min(H, W) else "."))
+    else:
+        quiet = (f"The pair's second block adds nothing for this patch: every key {b1} lets it "
+                 f"see (same region id) was already in its first window")
+        longest = quiet + "; the keys that wrapped around the edge are masked."
+        if counts[1] == counts[0]:
+            quiet = longest if _masked_window(exp, (r, c)) else quiet + "."
+    if counts[1] == counts[0]:
+        lines.append(quiet)
     if k > 1:
         lines.append(_later_pairs_text(exp, k))
     lines.append(
@@ -499,7 +504,12 @@ def figure(exp, sel) -> go.Figure:
                  "below 1e-12 (only via masked keys) are left clear.")
     width = int((t.width - 80) / (0.56 * (t.font_size - 1)))
     text = "<br>".join(wrap_text(line, width) for line in lines)
-    note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
+    rows = text.count("<br>") + 1
+    if counts[1] != counts[0]:  # room for the sentence above all the same: the panels stay put
+        rows += wrap_text(longest, width).count("<br>") + 1  # from patch to patch (a click)
+    elif quiet != longest:
+        rows += wrap_text(longest, width).count("<br>") - wrap_text(quiet, width).count("<br>")
+    note, bottom = footnote(text, sel.template, lines=rows)
     layout["annotations"].append(note)
     style_layout(layout, sel.template, height=int(t.height * (0.95 * grid_rows + 1.6 + 0.45)),
                  title=f"Information flow into token ({r}, {c}), {where(exp)}: reach and "
