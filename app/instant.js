@@ -413,32 +413,69 @@
       rc[1] + ") could not be drawn: " + (msg || "the server did not answer.") });
   }
 
+  // Stop this click here; the function returned hands it on to Gradio (whose select event
+  // tells the server) once the page has drawn what it draws itself, with what it drew: Gradio's
+  // own work for a click (sending it, its status updates) would otherwise delay the drawing
+  function holdClick(ev) {
+    ev.stopImmediatePropagation();
+    const target = ev.target;
+    const init = { bubbles: true, cancelable: true, composed: true, view: window,
+      clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
+      button: ev.button, buttons: ev.buttons, detail: ev.detail };
+    let done = false;
+    return (drew, asked) => {
+      if (done) return;
+      done = true;
+      setTimeout(() => {
+        const again = new MouseEvent("click", init);
+        again.swinvizReplay = true;
+        S.drew = drew;
+        S.flowAsked = asked;
+        (target.isConnected ? target : document.querySelector("#query-image img") || target)
+          .dispatchEvent(again);
+      }, 0);
+    };
+  }
+
+  const HAND_ON_MS = 2000; // a flow request still unanswered then: Gradio gets the click anyway
+
   function onClick(ev) {
-    if (ev.swinvizReplay) return; // the click handed on to Gradio, below
+    if (ev.swinvizReplay) return; // the click handed on to Gradio (holdClick)
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
     S.drew = "";
     S.flowAsked = false;
     if (!img) return;
     const t0 = performance.now();
+    // the flow figure shown: asked for now, drawn when it comes
     const flow = flowPage();
     const rcFlow = flow && clickToken(img, ev, flow.meta);
+    let asking = null;
     if (rcFlow) {
       S.last = { query: rcFlow, t0: t0, drawn: null, pending: true };
       S.flowAsked = true;
-      askFlow(flow, rcFlow, S.last);
+      asking = askFlow(flow, rcFlow, S.last);
     }
+    const handOnAfter = (promise) => {
+      const replay = holdClick(ev), drew = S.drew, asked = S.flowAsked;
+      const settled = () => requestAnimationFrame(() => replay(drew, asked));
+      promise.then(settled, settled);
+      setTimeout(() => replay(drew, asked), HAND_ON_MS);
+    };
     const gd = figureDiv("attention");
     const entry = packOf(gd);
-    if (!entry || !entry.ready || !window.Plotly) return; // the server draws it
-    const P = entry.ready;
-    const rc = clickToken(img, ev, P);
-    if (!rc) return;
+    const P = entry && entry.ready && window.Plotly ? entry.ready : null;
+    const rc = P && clickToken(img, ev, P);
+    if (!rc) { // the server draws the attention figure
+      if (asking) handOnAfter(asking);
+      return;
+    }
     S.drew = [P.key, P.block, P.head === null ? "all" : P.head, rc[0], rc[1]].join(":");
     if (!visible(gd)) {
       // another tab is open: the figure is redrawn when its tab opens (`shown`); Plotly cannot
       // lay out a hidden figure, and the server need not send it
       S.pending = { query: rc, id: entry.id };
-      if (!rcFlow) S.last = { query: rc, t0: t0, drawn: null, pending: true };
+      if (asking) handOnAfter(asking);
+      else S.last = { query: rc, t0: t0, drawn: null, pending: true };
       return;
     }
     S.pending = null;
@@ -452,24 +489,8 @@
       console.error("swinviz: in-page redraw failed", e);
       return;
     }
-    // Gradio gets the click once the new picture is drawn and painted (its own work, sending
-    // the click to the server, would otherwise delay that); if the redraw failed, the server
-    // is told to send the figure
-    ev.stopImmediatePropagation();
-    const target = ev.target;
-    const init = { bubbles: true, cancelable: true, composed: true, view: window,
-      clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
-      button: ev.button, buttons: ev.buttons, detail: ev.detail };
-    const asked = S.flowAsked;
-    const replay = (drew) => setTimeout(() => {
-      const again = new MouseEvent("click", init);
-      again.swinvizReplay = true;
-      S.drew = drew;
-      S.flowAsked = asked;
-      (target.isConnected ? target : document.querySelector("#query-image img") || target)
-        .dispatchEvent(again);
-    }, 0);
-    const drew = S.drew;
+    // if the redraw fails, the server is told to send the figure
+    const replay = holdClick(ev), drew = S.drew, asked = S.flowAsked;
     requestAnimationFrame(() => { last.painted = performance.now() - t0; });
     drawing.then(() => {
       last.react = performance.now() - t0;
@@ -477,11 +498,11 @@
         const ms = performance.now() - t0;
         last.drawn = ms;
         S.timings.push({ query: rc, ms: ms });
-        replay(drew);
+        replay(drew, asked);
       });
     }).catch((e) => {
       console.error("swinviz: in-page redraw failed", e);
-      replay("");
+      replay("", asked);
     });
   }
 
