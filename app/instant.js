@@ -1,6 +1,7 @@
 // swinviz: the instant click (see app/instant.py). A click on the model's image redraws the
-// attention figure in the page from the numbers the server sent with it (layout.meta.click);
-// the server learns the query afterwards and sends the information-flow figure.
+// attention figure in the page from the numbers the server sent with it (layout.meta.click),
+// or, with its tab open, asks the server for the information-flow figure itself (askFlow); the
+// server learns the query afterwards, through Gradio's event for the click.
 (function () {
   "use strict";
   if (window.swinviz) return;

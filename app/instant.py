@@ -8,8 +8,12 @@ A run (and a block / head / template redraw) ships, once, inside the attention f
 `click_to_token` does, rebuilds every trace and text of the attention figure that depends on
 the query and redraws it with `Plotly.react`;
 the server then only learns the new query (the session's View, for downloads and redraws), and
-sends the information-flow figure (its rollout goes back through every block of the chain) and
-the marked image.
+sends the marked image. The information-flow figure (its rollout goes back through every block
+of the chain, so it is drawn on the server) is asked for by the page itself at the click when
+its tab is open: `POST /swinviz/flow` (`app.callbacks.page_flow`, with the run's name from the
+figure's `layout.meta["page"]`), drawn on the figure shown with one `Plotly.react`; Gradio's
+event for the click follows once it is drawn (its dispatch and status updates would otherwise
+delay the drawing) and leaves that figure out.
 
 How exact: attention probabilities (the selected block's, every head; the other block's as the
 figure shows it, one head or the mean) are sent as float16: a relative error of at most 2^-11

@@ -468,8 +468,10 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                 cb.query_caption, [view, block], [query_md], **private)
         # A click: the page redraws the attention figure itself at once (app/instant.js) and
         # says so in `drew` (set by PICK_JS); the server learns the query and sends the rest.
-        # With the flow tab open the page also draws the flow figure itself, from the JSON
-        # text the server sends to `flow_text` (Gradio's Plot would build a new plot twice).
+        # With the flow tab open the page asks for the flow figure itself at the click
+        # (PAGE_FLOW_PATH, below) and draws it on the figure shown; where it cannot (no page
+        # meta on the figure yet) it draws the JSON text the server sends to `flow_text`
+        # (Gradio's Plot would build a new plot twice).
         # A click is a direct request, not queued (the queue's join and event stream cost
         # about 40 ms); cb.pick_query_page bounds how many run at once (CLICK_CONCURRENCY).
         drew = gr.Textbox("", visible=False, label="drew")
