@@ -78,12 +78,12 @@ CLICK_CONCURRENCY = 4  # the page's clicks drawn at once (figures only, no model
 CLICK_SLOTS = threading.BoundedSemaphore(CLICK_CONCURRENCY)
 # ZeroGPU: the seconds a model run may hold the GPU (the whole model at 448 px takes < 10 s)
 GPU_DURATION_S = 60
-# Figures whose JSON depends only on the settings (model, stage, pair, selection), never on the
-# image or the run's timings: drawn once and shared by all sessions (app.state.FIGURES).
-# tests/test_app_callbacks.py checks each is the same for two different images.
 # run_id -> the session's Held, weakly: an entry lives exactly as long as the session keeps that
 # run (its gr.State), so the page's direct flow requests (`page_flow`) see only live runs
 PAGE_RUNS: weakref.WeakValueDictionary[str, Held] = weakref.WeakValueDictionary()
+# Figures whose JSON depends only on the settings (model, stage, pair, selection), never on the
+# image or the run's timings: drawn once and shared by all sessions (app.state.FIGURES).
+# tests/test_app_callbacks.py checks each is the same for two different images.
 SETTINGS_KINDS = ("regions", "relpos", "shapes", "bias")
 
 # Presets of the page's model settings (the accordion): name -> label and values.

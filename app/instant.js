@@ -416,8 +416,11 @@
 
   // Stop this click here; the function returned hands it on to Gradio (whose select event
   // tells the server) once the page has drawn what it draws itself, with what it drew: Gradio's
-  // own work for a click (sending it, its status updates) would otherwise delay the drawing
+  // own work for a click (sending it, its status updates) would otherwise delay the drawing.
+  // A click that a later one overtook is not handed on: the server learns the latest query
+  // last, even where an earlier click's flow figure came back later.
   function holdClick(ev) {
+    const seq = S.clickSeq;
     ev.stopImmediatePropagation();
     const target = ev.target;
     const init = { bubbles: true, cancelable: true, composed: true, view: window,
@@ -425,7 +428,7 @@
       button: ev.button, buttons: ev.buttons, detail: ev.detail };
     let done = false;
     return (drew, asked) => {
-      if (done) return;
+      if (done || seq !== S.clickSeq) return;
       done = true;
       setTimeout(() => {
         const again = new MouseEvent("click", init);
@@ -446,6 +449,7 @@
     S.drew = "";
     S.flowAsked = false;
     if (!img) return;
+    S.clickSeq++;
     const t0 = performance.now();
     // the flow figure shown: asked for now, drawn when it comes
     const flow = flowPage();
@@ -537,6 +541,7 @@
   // then "|flowpage" when the page asked for the flow figure itself (`askFlow`), or "|flow"
   // when the answer should carry it as text for the page to draw
   S.flowSeq = 0;
+  S.clickSeq = 0;
   S.drewFor = () => S.drew + (S.flowAsked ? "|flowpage" : flowOpen() ? "|flow" : "");
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {

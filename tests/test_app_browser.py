@@ -622,3 +622,49 @@ def click_and_compare(page, view, timings, painted, cpu, make_figure, block=1,
         drawn = _page_figure(page, "attention")
         assert drawn["layout"]["query"] == [r, c]  # the page's own drawing, kept: not re-sent
         assert_same_figure_as_server(drawn, server)
+
+
+def test_a_flow_answer_that_comes_late_does_not_win(fresh_page, photo, monkeypatch):
+    """Two quick clicks with the flow tab open, the first click's flow figure answered last
+    (held back on the server): the page shows the second token's figure, and the server's
+    session ends on the second token too (the caption, the marked image), not on the first."""
+    import threading
+
+    from app import callbacks as cb
+
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    open_tab(page, "6 · Information flow")
+    wait_plot(page, "flow")
+    page.wait_for_function("() => { const g = document.querySelector('#fig-flow "
+                           ".js-plotly-plot'); return g && g.layout.meta && g.layout.meta.page; }")
+    first_asked, release = threading.Event(), threading.Event()
+    real = cb.page_flow
+
+    def held_back(body: bytes) -> str:
+        if not first_asked.is_set():  # the first click's request: answered after the second's
+            first_asked.set()
+            release.wait(10)
+        return real(body)
+
+    monkeypatch.setattr(cb, "page_flow", held_back)
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
+    assert first_asked.wait(10)
+    a = page.evaluate("() => window.swinviz.last.query")
+    img.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.7})
+    b = page.evaluate("() => window.swinviz.last.query")
+    assert a != b
+    page.wait_for_function("() => window.swinviz.last.flow !== undefined")  # b's figure drawn
+    page.wait_for_function(
+        "(t) => document.querySelector('#query-caption').innerText.includes(t)",
+        arg=f"row {b[0]}, column {b[1]} of")
+    release.set()
+    time.sleep(1.5)  # the first request's answer arrives, and nothing after it
+    title = page.evaluate("() => document.querySelector('#fig-flow .js-plotly-plot')"
+                          ".layout.title.text")
+    assert f"token ({b[0]}, {b[1]})" in title
+    caption = page.locator("#query-caption").inner_text()
+    assert f"row {b[0]}, column {b[1]} of" in caption
