@@ -285,7 +285,8 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
     shared by all sessions (keyed by the model settings, stage, pair, kind and selection); a kind
     that fails becomes a placeholder (never cached). pack=True: the attention figure carries
     the numbers the page needs to redraw it for any query (`app.instant.attention_pack`, in
-    layout.meta["click"])."""
+    layout.meta["click"]), and the flow figure what the page needs to ask for another query's
+    figure itself (`add_page_meta`)."""
     exp = view.exp
     query = resolved_query(view)
     out = []
