@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
@@ -1044,30 +1045,38 @@ def test_page_flow_sees_only_runs_a_session_still_holds(photo):
     assert run not in cb.PAGE_RUNS
 
 
-def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
-    """Clicks skip Gradio's queue (a direct request); the callback bounds them itself."""
-    monkeypatch.setattr(cb, "CLICK_SLOTS", threading.BoundedSemaphore(2))
+def most_at_once(monkeypatch, name: str, call) -> int:
+    """How many calls of cb.<name> (made slow here) run at once when six threads `call()`."""
     now, most = [0], [0]
     lock = threading.Lock()
 
-    def slow(*args):
+    def slow(*args, **kwargs):
         with lock:
             now[0] += 1
             most[0] = max(most[0], now[0])
         time.sleep(0.05)
         with lock:
             now[0] -= 1
-        return ()
+        return go.Figure() if name == "figure_or_placeholder" else ()
 
-    monkeypatch.setattr(cb, "_page_click", slow)
-    evt = type("Evt", (), {"index": [1, 1]})()
-    threads = [threading.Thread(target=cb.pick_query_page,
-                                args=(view, "1", "0", "default", "", evt)) for _ in range(6)]
+    monkeypatch.setattr(cb, name, slow)
+    threads = [threading.Thread(target=call) for _ in range(6)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    assert most[0] == 2
+    return most[0]
+
+
+def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
+    """Clicks skip Gradio's queue (a direct request), and the page's flow requests are not
+    Gradio's at all: both are bounded by the same slots."""
+    monkeypatch.setattr(cb, "CLICK_SLOTS", threading.BoundedSemaphore(2))
+    evt = type("Evt", (), {"index": [1, 1]})()
+    assert most_at_once(monkeypatch, "_page_click", lambda: cb.pick_query_page(
+        view, "1", "0", "default", "", evt)) == 2
+    body = flow_request(view.run_id, 1, 1)
+    assert most_at_once(monkeypatch, "figure_or_placeholder", lambda: cb.page_flow(body)) == 2
 
 
 def test_a_run_sent_twice_at_once_is_served_once(photo):
