@@ -285,8 +285,9 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
     shared by all sessions (keyed by the model settings, stage, pair, kind and selection); a kind
     that fails becomes a placeholder (never cached). pack=True: the attention figure carries
     the numbers the page needs to redraw it for any query (`app.instant.attention_pack`, in
-    layout.meta["click"]), and the flow figure what the page needs to ask for another query's
-    figure itself (`add_page_meta`)."""
+    layout.meta["click"]), and the attention and flow figures where the image's tokens are and
+    which run they show (`add_page_meta`: the flow figure of another query is asked for by the
+    page itself, and a click tells the server its token)."""
     exp = view.exp
     query = resolved_query(view)
     out = []
@@ -307,16 +308,16 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
         if pack and kind == "attention" and template == "default" \
                 and not (fig.layout.meta or {}).get("placeholder"):
             add_click_pack(view, fig, block, head)
-        if pack and kind == "flow":
+        if pack and kind in ("attention", "flow"):
             add_page_meta(fig, view.run_id, exp, template)
         out.append(to_plot(kind, fig))
     return out
 
 
 def add_page_meta(fig: go.Figure, run_id: str, exp, template: str) -> None:
-    """The flow figure's layout.meta["page"]: what the page needs to ask `page_flow` for the
-    figure of another query itself (app/instant.js): the run's name, the template, and where
-    the clickable image's tokens are (`instant.click_geometry`)."""
+    """A figure's layout.meta["page"] for app/instant.js: the run's name, the template, and
+    where the clickable image's tokens are (`instant.click_geometry`). With it the page finds
+    the token of a click (`page_token`) and asks `page_flow` for another query's flow figure."""
     from .instant import click_geometry
 
     if not run_id:
@@ -796,7 +797,8 @@ def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
 
 def _drew_parts(drew) -> list[str]:
     """`drew` as the page sends it: "run_id:block:head:row:col" (or "") for the attention
-    figure, then "|flow" when the information-flow figure is open and the page draws it."""
+    figure, then flags: "|flow" when the information-flow figure is open and the page draws it,
+    "|flowpage" when the page asked for it itself, "|at:run_id:row:col" the click's token."""
     return drew.split("|") if isinstance(drew, str) else [""]
 
 
@@ -822,6 +824,25 @@ def page_fetches_flow(drew) -> bool:
     return "flowpage" in _drew_parts(drew)[1:]
 
 
+def page_token(view: View, drew) -> tuple[int, int] | None:
+    """The token the page found for the click ("|at:run:row:col" in `drew`, see app/instant.js
+    `pageAt`) when it names this session's run and lies on its token grid; else None, and the
+    click's coordinates decide. The page's token wins because Gradio may send a click held back
+    behind a running one (trigger_mode "always_last") with an earlier click's coordinates, while
+    `drew` is always the page's latest."""
+    for part in _drew_parts(drew)[1:]:
+        bits = part.split(":")
+        if len(bits) != 4 or bits[0] != "at" or not view.run_id or bits[1] != view.run_id:
+            continue
+        try:
+            r, c = int(bits[2]), int(bits[3])
+        except ValueError:
+            return None
+        H, W = view.exp.grid
+        return (r, c) if 0 <= r < H and 0 <= c < W else None
+    return None
+
+
 def pick_query_page(view: View | None, block, head, template, drew,
                     evt: gr.SelectData):
     """The page's click: like `pick_query`, but when the page already redrew the attention
@@ -837,7 +858,7 @@ def pick_query_page(view: View | None, block, head, template, drew,
     x, y = _click_index(evt)
     fx, fy = _coordinate("x", x), _coordinate("y", y)
     b, h, t = _view_settings(view, block, head, template)
-    view = replace(view, query=click_to_token(view, fx, fy))
+    view = replace(view, query=page_token(view, drew) or click_to_token(view, fx, fy))
     with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
         return _page_click(view, b, h, t, drew)
 

@@ -366,13 +366,20 @@
     return [r, c];
   }
 
+  // A figure's layout.meta.page (app.callbacks.add_page_meta: the run's name, the template,
+  // where the clickable image's tokens are), shown or not
+  function pageMeta(gd) {
+    const m = gd && gd.layout && gd.layout.meta && gd.layout.meta.page;
+    return m && typeof m.run === "string" && m.grid ? m : null;
+  }
+
   // The information-flow figure shown, when the page can ask the server for another token's
-  // figure itself (its layout.meta.page: the run's name, the template, the token grid)
+  // figure itself
   function flowPage() {
     const gd = figureDiv("flow");
     if (!gd || !gd._fullLayout || !visible(gd) || !window.Plotly) return null;
-    const m = gd.layout && gd.layout.meta && gd.layout.meta.page;
-    return m && typeof m.run === "string" && m.grid ? { gd: gd, meta: m } : null;
+    const m = pageMeta(gd);
+    return m ? { gd: gd, meta: m } : null;
   }
 
   function flowUrl() { // app.ui.PAGE_FLOW_PATH under the app's root (a Space, a mounted app)
@@ -381,26 +388,31 @@
   }
 
   // Ask for token rc's flow figure at the click itself (app.callbacks.page_flow) and draw it
-  // when it comes, unless another click came since, or the figure shown is now another run's
-  // or template's; Gradio's event for the click then leaves that figure out ("|flowpage").
+  // when it comes, unless another click came since, or the figure is now another run's or
+  // template's; Gradio's event for the click then leaves that figure out ("|flowpage"). An
+  // answer that finds the flow tab closed waits for it (`shown`).
   function askFlow(flow, rc, last) {
-    const m = flow.meta, seq = ++S.flowSeq;
+    const m = flow.meta, seq = ++S.flowSeq, click = S.clickSeq;
     const body = JSON.stringify({ run: m.run, row: rc[0], col: rc[1], template: m.template });
     const current = () => {
-      const now = flowPage();
-      return seq === S.flowSeq && now && now.meta.run === m.run && now.meta.template === m.template
-        ? now : null;
+      const now = pageMeta(figureDiv("flow"));
+      return seq === S.flowSeq && now && now.run === m.run && now.template === m.template;
     };
     return fetch(flowUrl(), { method: "POST", headers: { "Content-Type": "application/json" }, body: body })
       .then((res) => res.text().then((text) => [res.ok, text]))
       .then(([ok, text]) => {
         if (!current()) return;
+        if (!flowPage()) { // another tab is open: drawn when the flow tab opens again
+          S.flowParked = { ok: ok, text: text, rc: rc, last: last, click: click, run: m.run,
+            template: m.template };
+          return;
+        }
         if (ok) return S.flowFigure(text, last);
         flowFailed(rc, text);
       })
       .catch((e) => {
         console.error("swinviz: the flow figure's request failed", e);
-        if (current()) flowFailed(rc, "");
+        if (current() && flowPage()) flowFailed(rc, "");
       });
   }
 
@@ -422,34 +434,55 @@
   function holdClick(ev) {
     const seq = S.clickSeq;
     ev.stopImmediatePropagation();
-    const target = ev.target;
-    const init = { bubbles: true, cancelable: true, composed: true, view: window,
-      clientX: ev.clientX, clientY: ev.clientY, screenX: ev.screenX, screenY: ev.screenY,
-      button: ev.button, buttons: ev.buttons, detail: ev.detail };
+    const target = ev.target, rect = target.getBoundingClientRect();
+    const dx = ev.clientX - rect.left, dy = ev.clientY - rect.top; // where on the image
     let done = false;
+    const at = S.at;
     return (drew, asked) => {
       if (done || seq !== S.clickSeq) return;
       done = true;
       setTimeout(() => {
-        const again = new MouseEvent("click", init);
+        // the same point of the image, wherever the image is now (a tab opened since may have
+        // scrolled the page)
+        const img = target.isConnected ? target : document.querySelector("#query-image img") || target;
+        const now = img.getBoundingClientRect();
+        const x = now.left + dx, y = now.top + dy;
+        const again = new MouseEvent("click", { bubbles: true, cancelable: true, composed: true,
+          view: window, clientX: x, clientY: y, screenX: ev.screenX + x - ev.clientX,
+          screenY: ev.screenY + y - ev.clientY, button: ev.button, buttons: ev.buttons,
+          detail: ev.detail });
         again.swinvizReplay = true;
         S.drew = drew;
         S.flowAsked = asked;
-        (target.isConnected ? target : document.querySelector("#query-image img") || target)
-          .dispatchEvent(again);
+        S.at = at;
+        img.dispatchEvent(again);
       }, 0);
     };
   }
 
   const HAND_ON_MS = 2000; // a flow request still unanswered then: Gradio gets the click anyway
 
+  // "run:row:col": the token this click picks on the run the page shows, from a figure that
+  // knows the image's token grid (the shown one first), or "" when none does. The server takes
+  // it over the click's coordinates: Gradio may send a held click again with an earlier click's
+  // coordinates (trigger_mode "always_last"), but it asks PICK_JS for `drew` anew.
+  function pageAt(img, ev) {
+    const metas = ["attention", "flow"].map((k) => figureDiv(k))
+      .sort((a, b) => visible(b) - visible(a)).map(pageMeta).filter((m) => m);
+    const rc = metas.length ? clickToken(img, ev, metas[0]) : null;
+    return rc ? [metas[0].run, rc[0], rc[1]].join(":") : "";
+  }
+
   function onClick(ev) {
     if (ev.swinvizReplay) return; // the click handed on to Gradio (holdClick)
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
     S.drew = "";
     S.flowAsked = false;
+    S.at = "";
     if (!img) return;
     S.clickSeq++;
+    S.flowParked = null;
+    S.at = pageAt(img, ev);
     const t0 = performance.now();
     // the flow figure shown: asked for now, drawn when it comes
     const flow = flowPage();
@@ -539,12 +572,15 @@
   };
   // what the select event tells the server: the page drew "key:block:head:row:col" (or ""),
   // then "|flowpage" when the page asked for the flow figure itself (`askFlow`), or "|flow"
-  // when the answer should carry it as text for the page to draw
+  // when the answer should carry it as text for the page to draw, then "|at:run:row:col", the
+  // token the page found for the click (`pageAt`)
   S.flowSeq = 0;
   S.clickSeq = 0;
-  S.drewFor = () => S.drew + (S.flowAsked ? "|flowpage" : flowOpen() ? "|flow" : "");
+  S.drewFor = () => S.drew + (S.flowAsked ? "|flowpage" : flowOpen() ? "|flow" : "")
+    + (S.at ? "|at:" + S.at : "");
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {
+    if (kind === "flow") return showParkedFlow();
     if (kind !== "attention" || !S.pending) return;
     const pending = S.pending;
     let frames = 0;
@@ -560,6 +596,26 @@
     };
     requestAnimationFrame(draw);
   };
+  // the flow tab opened again: draw the flow answer that came while it was closed, unless a
+  // click came since or the figure is now another run's or template's
+  function showParkedFlow() {
+    const parked = S.flowParked;
+    if (!parked) return;
+    let frames = 0;
+    const draw = () => {
+      const m = pageMeta(figureDiv("flow"));
+      if (S.flowParked !== parked || parked.click !== S.clickSeq || !m || m.run !== parked.run
+          || m.template !== parked.template) return;
+      if (!flowPage()) {
+        if (frames++ < 30) requestAnimationFrame(draw);
+        return;
+      }
+      S.flowParked = null;
+      if (parked.ok) S.flowFigure(parked.text, parked.last);
+      else flowFailed(parked.rc, parked.text);
+    };
+    requestAnimationFrame(draw);
+  }
   // for tests and measurements: redraw the attention figure for token (r, c) as a click does
   S.redraw = (r, c) => {
     const gd = figureDiv("attention"), entry = packOf(gd);

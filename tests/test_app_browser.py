@@ -668,3 +668,86 @@ def test_a_flow_answer_that_comes_late_does_not_win(fresh_page, photo, monkeypat
     assert f"token ({b[0]}, {b[1]})" in title
     caption = page.locator("#query-caption").inner_text()
     assert f"row {b[0]}, column {b[1]} of" in caption
+
+
+def test_a_flow_answer_that_finds_its_tab_closed_is_drawn_when_it_opens(fresh_page, photo,
+                                                                         monkeypatch):
+    """A click with the flow tab open, then another tab opened before the flow figure came
+    back: the figure is drawn when the flow tab opens again (not left on the earlier token)."""
+    import threading
+
+    from app import callbacks as cb
+
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    open_tab(page, "6 · Information flow")
+    wait_plot(page, "flow")
+    page.wait_for_function("() => { const g = document.querySelector('#fig-flow "
+                           ".js-plotly-plot'); return g && g.layout.meta && g.layout.meta.page; }")
+    asked, release = threading.Event(), threading.Event()
+    real = cb.page_flow
+
+    def held_back(body: bytes) -> str:
+        asked.set()
+        release.wait(10)
+        return real(body)
+
+    monkeypatch.setattr(cb, "page_flow", held_back)
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.3})
+    r, c = page.evaluate("() => window.swinviz.last.query")
+    assert asked.wait(10)
+    open_tab(page, "1 · Windows")
+    release.set()
+    page.wait_for_function(
+        "(t) => document.querySelector('#query-caption').innerText.includes(t)",
+        arg=f"row {r}, column {c} of")  # the answer came, then Gradio got the click
+    open_tab(page, "6 · Information flow")
+    page.wait_for_function(
+        """(t) => { const g = document.querySelector('#fig-flow .js-plotly-plot');
+                    return g && JSON.stringify(g.layout.title).includes(t); }""",
+        arg=f"Information flow into token ({r}, {c})")
+
+
+def test_quick_clicks_behind_a_slow_one_end_on_the_last_token(fresh_page, photo, monkeypatch):
+    """Two clicks on the Attention tab, the first one's answer slow: Gradio sends the second
+    click again once the first is answered, with the first click's coordinates; the server
+    takes the page's token for it, so the caption ends on the second click, as the figure."""
+    from app import callbacks as cb
+
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    open_tab(page, "5 · Attention")
+    wait_plot(page, "attention")
+    wait_pack(page)
+    real, calls = cb._page_click, []
+
+    def slow_first(*args):
+        calls.append(args[0].query)
+        if len(calls) == 1:
+            time.sleep(1.2)
+        return real(*args)
+
+    monkeypatch.setattr(cb, "_page_click", slow_first)
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
+    a = page.evaluate("() => window.swinviz.last.query")
+    time.sleep(0.4)
+    img.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.7})
+    b = page.evaluate("() => window.swinviz.last.query")
+    assert a != b
+    page.wait_for_function("() => window.swinviz.last.drawn !== null")
+    deadline = time.time() + 10
+    while len(calls) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the answer to the click sent again
+    assert [tuple(q) for q in calls] == [tuple(a), tuple(b)]
+    caption = page.locator("#query-caption").inner_text()
+    assert f"row {b[0]}, column {b[1]} of" in caption
+    title = page.evaluate("() => document.querySelector('#fig-attention .js-plotly-plot')"
+                          ".layout.title.text")
+    assert f"token ({b[0]}, {b[1]})" in title

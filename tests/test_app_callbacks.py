@@ -990,6 +990,32 @@ def test_a_page_click_that_fetched_the_flow_figure_itself_leaves_it_out(view):
                                   np.asarray(cb.query_image(new, 1)))
 
 
+def test_a_page_click_takes_the_token_the_page_found_for_it(view):
+    """"|at:run:row:col" in `drew`: the page's token for its latest click wins over the click's
+    coordinates (Gradio may send a held-back click again with an earlier click's coordinates),
+    when it names this run and lies on the grid; otherwise the coordinates decide."""
+    H, W = view.exp.grid
+    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # the coordinates: token (5, 2)
+    run = view.run_id
+    cases = {
+        f"|at:{run}:7:3": (7, 3),
+        f"{run}:1:0:7:3|flowpage|at:{run}:7:3": (7, 3),
+        f"|at:{run}:{H - 1}:{W - 1}": (H - 1, W - 1),
+        "|at:another-run:7:3": (5, 2),
+        f"|at:{run}:{H}:0": (5, 2),
+        f"|at:{run}:-1:0": (5, 2),
+        f"|at:{run}:seven:3": (5, 2),
+        f"|at:{run}:7": (5, 2),
+        f"at:{run}:7:3": (5, 2),  # the attention part, not a flag
+        "": (5, 2),
+    }
+    for drew, want in cases.items():
+        new = cb.pick_query_page(view, "1", "0", "default", drew, evt)[0]
+        assert new.query == want, drew
+    assert cb.page_token(view, f"|at:{run}:7:3") == (7, 3)
+
+
 def flow_request(run, row, col, template="default") -> bytes:
     return json.dumps({"run": run, "row": row, "col": col, "template": template}).encode()
 
