@@ -86,6 +86,10 @@ CSS = """
           border-radius: 4px; }
 .explain { font-size: 0.95em; line-height: 1.45; }
 #query-image img { image-rendering: pixelated; cursor: crosshair; }
+/* the label and the fullscreen button sit in a strip above the clickable image, not over its
+   top rows (where they took the clicks meant for those patches) */
+#query-image .image-container { padding-top: 30px; }
+#query-image label.float { pointer-events: none; }
 """
 
 

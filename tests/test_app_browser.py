@@ -183,6 +183,20 @@ def test_clicking_the_image_changes_the_attention_figure(page):
     page.screenshot(path=str(ARTIFACTS / "app-20-after-click.png"), full_page=True)
 
 
+def test_every_patch_of_the_image_takes_the_click(page):
+    """Nothing lies over the clickable image: at each of its corners the image itself takes the
+    click (the label and the fullscreen button sit above it), so every patch can be picked."""
+    corners = page.evaluate(
+        """() => { const img = document.querySelector('#query-image img');
+                   const b = img.getBoundingClientRect();
+                   return [[b.left + 2, b.top + 2], [b.right - 2, b.top + 2],
+                           [b.left + 2, b.bottom - 2], [b.right - 2, b.bottom - 2],
+                           [b.left + b.width / 2, b.top + 2]]
+                     .map(([x, y]) => document.elementFromPoint(x, y) === img); }""")
+    assert corners == [True] * 5
+    assert page.locator("#query-image button[aria-label*='ull']").count() >= 1  # still there
+
+
 def test_lecture_template(page):
     open_tab(page, "1 · Windows")
     wait_plot(page, "windows")
