@@ -638,31 +638,38 @@ def click_and_compare(page, view, timings, painted, cpu, make_figure, block=1,
         assert_same_figure_as_server(drawn, server)
 
 
-def test_a_flow_answer_that_comes_late_does_not_win(fresh_page, photo, monkeypatch):
-    """Two quick clicks with the flow tab open, the first click's flow figure answered last
-    (held back on the server): the page shows the second token's figure, and the server's
-    session ends on the second token too (the caption, the marked image), not on the first."""
+def flow_tab_with_first_answer_held(page, photo, monkeypatch):
+    """The photo run and the flow tab open, ready for clicks; the server holds the first flow
+    request (`page_flow`) back until the returned `release` is set ("asked" once it came)."""
     import threading
 
     from app import callbacks as cb
 
-    page = fresh_page
     page.locator("#image-input input[type=file]").set_input_files(photo)
     wait_plot(page, "windows")
     open_tab(page, "6 · Information flow")
     wait_plot(page, "flow")
     page.wait_for_function("() => { const g = document.querySelector('#fig-flow "
                            ".js-plotly-plot'); return g && g.layout.meta && g.layout.meta.page; }")
-    first_asked, release = threading.Event(), threading.Event()
+    asked, release = threading.Event(), threading.Event()
     real = cb.page_flow
 
     def held_back(body: bytes) -> str:
-        if not first_asked.is_set():  # the first click's request: answered after the second's
-            first_asked.set()
+        if not asked.is_set():  # the first request only
+            asked.set()
             release.wait(10)
         return real(body)
 
     monkeypatch.setattr(cb, "page_flow", held_back)
+    return asked, release
+
+
+def test_a_flow_answer_that_comes_late_does_not_win(fresh_page, photo, monkeypatch):
+    """Two quick clicks with the flow tab open, the first click's flow figure answered last
+    (held back on the server): the page shows the second token's figure, and the server's
+    session ends on the second token too (the caption, the marked image), not on the first."""
+    page = fresh_page
+    first_asked, release = flow_tab_with_first_answer_held(page, photo, monkeypatch)
     img = page.locator("#query-image img")
     box = img.bounding_box()
     img.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
@@ -688,26 +695,8 @@ def test_a_flow_answer_that_finds_its_tab_closed_is_drawn_when_it_opens(fresh_pa
                                                                          monkeypatch):
     """A click with the flow tab open, then another tab opened before the flow figure came
     back: the figure is drawn when the flow tab opens again (not left on the earlier token)."""
-    import threading
-
-    from app import callbacks as cb
-
     page = fresh_page
-    page.locator("#image-input input[type=file]").set_input_files(photo)
-    wait_plot(page, "windows")
-    open_tab(page, "6 · Information flow")
-    wait_plot(page, "flow")
-    page.wait_for_function("() => { const g = document.querySelector('#fig-flow "
-                           ".js-plotly-plot'); return g && g.layout.meta && g.layout.meta.page; }")
-    asked, release = threading.Event(), threading.Event()
-    real = cb.page_flow
-
-    def held_back(body: bytes) -> str:
-        asked.set()
-        release.wait(10)
-        return real(body)
-
-    monkeypatch.setattr(cb, "page_flow", held_back)
+    asked, release = flow_tab_with_first_answer_held(page, photo, monkeypatch)
     img = page.locator("#query-image img")
     box = img.bounding_box()
     img.click(position={"x": box["width"] * 0.8, "y": box["height"] * 0.3})
