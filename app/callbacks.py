@@ -894,7 +894,8 @@ def page_flow(body: bytes) -> str:
     clicks through Gradio included.
     """
     if len(body) > PAGE_FLOW_MAX_BYTES:
-        raise ValueError(f"A flow request is a few short fields; this one has {len(body)} bytes.")
+        raise ValueError(f"A flow request is a few short fields (at most {PAGE_FLOW_MAX_BYTES} "
+                         f"bytes); this one is longer.")
     try:
         req = json.loads(body)
     except (ValueError, UnicodeDecodeError):
