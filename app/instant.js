@@ -376,10 +376,15 @@
   // The information-flow figure shown, when the page can ask the server for another token's
   // figure itself
   function flowPage() {
-    const gd = figureDiv("flow");
-    if (!gd || !gd._fullLayout || !visible(gd) || !window.Plotly) return null;
-    const m = pageMeta(gd);
+    if (!flowOpen()) return null;
+    const gd = figureDiv("flow"), m = pageMeta(gd);
     return m ? { gd: gd, meta: m } : null;
+  }
+
+  // the flow figure, shown or not, is still the one of this run and template
+  function flowStillOf(run, template) {
+    const m = pageMeta(figureDiv("flow"));
+    return !!m && m.run === run && m.template === template;
   }
 
   function flowUrl() { // app.ui.PAGE_FLOW_PATH under the app's root (a Space, a mounted app)
@@ -394,10 +399,7 @@
   function askFlow(flow, rc, last) {
     const m = flow.meta, seq = ++S.flowSeq, click = S.clickSeq;
     const body = JSON.stringify({ run: m.run, row: rc[0], col: rc[1], template: m.template });
-    const current = () => {
-      const now = pageMeta(figureDiv("flow"));
-      return seq === S.flowSeq && now && now.run === m.run && now.template === m.template;
-    };
+    const current = () => seq === S.flowSeq && flowStillOf(m.run, m.template);
     return fetch(flowUrl(), { method: "POST", headers: { "Content-Type": "application/json" }, body: body })
       .then((res) => res.text().then((text) => [res.ok, text]))
       .then(([ok, text]) => {
@@ -603,9 +605,8 @@
     if (!parked) return;
     let frames = 0;
     const draw = () => {
-      const m = pageMeta(figureDiv("flow"));
-      if (S.flowParked !== parked || parked.click !== S.clickSeq || !m || m.run !== parked.run
-          || m.template !== parked.template) return;
+      if (S.flowParked !== parked || parked.click !== S.clickSeq
+          || !flowStillOf(parked.run, parked.template)) return;
       if (!flowPage()) {
         if (frames++ < 30) requestAnimationFrame(draw);
         return;
