@@ -7,13 +7,19 @@
 from __future__ import annotations
 
 import os
+import sys
 
 try:  # ZeroGPU Spaces: `spaces` must be imported before torch touches CUDA
     import spaces  # type: ignore[import-not-found]  # noqa: F401
 except ImportError:
     pass
 
-from app import build_demo, launch_options  # noqa: E402
+try:  # app.limits reads the SWINVIZ_* limits once: a bad value stops here with its sentence
+    from app import build_demo, launch_options  # noqa: E402
+except ValueError as exc:
+    if type(exc).__name__ != "LimitError":
+        raise
+    sys.exit(f"swinviz: {exc}")
 from app.state import default_weights_choice, tune_allocator  # noqa: E402
 from swinviz.export import ExportError, warm_exporter  # noqa: E402
 

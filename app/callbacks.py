@@ -42,10 +42,13 @@ from PIL import Image, ImageDraw
 from swinviz import SettingsError
 from swinviz.budget import check_budget, human, request_limit_mb
 from swinviz.checkpoints import CheckpointError
+from swinviz.config import short
 from swinviz.export import WARM, ExportError, export_warm, figure_size
 from swinviz.figures import KINDS, QUERY_KINDS, make_figure
 from swinviz.image import ImageError
 
+from .guard import RECEIVED, BoundedFolder
+from .limits import CLICK_IMAGES_BYTES, MAX_FILE_BYTES
 from .state import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
@@ -91,10 +94,31 @@ PRESETS: dict[str, dict] = {
     "swin-t": dict(label="Swin-T (224 px, window 7, shift 3)", img_size="224", window_size=7,
                    shift_size=3, weights=None, embed_dim=DEFAULT_EMBED_DIM,
                    num_heads=DEFAULT_HEADS, stage="1", pair="0"),
-    "note-6x6": dict(label="the note's 6x6 example (24 px, window 3, shift 1)", img_size="24",
-                     window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
-                     num_heads=DEFAULT_HEADS, stage="1", pair="0"),
+    "6x6": dict(label="the 6x6 example (24 px, window 3, shift 1)", img_size="24",
+                window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
+                num_heads=DEFAULT_HEADS, stage="1", pair="0"),
 }
+
+
+def preset_of(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
+              weights=None, embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS) -> str | None:
+    """The name of the preset these model settings are (the Presets box shows it), or None:
+    custom settings. A preset's weights None are the page's default weights. The stage and
+    pair are what the page shows, not model settings: they are not compared."""
+    from .state import default_weights_source
+
+    try:
+        mine = (whole("input size", img_size), whole("window size", window_size),
+                whole("shift", shift_size), whole("embedding width", embed_dim),
+                whole("number of heads", num_heads))
+    except SettingsError:
+        return None
+    for name, p in PRESETS.items():
+        theirs = (int(p["img_size"]), p["window_size"], p["shift_size"], p["embed_dim"],
+                  p["num_heads"])
+        if mine == theirs and weights == (p["weights"] or default_weights_source()):
+            return name
+    return None
 
 
 class InFlight:
@@ -146,6 +170,7 @@ class View:
     run_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str = ""  # names this model run in the page's click packs (app.instant)
+    spot: tuple[float, float] | None = None  # the image spot a carried query stands for
 
     @property
     def exp(self):  # swinviz.Exploration
@@ -174,7 +199,7 @@ def parse_head(head, num_heads: int, stage: int | None = None) -> int | None:
         h = whole("head", head)
     except SettingsError:
         raise SettingsError(f"head must be a whole number from 0 to {num_heads - 1}{where} or "
-                            f"'all', got {_short(head)}") from None
+                            f"'all', got {short(head)}") from None
     if not 0 <= h < num_heads:
         raise SettingsError(f"head must be from 0 to {num_heads - 1}{where} or 'all', got {h}")
     return h
@@ -187,7 +212,7 @@ def parse_block(block) -> int:
     try:
         b = whole("block", block)
     except SettingsError:
-        raise SettingsError(f"{msg}, got {_short(block)}") from None
+        raise SettingsError(f"{msg}, got {short(block)}") from None
     if b not in (0, 1):
         raise SettingsError(f"{msg}, got {b}")
     return b
@@ -195,11 +220,6 @@ def parse_block(block) -> int:
 
 def parse_template(template) -> str:
     return text_choice("template", template, TEMPLATES, "default")
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def head_choices(num_heads: int) -> list[tuple[str, str]]:
@@ -453,6 +473,39 @@ def query_image(view: View | None, block: int = 1) -> Image.Image | None:
     return out
 
 
+def token_at(spot: tuple[float, float], img_size: int, grid: tuple[int, int],
+             patch_px: int) -> tuple[int, int]:
+    """The token of a grid (`patch_px` pixels a token on an `img_size` input) that covers a
+    spot of the image (row, column as fractions of its side), clipped to the grid."""
+    r, c = (min(max(int(f * img_size // patch_px), 0), n - 1)
+            for f, n in zip(spot, grid, strict=True))
+    return r, c
+
+
+def query_spot(view: View | None) -> tuple[float, float] | None:
+    """Where on the image the query picked on `view` stands (row, column as fractions of its
+    side): the spot it was carried from while the query is still that spot's token (so that
+    going through a coarser stage and back loses nothing), else the centre of its token. None
+    when nothing was picked (the figures' default patch) or the run is gone."""
+    exp = view.held.exp if isinstance(view, View) else None
+    if exp is None or view.query is None:
+        return None
+    size, p = view.settings.img_size, exp.patch_size
+    if view.spot is not None and token_at(view.spot, size, exp.grid, p) == tuple(view.query):
+        return view.spot
+    r, c = ((q + 0.5) * p / size for q in view.query)
+    return r, c
+
+
+def carry_query(view: View | None, img_size: int, grid: tuple[int, int],
+                patch_px: int) -> tuple[int, int] | None:
+    """The query picked on `view`, moved to another token grid of the same image (another
+    stage, or another input size: the same square of the photo): the token that covers the same
+    spot (`query_spot`). None when nothing was picked or the run is gone."""
+    spot = query_spot(view)
+    return None if spot is None else token_at(spot, img_size, grid, patch_px)
+
+
 def click_to_token(view: View, x: float, y: float) -> tuple[int, int]:
     """Pixel (x, y) of the displayed (enlarged) image -> token (row, col)."""
     k = display_scale(view.exp.image)
@@ -527,9 +580,16 @@ def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DE
         s, p = parse_stage_pair(cfg, stage, pair)
         est = check_budget(cfg, s, p)
     except EXPECTED as exc:
-        return f"**These settings will not run:** {str(exc).strip()}."
+        return f"**These settings will not run:** {sentence(str(exc))}"
     return (f"This run needs about {human(est.total)} of the {request_limit_mb():g} MB each "
             f"request may use; its figures send about {human(est.payload)}.")
+
+
+def sentence(text: str) -> str:
+    """`text` ending in exactly one full stop (or its own "?" / "!"): a message that already
+    ends a sentence gets no second one."""
+    text = text.strip().rstrip(".").rstrip()
+    return text if text.endswith(("?", "!")) else text + "."
 
 
 # ------------------------------------------------------------------------------------- events
@@ -576,32 +636,43 @@ except ImportError:
 def image_source(image):
     """What the page or the API hands over -> something `swinviz.image` opens.
 
-    A path (str / Path), bytes, a PIL image or an array pass through; Gradio's raw payload
-    (events run with preprocess=False) is a dict with the cached upload's "path", or a "url"
-    holding a data: URI (pasted images in some browsers), which is decoded to bytes here, refused
-    before decoding when over the upload limit (SWINVIZ_MAX_FILE_SIZE, as app/ui.py gives
-    Gradio). Anything else (a number, a list) is a gr.Error.
+    A path names the image: Gradio's raw payload (events run with preprocess=False) is a dict
+    with the cached upload's "path"; callers in this process may pass a path as text. A path
+    is opened only when this server received that file as an upload or ships it as an example,
+    and only when it is a regular file (`app.guard.RECEIVED`); any other path is refused with
+    the same sentence, before the disk is looked at. A payload's "url" holding a data: URI
+    (pasted images in some browsers) is decoded to bytes here, refused before decoding when
+    over the upload limit (SWINVIZ_MAX_FILE_SIZE). Bytes, a PIL image or an array (callers in
+    this process) pass through; anything else (a number, a list) is a gr.Error.
     """
-    from swinviz.image import decode_data_uri, parse_size
+    from swinviz.image import decode_data_uri
 
     if isinstance(image, dict) or hasattr(image, "model_dump"):
         data = image if isinstance(image, dict) else image.model_dump()
         path = data.get("path")
         if path:
             if not isinstance(path, (str, os.PathLike)):
-                raise user_error(f"The image's path must be text, got {_short(path)}.")
-            return str(path)
+                raise user_error(f"The image's path must be text, got {short(path)}.")
+            return _received(path)
         url = data.get("url") or ""
         if isinstance(url, str) and url.startswith("data:"):
-            limit = parse_size(os.environ.get("SWINVIZ_MAX_FILE_SIZE", "20mb"))
             try:
-                return decode_data_uri(url, limit)
+                return decode_data_uri(url, MAX_FILE_BYTES)
             except ImageError as exc:
                 raise user_error(str(exc)) from None
         return None
-    if image is None or isinstance(image, (str, os.PathLike, bytes, Image.Image, np.ndarray)):
+    if isinstance(image, (str, os.PathLike)):
+        return _received(image) if str(image) else None
+    if image is None or isinstance(image, (bytes, Image.Image, np.ndarray)):
         return image
-    raise user_error(f"The image must be an uploaded file, got {_short(image)}.")
+    raise user_error(f"The image must be an uploaded file, got {short(image)}.")
+
+
+def _received(path) -> str:
+    try:
+        return RECEIVED.open_path(path)
+    except ValueError as exc:
+        raise user_error(str(exc)) from None
 
 
 def explore_image(image, settings: ModelSettings, progress=None, *, stage: int = 1,
@@ -667,7 +738,7 @@ def check_request(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=
 def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
         weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
         embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
-        progress=None, strict_head=True, pack=False, first=None):
+        progress=None, strict_head=True, pack=False, first=None, carry=None):
     """Model run + all figures.
 
     stage (1-4) and pair (0..pairs-1) choose the traced block pair; query ("r,c", [r, c] or
@@ -678,6 +749,8 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     picker is updated after the run); True (the API): it is an error. pack=True (the page): the
     attention figure carries its click pack (`app.instant`). first (the page): draw only these
     kinds (the open tab's); the others are gr.skip() and `rest` draws them next.
+    carry (the page): its previous View; without a `query`, the query picked there stays on
+    the same spot of the image (`carry_query`), on this run's stage and input size.
     """
     settings, s, p, _ = check_request(img_size, window_size, shift_size, weights, checkpoint,
                                       seed, embed_dim, num_heads, stage, pair)
@@ -686,6 +759,9 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     b, _, t = _view_settings(None, block, None, template)
     try:
         q = parse_query(query, geo.grid)
+        spot = query_spot(carry) if q is None else None
+        if spot is not None:  # the query picked before, on the same spot of the image
+            q = token_at(spot, settings.img_size, geo.grid, geo.patch_px)
         h = parse_head(head, geo.num_heads, s)
     except SettingsError as exc:
         if strict_head or not _beyond_heads(head, geo.num_heads):
@@ -694,7 +770,7 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
                    f"showing head 0.")
         h = 0
     view = explore_image(image, settings, progress, stage=s, pair=p)
-    view = replace(view, query=q)
+    view = replace(view, query=q, spot=spot)
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
     if first is None:
@@ -741,15 +817,15 @@ def redraw(view: View | None, block=1, head="0", template="default"):
 
 def _coordinate(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise user_error(f"The click's {name} must be a number of pixels, got {_short(value)}.")
+        raise user_error(f"The click's {name} must be a number of pixels, got {short(value)}.")
     try:
         f = float(value)
     except ValueError:
-        raise user_error(f"The click's {name} must be a number of pixels, got {_short(value)}."
+        raise user_error(f"The click's {name} must be a number of pixels, got {short(value)}."
                          ) from None
     if not math.isfinite(f):
         raise user_error(f"The click's {name} must be a finite number of pixels, got "
-                         f"{_short(value)}.")
+                         f"{short(value)}.")
     return f
 
 
@@ -768,17 +844,27 @@ def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
     return (view, query_image(view, b), *plots)
 
 
-def query_image_file(view: View, block: int = 1) -> str:
-    """`query_image` written as a PNG into Gradio's own cache, which Gradio then serves as it is
-    (its delete_cache removes it after an hour). zlib level 1 takes about 6 ms for a 448 px
-    image; gr.Image's own PNG of a PIL image (level 6, then hashed) about 24 ms, on the path of
-    every click."""
-    from gradio.utils import get_upload_folder
+_CLICK_IMAGES: BoundedFolder | None = None
 
-    folder = Path(get_upload_folder()) / "swinviz-query"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}.png"
-    query_image(view, block).save(path, format="PNG", compress_level=1)
+
+def click_images() -> BoundedFolder:
+    """The folder of the clicks' images (in Gradio's cache, which Gradio serves as it is),
+    bounded by bytes (SWINVIZ_CLICK_IMAGES_MB): a click writes a new file (a new name, so the
+    browser never shows a cached older one) and the oldest go."""
+    global _CLICK_IMAGES
+    if _CLICK_IMAGES is None:
+        from gradio.utils import get_upload_folder
+
+        _CLICK_IMAGES = BoundedFolder(Path(get_upload_folder()) / "swinviz-query",
+                                      CLICK_IMAGES_BYTES)
+    return _CLICK_IMAGES
+
+
+def query_image_file(view: View, block: int = 1) -> str:
+    """`query_image` written as a PNG into `click_images()`. zlib level 1: a 448 px image is
+    written in a few ms, against gr.Image's own PNG of a PIL image (level 6, then hashed)."""
+    image = query_image(view, block)
+    path = click_images().write(lambda p: image.save(p, format="PNG", compress_level=1))
     return str(path)
 
 
@@ -786,7 +872,7 @@ def _click_index(evt) -> tuple:
     index = getattr(evt, "index", None)
     if not isinstance(index, (list, tuple)) or len(index) != 2:
         raise user_error(f"Click on the image to pick a patch (the click's position should be "
-                         f"[x, y], got {_short(index)}).")
+                         f"[x, y], got {short(index)}).")
     return index[0], index[1]
 
 
@@ -880,6 +966,11 @@ def _page_click(view: View, b: int, h: int | None, t: str, drew):
 PAGE_FLOW_MAX_BYTES = 2048  # a page_flow request is a few short fields
 
 
+def page_flow_too_long() -> str:
+    return (f"A flow request is a few short fields (at most {PAGE_FLOW_MAX_BYTES} bytes); this "
+            f"one is longer.")
+
+
 def page_flow(body: bytes) -> str:
     """The page's own request for the information-flow figure of a clicked token, sent at the
     click itself (app/instant.js), beside Gradio's event for the click, which then leaves that
@@ -894,17 +985,19 @@ def page_flow(body: bytes) -> str:
     clicks through Gradio included.
     """
     if len(body) > PAGE_FLOW_MAX_BYTES:
-        raise ValueError(f"A flow request is a few short fields (at most {PAGE_FLOW_MAX_BYTES} "
-                         f"bytes); this one is longer.")
+        raise ValueError(page_flow_too_long())
     try:
         req = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting: no flat object
         req = None
     if not isinstance(req, dict):
         raise ValueError('A flow request is JSON like {"run": ..., "row": 3, "col": 5, '
                          '"template": "default"}.')
     run = req.get("run")
-    held = PAGE_RUNS.get(run) if isinstance(run, str) else None
+    if not isinstance(run, str) or len(run) > 64:
+        raise ValueError("A flow request names its run with the text the figure carries "
+                         "(layout.meta.page.run).")
+    held = PAGE_RUNS.get(run)
     exp = held.exp if held is not None else None
     if exp is None:
         raise LookupError("This page's model run is no longer on the server (the session ended "

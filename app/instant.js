@@ -6,6 +6,16 @@
   "use strict";
   if (window.swinviz) return;
   const S = (window.swinviz = { packs: new Map(), drew: "", timings: [], last: null });
+  // Gradio 6.31's upload progress bar (every upload to the image) reads the upload's progress
+  // through its client's fetch-based stand-in for an EventSource and closes it when the upload
+  // is done and when the bar goes; that stand-in's close() is a stub that only warns "Method
+  // not implemented." (the server ends that stream itself: nothing is left open). The page
+  // cannot reach the stand-in, so exactly that warning is not passed on; any other goes out.
+  const warn = console.warn;
+  console.warn = function (...args) {
+    if (args.length === 1 && args[0] === "Method not implemented.") return;
+    return warn.apply(this, args);
+  };
   const TYPES = { u16: Uint16Array, f32: Float32Array, i32: Int32Array, u8: Uint8Array };
 
   let F16 = null; // float16 bits -> value
@@ -617,6 +627,17 @@
     };
     requestAnimationFrame(draw);
   }
+  // A download's file (gr.DownloadButton's value, once the server made it): saved by the
+  // browser under its whole name, as the button's own click would (app.ui.SAVE_JS)
+  S.save = (file) => {
+    if (!file || !file.url) return;
+    const a = document.createElement("a");
+    a.href = file.url;
+    a.download = file.orig_name || file.url.split("/").pop().split("?")[0] || "download";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+  };
   // for tests and measurements: redraw the attention figure for token (r, c) as a click does
   S.redraw = (r, c) => {
     const gd = figureDiv("attention"), entry = packOf(gd);

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from swinviz import SettingsError, check_settings, kernels
 from swinviz.budget import env_number
-from swinviz.config import SwinConfig, check_stage_pair
+from swinviz.checkpoints import CHECKPOINT_DIR_ENV, list_checkpoint_files
+from swinviz.config import SwinConfig, check_stage_pair, expanduser, short
 
 ARCH = "swin_tiny_patch4_window7_224"  # the page explores Swin-T
 PATCH = 4
@@ -50,8 +51,7 @@ MAX_HEADS = 64
 STAGES = (1, 2, 3, 4)
 WEIGHT_SOURCES = ("pretrained", "random", "checkpoint")
 WEIGHT_ALIASES = {"hub": "pretrained"}  # the name earlier versions of the API used
-CHECKPOINT_ENV = "SWINVIZ_CHECKPOINT_DIR"
-CHECKPOINT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
+CHECKPOINT_ENV = CHECKPOINT_DIR_ENV  # SWINVIZ_CHECKPOINT_DIR
 
 
 MODEL_CACHE_SIZE = int(env_number("SWINVIZ_MODEL_CACHE", 4))
@@ -65,12 +65,6 @@ FIGURE_CACHE_MB = env_number("SWINVIZ_FIGURE_CACHE_MB", 32)
 # ---------------------------------------------------------------------------- parsing values
 
 
-def _short(value) -> str:
-    """repr of a value for a message, cut to a readable length."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def whole(name: str, value, *, lo: int | None = None, hi: int | None = None) -> int:
     """A whole number from a widget or API value: an int, a float like 7.0, or text like "224"
     or "224px". Anything else (inf, 1e400, nan, 0.5, True, None, lists, dicts) is a
@@ -78,7 +72,7 @@ def whole(name: str, value, *, lo: int | None = None, hi: int | None = None) -> 
     if value is None or (isinstance(value, str) and not value.strip()):
         raise SettingsError(f"{name} is empty; enter a whole number")
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise SettingsError(f"{name} must be a whole number, got {_short(value)}")
+        raise SettingsError(f"{name} must be a whole number, got {short(value)}")
     if isinstance(value, int):
         n = value
     else:
@@ -86,16 +80,16 @@ def whole(name: str, value, *, lo: int | None = None, hi: int | None = None) -> 
         try:
             f = float(text)
         except ValueError:
-            raise SettingsError(f"{name} must be a whole number, got {_short(value)}") from None
+            raise SettingsError(f"{name} must be a whole number, got {short(value)}") from None
         if not math.isfinite(f):
-            raise SettingsError(f"{name} must be a finite whole number, got {_short(value)}")
+            raise SettingsError(f"{name} must be a finite whole number, got {short(value)}")
         if f != int(f):
-            raise SettingsError(f"{name} must be a whole number, got {_short(value)}")
+            raise SettingsError(f"{name} must be a whole number, got {short(value)}")
         n = int(f)
     if lo is not None and n < lo:
-        raise SettingsError(f"{name} must be at least {lo}, got {n}")
+        raise SettingsError(f"{name} must be at least {lo}, got {short(n)}")
     if hi is not None and n > hi:
-        raise SettingsError(f"{name} must be at most {hi}, got {n}")
+        raise SettingsError(f"{name} must be at most {hi}, got {short(n)}")
     return n
 
 
@@ -106,11 +100,11 @@ def text_choice(name: str, value, choices, default: str, aliases: dict | None = 
         return default
     if not isinstance(value, str):
         raise SettingsError(f"{name} must be one of {', '.join(choices)} (as text), "
-                            f"got {_short(value)}")
+                            f"got {short(value)}")
     key = value.strip().lower()
     key = (aliases or {}).get(key, key)
     if key not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {_short(value)}")
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {short(value)}")
     return key
 
 
@@ -119,7 +113,7 @@ def optional_text(name: str, value) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise SettingsError(f"{name} must be text, got {_short(value)}")
+        raise SettingsError(f"{name} must be text, got {short(value)}")
     return value.strip() or None
 
 
@@ -243,8 +237,10 @@ def parse_settings(
     source = "random"
     if weights == "pretrained":
         choice = default_weights_choice()
-        if not choice.pretrained:
-            raise SettingsError(choice.notice or "no pretrained weights are available here")
+        if not choice.pretrained:  # the notice says why, and how to get them
+            why = (choice.notice or "").removeprefix("Random weights:").strip()
+            raise SettingsError("pretrained weights are not available here, so this server "
+                                "uses random weights" + (f": {why}" if why else ""))
         source = str(choice.weights)
         if 32 * DEFAULT_WINDOW > size:  # stage 4's grid must hold a whole 7x7 window
             raise SettingsError(
@@ -276,7 +272,7 @@ def parse_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
     pair = 0 if pair is None or (isinstance(pair, str) and not pair.strip()) else pair
     for name, value in (("stage", stage), ("pair", pair)):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise SettingsError(f"{name} must be a whole number, got {_short(value)}")
+            raise SettingsError(f"{name} must be a whole number, got {short(value)}")
     return check_stage_pair(cfg, stage, pair)
 
 
@@ -294,11 +290,12 @@ def parse_query(query, grid: tuple[int, int]) -> tuple[int, int] | None:
         parts = None
     if parts is None or len(parts) != 2:
         raise SettingsError(f"query must be a token as \"row,col\" (e.g. \"{H // 2},{W // 2}\"), "
-                            f"got {_short(query)}")
+                            f"got {short(query)}")
     r = whole("query row", parts[0])
     c = whole("query column", parts[1])
     if not (0 <= r < H and 0 <= c < W):
-        raise SettingsError(f"query ({r}, {c}) is outside the {H}x{W} token grid of this stage "
+        raise SettingsError(f"query ({short(r)}, {short(c)}) is outside the {H}x{W} token grid "
+                            f"of this stage "
                             f"(rows 0 to {H - 1}, columns 0 to {W - 1})")
     return r, c
 
@@ -311,29 +308,15 @@ def checkpoint_dir() -> Path | None:
     value = os.environ.get(CHECKPOINT_ENV, "").strip()
     if not value:
         return None
-    path = Path(value).expanduser()
+    path = Path(expanduser(value))
     return path if path.is_dir() else None
 
 
 def list_checkpoints() -> list[str]:
-    """Names of the checkpoints in the allowed folder: files with a checkpoint suffix, and
-    sub-folders holding a transformers `model.safetensors`. Only names, never paths."""
+    """Names of the checkpoints in the allowed folder (`swinviz.checkpoints.list_checkpoint_files`,
+    the one listing rule, which `default_weights` follows too). Only names, never paths."""
     folder = checkpoint_dir()
-    if folder is None:
-        return []
-    names = []
-    try:
-        entries = sorted(folder.iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_file() and entry.suffix.lower() in CHECKPOINT_SUFFIXES:
-            names.append(entry.name)
-        elif entry.is_dir() and (entry / "model.safetensors").is_file():
-            names.append(entry.name)
-    return names
+    return [] if folder is None else [p.name for p in list_checkpoint_files(folder)]
 
 
 def resolve_checkpoint(name: str) -> Path:
@@ -345,7 +328,7 @@ def resolve_checkpoint(name: str) -> Path:
             f"no checkpoint folder is set up on this server (the operator sets {CHECKPOINT_ENV})"
         )
     if name not in list_checkpoints():
-        raise SettingsError(f"{name!r} is not one of the checkpoints offered by this server")
+        raise SettingsError(f"{short(name)} is not one of the checkpoints offered by this server")
     return folder / name
 
 

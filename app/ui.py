@@ -10,12 +10,12 @@ position, Attention, Information flow, Cost, Shapes, Prediction).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import gradio as gr
-import torch
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,7 +24,26 @@ from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.figures.registry import tab_text, tabs
 
 from . import callbacks as cb
+from .guard import (
+    RECEIVED,
+    RequestLimits,
+    bound_queue_per_session,
+    example_images,
+    refuse_bad_inputs,
+    short_validation_error,
+    trust_examples,
+)
 from .instant import page_head
+from .limits import (
+    MAX_BODY_BYTES,
+    MAX_DIRECT,
+    MAX_FILE_SIZE,
+    MAX_INFLIGHT_BODY_BYTES,
+    MAX_SESSIONS,
+    MODEL_CONCURRENCY,
+    QUEUE_MAX,
+    QUEUE_PER_SESSION,
+)
 from .state import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
@@ -41,18 +60,9 @@ from .state import (
     warm_up,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSETS = ROOT / "assets"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-MAX_FILE_SIZE = os.environ.get("SWINVIZ_MAX_FILE_SIZE", "20mb")
 STATE_TTL_S = 1800  # an idle session's exploration is dropped after 30 minutes
-MAX_SESSIONS = int(os.environ.get("SWINVIZ_MAX_SESSIONS", "32"))  # explorations kept in memory
-ON_GPU = torch.cuda.is_available()
-# Queue: on CPU two model runs at once share the cores; a GPU takes a few more.
-MODEL_CONCURRENCY = int(os.environ.get("SWINVIZ_MODEL_CONCURRENCY", "4" if ON_GPU else "2"))
 DRAW_CONCURRENCY = 4  # redraws and clicks (figures only, no model)
 EXPORT_CONCURRENCY = 1  # kaleido starts a browser: one export at a time
-QUEUE_MAX = 64
 
 FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
 # The select event's inputs as the page sends them, the last one (`drew`) replaced by what the
@@ -77,6 +87,7 @@ TABS: list[tuple[str, tuple[str, ...], str]] = [
 ]
 
 TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first kind) -> kinds
+TAB_NAMES = [tab for tab, _ in tabs()]  # the registry's names, in the order of TABS
 
 CSS = """
 #badge { font-size: 0.95em; }
@@ -91,14 +102,6 @@ CSS = """
 #query-image .image-container { padding-top: 30px; }
 #query-image label.float { pointer-events: none; }
 """
-
-
-def example_images() -> list[str]:
-    """The photographs in assets/ (whatever is there at startup)."""
-    if not ASSETS.is_dir():
-        return []
-    return [str(p) for p in sorted(ASSETS.iterdir())
-            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
 
 
 # ---------------------------------------------------------------------- event wrappers (thin)
@@ -125,15 +128,17 @@ def open_kinds(open_tab) -> tuple[str, ...]:
 
 
 def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
-           seed, embed_dim, num_heads, stage, pair, open_tab=None,
+           seed, embed_dim, num_heads, stage, pair, open_tab=None, carry=None,
            progress=gr.Progress()):  # noqa: B008
     """The page's model runs: a failure is a message in the page (status line and a toast);
     the figures of the previous run stay as they were, consistent with the badge. Only the open
-    tab's figures come with the run; `on_rest` sends the others right after."""
+    tab's figures come with the run; `on_rest` sends the others right after. carry: the
+    session's previous run (same image), whose picked query stays on the same spot of the
+    image (`cb.carry_query`)."""
     try:
         out = cb.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
                      template, seed, embed_dim, num_heads, stage, pair, progress=progress,
-                     strict_head=False, pack=True, first=open_kinds(open_tab))
+                     strict_head=False, pack=True, first=open_kinds(open_tab), carry=carry)
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -158,7 +163,7 @@ def on_image_change(image, img_size, window_size, shift_size, weights, checkpoin
     if not cb.IN_FLIGHT.claim(key):
         return (*[gr.skip()] * (len(KINDS) + 3), gr.update(value=DUPLICATE, visible=False))
     try:
-        return on_run(*args, progress)
+        return on_run(*args, progress=progress)
     finally:
         cb.IN_FLIGHT.release(key)
 
@@ -178,14 +183,24 @@ def on_redraw(view, block, head, template):
     return cb.redraw(view, block, head, template)
 
 
+def saved(path: str) -> dict:
+    """A finished download: the browser saves the zip at once (SAVE_JS, one click on the page's
+    button), and a button naming the whole file saves it again."""
+    return gr.update(value=path, label=f"Save again: {Path(path).name}", visible=True)
+
+
+# After a download's event: the browser saves the file the server made (its whole name), as
+# gr.DownloadButton's own click does. (A gr.File showed a chip to click a second time, its
+# name cut.)
+SAVE_JS = "(file) => { window.swinviz && window.swinviz.save(file); }"
+
+
 def on_download(view, block, head, template, progress=gr.Progress()):  # noqa: B008
-    path = cb.download(view, block, head, template, progress=progress)
-    return gr.update(value=path, visible=True)
+    return saved(cb.download(view, block, head, template, progress=progress))
 
 
 def on_deck(view, block, head, progress=gr.Progress()):  # noqa: B008
-    path = cb.lecture_deck(view, block, head, progress=progress)
-    return gr.update(value=path, visible=True)
+    return saved(cb.lecture_deck(view, block, head, progress=progress))
 
 
 SHIFT_TAB = "shift"  # the tab (by its first kind) that shows the shift animation
@@ -204,11 +219,25 @@ def shift_animation_for(view, open_tab):
     return cb.shift_gif(view) if open_tab == SHIFT_TAB else None
 
 
+WINDOW_RANGE = (2, 14)  # the sliders' ranges
+SHIFT_RANGE = (0, 13)
+
+
+def in_slider(value, lo: int, hi: int) -> bool:
+    try:
+        return lo <= float(value) <= hi
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def on_window(window_size, shift_size):
-    """Keep the shift valid when the window changes (0 <= shift < window)."""
+    """Keep the shift valid when the window changes (0 <= shift < window); a window typed
+    half-way into the slider's box (12: first 1, below the slider) changes nothing."""
     try:
         M, s = int(window_size), int(shift_size)
     except (TypeError, ValueError, OverflowError):
+        return gr.update()
+    if not in_slider(M, *WINDOW_RANGE):
         return gr.update()
     return gr.update(value=s if s < M else M // 2)
 
@@ -261,8 +290,49 @@ def on_preset(name):
             gr.update(choices=cb.block_choices(p["pair"])))
 
 
+def settings_key(*values) -> str:
+    """The page's model settings (and stage, pair) as one text: equal for equal settings
+    however the widgets send them (7, 7.0 or "7")."""
+    def one(v):
+        try:
+            f = float(v)
+        except (TypeError, ValueError, OverflowError):
+            return str(v).strip() if v is not None else ""
+        return str(int(f)) if f.is_integer() else repr(f)
+    return json.dumps([one(v) for v in values])
+
+
+def on_settled(img_size, window_size, shift_size, weights, checkpoint, seed, embed_dim,
+               num_heads, stage, pair):
+    """After a change of the settings (and what it changed in turn: a preset sets them all,
+    weights reset some): the complete settings, read once, as `settled` (whose change computes
+    the budget line and runs the model, only when they differ from the last), and the preset
+    they are (none: custom settings)."""
+    if not (in_slider(window_size, *WINDOW_RANGE) and in_slider(shift_size, *SHIFT_RANGE)):
+        # typed half-way into a slider's box: the rest follows (the box clamps it on leaving)
+        return gr.skip(), gr.skip()
+    key = settings_key(img_size, window_size, shift_size, weights, checkpoint, seed, embed_dim,
+                       num_heads, stage, pair)
+    return key, gr.update(value=cb.preset_of(img_size, window_size, shift_size, weights,
+                                             embed_dim, num_heads))
+
+
+def on_budget(*settings) -> str:
+    """The budget line of the settled settings."""
+    return cb.budget_line(*settings)
+
+
+def tab_texts(view) -> tuple:
+    """Every tab's text, said for the run shown (its stage, grid, windows, shift, padding)."""
+    if view is None:
+        return tuple(gr.update() for _ in TAB_NAMES)
+    exp = view.exp
+    return tuple(tab_text(tab, exp) for tab in TAB_NAMES)
+
+
 def after_run(view, head, block):
-    return cb.sync_heads(view, head), cb.sync_blocks(view), cb.query_caption(view, block)
+    return (cb.sync_heads(view, head), cb.sync_blocks(view), cb.query_caption(view, block),
+            *tab_texts(view))
 
 
 # --------------------------------------------------------------------------------- the page
@@ -292,17 +362,22 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                     elem_id="image-input", height=280,
                 )
                 if examples:
-                    gr.Examples(examples=[[p] for p in examples], inputs=[image_in],
-                                label="Example photos (click one)", examples_per_page=8,
-                                example_labels=[Path(p).stem for p in examples])
+                    trust_examples(gr.Examples(
+                        examples=[[p] for p in examples], inputs=[image_in],
+                        label="Example photos (click one)", examples_per_page=8,
+                        example_labels=[Path(p).stem for p in examples]))
                 with gr.Accordion("Model settings: presets, input size, window, shift, weights",
                                   open=False, elem_id="model-settings"):
-                    gr.Markdown("A change here runs the model again.", elem_classes="explain")
+                    gr.Markdown("A change here runs the model again (in a number box: when "
+                                "you press Enter or leave the box).", elem_classes="explain")
                     preset = gr.Dropdown(
-                        [(p["label"], name) for name, p in cb.PRESETS.items()], value=None,
+                        [(p["label"], name) for name, p in cb.PRESETS.items()],
+                        value=cb.preset_of(DEFAULT_SIZE, DEFAULT_WINDOW, DEFAULT_SHIFT,
+                                           default_weights, DEFAULT_EMBED_DIM, DEFAULT_HEADS),
                         label="Presets", elem_id="preset",
-                        info="Sets every model setting at once; the note's 6x6 example shows "
-                             "the seed tables (6x6 tokens, window 3, shift 1, random weights).",
+                        info="Sets every model setting at once; the 6x6 example shows "
+                             "the tables of docs/concepts.md's worked example (6x6 tokens, "
+                             "window 3, shift 1, random weights).",
                     )
                     size = gr.Dropdown(
                         [str(s) for s in SIZES], value=str(DEFAULT_SIZE), allow_custom_value=True,
@@ -327,12 +402,13 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                         info=("Files in the server's checkpoint folder." if checkpoint_dir()
                               else "No checkpoint folder is set up on this server."),
                     )
-                    window = gr.Slider(2, 14, value=DEFAULT_WINDOW, step=1,
+                    window = gr.Slider(*WINDOW_RANGE, value=DEFAULT_WINDOW, step=1,
                                        label="Window size M (tokens)", interactive=not fixed,
+                                       elem_id="window",
                                        info="Swin uses 7: windows of 7x7 tokens.")
-                    shift = gr.Slider(0, 13, value=DEFAULT_SHIFT, step=1,
+                    shift = gr.Slider(*SHIFT_RANGE, value=DEFAULT_SHIFT, step=1,
                                       label="Shift s of the second block (tokens)",
-                                      interactive=not fixed,
+                                      interactive=not fixed, elem_id="shift",
                                       info="Smaller than the window; Swin uses M // 2.")
                     with gr.Accordion("More settings", open=False):
                         seed = gr.Number(0, precision=0, minimum=0, label="Seed (random weights)")
@@ -372,23 +448,25 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                                             info="Lecture: white background, large fonts.")
                         dl_btn = gr.Button("Download figures (PNG + SVG, zip)",
                                            elem_id="download-button")
-                        dl_file = gr.File(label="Figures (zip)", interactive=False, visible=False,
-                                          elem_id="download-file")
+                        dl_file = gr.DownloadButton("Save again", visible=False, size="sm",
+                                                    elem_id="download-file")
                         deck_btn = gr.Button("Download lecture deck (slides, PDF, animation)",
                                              elem_id="deck-button")
-                        deck_file = gr.File(label="Lecture deck (zip)", interactive=False,
-                                            visible=False, elem_id="deck-file")
+                        deck_file = gr.DownloadButton("Save again", visible=False, size="sm",
+                                                      elem_id="deck-file")
                         gr.Markdown(
                             "Each figure's camera button (top right of the figure) saves it "
                             f"alone as a PNG {cb.EXPORT_WIDTH} px wide.", elem_classes="explain")
         plots: dict[str, gr.Plot] = {}
         open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
         tab_items = []
+        tab_mds = []  # what each tab explains, said for the run shown (`after_run`)
         with gr.Tabs():
             for title, kinds, text in TABS:
                 with gr.Tab(title, id=kinds[0]) as tab_item:
                     tab_items.append(tab_item)
-                    gr.Markdown(text, elem_classes="explain")
+                    tab_mds.append(gr.Markdown(text, elem_classes="explain",
+                                               elem_id=f"text-{kinds[0]}"))
                     for kind in kinds:
                         plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,
                                               label=kind)
@@ -424,7 +502,8 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         page_inputs = [*run_inputs, open_tab]
 
         def then_sync(event):
-            event.success(after_run, [view, head, block], [head, block, query_md], **private)
+            event.success(after_run, [view, head, block], [head, block, query_md, *tab_mds],
+                          **private)
             event.success(on_rest, [view, block, head, template, open_tab, status], fig_outputs,
                           api_visibility="private", show_progress="hidden",
                           trigger_mode="always_last", **draw_kw)
@@ -441,30 +520,52 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         api_btn.click(on_explore, [*run_inputs, api_query], run_outputs, api_name="explore",
                       **model_kw)
 
-        then_sync(run_btn.click(on_run, page_inputs, ui_outputs, api_visibility="private",
-                                **model_kw))
+        # the same image again: the picked query stays where it was on the image
+        then_sync(run_btn.click(on_run, [*page_inputs, view], ui_outputs,
+                                api_visibility="private", **model_kw))
         then_sync(image_in.change(on_image_change, page_inputs, ui_outputs, **page_run))
-        for trig in (size.input, checkpoint.input, shift.release, seed.submit, embed_dim.submit,
-                     num_heads.submit):
-            then_sync(trig(on_run, page_inputs, ui_outputs, **page_run))
-        then_sync(window.release(on_window, [window, shift], [shift], **private).success(
-            on_run, page_inputs, ui_outputs, **page_run))
-        then_sync(weights.input(on_weights, [weights],
-                                [checkpoint, window, shift, embed_dim, num_heads],
-                                **private).success(on_run, page_inputs, ui_outputs, **page_run))
+        # A change of a model setting, the stage or the pair: first what it changes in turn (a
+        # preset sets every setting, weights reset some, a window its shift, a stage its pair),
+        # then `on_settled` reads the complete settings once into `settled`; only its change
+        # computes the budget line and runs the model, each one event that reads the settings
+        # as they are then (trigger_mode "always_last": one at a time, the last reading the
+        # latest). A change event per widget read the others half-way through a preset's
+        # updates, and its late answer said that the 6x6 preset "will not run".
+        # Sliders: every change (drag, arrow keys, typing into the box; a value typed half-way,
+        # below the slider, waits for the rest); number boxes: Enter or leaving the box. A
+        # change that leaves the settings as they were (a release after a drag) runs nothing.
+        settled = gr.State(settings_key(DEFAULT_SIZE, DEFAULT_WINDOW, DEFAULT_SHIFT,
+                                        default_weights, "", 0, DEFAULT_EMBED_DIM,
+                                        DEFAULT_HEADS, "1", "0"))
+        settle_kw = dict(trigger_mode="always_last", **private)
+        # queued: Gradio 6.31's page starts a State's change events only after a queued event
+        # (a direct one's answer does not say which states changed)
+        settling = dict(trigger_mode="always_last", api_visibility="private",
+                        show_progress="hidden", preprocess=False, concurrency_id="settle",
+                        concurrency_limit=None)
+
+        def settles(event):
+            event.success(on_settled, settings_inputs, [settled, preset], **settling)
+
+        for trig in (size.input, checkpoint.input, shift.input, shift.release, seed.submit,
+                     seed.blur, embed_dim.submit, embed_dim.blur, num_heads.submit,
+                     num_heads.blur):
+            trig(on_settled, settings_inputs, [settled, preset], **settling)
+        for trig in (window.input, window.release):
+            settles(trig(on_window, [window, shift], [shift], **settle_kw))
+        settles(weights.input(on_weights, [weights],
+                              [checkpoint, window, shift, embed_dim, num_heads], **settle_kw))
         # stage / pair: the cached model explores another pair (no new model)
-        then_sync(stage.input(on_stage, [stage], [pair, block], **private).success(
-            on_run, page_inputs, ui_outputs, **page_run))
-        then_sync(pair.input(on_pair, [pair], [block], **private).success(
-            on_run, page_inputs, ui_outputs, **page_run))
-        then_sync(preset.input(on_preset, [preset],
-                               [size, window, shift, weights, embed_dim, num_heads, stage, pair,
-                                block], **private).success(
+        settles(stage.input(on_stage, [stage], [pair, block], **settle_kw))
+        settles(pair.input(on_pair, [pair], [block], **settle_kw))
+        settles(preset.input(on_preset, [preset],
+                             [size, window, shift, weights, embed_dim, num_heads, stage, pair,
+                              block], **settle_kw).success(
             on_weights, [weights], [checkpoint, window, shift, embed_dim, num_heads],
-            **private).success(on_run, page_inputs, ui_outputs, **page_run))
-        # what a run with the current settings would need, on every change (arithmetic only)
-        for comp in settings_inputs:
-            comp.change(cb.budget_line, settings_inputs, [budget], **private)
+            **settle_kw))
+        # what a run with these settings needs (arithmetic only), then the run itself
+        settled.change(on_budget, settings_inputs, [budget], **settle_kw)
+        then_sync(settled.change(on_run, [*page_inputs, view], ui_outputs, **page_run))
 
         for trig in (block.input, head.input, template.input):
             trig(on_redraw, [view, block, head, template], [*fig_outputs, query_img],
@@ -489,8 +590,11 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         picked.success(cb.query_caption, [view, block], [query_md], **private)
         export_kw = dict(api_visibility="private", concurrency_id="export",
                          concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
-        dl_btn.click(on_download, [view, block, head, template], [dl_file], **export_kw)
-        deck_btn.click(on_deck, [view, block, head], [deck_file], **export_kw)
+        # one click: the zip is made, then the browser saves it (SAVE_JS)
+        dl_btn.click(on_download, [view, block, head, template], [dl_file], **export_kw).success(
+            None, [dl_file], None, queue=False, api_visibility="private", js=SAVE_JS)
+        deck_btn.click(on_deck, [view, block, head], [deck_file], **export_kw).success(
+            None, [deck_file], None, queue=False, api_visibility="private", js=SAVE_JS)
         for tab_item, (_, kinds, _) in zip(tab_items, TABS, strict=True):
             tab_item.select(on_tab, None, [open_tab], **private)
             # the page draws what a click on another tab left for this one (app/instant.js)
@@ -501,6 +605,9 @@ def build_demo(warm: bool = True) -> gr.Blocks:
             cb.shift_gif, [view], [shift_anim], api_visibility="private",
             show_progress="minimal", **draw_kw)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
+    bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
+    RECEIVED.watch(demo)  # the uploads Gradio receives for this page
+    refuse_bad_inputs(demo)
     return demo
 
 
@@ -517,6 +624,8 @@ async def page_flow_route(request: Request) -> Response:
         body += chunk
         if len(body) > cb.PAGE_FLOW_MAX_BYTES:
             break
+    if len(body) > cb.PAGE_FLOW_MAX_BYTES:  # too large: refused as every route refuses it
+        return JSONResponse({"error": cb.page_flow_too_long()}, status_code=413)
     try:
         text = await run_in_threadpool(cb.page_flow, body)
     except LookupError as exc:
@@ -542,5 +651,10 @@ def launch_options() -> dict:
         show_error=False,
         footer_links=["api", "gradio"],
         head=page_head(),
-        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])]},
+        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
+                    "middleware": [Middleware(
+                        RequestLimits, max_body=MAX_BODY_BYTES,
+                        max_inflight_body=MAX_INFLIGHT_BODY_BYTES, max_direct=MAX_DIRECT,
+                        direct_prefixes=("/gradio_api/run/", PAGE_FLOW_PATH))],
+                    "exception_handlers": {RequestValidationError: short_validation_error}},
     )

@@ -8,7 +8,7 @@ OUT=docs/figures
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$PY" -m swinviz figures assets/cat.jpg --out "$TMP/stage1" --weights random --format png
-"$PY" -m swinviz figures assets/cat.jpg --out "$TMP/seed" --preset seed --format png \
+"$PY" -m swinviz figures assets/cat.jpg --out "$TMP/seed" --preset 6x6 --format png \
     --kinds regions
 "$PY" -m swinviz figures assets/cat.jpg --out "$TMP/stage3" --weights random --stage 3 --pair 2 \
     --format png --kinds attention,flow

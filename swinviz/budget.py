@@ -59,12 +59,15 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from .config import SettingsError, SwinConfig, check_stage_pair, get_config
+from .config import SettingsError, SwinConfig, check_stage_pair, get_config, short
 from .cost import block_params, patch_embed_params
 
 REQUEST_ENV = "SWINVIZ_REQUEST_MB"
 RESPONSE_ENV = "SWINVIZ_RESPONSE_MB"
 DEFAULT_REQUEST_MB = 600.0
+# The command line runs one exploration on the user's own machine, not two at once for
+# visitors beside a model cache: its default limit is larger (SWINVIZ_REQUEST_MB still wins).
+CLI_REQUEST_MB = 4096.0
 DEFAULT_RESPONSE_MB = 64.0
 MB = 1024 * 1024
 
@@ -288,9 +291,10 @@ def env_number(name: str, default: float) -> float:
     return value
 
 
-def request_limit_mb() -> float:
-    """The per-request memory limit in MB: $SWINVIZ_REQUEST_MB, default 600."""
-    return env_number(REQUEST_ENV, DEFAULT_REQUEST_MB)
+def request_limit_mb(default: float = DEFAULT_REQUEST_MB) -> float:
+    """The per-request memory limit in MB: $SWINVIZ_REQUEST_MB, else `default` (600; the
+    command line passes CLI_REQUEST_MB)."""
+    return env_number(REQUEST_ENV, default)
 
 
 def response_limit_mb() -> float:
@@ -299,7 +303,9 @@ def response_limit_mb() -> float:
 
 
 def human(nbytes: float) -> str:
-    """Bytes for a sentence: "3.1 GB", "480 MB", "12 MB"."""
+    """Bytes for a sentence: "3.1 GB", "480 MB", "12 MB"; "3.2e+13 GB" past a million GB."""
+    if nbytes >= 1e6 * 1024 * MB:
+        return f"{short(int(nbytes) // (1024 * MB))} GB"
     mb = nbytes / MB
     if mb >= 1000:
         return f"{mb / 1024:.1f} GB"
@@ -348,16 +354,26 @@ def _variants(cfg: SwinConfig):
                 pass
 
 
+# what each suggestion changes (the first words of its phrase), and how a sentence names it
+CHANGES = {"window": "a window", "size": "an input size", "width": "a width",
+           "heads": "a number"}
+_CHANGE_WORDS = {"size": "input size", "window": "window", "width": "width",
+                 "heads": "number of heads"}
+
+
 def fits(est: Estimate, limit_mb: float, response_mb: float) -> bool:
     return est.total <= limit_mb * MB and est.payload <= response_mb * MB
 
 
 def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: float | None = None,
-                response_mb: float | None = None, most: int = 2) -> list[str]:
+                response_mb: float | None = None, most: int = 2,
+                vary: tuple[str, ...] = tuple(CHANGES)) -> list[str]:
     """Up to `most` phrases ("a window of 14", "an input size of 224") naming one change each
     that brings the run within the limits (the largest that fits of each kind); when no single
     change is enough, one phrase combining them ("a width of 96 with 3 heads and a window of 7").
+    vary: the settings the caller can change (keys of CHANGES; the command line has no width).
     """
+    allowed = tuple(CHANGES[k] for k in vary)
     limit_mb = request_limit_mb() if limit_mb is None else limit_mb
     response_mb = response_limit_mb() if response_mb is None else response_mb
 
@@ -372,7 +388,7 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
     kinds: set[str] = set()
     for phrase, alt in _variants(cfg):
         kind = phrase.split(" of ")[0]
-        if kind not in kinds and ok(alt):
+        if kind in allowed and kind not in kinds and ok(alt):
             found.append(phrase)
             kinds.add(kind)
             if len(found) >= most:
@@ -385,7 +401,7 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
                             ("a window of 7", dict(window_size=7, shift_size=3)),
                             ("an input size of 224", dict(img_size=224))):
         field_ = next(iter(changes))
-        if getattr(cur, field_) <= changes[field_]:
+        if getattr(cur, field_) <= changes[field_] or not phrase.startswith(allowed):
             continue
         try:
             cur = cur.with_settings(**changes)
@@ -399,12 +415,12 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
 
 def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *,
                  limit_mb: float | None = None, response_mb: float | None = None,
-                 include_model: bool = True) -> Estimate:
+                 include_model: bool = True, vary: tuple[str, ...] = tuple(CHANGES)) -> Estimate:
     """The estimate when the run fits the per-request limits; else BudgetError whose message
     names the need, the limit (and the variable that sets it) and settings that fit.
 
     include_model=False leaves the model out (for a caller whose model is already loaded and
-    counted elsewhere).
+    counted elsewhere). vary: the settings the suggestions may change (see `suggestions`).
     """
     cfg = get_config(cfg)
     est = estimate(cfg, stage, pair)
@@ -420,13 +436,16 @@ def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *,
                         f"the {response_mb:g} MB per-response limit ({RESPONSE_ENV})")
     if not problems:
         return est
-    alts = suggestions(cfg, est.stage, est.pair, limit_mb=limit_mb, response_mb=response_mb)
+    alts = suggestions(cfg, est.stage, est.pair, limit_mb=limit_mb, response_mb=response_mb,
+                       vary=vary)
     if alts:
         tail = f"; {' or '.join(alts)} fits"
         if len(alts) == 1 and " and " in alts[0]:
             tail = f"; {alts[0]} fit"
     else:
-        tail = "; choose a smaller input size, window, width or number of heads"
+        words = [_CHANGE_WORDS[k] for k in _CHANGE_WORDS if k in vary]
+        tail = ("; choose a smaller " + ", ".join(words[:-1]) + " or " * (len(words) > 1)
+                + words[-1])
     raise BudgetError(" and ".join(problems) + tail)
 
 

@@ -44,6 +44,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .config import expanduser, short
+
 __all__ = [
     "HUB_REPO",
     "HUB_REPOS",
@@ -54,6 +56,7 @@ __all__ = [
     "default_weights",
     "detect_layout",
     "hub_checkpoint",
+    "list_checkpoint_files",
     "load_checkpoint",
     "read_state_dict",
     "source_keys",
@@ -76,7 +79,7 @@ def hub_repo(arch: str) -> str:
     base = arch.split("+")[0]
     if base not in HUB_REPOS:
         raise CheckpointError(
-            f"there are no pretrained weights for {arch!r} on the Hub; choose one of "
+            f"there are no pretrained weights for {short(arch)} on the Hub; choose one of "
             f"{', '.join(HUB_REPOS)}, or use weights='random' or a checkpoint file"
         )
     return HUB_REPOS[base]
@@ -210,13 +213,14 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         return read_state_dict(_folder_file(p))
     if not stat.S_ISREG(st.st_mode):
         raise CheckpointError(
-            f"{p} is not a regular file (it is a pipe, socket or device), so it is not read. "
+            f"{_shown(p)} is not a regular file (it is a pipe, socket or device), so it is not "
+            "read. "
             + _EXPECTED
         )
     suffix = p.suffix.lower()
     if suffix != ".safetensors" and suffix not in _PICKLE_SUFFIXES:
         raise CheckpointError(
-            f"unsupported checkpoint file {p.name!r}: expected .safetensors, "
+            f"unsupported checkpoint file {short(p.name)}: expected .safetensors, "
             f"{', '.join(_PICKLE_SUFFIXES)} or a Hugging Face model folder"
         )
     data = _read_bounded(p, st.st_size)
@@ -230,46 +234,59 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     )
 
 
+def _shown(p: str | os.PathLike[str]) -> str:
+    """A path for a message: whole up to 120 characters, else its start and its end."""
+    text = os.fsdecode(p)
+    return text if len(text) <= 120 else f"{text[:40]}…{text[-60:]}"
+
+
 def _expand(path: str | os.PathLike[str]) -> Path:
-    try:
-        return Path(path).expanduser()
-    except RuntimeError as exc:  # "~someone/x" for an unknown user
-        raise CheckpointError(f"cannot find the home folder in the path {path}: {exc}") from exc
+    text = os.fsdecode(path)
+    if "\x00" in text:
+        raise CheckpointError(
+            f"the checkpoint path contains a NUL character (\\0), which no file name can hold: "
+            f"{short(text)}; please check the path"
+        )
+    return Path(expanduser(text))  # "~someone/x" for an unknown user: not found, as it is
 
 
 def _stat(p: Path) -> os.stat_result:
     """os.stat of a checkpoint path, every failure a CheckpointError that says why."""
     try:
         return p.stat()
-    except ValueError as exc:  # an embedded NUL byte
-        raise CheckpointError(f"the checkpoint path {str(p)!r} is not a valid path: {exc}") from exc
+    except ValueError as exc:  # a name the system cannot encode (a lone surrogate ...)
+        raise CheckpointError(
+            f"the checkpoint path {short(str(p))} is not a name this system can open"
+        ) from exc
     except OSError as exc:
         raise CheckpointError(_os_problem(p, exc)) from exc
 
 
 def _os_problem(p: Path, exc: OSError) -> str:
     """A sentence for an OSError met while opening or reading the checkpoint path `p`."""
+    shown = _shown(p)
     if exc.errno == errno.ENOENT:
         try:
             target = os.readlink(p)  # a broken link (an HF cache whose blob was deleted ...)
         except (OSError, ValueError):
-            return f"checkpoint not found: {p}"
-        return f"checkpoint not found: {p} is a symbolic link to {target}, which does not exist"
+            return f"checkpoint not found: {shown}"
+        return (f"checkpoint not found: {shown} is a symbolic link to {_shown(target)}, which "
+                "does not exist")
     if exc.errno == errno.ELOOP:
         return (
-            f"cannot open the checkpoint {p}: it is a symbolic link loop (following its links "
+            f"cannot open the checkpoint {shown}: it is a symbolic link loop (following its links "
             f"never reaches a file); point it at the checkpoint file itself"
         )
     if exc.errno in (errno.EACCES, errno.EPERM):
         return (
-            f"cannot open the checkpoint {p}: permission denied (the file, or a folder above "
+            f"cannot open the checkpoint {shown}: permission denied (the file, or a folder above "
             f"it, is not readable by this user); check its permissions"
         )
     if exc.errno == errno.ENOTDIR:
-        return f"checkpoint not found: {p} (a part of the path is a file, not a folder)"
+        return f"checkpoint not found: {shown} (a part of the path is a file, not a folder)"
     if exc.errno == errno.ENAMETOOLONG:
         return f"the checkpoint path is too long for this system: {str(p)[:80]}..."
-    return f"cannot read the checkpoint {p}: {exc.strerror or exc}"
+    return f"cannot read the checkpoint {shown}: {exc.strerror or exc}"
 
 
 def _folder_file(p: Path) -> Path:
@@ -286,7 +303,7 @@ def _folder_file(p: Path) -> Path:
     if len(present) > 10:
         shown += f" and {len(present) - 10} more"
     raise CheckpointError(
-        f"the folder {p} holds no {' or '.join(_FOLDER_FILES)} "
+        f"the folder {_shown(p)} holds no {' or '.join(_FOLDER_FILES)} "
         f"({f'it holds: {shown}' if present else 'it is empty'}). {_EXPECTED} "
         f"If the checkpoint in it has another name, pass that file."
     )
@@ -297,7 +314,7 @@ def _read_bounded(p: Path, size: int) -> bytes:
 
     def too_big(n: int) -> CheckpointError:
         return CheckpointError(
-            f"the checkpoint {p} is {n:,} bytes ({_size(n)}), more than the "
+            f"the checkpoint {_shown(p)} is {n:,} bytes ({_size(n)}), more than the "
             f"{MAX_CHECKPOINT_BYTES:,} bytes (MAX_CHECKPOINT_BYTES) swinviz reads, so it was not "
             f"read. swinviz needs only Swin-T's first stage: save a smaller state dict (e.g. "
             f"{{k: v for k, v in sd.items() if k.startswith(('patch_embed.', 'layers.0.'))}}) "
@@ -327,7 +344,7 @@ def _size(n: int) -> str:
 
 
 def _where(p: Path, data: bytes) -> str:
-    return f"{p} ({_size(len(data))})"
+    return f"{_shown(p)} ({_size(len(data))})"
 
 
 def _safetensors_header_len(data: bytes) -> int | None:
@@ -484,6 +501,12 @@ def _read_safetensors(path: Path, data: bytes) -> dict[str, torch.Tensor]:
         )
     try:
         header = json.loads(data[8 : 8 + n])
+    except RecursionError as exc:  # "[[[[..." deeper than Python's parser goes
+        raise CheckpointError(
+            f"{head}: its header nests deeper than any table of tensors does (a JSON list or "
+            f"object inside another, thousands of times over); the file is damaged or hostile. "
+            f"{_EXPECTED}"
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise CheckpointError(
             f"{head}: its {n}-byte header is not valid JSON ({exc}); the file is damaged. "
@@ -545,7 +568,7 @@ def _read_pickle(path: Path, data: bytes) -> object:
         found = re.search(r"GLOBAL ([\w.]+)", text)  # torch names the global it blocked
         if found:
             raise CheckpointError(
-                f"refusing to unpickle arbitrary objects from {path}: it references "
+                f"refusing to unpickle arbitrary objects from {_shown(path)}: it references "
                 f"{found.group(1)}, and loading it could run code. Only tensors and plain "
                 f"containers are read (torch.load weights_only=True); if you trust the file, "
                 f"re-save its state dict as .safetensors."
@@ -635,13 +658,36 @@ def detect_layout(state_dict: Mapping) -> str:
             f"(a learned relative position bias table, not a continuous position bias MLP)"
         )
     if layout == "timm":
-        official = (
-            any(k.endswith(("attn_mask", "relative_position_index")) for k in sd)
-            or any(k.startswith("layers.0.downsample.") for k in sd)
-            or ("head.weight" in sd and "head.fc.weight" not in sd)
-        )
-        layout = "official" if official else "timm"
+        layout = _official_or_timm(sd)
     return layout
+
+
+_MERGE_PREFIX = re.compile(r"^layers\.(\d+)\.downsample\.")
+_STAGE_PREFIX = re.compile(r"^layers\.(\d+)\.blocks\.")
+
+
+def _official_or_timm(sd: Mapping[str, torch.Tensor]) -> str:
+    """Microsoft's layout or timm's, for keys named `layers.{i}.blocks.*`, decided by the keys
+    that cannot lie. Where the patch merges sit: the official layout ends stages 0..n-2 with
+    one (`layers.0.downsample` is there), timm starts stages 1..n-1 with one (the last stage's
+    is there, stage 0's never). Then the head's name: `head.weight` official, `head.fc.weight`
+    timm. The wrapper and the `attn_mask` / `relative_position_index` buffers say nothing (timm
+    state dicts saved as {"model": sd} carry stale buffers too); they only name a checkpoint
+    that has neither merges nor a head, whose keys are the same in both layouts."""
+    merges = {int(m.group(1)) for k in sd if (m := _MERGE_PREFIX.match(k))}
+    stages = {int(m.group(1)) for k in sd if (m := _STAGE_PREFIX.match(k))}
+    if 0 in merges:
+        return "official"
+    if merges and max(stages) in merges:
+        return "timm"
+    if "head.fc.weight" in sd or "head.fc.bias" in sd:
+        return "timm"
+    if "head.weight" in sd or "head.bias" in sd:
+        return "official"
+    if merges:  # merges of the middle stages only: timm's numbering (official has stage 0's)
+        return "timm"
+    buffers = any(k.endswith(("attn_mask", "relative_position_index")) for k in sd)
+    return "official" if buffers else "timm"
 
 
 def _naming(layout: str, sd: Mapping[str, torch.Tensor]) -> str:
@@ -954,13 +1000,50 @@ class WeightsChoice:
         return self.weights != "random"
 
 
+def _readable_file(path: Path) -> bool:
+    """A regular file this process may read (os.stat and os.access only: nothing is opened,
+    so a named pipe or a device is never touched)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode) and os.access(path, os.R_OK)
+    except (OSError, ValueError):
+        return False
+
+
+def list_checkpoint_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The checkpoints a folder offers, sorted by name: the one listing rule for the page's
+    checkpoint list and `default_weights`.
+
+    An entry is listed when its name does not start with "." and it is either a regular,
+    readable file with a checkpoint suffix (CHECKPOINT_SUFFIXES) or a folder holding a regular,
+    readable `model.safetensors` (a Hugging Face model folder). Nothing is opened; a folder
+    that is missing or cannot be listed lists nothing. Returns the paths (folder / name).
+    """
+    try:
+        base = Path(expanduser(folder))
+        with os.scandir(base) as entries:
+            names = sorted(entry.name for entry in entries)
+    except (OSError, ValueError, TypeError):
+        return []
+    found = []
+    for name in names:
+        path = base / name
+        if name.startswith("."):
+            continue
+        if path.suffix.lower() in CHECKPOINT_SUFFIXES and _readable_file(path):
+            found.append(path)
+        elif path.is_dir() and _readable_file(path / "model.safetensors"):
+            found.append(path)
+    return found
+
+
 def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
                     probe: bool = True) -> WeightsChoice:
     """The pretrained weights when they can be had, else random weights with a notice.
 
     In order: timm's weights for `arch` in the local Hugging Face cache; the Hub itself when it
     answers within a second or two (not tried with HF_HUB_OFFLINE=1 or probe=False); the file
-    named by $SWINVIZ_WEIGHTS; the first checkpoint in $SWINVIZ_CHECKPOINT_DIR; else random.
+    named by $SWINVIZ_WEIGHTS (when it is a readable file or a folder); the first checkpoint
+    the page lists from $SWINVIZ_CHECKPOINT_DIR (`list_checkpoint_files`); else random.
     Decides in under 3 s without a network. Never downloads anything itself.
     """
     reasons = []
@@ -983,16 +1066,19 @@ def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
                            f"they are not in the local cache")
     named = os.environ.get(WEIGHTS_ENV, "").strip()
     if named:
-        path = Path(named).expanduser()
-        if path.exists():
+        try:
+            path = Path(expanduser(named))
+            usable = _readable_file(path) or path.is_dir()
+        except (OSError, ValueError):
+            usable = False
+        if usable:
             return WeightsChoice(path, WEIGHTS_ENV)
-        reasons.append(f"{WEIGHTS_ENV}={named} does not exist")
+        reasons.append(f"{WEIGHTS_ENV}={_shown(named)} is not a readable checkpoint file or "
+                       "folder")
     folder = os.environ.get(CHECKPOINT_DIR_ENV, "").strip()
-    if folder and Path(folder).is_dir():
-        found = sorted(p for p in Path(folder).iterdir()
-                       if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES)
-        if found:
-            return WeightsChoice(found[0], "checkpoint folder")
+    found = list_checkpoint_files(folder) if folder else []
+    if found:
+        return WeightsChoice(found[0], "checkpoint folder")
     how = (f"run `hf download {repo or HUB_REPO} {_HUB_FILE}` once with a network, or set "
            f"{WEIGHTS_ENV} to a Swin checkpoint file (official, timm, torchvision or "
            f"transformers layout)")

@@ -3,12 +3,14 @@
     python -m swinviz figures assets/cat.jpg --out figs --format png,svg --template lecture
     python -m swinviz figures assets/cat.jpg --out figs --stage 3 --pair 2 --arch swin-s
     python -m swinviz lecture assets/cat.jpg --out deck       # slides, lecture.pdf, a GIF
-    python -m swinviz lecture assets/cat.jpg --out seed --preset seed
+    python -m swinviz lecture assets/cat.jpg --out six --preset 6x6
     python -m swinviz bench            # same as python -m swinviz.bench
 
-Every argument is checked before any work (`figure_settings`: argv -> FigureSettings); a bad one
-is one sentence on stderr and exit code 2. A failure during the run that is not the input's
-fault is one sentence and exit code 1 (SWINVIZ_DEBUG=1 prints the traceback as well).
+Every argument is checked before any work (`figure_settings`: argv -> FigureSettings), the memory
+the run needs included (`swinviz.budget`, as the app checks it; the limit is SWINVIZ_REQUEST_MB,
+default 4096 MB here); a bad one is one sentence on stderr and exit code 2. A failure during the
+run that is not the input's fault is one sentence and exit code 1 (SWINVIZ_DEBUG=1 prints the
+traceback as well).
 
 Adding an option: declare it in `_add_common` or a command's block of `build_parser` (as text,
 no `type=`), add a field to `FigureSettings`, and convert and check it in `figure_settings`; the
@@ -21,11 +23,14 @@ import argparse
 import os
 import re
 import sys
+import tempfile
 import time
 import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+from .config import expanduser, short
 
 MAX_SIZE = 1024  # input pixels: bounds one exploration's memory (about 250 MB of traces)
 MIN_WIDTH, MAX_WIDTH = 200, 10_000  # PNG width in pixels; export refuses below 200
@@ -33,11 +38,12 @@ SLIDE_WIDTH = 1600
 COMMANDS = ("figures", "lecture")
 WEIGHTS = ("auto", "random", "hub")
 DEBUG_ENV = "SWINVIZ_DEBUG"
-# --preset NAME: values for the options not given on the command line. "seed" is the design
-# note's 6x6 example: a 24 px input (a 6x6 token grid), window 3, shift 1, random weights,
-# stage 1, so every figure shows exactly its tables.
+# --preset NAME: values for the options not given on the command line. "6x6" is the 6x6
+# example (docs/concepts.md's worked example; the page's preset of the same name): a 24 px input
+# (a 6x6 token grid), window 3, shift 1, random weights, stage 1, so every figure shows exactly
+# its tables.
 PRESETS: dict[str, dict[str, str]] = {
-    "seed": {"size": "24", "window": "3", "shift": "1", "weights": "random", "stage": "1"},
+    "6x6": {"size": "24", "window": "3", "shift": "1", "weights": "random", "stage": "1"},
 }
 
 
@@ -100,6 +106,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse's own complaints (unknown option, missing value) become a UsageError."""
 
     def error(self, message: str):
+        if len(message) > 200:  # argparse quotes the offending argument whole
+            message = message[:200] + "…"
         raise UsageError(f"{message} (see `python -m swinviz --help`)")
 
 
@@ -121,7 +129,7 @@ def _add_common(c: argparse.ArgumentParser, template: str) -> None:
                    help="auto (pretrained when they can be had, else random), random, hub or "
                         "a checkpoint path (default auto)")
     c.add_argument("--preset", default=None,
-                   help="seed: the 6x6 example (24 px, window 3, shift 1, random weights, "
+                   help="6x6: the 6x6 example (24 px, window 3, shift 1, random weights, "
                         "stage 1); options given on the command line win")
     c.add_argument("--query", default=None,
                    help="query patch ROW,COL in the stage's token coordinates "
@@ -179,6 +187,11 @@ def _attach_dash_values(argv: list[str], parser: argparse.ArgumentParser) -> lis
     return out
 
 
+def _cut(text: str, limit: int = 60) -> str:
+    """Text a person typed, for a message: whole up to `limit` characters, else cut there."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _whole(option: str, text: str, lo: int, hi: int | None, what: str) -> int:
     """`text` as a whole number in lo..hi (hi None: no upper bound), else a UsageError that
     says what `option` takes (`what`, e.g. "a whole number of pixels from 1 to 1024")."""
@@ -187,7 +200,7 @@ def _whole(option: str, text: str, lo: int, hi: int | None, what: str) -> int:
         v = int(t)
         if v >= lo and (hi is None or v <= hi):
             return v
-    raise UsageError(f"{option} must be {what}, got {text!r}")
+    raise UsageError(f"{option} must be {what}, got {short(text)}")
 
 
 def parse_query(text: str | None) -> tuple[int, int] | None:
@@ -196,36 +209,57 @@ def parse_query(text: str | None) -> tuple[int, int] | None:
         return None
     parts = text.split(",")
     if len(parts) != 2 or not all(re.fullmatch(r"\s*[+-]?\d{1,9}\s*", v) for v in parts):
-        raise UsageError(f"--query must be ROW,COL (two whole numbers, e.g. 20,25), got {text!r}")
+        raise UsageError(
+            f"--query must be ROW,COL (two whole numbers, e.g. 20,25), got {short(text)}"
+        )
     r, c = (int(v) for v in parts)
     return r, c
 
 
 def _check_out(text: str) -> Path:
-    """The output folder: an existing folder, or one that can be created (no file in the way)."""
-    out = Path(text).expanduser()
+    """The output folder: an existing folder, or one that can be created (no file in the way).
+    The nearest folder that exists must take a new folder: one is made there and removed
+    again (a permission check alone says yes to root, and on /proc or a read-only disk)."""
     if not text.strip():
         raise UsageError("--out must name a folder for the figures, got an empty path")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out '{text}' is a file, not a folder; give a folder for the "
+    shown = _cut(text, 200)
+    try:
+        out = Path(expanduser(text))
+        is_file = out.exists() and not out.is_dir()
+        probe = out.absolute()
+        while not probe.exists():  # the nearest existing folder above must take a new folder
+            probe = probe.parent
+    except (OSError, ValueError) as e:  # a name too long, a NUL byte
+        why = getattr(e, "strerror", None) or "not a usable path"
+        raise UsageError(f"--out '{shown}' cannot be used as a folder ({why})") from None
+    if is_file:
+        raise UsageError(f"--out '{shown}' is a file, not a folder; give a folder for the "
                          "figures (it is created if missing)")
-    probe = out.absolute()
-    while not probe.exists():  # the nearest existing folder above must be a writable folder
-        probe = probe.parent
+    where = _cut(str(probe), 200)
     if not probe.is_dir():
-        raise UsageError(f"--out '{text}' cannot be created: '{probe}' is a file, not a folder")
+        raise UsageError(f"--out '{shown}' cannot be created: '{where}' is a file, not a folder")
+    verb = "written" if probe == out.absolute() else "created"
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"--out '{text}' cannot be written: '{probe}' is not writable")
+        raise UsageError(f"--out '{shown}' cannot be {verb}: '{where}' is not writable")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".swinviz-", dir=probe))
+    except OSError as e:
+        raise UsageError(f"--out '{shown}' cannot be {verb}: no folder can be made in "
+                         f"'{where}' ({e.strerror or 'refused'})") from None
     return out
 
 
 def _check_weights(text: str) -> str | Path:
     if text in WEIGHTS:
         return text
-    path = Path(text).expanduser()
-    if not path.exists():
+    try:
+        path = Path(expanduser(text))
+        found = path.exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        found = False
+    if not found:
         raise UsageError(f"--weights must be auto, random, hub or an existing checkpoint file "
-                         f"or folder, and nothing was found at '{text}'")
+                         f"or folder, and nothing was found at {short(text)}")
     return path
 
 
@@ -234,9 +268,10 @@ def _check_image(text: str) -> str:
     is fine); the messages are `swinviz.image`'s own."""
     from PIL import Image
 
-    from .image import MAX_BYTES, MAX_PIXELS, open_image
+    from .image import MAX_BYTES, MAX_PIXELS, check_file, open_image
 
-    path = os.path.expanduser(text)  # a str: Path() would fold "http://" into "http:/"
+    path = expanduser(text)  # a str: Path() would fold "http://" into "http:/"
+    check_file(path)  # a regular file, from os.stat: opening a named pipe would block
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -255,7 +290,9 @@ def _with_preset(a: argparse.Namespace) -> argparse.Namespace:
     if a.preset is not None:
         name = a.preset.strip().lower()
         if name not in PRESETS:
-            raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {a.preset!r}")
+            raise UsageError(
+                f"--preset must be one of {', '.join(PRESETS)}, got {short(a.preset)}"
+            )
         a.preset = name
         for key, value in PRESETS[name].items():
             if getattr(a, key) is None:
@@ -283,8 +320,22 @@ def _check_stage(cfg, stage_text: str, pair_text: str) -> tuple[int, int]:
             which = (f"0 (stage {stage} has one block pair)" if pairs == 1 else
                      f"a whole number from 0 to {pairs - 1} (stage {stage} has {pairs} block "
                      "pairs)")
-            raise UsageError(f"--pair must be {which}, got {pair_text!r}") from None
-        raise UsageError(f"--pair {pair_text}: {e}") from None
+            raise UsageError(f"--pair must be {which}, got {short(pair_text)}") from None
+        raise UsageError(f"--pair {_cut(pair_text.strip())}: {e}") from None
+
+
+def _check_budget(cfg, stage: int, pair: int) -> None:
+    """The memory the run needs, estimated from its settings by `swinviz.budget` as the app
+    does, against $SWINVIZ_REQUEST_MB (default CLI_REQUEST_MB: one run on this machine); over
+    it, a UsageError naming the options that fit ("--window 14 or --size 448 fits")."""
+    from .budget import CLI_REQUEST_MB, BudgetError, check_budget, request_limit_mb
+
+    try:
+        check_budget(cfg, stage, pair, limit_mb=request_limit_mb(CLI_REQUEST_MB),
+                     vary=("window", "size"))
+    except BudgetError as e:
+        text = re.sub(r"\ban input size of (\d+)", r"--size \1", str(e))
+        raise UsageError(re.sub(r"\ba window of (\d+)", r"--window \1", text)) from None
 
 
 def _a(n: int) -> str:
@@ -299,10 +350,11 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     Checks run in this order: each value on its own (the preset fills what is not given), the
     architecture, then the model settings together (`swinviz.model.check_settings`; a grid
     that does not split into whole windows is padded), the stage and pair
-    (`swinviz.config.check_stage_pair`), the selection against the stage (query inside the
-    stage's token grid, head below the stage's number of heads), the device, and last the files
-    (output folder, weights, the image's header). Nothing is built or decoded. Raises
-    UsageError, or SettingsError / ImageError, each with one sentence.
+    (`swinviz.config.check_stage_pair`), the memory the run needs (`_check_budget`), the
+    selection against the stage (query inside the stage's token grid, head below the stage's
+    number of heads), the device, and last the files (the image's header, the output folder,
+    the weights). Nothing is built or decoded. Raises UsageError, or SettingsError /
+    ImageError, each with one sentence.
     """
     from .config import SettingsError, get_config
     from .export import parse_formats
@@ -320,7 +372,9 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     try:
         formats = ("png",) if lecture else parse_formats(a.format)
     except ValueError as e:
-        raise UsageError(f"--format: {e}") from None
+        detail = str(e) if len(str(e)) <= 200 else (
+            f"unknown export format(s) {short(a.format)}; choose from png, svg")
+        raise UsageError(f"--format: {detail}") from None
     try:
         base = get_config(a.arch)
     except SettingsError as e:
@@ -336,13 +390,16 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     block = _whole("--block", a.block, 0, 1, "0 (W-MSA) or 1 (SW-MSA)")
     query = parse_query(a.query)
     if a.template not in TEMPLATES:
-        raise UsageError(f"--template must be one of {', '.join(TEMPLATES)}, got {a.template!r}")
+        raise UsageError(
+            f"--template must be one of {', '.join(TEMPLATES)}, got {short(a.template)}"
+        )
     kinds = KINDS
     if not lecture and a.kinds is not None:
         kinds = tuple(dict.fromkeys(k.strip() for k in a.kinds.split(",") if k.strip()))
         unknown = [k for k in kinds if k not in KINDS]
         if unknown or not kinds:
-            bad = f"unknown figure kind(s) {', '.join(unknown)}" if unknown else "no figure kind"
+            bad = f"unknown figure kind(s) {_cut(', '.join(unknown))}" if unknown else \
+                "no figure kind"
             raise UsageError(f"--kinds names {bad}; choose from {', '.join(KINDS)}")
 
     # the model settings together: the arch's own width and heads (a token grid that does not
@@ -350,6 +407,7 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     check_settings(size, window, shift, base.embed_dim, base.num_heads[0], arch=base)
     cfg = config_for(base, img_size=size, window_size=window, shift_size=shift)
     stage, pair = _check_stage(cfg, a.stage, a.pair)
+    _check_budget(cfg, stage, pair)
     geo = cfg.stage(stage)
     H, W = geo.grid
     if query is not None and not (0 <= query[0] < H and 0 <= query[1] < W):
@@ -401,6 +459,11 @@ def run(s: FigureSettings) -> int:
               file=sys.stderr)
     lecture = s.command == "lecture"
     with export.Exporter() as exporter:  # no browser: ExportError before any work
+        try:  # before the model runs: a folder that cannot be made costs nothing
+            s.out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"--out '{_cut(str(s.out), 200)}' cannot be created "
+                             f"({e.strerror or e})") from None
         weights = resolve_weights(s)
         if lecture:
             from .deck import deck_steps
@@ -437,7 +500,9 @@ def run(s: FigureSettings) -> int:
 
 
 def _sentence(e: BaseException) -> str:
-    text = " ".join(str(e).split()) or type(e).__name__
+    text = " ".join(str(e)[:2000].split()) or type(e).__name__
+    if len(text) > 1000:  # a message that quotes something whole: its start is enough
+        text = text[:1000] + "…"
     return text if text.endswith((".", "!", "?")) else text + "."
 
 

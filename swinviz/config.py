@@ -14,6 +14,8 @@ either block (docs/concepts.md, fact 2): Swin-T's stage 4 at 224 px.
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field, replace
 
 from .windows import effective_window
@@ -21,6 +23,46 @@ from .windows import effective_window
 
 class SettingsError(ValueError):
     """A combination of settings the model cannot run; the message says which and why."""
+
+
+SHORT_TEXT = 60  # characters of a user's value an error message echoes
+MAX_SIDE = 1 << 20  # pixels of an input side, tokens of a window: far beyond any machine
+
+
+def short(value, limit: int = SHORT_TEXT) -> str:
+    """A value as an error message echoes it, at most about `limit` characters: repr for most
+    values ('abc', 2.5), text cut after `limit` characters ('xxxx'…), whole numbers of more
+    than 15 digits in short form (1e+308, ~1e+5000 beyond a float). The one helper for every
+    "got ..." of the library, the CLI and the app."""
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        if abs(value) < 10**15:
+            return str(value)
+        try:
+            return f"{float(value):.3g}"
+        except OverflowError:  # beyond a float: its power of ten (log10 takes any int)
+            return f"~{'-' if value < 0 else ''}1e+{math.floor(math.log10(abs(value)))}"
+    if isinstance(value, (str, bytes, bytearray)):
+        text = repr(value[:limit])
+        if len(text) > limit + 3:  # escapes (\x00 ...) made it longer
+            return text[:limit] + "…"
+        return text + ("…" if len(value) > limit else "")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+LOGIN_NAME_MAX = 256  # the longest user name a system has (Linux: sysconf LOGIN_NAME_MAX)
+
+
+def expanduser(path: str | os.PathLike) -> str:
+    """`os.path.expanduser` ("~/x", "~name/x"; an unknown name is left as it is), except that
+    a "~name" longer than any user name is not looked up: looking up a name of megabytes
+    aborts the whole process on some systems (glibc with systemd's user database asserts)."""
+    text = os.fsdecode(os.fspath(path))
+    if text.startswith("~") and len(text[1:].split("/", 1)[0]) > LOGIN_NAME_MAX:
+        return text
+    return os.path.expanduser(text)
 
 
 @dataclass(frozen=True)
@@ -132,25 +174,28 @@ class SwinConfig:
         return replace(cfg, name=name or self.name).validate()
 
 
-def _positive(name: str, v) -> None:
+def _positive(name: str, v, most: int | None = None) -> None:
     if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise SettingsError(f"{name} must be a positive whole number, got {v!r}")
+        raise SettingsError(f"{name} must be a positive whole number, got {short(v)}")
+    if most is not None and v > most:
+        raise SettingsError(f"{name} must be at most {most:,}, got {short(v)}")
 
 
 def check_config(cfg: SwinConfig) -> None:
     """The one rule for what a Swin config may be (used by the library, the CLI and the app)."""
     for name, v in (("input size", cfg.img_size), ("patch size", cfg.patch_size),
                     ("window size", cfg.window_size), ("embedding width", cfg.embed_dim)):
-        _positive(name, v)
+        _positive(name, v, MAX_SIDE)
     if not cfg.depths or len(cfg.depths) != len(cfg.num_heads):
         raise SettingsError(
-            f"depths {cfg.depths} and num_heads {cfg.num_heads} need one entry per stage"
+            f"depths {short(cfg.depths)} and num_heads {short(cfg.num_heads)} need one entry "
+            "per stage"
         )
     for d in cfg.depths:
         if isinstance(d, bool) or not isinstance(d, int) or d <= 0 or d % 2:
             raise SettingsError(
                 f"every stage needs an even, positive number of blocks (W-MSA / SW-MSA pairs), "
-                f"got depths {cfg.depths}"
+                f"got depths {short(cfg.depths)}"
             )
     if cfg.img_size % cfg.patch_size:
         raise SettingsError(
@@ -158,14 +203,14 @@ def check_config(cfg: SwinConfig) -> None:
         )
     s = cfg.shift
     if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-        raise SettingsError(f"shift must be a whole number >= 0, got {s!r}")
+        raise SettingsError(f"shift must be a whole number >= 0, got {short(s)}")
     if s >= cfg.window_size:
         raise SettingsError(
-            f"shift {s} must be smaller than the window {cfg.window_size} (0 <= shift < window); "
-            f"the usual choice is window // 2 = {cfg.window_size // 2}"
+            f"shift {short(s)} must be smaller than the window {cfg.window_size} "
+            f"(0 <= shift < window); the usual choice is window // 2 = {cfg.window_size // 2}"
         )
     for i, heads in enumerate(cfg.num_heads):
-        _positive(f"number of heads in stage {i + 1}", heads)
+        _positive(f"number of heads in stage {i + 1}", heads, MAX_SIDE)
         dim = cfg.embed_dim * 2**i
         if dim % heads:
             raise SettingsError(
@@ -180,20 +225,24 @@ def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
     try:
         s = _whole(stage)
     except ValueError:
-        raise SettingsError(f"stage must be a whole number from 1 to {n}, got {stage!r}") from None
+        raise SettingsError(
+            f"stage must be a whole number from 1 to {n}, got {short(stage)}"
+        ) from None
     if not 1 <= s <= n:
-        raise SettingsError(f"stage must be from 1 to {n} (as the paper numbers them), got {s}")
+        raise SettingsError(
+            f"stage must be from 1 to {n} (as the paper numbers them), got {short(s)}"
+        )
     pairs = cfg.depths[s - 1] // 2
     try:
         p = _whole(pair)
     except ValueError:
         raise SettingsError(
-            f"pair must be a whole number from 0 to {pairs - 1}, got {pair!r}"
+            f"pair must be a whole number from 0 to {pairs - 1}, got {short(pair)}"
         ) from None
     if not 0 <= p < pairs:
         raise SettingsError(
             f"stage {s} has {pairs} block pair{'s' if pairs > 1 else ''} "
-            f"(pair 0{f' to {pairs - 1}' if pairs > 1 else ''}), got pair {p}"
+            f"(pair 0{f' to {pairs - 1}' if pairs > 1 else ''}), got pair {short(p)}"
         )
     return s, p
 
@@ -239,7 +288,7 @@ def get_config(arch: str | SwinConfig = DEFAULT_ARCH) -> SwinConfig:
     key = SHORT_NAMES.get(str(arch).strip().lower(), str(arch).strip())
     if key not in ARCHS:
         raise SettingsError(
-            f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)} "
+            f"unknown architecture {short(arch)}; choose one of {', '.join(ARCHS)} "
             f"(or {', '.join(SHORT_NAMES)})"
         )
     return ARCHS[key]

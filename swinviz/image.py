@@ -5,7 +5,8 @@ Pipeline (what `prepare_image` does):
 1. `open_image`: path / bytes / file-like / PIL image / uint8 array -> a fully loaded RGB
    PIL image, EXIF orientation applied, first frame of an animation, transparency composited
    over white. Every problem with the image itself raises `ImageError` whose message is meant
-   for a person, not a programmer.
+   for a person, not a programmer. A path must name a regular file: a named pipe, socket,
+   device or folder is refused from `os.stat` before anything is opened (`check_file`).
 2. Resize + centre-crop so that height H and width W are multiples of
    unit = patch_size * window_size (the Swin stage-1 windows must tile the token map).
 3. `to_tensor`: (1, 3, H, W) float32, ImageNet-normalised.
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import io
 import math
 import os
 import re
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -36,10 +39,12 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from .config import short as _echo
+
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "MAX_BYTES", "MAX_PIXELS", "POLICIES", "ImageError",
-    "ImageSource", "PreparedImage", "decode_data_uri", "denormalize", "open_image", "parse_size",
-    "prepare_image", "to_tensor", "valid_size",
+    "ImageSource", "PreparedImage", "check_file", "decode_data_uri", "denormalize", "open_image",
+    "parse_size", "prepare_image", "to_tensor", "valid_size",
 ]
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -48,6 +53,8 @@ MAX_PIXELS: int = 64_000_000  # an 8000x6000 photo (48 million) fits
 MAX_BYTES: int = 50 * 1024 * 1024  # size of the encoded file
 POLICIES: tuple[str, ...] = ("crop", "keep")
 KEEP_MAX_ASPECT = 4  # "keep" caps the long side at this many times the short side
+# what "keep" pads a square input with: the ImageNet mean, 0 once normalised (nothing to see)
+PAD_RGB: tuple[int, int, int] = tuple(round(255 * m) for m in IMAGENET_MEAN)
 
 ImageSource = (
     str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | np.ndarray
@@ -309,23 +316,44 @@ def _orientation(im: Image.Image) -> int:
 # decoding
 
 
-def _read(source: str | os.PathLike | IO[bytes]) -> bytes:
-    """A path or a binary file object -> its bytes (at most MAX_BYTES + 1 of them)."""
-    name = None if hasattr(source, "read") else os.fsdecode(os.fspath(source))
-    shown = f" '{name if len(name) <= 200 else name[:197] + '...'}'" if name else ""
+_NOT_REGULAR = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def _shown(name: str) -> str:
+    return f" '{name if len(name) <= 200 else name[:197] + '...'}'"
+
+
+def _check_regular(mode: int, shown: str) -> None:
+    """ImageError unless `mode` (an os.stat st_mode) is a regular file's: a folder, and a
+    pipe, socket or device (whose reading may block forever or never end) are refused."""
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"{shown[1:]} is a folder, not an image file.")
+    if not stat.S_ISREG(mode):
+        what = next((w for test, w in _NOT_REGULAR if test(mode)), "a special file")
+        raise ImageError(f"{shown[1:]} is not a regular file (it is {what}), so it was not "
+                         "read; please give an image file.")
+
+
+def _regular_file(name: str) -> os.stat_result:
+    """os.stat of the file `name`, ImageError unless it is a regular file (checked before it
+    is opened: opening a named pipe blocks until someone writes to it)."""
+    if "\x00" in name:
+        raise ImageError("The file name contains a NUL character (\\0), which no file name can "
+                         "hold; please check the path.")
+    st = os.stat(name)
+    _check_regular(st.st_mode, _shown(name))
+    return st
+
+
+@contextlib.contextmanager
+def _path_errors(name: str):
+    """The OSErrors of opening or reading the file `name` -> ImageError with a sentence."""
+    shown = _shown(name)
     try:
-        if name is None:
-            data = source.read(MAX_BYTES + 1)
-            if isinstance(data, str):
-                raise TypeError("open_image needs a binary file object (open it with 'rb').")
-            return bytes(data or b"")
-        with open(name, "rb") as handle:
-            if (size := os.fstat(handle.fileno()).st_size) > MAX_BYTES:
-                have, limit = _sizes(size, MAX_BYTES)
-                raise ImageError(f"The file is {have}; the limit is {limit}.")
-            return handle.read(MAX_BYTES + 1)
+        yield
     except FileNotFoundError:
-        if re.match(r"^[a-z][a-z0-9+.-]*://", name or "", re.IGNORECASE):
+        if re.match(r"^[a-z][a-z0-9+.-]*://", name, re.IGNORECASE):
             raise ImageError(f"{shown[1:]} is a web address; please download the image and "
                              "open the saved file.") from None
         raise ImageError(f"No file was found at{shown}.") from None
@@ -335,6 +363,38 @@ def _read(source: str | os.PathLike | IO[bytes]) -> bytes:
         raise ImageError(f"The file{shown} cannot be read (permission denied).") from None
     except OSError as exc:
         raise ImageError(f"The file{shown} cannot be read ({exc.strerror or exc}).") from None
+
+
+def check_file(path: str | os.PathLike) -> None:
+    """ImageError with a sentence unless `path` names an existing regular file; nothing is
+    opened (a named pipe, a socket, a device or a folder is refused from os.stat alone)."""
+    name = os.fsdecode(os.fspath(path))
+    with _path_errors(name):
+        _regular_file(name)
+
+
+def _read(source: str | os.PathLike | IO[bytes]) -> bytes:
+    """A path or a binary file object -> its bytes (at most MAX_BYTES + 1 of them). A path must
+    name a regular file (`_regular_file`); it is opened without blocking and checked again, so
+    a file swapped for a pipe in between cannot block either."""
+    if hasattr(source, "read"):
+        data = source.read(MAX_BYTES + 1)
+        if isinstance(data, str):
+            raise TypeError("open_image needs a binary file object (open it with 'rb').")
+        return bytes(data or b"")
+    name = os.fsdecode(os.fspath(source))
+    with _path_errors(name):
+        _regular_file(name)
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as handle:
+            st = os.fstat(fd)
+            _check_regular(st.st_mode, _shown(name))
+            if st.st_size > MAX_BYTES:
+                have, limit = _sizes(st.st_size, MAX_BYTES)
+                raise ImageError(f"The file is {have}; the limit is {limit}.")
+            if hasattr(os, "set_blocking"):
+                os.set_blocking(fd, True)
+            return handle.read(MAX_BYTES + 1)
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -382,7 +442,7 @@ def _load(
     (its frame position is restored) and never returned itself.
     """
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels <= 0:
-        raise ValueError(f"max_pixels must be a positive whole number, got {max_pixels!r}.")
+        raise ValueError(f"max_pixels must be a positive whole number, got {_echo(max_pixels)}.")
     if isinstance(source, np.ndarray):
         source = _from_array(source, max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -399,14 +459,19 @@ def _load(
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         im = source if isinstance(source, Image.Image) else _open(data, max_pixels)
         _check_pixels(im.size, max_pixels)  # header only: nothing decoded yet
-        (width, height), frame = im.size, im.tell()
+        # The first frame is 0, or Pillow's `_min_frame` (a Photoshop file's composite image
+        # is frame 1, and it cannot seek to 0). An image opened here is at its first frame; a
+        # caller's may be at a later one: it is moved to the first and put back afterwards.
+        first = getattr(im, "_min_frame", 0)
+        frame = im.tell() if im is source else first
+        width, height = im.size
         if min_short is not None and im is not source and im.format in ("JPEG", "MPO"):
             if min_short < min(width, height):
                 factor = min_short / min(width, height)
                 im.draft(None, (math.ceil(width * factor), math.ceil(height * factor)))
         try:
-            if frame:
-                im.seek(0)
+            if frame != first:
+                im.seek(first)
             im.load()  # the first frame of an animation
             orientation = _orientation(im)
             if im.mode in _DEEP_MODES:  # to 8 bit first; rebinding frees the deep pixels
@@ -422,7 +487,7 @@ def _load(
         except _PILLOW_ERRORS as exc:
             raise ImageError(_CORRUPT) from exc
         finally:
-            if frame:  # only a caller's image can be at a later frame
+            if frame != first:  # only a caller's image can be at a later frame
                 source.seek(frame)
     turned = orientation in (5, 6, 7, 8)
     return (rgb.copy() if rgb is source else rgb), ((height, width) if turned else (width, height))
@@ -488,7 +553,7 @@ class PreparedImage:
 
 def _positive_int(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive whole number, got {value!r}.")
+        raise ValueError(f"{name} must be a positive whole number, got {_echo(value)}.")
     return int(value)
 
 
@@ -500,6 +565,7 @@ def prepare_image(
     window_size: int = 7,
     policy: str = "crop",
     max_pixels: int = MAX_PIXELS,
+    square: bool = False,
 ) -> PreparedImage:
     """Open `source` (see `open_image`) and make the model input.
 
@@ -507,6 +573,9 @@ def prepare_image(
     policy "crop": scale so the short side is S (bicubic, antialiased), centre-crop S x S.
     policy "keep": scale so the short side is S, then centre-crop the long side to a multiple
     of unit, at most 4 * S (so aspect ratios beyond 4:1 are centre-cropped to 4:1).
+    square=True (a model whose input is S x S, as `SwinTransformer.explore` asks): "keep" then
+    scales that same part of the image so its long side is S and pads it to S x S, centred,
+    with PAD_RGB (the ImageNet mean: zeros once normalised); "crop" is square already.
 
     Returns PreparedImage with image W x H and pixels (1, 3, H, W), H and W multiples of unit.
     Raises ValueError for an unknown policy or a non-positive size / patch / window, and
@@ -514,7 +583,7 @@ def prepare_image(
     """
     if policy not in POLICIES:
         raise ValueError(
-            f"Unknown resize policy {policy!r}; use 'crop' (square centre crop) or 'keep' "
+            f"Unknown resize policy {_echo(policy)}; use 'crop' (square centre crop) or 'keep' "
             "(keep the aspect ratio, up to 4:1)."
         )
     size = _positive_int("size", size)
@@ -532,14 +601,22 @@ def prepare_image(
         out_long = side
     else:
         resized_long = max(side, round(long * scale))
-        out_long = min(resized_long, KEEP_MAX_ASPECT * side) // unit * unit
+        step = 1 if square else unit
+        out_long = min(resized_long, KEEP_MAX_ASPECT * side) // step * step
     box_long = min(long, out_long / scale)  # the part of the source that is kept
+    out_short = side
+    if square and out_long > side:  # that part fitted inside the square, padded below
+        out_short, out_long = max(1, round(side * side / out_long)), side
     lo, hi = (long - box_long) / 2, (long + box_long) / 2
     if width >= height:
-        out_size, box = (out_long, side), (lo, 0.0, hi, float(height))
+        out_size, box = (out_long, out_short), (lo, 0.0, hi, float(height))
     else:
-        out_size, box = (side, out_long), (0.0, lo, float(width), hi)
+        out_size, box = (out_short, out_long), (0.0, lo, float(width), hi)
     image = rgb.resize(out_size, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)
+    if image.size != (side, side) and square:
+        canvas = Image.new("RGB", (side, side), PAD_RGB)
+        canvas.paste(image, ((side - image.width) // 2, (side - image.height) // 2))
+        image = canvas
     return PreparedImage(
         image=image, pixels=to_tensor(image), original_size=original, policy=policy
     )

@@ -234,7 +234,9 @@ class SwinTransformer(nn.Module):
         Blocks before the pair run on the fast path, or (rollout=True, the default) with their
         attention kept head-averaged for the rollout; with predict=True and a head, the rest of
         the model runs too and the Exploration holds the logits and the top-5 classes. The image
-        is opened and sized by `swinviz.image.prepare_image`; bad images raise
+        is opened and sized to the model's square input by `swinviz.image.prepare_image`:
+        policy "crop" takes its centre square, "keep" keeps its aspect ratio (up to 4:1), fitted
+        inside the square and padded with the ImageNet mean. Bad images raise
         `swinviz.image.ImageError`, a stage or pair the model lacks a SettingsError.
         """
         from .image import prepare_image
@@ -245,7 +247,7 @@ class SwinTransformer(nn.Module):
         # any multiple of the patch size: a grid that does not split into whole windows is
         # padded inside the blocks, an odd one before a merge
         prepared = prepare_image(image, self.img_size, patch_size=self.patch_embed.patch_size,
-                                 window_size=1, policy=policy)
+                                 window_size=1, policy=policy, square=True)
         if prepared.size != self.patch_embed.img_size:
             raise SettingsError(
                 f"the prepared image is {prepared.size}, "

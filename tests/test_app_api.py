@@ -283,10 +283,11 @@ def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, image
     """POST /swinviz/flow (app.ui.PAGE_FLOW_PATH), what app/instant.js asks at a click: the
     token's flow figure for a run a session holds; a sentence in JSON otherwise."""
     from app import callbacks as cb
+    from app.guard import RECEIVED
     from app.ui import PAGE_FLOW_PATH
 
     url = server.rstrip("/") + PAGE_FLOW_PATH
-    view = cb.run(str(images[0]), **SMALL, pack=True)[-1]  # a page's run, in this process
+    view = cb.run(RECEIVED.add(images[0]), **SMALL, pack=True)[-1]  # a page's run, here
     body = json.dumps({"run": view.run_id, "row": 2, "col": 5, "template": "default"})
     status, text = _post(url, body.encode())
     assert status == 200
@@ -296,7 +297,7 @@ def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, image
     assert fig["layout"]["meta"]["page"]["run"] == view.run_id
     for bad, code, needle in (
             (b"{", 400, "A flow request is JSON"),
-            (b"y" * 100_000, 400, "a few short fields"),
+            (b"y" * 100_000, 413, "a few short fields"),
             (json.dumps({"run": view.run_id, "row": 99, "col": 0}).encode(), 400, "outside"),
             (json.dumps({"run": "gone", "row": 1, "col": 1}).encode(), 410, "Run the model")):
         status, text = _post(url, bad)

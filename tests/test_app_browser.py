@@ -232,13 +232,21 @@ def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(server, browser
 
 @pytest.mark.slow
 def test_download_figures_gives_a_zip(page):
+    """One click on "Download figures" saves the zip under its whole name (a gr.File showed a
+    chip to click a second time, its name cut); a button naming the file saves it again."""
     export = pytest.importorskip("swinviz.export")
     from conftest import require_browser
     require_browser(export.find_browser(), "Chromium for kaleido")
-    page.locator("#download-button").click()
-    link = page.locator("#download-file a[download]").first
-    link.wait_for()
-    assert ".zip" in (link.get_attribute("download") or link.inner_text())
+    badge = page.locator("#badge").inner_text()
+    with page.expect_download(timeout=TIMEOUT_MS) as saving:
+        page.locator("#download-button").click()
+    name = saving.value.suggested_filename
+    stage = badge.split("Stage ")[1].split(",")[0]
+    assert name.startswith("swinviz-figures-") and f"-stage{stage}-block" in name
+    assert name.endswith(".zip")
+    again = page.locator("#download-file")
+    again.wait_for()
+    assert again.inner_text().strip() == f"Save again: {name}"
     page.screenshot(path=str(ARTIFACTS / "app-22-download.png"), full_page=True)
 
 
@@ -326,7 +334,7 @@ def test_stage_3_pair_2_and_a_click_at_its_resolution(page):
 def test_the_notes_6x6_preset(page):
     page.locator("#model-settings").get_by_text("Model settings").first.click()
     page.locator("#preset input").click()
-    page.get_by_role("option", name="the note's 6x6 example", exact=False).click()
+    page.get_by_role("option", name="the 6x6 example", exact=False).click()
     wait_badge(page, "6x6 (4x4 px each, 24x24 px input)")
     badge = page.locator("#badge").inner_text()
     assert "Stage 1, pair 0" in badge and "4 windows of 3x3, shift 1" in badge
@@ -335,6 +343,158 @@ def test_the_notes_6x6_preset(page):
     assert "This run needs about" in budget
     page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / "app-42-preset-6x6.png"), full_page=True)
+
+
+# Answers to the page's direct requests (Gradio's unqueued events: /gradio_api/run/...) held
+# back until none has been sent for a moment, then handed to the page last-sent first, one at
+# a time: the worst order the network may deliver them in. window.__held counts the answers
+# not yet handed over.
+ANSWERS_REVERSED = """(() => {
+  const real = window.fetch.bind(window);
+  let held = [], timer = null;
+  window.__held = 0;
+  const hand = (batch) => {
+    const next = batch.pop();
+    if (!next) return;
+    next.deliver();
+    setTimeout(() => { window.__held--; hand(batch); }, 40);
+  };
+  const flush = () => {
+    const batch = held;
+    held = [];
+    Promise.allSettled(batch.map((b) => b.answer)).then(() => hand(batch));
+  };
+  window.fetch = function (input, init) {
+    const url = typeof input === "string" ? input : input.url;
+    const answer = real(input, init);
+    if (!url.includes("/gradio_api/run/")) return answer;
+    window.__held++;
+    return new Promise((resolve, reject) => {
+      held.push({ answer: answer, deliver: () => answer.then(resolve, reject) });
+      clearTimeout(timer);
+      timer = setTimeout(flush, 250);
+    });
+  };
+})();"""
+
+
+def settle(pg) -> None:
+    """Until the page holds no answer back (ANSWERS_REVERSED) and has drawn the last one."""
+    pg.wait_for_function("() => window.__held === 0")
+    pg.evaluate("() => new Promise(ok => requestAnimationFrame(() => requestAnimationFrame(ok)))")
+
+
+def test_the_budget_line_after_a_preset_is_the_presets_own(server, browser, photo):
+    """Item 9: stage 3, pair 2, then the 6x6 preset, ten times over, with the answers to
+    the page's direct requests handed over in the reverse order of sending: once the run has
+    settled, the budget line is the 6x6 run's, never "will not run: stage 1 has 1 block pair
+    (pair 0), got pair 2" (what a change event read half-way through the preset's updates)."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.add_init_script(ANSWERS_REVERSED)
+    try:
+        pg.goto(server)
+        pg.wait_for_selector("#image-input")
+        pg.locator("#image-input input[type=file]").set_input_files(photo)
+        wait_plot(pg, "windows")
+        pg.locator("#model-settings").get_by_text("Model settings").first.click()
+        lines = []
+        for i in range(10):
+            pg.get_by_label("stage 3").check()
+            wait_badge(pg, "Stage 3, pair 0")
+            pg.locator("#pair input").click()
+            pg.get_by_role("option", name="pair 2: blocks 4, 5").click()
+            wait_badge(pg, "Stage 3, pair 2")
+            pg.locator("#preset input").click()
+            pg.get_by_role("option", name="the 6x6 example", exact=False).click()
+            wait_badge(pg, "6x6 (4x4 px each, 24x24 px input)")
+            settle(pg)
+            line = pg.locator("#budget").inner_text()
+            lines.append(line)
+            if i == 0:
+                pg.screenshot(path=str(ARTIFACTS / "app-43-preset-budget.png"), full_page=True)
+        assert [line.startswith("This run needs about ") for line in lines] == [True] * 10, lines
+        assert len(set(lines)) == 1
+        assert "Stage 1, pair 0" in pg.locator("#badge").inner_text()
+    finally:
+        pg.close()
+
+
+def test_every_change_of_a_model_setting_runs_the_model(fresh_page, photo):
+    """Item 10a and 10d: the page says "a change here runs the model again": arrow keys on the
+    shift slider and a window typed into its box (then Enter) run it, and the badge follows.
+    The Presets box starts on Swin-T (the page's settings) and goes blank when a setting
+    leaves every preset."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    page.locator("#model-settings").get_by_text("Model settings").first.click()
+    first_preset = page.locator("#preset input").input_value()
+    if not page.get_by_label("random (seeded)").is_checked():  # pretrained weights fix them
+        page.get_by_label("random (seeded)").check()
+        wait_badge(page, "random (seed 0)")
+    wait_badge(page, "64 windows of 7x7, shift 3")
+    shift = page.locator("#shift input[type=range]")
+    shift.focus()
+    shift.press("ArrowRight")
+    wait_badge(page, "64 windows of 7x7, shift 4")
+    page.wait_for_function("() => document.querySelector('#preset input').value === ''")
+    box = page.locator("#window input[type=number]")
+    box.fill("5")
+    box.press("Enter")
+    wait_badge(page, "windows of 5x5, shift 4")
+    assert page.locator("#budget").inner_text().startswith("This run needs about ")
+    assert first_preset.startswith("Swin-T (224 px")
+    page.screenshot(path=str(ARTIFACTS / "app-44-settings-run.png"), full_page=True)
+
+
+def test_a_new_stage_keeps_the_query_and_the_tabs_follow_the_run(fresh_page, photo):
+    """Item 10b and 10c: the token clicked at stage 1 (16, 44) is, at stage 3, the token on the
+    same spot of the image (4, 11); the Windows tab's text says what the run shows (stage 4:
+    one window, no shift)."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_plot(page, "windows")
+    assert "straddle the borders" in page.locator("#text-windows").inner_text()
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 44.5 / 56, "y": box["height"] * 16.5 / 56})
+    page.wait_for_function("() => document.querySelector('#query-caption').innerText"
+                           ".includes('row 16, column 44 of stage 1')")
+    page.get_by_label("stage 3").check()
+    page.wait_for_function("() => document.querySelector('#query-caption').innerText"
+                           ".includes('of stage 3')")
+    assert "row 4, column 11 of stage 3's 14x14 tokens" in page.locator(
+        "#query-caption").inner_text()
+    page.get_by_label("stage 4").check()
+    page.wait_for_function("() => document.querySelector('#text-windows').innerText"
+                           ".includes('stage 4')")
+    text = page.locator("#text-windows").inner_text()
+    assert "one 7×7 window covers the whole 7×7 grid" in text and "does not shift" in text
+    assert "straddle" not in text
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "app-45-stage4-texts.png"), full_page=True)
+
+
+def test_a_load_and_an_upload_log_nothing_to_the_console(server, browser, photo):
+    """Item 10g: loading the page and running an upload logs no warning or error (Gradio's
+    upload progress bar warned "Method not implemented." twice per upload)."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    logged = []
+    pg.on("console", lambda m: logged.append((m.type, m.text))
+          if m.type in ("warning", "error") else None)
+    pg.on("pageerror", lambda e: logged.append(("pageerror", str(e))))
+    try:
+        pg.goto(server)
+        pg.wait_for_selector("#image-input")
+        pg.wait_for_function("() => window.Plotly !== undefined")
+        pg.locator("#image-input input[type=file]").set_input_files(photo)
+        wait_plot(pg, "windows")
+        pg.wait_for_selector("#query-image img")
+        assert logged == []
+    finally:
+        pg.close()
 
 
 # ----------------------------------------------------------------------------- the instant click

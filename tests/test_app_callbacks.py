@@ -19,6 +19,7 @@ from PIL import Image
 
 from app import callbacks as cb
 from app import state
+from app.guard import RECEIVED
 from swinviz import SettingsError
 from swinviz.figures import KINDS, QUERY_KINDS
 
@@ -36,7 +37,7 @@ def photo(tmp_path_factory) -> str:
     y, x = np.mgrid[0:120, 0:160]
     arr = np.stack([x * 255 // 160, y * 255 // 120, (x + y) % 256], -1).astype(np.uint8)
     Image.fromarray(arr).save(path)
-    return str(path)
+    return RECEIVED.add(path)  # as if uploaded to this server
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +150,7 @@ def test_bad_images_give_a_clear_message(tmp_path, photo, content, needle):
         path.write_bytes(data[: len(data) // 2])
     else:
         path.write_bytes(content)
+    RECEIVED.add(path)  # as if uploaded: its content is what is tested
     with pytest.raises(gr.Error) as err:
         cb.run(str(path), **SMALL)
     assert needle in err.value.message.lower()
@@ -686,7 +688,7 @@ def test_the_badge_shows_the_prediction(result):
     assert exp.top5 and exp.top5[0][1] in text
 
 
-# ------------------------------------------------------------- weights and the note's preset
+# ------------------------------------------------------------- weights and the 6x6 preset
 
 
 def test_pretrained_weights_fix_the_window_and_need_224_px(monkeypatch, tmp_path):
@@ -706,7 +708,7 @@ def test_pretrained_weights_fix_the_window_and_need_224_px(monkeypatch, tmp_path
 def test_the_notes_6x6_preset_shows_the_seed_tables(photo):
     from seed_tables import SEED_IDS
 
-    p = cb.PRESETS["note-6x6"]
+    p = cb.PRESETS["6x6"]
     out = cb.run(photo, p["img_size"], p["window_size"], p["shift_size"], p["weights"],
                  stage=p["stage"], pair=p["pair"])
     exp = out[-1].exp
@@ -1047,7 +1049,7 @@ def test_page_flow_refuses_bad_requests_with_a_sentence(view):
         (flow_request(view.run_id, 1, None), ValueError, "query column"),
         (flow_request(view.run_id, 1, 2, "poster"), ValueError, "template"),
         (flow_request("no-such-run", 1, 2), LookupError, "no longer on the server"),
-        (flow_request(None, 1, 2), LookupError, "no longer on the server"),
+        (flow_request(None, 1, 2), ValueError, "names its run"),
     ]
     for body, kind, needle in cases:
         with pytest.raises(kind) as err:
@@ -1146,3 +1148,110 @@ def test_a_model_being_built_is_waited_for_not_built_twice():
         t.join()
     assert len(calls) == 1 and len({id(g) for g in got}) == 1
     assert mc.misses == 1 and mc.hits == 2
+
+
+# ------------------------------------------------------------- what the page says is so
+
+
+def test_the_budget_line_comes_from_the_settled_settings_only():
+    """Item 9: the budget line is written by one event, the change of the settled settings
+    (read once, after a preset's or a weight's own updates), one at a time; not by a change
+    event per widget, each of which read the other widgets half-way through a preset's
+    updates ("stage 1 has 1 block pair (pair 0), got pair 2" after the 6x6 preset)."""
+    from app import ui
+
+    demo = ui.build_demo(warm=False)
+    budget = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "budget")
+    writers = [fn for fn in demo.fns.values() if budget in fn.outputs]
+    assert len(writers) == 1
+    (fn,) = writers
+    ((target, event),) = fn.targets
+    assert event == "change" and isinstance(demo.blocks[target], gr.State)
+    assert fn.trigger_mode == "always_last"
+    # the settled settings are the same however the widgets send them, and the preset they are
+    key, preset = ui.on_settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0")
+    assert key == ui.on_settled(224, 7.0, "3", "random", "", 0.0, 96, 3, 1, 0)[0]
+    assert key != ui.on_settled("224", 7, 4, "random", "", 0, 96, 3, "1", "0")[0]
+
+
+def test_a_new_stage_keeps_the_query_on_the_same_spot_of_the_image(photo):
+    """Item 10b: the query picked at stage 1 (16, 44) is, at stage 3, the token that covers the
+    same spot (4, 11), not the figures' default; back at stage 1, even through stage 4's
+    coarse tokens, it is (16, 44) again."""
+    from dataclasses import replace
+
+    one = cb.run(photo, img_size=224, weights="random", query="16,44")[-1]
+    three = cb.run(photo, img_size=224, weights="random", stage=3, carry=one)[-1]
+    assert three.query == (4, 11) == (16 * 14 // 56, 44 * 14 // 56)
+    four = cb.run(photo, img_size=224, weights="random", stage=4, carry=one)[-1]
+    assert four.query == (2, 5)
+    assert cb.run(photo, img_size=224, weights="random", stage=1, carry=four)[-1].query == (16, 44)
+    # another input size crops the same square of the photo: the same spot, a new grid
+    assert cb.carry_query(one, 112, (28, 28), 4) == (8, 22)
+    # nothing picked: the figures' default patch stays the default; a query asked for wins
+    assert cb.carry_query(replace(one, query=None), 224, (14, 14), 16) is None
+    assert cb.run(photo, img_size=224, weights="random", stage=3, query="1,2",
+                  carry=one)[-1].query == (1, 2)
+
+
+def test_the_tabs_say_what_the_run_shows(photo):
+    """Item 10c: the tabs' texts follow the run: stage 4 at 224 px is one window without a
+    shift (no straddling windows, no mask), a grid that does not split into whole windows is
+    padded, and the blocks are the pair's own numbers."""
+    from app import ui
+
+    def texts(**kw):
+        view = cb.run(photo, weights="random", **kw)[-1]
+        return dict(zip(ui.TAB_NAMES, ui.tab_texts(view), strict=True))
+
+    four = texts(img_size=224, stage=4)
+    assert "one 7×7 window covers the whole 7×7 grid" in four["Windows"]
+    assert "straddle" not in four["Windows"] and "block 1 does not shift" in four["Windows"]
+    assert four["Masks"].startswith("**What you see:** no mask")
+    assert "nothing rolls here" in four["Cyclic shift"]
+    padded = texts(img_size=200)
+    assert "50×50 tokens do not split into whole windows" in padded["Windows"]
+    assert "zeros to 56×56" in padded["Windows"]
+    three = texts(img_size=224, stage=3, pair=2)
+    assert "stage 3's 14×14 tokens (16×16 px each)" in three["Windows"]
+    assert "block 5's 4 windows of 7×7 are block 4's moved by s = 3 tokens" in three["Windows"]
+
+
+def test_the_presets_box_names_the_preset_the_settings_are():
+    """Item 10d: the page starts on Swin-T's settings, so its Presets box starts on Swin-T;
+    settings changed away from every preset are custom (None: the box goes blank)."""
+    from app.state import default_weights_source
+
+    w = default_weights_source()
+    assert cb.preset_of(224, 7, 3, w, 96, 3) == "swin-t"
+    assert cb.preset_of("224", 7.0, "3", w, 96, 3) == "swin-t"
+    assert cb.preset_of("24", 3, 1, "random", 96, 3) == "6x6"
+    assert cb.preset_of(224, 7, 4, w, 96, 3) is None
+    assert cb.preset_of("inf", 7, 3, w, 96, 3) is None
+
+
+def test_pretrained_weights_that_cannot_be_had_are_one_clean_sentence(monkeypatch):
+    """Item 10e: choosing the pretrained weights where none can be had reads as sentences
+    ending in one full stop (the notice's own "...layout)." got a second one)."""
+    from swinviz import checkpoints
+
+    notice = checkpoints.WeightsChoice(
+        "random", "random", "Random weights: no pretrained weights could be had (offline). To "
+        "use them: set SWINVIZ_WEIGHTS to a Swin checkpoint file (timm layout).")
+    monkeypatch.setattr(state, "default_weights_choice", lambda: notice)
+    assert cb.budget_line(weights="pretrained") == (
+        "**These settings will not run:** pretrained weights are not available here, so this "
+        "server uses random weights: no pretrained weights could be had (offline). To use "
+        "them: set SWINVIZ_WEIGHTS to a Swin checkpoint file (timm layout).")
+    assert cb.sentence("ends here.") == cb.sentence("ends here") == "ends here."
+    assert cb.sentence("really?") == "really?"
+
+
+def test_the_shifted_windows_title_breaks_before_its_shift(view):
+    """Item 10h: the second block's title in the windows figure, wrapped to its panel, keeps
+    "grid shifted by s = 3" on one line (it left "= 3" alone on the last line)."""
+    fig = cb.make_figure("windows", view.exp)
+    (title,) = [a.text for a in fig.layout.annotations if (a.text or "").startswith("block 1")]
+    lines = [line.replace("\u00a0", " ") for line in title.split("<br>")]
+    assert any(line.endswith("grid shifted by s = 3") for line in lines), lines
+    assert not any(line.startswith("=") or line.strip().isdigit() for line in lines), lines

@@ -372,7 +372,7 @@ STAGE = "--stage must be from 1 to 4 (as the paper numbers them), got"
          "--pair must be a whole number from 0 to 2 (stage 3 has 3 block pairs), got '1.5'"),
         (["--arch", "swin-x"], "--arch: unknown architecture 'swin-x'; choose one of "
                                "swin_tiny_patch4_window7_224, swin_small_patch4_window7_224"),
-        (["--preset", "fancy"], "--preset must be one of seed, got 'fancy'"),
+        (["--preset", "fancy"], "--preset must be one of 6x6, got 'fancy'"),
         (["--stage", "3", "--query", "14,0"],
          "--query 14,0 is outside the 14x14 token grid of stage 3 (224 px input); ROW and COL "
          "must be from 0 to 13"),
@@ -382,12 +382,12 @@ STAGE = "--stage must be from 1 to 4 (as the paper numbers them), got"
         (["--arch", "swin-b", "--head", "4"], "from 0 to 3 (stage 1 has 4 heads)"),
         (["--arch", "swin-b-384", "--query", "96,0"],
          "--query 96,0 is outside the 96x96 token grid of a 384 px input"),
-        (["--preset", "seed", "--query", "6,0"],
+        (["--preset", "6x6", "--query", "6,0"],
          "--query 6,0 is outside the 6x6 token grid of a 24 px input; ROW and COL must be from "
          "0 to 5"),
-        (["--preset", "seed", "--stage", "2", "--query", "3,0"],
+        (["--preset", "6x6", "--stage", "2", "--query", "3,0"],
          "--query 3,0 is outside the 3x3 token grid of stage 2 (24 px input)"),
-        (["--preset", "seed", "--shift", "3"], "shift 3 must be smaller than the window 3"),
+        (["--preset", "6x6", "--shift", "3"], "shift 3 must be smaller than the window 3"),
         (["--weights", "/nonexistent/ckpt.pth"], "--weights must be auto, random, hub or"),
     ],
 )
@@ -411,10 +411,10 @@ def test_new_options_become_checked_settings(tmp_path):
     def settings(*args, command="figures"):
         return cli.figure_settings([command, str(CAT), "--out", str(tmp_path), *args])
 
-    s = settings("--preset", "seed")
+    s = settings("--preset", "6x6")
     assert (s.size, s.window, s.shift, s.weights, s.stage, s.pair, s.preset, s.arch) == (
-        24, 3, 1, "random", 1, 0, "seed", "swin_tiny_patch4_window7_224")
-    s = settings("--preset", "SEED", "--size", "48", "--weights", "hub", "--stage", "2")
+        24, 3, 1, "random", 1, 0, "6x6", "swin_tiny_patch4_window7_224")
+    s = settings("--preset", " 6X6 ", "--size", "48", "--weights", "hub", "--stage", "2")
     assert (s.size, s.window, s.shift, s.weights, s.stage) == (48, 3, 1, "hub", 2)  # given wins
     s = settings("--arch", "swin-s", "--stage", "3", "--pair", "8", "--head", "11",
                  "--query", "13,13")

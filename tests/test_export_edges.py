@@ -38,7 +38,7 @@ CASES = [
      dict(block=1, head=0, query=(0, 0)), ("default", "lecture")),
     ("t200-s1-far", dict(img_size=200), 1,  # 50x50 tokens, padded to 56x56 for M = 7
      dict(block=1, head=None, query=(49, 49)), ("default", "lecture")),
-    ("seed", dict(img_size=24, window_size=3, shift_size=1), 1,  # cli.py --preset seed
+    ("seed", dict(img_size=24, window_size=3, shift_size=1), 1,  # cli.py --preset 6x6
      dict(block=1, head=0, query=(5, 5)), ("default", "lecture")),
     ("t224-s2-centre", dict(img_size=224), 2,
      dict(block=1, head=None, query=(14, 14)), ("default",)),

@@ -796,18 +796,19 @@ def test_app_applies_its_upload_limit_to_pasted_images(monkeypatch):
     before the library refused it. Now the app's limit applies before decoding."""
     import gradio as gr
 
+    from app import callbacks
     from app.callbacks import image_source
 
     data = encode(noise(40, 40), "PNG")
     assert len(data) > 2048
-    monkeypatch.setenv("SWINVIZ_MAX_FILE_SIZE", "2kb")
+    monkeypatch.setattr(callbacks, "MAX_FILE_BYTES", 2048)  # SWINVIZ_MAX_FILE_SIZE=2kb
     with pytest.raises(gr.Error, match="the limit is 2 KB"):
         image_source({"path": None, "url": data_uri(data)})
     with pytest.raises(gr.Error, match="damaged"):
         image_source({"path": None, "url": "data:image/png;base64,@@@@"})
-    monkeypatch.setenv("SWINVIZ_MAX_FILE_SIZE", "1mb")
+    monkeypatch.setattr(callbacks, "MAX_FILE_BYTES", 1 << 20)
     assert image_source({"path": None, "url": data_uri(data)}) == data
-    monkeypatch.delenv("SWINVIZ_MAX_FILE_SIZE")  # default 20mb
+    monkeypatch.undo()  # the default, 20mb
     with pytest.raises(gr.Error, match="is 21 MB; the limit is 20 MB"):
         image_source({"path": None, "url": "data:image/png;base64," + "A" * (28 << 20)})
 

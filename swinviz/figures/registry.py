@@ -12,6 +12,7 @@ What each tab explains (the app shows it above the tab's figures) is said once p
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -116,6 +117,184 @@ classifier head after the last stage. **Look for:** with random weights the pred
 nothing (the badge says which weights are in use); with the pretrained Swin-T it names what the
 photo shows.""")
 
+# What some tabs explain, said for one exploration (its stage, grid, windows, shift and
+# padding): the app shows it above the tab's figures after every run.
+LIVE_TEXT: dict[str, Callable] = {}
+
+
+def describe_live(tab: str, text: Callable) -> Callable:
+    """Say what a tab explains for an exploration: `text(exp) -> markdown` (the tab's own
+    description, `describe_tab`, stays for no exploration). A tab described twice is a
+    ValueError."""
+    if tab in LIVE_TEXT:
+        raise ValueError(f"tab {tab!r} is described twice for an exploration")
+    LIVE_TEXT[tab] = text
+    return text
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The numbers of one exploration that the tabs' texts name."""
+
+    stage: int
+    b0: int  # the pair's blocks, as timm numbers them inside the stage
+    b1: int
+    H: int  # the stage's token grid
+    W: int
+    p: int  # pixels per token
+    M: int  # the window (fact 2 applied)
+    s: int  # the shift of the second block (0: none)
+    nW: int  # windows of the (padded) grid
+    Hp: int  # the grid padded to whole windows
+    Wp: int
+
+    @property
+    def one(self) -> bool:
+        """One window covers the whole grid (docs/concepts.md, fact 2): no shift."""
+        return self.M >= min(self.H, self.W)
+
+    @property
+    def padded(self) -> bool:
+        return (self.Hp, self.Wp) != (self.H, self.W)
+
+    def no_shift(self) -> str:
+        """Why the second block does not shift, in a clause."""
+        if self.one:
+            return (f"one {self.M}×{self.M} window covers the whole {self.H}×{self.W} grid "
+                    f"(docs/concepts.md, fact 2)")
+        return "its shift is set to 0"
+
+    @property
+    def tokens_s(self) -> str:
+        return f"{self.s} token{'' if self.s == 1 else 's'}"
+
+    def padding(self) -> str:
+        """The padding sentence, or "" for a grid of whole windows."""
+        from .style import padding_text
+
+        if not self.padded:
+            return ""
+        return f" **Padding:** {padding_text(self.H, self.W, self.Hp, self.Wp, self.s)}."
+
+
+def facts(exp) -> Facts:
+    from swinviz.windows import padded_size
+
+    H, W = exp.grid
+    M, s = exp.window_size, exp.shift_size
+    Hp, Wp = padded_size(H, W, M)
+    b0, b1 = exp.blocks
+    return Facts(stage=exp.stage, b0=b0, b1=b1, H=H, W=W, p=exp.patch_size, M=M, s=s,
+                 nW=exp.num_windows, Hp=Hp, Wp=Wp)
+
+
+def _windows_text(exp) -> str:
+    f = facts(exp)
+    what = (f"**What you see:** your image cut into stage {f.stage}'s {f.H}×{f.W} tokens "
+            f"({f.p}×{f.p} px each), with the windows of block {f.b0} (W-MSA) and of block "
+            f"{f.b1} (SW-MSA) drawn on it. Attention only ever happens between tokens of the "
+            f"same window.")
+    if f.one:
+        look = (f"**Look for:** {f.no_shift()}, so every token already attends to every "
+                f"other: both blocks use that one window and block {f.b1} does not shift "
+                f"(nothing needs shifting), as at stage 4 of Swin-T at 224 px.")
+    elif f.s == 0:
+        look = (f"**Look for:** the shift is 0, so block {f.b1} cuts the same {f.nW} windows of "
+                f"{f.M}×{f.M} as block {f.b0}: no information crosses a window border in this "
+                f"pair.")
+    else:
+        look = (f"**Look for:** block {f.b1}'s {f.nW} windows of {f.M}×{f.M} are block "
+                f"{f.b0}'s moved by s = {f.tokens_s}, so they straddle the borders of the "
+                f"regular ones: tokens that were separated in block {f.b0} share a window in "
+                f"block {f.b1}; along the bottom and right edges a shifted window is made of "
+                f"pieces from opposite sides of the image.")
+    return f"{what} {look}{f.padding()}"
+
+
+def _shift_text(exp) -> str:
+    f = facts(exp)
+    if f.s == 0:
+        return (f"**What you see:** nothing rolls here: block {f.b1} does not shift, because "
+                f"{f.no_shift()}. Its windows are block {f.b0}'s, every window keeps its own "
+                f"tokens and every token is in region 0. **Look for:** the roll on a stage whose "
+                f"grid is larger than one window, with a shift above 0 (stage 1 of Swin-T: "
+                f"56×56 tokens, shift 3).{f.padding()}")
+    return (f"**What you see:** how block {f.b1} builds its shifted windows. The code *rolls* "
+            f"the {f.Hp}×{f.Wp} token map up and left by s = {f.tokens_s} (the strips at the "
+            f"top and left wrap around to the bottom and right) and then cuts the regular "
+            f"{f.M}×{f.M} "
+            f"windows again. The 9 colours mark where each piece came from; the second picture "
+            f"numbers these regions 0 to 8 (the reference code's `img_mask`). **Look for:** "
+            f"the paper draws the windows moved right and down, the code moves the tokens up "
+            f"and left: both give the same groups. Windows at the bottom and right mix regions "
+            f"that are not neighbours in the image. The animation plays both views one token "
+            f"of shift at a time, the region ids appearing as the pieces wrap.{f.padding()}")
+
+
+def _masks_text(exp) -> str:
+    f = facts(exp)
+    if f.s == 0:
+        return (f"**What you see:** no mask: block {f.b1} does not shift, because "
+                f"{f.no_shift()}. No window holds pieces from opposite sides of the image, so "
+                f"nothing is added to its attention scores.{f.padding()}")
+    return (f"**What you see:** the mask block {f.b1} adds to the attention scores of a window: "
+            f"0 (light) where the query token and the key token come from the same region, "
+            f"-100 (dark) where they do not; -100 makes their softmax weight practically 0. "
+            f"**Look for:** interior windows need no mask; a window on the right edge splits "
+            f"into 2 groups, on the bottom edge into 2, in the corner into 4, so wrapped-around "
+            f"pieces never attend to each other.{f.padding()}")
+
+
+def _attention_text(exp) -> str:
+    f = facts(exp)
+    what = (f"**What you see:** where the query token (yellow; click the image above to move "
+            f"it) looks. Top: its softmax weights over the tokens of its window, in block "
+            f"{f.b0} and in block {f.b1}, drawn on the image at their real positions"
+            f"{' (the shift undone)' if f.s else ''}. Middle: how its scores are built for the "
+            f"chosen block and head: content (q·k) + relative position bias"
+            f"{' + mask' if f.s else ''}, then softmax. Bottom: the whole attention matrix of "
+            f"its window for every head (one row per query token; each row sums to 1).")
+    if f.s == 0:
+        look = (f"**Look for:** block {f.b1} does not shift ({f.no_shift()}): both blocks see "
+                f"the same window and nothing is masked; only their learned weights differ.")
+    else:
+        look = (f"**Look for:** in block {f.b1} near the bottom or right edge, the tokens that "
+                f"wrapped around from the other side of the image are masked and get ~0 "
+                f"weight.")
+    return f"{what} {look}{f.padding()}"
+
+
+def _flow_text(exp) -> str:
+    f = facts(exp)
+    if f.one:
+        return (f"**What you see:** which tokens can influence the query token. Here one "
+                f"{f.M}×{f.M} window covers the whole {f.H}×{f.W} grid, so after block {f.b0} "
+                f"every token already reaches every other and block {f.b1} (no shift) adds "
+                f"nothing. The last panel is attention rollout: the attention of the blocks "
+                f"chained together, with the real weights. **Look for:** the reach the earlier "
+                f"stages built up before this one.")
+    if f.s == 0:
+        return (f"**What you see:** which tokens can influence the query token: after block "
+                f"{f.b0} only its own window, and block {f.b1} has the same windows (shift 0), "
+                f"so it adds nothing; the last panel is attention rollout, the attention of the "
+                f"blocks chained together, with the real weights. **Look for:** without the "
+                f"shift the reach never leaves the first window.")
+    return (f"**What you see:** which tokens can influence the query token: after block {f.b0} "
+            f"only its own window; after block {f.b1} usually parts of the neighbouring windows "
+            f"too (the shift by {f.s} bridges the borders); after more block pairs a growing "
+            f"area. The last panel is attention rollout: the attention of the blocks chained "
+            f"together, with the real weights. **Look for:** without the shift the reach would "
+            f"never leave the first window. A token in a corner gains nothing in block {f.b1} "
+            f"(its shifted window only wraps around the image, and the mask blocks that): "
+            f"click a token in the middle of the image to see the reach grow.")
+
+
+describe_live("Windows", _windows_text)
+describe_live("Cyclic shift", _shift_text)
+describe_live("Masks", _masks_text)
+describe_live("Attention", _attention_text)
+describe_live("Information flow", _flow_text)
+
 register("windows", "Windows on the image", tab="Windows", order=10)
 register("shift", "Cyclic shift", tab="Cyclic shift", order=20)
 register("regions", "Region ids", tab="Cyclic shift", order=30)
@@ -147,8 +326,11 @@ def tabs() -> list[tuple[str, tuple[str, ...]]]:
     return [(tab, tuple(ns)) for tab, ns in out.items()]
 
 
-def tab_text(tab: str) -> str:
-    """What the tab explains (markdown)."""
+def tab_text(tab: str, exp=None) -> str:
+    """What the tab explains (markdown); with an exploration, said for it where the tab's text
+    depends on it (`describe_live`: its stage, grid, windows, shift and padding)."""
+    if exp is not None and tab in LIVE_TEXT:
+        return LIVE_TEXT[tab](exp)
     return TAB_TEXT.get(tab, MORE_TEXT)
 
 

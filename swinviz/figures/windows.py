@@ -117,6 +117,12 @@ def patch_grid(H: int, W: int, step: float, width: float) -> dict:
     return g
 
 
+def _keep(text: str) -> str:
+    """`text` kept on one line when a title wraps (non-breaking spaces): "s = 3" never ends up
+    alone on a line."""
+    return text.replace(" ", "\u00a0")
+
+
 def _n(k: int, noun: str) -> str:
     return f"{k} {noun}{'' if k == 1 else 's'}"
 
@@ -131,10 +137,10 @@ def _title(exp, s: int, M: int) -> str:
         if M >= min(H, W):
             return head + " — no shift: one window covers the whole grid</sup>"
         return head + " — no shift (s = 0): block 1 uses the same windows as block 0</sup>"
-    return (head + f": the second block's grid is the first's moved right and down by {s} "
-            f"patch{'es' if s > 1 else ''}.</sup><br><sup>A window that runs over the right or "
-            "bottom edge wraps around to the left or top: its pieces share a number and a "
-            "tint.</sup>")
+    return (head + f": the second block's grid is the first's moved right and down "
+            f"{_keep(f'by {s} patch' + ('es' if s > 1 else '') + '.')}</sup><br><sup>A window "
+            f"that runs over the right or bottom edge wraps around to the left or top: its "
+            f"pieces share a number {_keep('and a tint.')}</sup>")
 
 
 def figure(exp, sel) -> go.Figure:
@@ -173,8 +179,8 @@ def figure(exp, sel) -> go.Figure:
                   f"{block_name(1, exp)}: the same one window, no shift"]
     else:
         titles = [f"{block_name(0, exp)}: {_n_windows(pieces0, 'regular window')} of {M0}×{M0}",
-                  f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, grid shifted by "
-                  f"s = {s}" if s else
+                  f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, "
+                  f"{_keep(f'grid shifted by s = {s}')}" if s else
                   f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, no shift"]
     layout, refs = subplots_layout(rows=1, cols=2, horizontal_spacing=0.06,
                                    subplot_titles=titles)

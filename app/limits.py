@@ -1,0 +1,77 @@
+"""The server's limits, read from the environment once, at import, each value checked.
+
+A bad value stops the server at start-up with one sentence naming the variable (`LimitError`),
+never later in a request. docs/security.md says what each limit protects; the README's operator
+table lists them. Values are plain module constants so that the rest of the app imports them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from swinviz.image import parse_size
+
+
+class LimitError(ValueError):
+    """A server setting in the environment that cannot be used: its sentence names it."""
+
+
+def _text(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if len(value) > 40:
+        value = value[:40] + "…"
+    return value
+
+
+def env_whole(name: str, default: int, lo: int, hi: int) -> int:
+    """The whole number in environment variable `name` (default when unset or empty), lo..hi."""
+    text = _text(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise LimitError(f"{name} must be a whole number from {lo} to {hi}, got {text!r}."
+                         ) from None
+    if not lo <= value <= hi:
+        raise LimitError(f"{name} must be a whole number from {lo} to {hi}, got {value}.")
+    return value
+
+
+def env_size(name: str, default: str, lo: int, hi: int) -> tuple[str, int]:
+    """A size like '20mb' in `name` -> (the text as Gradio reads it, bytes), lo..hi bytes."""
+    text = _text(name) or default
+    try:
+        nbytes = parse_size(text)
+    except ValueError:
+        raise LimitError(f"{name} must be a size like '20mb', got {text!r}.") from None
+    if not lo <= nbytes <= hi:
+        raise LimitError(f"{name} must be from {lo >> 10} KB to {hi >> 20} MB, got {text!r}.")
+    return text, nbytes
+
+
+ON_GPU = torch.cuda.is_available()
+MB = 1 << 20
+
+# Largest upload (Gradio's max_file_size, the pasted data: URI's decoded size too).
+MAX_FILE_SIZE, MAX_FILE_BYTES = env_size("SWINVIZ_MAX_FILE_SIZE", "20mb", 64 << 10, 200 * MB)
+# Largest request body on any route, checked before anything reads it: an upload of
+# MAX_FILE_BYTES with its multipart framing, or a JSON request carrying that image as base64
+# (4/3 of it), with 64 KB for the other fields.
+MAX_BODY_BYTES = MAX_FILE_BYTES * 4 // 3 + (64 << 10)
+# Bodies being received by all requests together (slow senders cannot add up).
+MAX_INFLIGHT_BODY_BYTES = 4 * MAX_BODY_BYTES
+# Direct requests (clicks, the page's flow figure: no queue) in flight, answers being sent
+# included: each answer holds up to ~10 MB of figures until the client has read it.
+MAX_DIRECT = env_whole("SWINVIZ_DIRECT_MAX", 16, 1, 1000)
+# Sessions whose explorations (and Gradio state) are kept.
+MAX_SESSIONS = env_whole("SWINVIZ_MAX_SESSIONS", 32, 1, 10_000)
+# Model runs at once (the queue holds the rest).
+MODEL_CONCURRENCY = env_whole("SWINVIZ_MODEL_CONCURRENCY", 4 if ON_GPU else 2, 1, 64)
+# Events waiting in the queue, in all and from one session (a page needs about three at once).
+QUEUE_MAX = env_whole("SWINVIZ_QUEUE_MAX", 64, 1, 10_000)
+QUEUE_PER_SESSION = env_whole("SWINVIZ_QUEUE_PER_SESSION", 8, 1, 10_000)
+# Bytes of the clickable images written for clicks (one PNG a click), oldest deleted first.
+CLICK_IMAGES_BYTES = env_whole("SWINVIZ_CLICK_IMAGES_MB", 64, 1, 100_000) * MB
