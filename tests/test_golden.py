@@ -1,0 +1,204 @@
+"""Golden test: the JSON of every figure kind and the outputs of `explore` for a fixed set of
+explorations, compared with what was recorded in tests/golden/ before a redesign.
+
+Cases: Swin-T at 224 px (random weights, seed 0) at stages 1-4, the 6x6 example (24 px, window
+3, shift 1) and a padded size (200 px: a 50x50 grid in 7x7 windows), each in both templates,
+plus a click (another query, block 0, all heads) on the attention and flow figures.
+
+What is compared: every string exactly, except that the numbers inside a string may differ in
+their last shown digit; every number to 1e-4 relative (1e-6 absolute); embedded images (data:
+URIs) by their SHA-256. The measured timings are replaced by fixed values before drawing.
+
+Regenerate only for a change that you name in the commit:
+    python tests/test_golden.py          # rewrites tests/golden/*.json.gz
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import math
+import re
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+IMAGE = ROOT / "assets" / "cat.jpg"
+# case -> (load_model keyword arguments, stage, pair, the click's query)
+CASES: dict[str, tuple[dict, int, int, tuple[int, int]]] = {
+    "stage1": (dict(img_size=224), 1, 0, (30, 20)),
+    "stage2": (dict(img_size=224), 2, 0, (13, 2)),
+    "stage3": (dict(img_size=224), 3, 2, (10, 12)),
+    "stage4": (dict(img_size=224), 4, 0, (6, 6)),
+    "6x6": (dict(img_size=24, window_size=3, shift_size=1), 1, 0, (5, 5)),
+    "padded": (dict(img_size=200), 1, 0, (49, 49)),
+}
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def _canonical(value):
+    """JSON-ready value with data: URIs replaced by their digest and floats to 7 digits."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, str) and value.startswith("data:"):
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    if isinstance(value, float):
+        return float(f"{value:.7g}") if math.isfinite(value) else str(value)
+    return value
+
+
+def _exploration_record(exp) -> dict:
+    """What `explore` returns, as numbers: the geometry, the logits and top-5, and for each
+    traced block the shapes and sums of its tensors."""
+    trace_fields = ("attn", "scores", "bias", "mask")
+    traces = []
+    for t in exp.traces:
+        rec = {"window_size": t.window_size, "shift_size": t.shift_size,
+               "input_resolution": list(t.input_resolution)}
+        for name in trace_fields:
+            tensor = getattr(t, name, None)
+            if tensor is not None:
+                rec[name] = {"shape": list(tensor.shape), "sum": float(tensor.double().sum()),
+                             "abs": float(tensor.double().abs().sum())}
+        traces.append(rec)
+    return {
+        "grid": list(exp.grid), "patch_size": exp.patch_size, "window_size": exp.window_size,
+        "shift_size": exp.shift_size, "stage": exp.stage, "pair": exp.pair,
+        "num_heads": exp.num_heads, "embed_dim": exp.embed_dim, "blocks": list(exp.blocks),
+        "tokens": [list(exp.tokens.shape), float(exp.tokens.double().sum())],
+        "output": [list(exp.output.shape), float(exp.output.double().sum())],
+        "chain": len(exp.chain),
+        "logits": None if exp.logits is None else exp.logits.flatten()[:20].tolist(),
+        "top5": None if exp.top5 is None else [list(t) for t in exp.top5],
+        "traces": traces,
+    }
+
+
+@cache
+def _model(**kw):
+    from swinviz import load_model
+
+    return load_model("random", **kw)
+
+
+def record(case: str) -> dict:
+    """The golden record of one case, as `python tests/test_golden.py` writes it."""
+    from swinviz.figures import KINDS, make_figures
+
+    kw, stage, pair, query = CASES[case]
+    exp = _model(**kw).explore(IMAGE, stage=stage, pair=pair)
+    exp = dataclasses.replace(exp, timings_ms={k: 1.0 for k in exp.timings_ms})
+    out = {"explore": _exploration_record(exp), "figures": {}}
+    for template in ("default", "lecture"):
+        for kind, fig in make_figures(exp, KINDS, template=template).items():
+            out["figures"][f"{template}/{kind}"] = fig.to_plotly_json()
+    click = make_figures(exp, ("attention", "flow"), query=query, block=0, head=None)
+    for kind, fig in click.items():
+        out["figures"][f"click/{kind}"] = fig.to_plotly_json()
+    return json.loads(json.dumps(_canonical(out), default=_default))
+
+
+def _default(value):
+    if hasattr(value, "tolist"):
+        return _canonical(value.tolist())
+    raise TypeError(type(value).__name__)
+
+
+def _same_text(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if NUMBER.sub("#", a) != NUMBER.sub("#", b):
+        return False
+    for x, y in zip(NUMBER.findall(a), NUMBER.findall(b), strict=True):
+        if "." not in x and "e" not in x:  # whole numbers (blocks, grids, counts): exact
+            if x != y:
+                return False
+            continue
+        mantissa = x.split("e")[0]
+        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        unit = 10.0 ** -digits * (10.0 ** int(x.split("e")[1]) if "e" in x else 1.0)
+        if abs(float(x) - float(y)) > 1.01 * unit:
+            return False
+    return True
+
+
+def differences(want, got, where: str = "", out: list | None = None) -> list[str]:
+    """Where `got` differs from `want` (a few paths, for the failure message)."""
+    out = [] if out is None else out
+    if len(out) >= 8:
+        return out
+    if isinstance(want, dict) and isinstance(got, dict):
+        for key in sorted(set(want) | set(got)):
+            if key not in want or key not in got:
+                out.append(f"{where}/{key}: only in {'golden' if key in want else 'now'}")
+            else:
+                differences(want[key], got[key], f"{where}/{key}", out)
+    elif isinstance(want, list) and isinstance(got, list):
+        if len(want) != len(got):
+            out.append(f"{where}: {len(want)} items in golden, {len(got)} now")
+        else:
+            for i, (a, b) in enumerate(zip(want, got, strict=True)):
+                differences(a, b, f"{where}[{i}]", out)
+    elif isinstance(want, (int, float)) and isinstance(got, (int, float)) \
+            and not isinstance(want, bool) and not isinstance(got, bool):
+        if not math.isclose(want, got, rel_tol=1e-4, abs_tol=1e-6):
+            out.append(f"{where}: {want!r} in golden, {got!r} now")
+    elif isinstance(want, str) and isinstance(got, str):
+        if not _same_text(want, got):
+            out.append(f"{where}: {want[:120]!r} in golden, {got[:120]!r} now")
+    elif want != got:
+        out.append(f"{where}: {str(want)[:120]!r} in golden, {str(got)[:120]!r} now")
+    return out
+
+
+def golden_path(case: str) -> Path:
+    return GOLDEN / f"{case}.json.gz"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_figures_and_explore_match_the_golden_record(case):
+    path = golden_path(case)
+    assert path.is_file(), f"no golden record {path.name}: run python tests/test_golden.py"
+    want = json.loads(gzip.decompress(path.read_bytes()))
+    got = record(case)
+    diff = differences(want, got)
+    assert not diff, f"{case}: " + "\n".join(diff)
+
+
+def test_the_comparison_sees_a_change():
+    """The comparison is not blind: a changed title, a moved number and a dropped trace fail."""
+    base = {"layout": {"title": {"text": "Block 1: p = 0.123"}},
+            "data": [{"z": [[0.5, 0.25]]}, {"x": [1]}]}
+    assert differences(base, json.loads(json.dumps(base))) == []
+    near = json.loads(json.dumps(base))
+    near["layout"]["title"]["text"] = "Block 1: p = 0.124"  # the last shown digit
+    near["data"][0]["z"][0][0] = 0.5 + 1e-7
+    assert differences(base, near) == []
+    for change in (lambda d: d["layout"]["title"].update(text="Block 2: p = 0.123"),
+                   lambda d: d["layout"]["title"].update(text="Block 1: p = 0.133"),
+                   lambda d: d["data"][0]["z"][0].__setitem__(1, 0.26),
+                   lambda d: d["data"].pop()):
+        other = json.loads(json.dumps(base))
+        change(other)
+        assert differences(base, other), other
+
+
+def write() -> None:
+    GOLDEN.mkdir(exist_ok=True)
+    for case in CASES:
+        data = json.dumps(record(case), sort_keys=True, separators=(",", ":")).encode()
+        golden_path(case).write_bytes(gzip.compress(data, 9, mtime=0))
+        print(f"{golden_path(case).relative_to(ROOT)}: {len(data) >> 10} KB of JSON")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    write()
