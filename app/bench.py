@@ -30,7 +30,7 @@ from pathlib import Path
 
 from swinviz.figures import KINDS, QUERY_KINDS
 
-from . import callbacks as cb
+from . import picture, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,16 +59,16 @@ def _median_ms(fn, repeat: int) -> tuple[float, object]:
 
 
 def measure(photo: str, size: int = 224, repeat: int = 7, http: bool = True) -> dict:
-    cb.run(photo, img_size=size)  # warm-up: model built and cached, modules imported
-    run_ms, out = _median_ms(lambda: cb.run(photo, img_size=size), repeat)
+    runs.run(photo, img_size=size)  # warm-up: model built and cached, modules imported
+    run_ms, out = _median_ms(lambda: runs.run(photo, img_size=size), repeat)
     view = out[-1]
     per_fig = {k: len(p.plot.encode()) for k, p in zip(KINDS, out[: len(KINDS)], strict=True)}
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
     clicks = iter([(x * k + 1, y * k + 1) for x, y in ((3, 5), (20, 30), (50, 2), (10, 10),
                                                          (33, 44), (1, 54), (54, 54), (27, 27))]
                   * (repeat // 8 + 1))
-    click_ms, click_out = _median_ms(lambda: cb.pick_query_at(view, *next(clicks)), repeat)
-    redraw_ms, redraw_out = _median_ms(lambda: cb.redraw(view, 0, "all", "lecture"), repeat)
+    click_ms, click_out = _median_ms(lambda: clicks.pick_query_at(view, *next(clicks)), repeat)
+    redraw_ms, redraw_out = _median_ms(lambda: runs.redraw(view, 0, "all", "lecture"), repeat)
     res = {
         "size": size,
         "device": view.exp.device,
@@ -99,13 +99,13 @@ def measure_stages(photo: str, size: int = 224, repeat: int = 5) -> dict:
     out: dict = {"size": size, "load_average": [round(x, 2) for x in os.getloadavg()]}
     first = ("windows",)
     for stage in (1, 2, 3, 4):
-        cb.run(photo, img_size=size, stage=stage)  # the stage's first run: caches warm
+        runs.run(photo, img_size=size, stage=stage)  # the stage's first run: caches warm
         total, firsts, rests = [], [], []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            view = cb.run(photo, img_size=size, stage=stage, pack=True, first=first)[-1]
+            view = runs.run(photo, img_size=size, stage=stage, pack=True, first=first)[-1]
             t1 = time.perf_counter()
-            cb.rest(view, 1, "0", "default", first=first)
+            runs.rest(view, 1, "0", "default", first=first)
             t2 = time.perf_counter()
             firsts.append((t1 - t0) * 1e3)
             rests.append((t2 - t1) * 1e3)
@@ -218,7 +218,8 @@ def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 30
 
     from swinviz.budget import estimate
 
-    from .state import ModelSettings, default_weights_source
+    from .settings import ModelSettings
+    from .state import default_weights_source
 
     n = max(1, min(int(n), 64))
     weights = weights or default_weights_source()

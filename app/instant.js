@@ -5,7 +5,12 @@
 (function () {
   "use strict";
   if (window.swinviz) return;
-  const S = (window.swinviz = { packs: new Map(), drew: "", timings: [], last: null });
+  const S = (window.swinviz = { packs: new Map(), drew: null, at: null, timings: [], last: null });
+  // The one switch of the in-page path (app.instant.INSTANT_CLICKS, or ?instant=0 in the
+  // page's address): off, the page neither redraws nor asks for anything itself; every click
+  // goes to the server as it is (an empty click message), which draws both figures.
+  S.instant = window.swinvizInstant !== false
+    && new URLSearchParams(window.location.search).get("instant") !== "0";
   // Gradio 6.31's upload progress bar (every upload to the image) reads the upload's progress
   // through its client's fetch-based stand-in for an EventSource and closes it when the upload
   // is done and when the bar goes; that stand-in's close() is a stub that only warns "Method
@@ -363,7 +368,7 @@
     });
   }
 
-  // ImagePreview's click position (Gradio 6.31), then app.callbacks.click_to_token.
+  // ImagePreview's click position (Gradio 6.31), then app.picture.click_to_token.
   function clickToken(img, ev, P) {
     const rect = img.getBoundingClientRect();
     const s = Math.min(rect.width / img.naturalWidth, rect.height / img.naturalHeight, 1);
@@ -376,7 +381,7 @@
     return [r, c];
   }
 
-  // A figure's layout.meta.page (app.callbacks.add_page_meta: the run's name, the template,
+  // A figure's layout.meta.page (app.plotting.add_page_meta: the run's name, the template,
   // where the clickable image's tokens are), shown or not
   function pageMeta(gd) {
     const m = gd && gd.layout && gd.layout.meta && gd.layout.meta.page;
@@ -402,7 +407,7 @@
     return root.replace(/\/+$/, "") + "/swinviz/flow";
   }
 
-  // Ask for token rc's flow figure at the click itself (app.callbacks.page_flow) and draw it
+  // Ask for token rc's flow figure at the click itself (app.clicks.page_flow) and draw it
   // when it comes, unless another click came since, or the figure is now another run's or
   // template's; Gradio's event for the click then leaves that figure out ("|flowpage"). An
   // answer that finds the flow tab closed waits for it (`shown`).
@@ -474,23 +479,23 @@
 
   const HAND_ON_MS = 2000; // a flow request still unanswered then: Gradio gets the click anyway
 
-  // "run:row:col": the token this click picks on the run the page shows, from a figure that
-  // knows the image's token grid (the shown one first), or "" when none does. The server takes
-  // it over the click's coordinates: Gradio may send a held click again with an earlier click's
-  // coordinates (trigger_mode "always_last"), but it asks PICK_JS for `drew` anew.
+  // {run, row, col}: the token this click picks on the run the page shows, from a figure that
+  // knows the image's token grid (the shown one first), or null when none does. The server
+  // takes it over the click's coordinates: Gradio may send a held click again with an earlier
+  // click's coordinates (trigger_mode "always_last"), but it asks PICK_JS for the message anew.
   function pageAt(img, ev) {
     const metas = ["attention", "flow"].map((k) => figureDiv(k))
       .sort((a, b) => visible(b) - visible(a)).map(pageMeta).filter((m) => m);
     const rc = metas.length ? clickToken(img, ev, metas[0]) : null;
-    return rc ? [metas[0].run, rc[0], rc[1]].join(":") : "";
+    return rc ? { run: metas[0].run, row: rc[0], col: rc[1] } : null;
   }
 
   function onClick(ev) {
-    if (ev.swinvizReplay) return; // the click handed on to Gradio (holdClick)
+    if (ev.swinvizReplay || !S.instant) return; // handed on to Gradio (holdClick), or path off
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
-    S.drew = "";
+    S.drew = null;
     S.flowAsked = false;
-    S.at = "";
+    S.at = null;
     if (!img) return;
     S.clickSeq++;
     S.flowParked = null;
@@ -519,7 +524,7 @@
       if (asking) handOnAfter(asking);
       return;
     }
-    S.drew = [P.key, P.block, P.head === null ? "all" : P.head, rc[0], rc[1]].join(":");
+    S.drew = { run: P.key, block: P.block, head: P.head, row: rc[0], col: rc[1] };
     if (!visible(gd)) {
       // another tab is open: the figure is redrawn when its tab opens (`shown`); Plotly cannot
       // lay out a hidden figure, and the server need not send it
@@ -535,7 +540,7 @@
     try {
       drawing = Promise.resolve(redrawAttention(gd, P, rc[0], rc[1]));
     } catch (e) {
-      S.drew = ""; // the server sends the figure (Gradio gets this click as it is)
+      S.drew = null; // the server sends the figure (Gradio gets this click as it is)
       console.error("swinviz: in-page redraw failed", e);
       return;
     }
@@ -552,7 +557,7 @@
       });
     }).catch((e) => {
       console.error("swinviz: in-page redraw failed", e);
-      replay("", asked);
+      replay(null, asked);
     });
   }
 
@@ -582,14 +587,15 @@
       if (click) click.flow = performance.now() - click.t0;
     }).catch((e) => console.error("swinviz: drawing the flow figure failed", e));
   };
-  // what the select event tells the server: the page drew "key:block:head:row:col" (or ""),
-  // then "|flowpage" when the page asked for the flow figure itself (`askFlow`), or "|flow"
-  // when the answer should carry it as text for the page to draw, then "|at:run:row:col", the
-  // token the page found for the click (`pageAt`)
+  // The click message the select event sends the server (app.clicks.parse_click_message):
+  // version 1, "at" the token the page found for the click (`pageAt`), "drew" the attention
+  // figure the page redrew itself (its run, block, head, token), "flow" "page" when the page
+  // asked for the flow figure itself (`askFlow`), "text" when the answer should carry it as
+  // text for the page to draw, else null. The in-page path off: "" (the server draws all).
   S.flowSeq = 0;
   S.clickSeq = 0;
-  S.drewFor = () => S.drew + (S.flowAsked ? "|flowpage" : flowOpen() ? "|flow" : "")
-    + (S.at ? "|at:" + S.at : "");
+  S.message = () => (S.instant ? JSON.stringify({ v: 1, at: S.at || null, drew: S.drew || null,
+    flow: S.flowAsked ? "page" : flowOpen() ? "text" : null }) : "");
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {
     if (kind === "flow") return showParkedFlow();

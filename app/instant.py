@@ -10,10 +10,13 @@ the query and redraws it with `Plotly.react`;
 the server then only learns the new query (the session's View, for downloads and redraws), and
 sends the marked image. The information-flow figure (its rollout goes back through every block
 of the chain, so it is drawn on the server) is asked for by the page itself at the click when
-its tab is open: `POST /swinviz/flow` (`app.callbacks.page_flow`, with the run's name from the
+its tab is open: `POST /swinviz/flow` (`app.clicks.page_flow`, with the run's name from the
 figure's `layout.meta["page"]`), drawn on the figure shown with one `Plotly.react`; Gradio's
 event for the click follows once it is drawn (its dispatch and status updates would otherwise
-delay the drawing) and leaves that figure out.
+delay the drawing) and leaves that figure out. With the click, the page tells the server what
+it did in one versioned JSON message (`app.clicks.ClickMessage`, parsed in one place).
+`INSTANT_CLICKS = False` (or ?instant=0 in a page's address) turns the in-page path off: no
+click pack is sent, the page draws nothing itself, and the server draws every click.
 
 How exact: attention probabilities (the selected block's, every head; the other block's as the
 figure shows it, one head or the mean) are sent as float16: a relative error of at most 2^-11
@@ -39,8 +42,14 @@ import numpy as np
 
 from swinviz.budget import click_pack_bytes
 
+from .picture import display_scale
+
 PACK_VERSION = 1
 JS_PATH = Path(__file__).with_name("instant.js")
+# The one switch of the in-page path: False, the attention figure carries no click pack and the
+# page neither redraws a figure nor asks for one itself; every click goes to the server
+# (app.clicks), which draws both figures. A page turns it off for itself with ?instant=0.
+INSTANT_CLICKS = True
 
 
 KINDS = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
@@ -79,7 +88,7 @@ def _geometry(trace):
     """(order (nW, N) flat positions r·Wp + c on the padded grid, region id per slot (nW, N))
     of one block, from the library's own window functions (as the attention figure builds
     them)."""
-    from swinviz.figures.flow import token_geometry
+    from swinviz.figures._core.geometry import token_geometry
     from swinviz.windows import padded_size, window_partition
 
     M, s = trace.window_size, trace.shift_size
@@ -93,8 +102,6 @@ def click_geometry(exp) -> dict:
     """Where the clickable image's tokens are, for the page's `clickToken` (as the server's
     `click_to_token`): "grid" [H, W], the explored stage's token grid, and "disp", a token's
     side in the displayed image's pixels."""
-    from .callbacks import display_scale
-
     H, W = exp.grid
     return {"grid": [int(H), int(W)], "disp": int(exp.patch_size * display_scale(exp.image))}
 
@@ -200,4 +207,5 @@ def page_head() -> str:
         f"'./assets/{chunk}', document.baseURI).href).catch(() => {{}}), 50);\n"
         "  if (document.readyState === 'complete') go(); "
         "else window.addEventListener('load', go); })();")
-    return f"<script>\n{JS_PATH.read_text()}\n{preload}\n</script>"
+    switch = f"window.swinvizInstant = {'true' if INSTANT_CLICKS else 'false'};"
+    return f"<script>\n{switch}\n{JS_PATH.read_text()}\n{preload}\n</script>"

@@ -7,10 +7,13 @@ table lists them. Values are plain module constants so that the rest of the app 
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
 
+from swinviz.config import short
+from swinviz.environment import request_mb
 from swinviz.image import parse_size
 
 
@@ -19,10 +22,8 @@ class LimitError(ValueError):
 
 
 def _text(name: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if len(value) > 40:
-        value = value[:40] + "…"
-    return value
+    """The variable's value as a sentence echoes it (at most 40 characters)."""
+    return short(os.environ.get(name, "").strip(), 40, quote=False)
 
 
 def env_whole(name: str, default: int, lo: int, hi: int) -> int:
@@ -37,6 +38,21 @@ def env_whole(name: str, default: int, lo: int, hi: int) -> int:
                          ) from None
     if not lo <= value <= hi:
         raise LimitError(f"{name} must be a whole number from {lo} to {hi}, got {value}.")
+    return value
+
+
+def env_positive(name: str, default: float, hi: float) -> float:
+    """The positive number in environment variable `name` (default when unset or empty), at
+    most `hi`."""
+    text = _text(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= hi):
+        raise LimitError(f"{name} must be a positive number up to {hi:g}, got {text!r}.")
     return value
 
 
@@ -75,3 +91,21 @@ QUEUE_MAX = env_whole("SWINVIZ_QUEUE_MAX", 64, 1, 10_000)
 QUEUE_PER_SESSION = env_whole("SWINVIZ_QUEUE_PER_SESSION", 8, 1, 10_000)
 # Bytes of the clickable images written for clicks (one PNG a click), oldest deleted first.
 CLICK_IMAGES_BYTES = env_whole("SWINVIZ_CLICK_IMAGES_MB", 64, 1, 100_000) * MB
+
+# Models kept loaded (LRU, app.state.MODELS), by count and by bytes (the newest is always kept).
+MODEL_CACHE_SIZE = env_whole("SWINVIZ_MODEL_CACHE", 4, 1, 1000)
+MODEL_CACHE_MB = env_positive("SWINVIZ_MODEL_CACHE_MB", 400, 1e6)
+# Explorations held by all sessions together (slimmed: about 9 MB each at 224 px, 36 at 448).
+STATE_BUDGET_MB = env_positive("SWINVIZ_STATE_MB", 256, 1e6)
+# Figures that depend only on the settings, shared by all sessions (app.state.FIGURES).
+FIGURE_CACHE_MB = env_positive("SWINVIZ_FIGURE_CACHE_MB", 32, 1e6)
+# Memory one request may need (its model, the run, the figures) and the size of the figures one
+# response may send, each estimated from the settings by swinviz.budget before any work
+# (app.budget). Two requests at the limit run at once on a CPU (MODEL_CONCURRENCY), each
+# counting its model, which also sits in the model cache: two at-limit requests (~2 x 450 MB
+# beyond their models), the cache, the explorations and a Python process with torch and Gradio
+# (~350 MB) fit in about 2 GB.
+REQUEST_MB_NAME = "SWINVIZ_REQUEST_MB"
+REQUEST_MB = request_mb(600.0, LimitError)
+RESPONSE_MB_NAME = "SWINVIZ_RESPONSE_MB"
+RESPONSE_MB = env_positive(RESPONSE_MB_NAME, 64.0, 1e6)

@@ -2,14 +2,15 @@
 
 The data's path: image (`image`) -> `PatchEmbed` -> windows (`windows`) -> `WindowAttention` ->
 `SwinTransformerBlock` / `SwinBlockPair` (`block`) -> `PatchMerging` / `SwinTransformerStage`
-(`stages`) -> `SwinTransformer`, `load_model`, `explore` (`model`), all from one `SwinConfig`
-(`config`).
+(`stages`) -> `SwinTransformer`, `explore` (`model`), all from one `SwinConfig` (`config`);
+`load_model` (`factory`) builds one with its weights (`weights`: checkpoints, layouts, the Hub).
 """
 
 from .attention import WindowAttention
 from .block import BlockTrace, SwinBlockPair, SwinTransformerBlock
 from .config import ARCHS, SettingsError, SwinConfig, get_config
-from .model import Exploration, SwinTransformer, check_settings, load_model
+from .factory import load_model
+from .model import Exploration, SwinTransformer, check_settings
 from .patch_embed import PatchEmbed
 from .stages import PatchMerging, SwinTransformerStage
 from .windows import (

@@ -42,8 +42,8 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
 
 
 def region_palette() -> list[tuple[int, int, int]]:
-    """RGB of region ids 0..8, the colours of the figures (swinviz.figures.style)."""
-    from .figures.style import REGION_COLORS
+    """RGB of region ids 0..8, the colours of the figures (swinviz.figures._core.palette)."""
+    from .figures._core.palette import REGION_COLORS
 
     return [_rgb(c) for c in REGION_COLORS]
 

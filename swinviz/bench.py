@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from .kernels import use_onednn
+from .backends.switches import use_onednn
 
 SHAPES = ((96, 56, 3, 7), (96, 96, 3, 12), (192, 28, 6, 7))  # (C, H=W, heads, window)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -184,7 +184,7 @@ def _with_onednn(fn: Callable[[], object], on: bool) -> Callable[[], object]:
 def _compiled_variants(module, x, compile_: str, row: dict) -> dict[str, Callable[[], object]]:
     """The compiled variants of `module` on x, compiled now (their first call, timed into
     row[f"{name}: first call s"]); a variant that falls back to eager is left out, with why."""
-    from .compiled import OPTIONS, compiled_forward
+    from .backends.compiled import OPTIONS, compiled_forward
 
     fns = {}
     for name, (options, freeze, onednn) in COMPILE_VARIANTS[compile_].items():
@@ -210,7 +210,7 @@ def _linears_only(pair, x):
     """Only the pair's eight Linear layers (qkv, proj, fc1, fc2 of each block), run as the fast
     path runs them (oneDNN where it runs, GELU and residual adds fused), on inputs of the right
     shapes: a floor timed in the same round-robin."""
-    from .kernels import fused_linear
+    from .backends.onednn import fused_linear
 
     L, C = x.shape[-2:]
     h = x.new_empty(1, L, 4 * C).normal_()
@@ -229,7 +229,7 @@ def _all_but_attention(pair, x):
     """The fast pair with the attention core (q kᵀ, + bias + mask, softmax, @ v) left out: norms,
     gathers, all linears, GELU and residuals, as the fast path runs them. What no attention
     kernel, however fast, saves."""
-    from .kernels import fused_linear
+    from .backends.onednn import fused_linear
 
     def run():
         y = x
@@ -314,7 +314,7 @@ def bench_explore(quick: bool = False) -> dict[str, float]:
     """Explore a 224 photo (image -> traces) and build all ten figures; times and JSON size."""
     from PIL import Image
 
-    from .model import load_model
+    from .factory import load_model
 
     kw = dict(min_runs=5, budget_s=0.5, warmup=1) if quick else dict(min_runs=10, warmup=2)
     model = load_model(device="cpu")
@@ -407,11 +407,11 @@ def format_pairs(rows: list[dict]) -> str:
 
 def attention_core() -> str:
     """Which window attention the fast path runs on the CPU here, in words."""
-    from . import kernels
+    from .backends import window_kernel as kernels
 
     why = kernels.fused_attention_unavailable()
     if why is None and kernels.fused_attention_enabled():
-        return "the fused C kernel (swinviz/csrc/window_attention.c)"
+        return "the fused C kernel (swinviz/backends/window_kernel/window_attention.c)"
     return ("batched GEMMs and a softmax (the fused C kernel "
             f"{'is switched off' if why is None else 'is not used: ' + why})")
 
@@ -422,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     p.add_argument("--half", action="store_true", help="also time float16 on CUDA")
     p.add_argument("--compile", default="default", choices=tuple(COMPILE_VARIANTS),
-                   help="compiled variants to time: none, default (swinviz.compiled's default, "
-                   "the default) or all (also with the weights frozen in)")
+                   help="compiled variants to time: none, default (the compiled path's "
+                   "defaults, the default) or all (also with the weights frozen in)")
     p.add_argument("--no-model", action="store_true", help="skip the whole-model part")
     p.add_argument("--no-pairs", action="store_true", help="skip the block-pair part")
     p.add_argument("--quick", action="store_true", help="fewer runs (for a smoke test)")

@@ -1,23 +1,15 @@
 """The Swin Transformer block (W-MSA or SW-MSA) and the block pair, with an optional trace.
 
-Two paths through a block:
-- fast (default). On the CPU in float32 inference: qkv per token, then the fused C window
-  attention (`swinviz.kernels.window_attention`), which reads each window's q, k, v through the
-  window order (pad + roll + partition), adds the bias and the mask in the reference's order, and
-  writes each token's row back (reverse + roll back + crop). Elsewhere, bias + mask added as one
-  cached float mask; on the CPU, windows of up to 64 tokens (and wherever autograd records or
-  the head-averaged probabilities are asked for): qkv per token, then
-  (pad +) roll + window_partition + the split into heads as one gather of d-wide rows, batched
-  GEMMs with the scores as (keys, queries) and an in-place softmax down the columns (under
-  autograd as (queries, keys), softmax along rows, not in place), and the
-  heads merged, windows reversed and rolled back as one gather. Larger windows and other
-  devices: the tokens gathered into windows first, qkv, then fused scaled-dot-product attention
-  on strided q, k, v views, and one gather of tokens back. On the CPU each Linear is one oneDNN
-  call with its bias and fc1's GELU or the residual add (proj, fc2) fused into the GEMM
-  (`swinviz.kernels`);
-- traced (`return_trace=True`): the reference's steps one by one (roll, partition, q kᵀ, + bias,
-  + mask, softmax), keeping the tensors the figures draw.
-Both agree to 1e-5 in float32.
+    x (B, H*W, C) -> x + attention(norm1(x)) in (shifted) windows -> x + mlp(norm2(x))
+
+Two paths through a block, equal to 1e-5 in float32:
+- traced (`return_trace=True`): the reference's steps one by one (`functional`: pad, roll,
+  partition, q kᵀ, + bias, + mask, softmax, reverse, roll back), keeping the tensors the figures
+  draw (`BlockTrace`);
+- fast (default): the same computation with the permutations as gathers through the window
+  order and the attention on the path `WindowAttention.backend` chooses once per forward
+  (`backends.attention.block_attention`: the fused C kernel, SDPA or batched GEMMs); the linears
+  through `backends.onednn.fused_linear`.
 """
 
 from __future__ import annotations
@@ -26,12 +18,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .attention import WindowAttention, trunc_normal_
+from .backends.attention import addend, block_attention, window_rows
+from .backends.onednn import fused_linear
 from .cost import block_flops
-from .kernels import fused_linear, gather_rows, same_bits, window_attention
+from .functional import shifted_window_attention
 from .windows import (
     attention_mask,
     effective_window,
@@ -39,8 +32,6 @@ from .windows import (
     padded_size,
     region_ids,
     window_order,
-    window_partition,
-    window_reverse,
 )
 
 
@@ -114,57 +105,6 @@ def _cached_geometry(H: int, W: int, M: int, s: int, device: torch.device):
     order = window_order(H, W, M, s, device)
     mask = attention_mask(*padded_size(H, W, M), M, s).to(device) if s > 0 else None
     return order, inverse_order(order, H * W), mask
-
-
-def _rows(kind: str, index: torch.Tensor, nH: int, N: int) -> torch.Tensor:
-    """The row gathers of the fast path, as rows of d = C / nH values:
-
-    kind "qkv", index = order (nW*N,): row t*3nH + j*nH + h of a (L', 3C) qkv output for q/k/v
-        j, window w, head h and slot n, where t = order[w*N + n]: (3*nW*nH*N,) in (j, w, h, n)
-        order, so the gather gives q, k, v as (3, nW*nH, N, d), contiguous;
-    kind "merge", index = inverse order (L,): row (w*nH + h)*N + n of a (nW*nH*N, d) attention
-        output for token t and head h, where inv[t] = w*N + n: (L*nH,), token-major.
-    """
-    dev = index.device
-    if kind == "qkv":
-        heads = torch.arange(nH, device=dev).view(1, nH, 1)
-        rows = index.view(-1, 1, N) * (3 * nH) + heads  # nW, nH, N
-        return (rows.unsqueeze(0) + (torch.arange(3, device=dev) * nH).view(3, 1, 1, 1)).view(-1)
-    return (((index // N) * nH * N + index % N).unsqueeze(1)
-            + torch.arange(nH, device=dev) * N).view(-1)
-
-
-# the rows per (kind, length, heads, window tokens, device): a few entries (a private copy of
-# the order, rows), each used only while its copy equals the order asked for bit for bit (the
-# blocks of one grid share two orders: shifted or not); never handed out
-_ROWS: dict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = {}
-
-
-def _cached_rows(kind: str, index: torch.Tensor, nH: int, N: int) -> torch.Tensor:
-    """`_rows(kind, index, nH, N)`, cached by the values of index; computed in the graph under
-    torch.compile."""
-    if torch.compiler.is_compiling():
-        return _rows(kind, index, nH, N)
-    key = (kind, index.shape[0], nH, N, index.device)
-    entries = _ROWS.setdefault(key, [])
-    for source, rows in entries:
-        if same_bits(source, index):
-            return rows
-    with torch.inference_mode(False):  # normal tensors: a later autograd run may use them
-        source = index.clone()
-        rows = _rows(kind, source, nH, N)
-    if len(entries) >= 4:
-        entries.pop(0)
-    if len(_ROWS) >= 64:
-        _ROWS.clear()
-        _ROWS[key] = entries
-    entries.append((source, rows))
-    return rows
-
-
-def _merge_rows(inv: torch.Tensor, nH: int, N: int) -> torch.Tensor:
-    """`_rows("merge", inv, nH, N)`, cached."""
-    return _cached_rows("merge", inv, nH, N)
 
 
 class SwinTransformerBlock(nn.Module):
@@ -247,26 +187,17 @@ class SwinTransformerBlock(nn.Module):
 
         # the reference's steps, one by one
         M, s = self.window_size, self.shift_size
-        N = M * M
         _, _, mask = self._geometry(x.device)
-        Hp, Wp = self.padded_resolution
         shortcut = x
-        x = F.pad(self.norm1(x).view(B, H, W, C), (0, 0, 0, Wp - W, 0, Hp - H))  # B, Hp, Wp, C
-        if s > 0:
-            x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))  # patches move up and left
-        x_windows = window_partition(x, M).view(-1, N, C)  # B*nW, N, C
-        attn_windows, t = self.attn(x_windows, mask=mask, return_trace=True)
-        x = window_reverse(attn_windows.view(-1, M, M, C), M, Hp, Wp)  # B, Hp, Wp, C
-        if s > 0:
-            x = torch.roll(x, shifts=(s, s), dims=(1, 2))  # every patch back in its place
-        x = shortcut + self.drop_path(x[:, :H, :W].reshape(B, L, C))
+        y, t = shifted_window_attention(self.norm1(x), self.attn, (H, W), M, s, mask)
+        x = shortcut + self.drop_path(y)
         x = x + self.drop_path(self.mlp(self.norm2(x)))
         if attn_out is not None:
             attn_out.append(t["attn"].detach().float().mean(1))
         return x, BlockTrace(
             attn=t["attn"], scores=t["scores"], bias=t["bias"],
             mask=None if mask is None else mask.clone(),  # the trace owns its copy
-            region_ids=region_ids(Hp, Wp, M, s), window_size=M, shift_size=s,
+            region_ids=region_ids(*self.padded_resolution, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=shortcut, x_out=x,
         )
 
@@ -282,69 +213,36 @@ class SwinTransformerBlock(nn.Module):
         inv: (H*W,) int64, the slot each token comes back from; mask: (nW, N, N) or None;
         addend: bias + mask made beforehand (`fast_addend`), else made in the attention;
         rows: the qkv and merge row gathers made beforehand (`fast_rows`), else cached here.
-        (The compiled path passes both in: made inside inductor's graph on every call, they
-        cost ~5 ms of a 70 ms Swin-T forward.)
+        (The compiled path passes both in, made outside its graph.)
         """
-        B, L, C = x.shape
-        N, nH = self.window_size**2, self.num_heads
-        d = C // nH
+        L = x.shape[1]
         shortcut = x
         x = self.norm1(x)
         if self.padded_resolution != self.input_resolution:
             # padding slots gather token L: zeros after the norm, as F.pad would give
-            x = torch.cat([x, x.new_zeros(B, 1, C)], dim=1)
-        core = self.attn.core(x, N, attn_out, *self.attn.qkv.parameters())
-        if core == "fused":
-            # qkv per token, then (pad +) roll + window_partition, the attention of every
-            # window and head, window_reverse + roll back (+ crop) in one C kernel that reads
-            # and writes token rows through the order: B, L', 3C -> B, L, C
-            if addend is None:
-                addend = self.attn.addend(mask, x.dtype, B * (order.numel() // N), core,
-                                          self.owns(mask, x.device))
-            heads = window_attention(fused_linear(x, self.attn.qkv), order, addend, L, nH,
-                                     self.attn.scale)
-            return self._finish(heads, shortcut)
-        if core == "sdpa":
-            # SDPA takes strided q, k, v: (pad +) roll + window_partition as one gather of
-            # tokens (C wide, a third of the qkv output's bytes), qkv in window order, and the
-            # split into heads as views: B, nW*N, 3C -> 3 of B*nW, nH, N, d
-            qkv = fused_linear(gather_rows(x, 1, order), self.attn.qkv)
-            q, k, v = qkv.view(-1, N, 3, nH, d).permute(2, 0, 3, 1, 4)
-            heads = self.attn.attend_qkv(q, k, v, mask=mask, addend=addend)  # B*nW, nH, N, d
-            return self._finish(self._merge_gather(heads, inv, B), shortcut)
-        # qkv per token, then (pad +) roll(-s, -s) + window_partition + the split into heads as
-        # one gather of d-wide rows: B, L', 3C -> 3, B*nW, nH, N, d (contiguous, for the GEMMs)
-        qkv = fused_linear(x, self.attn.qkv)
-        qkv_rows, merge_rows = rows or (None, None)
-        if qkv_rows is None:
-            qkv_rows = _cached_rows("qkv", order, nH, N)
-        if B > 1:  # image b's rows follow image b-1's
-            step = qkv.shape[1] * 3 * nH
-            qkv_rows = (qkv_rows.view(3, 1, -1)
-                        + torch.arange(B, device=x.device).view(1, B, 1) * step).view(-1)
-        q, k, v = gather_rows(qkv.view(-1, d), 0, qkv_rows).view(3, -1, nH, N, d)
-        heads = self.attn.attend_qkv(q, k, v, mask=mask, attn_out=attn_out, addend=addend)
-        # heads: B*nW, nH, N, d
-        return self._finish(self._merge_gather(heads, inv, B, merge_rows), shortcut)
+            x = torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[2])], dim=1)
+        backend = self.attn.backend(x, attn_out)
+        heads = block_attention(self, x, L, order, inv, mask, backend, attn_out, addend, rows)
+        return self._finish(heads, shortcut)
 
     def fast_rows(self, order: torch.Tensor,
                   inv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The row gathers `forward_fast` makes from this block's geometry, as new tensors:
-        qkv rows (3*nW*nH*N,) and merge rows (H*W*nH,) (see `_rows`)."""
+        qkv rows (3*nW*nH*N,) and merge rows (H*W*nH,) (`backends.attention.window_rows`)."""
         N, nH = self.window_size**2, self.num_heads
-        return _rows("qkv", order, nH, N), _rows("merge", inv, nH, N)
+        return window_rows("qkv", order, nH, N), window_rows("merge", inv, nH, N)
 
     def fast_addend(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
         """The bias + mask that `forward_fast(x, ...)` adds to its scores (see
-        `WindowAttention.addend`), made now (cached on the CPU); None where the fast path takes
-        no addend (autograd on the batched GEMMs, or attention probabilities asked for)."""
-        params = tuple(self.attn.qkv.parameters())
-        core = self.attn.core(x, self.window_size**2, None, *params)
-        if not self.attn.takes_addend(core, x, *params):
+        `backends.attention.addend`), made now (cached on the CPU); None where the chosen path
+        takes none (batched GEMMs under autograd)."""
+        backend = self.attn.backend(x)
+        if not backend.takes_addend:
             return None
         Hp, Wp = self.padded_resolution
         nW = (Hp // self.window_size) * (Wp // self.window_size)
-        return self.attn.addend(mask, x.dtype, x.shape[0] * nW, core, self.owns(mask, x.device))
+        return addend(self.attn, mask, x.dtype, x.shape[0] * nW, backend,
+                      self.owns(mask, x.device))
 
     def _finish(self, heads: torch.Tensor, shortcut: torch.Tensor) -> torch.Tensor:
         """The block after its attention core: heads merged back to tokens (B, L, C), then
@@ -357,20 +255,6 @@ class SwinTransformerBlock(nn.Module):
         x = fused_linear(heads, self.attn.proj, residual=shortcut)
         h = fused_linear(self.norm2(x), self.mlp.fc1, gelu=True)
         return fused_linear(h, self.mlp.fc2, residual=x)
-
-    def _merge_gather(self, heads: torch.Tensor, inv: torch.Tensor, B: int,
-                      rows: torch.Tensor | None = None) -> torch.Tensor:
-        """Merge the heads, window_reverse, roll(+s, +s) and crop: (B*nW, nH, N, d) -> (B, L, C).
-
-        From contiguous heads one gather of d-wide rows (token t, head h <- row (w*nH + h)*N + n
-        of its image, where inv[t] = w*N + n); from SDPA's strided output (its memory is
-        (B*nW, N, nH, d)) a free reshape, then one gather of tokens."""
-        Bn, nH, N, d = heads.shape
-        if not heads.is_contiguous():
-            return gather_rows(heads.transpose(1, 2).reshape(B, -1, nH * d), 1, inv)
-        if rows is None:
-            rows = _merge_rows(inv, nH, N)
-        return gather_rows(heads.view(B, -1, d), 1, rows).view(B, -1, nH * d)
 
     def flops(self) -> int:
         """Multiply-adds of one block (concepts fact 10)."""

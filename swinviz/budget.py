@@ -17,8 +17,8 @@ nW windows of the padded grid; 4 bytes per float32 number):
 
 - model: every parameter (swinviz.cost's counts), the relative_position_index buffer of each
   block (N² int64), the bias + mask each block caches for its fast path (nW·nH·N² for a shifted
-  block, nH·N² for a regular one), oneDNN's packed copies of the linears of stages with at least
-  2048 tokens.
+  block, nH·N² for a regular one); oneDNN's linears read the weights as they are (nothing is
+  packed: `swinviz.backends.onednn`).
 - run (the peak of `SwinTransformer.explore` beyond the model): the traced pair keeps scores and
   probabilities of both blocks, S = nW·nH·N²·4 bytes each (4·S), while the second block also
   holds its logits and q, k, v, the padded, rolled and partitioned copies of its input (~12·L·C·4)
@@ -45,35 +45,32 @@ nW windows of the padded grid; 4 bytes per float32 number):
 The coefficients were measured (tests/test_budget.py checks the estimate against the real
 tensors, the real JSON and the peak RSS of a subprocess); every term is rounded up.
 
-The limit: `SWINVIZ_REQUEST_MB` (default 600). The app runs two requests at once on a CPU
-(SWINVIZ_MODEL_CONCURRENCY); each counts its model, which also sits in the model cache
-(SWINVIZ_MODEL_CACHE_MB, default 400), so two requests at the limit (~2 x 450 MB beyond their
-models), the cache, the sessions' explorations (SWINVIZ_STATE_MB, default 256) and a Python
-process with torch and Gradio (~350 MB) fit in about 2 GB. `SWINVIZ_RESPONSE_MB` (default 64)
-bounds what one response sends to a browser.
+The limits are the caller's: `check_budget` takes them (and the names of the settings that set
+them, for the sentence). The app's serving policy (its limits, read once from the environment)
+is `app.limits` and `app.budget`; the command line's is its own default (CLI_REQUEST_MB, through
+`swinviz.environment.request_mb`). Every constant of the code modelled here is imported from
+that code (`swinviz.backends.switches`), not restated; tests/test_budget.py fails if one drifts.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 
+from .backends import switches
 from .config import SettingsError, SwinConfig, check_stage_pair, get_config, short
 from .cost import block_params, patch_embed_params
+from .environment import REQUEST_MB
 
-REQUEST_ENV = "SWINVIZ_REQUEST_MB"
-RESPONSE_ENV = "SWINVIZ_RESPONSE_MB"
-DEFAULT_REQUEST_MB = 600.0
 # The command line runs one exploration on the user's own machine, not two at once for
-# visitors beside a model cache: its default limit is larger (SWINVIZ_REQUEST_MB still wins).
+# visitors beside a model cache: its default limit is larger than a server's
+# (its environment variable, swinviz.environment.REQUEST_MB, still wins).
 CLI_REQUEST_MB = 4096.0
-DEFAULT_RESPONSE_MB = 64.0
+DEFAULT_RESPONSE_MB = 64.0  # figures one response may send to a browser
 MB = 1024 * 1024
 
 F32 = 4  # bytes of one float32 number
 I64 = 8
-ONEDNN_MIN_ROWS = 2048  # swinviz.attention: from this many tokens the linears are packed once
 # payload coefficients, bytes per number drawn (measured on noise images, rounded up)
 PAYLOAD_FIXED = 400_000  # axes, titles, colour scales, hover templates, text of every figure
 PAYLOAD_PER_PIXEL = 32  # the image in the windows, shift, attention and flow figures (PNG, base64)
@@ -196,8 +193,6 @@ def model_bytes(cfg: SwinConfig) -> int:
         extra += st.depth * st.N * st.N * I64  # relative_position_index
         shifted = st.depth // 2 if st.shift else 0
         extra += shifted * st.S + (st.depth - shifted) * st.nH * st.N * st.N * F32
-        if st.L >= ONEDNN_MIN_ROWS:  # packed copies of qkv, proj, fc1, fc2
-            extra += st.depth * (4 * st.C * st.C + 2 * st.C * st.hidden) * F32
         prev = st.C
     params += 2 * cfg.num_features + cfg.num_features * cfg.num_classes + cfg.num_classes
     return int(params * F32 * (1 + MODEL_SLACK)) + extra
@@ -216,9 +211,10 @@ def _kept_trace(st: _Stage) -> int:
 
 
 def _fast_block(st: _Stage) -> int:
-    """A block on the fast path: attention (twice through SDPA for windows over 64 tokens),
+    """A block on the fast path: attention (twice through SDPA for windows of more than
+    `switches.CPU_BMM_MAX_TOKENS` tokens, once through batched GEMMs for smaller ones),
     q, k, v and the copies of its input, the MLP."""
-    attn = st.nW * st.nH * st.N * st.N * F32 * (1 if st.N <= 64 else 2)
+    attn = st.nW * st.nH * st.N * st.N * F32 * (1 if st.N <= switches.CPU_BMM_MAX_TOKENS else 2)
     return attn + 10 * st.X + 2 * st.L * st.hidden * F32
 
 
@@ -273,33 +269,6 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
              "figures": figures}
     return Estimate(cfg, s, p, model=model, run=run, figures=figures, payload=payload,
                     held=held, exploration=exploration, terms=terms)
-
-
-def env_number(name: str, default: float) -> float:
-    """A positive number from an operator setting (environment variable), else `default`; a bad
-    value is a SettingsError with a sentence (the app stops at startup rather than later)."""
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise SettingsError(f"{name}={text!r} must be a positive number (the default is "
-                            f"{default:g})")
-    return value
-
-
-def request_limit_mb(default: float = DEFAULT_REQUEST_MB) -> float:
-    """The per-request memory limit in MB: $SWINVIZ_REQUEST_MB, else `default` (600; the
-    command line passes CLI_REQUEST_MB)."""
-    return env_number(REQUEST_ENV, default)
-
-
-def response_limit_mb() -> float:
-    """The per-response figure size limit in MB: $SWINVIZ_RESPONSE_MB, default 64."""
-    return env_number(RESPONSE_ENV, DEFAULT_RESPONSE_MB)
 
 
 def human(nbytes: float) -> str:
@@ -365,8 +334,8 @@ def fits(est: Estimate, limit_mb: float, response_mb: float) -> bool:
     return est.total <= limit_mb * MB and est.payload <= response_mb * MB
 
 
-def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: float | None = None,
-                response_mb: float | None = None, most: int = 2,
+def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: float,
+                response_mb: float = DEFAULT_RESPONSE_MB, most: int = 2,
                 vary: tuple[str, ...] = tuple(CHANGES)) -> list[str]:
     """Up to `most` phrases ("a window of 14", "an input size of 224") naming one change each
     that brings the run within the limits (the largest that fits of each kind); when no single
@@ -374,8 +343,6 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
     vary: the settings the caller can change (keys of CHANGES; the command line has no width).
     """
     allowed = tuple(CHANGES[k] for k in vary)
-    limit_mb = request_limit_mb() if limit_mb is None else limit_mb
-    response_mb = response_limit_mb() if response_mb is None else response_mb
 
     def ok(alt: SwinConfig) -> bool:
         try:
@@ -413,9 +380,10 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
     return []
 
 
-def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *,
-                 limit_mb: float | None = None, response_mb: float | None = None,
-                 include_model: bool = True, vary: tuple[str, ...] = tuple(CHANGES)) -> Estimate:
+def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *, limit_mb: float,
+                 response_mb: float = DEFAULT_RESPONSE_MB, request_name: str = REQUEST_MB,
+                 response_name: str | None = None, include_model: bool = True,
+                 vary: tuple[str, ...] = tuple(CHANGES)) -> Estimate:
     """The estimate when the run fits the per-request limits; else BudgetError whose message
     names the need, the limit (and the variable that sets it) and settings that fit.
 
@@ -424,16 +392,16 @@ def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *,
     """
     cfg = get_config(cfg)
     est = estimate(cfg, stage, pair)
-    limit_mb = request_limit_mb() if limit_mb is None else float(limit_mb)
-    response_mb = response_limit_mb() if response_mb is None else float(response_mb)
+    limit_mb, response_mb = float(limit_mb), float(response_mb)
     need = est.total if include_model else est.request
     problems = []
     if need > limit_mb * MB:
         problems.append(f"this run needs about {human(need)}, over the {limit_mb:g} MB "
-                        f"per-request limit ({REQUEST_ENV})")
+                        f"per-request limit ({request_name})")
     if est.payload > response_mb * MB:
         problems.append(f"its figures would send about {human(est.payload)} to the browser, over "
-                        f"the {response_mb:g} MB per-response limit ({RESPONSE_ENV})")
+                        f"the {response_mb:g} MB per-response limit"
+                        + (f" ({response_name})" if response_name else ""))
     if not problems:
         return est
     alts = suggestions(cfg, est.stage, est.pair, limit_mb=limit_mb, response_mb=response_mb,
@@ -450,4 +418,4 @@ def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *,
 
 
 __all__ = ["BudgetError", "Estimate", "check_budget", "estimate", "human", "model_bytes",
-           "request_limit_mb", "response_limit_mb", "suggestions"]
+           "suggestions"]

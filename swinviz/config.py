@@ -29,11 +29,14 @@ SHORT_TEXT = 60  # characters of a user's value an error message echoes
 MAX_SIDE = 1 << 20  # pixels of an input side, tokens of a window: far beyond any machine
 
 
-def short(value, limit: int = SHORT_TEXT) -> str:
+def short(value, limit: int = SHORT_TEXT, *, quote: bool = True) -> str:
     """A value as an error message echoes it, at most about `limit` characters: repr for most
     values ('abc', 2.5), text cut after `limit` characters ('xxxx'…), whole numbers of more
-    than 15 digits in short form (1e+308, ~1e+5000 beyond a float). The one helper for every
-    "got ..." of the library, the CLI and the app."""
+    than 15 digits in short form (1e+308, ~1e+5000 beyond a float). quote=False: text as it
+    is, cut the same way (xxxx…), for a sentence that quotes it itself. The one helper for
+    every "got ..." of the library, the CLI and the app."""
+    if not quote and isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + "…"
     if isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):
@@ -50,6 +53,41 @@ def short(value, limit: int = SHORT_TEXT) -> str:
         return text + ("…" if len(value) > limit else "")
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+def whole(name: str, value, *, lo: int | None = None, hi: int | None = None) -> int:
+    """A whole number from a widget or API value: an int, a float like 7.0, or text like "224"
+    or "224px". Anything else (inf, 1e400, nan, 0.5, True, None, lists, dicts) is a
+    SettingsError whose message names the field and what it expects."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise SettingsError(f"{name} is empty; enter a whole number")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SettingsError(f"{name} must be a whole number, got {short(value)}")
+    if isinstance(value, int):
+        n = value
+    else:
+        text = str(value).strip().lower().removesuffix("px").strip()
+        try:
+            f = float(text)
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number, got {short(value)}") from None
+        if not math.isfinite(f):
+            raise SettingsError(f"{name} must be a finite whole number, got {short(value)}")
+        if f != int(f):
+            raise SettingsError(f"{name} must be a whole number, got {short(value)}")
+        n = int(f)
+    if lo is not None and n < lo:
+        raise SettingsError(f"{name} must be at least {lo}, got {short(n)}")
+    if hi is not None and n > hi:
+        raise SettingsError(f"{name} must be at most {hi}, got {short(n)}")
+    return n
+
+
+def shift_sentence(shift, window: int) -> str:
+    """Why a shift does not fit its window: the one sentence the library, the CLI and the app
+    give (docs/concepts.md, fact 2: 0 <= shift < window)."""
+    return (f"shift {short(shift)} must be smaller than the window {window} "
+            f"(0 <= shift < window); the usual choice is window // 2 = {window // 2}")
 
 
 LOGIN_NAME_MAX = 256  # the longest user name a system has (Linux: sysconf LOGIN_NAME_MAX)
@@ -205,10 +243,7 @@ def check_config(cfg: SwinConfig) -> None:
     if isinstance(s, bool) or not isinstance(s, int) or s < 0:
         raise SettingsError(f"shift must be a whole number >= 0, got {short(s)}")
     if s >= cfg.window_size:
-        raise SettingsError(
-            f"shift {short(s)} must be smaller than the window {cfg.window_size} "
-            f"(0 <= shift < window); the usual choice is window // 2 = {cfg.window_size // 2}"
-        )
+        raise SettingsError(shift_sentence(s, cfg.window_size))
     for i, heads in enumerate(cfg.num_heads):
         _positive(f"number of heads in stage {i + 1}", heads, MAX_SIDE)
         dim = cfg.embed_dim * 2**i
@@ -223,8 +258,8 @@ def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
     """(stage, pair) as whole numbers inside the model, else SettingsError naming the range."""
     n = cfg.num_stages
     try:
-        s = _whole(stage)
-    except ValueError:
+        s = whole("stage", stage)
+    except SettingsError:
         raise SettingsError(
             f"stage must be a whole number from 1 to {n}, got {short(stage)}"
         ) from None
@@ -234,8 +269,8 @@ def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
         )
     pairs = cfg.depths[s - 1] // 2
     try:
-        p = _whole(pair)
-    except ValueError:
+        p = whole("pair", pair)
+    except SettingsError:
         raise SettingsError(
             f"pair must be a whole number from 0 to {pairs - 1}, got {short(pair)}"
         ) from None
@@ -245,18 +280,6 @@ def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
             f"(pair 0{f' to {pairs - 1}' if pairs > 1 else ''}), got pair {short(p)}"
         )
     return s, p
-
-
-def _whole(v) -> int:
-    """An int, or a string / float that is exactly a whole number ("2", 2.0); else ValueError."""
-    if isinstance(v, bool):
-        raise ValueError(v)
-    if isinstance(v, int):
-        return v
-    f = float(str(v).strip())
-    if f != f or f in (float("inf"), float("-inf")) or f != int(f):
-        raise ValueError(v)
-    return int(f)
 
 
 def _arch(name: str, img: int, C: int, depths, heads, M: int) -> SwinConfig:

@@ -49,7 +49,7 @@ def image_figure(exp, template: str = "lecture",
     One token of stage s is a patch_size x patch_size block of pixels (4 at stage 1; a merge
     doubles it), so the grid drawn is the token grid of the explored stage."""
     from .figures import default_query
-    from .figures.style import (
+    from .figures._core import (
         QUERY_COLOR,
         fast_figure,
         get_template,

@@ -69,7 +69,7 @@ def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
 
 def figure_size(fig: go.Figure) -> tuple[int, int]:
     """(width, height) in CSS pixels the figure is laid out for: its own, else its template's."""
-    from .figures.style import TEMPLATES
+    from .figures import TEMPLATES
 
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     t = TEMPLATES.get(meta.get("template", "default"), TEMPLATES["default"])

@@ -1,12 +1,15 @@
 """The Swin Transformer as the paper defines it, built from one `SwinConfig`, and `explore`.
 
-    model = load_model("random")                  # Swin-T (swin_tiny_patch4_window7_224)
+    model = SwinTransformer("swin_tiny_patch4_window7_224")   # or swinviz.load_model(...)
     exp = model.explore("assets/cat.jpg", stage=3, pair=2)
 
 `explore` runs the image through the fast path up to the chosen block pair, traces that pair
 (every tensor the figures draw), keeps the head-averaged attention of every earlier block for the
 rollout across stages, and (with a head) runs the rest for the prediction. The `Exploration` it
 returns is the single source of every figure.
+
+Building a model with its weights is `swinviz.factory.load_model`'s job; this module imports
+neither the factory nor `swinviz.weights`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .block import BlockTrace, init_weights
+from .block import BlockTrace
 from .config import (
     DEFAULT_ARCH,
     SettingsError,
@@ -35,7 +38,7 @@ from .stages import SwinTransformerStage
 
 PATCH_SIZE = 4
 
-__all__ = ["Exploration", "SettingsError", "SwinTransformer", "check_settings", "load_model"]
+__all__ = ["Exploration", "SettingsError", "SwinTransformer", "check_settings"]
 
 
 def config_for(arch: str | SwinConfig = DEFAULT_ARCH, *, img_size: int | None = None,
@@ -209,6 +212,13 @@ class SwinTransformer(nn.Module):
             x = layer(x)
         return self.norm(x)
 
+    def reset_classifier(self, num_classes: int) -> None:
+        """A new head with `num_classes` outputs (0: none, the pooled features are the output),
+        as timm's models do; `config.num_classes` follows. A checkpoint without a head (a
+        backbone) loads through it (`swinviz.weights.load_checkpoint`)."""
+        self.head = ClassifierHead(self.config.num_features, num_classes)
+        self.config = replace(self.config, num_classes=num_classes)
+
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(x)
 
@@ -217,11 +227,11 @@ class SwinTransformer(nn.Module):
 
     def compiled(self, freeze: bool = False):
         """This model's fast path through torch.compile, for inference: a callable (B, 3, H, W)
-        -> (B, classes) equal to `self(pixels)` to 1e-5 (`swinviz.compiled.compiled_forward`).
-        Its first call per input shape compiles (tens of seconds); where inductor cannot run it
+        -> (B, classes) equal to `self(pixels)` to 1e-5 (`swinviz.backends.compiled`).
+        Its first call per input shape compiles; where inductor cannot run it
         warns once and runs eager. Weights are read on every call unless freeze=True (a private
         snapshot of the weights, folded in; later changes are then not seen)."""
-        from .compiled import compiled_forward
+        from .backends.compiled import compiled_forward
 
         return compiled_forward(self, freeze=freeze)
 
@@ -368,56 +378,3 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
                 f"use cuda:0 to cuda:{count - 1}"
             )
     return dev
-
-
-def load_model(
-    weights: str | Path = "random",
-    *,
-    arch: str | SwinConfig = DEFAULT_ARCH,
-    img_size: int | None = None,
-    window_size: int | None = None,
-    shift_size: int | None = None,
-    embed_dim: int | None = None,
-    num_heads: int | tuple[int, ...] | None = None,
-    num_classes: int | None = None,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    dtype: torch.dtype | None = None,
-) -> SwinTransformer:
-    """Build a Swin Transformer (default Swin-T) in eval mode, without gradients.
-
-    arch: a name from `swinviz.config.ARCHS` (timm's names) or a SwinConfig; img_size,
-    window_size, shift_size, embed_dim, num_heads (stage 1's, doubled per stage, or one per
-    stage) and num_classes change it.
-    weights: "random" (seeded truncated normal, std 0.02, like the reference; the library's
-    default), "hub" (timm's pretrained weights for the arch from the Hugging Face Hub, from the
-    local cache when there; CheckpointError when they cannot be had), or a path to a checkpoint
-    in the official, timm, torchvision or transformers layout (every stage, the merges, the
-    final norm and the head are loaded).
-    dtype: float32 by default; float16 / bfloat16 are allowed on CUDA.
-    """
-    cfg = config_for(arch, img_size=img_size, window_size=window_size, shift_size=shift_size,
-                     embed_dim=embed_dim, num_heads=num_heads, num_classes=num_classes)
-    dev = resolve_device(device)
-    if dtype is not None and dtype != torch.float32 and dev.type != "cuda":
-        raise SettingsError(f"{dtype} is only supported on CUDA; the CPU path runs float32")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = SwinTransformer(cfg)
-        init_weights(model)
-    if isinstance(weights, str) and weights == "random":
-        model.weights = f"random (seed {seed})"
-    else:
-        from .checkpoints import hub_checkpoint, hub_repo, load_checkpoint
-
-        if isinstance(weights, str) and weights == "hub":
-            load_checkpoint(model, hub_checkpoint(repo_id=hub_repo(cfg.name)))
-            model.weights = f"{cfg.name} ImageNet-1k (timm, Hugging Face Hub)"
-        else:
-            layout = load_checkpoint(model, Path(weights))
-            model.weights = f"{Path(weights).name} ({layout} layout)"
-        model.pretrained = True
-    model = model.to(dev, dtype or torch.float32).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model

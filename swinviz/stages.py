@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .backends.onednn import fused_linear
 from .block import SwinTransformerBlock
 from .config import StageGeometry
-from .kernels import fused_linear
 
 
 class PatchMerging(nn.Module):

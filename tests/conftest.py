@@ -72,14 +72,73 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def exp_s4():
+def exp_s4(explored):
     """Swin-T (random weights) at 224 px explored at stage 4: one 7x7 window, s = 0, no mask,
     the last stage."""
+    return explored(random_picture(), dict(img_size=224), stage=4, predict=False)
+
+
+# --- explorations shared by the figure tests (one model per settings, one exploration per
+# settings, picture and place, for the whole session) -------------------------------------------
+
+def random_picture(seed: int = 4, size: tuple[int, int] = (96, 96)):
+    """A noise picture, (height, width) = `size`: the input of the shared explorations."""
     import numpy as np
     from PIL import Image
 
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (*size, 3)).astype(np.uint8))
+
+
+@pytest.fixture(scope="session")
+def swin():
+    """`swin(**settings)`: `load_model(**settings)`, built once per settings for the session
+    (random weights unless the settings say otherwise). Tests keep their own settings."""
     from swinviz import load_model
 
-    rng = np.random.default_rng(4)
-    picture = Image.fromarray(rng.integers(0, 256, (96, 96, 3)).astype(np.uint8))
-    return load_model("random", img_size=224).explore(picture, stage=4, predict=False)
+    models = {}
+
+    def get(**settings):
+        key = tuple(sorted(settings.items()))
+        if key not in models:
+            models[key] = load_model(**settings)
+        return models[key]
+    return get
+
+
+@pytest.fixture(scope="session")
+def explored(swin):
+    """`explored(picture, settings=dict(...), **how)`: `swin(**settings).explore(picture,
+    **how)`, one exploration per settings, picture (by its pixels) and `how` (stage, pair,
+    predict, ...) for the session. Treat the result as read-only: other tests share it."""
+    import hashlib
+
+    done = {}
+
+    def get(picture, settings=None, **how):
+        settings = dict(settings or {})
+        key = (tuple(sorted(settings.items())), picture.size, picture.mode,
+               hashlib.sha256(picture.tobytes()).hexdigest(), tuple(sorted(how.items())))
+        if key not in done:
+            done[key] = swin(**settings).explore(picture, **how)
+        return done[key]
+    return get
+
+
+@pytest.fixture(scope="session")
+def exp_s1(explored):
+    """Swin-T (random weights) at 224 px, stage 1, pair 0: 56x56 tokens, 7x7 windows, s = 3."""
+    return explored(random_picture(), dict(img_size=224), stage=1, predict=False)
+
+
+@pytest.fixture(scope="session")
+def exp_6x6(explored):
+    """The design note's example: 24 px in 4 px patches -> a 6x6 grid, window 3, shift 1
+    (docs/concepts.md, fact 4)."""
+    return explored(random_picture(), dict(img_size=24, window_size=3, shift_size=1))
+
+
+@pytest.fixture(scope="session")
+def exp_padded(explored):
+    """Swin-T at 200 px, stage 1: a 50x50 grid that the blocks pad to 56x56 (7x7 windows)."""
+    return explored(random_picture(), dict(img_size=200), stage=1, predict=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 def table_room(fig, table):
     """(column widths in px, domain height in px) of a table trace, from the figure's layout."""
-    from swinviz.figures.style import get_template
+    from swinviz.figures._core import get_template
 
     lay = fig.layout
     width = lay.width or get_template(lay.meta["template"]).width
@@ -94,3 +94,60 @@ def hidden_legend_entries(fig):
         if segments(t) <= over:
             hidden.append(t.name)
     return hidden
+
+
+def text_boxes(fig):
+    """[(text, (x0, y0, x1, y1))]: the estimated box in px (y down from the top of the canvas)
+    of the figure title and of every annotation placed in paper coordinates (subplot titles,
+    headings, notes), each line measured by the figures' own estimate
+    (`swinviz.figures._core.text_px`, <sup> lines at 70 %)."""
+    from swinviz.figures._core import get_template, text_px
+
+    lay = fig.layout
+    t = get_template((lay.meta or {}).get("template", "default"))
+    W, H = lay.width or t.width, lay.height or t.height
+    m = lay.margin
+    l_, r_, t_, b_ = (v if v is not None else d for v, d in ((m.l, 80), (m.r, 80), (m.t, 100),
+                                                             (m.b, 80)))
+
+    def size_of(text, size):
+        lines = text.split("<br>")
+        sizes = [0.7 * size if ln.startswith("<sup>") else
+                 float(re.search(r"font-size:(\d+)px", ln).group(1))
+                 if "font-size:" in ln else size for ln in lines]
+        return (max(text_px(ln, s) for ln, s in zip(lines, sizes, strict=True)),
+                sum(1.3 * s for s in sizes))
+
+    out = []
+    title = lay.title.text if lay.title else None
+    if title:
+        size = (lay.title.font.size if lay.title.font else None) or t.title_size
+        w, h = size_of(title, size)
+        x0 = (lay.title.x or 0) * W
+        top = (1 - (lay.title.y if lay.title.y is not None else 1)) * H - 0.65 * size
+        out.append(("title: " + title[:40], (x0, top, x0 + w, top + h)))
+    for ann in lay.annotations:
+        if ann.xref != "paper" or ann.yref != "paper" or ann.showarrow or not ann.text:
+            continue
+        size = (ann.font.size if ann.font else None) or t.font_size
+        w, h = size_of(ann.text, size)
+        x = l_ + (ann.x if ann.x is not None else 0.5) * (W - l_ - r_) + (ann.xshift or 0)
+        y = t_ + (1 - (ann.y if ann.y is not None else 0.5)) * (H - t_ - b_) - (ann.yshift or 0)
+        xa = {"left": 0.0, "right": 1.0}.get(ann.xanchor, 0.5)
+        ya = {"top": 0.0, "bottom": 1.0}.get(ann.yanchor, 0.5)
+        out.append((ann.text[:40], (x - xa * w, y - ya * h, x + (1 - xa) * w,
+                                     y + (1 - ya) * h)))
+    return out
+
+
+def overlapping_text(fig, slack: float = 2.0):
+    """Pairs of text boxes (`text_boxes`) that overlap by more than `slack` px both ways."""
+    boxes = text_boxes(fig)
+    clashes = []
+    for i, (na, a) in enumerate(boxes):
+        for nb, b in boxes[i + 1:]:
+            dx = min(a[2], b[2]) - max(a[0], b[0])
+            dy = min(a[3], b[3]) - max(a[1], b[1])
+            if dx > slack and dy > slack:
+                clashes.append((na, nb))
+    return clashes

@@ -186,9 +186,9 @@ def test_spaces_gpu_decorates_the_model_call_when_available(tmp_path):
                     "        f.zero_gpu = duration\n"
                     "        return f\n"
                     "    return wrap(fn) if fn is not None else wrap\n")
-    code = ("import app.callbacks as cb; d = getattr(cb._run_model, 'zero_gpu', None); "
+    code = ("import app.runs as runs; d = getattr(runs._run_model, 'zero_gpu', None); "
             "assert isinstance(d, int) and 0 < d <= 120, d; "
-            "assert cb._run_model is cb.explore_on_device; print('decorated')")
+            "assert runs._run_model is runs.explore_on_device; print('decorated')")
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"}
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
@@ -216,10 +216,10 @@ def _no_traceback(capfd, *texts) -> None:
 )
 def test_settings_over_the_budget_are_refused_with_the_sentence(client, images, case, capfd,
                                                                 monkeypatch):
-    from app import callbacks as cb
+    from app import runs
 
     ran = []
-    monkeypatch.setattr(cb, "_run_model", lambda *a: ran.append(a))
+    monkeypatch.setattr(runs, "_run_model", lambda *a: ran.append(a))
     with pytest.raises(AppError) as err:
         client.predict(handle_file(str(images[0])), **case, weights="random",
                        api_name="/explore")
@@ -282,17 +282,17 @@ def _post(url: str, body: bytes, method: str = "POST") -> tuple[int, bytes]:
 def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, images):
     """POST /swinviz/flow (app.ui.PAGE_FLOW_PATH), what app/instant.js asks at a click: the
     token's flow figure for a run a session holds; a sentence in JSON otherwise."""
-    from app import callbacks as cb
+    from app import plotting, runs
     from app.guard import RECEIVED
     from app.ui import PAGE_FLOW_PATH
 
     url = server.rstrip("/") + PAGE_FLOW_PATH
-    view = cb.run(RECEIVED.add(images[0]), **SMALL, pack=True)[-1]  # a page's run, here
+    view = runs.run(RECEIVED.add(images[0]), **SMALL, pack=True)[-1]  # a page's run, here
     body = json.dumps({"run": view.run_id, "row": 2, "col": 5, "template": "default"})
     status, text = _post(url, body.encode())
     assert status == 200
     fig = json.loads(text)
-    want = cb.figure_or_placeholder("flow", view.exp, query=(2, 5))
+    want = plotting.figure_or_placeholder("flow", view.exp, query=(2, 5))
     assert fig["data"] == json.loads(want.to_json())["data"]
     assert fig["layout"]["meta"]["page"]["run"] == view.run_id
     for bad, code, needle in (

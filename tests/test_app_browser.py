@@ -7,6 +7,7 @@ import base64
 import importlib.util
 import json
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -630,7 +631,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
         fresh_page, photo):
     """A click on the image: the attention figure is redrawn in the page at once (no server
     figure), and what it shows equals the server's figure for the same query."""
-    from app import callbacks as cb
+    from app import runs
     from swinviz.figures import make_figure
 
     page = fresh_page
@@ -647,7 +648,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
             key = wait_pack(page, key)
         times = timings.setdefault(f"stage {stage}", [])
         frames = painted.setdefault(f"stage {stage}", [])
-        click_and_compare(page, cb.run(photo, stage=stage)[-1], times, frames, cpu,
+        click_and_compare(page, runs.run(photo, stage=stage)[-1], times, frames, cpu,
                           make_figure)
     # the first block of the pair and the mean over all heads (stage 4: 24 heads)
     page.get_by_label("first block of the pair", exact=False).check()
@@ -656,7 +657,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     page.get_by_role("option", name="all heads").click()
     key = wait_pack(page, key)
     assert key.endswith("|0|")  # block 0, head null
-    click_and_compare(page, cb.run(photo, stage=4)[-1], timings["stage 4"], painted["stage 4"],
+    click_and_compare(page, runs.run(photo, stage=4)[-1], timings["stage 4"], painted["stage 4"],
                       cpu, make_figure, block=0, head=None)
     # with the Information flow tab open: the page asks the server for the clicked token's flow
     # figure at the click (POST /swinviz/flow, beside Gradio's event) and draws it on the
@@ -664,7 +665,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     # redrawn in the page when its tab opens
     open_tab(page, "6 · Information flow")
     wait_plot(page, "flow")
-    view = cb.run(photo, stage=4)[-1]
+    view = runs.run(photo, stage=4)[-1]
     flow_ms = {"stage 4": click_flow(page, view, ((0.2, 0.3), (0.8, 0.6), (0.5, 0.1)),
                                      make_figure)}
     r, c = page.evaluate("() => window.swinviz.last.query")
@@ -684,7 +685,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     page.get_by_label("stage 1").check()
     wait_badge(page, "Stage 1, pair 0")
     wait_pack(page, key)
-    view1 = cb.run(photo, stage=1)[-1]
+    view1 = runs.run(photo, stage=1)[-1]
     flow_ms["stage 1"] = click_flow(page, view1, ((0.1, 0.1), (0.6, 0.4), (0.9, 0.8)),
                                     make_figure)
     # a run the server no longer holds: the figure stays, and its title says why in a sentence
@@ -803,7 +804,7 @@ def flow_tab_with_first_answer_held(page, photo, monkeypatch):
     request (`page_flow`) back until the returned `release` is set ("asked" once it came)."""
     import threading
 
-    from app import callbacks as cb
+    from app import clicks
 
     page.locator("#image-input input[type=file]").set_input_files(photo)
     wait_plot(page, "windows")
@@ -812,7 +813,7 @@ def flow_tab_with_first_answer_held(page, photo, monkeypatch):
     page.wait_for_function("() => { const g = document.querySelector('#fig-flow "
                            ".js-plotly-plot'); return g && g.layout.meta && g.layout.meta.page; }")
     asked, release = threading.Event(), threading.Event()
-    real = cb.page_flow
+    real = clicks.page_flow
 
     def held_back(body: bytes) -> str:
         if not asked.is_set():  # the first request only
@@ -820,7 +821,7 @@ def flow_tab_with_first_answer_held(page, photo, monkeypatch):
             release.wait(10)
         return real(body)
 
-    monkeypatch.setattr(cb, "page_flow", held_back)
+    monkeypatch.setattr(clicks, "page_flow", held_back)
     return asked, release
 
 
@@ -878,7 +879,7 @@ def test_quick_clicks_behind_a_slow_one_end_on_the_last_token(fresh_page, photo,
     """Two clicks on the Attention tab, the first one's answer slow: Gradio sends the second
     click again once the first is answered, with the first click's coordinates; the server
     takes the page's token for it, so the caption ends on the second click, as the figure."""
-    from app import callbacks as cb
+    from app import clicks
 
     page = fresh_page
     page.locator("#image-input input[type=file]").set_input_files(photo)
@@ -886,7 +887,7 @@ def test_quick_clicks_behind_a_slow_one_end_on_the_last_token(fresh_page, photo,
     open_tab(page, "5 · Attention")
     wait_plot(page, "attention")
     wait_pack(page)
-    real, calls = cb._page_click, []
+    real, calls = clicks._page_click, []
 
     def slow_first(*args):
         calls.append(args[0].query)
@@ -894,7 +895,7 @@ def test_quick_clicks_behind_a_slow_one_end_on_the_last_token(fresh_page, photo,
             time.sleep(1.2)
         return real(*args)
 
-    monkeypatch.setattr(cb, "_page_click", slow_first)
+    monkeypatch.setattr(clicks, "_page_click", slow_first)
     img = page.locator("#query-image img")
     box = img.bounding_box()
     img.click(position={"x": box["width"] * 0.2, "y": box["height"] * 0.2})
@@ -914,3 +915,43 @@ def test_quick_clicks_behind_a_slow_one_end_on_the_last_token(fresh_page, photo,
     title = page.evaluate("() => document.querySelector('#fig-attention .js-plotly-plot')"
                           ".layout.title.text")
     assert f"token ({b[0]}, {b[1]})" in title
+
+
+def test_with_the_in_page_path_off_every_click_goes_to_the_server(server, browser, photo):
+    """The one switch of the in-page path (?instant=0 here; app.instant.INSTANT_CLICKS for the
+    whole server): the page redraws nothing and asks for nothing itself, and a click still
+    gets the attention and the information-flow figures of its token from the server."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server.rstrip("/") + "/?instant=0")
+        pg.wait_for_selector("#image-input")
+        assert pg.evaluate("() => window.swinviz.instant") is False
+        assert pg.evaluate("() => window.swinviz.message()") == ""
+        pg.locator("#image-input input[type=file]").set_input_files(photo)
+        wait_plot(pg, "windows")
+        pg.wait_for_selector("#query-image img")
+        for tab, kind, said, spot in (("5 · Attention", "attention", "Where token", (0.3, 0.6)),
+                                      ("6 · Information flow", "flow",
+                                       "Information flow into token", (0.7, 0.2))):
+            open_tab(pg, tab)
+            wait_plot(pg, kind)
+            img = pg.locator("#query-image img")
+            box = img.bounding_box()
+            before = pg.locator("#query-caption").inner_text()
+            img.click(position={"x": box["width"] * spot[0], "y": box["height"] * spot[1]})
+            # the new caption itself (not the old one under Gradio's progress text)
+            pg.wait_for_function("(t) => { const x = document.querySelector('#query-caption')"
+                                 ".innerText.trim(); return x !== t && "
+                                 "x.startsWith('Query patch: row'); }", arg=before.strip())
+            caption = pg.locator("#query-caption").inner_text()
+            r, c = (int(x) for x in re.search(r"row (\d+), column (\d+)", caption).groups())
+            pg.wait_for_function(
+                "([id, t]) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
+                " return g && g.layout.title && g.layout.title.text.includes(t); }",
+                arg=[FIG_IDS[kind], f"{said} ({r}, {c})"])
+        # nothing was drawn or asked for in the page
+        assert pg.evaluate("() => window.swinviz.last") is None
+        assert pg.evaluate("() => window.swinviz.flowSeq") == 0
+    finally:
+        pg.close()

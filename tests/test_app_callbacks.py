@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import threading
 import time
 import zipfile
@@ -17,10 +18,10 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from app import callbacks as cb
-from app import state
+from app import clicks, exports, panel, picture, plotting, runs, session, state
+from app import settings as app_settings
 from app.guard import RECEIVED
-from swinviz import SettingsError
+from swinviz import SettingsError, environment, weights
 from swinviz.figures import KINDS, QUERY_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,11 +43,11 @@ def photo(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def result(photo):
-    return cb.run(photo, **SMALL)
+    return runs.run(photo, **SMALL)
 
 
 @pytest.fixture(scope="module")
-def view(result) -> cb.View:
+def view(result) -> session.View:
     return result[-1]
 
 
@@ -74,10 +75,10 @@ def test_run_returns_ten_figures_image_badge_and_view(result, view):
         fig = plot_json(plot)
         assert "data" in fig and "layout" in fig, kind
         opts = fig["config"]["toImageButtonOptions"]
-        assert opts["width"] * opts["scale"] == pytest.approx(cb.EXPORT_WIDTH)
+        assert opts["width"] * opts["scale"] == pytest.approx(plotting.EXPORT_WIDTH)
     img, text = result[len(KINDS)], result[len(KINDS) + 1]
     assert isinstance(img, Image.Image)
-    assert img.size == (56 * cb.display_scale(view.exp.image),) * 2
+    assert img.size == (56 * picture.display_scale(view.exp.image),) * 2
     assert "14x14" in text and "4 windows of 7x7, shift 3" in text and "CPU" in text.upper()
     assert "random (seed 0)" in text
     assert view.exp.grid == (14, 14) and view.query is None
@@ -93,8 +94,8 @@ def test_placeholder_for_a_failing_kind(view, monkeypatch):
     def boom(kind, exp, **sel):
         raise RuntimeError("kaputt")
 
-    monkeypatch.setattr(cb, "make_figure", boom)
-    figs = cb.build_figures(view, ("windows",))
+    monkeypatch.setattr(plotting, "make_figure", boom)
+    figs = plotting.build_figures(view, ("windows",))
     text = json.dumps(figs["windows"].to_plotly_json()["layout"])
     assert "kaputt" in text and figs["windows"].layout.meta["placeholder"]
 
@@ -119,13 +120,13 @@ def test_placeholder_for_a_failing_kind(view, monkeypatch):
 )
 def test_impossible_settings_give_a_clear_message(photo, settings, needle):
     with pytest.raises(gr.Error) as err:
-        cb.run(photo, **settings)
+        runs.run(photo, **settings)
     assert needle.lower() in err.value.message.lower()
 
 
 def test_window_covering_the_grid_is_one_window_without_shift(photo):
     """Concepts fact 2: accepted, and the badge says why there is one window and no shift."""
-    out = cb.run(photo, img_size=32, window_size=12, shift_size=6)
+    out = runs.run(photo, img_size=32, window_size=12, shift_size=6)
     view, text = out[-1], out[-2]
     assert view.exp.grid == (8, 8)
     assert (view.exp.window_size, view.exp.shift_size) == (8, 8 * 0)
@@ -152,22 +153,22 @@ def test_bad_images_give_a_clear_message(tmp_path, photo, content, needle):
         path.write_bytes(content)
     RECEIVED.add(path)  # as if uploaded: its content is what is tested
     with pytest.raises(gr.Error) as err:
-        cb.run(str(path), **SMALL)
+        runs.run(str(path), **SMALL)
     assert needle in err.value.message.lower()
 
 
 def test_no_image_is_a_message_not_a_crash():
     with pytest.raises(gr.Error, match="Upload an image"):
-        cb.run(None, **SMALL)
+        runs.run(None, **SMALL)
 
 
 def test_unexpected_failure_becomes_a_message(photo, monkeypatch):
     def broken(settings, image, stage, pair):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(cb, "_run_model", broken)
+    monkeypatch.setattr(runs, "_run_model", broken)
     with pytest.raises(gr.Error) as err:
-        cb.run(photo, **SMALL)
+        runs.run(photo, **SMALL)
     assert "RuntimeError: disk on fire" in err.value.message
 
 
@@ -176,24 +177,24 @@ def test_unexpected_failure_becomes_a_message(photo, monkeypatch):
 
 def test_redraw_uses_the_kept_exploration(view, monkeypatch):
     calls = []
-    monkeypatch.setattr(cb, "_run_model", lambda *a: calls.append(a))
+    monkeypatch.setattr(runs, "_run_model", lambda *a: calls.append(a))
     for block, head, template in ((0, "all", "lecture"), (1, "2", "default"), ("1", "all",
                                                                               "lecture")):
-        out = cb.redraw(view, block=block, head=head, template=template)
+        out = runs.redraw(view, block=block, head=head, template=template)
         assert calls == [] and len(out) == len(KINDS) + 1
         for kind, plot in zip(KINDS, out[: len(KINDS)], strict=True):
             assert is_placeholder(plot) != module_exists(kind), (kind, block, head)
             if module_exists(kind):
                 assert plot_json(plot)["layout"]["meta"]["template"] == template, kind
-    assert cb.redraw(None) == (*[None] * len(KINDS), None)
+    assert runs.redraw(None) == (*[None] * len(KINDS), None)
 
 
 def test_pick_query_updates_only_attention_and_flow(view, monkeypatch):
     calls = []
-    monkeypatch.setattr(cb, "_run_model", lambda *a: calls.append(a))
-    before = cb.build_figures(view, QUERY_KINDS)
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
-    new_view, img, *plots = cb.pick_query_at(view, x=2.5 * k, y=5.5 * k)
+    monkeypatch.setattr(runs, "_run_model", lambda *a: calls.append(a))
+    before = plotting.build_figures(view, QUERY_KINDS)
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
+    new_view, img, *plots = clicks.pick_query_at(view, x=2.5 * k, y=5.5 * k)
     assert calls == []
     assert new_view.query == (5, 2) and view.query is None  # the old view is not mutated
     assert new_view.exp is view.exp
@@ -208,40 +209,40 @@ def test_pick_query_updates_only_attention_and_flow(view, monkeypatch):
 
 
 def test_click_to_token_clamps_to_the_grid(view):
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
-    assert cb.click_to_token(view, 0, 0) == (0, 0)
-    assert cb.click_to_token(view, 13 * k + 1, 3 * k) == (3, 13)
-    assert cb.click_to_token(view, 10_000, -5) == (0, 13)
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
+    assert picture.click_to_token(view, 0, 0) == (0, 0)
+    assert picture.click_to_token(view, 13 * k + 1, 3 * k) == (3, 13)
+    assert picture.click_to_token(view, 10_000, -5) == (0, 13)
 
 
 def test_query_window_matches_the_trace_windows(view):
     """Block 0: the query's window is its aligned 7x7 square; block 1: the 4 wrapped corners."""
-    inside0 = cb.query_window(view, 0, (0, 0))
+    inside0 = picture.query_window(view, 0, (0, 0))
     assert inside0[:7, :7].all() and inside0.sum() == 49
-    inside1 = cb.query_window(view, 1, (13, 13))  # bottom-right: the wrapped corner window
+    inside1 = picture.query_window(view, 1, (13, 13))  # bottom-right: the wrapped corner window
     assert inside1.sum() == 49
     assert inside1[13, 13] and inside1[0, 0] and inside1[0, 13] and inside1[13, 0]
 
 
 def test_pick_query_without_a_run_is_a_message():
     with pytest.raises(gr.Error, match="Upload an image first"):
-        cb.pick_query_at(None, 1, 1)
+        clicks.pick_query_at(None, 1, 1)
 
 
 def test_heads_and_parsers():
-    assert cb.parse_head("all", 3) is None and cb.parse_head("2", 3) == 2
-    assert cb.parse_head("head 1", 3) == 1 and cb.parse_head(None, 3) is None
+    assert session.parse_head("all", 3) is None and session.parse_head("2", 3) == 2
+    assert session.parse_head("head 1", 3) == 1 and session.parse_head(None, 3) is None
     with pytest.raises(SettingsError):
-        cb.parse_head("3", 3)
-    assert [v for _, v in cb.head_choices(2)] == ["all", "0", "1"]
-    st = state.parse_settings("224px", 7.0, "3")
+        session.parse_head("3", 3)
+    assert [v for _, v in session.head_choices(2)] == ["all", "0", "1"]
+    st = app_settings.parse_settings("224px", 7.0, "3")
     assert (st.img_size, st.window_size, st.shift_size, st.capped) == (224, 7, 3, False)
 
 
 def test_sync_heads_follows_the_model(view):
-    upd = cb.sync_heads(view, "2")
+    upd = session.sync_heads(view, "2")
     assert [v for _, v in upd["choices"]] == ["all", "0", "1", "2"] and upd["value"] == "2"
-    assert cb.sync_heads(view, "5")["value"] == "0"
+    assert session.sync_heads(view, "5")["value"] == "0"
 
 
 # ----------------------------------------------------------------------------- download
@@ -266,13 +267,13 @@ def fake_export(monkeypatch):
                 paths.append(p)
         return paths
 
-    monkeypatch.setattr(cb, "export_warm", export_figures)
-    monkeypatch.setattr(cb, "WARM", SimpleNamespace(export=export_figures))
+    monkeypatch.setattr(exports, "export_warm", export_figures)
+    monkeypatch.setattr(exports, "WARM", SimpleNamespace(export=export_figures))
     return export_figures
 
 
 def test_download_zips_all_ten_as_png_and_svg(view, fake_export):
-    path = Path(cb.download(view, block=1, head="0", template="lecture"))
+    path = Path(exports.download(view, block=1, head="0", template="lecture"))
     assert path.suffix == ".zip" and path.is_file()
     names = set(zipfile.ZipFile(path).namelist())
     assert names == {f"{k}.{f}" for k in KINDS for f in ("png", "svg")}
@@ -287,16 +288,16 @@ def test_download_without_a_browser_is_a_message(view, fake_export, monkeypatch)
     def no_browser(*a, **k):
         raise ExportError("no Chromium found for kaleido")
 
-    monkeypatch.setattr(cb, "export_warm", no_browser)
-    monkeypatch.setattr(cb, "WARM", SimpleNamespace(export=no_browser))
+    monkeypatch.setattr(exports, "export_warm", no_browser)
+    monkeypatch.setattr(exports, "WARM", SimpleNamespace(export=no_browser))
     with pytest.raises(gr.Error, match="no Chromium"):
-        cb.download(view)
+        exports.download(view)
     with pytest.raises(gr.Error, match="no Chromium"):
-        cb.lecture_deck(view)
+        exports.lecture_deck(view)
     with pytest.raises(gr.Error, match="Run the model"):
-        cb.download(None)
+        exports.download(None)
     with pytest.raises(gr.Error, match="Run the model"):
-        cb.lecture_deck(None)
+        exports.lecture_deck(None)
 
 
 def test_lecture_deck_zips_numbered_slides_pdf_and_animation(view, fake_export):
@@ -304,7 +305,7 @@ def test_lecture_deck_zips_numbered_slides_pdf_and_animation(view, fake_export):
     shift GIF of this exploration, in one zip."""
     from swinviz.deck import GIF_NAME, PDF_NAME, pdf_page_count, slide_kinds, slide_names
 
-    path = Path(cb.lecture_deck(view, block=1, head="0"))
+    path = Path(exports.lecture_deck(view, block=1, head="0"))
     assert path.suffix == ".zip" and path.name.startswith("swinviz-lecture-")
     with zipfile.ZipFile(path) as zf:
         names = zf.namelist()
@@ -320,13 +321,13 @@ def test_lecture_deck_zips_numbered_slides_pdf_and_animation(view, fake_export):
 def test_shift_animation_is_this_explorations_and_made_once(view, photo):
     """The Cyclic shift tab's GIF: one frame per token of shift (plus the start), made once per
     exploration (kept with it), a new one for a new run."""
-    assert cb.shift_gif(None) is None
-    first = cb.shift_gif(view)
+    assert exports.shift_gif(None) is None
+    first = exports.shift_gif(view)
     with Image.open(first) as gif:
         assert gif.n_frames == view.exp.shift_size + 1
-    assert cb.shift_gif(view) == first  # the same file: not made again
-    again = cb.run(photo, **{**SMALL, "shift_size": 1})[-1]
-    other = cb.shift_gif(again)
+    assert exports.shift_gif(view) == first  # the same file: not made again
+    again = runs.run(photo, **{**SMALL, "shift_size": 1})[-1]
+    other = exports.shift_gif(again)
     assert other != first
     with Image.open(other) as gif:
         assert gif.n_frames == 2
@@ -341,16 +342,16 @@ def test_checkpoints_only_from_the_allowed_folder(tmp_path, monkeypatch):
     (tmp_path / "hf").mkdir()
     (tmp_path / "hf" / "model.safetensors").write_bytes(b"x")
     (tmp_path / "empty").mkdir()
-    monkeypatch.delenv(state.CHECKPOINT_ENV, raising=False)
-    assert state.list_checkpoints() == []
+    monkeypatch.delenv(environment.CHECKPOINT_DIR, raising=False)
+    assert weights.offered_checkpoints() == []
     with pytest.raises(SettingsError, match="no checkpoint folder"):
-        state.resolve_checkpoint("a.pth")
-    monkeypatch.setenv(state.CHECKPOINT_ENV, str(tmp_path))
-    assert state.list_checkpoints() == ["a.pth", "b.safetensors", "hf"]
-    assert state.resolve_checkpoint("a.pth") == tmp_path / "a.pth"
+        weights.offered_checkpoint("a.pth")
+    monkeypatch.setenv(environment.CHECKPOINT_DIR, str(tmp_path))
+    assert weights.offered_checkpoints() == ["a.pth", "b.safetensors", "hf"]
+    assert weights.offered_checkpoint("a.pth") == tmp_path / "a.pth"
     for bad in ("../a.pth", "/etc/passwd", "notes.txt", str(tmp_path / "a.pth"), ""):
         with pytest.raises(SettingsError, match="not one of the checkpoints"):
-            state.resolve_checkpoint(bad)
+            weights.offered_checkpoint(bad)
 
 
 def test_a_checkpoint_that_does_not_fit_is_a_message(photo, tmp_path, monkeypatch):
@@ -358,37 +359,37 @@ def test_a_checkpoint_that_does_not_fit_is_a_message(photo, tmp_path, monkeypatc
 
     torch.save({"model": {"layers.0.blocks.0.norm1.weight": torch.zeros(3)}},
                tmp_path / "tiny.pth")
-    monkeypatch.setenv(state.CHECKPOINT_ENV, str(tmp_path))
+    monkeypatch.setenv(environment.CHECKPOINT_DIR, str(tmp_path))
     with pytest.raises(gr.Error) as err:
-        cb.run(photo, **SMALL, weights="checkpoint", checkpoint="tiny.pth")
+        runs.run(photo, **SMALL, weights="checkpoint", checkpoint="tiny.pth")
     assert err.value.message and "Traceback" not in err.value.message
 
 
 def test_hub_unreachable_is_a_message(photo, monkeypatch):
     """The Hub answered at startup but the download fails: the loader's sentence."""
-    from swinviz import checkpoints
+    from swinviz import weights
 
     def offline(*a, **k):
-        raise checkpoints.CheckpointError("Could not download the pretrained Swin-T weights")
+        raise weights.CheckpointError("Could not download the pretrained Swin-T weights")
 
-    monkeypatch.setattr(checkpoints, "hub_checkpoint", offline)
+    monkeypatch.setattr(weights, "hub_checkpoint", offline)
     monkeypatch.setattr(state, "default_weights_choice",
-                        lambda: checkpoints.WeightsChoice("hub", "hub"))
+                        lambda: weights.WeightsChoice("hub", "hub"))
     state.MODELS.clear()
     with pytest.raises(gr.Error, match="Could not download"):
-        cb.run(photo, img_size=224, weights="hub")
+        runs.run(photo, img_size=224, weights="hub")
 
 
 def test_pretrained_when_none_can_be_had_says_why_and_how(photo, monkeypatch):
-    from swinviz import checkpoints
+    from swinviz import weights
 
-    notice = checkpoints.WeightsChoice("random", "random", "Random weights: no pretrained "
+    notice = weights.WeightsChoice("random", "random", "Random weights: no pretrained "
                                        "weights could be had (offline). To use them: set "
                                        "SWINVIZ_WEIGHTS.")
     monkeypatch.setattr(state, "default_weights_choice", lambda: notice)
     with pytest.raises(gr.Error, match="no pretrained weights could be had.*SWINVIZ_WEIGHTS"):
-        cb.run(photo, img_size=224, weights="pretrained")
-    assert state.parse_settings(weights=None).weights == "random"  # the default follows
+        runs.run(photo, img_size=224, weights="pretrained")
+    assert app_settings.parse_settings(weights=None).weights == "random"  # the default follows
 
 
 def test_model_cache_is_lru_and_bounded():
@@ -409,8 +410,8 @@ def test_model_cache_is_lru_and_bounded():
 
 def test_models_are_shared_between_runs_of_the_same_settings(photo):
     state.MODELS.clear()
-    first = cb.run(photo, **SMALL)[-1]
-    second = cb.run(photo, **SMALL, template="lecture")[-1]
+    first = runs.run(photo, **SMALL)[-1]
+    second = runs.run(photo, **SMALL, template="lecture")[-1]
     assert len(state.MODELS) == 1
     assert first.exp is not second.exp  # explorations are per call (per session)
 
@@ -419,14 +420,14 @@ def test_raw_gradio_payloads_are_understood(photo):
     """Events run with preprocess=False: the image arrives as Gradio's raw FileData dict."""
     import base64
 
-    assert cb.image_source({"path": photo, "url": None}) == photo
+    assert runs.image_source({"path": photo, "url": None}) == photo
     data = Path(photo).read_bytes()
     uri = "data:image/jpeg;base64," + base64.b64encode(data).decode()
-    assert cb.image_source({"path": None, "url": uri}) == data
-    assert cb.image_source({"path": None, "url": None}) is None
-    out = cb.run({"path": photo, "url": None, "orig_name": "x.jpg"}, **SMALL)
+    assert runs.image_source({"path": None, "url": uri}) == data
+    assert runs.image_source({"path": None, "url": None}) is None
+    out = runs.run({"path": photo, "url": None, "orig_name": "x.jpg"}, **SMALL)
     assert out[-1].exp.grid == (14, 14)
-    out = cb.run({"path": None, "url": uri}, **SMALL)
+    out = runs.run({"path": None, "url": uri}, **SMALL)
     assert out[-1].exp.grid == (14, 14)
 
 
@@ -436,13 +437,13 @@ def test_download_for_real_png_1600_wide_and_svg(view):
     export = pytest.importorskip("swinviz.export")
     from conftest import require_browser
     require_browser(export.find_browser(), "Chromium for kaleido")
-    path = Path(cb.download(view, block=1, head="0", template="default"))
+    path = Path(exports.download(view, block=1, head="0", template="default"))
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         assert names == {f"{k}.{f}" for k in KINDS for f in ("png", "svg")}
         for kind in KINDS:
             with Image.open(zf.open(f"{kind}.png")) as im:
-                assert im.width >= cb.EXPORT_WIDTH, kind
+                assert im.width >= plotting.EXPORT_WIDTH, kind
             assert zf.read(f"{kind}.svg").lstrip().startswith((b"<svg", b"<?xml"))
 
 
@@ -450,16 +451,16 @@ def test_explorations_are_bounded_in_bytes(photo, monkeypatch):
     """The store drops the least recently used exploration beyond its budget; that session
     gets a message asking for a new run, the others keep working."""
     store = state.ExplorationStore(max_bytes=1)
-    monkeypatch.setattr(cb, "EXPLORATIONS", store)
-    first = cb.run(photo, **SMALL)[-1]
+    monkeypatch.setattr(runs, "EXPLORATIONS", store)
+    first = runs.run(photo, **SMALL)[-1]
     assert first.held.nbytes > 0 and len(store) == 1
-    second = cb.run(photo, **SMALL)[-1]  # over budget: the first is dropped, never the newest
+    second = runs.run(photo, **SMALL)[-1]  # over budget: the first is dropped, never the newest
     assert first.held.exp is None and second.held.exp is not None and store.dropped == 1
     with pytest.raises(gr.Error, match="Run the model"):
-        cb.redraw(first)
+        runs.redraw(first)
     with pytest.raises(gr.Error, match="Run the model"):
-        cb.pick_query_at(first, 1, 1)
-    assert len(cb.redraw(second)) == len(KINDS) + 1
+        clicks.pick_query_at(first, 1, 1)
+    assert len(runs.redraw(second)) == len(KINDS) + 1
 
 
 def test_exploration_nbytes_counts_shared_storage_once(view):
@@ -484,7 +485,7 @@ def no_model_run(monkeypatch):
     def ran(*a, **k):
         raise AssertionError("the model ran")
 
-    monkeypatch.setattr(cb, "_run_model", ran)
+    monkeypatch.setattr(runs, "_run_model", ran)
     monkeypatch.setattr(state, "load_cached_model", ran)
 
 
@@ -493,21 +494,21 @@ def test_settings_over_the_budget_are_refused_before_the_model_runs(photo, case,
                                                                      monkeypatch):
     monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
     with pytest.raises(gr.Error) as err:
-        cb.run(photo, **case, weights="random")
+        runs.run(photo, **case, weights="random")
     text = err.value.message
     assert text.startswith("This run needs about ")
     assert "over the 600 MB per-request limit (SWINVIZ_REQUEST_MB)" in text
     assert text.endswith(("fits", "fit"))
-    assert "will not run" in cb.budget_line(**case, weights="random")
+    assert "will not run" in panel.budget_line(**case, weights="random")
 
 
 def test_the_budget_line_says_what_a_run_needs(monkeypatch):
     monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
-    line = cb.budget_line(224, 7, 3, "random")
+    line = panel.budget_line(224, 7, 3, "random")
     assert line.startswith("This run needs about ") and "of the 600 MB" in line
-    line = cb.budget_line(448, 14, 7, "random")
+    line = panel.budget_line(448, 14, 7, "random")
     assert "will not run" in line and "a window of 8" in line
-    assert "will not run" in cb.budget_line("inf")  # never raises: a bad value is a sentence
+    assert "will not run" in panel.budget_line("inf")  # never raises: a bad value is a sentence
 
 
 # ------------------------------------------------------- every bad value is a clear message
@@ -545,16 +546,16 @@ def test_the_budget_line_says_what_a_run_needs(monkeypatch):
 def test_every_bad_value_is_a_sentence(photo, settings, needle, no_model_run):
     kw = {**SMALL, "weights": "random", **settings}
     with pytest.raises(gr.Error) as err:
-        cb.run(photo, **kw)
+        runs.run(photo, **kw)
     assert needle.lower() in err.value.message.lower(), err.value.message
     assert err.value.message[0].isupper() and not err.value.print_exception
 
 
 def test_a_head_is_checked_against_the_explored_stage(photo, no_model_run):
     with pytest.raises(gr.Error, match=r"from 0 to 11 \(stage 3 has 12 heads\)"):
-        cb.run(photo, img_size=224, weights="random", stage=3, head=-1)
+        runs.run(photo, img_size=224, weights="random", stage=3, head=-1)
     with pytest.raises(gr.Error, match=r"from 0 to 11 \(stage 3 has 12 heads\) or 'all', got 12"):
-        cb.run(photo, img_size=224, weights="random", stage=3, head=12)
+        runs.run(photo, img_size=224, weights="random", stage=3, head=12)
 
 
 @pytest.mark.parametrize(
@@ -577,7 +578,7 @@ def test_a_bad_click_is_a_sentence(view, index, needle):
     evt = Event()
     evt.index = index
     with pytest.raises(gr.Error) as err:
-        cb.pick_query(view, 1, "0", "default", evt)
+        clicks.pick_query(view, 1, "0", "default", evt)
     assert needle.lower() in err.value.message.lower()
 
 
@@ -585,12 +586,12 @@ def test_bad_view_settings_on_redraw_are_sentences(view):
     for kwargs, needle in ((dict(block="0.5"), "Block must be"), (dict(head=-1), "0 to 2"),
                            (dict(template=None), None)):
         if needle is None:
-            assert len(cb.redraw(view, **kwargs)) == len(KINDS) + 1
+            assert len(runs.redraw(view, **kwargs)) == len(KINDS) + 1
             continue
         with pytest.raises(gr.Error, match=needle):
-            cb.redraw(view, **kwargs)
+            runs.redraw(view, **kwargs)
     with pytest.raises(gr.Error, match="x must be a number"):
-        cb.pick_query_at(view, "left", 3)
+        clicks.pick_query_at(view, "left", 3)
 
 
 # ---------------------------------------------------------------- stages, pairs, the query
@@ -599,7 +600,7 @@ def test_bad_view_settings_on_redraw_are_sentences(view):
 @pytest.fixture(scope="module")
 def stage3(photo):
     """Swin-T's stage 3, pair 2 (blocks 4 and 5) at 224 px: 14x14 tokens of 16 px, 4 windows."""
-    return cb.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11")
+    return runs.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11")
 
 
 def test_stage_and_pair_choose_the_traced_blocks(stage3):
@@ -611,44 +612,44 @@ def test_stage_and_pair_choose_the_traced_blocks(stage3):
     assert "14x14 (16x16 px each" in text and "4 windows of 7x7, shift 3" in text
     assert "12 x 32 channels" in text
     img = stage3[len(KINDS)]
-    assert img.size == (224 * cb.display_scale(exp.image),) * 2
+    assert img.size == (224 * picture.display_scale(exp.image),) * 2
 
 
 def test_a_click_picks_the_query_at_the_stage_resolution(stage3):
     view = stage3[-1]
-    k = cb.display_scale(view.exp.image)
+    k = picture.display_scale(view.exp.image)
     # a click inside the 16 px token (row 5, column 9) of the displayed image
-    new_view, img, *plots = cb.pick_query_at(view, x=(9 * 16 + 3) * k, y=(5 * 16 + 15) * k)
+    new_view, img, *plots = clicks.pick_query_at(view, x=(9 * 16 + 3) * k, y=(5 * 16 + 15) * k)
     assert new_view.query == (5, 9)
-    assert "row 5, column 9 of stage 3's 14x14 tokens" in cb.query_caption(new_view, 1)
-    assert "block 5 (shifted windows)" in cb.query_caption(new_view, 1)
-    assert "block 4 (regular windows)" in cb.query_caption(new_view, 0)
+    assert "row 5, column 9 of stage 3's 14x14 tokens" in panel.query_caption(new_view, 1)
+    assert "block 5 (shifted windows)" in panel.query_caption(new_view, 1)
+    assert "block 4 (regular windows)" in panel.query_caption(new_view, 0)
     att = plot_json(plots[QUERY_KINDS.index("attention")])
     assert "token (5, 9)" in att["layout"]["title"]["text"]
 
 
 def test_stage_4_is_one_window_without_shift(photo):
-    out = cb.run(photo, img_size=224, weights="random", stage=4)
+    out = runs.run(photo, img_size=224, weights="random", stage=4)
     exp, text = out[-1].exp, out[-2]
     assert (exp.grid, exp.window_size, exp.shift_size, exp.num_windows) == ((7, 7), 7, 0, 1)
     assert "1 window of 7x7, no shift" in text
     assert "One 7x7 window covers the whole 7x7 token grid of stage 4" in text
-    labels = [lbl for lbl, _ in cb.sync_blocks(out[-1])["choices"]]
+    labels = [lbl for lbl, _ in session.sync_blocks(out[-1])["choices"]]
     assert labels[1] == "second block: block 1 (SW-MSA, no shift here: one window)"
 
 
 def test_a_new_stage_explores_the_cached_model(photo, stage3):
     misses = state.MODELS.misses
-    out = cb.run(photo, img_size=224, weights="random", stage=1)
+    out = runs.run(photo, img_size=224, weights="random", stage=1)
     assert state.MODELS.misses == misses  # the same model, explored at another stage
     assert out[-1].exp.stage == 1
 
 
 def test_the_query_argument_makes_the_same_figures_as_a_click(photo, stage3):
     view = stage3[-1]
-    clicked = cb.pick_query_at(view, x=9 * 16 * cb.display_scale(view.exp.image),
-                               y=5 * 16 * cb.display_scale(view.exp.image), head="11")
-    scripted = cb.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11",
+    clicked = clicks.pick_query_at(view, x=9 * 16 * picture.display_scale(view.exp.image),
+                               y=5 * 16 * picture.display_scale(view.exp.image), head="11")
+    scripted = runs.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11",
                       query="5,9")
     assert scripted[-1].query == (5, 9)
     for i, kind in enumerate(QUERY_KINDS):
@@ -660,24 +661,24 @@ def test_the_query_argument_makes_the_same_figures_as_a_click(photo, stage3):
 def test_a_grid_that_does_not_split_into_whole_windows_is_padded_and_drawn(photo):
     """60 px: 15x15 tokens, padded to 21x21 (9 windows of 7x7) in the blocks; every figure is
     drawn and a click on the last row picks it."""
-    out = cb.run(photo, img_size=60, weights="random")
+    out = runs.run(photo, img_size=60, weights="random")
     exp = out[-1].exp
     assert (exp.grid, exp.num_windows) == ((15, 15), 9)
     for kind, plot in zip(KINDS, out[: len(KINDS)], strict=True):
         assert not is_placeholder(plot), kind
-    k = cb.display_scale(exp.image) * exp.patch_size
-    view, img, *_ = cb.pick_query_at(out[-1], x=14 * k + 1, y=14 * k + 1)
+    k = picture.display_scale(exp.image) * exp.patch_size
+    view, img, *_ = clicks.pick_query_at(out[-1], x=14 * k + 1, y=14 * k + 1)
     assert view.query == (14, 14) and img.size == out[len(KINDS)].size
 
 
 def test_pair_and_block_choices_name_the_block_numbers():
-    assert [v for _, v in cb.pair_choices(3)] == ["0", "1", "2"]
-    assert [lbl for lbl, _ in cb.pair_choices("3")][2] == "pair 2: blocks 4, 5"
-    assert [v for _, v in cb.pair_choices(1)] == ["0"]
-    labels = [lbl for lbl, _ in cb.block_choices(2)]
+    assert [v for _, v in session.pair_choices(3)] == ["0", "1", "2"]
+    assert [lbl for lbl, _ in session.pair_choices("3")][2] == "pair 2: blocks 4, 5"
+    assert [v for _, v in session.pair_choices(1)] == ["0"]
+    labels = [lbl for lbl, _ in session.block_choices(2)]
     assert labels == ["first block of the pair: block 4 (W-MSA)",
                       "second block: block 5 (SW-MSA)"]
-    assert cb.sync_blocks(None) == gr.update()
+    assert session.sync_blocks(None) == gr.update()
 
 
 def test_the_badge_shows_the_prediction(result):
@@ -692,24 +693,24 @@ def test_the_badge_shows_the_prediction(result):
 
 
 def test_pretrained_weights_fix_the_window_and_need_224_px(monkeypatch, tmp_path):
-    from swinviz import checkpoints
+    from swinviz import weights
 
     monkeypatch.setattr(state, "default_weights_choice",
-                        lambda: checkpoints.WeightsChoice(tmp_path / "w.pth", "SWINVIZ_WEIGHTS"))
-    st = state.parse_settings(224, 7, 3, None)
+                        lambda: weights.WeightsChoice(tmp_path / "w.pth", "SWINVIZ_WEIGHTS"))
+    st = app_settings.parse_settings(224, 7, 3, None)
     assert (st.weights, st.source) == ("pretrained", str(tmp_path / "w.pth"))
     with pytest.raises(SettingsError, match="fix the window at 7"):
-        state.parse_settings(224, 14, 7, "pretrained")
+        app_settings.parse_settings(224, 14, 7, "pretrained")
     with pytest.raises(SettingsError, match="at least 224 px"):
-        state.parse_settings(112, 7, 3, "pretrained")
-    assert state.parse_settings(448, 7, 3, "pretrained").img_size == 448
+        app_settings.parse_settings(112, 7, 3, "pretrained")
+    assert app_settings.parse_settings(448, 7, 3, "pretrained").img_size == 448
 
 
 def test_the_notes_6x6_preset_shows_the_seed_tables(photo):
     from seed_tables import SEED_IDS
 
-    p = cb.PRESETS["6x6"]
-    out = cb.run(photo, p["img_size"], p["window_size"], p["shift_size"], p["weights"],
+    p = panel.PRESETS["6x6"]
+    out = runs.run(photo, p["img_size"], p["window_size"], p["shift_size"], p["weights"],
                  stage=p["stage"], pair=p["pair"])
     exp = out[-1].exp
     assert (exp.grid, exp.window_size, exp.shift_size, exp.num_windows) == ((6, 6), 3, 1, 4)
@@ -738,11 +739,12 @@ def test_a_session_keeps_only_what_the_figures_draw(photo):
     for t in slim.traces:
         assert t.x_in.device.type == t.x_out.device.type == "meta"
         assert t.attn.dtype == t.scores.dtype == torch.float32  # the numbers shown, unrounded
-    view_full = cb.View(held=state.Held(full), settings=state.ModelSettings(img_size=56))
-    view_slim = cb.View(held=state.Held(slim), settings=state.ModelSettings(img_size=56))
+    small = app_settings.ModelSettings(img_size=56)
+    view_full = session.View(held=state.Held(full), settings=small)
+    view_slim = session.View(held=state.Held(slim), settings=small)
     for h in (0, None):
-        a = cb.build_figures(view_full, head=h)
-        b = cb.build_figures(view_slim, head=h)
+        a = plotting.build_figures(view_full, head=h)
+        b = plotting.build_figures(view_slim, head=h)
         for kind in KINDS:
             ja, jb = json.loads(a[kind].to_json()), json.loads(b[kind].to_json())
             if kind == "cost":  # the measured times of two runs differ
@@ -762,25 +764,25 @@ def test_settings_only_figures_do_not_depend_on_the_image(tmp_path):
     for i, color in enumerate(((255, 0, 0), (0, 90, 200))):
         p = tmp_path / f"{i}.png"
         Image.new("RGB", (70, 60), color).save(p)
-        views.append(cb.View(held=state.Held(model.explore(str(p))),
-                             settings=state.ModelSettings(img_size=56)))
-    for kind in cb.SETTINGS_KINDS:
-        a, b = (json.loads(cb.build_figures(v, (kind,))[kind].to_json()) for v in views)
+        views.append(session.View(held=state.Held(model.explore(str(p))),
+                             settings=app_settings.ModelSettings(img_size=56)))
+    for kind in plotting.SETTINGS_KINDS:
+        a, b = (json.loads(plotting.build_figures(v, (kind,))[kind].to_json()) for v in views)
         assert a == b, kind
 
 
 def test_settings_only_figures_are_drawn_once_for_all_sessions(photo, monkeypatch):
     cache = state.FigureCache(max_bytes=64 * 1024 * 1024)
-    monkeypatch.setattr(cb, "FIGURES", cache)
-    first = cb.run(photo, **SMALL, weights="random")
-    assert cache.misses == len(cb.SETTINGS_KINDS) and cache.hits == 0
-    second = cb.run(photo, **SMALL, weights="random")  # another session, same settings
-    assert cache.hits == len(cb.SETTINGS_KINDS)
-    for kind in cb.SETTINGS_KINDS:
+    monkeypatch.setattr(plotting, "FIGURES", cache)
+    first = runs.run(photo, **SMALL, weights="random")
+    assert cache.misses == len(plotting.SETTINGS_KINDS) and cache.hits == 0
+    second = runs.run(photo, **SMALL, weights="random")  # another session, same settings
+    assert cache.hits == len(plotting.SETTINGS_KINDS)
+    for kind in plotting.SETTINGS_KINDS:
         i = KINDS.index(kind)
         assert first[i].plot == second[i].plot
-    cb.run(photo, **SMALL, weights="random", seed=1)  # other weights: bias drawn again
-    assert cache.misses == 2 * len(cb.SETTINGS_KINDS)
+    runs.run(photo, **SMALL, weights="random", seed=1)  # other weights: bias drawn again
+    assert cache.misses == 2 * len(plotting.SETTINGS_KINDS)
 
 
 def test_figure_cache_is_bounded_in_bytes():
@@ -828,11 +830,11 @@ def test_the_gpu_function_takes_and_returns_what_pickles(photo):
     import spaces  # noqa: F401  (the real package: outside ZeroGPU it leaves the function as is)
     import torch
 
-    settings = state.parse_settings(56, 7, 3, "random")
+    settings = app_settings.parse_settings(56, 7, 3, "random")
     for image in (photo, Path(photo).read_bytes()):
         args = (settings, image, 1, 0)
         assert pickle.loads(pickle.dumps(args)) == args
-        exp = cb._run_model(*args)
+        exp = runs._run_model(*args)
         back = pickle.loads(pickle.dumps(exp))
         tensors = list(_tensors(back))
         assert tensors and all(t.device.type == "cpu" for t in tensors)
@@ -903,10 +905,10 @@ def test_no_click_pack_when_the_mask_is_not_the_regions(view, monkeypatch):
 
 
 def test_the_page_run_sends_the_attention_figure_with_its_pack(photo):
-    out = cb.run(photo, **SMALL, pack=True)
+    out = runs.run(photo, **SMALL, pack=True)
     meta = plot_json(out[KINDS.index("attention")])["layout"]["meta"]
     assert meta["click"]["key"] == out[-1].run_id != ""
-    api = cb.run(photo, **SMALL)  # the API's answer carries no pack
+    api = runs.run(photo, **SMALL)  # the API's answer carries no pack
     assert "click" not in (plot_json(api[KINDS.index("attention")])["layout"].get("meta") or {})
 
 
@@ -914,19 +916,19 @@ def test_a_run_draws_the_open_tab_first_and_rest_draws_the_others(photo):
     """run(first=...) returns the open tab's figures and gr.skip() for the others; rest() then
     returns exactly the others, the same figures a full run draws."""
     first = ("relpos", "bias")
-    out = cb.run(photo, **SMALL, first=first)
+    out = runs.run(photo, **SMALL, first=first)
     view = out[-1]
     skip = gr.skip()
     for kind, plot in zip(KINDS, out[:len(KINDS)], strict=True):
         assert (plot == skip) is (kind not in first), kind
-    later = cb.rest(view, 1, "0", "default", first=first)
-    full = cb.build_plots(view, block=1, head=0)
+    later = runs.rest(view, 1, "0", "default", first=first)
+    full = plotting.build_plots(view, block=1, head=0)
     for kind, plot, whole in zip(KINDS, later, full, strict=True):
         if kind in first:
             assert plot == skip
         elif kind != "attention":  # the page's attention figure also carries its pack
             assert without_page_meta(plot_json(plot), view) == plot_json(whole), kind
-    assert all(p == skip for p in cb.rest(None, first=first))
+    assert all(p == skip for p in runs.rest(None, first=first))
 
 
 def without_page_meta(fig: dict, view) -> dict:
@@ -936,86 +938,146 @@ def without_page_meta(fig: dict, view) -> dict:
     if isinstance(meta, dict) and "page" in meta:
         page = meta.pop("page")
         assert page["run"] == view.run_id and page["grid"] == list(view.exp.grid)
-        assert page["disp"] == view.exp.patch_size * cb.display_scale(view.exp.image)
+        assert page["disp"] == view.exp.patch_size * picture.display_scale(view.exp.image)
         if not meta:
             del fig["layout"]["meta"]
     return fig
 
 
+def click_message(at=None, drew=None, flow=None, **extra) -> str:
+    """The page's click message (app/instant.js `S.message`): at (run, row, col), drew (run,
+    block, head, row, col), flow "page" / "text" / None."""
+    msg = {"v": 1, "at": None if at is None else dict(zip(("run", "row", "col"), at,
+                                                          strict=True)),
+           "drew": None if drew is None else dict(zip(("run", "block", "head", "row", "col"),
+                                                      drew, strict=True)),
+           "flow": flow, **extra}
+    return json.dumps(msg)
+
+
 def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_it(view):
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
     evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # token (5, 2)
-    drew = f"{view.run_id}:1:0:5:2"
+    drew = click_message(drew=(view.run_id, 1, 0, 5, 2))
     assert view.run_id
-    new, img, att, flow, flow_text = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+    new, img, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", drew, evt)
     assert new.query == (5, 2) and att == gr.skip() and flow_text == ""
     assert plot_json(flow)["layout"]["title"]["text"].startswith("Information flow into token "
                                                                  "(5, 2)")
     with Image.open(img) as marked:  # the marked image, written as a PNG file for Gradio
         assert np.array_equal(np.asarray(marked.convert("RGB")),
-                              np.asarray(cb.query_image(new, 1)))
-    for other in ("", f"{view.run_id}:1:0:5:3", f"{view.run_id}:1:all:5:2",
-                  f"{view.run_id}:0:0:5:2", "another-run:1:0:5:2", None, 7, "|flow"):
-        _, _, att, _, _ = cb.pick_query_page(view, "1", "0", "default", other, evt)
+                              np.asarray(picture.query_image(new, 1)))
+    for other in ("", click_message(drew=(view.run_id, 1, 0, 5, 3)),
+                  click_message(drew=(view.run_id, 1, None, 5, 2)),
+                  click_message(drew=(view.run_id, 0, 0, 5, 2)),
+                  click_message(drew=("another-run", 1, 0, 5, 2)), None,
+                  click_message(flow="text")):
+        _, _, att, _, _ = clicks.pick_query_page(view, "1", "0", "default", other, evt)
         fig = plot_json(att)
         assert "(5, 2)" in fig["layout"]["title"]["text"]
         assert fig["layout"]["meta"]["click"]["query"] == [5, 2]
 
 
 def test_a_page_click_with_the_flow_tab_open_sends_the_flow_figure_as_text(view):
-    """drew ending in "|flow": the page draws the flow figure itself (one Plotly.react on the
-    figure shown), so its Plot is skipped and its JSON, the figure the Plot would get, goes to
-    the text output."""
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    """flow "text": the page draws the flow figure itself (one Plotly.react on the figure
+    shown), so its Plot is skipped and its JSON, the figure the Plot would get, goes to the
+    text output."""
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
-    for drew in (f"{view.run_id}:1:0:1:3|flow", "|flow"):
-        new, _, att, flow, flow_text = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+    for drew in ((view.run_id, 1, 0, 1, 3), None):
+        msg = click_message(drew=drew, flow="text")
+        new, _, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", msg, evt)
         assert flow == gr.skip() and new.query == (1, 3)
-        assert (att == gr.skip()) is drew.startswith(view.run_id)
-        want = cb.build_plots(new, ("flow",), block=1, head=0)[0]
+        assert (att == gr.skip()) is (drew is not None)
+        want = plotting.build_plots(new, ("flow",), block=1, head=0)[0]
         assert without_page_meta(json.loads(flow_text), new) == plot_json(want)
         assert json.loads(flow_text)["layout"]["title"]["text"].startswith(
             "Information flow into token (1, 3)")
 
 
 def test_a_page_click_that_fetched_the_flow_figure_itself_leaves_it_out(view):
-    """drew ending in "|flowpage": the page asked `page_flow` for the figure at the click, so the
-    click's answer neither draws it for the Plot nor sends it as text."""
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    """flow "page": the page asked `page_flow` for the figure at the click, so the click's
+    answer neither draws it for the Plot nor sends it as text."""
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
-    for drew in ("|flowpage", f"{view.run_id}:1:0:1:3|flowpage"):
-        new, img, att, flow, flow_text = cb.pick_query_page(view, "1", "0", "default", drew, evt)
+    for drew in (None, (view.run_id, 1, 0, 1, 3)):
+        msg = click_message(drew=drew, flow="page")
+        new, img, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", msg,
+                                                                evt)
         assert new.query == (1, 3) and flow == gr.skip() and flow_text == ""
-        assert (att == gr.skip()) is drew.startswith(view.run_id)
+        assert (att == gr.skip()) is (drew is not None)
         with Image.open(img) as marked:
             assert np.array_equal(np.asarray(marked.convert("RGB")),
-                                  np.asarray(cb.query_image(new, 1)))
+                                  np.asarray(picture.query_image(new, 1)))
 
 
 def test_a_page_click_takes_the_token_the_page_found_for_it(view):
-    """"|at:run:row:col" in `drew`: the page's token for its latest click wins over the click's
+    """The message's "at": the page's token for its latest click wins over the click's
     coordinates (Gradio may send a held-back click again with an earlier click's coordinates),
     when it names this run and lies on the grid; otherwise the coordinates decide."""
     H, W = view.exp.grid
-    k = cb.display_scale(view.exp.image) * view.exp.patch_size
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
     evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # the coordinates: token (5, 2)
     run = view.run_id
-    cases = {
-        f"|at:{run}:7:3": (7, 3),
-        f"{run}:1:0:7:3|flowpage|at:{run}:7:3": (7, 3),
-        f"|at:{run}:{H - 1}:{W - 1}": (H - 1, W - 1),
-        "|at:another-run:7:3": (5, 2),
-        f"|at:{run}:{H}:0": (5, 2),
-        f"|at:{run}:-1:0": (5, 2),
-        f"|at:{run}:seven:3": (5, 2),
-        f"|at:{run}:7": (5, 2),
-        f"at:{run}:7:3": (5, 2),  # the attention part, not a flag
-        "": (5, 2),
-    }
-    for drew, want in cases.items():
-        new = cb.pick_query_page(view, "1", "0", "default", drew, evt)[0]
-        assert new.query == want, drew
-    assert cb.page_token(view, f"|at:{run}:7:3") == (7, 3)
+    cases = [
+        (click_message(at=(run, 7, 3)), (7, 3)),
+        (click_message(at=(run, 7, 3), drew=(run, 1, 0, 7, 3), flow="page"), (7, 3)),
+        (click_message(at=(run, H - 1, W - 1)), (H - 1, W - 1)),
+        (click_message(at=("another-run", 7, 3)), (5, 2)),
+        (click_message(at=(run, H, 0)), (5, 2)),
+        (click_message(at=(run, -1, 0)), (5, 2)),
+        (click_message(drew=(run, 1, 0, 7, 3)), (5, 2)),  # what the page drew, not the token
+        ("", (5, 2)),
+        (None, (5, 2)),
+    ]
+    for msg, want in cases:
+        new = clicks.pick_query_page(view, "1", "0", "default", msg, evt)[0]
+        assert new.query == want, msg
+    assert clicks.page_token(view, clicks.parse_click_message(click_message(at=(run, 7, 3)))) \
+        == (7, 3)
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ("run:1:0:5:2|flow", "must be a JSON object"),
+    ("[1, 2]", "must be a JSON object"),
+    (7, "JSON text"),
+    ("x" * 2000, "at most 1024 characters"),
+    (json.dumps({"at": None}), "version"),
+    (json.dumps({"v": 2}), "version"),
+    (click_message(at=("r", "seven", 3)), "at.row must be a whole number"),
+    (json.dumps({"v": 1, "at": [7, 3]}),
+     "\"at\" must be an object"),
+    (click_message(drew=("r", 1, "all", 5, 2)), "drew.head must be a whole number or null"),
+    (click_message(drew=("r", True, 0, 5, 2)), "drew.block must be a whole number"),
+    (click_message(drew=(7, 1, 0, 5, 2)), "drew.run must be the run's name"),
+    (click_message(flow="flowpage"), "\"flow\" must be \"page\", \"text\" or null"),
+])
+def test_a_bad_click_message_is_one_sentence(view, bad, needle):
+    """The click message is parsed in one place (`parse_click_message`): anything the page
+    never sends is a gr.Error whose sentence says what is wrong, before any figure is drawn."""
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        clicks.parse_click_message(bad)
+    evt = type("Evt", (), {"index": [1, 1]})()
+    with pytest.raises(gr.Error, match=re.escape(needle)):
+        clicks.pick_query_page(view, "1", "0", "default", bad, evt)
+
+
+def test_the_switch_turns_the_click_pack_off_and_the_server_still_draws(view, monkeypatch):
+    """app.instant.INSTANT_CLICKS off: no click pack in the attention figure and the page's
+    script says so (window.swinvizInstant = false); the empty click message it then sends gets
+    both figures from the server."""
+    from app import instant
+
+    monkeypatch.setattr(instant, "INSTANT_CLICKS", False)
+    att = plotting.build_plots(view, ("attention",), block=1, head=0, pack=True)[0]
+    assert "click" not in (plot_json(att)["layout"].get("meta") or {})
+    assert "window.swinvizInstant = false;" in instant.page_head()
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
+    evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
+    new, _, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", "", evt)
+    assert new.query == (1, 3) and flow_text == ""
+    for fig in (plot_json(att), plot_json(flow)):
+        assert "(1, 3)" in fig["layout"]["title"]["text"]
 
 
 def flow_request(run, row, col, template="default") -> bytes:
@@ -1028,13 +1090,13 @@ def test_page_flow_is_the_flow_figure_of_the_token_for_the_run(view, template):
     token and template, carrying the run's page meta for the next click."""
     H, W = view.exp.grid
     for r, c in ((1, 3), (H - 1, 0), (H // 2, W - 1)):
-        got = json.loads(cb.page_flow(flow_request(view.run_id, r, c, template)))
-        want = cb.figure_or_placeholder("flow", view.exp, query=(r, c), template=template)
+        got = json.loads(clicks.page_flow(flow_request(view.run_id, r, c, template)))
+        want = plotting.figure_or_placeholder("flow", view.exp, query=(r, c), template=template)
         assert got["layout"]["meta"]["page"]["template"] == template
         assert without_page_meta(got, view)["data"] == json.loads(want.to_json())["data"]
         assert got["layout"]["title"]["text"] == want.layout.title.text
         assert f"token ({r}, {c})" in got["layout"]["title"]["text"]
-        assert got["config"] == cb.plot_config("flow", want)
+        assert got["config"] == plotting.plot_config("flow", want)
 
 
 def test_page_flow_refuses_bad_requests_with_a_sentence(view):
@@ -1042,7 +1104,7 @@ def test_page_flow_refuses_bad_requests_with_a_sentence(view):
     cases = [
         (b"not json", ValueError, "A flow request is JSON"),
         (b"[1, 2]", ValueError, "A flow request is JSON"),
-        (b"x" * (cb.PAGE_FLOW_MAX_BYTES + 1), ValueError, "a few short fields"),
+        (b"x" * (clicks.PAGE_FLOW_MAX_BYTES + 1), ValueError, "a few short fields"),
         (flow_request(view.run_id, H, 0), ValueError, f"outside the {H}x{W} token grid"),
         (flow_request(view.run_id, -1, 2), ValueError, "outside"),
         (flow_request(view.run_id, "two", 2), ValueError, "query row"),
@@ -1053,7 +1115,7 @@ def test_page_flow_refuses_bad_requests_with_a_sentence(view):
     ]
     for body, kind, needle in cases:
         with pytest.raises(kind) as err:
-            cb.page_flow(body)
+            clicks.page_flow(body)
         assert needle.lower() in str(err.value).lower(), (body[:40], str(err.value))
         assert "Traceback" not in str(err.value)
 
@@ -1061,20 +1123,20 @@ def test_page_flow_refuses_bad_requests_with_a_sentence(view):
 def test_page_flow_sees_only_runs_a_session_still_holds(photo):
     """PAGE_RUNS holds runs weakly: a run dropped to free memory, or one no session holds any
     more, is refused, and the registry does not keep it alive."""
-    view = cb.run(photo, **SMALL, pack=True)[-1]
+    view = runs.run(photo, **SMALL, pack=True)[-1]
     run = view.run_id
-    assert json.loads(cb.page_flow(flow_request(run, 0, 0)))["layout"]["meta"]["page"]["run"] \
+    assert json.loads(clicks.page_flow(flow_request(run, 0, 0)))["layout"]["meta"]["page"]["run"] \
         == run
     view.held.exp = None  # what the store does to free memory
     with pytest.raises(LookupError, match="Run the model"):
-        cb.page_flow(flow_request(run, 0, 0))
+        clicks.page_flow(flow_request(run, 0, 0))
     del view
     gc.collect()
-    assert run not in cb.PAGE_RUNS
+    assert run not in runs.PAGE_RUNS
 
 
 def most_at_once(monkeypatch, name: str, call) -> int:
-    """How many calls of cb.<name> (made slow here) run at once when six threads `call()`."""
+    """How many calls of clicks.<name> (made slow here) run at once when six threads `call()`."""
     now, most = [0], [0]
     lock = threading.Lock()
 
@@ -1087,7 +1149,7 @@ def most_at_once(monkeypatch, name: str, call) -> int:
             now[0] -= 1
         return go.Figure() if name == "figure_or_placeholder" else ()
 
-    monkeypatch.setattr(cb, name, slow)
+    monkeypatch.setattr(clicks, name, slow)
     threads = [threading.Thread(target=call) for _ in range(6)]
     for th in threads:
         th.start()
@@ -1099,31 +1161,31 @@ def most_at_once(monkeypatch, name: str, call) -> int:
 def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
     """Clicks skip Gradio's queue (a direct request), and the page's flow requests are not
     Gradio's at all: both are bounded by the same slots."""
-    monkeypatch.setattr(cb, "CLICK_SLOTS", threading.BoundedSemaphore(2))
+    monkeypatch.setattr(clicks, "CLICK_SLOTS", threading.BoundedSemaphore(2))
     evt = type("Evt", (), {"index": [1, 1]})()
-    assert most_at_once(monkeypatch, "_page_click", lambda: cb.pick_query_page(
+    assert most_at_once(monkeypatch, "_page_click", lambda: clicks.pick_query_page(
         view, "1", "0", "default", "", evt)) == 2
     body = flow_request(view.run_id, 1, 1)
-    assert most_at_once(monkeypatch, "figure_or_placeholder", lambda: cb.page_flow(body)) == 2
+    assert most_at_once(monkeypatch, "figure_or_placeholder", lambda: clicks.page_flow(body)) == 2
 
 
 def test_a_run_sent_twice_at_once_is_served_once(photo):
     """Gradio's Image fires `change` twice when a new file replaces the shown one: the second,
     equal request while the first is in flight does nothing."""
-    from app import ui
+    from app import events
 
     args = (photo, "56", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "windows")
     req = type("Req", (), {"session_hash": "s1"})()
     key = ("s1", repr(args))
-    assert cb.IN_FLIGHT.claim(key)
+    assert runs.IN_FLIGHT.claim(key)
     try:
-        out = ui.on_image_change(*args, request=req)
+        out = events.on_image_change(*args, request=req)
     finally:
-        cb.IN_FLIGHT.release(key)
-    assert all(o == gr.skip() for o in out[:-1]) and out[-1]["value"] == ui.DUPLICATE
-    assert ui.on_rest(object(), "1", "0", "default", "windows", ui.DUPLICATE) == tuple(
+        runs.IN_FLIGHT.release(key)
+    assert all(o == gr.skip() for o in out[:-1]) and out[-1]["value"] == events.DUPLICATE
+    assert events.on_rest(object(), "1", "0", "default", "windows", events.DUPLICATE) == tuple(
         gr.skip() for _ in KINDS)
-    out = ui.on_image_change(*args, request=req)  # nothing in flight: it runs
+    out = events.on_image_change(*args, request=req)  # nothing in flight: it runs
     assert out[-2] is not None and out[-2].run_id and out[-1]["value"] == ""
 
 
@@ -1158,7 +1220,7 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     (read once, after a preset's or a weight's own updates), one at a time; not by a change
     event per widget, each of which read the other widgets half-way through a preset's
     updates ("stage 1 has 1 block pair (pair 0), got pair 2" after the 6x6 preset)."""
-    from app import ui
+    from app import events, ui
 
     demo = ui.build_demo(warm=False)
     budget = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "budget")
@@ -1169,9 +1231,9 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     assert event == "change" and isinstance(demo.blocks[target], gr.State)
     assert fn.trigger_mode == "always_last"
     # the settled settings are the same however the widgets send them, and the preset they are
-    key, preset = ui.on_settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0")
-    assert key == ui.on_settled(224, 7.0, "3", "random", "", 0.0, 96, 3, 1, 0)[0]
-    assert key != ui.on_settled("224", 7, 4, "random", "", 0, 96, 3, "1", "0")[0]
+    key, preset = events.on_settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0")
+    assert key == events.on_settled(224, 7.0, "3", "random", "", 0.0, 96, 3, 1, 0)[0]
+    assert key != events.on_settled("224", 7, 4, "random", "", 0, 96, 3, "1", "0")[0]
 
 
 def test_a_new_stage_keeps_the_query_on_the_same_spot_of_the_image(photo):
@@ -1180,17 +1242,18 @@ def test_a_new_stage_keeps_the_query_on_the_same_spot_of_the_image(photo):
     coarse tokens, it is (16, 44) again."""
     from dataclasses import replace
 
-    one = cb.run(photo, img_size=224, weights="random", query="16,44")[-1]
-    three = cb.run(photo, img_size=224, weights="random", stage=3, carry=one)[-1]
+    one = runs.run(photo, img_size=224, weights="random", query="16,44")[-1]
+    three = runs.run(photo, img_size=224, weights="random", stage=3, carry=one)[-1]
     assert three.query == (4, 11) == (16 * 14 // 56, 44 * 14 // 56)
-    four = cb.run(photo, img_size=224, weights="random", stage=4, carry=one)[-1]
+    four = runs.run(photo, img_size=224, weights="random", stage=4, carry=one)[-1]
     assert four.query == (2, 5)
-    assert cb.run(photo, img_size=224, weights="random", stage=1, carry=four)[-1].query == (16, 44)
+    back = runs.run(photo, img_size=224, weights="random", stage=1, carry=four)[-1]
+    assert back.query == (16, 44)
     # another input size crops the same square of the photo: the same spot, a new grid
-    assert cb.carry_query(one, 112, (28, 28), 4) == (8, 22)
+    assert picture.carry_query(one, 112, (28, 28), 4) == (8, 22)
     # nothing picked: the figures' default patch stays the default; a query asked for wins
-    assert cb.carry_query(replace(one, query=None), 224, (14, 14), 16) is None
-    assert cb.run(photo, img_size=224, weights="random", stage=3, query="1,2",
+    assert picture.carry_query(replace(one, query=None), 224, (14, 14), 16) is None
+    assert runs.run(photo, img_size=224, weights="random", stage=3, query="1,2",
                   carry=one)[-1].query == (1, 2)
 
 
@@ -1198,11 +1261,11 @@ def test_the_tabs_say_what_the_run_shows(photo):
     """Item 10c: the tabs' texts follow the run: stage 4 at 224 px is one window without a
     shift (no straddling windows, no mask), a grid that does not split into whole windows is
     padded, and the blocks are the pair's own numbers."""
-    from app import ui
+    from app import events
 
     def texts(**kw):
-        view = cb.run(photo, weights="random", **kw)[-1]
-        return dict(zip(ui.TAB_NAMES, ui.tab_texts(view), strict=True))
+        view = runs.run(photo, weights="random", **kw)[-1]
+        return dict(zip(events.TAB_NAMES, events.tab_texts(view), strict=True))
 
     four = texts(img_size=224, stage=4)
     assert "one 7×7 window covers the whole 7×7 grid" in four["Windows"]
@@ -1223,34 +1286,34 @@ def test_the_presets_box_names_the_preset_the_settings_are():
     from app.state import default_weights_source
 
     w = default_weights_source()
-    assert cb.preset_of(224, 7, 3, w, 96, 3) == "swin-t"
-    assert cb.preset_of("224", 7.0, "3", w, 96, 3) == "swin-t"
-    assert cb.preset_of("24", 3, 1, "random", 96, 3) == "6x6"
-    assert cb.preset_of(224, 7, 4, w, 96, 3) is None
-    assert cb.preset_of("inf", 7, 3, w, 96, 3) is None
+    assert panel.preset_of(224, 7, 3, w, 96, 3) == "swin-t"
+    assert panel.preset_of("224", 7.0, "3", w, 96, 3) == "swin-t"
+    assert panel.preset_of("24", 3, 1, "random", 96, 3) == "6x6"
+    assert panel.preset_of(224, 7, 4, w, 96, 3) is None
+    assert panel.preset_of("inf", 7, 3, w, 96, 3) is None
 
 
 def test_pretrained_weights_that_cannot_be_had_are_one_clean_sentence(monkeypatch):
     """Item 10e: choosing the pretrained weights where none can be had reads as sentences
     ending in one full stop (the notice's own "...layout)." got a second one)."""
-    from swinviz import checkpoints
+    from swinviz import weights
 
-    notice = checkpoints.WeightsChoice(
+    notice = weights.WeightsChoice(
         "random", "random", "Random weights: no pretrained weights could be had (offline). To "
         "use them: set SWINVIZ_WEIGHTS to a Swin checkpoint file (timm layout).")
     monkeypatch.setattr(state, "default_weights_choice", lambda: notice)
-    assert cb.budget_line(weights="pretrained") == (
+    assert panel.budget_line(weights="pretrained") == (
         "**These settings will not run:** pretrained weights are not available here, so this "
         "server uses random weights: no pretrained weights could be had (offline). To use "
         "them: set SWINVIZ_WEIGHTS to a Swin checkpoint file (timm layout).")
-    assert cb.sentence("ends here.") == cb.sentence("ends here") == "ends here."
-    assert cb.sentence("really?") == "really?"
+    assert session.sentence("ends here.") == session.sentence("ends here") == "ends here."
+    assert session.sentence("really?") == "really?"
 
 
 def test_the_shifted_windows_title_breaks_before_its_shift(view):
     """Item 10h: the second block's title in the windows figure, wrapped to its panel, keeps
     "grid shifted by s = 3" on one line (it left "= 3" alone on the last line)."""
-    fig = cb.make_figure("windows", view.exp)
+    fig = plotting.make_figure("windows", view.exp)
     (title,) = [a.text for a in fig.layout.annotations if (a.text or "").startswith("block 1")]
     lines = [line.replace("\u00a0", " ") for line in title.split("<br>")]
     assert any(line.endswith("grid shifted by s = 3") for line in lines), lines

@@ -49,7 +49,8 @@ def test_ratios_are_medians_of_per_round_ratios():
 
 
 def test_compiled_variants_report_their_first_call_or_why_not(monkeypatch):
-    from swinviz import SwinBlockPair, compiled
+    from swinviz import SwinBlockPair
+    from swinviz.backends import compiled
 
     monkeypatch.setattr(torch, "compile", lambda m, **k: m)  # "compiles" at once
     monkeypatch.setattr(compiled, "compile_unavailable", lambda device="cpu": None)
@@ -94,11 +95,12 @@ def test_quick_run_times_every_variant(monkeypatch, capsys):
 
 
 def test_the_header_says_which_window_attention_runs(monkeypatch):
-    from swinviz import kernels
+    from swinviz import backends as kernels
+    from swinviz.backends import window_kernel
 
     with kernels.use_fused_attention(False):
         assert bench.attention_core() == (
             "batched GEMMs and a softmax (the fused C kernel is switched off)")
-    monkeypatch.setattr(kernels, "_wa", {"fn": None, "reason": "no C compiler was found"})
+    monkeypatch.setattr(window_kernel, "_wa", {"fn": None, "reason": "no C compiler was found"})
     assert bench.attention_core() == (
         "batched GEMMs and a softmax (the fused C kernel is not used: no C compiler was found)")

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-import swinviz.kernels as kernels
+import swinviz.backends as kernels
 from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention, attention_mask
+from swinviz.backends import switches, window_kernel
 from swinviz.block import init_weights
 from swinviz.windows import window_of_token
 
@@ -152,10 +153,9 @@ def test_window_attention_alone_matches_formula():
                                            (False, False, False), (True, False, True),
                                            (False, False, True)])
 def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu, add):
-    import swinviz.kernels as kernels
-    from swinviz.kernels import fused_linear
+    from swinviz.backends import fused_linear
 
-    monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
+    monkeypatch.setattr(switches, "ONEDNN_MIN_ROWS", 1)  # the oneDNN call even for 21 rows
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40, bias=bias)
     x = torch.randn(3, 7, 24)
@@ -177,7 +177,7 @@ def test_fused_linear_equals_the_plain_layer(monkeypatch, bias, gelu, add):
 
 
 def test_fused_linear_refuses_gelu_and_a_residual_together():
-    from swinviz.kernels import fused_linear
+    from swinviz.backends import fused_linear
 
     layer = torch.nn.Linear(4, 4)
     with pytest.raises(ValueError, match="fuses GELU or a residual add, not both"):
@@ -187,12 +187,11 @@ def test_fused_linear_refuses_gelu_and_a_residual_together():
 def test_fused_linear_follows_the_weights(monkeypatch):
     """oneDNN runs on the layer's weight: loading other weights (in place, as
     load_state_dict does, or by replacing the Parameter) must reach the output."""
-    import swinviz.kernels as kernels
-    from swinviz.kernels import fused_linear
+    from swinviz.backends import fused_linear
 
     if not kernels.onednn_available():
         pytest.skip("this torch has no oneDNN linear")
-    monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)
+    monkeypatch.setattr(switches, "ONEDNN_MIN_ROWS", 1)
     torch.manual_seed(0)
     layer = torch.nn.Linear(24, 40)
     x = torch.randn(5, 24)
@@ -282,15 +281,16 @@ def test_every_cpu_attention_kernel_equals_traced(monkeypatch, kernel, B, H, W):
     gathered head rows, with the scores as (keys, queries) or as (queries, keys); fused SDPA on
     gathered tokens) give the traced answer, with and without the mask, for one image and for a
     batch (bias + mask repeated per image), on whole and on padded windows."""
-    if kernel == "fused" and kernels._c_compiler() is None:
+    if kernel == "fused" and window_kernel._c_compiler() is None:
         pytest.skip("no C compiler")
-    monkeypatch.setattr(kernels, "_wa_enabled", kernel == "fused")
-    monkeypatch.setattr(WindowAttention, "CPU_BMM_MAX_TOKENS", 0 if kernel == "sdpa" else 64)
-    monkeypatch.setattr(WindowAttention, "TRANSPOSED_SCORES", kernel == "bmm")
+    monkeypatch.setattr(switches, "fused_attention", kernel == "fused")
+    monkeypatch.setattr(switches, "CPU_BMM_MAX_TOKENS", 0 if kernel == "sdpa" else 64)
+    monkeypatch.setattr(switches, "TRANSPOSED_SCORES", kernel == "bmm")
     pair = make_pair(32, H, W, 4, 4, 2)
     x = torch.randn(B, H * W, 32)
-    cores = {pair.blocks[0].attn.core(x, 16, None)}
-    assert cores == {"fused" if kernel == "fused" else "sdpa" if kernel == "sdpa" else "gemms"}
+    with torch.no_grad():
+        cores = {pair.blocks[0].attn.backend(x).name}
+    assert cores == {kernel.replace("bmm", "gemms")}
     with torch.no_grad():
         fast = pair(x)
         traced, _ = pair(x, return_trace=True)
@@ -315,14 +315,13 @@ def test_fast_path_with_autograd_backpropagates():
 
 def test_onednn_threshold_does_not_change_the_answer(monkeypatch):
     """Fused oneDNN linears (many tokens) and the plain layers (few) agree."""
-    import swinviz.kernels as kernels
 
     pair = make_pair(32, 16, 16, 2, 4)
     x = torch.randn(1, 256, 32)
     with torch.no_grad():
-        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 1)
+        monkeypatch.setattr(switches, "ONEDNN_MIN_ROWS", 1)
         fused = pair(x)
-        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 10**9)
+        monkeypatch.setattr(switches, "ONEDNN_MIN_ROWS", 10**9)
         plain = pair(x)
     torch.testing.assert_close(fused, plain, rtol=0, atol=1e-5)
 
@@ -382,7 +381,7 @@ EXPLORE_CFG = dict(img_size=96, embed_dim=24, num_heads=2, window_size=7, num_cl
 def test_explore_runs_the_blocks_before_the_pair_fast(monkeypatch, stage, pair):
     """explore's chain before the pair comes from the fast path (no block before the pair is
     traced) and equals the chain of the traced blocks; its tokens equal the traced ones."""
-    from swinviz.model import load_model
+    from swinviz import load_model
     from swinviz.rollout import BlockAttention
 
     model = load_model(arch="swin-t", device="cpu", **EXPLORE_CFG)

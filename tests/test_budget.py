@@ -5,6 +5,7 @@ sentence naming the limit and a setting that fits."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -22,8 +23,6 @@ from swinviz.budget import (
     click_pack_bytes,
     estimate,
     model_bytes,
-    request_limit_mb,
-    response_limit_mb,
     suggestions,
 )
 from swinviz.figures import KINDS, make_figure
@@ -70,11 +69,13 @@ def tensor_bytes(obj, seen=None) -> int:
 def test_the_issue_cases_are_refused_before_any_work(case, monkeypatch):
     monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
     monkeypatch.delenv("SWINVIZ_RESPONSE_MB", raising=False)
+    from app.budget import check_budget as serving_check  # the server's limits
+
     cfg = config_for(**case)
     tracemalloc.start()
     try:
         with pytest.raises(BudgetError) as err:
-            check_budget(cfg)
+            serving_check(cfg)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -117,25 +118,89 @@ def test_the_suggested_settings_fit(case):
                                            response_mb=64).value)
 
 
-def test_the_defaults_fit_and_the_limit_comes_from_the_environment(monkeypatch):
+def test_the_defaults_fit_and_the_limits_are_the_callers(monkeypatch):
+    """The library checks against the limits it is given, naming the settings that set them;
+    the server's limits (app.limits) default to 600 MB a request and 64 MB a response."""
+    from app import budget as serving
+    from app import limits
+
     monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
     monkeypatch.delenv("SWINVIZ_RESPONSE_MB", raising=False)
-    assert (request_limit_mb(), response_limit_mb()) == (600, 64)
+    if not (set(ENV_SET_AT_START) & {"SWINVIZ_REQUEST_MB", "SWINVIZ_RESPONSE_MB"}):
+        assert (limits.REQUEST_MB, limits.RESPONSE_MB, serving.request_limit_mb()) == (
+            600, 64, 600)
     for stage in (1, 2, 3, 4):  # Swin-T at 224 and 448 px, every stage
-        check_budget(config_for(img_size=224), stage)
-        check_budget(config_for(img_size=448), stage)
+        check_budget(config_for(img_size=224), stage, limit_mb=600)
+        check_budget(config_for(img_size=448), stage, limit_mb=600)
     big = config_for(img_size=448, window_size=14)
-    with pytest.raises(BudgetError, match="600 MB per-request limit"):
-        check_budget(big)
-    monkeypatch.setenv("SWINVIZ_REQUEST_MB", "2000")
-    assert check_budget(big).total > 600 * MB
-    monkeypatch.setenv("SWINVIZ_RESPONSE_MB", "1")
+    with pytest.raises(BudgetError, match=r"600 MB per-request limit \(SWINVIZ_REQUEST_MB\)"):
+        check_budget(big, limit_mb=600)
+    assert check_budget(big, limit_mb=2000).total > 600 * MB
     with pytest.raises(BudgetError, match=r"over the 1 MB per-response limit \(SWINVIZ_RESPONSE"):
-        check_budget(big)
+        check_budget(big, limit_mb=2000, response_mb=1, response_name="SWINVIZ_RESPONSE_MB")
+
+
+ENV_SET_AT_START = [k for k in ("SWINVIZ_REQUEST_MB", "SWINVIZ_RESPONSE_MB") if k in os.environ]
+
+
+@pytest.mark.parametrize("name", ["SWINVIZ_REQUEST_MB", "SWINVIZ_RESPONSE_MB"])
+def test_a_bad_server_limit_is_a_sentence_at_start_up(name):
+    """app.limits reads the limits once, at import: a bad value stops the server there, with a
+    sentence naming the variable (never later, in a request)."""
+    out = subprocess.run([sys.executable, "-c", "import app.limits"], cwd=ROOT,
+                         env={**os.environ, name: "lots"}, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert "LimitError" in last and name in last and "positive number" in last, last
+
+
+def test_every_bad_server_limit_is_refused(monkeypatch):
+    from app.limits import LimitError, env_positive
+    from swinviz.environment import request_mb
+
+    for bad in ("lots", "-5", "inf", "nan", "0"):
+        monkeypatch.setenv("SWINVIZ_REQUEST_MB", bad)
+        with pytest.raises(LimitError, match="SWINVIZ_REQUEST_MB.*positive number"):
+            request_mb(600, LimitError)
+        monkeypatch.setenv("SWINVIZ_RESPONSE_MB", bad)
+        with pytest.raises(LimitError, match="SWINVIZ_RESPONSE_MB.*positive number"):
+            env_positive("SWINVIZ_RESPONSE_MB", 64, 1e6)
+
+
+def test_the_cli_limit_follows_the_environment_when_asked(monkeypatch):
+    """The command line reads SWINVIZ_REQUEST_MB on each run (swinviz.environment), with its
+    own larger default; a bad value is a SettingsError sentence."""
+    from swinviz.budget import CLI_REQUEST_MB
+    from swinviz.environment import request_mb
+
+    monkeypatch.delenv("SWINVIZ_REQUEST_MB", raising=False)
+    assert request_mb(CLI_REQUEST_MB, SettingsError) == 4096
+    monkeypatch.setenv("SWINVIZ_REQUEST_MB", "2000")
+    assert request_mb(CLI_REQUEST_MB, SettingsError) == 2000
     for bad in ("lots", "-5", "inf", "nan", "0"):
         monkeypatch.setenv("SWINVIZ_REQUEST_MB", bad)
         with pytest.raises(SettingsError, match="SWINVIZ_REQUEST_MB.*positive number"):
-            request_limit_mb()
+            request_mb(CLI_REQUEST_MB, SettingsError)
+
+
+def test_the_estimate_follows_the_code_it_models(monkeypatch):
+    """The estimate restates no constant of the code it models: a threshold that moves there
+    moves the estimate, and no constant of the same name differs from the code's own."""
+    import swinviz.budget as budget
+    from app import instant
+    from swinviz.backends import attention, onednn, switches
+
+    for module in (switches, onednn, attention, instant):
+        for name, value in vars(module).items():
+            if name.isupper() and hasattr(budget, name):
+                assert getattr(budget, name) == value, (
+                    f"swinviz.budget.{name} restates {module.__name__}.{name} and differs")
+    # the fast path's attention: batched GEMMs up to CPU_BMM_MAX_TOKENS, SDPA (twice) above
+    cfg = config_for(img_size=224, window_size=7)
+    small = estimate(cfg, 1, 0).terms["after_pair"]
+    monkeypatch.setattr(switches, "CPU_BMM_MAX_TOKENS", 0)
+    assert estimate(cfg, 1, 0).terms["after_pair"] > small
 
 
 def test_model_bytes_bound_the_parameters_and_buffers():

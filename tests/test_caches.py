@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention, kernels
+from swinviz.backends import onednn, switches
 from swinviz.block import Mlp, init_weights
 from swinviz.windows import relative_position_index
 
@@ -58,13 +59,13 @@ def onednn_calls(monkeypatch):
     """Counts the oneDNN linear calls, plain and with a residual add (the ops still run)."""
     calls = []
     for name in ("_ONEDNN_LINEAR", "_ONEDNN_LINEAR_ADD"):
-        real = getattr(kernels, name)
+        real = getattr(onednn, name)
         if real is not None:
             def spy(*args, real=real):
                 calls.append(args[0].shape)
                 return real(*args)
 
-            monkeypatch.setattr(kernels, name, spy)
+            monkeypatch.setattr(onednn, name, spy)
     return calls
 
 
@@ -243,7 +244,7 @@ def test_the_switch_turns_the_private_ops_off(monkeypatch, onednn_calls):
             raise AssertionError("a private oneDNN op was called")
 
         for name in ("_ONEDNN_LINEAR", "_ONEDNN_LINEAR_ADD"):
-            monkeypatch.setattr(kernels, name, refuse)
+            monkeypatch.setattr(onednn, name, refuse)
         with kernels.use_onednn(False):
             assert not kernels.onednn_enabled()
             # exactly the plain layers
@@ -254,10 +255,10 @@ def test_the_switch_turns_the_private_ops_off(monkeypatch, onednn_calls):
             assert torch.equal(kernels.fused_linear(x, layer, residual=res), layer(x) + res)
             assert torch.equal(mlp(xb), mlp.fc2(F.gelu(mlp.fc1(xb))))
             off = blk(xb)
-        rows = kernels.ONEDNN_MIN_ROWS
-        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", 10**9)  # the plain branch, switch on
+        rows = switches.ONEDNN_MIN_ROWS
+        monkeypatch.setattr(switches, "ONEDNN_MIN_ROWS", 10**9)  # the plain branch, switch on
         assert torch.equal(off, blk(xb))
-        monkeypatch.setattr(kernels, "ONEDNN_MIN_ROWS", rows)
+        monkeypatch.setattr(switches, "ONEDNN_MIN_ROWS", rows)
         assert kernels.onednn_enabled()  # restored on leaving
         with pytest.raises(AssertionError, match="private oneDNN op"):
             kernels.fused_linear(x, layer)
@@ -282,8 +283,8 @@ def test_set_onednn_returns_the_previous_setting():
 @pytest.mark.parametrize("value,enabled,warns", [("0", False, False), ("off", False, False),
                                                  ("1", True, False), ("maybe", True, True)])
 def test_the_environment_variable(value, enabled, warns):
-    code = ("import warnings; warnings.simplefilter('always'); import swinviz.kernels as k; "
-            "print(k._enabled)")
+    code = ("import warnings; warnings.simplefilter('always'); "
+            "from swinviz.backends import switches as k; print(k.onednn)")
     env = {**os.environ, "SWINVIZ_ONEDNN": value}
     root = Path(__file__).resolve().parents[1]
     run = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True,
@@ -327,7 +328,7 @@ def test_geometry_cached_under_inference_mode_still_serves_autograd():
 def test_the_head_merge_rows_follow_the_inverse_order_they_are_given():
     """The fast path's merge-heads gather rows are cached per inverse order's values: another
     order of the same length, or the same tensor edited in place, gets its own rows."""
-    from swinviz.block import _merge_rows
+    from swinviz.backends.attention import cached_rows
     from swinviz.windows import inverse_order, window_order
 
     def direct(inv, nH, N):
@@ -341,15 +342,15 @@ def test_the_head_merge_rows_follow_the_inverse_order_they_are_given():
     shifted = inverse_order(window_order(8, 8, 4, 2), 64)
     assert not torch.equal(plain, shifted)
     for inv in (plain, shifted, plain):
-        assert torch.equal(_merge_rows(inv, 2, 16), direct(inv, 2, 16))
+        assert torch.equal(cached_rows("merge", inv, 2, 16), direct(inv, 2, 16))
     # a pair's two orders (same length) are both kept: no rebuilding on every call
-    first = [_merge_rows(plain, 2, 16), _merge_rows(shifted, 2, 16)]
-    again = [_merge_rows(plain.clone(), 2, 16), _merge_rows(shifted, 2, 16)]
+    first = [cached_rows("merge", plain, 2, 16), cached_rows("merge", shifted, 2, 16)]
+    again = [cached_rows("merge", plain.clone(), 2, 16), cached_rows("merge", shifted, 2, 16)]
     assert all(a is b for a, b in zip(first, again, strict=True))
     mine = plain.clone()
-    assert torch.equal(_merge_rows(mine, 3, 16), direct(plain, 3, 16))
+    assert torch.equal(cached_rows("merge", mine, 3, 16), direct(plain, 3, 16))
     mine.copy_(shifted)  # the same tensor, new values
-    assert torch.equal(_merge_rows(mine, 3, 16), direct(shifted, 3, 16))
+    assert torch.equal(cached_rows("merge", mine, 3, 16), direct(shifted, 3, 16))
 
 
 def test_the_blocks_geometry_is_handed_out_as_copies():

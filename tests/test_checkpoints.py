@@ -1,4 +1,4 @@
-"""Checkpoint reading and conversion (swinviz.checkpoints), all offline.
+"""Checkpoint reading and conversion (swinviz.weights), all offline.
 
 Every checkpoint is built here from one reference: transformers' own SwinForImageClassification
 (an independent implementation) with random weights, written out in each layout swinviz reads
@@ -18,7 +18,9 @@ import torch
 from safetensors.torch import save_file
 from test_whole_model import SMALL, layouts, reference
 
-from swinviz.checkpoints import (
+from swinviz.config import SwinConfig
+from swinviz.model import SwinTransformer
+from swinviz.weights import (
     HUB_REPO,
     CheckpointError,
     checkpoint_filter_fn,
@@ -28,8 +30,6 @@ from swinviz.checkpoints import (
     load_checkpoint,
     read_state_dict,
 )
-from swinviz.config import SwinConfig
-from swinviz.model import SwinTransformer
 
 
 def fresh_model(cfg: SwinConfig = SMALL) -> SwinTransformer:
@@ -505,9 +505,9 @@ def test_unreadable_file(ref, tmp_path, monkeypatch):
 
 
 def test_too_large_is_refused_before_reading(tmp_path, monkeypatch):
-    from swinviz import checkpoints
+    from swinviz import weights
 
-    limit = checkpoints.MAX_CHECKPOINT_BYTES
+    limit = weights.MAX_CHECKPOINT_BYTES
     assert limit == 2 * 1024**3  # the documented limit
     for name in ("huge.safetensors", "huge.pth"):
         path = tmp_path / name

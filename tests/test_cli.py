@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from swinviz import cli, export, model
+from swinviz import cli, export, factory, model
 from swinviz.figures import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,7 +132,7 @@ def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
     written = []
     monkeypatch.setattr(export, "Exporter", lambda: FakeExporter(written))
     built = {}  # one model for every file: the same arguments each time
-    real_load = model.load_model
+    real_load = factory.load_model
 
     def load_once(weights, **kw):
         key = (weights, tuple(sorted(kw.items())))
@@ -140,7 +140,7 @@ def test_cli_hostile_input_matrix(tmp_path, monkeypatch, capsys):
             built[key] = real_load(weights, **kw)
         return built[key]
 
-    monkeypatch.setattr(model, "load_model", load_once)
+    monkeypatch.setattr(factory, "load_model", load_once)
     for name, (path, expect) in hostile_files(tmp_path).items():
         written.clear()
         code = cli.main(["figures", str(path), "--out", str(tmp_path / "o"), "--size", "56",
@@ -177,16 +177,16 @@ class FakeExporter:
 def no_work(monkeypatch):
     """Fails the test if the model is built, an image explored, the export browser started, a
     figure exported or the weights looked for."""
-    from swinviz import checkpoints
+    from swinviz import weights
 
     def refuse(*args, **kwargs):
         raise AssertionError("work started before every argument was checked")
 
-    monkeypatch.setattr(model, "load_model", refuse)
+    monkeypatch.setattr(factory, "load_model", refuse)
     monkeypatch.setattr(model.SwinTransformer, "explore", refuse)
     monkeypatch.setattr(export, "export_figures", refuse)
     monkeypatch.setattr(export, "Exporter", refuse)
-    monkeypatch.setattr(checkpoints, "default_weights", refuse)
+    monkeypatch.setattr(weights, "default_weights", refuse)
     monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
 
 
@@ -293,7 +293,7 @@ def test_an_unexpected_failure_is_one_line_and_exit_1(tmp_path, capsys, monkeypa
         raise RuntimeError("the GPU caught fire\nsecond line")
 
     monkeypatch.setattr(export, "Exporter", lambda: FakeExporter([]))
-    monkeypatch.setattr(model, "load_model", broken)
+    monkeypatch.setattr(factory, "load_model", broken)
     monkeypatch.delenv("SWINVIZ_DEBUG", raising=False)
     argv = ["figures", str(CAT), "--out", str(tmp_path / "o"), "--kinds", "regions",
             "--weights", "random"]
@@ -429,7 +429,7 @@ def test_new_options_become_checked_settings(tmp_path):
 
 
 def test_auto_weights_ask_default_weights_and_print_its_notice(tmp_path, monkeypatch, capsys):
-    from swinviz import checkpoints
+    from swinviz import weights
 
     asked = []
     notice = ("Random weights: no pretrained weights could be had (offline). The windows are "
@@ -437,9 +437,9 @@ def test_auto_weights_ask_default_weights_and_print_its_notice(tmp_path, monkeyp
 
     def fake_default(arch, probe=True):
         asked.append(arch)
-        return checkpoints.WeightsChoice("random", "random", notice)
+        return weights.WeightsChoice("random", "random", notice)
 
-    monkeypatch.setattr(checkpoints, "default_weights", fake_default)
+    monkeypatch.setattr(weights, "default_weights", fake_default)
     s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--arch", "swin-s"])
     assert cli.resolve_weights(s) == "random" and asked == ["swin_small_patch4_window7_224"]
     err = capsys.readouterr().err
@@ -451,8 +451,8 @@ def test_auto_weights_ask_default_weights_and_print_its_notice(tmp_path, monkeyp
     written = []
     monkeypatch.setattr(export, "Exporter", lambda: FakeExporter(written))
     built = []
-    real_load = model.load_model
-    monkeypatch.setattr(model, "load_model",
+    real_load = factory.load_model
+    monkeypatch.setattr(factory, "load_model",
                         lambda weights, **kw: built.append(weights) or real_load(weights, **kw))
     code = cli.main(["figures", str(CAT), "--out", str(tmp_path / "o"), "--size", "56",
                      "--kinds", "regions"])

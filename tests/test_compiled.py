@@ -1,12 +1,14 @@
-"""swinviz.compiled: the compiled fast path equals the traced path, follows weight changes (no
-frozen weights unless asked), and falls back to eager with one warning where inductor cannot run."""
+"""swinviz.backends.compiled: the compiled fast path equals the traced path, follows weight
+changes (no frozen weights unless asked), and falls back to eager with one warning where inductor
+cannot run."""
 
 import warnings
 
 import pytest
 import torch
 
-from swinviz import SwinBlockPair, compiled
+from swinviz import SwinBlockPair
+from swinviz.backends import compiled
 from swinviz.block import init_weights
 from swinviz.config import SwinConfig
 from swinviz.model import SwinTransformer

@@ -113,10 +113,8 @@ def test_frames_follow_the_shift_one_token_a_step(H, M, s, P):
 
 
 @pytest.fixture(scope="module")
-def model56():
-    from swinviz.model import load_model
-
-    return load_model("random", img_size=56, embed_dim=12, num_heads=1, device="cpu")  # small: fast
+def model56(swin):
+    return swin(weights="random", img_size=56, embed_dim=12, num_heads=1, device="cpu")  # small
 
 
 def test_first_frame_is_the_regular_grid_and_last_the_region_ids_of_the_model(model56):
@@ -212,7 +210,7 @@ class FakeExporter:
 
 
 def test_write_deck_writes_slides_pdf_and_gif_in_order(tmp_path):
-    from swinviz.model import load_model
+    from swinviz import load_model
 
     exp = load_model("random", img_size=24, window_size=3, shift_size=1, embed_dim=12,
                      num_heads=1, device="cpu").explore(

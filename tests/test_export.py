@@ -107,10 +107,8 @@ def test_a_warm_browser_that_fails_from_the_start_is_one_error(tmp_path, monkeyp
 
 
 @pytest.fixture(scope="module")
-def figures():
-    from swinviz.model import load_model
-
-    exp = load_model("random", img_size=112, device="cpu").explore("assets/cat.jpg")
+def figures(swin):
+    exp = swin(weights="random", img_size=112, device="cpu").explore("assets/cat.jpg")
     return make_figures(exp, block=1, head=0, query=(20, 25))
 
 

@@ -18,8 +18,7 @@ from PIL import Image, ImageFont
 
 from swinviz import export
 from swinviz.figures import KINDS, make_figures
-from swinviz.figures.style import get_template
-from swinviz.model import load_model
+from swinviz.figures._core import get_template
 
 needs_browser = pytest.mark.requires_browser(  # skips, or fails under CI=true (conftest.py)
     export.find_browser(), what="Chrome/Chromium for static export (kaleido)"
@@ -54,15 +53,11 @@ NAMES = [f"{case}-{tpl}-{kind}" for case, _, _, _, tpls in CASES for tpl in tpls
 
 
 @pytest.fixture(scope="module")
-def figures():
+def figures(swin):
     """{name: figure} for every case, template and kind (random weights, no network)."""
-    models: dict = {}
     out = {}
     for case, settings, stage, sel, tpls in CASES:
-        key = tuple(sorted(settings.items()))
-        if key not in models:
-            models[key] = load_model("random", device="cpu", **settings)
-        exp = models[key].explore(IMAGE, stage=stage)
+        exp = swin(weights="random", device="cpu", **settings).explore(IMAGE, stage=stage)
         for tpl in tpls:
             for kind, fig in make_figures(exp, template=tpl, **sel).items():
                 out[f"{case}-{tpl}-{kind}"] = fig

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from swinviz import load_model, relative_position_index
+from swinviz import relative_position_index
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import bias as fb
 
@@ -16,15 +16,15 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def model14():
-    m = load_model(img_size=56, window_size=7, seed=1, device="cpu")
-    return m, m.explore(picture())
+def model14(swin, explored):
+    settings = dict(img_size=56, window_size=7, seed=1, device="cpu")
+    return swin(**settings), explored(picture(), settings)
 
 
 @pytest.fixture(scope="module")
-def model6():
-    m = load_model(img_size=24, window_size=3, num_heads=2, embed_dim=32, seed=2, device="cpu")
-    return m, m.explore(picture())
+def model6(swin, explored):
+    settings = dict(img_size=24, window_size=3, num_heads=2, embed_dim=32, seed=2, device="cpu")
+    return swin(**settings), explored(picture(), settings)
 
 
 def named(fig, name):

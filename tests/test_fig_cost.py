@@ -7,11 +7,11 @@ import pytest
 from figure_checks import assert_table_fits, plain
 from PIL import Image
 
-from swinviz import cost, load_model
+from swinviz import cost
 from swinviz.config import ARCHS, get_config
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import cost as fc
-from swinviz.figures.style import get_template
+from swinviz.figures._core import get_template
 from swinviz.model import SwinTransformer
 
 
@@ -90,16 +90,17 @@ def test_model_flops_blocks_are_the_models_blocks(img_size):
 
 
 @pytest.fixture(scope="module")
-def swin_t():
-    m = load_model(seed=0, device="cpu")
-    return m, {(s, p): m.explore(picture(), stage=s, pair=p) for s, p in ((1, 0), (3, 2),
-                                                                          (4, 0))}
+def swin_t(swin, explored):
+    settings = dict(seed=0, device="cpu")
+    places = ((1, 0), (3, 2), (4, 0))
+    return swin(**settings), {(s, p): explored(picture(), settings, stage=s, pair=p)
+                              for s, p in places}
 
 
 @pytest.fixture(scope="module")
-def model6():
-    m = load_model(img_size=24, window_size=3, embed_dim=48, num_heads=4, seed=0, device="cpu")
-    return m, m.explore(picture())
+def model6(swin, explored):
+    settings = dict(img_size=24, window_size=3, embed_dim=48, num_heads=4, seed=0, device="cpu")
+    return swin(**settings), explored(picture(), settings)
 
 
 def number(cell: str) -> int:

@@ -17,13 +17,13 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def exp6():
-    return load_model(img_size=24, window_size=3, seed=0, device="cpu").explore(picture())
+def exp6(explored):
+    return explored(picture(), dict(img_size=24, window_size=3, seed=0, device="cpu"))
 
 
 @pytest.fixture(scope="module")
-def exp14():
-    return load_model(img_size=56, window_size=7, seed=0, device="cpu").explore(picture())
+def exp14(explored):
+    return explored(picture(), dict(img_size=56, window_size=7, seed=0, device="cpu"))
 
 
 def box(rows, cols, H=6, W=6):
@@ -251,10 +251,10 @@ def dense_rollout(chain, query):
 
 
 @pytest.fixture(scope="module")
-def swin200():
+def swin200(explored):
     """Swin-T at 200 px: 50x50, 25x25, 13x13 tokens padded to 56, 28, 14; stage 4 7x7."""
-    m = load_model(img_size=200, seed=0, device="cpu")
-    return {sp: m.explore(picture(), stage=sp[0], pair=sp[1], predict=False)
+    settings = dict(img_size=200, seed=0, device="cpu")
+    return {sp: explored(picture(), settings, stage=sp[0], pair=sp[1], predict=False)
             for sp in ((1, 0), (3, 2), (4, 0))}
 
 

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
+from swinviz import load_model
 from swinviz.figures import KINDS, make_figures
-from swinviz.model import load_model
 
 SCREEN_WORDS = re.compile(r"hover|click|pick a", re.IGNORECASE)
 

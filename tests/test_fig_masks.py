@@ -20,18 +20,18 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def exp14():
-    return load_model(img_size=56, window_size=7, seed=0).explore(picture())
+def exp14(explored):
+    return explored(picture(), dict(img_size=56, window_size=7, seed=0))
 
 
 @pytest.fixture(scope="module")
-def exp6():
-    return load_model(img_size=24, window_size=3, seed=0).explore(picture())
+def exp6(explored):
+    return explored(picture(), dict(img_size=24, window_size=3, seed=0))
 
 
 @pytest.fixture(scope="module")
-def exp224():
-    return load_model(seed=0).explore(picture())
+def exp224(explored):
+    return explored(picture(), dict(seed=0))
 
 
 def named(fig, name):

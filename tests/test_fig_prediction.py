@@ -20,8 +20,8 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def exp():
-    return load_model(img_size=56, window_size=7, seed=0, device="cpu").explore(picture())
+def exp(explored):
+    return explored(picture(), dict(img_size=56, window_size=7, seed=0, device="cpu"))
 
 
 def bars(fig):

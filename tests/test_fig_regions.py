@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 from seed_tables import SEED_FLAT, SEED_IDS
 
-from swinviz import load_model, region_ids
+from swinviz import region_ids
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import regions as fr
 from swinviz.windows import window_region_ids
@@ -18,13 +18,13 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def exp14():
-    return load_model(img_size=56, window_size=7, seed=0).explore(picture())
+def exp14(explored):
+    return explored(picture(), dict(img_size=56, window_size=7, seed=0))
 
 
 @pytest.fixture(scope="module")
-def exp224():
-    return load_model(seed=0).explore(picture())
+def exp224(explored):
+    return explored(picture(), dict(seed=0))
 
 
 def maps(fig):

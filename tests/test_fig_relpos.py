@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from seed_tables import SEED_INDEX
 
-from swinviz import load_model, relative_position_index
+from swinviz import relative_position_index
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import relpos as fr
 from swinviz.windows import window_of_token
@@ -22,15 +22,15 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def model6():
-    m = load_model(img_size=24, window_size=3, seed=0, device="cpu")
-    return m, m.explore(picture())
+def model6(swin, explored):
+    settings = dict(img_size=24, window_size=3, seed=0, device="cpu")
+    return swin(**settings), explored(picture(), settings)
 
 
 @pytest.fixture(scope="module")
-def model14():
-    m = load_model(img_size=56, window_size=7, seed=0, device="cpu")
-    return m, m.explore(picture())
+def model14(swin, explored):
+    settings = dict(img_size=56, window_size=7, seed=0, device="cpu")
+    return swin(**settings), explored(picture(), settings)
 
 
 def named(fig, name):

@@ -18,8 +18,8 @@ def picture():
 
 
 @pytest.fixture(scope="module")
-def model14():
-    return load_model(img_size=56, window_size=7, seed=0)
+def model14(swin):
+    return swin(img_size=56, window_size=7, seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from seed_tables import SEED_IDS
 from swinviz import load_model
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import shift as fs
-from swinviz.figures.windows import window_pieces
+from swinviz.figures._core import window_pieces
 from swinviz.windows import window_of_token
 
 
@@ -24,13 +24,13 @@ def picture(size=96, seed=1):
 
 
 @pytest.fixture(scope="module")
-def exp14():
-    return load_model(img_size=56, window_size=7, seed=0).explore(picture())
+def exp14(explored):
+    return explored(picture(), dict(img_size=56, window_size=7, seed=0))
 
 
 @pytest.fixture(scope="module")
-def exp6():
-    return load_model(img_size=24, window_size=3, seed=0).explore(picture())
+def exp6(explored):
+    return explored(picture(), dict(img_size=24, window_size=3, seed=0))
 
 
 def named(fig, name):

@@ -25,15 +25,16 @@ PAIRS = [(1, 0), (2, 0), (3, 2), (4, 0)]
 
 
 @pytest.fixture(scope="module")
-def swin224():
-    m = load_model(seed=0, device="cpu")
-    return {sp: m.explore(picture(), stage=sp[0], pair=sp[1]) for sp in PAIRS}
+def swin224(explored):
+    settings = dict(seed=0, device="cpu")
+    return {sp: explored(picture(), settings, stage=sp[0], pair=sp[1]) for sp in PAIRS}
 
 
 @pytest.fixture(scope="module")
-def swin200():
-    m = load_model(img_size=200, seed=0, device="cpu")
-    return {sp: m.explore(picture(), stage=sp[0], pair=sp[1], predict=False) for sp in PAIRS}
+def swin200(explored):
+    settings = dict(img_size=200, seed=0, device="cpu")
+    return {sp: explored(picture(), settings, stage=sp[0], pair=sp[1], predict=False)
+            for sp in PAIRS}
 
 
 def named(fig, name):

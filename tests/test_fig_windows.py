@@ -9,9 +9,9 @@ import torch
 from figure_checks import hidden_legend_entries, legend_names
 from PIL import Image
 
-from swinviz import load_model
 from swinviz.figures import Selection, make_figure
 from swinviz.figures import windows as fw
+from swinviz.figures._core import window_pieces
 from swinviz.windows import window_of_token
 
 
@@ -24,18 +24,18 @@ def picture(size=96, seed=0):
 
 
 @pytest.fixture(scope="module")
-def exp14():  # 14x14 tokens, M = 7, s = 3: 4 windows, every kind of wrap
-    return load_model(img_size=56, window_size=7, seed=0).explore(picture())
+def exp14(explored):  # 14x14 tokens, M = 7, s = 3: 4 windows, every kind of wrap
+    return explored(picture(), dict(img_size=56, window_size=7, seed=0))
 
 
 @pytest.fixture(scope="module")
-def exp6():  # the design note's toy grid: 6x6 tokens, M = 3, s = 1
-    return load_model(img_size=24, window_size=3, seed=0).explore(picture())
+def exp6(explored):  # the design note's toy grid: 6x6 tokens, M = 3, s = 1
+    return explored(picture(), dict(img_size=24, window_size=3, seed=0))
 
 
 @pytest.fixture(scope="module")
-def exp_one():  # 7x7 tokens with M = 7: one window, no shift (concepts fact 2)
-    return load_model(img_size=28, window_size=7, seed=0).explore(picture())
+def exp_one(explored):  # 7x7 tokens with M = 7: one window, no shift (concepts fact 2)
+    return explored(picture(), dict(img_size=28, window_size=7, seed=0))
 
 
 def trace_named(fig, name):
@@ -69,7 +69,7 @@ def covered(pieces, H, W):
                                      (12, 12, 4, 0), (7, 7, 7, 0), (12, 12, 6, 5)])
 def test_pieces_cover_exactly_the_tokens_of_each_window(H, W, M, s):
     wot = window_of_token(H, W, M, s)[..., 0].numpy()
-    pieces = fw.window_pieces(H, W, M, s)
+    pieces = window_pieces(H, W, M, s)
     assert len(pieces) == (H // M) * (W // M)
     for w, pcs in enumerate(pieces):
         assert 1 <= len(pcs) <= 4
@@ -97,7 +97,7 @@ def test_labels_name_every_piece(exp6):
     fig = fw.figure(exp6, Selection().resolved(exp6))
     labels = trace_named(fig, "window numbers block 1")
     H, W = exp6.grid
-    pieces = fw.window_pieces(H, W, exp6.window_size, exp6.shift_size)
+    pieces = window_pieces(H, W, exp6.window_size, exp6.shift_size)
     assert sorted(labels.text) == sorted(str(w) for w, pcs in enumerate(pieces) for _ in pcs)
     assert list(trace_named(fig, "window numbers block 0").text) == ["0", "1", "2", "3"]
 
@@ -146,7 +146,7 @@ def test_query_and_its_windows(exp14):
     w1 = int(window_of_token(14, 14, 7, 3)[13, 1, 0])
     assert w1 == 3
     x = np.asarray(qwin[1].x, float)
-    assert np.isnan(x).sum() == len(fw.window_pieces(14, 14, 7, 3)[w1])
+    assert np.isnan(x).sum() == len(window_pieces(14, 14, 7, 3)[w1])
 
 
 def test_titles_and_templates(exp14, exp_one):

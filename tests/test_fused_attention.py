@@ -1,18 +1,19 @@
-"""The fused C window attention (swinviz/csrc/window_attention.c through swinviz.kernels): the
-traced answer wherever the fast path runs it, its switch, its build and its fall-back."""
+"""The fused C window attention (swinviz/backends/window_kernel/: the C source and its loader):
+the traced answer wherever the fast path runs it, its switch, its build and its fall-back."""
 
 import os
 
 import pytest
 import torch
 
-import swinviz.kernels as kernels
+import swinviz.backends as kernels
 from swinviz import SwinBlockPair
+from swinviz.backends import window_kernel
 from swinviz.block import init_weights
 
 # only a machine without a C compiler skips: where there is one, the kernel must build and pass
 # its check (else these tests fail)
-needs_kernel = pytest.mark.skipif(kernels._c_compiler() is None, reason="no C compiler")
+needs_kernel = pytest.mark.skipif(window_kernel._c_compiler() is None, reason="no C compiler")
 
 
 def make_pair(C, H, W, nH, M, s=None, seed=0):
@@ -26,13 +27,13 @@ def make_pair(C, H, W, nH, M, s=None, seed=0):
 def kernel_calls(monkeypatch):
     """The calls the fast path makes to the kernel, as (qkv shape, order length)."""
     calls = []
-    run = kernels._window_attention
+    run = window_kernel._window_attention
 
     def counted(qkv, order, *args):
         calls.append((tuple(qkv.shape), order.numel()))
         return run(qkv, order, *args)
 
-    monkeypatch.setattr(kernels, "_window_attention", counted)
+    monkeypatch.setattr(window_kernel, "_window_attention", counted)
     return calls
 
 
@@ -103,15 +104,16 @@ def test_autograd_and_asked_for_probabilities_take_the_other_cores(kernel_calls)
 
 
 def test_without_a_compiler_the_fast_path_says_why_and_runs_the_gemms(monkeypatch):
-    monkeypatch.setattr(kernels, "_wa", {})  # not tried yet in this process
-    monkeypatch.setattr(kernels, "_c_compiler", lambda: None)
+    monkeypatch.setattr(window_kernel, "_wa", {})  # not tried yet in this process
+    monkeypatch.setattr(window_kernel, "_c_compiler", lambda: None)
     with pytest.warns(RuntimeWarning, match="no C compiler was found"):
         assert kernels.fused_attention_unavailable() == (
             "no C compiler was found (install gcc or set CC)")
     assert not kernels.fused_attention_enabled()
     pair = make_pair(32, 8, 8, 2, 4, 2)
     x = torch.randn(2, 64, 32)
-    assert pair.blocks[1].attn.core(x, 16) == "gemms"
+    with torch.no_grad():
+        assert pair.blocks[1].attn.backend(x).name == "gemms"
     with torch.no_grad():
         torch.testing.assert_close(pair(x), pair(x, return_trace=True)[0], rtol=0, atol=1e-5)
 
@@ -121,8 +123,8 @@ def test_a_compiler_that_fails_is_reported_in_a_sentence(monkeypatch, tmp_path):
     failing.write_text("#!/bin/sh\necho 'cc: error: this compiler is broken' >&2\nexit 1\n")
     failing.chmod(0o755)
     monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(kernels, "_wa", {})
-    monkeypatch.setattr(kernels, "_c_compiler", lambda: str(failing))
+    monkeypatch.setattr(window_kernel, "_wa", {})
+    monkeypatch.setattr(window_kernel, "_c_compiler", lambda: str(failing))
     with pytest.warns(RuntimeWarning, match="could not build it"):
         reason = kernels.fused_attention_unavailable()
     assert reason == "cc could not build it: cc: error: this compiler is broken"
@@ -133,28 +135,28 @@ def test_a_kernel_that_gives_a_wrong_answer_is_refused():
     def writes_nothing(*args):
         return 0
 
-    assert kernels._check_window_attention(writes_nothing) == (
+    assert window_kernel._check_window_attention(writes_nothing) == (
         "the built kernel did not give the plain ops' answer in a check")
 
 
 @needs_kernel
 def test_the_build_is_cached_by_its_source(monkeypatch, tmp_path):
     monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path))
-    cc = kernels._c_compiler()
-    first = kernels._build_window_attention(cc)
+    cc = window_kernel._c_compiler()
+    first = window_kernel._build_window_attention(cc)
     builds = []
-    run = kernels.subprocess.run
+    run = window_kernel.subprocess.run
 
     def counted(args, **kw):
         builds.extend(a for a in args if str(a).endswith(".c"))
         return run(args, **kw)
 
-    monkeypatch.setattr(kernels.subprocess, "run", counted)
-    assert kernels._build_window_attention(cc) == first and builds == []  # from the cache
+    monkeypatch.setattr(window_kernel.subprocess, "run", counted)
+    assert window_kernel._build_window_attention(cc) == first and builds == []  # from the cache
     changed = tmp_path / "window_attention.c"
-    changed.write_text(open(kernels._WA_SOURCE).read() + "\n/* changed */\n")
-    monkeypatch.setattr(kernels, "_WA_SOURCE", str(changed))
-    second = kernels._build_window_attention(cc)
+    changed.write_text(open(window_kernel._WA_SOURCE).read() + "\n/* changed */\n")
+    monkeypatch.setattr(window_kernel, "_WA_SOURCE", str(changed))
+    second = window_kernel._build_window_attention(cc)
     assert second != first and builds == [str(changed)]  # a new source is built anew
 
 
@@ -165,7 +167,7 @@ def test_an_order_outside_the_tokens_is_refused_before_any_read():
     order = torch.arange(9)
     torch.testing.assert_close(
         kernels.window_attention(qkv, order, addend, 9, 2, 0.5),
-        kernels._plain_window_attention(qkv, order, addend, 9, 2, 0.5), rtol=0, atol=1e-6)
+        window_kernel._plain_window_attention(qkv, order, addend, 9, 2, 0.5), rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="order names tokens outside 0..8"):
         kernels.window_attention(qkv, order + 1, addend, 9, 2, 0.5)
     with pytest.raises(ValueError, match="window_attention takes qkv"):

@@ -18,15 +18,15 @@ import pytest
 import torch
 from PIL import Image
 
-from swinviz import cli, export, model
-from swinviz.checkpoints import (
+from swinviz import cli, export, factory, model
+from swinviz.config import SettingsError, check_stage_pair, get_config, short
+from swinviz.image import ImageError, open_image, prepare_image
+from swinviz.weights import (
     CheckpointError,
     default_weights,
     list_checkpoint_files,
     read_state_dict,
 )
-from swinviz.config import SettingsError, check_stage_pair, get_config, short
-from swinviz.image import ImageError, open_image, prepare_image
 
 ROOT = Path(__file__).resolve().parent.parent
 CAT = ROOT / "assets" / "cat.jpg"
@@ -48,7 +48,7 @@ def no_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("work started before every argument was checked")
 
-    monkeypatch.setattr(model, "load_model", refuse)
+    monkeypatch.setattr(factory, "load_model", refuse)
     monkeypatch.setattr(model.SwinTransformer, "explore", refuse)
     monkeypatch.setattr(export, "Exporter", refuse)
     monkeypatch.setattr(export, "find_browser", lambda: "/usr/bin/true")
@@ -156,7 +156,7 @@ def test_a_photoshop_file_loads_its_composite_image(tmp_path, monkeypatch, capsy
 @pytest.mark.parametrize(
     "args,need",
     [
-        (["--size", "1024", "--window", "1000"], "this run needs about 5206.5 GB"),
+        (["--size", "1024", "--window", "1000"], "this run needs about 5206.4 GB"),
         (["--size", "224", "--window", "56"], "this run needs about 12.2 GB"),
     ],
 )
@@ -250,7 +250,7 @@ def test_a_huge_checkpoint_name_is_not_echoed_whole(tmp_path):
     for path in (name + ".pth", name + "\x00.pth", "~" + name + "/a.pth",
                  str(tmp_path / "a") + "/b" * 1500):
         with pytest.raises(CheckpointError) as err:
-            model.load_model(path, device="cpu")
+            factory.load_model(path, device="cpu")
         assert len(str(err.value)) < 300, str(err.value)[:300]
 
 
@@ -335,7 +335,7 @@ def test_explore_keep_shows_the_whole_non_square_image():
     im = Image.new("RGB", (300, 200), (0, 160, 0))
     im.paste((255, 0, 0), (0, 0, 30, 200))  # red left edge
     im.paste((0, 0, 255), (270, 0, 300, 200))  # blue right edge
-    m = model.load_model("random", img_size=56, device="cpu")
+    m = factory.load_model("random", img_size=56, device="cpu")
     exp = m.explore(im, policy="keep", predict=False)
     assert exp.image.size == (56, 56) and exp.original_size == (300, 200)
     left, right, middle = (exp.image.getpixel((x, 28)) for x in (1, 54, 28))
@@ -353,7 +353,7 @@ def test_explore_keep_shows_the_whole_non_square_image():
 
 
 def test_a_timm_checkpoint_with_stale_buffers_in_a_model_wrapper_loads(tmp_path):
-    m = model.load_model("random", device="cpu", seed=3)
+    m = factory.load_model("random", device="cpu", seed=3)
     sd = {k: v.clone() for k, v in m.state_dict().items()}
     stale = dict(sd)
     for i, layer in enumerate(m.layers):
@@ -363,7 +363,7 @@ def test_a_timm_checkpoint_with_stale_buffers_in_a_model_wrapper_loads(tmp_path)
             stale[f"layers.{i}.blocks.{b}.attn_mask"] = torch.full((4, 49, 49), 7.0)
     path = tmp_path / "timm_with_buffers.pth"
     torch.save({"model": stale}, path)
-    loaded = model.load_model(path, device="cpu", seed=4)
+    loaded = factory.load_model(path, device="cpu", seed=4)
     assert loaded.weights == "timm_with_buffers.pth (timm layout)"
     got = loaded.state_dict()
     assert set(got) == set(sd)

@@ -218,7 +218,7 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_file_too_many_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(image_mod, "MAX_BYTES", 1000)
+    monkeypatch.setattr(image_mod.intake, "MAX_BYTES", 1000)
     path = tmp_path / "big.png"
     path.write_bytes(encode(noise(64, 64), "PNG"))
     assert_image_error(path, "limit")
@@ -611,7 +611,7 @@ def test_deep_conversion_in_strips_equals_whole_array(monkeypatch, mode):
         values[4, 2] = np.nan
     values[0, 0], values[8, 4] = values.max() + 1, values.min() - 1 if mode == "F" else 0
     im = Image.fromarray(values)
-    monkeypatch.setattr(image_mod, "_STRIP_PIXELS", 7)
+    monkeypatch.setattr(image_mod.modes, "_STRIP_PIXELS", 7)
     expected = deep_reference(values, im.mode)
     out = np.asarray(open_image(im))
     np.testing.assert_array_equal(out[..., 0], expected)
@@ -796,17 +796,17 @@ def test_app_applies_its_upload_limit_to_pasted_images(monkeypatch):
     before the library refused it. Now the app's limit applies before decoding."""
     import gradio as gr
 
-    from app import callbacks
-    from app.callbacks import image_source
+    from app import runs
+    from app.runs import image_source
 
     data = encode(noise(40, 40), "PNG")
     assert len(data) > 2048
-    monkeypatch.setattr(callbacks, "MAX_FILE_BYTES", 2048)  # SWINVIZ_MAX_FILE_SIZE=2kb
+    monkeypatch.setattr(runs, "MAX_FILE_BYTES", 2048)  # SWINVIZ_MAX_FILE_SIZE=2kb
     with pytest.raises(gr.Error, match="the limit is 2 KB"):
         image_source({"path": None, "url": data_uri(data)})
     with pytest.raises(gr.Error, match="damaged"):
         image_source({"path": None, "url": "data:image/png;base64,@@@@"})
-    monkeypatch.setattr(callbacks, "MAX_FILE_BYTES", 1 << 20)
+    monkeypatch.setattr(runs, "MAX_FILE_BYTES", 1 << 20)
     assert image_source({"path": None, "url": data_uri(data)}) == data
     monkeypatch.undo()  # the default, 20mb
     with pytest.raises(gr.Error, match="is 21 MB; the limit is 20 MB"):

@@ -9,7 +9,6 @@ from PIL import Image
 
 from swinviz import SettingsError, check_settings, load_model
 from swinviz.block import SwinTransformerBlock
-from swinviz.checkpoints import CheckpointError
 from swinviz.cost import (
     block_flops,
     block_params,
@@ -20,6 +19,7 @@ from swinviz.cost import (
 )
 from swinviz.image import ImageError
 from swinviz.model import imagenet_classes
+from swinviz.weights import CheckpointError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 

@@ -11,9 +11,9 @@ import torch
 from safetensors.torch import save_file
 
 from swinviz import SettingsError, load_model
-from swinviz.checkpoints import CheckpointError, detect_layout, load_checkpoint
 from swinviz.config import ARCHS, SwinConfig, get_config
 from swinviz.model import SwinTransformer
+from swinviz.weights import CheckpointError, detect_layout, load_checkpoint
 from swinviz.windows import relative_position_index
 
 transformers = pytest.importorskip("transformers")

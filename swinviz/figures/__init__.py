@@ -4,8 +4,10 @@
     figs["attention"].show()
 
 The kinds, their order, tabs and which depend on the query patch are listed once, in
-`swinviz.figures.registry`; every module `swinviz/figures/<kind>.py` exposes
-`figure(exp, sel) -> go.Figure`.
+`swinviz.figures.registry`; every kind's module `swinviz/figures/<kind>.py` (or package, like
+`flow/`) exposes `figure(exp, sel) -> go.Figure`, built from named panel builders. What the kinds
+share (palette, templates, layout, text measuring, geometry, images, labels, caches) lives in
+`swinviz.figures._core`; a kind imports from there and never from another kind.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from dataclasses import dataclass, replace
 
 import plotly.graph_objects as go
 
+from ._core import TEMPLATES, get_template
 from .registry import REGISTRY, FigureKind, get_kind, kinds, query_kinds, register, tabs
-from .style import TEMPLATES, get_template
 
 KINDS = kinds()
 # Kinds that depend on the query patch (redrawn on a click without re-running the model).

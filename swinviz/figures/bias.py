@@ -14,8 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..windows import relative_position_index
-from .relpos import offset_axes
-from .style import (
+from ._core import (
     ANNOTATE_MAX,
     DIVERGING,
     axis_key,
@@ -24,14 +23,15 @@ from .style import (
     footnote,
     get_template,
     heads_per_row,
+    offset_axes,
     style_layout,
     subplots_layout,
     top_title,
 )
-from .style import (
+from ._core import (
     set_titles as _set_titles,
 )
-from .style import (
+from ._core import (
     title_slots as _slots,
 )
 
@@ -71,7 +71,116 @@ def _preference(img: np.ndarray, M: int) -> str:
             f"{lean}").replace("-", "−")
 
 
+def _panel_grid(heads: list[int], tables: list[str], gathered: list[str], *, one: bool,
+                compact: bool) -> tuple[dict, dict, int]:
+    """(layout, {("table" | "gathered", head): axis refs}, rows of heads): one head's table and
+    gathered bias side by side, or per chunk of heads a row of tables, then a row of gathered
+    biases."""
+    if one:
+        slots = tables + gathered
+        layout, refs = subplots_layout(rows=1, cols=2, subplot_titles=_slots(tables + gathered),
+                                       horizontal_spacing=0.16)
+        _set_titles(layout, slots)
+        return layout, {("table", heads[0]): refs[(1, 1)],
+                        ("gathered", heads[0]): refs[(1, 2)]}, 1
+    per_row = heads_per_row(len(heads))
+    chunks = -(-len(heads) // per_row)
+    slots = []
+    for i in range(chunks):
+        part = list(range(i * per_row, min(len(heads), (i + 1) * per_row)))
+        pad = [""] * (per_row - len(part))
+        slots += [tables[k] for k in part] + pad + [gathered[k] for k in part] + pad
+    slots = [t_ for t_ in slots if t_]
+    layout, refs = subplots_layout(
+        rows=2 * chunks, cols=per_row, subplot_titles=_slots(slots),
+        vertical_spacing=round((0.12 if compact else 0.2) / chunks, 3),
+        horizontal_spacing=0.09 if per_row <= 4 else 0.04,
+        specs=[[{} if i * per_row + k < len(heads) else None for k in range(per_row)]
+               for i in range(chunks) for _ in (0, 1)])
+    cell = {}
+    for k, h in enumerate(heads):
+        i, j = divmod(k, per_row)
+        cell[("table", h)] = refs[(2 * i + 1, j + 1)]
+        cell[("gathered", h)] = refs[(2 * i + 2, j + 1)]
+    _set_titles(layout, slots)
+    return layout, cell, chunks
+
+
+def _table_panel(h: int, k: int, image: np.ndarray, refs: tuple[str, str], M: int, t,
+                 style: dict, layout: dict, *, last: bool) -> list[dict]:
+    """Head h's (2M-1) x (2M-1) bias table over the offsets (Δh, Δw), Δ = (0, 0) dotted."""
+    G = 2 * M - 1
+    d = np.arange(-(M - 1), M)
+    dd = np.stack(np.broadcast_arrays(d[:, None], d[None, :],
+                                      np.arange(G * G).reshape(G, G)), axis=-1).astype(np.int16)
+    xr, yr = refs
+    out = [dict(
+        type="heatmap", z=image, x=d, y=d, customdata=dd, name=f"table head {h}",
+        showscale=last, colorbar=style["bar"], xaxis=xr, yaxis=yr,
+        hovertemplate=f"head {h}<br>Δ = (%{{customdata[0]}}, %{{customdata[1]}})<br>"
+                      "table row %{customdata[2]}<br>bias = %{z:.4f}<extra></extra>",
+        **style["scale"], **({"texttemplate": "%{z:.3f}", "textfont": dict(size=t.font_size - 3)}
+                             if G <= 5 else {})),
+        dict(type="scatter", x=[-0.5, 0.5, 0.5, -0.5, -0.5],
+             y=[-0.5, -0.5, 0.5, 0.5, -0.5], mode="lines", hoverinfo="skip",
+             line=dict(color="black", width=1.5, dash="dot"), showlegend=False,
+             name="Δ = (0, 0)", xaxis=xr, yaxis=yr)]
+    offset_axes(layout, (xr, yr), M, explain=False)
+    if k:
+        layout[axis_key(yr)]["title"] = dict(text="")
+    return out
+
+
+def _gathered_panel(h: int, k: int, bias: np.ndarray, refs: tuple[str, str], M: int, t,
+                    style: dict, layout: dict, *, one: bool) -> list[dict]:
+    """Head h's gathered (N, N) bias, query slots down, key slots across."""
+    N = M * M
+    hi, wi = divmod(np.arange(N), M)
+    pair = np.stack(np.broadcast_arrays(hi[:, None], wi[:, None], hi[None, :], wi[None, :],
+                                        hi[:, None] - hi[None, :], wi[:, None] - wi[None, :]),
+                    axis=-1).astype(np.int8)
+    xr, yr = refs
+    out = [dict(
+        type="heatmap", z=bias, customdata=pair, name=f"gathered head {h}",
+        showscale=False, xaxis=xr, yaxis=yr,
+        hovertemplate=f"head {h}<br>query i = %{{y}} = (%{{customdata[0]}},"
+                      "%{customdata[1]})<br>key j = %{x} = (%{customdata[2]},"
+                      "%{customdata[3]})<br>Δ = (%{customdata[4]}, %{customdata[5]})<br>"
+                      "bias = %{z:.4f}<extra></extra>",
+        **style["scale"], **({"texttemplate": "%{z:.2f}", "textfont": dict(size=t.font_size - 4)}
+                             if N <= ANNOTATE_MAX else {}))]
+    step = 1 if N <= 16 else M
+    ticks = dict(tickmode="array", tickvals=list(range(0, N, step)),
+                 ticktext=[f"({hi[j]},{wi[j]})" for j in range(0, N, step)])
+    layout[axis_key(xr)].update(title=dict(text="key j = (hj, wj)"), range=[-0.5, N - 0.5],
+                                showgrid=False, zeroline=False, constrain="domain", **ticks)
+    layout[axis_key(yr)].update(title=dict(text="query i = (hi, wi)" if k == 0 or one
+                                           else ""),
+                                range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
+                                constrain="domain", scaleanchor=xr, **ticks)
+    return out
+
+
+def _note(exp, sel, values: np.ndarray, *, compact: bool, one: bool, N: int) -> tuple[dict, int]:
+    """How to read the panels (and, many heads on a slide, the range of the values)."""
+    return footnote(
+        ("Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
+         "centre),<br>and the gathered N×N bias (query rows, key columns); "
+         + ("hover for the values.<br>" if sel.template != "lecture" else
+            f"values from {float(values.min()):.3f} (bluest) to "
+            f"{float(values.max()):.3f} (reddest).<br>")
+         if compact else "")
+        + "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
+        "<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it "
+        "subtracts. Near = |Δh|, |Δw| ≤ 1."
+        + ("<br>With random weights the table is noise; load trained weights to see real "
+           "preferences." if exp.weights.startswith("random") else ""),
+        sel.template, lines=3 + 2 * compact, below=2 if compact else 4.5 if one or N > 16 else 6)
+
+
 def figure(exp, sel) -> go.Figure:
+    """Per head: the learned bias table over the (2M-1)² offsets and the (N, N) bias it gathers
+    to (what the block adds to q·kᵀ·scale), on one symmetric colour scale."""
     trace = exp.traces[sel.block]
     t = get_template(sel.template)
     M = trace.window_size
@@ -92,98 +201,22 @@ def figure(exp, sel) -> go.Figure:
                   f"</sup>" for h in heads]
         gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
                     f"q·kᵀ·scale</sup>" for h in heads]
-    if one:
-        slots = tables + gathered
-        chunks = 1
-        layout, refs = subplots_layout(rows=1, cols=2, subplot_titles=_slots(tables + gathered),
-                                       horizontal_spacing=0.16)
-        cell = {("table", heads[0]): refs[(1, 1)], ("gathered", heads[0]): refs[(1, 2)]}
-    else:  # per chunk of heads: a row of tables, then a row of gathered biases
-        per_row = heads_per_row(len(heads))
-        chunks = -(-len(heads) // per_row)
-        slots = []
-        for i in range(chunks):
-            part = list(range(i * per_row, min(len(heads), (i + 1) * per_row)))
-            pad = [""] * (per_row - len(part))
-            slots += [tables[k] for k in part] + pad + [gathered[k] for k in part] + pad
-        slots = [t_ for t_ in slots if t_]
-        layout, refs = subplots_layout(
-            rows=2 * chunks, cols=per_row, subplot_titles=_slots(slots),
-            vertical_spacing=round((0.12 if compact else 0.2) / chunks, 3),
-            horizontal_spacing=0.09 if per_row <= 4 else 0.04,
-            specs=[[{} if i * per_row + k < len(heads) else None for k in range(per_row)]
-                   for i in range(chunks) for _ in (0, 1)])
-        cell = {}
-        for k, h in enumerate(heads):
-            i, j = divmod(k, per_row)
-            cell[("table", h)] = refs[(2 * i + 1, j + 1)]
-            cell[("gathered", h)] = refs[(2 * i + 2, j + 1)]
-    _set_titles(layout, slots)
-    hi, wi = divmod(np.arange(N), M)
-    d = np.arange(-(M - 1), M)
-    dd = np.stack(np.broadcast_arrays(d[:, None], d[None, :],
-                                      np.arange(G * G).reshape(G, G)), axis=-1).astype(np.int16)
-    pair = np.stack(np.broadcast_arrays(hi[:, None], wi[:, None], hi[None, :], wi[None, :],
-                                        hi[:, None] - hi[None, :], wi[:, None] - wi[None, :]),
-                    axis=-1).astype(np.int8)
-    scale = dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax)
+    layout, cell, chunks = _panel_grid(heads, tables, gathered, one=one, compact=compact)
     # the title over the bar: beside it, plotly's export set it on the tick labels
-    bar = dict(title=dict(text="bias", side="top"), len=0.8, thickness=14)
+    style = dict(scale=dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax),
+                 bar=dict(title=dict(text="bias", side="top"), len=0.8, thickness=14))
     data: list[dict] = []
     for k, h in enumerate(heads):
-        xr, yr = cell[("table", h)]
-        data.append(dict(
-            type="heatmap", z=images[h], x=d, y=d, customdata=dd, name=f"table head {h}",
-            showscale=k == len(heads) - 1, colorbar=bar, xaxis=xr, yaxis=yr,
-            hovertemplate=f"head {h}<br>Δ = (%{{customdata[0]}}, %{{customdata[1]}})<br>"
-                          "table row %{customdata[2]}<br>bias = %{z:.4f}<extra></extra>",
-            **scale, **({"texttemplate": "%{z:.3f}", "textfont": dict(size=t.font_size - 3)}
-                        if G <= 5 else {})))
-        data.append(dict(type="scatter", x=[-0.5, 0.5, 0.5, -0.5, -0.5],
-                         y=[-0.5, -0.5, 0.5, 0.5, -0.5], mode="lines", hoverinfo="skip",
-                         line=dict(color="black", width=1.5, dash="dot"), showlegend=False,
-                         name="Δ = (0, 0)", xaxis=xr, yaxis=yr))
-        offset_axes(layout, (xr, yr), M, explain=False)
-        if k:
-            layout[axis_key(yr)]["title"] = dict(text="")
-
-        xr, yr = cell[("gathered", h)]
-        data.append(dict(
-            type="heatmap", z=bias[h], customdata=pair, name=f"gathered head {h}",
-            showscale=False, xaxis=xr, yaxis=yr,
-            hovertemplate=f"head {h}<br>query i = %{{y}} = (%{{customdata[0]}},"
-                          "%{customdata[1]})<br>key j = %{x} = (%{customdata[2]},"
-                          "%{customdata[3]})<br>Δ = (%{customdata[4]}, %{customdata[5]})<br>"
-                          "bias = %{z:.4f}<extra></extra>",
-            **scale, **({"texttemplate": "%{z:.2f}", "textfont": dict(size=t.font_size - 4)}
-                        if N <= ANNOTATE_MAX else {})))
-        step = 1 if N <= 16 else M
-        ticks = dict(tickmode="array", tickvals=list(range(0, N, step)),
-                     ticktext=[f"({hi[j]},{wi[j]})" for j in range(0, N, step)])
-        layout[axis_key(xr)].update(title=dict(text="key j = (hj, wj)"), range=[-0.5, N - 0.5],
-                                    showgrid=False, zeroline=False, constrain="domain", **ticks)
-        layout[axis_key(yr)].update(title=dict(text="query i = (hi, wi)" if k == 0 or one
-                                               else ""),
-                                    range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
-                                    constrain="domain", scaleanchor=xr, **ticks)
+        data += _table_panel(h, k, images[h], cell[("table", h)], M, t, style, layout,
+                             last=k == len(heads) - 1)
+        data += _gathered_panel(h, k, bias[h], cell[("gathered", h)], M, t, style, layout,
+                                one=one)
         if compact:  # panels too small for ticks and axis titles: the note explains them
-            for ref in (*cell[("table", h)], xr, yr):
+            for ref in (*cell[("table", h)], *cell[("gathered", h)]):
                 layout[axis_key(ref)].update(showticklabels=False, title=dict(text=""))
 
     which = "all heads" if sel.head is None else f"head {sel.head}"
-    note, bottom = footnote(
-        ("Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
-         "centre),<br>and the gathered N×N bias (query rows, key columns); "
-         + ("hover for the values.<br>" if sel.template != "lecture" else
-            f"values from {float(bias[heads].min()):.3f} (bluest) to "
-            f"{float(bias[heads].max()):.3f} (reddest).<br>")
-         if compact else "")
-        + "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
-        "<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it "
-        "subtracts. Near = |Δh|, |Δw| ≤ 1."
-        + ("<br>With random weights the table is noise; load trained weights to see real "
-           "preferences." if exp.weights.startswith("random") else ""),
-        sel.template, lines=3 + 2 * compact, below=2 if compact else 4.5 if one or N > 16 else 6)
+    note, bottom = _note(exp, sel, bias[heads], compact=compact, one=one, N=N)
     layout["annotations"].append(note)
     style_layout(
         layout, sel.template,

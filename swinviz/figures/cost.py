@@ -16,22 +16,26 @@ FLOPs of each module as fact 10 counts them. The measured forward times are in t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
 from .. import cost as _cost
-from .shapes import fit_columns, table_px, word_px
-from .style import (
+from ._core import (
     OKABE_ITO,
     arch_label,
     axis_key,
+    config_label,
     fast_figure,
+    fit_columns,
     footnote,
     get_template,
     style_layout,
     subplots_layout,
+    table_px,
     top_title,
     where,
+    word_px,
     wrap_text,
 )
 
@@ -193,9 +197,8 @@ def paper_check(cfg) -> str | None:
 
 
 def arch_label_of(cfg) -> str:
-    class _E:  # arch_label reads exp.config
-        config = cfg
-    return arch_label(_E)
+    """"Swin-T" and the like for a config (`_core.labels.config_label`)."""
+    return config_label(cfg)
 
 
 def _model_cols(rows: list[dict], stage: int, total_p: int, total_f: int) -> list[list[str]]:
@@ -260,16 +263,11 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return [m * 10.0 ** k for k in range(k0, k1 + 1) for m in steps if lo <= m * 10.0 ** k <= hi]
 
 
-def figure(exp, sel) -> go.Figure:
-    sel = sel.resolved(exp)
-    t = get_template(sel.template)
-    cfg = exp.config
+def _note(exp, t, template: str) -> tuple[dict, int]:
+    """The footnote: how FLOPs are counted, the measured forward time, the paper's numbers, and
+    why there is no shift when there is none; with the bottom margin it needs."""
     H, W = exp.grid
-    C, M, s = exp.embed_dim, exp.window_size, exp.shift_size
-    rows = model_rows(cfg)
-    total_p = sum(r["params"] for r in rows)
-    total_f = sum(r["flops"] for r in rows)
-
+    M, s = exp.window_size, exp.shift_size
     tm = exp.timings_ms
     nice = {"before_pair": "up to the pair", "pair_traced": "the pair, traced",
             "pair_fast": "the pair, fast path", "after_pair": "after the pair (to the logits)"}
@@ -279,7 +277,7 @@ def figure(exp, sel) -> go.Figure:
              "merge, the final norm and the head. MSA / W-MSA count only the attention part of "
              "one block (the paper's Ω).",
              f"Measured forward time on {exp.device}, one run for this image (rough): {times}."]
-    check = paper_check(cfg)
+    check = paper_check(exp.config)
     if check:
         lines.insert(2, check)
     if s == 0 and min(H, W) <= M:
@@ -291,8 +289,32 @@ def figure(exp, sel) -> go.Figure:
                      "windows as the first and no information crosses a window border.")
     width = int((t.width - 130) / (0.56 * (t.font_size - 1)))
     text = "<br>".join(wrap_text(line, width) for line in lines)
-    note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1, below=5.5)
+    return footnote(text, template, lines=text.count("<br>") + 1, below=5.5)
 
+
+@dataclass(frozen=True)
+class _Tables:
+    """The two tables' text and the pixel sizes measured from it (widths per column, height)."""
+
+    row_px: int
+    plot_w: int
+    model_hdr: list
+    model_cols: list
+    model_sizes: tuple
+    model_w: list
+    model_px: int
+    pair_hdr: list
+    pair_cols: list
+    pair_meta: dict
+    pair_sizes: tuple
+    pair_w: list
+    pair_px: int
+
+
+def _tables(exp, rows: list[dict], t) -> _Tables:
+    """Both tables' contents, their column widths fitted to the canvas and their heights."""
+    total_p = sum(r["params"] for r in rows)
+    total_f = sum(r["flops"] for r in rows)
     row_px = int(t.font_size * 1.9)
     plot_w = t.width - 80 - 30  # margins l and r below
     model_hdr = ["<b>part</b>", "<b>module</b>", "<b>tokens</b>", "<b>C</b>", "<b>heads</b>",
@@ -305,48 +327,44 @@ def figure(exp, sel) -> go.Figure:
     pair_sizes = (t.font_size - 2, t.font_size - 2)
     pair_w = fit_columns(pair_hdr, pair_cols, *pair_sizes, plot_w, first=(1,))
     pair_px = table_px(pair_hdr, pair_cols, pair_w, *pair_sizes, row_px, row_px) + 4
+    return _Tables(row_px, plot_w, model_hdr, model_cols, model_sizes, model_w, model_px,
+                   pair_hdr, pair_cols, pair_meta, pair_sizes, pair_w, pair_px)
 
-    chart_px = int(t.height * 0.5)
-    top = int(12 + 1.35 * t.title_size + 1.4 * t.font_size + 12)
-    gap_px = int(5.5 * t.font_size)
-    pair_room = pair_px + int(0.4 * t.font_size)  # the pair's table starts a little below its title
-    area = model_px + chart_px + pair_room + 2 * gap_px
-    v = round(gap_px / area, 4)
-    h1, h3 = round(model_px / area, 4), round(pair_room / area, 4)
-    h2 = round(1 - h1 - h3 - 2 * v, 4)
-    layout, refs = subplots_layout(
-        rows=3, cols=3,
-        specs=[[{"type": "table", "colspan": 3}, None, None], [{}, {}, {}],
-               [{"type": "table", "colspan": 3}, None, None]],
-        row_heights=[h1, h2, h3], vertical_spacing=v,
-        horizontal_spacing=0.09,
-        subplot_titles=["model", "params", "flops", "msa", "pair"],
-    )
-    data: list[dict] = []
-    anns = layout["annotations"]
 
-    # ---- the whole model -----------------------------------------------------------------------
+def _model_panel(exp, rows: list[dict], tb: _Tables, layout: dict, refs: dict, v: float,
+                 data: list) -> None:
+    """The whole model, one row per part, the explored stage highlighted."""
+    cfg = exp.config
+    total_p = sum(r["params"] for r in rows)
+    total_f = sum(r["flops"] for r in rows)
     explored = [r["stage"] == exp.stage for r in rows]
-    cols = model_cols
+    cols = tb.model_cols
     fill = [HIGHLIGHT if e else ("#f6f6f6" if i % 2 else "white")
             for i, e in enumerate(explored)] + ["#e3eef8"]
     dom = layout[axis_key(refs[(2, 1)][1])]["domain"][1] + v
     data.append(dict(
         type="table", domain=dict(x=[0, 1], y=[dom, 1]),
-        columnwidth=[round(w, 1) for w in model_w],
-        header=dict(values=model_hdr,
-                    fill=dict(color="#dde6ee"), align="left", font=dict(size=model_sizes[0]),
-                    height=row_px),
+        columnwidth=[round(w, 1) for w in tb.model_w],
+        header=dict(values=tb.model_hdr,
+                    fill=dict(color="#dde6ee"), align="left", font=dict(size=tb.model_sizes[0]),
+                    height=tb.row_px),
         cells=dict(values=cols, fill=dict(color=[fill] * len(cols)),
-                   align=["left"] * 6 + ["right", "right"], font=dict(size=model_sizes[1]),
-                   height=row_px),
+                   align=["left"] * 6 + ["right", "right"], font=dict(size=tb.model_sizes[1]),
+                   height=tb.row_px),
         name="model", meta=dict(parts=[r["part"] for r in rows],
                                 params=[r["params"] for r in rows],
                                 flops=[r["flops"] for r in rows])))
-    anns[0]["text"] = (f"The whole model at {cfg.img_size} px: {_si(total_p)} parameters, "
-                       f"{_si(total_f)} FLOPs (◀ the explored stage)")
+    layout["annotations"][0]["text"] = (
+        f"The whole model at {cfg.img_size} px: {_si(total_p)} parameters, "
+        f"{_si(total_f)} FLOPs (◀ the explored stage)")
 
-    # ---- per stage: parameters and FLOPs ----------------------------------------------------
+
+def _stage_bars(exp, rows: list[dict], t, plot_w: int, layout: dict, refs: dict,
+                data: list) -> None:
+    """Parameters and FLOPs per stage, two bar charts, the explored stage in its colour."""
+    total_p = sum(r["params"] for r in rows)
+    total_f = sum(r["flops"] for r in rows)
+    anns = layout["annotations"]
     groups = _groups(rows)
     names = [g[0].replace("stage ", "stage<br>").replace(" + ", "<br>+") for g in groups]
     colors = [EXPLORED if g[1] == exp.stage else OTHER for g in groups]
@@ -369,9 +387,12 @@ def figure(exp, sel) -> go.Figure:
     anns[1]["text"] = f"Parameters per stage<br><sup>total {_si(total_p)}</sup>"
     anns[2]["text"] = f"FLOPs per stage<br><sup>total {_si(total_f)}</sup>"
 
-    # ---- W-MSA against global MSA, one block per stage --------------------------------------
+
+def _msa_panel(exp, t, plot_w: int, layout: dict, refs: dict, data: list) -> None:
+    """W-MSA against global MSA (the paper's Ω), one block per stage, on a log axis."""
+    anns = layout["annotations"]
     xr, yr = refs[(2, 3)]
-    stages = cfg.stages()
+    stages = exp.config.stages()
     xs = [f"stage {g.stage}<br>{g.grid[0]}×{g.grid[1]}" for g in stages]
     w_msa = [_cost.wmsa_flops(*g.grid, g.dim, g.window_size) for g in stages]
     msa = [_cost.msa_flops(*g.grid, g.dim) for g in stages]
@@ -397,31 +418,69 @@ def figure(exp, sel) -> go.Figure:
     anns[3]["text"] = (f"<span style='color:{OKABE_ITO[4]}'><b>W-MSA</b></span> vs "
                        f"<span style='color:{OKABE_ITO[5]}'><b>global MSA</b></span>, one block"
                        f"<br><sup>×: how much more global attention would cost</sup>")
+    panel_px = plot_w * (1 - 2 * 0.09) / 3
     layout[axis_key(xr)].update(tickfont=dict(size=_fit_font(xs, panel_px / len(xs) - 4,
                                                              t.font_size - 3)))
 
-    # ---- the explored pair, module by module: parameters and FLOPs -----------------------
-    b0, b1 = exp.blocks
+
+def _pair_panel(exp, tb: _Tables, layout: dict, data: list) -> None:
+    """The explored pair, module by module: parameters (fact 9) and FLOPs (fact 10)."""
+    H, W = exp.grid
+    C, M = exp.embed_dim, exp.window_size
+    pair_cols = tb.pair_cols
     pfill = [["#f6f6f6" if i % 2 else "white" for i in range(len(pair_cols[0]) - 1)]
              + ["#e3eef8"]]
     yd = layout["annotations"][4]["y"]
     data.append(dict(
         type="table", domain=dict(x=[0, 1], y=[0, yd - 0.005]),
-        columnwidth=[round(w, 1) for w in pair_w],
-        header=dict(values=pair_hdr,
-                    fill=dict(color="#dde6ee"), align="left", font=dict(size=pair_sizes[0]),
-                    height=row_px),
+        columnwidth=[round(w, 1) for w in tb.pair_w],
+        header=dict(values=tb.pair_hdr,
+                    fill=dict(color="#dde6ee"), align="left", font=dict(size=tb.pair_sizes[0]),
+                    height=tb.row_px),
         cells=dict(values=pair_cols, fill=dict(color=pfill * len(pair_cols)),
                    align=["left", "left", "left", "right", "left", "right"],
-                   font=dict(size=pair_sizes[1]), height=row_px),
-        name="parameters", meta=pair_meta))
+                   font=dict(size=tb.pair_sizes[1]), height=tb.row_px),
+        name="parameters", meta=tb.pair_meta))
     lead = where(exp)[:1].upper() + where(exp)[1:]
-    anns[4]["text"] = (f"{lead}: parameters (docs/concepts.md, fact 9) and "
-                       f"FLOPs (fact 10), module by module<br><sup>C = {C}, {exp.num_heads} heads "
-                       f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
-                       f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "
-                       f"{H}×{W} grid, MLP ratio r = "
-                       f"{exp.mlp_ratio:g}</sup>")
+    layout["annotations"][4]["text"] = (
+        f"{lead}: parameters (docs/concepts.md, fact 9) and "
+        f"FLOPs (fact 10), module by module<br><sup>C = {C}, {exp.num_heads} heads "
+        f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
+        f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "
+        f"{H}×{W} grid, MLP ratio r = "
+        f"{exp.mlp_ratio:g}</sup>")
+
+
+def figure(exp, sel) -> go.Figure:
+    """The whole model's table, parameters and FLOPs per stage, W-MSA against global MSA, and
+    the explored pair's table, stacked; every row's height measured from its text."""
+    sel = sel.resolved(exp)
+    t = get_template(sel.template)
+    rows = model_rows(exp.config)
+    note, bottom = _note(exp, t, sel.template)
+    tb = _tables(exp, rows, t)
+
+    chart_px = int(t.height * 0.5)
+    top = int(12 + 1.35 * t.title_size + 1.4 * t.font_size + 12)
+    gap_px = int(5.5 * t.font_size)
+    pair_room = tb.pair_px + int(0.4 * t.font_size)  # the pair's table starts a little below
+    area = tb.model_px + chart_px + pair_room + 2 * gap_px
+    v = round(gap_px / area, 4)
+    h1, h3 = round(tb.model_px / area, 4), round(pair_room / area, 4)
+    h2 = round(1 - h1 - h3 - 2 * v, 4)
+    layout, refs = subplots_layout(
+        rows=3, cols=3,
+        specs=[[{"type": "table", "colspan": 3}, None, None], [{}, {}, {}],
+               [{"type": "table", "colspan": 3}, None, None]],
+        row_heights=[h1, h2, h3], vertical_spacing=v,
+        horizontal_spacing=0.09,
+        subplot_titles=["model", "params", "flops", "msa", "pair"],
+    )
+    data: list[dict] = []
+    _model_panel(exp, rows, tb, layout, refs, v, data)
+    _stage_bars(exp, rows, t, tb.plot_w, layout, refs, data)
+    _msa_panel(exp, t, tb.plot_w, layout, refs, data)
+    _pair_panel(exp, tb, layout, data)
     layout["annotations"].append(note)
     layout["uniformtext"] = dict(mode="hide", minsize=max(9, t.font_size - 4))
     style_layout(layout, sel.template, height=top + bottom + area,

@@ -27,9 +27,7 @@ from ..windows import (
     window_order,
     window_region_ids,
 )
-from .flow import token_geometry
-from .regions import flatten_windows
-from .style import (
+from ._core import (
     ANNOTATE_MAX,
     BLOCK_COLORS,
     MASK_SCALE,
@@ -39,6 +37,7 @@ from .style import (
     cached,
     cells_outline,
     fast_figure,
+    flatten_windows,
     get_template,
     one_window_text,
     pad_cells,
@@ -49,10 +48,11 @@ from .style import (
     subplots_layout,
     sup_lines,
     title_height,
+    token_geometry,
+    token_windows,
     top_title,
     wrap_text,
 )
-from .windows import token_windows
 
 KINDS = ("interior", "right edge", "bottom edge", "corner")
 
@@ -174,40 +174,23 @@ def _matrix_axes(layout: dict, refs: tuple[str, str], N: int, *, title_x: str = 
                                      scaleanchor=refs[0], showticklabels=ticks, **tick)
 
 
-def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
-          template: str, title: str, *, check: dict | None = None,
-          query_slot: int | None = None, real: tuple[int, int] | None = None,
-          block_label: str = "block 1") -> go.Figure:
-    """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given.
-
-    (H, W) is the grid the block attends on (whole windows); `real` the grid of real tokens when
-    that is padded: padding slots are marked with a black × on the id strips."""
-    tpl = get_template(template)
-    N = M * M
-    nWr, nWc = H // M, W // M
-    order = window_order(H, W, M, s).numpy().reshape(-1, N)
-    layout, refs = subplots_layout(
-        rows=2, cols=3, column_widths=[0.5, 0.25, 0.25], horizontal_spacing=0.07,
-        vertical_spacing=0.14, specs=[[{"rowspan": 2}, {}, {}], [None, {}, {}]],
-        subplot_titles=["a", "b1", "b2", "b3", "b4"],
-    )
-    kinds = kind_windows(nWr, nWc)
-    cells = [(1, 2), (1, 3), (2, 2), (2, 3)]
-    small = max(9, tpl.font_size - 3)
-    annotate = N <= ANNOTATE_MAX
-    z_scale = dict(colorscale=MASK_SCALE, zmin=MASK_VALUE, zmax=0.0, showscale=False,
-                   xgap=0, ygap=0)
-
-    # (a) the chosen window, with hover naming tokens and regions
-    ids_w = flat_ids[w].numpy()
-    rc = np.stack([order[w] // W, order[w] % W], -1)  # N, 2 original token of each slot
+def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray, w: int,
+                   grid: tuple[int, int], real: tuple[int, int] | None,
+                   query_slot: int | None, ra: tuple[str, str], look: dict) -> list[dict]:
+    """(a) window w's (N, N) mask (hover: query and key token, their regions), its id strips,
+    the padding slots marked × (`real`: the grid of real tokens), the query's row outlined.
+    `order_w` (N,): the flat original position of each slot; `look`: z_scale, annotate,
+    small (font px) and tpl."""
+    H, W = grid
+    N = len(ids_w)
+    z_scale, annotate, small, tpl = look["z_scale"], look["annotate"], look["small"], look["tpl"]
+    rc = np.stack([order_w // W, order_w % W], -1)  # N, 2 original token of each slot
     qi, kj = np.indices((N, N))
     dt = np.uint8 if max(H, W) <= 256 else np.int32
     custom = np.stack([rc[qi, 0], rc[qi, 1], ids_w[qi], rc[kj, 0], rc[kj, 1], ids_w[kj]],
                       -1).astype(dt)
-    ra = refs[(1, 1)]
     data: list[dict] = [dict(
-        type="heatmap", z=compact(mask[w]), customdata=custom, name=f"mask of window {w}",
+        type="heatmap", z=compact(mask_w), customdata=custom, name=f"mask of window {w}",
         xaxis=ra[0], yaxis=ra[1],
         hovertemplate="query slot %{y} = token (%{customdata[0]}, %{customdata[1]}), region "
                       "%{customdata[2]}<br>key slot %{x} = token (%{customdata[3]}, "
@@ -233,6 +216,38 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
                 name=f"the query's row (slot {query_slot})", line=dict(color=color, width=width),
                 x=[-2.1, N - 0.5, N - 0.5, -2.1, -2.1],
                 y=[query_slot - 0.5] * 2 + [query_slot + 0.5] * 2 + [query_slot - 0.5]))
+    return data
+
+
+def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
+          template: str, title: str, *, check: dict | None = None,
+          query_slot: int | None = None, real: tuple[int, int] | None = None,
+          block_label: str = "block 1") -> go.Figure:
+    """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given.
+
+    (H, W) is the grid the block attends on (whole windows); `real` the grid of real tokens when
+    that is padded: padding slots are marked with a black × on the id strips."""
+    tpl = get_template(template)
+    N = M * M
+    nWr, nWc = H // M, W // M
+    order = window_order(H, W, M, s).numpy().reshape(-1, N)
+    layout, refs = subplots_layout(
+        rows=2, cols=3, column_widths=[0.5, 0.25, 0.25], horizontal_spacing=0.07,
+        vertical_spacing=0.14, specs=[[{"rowspan": 2}, {}, {}], [None, {}, {}]],
+        subplot_titles=["a", "b1", "b2", "b3", "b4"],
+    )
+    kinds = kind_windows(nWr, nWc)
+    cells = [(1, 2), (1, 3), (2, 2), (2, 3)]
+    small = max(9, tpl.font_size - 3)
+    annotate = N <= ANNOTATE_MAX
+    z_scale = dict(colorscale=MASK_SCALE, zmin=MASK_VALUE, zmax=0.0, showscale=False,
+                   xgap=0, ygap=0)
+
+    # (a) the chosen window, with hover naming tokens and regions
+    ra = refs[(1, 1)]
+    data = _chosen_window(mask[w], flat_ids[w].numpy(), order[w], w, (H, W), real,
+                          query_slot, ra, dict(z_scale=z_scale, annotate=annotate,
+                                               small=small, tpl=tpl))
     _matrix_axes(layout, ra, N, title_x="key slot j", title_y="query slot i")
 
     # (b) the four kinds
@@ -301,6 +316,9 @@ def _check_text(check: dict, H: int, W: int, M: int, s: int, template: str = "de
 
 
 def figure(exp, sel) -> go.Figure:
+    """Block 1's (N, N) mask of the chosen window with its region-id row, the four kinds of
+    window, and the check that the mask equals attending within the paper's windows; with no
+    mask (s = 0, or one window) a figure that says why."""
     sel = sel.resolved(exp)
     t1 = exp.traces[1]
     Hr, Wr = t1.input_resolution

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .style import (
+from ._core import (
     BLOCK_COLORS,
     arch_label,
     fast_figure,

@@ -14,12 +14,13 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..windows import effective_window, padded_size, region_ids, window_partition
-from .style import (
+from ..windows import effective_window, padded_size, region_ids
+from ._core import (
     ANNOTATE_MAX,
     axis_key,
     block_name,
     fast_figure,
+    flatten_windows,
     get_template,
     one_window_text,
     pad_cells,
@@ -33,12 +34,6 @@ from .style import (
     title_height,
     top_title,
 )
-
-
-def flatten_windows(ids: torch.Tensor, window_size: int) -> torch.Tensor:
-    """(H, W) ids -> (nW, N): `window_partition`, one row per window (concepts fact 4's table)."""
-    H, W = ids.shape
-    return window_partition(ids.view(1, H, W, 1), window_size).reshape(-1, window_size**2)
 
 
 def boundary_xy(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,6 +59,79 @@ def _annotate(shape: tuple[int, int], size: int) -> dict:
     if max(h, w) <= ANNOTATE_MAX:
         return dict(texttemplate="%{z}", textfont=dict(size=size))
     return {}
+
+
+def _window_grid(H: int, W: int, M: int, tpl, xa: str, ya: str) -> dict:
+    """The window grid of the rolled map (grey, dashed), between the M x M windows."""
+    gx: list[float] = []
+    gy: list[float] = []
+    for r in range(M, H, M):
+        gx += [-0.5, W - 0.5, np.nan]
+        gy += [r - 0.5, r - 0.5, np.nan]
+    for c in range(M, W, M):
+        gx += [c - 0.5, c - 0.5, np.nan]
+        gy += [-0.5, H - 0.5, np.nan]
+    return dict(type="scatter", x=np.array(gx, np.float32), y=np.array(gy, np.float32),
+                mode="lines", hoverinfo="skip", xaxis=xa, yaxis=ya,
+                line=dict(color="#777", width=max(1.0, tpl.line_width / 2), dash="dash"),
+                name=f"window grid ({M}×{M}, rolled map)")
+
+
+def _padding(real: tuple[int, int], shape: tuple[int, int], M: int, s: int, tpl,
+             a: tuple[str, str], b: tuple[str, str]) -> list[dict]:
+    """The padding tokens (where the roll has moved them) veiled in both panels, with a legend
+    swatch, and labelled "pad" in small grids."""
+    H, W = shape
+    ii, jj = np.indices((H, W))
+    (xa, ya), (xb, yb) = a, b
+    data: list[dict] = []
+    pad = pad_cells(real[0], real[1], H, W)[(ii + s) % H, (jj + s) % W]  # rolled frame
+    pad_flat = flatten_windows(torch.from_numpy(pad), M).numpy()
+    n = int(pad.sum())
+    data.append(dict(type="scatter", x=[None], y=[None], mode="markers", xaxis=xa,
+                     yaxis=ya, marker=dict(symbol="square", size=12, color="#777777"),
+                     name=f"darker: zero padding ({n} tokens)"))
+    for m, (xr, yr), tag in ((pad, (xa, ya), "zero padding"),
+                             (pad_flat, (xb, yb), "zero padding (flattened)")):
+        data.append(pad_overlay(m, x0=0, dx=1, xaxis=xr, yaxis=yr, name=tag, opacity=0.45,
+                                hover=f"{tag}: one of the {n} zero tokens the block adds"
+                                      f"<extra></extra>"))
+        if max(m.shape) <= ANNOTATE_MAX:
+            rr, cc = np.nonzero(m)
+            data.append(dict(type="scatter", x=cc, y=rr + 0.3, mode="text",
+                             text=["pad"] * len(rr), name=f"{tag} labels", hoverinfo="skip",
+                             xaxis=xr, yaxis=yr, showlegend=False,
+                             textfont=dict(size=max(8, tpl.font_size - 4), color="black")))
+    return data
+
+
+def _window_labels(H: int, W: int, M: int, nW: int, tpl, a: tuple[str, str],
+                   b: tuple[str, str]) -> list[dict]:
+    """The window numbers on the id map and lines between the window rows of the flat table
+    (small grids only)."""
+    (xa, ya), (xb, yb) = a, b
+    N, nWc = M * M, W // M
+    data: list[dict] = []
+    if max(H // M, W // M) <= ANNOTATE_MAX:  # window numbers
+        data.append(dict(type="scatter", mode="text", hoverinfo="skip", showlegend=False,
+                         xaxis=xa, yaxis=ya, name="window numbers",
+                         x=[(c * M) - 0.45 for r in range(H // M) for c in range(nWc)],
+                         y=[(r * M) - 0.45 for r in range(H // M) for c in range(nWc)],
+                         text=[f"w{r * nWc + c}" for r in range(H // M) for c in range(nWc)],
+                         textposition="bottom right",
+                         textfont=dict(size=max(9, tpl.font_size - 4), color="#333")))
+    if nW > 1:  # lines between the window rows of the flat table (small tables only)
+        if nW <= 4 * ANNOTATE_MAX:
+            fx: list[float] = []
+            fy: list[float] = []
+            for r in range(1, nW):
+                fx += [-0.5, N - 0.5, np.nan]
+                fy += [r - 0.5, r - 0.5, np.nan]
+            data.append(dict(type="scatter", x=np.array(fx, np.float32),
+                             y=np.array(fy, np.float32), mode="lines", hoverinfo="skip",
+                             xaxis=xb, yaxis=yb, showlegend=False, name="window rows",
+                             line=dict(color="white", width=1)))
+    return data
 
 
 def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, title: str,
@@ -116,55 +184,10 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
     data.append(dict(type="scatter", x=bx, y=by, mode="lines", hoverinfo="skip",
                      line=dict(color="black", width=tpl.line_width), xaxis=xa, yaxis=ya,
                      name="region boundary"))
-    gx: list[float] = []
-    gy: list[float] = []
-    for r in range(M, H, M):
-        gx += [-0.5, W - 0.5, np.nan]
-        gy += [r - 0.5, r - 0.5, np.nan]
-    for c in range(M, W, M):
-        gx += [c - 0.5, c - 0.5, np.nan]
-        gy += [-0.5, H - 0.5, np.nan]
-    data.append(dict(type="scatter", x=np.array(gx, np.float32), y=np.array(gy, np.float32),
-                     mode="lines", hoverinfo="skip", xaxis=xa, yaxis=ya,
-                     line=dict(color="#777", width=max(1.0, tpl.line_width / 2), dash="dash"),
-                     name=f"window grid ({M}×{M}, rolled map)"))
+    data.append(_window_grid(H, W, M, tpl, xa, ya))
     if real is not None and tuple(real) != (H, W):
-        pad = pad_cells(real[0], real[1], H, W)[(ii + s) % H, (jj + s) % W]  # rolled frame
-        pad_flat = flatten_windows(torch.from_numpy(pad), M).numpy()
-        n = int(pad.sum())
-        data.append(dict(type="scatter", x=[None], y=[None], mode="markers", xaxis=xa,
-                         yaxis=ya, marker=dict(symbol="square", size=12, color="#777777"),
-                         name=f"darker: zero padding ({n} tokens)"))
-        for m, (xr, yr), tag in ((pad, (xa, ya), "zero padding"),
-                                 (pad_flat, (xb, yb), "zero padding (flattened)")):
-            data.append(pad_overlay(m, x0=0, dx=1, xaxis=xr, yaxis=yr, name=tag, opacity=0.45,
-                                    hover=f"{tag}: one of the {n} zero tokens the block adds"
-                                          f"<extra></extra>"))
-            if max(m.shape) <= ANNOTATE_MAX:
-                rr, cc = np.nonzero(m)
-                data.append(dict(type="scatter", x=cc, y=rr + 0.3, mode="text",
-                                 text=["pad"] * len(rr), name=f"{tag} labels", hoverinfo="skip",
-                                 xaxis=xr, yaxis=yr, showlegend=False,
-                                 textfont=dict(size=max(8, tpl.font_size - 4), color="black")))
-    if max(H // M, W // M) <= ANNOTATE_MAX:  # window numbers
-        data.append(dict(type="scatter", mode="text", hoverinfo="skip", showlegend=False,
-                         xaxis=xa, yaxis=ya, name="window numbers",
-                         x=[(c * M) - 0.45 for r in range(H // M) for c in range(nWc)],
-                         y=[(r * M) - 0.45 for r in range(H // M) for c in range(nWc)],
-                         text=[f"w{r * nWc + c}" for r in range(H // M) for c in range(nWc)],
-                         textposition="bottom right",
-                         textfont=dict(size=max(9, tpl.font_size - 4), color="#333")))
-    if nW > 1:  # lines between the window rows of the flat table (small tables only)
-        if nW <= 4 * ANNOTATE_MAX:
-            fx: list[float] = []
-            fy: list[float] = []
-            for r in range(1, nW):
-                fx += [-0.5, N - 0.5, np.nan]
-                fy += [r - 0.5, r - 0.5, np.nan]
-            data.append(dict(type="scatter", x=np.array(fx, np.float32),
-                             y=np.array(fy, np.float32), mode="lines", hoverinfo="skip",
-                             xaxis=xb, yaxis=yb, showlegend=False, name="window rows",
-                             line=dict(color="white", width=1)))
+        data += _padding(real, (H, W), M, s, tpl, (xa, ya), (xb, yb))
+    data += _window_labels(H, W, M, nW, tpl, (xa, ya), (xb, yb))
     panel_axes(layout, (xa, ya), title_x="column j of the rolled map",
                title_y="row i of the rolled map")
     panel_axes(layout, (xb, yb), title_x="slot k in the window (row-major: k = M·row + col)",
@@ -206,6 +229,8 @@ def _subtitle(H: int, W: int, M: int, s: int, template, real=None) -> str:
 
 
 def figure(exp, sel) -> go.Figure:
+    """The traced block's (H, W) region ids (concepts fact 4, in the rolled frame) and the
+    same ids cut into windows, nW rows of N."""
     sel = sel.resolved(exp)
     t1 = exp.traces[1]
     H, W = t1.input_resolution

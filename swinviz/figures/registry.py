@@ -170,7 +170,7 @@ class Facts:
 
     def padding(self) -> str:
         """The padding sentence, or "" for a grid of whole windows."""
-        from .style import padding_text
+        from ._core.labels import padding_text
 
         if not self.padded:
             return ""

@@ -14,8 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..windows import relative_position_index
-from .flow import token_geometry
-from .style import (
+from ._core import (
     ANNOTATE_MAX,
     QUERY_COLOR,
     axis_key,
@@ -23,8 +22,10 @@ from .style import (
     fast_figure,
     footnote,
     get_template,
+    offset_axes,
     style_layout,
     subplots_layout,
+    token_geometry,
     top_title,
 )
 
@@ -32,55 +33,18 @@ INDEX_SCALE = "Cividis"  # sequential and colour-blind safe; the same colours in
 _DIM = "rgba(255,255,255,0.8)"
 
 
-def signed(v: int) -> str:
-    """+2, −1, 0 (typographic minus) for offset tick labels."""
-    return f"{v:+d}".replace("-", "−") if v else "0"
-
-
-def offset_axes(layout: dict, refs: tuple[str, str], M: int, *, explain: bool = True) -> None:
-    """Axes of a (2M-1) x (2M-1) offset image: Δw across, Δh down, Δ = query − key (`explain`:
-    say in the axis titles which side a key is on)."""
-    d = np.arange(-(M - 1), M)
-    lo, hi = -(M - 1) - 0.5, (M - 1) + 0.5
-    ticks = dict(tickmode="array", tickvals=d.tolist(), ticktext=[signed(v) for v in d])
-    if M > 5:  # every other tick, so the labels stay apart
-        ticks = dict(tickmode="array", tickvals=d[::2].tolist(),
-                     ticktext=[signed(v) for v in d[::2]])
-    layout.setdefault(axis_key(refs[0]), {}).update(
-        title=dict(text="Δw = wi − wj" + ("<br>(key to the left → Δw > 0)" if explain else "")),
-        range=[lo, hi],
-        showgrid=False, zeroline=False, constrain="domain", **ticks)
-    layout.setdefault(axis_key(refs[1]), {}).update(
-        title=dict(text="Δh = hi − hj" + ("<br>(key above → Δh > 0)" if explain else "")),
-        range=[hi, lo], showgrid=False,
-        zeroline=False, constrain="domain", scaleanchor=refs[0], **ticks)
-
-
 def _text_colors(values: np.ndarray, vmax: float) -> list[str]:
     """White on the dark (low) end of Cividis, black on the light end."""
     return np.where(values < 0.55 * vmax, "white", "black").tolist()
 
 
-def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) -> go.Figure:
-    t = get_template(template)
+def _index_table(M: int, slot: int, t, layout: dict, a1: dict) -> list[dict]:
+    """Left: the (N, N) table `relative_position_index(M)`, numbers written for M <= 3, the
+    window rows separated, the query's row outlined; key / query axes."""
     N, G = M * M, 2 * M - 1
     index = relative_position_index(M).numpy()  # N, N
     hi, wi = divmod(np.arange(N), M)
-    qh, qw = divmod(slot, M)
-
-    layout, refs = subplots_layout(
-        rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.13,
-        subplot_titles=["left", "right"],
-    )
-    layout["annotations"][0]["text"] = (
-        f"index[i, j] = (hi − hj + {M - 1})·{G} + (wi − wj + {M - 1}),  {N}×{N}")
-    layout["annotations"][1]["text"] = (
-        f"query slot i = ({qh},{qw}){query_text}:<br>its {N} keys read the lit {M}×{M} square")
-    a1 = dict(xaxis=refs[(1, 1)][0], yaxis=refs[(1, 1)][1])
-    a2 = dict(xaxis=refs[(1, 2)][0], yaxis=refs[(1, 2)][1])
     data: list[dict] = []
-
-    # --- left: the (N, N) table ---------------------------------------------------------------
     cd = np.stack(np.broadcast_arrays(hi[:, None], wi[:, None], hi[None, :], wi[None, :],
                                       hi[:, None] - hi[None, :], wi[:, None] - wi[None, :]),
                   axis=-1).astype(np.int8)  # N, N, 6
@@ -118,8 +82,17 @@ def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) ->
     layout[axis_key(a1["yaxis"])].update(
         title=dict(text="query i = (hi, wi)"), range=[N - 0.5, -0.5], showgrid=False,
         zeroline=False, constrain="domain", scaleanchor=a1["xaxis"], **ticks)
+    return data
 
-    # --- right: the (2M-1) x (2M-1) offset grid -----------------------------------------------
+
+def _offset_grid(M: int, slot: int, t, a2: dict) -> list[dict]:
+    """Right: the (2M-1) x (2M-1) grid of offsets the index numbers row by row, the cells the
+    query slot's N keys read lit (the rest dimmed), Δ = (0, 0) outlined."""
+    N, G = M * M, 2 * M - 1
+    index = relative_position_index(M).numpy()  # N, N
+    hi, wi = divmod(np.arange(N), M)
+    qh, qw = divmod(slot, M)
+    data: list[dict] = []
     d = np.arange(-(M - 1), M)
     grid = np.arange(G * G).reshape(G, G)  # row = Δh + M - 1, column = Δw + M - 1
     used = index[slot]  # table entries read by the query's keys j = 0..N-1
@@ -157,6 +130,30 @@ def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) ->
                      y=[-0.5, -0.5, 0.5, 0.5, -0.5], mode="lines", hoverinfo="skip",
                      line=dict(color="#D55E00", width=2), showlegend=False,
                      name="Δ = (0, 0): the query itself", **a2))
+    return data
+
+
+def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) -> go.Figure:
+    """The (N, N) index table beside the (2M-1) x (2M-1) grid of offsets it numbers, the
+    query slot `slot`'s row and offsets lit (shared by `figure` and `toy_figure`)."""
+    t = get_template(template)
+    N, G = M * M, 2 * M - 1
+    qh, qw = divmod(slot, M)
+
+    layout, refs = subplots_layout(
+        rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.13,
+        subplot_titles=["left", "right"],
+    )
+    layout["annotations"][0]["text"] = (
+        f"index[i, j] = (hi − hj + {M - 1})·{G} + (wi − wj + {M - 1}),  {N}×{N}")
+    layout["annotations"][1]["text"] = (
+        f"query slot i = ({qh},{qw}){query_text}:<br>its {N} keys read the lit {M}×{M} square")
+    a1 = dict(xaxis=refs[(1, 1)][0], yaxis=refs[(1, 1)][1])
+    a2 = dict(xaxis=refs[(1, 2)][0], yaxis=refs[(1, 2)][1])
+    data: list[dict] = []
+
+    data += _index_table(M, slot, t, layout, a1)
+    data += _offset_grid(M, slot, t, a2)
     offset_axes(layout, refs[(1, 2)], M)
 
     note, bottom = footnote(

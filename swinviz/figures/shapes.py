@@ -13,25 +13,24 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from ..windows import padded_size
-from .style import (
+from ._core import (
     block_name,
     fast_figure,
+    fit_columns,
     get_template,
     style_layout,
     sup_lines,
-    text_px,
+    table_px,
     top_title,
 )
 
 TRACE_FILL = "#e8f1fa"  # rows whose shape is read from a trace tensor
 ATTN_FILL = "#fdf0e0"  # rows inside the window attention (settings)
 SKIP_COLOR = "#999999"
-CELL_PAD = 8  # plotly's padding inside a table cell, px on each side (its constants.cellPad)
-LINE_EM = 1.3  # plotly's line spacing, in em
-
-
 @dataclass(frozen=True)
 class Step:
+    """One row of the shapes table."""
+
     step: str
     code: str
     shape: tuple[int, ...] | None  # None: the step does not run in this block
@@ -50,28 +49,65 @@ def _sub(k: int) -> str:
     return str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
-def steps(exp, block: int) -> list[Step]:
-    """The rows of the table for `block` (0 or 1)."""
-    if block not in (0, 1):
-        raise ValueError(f"block must be 0 or 1, got {block}")
+@dataclass(frozen=True)
+class _Dims:
+    """The numbers one block's shapes are made of (its trace and settings)."""
+
+    B: int
+    Ht: int  # the block's token grid
+    Wt: int
+    Hp: int  # the grid the windows are cut from (padded to whole windows)
+    Wp: int
+    M: int
+    s: int
+    C: int
+    nH: int
+    hidden: int  # the MLP's width
+    x_in: tuple
+    skip: str  # what a step says when the block does not shift
+    nopad: str  # what a step says when the grid splits into whole windows
+
+    @property
+    def padded(self) -> bool:
+        return (self.Hp, self.Wp) != (self.Ht, self.Wt)
+
+    @property
+    def N(self) -> int:
+        return self.M * self.M
+
+    @property
+    def nW(self) -> int:
+        return (self.Hp // self.M) * (self.Wp // self.M)
+
+    @property
+    def d(self) -> int:
+        return self.C // self.nH
+
+    @property
+    def grid(self) -> str:
+        """The map's symbols between the roll and the crop: padded or not."""
+        return "(B, Hp, Wp, C)" if self.padded else "(B, Ht, Wt, C)"
+
+
+def _dims(exp, block: int) -> _Dims:
+    """The numbers of `block`'s shapes, from its trace and the exploration's settings."""
     t = exp.traces[block]
     Ht, Wt = t.input_resolution
     M, s = t.window_size, t.shift_size
     Hp, Wp = padded_size(Ht, Wt, M)  # the grid the windows are cut from
-    padded = (Hp, Wp) != (Ht, Wt)
-    N = M * M
-    nW = (Hp // M) * (Wp // M)
     C = exp.embed_dim
-    nH = t.num_heads
-    d = C // nH
+    return _Dims(B=exp.pixels.shape[0], Ht=Ht, Wt=Wt, Hp=Hp, Wp=Wp, M=M, s=s, C=C,
+                 nH=t.num_heads, hidden=int(C * exp.mlp_ratio), x_in=tuple(t.x_in.shape),
+                 skip=f"skipped in {block_name(block, exp)} (s = 0)",
+                 nopad=f"no padding: {Ht}×{Wt} splits into whole {M}×{M} windows")
+
+
+def _to_the_pair(exp, block: int) -> list[Step]:
+    """From the image to the block's input: patch embedding, the stages and merges before the
+    explored one, the blocks before the pair, and block 0 when the table is block 1's."""
     p = exp.patch_size
-    hidden = int(C * exp.mlp_ratio)
     B, _, Hi, Wi = exp.pixels.shape
-    L = Ht * Wt
-    x_in = tuple(t.x_in.shape)
-    shifted = s > 0
-    skip = f"skipped in {block_name(block, exp)} (s = 0)"
-    nopad = f"no padding: {Ht}×{Wt} splits into whole {M}×{M} windows"
+    C = exp.embed_dim
     stage, pair = int(getattr(exp, "stage", 1)), int(getattr(exp, "pair", 0))
     cfg = getattr(exp, "config", None)
     p1 = cfg.patch_size if cfg is not None else p
@@ -95,49 +131,71 @@ def steps(exp, block: int) -> list[Step]:
         rows.append(Step("tokens", "flatten(2).transpose(1, 2); patch_embed.norm",
                          (B, H1 * W1, C1), "(B, L₁, C)",
                          f"stage 1's {H1}×{W1} = {H1 * W1} tokens, LayerNorm", "settings"))
-        grids = cfg.grids() if cfg is not None else []
-        for k in range(1, stage):
-            g = cfg.stage(k)
-            rows.append(Step(f"stage {k}", f"layers.{k - 1}.blocks (×{g.depth})",
-                             (B, g.grid[0] * g.grid[1], g.dim), f"(B, L{_sub(k)}, C{_sub(k)})",
-                             f"{g.depth} blocks on {g.grid[0]}×{g.grid[1]} tokens of width "
-                             f"{g.dim}", "settings"))
-            nxt = cfg.stage(k + 1)
-            h, w = grids[k - 1]
-            rows.append(Step(f"patch merge → stage {k + 1}", f"layers.{k}.downsample",
-                             (B, nxt.grid[0] * nxt.grid[1], nxt.dim),
-                             f"(B, L{_sub(k + 1)}, 2C{_sub(k)})",
-                             f"2×2 neighbours concatenated (4·{g.dim}), LayerNorm, Linear to "
-                             f"{nxt.dim}: {h}×{w} → {nxt.grid[0]}×{nxt.grid[1]}"
-                             + (" (odd side padded first)" if h % 2 or w % 2 else ""),
-                             "settings"))
+        rows += _earlier_stages(cfg, stage, B)
     if pair > 0:
         rows.append(Step(f"blocks 0–{b0 - 1}", f"layers.{stage - 1}.blocks[:{b0}]",
                          tuple(exp.tokens.shape), "(B, L, C)",
                          f"the {b0} blocks of stage {stage} before this pair; their output is "
                          f"the pair's input", "trace"))
     if block == 1:
-        rows.append(Step(block_name(0, exp), f"blocks[{b0}](x)", x_in, "(B, L, C)",
-                         "the whole first block of the pair (regular windows); its output is "
-                         "this block's input", "trace"))
-    rows += [
-        Step("shortcut, norm1", "shortcut = x; x = norm1(x)", x_in, "(B, L, C)",
+        rows.append(Step(block_name(0, exp), f"blocks[{b0}](x)", _dims(exp, 1).x_in,
+                         "(B, L, C)", "the whole first block of the pair (regular windows); its "
+                         "output is this block's input", "trace"))
+    return rows
+
+
+def _earlier_stages(cfg, stage: int, B: int) -> list[Step]:
+    """Each stage before the explored one, and the patch merge that follows it."""
+    rows = []
+    grids = cfg.grids() if cfg is not None else []
+    for k in range(1, stage):
+        g = cfg.stage(k)
+        rows.append(Step(f"stage {k}", f"layers.{k - 1}.blocks (×{g.depth})",
+                         (B, g.grid[0] * g.grid[1], g.dim), f"(B, L{_sub(k)}, C{_sub(k)})",
+                         f"{g.depth} blocks on {g.grid[0]}×{g.grid[1]} tokens of width "
+                         f"{g.dim}", "settings"))
+        nxt = cfg.stage(k + 1)
+        h, w = grids[k - 1]
+        rows.append(Step(f"patch merge → stage {k + 1}", f"layers.{k}.downsample",
+                         (B, nxt.grid[0] * nxt.grid[1], nxt.dim),
+                         f"(B, L{_sub(k + 1)}, 2C{_sub(k)})",
+                         f"2×2 neighbours concatenated (4·{g.dim}), LayerNorm, Linear to "
+                         f"{nxt.dim}: {h}×{w} → {nxt.grid[0]}×{nxt.grid[1]}"
+                         + (" (odd side padded first)" if h % 2 or w % 2 else ""),
+                         "settings"))
+    return rows
+
+
+def _into_windows(D: _Dims) -> list[Step]:
+    """Norm, back on the grid, pad, roll (concepts fact 3), cut into windows of N tokens."""
+    B, Ht, Wt, Hp, Wp, M, s, C, N, nW = (D.B, D.Ht, D.Wt, D.Hp, D.Wp, D.M, D.s, D.C, D.N,
+                                         D.nW)
+    padded, shifted = D.padded, s > 0
+    return [
+        Step("shortcut, norm1", "shortcut = x; x = norm1(x)", D.x_in, "(B, L, C)",
              "keep x for the residual; LayerNorm over C", "trace"),
         Step("view", "x.view(B, H, W, C)", (B, Ht, Wt, C), "(B, Ht, Wt, C)",
              "tokens back on their grid", "settings"),
         Step("pad", f"F.pad(x, (0, 0, 0, {Wp - Wt}, 0, {Hp - Ht}))",
              (B, Hp, Wp, C) if padded else None, "(B, Hp, Wp, C)",
              f"zeros at the bottom and right to whole windows: {Ht}×{Wt} → {Hp}×{Wp}, before "
-             f"the roll" if padded else nopad, "settings"),
+             f"the roll" if padded else D.nopad, "settings"),
         Step("roll", f"torch.roll(x, ({-s}, {-s}), dims=(1, 2))",
-             (B, Hp, Wp, C) if shifted else None, "(B, Hp, Wp, C)" if padded else "(B, Ht, Wt, C)",
-             f"cyclic shift: patches move up and left by s = {s}" if shifted else skip,
+             (B, Hp, Wp, C) if shifted else None, D.grid,
+             f"cyclic shift: patches move up and left by s = {s}" if shifted else D.skip,
              "settings"),
         Step("window_partition", f"window_partition(x, {M})", (nW * B, M, M, C),
              "(nW·B, M, M, C)", f"cut into nW = {Hp // M}·{Wp // M} = {nW} windows of {M}×{M}",
              "settings"),
         Step("view", f"x_windows.view(-1, {N}, C)", (nW * B, N, C), "(nW·B, N, C)",
              f"N = {M}·{M} = {N} tokens per window", "settings"),
+    ]
+
+
+def _window_attention(D: _Dims, t) -> list[Step]:
+    """Inside WindowAttention (concepts fact 8): qkv, heads, scores + bias + mask, softmax."""
+    B, M, C, N, nW, nH, d = D.B, D.M, D.C, D.N, D.nW, D.nH, D.d
+    return [
         Step("qkv", f"attn.qkv: Linear({C}, {3 * C})", (nW * B, N, 3 * C), "(nW·B, N, 3C)",
              "queries, keys and values in one matrix product", "settings", "attn"),
         Step("reshape, permute", f"reshape(B_, N, 3, {nH}, {d}).permute(2, 0, 3, 1, 4)",
@@ -152,7 +210,7 @@ def steps(exp, block: int) -> list[Step]:
         Step("+ mask", f"mask.unsqueeze(1).unsqueeze(0): (1, {nW}, 1, {N}, {N})",
              tuple(t.mask.shape) if t.mask is not None else None, "(nW, N, N)",
              "0 / −100 per window, broadcast as (1, nW, 1, N, N) over (B, nW, nH, N, N)"
-             if t.mask is not None else skip.replace("skipped", "no mask"), "trace", "attn"),
+             if t.mask is not None else D.skip.replace("skipped", "no mask"), "trace", "attn"),
         Step("softmax", "logits.softmax(dim=-1)", tuple(t.attn.shape), "(nW·B, nH, N, N)",
              "attention weights: each row sums to 1", "trace", "attn"),
         Step("attn @ v", "attn @ v", (nW * B, nH, N, d), "(nW·B, nH, N, d)",
@@ -161,15 +219,23 @@ def steps(exp, block: int) -> list[Step]:
              "(nW·B, N, C)", "heads side by side again", "settings", "attn"),
         Step("proj", f"attn.proj: Linear({C}, {C})", (nW * B, N, C), "(nW·B, N, C)",
              "mix the heads", "settings", "attn"),
+    ]
+
+
+def _out_of_windows(exp, block: int, D: _Dims, t) -> list[Step]:
+    """Windows back into one map, roll back, crop, first residual, then the MLP."""
+    B, Ht, Wt, Hp, Wp, M, s, C, hidden = (D.B, D.Ht, D.Wt, D.Hp, D.Wp, D.M, D.s, D.C,
+                                          D.hidden)
+    padded, shifted = D.padded, s > 0
+    L = Ht * Wt
+    return [
         Step("window_reverse", f"window_reverse(x, {M}, {Hp}, {Wp})", (B, Hp, Wp, C),
-             "(B, Hp, Wp, C)" if padded else "(B, Ht, Wt, C)", "windows back into one map",
-             "settings"),
+             D.grid, "windows back into one map", "settings"),
         Step("roll back", f"torch.roll(x, ({s}, {s}), dims=(1, 2))",
-             (B, Hp, Wp, C) if shifted else None,
-             "(B, Hp, Wp, C)" if padded else "(B, Ht, Wt, C)",
-             "every patch back in its original place" if shifted else skip, "settings"),
+             (B, Hp, Wp, C) if shifted else None, D.grid,
+             "every patch back in its original place" if shifted else D.skip, "settings"),
         Step("crop", f"x[:, :{Ht}, :{Wt}]", (B, Ht, Wt, C) if padded else None,
-             "(B, Ht, Wt, C)", "the padding cut off again" if padded else nopad, "settings"),
+             "(B, Ht, Wt, C)", "the padding cut off again" if padded else D.nopad, "settings"),
         Step("view", f"x.view(B, {L}, C)", (B, L, C), "(B, L, C)", "a sequence again",
              "settings"),
         Step("+ shortcut", "x = shortcut + x", (B, L, C), "(B, L, C)", "first residual",
@@ -179,10 +245,22 @@ def steps(exp, block: int) -> list[Step]:
         Step("mlp.fc2, + residual", f"x = x + Linear({hidden}, {C})(…)", tuple(t.x_out.shape),
              "(B, L, C)", f"output of {block_name(block, exp)}", "trace"),
     ]
-    return rows
+
+
+def steps(exp, block: int) -> list[Step]:
+    """The rows of the table for `block` (0 or 1): from the image to the block's input, into
+    windows, the window attention, and out of the windows to the block's output."""
+    if block not in (0, 1):
+        raise ValueError(f"block must be 0 or 1, got {block}")
+    t = exp.traces[block]
+    D = _dims(exp, block)
+    return (_to_the_pair(exp, block) + _into_windows(D) + _window_attention(D, t)
+            + _out_of_windows(exp, block, D, t))
 
 
 def figure(exp, sel) -> go.Figure:
+    """One table of `steps(exp, sel.block)`: code, shape in numbers and symbols, what the step
+    does, and whether the shape is read from the trace or computed from the settings."""
     sel = sel.resolved(exp)
     tpl = get_template(sel.template)
     block = sel.block
@@ -248,91 +326,3 @@ def figure(exp, sel) -> go.Figure:
     return fast_figure([table], layout)
 
 
-def _plain(text: str) -> str:
-    import html
-    import re
-
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-def word_px(word: str, size: float, bold: bool = False) -> float:
-    """Width in px of one unbreakable piece of cell text (tags removed): `text_px`'s estimate,
-    and never less than 0.6 em a character (bold 8 % more), so that a narrow-looking word is
-    not under-counted."""
-    plain = _plain(word)
-    return max(text_px(plain, size), 0.6 * size * len(plain)) * (1.08 if bold else 1.0)
-
-
-def cell_lines(text: str, size: float, col_px: float) -> int:
-    """How many lines plotly sets `text` in, in a column `col_px` wide: its "<br>" lines, each
-    broken at spaces where it runs wider than the column less the cell padding (as plotly's
-    table does)."""
-    room = col_px - 2 * CELL_PAD
-    bold = "<b>" in text
-    n = 0
-    for line in text.split("<br>"):
-        n += 1
-        cur = 0.0
-        for w in _plain(line).split(" "):
-            wpx = word_px(w, size, bold)
-            space = word_px(" ", size, bold) if cur else 0.0
-            if cur and cur + space + wpx > room:
-                n += 1
-                cur = wpx
-            else:
-                cur += space + wpx
-    return n
-
-
-def fit_columns(header: list[str], cols: list[list[str]], header_size: float,
-                cell_size: float, total_px: float, first: tuple[int, ...] = ()) -> list[float]:
-    """Column widths in px (summing to `total_px`) from the text: every column at least as wide
-    as its longest word (plotly breaks cell text only at spaces and cuts what still does not
-    fit), the room left shared out evenly, no column getting more than it needs to set its
-    longest cell on one line; the columns in `first` get their one-line width before the others,
-    as far as the room goes. When even the words do not fit, they are scaled down together."""
-    pad = 2 * CELL_PAD + 4
-    need, natural = [], []
-    for head, col in zip(header, cols, strict=True):
-        texts = [(head, header_size)] + [(c, cell_size) for c in col]
-        need.append(pad + max(word_px(w, size, "<b>" in c)
-                              for c, size in texts for w in _plain(c).replace("<br>", " ")
-                              .split(" ")))
-        natural.append(pad + max(word_px(line, size, "<b>" in c)
-                                 for c, size in texts for line in c.split("<br>")))
-    if sum(need) >= total_px:
-        return [n * total_px / sum(need) for n in need]
-    if sum(natural) <= total_px:
-        return [n * total_px / sum(natural) for n in natural]
-    # water-filling: each column gets up to the same extra `level`, a column that needs less
-    # to set its cells on one line gets just that (short columns like shapes stay unbroken)
-    room = total_px - sum(need)
-    for j in first:
-        extra = min(natural[j] - need[j], room)
-        need[j] += extra
-        room -= extra
-    spare = sorted(n - m for n, m in zip(natural, need, strict=True))
-    left = len(spare)
-    level = 0.0
-    for sp in spare:
-        if sp * left > room:
-            level = room / left
-            break
-        room -= sp
-        left -= 1
-    return [m + min(n - m, level) for n, m in zip(natural, need, strict=True)]
-
-
-def table_px(header: list[str], cols: list[list[str]], widths: list[float], header_size: float,
-             cell_size: float, header_h: float, cell_h: float) -> int:
-    """Height in px plotly gives the table (header and every row): a row is `cell_h` or as tall
-    as its longest cell's lines (1.3 em each, plus the cell padding); a table's domain shorter
-    than this hides the last rows."""
-    def row(texts, size, h):
-        lines = max(cell_lines(c, size, w) for c, w in zip(texts, widths, strict=True))
-        return max(h, lines * LINE_EM * size + 2 * CELL_PAD + 2)
-
-    total = row(header, header_size, header_h)
-    for i in range(len(cols[0])):
-        total += row([c[i] for c in cols], cell_size, cell_h)
-    return int(total + 1)

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..windows import padded_size
-from .style import (
+from ._core import (
     BLOCK_COLORS,
     PAD_HATCH,
     QUERY_COLOR,
@@ -30,19 +30,23 @@ from .style import (
     fast_figure,
     get_template,
     image_dict,
+    line_width,
     one_window_text,
+    outline_xy,
     pad_cells,
     pad_overlay,
     padding_text,
     panel_axes,
+    patch_grid,
     region_colorscale,
     style_layout,
     subplots_layout,
     sup_lines,
     title_height,
+    token_windows,
     top_title,
+    window_pieces,
 )
-from .windows import line_width, outline_xy, patch_grid, token_windows, window_pieces
 
 
 def grid_xy(H: int, W: int, M: int, offset: int, p: float) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +75,8 @@ def region_boxes(ids: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
 
 
 def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl) -> str:
+    """The figure title: the roll's direction and size, with the notes on one window and
+    padding when they apply."""
     head = (f"Cyclic shift of {block_name(1, exp)} (stage {exp.stage}): the 9 regions before and "
             f"after the roll" if s else f"Cyclic shift of {block_name(1, exp)} (stage "
             f"{exp.stage}): none in this block")
@@ -92,7 +98,62 @@ def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl) -> str:
         tpl) + pad)
 
 
+def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: int,
+           one: bool, padded: bool, query: tuple[int, int], wq: int, grid: dict,
+           first: bool) -> list[dict]:
+    """One panel's traces: the image, its region colours (hover: token, region, window), the
+    padding veil, the patch grid, block 1's window grid (white halo under it), the region
+    numbers, the query's window and the query patch. `panel` is (tag, image source, region ids,
+    hover data, hover text, padding cells, grid offset, query position, query window outline,
+    hover template) of the original (a) or the rolled (b) picture."""
+    tag, source, ids, custom, text, pad_at, offset, (pr, pc), (qx, qy), hover = panel
+    p = exp.patch_size
+    qr, qc = query
+    xr, yr = ax["xaxis"], ax["yaxis"]
+    out = [image_dict(source, xr, yr, name=f"image ({tag})"),
+           dict(type="heatmap", z=ids.astype(np.uint8), x0=p / 2, dx=p, y0=p / 2, dy=p,
+                customdata=custom, text=text, colorscale=region_colorscale(), zmin=-0.5,
+                zmax=8.5, opacity=0.42, showscale=False, hovertemplate=hover,
+                name=f"regions ({tag})", **ax)]
+    if padded:
+        out.append(pad_overlay(pad_at, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.25,
+                               name=f"zero padding ({tag})"))
+    out.append(dict(grid, name=f"patch grid ({p}×{p} px)", showlegend=False, **ax))
+    gx, gy = grid_xy(Hp, Wp, M, offset, p)
+    s = exp.traces[1].shift_size
+    out.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
+                    line=dict(color="white", width=lw * 1.8), showlegend=False,
+                    name="window grid halo", **ax))
+    out.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
+                    line=dict(color=BLOCK_COLORS[1], width=lw),
+                    name=f"{block_name(1, exp)} window grid (paper: moved by s; code: "
+                         f"regular)" if s else f"{block_name(1, exp)} window grid (no shift)",
+                    legendgroup="grid", showlegend=first and not one, **ax))
+    boxes = region_boxes(ids)
+    out.append(dict(
+        type="scatter", mode="text", hoverinfo="skip", showlegend=False,
+        x=[(b[2] + b[3]) * p / 2 for b in boxes.values()],
+        y=[(b[0] + b[1]) * p / 2 for b in boxes.values()],
+        text=[str(k) for k in boxes],
+        textfont=dict(color="white", size=tpl.font_size + 4, shadow="0px 0px 4px black"),
+        name=f"region ids ({tag})", **ax))
+    out.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
+                    line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
+                    showlegend=first,
+                    name=f"the one window of {block_name(1, exp)} (the whole grid)" if one
+                    else f"the query's window in {block_name(1, exp)} (window {wq})", **ax))
+    out.append(dict(type="scatter", x=[(pc + 0.5) * p], y=[(pr + 0.5) * p], mode="markers",
+                    marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
+                                color=QUERY_COLOR, line=dict(color="black", width=1.5)),
+                    hoverinfo="skip", legendgroup="query", showlegend=first,
+                    name=f"query patch ({qr}, {qc})", **ax))
+    return out
+
+
 def figure(exp, sel) -> go.Figure:
+    """Two panels: the image in place with the 9 regions and the paper's window grid moved
+    right and down by s, and the image rolled up and left by s with the regular grid the code
+    cuts; the query's block-1 window outlined in both."""
     sel = sel.resolved(exp)
     H, W = exp.grid
     p = exp.patch_size
@@ -149,48 +210,12 @@ def figure(exp, sel) -> go.Figure:
          "(%{customdata[2]}, %{customdata[3]})<br>region id %{customdata[4]}<br>"
          f"window %{{customdata[5]}} of {block_name(1, exp)}<extra>after the roll</extra>"),
     )
-    for col, (tag, source, ids, custom, text, pad_at, offset, (pr, pc), (qx, qy), hover) in (
-        enumerate(panels, start=1)
-    ):
+    ctx = dict(exp=exp, tpl=tpl, lw=lw, M=M, Hp=Hp, Wp=Wp, one=one, padded=padded,
+               query=(qr, qc), wq=wq, grid=grid)
+    for col, panel in enumerate(panels, start=1):
         xr, yr = refs[(1, col)]
-        ax = dict(xaxis=xr, yaxis=yr)
         first = col == 1
-        data.append(image_dict(source, xr, yr, name=f"image ({tag})"))
-        data.append(dict(
-            type="heatmap", z=ids.astype(np.uint8), x0=p / 2, dx=p, y0=p / 2, dy=p,
-            customdata=custom, text=text, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
-            opacity=0.42, showscale=False, hovertemplate=hover, name=f"regions ({tag})", **ax))
-        if padded:
-            data.append(pad_overlay(pad_at, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.25,
-                                    name=f"zero padding ({tag})"))
-        data.append(dict(grid, name=f"patch grid ({p}×{p} px)", showlegend=False, **ax))
-        gx, gy = grid_xy(Hp, Wp, M, offset, p)
-        data.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
-                         line=dict(color="white", width=lw * 1.8), showlegend=False,
-                         name="window grid halo", **ax))
-        data.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
-                         line=dict(color=BLOCK_COLORS[1], width=lw),
-                         name=f"{block_name(1, exp)} window grid (paper: moved by s; code: "
-                              f"regular)" if s else f"{block_name(1, exp)} window grid (no shift)",
-                         legendgroup="grid", showlegend=first and not one, **ax))
-        boxes = region_boxes(ids)
-        data.append(dict(
-            type="scatter", mode="text", hoverinfo="skip", showlegend=False,
-            x=[(b[2] + b[3]) * p / 2 for b in boxes.values()],
-            y=[(b[0] + b[1]) * p / 2 for b in boxes.values()],
-            text=[str(k) for k in boxes],
-            textfont=dict(color="white", size=tpl.font_size + 4, shadow="0px 0px 4px black"),
-            name=f"region ids ({tag})", **ax))
-        data.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
-                         line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
-                         showlegend=first,
-                         name=f"the one window of {block_name(1, exp)} (the whole grid)" if one
-                         else f"the query's window in {block_name(1, exp)} (window {wq})", **ax))
-        data.append(dict(type="scatter", x=[(pc + 0.5) * p], y=[(pr + 0.5) * p], mode="markers",
-                         marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
-                                     color=QUERY_COLOR, line=dict(color="black", width=1.5)),
-                         hoverinfo="skip", legendgroup="query", showlegend=first,
-                         name=f"query patch ({qr}, {qc})", **ax))
+        data += _panel(panel, dict(xaxis=xr, yaxis=yr), first=first, **ctx)
         panel_axes(layout, (xr, yr), title_x="x (pixels)", title_y="y (pixels)" if first else "")
         layout[axis_key(xr)].update(range=[0, Wp * p], autorange=False)
         layout[axis_key(yr)].update(range=[Hp * p, 0], autorange=False)

@@ -10,13 +10,13 @@ that share one number and one tint.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
-from ..windows import padded_size, window_of_token
-from .style import (
+from ..windows import padded_size
+from ._core import (
     BLOCK_COLORS,
     OKABE_ITO,
     OUTSIDE_FILL,
@@ -27,94 +27,28 @@ from .style import (
     canvas,
     fast_figure,
     get_template,
-    grid_lines,
     image_dict,
+    line_width,
     one_window_text,
+    outline_xy,
     pad_cells,
     pad_overlay,
     padding_text,
     panel_axes,
+    patch_grid,
     rgba,
     style_layout,
     subplots_layout,
     sup_lines,
     title_height,
+    token_windows,
     top_title,
+    window_pieces,
 )
 
 LABEL_MAX = 12  # label windows with their index when at most this many windows per side
 # tints for the wrapped-around windows (no black / grey: they must read as colours)
 _WRAP_TINTS = tuple(c for c in OKABE_ITO if c not in ("#000000", "#999999"))
-
-
-def line_width(tpl, per_side: int) -> float:
-    """The template's outline width, thinner when many windows share the panel."""
-    return max(1.0, tpl.line_width * min(1.0, 8 / max(per_side, 1)))
-
-
-@lru_cache(maxsize=32)
-def token_windows(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
-    """`window_of_token(...)[..., 0]` as a read-only int64 numpy array (H, W), cached."""
-    w = window_of_token(H, W, window_size, shift_size)[..., 0].numpy().copy()
-    w.flags.writeable = False
-    return w
-
-
-@lru_cache(maxsize=32)
-def window_pieces(H: int, W: int, window_size: int, shift_size: int) -> tuple:
-    """Every window of a block, in partition order (the order of `trace.attn`), as its pieces in
-    token coordinates of the padded (Hp, Wp) grid (`padded_size`; the grid itself when it splits
-    into whole windows): ((r0, r1, c0, c1), ...) half-open; 1 piece for a window that does not
-    wrap, 2 at the right or bottom edge, 4 in the corner. Pieces may cover padding tokens
-    (rows >= H or columns >= W). Cached.
-
-    Derived from `window_of_token` on the padded grid: a window's slot 0 sits at its top-left
-    token and the window runs M rows and M columns from there, modulo the padded grid.
-    """
-    M = window_size
-    Hp, Wp = padded_size(H, W, M)
-    wot = window_of_token(Hp, Wp, M, shift_size).numpy()
-    win, slot = wot[..., 0], wot[..., 1]
-    rr, cc = np.nonzero(slot == 0)
-    nW = (Hp // M) * (Wp // M)
-    start_r = np.empty(nW, dtype=np.int64)
-    start_c = np.empty(nW, dtype=np.int64)
-    start_r[win[rr, cc]] = rr
-    start_c[win[rr, cc]] = cc
-
-    def runs(a: int, n: int) -> list[tuple[int, int]]:
-        return [(a, a + M)] if a + M <= n else [(a, n), (0, a + M - n)]
-
-    return tuple(
-        tuple((r0, r1, c0, c1) for r0, r1 in runs(int(start_r[w]), Hp)
-              for c0, c1 in runs(int(start_c[w]), Wp))
-        for w in range(nW)
-    )
-
-
-def outline_xy(pieces_of, p: float, windows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rectangle outlines of the given windows' pieces in pixel coordinates, NaN-separated for
-    one Scatter trace, and the window index of every vertex (NaN at the separators)."""
-    rects = [(w, pc) for w in (range(len(pieces_of)) if windows is None else windows)
-             for pc in pieces_of[w]]
-    if not rects:
-        return np.empty(0), np.empty(0), np.empty(0)
-    w = np.array([r[0] for r in rects], dtype=float)
-    r0, r1, c0, c1 = (np.array([r[1][i] for r in rects], dtype=float) * p for i in range(4))
-    nan = np.full_like(w, np.nan)
-    xs = np.stack([c0, c1, c1, c0, c0, nan], axis=1).ravel().astype(np.float32)
-    ys = np.stack([r0, r0, r1, r1, r0, nan], axis=1).ravel().astype(np.float32)
-    ws = np.stack([w, w, w, w, w, nan], axis=1).ravel().astype(np.float32)
-    return xs, ys, ws
-
-
-@lru_cache(maxsize=16)
-def patch_grid(H: int, W: int, step: float, width: float) -> dict:
-    """`style.grid_lines` as a trace dict with NaN-separated float32 arrays (cached)."""
-    g = grid_lines(H, W, step, width=width).to_plotly_json()
-    g["x"] = np.array([np.nan if v is None else v for v in g["x"]], dtype=np.float32)
-    g["y"] = np.array([np.nan if v is None else v for v in g["y"]], dtype=np.float32)
-    return g
 
 
 def _keep(text: str) -> str:
@@ -128,6 +62,7 @@ def _n(k: int, noun: str) -> str:
 
 
 def _title(exp, s: int, M: int) -> str:
+    """The figure title: stage, blocks, grid, window and shift, and which way the grid moves."""
     H, W = exp.grid
     p = exp.patch_size
     head = (f"Windows on the image: stage {exp.stage}, {block_name(0, exp)} and "
@@ -143,25 +78,41 @@ def _title(exp, s: int, M: int) -> str:
             f"pieces share a number {_keep('and a tint.')}</sup>")
 
 
-def figure(exp, sel) -> go.Figure:
-    """Two panels, block 2p | block 2p+1, each window outlined (and numbered when the grid is
-    small) on the image at the stage's patch size; padding tokens hatched; hover on any patch:
-    token (r, c), its window in both blocks, its region id."""
-    sel = sel.resolved(exp)
+@dataclass(frozen=True)
+class _Panels:
+    """What both panels share: the grid (padded to whole windows), the windows of both blocks,
+    the query, the hover data, the image and the outline width."""
+
+    exp: object
+    tpl: object
+    s: int
+    Hp: int
+    Wp: int
+    lw: float
+    query: tuple[int, int]
+    pieces: tuple  # (block 0's window pieces, block 1's)
+    w_of: tuple  # (block 0's window of every token, block 1's), (Hp, Wp) each
+    custom: np.ndarray  # hover data per token: row, column, window in block 0 / 1, region id
+    what: np.ndarray  # "token" or "zero padding" per token
+    pad: np.ndarray
+    source: str  # the image on the padded grid, a data URI
+    grid: dict  # the patch grid trace
+
+    @property
+    def padded(self) -> bool:
+        return (self.Hp, self.Wp) != tuple(self.exp.grid)
+
+
+def _panels(exp, sel) -> _Panels:
+    """Everything both panels draw from, read from the traces and `swinviz.windows`."""
     H, W = exp.grid
     p = exp.patch_size
     t0, t1 = exp.traces
     M0, M1, s = t0.window_size, t1.window_size, t1.shift_size
     Hp, Wp = padded_size(H, W, M1)
-    padded = (Hp, Wp) != (H, W)
-    one = M1 >= min(H, W)
     tpl = get_template(sel.template)
     lw = line_width(tpl, max(Hp // M1, Wp // M1))
-    qr, qc = sel.query
-
-    pieces0 = window_pieces(H, W, M0, 0)
-    pieces1 = window_pieces(H, W, M1, s)
-    single = len(pieces0) == len(pieces1) == 1  # the query's window is the only outline
+    pieces = (window_pieces(H, W, M0, 0), window_pieces(H, W, M1, s))
     w_of = (token_windows(Hp, Wp, M0, 0), token_windows(Hp, Wp, M1, s))
     # region id of every token of the padded grid: region_ids live in the rolled frame (fact 4)
     region_orig = np.roll(t1.region_ids.numpy(), shift=(s, s), axis=(0, 1))
@@ -170,114 +121,153 @@ def figure(exp, sel) -> go.Figure:
     custom = np.stack([rr, cc, w_of[0], w_of[1], region_orig], axis=-1)
     custom = custom.astype(np.uint8 if custom.max() < 256 else np.int32)
     what = np.where(pad, "zero padding", "token").astype(object)
-
-    def _n_windows(pieces, noun):
-        return _n(len(pieces), noun)
-
-    if one:
-        titles = [f"{block_name(0, exp)}: one window of {M0}×{M0} = the whole grid",
-                  f"{block_name(1, exp)}: the same one window, no shift"]
-    else:
-        titles = [f"{block_name(0, exp)}: {_n_windows(pieces0, 'regular window')} of {M0}×{M0}",
-                  f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, "
-                  f"{_keep(f'grid shifted by s = {s}')}" if s else
-                  f"{block_name(1, exp)}: {_n_windows(pieces1, 'window')}, no shift"]
-    layout, refs = subplots_layout(rows=1, cols=2, horizontal_spacing=0.06,
-                                   subplot_titles=titles)
-    source = canvas(exp, Hp, Wp)
     grid = patch_grid(Hp * p, Wp * p, p, 0.5 if Hp <= 64 else 0.3)
-    label = max(Hp // M0, Wp // M0) <= LABEL_MAX
-    data: list[dict] = []
+    return _Panels(exp, tpl, s, Hp, Wp, lw, tuple(sel.query), pieces, w_of, custom, what, pad,
+                   canvas(exp, Hp, Wp), grid)
 
-    for col, (pieces, color, block) in enumerate(
-        ((pieces0, BLOCK_COLORS[0], 0), (pieces1, BLOCK_COLORS[1], 1)), start=1
-    ):
-        xr, yr = refs[(1, col)]
+
+def _subplot_titles(exp, P: _Panels) -> list[str]:
+    """One title per block: how many windows, of what size, shifted by how much."""
+    H, W = exp.grid
+    M0, M1, s = exp.traces[0].window_size, exp.traces[1].window_size, P.s
+    pieces0, pieces1 = P.pieces
+    if M1 >= min(H, W):
+        return [f"{block_name(0, exp)}: one window of {M0}×{M0} = the whole grid",
+                f"{block_name(1, exp)}: the same one window, no shift"]
+    return [f"{block_name(0, exp)}: {_n(len(pieces0), 'regular window')} of {M0}×{M0}",
+            f"{block_name(1, exp)}: {_n(len(pieces1), 'window')}, "
+            f"{_keep(f'grid shifted by s = {s}')}" if s else
+            f"{block_name(1, exp)}: {_n(len(pieces1), 'window')}, no shift"]
+
+
+def _backdrop(P: _Panels, ax: dict, first: bool) -> list[dict]:
+    """The image, the patch grid, the padding veil and (once) the legend's swatches for padding
+    and for pixels beyond the image."""
+    exp, Hp, Wp = P.exp, P.Hp, P.Wp
+    H, W = exp.grid
+    p = exp.patch_size
+    out = [image_dict(P.source, ax["xaxis"], ax["yaxis"]),
+           dict(P.grid, name=f"patch grid ({p}×{p} px)", showlegend=first, legendgroup="grid",
+                **ax)]
+    if P.padded:
+        out.append(pad_overlay(P.pad, x0=p / 2, dx=p, xaxis=ax["xaxis"], yaxis=ax["yaxis"],
+                               opacity=0.15))
+        if first:
+            out.append(dict(type="scatter", x=[None], y=[None], mode="markers",
+                            marker=dict(symbol="square", size=12, color=PAD_HATCH),
+                            name=f"zero padding ({Hp * Wp - H * W} tokens: "
+                                 f"{H}×{W} → {Hp}×{Wp})", legendgroup="pad", **ax))
+    w_img, h_img = exp.image.size
+    if first and (H * p > h_img or W * p > w_img):
+        out.append(dict(type="scatter", x=[None], y=[None], mode="markers",
+                        marker=dict(symbol="square", size=12, color=OUTSIDE_FILL),
+                        name="beyond the image (a patch merge padded an odd side)",
+                        legendgroup="outside", **ax))
+    return out
+
+
+def _shift_guides(P: _Panels, ax: dict) -> list[dict]:
+    """On the shifted block's panel: block 0's grid dotted for comparison, and one tint per
+    window that wraps around the edge, on all its pieces."""
+    p = P.exp.patch_size
+    pieces0, pieces = P.pieces
+    xs, ys, _ = outline_xy(pieces0, p)
+    out = [dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
+                line=dict(color=BLOCK_COLORS[0], width=max(1.0, P.lw / 2), dash="dot"),
+                name=f"{block_name(0, P.exp)} windows (for comparison)", legendgroup="b0cmp",
+                **ax)]
+    # one tint per wrapped window (cycling through the palette), on all its pieces
+    wrapped = [w for w, pcs in enumerate(pieces) if len(pcs) > 1]
+    by_tint: dict[int, list[int]] = {}
+    for k, w in enumerate(wrapped):
+        by_tint.setdefault(k % len(_WRAP_TINTS), []).append(w)
+    for k, ws in by_tint.items():
+        xs, ys, _ = outline_xy(pieces, p, ws)
+        out.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself",
+                        fillcolor=rgba(_WRAP_TINTS[k], 0.35), line=dict(width=0),
+                        hoverinfo="skip", showlegend=k == 0, legendgroup="wrap",
+                        name="wrapped-around window: same tint + number = one window", **ax))
+    return out
+
+
+def _window_outlines(P: _Panels, block: int, ax: dict, first: bool) -> list[dict]:
+    """A block's window outlines (numbered when few), the query's window thick, the query
+    patch, and an invisible heatmap over the patches that carries the hover."""
+    exp, tpl, lw = P.exp, P.tpl, P.lw
+    p = exp.patch_size
+    qr, qc = P.query
+    pieces = P.pieces[block]
+    color = BLOCK_COLORS[block]
+    single = len(P.pieces[0]) == len(P.pieces[1]) == 1  # the query's window is the only outline
+    xs, ys, ws = outline_xy(pieces, p)
+    # one window: its outline is the query's window, drawn over it below; no legend entry
+    # for a line nobody can see
+    out = [dict(type="scatter", x=xs, y=ys, customdata=ws, mode="lines",
+                hoverinfo="skip", line=dict(color=color, width=lw),
+                showlegend=len(pieces) > 1,
+                name=f"{block_name(block, exp)} windows", meta=f"windows block {block}", **ax)]
+    if max(P.Hp // exp.traces[0].window_size, P.Wp // exp.traces[0].window_size) <= LABEL_MAX:
+        cen = np.array([(w, (r0 + r1) * p / 2, (c0 + c1) * p / 2)
+                        for w, pcs in enumerate(pieces) for r0, r1, c0, c1 in pcs])
+        out.append(dict(type="scatter", x=cen[:, 2], y=cen[:, 1],
+                        text=[str(int(w)) for w in cen[:, 0]], mode="text",
+                        hoverinfo="skip",
+                        textfont=dict(color="white", size=max(10, tpl.font_size - 2),
+                                      shadow=f"0px 0px 3px {color}"),
+                        showlegend=False, name=f"window numbers block {block}", **ax))
+    # the query's window, thick, then the query patch
+    wq = int(P.w_of[block][qr, qc])
+    xs, ys, _ = outline_xy(pieces, p, [wq])
+    out.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
+                    line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
+                    showlegend=first, name="the one window (the whole grid), in both blocks"
+                    if single else "the query's window in each block", **ax))
+    out.append(dict(type="scatter", x=[(qc + 0.5) * p], y=[(qr + 0.5) * p], mode="markers",
+                    marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
+                                color=QUERY_COLOR, line=dict(color="black", width=1.5)),
+                    hoverinfo="skip", legendgroup="query", showlegend=first,
+                    name=f"query patch ({qr}, {qc})", **ax))
+    out.append(dict(
+        type="heatmap", z=P.w_of[block].astype(P.custom.dtype), x0=p / 2, dx=p, y0=p / 2, dy=p,
+        customdata=P.custom, text=P.what, opacity=0, showscale=False,
+        hovertemplate="%{text} (%{customdata[0]}, %{customdata[1]})<br>"
+                      f"window %{{customdata[2]}} in {block_name(0, exp)}<br>"
+                      f"window %{{customdata[3]}} in {block_name(1, exp)}<br>"
+                      "region id %{customdata[4]}<extra></extra>",
+        name=f"patches block {block}", **ax))
+    return out
+
+
+def figure(exp, sel) -> go.Figure:
+    """Two panels, block 2p | block 2p+1, each window outlined (and numbered when the grid is
+    small) on the image at the stage's patch size; padding tokens hatched; hover on any patch:
+    token (r, c), its window in both blocks, its region id."""
+    sel = sel.resolved(exp)
+    H, W = exp.grid
+    P = _panels(exp, sel)
+    tpl, s, Hp, Wp = P.tpl, P.s, P.Hp, P.Wp
+    M1 = exp.traces[1].window_size
+    p = exp.patch_size
+    layout, refs = subplots_layout(rows=1, cols=2, horizontal_spacing=0.06,
+                                   subplot_titles=_subplot_titles(exp, P))
+    data: list[dict] = []
+    for block in (0, 1):
+        xr, yr = refs[(1, block + 1)]
         ax = dict(xaxis=xr, yaxis=yr)
-        first = col == 1
-        data.append(image_dict(source, xr, yr))
-        data.append(dict(grid, name=f"patch grid ({p}×{p} px)", showlegend=first,
-                         legendgroup="grid", **ax))
-        if padded:
-            data.append(pad_overlay(pad, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.15))
-            if first:
-                data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
-                                 marker=dict(symbol="square", size=12, color=PAD_HATCH),
-                                 name=f"zero padding ({Hp * Wp - H * W} tokens: "
-                                      f"{H}×{W} → {Hp}×{Wp})", legendgroup="pad", **ax))
-        w_img, h_img = exp.image.size
-        if first and (H * p > h_img or W * p > w_img):
-            data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
-                             marker=dict(symbol="square", size=12, color=OUTSIDE_FILL),
-                             name="beyond the image (a patch merge padded an odd side)",
-                             legendgroup="outside", **ax))
+        first = block == 0
+        data += _backdrop(P, ax, first)
         if block == 1 and s:
-            # block 0's grid for comparison: block 1's grid is this one moved right/down by s
-            xs, ys, _ = outline_xy(pieces0, p)
-            data.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
-                             line=dict(color=BLOCK_COLORS[0], width=max(1.0, lw / 2),
-                                       dash="dot"),
-                             name=f"{block_name(0, exp)} windows (for comparison)",
-                             legendgroup="b0cmp", **ax))
-            # one tint per wrapped window (cycling through the palette), on all its pieces
-            wrapped = [w for w, pcs in enumerate(pieces) if len(pcs) > 1]
-            by_tint: dict[int, list[int]] = {}
-            for k, w in enumerate(wrapped):
-                by_tint.setdefault(k % len(_WRAP_TINTS), []).append(w)
-            for k, ws in by_tint.items():
-                xs, ys, _ = outline_xy(pieces, p, ws)
-                data.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself",
-                                 fillcolor=rgba(_WRAP_TINTS[k], 0.35), line=dict(width=0),
-                                 hoverinfo="skip", showlegend=k == 0, legendgroup="wrap",
-                                 name="wrapped-around window: same tint + number = one window",
-                                 **ax))
-        xs, ys, ws = outline_xy(pieces, p)
-        # one window: its outline is the query's window, drawn over it below; no legend entry
-        # for a line nobody can see
-        data.append(dict(type="scatter", x=xs, y=ys, customdata=ws, mode="lines",
-                         hoverinfo="skip", line=dict(color=color, width=lw),
-                         showlegend=len(pieces) > 1,
-                         name=f"{block_name(block, exp)} windows", meta=f"windows block {block}",
-                         **ax))
-        if label:
-            cen = np.array([(w, (r0 + r1) * p / 2, (c0 + c1) * p / 2)
-                            for w, pcs in enumerate(pieces) for r0, r1, c0, c1 in pcs])
-            data.append(dict(type="scatter", x=cen[:, 2], y=cen[:, 1],
-                             text=[str(int(w)) for w in cen[:, 0]], mode="text",
-                             hoverinfo="skip",
-                             textfont=dict(color="white", size=max(10, tpl.font_size - 2),
-                                           shadow=f"0px 0px 3px {color}"),
-                             showlegend=False, name=f"window numbers block {block}", **ax))
-        # the query's window, thick, then the query patch
-        wq = int(w_of[block][qr, qc])
-        xs, ys, _ = outline_xy(pieces, p, [wq])
-        data.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
-                         line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
-                         showlegend=first, name="the one window (the whole grid), in both blocks"
-                         if single else "the query's window in each block", **ax))
-        data.append(dict(type="scatter", x=[(qc + 0.5) * p], y=[(qr + 0.5) * p], mode="markers",
-                         marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
-                                     color=QUERY_COLOR, line=dict(color="black", width=1.5)),
-                         hoverinfo="skip", legendgroup="query", showlegend=first,
-                         name=f"query patch ({qr}, {qc})", **ax))
-        # an invisible heatmap over the patches carries the hover
-        data.append(dict(
-            type="heatmap", z=w_of[block].astype(custom.dtype), x0=p / 2, dx=p, y0=p / 2, dy=p,
-            customdata=custom, text=what, opacity=0, showscale=False,
-            hovertemplate="%{text} (%{customdata[0]}, %{customdata[1]})<br>"
-                          f"window %{{customdata[2]}} in {block_name(0, exp)}<br>"
-                          f"window %{{customdata[3]}} in {block_name(1, exp)}<br>"
-                          "region id %{customdata[4]}<extra></extra>",
-            name=f"patches block {block}", **ax))
+            data += _shift_guides(P, ax)
+        data += _window_outlines(P, block, ax, first)
         panel_axes(layout, (xr, yr), title_x="x (pixels)", title_y="y (pixels)" if first else "")
         layout[axis_key(xr)].update(range=[0, Wp * p], autorange=False)
         layout[axis_key(yr)].update(range=[Hp * p, 0], autorange=False)
 
     notes = []
-    if one:
+    if M1 >= min(H, W):
         notes.append(f"<b>Why one window?</b> {one_window_text(H, W, M1)} (docs/concepts.md, "
                      f"fact 2).")
-    if padded:
+    if P.padded:
         notes.append(f"<b>Padding:</b> {padding_text(H, W, Hp, Wp, s)}.")
     title = _title(exp, s, M1) + "".join(sup_lines(n, tpl) for n in notes)
     style_layout(layout, sel.template, title=title,

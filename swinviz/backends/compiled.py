@@ -10,14 +10,16 @@ copies made once from the block's integers (grid, window, shift), so nothing can
 The weights are NOT frozen into the compiled code: they are read on every call, so a changed
 model (load_state_dict, edits in place) is seen by the next call, with no cache to go stale.
 
-Two things are made outside inductor's graph and passed in, because inductor's own code for them
-was slower than the GEMMs they feed (a profile of one Swin-T forward, 2 threads): each block's
-bias + mask (`FastGraph.addends`: the attention's cached copy, checked bit for bit against the
-bias table and mask on every call; built in the graph it cost ~4 ms a forward), and the row
-gathers (owned buffers, gathered by aten's kernel through an opaque op: inductor's gather took
-2-4x as long). Where the fused C window attention runs (`kernels.window_attention`) it is an
+Two things are made outside inductor's graph and passed in: each block's bias + mask
+(`FastGraph.addends`: the attention's cached copy, checked bit for bit against the bias table
+and mask on every call), and the row gathers (owned buffers, gathered by aten's kernel through
+an opaque op). Where the fused C window attention runs (`backends.window_kernel`) it is an
 opaque op in the graph and the row gathers go unused; else the scores come from a plain batched
 GEMM, and the scale, the bias + mask and the softmax run as one fused loop.
+
+The module is recognised by what it has, not by its class (this package never imports the
+model): a model has `patch_embed`, `layers` and `forward_head`; a stage `downsample` and
+`blocks`; a block `forward_fast`; a pair `blocks` of blocks.
 
 Where inductor cannot run (no C++ compiler for the CPU, no Triton for CUDA, or compiling raises),
 the wrapper says so once in a warning and runs the eager fast path from then on. The first call
@@ -36,8 +38,6 @@ import warnings
 
 import torch
 from torch import nn
-
-from .block import SwinBlockPair, SwinTransformerBlock
 
 # inductor's settings for the variants the bench measures; "default" is what compiled_forward uses
 OPTIONS: dict[str, dict] = {
@@ -82,11 +82,26 @@ def compile_unavailable(device: torch.device | str = "cpu") -> str | None:
     return None
 
 
+def _is_block(m) -> bool:
+    """Whether m is a swinviz block (it has the fast path with its geometry given)."""
+    return callable(getattr(m, "forward_fast", None))
+
+
+def _kind(module: nn.Module) -> str | None:
+    """"model", "stage", "pair", "block", or None for a module this path does not know."""
+    if all(hasattr(module, a) for a in ("patch_embed", "layers", "forward_head", "norm")):
+        return "model"
+    blocks = getattr(module, "blocks", None)
+    if isinstance(blocks, nn.ModuleList) and all(_is_block(b) for b in blocks):
+        return "stage" if hasattr(module, "downsample") else "pair"
+    return "block" if _is_block(module) else None
+
+
 class _Geometry(nn.Module):
     """Every block's (order, inverse order, mask) and the (qkv, merge) row gathers made from
     them, as buffers owned by this module."""
 
-    def __init__(self, blocks: list[SwinTransformerBlock], device: torch.device) -> None:
+    def __init__(self, blocks: list[nn.Module], device: torch.device) -> None:
         super().__init__()
         for k, blk in enumerate(blocks):
             order, inv, mask = (None if t is None else t.clone() for t in blk._geometry(device))
@@ -114,23 +129,15 @@ class FastGraph(nn.Module):
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
-        from .model import SwinTransformer
-        from .stages import SwinTransformerStage
-
-        if isinstance(module, SwinTransformer):
-            self.kind = "model"
-        elif isinstance(module, SwinTransformerStage):
-            self.kind = "stage"
-        elif isinstance(module, (SwinBlockPair, SwinTransformerBlock)):
-            self.kind = "blocks"
-        else:
+        self.kind = _kind(module)
+        if self.kind is None:
             raise TypeError(
                 f"compiled_forward takes a swinviz SwinTransformer, stage, block pair or block, "
                 f"not {type(module).__name__}"
             )
         self.module = module
         # in the order the forward meets them (module order): block k uses geometry k
-        blocks = [m for m in module.modules() if isinstance(m, SwinTransformerBlock)]
+        blocks = [m for m in module.modules() if _is_block(m)]
         device = next(module.parameters()).device
         self.geometry = _Geometry(blocks, device)
         self.blocks = blocks
@@ -138,8 +145,8 @@ class FastGraph(nn.Module):
     def addends(self, x: torch.Tensor) -> list[torch.Tensor | None]:
         """Every block's bias + mask for a batch like x (the module's input), made outside the
         compiled graph (`SwinTransformerBlock.fast_addend`: cached on the CPU, checked bit for
-        bit against the current bias table and mask on every call). Inside the graph inductor
-        would rebuild each from the table on every call: ~4 ms of a 70 ms Swin-T forward."""
+        bit against the current bias table and mask on every call), where inductor would
+        rebuild each from the table on every call."""
         # each block's own mask (equal to this wrapper's copy), which the cache matches by identity
         return [blk.fast_addend(x, blk._geometry(x.device)[2]) for blk in self.blocks]
 
@@ -154,8 +161,8 @@ class FastGraph(nn.Module):
     def forward(self, x: torch.Tensor, addends: list[torch.Tensor | None]) -> torch.Tensor:
         """x: the module's input; addends: `self.addends(x)`."""
         m = self.module
-        if self.kind == "blocks":
-            blocks = m.blocks if isinstance(m, SwinBlockPair) else [m]
+        if self.kind in ("pair", "block"):
+            blocks = m.blocks if self.kind == "pair" else [m]
             return self._blocks(blocks, x, 0, addends)[0]
         if self.kind == "stage":
             return self._blocks(m.blocks, m.downsample(x), 0, addends)[0]
@@ -209,7 +216,7 @@ class CompiledForward:
         m = self.module
         if self.graph.kind == "model":
             return x.ndim == 4 and tuple(x.shape[-2:]) == m.patch_embed.img_size
-        first = m if isinstance(m, SwinTransformerBlock) else m.blocks[0]
+        first = m if self.graph.kind == "block" else m.blocks[0]
         (H, W), C = first.input_resolution, first.dim
         down = getattr(m, "downsample", None)
         if down is not None and not isinstance(down, nn.Identity):

@@ -11,7 +11,7 @@
  *
  * Portable C with GCC vector extensions (16 floats; the compiler splits them where the CPU has
  * narrower vectors) and OpenMP over (image, window, head). Built at first use by
- * swinviz.kernels, which checks it against the plain ops before using it.
+ * swinviz.backends.window_kernel, which checks it against the plain ops before using it.
  *
  * Shapes (float32, contiguous):
  *   qkv    (B, Lp, 3C): rows of [q | k | v], each C = nH * d wide, head h at h*d

@@ -1,0 +1,300 @@
+"""The click path: a click on the image picks the query patch; the server draws the attention
+and information-flow figures for it, unless the page already drew them itself (app/instant.js,
+`app.instant`); `page_flow` answers the page's own request for a token's flow figure
+(POST /swinviz/flow)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from dataclasses import dataclass, replace
+
+import gradio as gr
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from swinviz import SettingsError
+from swinviz.config import short
+from swinviz.figures import QUERY_KINDS
+from swinviz.settings import parse_query
+
+from .picture import click_to_token, query_image, query_image_file
+from .plotting import add_page_meta, build_plots, figure_or_placeholder, plot_text
+from .runs import PAGE_RUNS
+from .session import View, message, parse_template, user_error, view_settings
+from .state import EXPLORATIONS
+
+log = logging.getLogger("swinviz.app")
+CLICK_CONCURRENCY = 4  # the page's clicks drawn at once (figures only, no model)
+CLICK_SLOTS = threading.BoundedSemaphore(CLICK_CONCURRENCY)
+
+
+def _coordinate(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise user_error(f"The click's {name} must be a number of pixels, got {short(value)}.")
+    try:
+        f = float(value)
+    except ValueError:
+        raise user_error(f"The click's {name} must be a number of pixels, got {short(value)}."
+                         ) from None
+    if not math.isfinite(f):
+        raise user_error(f"The click's {name} must be a finite number of pixels, got "
+                         f"{short(value)}.")
+    return f
+
+
+def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
+                  template="default"):
+    """A click at (x, y) on the displayed image: new query patch, then attention + flow only.
+
+    Returns (View, clickable image, PlotData per kind in QUERY_KINDS).
+    """
+    if view is None:
+        raise user_error("Upload an image first; then click it to pick a patch.")
+    fx, fy = _coordinate("x", x), _coordinate("y", y)
+    b, h, t = view_settings(view, block, head, template)
+    view = replace(view, query=click_to_token(view, fx, fy))
+    plots = build_plots(view, QUERY_KINDS, block=b, head=h, template=t)
+    return (view, query_image(view, b), *plots)
+
+
+def _click_index(evt) -> tuple:
+    index = getattr(evt, "index", None)
+    if not isinstance(index, (list, tuple)) or len(index) != 2:
+        raise user_error(f"Click on the image to pick a patch (the click's position should be "
+                         f"[x, y], got {short(index)}).")
+    return index[0], index[1]
+
+
+def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
+    """gr.Image.select handler: evt.index is [x, y] in the displayed image's pixels."""
+    return pick_query_at(view, *_click_index(evt), block, head, template)
+
+
+# ------------------------------------------------------------------- the page's click message
+
+CLICK_MESSAGE_VERSION = 1
+CLICK_MESSAGE_MAX_CHARS = 1024  # a few short fields
+FLOW_MODES = ("page", "text")
+CLICK_MESSAGE_SHAPE = ('{"v": 1, "at": {"run": ..., "row": r, "col": c} or null, "drew": {"run": '
+                       '..., "block": 0 or 1, "head": h or null, "row": r, "col": c} or null, '
+                       '"flow": "page", "text" or null}')
+
+
+@dataclass(frozen=True)
+class ClickMessage:
+    """What the page says with a click (app/instant.js `S.message`, sent as JSON in place of the
+    select event's last input, see app.ui.PICK_JS).
+
+    at: (run, row, col), the token the page found for the click on the run it shows; it wins
+    over the click's pixel coordinates (Gradio may send a click held back behind a running one
+    with an earlier click's coordinates; the message is always the page's latest).
+    drew: (run, block, head, row, col), the attention figure the page redrew itself (head None:
+    the mean over heads); the server then leaves that figure out.
+    flow: "page" when the page asked `page_flow` for the flow figure itself (the server leaves
+    it out), "text" when the page draws the flow figure from the JSON text the server sends,
+    None when gr.Plot draws it.
+    """
+
+    at: tuple[str, int, int] | None = None
+    drew: tuple[str, int, int | None, int, int] | None = None
+    flow: str | None = None
+
+
+def _message_whole(where: str, name: str, value, *, none: bool = False) -> int | None:
+    if value is None and none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"The click message's {where}.{name} must be a whole number"
+                         f"{' or null' if none else ''}, got {short(value)}.")
+    return value
+
+
+def _message_run(where: str, part: dict) -> str:
+    run = part.get("run")
+    if not isinstance(run, str) or not run or len(run) > 64:
+        raise ValueError(f"The click message's {where}.run must be the run's name (text), got "
+                         f"{short(run)}.")
+    return run
+
+
+def parse_click_message(text) -> ClickMessage:
+    """The page's click message (JSON text, see `ClickMessage` and CLICK_MESSAGE_SHAPE) checked
+    once; "" or None (a page without app/instant.js, or with its in-page path off) is the empty
+    message: the server draws everything. Anything else is a ValueError whose sentence says
+    what is wrong."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return ClickMessage()
+    if not isinstance(text, str) or len(text) > CLICK_MESSAGE_MAX_CHARS:
+        raise ValueError(f"The click message must be JSON text of at most "
+                         f"{CLICK_MESSAGE_MAX_CHARS} characters, got {short(text)}.")
+    try:
+        msg = json.loads(text)
+    except (ValueError, RecursionError):
+        msg = None
+    if not isinstance(msg, dict):
+        raise ValueError(f"The click message must be a JSON object like {CLICK_MESSAGE_SHAPE}.")
+    if msg.get("v") != CLICK_MESSAGE_VERSION:
+        raise ValueError(f"The click message must say its version, \"v\": "
+                         f"{CLICK_MESSAGE_VERSION}, got {short(msg.get('v'))}.")
+    at = drew = None
+    part = msg.get("at")
+    if part is not None:
+        if not isinstance(part, dict):
+            raise ValueError(f"The click message's \"at\" must be an object or null, got "
+                             f"{short(part)}.")
+        at = (_message_run("at", part), _message_whole("at", "row", part.get("row")),
+              _message_whole("at", "col", part.get("col")))
+    part = msg.get("drew")
+    if part is not None:
+        if not isinstance(part, dict):
+            raise ValueError(f"The click message's \"drew\" must be an object or null, got "
+                             f"{short(part)}.")
+        drew = (_message_run("drew", part), _message_whole("drew", "block", part.get("block")),
+                _message_whole("drew", "head", part.get("head"), none=True),
+                _message_whole("drew", "row", part.get("row")),
+                _message_whole("drew", "col", part.get("col")))
+    flow = msg.get("flow")
+    if flow is not None and flow not in FLOW_MODES:
+        raise ValueError(f"The click message's \"flow\" must be \"page\", \"text\" or null, "
+                         f"got {short(flow)}.")
+    return ClickMessage(at=at, drew=drew, flow=flow)
+
+
+def page_drew(view: View, msg: ClickMessage, block: int, head: int | None,
+              query: tuple[int, int]) -> bool:
+    """True when the page says it redrew the attention figure itself (app/instant.js) for this
+    run, block, head and query."""
+    return bool(view.run_id) and msg.drew == (view.run_id, block, head, *query)
+
+
+def page_token(view: View, msg: ClickMessage) -> tuple[int, int] | None:
+    """The token the page found for the click (`ClickMessage.at`) when it names this session's
+    run and lies on its token grid; else None, and the click's coordinates decide."""
+    if msg.at is None or not view.run_id or msg.at[0] != view.run_id:
+        return None
+    _, r, c = msg.at
+    H, W = view.exp.grid
+    return (r, c) if 0 <= r < H and 0 <= c < W else None
+
+
+def pick_query_page(view: View | None, block, head, template, message,
+                    evt: gr.SelectData):
+    """The page's click: like `pick_query`, with the page's click message (`message`, JSON
+    text, `parse_click_message`). When the page already redrew the attention figure for the
+    same query (`page_drew`) it is not sent again (gr.skip()): the server only learns the query
+    and sends the marked image and the information-flow figure; when the page draws the flow
+    figure itself (flow "text"), that figure goes as gr.Plot's JSON text to the last output
+    (for app/instant.js's `Plotly.react` on the figure shown) and its Plot gets gr.skip(); else
+    that output is "". When the page fetched the flow figure itself (flow "page", from
+    `page_flow`) it is not drawn here at all.
+    Returns (View, clickable image, one output per kind in QUERY_KINDS, the flow text)."""
+    if view is None:
+        raise user_error("Upload an image first; then click it to pick a patch.")
+    x, y = _click_index(evt)
+    fx, fy = _coordinate("x", x), _coordinate("y", y)
+    b, h, t = view_settings(view, block, head, template)
+    try:
+        msg = parse_click_message(message)
+    except ValueError as exc:
+        raise user_error(str(exc)) from None
+    view = replace(view, query=page_token(view, msg) or click_to_token(view, fx, fy))
+    with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
+        return _page_click(view, b, h, t, msg)
+
+
+def _page_click(view: View, b: int, h: int | None, t: str, msg: ClickMessage):
+    skip = {"attention"} if page_drew(view, msg, b, h, view.query) else set()
+    if msg.flow == "page":
+        skip.add("flow")
+    todo = [k for k in QUERY_KINDS if k not in skip]
+    plots = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=True),
+                     strict=True))
+    flow_text = ""
+    if msg.flow == "text" and "flow" in plots:
+        flow_text = plots.pop("flow").plot
+    return (view, query_image_file(view, b), *[plots.get(k, gr.skip()) for k in QUERY_KINDS],
+            flow_text)
+
+
+PAGE_FLOW_MAX_BYTES = 2048  # a page_flow request is a few short fields
+
+
+def page_flow_too_long() -> str:
+    return (f"A flow request is a few short fields (at most {PAGE_FLOW_MAX_BYTES} bytes); this "
+            f"one is longer.")
+
+
+def page_flow(body: bytes) -> str:
+    """The page's own request for the information-flow figure of a clicked token, sent at the
+    click itself (app/instant.js), beside Gradio's event for the click, which then leaves that
+    figure out: the page draws it about 100 ms sooner than through Gradio's answer and its
+    status updates.
+
+    body: JSON {"run": the run's name from the flow figure's layout.meta["page"], "row": r,
+    "col": c, "template": "default" | "lecture"}. Returns the figure as gr.Plot's JSON text (as
+    the click's flow text). A run the server no longer holds (the session ended, or its
+    exploration was dropped to free memory) is a LookupError, anything else wrong a ValueError,
+    each with the sentence the page shows. At most CLICK_CONCURRENCY figures are drawn at once,
+    clicks through Gradio included.
+    """
+    if len(body) > PAGE_FLOW_MAX_BYTES:
+        raise ValueError(page_flow_too_long())
+    try:
+        req = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting: no flat object
+        req = None
+    if not isinstance(req, dict):
+        raise ValueError('A flow request is JSON like {"run": ..., "row": 3, "col": 5, '
+                         '"template": "default"}.')
+    run = req.get("run")
+    if not isinstance(run, str) or len(run) > 64:
+        raise ValueError("A flow request names its run with the text the figure carries "
+                         "(layout.meta.page.run).")
+    held = PAGE_RUNS.get(run)
+    exp = held.exp if held is not None else None
+    if exp is None:
+        raise LookupError("This page's model run is no longer on the server (the session ended "
+                          "or it was dropped to free memory); press \"Run the model\" to run "
+                          "it again.")
+    EXPLORATIONS.touch(held)
+    try:
+        query = parse_query([req.get("row"), req.get("col")], exp.grid)
+        template = parse_template(req.get("template", "default"))
+    except SettingsError as exc:
+        raise ValueError(message(exc)) from None
+    with CLICK_SLOTS:
+        fig = figure_or_placeholder("flow", exp, query=query, template=template)
+        add_page_meta(fig, run, exp, template)
+        return plot_text("flow", fig)
+
+
+PAGE_FLOW_PATH = "/swinviz/flow"  # app/instant.js asks here for a clicked token's flow figure
+
+
+async def page_flow_route(request: Request) -> Response:
+    """POST PAGE_FLOW_PATH: `page_flow` over HTTP. 200 with the figure's JSON; else a JSON
+    {"error": sentence} the page shows: 400 for a bad request, 410 for a run the server no
+    longer holds. The body is read only up to its limit; the figure is drawn in a worker
+    thread."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > PAGE_FLOW_MAX_BYTES:
+            break
+    if len(body) > PAGE_FLOW_MAX_BYTES:  # too large: refused as every route refuses it
+        return JSONResponse({"error": page_flow_too_long()}, status_code=413)
+    try:
+        text = await run_in_threadpool(page_flow, body)
+    except LookupError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=410)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except Exception:  # a bug: a sentence for the page, the traceback for the log
+        log.exception("page flow request failed")
+        return JSONResponse({"error": "The server could not draw this figure; the next click "
+                                      "tries again."}, status_code=500)
+    return Response(text, media_type="application/json")

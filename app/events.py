@@ -1,0 +1,260 @@
+"""What the page's events do, as thin wrappers over the app's plain functions (`app.runs`,
+`app.exports`, `app.panel`, `app.session`): a page run's failure becomes a message in the page,
+a duplicate run does nothing, the settings panel keeps itself consistent (a window keeps its
+shift valid, weights reset what they fix, a preset sets everything) and settles once before
+a run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+
+from swinviz.figures import KINDS
+from swinviz.figures.registry import tab_text, tabs
+from swinviz.weights import offered_checkpoints
+
+from . import exports, panel, runs, session
+from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW
+from .state import default_weights_source
+
+# The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
+TABS: list[tuple[str, tuple[str, ...], str]] = [
+    (f"{i} · {tab}", kinds, tab_text(tab)) for i, (tab, kinds) in enumerate(tabs(), start=1)
+]
+
+TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first kind) -> kinds
+TAB_NAMES = [tab for tab, _ in tabs()]  # the registry's names, in the order of TABS
+
+
+# ---------------------------------------------------------------------- event wrappers (thin)
+
+
+def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+               template, seed, embed_dim, num_heads, stage, pair, query,
+               progress=gr.Progress()):  # noqa: B008
+    """The API endpoint /explore: errors are raised (gradio_client turns them into AppError).
+    stage (1-4), pair and query ("row,col" on the stage's token grid, empty: the default
+    patch) make the same figures as the page's choices and click."""
+    return runs.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                  template, seed, embed_dim, num_heads, stage, pair, query, progress=progress)
+
+
+def status_text(message: str) -> str:
+    return (f"**Could not run the model:** {message}\n\n"
+            "*The figures below (if any) still show the previous run.*")
+
+
+def open_kinds(open_tab) -> tuple[str, ...]:
+    """The figure kinds of the open tab (named by its first kind; the first tab otherwise)."""
+    return TAB_KINDS.get(open_tab, TABS[0][1]) if isinstance(open_tab, str) else TABS[0][1]
+
+
+def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
+           seed, embed_dim, num_heads, stage, pair, open_tab=None, carry=None,
+           progress=gr.Progress()):  # noqa: B008
+    """The page's model runs: a failure is a message in the page (status line and a toast);
+    the figures of the previous run stay as they were, consistent with the badge. Only the open
+    tab's figures come with the run; `on_rest` sends the others right after. carry: the
+    session's previous run (same image), whose picked query stays on the same spot of the
+    image (`picture.carry_query`)."""
+    try:
+        out = runs.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                     template, seed, embed_dim, num_heads, stage, pair, progress=progress,
+                     strict_head=False, pack=True, first=open_kinds(open_tab), carry=carry)
+    except gr.Error as exc:
+        gr.Warning(exc.message, duration=8)
+        return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
+                                                            visible=True))
+    return (*out, gr.update(value="", visible=False))
+
+
+DUPLICATE = "\u200b"  # the hidden status of a run that was the duplicate of one in flight
+
+
+def on_image_change(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+                    template, seed, embed_dim, num_heads, stage, pair, open_tab=None,
+                    request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
+    if image is None:  # cleared: empty page, ready for the next image
+        return (*[None] * len(KINDS), None, panel.badge(None), None,
+                gr.update(value="", visible=False))
+    args = (image, img_size, window_size, shift_size, weights, checkpoint, block, head,
+            template, seed, embed_dim, num_heads, stage, pair, open_tab)
+    # Gradio 6.31's Image fires `change` twice when a new file replaces the shown one: the same
+    # run twice at once, each slowing the other; the second one does nothing.
+    key = (getattr(request, "session_hash", None) or id(request), repr(args))
+    if not runs.IN_FLIGHT.claim(key):
+        return (*[gr.skip()] * (len(KINDS) + 3), gr.update(value=DUPLICATE, visible=False))
+    try:
+        return on_run(*args, progress=progress)
+    finally:
+        runs.IN_FLIGHT.release(key)
+
+
+def on_rest(view, block, head, template, open_tab, status):
+    """After a page run: the figures of the tabs that are not open (nothing after a failed
+    run, which shows its message in `status`, or after a duplicate that did nothing)."""
+    if view is None or (isinstance(status, str) and status.strip()) or status == DUPLICATE:
+        return tuple(gr.skip() for _ in KINDS)
+    return runs.rest(view, block, head, template, first=open_kinds(open_tab))
+
+
+def on_redraw(view, block, head, template):
+    if view is None:
+        gr.Info("Upload an image first (or click an example); the figures then follow.")
+        return (*[gr.update()] * len(KINDS), gr.update())
+    return runs.redraw(view, block, head, template)
+
+
+def saved(path: str) -> dict:
+    """A finished download: the browser saves the zip at once (SAVE_JS, one click on the page's
+    button), and a button naming the whole file saves it again."""
+    return gr.update(value=path, label=f"Save again: {Path(path).name}", visible=True)
+
+
+# After a download's event: the browser saves the file the server made (its whole name), as
+# gr.DownloadButton's own click does. (A gr.File showed a chip to click a second time, its
+# name cut.)
+SAVE_JS = "(file) => { window.swinviz && window.swinviz.save(file); }"
+
+
+def on_download(view, block, head, template, progress=gr.Progress()):  # noqa: B008
+    return saved(exports.download(view, block, head, template, progress=progress))
+
+
+def on_deck(view, block, head, progress=gr.Progress()):  # noqa: B008
+    return saved(exports.lecture_deck(view, block, head, progress=progress))
+
+
+SHIFT_TAB = "shift"  # the tab (by its first kind) that shows the shift animation
+
+
+def on_tab(evt: gr.SelectData):
+    """A tab was opened: remember which (its first kind), for what follows a run."""
+    for title, kinds, _ in TABS:
+        if evt.value == title:
+            return kinds[0]
+    return gr.update()
+
+
+def shift_animation_for(view, open_tab):
+    """After a run: the new animation when its tab is open, else none (made when it opens)."""
+    return exports.shift_gif(view) if open_tab == SHIFT_TAB else None
+
+
+WINDOW_RANGE = (2, 14)  # the sliders' ranges
+SHIFT_RANGE = (0, 13)
+
+
+def in_slider(value, lo: int, hi: int) -> bool:
+    try:
+        return lo <= float(value) <= hi
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def on_window(window_size, shift_size):
+    """Keep the shift valid when the window changes (0 <= shift < window); a window typed
+    half-way into the slider's box (12: first 1, below the slider) changes nothing."""
+    try:
+        M, s = int(window_size), int(shift_size)
+    except (TypeError, ValueError, OverflowError):
+        return gr.update()
+    if not in_slider(M, *WINDOW_RANGE):
+        return gr.update()
+    return gr.update(value=s if s < M else M // 2)
+
+
+def random_only(weights) -> dict:
+    """Window, shift, width and heads can change only with random weights: pretrained ones fix
+    them (their relative position tables and layer shapes)."""
+    return dict(interactive=weights == "random")
+
+
+def on_weights(weights):
+    """Weights changed: the checkpoint list, and the settings only random weights may change
+    (reset to Swin-T's for pretrained weights or a checkpoint)."""
+    names = offered_checkpoints()
+    ckpt = gr.update(visible=weights == "checkpoint",
+                     choices=[("(choose a file)", "")] + [(n, n) for n in names])
+    if weights == "random":
+        fixed = [gr.update(interactive=True)] * 4
+    else:
+        fixed = [gr.update(value=v, interactive=False) for v in
+                 (DEFAULT_WINDOW, DEFAULT_SHIFT, DEFAULT_EMBED_DIM, DEFAULT_HEADS)]
+    return (ckpt, *fixed)
+
+
+def on_stage(stage):
+    """Stage changed: its pairs (pair 0 chosen) and the block labels of pair 0."""
+    return (gr.update(choices=session.pair_choices(stage), value="0"),
+            gr.update(choices=session.block_choices(0)))
+
+
+def on_pair(pair):
+    return gr.update(choices=session.block_choices(pair))
+
+
+def on_preset(name):
+    """A preset: every model setting at once (then the model runs)."""
+    p = panel.PRESETS.get(name if isinstance(name, str) else "")
+    if p is None:
+        return tuple(gr.update() for _ in range(9))
+    weights = p["weights"] or default_weights_source()
+    interactive = weights == "random"
+    return (gr.update(value=p["img_size"]),
+            gr.update(value=p["window_size"], interactive=interactive),
+            gr.update(value=p["shift_size"], interactive=interactive),
+            gr.update(value=weights),
+            gr.update(value=p["embed_dim"], interactive=interactive),
+            gr.update(value=p["num_heads"], interactive=interactive),
+            gr.update(value=p["stage"]),
+            gr.update(choices=session.pair_choices(p["stage"]), value=p["pair"]),
+            gr.update(choices=session.block_choices(p["pair"])))
+
+
+def settings_key(*values) -> str:
+    """The page's model settings (and stage, pair) as one text: equal for equal settings
+    however the widgets send them (7, 7.0 or "7")."""
+    def one(v):
+        try:
+            f = float(v)
+        except (TypeError, ValueError, OverflowError):
+            return str(v).strip() if v is not None else ""
+        return str(int(f)) if f.is_integer() else repr(f)
+    return json.dumps([one(v) for v in values])
+
+
+def on_settled(img_size, window_size, shift_size, weights, checkpoint, seed, embed_dim,
+               num_heads, stage, pair):
+    """After a change of the settings (and what it changed in turn: a preset sets them all,
+    weights reset some): the complete settings, read once, as `settled` (whose change computes
+    the budget line and runs the model, only when they differ from the last), and the preset
+    they are (none: custom settings)."""
+    if not (in_slider(window_size, *WINDOW_RANGE) and in_slider(shift_size, *SHIFT_RANGE)):
+        # typed half-way into a slider's box: the rest follows (the box clamps it on leaving)
+        return gr.skip(), gr.skip()
+    key = settings_key(img_size, window_size, shift_size, weights, checkpoint, seed, embed_dim,
+                       num_heads, stage, pair)
+    return key, gr.update(value=panel.preset_of(img_size, window_size, shift_size, weights,
+                                             embed_dim, num_heads))
+
+
+def on_budget(*settings) -> str:
+    """The budget line of the settled settings."""
+    return panel.budget_line(*settings)
+
+
+def tab_texts(view) -> tuple:
+    """Every tab's text, said for the run shown (its stage, grid, windows, shift, padding)."""
+    if view is None:
+        return tuple(gr.update() for _ in TAB_NAMES)
+    exp = view.exp
+    return tuple(tab_text(tab, exp) for tab in TAB_NAMES)
+
+
+def after_run(view, head, block):
+    return (session.sync_heads(view, head), session.sync_blocks(view),
+            panel.query_caption(view, block), *tab_texts(view))

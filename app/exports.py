@@ -1,0 +1,129 @@
+"""Downloads: every figure as PNG and SVG in one zip, the lecture deck, the shift animation
+(files in a folder of their own, deleted after EXPORT_KEEP_S)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+from swinviz.export import WARM, ExportError, export_warm
+
+from .plotting import EXPORT_WIDTH, build_figures
+from .session import View, user_error, view_settings
+
+log = logging.getLogger("swinviz.app")
+EXPORT_ROOT = Path(tempfile.gettempdir()) / "swinviz-app-exports"
+EXPORT_KEEP_S = 3600  # downloaded zips are deleted after an hour
+
+
+def _prune_exports(now: float) -> None:
+    if not EXPORT_ROOT.is_dir():
+        return
+    for d in EXPORT_ROOT.iterdir():
+        try:
+            if now - d.stat().st_mtime > EXPORT_KEEP_S:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _export_dir() -> Path:
+    """A fresh folder for one download (folders older than EXPORT_KEEP_S are deleted first)."""
+    _prune_exports(time.time())
+    out = EXPORT_ROOT / uuid.uuid4().hex
+    out.mkdir(parents=True)
+    return out
+
+
+def _zip(paths, zpath: Path) -> str:
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in paths:
+            zf.write(p, arcname=Path(p).name)
+    return str(zpath)
+
+
+def _file_stem(view: View, b: int) -> str:
+    st, exp = view.settings, view.exp
+    return (f"{st.img_size}px-w{st.window_size}-s{st.shift_size}-stage{exp.stage}-"
+            f"block{exp.blocks[b]}")
+
+
+def _exporting(out: Path, write):
+    """write() with every failure a sentence (and the folder removed)."""
+    try:
+        return write()
+    except ExportError as exc:
+        shutil.rmtree(out, ignore_errors=True)
+        raise user_error(f"Could not export the figures: {exc}") from None
+    except Exception as exc:
+        shutil.rmtree(out, ignore_errors=True)
+        log.exception("export failed")
+        raise user_error(f"Could not export the figures ({type(exc).__name__}: {exc}).") from None
+
+
+def _progress_steps(progress, total: int, start: float = 0.1):
+    done: list[str] = []
+
+    def step(name: str) -> None:
+        done.append(name)
+        if progress is not None:
+            progress(start + (0.95 - start) * min(1.0, len(done) / total), desc=f"Writing {name}")
+
+    return step
+
+
+def download(view: View | None, block=1, head="0", template="default", progress=None) -> str:
+    """All figures (as on screen) as PNG (1600 px wide) and SVG, zipped; returns the path.
+    The PNGs and SVGs come from the server's warm browser (`swinviz.export.export_warm`)."""
+    if view is None:
+        raise user_error("Run the model on an image first; then the figures can be downloaded.")
+    b, h, t = view_settings(view, block, head, template)
+    if progress is not None:
+        progress(0.05, desc="Drawing the figures")
+    figs = build_figures(view, block=b, head=h, template=t)
+    out = _export_dir()
+    step = _progress_steps(progress, 2 * len(figs))
+    paths = _exporting(out, lambda: export_warm(figs, out / "figures", ("png", "svg"),
+                                                width=EXPORT_WIDTH, progress=step))
+    zpath = _zip(sorted(Path(x) for x in paths),
+                 out / f"swinviz-figures-{_file_stem(view, b)}.zip")
+    shutil.rmtree(out / "figures", ignore_errors=True)
+    return zpath
+
+
+def lecture_deck(view: View | None, block=1, head="0", progress=None) -> str:
+    """The lecture deck of the session's exploration (`swinviz.deck.write_deck`: numbered
+    slides in the lecture template, the same as one PDF, the cyclic shift as a GIF), zipped;
+    returns the path."""
+    from swinviz.deck import deck_steps, write_deck
+
+    if view is None:
+        raise user_error("Run the model on an image first; then the lecture deck can be made.")
+    b, h, _ = view_settings(view, block, head, "lecture")
+    out = _export_dir()
+    step = _progress_steps(progress, deck_steps(), start=0.02)
+    paths = _exporting(out, lambda: write_deck(
+        view.exp, out / "deck", block=b, head=h, query=view.query, template="lecture",
+        width=EXPORT_WIDTH, exporter=WARM, progress=step))
+    zpath = _zip(paths, out / f"swinviz-lecture-{_file_stem(view, b)}.zip")
+    shutil.rmtree(out / "deck", ignore_errors=True)
+    return zpath
+
+
+def shift_gif(view: View | None) -> str | None:
+    """The cyclic shift of the session's exploration animated (`swinviz.animation`), as a GIF
+    file; None before a run. Built once per exploration and kept beside the exports."""
+    from swinviz.animation import save_gif, shift_animation
+
+    if view is None:
+        return None
+    held = view.held
+    if held.gif is not None and Path(held.gif).is_file():
+        return held.gif
+    held.gif = str(save_gif(shift_animation(view.exp), _export_dir() / "cyclic-shift.gif"))
+    return held.gif

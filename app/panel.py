@@ -1,0 +1,136 @@
+"""What the page says about a run and its settings: the badge (stage, grid, windows, weights,
+timing, prediction), the budget line, the query caption and the presets of the settings panel."""
+
+from __future__ import annotations
+
+from swinviz import SettingsError
+from swinviz.budget import human
+from swinviz.settings import parse_stage_pair, whole
+
+from .budget import check_budget, request_limit_mb
+from .picture import resolved_query
+from .session import EXPECTED, View, parse_block, sentence
+from .settings import (
+    DEFAULT_EMBED_DIM,
+    DEFAULT_HEADS,
+    DEFAULT_SHIFT,
+    DEFAULT_SIZE,
+    DEFAULT_WINDOW,
+    parse_settings,
+)
+
+# Presets of the page's model settings (the accordion): name -> label and values.
+PRESETS: dict[str, dict] = {
+    "swin-t": dict(label="Swin-T (224 px, window 7, shift 3)", img_size="224", window_size=7,
+                   shift_size=3, weights=None, embed_dim=DEFAULT_EMBED_DIM,
+                   num_heads=DEFAULT_HEADS, stage="1", pair="0"),
+    "6x6": dict(label="the 6x6 example (24 px, window 3, shift 1)", img_size="24",
+                window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
+                num_heads=DEFAULT_HEADS, stage="1", pair="0"),
+}
+
+
+def preset_of(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
+              weights=None, embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS) -> str | None:
+    """The name of the preset these model settings are (the Presets box shows it), or None:
+    custom settings. A preset's weights None are the page's default weights. The stage and
+    pair are what the page shows, not model settings: they are not compared."""
+    from .state import default_weights_source
+
+    try:
+        mine = (whole("input size", img_size), whole("window size", window_size),
+                whole("shift", shift_size), whole("embedding width", embed_dim),
+                whole("number of heads", num_heads))
+    except SettingsError:
+        return None
+    for name, p in PRESETS.items():
+        theirs = (int(p["img_size"]), p["window_size"], p["shift_size"], p["embed_dim"],
+                  p["num_heads"])
+        if mine == theirs and weights == (p["weights"] or default_weights_source()):
+            return name
+    return None
+
+
+def prediction_text(exp) -> str:
+    """The top-5 classes as one markdown line; says when they mean nothing (random weights)."""
+    top5 = getattr(exp, "top5", None)
+    if not top5:
+        return ""
+    classes = " · ".join(f"{name} {100 * p:.1f}%" for _, name, p in top5)
+    line = f"**Prediction (top 5):** {classes}"
+    if not getattr(exp, "pretrained", False):
+        line += " *(meaningless with random weights)*"
+    return line
+
+
+def badge(view: View | None) -> str:
+    """Stage and pair, device, weights in use, token grid, windows, shift (and fact 2), heads,
+    the model run's time, the prediction."""
+    if view is None:
+        return "Upload an image (or click an example) to run the model."
+    exp, st = view.exp, view.settings
+    H, W = exp.grid
+    M, s = exp.window_size, exp.shift_size
+    nW = exp.num_windows
+    b0, b1 = exp.blocks
+    windows = "1 window" if nW == 1 else f"{nW} windows"
+    shift = "no shift" if s == 0 else f"shift {s}"
+    parts = [
+        f"**Stage {exp.stage}, pair {exp.pair}** (blocks {b0} and {b1})",
+        f"**Tokens:** {H}x{W} ({exp.patch_size}x{exp.patch_size} px each, "
+        f"{st.img_size}x{st.img_size} px input)",
+        f"**Windows:** {windows} of {M}x{M}, {shift}",
+        f"**Heads:** {exp.num_heads} x {exp.embed_dim // exp.num_heads} channels",
+        f"**Weights:** {exp.weights}",
+        f"**Device:** {exp.device}",
+        f"**Model run:** {view.run_ms:.0f} ms",
+    ]
+    line = " · ".join(parts)
+    if nW == 1 and s == 0:
+        Mr, _ = st.requested
+        why = (f"The window you asked for ({Mr}x{Mr}) covers the whole {H}x{W} token grid"
+               if exp.stage == 1 and st.capped else
+               f"One {M}x{M} window covers the whole {H}x{W} token grid of stage {exp.stage}")
+        line += (f"\n\n*{why}, so both blocks use that one window and neither shifts "
+                 f"(docs/concepts.md, fact 2): nothing needs shifting when one window already "
+                 f"sees everything, as at stage 4 of Swin-T at 224 px.*")
+    pred = prediction_text(exp)
+    if pred:
+        line += "\n\n" + pred
+    return line
+
+
+def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
+                weights=None, checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM,
+                num_heads=DEFAULT_HEADS, stage=1, pair=0) -> str:
+    """One line for the settings panel: what a run with these settings needs against the
+    per-request limit, or why it will not run (the same sentence the run would give)."""
+    try:
+        settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
+                                  embed_dim, num_heads)
+        cfg = settings.config()
+        s, p = parse_stage_pair(cfg, stage, pair)
+        est = check_budget(cfg, s, p)
+    except EXPECTED as exc:
+        return f"**These settings will not run:** {sentence(str(exc))}"
+    return (f"This run needs about {human(est.total)} of the {request_limit_mb():g} MB each "
+            f"request may use; its figures send about {human(est.payload)}.")
+
+
+def query_caption(view: View | None, block=1) -> str:
+    if view is None:
+        return ""
+    r, c = resolved_query(view)
+    try:
+        b = parse_block(block)
+    except SettingsError:
+        b = 1
+    exp = view.exp
+    number = exp.blocks[b]
+    name = (f"block {number} (regular windows)" if b == 0
+            else f"block {number} (shifted windows)" if exp.shift_size
+            else f"block {number} (one window, no shift)")
+    return (f"**Query patch:** row {r}, column {c} of stage {exp.stage}'s {exp.grid[0]}x"
+            f"{exp.grid[1]} tokens ({exp.patch_size}x{exp.patch_size} px each; yellow square "
+            f"in the ring). The outlined, bright area is its window in {name}: the only patches "
+            f"it can attend to in that block. Click anywhere on the image to pick another patch.")

@@ -1,0 +1,168 @@
+"""A session's view of its model run (`View`, kept in gr.State) and the view controls' values:
+the block, head and template as the page or the API sends them, checked once, and the choices
+the pickers offer. Every expected failure becomes `user_error`: a gr.Error whose sentence a
+person understands (and that Gradio does not log as a traceback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from swinviz import SettingsError
+from swinviz.config import short
+from swinviz.image import ImageError
+from swinviz.settings import parse_stage_pair, text_choice, whole
+from swinviz.weights import CheckpointError
+
+from .settings import ModelSettings
+from .state import EXPLORATIONS, Held
+
+ALL_HEADS = "all"
+TEMPLATES = ("default", "lecture")
+# Errors that mean "bad input or settings": their message is for the user.
+EXPECTED = (CheckpointError, ImageError, SettingsError, ValueError)
+
+
+def user_error(message: str) -> gr.Error:
+    """A gr.Error shown in the page (and raised as AppError by gradio_client); no traceback."""
+    return gr.Error(message, duration=None, print_exception=False)
+
+
+def message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[0].upper() + text[1:]
+
+
+def sentence(text: str) -> str:
+    """`text` ending in exactly one full stop (or its own "?" / "!"): a message that already
+    ends a sentence gets no second one."""
+    text = text.strip().rstrip(".").rstrip()
+    return text if text.endswith(("?", "!")) else text + "."
+
+
+@dataclass
+class View:
+    """A session's exploration (kept in gr.State) and what is picked on it.
+
+    The exploration sits in a `Held` registered with the byte-bounded store, which may drop it
+    when the server needs the memory; `exp` then raises a gr.Error asking for a new run.
+    """
+
+    held: Held
+    settings: ModelSettings
+    query: tuple[int, int] | None = None  # None: the figures' default patch
+    run_ms: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    run_id: str = ""  # names this model run in the page's click packs (app.instant)
+    spot: tuple[float, float] | None = None  # the image spot a carried query stands for
+
+    @property
+    def exp(self):  # swinviz.Exploration
+        exp = self.held.exp
+        if exp is None:
+            raise user_error("This page's model run was dropped to free memory for other "
+                             "visitors; press \"Run the model\" to run it again.")
+        EXPLORATIONS.touch(self.held)
+        return exp
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.exp.grid
+
+
+def parse_head(head, num_heads: int, stage: int | None = None) -> int | None:
+    """Dropdown value ("all", "0", 1, "head 2") -> head index or None (all heads); the range is
+    the explored stage's heads."""
+    if head is None or (isinstance(head, str) and head.strip().lower() in (
+            "", ALL_HEADS, "all heads", "none")):
+        return None
+    where = f" (stage {stage} has {num_heads} heads)" if stage is not None else ""
+    if isinstance(head, str):
+        head = head.strip().lower().removeprefix("head").strip()
+    try:
+        h = whole("head", head)
+    except SettingsError:
+        raise SettingsError(f"head must be a whole number from 0 to {num_heads - 1}{where} or "
+                            f"'all', got {short(head)}") from None
+    if not 0 <= h < num_heads:
+        raise SettingsError(f"head must be from 0 to {num_heads - 1}{where} or 'all', got {h}")
+    return h
+
+
+def parse_block(block) -> int:
+    """0 (the pair's first block, W-MSA) or 1 (its second block, SW-MSA); anything else
+    (0.5, "inf", a list) is a SettingsError."""
+    msg = "block must be 0 (the pair's first block, W-MSA) or 1 (its second block, SW-MSA)"
+    try:
+        b = whole("block", block)
+    except SettingsError:
+        raise SettingsError(f"{msg}, got {short(block)}") from None
+    if b not in (0, 1):
+        raise SettingsError(f"{msg}, got {b}")
+    return b
+
+
+def parse_template(template) -> str:
+    return text_choice("template", template, TEMPLATES, "default")
+
+
+def view_settings(view: View | None, block, head, template) -> tuple[int, int | None, str]:
+    try:
+        b = parse_block(block)
+        h = (parse_head(head, view.exp.num_heads, view.exp.stage) if view is not None
+             else head)
+        t = parse_template(template)
+    except SettingsError as exc:
+        raise user_error(message(exc)) from None
+    return b, h, t
+
+
+def head_choices(num_heads: int) -> list[tuple[str, str]]:
+    return [("all heads", ALL_HEADS)] + [(f"head {h}", str(h)) for h in range(num_heads)]
+
+
+def pair_choices(stage) -> list[tuple[str, str]]:
+    """The pairs of a Swin-T stage: ("pair p: blocks 2p, 2p+1", "p"); stage 1's for a stage
+    that is not 1-4."""
+    from swinviz.config import get_config
+
+    from .state import ARCH
+
+    cfg = get_config(ARCH)
+    try:
+        s, _ = parse_stage_pair(cfg, stage, 0)
+    except SettingsError:
+        s = 1
+    return [(f"pair {p}: blocks {2 * p}, {2 * p + 1}", str(p))
+            for p in range(cfg.depths[s - 1] // 2)]
+
+
+def block_choices(pair=0, shifted: bool = True) -> list[tuple[str, str]]:
+    """The block radio's labels for pair p: the pair's first (2p, W-MSA) and second (2p+1,
+    SW-MSA) block; shifted=False says the second block does not shift (one window covers the
+    stage's grid)."""
+    try:
+        p = whole("pair", pair, lo=0)
+    except SettingsError:
+        p = 0
+    second = "SW-MSA" if shifted else "SW-MSA, no shift here: one window"
+    return [(f"first block of the pair: block {2 * p} (W-MSA)", "0"),
+            (f"second block: block {2 * p + 1} ({second})", "1")]
+
+
+def sync_blocks(view: View | None):
+    """After a run: the block labels name the explored pair's blocks (and a missing shift)."""
+    if view is None:
+        return gr.update()
+    exp = view.exp
+    return gr.update(choices=block_choices(exp.pair, shifted=exp.shift_size > 0))
+
+
+def sync_heads(view: View | None, head):
+    """After a run: the head picker offers exactly the explored stage's heads."""
+    if view is None:
+        return gr.update()
+    n = view.exp.num_heads
+    value = head if str(head) in {v for _, v in head_choices(n)} else "0"
+    return gr.update(choices=head_choices(n), value=value)

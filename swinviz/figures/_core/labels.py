@@ -1,0 +1,61 @@
+"""The words figures share: which blocks a figure shows ("stage 3, blocks 4 and 5"), a block's
+name ("block 5 (SW-MSA)"), the architecture ("Swin-T", read from its config), and the sentences
+for one window without a shift and for padding (docs/concepts.md, facts 2 and 4)."""
+
+from __future__ import annotations
+
+from ...config import ARCHS
+
+
+def block_name(block: int, exp=None) -> str:
+    """"block 0 (W-MSA)" / "block 1 (SW-MSA)": the pair's first / second block. With an
+    exploration the number is the block's own inside its stage, as timm numbers them
+    (2p and 2p + 1 for pair p): "block 5 (SW-MSA)"."""
+    n = block if exp is None else 2 * int(getattr(exp, "pair", 0)) + block
+    return f"block {n} ({'W-MSA' if block == 0 else 'SW-MSA'})"
+
+
+def where(exp) -> str:
+    """Which part of the model a figure shows: "stage 3, blocks 4 and 5"."""
+    p = int(getattr(exp, "pair", 0))
+    return f"stage {int(getattr(exp, 'stage', 1))}, blocks {2 * p} and {2 * p + 1}"
+
+
+def one_window_text(H: int, W: int, M: int) -> str:
+    """Why a block has one window and no shift (docs/concepts.md, fact 2), in one sentence."""
+    return (f"one {M}×{M} window covers the whole {H}×{W} grid (min(H, W) ≤ M), so every token "
+            f"already sees every other: there is nothing to shift and no mask is needed")
+
+
+def padding_text(H: int, W: int, Hp: int, Wp: int, s: int) -> str:
+    """The order the block uses when its grid does not split into whole windows."""
+    roll = f", then rolls by ({-s}, {-s})" if s else ""
+    return (f"{H}×{W} tokens do not split into whole windows: the block pads them with zeros to "
+            f"{Hp}×{Wp} (bottom and right, hatched){roll}, cuts the windows, and crops the "
+            f"padding off again")
+
+
+def arch_label(exp) -> str:
+    """"Swin-T", or "Swin-T (img_size=200)" for a named architecture with changed settings;
+    the config's own name otherwise."""
+    return config_label(getattr(exp, "config", None))
+
+
+def config_label(cfg) -> str:
+    """`arch_label` of a config (a `swinviz.config.SwinConfig`, or None: "Swin")."""
+    if cfg is None:
+        return "Swin"
+    base, _, rest = cfg.name.partition("+")
+    label = short_arch_name(base)
+    return f"{label} ({rest.replace('+', ', ')})" if rest else label
+
+
+def short_arch_name(name: str) -> str:
+    """The paper's short name of one of `swinviz.config.ARCHS`, read from its config:
+    swin_tiny_patch4_window7_224 -> "Swin-T", swin_base_patch4_window12_384 -> "Swin-B 384"
+    (the input size is named when it is not 224); any other name as it is."""
+    cfg = ARCHS.get(name)
+    if cfg is None or not name.startswith("swin_"):
+        return name
+    size = name.split("_")[1]  # tiny / small / base, as timm names them
+    return f"Swin-{size[0].upper()}" + (f" {cfg.img_size}" if cfg.img_size != 224 else "")
