@@ -12,7 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention, kernels
+from swinviz import SwinBlockPair, SwinTransformerBlock, WindowAttention
+from swinviz import backends as kernels
 from swinviz.backends import onednn, switches
 from swinviz.block import Mlp, init_weights
 from swinviz.windows import relative_position_index
