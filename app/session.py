@@ -10,16 +10,20 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from swinviz import SettingsError
-from swinviz.config import short
 from swinviz.image import ImageError
-from swinviz.settings import parse_stage_pair, text_choice, whole
+from swinviz.settings import (  # the one validation of a view (re-exported for the app)
+    ALL_HEADS,
+    parse_block,
+    parse_head,
+    parse_stage_pair,
+    parse_template,
+    whole,
+)
 from swinviz.weights import CheckpointError
 
 from .settings import ModelSettings
 from .state import EXPLORATIONS, Held
 
-ALL_HEADS = "all"
-TEMPLATES = ("default", "lecture")
 # Errors that mean "bad input or settings": their message is for the user.
 EXPECTED = (CheckpointError, ImageError, SettingsError, ValueError)
 
@@ -69,42 +73,6 @@ class View:
     @property
     def grid(self) -> tuple[int, int]:
         return self.exp.grid
-
-
-def parse_head(head, num_heads: int, stage: int | None = None) -> int | None:
-    """Dropdown value ("all", "0", 1, "head 2") -> head index or None (all heads); the range is
-    the explored stage's heads."""
-    if head is None or (isinstance(head, str) and head.strip().lower() in (
-            "", ALL_HEADS, "all heads", "none")):
-        return None
-    where = f" (stage {stage} has {num_heads} heads)" if stage is not None else ""
-    if isinstance(head, str):
-        head = head.strip().lower().removeprefix("head").strip()
-    try:
-        h = whole("head", head)
-    except SettingsError:
-        raise SettingsError(f"head must be a whole number from 0 to {num_heads - 1}{where} or "
-                            f"'all', got {short(head)}") from None
-    if not 0 <= h < num_heads:
-        raise SettingsError(f"head must be from 0 to {num_heads - 1}{where} or 'all', got {h}")
-    return h
-
-
-def parse_block(block) -> int:
-    """0 (the pair's first block, W-MSA) or 1 (its second block, SW-MSA); anything else
-    (0.5, "inf", a list) is a SettingsError."""
-    msg = "block must be 0 (the pair's first block, W-MSA) or 1 (its second block, SW-MSA)"
-    try:
-        b = whole("block", block)
-    except SettingsError:
-        raise SettingsError(f"{msg}, got {short(block)}") from None
-    if b not in (0, 1):
-        raise SettingsError(f"{msg}, got {b}")
-    return b
-
-
-def parse_template(template) -> str:
-    return text_choice("template", template, TEMPLATES, "default")
 
 
 def view_settings(view: View | None, block, head, template) -> tuple[int, int | None, str]:
