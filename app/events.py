@@ -3,11 +3,18 @@
 a duplicate run does nothing, the settings panel keeps itself consistent (a window keeps its
 shift valid, weights reset what they fix, a preset sets everything) and settles once before
 a run.
+
+The page's run and settings events take their inputs as a set of components, so they get one
+dict {component: value}; `by_name` reads it by the names of `app.settings.DEFAULTS` (the
+/explore API's parameter names) and a page run's settings are checked once
+(`app.runs.page_settings`) into the `PageSettings` that `app.runs.run_settings` runs.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Mapping
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +24,7 @@ from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
 
 from . import exports, panel, runs, session
-from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW
+from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW, DEFAULTS
 from .state import default_weights_source
 
 # The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
@@ -29,6 +36,38 @@ TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first k
 TAB_NAMES = [tab for tab, _ in tabs()]  # the registry's names, in the order of TABS
 
 
+# ------------------------------------------------------------- the page's inputs, by name
+
+# The page's components by name: the settings (app.settings.DEFAULTS' names) and "image",
+# "open_tab" (the open tab's first kind), "view" (the session's run), registered once when the
+# page is built (`name_components`). An event whose inputs are a set of components gets
+# {component: value}; `by_name` turns it into {name: value}.
+NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# the settings whose change runs the model (read once into the settled key, `on_settled`)
+SETTLED = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "seed",
+           "embed_dim", "num_heads", "stage", "pair")
+# a page run's inputs: every setting the page has, the image and the open tab (and "view" where
+# the same image runs again)
+RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab")
+
+
+def name_components(components: Mapping[str, object]) -> None:
+    """Register the page's components by name (name -> component), for `by_name`."""
+    for name, component in components.items():
+        NAMES[component] = name
+
+
+def by_name(values: Mapping) -> dict[str, object]:
+    """An event's {component: value} -> {name: value}; a key that is a name stays as it is
+    (callers in this process, the tests)."""
+    return {key if isinstance(key, str) else NAMES[key]: value for key, value in values.items()}
+
+
+def settings_of(values: Mapping[str, object]) -> dict[str, object]:
+    """The settings among values by name: what `app.settings.from_components` takes."""
+    return {name: value for name, value in values.items() if name in DEFAULTS}
+
+
 # ---------------------------------------------------------------------- event wrappers (thin)
 
 
@@ -37,9 +76,13 @@ def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, bl
                progress=gr.Progress()):  # noqa: B008
     """The API endpoint /explore: errors are raised (gradio_client turns them into AppError).
     stage (1-4), pair and query ("row,col" on the stage's token grid, empty: the default
-    patch) make the same figures as the page's choices and click."""
-    return runs.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                  template, seed, embed_dim, num_heads, stage, pair, query, progress=progress)
+    patch) make the same figures as the page's choices and click. Its parameters, by name
+    and in this order, are the API's (gradio_client callers name them)."""
+    page = runs.page_settings(dict(
+        img_size=img_size, window_size=window_size, shift_size=shift_size, weights=weights,
+        checkpoint=checkpoint, seed=seed, embed_dim=embed_dim, num_heads=num_heads,
+        stage=stage, pair=pair, query=query, block=block, head=head, template=template))
+    return runs.run_settings(image, page, progress=progress)
 
 
 def status_text(message: str) -> str:
@@ -52,18 +95,19 @@ def open_kinds(open_tab) -> tuple[str, ...]:
     return TAB_KINDS.get(open_tab, TABS[0][1]) if isinstance(open_tab, str) else TABS[0][1]
 
 
-def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block, head, template,
-           seed, embed_dim, num_heads, stage, pair, open_tab=None, carry=None,
-           progress=gr.Progress()):  # noqa: B008
-    """The page's model runs: a failure is a message in the page (status line and a toast);
-    the figures of the previous run stay as they were, consistent with the badge. Only the open
-    tab's figures come with the run; `on_rest` sends the others right after. carry: the
-    session's previous run (same image), whose picked query stays on the same spot of the
-    image (`picture.carry_query`)."""
+def on_run(values: Mapping, progress=gr.Progress()):  # noqa: B008
+    """The page's model runs, given {component: value} (`by_name`: the settings, "image",
+    "open_tab" and "view"): the settings are checked once (`runs.page_settings`), then run. A
+    failure is a message in the page (status line and a toast); the figures of the previous run
+    stay as they were, consistent with the badge. Only the open tab's figures come with the
+    run; `on_rest` sends the others right after. "view": the session's previous run (same
+    image), whose picked query stays on the same spot of the image (`picture.carry_query`)."""
+    named = by_name(values)
     try:
-        out = runs.run(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                     template, seed, embed_dim, num_heads, stage, pair, progress=progress,
-                     strict_head=False, pack=True, first=open_kinds(open_tab), carry=carry)
+        page = runs.page_settings(settings_of(named), strict_head=False)
+        out = runs.run_settings(named.get("image"), page, progress=progress, pack=True,
+                                first=open_kinds(named.get("open_tab")),
+                                carry=named.get("view"))
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -74,21 +118,26 @@ def on_run(image, img_size, window_size, shift_size, weights, checkpoint, block,
 DUPLICATE = "\u200b"  # the hidden status of a run that was the duplicate of one in flight
 
 
-def on_image_change(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-                    template, seed, embed_dim, num_heads, stage, pair, open_tab=None,
-                    request: gr.Request = None, progress=gr.Progress()):  # noqa: B008
-    if image is None:  # cleared: empty page, ready for the next image
+def in_flight_key(request, values: Mapping) -> tuple:
+    """A page run's key for `runs.IN_FLIGHT`: its session and its values by name."""
+    named = by_name(values)
+    return (getattr(request, "session_hash", None) or id(request),
+            repr(sorted(named.items(), key=lambda item: item[0])))
+
+
+def on_image_change(values: Mapping, request: gr.Request = None,
+                    progress=gr.Progress()):  # noqa: B008
+    """A new image (or none): a page run (`on_run`, given the same {component: value})."""
+    if by_name(values).get("image") is None:  # cleared: empty page, ready for the next image
         return (*[None] * len(KINDS), None, panel.badge(None), None,
                 gr.update(value="", visible=False))
-    args = (image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-            template, seed, embed_dim, num_heads, stage, pair, open_tab)
     # Gradio 6.31's Image fires `change` twice when a new file replaces the shown one: the same
     # run twice at once, each slowing the other; the second one does nothing.
-    key = (getattr(request, "session_hash", None) or id(request), repr(args))
+    key = in_flight_key(request, values)
     if not runs.IN_FLIGHT.claim(key):
         return (*[gr.skip()] * (len(KINDS) + 3), gr.update(value=DUPLICATE, visible=False))
     try:
-        return on_run(*args, progress=progress)
+        return on_run(values, progress=progress)
     finally:
         runs.IN_FLIGHT.release(key)
 
@@ -227,24 +276,28 @@ def settings_key(*values) -> str:
     return json.dumps([one(v) for v in values])
 
 
-def on_settled(img_size, window_size, shift_size, weights, checkpoint, seed, embed_dim,
-               num_heads, stage, pair):
+def on_settled(values: Mapping):
     """After a change of the settings (and what it changed in turn: a preset sets them all,
-    weights reset some): the complete settings, read once, as `settled` (whose change computes
-    the budget line and runs the model, only when they differ from the last), and the preset
-    they are (none: custom settings)."""
-    if not (in_slider(window_size, *WINDOW_RANGE) and in_slider(shift_size, *SHIFT_RANGE)):
+    weights reset some), given {component: value} (`by_name`: the names of SETTLED): the
+    complete settings, read once, as `settled` (whose change computes the budget line and runs
+    the model, only when they differ from the last), and the preset they are (none: custom
+    settings)."""
+    v = by_name(values)
+    if not (in_slider(v.get("window_size"), *WINDOW_RANGE)
+            and in_slider(v.get("shift_size"), *SHIFT_RANGE)):
         # typed half-way into a slider's box: the rest follows (the box clamps it on leaving)
         return gr.skip(), gr.skip()
-    key = settings_key(img_size, window_size, shift_size, weights, checkpoint, seed, embed_dim,
-                       num_heads, stage, pair)
-    return key, gr.update(value=panel.preset_of(img_size, window_size, shift_size, weights,
-                                             embed_dim, num_heads))
+    key = settings_key(*(v.get(name) for name in SETTLED))
+    return key, gr.update(value=panel.preset_of(
+        v.get("img_size"), v.get("window_size"), v.get("shift_size"), v.get("weights"),
+        v.get("embed_dim"), v.get("num_heads")))
 
 
-def on_budget(*settings) -> str:
-    """The budget line of the settled settings."""
-    return panel.budget_line(*settings)
+def on_budget(values: Mapping) -> str:
+    """The budget line of the settled settings, given {component: value} (the names of
+    SETTLED)."""
+    v = by_name(values)
+    return panel.budget_line(**{name: v[name] for name in SETTLED if name in v})
 
 
 def tab_texts(view) -> tuple:

@@ -81,7 +81,7 @@
   // The pack of the attention figure now drawn (decoded once per figure).
   function packOf(gd) {
     const meta = gd && gd.layout && gd.layout.meta && gd.layout.meta.click;
-    if (!meta || meta.v !== 1) return null;
+    if (!meta || meta.v !== 1 || !meta.traces || !meta.order0) return null; // the contract + the pack
     const id = meta.key + "|" + meta.block + "|" + meta.head;
     if (!S.packs.has(id)) {
       S.packs.clear();
@@ -150,11 +150,19 @@
     return { blocks, pmax: pmax || 1.0, hb, Hp, Wp, M, N, nH, p, sb };
   }
 
-  function replaceTexts(text, r, c, D) {
-    const B = D.blocks[D.sb];
-    return text
-      .replace(/token \(\d+, \d+\)/g, "token (" + r + ", " + c + ")")
-      .replace(/(=(?:\s|<br>)+)window \d+, slot \d+/, "$1window " + B.w + ", slot " + B.k);
+  // The figure's redraw contract (layout.meta.click, swinviz.figures.attention.click): each
+  // trace's [role, place in the role's list], by trace index
+  function rolesOf(C, n) {
+    const of = new Array(n).fill(null);
+    for (const [role, idx] of Object.entries(C.traces)) idx.forEach((i, at) => { of[i] = [role, at]; });
+    return of;
+  }
+
+  // a text's template with its placeholders (`names`) filled from `vals`
+  function fill(template, names, vals) {
+    let text = template;
+    for (const name of names) text = text.split("{" + name + "}").join(String(vals[name]));
+    return text;
   }
 
   function redrawAttention(gd, P, r, c) {
@@ -162,11 +170,8 @@
     const { Hp, Wp, M, N, nH, p, sb } = D;
     const Bs = D.blocks[sb];
     const wq = Bs.w, kq = Bs.k;
-    const axes = {};
-    gd.data.forEach((t) => {
-      const m = /^attention block (\d)$/.exec(t.name || "");
-      if (m) axes[t.xaxis || "x"] = +m[1];
-    });
+    const C = gd.layout.meta.click;
+    const roles = rolesOf(C, gd.data.length);
     // (b) the query's logit parts, (c) its window's attention for every head
     const sBase = (wq * N + kq) * N, lo = P.scores_lo[wq * N + kq], st = P.scores_step[wq * N + kq];
     const sc = Array.from({ length: N }, (_, j) => lo + P.scores[sBase + j] * st);
@@ -214,8 +219,8 @@
       return T.map((a) => T.map((b) => [a[0], a[1], b[0], b[1]]));
     };
     // the tiled heatmaps of (c) and of (b) with all heads, where the figure has them
-    const tiledT = gd.data.find((t) => /^window \d+ heads$/.test(t.name || ""));
-    const tiledB = gd.data.find((t) => t.name === "attn heads");
+    const tiledT = C.traces.window_heads.length ? gd.data[C.traces.window_heads[0]] : null;
+    const tiledB = C.traces.heads.length ? gd.data[C.traces.heads[0]] : null;
     // one heatmap of nH tiles n x n, head h's at tiles[h] = [y0, x0], empty (null, hover data
     // zeros) between them, as swinviz.figures.attention._tiled; cell(h, i, j) gives the value
     // and the hover fields after the head
@@ -248,28 +253,35 @@
       return placeTiles(meta.tiles, M, 5, (h, i, j) => [rows[h][i * M + j], slotCd[i][j]]);
     };
     const qy = Math.floor(kq / M), qx = kq % M;
-    let maskedTemplate = null;
-    for (const t of gd.data) if (t.name === "masked keys") maskedTemplate = t;
+    const masked0 = C.traces.masked.length ? gd.data[C.traces.masked[0]] : null;
     const data = [];
-    for (const t of gd.data) {
-      const name = t.name || "";
-      const b = axes[t.xaxis || "x"];
-      let m;
-      if (name === "masked keys") continue; // re-added after each outline when the query needs it
-      if (b !== undefined && /^attention block \d$/.test(name)) {
-        data.push(Object.assign({}, t, { z: reshape(D.blocks[b].grid, Hp, Wp), zmax: D.pmax }));
-      } else if (b !== undefined && / of block \d$/.test(name)) {
+    // trace i of the figure drawn -> its place in `data`; each role's traces in `data`
+    const moved = new Array(gd.data.length).fill(null);
+    const traces = {};
+    for (const role of Object.keys(C.traces)) traces[role] = [];
+    const put = (i, role, at, t) => {
+      if (role !== null) traces[role][at === null ? traces[role].length : at] = data.length;
+      if (i !== null) moved[i] = data.length;
+      data.push(t);
+    };
+    gd.data.forEach((t, i) => {
+      const [role, b] = roles[i] || [null, null];
+      const same = (x) => put(i, role, b, x);
+      if (role === "masked") return; // re-added after each outline when the query needs it
+      if (role === "attention") {
+        same(Object.assign({}, t, { z: reshape(D.blocks[b].grid, Hp, Wp), zmax: D.pmax }));
+      } else if (role === "outline") {
         const B = D.blocks[b];
         const [xs, ys] = cellsOutline(B.inside, Hp, Wp, p);
-        data.push(Object.assign({}, t, { x: xs, y: ys, name: "window " + B.w + " of block " + b }));
+        same(Object.assign({}, t, { x: xs, y: ys }));
         const mx = [], my = [];
         B.masked.forEach((isM, j) => { if (isM) { const [kr, kc] = tok(B.keys[j]); mx.push((kc + 0.5) * p); my.push((kr + 0.5) * p); } });
         if (mx.length) {
-          const base = maskedTemplate || { type: "scatter", mode: "markers", hoverinfo: "skip", showlegend: false,
+          const base = masked0 || { type: "scatter", mode: "markers", hoverinfo: "skip", showlegend: false,
             name: "masked keys", marker: { symbol: "x-thin", size: Math.max(5, Math.floor(360 / Math.max(Hp, Wp))), line: { color: "white", width: 1.5 } } };
-          data.push(Object.assign({}, base, { x: mx, y: my, xaxis: t.xaxis, yaxis: t.yaxis }));
+          put(null, "masked", null, Object.assign({}, base, { x: mx, y: my, xaxis: t.xaxis, yaxis: t.yaxis }));
         }
-      } else if (b !== undefined && name === "keys block " + b) {
+      } else if (role === "keys") {
         const B = D.blocks[b];
         const xs = [], ys = [], cd = [];
         for (let j = 0; j < N; j++) {
@@ -277,20 +289,18 @@
           xs.push((kc + 0.5) * p); ys.push((kr + 0.5) * p);
           cd.push([kr, kc, B.w, j, B.reg[j], B.row[j], B.masked[j] ? -100 : -0]);
         }
-        data.push(Object.assign({}, t, { x: xs, y: ys, customdata: cd }));
-      } else if (b !== undefined && name === "query") {
-        const B = D.blocks[b];
-        data.push(Object.assign({}, t, { x: [(c + 0.5) * p], y: [(r + 0.5) * p],
-          hovertext: ["query token (" + r + ", " + c + "), window " + B.w + ", slot " + B.k] }));
-      } else if (t.type === "heatmap" && (m = /^attn head (\d+)$/.exec(name))) {
-        // all heads chosen: (b) shows every head's attention row of the query
+        same(Object.assign({}, t, { x: xs, y: ys, customdata: cd }));
+      } else if (role === "query") { // its hover text: a template (below)
+        same(Object.assign({}, t, { x: [(c + 0.5) * p], y: [(r + 0.5) * p] }));
+      } else if (role === "head") {
+        // all heads chosen: (b) shows every head's attention row of the query (b: the head)
         let top = 0;
         for (let h = 0; h < nH; h++) for (const v of att(h, kq)) top = Math.max(top, v);
-        data.push(Object.assign({}, t, { z: reshape(att(+m[1], kq), M, M), customdata: slotCd,
+        same(Object.assign({}, t, { z: reshape(att(b, kq), M, M), customdata: slotCd,
           zmax: top || 1.0 }));
-      } else if (t.type === "heatmap" && name === "attn heads") {
-        data.push(Object.assign({}, t, tiledRows(t.meta)));
-      } else if (name === "query slots" && tiledB) {
+      } else if (role === "heads") {
+        same(Object.assign({}, t, tiledRows(t.meta)));
+      } else if (role === "query_slots") {
         // the query's slot outlined in every tile of (b) (attention.query_slots)
         const xs = [], ys = [];
         for (const [y0, x0] of tiledB.meta.tiles) {
@@ -300,27 +310,24 @@
         }
         xs.pop();
         ys.pop();
-        data.push(Object.assign({}, t, { x: xs, y: ys }));
-      } else if (t.type === "heatmap" && name in parts) {
-        const extra = name === "scores" || name === "bias" ? { zmin: -amax, zmax: amax }
-          : name === "attn" ? { zmax: attMax } : {};
-        data.push(Object.assign({}, t, { z: reshape(parts[name], M, M), customdata: slotCd }, extra));
-      } else if (name === "query slot") {
-        data.push(Object.assign({}, t, { x: [qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
+        same(Object.assign({}, t, { x: xs, y: ys }));
+      } else if (role in parts) {
+        const extra = role === "scores" || role === "bias" ? { zmin: -amax, zmax: amax }
+          : role === "attn" ? { zmax: attMax } : {};
+        same(Object.assign({}, t, { z: reshape(parts[role], M, M), customdata: slotCd }, extra));
+      } else if (role === "query_slot") {
+        same(Object.assign({}, t, { x: [qx - 0.5, qx + 0.5, qx + 0.5, qx - 0.5, qx - 0.5],
           y: [qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5] }));
-      } else if ((m = /^window (\d+) head (\d+)$/.exec(name))) {
+      } else if (role === "window_head") {
         // (c) depends on the query's window only: the same window keeps its traces as they are
-        const h = +m[2];
-        if (+m[1] === wq) data.push(t);
+        if (C.window === wq) same(t);
         else {
           const W = windowHeads();
-          data.push(Object.assign({}, t, { z: W.heads[h], customdata: matCd(), zmax: W.top,
-            name: "window " + wq + " head " + h }));
+          same(Object.assign({}, t, { z: W.heads[b], customdata: matCd(), zmax: W.top }));
         }
-      } else if ((m = /^window (\d+) heads$/.exec(name))) {
-        if (+m[1] === wq) data.push(t);
-        else data.push(Object.assign({}, t, tiledHeads(t.meta), { name: "window " + wq + " heads" }));
-      } else if (name === "query row") {
+      } else if (role === "window_heads") {
+        same(C.window === wq ? t : Object.assign({}, t, tiledHeads(t.meta)));
+      } else if (role === "query_row") {
         // the query slot's row in (c): its outline in a head's own panel, or in the tiled
         // heatmap a mark left and right of each tile (as attention.query_rows)
         let ys = [kq - 0.5, kq - 0.5, kq + 0.5, kq + 0.5, kq - 0.5];
@@ -329,22 +336,37 @@
           for (const [y0] of tiledT.meta.tiles) ys.push(y0 + kq, y0 + kq, null, y0 + kq, y0 + kq, null);
           ys.pop();
         }
-        data.push(Object.assign({}, t, { y: ys }));
-      } else data.push(t);
-    }
-    const fix = (x) => x.toFixed(3);
-    const annotations = (gd.layout.annotations || []).map((a) => {
-      let text = replaceTexts(a.text || "", r, c, D);
-      if (text.startsWith("<b>(c)")) text = text.replace(/window \d+ of /, "window " + wq + " of ");
-      if (text.includes("q·kᵀ·scale")) text = text.replace(/mean \|·\| = [-\d.]+/, "mean |·| = " + fix(P.scores_mean[wq * N + kq]));
-      if (text.includes("relative position bias")) text = text.replace(/mean \|·\| = [-\d.]+/, "mean |·| = " + fix(P.bias_mean[kq]));
-      return text === a.text ? a : Object.assign({}, a, { text: text });
+        same(Object.assign({}, t, { y: ys }));
+      } else same(t);
     });
+    // the texts that name the query: the figure's templates, filled (layout.meta.click.texts)
+    const fix = (x) => x.toFixed(3);
+    const vals = { row: r, col: c, window: wq, slot: kq, window0: D.blocks[0].w, slot0: D.blocks[0].k,
+      window1: D.blocks[1].w, slot1: D.blocks[1].k, scores_mean: fix(P.scores_mean[wq * N + kq]),
+      bias_mean: fix(P.bias_mean[kq]) };
+    const annotations = (gd.layout.annotations || []).slice();
     const layout = Object.assign({}, gd.layout, { annotations: annotations });
-    if (layout.title && layout.title.text) {
-      layout.title = Object.assign({}, layout.title, { text: replaceTexts(layout.title.text, r, c, D) });
+    for (const T of C.texts) {
+      const text = fill(T.template, T.values, vals), at = T.path;
+      if ("annotation" in at) {
+        const a = annotations[at.annotation];
+        if (a && a.text !== text) annotations[at.annotation] = Object.assign({}, a, { text: text });
+      } else if ("title" in at) {
+        if (layout.title && layout.title.text) layout.title = Object.assign({}, layout.title, { text: text });
+      } else if ("trace" in at && moved[at.trace] !== null) {
+        const j = moved[at.trace], t = data[j];
+        if ("item" in at) {
+          const items = (t[at.key] || []).slice();
+          items[at.item] = text;
+          data[j] = Object.assign({}, t, { [at.key]: items });
+        } else if (t[at.key] !== text) data[j] = Object.assign({}, t, { [at.key]: text });
+      }
     }
-    layout.meta = Object.assign({}, layout.meta, { query: [r, c] });
+    // the contract of the figure drawn now: its traces' places, its texts' traces there
+    const texts = C.texts.map((T) => ("trace" in T.path
+      ? Object.assign({}, T, { path: Object.assign({}, T.path, { trace: moved[T.path.trace] }) }) : T));
+    const click = Object.assign({}, C, { window: wq, traces: traces, texts: texts });
+    layout.meta = Object.assign({}, layout.meta, { query: [r, c], click: click });
     if (S.last) S.last.built = performance.now() - S.last.t0;
     return reactAtSize(gd, data, layout, () => { if (S.last) S.last.sync = performance.now() - S.last.t0; });
   }

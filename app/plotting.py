@@ -88,6 +88,10 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
         if pack and instant.INSTANT_CLICKS and kind == "attention" and template == "default" \
                 and not (fig.layout.meta or {}).get("placeholder"):
             add_click_pack(view, fig, block, head)
+        elif kind == "attention" and isinstance(fig.layout.meta, dict):
+            # the figure's redraw contract (its traces' roles, its texts' templates) serves the
+            # page only with a pack: without one, the figure carries no "click"
+            fig.layout.meta = {k: v for k, v in fig.layout.meta.items() if k != "click"}
         if pack and kind in ("attention", "flow"):
             add_page_meta(fig, view.run_id, exp, template)
         out.append(to_plot(kind, fig))
@@ -106,16 +110,20 @@ def add_page_meta(fig: go.Figure, run_id: str, exp, template: str) -> None:
 
 
 def add_click_pack(view: View, fig: go.Figure, block: int, head: int | None) -> None:
-    """Put the attention figure's click pack into its layout.meta (nothing when none can be
-    sent: the page's clicks then go to the server)."""
+    """Put the attention figure's click pack into its layout.meta["click"], beside the figure's
+    own redraw contract (swinviz.figures.attention.click); when none can be sent, no "click"
+    at all: the page's clicks then go to the server."""
     try:
         data = instant.attention_pack(view.exp, block, head, resolved_query(view), key=view.run_id)
     except Exception:  # the pack is a speed-up, never a reason to fail
         log.exception("click pack failed")
-        return
-    if data is not None:
-        meta = fig.layout.meta
-        fig.layout.meta = {**(meta if isinstance(meta, dict) else {}), "click": data}
+        data = None
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    contract = meta.get("click")  # the figure's own: its traces' roles, its texts' templates
+    if data is not None and isinstance(contract, dict) and contract.get("v") == data["v"]:
+        fig.layout.meta = {**meta, "click": {**contract, **data}}
+    else:  # no pack (or a figure without the contract): the page's clicks go to the server
+        fig.layout.meta = {k: v for k, v in meta.items() if k != "click"}
 
 
 def plot_config(kind: str, fig: go.Figure) -> dict:

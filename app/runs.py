@@ -1,6 +1,7 @@
 """Model runs: the settings checked (the budget included), the image opened only when this
 server received it, the one model call (on ZeroGPU in a borrowed GPU process), and the figures of
-a run (`run`, then `rest`) or of a redraw (`redraw`).
+a run (`run_settings` for settings checked once by `page_settings`, or `run` given them one
+by one; then `rest`) or of a redraw (`redraw`).
 
 Events and what they recompute: `run` (image, model settings, stage or pair changed): the
 budget check, a model run (the cached model when only the stage or pair changed) and all
@@ -21,19 +22,16 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from swinviz import SettingsError
 from swinviz.config import short
 from swinviz.figures import KINDS
 from swinviz.image import ImageError
-from swinviz.settings import parse_query, parse_stage_pair
 
-from .budget import check_budget
 from .guard import RECEIVED
 from .limits import MAX_FILE_BYTES
 from .panel import badge
 from .picture import query_image, query_spot, token_at
 from .plotting import build_plots
-from .session import EXPECTED, View, message, parse_head, user_error, view_settings
+from .session import EXPECTED, View, message, user_error, view_settings
 from .settings import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
@@ -41,7 +39,8 @@ from .settings import (
     DEFAULT_SIZE,
     DEFAULT_WINDOW,
     ModelSettings,
-    parse_settings,
+    PageSettings,
+    from_components,
 )
 from .state import (
     EXPLORATIONS,
@@ -191,57 +190,57 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
                 timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=run_id)
 
 
-def check_request(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
-                  weights=None, checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM,
-                  num_heads=DEFAULT_HEADS, stage=1, pair=0):
-    """Every model setting checked before any work, the budget included:
-    (ModelSettings, stage, pair, swinviz.budget.Estimate); a gr.Error with the sentence
-    otherwise."""
+def page_settings(values, strict_head: bool = True) -> PageSettings:
+    """Every setting of a run by name (`app.settings.from_components`) checked once, before any
+    work, the budget included: the PageSettings; a gr.Error with the sentence otherwise.
+    strict_head=False (the page): a head beyond the stage's heads becomes head 0."""
     try:
-        settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
-                                  embed_dim, num_heads)
-        cfg = settings.config()
-        s, p = parse_stage_pair(cfg, stage, pair)
-        est = check_budget(cfg, s, p)
+        return from_components(values, strict_head=strict_head, budget=True)
     except EXPECTED as exc:
         raise user_error(message(exc)) from None
-    return settings, s, p, est
 
 
 def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
         weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
         embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
         progress=None, strict_head=True, pack=False, first=None, carry=None):
-    """Model run + all figures.
+    """Model run + all figures, the settings given one by one (the /explore API's names):
+    `page_settings`, then `run_settings`.
 
     stage (1-4) and pair (0..pairs-1) choose the traced block pair; query ("r,c", [r, c] or
-    None) the query patch on that stage's token grid. Every setting is checked first, the
-    per-request budget included (swinviz.budget), so a refused run costs nothing.
-    Returns (PlotData per kind in KINDS order, clickable image, badge markdown, View).
-    strict_head=False (the page): a head beyond the stage's heads falls back to head 0 (the head
-    picker is updated after the run); True (the API): it is an error. pack=True (the page): the
-    attention figure carries its click pack (`app.instant`). first (the page): draw only these
-    kinds (the open tab's); the others are gr.skip() and `rest` draws them next.
-    carry (the page): its previous View; without a `query`, the query picked there stays on
-    the same spot of the image (`carry_query`), on this run's stage and input size.
+    None) the query patch on that stage's token grid. strict_head=False (the page): a head
+    beyond the stage's heads falls back to head 0 (the head picker is updated after the run);
+    True (the API): it is an error.
     """
-    settings, s, p, _ = check_request(img_size, window_size, shift_size, weights, checkpoint,
-                                      seed, embed_dim, num_heads, stage, pair)
-    cfg = settings.config()
-    geo = cfg.stage(s)
-    b, _, t = view_settings(None, block, None, template)
-    try:
-        q = parse_query(query, geo.grid)
-        spot = query_spot(carry) if q is None else None
-        if spot is not None:  # the query picked before, on the same spot of the image
-            q = token_at(spot, settings.img_size, geo.grid, geo.patch_px)
-        h = parse_head(head, geo.num_heads, s)
-    except SettingsError as exc:
-        if strict_head or not _beyond_heads(head, geo.num_heads):
-            raise user_error(message(exc)) from None
-        gr.Warning(f"There is no head {head} in stage {s} ({geo.num_heads} heads); "
+    values = dict(img_size=img_size, window_size=window_size, shift_size=shift_size,
+                  weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
+                  num_heads=num_heads, stage=stage, pair=pair, query=query, block=block,
+                  head=head, template=template)
+    return run_settings(image, page_settings(values, strict_head), progress=progress,
+                        pack=pack, first=first, carry=carry)
+
+
+def run_settings(image, page: PageSettings, progress=None, pack=False, first=None,
+                 carry=None):
+    """Model run + all figures, for settings checked once (`page_settings`).
+
+    Returns (PlotData per kind in KINDS order, clickable image, badge markdown, View).
+    pack=True (the page): the attention figure carries its click pack (`app.instant`). first
+    (the page): draw only these kinds (the open tab's); the others are gr.skip() and `rest`
+    draws them next. carry (the page): its previous View; without a query, the query picked
+    there stays on the same spot of the image (`carry_query`), on this run's stage and input
+    size.
+    """
+    settings, opts = page.model, page.view
+    s, p, b, h, t = opts.stage, opts.pair, opts.block, opts.head, opts.template
+    geo = settings.config().stage(s)
+    if page.head_asked is not None:
+        gr.Warning(f"There is no head {page.head_asked} in stage {s} ({geo.num_heads} heads); "
                    f"showing head 0.")
-        h = 0
+    q = opts.query
+    spot = query_spot(carry) if q is None else None
+    if spot is not None:  # the query picked before, on the same spot of the image
+        q = token_at(spot, settings.img_size, geo.grid, geo.patch_px)
     view = explore_image(image, settings, progress, stage=s, pair=p)
     view = replace(view, query=q, spot=spot)
     if progress is not None:
@@ -268,15 +267,6 @@ def rest(view: View | None, block=1, head="0", template="default", first=(), pac
                      strict=True))
     view.held.refresh()
     return tuple(drawn.get(k, gr.skip()) for k in KINDS)
-
-
-def _beyond_heads(head, num_heads: int) -> bool:
-    """True for a head number that is valid but beyond this stage's heads (the page keeps the
-    last stage's head picked while a new stage runs)."""
-    try:
-        return parse_head(head, 10**6) is not None and parse_head(head, 10**6) >= num_heads
-    except SettingsError:
-        return False
 
 
 def redraw(view: View | None, block=1, head="0", template="default"):

@@ -1,7 +1,8 @@
 """The page's settings: what it offers (sizes, the weight sources), `ModelSettings` (what
 decides which model runs), `parse_settings`, which checks the model settings once before any
 work and says in one sentence what is wrong, and `from_components`, every setting of the page
-(or of an /explore call) by name -> one checked `PageSettings`.
+(or of an /explore call) by name -> one checked `PageSettings` (the one parse of a run: the page's
+events and the API hand it to `app.runs.run_settings`).
 
 The weights a setting may name are the server's (`app.state`: the pretrained weights when they
 can be had, the operator's checkpoint folder), so this module asks `app.state` for them.
@@ -15,10 +16,18 @@ from dataclasses import dataclass
 from swinviz import SettingsError, check_settings
 from swinviz.config import SwinConfig, shift_sentence
 from swinviz.environment import CHECKPOINT_DIR
-from swinviz.settings import Settings, optional_text, text_choice, whole
+from swinviz.settings import (
+    Settings,
+    optional_text,
+    parse_head,
+    parse_stage_pair,
+    text_choice,
+    whole,
+)
 from swinviz.weights import checkpoint_folder, offered_checkpoint
 
 from . import state
+from .budget import check_budget
 from .state import ARCH
 
 PATCH = 4
@@ -177,10 +186,13 @@ MODEL_FIELDS = ("img_size", "window_size", "shift_size", "weights", "checkpoint"
 class PageSettings:
     """A page's (or an /explore call's) settings, every one checked once: `model` decides which
     model runs (a new run when it changes), `view` (`swinviz.settings.Settings`) which pair is
-    traced and what the figures show."""
+    traced and what the figures show. `head_asked`: the head the page asked for when it was
+    beyond the stage's heads and head 0 stands in for it (`from_components(strict_head=False)`),
+    else None."""
 
     model: ModelSettings
     view: Settings
+    head_asked: object = None
 
     @property
     def stage(self) -> int:
@@ -191,18 +203,43 @@ class PageSettings:
         return self.view.pair
 
 
-def from_components(values: Mapping[str, object]) -> PageSettings:
+def beyond_heads(head, num_heads: int) -> bool:
+    """True for a head number that is valid but beyond this stage's heads (the page keeps the
+    last stage's head picked while a new stage runs)."""
+    try:
+        h = parse_head(head, 10**6)
+    except SettingsError:
+        return False
+    return h is not None and h >= num_heads
+
+
+def from_components(values: Mapping[str, object], *, strict_head: bool = True,
+                    budget: bool = False) -> PageSettings:
     """The page's components' values by name (the /explore API's parameter names: img_size,
     window_size, shift_size, weights, checkpoint, seed, embed_dim, num_heads, stage, pair,
     query, block, head, template; a name left out takes its default, DEFAULTS) -> the checked
-    settings; a SettingsError with one sentence for the first value that cannot be used."""
+    settings; a SettingsError with one sentence for the first value that cannot be used.
+
+    budget=True (a run): the per-request budget (`app.budget.check_budget`) is checked too,
+    right after the model, stage and pair, so a refused run costs nothing. strict_head=False
+    (the page): a head beyond the stage's heads becomes head 0 (`PageSettings.head_asked` says
+    which was asked); True (the API): it is an error."""
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
         raise TypeError(f"unknown settings {', '.join(map(str, unknown))}; "
                         f"known: {', '.join(DEFAULTS)}")
     raw = {**DEFAULTS, **values}
     model = parse_settings(**{k: raw[k] for k in MODEL_FIELDS})
-    view = Settings.parse(model.config(), stage=raw["stage"], pair=raw["pair"],
-                          query=raw["query"], block=raw["block"], head=raw["head"],
-                          template=raw["template"])
-    return PageSettings(model, view)
+    cfg = model.config()
+    s, p = parse_stage_pair(cfg, raw["stage"], raw["pair"])
+    if budget:
+        check_budget(cfg, s, p)
+    view_values = {k: raw[k] for k in ("stage", "pair", "query", "block", "head", "template")}
+    try:
+        return PageSettings(model, Settings.parse(cfg, **view_values))
+    except SettingsError:
+        if strict_head or not beyond_heads(raw["head"], cfg.stage(s).num_heads):
+            raise
+    # the head alone was beyond the stage's heads (any other error is raised again here)
+    return PageSettings(model, Settings.parse(cfg, **{**view_values, "head": "0"}),
+                        head_asked=raw["head"])

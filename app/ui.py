@@ -26,12 +26,15 @@ from swinviz.weights import checkpoint_folder, offered_checkpoints
 from . import clicks, exports, panel, plotting, runs, session
 from .clicks import PAGE_FLOW_PATH, page_flow_route
 from .events import (
+    RUN_NAMES,
     SAVE_JS,
+    SETTLED,
     SHIFT_RANGE,
     SHIFT_TAB,
     TABS,
     WINDOW_RANGE,
     after_run,
+    name_components,
     on_budget,
     on_deck,
     on_download,
@@ -298,7 +301,10 @@ def view_panel(c: SimpleNamespace) -> None:
 
 def figure_tabs(c: SimpleNamespace) -> None:
     """The tabs that follow the data's path through the pair (TABS), one gr.Plot a figure, and
-    the lists of inputs and outputs the events share."""
+    the inputs and outputs the events share: the page's components by name (`c.named`, the
+    names of `app.settings.DEFAULTS` and "image", "open_tab", "view"), registered once
+    (`events.name_components`) so that an event given a set of them reads its values by
+    name."""
     plots: dict[str, gr.Plot] = {}
     open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
     tab_items = []
@@ -325,16 +331,24 @@ def figure_tabs(c: SimpleNamespace) -> None:
         c.image_in, c.stage, c.pair, c.block, c.head, c.template)
     query_img, badge, view, status = c.query_img, c.badge, c.view, c.status
     fig_outputs = [plots[k] for k in KINDS]
-    settings_inputs = [size, window, shift, weights, checkpoint, seed, embed_dim, num_heads,
-                       stage, pair]
-    run_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
+    named = dict(image=image_in, img_size=size, window_size=window, shift_size=shift,
+                 weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
+                 num_heads=num_heads, stage=stage, pair=pair, block=block, head=head,
+                 template=template, open_tab=open_tab, view=view)
+    name_components(named)
+    # the API's inputs, in the order of /explore's parameters (its query comes last)
+    api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
                   seed, embed_dim, num_heads, stage, pair]
     run_outputs = [*fig_outputs, query_img, badge, view]
     ui_outputs = [*run_outputs, status]
-    page_inputs = [*run_inputs, open_tab]
-    vars(c).update(fig_outputs=fig_outputs, settings_inputs=settings_inputs,
-                   run_inputs=run_inputs, run_outputs=run_outputs, ui_outputs=ui_outputs,
-                   page_inputs=page_inputs)
+    vars(c).update(fig_outputs=fig_outputs, named=named, api_inputs=api_inputs,
+                   run_outputs=run_outputs, ui_outputs=ui_outputs)
+
+
+def inputs(c: SimpleNamespace, *names: str) -> set:
+    """The page's components of these names, as a set: the event gets {component: value}
+    (`events.by_name` reads it by name)."""
+    return {c.named[name] for name in names}
 
 
 def then_sync(c: SimpleNamespace, event) -> None:
@@ -354,22 +368,22 @@ def then_sync(c: SimpleNamespace, event) -> None:
 
 def wire_runs(c: SimpleNamespace) -> None:
     """The API endpoint /explore and the page's model runs (the button, a new image)."""
-    run_inputs, run_outputs, page_inputs, ui_outputs = (
-        c.run_inputs, c.run_outputs, c.page_inputs, c.ui_outputs)
-    view, run_btn, image_in = c.view, c.run_btn, c.image_in
+    api_inputs, run_outputs, ui_outputs = c.api_inputs, c.run_outputs, c.ui_outputs
+    run_btn, image_in = c.run_btn, c.image_in
     # The API endpoint: Client(url).predict(handle_file(path), api_name="/explore").
     # It hangs on a hidden button so that its errors are raised to the client, while the
     # page's own runs show them as a message (see on_run). Its query (row,col) is an input
     # of its own: the page picks the query with a click.
     api_btn = gr.Button("explore", visible=False)
     api_query = gr.Textbox("", visible=False, label="query")
-    api_btn.click(on_explore, [*run_inputs, api_query], run_outputs, api_name="explore",
+    api_btn.click(on_explore, [*api_inputs, api_query], run_outputs, api_name="explore",
                   **MODEL_KW)
 
     # the same image again: the picked query stays where it was on the image
-    then_sync(c, run_btn.click(on_run, [*page_inputs, view], ui_outputs,
-                            api_visibility="private", **MODEL_KW))
-    then_sync(c, image_in.change(on_image_change, page_inputs, ui_outputs, **PAGE_RUN))
+    then_sync(c, run_btn.click(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
+                               api_visibility="private", **MODEL_KW))
+    then_sync(c, image_in.change(on_image_change, inputs(c, *RUN_NAMES), ui_outputs,
+                                 **PAGE_RUN))
 
 
 def wire_settings(c: SimpleNamespace) -> None:
@@ -377,8 +391,8 @@ def wire_settings(c: SimpleNamespace) -> None:
     and the run that follows."""
     size, window, shift, weights, checkpoint, seed, embed_dim, num_heads = (
         c.size, c.window, c.shift, c.weights, c.checkpoint, c.seed, c.embed_dim, c.num_heads)
-    stage, pair, block, preset, budget, view = c.stage, c.pair, c.block, c.preset, c.budget, c.view
-    settings_inputs, page_inputs, ui_outputs = c.settings_inputs, c.page_inputs, c.ui_outputs
+    stage, pair, block, preset, budget = c.stage, c.pair, c.block, c.preset, c.budget
+    settings_inputs, ui_outputs = inputs(c, *SETTLED), c.ui_outputs
     default_weights = c.default_weights
     # A change of a model setting, the stage or the pair: first what it changes in turn (a
     # preset sets every setting, weights reset some, a window its shift, a stage its pair),
@@ -415,7 +429,8 @@ def wire_settings(c: SimpleNamespace) -> None:
         **SETTLE_KW))
     # what a run with these settings needs (arithmetic only), then the run itself
     settled.change(on_budget, settings_inputs, [budget], **SETTLE_KW)
-    then_sync(c, settled.change(on_run, [*page_inputs, view], ui_outputs, **PAGE_RUN))
+    then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
+                                **PAGE_RUN))
 
 
 def wire_view(c: SimpleNamespace) -> None:

@@ -1174,18 +1174,20 @@ def test_a_run_sent_twice_at_once_is_served_once(photo):
     equal request while the first is in flight does nothing."""
     from app import events
 
-    args = (photo, "56", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "windows")
+    values = dict(image=photo, img_size="56", window_size=7, shift_size=3, weights="random",
+                  checkpoint="", block="1", head="0", template="default", seed=0, embed_dim=96,
+                  num_heads=3, stage="1", pair="0", open_tab="windows")
     req = type("Req", (), {"session_hash": "s1"})()
-    key = ("s1", repr(args))
+    key = events.in_flight_key(req, values)
     assert runs.IN_FLIGHT.claim(key)
     try:
-        out = events.on_image_change(*args, request=req)
+        out = events.on_image_change(values, request=req)
     finally:
         runs.IN_FLIGHT.release(key)
     assert all(o == gr.skip() for o in out[:-1]) and out[-1]["value"] == events.DUPLICATE
     assert events.on_rest(object(), "1", "0", "default", "windows", events.DUPLICATE) == tuple(
         gr.skip() for _ in KINDS)
-    out = events.on_image_change(*args, request=req)  # nothing in flight: it runs
+    out = events.on_image_change(values, request=req)  # nothing in flight: it runs
     assert out[-2] is not None and out[-2].run_id and out[-1]["value"] == ""
 
 
@@ -1231,9 +1233,12 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     assert event == "change" and isinstance(demo.blocks[target], gr.State)
     assert fn.trigger_mode == "always_last"
     # the settled settings are the same however the widgets send them, and the preset they are
-    key, preset = events.on_settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0")
-    assert key == events.on_settled(224, 7.0, "3", "random", "", 0.0, 96, 3, 1, 0)[0]
-    assert key != events.on_settled("224", 7, 4, "random", "", 0, 96, 3, "1", "0")[0]
+    def settled(*values):
+        return events.on_settled(dict(zip(events.SETTLED, values, strict=True)))
+
+    key, preset = settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0")
+    assert key == settled(224, 7.0, "3", "random", "", 0.0, 96, 3, 1, 0)[0]
+    assert key != settled("224", 7, 4, "random", "", 0, 96, 3, "1", "0")[0]
 
 
 def test_a_new_stage_keeps_the_query_on_the_same_spot_of_the_image(photo):

@@ -339,3 +339,42 @@ def test_the_colour_bars_are_as_wide_for_every_query(exp14, exp_many_heads, head
         assert all(b == bars[0] for b in bars)
         fmt = bars[0][0]["tickformat"]
         assert len({len(format(v, fmt)) for v in np.linspace(0, 1, 1001)}) == 1
+
+
+
+@pytest.mark.parametrize("head", [0, None])
+def test_the_figure_carries_its_redraw_contract_for_the_page(exp14, head):
+    """layout.meta["click"] (swinviz.figures.attention.click, read by app/instant.js): every
+    role's traces are where it says, and every template filled with the figure's own query gives
+    the text shown, so the page rewrites no sentence and reads no trace's name."""
+    r, c = q = (2, 3)
+    fig = make_figure("attention", exp14, block=1, head=head, query=q).to_plotly_json()
+    meta = fig["layout"]["meta"]
+    click = meta["click"]
+    assert meta["template"] == "default" and click["v"] == 1
+    names = [t.get("name") for t in fig["data"]]
+    for b in (0, 1):
+        assert names[click["traces"]["attention"][b]] == f"attention block {b}"
+        assert names[click["traces"]["keys"][b]] == f"keys block {b}"
+    for h, i in enumerate(click["traces"]["head"]):
+        assert names[i] == f"attn head {h}"
+    assert (not click["traces"]["scores"]) == (head is None)
+    parts = fa.decomposition(exp14, 1, 0 if head is None else head, q)
+    vals = {"row": str(r), "col": str(c),
+            "scores_mean": f"{np.abs(parts['scores']).mean():.3f}",
+            "bias_mean": f"{np.abs(parts['bias']).mean():.3f}"}
+    for b in (0, 1):
+        w, k = (int(v) for v in fa.maths._geometry(exp14.traces[b])[1][r, c])
+        vals.update({f"window{b}": str(w), f"slot{b}": str(k)})
+    vals.update(window=vals["window1"], slot=vals["slot1"])
+    assert click["window"] == int(vals["window"])
+    for text in click["texts"]:
+        path, tpl = text["path"], text["template"]
+        shown = (fig["layout"]["title"]["text"] if "title" in path else
+                 fig["layout"]["annotations"][path["annotation"]]["text"] if "annotation" in path
+                 else fig["data"][path["trace"]][path["key"]])
+        if "item" in path:
+            shown = shown[path["item"]]
+        assert text["values"] and set(text["values"]) <= set(fa.click.PLACEHOLDERS)
+        assert fa.click.fill(tpl, {v: vals[v] for v in text["values"]}) == shown, tpl
+    assert any("title" in t["path"] for t in click["texts"])

@@ -54,6 +54,7 @@ from .._core import (
 from .._core import (
     title_slots as _slots,
 )
+from . import click
 from .maths import (
     BACKGROUND_MAX,
     _attention_bar,
@@ -89,12 +90,18 @@ def figure(exp, sel) -> go.Figure:
     _panel_c(exp, sel, g, layout, refs, data)
     _headings(exp, sel, g, layout, refs)
     layout["annotations"].append(note)
-    style_layout(layout, sel.template, height=height,
-                 title=f"Where token ({g.r}, {g.c}) attends, {g.head_txt}<br><sup>stage "
-                       f"{exp.stage}: {block_name(0, exp)} and {block_name(1, exp)}</sup>")
+    title = (f"Where token ({{row}}, {{col}}) attends, {g.head_txt}<br><sup>stage "
+             f"{exp.stage}: {block_name(0, exp)} and {block_name(1, exp)}</sup>")
+    g.texts.append((title, "title"))
+    style_layout(layout, sel.template, height=height, title=click.fill(title, g.vals))
+    scratch = click.templated(layout, g)  # the page's templates, laid out as the texts are
     top_title(layout, g.t, below=0)
+    top_title(scratch, g.t, below=0)
     layout["margin"].update(b=bottom, t=top + int(1.3 * g.t.font_size))
     layout["showlegend"] = False
+    meta = click.click_meta(data, layout, scratch, g)  # for app/instant.js
+    if meta is not None:
+        layout["meta"]["click"] = meta
     return fast_figure(data, layout)
 
 
@@ -173,14 +180,18 @@ def _layout(exp, sel, g):
     all_b, b_rows, tiled, tiled_b, tiles = g.all_b, g.b_rows, g.tiled, g.tiled_b, g.tiles
     tiles_b, specs = g.tiles_b, g.specs
     head_b = 0 if sel.head is None else sel.head
-    titles = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({r}, {c}) attends, on "
-              f"the image" for b in (0, 1)]
     parts = decomposition(exp, sel.block, head_b, (r, c))
-    sc, bi = parts["scores"], parts["bias"]
+    g.vals, g.texts = click.values(sel, g, parts), []  # the page's templates (click.py)
+    tpl = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({{row}}, {{col}}) "
+           f"attends, on the image" for b in (0, 1)]
+    if not (tiled_b or all_b):
+        tpl += ["q·kᵀ·scale (content)<br><sup>mean |·| = {scores_mean}</sup>",
+                "+ relative position bias<br><sup>mean |·| = {bias_mean}</sup>"]
+    g.texts += [(x, "annotation") for x in tpl]
+    titles = [click.fill(x, g.vals) for x in tpl[:2]]
     titles += [""] if tiled_b else [f"head {h}" for h in range(nH)] \
         if all_b else [
-        f"q·kᵀ·scale (content)<br><sup>mean |·| = {np.abs(sc).mean():.3f}</sup>",
-        f"+ relative position bias<br><sup>mean |·| = {np.abs(bi).mean():.3f}</sup>",
+        *(click.fill(x, g.vals) for x in tpl[2:]),
         "+ mask (0 / −100)" if tr.mask is not None
         else ("+ mask<br><sup>none in W-MSA: adds 0</sup>" if sel.block == 0
               else "+ mask<br><sup>none without a shift: adds 0</sup>"),
@@ -454,25 +465,28 @@ def _panel_c(exp, sel, g, layout, refs, data) -> None:
 
 def _headings(exp, sel, g, layout, refs) -> None:
     """The row headings (a), (b), (c), placed above each row's subplot titles."""
-    t, r, c, N, wq = g.t, g.r, g.c, g.N, g.wq
-    kq, win, all_b, b_rows, tiled = g.kq, g.win, g.all_b, g.b_rows, g.tiled
+    t, N, win, all_b, b_rows, tiled = g.t, g.N, g.win, g.all_b, g.b_rows, g.tiled
     tiled_b = g.tiled_b
     # row headings, placed above each row's subplot titles (lift: font sizes above the row's
     # top; tiled (c) has its labels inside its plot, so its heading sits just above it)
     hb = "head 0" if sel.head is None else f"head {sel.head}"
-    where = f"window {wq}, slot {kq}"
+    where = "window {window}, slot {slot}"  # templates: click.fill below
     headings = [
         (refs[(1, 1)][1], 4.2, "(a) One patch's attention in both blocks, on the image (the "
                                "shift undone)"),
         (refs[(2, 1)][1], 0.6 if tiled_b else 2.9,
          f"(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), "
-         f"{block_name(sel.block, exp)}, token ({r}, {c}) = {where}" if all_b else
-         f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token ({r}, {c}) = {where}"),
+         f"{block_name(sel.block, exp)}, token ({{row}}, {{col}}) = {where}" if all_b else
+         f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token ({{row}}, {{col}}) = "
+         f"{where}"),
         (refs[(2 + b_rows, 1)][1], 0.6 if tiled else 2.9,
-         f"(c) Every head, window {win} of {block_name(sel.block, exp)}: {N}×{N} attention "
-         f"(rows: queries), one colour scale"),
+         f"(c) Every head, window {{window}} of {block_name(sel.block, exp)}: {N}×{N} "
+         f"attention (rows: queries), one colour scale"),
     ]
-    for yref, lift, text in headings:
+    for i, (yref, lift, text) in enumerate(headings):
+        if i:  # (b), (c): templates for the page (click.py)
+            g.texts.append((f"<b>{text}</b>", len(layout["annotations"])))
+        text = click.fill(text, dict(g.vals, window=str(win)))
         row_top = layout[axis_key(yref)]["domain"][1]
         layout["annotations"].append(dict(
             text=f"<b>{text}</b>", xref="paper", yref="paper", x=0, y=row_top, xanchor="left",
