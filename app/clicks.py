@@ -231,8 +231,8 @@ def page_flow_too_long() -> str:
 def page_flow(body: bytes) -> str:
     """The page's own request for the information-flow figure of a clicked token, sent at the
     click itself (app/instant.js), beside Gradio's event for the click, which then leaves that
-    figure out: the page draws it about 100 ms sooner than through Gradio's answer and its
-    status updates.
+    figure out: the page draws it without waiting for Gradio's answer and its status updates
+    (docs/performance.md).
 
     body: JSON {"run": the run's name from the flow figure's layout.meta["page"], "row": r,
     "col": c, "template": "default" | "lecture"}. Returns the figure as gr.Plot's JSON text (as

@@ -451,8 +451,8 @@ def wire_view(c: SimpleNamespace) -> None:
     # (PAGE_FLOW_PATH, below) and draws it on the figure shown; where it cannot (no page
     # meta on the figure yet) it draws the JSON text the server sends to `flow_text`
     # (Gradio's Plot would build a new plot twice).
-    # A click is a direct request, not queued (the queue's join and event stream cost
-    # about 40 ms); clicks.pick_query_page bounds how many run at once (CLICK_CONCURRENCY).
+    # A click is a direct request, not queued (docs/performance.md: the queue's join and
+    # event stream); clicks.pick_query_page bounds how many run at once (CLICK_CONCURRENCY).
     message = gr.Textbox("", visible=False, label="click message")
     flow_text = gr.Textbox("", visible=False, label="flow figure for the page")
     picked = query_img.select(clicks.pick_query_page, [view, block, head, template, message],

@@ -13,8 +13,8 @@
     M x M map per head; with more than 8 heads tiled into one heatmap (`tiled_rows`).
 (c) All heads of one window: the (N, N) attention matrices on one shared colour scale, a panel
     per head; with more than one row of heads (more than 8) tiled into one heatmap
-    (`head_tiles`): a panel per head made every redraw in the page lay out ~50 subplots at
-    stage 4 (24 heads), which took a click past 300 ms.
+    (`head_tiles`), so that a redraw in the page lays out a few subplots, not one per head
+    (docs/performance.md, "the attention figure's tiles").
 """
 
 from __future__ import annotations
@@ -140,9 +140,8 @@ def _plan(exp, sel) -> SimpleNamespace:
     # heads" would be a mean, which no head computes)
     all_b = sel.head is None
     b_rows = head_rows if all_b else 1
-    # (c) with more than one row of heads (12, 24) is one tiled heatmap: a panel per head made
-    # each redraw in the page lay out ~50 subplots at stage 4, and a click took over 300 ms;
-    # so is (b) with all heads chosen
+    # (c) with more than one row of heads (12, 24) is one tiled heatmap, and so is (b) with
+    # all heads chosen: a redraw in the page lays out a few subplots, not one per head
     tiled = head_rows > 1
     tiled_b = all_b and tiled
     tiles = head_tiles(nH, N) if tiled else None
