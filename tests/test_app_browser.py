@@ -266,11 +266,21 @@ def test_an_example_photo_runs_the_model(page):
 
 
 def wait_badge(pg, text: str) -> None:
-    pg.wait_for_function(
-        "(t) => { const e = document.querySelector('#badge');"
-        " return e && e.innerText.includes(t); }",
-        arg=text,
-    )
+    """Wait until the badge says `text`; when it never does, fail with what the page showed
+    (badge, status line, budget line, toasts), so that a failure says why."""
+    try:
+        pg.wait_for_function(
+            "(t) => { const e = document.querySelector('#badge');"
+            " return e && e.innerText.includes(t); }",
+            arg=text,
+        )
+    except Exception as exc:
+        shown = pg.evaluate(
+            "() => ['#badge', '#status', '#budget', '.toast-body', '#window input', "
+            "'#shift input'].map((s) => s + ': ' + [...document.querySelectorAll(s)]"
+            ".map((e) => e.value !== undefined && e.tagName === 'INPUT' ? e.value : "
+            "e.innerText).join(' | '))")
+        raise AssertionError(f"the badge never said {text!r}; the page showed: {shown}") from exc
 
 
 def test_the_weights_notice_is_visible_when_the_weights_are_random(page):
