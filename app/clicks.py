@@ -121,6 +121,15 @@ def _message_run(where: str, part: dict) -> str:
     return run
 
 
+def _message_part(msg: dict, name: str) -> dict | None:
+    """The message's object `name` ("at", "drew"), or None; anything else is a ValueError."""
+    part = msg.get(name)
+    if part is not None and not isinstance(part, dict):
+        raise ValueError(f"The click message's \"{name}\" must be an object or null, got "
+                         f"{short(part)}.")
+    return part
+
+
 def parse_click_message(text) -> ClickMessage:
     """The page's click message (JSON text, see `ClickMessage` and CLICK_MESSAGE_SHAPE) checked
     once; "" or None (a page without app/instant.js, or with its in-page path off) is the empty
@@ -141,18 +150,12 @@ def parse_click_message(text) -> ClickMessage:
         raise ValueError(f"The click message must say its version, \"v\": "
                          f"{CLICK_MESSAGE_VERSION}, got {short(msg.get('v'))}.")
     at = drew = None
-    part = msg.get("at")
+    part = _message_part(msg, "at")
     if part is not None:
-        if not isinstance(part, dict):
-            raise ValueError(f"The click message's \"at\" must be an object or null, got "
-                             f"{short(part)}.")
         at = (_message_run("at", part), _message_whole("at", "row", part.get("row")),
               _message_whole("at", "col", part.get("col")))
-    part = msg.get("drew")
+    part = _message_part(msg, "drew")
     if part is not None:
-        if not isinstance(part, dict):
-            raise ValueError(f"The click message's \"drew\" must be an object or null, got "
-                             f"{short(part)}.")
         drew = (_message_run("drew", part), _message_whole("drew", "block", part.get("block")),
                 _message_whole("drew", "head", part.get("head"), none=True),
                 _message_whole("drew", "row", part.get("row")),
