@@ -173,8 +173,8 @@ def on_download(view, block, head, template, progress=gr.Progress()):  # noqa: B
     return saved(exports.download(view, block, head, template, progress=progress))
 
 
-def on_deck(view, block, head, progress=gr.Progress()):  # noqa: B008
-    return saved(exports.lecture_deck(view, block, head, progress=progress))
+def on_deck(view, lang, progress=gr.Progress()):  # noqa: B008
+    return saved(exports.lecture_deck(view, lang, progress=progress))
 
 
 SHIFT_TAB = "shift"  # the tab (by its first kind) that shows the shift animation

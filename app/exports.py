@@ -40,10 +40,11 @@ def _export_dir() -> Path:
     return out
 
 
-def _zip(paths, zpath: Path) -> str:
+def _zip(paths, zpath: Path, root: Path | None = None) -> str:
+    """The files in one zip, by name (by their path under `root` when given)."""
     with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in paths:
-            zf.write(p, arcname=Path(p).name)
+            zf.write(p, arcname=str(Path(p).relative_to(root)) if root else Path(p).name)
     return str(zpath)
 
 
@@ -96,21 +97,22 @@ def download(view: View | None, block=1, head="0", template="default", progress=
     return zpath
 
 
-def lecture_deck(view: View | None, block=1, head="0", progress=None) -> str:
-    """The lecture deck of the session's exploration (`swinviz.deck.write_deck`: numbered
-    slides in the lecture template, the same as one PDF, the cyclic shift as a GIF), zipped;
-    returns the path."""
-    from swinviz.deck import deck_steps, write_deck
+def lecture_deck(view: View | None, lang: str = "en", progress=None) -> str:
+    """The lesson's deck for the session's exploration (`swinviz.lesson.write_lecture`: 16:9
+    slides as PNGs, lecture.pptx with speaker notes, lecture.pdf, the shift GIF and its
+    frames) in `lang`, zipped; returns the path."""
+    from swinviz.lesson import deck_steps, languages, write_lecture
 
     if view is None:
         raise user_error("Run the model on an image first; then the lecture deck can be made.")
-    b, h, _ = view_settings(view, block, head, "lecture")
+    lang = lang if lang in languages() else "en"
     out = _export_dir()
     step = _progress_steps(progress, deck_steps(), start=0.02)
-    paths = _exporting(out, lambda: write_deck(
-        view.exp, out / "deck", block=b, head=h, query=view.query, template="lecture",
-        width=EXPORT_WIDTH, exporter=WARM, progress=step))
-    zpath = _zip(paths, out / f"swinviz-lecture-{_file_stem(view, b)}.zip")
+    paths = _exporting(out, lambda: write_lecture(
+        view.exp, out / "deck", lang=lang, query=view.query, exporter=WARM, progress=step))
+    frames = sorted((out / "deck" / "shift-frames").glob("*.png"))
+    zpath = _zip([*paths, *frames],
+                 out / f"swinviz-lecture-{lang}-{_file_stem(view, 1)}.zip", root=out / "deck")
     shutil.rmtree(out / "deck", ignore_errors=True)
     return zpath
 
@@ -118,12 +120,13 @@ def lecture_deck(view: View | None, block=1, head="0", progress=None) -> str:
 def shift_gif(view: View | None) -> str | None:
     """The cyclic shift of the session's exploration animated (`swinviz.animation`), as a GIF
     file; None before a run. Built once per exploration and kept beside the exports."""
-    from swinviz.animation import save_gif, shift_animation
+    from swinviz.animation import GIF_BETWEEN, save_gif, shift_animation
 
     if view is None:
         return None
     held = view.held
     if held.gif is not None and Path(held.gif).is_file():
         return held.gif
-    held.gif = str(save_gif(shift_animation(view.exp), _export_dir() / "cyclic-shift.gif"))
+    held.gif = str(save_gif(shift_animation(view.exp, between=GIF_BETWEEN),
+                            _export_dir() / "cyclic-shift.gif", between=GIF_BETWEEN))
     return held.gif

@@ -1,5 +1,6 @@
 """What the page says about a run and its settings: the badge (stage, grid, windows, weights,
-timing, prediction), the budget line, the query caption and the presets of the settings panel."""
+timing, prediction), the budget line, the query caption and the presets of the settings panel;
+and the page's introduction and style sheet."""
 
 from __future__ import annotations
 
@@ -28,6 +29,33 @@ PRESETS: dict[str, dict] = {
                 window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
                 num_heads=DEFAULT_HEADS, stage="1", pair="0"),
 }
+
+INTRO = """\
+# swinviz · the shifted windows of the Swin Transformer
+Upload a photo (or click an example). It is cut into **4x4-pixel patches (tokens)** and run
+through a whole Swin-T; the page shows one **pair of blocks** of one **stage** (stage 1, pair 0
+first): the pair's **first block** lets each token attend only to the tokens of its own regular
+window (W-MSA); its **second block** does the same with the windows **shifted** by a few tokens
+(SW-MSA), so information crosses the window borders. Later stages work on coarser tokens (8, 16,
+32 px). Every picture is drawn from the model's own tensors. **Click the image on the right** to
+pick a query token; the tabs below follow the data's path through the two blocks. **New to
+Swin?** The **Lesson** tab walks through the idea one step at a time (English or 中文).
+"""
+
+CSS = """
+#badge { font-size: 0.95em; }
+#weights-notice { border-left: 4px solid #E69F00; background: #fff8e6; padding: 6px 12px;
+                  border-radius: 4px; }
+#status { border-left: 4px solid #D55E00; background: #fff4ec; padding: 6px 12px;
+          border-radius: 4px; }
+.explain { font-size: 0.95em; line-height: 1.45; }
+#query-image img { image-rendering: pixelated; cursor: crosshair; }
+/* the label and the fullscreen button sit in a strip above the clickable image, not over its
+   top rows (where they took the clicks meant for those patches) */
+#query-image .image-container { padding-top: 30px; }
+#query-image label.float { pointer-events: none; }
+"""
+
 
 
 def preset_of(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,

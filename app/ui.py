@@ -63,6 +63,7 @@ from .guard import (
     trust_examples,
 )
 from .instant import page_head
+from .lesson import KEYS_JS, lesson_tab, wire_lesson
 from .limits import (
     MAX_BODY_BYTES,
     MAX_DIRECT,
@@ -120,32 +121,6 @@ FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
 PICK_JS = ("(...args) => { args[args.length - 1] = window.swinviz ? window.swinviz.message() "
            ": ''; return args; }")
 
-INTRO = """\
-# swinviz · the shifted windows of the Swin Transformer
-Upload a photo (or click an example). It is cut into **4x4-pixel patches (tokens)** and run
-through a whole Swin-T; the page shows one **pair of blocks** of one **stage** (stage 1, pair 0
-first): the pair's **first block** lets each token attend only to the tokens of its own regular
-window (W-MSA); its **second block** does the same with the windows **shifted** by a few tokens
-(SW-MSA), so information crosses the window borders. Later stages work on coarser tokens (8, 16,
-32 px). Every picture is drawn from the model's own tensors. **Click the image on the right** to
-pick a query token; the tabs below follow the data's path through the two blocks.
-"""
-
-CSS = """
-#badge { font-size: 0.95em; }
-#weights-notice { border-left: 4px solid #E69F00; background: #fff8e6; padding: 6px 12px;
-                  border-radius: 4px; }
-#status { border-left: 4px solid #D55E00; background: #fff4ec; padding: 6px 12px;
-          border-radius: 4px; }
-.explain { font-size: 0.95em; line-height: 1.45; }
-#query-image img { image-rendering: pixelated; cursor: crosshair; }
-/* the label and the fullscreen button sit in a strip above the clickable image, not over its
-   top rows (where they took the clicks meant for those patches) */
-#query-image .image-container { padding-top: 30px; }
-#query-image label.float { pointer-events: none; }
-"""
-
-
 # --------------------------------------------------------------------------------- the page
 
 
@@ -158,7 +133,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
     with gr.Blocks(title="swinviz: Swin Transformer shifted windows",
                    delete_cache=(3600, 3600)) as demo:
         c = SimpleNamespace(view=gr.State(None, time_to_live=STATE_TTL_S))
-        gr.Markdown(INTRO)
+        gr.Markdown(panel.INTRO)
         gr.Markdown(f"**{choice.notice}**" if choice.notice else "", elem_id="weights-notice",
                     visible=bool(choice.notice))
         with gr.Row(equal_height=False):
@@ -167,6 +142,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
             with gr.Column(scale=3, min_width=360):
                 view_panel(c)
         figure_tabs(c)
+        wire_lesson(c, demo)
         wire_runs(c)
         wire_settings(c)
         wire_view(c)
@@ -286,7 +262,7 @@ def view_panel(c: SimpleNamespace) -> None:
                                elem_id="download-button")
             dl_file = gr.DownloadButton("Save again", visible=False, size="sm",
                                         elem_id="download-file")
-            deck_btn = gr.Button("Download lecture deck (slides, PDF, animation)",
+            deck_btn = gr.Button("Download the lesson's deck (16:9 slides, PPTX, PDF)",
                                  elem_id="deck-button")
             deck_file = gr.DownloadButton("Save again", visible=False, size="sm",
                                           elem_id="deck-file")
@@ -309,7 +285,8 @@ def figure_tabs(c: SimpleNamespace) -> None:
     open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
     tab_items = []
     tab_mds = []  # what each tab explains, said for the run shown (`after_run`)
-    with gr.Tabs():
+    with gr.Tabs(selected=TABS[0][1][0]):
+        lesson_tab(c)
         for title, kinds, text in TABS:
             with gr.Tab(title, id=kinds[0]) as tab_item:
                 tab_items.append(tab_item)
@@ -358,6 +335,7 @@ def then_sync(c: SimpleNamespace, event) -> None:
     template, open_tab, status, shift_anim = c.template, c.open_tab, c.status, c.shift_anim
     event.success(after_run, [view, head, block], [head, block, query_md, *tab_mds],
                   **PRIVATE)
+    event.success(*c.after_run_lesson, **PRIVATE)
     event.success(on_rest, [view, block, head, template, open_tab, status], c.fig_outputs,
                   api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last", **DRAW_KW)
@@ -465,7 +443,7 @@ def wire_view(c: SimpleNamespace) -> None:
     # one click: the zip is made, then the browser saves it (SAVE_JS)
     dl_btn.click(on_download, [view, block, head, template], [dl_file], **EXPORT_KW).success(
         None, [dl_file], None, queue=False, api_visibility="private", js=SAVE_JS)
-    deck_btn.click(on_deck, [view, block, head], [deck_file], **EXPORT_KW).success(
+    deck_btn.click(on_deck, [view, c.lesson.lang], [deck_file], **EXPORT_KW).success(
         None, [deck_file], None, queue=False, api_visibility="private", js=SAVE_JS)
     for tab_item, (_, kinds, _) in zip(tab_items, TABS, strict=True):
         tab_item.select(on_tab, None, [open_tab], **PRIVATE)
@@ -485,11 +463,11 @@ def launch_options() -> dict:
         max_file_size=MAX_FILE_SIZE,
         state_session_capacity=MAX_SESSIONS,
         theme=gr.themes.Default(primary_hue="blue"),
-        css=CSS,
+        css=panel.CSS,
         ssr_mode=False,
         show_error=False,
         footer_links=["api", "gradio"],
-        head=page_head(),
+        head=page_head() + f"<script>{KEYS_JS}</script>",
         app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
                     "middleware": [Middleware(
                         RequestLimits, max_body=MAX_BODY_BYTES,

@@ -8,13 +8,18 @@ cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
 pip install -q --disable-pip-version-check -c constraints.txt -r requirements-dev.txt -e .
-# Static export (kaleido) and the browser tests use Debian's Chromium; install it when missing.
+# Static export (kaleido) and the browser tests use Debian's Chromium, Chinese text the Noto CJK
+# fonts: packages.txt (what a Hugging Face Space installs too); install what is missing.
 # Another apt/dpkg run (e.g. unattended-upgrades) may hold the dpkg lock: wait for it (10 min).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  log=/tmp/swinviz-chromium-install.log
+missing=()
+for pkg in $(grep -v '^#' packages.txt); do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  log=/tmp/swinviz-apt-install.log
   apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
-  (apt_get update -q && apt_get install -y -q chromium) >"$log" 2>&1 \
-    || echo "warning: could not install chromium (see $log)" >&2
+  (apt_get update -q && apt_get install -y -q "${missing[@]}") >"$log" 2>&1 \
+    || echo "warning: could not install ${missing[*]} (see $log)" >&2
 fi
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "${CI:-}" ] && [ "${CI,,}" = true ]; then

@@ -28,6 +28,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 FORMATS = ("png", "svg")
+PAGE_FORMATS = (*FORMATS, "pdf")  # what a batch can write (pdf: the lecture's slides)
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 TABS = 2  # browser tabs rendering at once: one renders while the other reloads
 MAX_IMAGE_SIDE = 2048  # longest side of a magnified photograph handed to the browser
@@ -57,13 +58,16 @@ def find_browser() -> str | None:
     return None
 
 
-def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
-    """"png,svg" or ["png"] -> ("png", "svg"); unknown formats are a clear ValueError."""
+def parse_formats(formats: str | Iterable[str],
+                  allowed: tuple[str, ...] = FORMATS) -> tuple[str, ...]:
+    """"png,svg" or ["png"] -> ("png", "svg"); unknown formats are a clear ValueError.
+    `allowed`: what the caller takes (the figures: png and svg; the lecture's slides: pdf too)."""
     items = formats.split(",") if isinstance(formats, str) else list(formats)
     out = tuple(dict.fromkeys(f.strip().lower().lstrip(".") for f in items if f.strip()))
-    bad = [f for f in out if f not in FORMATS]
+    bad = [f for f in out if f not in allowed]
     if bad or not out:
-        raise ValueError(f"unknown export format(s) {bad or formats!r}; choose from png, svg")
+        raise ValueError(f"unknown export format(s) {bad or formats!r}; choose from "
+                         f"{', '.join(allowed)}")
     return out
 
 
@@ -215,8 +219,9 @@ async def _render(k, jobs: list[_Job], width: int, done: queue.Queue) -> None:
                 done.put(job.paths["svg"])
             if "png" in job.paths:
                 await write(svg_raster_figure(svg, w0, h0), job.paths["png"], png)
-            return
         for fmt, path in job.paths.items():
+            if job.via_svg and fmt in ("svg", "png"):
+                continue
             await write(job.fig, path, png if fmt == "png" else dict(format=fmt, width=w0,
                                                                      height=h0))
 
@@ -304,7 +309,7 @@ class Exporter:
     def _export(self, figs, out_dir, formats, width, progress) -> list[Path]:
         if self._closed:
             raise ExportError("this exporter is closed; make a new Exporter")
-        fmts = parse_formats(formats)
+        fmts = parse_formats(formats, PAGE_FORMATS)
         if width < 200:
             raise ValueError(f"width {width} is too small for an exported figure")
         out = Path(out_dir)

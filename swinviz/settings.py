@@ -144,6 +144,6 @@ class Settings:
                    parse_head(head, geo.num_heads, s), parse_template(template))
 
     def figure_options(self) -> dict:
-        """What `swinviz.figures.make_figure` and `swinviz.deck.write_deck` take."""
+        """What `swinviz.figures.make_figure` takes (the lecture takes its query)."""
         return dict(block=self.block, head=self.head, query=self.query,
                     template=self.template)

@@ -965,3 +965,65 @@ def test_with_the_in_page_path_off_every_click_goes_to_the_server(server, browse
         assert pg.evaluate("() => window.swinviz.flowSeq") == 0
     finally:
         pg.close()
+
+
+def _lesson_state(pg) -> dict:
+    return pg.evaluate(
+        """() => { const g = document.querySelector('#lesson-figure .js-plotly-plot');
+                   const h = document.querySelector('#lesson-text h3');
+                   return {step: document.querySelector('#lesson-step').innerText.trim(),
+                           title: h ? h.innerText : '', traces: g && g.data ? g.data.length : -1};
+                 }""")
+
+
+def test_the_lesson_walks_every_step_in_both_languages(server, browser, photo):
+    """Issue 23: the Lesson tab, opened by ?lang=zh after an upload: every step's label, title
+    and picture (as many traces as the lesson draws for this exploration), forward with the
+    Next button and the arrow key, back in English with the arrow key."""
+    from app import runs
+    from swinviz.lesson import STEPS, Lesson
+
+    exp = runs.run(photo)[-1].exp  # the page's run of the same photo and settings
+    lessons = {code: Lesson(exp, lang=code) for code in ("en", "zh")}
+    n = len(STEPS)
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server + "?lang=zh")
+        pg.wait_for_selector("#image-input")
+        pg.locator("#image-input input[type=file]").set_input_files(photo)
+        wait_plot(pg, "windows")
+        pg.get_by_role("tab", name="Lesson").click()
+        assert pg.get_by_label("中文").is_checked()
+
+        def walk(code, order, key):
+            for i, k in enumerate(order):
+                want = dict(step=(f"step {k + 1} of {n}" if code == "en"
+                                  else f"第 {k + 1} 步，共 {n} 步"),
+                            title=lessons[code].text(k).title,
+                            traces=len(lessons[code].visual(k).data))
+                try:
+                    pg.wait_for_function(
+                        "(w) => { const s = document.querySelector('#lesson-step');"
+                        " const h = document.querySelector('#lesson-text h3');"
+                        " const g = document.querySelector('#lesson-figure .js-plotly-plot');"
+                        " return s && s.innerText.trim() === w.step && h"
+                        " && h.innerText.includes(w.title) && g && g.data"
+                        " && g.data.length === w.traces; }", arg=want)
+                except Exception as exc:
+                    raise AssertionError(f"{want} never showed: {_lesson_state(pg)}") from exc
+                if k in (0, 7) and code == "zh" or k == 11:
+                    pg.locator("#lesson").screenshot(
+                        path=str(ARTIFACTS / f"app-50-lesson-{code}-{k + 1:02d}.png"))
+                if i + 1 < len(order):
+                    if key and i % 2:
+                        pg.keyboard.press(key)
+                    else:
+                        pg.locator("#lesson-next" if key == "ArrowRight" else
+                                   "#lesson-prev").click()
+
+        walk("zh", list(range(n)), "ArrowRight")
+        pg.get_by_label("English").check()
+        walk("en", list(range(n - 1, -1, -1)), "ArrowLeft")
+    finally:
+        pg.close()

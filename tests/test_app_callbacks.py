@@ -262,6 +262,8 @@ def fake_export(monkeypatch):
                 p = out_dir / f"{kind}.{fmt}"
                 if fmt == "png":
                     Image.new("RGB", (width // 100, 9), "white").save(p)
+                elif fmt == "pdf":
+                    Image.new("RGB", (16, 9), "white").save(p, format="PDF")
                 else:
                     p.write_text(f"{kind} {fmt} {width}")
                 paths.append(p)
@@ -300,37 +302,47 @@ def test_download_without_a_browser_is_a_message(view, fake_export, monkeypatch)
         exports.lecture_deck(None)
 
 
-def test_lecture_deck_zips_numbered_slides_pdf_and_animation(view, fake_export):
-    """The deck button: the slides in lecture order (lecture template), the PDF of them and the
-    shift GIF of this exploration, in one zip."""
-    from swinviz.deck import GIF_NAME, PDF_NAME, pdf_page_count, slide_kinds, slide_names
+def test_lecture_deck_zips_the_lessons_deck_in_the_pages_language(view, fake_export):
+    """The deck button: the lesson's 16:9 slides in order, lecture.pptx (speaker notes),
+    lecture.pdf, the shift GIF and its frames, in one zip, in the language of the page's
+    lesson; an unknown language is English."""
+    from pptx import Presentation
 
-    path = Path(exports.lecture_deck(view, block=1, head="0"))
-    assert path.suffix == ".zip" and path.name.startswith("swinviz-lecture-")
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-        slides = [f"{n}.png" for n in slide_names(slide_kinds())]
-        assert names == [*slides, PDF_NAME, GIF_NAME]
-        with Image.open(zf.open(slides[0])) as im:
-            assert im.width == 16  # exported at the slides' width, 1600
-        assert pdf_page_count(zf.extract(PDF_NAME, path.parent)) == len(slides)
-        with Image.open(zf.open(GIF_NAME)) as gif:
-            assert gif.n_frames == view.exp.shift_size + 1
+    from swinviz.lesson import STEPS, lecture_files
+
+    for lang in ("zh", "xx"):
+        path = Path(exports.lecture_deck(view, lang))
+        code = "zh" if lang == "zh" else "en"
+        assert path.suffix == ".zip" and path.name.startswith(f"swinviz-lecture-{code}-")
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            assert names[:len(STEPS) + 3] == lecture_files()
+            frames = [n for n in names if n.startswith("shift-frames/")]
+            assert len(frames) == view.exp.shift_size + 1
+            prs = Presentation(zf.open("lecture.pptx"))
+            assert len(prs.slides) == len(STEPS)
+            notes = prs.slides[0].notes_slide.notes_text_frame.text
+            assert ("张图像" in notes) == (code == "zh")
+            with Image.open(zf.open("cyclic-shift.gif")) as gif:
+                assert gif.n_frames == view.exp.shift_size * 4 + 1  # 3 between two steps
 
 
 def test_shift_animation_is_this_explorations_and_made_once(view, photo):
-    """The Cyclic shift tab's GIF: one frame per token of shift (plus the start), made once per
-    exploration (kept with it), a new one for a new run."""
+    """The Cyclic shift tab's GIF: one frame per token of shift (plus the start) and
+    GIF_BETWEEN frames between two steps, made once per exploration (kept with it), a new one
+    for a new run."""
+    from swinviz.animation import GIF_BETWEEN
+
     assert exports.shift_gif(None) is None
     first = exports.shift_gif(view)
     with Image.open(first) as gif:
-        assert gif.n_frames == view.exp.shift_size + 1
+        assert gif.n_frames == view.exp.shift_size * (GIF_BETWEEN + 1) + 1
     assert exports.shift_gif(view) == first  # the same file: not made again
     again = runs.run(photo, **{**SMALL, "shift_size": 1})[-1]
     other = exports.shift_gif(again)
     assert other != first
     with Image.open(other) as gif:
-        assert gif.n_frames == 2
+        assert gif.n_frames == GIF_BETWEEN + 2
 
 
 # ------------------------------------------------------------------ checkpoints and models

@@ -464,21 +464,37 @@ def test_auto_weights_ask_default_weights_and_print_its_notice(tmp_path, monkeyp
 
 @needs_browser
 def test_lecture_writes_the_deck(tmp_path, capsys):
-    from swinviz.deck import pdf_page_count, slide_kinds, slide_names
+    """`lecture IMAGE --out DIR --lang zh --theme dark`: the numbered 1920x1080 slides, the
+    PPTX, the PDF (one page a slide), the GIF and its frames."""
+    from pypdf import PdfReader
+
+    from swinviz.lesson import STEPS, lecture_files
 
     out = tmp_path / "deck"
     code = cli.main(["lecture", str(CAT), "--out", str(out), "--size", "56", "--weights",
-                     "random", "--device", "cpu"])
+                     "random", "--device", "cpu", "--lang", "zh", "--theme", "dark"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    slides = [f"{n}.png" for n in slide_names(slide_kinds())]
-    assert slides[:3] == ["01-image.png", "02-windows.png", "03-shift.png"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(slides + ["lecture.pdf",
-                                                                     "cyclic-shift.gif"])
-    for name in slides:
+    files = lecture_files()
+    assert files[:3] == ["01-title.png", "02-patches.png", "03-cost.png"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(files + ["shift-frames"])
+    for name in files[:len(STEPS)]:
         with Image.open(out / name) as im:
-            assert im.width == 1600, name
-    assert pdf_page_count(out / "lecture.pdf") == len(slides)
+            assert im.size == (1920, 1080), name
+            assert im.getpixel((4, 4))[:3] == (21, 24, 29)  # the dark theme's ground
+    assert len(PdfReader(str(out / "lecture.pdf")).pages) == len(STEPS)
     with Image.open(out / "cyclic-shift.gif") as gif:
-        assert gif.n_frames == 3 + 1  # 14x14 tokens, window 7, shift 3: steps 0..3
-    assert f"wrote {len(slides) + 2} files" in captured.out
+        assert gif.n_frames == 3 * 4 + 1  # 14x14 tokens, M 7, s 3: steps 0..3, 3 between two
+    assert len(list((out / "shift-frames").glob("*.png"))) == 3 + 1
+    assert f"wrote {len(files)} files" in captured.out
+
+
+@pytest.mark.parametrize("option, value, said", [
+    ("--lang", "fr", "--lang: unknown language 'fr'; choose from en, zh."),
+    ("--theme", "sepia", "--theme: unknown theme 'sepia'; choose from light, dark."),
+])
+def test_lecture_language_and_theme_are_checked_first(tmp_path, capsys, option, value, said):
+    code = cli.main(["lecture", str(CAT), "--out", str(tmp_path / "d"), option, value])
+    assert code != 0
+    assert said in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()

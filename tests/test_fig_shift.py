@@ -133,7 +133,7 @@ def test_stage4_legend_lists_only_what_is_seen(exp_s4, exp14):
     fig = make_figure("shift", exp_s4, query=(3, 3))
     assert hidden_legend_entries(fig) == []
     legend = legend_names(fig)
-    assert "the one window of block 1 (SW-MSA) (the whole grid)" in legend
+    assert "the one window of block 1 (W-MSA, shift 0) (the whole grid)" in legend
     assert not [n for n in legend if "window grid" in n]  # the orange grid is not drawn apart
     fig = make_figure("shift", exp14, query=(9, 4))
     assert hidden_legend_entries(fig) == []

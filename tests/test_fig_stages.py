@@ -60,7 +60,8 @@ def test_every_figure_for_every_stage(swin224, sp):
         fig.to_json()
     b0, b1 = 2 * p, 2 * p + 1
     assert f"block {b0} (W-MSA)" in figs["windows"].layout.title.text
-    assert f"block {b1} (SW-MSA)" in figs["windows"].layout.title.text
+    second = "SW-MSA" if exp.shift_size else "W-MSA, shift 0"  # stage 4: plain W-MSA
+    assert f"block {b1} ({second})" in figs["windows"].layout.title.text
     assert f"blocks {b0} and {b1}" in figs["cost"].layout.title.text
     # the image figures draw tokens at the stage's pixels per token
     H, W = exp.grid
@@ -166,13 +167,18 @@ def test_padded_attention_and_shapes(swin200, sp):
 
 
 def test_selection_any_stage_grid(swin224, swin200):
-    want = {(224, 1): (54, 54), (224, 2): (26, 26), (224, 3): (12, 12), (224, 4): (3, 3),
-            (200, 1): (48, 48), (200, 2): (23, 23), (200, 3): (11, 11), (200, 4): (3, 3)}
+    """The default query is a token on a window border near the middle (the last row and column
+    of a window, so the shifted window joins four), the middle when no border is inside or
+    nothing shifts (stage 4)."""
+    want = {(224, 1): (27, 27), (224, 2): (13, 13), (224, 3): (6, 6), (224, 4): (3, 3),
+            (200, 1): (20, 20), (200, 2): (6, 6), (200, 3): (6, 6), (200, 4): (3, 3)}
     for size, exps in ((224, swin224), (200, swin200)):
         for (s, _), exp in exps.items():
             H, W = exp.grid
             q = Selection().resolved(exp).query
             assert q == want[(size, s)]
+            if exp.shift_size:
+                assert (q[0] + 1) % exp.window_size == 0 and (q[1] + 1) % exp.window_size == 0
             assert 0 <= q[0] < H and 0 <= q[1] < W
             Selection(query=(H - 1, W - 1)).resolved(exp)
             with pytest.raises(ValueError, match=f"outside the {H}x{W} token grid"):

@@ -50,3 +50,22 @@ def test_the_kernel_source_ships_in_the_wheel(tmp_path):
     assert "swinviz/data/imagenet_classes.txt" in names  # the class names ship with it
     packages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "swinviz").rglob("__init__.py")}
     assert packages <= set(names), sorted(packages - set(names))  # every subpackage
+
+
+def test_a_space_gets_what_the_lecture_needs():
+    """The lesson's deck: python-pptx and pypdf from requirements.txt (pinned), Chromium and the
+    Noto CJK fonts (Chinese slides) from packages.txt, which scripts/test.sh installs too; under
+    CI the font is there for Chromium to find."""
+    import os
+    import shutil
+    import subprocess
+
+    assert requirement(ROOT / "requirements.txt", "python-pptx") == "python-pptx==1.0.2"
+    assert requirement(ROOT / "requirements.txt", "pypdf") == "pypdf==7.1.1"
+    packages = (ROOT / "packages.txt").read_text().split()
+    assert {"chromium", "fonts-noto-cjk"} <= set(packages)
+    assert "packages.txt" in (ROOT / "scripts/test.sh").read_text()
+    if os.environ.get("CI", "").lower() == "true" and shutil.which("fc-list"):
+        found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True,
+                               text=True).stdout
+        assert "Noto Sans CJK" in found

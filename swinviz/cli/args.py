@@ -57,6 +57,8 @@ class FigureSettings:
     stage: int = 1
     pair: int = 0
     preset: str | None = None
+    lang: str = "en"  # lecture: the deck's language and look
+    theme: str = "light"
     # the same settings as the library's one checked object (`swinviz.settings.Settings`: the
     # model's config, the pair, what the figures show), which the run hands on
     view: Settings | None = field(default=None, compare=False, repr=False)
@@ -93,7 +95,7 @@ def _add_common(c: argparse.ArgumentParser, template: str) -> None:
                         "stage 1); options given on the command line win")
     c.add_argument("--query", default=None,
                    help="query patch ROW,COL in the stage's token coordinates "
-                        "(default near bottom-right)")
+                        "(default: a token on a window border near the middle)")
     c.add_argument("--block", default="1", help="block 0 or 1 of the pair (default 1)")
     c.add_argument("--head", default="0", help="head index from 0, or 'all' (default 0)")
     c.add_argument("--template", default=template, help=f"default or lecture (default {template})")
@@ -111,8 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(f, "default")
     f.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
     f.add_argument("--kinds", default=None, help="comma-separated subset of figure kinds")
-    lec = sub.add_parser("lecture", help="numbered slides, one PDF and the cyclic-shift GIF")
+    lec = sub.add_parser("lecture", help="the lesson as a 16:9 deck: lecture.pptx, lecture.pdf, "
+                                         "1920x1080 slide PNGs and the cyclic-shift GIF")
     _add_common(lec, "lecture")
+    lec.add_argument("--lang", default="en", help="en or zh: the slides' and notes' language "
+                                                  "(default en)")
+    lec.add_argument("--theme", default="light", help="light or dark (default light)")
     sub.add_parser("bench", help="run the benchmark (python -m swinviz.bench)", add_help=False)
     return p
 

@@ -157,6 +157,21 @@ def _check_budget(cfg, stage: int, pair: int) -> None:
         raise UsageError(re.sub(r"\ba window of (\d+)", r"--window \1", text)) from None
 
 
+def _check_deck(a) -> tuple[str, str]:
+    """The lecture's --lang and --theme, checked by the lesson's own lists."""
+    from ..lesson import check_lang, get_theme
+
+    try:
+        check_lang(a.lang)
+    except ValueError as e:
+        raise UsageError(f"--lang: {short(str(e), 200, quote=False)}") from None
+    try:
+        get_theme(a.theme)
+    except ValueError as e:
+        raise UsageError(f"--theme: {short(str(e), 200, quote=False)}") from None
+    return a.lang, a.theme
+
+
 def figure_settings(argv: list[str]) -> FigureSettings:
     """argv of `figures` or `lecture` (e.g. ["figures", "cat.jpg", "--out", "figs"]) -> checked
     settings.
@@ -237,11 +252,13 @@ def figure_settings(argv: list[str]) -> FigureSettings:
                       f"a head number from 0 to {heads - 1} (stage {stage} has {heads} heads) "
                       "or 'all'")
     device = str(resolve_device(a.device))
+    lang, theme = _check_deck(a) if lecture else ("en", "light")
 
     return FigureSettings(
         image=_check_image(a.image), out=_check_out(a.out), formats=formats, size=size,
         window=window, shift=shift, weights=_check_weights(a.weights), query=query,
         block=block, head=head, template=a.template, width=width, kinds=kinds, device=device,
         command=a.command, arch=base.name, stage=stage, pair=pair, preset=a.preset,
+        lang=lang, theme=theme,
         view=Settings(cfg, stage, pair, query, block, head, a.template),
     )

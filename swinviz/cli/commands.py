@@ -58,10 +58,10 @@ def run(s: FigureSettings) -> int:
     were written. The export browser starts first, in the background, while the model runs."""
     from .. import export, factory
 
-    if s.width < SLIDE_WIDTH:
+    lecture = s.command == "lecture"
+    if s.width < SLIDE_WIDTH and not lecture:
         print(f"note: --width {s.width} is below slide resolution ({SLIDE_WIDTH})",
               file=sys.stderr)
-    lecture = s.command == "lecture"
     with export.Exporter() as exporter:  # no browser: ExportError before any work
         try:  # before the model runs: a folder that cannot be made costs nothing
             s.out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ def run(s: FigureSettings) -> int:
                              f"({e.strerror or e})") from None
         weights = resolve_weights(s)
         if lecture:
-            from ..deck import deck_steps
+            from ..lesson import deck_steps
 
             progress = Progress(2 + deck_steps())
         else:
@@ -83,10 +83,11 @@ def run(s: FigureSettings) -> int:
             progress.step("image explored")
             selection = s.view.figure_options()
             if lecture:
-                from ..deck import write_deck
+                from ..lesson import write_lecture
 
-                paths = write_deck(exp, s.out, width=s.width, exporter=exporter,
-                                   progress=progress.step, **selection)
+                paths = write_lecture(exp, s.out, lang=s.lang, theme=s.theme,
+                                      query=selection["query"], exporter=exporter,
+                                      progress=progress.step)
             else:
                 from ..figures import make_figure
 

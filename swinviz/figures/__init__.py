@@ -25,11 +25,17 @@ QUERY_KINDS = query_kinds()
 
 
 def default_query(H: int, W: int, window_size: int, shift_size: int) -> tuple[int, int]:
-    """A patch near the bottom-right corner of an (H, W) grid, inside it: s // 2 patches in from
-    the corner with a shift (in the windows that wrap around), half a window in without one
-    (the middle of the grid when one window covers it)."""
-    k = shift_size // 2 if shift_size else window_size // 2
-    return max(0, H - 1 - k), max(0, W - 1 - k)
+    """A token on a window border near the middle of an (H, W) grid: the last row and column of
+    a window, so that with a shift the second block's window joins four of the first block's
+    (none wrapped around the image) and the figures show SW-MSA crossing borders. Without a
+    shift, or when the grid holds fewer than two windows a side, its middle token. (The corner,
+    where the mask matters, is one click away.)"""
+    M = window_size
+
+    def one(n: int) -> int:
+        k = n // (2 * M)
+        return M * k - 1 if k >= 1 and shift_size > 0 else n // 2
+    return one(H), one(W)
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,7 @@ class Selection:
     """What the viewer picked. `block` is the first (0, W-MSA) or second (1, SW-MSA) block of
     the explored pair; `head=None` means all heads side by side; `window=None` means the window
     that holds the query in the chosen block; `query` is (row, col) in the explored stage's token
-    grid (None: a default patch near the bottom-right corner, where the shift wraps)."""
+    grid (None: `default_query`, a token on a window border near the middle)."""
 
     block: int = 1
     head: int | None = 0

@@ -52,8 +52,9 @@ def bias_table_image(trace) -> np.ndarray:
     return table.reshape(nH, G, G)
 
 
-def _preference(img: np.ndarray, M: int) -> str:
-    """One line per head: where the bias is highest / lowest, and near versus far."""
+def _preference(img: np.ndarray, M: int, random: bool = False) -> str:
+    """One line per head: where the bias is highest / lowest, and near versus far (with random
+    weights no lean is read from the noise)."""
     d = np.arange(-(M - 1), M)
     dh, dw = np.meshgrid(d, d, indexing="ij")
     hi = np.unravel_index(np.nanargmax(img), img.shape)
@@ -65,7 +66,8 @@ def _preference(img: np.ndarray, M: int) -> str:
         return f"({dh[ix]:+d},{dw[ix]:+d})".replace("+0", "0").replace("-", "−")
 
     spread = float(np.nanmax(np.abs(img))) or 1.0
-    lean = ("no clear near/far lean" if abs(diff) < 0.1 * spread
+    lean = ("random weights: no lean to read" if random
+            else "no clear near/far lean" if abs(diff) < 0.1 * spread
             else "prefers near keys" if diff > 0 else "prefers far keys")
     return (f"max at Δ = {at(hi)}, min at {at(lo)};<br>near − far = {diff:+.3f}: "
             f"{lean}").replace("-", "−")
@@ -197,8 +199,9 @@ def figure(exp, sel) -> go.Figure:
         tables = [f"head {h}: table" for h in heads]
         gathered = [f"head {h}: {N}×{N}" for h in heads]
     else:
-        tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>{_preference(images[h], M)}"
-                  f"</sup>" for h in heads]
+        random = exp.weights.startswith("random")
+        tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>"
+                  f"{_preference(images[h], M, random)}</sup>" for h in heads]
         gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
                     f"q·kᵀ·scale</sup>" for h in heads]
     layout, cell, chunks = _panel_grid(heads, tables, gathered, one=one, compact=compact)

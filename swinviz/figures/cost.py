@@ -282,7 +282,7 @@ def _note(exp, t, template: str) -> tuple[dict, int]:
         lines.insert(2, check)
     if s == 0 and min(H, W) <= M:
         lines.append(f"<b>Why no shift in stage {exp.stage}?</b> The window covers the whole "
-                     f"{H}×{W} grid (docs/concepts.md, fact 2): one window, every token already "
+                     f"{H}×{W} grid: one window, every token already "
                      f"sees every other, nothing to shift.")
     elif s == 0:
         lines.append("<b>No shift:</b> shift 0 was chosen, so the second block uses the same "
@@ -443,8 +443,8 @@ def _pair_panel(exp, tb: _Tables, layout: dict, data: list) -> None:
         name="parameters", meta=tb.pair_meta))
     lead = where(exp)[:1].upper() + where(exp)[1:]
     layout["annotations"][4]["text"] = (
-        f"{lead}: parameters (docs/concepts.md, fact 9) and "
-        f"FLOPs (fact 10), module by module<br><sup>C = {C}, {exp.num_heads} heads "
+        f"{lead}: parameters and "
+        f"FLOPs (multiply-adds), module by module<br><sup>C = {C}, {exp.num_heads} heads "
         f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
         f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "
         f"{H}×{W} grid, MLP ratio r = "

@@ -1,4 +1,4 @@
-"""Attention masks of the shifted block, and why the -100 trick is exact.
+"""Attention masks of the shifted block, and why adding -100 is as good as leaving keys out.
 
 (a) the (N, N) mask of one window of block 1 (sel.window, or the window holding sel.query), from
     `traces[1].mask`, with the flattened region-id row it came from drawn along both axes;
@@ -306,7 +306,8 @@ def _check_text(check: dict, H: int, W: int, M: int, s: int, template: str = "de
              f"DISAGREES with that grouping on {check['mask_mismatch']} of the")
     lead = block[:1].upper() + block[1:]
     return wrap_text(
-        f"(c) <b>The −100 trick is exact.</b> {lead}'s probabilities from the trace, "
+        f"(c) <b>−100 leaves weights below anything float32 can add</b> (they approach 0, "
+        f"they are not 0). {lead}'s probabilities from the trace, "
         f"softmax(q·kᵀ + bias + mask), against a direct softmax of (q·kᵀ + bias) over ONLY the "
         f"keys in the same irregular window of the unrolled map (the paper's {check['groups']} "
         f"windows, found from original positions alone): largest |difference| = "
@@ -362,7 +363,7 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
     nW = (H // M) * (W // M)
     qr, qc = sel.query
     if M >= min(Hr, Wr):
-        why = (f"<b>Why no mask?</b> {one_window_text(Hr, Wr, M)} (docs/concepts.md, fact 2): "
+        why = (f"<b>Why no mask?</b> {one_window_text(Hr, Wr, M)}: "
                f"the block adds nothing to the scores.")
         head = (f"Attention mask of {block_name(1, exp)}, stage {exp.stage}: none"
                 f"<br><sup>no shift: one window covers the whole grid; the mask is all zeros, "

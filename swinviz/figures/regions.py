@@ -208,9 +208,8 @@ def _subtitle(H: int, W: int, M: int, s: int, template, real=None) -> str:
     """Notes under the title: the bands (or why there is no shift) and the padding."""
     if s == 0:
         if real is not None and M >= min(real):
-            why = sup_lines(f"<b>no shift:</b> {one_window_text(real[0], real[1], M)} "
-                            f"(docs/concepts.md, fact 2). Every id is 0 and the mask is all "
-                            f"zeros.", template)
+            why = sup_lines(f"<b>no shift:</b> {one_window_text(real[0], real[1], M)}. "
+                            f"Every id is 0 and the mask is all zeros.", template)
         else:
             why_not = ("one window covers the whole grid" if M >= min(H, W)
                        else "shift_size = 0, regular windows")

@@ -87,8 +87,7 @@ def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl) -> str:
         if M >= min(H, W):
             return (f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0 — no shift: one window covers "
                     f"the whole grid.</sup>"
-                    + sup_lines(f"<b>Why?</b> {one_window_text(H, W, M)} (docs/concepts.md, "
-                                f"fact 2).", tpl) + pad)
+                    + sup_lines(f"<b>Why?</b> {one_window_text(H, W, M)}.", tpl) + pad)
         return (f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0: no shift (s = 0): "
                 f"{block_name(1, exp)} uses the same windows as {block_name(0, exp)}</sup>{pad}")
     return (head + sup_lines(

@@ -265,8 +265,7 @@ def figure(exp, sel) -> go.Figure:
 
     notes = []
     if M1 >= min(H, W):
-        notes.append(f"<b>Why one window?</b> {one_window_text(H, W, M1)} (docs/concepts.md, "
-                     f"fact 2).")
+        notes.append(f"<b>Why one window?</b> {one_window_text(H, W, M1)}.")
     if P.padded:
         notes.append(f"<b>Padding:</b> {padding_text(H, W, Hp, Wp, s)}.")
     title = _title(exp, s, M1) + "".join(sup_lines(n, tpl) for n in notes)

@@ -10,9 +10,14 @@ from ...config import ARCHS
 def block_name(block: int, exp=None) -> str:
     """"block 0 (W-MSA)" / "block 1 (SW-MSA)": the pair's first / second block. With an
     exploration the number is the block's own inside its stage, as timm numbers them
-    (2p and 2p + 1 for pair p): "block 5 (SW-MSA)"."""
+    (2p and 2p + 1 for pair p): "block 5 (SW-MSA)"; a second block that does not shift
+    (stage 4 of Swin-T at 224 px) is plain W-MSA: "block 1 (W-MSA, shift 0)"."""
     n = block if exp is None else 2 * int(getattr(exp, "pair", 0)) + block
-    return f"block {n} ({'W-MSA' if block == 0 else 'SW-MSA'})"
+    if block == 0:
+        return f"block {n} (W-MSA)"
+    if exp is not None and getattr(exp, "shift_size", 1) == 0:
+        return f"block {n} (W-MSA, shift 0)"
+    return f"block {n} (SW-MSA)"
 
 
 def where(exp) -> str:

@@ -1,6 +1,5 @@
-"""The lecture deck and the cyclic-shift GIF: slides in lecture order, a PDF page per slide, and
-frames whose window grids and region layout are the model's own geometry (read back from the
-pixels)."""
+"""The cyclic-shift GIF: frames whose window grids and region layout are the model's own
+geometry (read back from the pixels). The lecture deck itself: tests/test_lesson.py."""
 
 from dataclasses import replace
 from types import SimpleNamespace
@@ -9,9 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from swinviz import animation, deck
+from swinviz import animation
 from swinviz.animation import GRID_RGB, PAD_RGB, cell_px, frame_layout, shift_animation, tinted
-from swinviz.figures import KINDS
 from swinviz.windows import padded_size, region_ids
 
 GREY = (128, 128, 128)
@@ -175,102 +173,41 @@ def test_a_real_last_stage_is_one_still_frame(model56):
     assert len(shift_animation(exp)) == 1
 
 
-# ------------------------------------------------------------------ the deck
+def test_frames_between_the_steps_slide_the_pieces_and_keep_the_steps():
+    """between=3: the steps are the same frames as without, every 4th; the frames between them
+    move the code's pixels and the paper's grid by quarter tokens; a frame is 1280 px or more
+    wide (a slide's width), in DejaVu Sans."""
+    exp = fake_exp(6, 6, 3, 1, P=4)  # the 6x6 example
+    steps = shift_animation(exp)
+    frames = shift_animation(exp, between=3)
+    assert len(frames) == 1 * 4 + 1 and frames[0].width >= 1280
+    for k, step in enumerate(steps):
+        assert frames[4 * k].tobytes() == step.tobytes()
+    c, Hp, Wp, left, right = panels(exp)
+    x0, y0 = left
+    q = max(2, c // 4)
+    lines = [x for x in range(x0 + 1, x0 + Wp * c - 1) if frames[2].getpixel((x, y0 + q))
+             == GRID_RGB]
+    assert any(abs(x - (x0 + round((3 + 0.5) * c))) <= 2 for x in lines)  # half a token on
+    assert animation._font(20).getname()[0] == "DejaVu Sans"
+    assert animation.frame_durations(9, between=3)[:5] == [animation.FIRST_MS] + [
+        animation.BETWEEN_MS] * 3 + [animation.FRAME_MS]
 
 
-def test_slides_come_in_lecture_order():
-    assert deck.slide_kinds(("windows", "shift", "regions", "masks", "relpos", "bias",
-                             "attention", "flow", "cost", "shapes")) == [
-        "image", "windows", "shift", "regions", "masks", "relpos", "bias", "attention", "flow",
-        "cost", "shapes"]
-    # the prediction goes last when the figures have it; an unknown kind after everything
-    assert deck.slide_kinds(("prediction", "extra", "shapes", "windows")) == [
-        "image", "windows", "shapes", "prediction", "extra"]
-    assert deck.slide_names(["image", "windows"]) == ["01-image", "02-windows"]
-    assert deck.slide_kinds()[1:] == [k for k in deck.LECTURE_ORDER if k in KINDS] + [
-        k for k in KINDS if k not in deck.LECTURE_ORDER]
-
-
-class FakeExporter:
-    """Writes each slide as a plain PNG `width` px wide (no browser), and records the order."""
-
-    def __init__(self):
-        self.calls = []
-
-    def export(self, figs, out_dir, formats, width=1600, progress=None):
-        self.calls.append((list(figs), tuple(formats), width))
-        paths = []
-        for i, name in enumerate(figs):
-            path = out_dir / f"{name}.png"
-            Image.new("RGBA", (width, width * 9 // 16 + 10 * i), (20 * i, 80, 160, 255)).save(path)
-            paths.append(path)
-            if progress:
-                progress(path.name)
-        return paths
-
-
-def test_write_deck_writes_slides_pdf_and_gif_in_order(tmp_path):
-    from swinviz import load_model
-
-    exp = load_model("random", img_size=24, window_size=3, shift_size=1, embed_dim=12,
-                     num_heads=1, device="cpu").explore(
-        "assets/cat.jpg")  # the design note's 6x6 example
-    ex = FakeExporter()
-    steps = []
-    paths = deck.write_deck(exp, tmp_path / "deck", block=1, head=0, query=None,
-                            template="lecture", width=800, exporter=ex, progress=steps.append)
-    kinds = deck.slide_kinds()
-    names = deck.slide_names(kinds)
-    assert ex.calls == [(names, ("png",), 800)]
-    assert [p.name for p in paths] == [f"{n}.png" for n in names] + ["lecture.pdf",
-                                                                     "cyclic-shift.gif"]
-    assert all(p.exists() for p in paths)
-    assert len(steps) == deck.deck_steps()
-    assert deck.pdf_page_count(paths[-2]) == len(names)
-    assert paths[-2].read_bytes().startswith(b"%PDF")
-    with Image.open(paths[-1]) as gif:
-        assert gif.n_frames == exp.shift_size + 1 == 2
-
-
-def test_write_pdf_pages_keep_the_slides_shapes(tmp_path):
-    from PIL.PdfParser import PdfParser
-
-    pngs = []
-    for i, (w, h) in enumerate([(1600, 900), (1600, 1200), (800, 600)]):
-        p = tmp_path / f"{i}.png"
-        Image.new("RGBA" if i else "RGB", (w, h), "white").save(p)
-        pngs.append(p)
-    pdf = deck.write_pdf(pngs, tmp_path / "x.pdf", width=1600)
-    assert deck.pdf_page_count(pdf) == 3
-    with open(pdf, "rb") as f:
-        parser = PdfParser(f=f)
-        boxes = [[float(v) for v in parser.read_indirect(ref)[b"MediaBox"]]
-                 for ref in parser.pages]
-        parser.close()
-    widths = [b[2] - b[0] for b in boxes]
-    heights = [b[3] - b[1] for b in boxes]
-    assert widths[0] == pytest.approx(deck.SLIDE_INCHES * 72, rel=1e-3)  # a 16:9 slide's width
-    for (w, h), pw, ph in zip([(1600, 900), (1600, 1200), (800, 600)], widths, heights,
-                              strict=True):
-        assert pw / ph == pytest.approx(w / h, rel=1e-3)
-    with pytest.raises(ValueError, match="no slides"):
-        deck.write_pdf([], tmp_path / "y.pdf")
-
-
-def test_the_image_slide_marks_the_query_the_other_slides_follow(model56):
-    """Slide 1's yellow square is the query patch of the attention and flow slides: the given
-    one, else the figures' default, at the explored stage's patch size."""
-    from swinviz.figures import default_query, make_figure
-
-    exp = model56.explore(Image.new("RGB", (56, 56), "grey"))
-    H, W = exp.grid
-    p = exp.patch_size
-    default = default_query(H, W, exp.window_size, exp.shift_size)
-    for query, expect in ((None, default), ((0, 0), (0, 0)), ((3, 11), (3, 11))):
-        mark = deck.image_figure(exp, "lecture", query).data[2]
-        r, c = expect
-        assert min(mark.x) == c * p and max(mark.x) == (c + 1) * p, query
-        assert min(mark.y) == r * p and max(mark.y) == (r + 1) * p, query
-        attention = make_figure("attention", exp, block=1, head=0, query=query,
-                                template="lecture")
-        assert f"token ({r}, {c})" in attention.layout.title.text
+def test_the_gif_keeps_flat_colours_flat(tmp_path):
+    """One palette and no dithering: the white ground, the padding grey and every region's
+    tint come back exactly, with no specks of other colours in them."""
+    exp = fake_exp(7, 7, 3, 1, P=4)  # padded to 9x9: padding cells, tinted by their regions
+    frames = shift_animation(exp, between=3)
+    path = animation.save_gif(frames, tmp_path / "s.gif", between=3)
+    with Image.open(path) as gif:
+        read = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(gif)]
+    assert len(read) == len(frames)
+    for a, f in zip(read, frames, strict=True):
+        src = np.asarray(f)
+        flat = (src == 255).all(-1)  # the white ground
+        assert (a[flat] == 255).all()
+        for k in range(9):
+            t = np.array(tinted(PAD_RGB, k))
+            where = (src == t).all(-1)
+            assert (a[where] == t).all(), k

@@ -1,0 +1,331 @@
+"""The lesson in English. Every step's words: a title, the slide's lines `body(n, r)`, the
+speaker notes `notes(n, r)` (n: `LessonNumbers`, r: `Readings` at the step's query), and the
+page's own labels. Each sentence is said for the exploration it is given: what holds at stage 1
+but not at stage 4 (one window, no shift) is said only where it holds."""
+
+from __future__ import annotations
+
+NAME = "English"
+
+UI = {
+    "lesson": "Lesson",
+    "deck_title": "Swin Transformer: shifted-window attention",
+    "step_of": "step {k} of {n}",
+    "prev": "◀ Previous",
+    "next": "Next ▶",
+    "random": "random weights",
+    "code": "The reference code",
+    "try": "Try this",
+    "deeper": "In full: the {tab} tab",
+    "footer": "swinviz · {arch}, stage {stage}",
+    "query": "query token",
+    "block0": "block {b} (W-MSA)",
+    "block1_shift": "block {b} (SW-MSA, shift {s})",
+    "block1_plain": "block {b} (W-MSA: shift 0)",
+    "after0": "after block {b}",
+    "after1": "after block {b}",
+    "paper_view": "the paper: windows move right and down by {s}",
+    "code_view": "the code: tokens roll up and left by {s}",
+    "rolled": "rolled: the windows are cut here",
+    "back": "rolled back: every token in its place",
+    "region": "region",
+    "mask_of": "mask of window {w} (-100 dark, 0 light)",
+    "index_m3": "index, M = 3 (9 tokens)",
+    "index_m": "index, M = {M} ({N} tokens)",
+    "bias_of": "head {h}'s bias table, {k}×{k} offsets",
+    "global": "global attention",
+    "windowed": "windowed attention",
+    "proj_part": "4hwC² (projections)",
+    "attn_part": "attention products",
+    "stage_cols": ("stage", "tokens", "C", "heads", "window", "shift"),
+    "table_cols": ("", "parameters", "FLOPs"),
+    "this_model": "this model",
+    "paper_t1": "paper, Table 1",
+    "no_paper": "not in Table 1",
+    "ln": "LayerNorm", "mlp": "MLP", "add": "+",
+}
+
+TRY = {
+    "corner": "Move the query to the corner",
+    "boundary": "Move the query onto a window border",
+    "middle": "Move the query to the middle",
+    "stage1": "Go to stage 1",
+    "stage4": "Go to stage 4",
+}
+
+
+def _g(x: float) -> str:
+    """2003828736 -> "2.00 G"; 145108992 -> "145.1 M"."""
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= div:
+            return f"{x / div:.2f} {unit}" if unit == "G" else f"{x / div:.1f} {unit}"
+    return f"{x:.0f}"
+
+
+def _tokens(k: int) -> str:
+    return f"{k} token{'' if k == 1 else 's'}"
+
+
+def _why_no_shift(n) -> str:
+    if n.one_window:
+        return (f"one {n.M}×{n.M} window already covers the whole {n.H}×{n.W} grid, so there "
+                f"is nothing to shift")
+    return "the shift is set to 0"
+
+
+def _title(n, r):
+    lines = [f"{n.arch}: an image of {n.img_w}×{n.img_h} px, explored at stage {n.stage}, "
+             f"blocks {n.b0} and {n.b1}.",
+             "One idea a slide: the problem, each fix, and what it costs.",
+             "Every picture is drawn from this run's own tensors."]
+    if n.random:
+        lines.append("The weights are random: shapes and masks are exact, learned numbers "
+                     "are noise.")
+    return lines
+
+
+def _patches(n, r):
+    lines = [f"The image is cut into {n.p}×{n.p}-pixel patches: a {n.H}×{n.W} grid of tokens.",
+             f"Each token holds C = {n.C} numbers at stage {n.stage}."]
+    if n.stage > 1:
+        lines.append(f"At stage {n.stage} a token stands for {n.p}×{n.p} pixels: "
+                     f"{n.stage - 1} patch merge{'s' if n.stage > 2 else ''} came before.")
+    lines.append(f"Yellow: token ({n.query[0]}, {n.query[1]}), the query the lesson follows.")
+    return lines
+
+
+def _cost(n, r):
+    lines = ["Global attention: Ω(MSA) = 4hwC² + 2(hw)²C.",
+             "Windowed attention: Ω(W-MSA) = 4hwC² + 2M²hwC.",
+             f"Here h·w = {n.H}·{n.W} = {n.hw}, C = {n.C}, M = {n.M}: "
+             f"{_g(n.msa)} against {_g(n.wmsa)} multiply-adds, {n.ratio:.1f}× less."]
+    if n.one_window:
+        lines.append(f"At this stage one window covers the grid (M² = {n.N} ≥ hw = {n.hw}): "
+                     f"windows save nothing here; they pay off on large grids.")
+    else:
+        lines.append("The (hw)² term grows with the square of the tokens; the M²hw term only "
+                     "in proportion to them.")
+    return lines
+
+
+def _windows(n, r):
+    lines = [f"Block {n.b0} cuts the {n.H}×{n.W} grid into {n.nW} windows of "
+             f"{n.M}×{n.M} = {n.N} tokens.",
+             f"Attention happens only inside a window: each token meets {n.N - 1} others, "
+             f"never more."]
+    if n.padded:
+        lines.append(f"{n.H}×{n.W} is not a multiple of {n.M}: the grid is padded to "
+                     f"{n.Hp}×{n.Wp} with zero tokens first.")
+    if not n.one_window:
+        lines.append("Problem: tokens on either side of a window border never meet.")
+    return lines
+
+
+def _block(n, r):
+    shifted = (f"then block {n.b1}: the same with SW-MSA (windows shifted by {n.s})"
+               if n.s else f"then block {n.b1}: the same with W-MSA again ({_why_no_shift(n)})")
+    return ["A Swin block: LayerNorm → window attention → add, LayerNorm → MLP → add.",
+            "Blocks come in pairs: first W-MSA (regular windows),", shifted + ".",
+            f"The shapes stay (B, {n.hw}, {n.C}) from block input to output."]
+
+
+def _shift(n, r):
+    if n.s == 0:
+        return [f"Block {n.b1} does not shift: {_why_no_shift(n)}.",
+                f"Its windows are block {n.b0}'s; the roll is skipped.",
+                "Go to stage 1 (or the 6x6 example) to see the roll."]
+    return [f"Block {n.b1} shifts the windows by s = {_tokens(n.s)}.",
+            "The paper draws the windows moved right and down;",
+            "the code rolls the tokens up and left and cuts the same regular windows.",
+            "Both give the same groups; the strips that leave at the top and left come back "
+            "at the bottom and right."]
+
+
+def _regions(n, r):
+    if n.s == 0:
+        return [f"Without a shift every token is in region 0: no window mixes pieces from "
+                f"opposite sides ({_why_no_shift(n)})."]
+    return ["The slice loop numbers 9 regions 0..8 on the rolled map, row by row.",
+            f"Bands: [0, {n.Hp - n.M}), [{n.Hp - n.M}, {n.Hp - n.s}), [{n.Hp - n.s}, {n.Hp}) "
+            f"on each axis.",
+            "Tokens with the same id were neighbours before the roll.",
+            "Windows in the last row or column mix ids: pieces that wrapped around."]
+
+
+def _mask(n, r):
+    if n.s == 0:
+        return [f"No mask in block {n.b1}: {_why_no_shift(n)}, so no window holds "
+                f"wrapped-around pieces and nothing is added to the scores."]
+    lines = ["mask_windows.unsqueeze(1) − mask_windows.unsqueeze(2): 0 where two tokens share "
+             "a region, not 0 elsewhere.",
+             "masked_fill turns every non-zero into −100, added to the scores before softmax.",
+             "exp(−100) ≈ 3.7e-44: the weight only approaches 0, below anything float32 can add "
+             "to 1."]
+    if r.masked_max is not None:
+        lines.append(f"In this run the largest masked weight is {r.masked_max:.1e}.")
+    return lines
+
+
+def _relpos(n, r):
+    k = 2 * n.M - 1
+    return ["Pairs of tokens with the same offset (Δrow, Δcol) share one bias entry.",
+            "Left: the index for M = 3: 9×9 pairs, 5×5 = 25 offsets, 12 on the diagonal "
+            "(offset 0, 0).",
+            f"Right: this model's M = {n.M}: {n.N}×{n.N} pairs read {k}×{k} = {n.table} "
+            f"entries.",
+            "The index is fixed; only the table it reads is learned."]
+
+
+def _bias(n, r):
+    lines = [f"Each of the {n.heads} heads learns its own table of {n.table} numbers, "
+             f"one per offset.",
+             f"Head 0's bias in this window runs from {r.bias_lo:+.3f} to {r.bias_hi:+.3f}; "
+             f"it is added to every score before the softmax."]
+    if n.random:
+        lines.append("These weights are random: the pattern is noise and says nothing about "
+                     "near or far tokens.")
+    else:
+        lines.append("Look for rows, columns or the centre standing out: what this head "
+                     "learned to add by offset alone.")
+    return lines
+
+
+def _attention(n, r):
+    q = f"({r.query[0]}, {r.query[1]})"
+    lines = [f"Query {q}: its weights over its window, block {n.b0} then block {n.b1} "
+             f"(mean of {n.heads} heads)."]
+    if n.s == 0:
+        lines.append(f"Both blocks use the same window ({_why_no_shift(n)}): only their learned "
+                     f"weights differ.")
+    elif r.windows_joined > 1:
+        lines.append(f"Block {n.b1}'s shifted window joins {r.windows_joined} of block "
+                     f"{n.b0}'s windows: {r.cross_share:.0%} of the query's weight goes to "
+                     f"tokens it could not see before.")
+    else:
+        lines.append(f"This query's shifted group stays inside one of block {n.b0}'s windows "
+                     f"(the mask keeps wrapped-around pieces apart); move it onto a border.")
+    if n.random:
+        lines.append("Random weights: the numbers are exact for this model, the pattern "
+                     "is noise.")
+    return lines
+
+
+def _rollback(n, r):
+    if n.s == 0:
+        return [f"Nothing to roll back: block {n.b1} did not shift ({_why_no_shift(n)})."]
+    return [f"After attention the windows are merged back and rolled by +{n.s}: "
+            f"every token returns to its place.",
+            "The shift is temporary: positions in the image never change, only which tokens "
+            "share a window.",
+            "Roll −s before, roll +s after: the pair's output is in image order."]
+
+
+def _flow(n, r):
+    lines = [f"After block {n.b0}, {r.reach0} tokens can influence the query (its window)."]
+    if n.s == 0 or r.reach1 == r.reach0:
+        why = (_why_no_shift(n) if n.s == 0 else
+               "its shifted group lies inside one window (the mask stops the wrap)")
+        lines.append(f"After block {n.b1}: still {r.reach1}: {why}.")
+    else:
+        lines.append(f"After block {n.b1}: {r.reach1} tokens, from {r.windows_joined} windows: "
+                     f"the shift carries information across borders.")
+        lines.append("Like passing a note through neighbours: every pair reaches further, "
+                     "no token ever leaves its place.")
+    return lines
+
+
+def _merging(n, r):
+    lines = ["Patch merging: each 2×2 group of tokens is concatenated (4C) and projected to 2C.",
+             "The grid halves, the width doubles, the window stays M×M tokens."]
+    if n.stages:
+        lines.append(" → ".join(f"{s.H}×{s.W}" for s in n.stages)
+                     + " tokens; C " + " → ".join(str(s.dim) for s in n.stages) + ".")
+    return lines
+
+
+def _last(n, r):
+    if not n.stages:
+        return ["A stage whose grid fits in one window uses that window and no shift."]
+    last = n.stages[-1]
+    if last.M >= min(last.H, last.W) or last.s == 0:
+        fit = (f"one {last.M}×{last.M} window covers its {last.H}×{last.W} grid"
+               if last.M >= min(last.H, last.W) else "its shift is set to 0")
+        return [f"Stage {last.stage}: {fit}.",
+                "The code then sets the shift to 0: both blocks are plain W-MSA, with no mask.",
+                "Every token already attends to every other: a window that is the whole grid "
+                "is global attention."]
+    return [f"Stage {last.stage}: {last.H}×{last.W} tokens in windows of {last.M}×{last.M}, "
+            f"shift {last.s}: even the last stage shifts at this input size."]
+
+
+def _table(n, r):
+    lines = []
+    if n.params is not None:
+        lines.append(f"{n.arch}: {n.params / 1e6:.1f} M parameters, {n.flops / 1e9:.2f} G "
+                     f"FLOPs (multiply-adds), counted as the reference's flops() counts them.")
+    lines.append("The paper's Table 1: Swin-T 28M / 4.5G, Swin-S 50M / 8.7G, "
+                 "Swin-B 88M / 15.4G (224 px).")
+    lines.append("Windows made this possible: linear cost in the number of tokens.")
+    return lines
+
+
+STEPS = {
+    "title": dict(title="Swin Transformer: shifted-window attention", body=_title,
+                  notes=lambda n, r: "We follow one image through one pair of Swin blocks. Each "
+                  "slide shows one idea, drawn from this run."),
+    "patches": dict(title="The image and its patches", body=_patches,
+                    notes=lambda n, r: "Swin starts like ViT: the image becomes a grid of "
+                    "tokens, one per patch. Unlike ViT it keeps the grid: every later step "
+                    "works on rows and columns."),
+    "cost": dict(title="Why windows: the cost of global attention", body=_cost,
+                 notes=lambda n, r: "Read the two formulas term by term: the projections cost "
+                 "the same; only the attention products differ. Replace (hw)² by M²·hw and the "
+                 "cost becomes linear in the number of tokens."),
+    "windows": dict(title="W-MSA: attention inside windows", body=_windows,
+                    notes=lambda n, r: "window_partition is a reshape and a permute: no data is "
+                    "copied between windows. Ask: what about two neighbours on either side of a "
+                    "border?"),
+    "block": dict(title="The Swin block, in pairs", body=_block,
+                  notes=lambda n, r: "Pre-norm residual blocks as in ViT; the only change is "
+                  "which attention runs. The pair is the unit: regular windows, then shifted."),
+    "shift": dict(title="The cyclic shift", body=_shift,
+                  notes=lambda n, r: "The paper's picture and the code look opposite: windows "
+                  "move right/down in the paper, tokens roll up/left in the code. Relative to "
+                  "each other it is the same move, and the roll keeps the number of windows."),
+    "regions": dict(title="Region ids: the slice loop", body=_regions,
+                    notes=lambda n, r: "img_mask is built once, on the rolled map. Three bands "
+                    "per axis give nine regions; ids only matter inside a window that mixes "
+                    "them."),
+    "mask": dict(title="The mask: −100 before the softmax", body=_mask,
+                 notes=lambda n, r: "The difference of region ids is zero exactly for pairs from "
+                 "the same region. Adding −100 does not set a weight to zero: it makes it about "
+                 "exp(−100) times the others, which float32 cannot tell from zero when summed."),
+    "relpos": dict(title="The relative position index", body=_relpos,
+                   notes=lambda n, r: "Attention itself ignores order; the bias gives it back, "
+                   "by offset only. The index table is a buffer, the same in every window and "
+                   "every block with this M."),
+    "bias": dict(title="The relative position bias", body=_bias,
+                 notes=lambda n, r: "The table has (2M−1)² rows and one column per head; the "
+                 "index gathers an N×N bias from it. Do not read preferences from random "
+                 "weights."),
+    "attention": dict(title="Attention of a query on a window border", body=_attention,
+                      notes=lambda n, r: "Put the two blocks side by side: the same query, two "
+                      "different windows. Where the shifted window crosses the old border, "
+                      "information crosses too."),
+    "rollback": dict(title="The roll back", body=_rollback,
+                     notes=lambda n, r: "torch.roll with +s undoes −s exactly. The next block "
+                     "sees tokens in image order and cuts regular windows again."),
+    "flow": dict(title="Information flow across the pair", body=_flow,
+                 notes=lambda n, r: "Count the tokens that can influence the query: one window "
+                 "after W-MSA, a larger area after SW-MSA. Without the shift the count would "
+                 "never grow."),
+    "merging": dict(title="Patch merging and the stages", body=_merging,
+                    notes=lambda n, r: "Merging is Swin's pooling: a hierarchy like a CNN's, so "
+                    "the same windows see a larger part of the image at each stage."),
+    "last": dict(title="The last stage: one window, no shift", body=_last,
+                 notes=lambda n, r: "The reference checks min(input_resolution) <= window_size "
+                 "and then drops the shift: there is nothing to connect."),
+    "table": dict(title="What it costs: the paper's Table 1", body=_table,
+                  notes=lambda n, r: "The counts here add up every block, merge and the head the "
+                  "way the reference's flops() does; the paper rounds them."),
+}

@@ -1,0 +1,125 @@
+"""The numbers a lesson step says, read once from one exploration (never from the model).
+
+    n = lesson_numbers(exp)
+    n.M, n.s, n.query, n.msa, n.wmsa, n.stages[3].shift_size
+
+Every sentence of the lesson is a function of these, so that a text that holds at stage 1 says
+something else at stage 4 (one window, no shift) or for the 6x6 example (M = 3, s = 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import cost as _cost
+from ..windows import MASK_VALUE, padded_size
+
+
+def boundary_query(H: int, W: int, M: int, s: int) -> tuple[int, int]:
+    """The lesson's query: the figures' default (`swinviz.figures.default_query`), a token on a
+    window border near the middle of the grid."""
+    from ..figures import default_query
+
+    return default_query(H, W, M, s)
+
+
+def corner_query(H: int, W: int, M: int, s: int) -> tuple[int, int]:
+    """A token in the bottom-right corner window, inside the pieces that wrap around (s // 2 in
+    from the corner): where the mask matters."""
+    k = s // 2 if s else M // 2
+    return max(0, H - 1 - k), max(0, W - 1 - k)
+
+
+@dataclass(frozen=True)
+class StageRow:
+    stage: int
+    H: int
+    W: int
+    dim: int
+    heads: int
+    depth: int
+    M: int
+    s: int
+    px: int
+
+
+@dataclass(frozen=True)
+class LessonNumbers:
+    """What the lesson's texts name, for one exploration."""
+
+    stage: int
+    pair: int
+    b0: int  # the pair's blocks, as timm numbers them in the stage
+    b1: int
+    H: int  # the stage's token grid
+    W: int
+    Hp: int  # padded to whole windows
+    Wp: int
+    p: int  # pixels per token
+    C: int  # channels of a token at this stage
+    heads: int
+    M: int  # the window the blocks use
+    s: int  # the second block's shift (0: none)
+    nW: int
+    img_h: int
+    img_w: int
+    random: bool  # the weights are random (no preference may be read from them)
+    query: tuple[int, int]  # on a window boundary
+    corner: tuple[int, int]  # in the wrapped-around corner
+    msa: int  # Ω(MSA) at this stage's grid and width
+    wmsa: int  # Ω(W-MSA)
+    stages: tuple[StageRow, ...]
+    params: int | None  # the whole model's parameters and FLOPs (None without a config)
+    flops: int | None
+    arch: str
+    mask_value: float = MASK_VALUE
+
+    @property
+    def N(self) -> int:
+        return self.M * self.M
+
+    @property
+    def hw(self) -> int:
+        return self.H * self.W
+
+    @property
+    def ratio(self) -> float:
+        return self.msa / self.wmsa
+
+    @property
+    def one_window(self) -> bool:
+        return self.M >= min(self.H, self.W)
+
+    @property
+    def padded(self) -> bool:
+        return (self.Hp, self.Wp) != (self.H, self.W)
+
+    @property
+    def table(self) -> int:
+        """Entries of the relative position bias table: (2M-1)²."""
+        return (2 * self.M - 1) ** 2
+
+
+def lesson_numbers(exp) -> LessonNumbers:
+    """The LessonNumbers of an Exploration (any stage, pair, size; the 6x6 example too)."""
+    H, W = exp.grid
+    M, s = exp.window_size, exp.shift_size
+    Hp, Wp = padded_size(H, W, M)
+    C = int(exp.tokens.shape[-1])
+    cfg = exp.config
+    rows, params, flops, arch = (), None, None, "Swin"
+    if cfg is not None:
+        rows = tuple(StageRow(g.stage, g.grid[0], g.grid[1], g.dim, g.num_heads, g.depth,
+                              g.window_size, g.shift_size, g.patch_px) for g in cfg.stages())
+        params = sum(_cost.model_params(cfg).values())
+        flops = sum(_cost.model_flops(cfg).values())
+        from ..figures._core import config_label
+        arch = config_label(cfg)
+    b0, b1 = exp.blocks
+    return LessonNumbers(
+        stage=exp.stage, pair=exp.pair, b0=b0, b1=b1, H=H, W=W, Hp=Hp, Wp=Wp,
+        p=exp.patch_size, C=C, heads=exp.num_heads, M=M, s=s, nW=exp.num_windows,
+        img_h=exp.image.height, img_w=exp.image.width, random=not exp.pretrained,
+        query=boundary_query(H, W, M, s), corner=corner_query(H, W, M, s),
+        msa=_cost.msa_flops(H, W, C), wmsa=_cost.wmsa_flops(H, W, C, M), stages=rows,
+        params=params, flops=flops, arch=arch)

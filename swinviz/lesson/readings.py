@@ -1,0 +1,100 @@
+"""What the lesson reads off an exploration's tensors, beyond its settings: the weights the
+query gives each token, what the shifted block adds to its reach, the largest weight the mask
+leaves. Arrays are numpy, on the stage's (H, W) token grid.
+
+    q = lesson_numbers(exp).query
+    w1 = query_weights(exp, 1, q)      # (H, W): block 1's head-mean weights of the query
+    r = readings(exp, q)               # r.cross_share, r.reach, r.masked_max
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..windows import window_of_token, window_order
+
+
+def _slots(exp, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """(window of token (H, W), slot of token (H, W)) and the flat position of every slot
+    (nW, N; H*W for a padding slot) in block `block`'s partition."""
+    H, W = exp.grid
+    t = exp.traces[block]
+    wt = window_of_token(H, W, t.window_size, t.shift_size).numpy()
+    order = window_order(H, W, t.window_size, t.shift_size).numpy()
+    return wt, order.reshape(-1, t.window_size * t.window_size)
+
+
+def query_weights(exp, block: int, query: tuple[int, int], head: int | None = None) -> np.ndarray:
+    """(H, W) softmax weights the query token gives every token in block `block` (mean over
+    heads when `head` is None); 0 outside its window. Rows sum to 1 over the window."""
+    H, W = exp.grid
+    wt, order = _slots(exp, block)
+    w, slot = (int(v) for v in wt[query])
+    attn = exp.traces[block].attn[w]  # (nH, N, N)
+    row = (attn.mean(0) if head is None else attn[head])[slot].double().numpy()
+    out = np.zeros(H * W + 1)
+    np.add.at(out, order[w], row)
+    return out[:-1].reshape(H, W)
+
+
+def window_ids(exp, block: int) -> np.ndarray:
+    """(H, W) the window each token sits in, in block `block`."""
+    return _slots(exp, block)[0][..., 0]
+
+
+def groups(exp, block: int) -> np.ndarray:
+    """(H, W) an id per set of tokens that may attend to each other in block `block`: its
+    window, and within a shifted window its region (what the mask keeps apart)."""
+    H, W = exp.grid
+    win = window_ids(exp, block).astype(np.int64)
+    t = exp.traces[block]
+    if t.shift_size == 0:
+        return win
+    # region ids are drawn on the rolled (padded) map: roll them back onto the tokens
+    ids = np.roll(t.region_ids.numpy(), (t.shift_size, t.shift_size), axis=(0, 1))
+    return win * 16 + ids[:H, :W].astype(np.int64)
+
+
+def reach(exp, query: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(after block 0, after block 1): (H, W) booleans, the tokens that can influence the
+    query's output after the pair's first block, and after both (block 1 reads its group, each
+    of which read its block-0 window)."""
+    g0, g1 = groups(exp, 0), groups(exp, 1)
+    after0 = g0 == g0[query]
+    keys1 = g1 == g1[query]
+    after1 = np.isin(g0, np.unique(g0[keys1]))
+    return after0, after1
+
+
+@dataclass(frozen=True)
+class Readings:
+    query: tuple[int, int]
+    reach0: int  # tokens that reach the query after block 0
+    reach1: int  # after block 1
+    cross_share: float  # block 1's weight (head mean) on tokens outside the block-0 window
+    masked_max: float | None  # the largest softmax weight on a masked (query, key); None: no mask
+    bias_lo: float  # head 0's bias over the window
+    bias_hi: float
+    windows_joined: int  # block-0 windows the query's block-1 group draws from
+
+
+def readings(exp, query: tuple[int, int]) -> Readings:
+    """The numbers the attention, mask, bias and flow steps say, for one query."""
+    after0, after1 = reach(exp, query)
+    w1 = query_weights(exp, 1, query)
+    outside = window_ids(exp, 0) != window_ids(exp, 0)[query]
+    t1 = exp.traces[1]
+    masked = None
+    if t1.mask is not None and bool((t1.mask != 0).any()):
+        nW = t1.mask.shape[0]
+        attn = t1.attn.reshape(-1, nW, *t1.attn.shape[1:])  # (B, nW, nH, N, N)
+        masked = float(attn.masked_select((t1.mask != 0)[None, :, None]).max())
+    bias = exp.traces[0].bias[0]
+    g1 = groups(exp, 1)
+    joined = len(np.unique(window_ids(exp, 0)[g1 == g1[query]]))
+    return Readings(query=query, reach0=int(after0.sum()), reach1=int(after1.sum()),
+                    cross_share=float(w1[outside].sum()), masked_max=masked,
+                    bias_lo=float(bias.min()), bias_hi=float(bias.max()),
+                    windows_joined=joined)

@@ -1,0 +1,278 @@
+"""The lesson (swinviz.lesson): one list of steps read by the page's tour and the 16:9 deck,
+each step's words drawn from the exploration (stage 1, stage 4, the 6x6 example, a padded
+grid), in every language; the deck as PPTX, PDF and 1920x1080 PNGs."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from swinviz.lesson import (
+    ACTIONS,
+    STEPS,
+    Lesson,
+    boundary_query,
+    languages,
+    lesson_numbers,
+    reach,
+    readings,
+)
+from swinviz.lesson.i18n import _module
+from swinviz.lesson.theme import MIN_PX
+
+CJK = re.compile(r"[\u2e80-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def explorations(exp_s1, exp_s4, exp_6x6, exp_padded):
+    return {"stage 1": exp_s1, "stage 4": exp_s4, "6x6": exp_6x6, "padded": exp_padded}
+
+
+# ------------------------------------------------------------------------- one source
+
+
+def test_every_language_says_every_step_and_label():
+    """A language file holds every step, every label of English and every "try this"."""
+    en = _module("en")
+    assert languages()[0] == "en" and "zh" in languages()
+    for code in languages():
+        m = _module(code)
+        assert set(m.STEPS) == {s.name for s in STEPS}, code
+        assert set(m.UI) == set(en.UI), code
+        assert set(m.TRY) == set(ACTIONS), code
+    for step in STEPS:
+        assert set(step.tries) <= set(ACTIONS), step.name
+        assert len(step.tries) <= 3, step.name  # the page's try buttons
+    assert len({s.name for s in STEPS}) == len(STEPS) >= 12
+    with pytest.raises(ValueError, match="choose from en, zh"):
+        Lesson(None, lang="fr")
+
+
+def test_the_steps_follow_the_notes_argument():
+    """The problem first (patches, the cost of global attention), then each fix in the note's
+    order, the cost against Table 1 last."""
+    names = [s.name for s in STEPS]
+    order = ["patches", "cost", "windows", "block", "shift", "regions", "mask", "relpos", "bias",
+             "attention", "rollback", "flow", "merging", "last", "table"]
+    assert [n for n in names if n in order] == order
+
+
+# ------------------------------------------------------------------- numbers and readings
+
+
+def test_the_query_sits_on_a_window_border_and_the_shift_joins_four_windows(explorations):
+    """Stage 1 of Swin-T (56x56, M=7, s=3): token (27, 27) is the last row and column of a
+    window; its shifted window draws from 4 of block 0's windows, so after the pair 4·49 tokens
+    reach it. The note's 6x6 example (M=3, s=1): token (2, 2), 4 windows, all 36 tokens."""
+    n = lesson_numbers(explorations["stage 1"])
+    assert n.query == (27, 27) and (n.query[0] + 1) % n.M == 0
+    r = readings(explorations["stage 1"], n.query)
+    assert (r.reach0, r.reach1, r.windows_joined) == (49, 196, 4)
+    n6 = lesson_numbers(explorations["6x6"])
+    r6 = readings(explorations["6x6"], n6.query)
+    assert n6.query == (2, 2) and (r6.reach0, r6.reach1, r6.windows_joined) == (9, 36, 4)
+    # stage 4: one 7x7 window, no shift: the middle token, nothing joined
+    n4 = lesson_numbers(explorations["stage 4"])
+    assert (n4.M, n4.s, n4.query) == (7, 0, (3, 3))
+    assert boundary_query(7, 7, 7, 0) == (3, 3)
+
+
+def test_the_corner_gains_nothing_and_masked_weights_vanish_in_float32(explorations):
+    """The corner query's shifted window only wraps: the mask keeps it in its own window. The
+    largest weight the mask leaves is below what float32 can add to 1 (the slide's sentence)."""
+    exp = explorations["stage 1"]
+    n = lesson_numbers(exp)
+    r = readings(exp, n.corner)
+    assert (r.reach0, r.reach1, r.windows_joined) == (49, 49, 1)
+    assert 0 < r.masked_max < 1e-40
+    assert torch.tensor(1.0) + torch.tensor(r.masked_max) == torch.tensor(1.0)
+
+
+@pytest.mark.parametrize("which", ["stage 1", "6x6", "padded"])
+def test_reach_equals_what_the_gradient_of_the_real_pair_touches(explorations, swin, which):
+    """Independent check of the flow step: the tokens whose input changes the query's output
+    after the pair (autograd through the model's own two blocks) are the reach."""
+    exp = explorations[which]
+    settings = {"stage 1": dict(img_size=224), "6x6": dict(img_size=24, window_size=3,
+                                                            shift_size=1),
+                "padded": dict(img_size=200)}[which]
+    model = swin(**settings)
+    blocks = model.pair_blocks(exp.stage, exp.pair)
+    x = exp.tokens.clone().requires_grad_(True)
+    y = x
+    for blk in blocks:
+        y = blk(y)
+    q = lesson_numbers(exp).query
+    H, W = exp.grid
+    y[0, q[0] * W + q[1]].sum().backward()
+    touched = (x.grad[0].abs().sum(-1) > 1e-20).view(H, W).numpy()
+    assert np.array_equal(touched, reach(exp, q)[1])
+
+
+# -------------------------------------------------------------------- words that hold
+
+
+def _slide_texts(fig) -> str:
+    return " ".join(a.text or "" for a in fig.layout.annotations)
+
+
+def test_words_say_what_this_stage_does(explorations):
+    """Stage 4's second block is W-MSA (shift 0), never SW-MSA; the mask slide says the weights
+    approach 0, never that -100 is exact; random weights are said to be noise."""
+    s4 = Lesson(explorations["stage 4"])
+    assert "W-MSA again" in " ".join(s4.text("block").body)
+    for name in ("block", "shift", "mask", "attention", "rollback", "flow", "last"):
+        assert "SW-MSA" not in " ".join(s4.text(name).body), name
+    s1 = Lesson(explorations["stage 1"])
+    mask = " ".join(s1.text("mask").body)
+    assert "approaches 0" in mask and "exact" not in mask
+    bias = " ".join(s1.text("bias").body)
+    assert "random" in bias and "noise" in bias and "prefer" not in bias
+    assert "SW-MSA" in " ".join(s1.text("block").body)
+
+
+def test_every_step_draws_at_every_stage_in_every_language(explorations):
+    """Each step's slide: 1920x1080, every text at least MIN_PX (cell numbers too), the
+    random-weights badge where the picture shows learned numbers; its picture alone too."""
+    for which, exp in explorations.items():
+        for code in languages():
+            lesson = Lesson(exp, lang=code, theme="dark" if code == "zh" else "light")
+            for k, step in enumerate(STEPS):
+                fig = lesson.slide(k)
+                assert (fig.layout.width, fig.layout.height) == (1920, 1080)
+                for a in fig.layout.annotations:
+                    assert a.font.size is None or a.font.size >= MIN_PX, (which, step.name, a.text)
+                for tr in fig.data:
+                    if getattr(tr, "texttemplate", None):
+                        assert tr.textfont.size >= MIN_PX, (which, step.name)
+                    if tr.type == "table":
+                        assert tr.cells.font.size >= MIN_PX and tr.header.font.size >= MIN_PX
+                axes = {k: v for k, v in fig.layout.to_plotly_json().items()
+                        if re.fullmatch(r"[xy]axis\d*", k)}
+                for name, ax in axes.items():
+                    if ax.get("showticklabels") is not False and ax.get("visible") is not False:
+                        size = ax.get("tickfont", {}).get("size")
+                        assert size and size >= MIN_PX, (step.name, name)
+                badge = lesson.badge(k)
+                assert (badge is not None) == (step.weights and not exp.pretrained)
+                if badge:
+                    assert badge in _slide_texts(fig)
+                text = lesson.text(k)
+                if code == "zh":
+                    assert CJK.search(text.title + " ".join(text.body)), step.name
+                assert text.notes and text.body
+                assert lesson.visual(k, page=True).data is not None
+
+
+def test_a_query_given_moves_the_words_and_the_picture(exp_s1):
+    lesson = Lesson(exp_s1)
+    assert "(27, 27)" in " ".join(lesson.text("attention").body)
+    assert "(10, 20)" in " ".join(lesson.text("attention", (10, 20)).body)
+    assert lesson.action_query("corner") == lesson_numbers(exp_s1).corner
+    assert lesson.action_query("stage4") is None
+    assert lesson.query(STEPS[0], (99, 99)) == lesson.numbers.query  # outside: the step's own
+
+
+def test_the_six_by_six_regions_are_the_notes_table(exp_6x6):
+    """The regions step draws the whole rolled 6x6 map with its ids written in the cells
+    (docs/concepts.md's worked example: bands [0,3), [3,5), [5,6))."""
+    fig = Lesson(exp_6x6).slide([s.name for s in STEPS].index("regions"))
+    heat = next(t for t in fig.data if t.type == "heatmap")
+    expect = np.array([[0, 0, 0, 1, 1, 2]] * 3 + [[3, 3, 3, 4, 4, 5]] * 2 + [[6, 6, 6, 7, 7, 8]])
+    assert np.array_equal(np.array(heat.z), expect)
+    assert np.array_equal(np.array(heat.text, dtype=float), expect)
+
+
+def test_wrapping_keeps_chinese_punctuation_and_long_code():
+    from swinviz.lesson.text import wrap, wrap_code
+
+    lines = wrap("区域 id 相同的 token 在移位前是相邻的。" * 3, 30, 400)
+    assert all(not line.startswith(("。", "，")) for line in lines) and len(lines) > 1
+    code = wrap_code("attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)", 58)
+    assert code == ["attn_mask = mask_windows.unsqueeze(1)", "        - mask_windows.unsqueeze(2)"]
+
+
+# ------------------------------------------------------------------------------ the deck
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory, explorations):
+    """The deck of the 6x6 example in English (light) and of stage 1 in Chinese (dark)."""
+    from conftest import require_browser
+
+    from swinviz.export import Exporter, find_browser
+    from swinviz.lesson import write_lecture
+
+    require_browser(find_browser(), "Chrome or Chromium")
+    out = tmp_path_factory.mktemp("decks")
+    with Exporter() as ex:
+        return {
+            "en": write_lecture(explorations["6x6"], out / "en", lang="en", exporter=ex),
+            "zh": write_lecture(explorations["stage 1"], out / "zh", lang="zh", theme="dark",
+                                exporter=ex),
+        }
+
+
+@pytest.mark.browser
+def test_the_pptx_is_16_9_with_notes_and_text_on_every_slide(decks):
+    from pptx import Presentation
+
+    for code, paths in decks.items():
+        prs = Presentation(str(paths[-3]))
+        assert paths[-3].name == "lecture.pptx"
+        assert prs.slide_width * 9 == prs.slide_height * 16
+        assert len(prs.slides) == len(STEPS) >= 12
+        for slide, step in zip(prs.slides, STEPS, strict=True):
+            assert slide.has_notes_slide and slide.notes_slide.notes_text_frame.text.strip()
+            texts = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
+            assert any(t.strip() for t in texts), step.name
+            assert any(s.shape_type == 13 for s in slide.shapes), step.name  # the picture
+        if code == "zh":
+            titled = [s for s in prs.slides
+                      if any(CJK.search(sh.text_frame.text) for sh in s.shapes
+                             if sh.has_text_frame)]
+            assert len(titled) >= 0.8 * len(STEPS)
+
+
+@pytest.mark.browser
+def test_the_pdf_has_one_16_9_page_size_and_text(decks):
+    from pypdf import PdfReader
+
+    for code, paths in decks.items():
+        reader = PdfReader(str(paths[-2]))
+        sizes = {(round(float(p.mediabox.width)), round(float(p.mediabox.height)))
+                 for p in reader.pages}
+        assert len(sizes) == 1 and len(reader.pages) == len(STEPS)
+        (w, h), = sizes
+        assert w * 9 == h * 16
+        texts = [p.extract_text() for p in reader.pages]
+        assert all(t.strip() for t in texts)
+        if code == "en":
+            assert "The cyclic shift" in texts[[s.name for s in STEPS].index("shift")]
+            assert "-100" in texts[[s.name for s in STEPS].index("mask")] or \
+                "−100" in texts[[s.name for s in STEPS].index("mask")]
+        else:
+            assert sum(bool(CJK.search(t)) for t in texts) >= 0.8 * len(STEPS)
+
+
+@pytest.mark.browser
+def test_the_slide_pngs_are_1920x1080_with_no_ink_at_the_edges(decks):
+    from PIL import Image
+
+    for code, paths in decks.items():
+        pngs = [p for p in paths if p.suffix == ".png"]
+        assert [p.name for p in pngs] == [f"{k + 1:02d}-{s.name}.png" for k, s in
+                                          enumerate(STEPS)]
+        bg = (21, 24, 29) if code == "zh" else (255, 255, 255)
+        for p in pngs:
+            with Image.open(p) as im:
+                a = np.asarray(im.convert("RGB")).astype(int)
+            assert a.shape == (1080, 1920, 3), p.name
+            edge = np.concatenate([a[:16].reshape(-1, 3), a[-16:].reshape(-1, 3),
+                                   a[:, :16].reshape(-1, 3), a[:, -16:].reshape(-1, 3)])
+            assert np.abs(edge - bg).max() <= 2, p.name
+        frames = sorted((paths[0].parent / "shift-frames").glob("*.png"))
+        assert len(frames) >= 2 and paths[-1].name == "cyclic-shift.gif"
