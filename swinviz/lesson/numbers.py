@@ -9,10 +9,12 @@ something else at stage 4 (one window, no shift) or for the 6x6 example (M = 3, 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .. import cost as _cost
-from ..windows import MASK_VALUE, padded_size
+from ..figures.registry import Facts, facts
+from ..windows import MASK_VALUE
 
 
 def boundary_query(H: int, W: int, M: int, s: int) -> tuple[int, int]:
@@ -44,23 +46,13 @@ class StageRow:
 
 
 @dataclass(frozen=True)
-class LessonNumbers:
-    """What the lesson's texts name, for one exploration."""
+class LessonNumbers(Facts):
+    """What the lesson's texts name, for one exploration: the tabs' `Facts` (stage, blocks,
+    grid, pixels per token, window, shift, windows, padded grid) and more."""
 
-    stage: int
     pair: int
-    b0: int  # the pair's blocks, as timm numbers them in the stage
-    b1: int
-    H: int  # the stage's token grid
-    W: int
-    Hp: int  # padded to whole windows
-    Wp: int
-    p: int  # pixels per token
     C: int  # channels of a token at this stage
     heads: int
-    M: int  # the window the blocks use
-    s: int  # the second block's shift (0: none)
-    nW: int
     img_h: int
     img_w: int
     random: bool  # the weights are random (no preference may be read from them)
@@ -87,14 +79,6 @@ class LessonNumbers:
         return self.msa / self.wmsa
 
     @property
-    def one_window(self) -> bool:
-        return self.M >= min(self.H, self.W)
-
-    @property
-    def padded(self) -> bool:
-        return (self.Hp, self.Wp) != (self.H, self.W)
-
-    @property
     def table(self) -> int:
         """Entries of the relative position bias table: (2M-1)²."""
         return (2 * self.M - 1) ** 2
@@ -102,9 +86,8 @@ class LessonNumbers:
 
 def lesson_numbers(exp) -> LessonNumbers:
     """The LessonNumbers of an Exploration (any stage, pair, size; the 6x6 example too)."""
-    H, W = exp.grid
-    M, s = exp.window_size, exp.shift_size
-    Hp, Wp = padded_size(H, W, M)
+    f = facts(exp)
+    H, W, M, s = f.H, f.W, f.M, f.s
     C = int(exp.tokens.shape[-1])
     cfg = exp.config
     rows, params, flops, arch = (), None, None, "Swin"
@@ -115,10 +98,8 @@ def lesson_numbers(exp) -> LessonNumbers:
         flops = sum(_cost.model_flops(cfg).values())
         from ..figures._core import config_label
         arch = config_label(cfg)
-    b0, b1 = exp.blocks
     return LessonNumbers(
-        stage=exp.stage, pair=exp.pair, b0=b0, b1=b1, H=H, W=W, Hp=Hp, Wp=Wp,
-        p=exp.patch_size, C=C, heads=exp.num_heads, M=M, s=s, nW=exp.num_windows,
+        **dataclasses.asdict(f), pair=exp.pair, C=C, heads=exp.num_heads,
         img_h=exp.image.height, img_w=exp.image.width, random=not exp.pretrained,
         query=boundary_query(H, W, M, s), corner=corner_query(H, W, M, s),
         msa=_cost.msa_flops(H, W, C), wmsa=_cost.wmsa_flops(H, W, C, M), stages=rows,

@@ -24,7 +24,7 @@ from ..figures._core.palette import (
 )
 from . import i18n
 from .readings import query_weights, reach
-from .text import wrap
+from .text import si, wrap
 from .theme import FONT, MIN_PX, Theme
 
 PANEL_PX = 400  # about how wide one of two side-by-side panels is on a slide
@@ -138,14 +138,6 @@ def _heat(z, axes, *, colorscale, zmin, zmax, r0: int = 0, c0: int = 0, text=Non
         d["texttemplate"] = "%{text}"
         d["textfont"] = dict(size=MIN_PX)
     return d
-
-
-def si(x: float) -> str:
-    """2.0e9 -> "2.00 G", 1.58e6 -> "1.58 M": multiply-adds with a unit that fits."""
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= div:
-            return f"{x / div:.3g} {unit}"
-    return f"{x:.0f}"
 
 
 def _numbers_fit(cells: int, panel_px: float, digits: int = 2) -> bool:

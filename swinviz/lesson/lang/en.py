@@ -5,6 +5,8 @@ but not at stage 4 (one window, no shift) is said only where it holds."""
 
 from __future__ import annotations
 
+from ..text import si
+
 NAME = "English"
 
 UI = {
@@ -54,12 +56,6 @@ TRY = {
 }
 
 
-def _g(x: float) -> str:
-    """2003828736 -> "2.00 G"; 145108992 -> "145.1 M"."""
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= div:
-            return f"{x / div:.2f} {unit}" if unit == "G" else f"{x / div:.1f} {unit}"
-    return f"{x:.0f}"
 
 
 def _tokens(k: int) -> str:
@@ -67,7 +63,7 @@ def _tokens(k: int) -> str:
 
 
 def _why_no_shift(n) -> str:
-    if n.one_window:
+    if n.one:
         return (f"one {n.M}×{n.M} window already covers the whole {n.H}×{n.W} grid, so there "
                 f"is nothing to shift")
     return "the shift is set to 0"
@@ -98,8 +94,8 @@ def _cost(n, r):
     lines = ["Global attention: Ω(MSA) = 4hwC² + 2(hw)²C.",
              "Windowed attention: Ω(W-MSA) = 4hwC² + 2M²hwC.",
              f"Here h·w = {n.H}·{n.W} = {n.hw}, C = {n.C}, M = {n.M}: "
-             f"{_g(n.msa)} against {_g(n.wmsa)} multiply-adds, {n.ratio:.1f}× less."]
-    if n.one_window:
+             f"{si(n.msa)} against {si(n.wmsa)} multiply-adds, {n.ratio:.1f}× less."]
+    if n.one:
         lines.append(f"At this stage one window covers the grid (M² = {n.N} ≥ hw = {n.hw}): "
                      f"windows save nothing here; they pay off on large grids.")
     else:
@@ -116,7 +112,7 @@ def _windows(n, r):
     if n.padded:
         lines.append(f"{n.H}×{n.W} is not a multiple of {n.M}: the grid is padded to "
                      f"{n.Hp}×{n.Wp} with zero tokens first.")
-    if not n.one_window:
+    if not n.one:
         lines.append("Problem: tokens on either side of a window border never meet.")
     return lines
 

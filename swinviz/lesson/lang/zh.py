@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from ..text import si
+
 NAME = "中文"
 
 UI = {
@@ -52,15 +54,10 @@ TRY = {
 }
 
 
-def _g(x: float) -> str:
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= div:
-            return f"{x / div:.2f} {unit}" if unit == "G" else f"{x / div:.1f} {unit}"
-    return f"{x:.0f}"
 
 
 def _why_no_shift(n) -> str:
-    if n.one_window:
+    if n.one:
         return f"一个 {n.M}×{n.M} 窗口已经覆盖整个 {n.H}×{n.W} 网格，没有需要移位的"
     return "移位被设为 0"
 
@@ -89,8 +86,8 @@ def _cost(n, r):
     lines = ["全局注意力：Ω(MSA) = 4hwC² + 2(hw)²C。",
              "窗口注意力：Ω(W-MSA) = 4hwC² + 2M²hwC。",
              f"这里 h·w = {n.H}·{n.W} = {n.hw}，C = {n.C}，M = {n.M}："
-             f"{_g(n.msa)} 对 {_g(n.wmsa)} 次乘加，少 {n.ratio:.1f} 倍。"]
-    if n.one_window:
+             f"{si(n.msa)} 对 {si(n.wmsa)} 次乘加，少 {n.ratio:.1f} 倍。"]
+    if n.one:
         lines.append(f"这一阶段一个窗口就覆盖了整个网格（M² = {n.N} ≥ hw = {n.hw}）："
                      f"窗口在这里省不了计算，它们在大网格上才划算。")
     else:
@@ -104,7 +101,7 @@ def _windows(n, r):
              f"注意力只在窗口内部计算：每个 token 只和另外 {n.N - 1} 个 token 交互。"]
     if n.padded:
         lines.append(f"{n.H}×{n.W} 不是 {n.M} 的整数倍：先用零 token 填充到 {n.Hp}×{n.Wp}。")
-    if not n.one_window:
+    if not n.one:
         lines.append("问题：窗口边界两侧的 token 永远见不到彼此。")
     return lines
 
