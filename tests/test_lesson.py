@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from conftest import random_picture
 
 from swinviz.lesson import (
     ACTIONS,
@@ -150,6 +151,9 @@ def test_every_step_draws_at_every_stage_in_every_language(explorations):
                         assert tr.textfont.size >= MIN_PX, (which, step.name)
                     if tr.type == "table":
                         assert tr.cells.font.size >= MIN_PX and tr.header.font.size >= MIN_PX
+                        # the theme's ground under the theme's ink (not plotly's white)
+                        assert tr.header.fill.color == lesson.theme.bg
+                        assert lesson.theme.panel in tr.cells.fill.color[0]
                 axes = {k: v for k, v in fig.layout.to_plotly_json().items()
                         if re.fullmatch(r"[xy]axis\d*", k)}
                 for name, ax in axes.items():
@@ -276,3 +280,28 @@ def test_the_slide_pngs_are_1920x1080_with_no_ink_at_the_edges(decks):
             assert np.abs(edge - bg).max() <= 2, p.name
         frames = sorted((paths[0].parent / "shift-frames").glob("*.png"))
         assert len(frames) >= 2 and paths[-1].name == "cyclic-shift.gif"
+
+
+@pytest.mark.parametrize("which", ["stage 1", "6x6", "padded"])
+def test_the_mask_step_shows_the_window_where_pieces_wrap(explorations, which):
+    """The mask step draws the rolled map's last window, whose mask has -100 entries, also on
+    a padded grid (50x50 in 56x56: the image's corner token sits in an interior window)."""
+    exp = explorations[which]
+    fig = Lesson(exp).slide([s.name for s in STEPS].index("mask"))
+    heats = [t for t in fig.data if t.type == "heatmap"]
+    mask = np.array(heats[1].z)
+    assert mask.min() == -100 and mask.max() == 0
+    np.testing.assert_array_equal(mask, exp.traces[1].mask[-1].numpy())
+
+
+def test_titles_hold_for_the_exploration(explorations, explored):
+    """A title says only what holds: stage 4's query is on no window border; with windows of 3
+    at 224 px the last stage (7x7) still shifts, so it is not "one window, no shift"."""
+    s4 = Lesson(explorations["stage 4"])
+    assert "border" not in s4.text("attention").title
+    assert s4.text("last").title == "The last stage: one window, no shift"
+    small = Lesson(explored(random_picture(), dict(img_size=224, window_size=3, shift_size=1),
+                            stage=1, predict=False), lang="zh")
+    assert small.text("last").title == "最后一个阶段"
+    assert "移位 1" in " ".join(small.text("last").body)
+    assert "边界" in small.text("attention").title

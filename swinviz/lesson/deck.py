@@ -6,7 +6,8 @@
     # deck/cyclic-shift.gif and its steps deck/shift-frames/NN.png
 
 The slides' figures are rendered in one browser session (swinviz.export): each slide as PNG
-and as a PDF page, each picture alone as the PPTX's image (its text is in text boxes there).
+and as a PDF page; the PPTX's image of a slide is its picture's box cut from the slide's PNG
+(the words are text boxes there).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from PIL import Image
 
 from . import i18n
 from .slides import H_PX, MARGIN, TEXT_W, VISUAL_X, VISUAL_Y, W_PX, Lesson, wrap_code
@@ -29,8 +32,8 @@ EMU_PX = SLIDE_EMU[0] // W_PX  # EMU per slide pixel (6350: 1920 px across)
 
 def deck_steps() -> int:
     """How many progress steps `write_lecture` reports: each slide built, each file rendered
-    (PNG and PDF of a slide, its picture), the PPTX, the PDF, the GIF."""
-    return len(STEPS) * 4 + 3
+    (PNG and PDF of a slide), the PPTX, the PDF, the GIF."""
+    return len(STEPS) * 3 + 3
 
 
 def lecture_files() -> list[str]:
@@ -45,17 +48,14 @@ def write_lecture(exp, out_dir: str | Path, *, lang: str = "en", theme: str = "l
     `lecture_files` order. `exporter`: a swinviz.export.Exporter to reuse (None: one is
     started). Raises swinviz.export.ExportError when the slides cannot be rendered."""
     from .. import export
-    from ..animation import GIF_BETWEEN, save_gif, shift_animation
 
     lesson = Lesson(exp, lang=lang, theme=theme)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tick = progress or (lambda _: None)
-    slides, pictures = {}, {}
+    slides = {}
     for k, step in enumerate(STEPS):
-        stem = slide_file(k)[:-4]
-        slides[stem] = lesson.slide(k, query)
-        pictures[stem] = lesson.visual(k, query)
+        slides[slide_file(k)[:-4]] = lesson.slide(k, query)
         tick(f"{step.name} built")
     with tempfile.TemporaryDirectory(prefix="swinviz-deck-") as tmp:
         tmp = Path(tmp)
@@ -63,28 +63,39 @@ def write_lecture(exp, out_dir: str | Path, *, lang: str = "en", theme: str = "l
         ex = export.Exporter() if own else exporter
         try:
             ex.export(slides, tmp, ("png", "pdf"), width=W_PX, progress=tick)
-            ex.export(pictures, tmp / "pictures", ("png",), width=VISUAL_X[1] - VISUAL_X[0],
-                      progress=tick)
         finally:
             if own:
                 ex.close()
         pngs = []
+        (tmp / "pictures").mkdir()
+        box = (VISUAL_X[0], VISUAL_Y[0], VISUAL_X[1], VISUAL_Y[1])
         for k in range(len(STEPS)):
             name = slide_file(k)
+            with Image.open(tmp / name) as im:  # the picture's box, pixel for pixel
+                im.crop(box).save(tmp / "pictures" / name)
             pngs.append(Path(shutil.move(tmp / name, out / name)))
         pptx = write_pptx(lesson, tmp / "pictures", out / PPTX_NAME, query)
         tick(PPTX_NAME)
         pdf = merge_pdf([tmp / f"{slide_file(k)[:-4]}.pdf" for k in range(len(STEPS))],
                         out / PDF_NAME, i18n.ui(lang, "deck_title"))
         tick(PDF_NAME)
+    gif = _write_gif(exp, out)
+    tick(GIF_NAME)
+    return [*pngs, pptx, pdf, gif]
+
+
+def _write_gif(exp, out: Path) -> Path:
+    """The cyclic shift as a GIF with frames between the steps, and the steps as PNGs (for
+    slide software) in FRAMES_DIR."""
+    from ..animation import GIF_BETWEEN, save_gif, shift_animation
+
     frames = shift_animation(exp, between=GIF_BETWEEN)
     gif = save_gif(frames, out / GIF_NAME, between=GIF_BETWEEN)
-    folder = out / FRAMES_DIR  # the steps, for slide software
+    folder = out / FRAMES_DIR
     folder.mkdir(exist_ok=True)
     for i, frame in enumerate(frames[::GIF_BETWEEN + 1]):
         frame.save(folder / f"{i:02d}.png")
-    tick(GIF_NAME)
-    return [*pngs, pptx, pdf, gif]
+    return gif
 
 
 def merge_pdf(pages: list[Path], path: Path, title: str) -> Path:

@@ -55,6 +55,8 @@ class StepText:
 
 
 def step_text(code: str, name: str, n, r) -> StepText:
-    """Step `name` said in language `code` for LessonNumbers `n` and Readings `r`."""
+    """Step `name` said in language `code` for LessonNumbers `n` and Readings `r` (a title
+    that depends on the exploration is a function of `n`)."""
     words = _module(code).STEPS[name]
-    return StepText(words["title"], tuple(words["body"](n, r)), words["notes"](n, r))
+    title = words["title"](n) if callable(words["title"]) else words["title"]
+    return StepText(title, tuple(words["body"](n, r)), words["notes"](n, r))

@@ -21,11 +21,14 @@ class Theme:
     panel: str  # code box and table ground
     line: str  # outlines on plain cells
     badge: str
+    highlight: str  # the table row of the explored stage / this model
 
 
 THEMES = {
-    "light": Theme("light", "#ffffff", "#1f1f1f", "#5a5a5a", "#f2f2f2", "#333333", "#E69F00"),
-    "dark": Theme("dark", "#15181d", "#f0f0f0", "#b4b4b4", "#262b33", "#dddddd", "#E69F00"),
+    "light": Theme("light", "#ffffff", "#1f1f1f", "#5a5a5a", "#f2f2f2", "#333333", "#E69F00",
+                   "#fde7d6"),
+    "dark": Theme("dark", "#15181d", "#f0f0f0", "#b4b4b4", "#262b33", "#dddddd", "#E69F00",
+                  "#6b4a12"),
 }
 
 

@@ -118,9 +118,11 @@ def _window_lines(H: int, W: int, M: int, offset: int, axes, color: str,
 
 
 def _box(r0: float, c0: float, h: float, w: float, axes, color: str = QUERY_COLOR,
-         width: float = 4.0) -> dict:
-    return _lines([c0, c0 + w, c0 + w, c0, c0], [r0, r0, r0 + h, r0 + h, r0], axes, color,
-                  width)
+         width: float = 4.0) -> list:
+    """A square outline in `color` over a dark rim twice as wide: seen on any ground (the
+    query's yellow on a yellow heatmap)."""
+    xs, ys = [c0, c0 + w, c0 + w, c0, c0], [r0, r0, r0 + h, r0 + h, r0]
+    return [_lines(xs, ys, axes, "#111111", 2 * width), _lines(xs, ys, axes, color, width)]
 
 
 def _heat(z, axes, *, colorscale, zmin, zmax, r0: int = 0, c0: int = 0, text=None,
@@ -174,7 +176,7 @@ def title(c: Ctx, layout: dict) -> list:
 def patches(c: Ctx, layout: dict) -> list:
     data = title(c, layout)
     r, q = c.query
-    data.append(_box(r, q, 1, 1, _ax(1), width=5.0))
+    data += _box(r, q, 1, 1, _ax(1), width=5.0)
     return data
 
 
@@ -209,8 +211,8 @@ def windows(c: Ctx, layout: dict) -> list:
     wr, wc = (r // n.M) * n.M, (q // n.M) * n.M
     return [_image(c.exp, n.Hp, n.Wp, axes),
             _window_lines(n.Hp, n.Wp, n.M, 0, axes, BLOCK_COLORS[0], 3.0),
-            _box(wr, wc, n.M, n.M, axes, QUERY_COLOR, 5.0),
-            _box(r, q, 1, 1, axes, QUERY_COLOR, 3.0)]
+            *_box(wr, wc, n.M, n.M, axes, QUERY_COLOR, 5.0),
+            *_box(r, q, 1, 1, axes, QUERY_COLOR, 3.0)]
 
 
 def block(c: Ctx, layout: dict) -> list:
@@ -255,7 +257,7 @@ def _region_panel(c: Ctx, layout: dict, i: int, dom, rolled: bool, title: str,
         r, q = query
         if rolled:
             r, q = (r - n.s) % n.Hp, (q - n.s) % n.Wp
-        data.append(_box(r, q, 1, 1, axes, QUERY_COLOR, 5.0))
+        data += _box(r, q, 1, 1, axes, QUERY_COLOR, 5.0)
     return data
 
 
@@ -293,12 +295,12 @@ def regions(c: Ctx, layout: dict) -> list:
 
 
 def mask(c: Ctx, layout: dict) -> list:
-    """The window that holds the corner query: its region ids (M x M) and its mask (N x N)."""
+    """The bottom-right window of the rolled (padded) map, where the wrapped-around pieces
+    meet (on a padded grid: the image's own corner may sit in an interior window): its
+    region ids (M x M) and its mask (N x N)."""
     n, exp = c.n, c.exp
     t = exp.traces[1]
-    from ..windows import window_of_token
-
-    w = int(window_of_token(n.H, n.W, t.window_size, t.shift_size)[c.query][0])
+    w = (n.Hp // n.M) * (n.Wp // n.M) - 1
     ids = t.region_ids.numpy()
     nWc = n.Wp // n.M
     wr, wc = (w // nWc) * n.M, (w % nWc) * n.M
@@ -364,9 +366,9 @@ def attention(c: Ctx, layout: dict) -> list:
         sub = np.where(w > 0, w, np.nan)[rows[0]:rows[1], cols[0]:cols[1]]
         data.append(_image(c.exp, n.Hp, n.Wp, axes, opacity=0.35))
         data.append(_heat(sub, axes, colorscale=SEQUENTIAL, zmin=0, zmax=hi, r0=rows[0],
-                          c0=cols[0], colorbar=dict(x=0.86, tickformat=".2f") if i == 2 else None))
+                          c0=cols[0], colorbar=dict(x=0.86, tickformat=".3f") if i == 2 else None))
         data.append(_window_lines(n.H, n.W, n.M, offset, axes, BLOCK_COLORS[i - 1], 3.5))
-        data.append(_box(r, q, 1, 1, axes, QUERY_COLOR, 4.0))
+        data += _box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
     return data
 
 
@@ -384,21 +386,21 @@ def flow(c: Ctx, layout: dict) -> list:
         data.append(_heat(np.where(z > 0, z, np.nan), axes,
                           colorscale=[[0, BLOCK_COLORS[1]], [1, BLOCK_COLORS[0]]], zmin=1,
                           zmax=2, opacity=0.7))
-        data.append(_box(r, q, 1, 1, axes, QUERY_COLOR, 4.0))
+        data += _box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
     return data
 
 
 def _table(c: Ctx, layout: dict, header, rows, highlight: int | None = None) -> list:
     t = c.theme
-    fills = [[t.badge if i == highlight else t.panel for i in range(len(rows))]] * len(header)
+    fills = [[t.highlight if i == highlight else t.panel for i in range(len(rows))]] * len(header)
     layout["margin"] = dict(l=0, r=0, t=0, b=0)
     return [dict(type="table", domain=dict(x=[0, 1], y=[0.05, 0.9]),
                  header=dict(values=[f"<b>{h}</b>" for h in header], height=56,
-                             font=dict(size=MIN_PX + 2, color=t.ink), fill_color=t.bg,
-                             line_color=t.line, align="center"),
+                             font=dict(size=MIN_PX + 2, color=t.ink), fill=dict(color=t.bg),
+                             line=dict(color=t.line), align="center"),
                  cells=dict(values=[list(col) for col in zip(*rows, strict=True)], height=52,
-                            font=dict(size=MIN_PX + 2, color=t.ink), fill_color=fills,
-                            line_color=t.line, align="center"))]
+                            font=dict(size=MIN_PX + 2, color=t.ink), fill=dict(color=fills),
+                            line=dict(color=t.line), align="center"))]
 
 
 def merging(c: Ctx, layout: dict) -> list:

@@ -239,6 +239,12 @@ def _merging(n, r):
     return lines
 
 
+def _last_fits(n) -> bool:
+    """The last stage's grid fits in one window (or does not shift)."""
+    last = n.stages[-1] if n.stages else None
+    return last is None or last.M >= min(last.H, last.W) or last.s == 0
+
+
 def _last(n, r):
     if not n.stages:
         return ["A stage whose grid fits in one window uses that window and no shift."]
@@ -304,7 +310,8 @@ STEPS = {
                  notes=lambda n, r: "The table has (2M−1)² rows and one column per head; the "
                  "index gathers an N×N bias from it. Do not read preferences from random "
                  "weights."),
-    "attention": dict(title="Attention of a query on a window border", body=_attention,
+    "attention": dict(title=lambda n: "Attention of a query on a window border" if n.s
+                      else "Attention of a query in both blocks", body=_attention,
                       notes=lambda n, r: "Put the two blocks side by side: the same query, two "
                       "different windows. Where the shifted window crosses the old border, "
                       "information crosses too."),
@@ -318,7 +325,8 @@ STEPS = {
     "merging": dict(title="Patch merging and the stages", body=_merging,
                     notes=lambda n, r: "Merging is Swin's pooling: a hierarchy like a CNN's, so "
                     "the same windows see a larger part of the image at each stage."),
-    "last": dict(title="The last stage: one window, no shift", body=_last,
+    "last": dict(title=lambda n: "The last stage: one window, no shift" if _last_fits(n)
+                 else "The last stage", body=_last,
                  notes=lambda n, r: "The reference checks min(input_resolution) <= window_size "
                  "and then drops the shift: there is nothing to connect."),
     "table": dict(title="What it costs: the paper's Table 1", body=_table,

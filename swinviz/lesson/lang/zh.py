@@ -214,6 +214,11 @@ def _merging(n, r):
     return lines
 
 
+def _last_fits(n) -> bool:
+    last = n.stages[-1] if n.stages else None
+    return last is None or last.M >= min(last.H, last.W) or last.s == 0
+
+
 def _last(n, r):
     if not n.stages:
         return ["网格能放进一个窗口的阶段就用这个窗口，而且不移位。"]
@@ -269,7 +274,8 @@ STEPS = {
     "bias": dict(title="相对位置偏置", body=_bias,
                  notes=lambda n, r: "偏置表有 (2M−1)² 行，每个注意力头一列；索引从中取出 N×N 的"
                  "偏置。不要从随机权重里读出偏好。"),
-    "attention": dict(title="窗口边界上一个查询的注意力", body=_attention,
+    "attention": dict(title=lambda n: "窗口边界上一个查询的注意力" if n.s
+                      else "一个查询在两个 block 中的注意力", body=_attention,
                       notes=lambda n, r: "把两个 block 并排看：同一个查询，两个不同的窗口。移位窗口"
                       "跨过旧边界的地方，信息也跨了过去。"),
     "rollback": dict(title="反向循环移位", body=_rollback,
@@ -281,7 +287,8 @@ STEPS = {
     "merging": dict(title="patch 合并与各个阶段", body=_merging,
                     notes=lambda n, r: "合并就是 Swin 的池化：像 CNN 一样形成层次结构，同样大小的"
                     "窗口在每个阶段看到图像中更大的部分。"),
-    "last": dict(title="最后一个阶段：一个窗口，不移位", body=_last,
+    "last": dict(title=lambda n: "最后一个阶段：一个窗口，不移位" if _last_fits(n)
+                 else "最后一个阶段", body=_last,
                  notes=lambda n, r: "参考代码检查 min(input_resolution) <= window_size，然后去掉"
                  "移位：已经没有需要连接的窗口了。"),
     "table": dict(title="代价：论文的表 1", body=_table,
