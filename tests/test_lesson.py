@@ -133,6 +133,16 @@ def test_words_say_what_this_stage_does(explorations):
     bias = " ".join(s1.text("bias").body)
     assert "random" in bias and "noise" in bias and "prefer" not in bias
     assert "SW-MSA" in " ".join(s1.text("block").body)
+    # stage 4's speaker notes say nothing of a shift; its patches are still 4x4 pixels
+    for code in languages():
+        lesson = Lesson(explorations["stage 4"], lang=code)
+        for name in ("windows", "block", "shift", "regions", "mask", "attention", "rollback",
+                     "flow"):
+            notes = lesson.text(name).notes
+            assert not any(w in notes for w in ("−s", "-s", "SW-MSA", "九个区域", "nine",
+                                                 "−100", "移位窗口")), (code, name, notes)
+        assert "4×4" in lesson.text("patches").body[0] and "32×32" in lesson.text(
+            "patches").body[1]
 
 
 def test_every_step_draws_at_every_stage_in_every_language(explorations):

@@ -1,5 +1,6 @@
 """The lesson's words in every language: `swinviz/lesson/lang/<code>.py` is the one place a
-language lives; this module finds them and says a step for an exploration.
+language lives (its STEPS; NO_SHIFT_NOTES: the speaker notes of the steps about the shift, said
+instead where the pair does not shift); this module finds them and says a step for an exploration.
 
     text = step_text("zh", "mask", n, r)   # .title, .body (lines), .notes
     ui("en", "step_of", k=3, n=16)         # "step 3 of 16"
@@ -57,6 +58,9 @@ class StepText:
 def step_text(code: str, name: str, n, r) -> StepText:
     """Step `name` said in language `code` for LessonNumbers `n` and Readings `r` (a title
     that depends on the exploration is a function of `n`)."""
-    words = _module(code).STEPS[name]
+    m = _module(code)
+    words = m.STEPS[name]
     title = words["title"](n) if callable(words["title"]) else words["title"]
-    return StepText(title, tuple(words["body"](n, r)), words["notes"](n, r))
+    notes = (m.NO_SHIFT_NOTES[name] if n.s == 0 and name in m.NO_SHIFT_NOTES
+             else words["notes"])
+    return StepText(title, tuple(words["body"](n, r)), notes(n, r))

@@ -95,7 +95,7 @@ STEPS: tuple[Step, ...] = (
         "x = torch.roll(shifted_x, shifts=(s, s), dims=(1, 2))",
     )),
     Step("flow", "flow", "flow", code=(
-        "for blk in stage.blocks:  # W-MSA, SW-MSA, W-MSA, ...",
+        "for blk in stage.blocks:  # shift 0, s, 0, s, ... (s = 0 in one window)",
         "    x = blk(x)",
     ), tries=("boundary", "corner", "stage4")),
     Step("merging", "merging", "shapes", code=(

@@ -81,11 +81,15 @@ def _title(n, r):
 
 
 def _patches(n, r):
-    lines = [f"The image is cut into {n.p}×{n.p}-pixel patches: a {n.H}×{n.W} grid of tokens.",
-             f"Each token holds C = {n.C} numbers at stage {n.stage}."]
+    first = n.stages[0].px if n.stages else n.p
+    lines = [f"The image is cut into {first}×{first}-pixel patches, one token each."]
     if n.stage > 1:
-        lines.append(f"At stage {n.stage} a token stands for {n.p}×{n.p} pixels: "
-                     f"{n.stage - 1} patch merge{'s' if n.stage > 2 else ''} came before.")
+        lines.append(f"At stage {n.stage}, after {n.stage - 1} patch merge"
+                     f"{'s' if n.stage > 2 else ''}, a token stands for {n.p}×{n.p} pixels: "
+                     f"a {n.H}×{n.W} grid of tokens.")
+    else:
+        lines.append(f"A {n.H}×{n.W} grid of tokens.")
+    lines.append(f"Each token holds C = {n.C} numbers at stage {n.stage}.")
     lines.append(f"Yellow: token ({n.query[0]}, {n.query[1]}), the query the lesson follows.")
     return lines
 
@@ -94,7 +98,8 @@ def _cost(n, r):
     lines = ["Global attention: Ω(MSA) = 4hwC² + 2(hw)²C.",
              "Windowed attention: Ω(W-MSA) = 4hwC² + 2M²hwC.",
              f"Here h·w = {n.H}·{n.W} = {n.hw}, C = {n.C}, M = {n.M}: "
-             f"{si(n.msa)} against {si(n.wmsa)} multiply-adds, {n.ratio:.1f}× less."]
+             f"{si(n.msa)} against {si(n.wmsa)} multiply-adds: global costs {n.ratio:.1f}× "
+             f"windowed."]
     if n.one:
         lines.append(f"At this stage one window covers the grid (M² = {n.N} ≥ hw = {n.hw}): "
                      f"windows save nothing here; they pay off on large grids.")
@@ -139,8 +144,8 @@ def _shift(n, r):
 
 def _regions(n, r):
     if n.s == 0:
-        return [f"Without a shift every token is in region 0: no window mixes pieces from "
-                f"opposite sides ({_why_no_shift(n)})."]
+        return [f"Without a shift the reference builds no img_mask (attn_mask = None): "
+                f"{_why_no_shift(n)}, and no window mixes pieces from opposite sides."]
     return ["The slice loop numbers 9 regions 0..8 on the rolled map, row by row.",
             f"Bands: [0, {n.Hp - n.M}), [{n.Hp - n.M}, {n.Hp - n.s}), [{n.Hp - n.s}, {n.Hp}) "
             f"on each axis.",
@@ -151,7 +156,8 @@ def _regions(n, r):
 def _mask(n, r):
     if n.s == 0:
         return [f"No mask in block {n.b1}: {_why_no_shift(n)}, so no window holds "
-                f"wrapped-around pieces and nothing is added to the scores."]
+                f"wrapped-around pieces; only the relative position bias is added to the "
+                f"scores."]
     lines = ["mask_windows.unsqueeze(1) − mask_windows.unsqueeze(2): 0 where two tokens share "
              "a region, not 0 elsewhere.",
              "masked_fill turns every non-zero into −100, added to the scores before softmax.",
@@ -175,8 +181,9 @@ def _relpos(n, r):
 def _bias(n, r):
     lines = [f"Each of the {n.heads} heads learns its own table of {n.table} numbers, "
              f"one per offset.",
-             f"Head 0's bias in this window runs from {r.bias_lo:+.3f} to {r.bias_hi:+.3f}; "
-             f"it is added to every score before the softmax."]
+             f"Head 0's bias over a window's pairs runs from {r.bias_lo:+.3f} to "
+             f"{r.bias_hi:+.3f} (the same in every window); it is added to every score before "
+             f"the softmax."]
     if n.random:
         lines.append("These weights are random: the pattern is noise and says nothing about "
                      "near or far tokens.")
@@ -191,7 +198,7 @@ def _attention(n, r):
     lines = [f"Query {q}: its weights over its window, block {n.b0} then block {n.b1} "
              f"(mean of {n.heads} heads)."]
     if n.s == 0:
-        lines.append(f"Both blocks use the same window ({_why_no_shift(n)}): only their learned "
+        lines.append(f"Both blocks use the same window ({_why_no_shift(n)}): only their "
                      f"weights differ.")
     elif r.windows_joined > 1:
         lines.append(f"Block {n.b1}'s shifted window joins {r.windows_joined} of block "
@@ -232,7 +239,8 @@ def _flow(n, r):
 
 def _merging(n, r):
     lines = ["Patch merging: each 2×2 group of tokens is concatenated (4C) and projected to 2C.",
-             "The grid halves, the width doubles, the window stays M×M tokens."]
+             "The grid halves (an odd side gets a row or column of zeros first), the channels "
+             "double; the window stays M×M tokens where the grid holds it."]
     if n.stages:
         lines.append(" → ".join(f"{s.H}×{s.W}" for s in n.stages)
                      + " tokens; C " + " → ".join(str(s.dim) for s in n.stages) + ".")
@@ -270,6 +278,25 @@ def _table(n, r):
     lines.append("Windows made this possible: linear cost in the number of tokens.")
     return lines
 
+
+NO_SHIFT_NOTES = {
+    "windows": lambda n, r: "window_partition is a reshape and a permute. Here the windows "
+    "already cover everything a token can reach at this stage.",
+    "block": lambda n, r: "Pre-norm residual blocks as in ViT. In this pair both blocks run "
+    "W-MSA: there is nothing to shift.",
+    "shift": lambda n, r: "Nothing rolls in this pair. Show stage 1 (or the 6x6 example) for "
+    "the cyclic shift.",
+    "regions": lambda n, r: "The reference builds img_mask only when it shifts; here "
+    "attn_mask is None.",
+    "mask": lambda n, r: "No mask here: only the bias is added to the scores before the "
+    "softmax.",
+    "attention": lambda n, r: "Both blocks see the same window; compare their weights, which "
+    "differ only through their own parameters.",
+    "rollback": lambda n, r: "No roll, so nothing to undo: the blocks read and write tokens in "
+    "image order.",
+    "flow": lambda n, r: "Without a shift the reach does not grow inside this pair; the "
+    "earlier stages built it up.",
+}
 
 STEPS = {
     "title": dict(title="Swin Transformer: shifted-window attention", body=_title,

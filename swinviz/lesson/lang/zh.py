@@ -73,12 +73,15 @@ def _title(n, r):
 
 
 def _patches(n, r):
-    lines = [f"图像被切成 {n.p}×{n.p} 像素的 patch：得到 {n.H}×{n.W} 的 token 网格。",
-             f"在第 {n.stage} 阶段，每个 token 有 C = {n.C} 个数。"]
+    first = n.stages[0].px if n.stages else n.p
+    lines = [f"图像被切成 {first}×{first} 像素的 patch，每个 patch 一个 token。"]
     if n.stage > 1:
-        lines.append(f"第 {n.stage} 阶段的一个 token 代表 {n.p}×{n.p} 像素："
-                     f"之前经过了 {n.stage - 1} 次 patch 合并。")
-    lines.append(f"黄色：token ({n.query[0]}, {n.query[1]})，本课程跟踪的查询。")
+        lines.append(f"经过 {n.stage - 1} 次 patch 合并，第 {n.stage} 阶段的一个 token 代表 "
+                     f"{n.p}×{n.p} 像素：{n.H}×{n.W} 的 token 网格。")
+    else:
+        lines.append(f"得到 {n.H}×{n.W} 的 token 网格。")
+    lines.append(f"在第 {n.stage} 阶段，每个 token 有 C = {n.C} 个数。")
+    lines.append(f"黄色：token ({n.query[0]}, {n.query[1]})，本讲跟踪的查询 token。")
     return lines
 
 
@@ -86,7 +89,8 @@ def _cost(n, r):
     lines = ["全局注意力：Ω(MSA) = 4hwC² + 2(hw)²C。",
              "窗口注意力：Ω(W-MSA) = 4hwC² + 2M²hwC。",
              f"这里 h·w = {n.H}·{n.W} = {n.hw}，C = {n.C}，M = {n.M}："
-             f"{si(n.msa)} 对 {si(n.wmsa)} 次乘加，少 {n.ratio:.1f} 倍。"]
+             f"{si(n.msa)} 对 {si(n.wmsa)} 次乘加运算：全局注意力是窗口注意力的 "
+             f"{n.ratio:.1f} 倍。"]
     if n.one:
         lines.append(f"这一阶段一个窗口就覆盖了整个网格（M² = {n.N} ≥ hw = {n.hw}）："
                      f"窗口在这里省不了计算，它们在大网格上才划算。")
@@ -122,13 +126,13 @@ def _shift(n, r):
     return [f"block {n.b1} 把窗口移位 s = {n.s} 个 token。",
             "论文把窗口画成向右下移动；",
             "代码则把 token 向左上循环移位，再切出同样的规则窗口。",
-            "两者分出的组相同；从上边和左边移出的条带会从下边和右边回来。"]
+            "两者的分组相同；从上边和左边移出的条带会从下边和右边回来。"]
 
 
 def _regions(n, r):
     if n.s == 0:
-        return [f"没有移位时所有 token 都在区域 0：没有窗口会混入图像两侧的碎片"
-                f"（{_why_no_shift(n)}）。"]
+        return [f"没有移位时参考代码不构造 img_mask（attn_mask = None）：{_why_no_shift(n)}，"
+                f"没有窗口会混入图像两侧的碎片。"]
     return ["slice 循环在移位后的图上逐行给 9 个区域编号 0..8。",
             f"每个轴上的三段：[0, {n.Hp - n.M})、[{n.Hp - n.M}, {n.Hp - n.s})、"
             f"[{n.Hp - n.s}, {n.Hp})。",
@@ -139,13 +143,13 @@ def _regions(n, r):
 def _mask(n, r):
     if n.s == 0:
         return [f"block {n.b1} 没有掩码：{_why_no_shift(n)}，没有窗口包含绕回来的碎片，"
-                f"注意力分数上不加任何东西。"]
-    lines = ["mask_windows.unsqueeze(1) − mask_windows.unsqueeze(2)：两个 token 同一区域处为 0，"
-             "其他处不为 0。",
+                f"注意力分数上只加相对位置偏置。"]
+    lines = ["mask_windows.unsqueeze(1) − mask_windows.unsqueeze(2)："
+             "两个 token 属于同一区域时为 0，否则非 0。",
              "masked_fill 把所有非零值变成 −100，在 softmax 之前加到注意力分数上。",
              "exp(−100) ≈ 3.7e-44：权重只是趋近于 0，小到 float32 加到 1 上时完全体现不出来。"]
     if r.masked_max is not None:
-        lines.append(f"这次运行中被掩盖的最大权重是 {r.masked_max:.1e}。")
+        lines.append(f"这次运行中被掩码屏蔽的最大权重是 {r.masked_max:.1e}。")
     return lines
 
 
@@ -159,7 +163,8 @@ def _relpos(n, r):
 
 def _bias(n, r):
     lines = [f"{n.heads} 个注意力头各自学习一张 {n.table} 个数的表，每种偏移一个数。",
-             f"注意力头 0 在这个窗口中的偏置从 {r.bias_lo:+.3f} 到 {r.bias_hi:+.3f}；"
+             f"注意力头 0 在窗口内各 token 对上的偏置从 {r.bias_lo:+.3f} 到 {r.bias_hi:+.3f}"
+             f"（每个窗口都相同）；"
              f"它在 softmax 之前加到每个分数上。"]
     if n.random:
         lines.append("这些权重是随机的：图案只是噪声，不能说明偏好近处还是远处的 token。")
@@ -173,7 +178,7 @@ def _attention(n, r):
     lines = [f"查询 {q}：它在窗口内的注意力权重，先 block {n.b0} 后 block {n.b1}"
              f"（{n.heads} 个注意力头的平均）。"]
     if n.s == 0:
-        lines.append(f"两个 block 用同一个窗口（{_why_no_shift(n)}）：只有学到的权重不同。")
+        lines.append(f"两个 block 用同一个窗口（{_why_no_shift(n)}）：只有两者的权重不同。")
     elif r.windows_joined > 1:
         lines.append(f"block {n.b1} 的移位窗口连接了 block {n.b0} 的 {r.windows_joined} 个窗口："
                      f"查询 {r.cross_share:.0%} 的权重落在它之前看不到的 token 上。")
@@ -190,7 +195,7 @@ def _rollback(n, r):
         return [f"无需反向移位：block {n.b1} 没有移位（{_why_no_shift(n)}）。"]
     return [f"注意力之后窗口被拼回，再循环移位 +{n.s}：每个 token 回到原位。",
             "移位只是暂时的：token 在图像中的位置从不改变，改变的只是哪些 token 同在一个窗口。",
-            "之前移 −s，之后移 +s：这对 block 的输出是图像顺序。"]
+            "之前移 −s，之后移 +s：这一对 block 的输出按图像顺序排列。"]
 
 
 def _flow(n, r):
@@ -207,7 +212,8 @@ def _flow(n, r):
 
 def _merging(n, r):
     lines = ["patch 合并：每 2×2 个 token 拼接成 4C，再线性映射到 2C。",
-             "网格边长减半，通道数翻倍，窗口仍是 M×M 个 token。"]
+             "网格边长减半（边长为奇数时先补一行或一列零），通道数翻倍；网格放得下时窗口仍是 "
+             "M×M 个 token。"]
     if n.stages:
         lines.append(" → ".join(f"{s.H}×{s.W}" for s in n.stages)
                      + " 个 token；C " + " → ".join(str(s.dim) for s in n.stages) + "。")
@@ -243,6 +249,20 @@ def _table(n, r):
     return lines
 
 
+NO_SHIFT_NOTES = {
+    "windows": lambda n, r: "window_partition 只是 reshape 和 permute。在这一阶段，窗口已经覆盖了"
+    "一个 token 能到达的全部范围。",
+    "block": lambda n, r: "和 ViT 一样是预归一化的残差块。这一对 block 都是 W-MSA："
+    "没有需要移位的。",
+    "shift": lambda n, r: "这一对 block 没有循环移位。切换到第 1 阶段（或 6x6 示例）可以看到它。",
+    "regions": lambda n, r: "参考代码只在移位时构造 img_mask；这里 attn_mask 为 None。",
+    "mask": lambda n, r: "这里没有掩码：softmax 之前只加相对位置偏置。",
+    "attention": lambda n, r: "两个 block 看的是同一个窗口；比较它们的权重，差别只来自各自的参数。",
+    "rollback": lambda n, r: "没有移位，也就没有要撤销的：两个 block 都按图像顺序读写 token。",
+    "flow": lambda n, r: "没有移位时，这一对 block 内的影响范围不会增长；"
+    "它是前面的阶段建立起来的。",
+}
+
 STEPS = {
     "title": dict(title="Swin Transformer：移位窗口注意力", body=_title,
                   notes=lambda n, r: "我们跟踪一张图像穿过一对 Swin block。每一页讲一个要点，"
@@ -257,11 +277,12 @@ STEPS = {
                     notes=lambda n, r: "window_partition 只是 reshape 和 permute："
                     "窗口之间不复制数据。问一问：边界两侧相邻的两个 token 怎么办？"),
     "block": dict(title="Swin block，成对出现", body=_block,
-                  notes=lambda n, r: "和 ViT 一样是先归一化的残差块；唯一的区别是用哪种注意力。"
+                  notes=lambda n, r: "和 ViT 一样是预归一化（pre-norm）的残差块；"
+                  "唯一的区别是用哪种注意力。"
                   "一对 block 是基本单元：先规则窗口，再移位窗口。"),
     "shift": dict(title="循环移位", body=_shift,
                   notes=lambda n, r: "论文的图和代码看起来方向相反：论文里窗口向右下移，代码里 "
-                  "token 向左上滚动。相对来说是同一个移动，而且循环移位不增加窗口数。"),
+                  "token 向左上滚动。两者的相对位移相同，而且循环移位不增加窗口数。"),
     "regions": dict(title="区域 id：slice 循环", body=_regions,
                     notes=lambda n, r: "img_mask 只在移位后的图上构造一次。"
                     "每个轴三段，得到九个区域；只有在混合了多个区域的窗口里 id 才起作用。"),
@@ -269,7 +290,7 @@ STEPS = {
                  notes=lambda n, r: "区域 id 之差恰好在同一区域的 token 对上为零。加 −100 并不是把"
                  "权重设为零：它只是其他权重的 exp(−100) 倍，float32 求和时与零无法区分。"),
     "relpos": dict(title="相对位置索引", body=_relpos,
-                   notes=lambda n, r: "注意力本身不管顺序；偏置只按偏移把位置信息加回来。索引表是"
+                   notes=lambda n, r: "注意力本身不管顺序；偏置只按偏移把位置信息加回来。索引表是 "
                    "buffer，对同一 M 的每个窗口、每个 block 都相同。"),
     "bias": dict(title="相对位置偏置", body=_bias,
                  notes=lambda n, r: "偏置表有 (2M−1)² 行，每个注意力头一列；索引从中取出 N×N 的"
