@@ -79,6 +79,13 @@ class LessonNumbers(Facts):
         return self.msa / self.wmsa
 
     @property
+    def last_fits(self) -> bool:
+        """The last stage's grid fits in one window, or it does not shift (its title says
+        "one window, no shift")."""
+        last = self.stages[-1] if self.stages else None
+        return last is None or last.M >= min(last.H, last.W) or last.s == 0
+
+    @property
     def table(self) -> int:
         """Entries of the relative position bias table: (2M-1)²."""
         return (2 * self.M - 1) ** 2

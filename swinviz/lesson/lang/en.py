@@ -247,17 +247,11 @@ def _merging(n, r):
     return lines
 
 
-def _last_fits(n) -> bool:
-    """The last stage's grid fits in one window (or does not shift)."""
-    last = n.stages[-1] if n.stages else None
-    return last is None or last.M >= min(last.H, last.W) or last.s == 0
-
-
 def _last(n, r):
     if not n.stages:
         return ["A stage whose grid fits in one window uses that window and no shift."]
     last = n.stages[-1]
-    if last.M >= min(last.H, last.W) or last.s == 0:
+    if n.last_fits:
         fit = (f"one {last.M}×{last.M} window covers its {last.H}×{last.W} grid"
                if last.M >= min(last.H, last.W) else "its shift is set to 0")
         return [f"Stage {last.stage}: {fit}.",
@@ -352,7 +346,7 @@ STEPS = {
     "merging": dict(title="Patch merging and the stages", body=_merging,
                     notes=lambda n, r: "Merging is Swin's pooling: a hierarchy like a CNN's, so "
                     "the same windows see a larger part of the image at each stage."),
-    "last": dict(title=lambda n: "The last stage: one window, no shift" if _last_fits(n)
+    "last": dict(title=lambda n: "The last stage: one window, no shift" if n.last_fits
                  else "The last stage", body=_last,
                  notes=lambda n, r: "The reference checks min(input_resolution) <= window_size "
                  "and then drops the shift: there is nothing to connect."),

@@ -220,16 +220,11 @@ def _merging(n, r):
     return lines
 
 
-def _last_fits(n) -> bool:
-    last = n.stages[-1] if n.stages else None
-    return last is None or last.M >= min(last.H, last.W) or last.s == 0
-
-
 def _last(n, r):
     if not n.stages:
         return ["网格能放进一个窗口的阶段就用这个窗口，而且不移位。"]
     last = n.stages[-1]
-    if last.M >= min(last.H, last.W) or last.s == 0:
+    if n.last_fits:
         fit = (f"一个 {last.M}×{last.M} 窗口覆盖了它的 {last.H}×{last.W} 网格"
                if last.M >= min(last.H, last.W) else "它的移位被设为 0")
         return [f"第 {last.stage} 阶段：{fit}。",
@@ -308,7 +303,7 @@ STEPS = {
     "merging": dict(title="patch 合并与各个阶段", body=_merging,
                     notes=lambda n, r: "合并就是 Swin 的池化：像 CNN 一样形成层次结构，同样大小的"
                     "窗口在每个阶段看到图像中更大的部分。"),
-    "last": dict(title=lambda n: "最后一个阶段：一个窗口，不移位" if _last_fits(n)
+    "last": dict(title=lambda n: "最后一个阶段：一个窗口，不移位" if n.last_fits
                  else "最后一个阶段", body=_last,
                  notes=lambda n, r: "参考代码检查 min(input_resolution) <= window_size，然后去掉"
                  "移位：已经没有需要连接的窗口了。"),
