@@ -30,6 +30,7 @@ from ._core import (
     fit_columns,
     footnote,
     get_template,
+    si,
     style_layout,
     subplots_layout,
     table_px,
@@ -57,15 +58,8 @@ def _fmt(n: float) -> str:
     return f"{int(n):,}".replace(",", "\u00a0")  # no-break space: a number never wraps
 
 
-def _si(n: float, unit: str = "") -> str:
-    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.3g} {suffix}{unit}"
-    return f"{n:.3g} {unit}".rstrip()
-
-
 def _si_short(n: float) -> str:
-    return _si(n).replace(" ", "")
+    return si(n).replace(" ", "")
 
 
 def parameter_rows(exp) -> list[dict]:
@@ -213,7 +207,7 @@ def _model_cols(rows: list[dict], stage: int, total_p: int, total_f: int) -> lis
         [r["heads"] for r in rows] + [""],
         [r["window"] for r in rows] + [""],
         [_fmt(r["params"]) for r in rows] + [f"<b>{_fmt(total_p)}</b>"],
-        [_si(r["flops"]) for r in rows] + [f"<b>{_si(total_f)}</b>"],
+        [si(r["flops"]) for r in rows] + [f"<b>{si(total_f)}</b>"],
     ]
 
 
@@ -236,9 +230,9 @@ def _pair_table(exp) -> tuple[list[str], list[list[str]], dict]:
         [_fmt(r0[m]["count"]) if m in r0 else "0" for m in order]
         + [f"<b>{_fmt(per_block)}</b>"],
         [FLOP_FORMULAS[m] for m in order] + [""],
-        [_si(f0[m]) if f0[m] == f1[m] else f"{_si(f0[m])} | {_si(f1[m])}" for m in order]
-        + [f"<b>{_si(sum(f0.values()))}</b>" if sum(f0.values()) == sum(f1.values())
-           else f"<b>{_si(sum(f0.values()))} | {_si(sum(f1.values()))}</b>"],
+        [si(f0[m]) if f0[m] == f1[m] else f"{si(f0[m])} | {si(f1[m])}" for m in order]
+        + [f"<b>{si(sum(f0.values()))}</b>" if sum(f0.values()) == sum(f1.values())
+           else f"<b>{si(sum(f0.values()))} | {si(sum(f1.values()))}</b>"],
     ]
     header = [f"<b>{stage_prefix}</b>", "<b>shape (weight + bias)</b>", "<b>formula</b>",
               "<b>parameters, per block</b>", "<b>FLOPs formula</b>", "<b>FLOPs, per block</b>"]
@@ -355,8 +349,8 @@ def _model_panel(exp, rows: list[dict], tb: _Tables, layout: dict, refs: dict, v
                                 params=[r["params"] for r in rows],
                                 flops=[r["flops"] for r in rows])))
     layout["annotations"][0]["text"] = (
-        f"The whole model at {cfg.img_size} px: {_si(total_p)} parameters, "
-        f"{_si(total_f)} FLOPs (◀ the explored stage)")
+        f"The whole model at {cfg.img_size} px: {si(total_p)} parameters, "
+        f"{si(total_f)} FLOPs (◀ the explored stage)")
 
 
 def _stage_bars(exp, rows: list[dict], t, plot_w: int, layout: dict, refs: dict,
@@ -384,8 +378,8 @@ def _stage_bars(exp, rows: list[dict], t, plot_w: int, layout: dict, refs: dict,
         layout[axis_key(yr)].update(title=dict(text=what), exponentformat="SI",
                                     range=[0, max(vals) * 1.22])
         layout[axis_key(xr)].update(tickangle=0, tickfont=dict(size=bar_font))
-    anns[1]["text"] = f"Parameters per stage<br><sup>total {_si(total_p)}</sup>"
-    anns[2]["text"] = f"FLOPs per stage<br><sup>total {_si(total_f)}</sup>"
+    anns[1]["text"] = f"Parameters per stage<br><sup>total {si(total_p)}</sup>"
+    anns[2]["text"] = f"FLOPs per stage<br><sup>total {si(total_f)}</sup>"
 
 
 def _msa_panel(exp, t, plot_w: int, layout: dict, refs: dict, data: list) -> None:

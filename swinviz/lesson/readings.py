@@ -44,6 +44,14 @@ def window_ids(exp, block: int) -> np.ndarray:
     return _slots(exp, block)[0][..., 0]
 
 
+def region_map(exp, rolled: bool) -> np.ndarray:
+    """(Hp, Wp) region ids of the shifted block: on the rolled map the reference draws them on
+    (`rolled`), or rolled back onto the tokens' own places."""
+    t = exp.traces[1]
+    ids = t.region_ids.numpy()
+    return ids if rolled else np.roll(ids, (t.shift_size, t.shift_size), axis=(0, 1))
+
+
 def groups(exp, block: int) -> np.ndarray:
     """(H, W) an id per set of tokens that may attend to each other in block `block`: its
     window, and within a shifted window its region (what the mask keeps apart)."""
@@ -52,9 +60,7 @@ def groups(exp, block: int) -> np.ndarray:
     t = exp.traces[block]
     if t.shift_size == 0:
         return win
-    # region ids are drawn on the rolled (padded) map: roll them back onto the tokens
-    ids = np.roll(t.region_ids.numpy(), (t.shift_size, t.shift_size), axis=(0, 1))
-    return win * 16 + ids[:H, :W].astype(np.int64)
+    return win * 16 + region_map(exp, rolled=False)[:H, :W].astype(np.int64)
 
 
 def reach(exp, query: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -51,10 +51,3 @@ def wrap_code(line: str, max_chars: int) -> list[str]:
 
 
 
-
-def si(x: float) -> str:
-    """A count of multiply-adds with a unit that fits: 2.0e9 -> "2 G", 1.58e6 -> "1.58 M"."""
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= div:
-            return f"{x / div:.3g} {unit}"
-    return f"{x:.0f}"

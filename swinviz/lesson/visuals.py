@@ -22,9 +22,10 @@ from ..figures._core.palette import (
     SEQUENTIAL,
     region_colorscale,
 )
+from ..figures._core.text import si
 from . import i18n
-from .readings import query_weights, reach
-from .text import si, wrap
+from .readings import query_weights, reach, region_map
+from .text import wrap
 from .theme import FONT, MIN_PX, Theme
 
 PANEL_PX = 400  # about how wide one of two side-by-side panels is on a slide
@@ -147,14 +148,6 @@ def _numbers_fit(cells: int, panel_px: float, digits: int = 2) -> bool:
     return panel_px / max(cells, 1) >= digits * 0.62 * MIN_PX + 12
 
 
-def _region_map(exp, rolled: bool) -> np.ndarray:
-    """(Hp, Wp) region ids of the shifted block: on the rolled map (`rolled`) or back on the
-    tokens' own places."""
-    t = exp.traces[1]
-    ids = t.region_ids.numpy()
-    return ids if rolled else np.roll(ids, (t.shift_size, t.shift_size), axis=(0, 1))
-
-
 def _crop(center: int, size: int, total: int) -> tuple[int, int]:
     """[a, b) of length min(size, total) around `center`, inside [0, total)."""
     size = min(size, total)
@@ -250,7 +243,7 @@ def _region_panel(c: Ctx, layout: dict, i: int, dom, rolled: bool, title: str,
     n = c.n
     axes = _grid_axes(layout, c, i, dom, (0, n.Hp), (0, n.Wp), title)
     data = [_image(c.exp, n.Hp, n.Wp, axes, roll=n.s if rolled else 0),
-            _heat(_region_map(c.exp, rolled), axes, colorscale=region_colorscale(),
+            _heat(region_map(c.exp, rolled), axes, colorscale=region_colorscale(),
                   zmin=-0.5, zmax=8.5, opacity=0.45)]
     data.append(_window_lines(n.Hp, n.Wp, n.M, 0 if rolled else n.s, axes, c.theme.line, 2.5))
     if query is not None:
@@ -281,7 +274,7 @@ def regions(c: Ctx, layout: dict) -> list:
     """The rolled map's region ids, numbered: the whole grid when its cells hold a number,
     else its bottom-right corner (the last two windows a side, where the ids change)."""
     n = c.n
-    ids = _region_map(c.exp, rolled=True)
+    ids = region_map(c.exp, rolled=True)
     side = n.Hp if _numbers_fit(n.Hp, SINGLE_PX, 1) else min(n.Hp, 2 * n.M)
     r0, c0 = n.Hp - side, n.Wp - min(n.Wp, side)
     sub = ids[r0:, c0:]

@@ -60,7 +60,7 @@ from .palette import (
 )
 from .table import fit_columns, table_px, word_px
 from .template import ANNOTATE_MAX, TEMPLATES, Template, get_template, style_layout
-from .text import sup_lines, text_px, title_height, wrap_px, wrap_text
+from .text import si, sup_lines, text_px, title_height, wrap_px, wrap_text
 
 __all__ = [
     "ANNOTATE_MAX", "BLOCK_COLORS", "DIVERGING", "MASK_SCALE", "OKABE_ITO", "OUTSIDE_FILL",
@@ -72,5 +72,5 @@ __all__ = [
     "padding_text", "panel_axes", "patch_grid", "png_data_uri", "region_colorscale", "rgba",
     "set_titles", "signed", "style_layout", "subplots_layout", "sup_lines", "table_px", "Template",
     "text_px", "title_height", "title_slots", "token_geometry", "token_windows", "top_title",
-    "where", "window_pieces", "word_px", "wrap_px", "wrap_text"
+    "si", "where", "window_pieces", "word_px", "wrap_px", "wrap_text"
 ]

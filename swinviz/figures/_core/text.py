@@ -98,3 +98,12 @@ def title_height(title: str, template: str | Template) -> int:
     their size when a note is added to the title)."""
     t = get_template(template) if isinstance(template, str) else template
     return int(title.count("<br>") * t.title_size * 1.3)
+
+
+def si(n: float, unit: str = "") -> str:
+    """A count with an SI prefix, 3 significant digits: 4.49e9 -> "4.49 G", 28288354 ->
+    "28.3 M" (the cost figure's tables, the lesson's formulas)."""
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {suffix}{unit}"
+    return f"{n:.3g} {unit}".rstrip()

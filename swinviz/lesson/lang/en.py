@@ -5,7 +5,7 @@ but not at stage 4 (one window, no shift) is said only where it holds."""
 
 from __future__ import annotations
 
-from ..text import si
+from ...figures._core.text import si
 
 NAME = "English"
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..text import si
+from ...figures._core.text import si
 
 NAME = "中文"
 
