@@ -31,6 +31,7 @@ from pathlib import Path
 from swinviz.figures import KINDS, QUERY_KINDS
 
 from . import picture, runs
+from .session import Shown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +69,7 @@ def measure(photo: str, size: int = 224, repeat: int = 7, http: bool = True) -> 
                                                          (33, 44), (1, 54), (54, 54), (27, 27))]
                   * (repeat // 8 + 1))
     click_ms, click_out = _median_ms(lambda: clicks.pick_query_at(view, *next(clicks)), repeat)
-    redraw_ms, redraw_out = _median_ms(lambda: runs.redraw(view, 0, "all", "lecture"), repeat)
+    redraw_ms, redraw_out = _median_ms(lambda: runs.redraw(view, Shown(0, None, "lecture")), repeat)
     res = {
         "size": size,
         "device": view.exp.device,
@@ -105,7 +106,7 @@ def measure_stages(photo: str, size: int = 224, repeat: int = 5) -> dict:
             t0 = time.perf_counter()
             view = runs.run(photo, img_size=size, stage=stage, pack=True, first=first)[-1]
             t1 = time.perf_counter()
-            runs.rest(view, 1, "0", "default", first=first)
+            runs.rest(view, Shown(), first=first)
             t2 = time.perf_counter()
             firsts.append((t1 - t0) * 1e3)
             rests.append((t2 - t1) * 1e3)

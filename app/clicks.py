@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import gradio as gr
@@ -24,7 +25,7 @@ from swinviz.settings import parse_query
 from .picture import click_to_token, query_image, query_image_file
 from .plotting import add_page_meta, build_plots, figure_or_placeholder, plot_text
 from .runs import PAGE_RUNS
-from .session import View, message, parse_template, user_error, view_settings
+from .session import Shown, View, by_name, message, parse_template, user_error
 from .state import EXPLORATIONS
 
 log = logging.getLogger("swinviz.app")
@@ -46,8 +47,7 @@ def _coordinate(name: str, value) -> float:
     return f
 
 
-def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
-                  template="default"):
+def pick_query_at(view: View | None, x: float, y: float, shown: Shown = Shown()):  # noqa: B008
     """A click at (x, y) on the displayed image: new query patch, then attention + flow only.
 
     Returns (View, clickable image, PlotData per kind in QUERY_KINDS).
@@ -55,10 +55,9 @@ def pick_query_at(view: View | None, x: float, y: float, block=1, head="0",
     if view is None:
         raise user_error("Upload an image first; then click it to pick a patch.")
     fx, fy = _coordinate("x", x), _coordinate("y", y)
-    b, h, t = view_settings(view, block, head, template)
     view = replace(view, query=click_to_token(view, fx, fy))
-    plots = build_plots(view, QUERY_KINDS, block=b, head=h, template=t)
-    return (view, query_image(view, b), *plots)
+    plots = build_plots(view, QUERY_KINDS, **shown.options())
+    return (view, query_image(view, shown.block), *plots)
 
 
 def _click_index(evt) -> tuple:
@@ -69,9 +68,10 @@ def _click_index(evt) -> tuple:
     return index[0], index[1]
 
 
-def pick_query(view: View | None, block, head, template, evt: gr.SelectData):
-    """gr.Image.select handler: evt.index is [x, y] in the displayed image's pixels."""
-    return pick_query_at(view, *_click_index(evt), block, head, template)
+def pick_query(view: View | None, shown: Shown, evt: gr.SelectData):
+    """A click as gr.Image.select reports it: evt.index is [x, y] in the displayed image's
+    pixels."""
+    return pick_query_at(view, *_click_index(evt), shown)
 
 
 # ------------------------------------------------------------------- the page's click message
@@ -184,10 +184,10 @@ def page_token(view: View, msg: ClickMessage) -> tuple[int, int] | None:
     return (r, c) if 0 <= r < H and 0 <= c < W else None
 
 
-def pick_query_page(view: View | None, block, head, template, message,
-                    evt: gr.SelectData):
-    """The page's click: like `pick_query`, with the page's click message (`message`, JSON
-    text, `parse_click_message`). When the page already redrew the attention figure for the
+def pick_query_page(values: Mapping, evt: gr.SelectData):
+    """The page's click, given {component: value} ("view", "block", "head", "template" and
+    "message"): like `pick_query`, with the page's click message ("message", JSON text,
+    `parse_click_message`). When the page already redrew the attention figure for the
     same query (`page_drew`) it is not sent again (gr.skip()): the server only learns the query
     and sends the marked image and the information-flow figure; when the page draws the flow
     figure itself (flow "text"), that figure goes as gr.Plot's JSON text to the last output
@@ -195,32 +195,33 @@ def pick_query_page(view: View | None, block, head, template, message,
     that output is "". When the page fetched the flow figure itself (flow "page", from
     `page_flow`) it is not drawn here at all.
     Returns (View, clickable image, one output per kind in QUERY_KINDS, the flow text)."""
-    if view is None:
+    named = by_name(values)
+    if named.get("view") is None:
         raise user_error("Upload an image first; then click it to pick a patch.")
     x, y = _click_index(evt)
     fx, fy = _coordinate("x", x), _coordinate("y", y)
-    b, h, t = view_settings(view, block, head, template)
+    view, shown = Shown.of(named)
     try:
-        msg = parse_click_message(message)
+        msg = parse_click_message(named.get("message"))
     except ValueError as exc:
         raise user_error(str(exc)) from None
     view = replace(view, query=page_token(view, msg) or click_to_token(view, fx, fy))
     with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
-        return _page_click(view, b, h, t, msg)
+        return _page_click(view, shown, msg)
 
 
-def _page_click(view: View, b: int, h: int | None, t: str, msg: ClickMessage):
-    skip = {"attention"} if page_drew(view, msg, b, h, view.query) else set()
+def _page_click(view: View, shown: Shown, msg: ClickMessage):
+    drew = page_drew(view, msg, shown.block, shown.head, view.query)
+    skip = {"attention"} if drew else set()
     if msg.flow == "page":
         skip.add("flow")
     todo = [k for k in QUERY_KINDS if k not in skip]
-    plots = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=True),
-                     strict=True))
+    plots = dict(zip(todo, build_plots(view, todo, **shown.options(), pack=True), strict=True))
     flow_text = ""
     if msg.flow == "text" and "flow" in plots:
         flow_text = plots.pop("flow").plot
-    return (view, query_image_file(view, b), *[plots.get(k, gr.skip()) for k in QUERY_KINDS],
-            flow_text)
+    return (view, query_image_file(view, shown.block),
+            *[plots.get(k, gr.skip()) for k in QUERY_KINDS], flow_text)
 
 
 PAGE_FLOW_MAX_BYTES = 2048  # a page_flow request is a few short fields

@@ -13,7 +13,6 @@ dict {component: value}; `by_name` reads it by the names of `app.settings.DEFAUL
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
 
 from . import exports, panel, runs, session
+from .session import Shown, by_name, name_components  # noqa: F401 (the page registers its names)
 from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW, DEFAULTS
 from .state import default_weights_source
 
@@ -36,31 +36,15 @@ TAB_KINDS = {kinds[0]: kinds for _, kinds, _ in TABS}  # a tab's id (its first k
 TAB_NAMES = [tab for tab, _ in tabs()]  # the registry's names, in the order of TABS
 
 
-# ------------------------------------------------------------- the page's inputs, by name
-
-# The page's components by name: the settings (app.settings.DEFAULTS' names) and "image",
-# "open_tab" (the open tab's first kind), "view" (the session's run), registered once when the
-# page is built (`name_components`). An event whose inputs are a set of components gets
-# {component: value}; `by_name` turns it into {name: value}.
-NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # the settings whose change runs the model (read once into the settled key, `on_settled`)
 SETTLED = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "seed",
            "embed_dim", "num_heads", "stage", "pair")
 # a page run's inputs: every setting the page has, the image and the open tab (and "view" where
 # the same image runs again)
 RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab")
-
-
-def name_components(components: Mapping[str, object]) -> None:
-    """Register the page's components by name (name -> component), for `by_name`."""
-    for name, component in components.items():
-        NAMES[component] = name
-
-
-def by_name(values: Mapping) -> dict[str, object]:
-    """An event's {component: value} -> {name: value}; a key that is a name stays as it is
-    (callers in this process, the tests)."""
-    return {key if isinstance(key, str) else NAMES[key]: value for key, value in values.items()}
+# a figure-only event's inputs (a redraw, the figures after a run, a click, a download):
+# `session.Shown.of` reads them
+SHOWN = ("view", "block", "head", "template")
 
 
 def settings_of(values: Mapping[str, object]) -> dict[str, object]:
@@ -142,19 +126,27 @@ def on_image_change(values: Mapping, request: gr.Request = None,
         runs.IN_FLIGHT.release(key)
 
 
-def on_rest(view, block, head, template, open_tab, status):
-    """After a page run: the figures of the tabs that are not open (nothing after a failed
+def on_rest(values: Mapping):
+    """After a page run, given {component: value} ("view", "block", "head", "template",
+    "open_tab", "status"): the figures of the tabs that are not open (nothing after a failed
     run, which shows its message in `status`, or after a duplicate that did nothing)."""
-    if view is None or (isinstance(status, str) and status.strip()) or status == DUPLICATE:
+    named = by_name(values)
+    status = named.get("status")
+    if named.get("view") is None or (isinstance(status, str) and status.strip()) or (
+            status == DUPLICATE):
         return tuple(gr.skip() for _ in KINDS)
-    return runs.rest(view, block, head, template, first=open_kinds(open_tab))
+    view, shown = Shown.of(named)
+    return runs.rest(view, shown, first=open_kinds(named.get("open_tab")))
 
 
-def on_redraw(view, block, head, template):
+def on_redraw(values: Mapping):
+    """Block / head / template changed, given {component: value} ("view", "block", "head",
+    "template"): the figures again, no model run."""
+    view, shown = Shown.of(by_name(values))
     if view is None:
         gr.Info("Upload an image first (or click an example); the figures then follow.")
         return (*[gr.update()] * len(KINDS), gr.update())
-    return runs.redraw(view, block, head, template)
+    return runs.redraw(view, shown)
 
 
 def saved(path: str) -> dict:
@@ -169,8 +161,10 @@ def saved(path: str) -> dict:
 SAVE_JS = "(file) => { window.swinviz && window.swinviz.save(file); }"
 
 
-def on_download(view, block, head, template, progress=gr.Progress()):  # noqa: B008
-    return saved(exports.download(view, block, head, template, progress=progress))
+def on_download(values: Mapping, progress=gr.Progress()):  # noqa: B008
+    """The download button, given {component: value} ("view", "block", "head", "template")."""
+    view, shown = Shown.of(by_name(values))
+    return saved(exports.download(view, shown, progress=progress))
 
 
 def on_deck(view, lang, progress=gr.Progress()):  # noqa: B008

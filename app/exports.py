@@ -14,7 +14,7 @@ from pathlib import Path
 from swinviz.export import WARM, ExportError, export_warm
 
 from .plotting import EXPORT_WIDTH, build_figures
-from .session import View, user_error, view_settings
+from .session import Shown, View, user_error
 
 log = logging.getLogger("swinviz.app")
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "swinviz-app-exports"
@@ -78,21 +78,20 @@ def _progress_steps(progress, total: int, start: float = 0.1):
     return step
 
 
-def download(view: View | None, block=1, head="0", template="default", progress=None) -> str:
+def download(view: View | None, shown: Shown = Shown(), progress=None) -> str:  # noqa: B008
     """All figures (as on screen) as PNG (1600 px wide) and SVG, zipped; returns the path.
     The PNGs and SVGs come from the server's warm browser (`swinviz.export.export_warm`)."""
     if view is None:
         raise user_error("Run the model on an image first; then the figures can be downloaded.")
-    b, h, t = view_settings(view, block, head, template)
     if progress is not None:
         progress(0.05, desc="Drawing the figures")
-    figs = build_figures(view, block=b, head=h, template=t)
+    figs = build_figures(view, **shown.options())
     out = _export_dir()
     step = _progress_steps(progress, 2 * len(figs))
     paths = _exporting(out, lambda: export_warm(figs, out / "figures", ("png", "svg"),
                                                 width=EXPORT_WIDTH, progress=step))
     zpath = _zip(sorted(Path(x) for x in paths),
-                 out / f"swinviz-figures-{_file_stem(view, b)}.zip")
+                 out / f"swinviz-figures-{_file_stem(view, shown.block)}.zip")
     shutil.rmtree(out / "figures", ignore_errors=True)
     return zpath
 

@@ -31,7 +31,7 @@ from .limits import MAX_FILE_BYTES
 from .panel import badge
 from .picture import query_image, query_spot, token_at
 from .plotting import build_plots
-from .session import EXPECTED, View, message, user_error, view_settings
+from .session import EXPECTED, Shown, View, message, user_error
 from .settings import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
@@ -256,23 +256,21 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
     return (*plots, query_image(view, b), badge(view), view)
 
 
-def rest(view: View | None, block=1, head="0", template="default", first=(), pack=True):
+def rest(view: View | None, shown: Shown = Shown(), first=(), pack=True):  # noqa: B008
     """After a page run that drew only the open tab's figures (`run(first=...)`): the other
     figures (gr.skip() for those in `first`), in KINDS order."""
     if view is None:
         return tuple(gr.skip() for _ in KINDS)
-    b, h, t = view_settings(view, block, head, template)
     todo = [k for k in KINDS if k not in first]
-    drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=pack),
+    drawn = dict(zip(todo, build_plots(view, todo, **shown.options(), pack=pack),
                      strict=True))
     view.held.refresh()
     return tuple(drawn.get(k, gr.skip()) for k in KINDS)
 
 
-def redraw(view: View | None, block=1, head="0", template="default"):
+def redraw(view: View | None, shown: Shown = Shown()):  # noqa: B008
     """Block / head / template changed: the figures again, no model run."""
     if view is None:
         return (*[None] * len(KINDS), None)
-    b, h, t = view_settings(view, block, head, template)
-    plots = build_plots(view, block=b, head=h, template=t, pack=True)
-    return (*plots, query_image(view, b))
+    plots = build_plots(view, **shown.options(), pack=True)
+    return (*plots, query_image(view, shown.block))

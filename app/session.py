@@ -5,6 +5,8 @@ person understands (and that Gradio does not log as a traceback)."""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import gradio as gr
@@ -75,15 +77,63 @@ class View:
         return self.exp.grid
 
 
-def view_settings(view: View | None, block, head, template) -> tuple[int, int | None, str]:
-    try:
-        b = parse_block(block)
-        h = (parse_head(head, view.exp.num_heads, view.exp.stage) if view is not None
-             else head)
-        t = parse_template(template)
-    except SettingsError as exc:
-        raise user_error(message(exc)) from None
-    return b, h, t
+@dataclass(frozen=True)
+class Shown:
+    """What the figures show of a session's run, checked once (`Shown.parse`): the pair's
+    block (0 / 1), the head (None: every head of the stage side by side) and the template.
+    Every figure-only event (a redraw, the figures after a run, a click, a download) gets one."""
+
+    block: int = 1
+    head: int | None = 0
+    template: str = "default"
+
+    @classmethod
+    def parse(cls, view: View | None, block=1, head="0", template="default") -> Shown:
+        """The view controls' values as the page or the API sends them ("1", "all", ...); the
+        head is checked against the explored stage's heads when there is a run. A bad value is
+        a `user_error` with the settings' own sentence."""
+        try:
+            b = parse_block(block)
+            h = (parse_head(head, view.exp.num_heads, view.exp.stage) if view is not None
+                 else head)
+            t = parse_template(template)
+        except SettingsError as exc:
+            raise user_error(message(exc)) from None
+        return cls(b, h, t)
+
+    @classmethod
+    def of(cls, named: Mapping[str, object]) -> tuple[View | None, Shown]:
+        """An event's values by name (`by_name`): its "view" and, parsed, its "block", "head"
+        and "template"."""
+        view = named.get("view")
+        return view, cls.parse(view, named.get("block", 1), named.get("head", "0"),
+                               named.get("template", "default"))
+
+    def options(self) -> dict:
+        """What `app.plotting.build_plots` and `swinviz.figures.make_figure` take."""
+        return dict(block=self.block, head=self.head, template=self.template)
+
+
+# ------------------------------------------------------------- the page's inputs, by name
+
+# The page's components by name: the settings (app.settings.DEFAULTS' names) and "image",
+# "open_tab" (the open tab's first kind), "view" (the session's run), "message" (a click's
+# message from the page), registered once when the page is built (`name_components`). An event
+# whose inputs are a set of components gets {component: value}; `by_name` turns it into
+# {name: value}.
+NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def name_components(components: Mapping[str, object]) -> None:
+    """Register the page's components by name (name -> component), for `by_name`."""
+    for name, component in components.items():
+        NAMES[component] = name
+
+
+def by_name(values: Mapping) -> dict[str, object]:
+    """An event's {component: value} -> {name: value}; a key that is a name stays as it is
+    (callers in this process, the tests)."""
+    return {key if isinstance(key, str) else NAMES[key]: value for key, value in values.items()}
 
 
 def head_choices(num_heads: int) -> list[tuple[str, str]]:

@@ -31,6 +31,7 @@ from .events import (
     SETTLED,
     SHIFT_RANGE,
     SHIFT_TAB,
+    SHOWN,
     TABS,
     WINDOW_RANGE,
     after_run,
@@ -279,7 +280,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
     """The tabs that follow the data's path through the pair (TABS), one gr.Plot a figure, and
     the inputs and outputs the events share: the page's components by name (`c.named`, the
     names of `app.settings.DEFAULTS` and "image", "open_tab", "view"), registered once
-    (`events.name_components`) so that an event given a set of them reads its values by
+    (`session.name_components`) so that an event given a set of them reads its values by
     name."""
     plots: dict[str, gr.Plot] = {}
     open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
@@ -311,7 +312,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
     named = dict(image=image_in, img_size=size, window_size=window, shift_size=shift,
                  weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
                  num_heads=num_heads, stage=stage, pair=pair, block=block, head=head,
-                 template=template, open_tab=open_tab, view=view)
+                 template=template, open_tab=open_tab, view=view, status=status)
     name_components(named)
     # the API's inputs, in the order of /explore's parameters (its query comes last)
     api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
@@ -324,7 +325,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
 
 def inputs(c: SimpleNamespace, *names: str) -> set:
     """The page's components of these names, as a set: the event gets {component: value}
-    (`events.by_name` reads it by name)."""
+    (`session.by_name` reads it by name)."""
     return {c.named[name] for name in names}
 
 
@@ -332,11 +333,11 @@ def then_sync(c: SimpleNamespace, event) -> None:
     """After a page run: the pickers and texts follow the run, the other tabs' figures come,
     and the shift animation when its tab is open."""
     view, head, block, query_md, tab_mds = c.view, c.head, c.block, c.query_md, c.tab_mds
-    template, open_tab, status, shift_anim = c.template, c.open_tab, c.status, c.shift_anim
+    open_tab, shift_anim = c.open_tab, c.shift_anim
     event.success(after_run, [view, head, block], [head, block, query_md, *tab_mds],
                   **PRIVATE)
     event.success(*c.after_run_lesson, **PRIVATE)
-    event.success(on_rest, [view, block, head, template, open_tab, status], c.fig_outputs,
+    event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
                   api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last", **DRAW_KW)
     event.success(shift_animation_for, [view, open_tab], [shift_anim],
@@ -419,7 +420,7 @@ def wire_view(c: SimpleNamespace) -> None:
     dl_btn, dl_file, deck_btn, deck_file, tab_items = (
         c.dl_btn, c.dl_file, c.deck_btn, c.deck_file, c.tab_items)
     for trig in (block.input, head.input, template.input):
-        trig(on_redraw, [view, block, head, template], [*fig_outputs, query_img],
+        trig(on_redraw, inputs(c, *SHOWN), [*fig_outputs, query_img],
              api_visibility="private", trigger_mode="always_last", **DRAW_KW).success(
             panel.query_caption, [view, block], [query_md], **PRIVATE)
     # A click: the page redraws the attention figure itself at once (app/instant.js) and
@@ -432,8 +433,9 @@ def wire_view(c: SimpleNamespace) -> None:
     # A click is a direct request, not queued (docs/performance.md: the queue's join and
     # event stream); clicks.pick_query_page bounds how many run at once (CLICK_CONCURRENCY).
     message = gr.Textbox("", visible=False, label="click message")
+    name_components(dict(message=message))
     flow_text = gr.Textbox("", visible=False, label="flow figure for the page")
-    picked = query_img.select(clicks.pick_query_page, [view, block, head, template, message],
+    picked = query_img.select(clicks.pick_query_page, inputs(c, *SHOWN) | {message},
                               [view, query_img, *[plots[k] for k in QUERY_KINDS], flow_text],
                               api_visibility="private", show_progress="hidden", js=PICK_JS,
                               trigger_mode="always_last", queue=False, preprocess=False)
@@ -441,7 +443,7 @@ def wire_view(c: SimpleNamespace) -> None:
                    js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
     picked.success(panel.query_caption, [view, block], [query_md], **PRIVATE)
     # one click: the zip is made, then the browser saves it (SAVE_JS)
-    dl_btn.click(on_download, [view, block, head, template], [dl_file], **EXPORT_KW).success(
+    dl_btn.click(on_download, inputs(c, *SHOWN), [dl_file], **EXPORT_KW).success(
         None, [dl_file], None, queue=False, api_visibility="private", js=SAVE_JS)
     deck_btn.click(on_deck, [view, c.lesson.lang], [deck_file], **EXPORT_KW).success(
         None, [deck_file], None, queue=False, api_visibility="private", js=SAVE_JS)

@@ -22,7 +22,14 @@ from .windows import effective_window
 
 
 class SettingsError(ValueError):
-    """A combination of settings the model cannot run; the message says which and why."""
+    """A combination of settings the model cannot run; the message says which and why.
+    `field` names the setting refused ("stage", "pair", "query", "block", "head",
+    "template") where one is, so that a front end can word it as its own control (the CLI
+    as its option)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 SHORT_TEXT = 60  # characters of a user's value an error message echoes
@@ -261,23 +268,23 @@ def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
         s = whole("stage", stage)
     except SettingsError:
         raise SettingsError(
-            f"stage must be a whole number from 1 to {n}, got {short(stage)}"
+            f"stage must be a whole number from 1 to {n}, got {short(stage)}", "stage"
         ) from None
     if not 1 <= s <= n:
         raise SettingsError(
-            f"stage must be from 1 to {n} (as the paper numbers them), got {short(s)}"
+            f"stage must be from 1 to {n} (as the paper numbers them), got {short(s)}", "stage"
         )
     pairs = cfg.depths[s - 1] // 2
     try:
         p = whole("pair", pair)
     except SettingsError:
         raise SettingsError(
-            f"pair must be a whole number from 0 to {pairs - 1}, got {short(pair)}"
+            f"pair must be a whole number from 0 to {pairs - 1}, got {short(pair)}", "pair"
         ) from None
     if not 0 <= p < pairs:
         raise SettingsError(
             f"stage {s} has {pairs} block pair{'s' if pairs > 1 else ''} "
-            f"(pair 0{f' to {pairs - 1}' if pairs > 1 else ''}), got pair {short(p)}"
+            f"(pair 0{f' to {pairs - 1}' if pairs > 1 else ''}), got pair {short(p)}", "pair"
         )
     return s, p
 

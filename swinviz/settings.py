@@ -112,6 +112,15 @@ def parse_template(template) -> str:
     return text_choice("template", template, TEMPLATES, "default")
 
 
+def _field(name: str, parse, *args):
+    """parse(*args), its SettingsError marked with the field it refused (`SettingsError.field`)."""
+    try:
+        return parse(*args)
+    except SettingsError as e:
+        e.field = e.field or name
+        raise
+
+
 @dataclass(frozen=True)
 class Settings:
     """One exploration's settings, every field checked: the model (`config`, a validated
@@ -140,8 +149,10 @@ class Settings:
         heads (or "all"), a template."""
         s, p = parse_stage_pair(config, stage, pair)
         geo = config.stage(s)
-        return cls(config, s, p, parse_query(query, geo.grid), parse_block(block),
-                   parse_head(head, geo.num_heads, s), parse_template(template))
+        return cls(config, s, p, _field("query", parse_query, query, geo.grid),
+                   _field("block", parse_block, block),
+                   _field("head", parse_head, head, geo.num_heads, s),
+                   _field("template", parse_template, template))
 
     def figure_options(self) -> dict:
         """What `swinviz.figures.make_figure` takes (the lecture takes its query)."""

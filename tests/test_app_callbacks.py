@@ -18,9 +18,10 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from app import clicks, exports, panel, picture, plotting, runs, session, state
+from app import clicks, events, exports, panel, picture, plotting, runs, session, state
 from app import settings as app_settings
 from app.guard import RECEIVED
+from app.session import Shown
 from swinviz import SettingsError, environment, weights
 from swinviz.figures import KINDS, QUERY_KINDS
 
@@ -180,7 +181,7 @@ def test_redraw_uses_the_kept_exploration(view, monkeypatch):
     monkeypatch.setattr(runs, "_run_model", lambda *a: calls.append(a))
     for block, head, template in ((0, "all", "lecture"), (1, "2", "default"), ("1", "all",
                                                                               "lecture")):
-        out = runs.redraw(view, block=block, head=head, template=template)
+        out = events.on_redraw(dict(view=view, block=block, head=head, template=template))
         assert calls == [] and len(out) == len(KINDS) + 1
         for kind, plot in zip(KINDS, out[: len(KINDS)], strict=True):
             assert is_placeholder(plot) != module_exists(kind), (kind, block, head)
@@ -275,7 +276,7 @@ def fake_export(monkeypatch):
 
 
 def test_download_zips_all_ten_as_png_and_svg(view, fake_export):
-    path = Path(exports.download(view, block=1, head="0", template="lecture"))
+    path = Path(exports.download(view, Shown(1, 0, "lecture")))
     assert path.suffix == ".zip" and path.is_file()
     names = set(zipfile.ZipFile(path).namelist())
     assert names == {f"{k}.{f}" for k in KINDS for f in ("png", "svg")}
@@ -449,7 +450,7 @@ def test_download_for_real_png_1600_wide_and_svg(view):
     export = pytest.importorskip("swinviz.export")
     from conftest import require_browser
     require_browser(export.find_browser(), "Chromium for kaleido")
-    path = Path(exports.download(view, block=1, head="0", template="default"))
+    path = Path(exports.download(view, Shown(1, 0, "default")))
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         assert names == {f"{k}.{f}" for k in KINDS for f in ("png", "svg")}
@@ -590,7 +591,7 @@ def test_a_bad_click_is_a_sentence(view, index, needle):
     evt = Event()
     evt.index = index
     with pytest.raises(gr.Error) as err:
-        clicks.pick_query(view, 1, "0", "default", evt)
+        clicks.pick_query(view, Shown(), evt)
     assert needle.lower() in err.value.message.lower()
 
 
@@ -598,10 +599,10 @@ def test_bad_view_settings_on_redraw_are_sentences(view):
     for kwargs, needle in ((dict(block="0.5"), "Block must be"), (dict(head=-1), "0 to 2"),
                            (dict(template=None), None)):
         if needle is None:
-            assert len(runs.redraw(view, **kwargs)) == len(KINDS) + 1
+            assert len(events.on_redraw(dict(view=view, **kwargs))) == len(KINDS) + 1
             continue
         with pytest.raises(gr.Error, match=needle):
-            runs.redraw(view, **kwargs)
+            events.on_redraw(dict(view=view, **kwargs))
     with pytest.raises(gr.Error, match="x must be a number"):
         clicks.pick_query_at(view, "left", 3)
 
@@ -659,13 +660,14 @@ def test_a_new_stage_explores_the_cached_model(photo, stage3):
 
 def test_the_query_argument_makes_the_same_figures_as_a_click(photo, stage3):
     view = stage3[-1]
-    clicked = clicks.pick_query_at(view, x=9 * 16 * picture.display_scale(view.exp.image),
-                               y=5 * 16 * picture.display_scale(view.exp.image), head="11")
+    by_click = clicks.pick_query_at(view, x=9 * 16 * picture.display_scale(view.exp.image),
+                                    y=5 * 16 * picture.display_scale(view.exp.image),
+                                    shown=Shown.parse(view, head="11"))
     scripted = runs.run(photo, img_size=224, weights="random", stage=3, pair=2, head="11",
                       query="5,9")
     assert scripted[-1].query == (5, 9)
     for i, kind in enumerate(QUERY_KINDS):
-        a = plot_json(clicked[2 + i])
+        a = plot_json(by_click[2 + i])
         b = plot_json(scripted[KINDS.index(kind)])
         assert a["data"] == b["data"], kind
 
@@ -933,7 +935,7 @@ def test_a_run_draws_the_open_tab_first_and_rest_draws_the_others(photo):
     skip = gr.skip()
     for kind, plot in zip(KINDS, out[:len(KINDS)], strict=True):
         assert (plot == skip) is (kind not in first), kind
-    later = runs.rest(view, 1, "0", "default", first=first)
+    later = runs.rest(view, Shown(), first=first)
     full = plotting.build_plots(view, block=1, head=0)
     for kind, plot, whole in zip(KINDS, later, full, strict=True):
         if kind in first:
@@ -956,6 +958,11 @@ def without_page_meta(fig: dict, view) -> dict:
     return fig
 
 
+def clicked(view, message: str, block="1", head="0", template="default") -> dict:
+    """A page click's values by name, as the click event gets them."""
+    return dict(view=view, block=block, head=head, template=template, message=message)
+
+
 def click_message(at=None, drew=None, flow=None, **extra) -> str:
     """The page's click message (app/instant.js `S.message`): at (run, row, col), drew (run,
     block, head, row, col), flow "page" / "text" / None."""
@@ -972,7 +979,7 @@ def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_
     evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # token (5, 2)
     drew = click_message(drew=(view.run_id, 1, 0, 5, 2))
     assert view.run_id
-    new, img, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", drew, evt)
+    new, img, att, flow, flow_text = clicks.pick_query_page(clicked(view, drew), evt)
     assert new.query == (5, 2) and att == gr.skip() and flow_text == ""
     assert plot_json(flow)["layout"]["title"]["text"].startswith("Information flow into token "
                                                                  "(5, 2)")
@@ -984,7 +991,7 @@ def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_
                   click_message(drew=(view.run_id, 0, 0, 5, 2)),
                   click_message(drew=("another-run", 1, 0, 5, 2)), None,
                   click_message(flow="text")):
-        _, _, att, _, _ = clicks.pick_query_page(view, "1", "0", "default", other, evt)
+        _, _, att, _, _ = clicks.pick_query_page(clicked(view, other), evt)
         fig = plot_json(att)
         assert "(5, 2)" in fig["layout"]["title"]["text"]
         assert fig["layout"]["meta"]["click"]["query"] == [5, 2]
@@ -998,7 +1005,7 @@ def test_a_page_click_with_the_flow_tab_open_sends_the_flow_figure_as_text(view)
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
     for drew in ((view.run_id, 1, 0, 1, 3), None):
         msg = click_message(drew=drew, flow="text")
-        new, _, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", msg, evt)
+        new, _, att, flow, flow_text = clicks.pick_query_page(clicked(view, msg), evt)
         assert flow == gr.skip() and new.query == (1, 3)
         assert (att == gr.skip()) is (drew is not None)
         want = plotting.build_plots(new, ("flow",), block=1, head=0)[0]
@@ -1014,8 +1021,7 @@ def test_a_page_click_that_fetched_the_flow_figure_itself_leaves_it_out(view):
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
     for drew in (None, (view.run_id, 1, 0, 1, 3)):
         msg = click_message(drew=drew, flow="page")
-        new, img, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", msg,
-                                                                evt)
+        new, img, att, flow, flow_text = clicks.pick_query_page(clicked(view, msg), evt)
         assert new.query == (1, 3) and flow == gr.skip() and flow_text == ""
         assert (att == gr.skip()) is (drew is not None)
         with Image.open(img) as marked:
@@ -1043,7 +1049,7 @@ def test_a_page_click_takes_the_token_the_page_found_for_it(view):
         (None, (5, 2)),
     ]
     for msg, want in cases:
-        new = clicks.pick_query_page(view, "1", "0", "default", msg, evt)[0]
+        new = clicks.pick_query_page(clicked(view, msg), evt)[0]
         assert new.query == want, msg
     assert clicks.page_token(view, clicks.parse_click_message(click_message(at=(run, 7, 3)))) \
         == (7, 3)
@@ -1071,7 +1077,7 @@ def test_a_bad_click_message_is_one_sentence(view, bad, needle):
         clicks.parse_click_message(bad)
     evt = type("Evt", (), {"index": [1, 1]})()
     with pytest.raises(gr.Error, match=re.escape(needle)):
-        clicks.pick_query_page(view, "1", "0", "default", bad, evt)
+        clicks.pick_query_page(clicked(view, bad), evt)
 
 
 def test_the_switch_turns_the_click_pack_off_and_the_server_still_draws(view, monkeypatch):
@@ -1086,7 +1092,7 @@ def test_the_switch_turns_the_click_pack_off_and_the_server_still_draws(view, mo
     assert "window.swinvizInstant = false;" in instant.page_head()
     k = picture.display_scale(view.exp.image) * view.exp.patch_size
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
-    new, _, att, flow, flow_text = clicks.pick_query_page(view, "1", "0", "default", "", evt)
+    new, _, att, flow, flow_text = clicks.pick_query_page(clicked(view, ""), evt)
     assert new.query == (1, 3) and flow_text == ""
     for fig in (plot_json(att), plot_json(flow)):
         assert "(1, 3)" in fig["layout"]["title"]["text"]
@@ -1175,8 +1181,8 @@ def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
     Gradio's at all: both are bounded by the same slots."""
     monkeypatch.setattr(clicks, "CLICK_SLOTS", threading.BoundedSemaphore(2))
     evt = type("Evt", (), {"index": [1, 1]})()
-    assert most_at_once(monkeypatch, "_page_click", lambda: clicks.pick_query_page(
-        view, "1", "0", "default", "", evt)) == 2
+    assert most_at_once(monkeypatch, "_page_click",
+                        lambda: clicks.pick_query_page(clicked(view, ""), evt)) == 2
     body = flow_request(view.run_id, 1, 1)
     assert most_at_once(monkeypatch, "figure_or_placeholder", lambda: clicks.page_flow(body)) == 2
 
@@ -1184,7 +1190,6 @@ def test_page_clicks_run_at_most_click_concurrency_at_once(view, monkeypatch):
 def test_a_run_sent_twice_at_once_is_served_once(photo):
     """Gradio's Image fires `change` twice when a new file replaces the shown one: the second,
     equal request while the first is in flight does nothing."""
-    from app import events
 
     values = dict(image=photo, img_size="56", window_size=7, shift_size=3, weights="random",
                   checkpoint="", block="1", head="0", template="default", seed=0, embed_dim=96,
@@ -1197,8 +1202,9 @@ def test_a_run_sent_twice_at_once_is_served_once(photo):
     finally:
         runs.IN_FLIGHT.release(key)
     assert all(o == gr.skip() for o in out[:-1]) and out[-1]["value"] == events.DUPLICATE
-    assert events.on_rest(object(), "1", "0", "default", "windows", events.DUPLICATE) == tuple(
-        gr.skip() for _ in KINDS)
+    after = dict(view=object(), block="1", head="0", template="default", open_tab="windows",
+                 status=events.DUPLICATE)
+    assert events.on_rest(after) == tuple(gr.skip() for _ in KINDS)
     out = events.on_image_change(values, request=req)  # nothing in flight: it runs
     assert out[-2] is not None and out[-2].run_id and out[-1]["value"] == ""
 
@@ -1234,7 +1240,7 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     (read once, after a preset's or a weight's own updates), one at a time; not by a change
     event per widget, each of which read the other widgets half-way through a preset's
     updates ("stage 1 has 1 block pair (pair 0), got pair 2" after the 6x6 preset)."""
-    from app import events, ui
+    from app import ui
 
     demo = ui.build_demo(warm=False)
     budget = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "budget")
@@ -1278,7 +1284,6 @@ def test_the_tabs_say_what_the_run_shows(photo):
     """Item 10c: the tabs' texts follow the run: stage 4 at 224 px is one window without a
     shift (no straddling windows, no mask), a grid that does not split into whole windows is
     padded, and the blocks are the pair's own numbers."""
-    from app import events
 
     def texts(**kw):
         view = runs.run(photo, weights="random", **kw)[-1]

@@ -199,7 +199,8 @@ def one_sentence(err: str) -> str:
     return lines[0]
 
 
-HEADS = "--head must be a head number from 0 to 2 (stage 1 has 3 heads) or 'all'"
+HEADS = "--head must be a whole number from 0 to 2 (stage 1 has 3 heads) or 'all'"
+RANGE = "--head must be from 0 to 2 (stage 1 has 3 heads) or 'all'"
 SIZE = "--size must be a whole number of pixels from 1 to 1024 (e.g. 224)"
 WINDOW = "--window must be a whole number of tokens, at least 1 (e.g. 7)"
 WIDTH = "--width must be a whole number of pixels from 200 to 10000 (e.g. 1600)"
@@ -215,8 +216,8 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--device", "gpu0"], "unknown device 'gpu0'" + DEVICE),
         (["--device", ""], "unknown device ''" + DEVICE),
         (["--head", "two"], HEADS + ", got 'two'"),
-        (["--head", "3"], HEADS + ", got '3'"),
-        (["--head", "-1"], HEADS + ", got '-1'"),
+        (["--head", "3"], RANGE + ", got 3"),
+        (["--head", "-1"], RANGE + ", got -1"),
         (["--query", "-1,3"], "--query -1,3 is outside the 56x56 token grid of a 224 px input; "
                               "ROW and COL must be from 0 to 55"),
         (["--query=-1,3"], "--query -1,3 is outside the 56x56 token grid"),
@@ -242,7 +243,8 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--shift", "7"],
          "shift 7 must be smaller than the window 7 (0 <= shift < window); the usual choice is"),
         (["--shift", "-1"], "--shift must be a whole number of tokens, 0 or more (e.g. 3)"),
-        (["--block", "2"], "--block must be 0 (W-MSA) or 1 (SW-MSA), got '2'"),
+        (["--block", "2"], "--block must be 0 (the pair's first block, W-MSA) or 1 (its second "
+                           "block, SW-MSA), got 2"),
         (["--template", "fancy"], "--template must be one of default, lecture, got 'fancy'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
@@ -377,7 +379,7 @@ STAGE = "--stage must be from 1 to 4 (as the paper numbers them), got"
          "--query 14,0 is outside the 14x14 token grid of stage 3 (224 px input); ROW and COL "
          "must be from 0 to 13"),
         (["--stage", "3", "--head", "12"],
-         "--head must be a head number from 0 to 11 (stage 3 has 12 heads) or 'all', got '12'"),
+         "--head must be from 0 to 11 (stage 3 has 12 heads) or 'all', got 12"),
         (["--stage", "4", "--head", "24"], "from 0 to 23 (stage 4 has 24 heads)"),
         (["--arch", "swin-b", "--head", "4"], "from 0 to 3 (stage 1 has 4 heads)"),
         (["--arch", "swin-b-384", "--query", "96,0"],

@@ -23,14 +23,20 @@ def test_settings_parse_checks_every_field_against_the_model():
                                                                        "default")
     assert s.figure_options() == dict(block=0, head=11, query=(5, 6), template="default")
     assert Settings.parse(cfg, head="all").head is None
-    for kw, words in [(dict(stage=5), "stage must be from 1 to 4"),
-                      (dict(stage=3, pair=3), "stage 3 has 3 block pairs"),
-                      (dict(query="56,0"), "outside the 56x56 token grid"),
-                      (dict(block=2), "block must be 0 (the pair's first block, W-MSA)"),
-                      (dict(stage=4, head=24), "stage 4 has 24 heads"),
-                      (dict(template="fancy"), "template must be one of default, lecture")]:
-        with pytest.raises(SettingsError, match=words.replace("(", r"\(").replace(")", r"\)")):
+    for kw, field, words in [
+            (dict(stage=5), "stage", "stage must be from 1 to 4"),
+            (dict(stage="x"), "stage", "stage must be a whole number from 1 to 4"),
+            (dict(stage=3, pair=3), "pair", "stage 3 has 3 block pairs"),
+            (dict(pair="y"), "pair", "pair must be a whole number"),
+            (dict(query="56,0"), "query", "outside the 56x56 token grid"),
+            (dict(query="a,b"), "query", "query row must be a whole number"),
+            (dict(block=2), "block", "block must be 0 (the pair's first block, W-MSA)"),
+            (dict(stage=4, head=24), "head", "stage 4 has 24 heads"),
+            (dict(template="fancy"), "template", "template must be one of default, lecture")]:
+        with pytest.raises(SettingsError, match=words.replace("(", r"\(").replace(")", r"\)")
+                           ) as err:
             Settings.parse(cfg, **kw)
+        assert err.value.field == field, kw  # what a front end words as its own control
 
 
 def test_the_page_settings_come_from_its_components_by_name():
@@ -70,6 +76,28 @@ def test_the_cli_builds_the_same_settings_object(tmp_path):
     assert isinstance(s.view, Settings)
     assert (s.view.stage, s.view.pair, s.view.query, s.view.head) == (2, 0, (3, 4), None)
     assert s.view.config.img_size == s.size
+
+
+def test_the_cli_checks_its_selection_with_settings_parse_once(tmp_path, monkeypatch):
+    """One validation: the command line hands its options as typed to `Settings.parse` (and
+    words a refusal as the option) rather than checking them itself."""
+    from swinviz import cli
+
+    calls = []
+    parse = Settings.parse.__func__
+
+    def spy(cls, config, **kw):
+        calls.append(kw)
+        return parse(cls, config, **kw)
+
+    monkeypatch.setattr(Settings, "parse", classmethod(spy))
+    s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--stage", "3",
+                             "--pair", "2", "--head", "ALL", "--block", "0", "--weights",
+                             "random"])
+    assert calls == [dict(stage="3", pair="2", query=None, block="0", head="ALL",
+                          template="default")]
+    assert (s.view.stage, s.view.pair, s.view.block, s.view.head) == (3, 2, 0, None)
+    assert (s.stage, s.block, s.head) == (s.view.stage, s.view.block, s.view.head)
 
 
 def test_short_quotes_or_cuts_text():

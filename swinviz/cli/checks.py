@@ -120,24 +120,44 @@ def _check_image(text: str) -> str:
     return path
 
 
-def _check_stage(cfg, stage_text: str, pair_text: str) -> tuple[int, int]:
-    """--stage and --pair through `swinviz.config.check_stage_pair`, worded as options."""
-    from ..config import SettingsError, check_stage_pair
+def _selection(cfg, a, query, size: int) -> Settings:
+    """--stage, --pair, --query, --block, --head and --template, checked by the one settings
+    object the library and the app use (`swinviz.settings.Settings.parse`); a refusal is a
+    UsageError worded as the option (`_as_option`)."""
+    from ..config import SettingsError
 
     try:
-        stage, _ = check_stage_pair(cfg, stage_text, 0)
+        return Settings.parse(cfg, stage=a.stage, pair=a.pair, query=query, block=a.block,
+                              head=a.head, template=a.template)
     except SettingsError as e:
-        raise UsageError(f"--{e}") from None
-    try:
-        return check_stage_pair(cfg, stage, pair_text)
-    except SettingsError as e:
+        raise UsageError(_as_option(e, cfg, a, size)) from None
+
+
+def _as_option(e, cfg, a, size: int) -> str:
+    """`Settings.parse`'s sentence for the option it refused (`SettingsError.field`): most
+    read "--" + the sentence; the pair names its stage's pairs, the query its grid as the
+    command line gives it (ROW,COL and the input size). Wording only: the check was made."""
+    from ..config import check_stage_pair
+
+    if e.field == "pair":
+        stage, _ = check_stage_pair(cfg, a.stage, 0)
         pairs = cfg.depths[stage - 1] // 2
         if str(e).startswith("pair"):  # not a whole number
             which = (f"0 (stage {stage} has one block pair)" if pairs == 1 else
                      f"a whole number from 0 to {pairs - 1} (stage {stage} has {pairs} block "
                      "pairs)")
-            raise UsageError(f"--pair must be {which}, got {short(pair_text)}") from None
-        raise UsageError(f"--pair {short(pair_text.strip(), quote=False)}: {e}") from None
+            return f"--pair must be {which}, got {short(a.pair)}"
+        return f"--pair {short(a.pair.strip(), quote=False)}: {e}"
+    if e.field == "query":  # a ROW,COL of whole numbers (parse_query) outside the grid
+        stage, _ = check_stage_pair(cfg, a.stage, a.pair)
+        H, W = cfg.stage(stage).grid
+        r, c = parse_query(a.query)
+        where = (f"token grid of a {size} px input" if stage == 1 else
+                 f"token grid of stage {stage} ({size} px input)")
+        rows = (f"ROW and COL must be from 0 to {H - 1}" if H == W else
+                f"ROW must be from 0 to {H - 1} and COL from 0 to {W - 1}")
+        return f"--query {r},{c} is outside the {H}x{W} {where}; {rows}"
+    return f"--{e}"
 
 
 def _check_budget(cfg, stage: int, pair: int) -> None:
@@ -178,16 +198,16 @@ def figure_settings(argv: list[str]) -> FigureSettings:
 
     Checks run in this order: each value on its own (the preset fills what is not given), the
     architecture, then the model settings together (`swinviz.model.check_settings`; a grid
-    that does not split into whole windows is padded), the stage and pair
-    (`swinviz.config.check_stage_pair`), the memory the run needs (`_check_budget`), the
-    selection against the stage (query inside the stage's token grid, head below the stage's
-    number of heads), the device, and last the files (the image's header, the output folder,
-    the weights). Nothing is built or decoded. Raises UsageError, or SettingsError /
+    that does not split into whole windows is padded), the selection against that model (stage,
+    pair, a query inside the stage's token grid, block, a head of the stage, template) by the
+    one `Settings.parse` (`_selection`), the memory the run needs (`_check_budget`), the
+    device, and last the files (the image's header, the output folder, the weights). Nothing
+    is built or decoded. Raises UsageError, or SettingsError /
     ImageError, each with one sentence.
     """
     from ..config import SettingsError, get_config
     from ..export import parse_formats
-    from ..figures import KINDS, TEMPLATES
+    from ..figures import KINDS
     from ..model import check_settings, config_for, resolve_device
 
     parser = build_parser()
@@ -215,12 +235,7 @@ def figure_settings(argv: list[str]) -> FigureSettings:
         "--shift", a.shift, 0, None, "a whole number of tokens, 0 or more (e.g. 3)")
     width = _whole("--width", a.width, MIN_WIDTH, MAX_WIDTH,
                    f"a whole number of pixels from {MIN_WIDTH} to {MAX_WIDTH} (e.g. 1600)")
-    block = _whole("--block", a.block, 0, 1, "0 (W-MSA) or 1 (SW-MSA)")
     query = parse_query(a.query)
-    if a.template not in TEMPLATES:
-        raise UsageError(
-            f"--template must be one of {', '.join(TEMPLATES)}, got {short(a.template)}"
-        )
     kinds = KINDS
     if not lecture and a.kinds is not None:
         kinds = tuple(dict.fromkeys(k.strip() for k in a.kinds.split(",") if k.strip()))
@@ -234,31 +249,15 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     # split into whole windows is padded, as the blocks do, and the figures show the padding)
     check_settings(size, window, shift, base.embed_dim, base.num_heads[0], arch=base)
     cfg = config_for(base, img_size=size, window_size=window, shift_size=shift)
-    stage, pair = _check_stage(cfg, a.stage, a.pair)
-    _check_budget(cfg, stage, pair)
-    geo = cfg.stage(stage)
-    H, W = geo.grid
-    if query is not None and not (0 <= query[0] < H and 0 <= query[1] < W):
-        where = (f"token grid of a {size} px input" if stage == 1 else
-                 f"token grid of stage {stage} ({size} px input)")
-        rows = (f"ROW and COL must be from 0 to {H - 1}" if H == W else
-                f"ROW must be from 0 to {H - 1} and COL from 0 to {W - 1}")
-        raise UsageError(f"--query {query[0]},{query[1]} is outside the {H}x{W} {where}; {rows}")
-    heads = geo.num_heads
-    if a.head.strip().lower() == "all":
-        head = None
-    else:
-        head = _whole("--head", a.head, 0, heads - 1,
-                      f"a head number from 0 to {heads - 1} (stage {stage} has {heads} heads) "
-                      "or 'all'")
+    view = _selection(cfg, a, query, size)
+    _check_budget(cfg, view.stage, view.pair)
     device = str(resolve_device(a.device))
     lang, theme = _check_deck(a) if lecture else ("en", "light")
 
     return FigureSettings(
         image=_check_image(a.image), out=_check_out(a.out), formats=formats, size=size,
-        window=window, shift=shift, weights=_check_weights(a.weights), query=query,
-        block=block, head=head, template=a.template, width=width, kinds=kinds, device=device,
-        command=a.command, arch=base.name, stage=stage, pair=pair, preset=a.preset,
-        lang=lang, theme=theme,
-        view=Settings(cfg, stage, pair, query, block, head, a.template),
+        window=window, shift=shift, weights=_check_weights(a.weights), query=view.query,
+        block=view.block, head=view.head, template=view.template, width=width, kinds=kinds,
+        device=device, command=a.command, arch=base.name, stage=view.stage, pair=view.pair,
+        preset=a.preset, lang=lang, theme=theme, view=view,
     )
