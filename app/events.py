@@ -38,7 +38,7 @@ TAB_NAMES = [tab for tab, _ in tabs()]  # the registry's names, in the order of 
 
 # the settings whose change runs the model (read once into the settled key, `on_settled`)
 SETTLED = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "seed",
-           "embed_dim", "num_heads", "stage", "pair")
+           "embed_dim", "num_heads", "stage", "pair", "without")
 # a page run's inputs: every setting the page has, the image and the open tab (and "view" where
 # the same image runs again)
 RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab")
@@ -56,16 +56,18 @@ def settings_of(values: Mapping[str, object]) -> dict[str, object]:
 
 
 def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-               template, seed, embed_dim, num_heads, stage, pair, query,
+               template, seed, embed_dim, num_heads, stage, pair, query, without="",
                progress=gr.Progress()):  # noqa: B008
     """The API endpoint /explore: errors are raised (gradio_client turns them into AppError).
     stage (1-4), pair and query ("row,col" on the stage's token grid, empty: the default
-    patch) make the same figures as the page's choices and click. Its parameters, by name
-    and in this order, are the API's (gradio_client callers name them)."""
+    patch) make the same figures as the page's choices and click; without ("mask,bias", a
+    list of parts or empty) runs Swin with those parts left out in every block. Its
+    parameters, by name and in this order, are the API's (gradio_client callers name them)."""
     page = runs.page_settings(dict(
         img_size=img_size, window_size=window_size, shift_size=shift_size, weights=weights,
         checkpoint=checkpoint, seed=seed, embed_dim=embed_dim, num_heads=num_heads,
-        stage=stage, pair=pair, query=query, block=block, head=head, template=template))
+        stage=stage, pair=pair, query=query, block=block, head=head, template=template,
+        without=without))
     return runs.run_settings(image, page, progress=progress)
 
 
@@ -262,6 +264,8 @@ def settings_key(*values) -> str:
     """The page's model settings (and stage, pair) as one text: equal for equal settings
     however the widgets send them (7, 7.0 or "7")."""
     def one(v):
+        if isinstance(v, (list, tuple)):  # a checkbox group: in any order
+            return ",".join(sorted(str(x) for x in v))
         try:
             f = float(v)
         except (TypeError, ValueError, OverflowError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from swinviz import SettingsError
 from swinviz.budget import human
 from swinviz.settings import parse_stage_pair, whole
+from swinviz.without import removed_text
 
 from .budget import check_budget, request_limit_mb
 from .picture import resolved_query
@@ -113,8 +114,10 @@ def badge(view: View | None) -> str:
         f"**Device:** {exp.device}",
         f"**Model run:** {view.run_ms:.0f} ms",
     ]
+    if exp.without:
+        parts.insert(1, f"**What if:** without {removed_text(exp.without)} in every block")
     line = " · ".join(parts)
-    if nW == 1 and s == 0:
+    if nW == 1 and s == 0 and "shift" not in exp.without:
         Mr, _ = st.requested
         why = (f"The window you asked for ({Mr}x{Mr}) covers the whole {H}x{W} token grid"
                if exp.stage == 1 and st.capped else
@@ -130,9 +133,10 @@ def badge(view: View | None) -> str:
 
 def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
                 weights=None, checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM,
-                num_heads=DEFAULT_HEADS, stage=1, pair=0) -> str:
+                num_heads=DEFAULT_HEADS, stage=1, pair=0, without=None) -> str:
     """One line for the settings panel: what a run with these settings needs against the
-    per-request limit, or why it will not run (the same sentence the run would give)."""
+    per-request limit, or why it will not run (the same sentence the run would give). The
+    parts a run leaves out (`without`) change no memory: the same tensors, other values."""
     try:
         settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
                                   embed_dim, num_heads)

@@ -73,8 +73,8 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
     out = []
     for kind in kinds:
         if kind in SETTINGS_KINDS:
-            key = (view.settings.cache_key(), exp.stage, exp.pair, kind, block, head, template,
-                   query)
+            key = (view.settings.cache_key(), exp.stage, exp.pair, exp.without, kind, block, head,
+                   template, query)
             try:
                 text = FIGURES.get(key, lambda k=kind: plot_text(k, make_figure(
                     k, exp, block=block, head=head, query=view.query, template=template)))

@@ -98,16 +98,17 @@ def exploration_to_cpu(exp):
     return exp
 
 
-def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int = 0):
+def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int = 0,
+                      without: tuple[str, ...] = ()):
     """The only model call: plain, picklable arguments in (settings, the image as a path, bytes,
-    PIL image or array, stage, pair), a CPU Exploration out.
+    PIL image or array, stage, pair, the parts to leave out), a CPU Exploration out.
 
     On a Hugging Face Space with ZeroGPU this runs in another process with a GPU borrowed for
     GPU_DURATION_S seconds (`spaces.GPU`): the model is loaded there on first use (and kept in
     that process's cache), nothing is compiled, and everything returned is on the CPU.
     """
     model = load_cached_model(settings, device="auto")
-    return exploration_to_cpu(model.explore(image, stage=stage, pair=pair))
+    return exploration_to_cpu(model.explore(image, stage=stage, pair=pair, without=without))
 
 
 _run_model = explore_on_device
@@ -164,7 +165,7 @@ def _received(path) -> str:
 
 
 def explore_image(image, settings: ModelSettings, progress=None, *, stage: int = 1,
-                  pair: int = 0) -> View:
+                  pair: int = 0, without: tuple[str, ...] = ()) -> View:
     """Image + settings -> View (model run); expected failures become gr.Error."""
     image = image_source(image)
     if image is None:
@@ -174,7 +175,7 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
         progress(0.1, desc="Loading the model")
     t0 = time.perf_counter()
     try:
-        exp = _run_model(settings, image, stage, pair)
+        exp = _run_model(settings, image, stage, pair, without)
     except EXPECTED as exc:
         raise user_error(message(exc)) from None
     except MemoryError:
@@ -203,7 +204,7 @@ def page_settings(values, strict_head: bool = True) -> PageSettings:
 def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
         weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
         embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
-        progress=None, strict_head=True, pack=False, first=None, carry=None):
+        progress=None, strict_head=True, pack=False, first=None, carry=None, without=None):
     """Model run + all figures, the settings given one by one (the /explore API's names):
     `page_settings`, then `run_settings`.
 
@@ -215,7 +216,7 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
     values = dict(img_size=img_size, window_size=window_size, shift_size=shift_size,
                   weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
                   num_heads=num_heads, stage=stage, pair=pair, query=query, block=block,
-                  head=head, template=template)
+                  head=head, template=template, without=without)
     return run_settings(image, page_settings(values, strict_head), progress=progress,
                         pack=pack, first=first, carry=carry)
 
@@ -241,7 +242,7 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
     spot = query_spot(carry) if q is None else None
     if spot is not None:  # the query picked before, on the same spot of the image
         q = token_at(spot, settings.img_size, geo.grid, geo.patch_px)
-    view = explore_image(image, settings, progress, stage=s, pair=p)
+    view = explore_image(image, settings, progress, stage=s, pair=p, without=opts.without)
     view = replace(view, query=q, spot=spot)
     if progress is not None:
         progress(0.6, desc="Drawing the figures")

@@ -176,7 +176,7 @@ def parse_settings(
 DEFAULTS: dict[str, object] = dict(
     img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT, weights=None,
     checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS,
-    stage=1, pair=0, query=None, block=1, head="0", template="default",
+    stage=1, pair=0, query=None, block=1, head="0", template="default", without=None,
 )
 MODEL_FIELDS = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "seed",
                 "embed_dim", "num_heads")
@@ -217,8 +217,8 @@ def from_components(values: Mapping[str, object], *, strict_head: bool = True,
                     budget: bool = False) -> PageSettings:
     """The page's components' values by name (the /explore API's parameter names: img_size,
     window_size, shift_size, weights, checkpoint, seed, embed_dim, num_heads, stage, pair,
-    query, block, head, template; a name left out takes its default, DEFAULTS) -> the checked
-    settings; a SettingsError with one sentence for the first value that cannot be used.
+    query, block, head, template, without; a name left out takes its default, DEFAULTS) -> the
+    checked settings; a SettingsError with one sentence for the first value that cannot be used.
 
     budget=True (a run): the per-request budget (`app.budget.check_budget`) is checked too,
     right after the model, stage and pair, so a refused run costs nothing. strict_head=False
@@ -234,7 +234,8 @@ def from_components(values: Mapping[str, object], *, strict_head: bool = True,
     s, p = parse_stage_pair(cfg, raw["stage"], raw["pair"])
     if budget:
         check_budget(cfg, s, p)
-    view_values = {k: raw[k] for k in ("stage", "pair", "query", "block", "head", "template")}
+    view_values = {k: raw[k] for k in ("stage", "pair", "query", "block", "head", "template",
+                                       "without")}
     try:
         return PageSettings(model, Settings.parse(cfg, **view_values))
     except SettingsError:

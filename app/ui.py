@@ -252,6 +252,11 @@ def view_panel(c: SimpleNamespace) -> None:
                                   "run again from scratch.")
             pair = gr.Dropdown(session.pair_choices(1), value="0", label="Block pair",
                                elem_id="pair")
+            without = gr.CheckboxGroup(
+                [("the shift", "shift"), ("the mask", "mask"), ("the bias", "bias")],
+                value=[], label="What if Swin ran without…", elem_id="without",
+                info="Left out in every block, same weights: the figures show what breaks; "
+                     "the prediction tab compares with Swin as it is.")
             block = gr.Radio(session.block_choices(0), value="1", label="Block",
                              elem_id="block")
             head = gr.Dropdown(session.head_choices(DEFAULT_HEADS), value="0",
@@ -272,8 +277,9 @@ def view_panel(c: SimpleNamespace) -> None:
                 f"alone as a PNG {plotting.EXPORT_WIDTH} px wide.",
                 elem_classes="explain")
     vars(c).update(badge=badge, status=status, query_img=query_img, query_md=query_md,
-                   stage=stage, pair=pair, block=block, head=head, template=template,
-                   dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn, deck_file=deck_file)
+                   stage=stage, pair=pair, without=without, block=block, head=head,
+                   template=template, dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn,
+                   deck_file=deck_file)
 
 
 def figure_tabs(c: SimpleNamespace) -> None:
@@ -312,7 +318,8 @@ def figure_tabs(c: SimpleNamespace) -> None:
     named = dict(image=image_in, img_size=size, window_size=window, shift_size=shift,
                  weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
                  num_heads=num_heads, stage=stage, pair=pair, block=block, head=head,
-                 template=template, open_tab=open_tab, view=view, status=status)
+                 template=template, open_tab=open_tab, view=view, status=status,
+                 without=c.without)
     name_components(named)
     # the API's inputs, in the order of /explore's parameters (its query comes last)
     api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
@@ -355,7 +362,9 @@ def wire_runs(c: SimpleNamespace) -> None:
     # of its own: the page picks the query with a click.
     api_btn = gr.Button("explore", visible=False)
     api_query = gr.Textbox("", visible=False, label="query")
-    api_btn.click(on_explore, [*api_inputs, api_query], run_outputs, api_name="explore",
+    api_without = gr.Textbox("", visible=False, label="without")
+    api_btn.click(on_explore, [*api_inputs, api_query, api_without], run_outputs,
+                  api_name="explore",
                   **MODEL_KW)
 
     # the same image again: the picked query stays where it was on the image
@@ -385,14 +394,14 @@ def wire_settings(c: SimpleNamespace) -> None:
     # change that leaves the settings as they were (a release after a drag) runs nothing.
     settled = gr.State(settings_key(DEFAULT_SIZE, DEFAULT_WINDOW, DEFAULT_SHIFT,
                                     default_weights, "", 0, DEFAULT_EMBED_DIM,
-                                    DEFAULT_HEADS, "1", "0"))
+                                    DEFAULT_HEADS, "1", "0", []))
 
     def settles(event):
         event.success(on_settled, settings_inputs, [settled, preset], **SETTLING)
 
     for trig in (size.input, checkpoint.input, shift.input, shift.release, seed.submit,
                  seed.blur, embed_dim.submit, embed_dim.blur, num_heads.submit,
-                 num_heads.blur):
+                 num_heads.blur, c.without.input):
         trig(on_settled, settings_inputs, [settled, preset], **SETTLING)
     for trig in (window.input, window.release):
         settles(trig(on_window, [window, shift], [shift], **SETTLE_KW))

@@ -138,6 +138,9 @@ class SwinTransformerBlock(nn.Module):
             self.input_resolution, window_size, shift_size
         )
         self.padded_resolution = padded_size(*self.input_resolution, self.window_size)
+        # False in a model without its mask (`swinviz.without`): the shifted windows still
+        # roll, but add no -100
+        self.masked = True
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(
             dim, self.window_size, num_heads, qkv_bias=qkv_bias, qk_scale=qk_scale,
@@ -153,7 +156,9 @@ class SwinTransformerBlock(nn.Module):
         outside the blocks' own paths can change them (the bias + mask cache matches this mask
         by identity)."""
         H, W = self.input_resolution
-        return _cached_geometry(H, W, self.window_size, self.shift_size, torch.device(device))
+        order, inv, mask = _cached_geometry(H, W, self.window_size, self.shift_size,
+                                            torch.device(device))
+        return order, inv, mask if self.masked else None
 
     def geometry(self, device: torch.device | str = "cpu"):
         """(order (nW*N,), inverse order (H*W,), mask (nW, N, N) or None) for this block on

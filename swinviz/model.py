@@ -35,6 +35,8 @@ from .config import (
 from .patch_embed import PatchEmbed
 from .rollout import BlockAttention
 from .stages import SwinTransformerStage
+from .without import parse_parts
+from .without import without as _without
 
 PATCH_SIZE = 4
 
@@ -101,6 +103,8 @@ class Exploration:
             block (for the rollout across stages).
     patch_size: pixels one token of this stage stands for (4, 8, 16, 32 for stages 1-4).
     logits: (1, classes) and top5 [(class index, name, probability)] when the model has a head.
+    without: the parts the model left out in every block (`SwinTransformer.without`), () for
+            Swin as it is.
     """
 
     image: Image.Image
@@ -123,6 +127,9 @@ class Exploration:
     logits: torch.Tensor | None = None
     top5: list[tuple[int, str, float]] | None = None
     pretrained: bool = False
+    without: tuple[str, ...] = ()
+    intact_logits: torch.Tensor | None = None  # (1, classes) of Swin with every part, beside
+    intact_top5: list[tuple[int, str, float]] | None = None  # a counterfactual's `without`
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -190,6 +197,7 @@ class SwinTransformer(nn.Module):
         self.head = ClassifierHead(cfg.num_features, cfg.num_classes)
         self.weights = "random"
         self.pretrained = False
+        self.removed: tuple[str, ...] = ()  # parts left out in every block (`without`)
         self._fast_ms: dict[tuple[int, int], float] = {}
 
     @property
@@ -225,6 +233,16 @@ class SwinTransformer(nn.Module):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(pixels))
 
+    def without(self, *parts: str) -> SwinTransformer:
+        """This model with `parts` ("shift", "mask", "bias", any of them) removed in every
+        block, sharing its weights (the same Parameter objects, no copy); this model is
+        untouched. "shift": every block W-MSA (shift 0, no mask); "mask": the shifted blocks
+        roll but add no -100 mask, so wrapped-around tokens attend to each other; "bias": no
+        relative position bias. `model.without("mask")(pixels)` gives its logits,
+        `.explore(...)` its traces. An unknown part is a ValueError naming the three
+        (`swinviz.without`)."""
+        return _without(self, parts)
+
     def compiled(self, freeze: bool = False):
         """This model's fast path through torch.compile, for inference: a callable (B, 3, H, W)
         -> (B, classes) equal to `self(pixels)` to 1e-5 (`swinviz.backends.compiled`).
@@ -237,7 +255,7 @@ class SwinTransformer(nn.Module):
 
     @torch.inference_mode()
     def explore(self, image, *, stage: int = 1, pair: int = 0, policy: str = "crop",
-                predict: bool = True, rollout: bool = True) -> Exploration:
+                predict: bool = True, rollout: bool = True, without=()) -> Exploration:
         """Run one image (path, bytes, file, PIL image or array) and trace block pair `pair` of
         stage `stage` (1-4 as in the paper; pair p is blocks 2p and 2p+1).
 
@@ -248,8 +266,20 @@ class SwinTransformer(nn.Module):
         policy "crop" takes its centre square, "keep" keeps its aspect ratio (up to 4:1), fitted
         inside the square and padded with the ImageNet mean. Bad images raise
         `swinviz.image.ImageError`, a stage or pair the model lacks a SettingsError.
+
+        without: parts to leave out ("shift", "mask", "bias"; names or "mask,bias"): the
+        exploration of `self.without(*without)`, whose `without` names them.
         """
         from .image import prepare_image
+
+        parts = parse_parts(without)
+        if set(parts) - set(self.removed):
+            exp = self.without(*parts).explore(image, stage=stage, pair=pair, policy=policy,
+                                               predict=predict, rollout=rollout)
+            if exp.logits is not None:  # the prediction with every part, to compare with
+                exp.intact_logits = self(exp.pixels.to(self.device, self.dtype)).float().cpu()
+                exp.intact_top5 = top5_of(exp.intact_logits)
+            return exp
 
         cfg = self.config
         s, p = check_stage_pair(cfg, stage, pair)
@@ -311,12 +341,7 @@ class SwinTransformer(nn.Module):
             logits = self.forward_head(self.norm(z)).float().cpu()
             sync()
             timings["after_pair"] = (time.perf_counter() - t3) * 1e3
-            if cfg.num_classes == 1000:
-                probs = logits.softmax(-1)[0]
-                top = probs.topk(5)
-                names = imagenet_classes()
-                top5 = [(int(i), names[int(i)], float(v))
-                        for v, i in zip(top.values, top.indices, strict=True)]
+            top5 = top5_of(logits)
 
         def cpu(t):
             return None if t is None else t.detach().float().cpu()
@@ -333,8 +358,19 @@ class SwinTransformer(nn.Module):
             num_heads=geo.num_heads, mlp_ratio=blk.mlp_ratio, device=device_name(self.device),
             weights=self.weights, timings_ms=timings, original_size=prepared.original_size,
             stage=s, pair=p, config=cfg, chain=chain, logits=logits, top5=top5,
-            pretrained=self.pretrained,
+            pretrained=self.pretrained, without=self.removed,
         )
+
+
+def top5_of(logits: torch.Tensor) -> list[tuple[int, str, float]] | None:
+    """[(class index, ImageNet name, probability)] of the 5 most probable classes of (1, 1000)
+    logits; None for a head of another size (no names)."""
+    if logits.shape[-1] != 1000:
+        return None
+    top = logits.softmax(-1)[0].topk(5)
+    names = imagenet_classes()
+    return [(int(i), names[int(i)], float(v))
+            for v, i in zip(top.values, top.indices, strict=True)]
 
 
 def device_name(device: torch.device | str) -> str:

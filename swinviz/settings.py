@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import SettingsError, SwinConfig, check_stage_pair, short, whole
+from .without import parse_parts
 
 
 def text_choice(name: str, value, choices, default: str, aliases: dict | None = None) -> str:
@@ -126,7 +127,9 @@ class Settings:
     """One exploration's settings, every field checked: the model (`config`, a validated
     SwinConfig), the traced pair (`stage` 1-4 as the paper numbers them, `pair` p: blocks 2p
     and 2p+1), and what the figures show (`query` (row, col) on the stage's token grid or None
-    for the figures' default patch, `block` 0 / 1, `head` or None for all heads, `template`).
+    for the figures' default patch, `block` 0 / 1, `head` or None for all heads, `template`),
+    and `without`: the parts the model leaves out in every block ("shift", "mask", "bias";
+    () for Swin as it is, `SwinTransformer.without`).
 
     Built once, by `Settings.parse` (from values as a person or a widget gives them), and then
     only read: the command line builds it from its options, the app from its components
@@ -140,10 +143,11 @@ class Settings:
     block: int = 1
     head: int | None = 0
     template: str = "default"
+    without: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, config: SwinConfig, *, stage=1, pair=0, query=None, block=1, head="0",
-              template="default") -> Settings:
+              template="default", without=None) -> Settings:
         """Check every value against the model (SettingsError with its sentence): the stage and
         pair it has, a query inside the stage's grid, a block of the pair, one of the stage's
         heads (or "all"), a template."""
@@ -152,7 +156,8 @@ class Settings:
         return cls(config, s, p, _field("query", parse_query, query, geo.grid),
                    _field("block", parse_block, block),
                    _field("head", parse_head, head, geo.num_heads, s),
-                   _field("template", parse_template, template))
+                   _field("template", parse_template, template),
+                   _field("without", parse_parts, without))
 
     def figure_options(self) -> dict:
         """What `swinviz.figures.make_figure` takes (the lecture takes its query)."""

@@ -248,6 +248,8 @@ def test_settings_over_the_budget_are_refused_with_the_sentence(client, images, 
         (dict(stage=None, pair="2"), "stage 1 has 1 block pair"),
         (dict(query="a,b"), "query row must be a whole number"),
         (dict(query=[1, 2, 3]), "query must be a token"),
+        (dict(without="mask,norm"), "unknown part 'norm' to leave out; the parts are 'shift', "
+                                    "'mask', 'bias'"),
     ],
 )
 def test_every_bad_value_is_a_sentence_and_no_traceback(client, images, kwargs, needle, capfd):
@@ -267,6 +269,24 @@ def test_stage_pair_and_query_make_the_figures_of_a_click(client, images):
     att = figures(result)["attention"]
     assert "token (5, 9)" in att["layout"]["title"]["text"]
     assert "Prediction (top 5)" in badge and "meaningless with random weights" in badge
+
+
+def test_explore_without_runs_the_counterfactual_and_compares_the_prediction(client, images):
+    """Issue 24: /explore takes `without`; the badge says what is left out, the masks figure
+    draws the mask Swin would add, the prediction compares with Swin as it is."""
+    result = client.predict(handle_file(str(images[0])), **SMALL, without="mask,bias",
+                            api_name="/explore")
+    badge = result[len(KINDS) + 1]
+    assert "What if:** without the mask and the relative position bias in every block" in badge
+    figs = figures(result)
+    assert figs["masks"]["layout"]["meta"]["mask"] == "removed"
+    what_if = figs["prediction"]["layout"]["meta"]["what_if"]
+    assert what_if["without"] == ["mask", "bias"] and what_if["kl"] >= 0
+    assert {t["name"] for t in figs["prediction"]["data"]} == {
+        "Swin as it is", "without the mask and the relative position bias"}
+    plain = client.predict(handle_file(str(images[0])), **SMALL, api_name="/explore")
+    assert "What if" not in plain[len(KINDS) + 1]
+    assert "without" not in figures(plain)["prediction"]["layout"]["meta"]
 
 
 def _post(url: str, body: bytes, method: str = "POST") -> tuple[int, bytes]:

@@ -307,6 +307,25 @@ def test_stage_4_is_one_window_without_shift(page):
     page.screenshot(path=str(ARTIFACTS / "app-40-stage4.png"), full_page=True)
 
 
+def test_what_if_runs_swin_without_its_mask_and_back(fresh_page, photo):
+    """Issue 24: the "What if" boxes run the model without a part (the badge says which, the
+    prediction tab compares), and unticking it runs Swin as it is again."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_badge(page, "Stage 1, pair 0")
+    page.locator("#without").get_by_label("the mask").check()
+    wait_badge(page, "What if: without the mask in every block")
+    open_tab(page, next(t for t, kinds, _ in TABS if kinds[0] == "prediction"))
+    page.wait_for_function(
+        "() => document.querySelector('#fig-prediction .gtitle')?.textContent"
+        ".startsWith('Prediction without the mask')", timeout=TIMEOUT_MS)
+    page.screenshot(path=str(ARTIFACTS / "app-46-what-if-mask.png"), full_page=True)
+    page.locator("#without").get_by_label("the mask").uncheck()
+    page.wait_for_function(
+        "() => !document.querySelector('#badge').innerText.includes('What if')",
+        timeout=TIMEOUT_MS)
+
+
 def test_stage_3_pair_2_and_a_click_at_its_resolution(page):
     page.get_by_label("stage 3").check()
     wait_badge(page, "Stage 3, pair 0")

@@ -12,8 +12,8 @@ def test_kinds_come_from_the_registry_in_deck_order():
     by_order = sorted(REGISTRY.values(), key=lambda k: k.order)
     assert KINDS == tuple(k.name for k in by_order)
     assert KINDS == ("windows", "shift", "regions", "masks", "relpos", "bias", "attention",
-                     "flow", "cost", "shapes", "prediction")
-    assert QUERY_KINDS == ("attention", "flow")
+                     "flow", "cost", "shapes", "parts", "prediction")
+    assert QUERY_KINDS == ("attention", "flow", "parts")
     assert QUERY_KINDS == tuple(k.name for k in by_order if k.query)
     for kind in REGISTRY.values():  # every registered module draws
         module = importlib.import_module(f"swinviz.figures.{kind.module}")

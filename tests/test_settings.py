@@ -95,7 +95,7 @@ def test_the_cli_checks_its_selection_with_settings_parse_once(tmp_path, monkeyp
                              "--pair", "2", "--head", "ALL", "--block", "0", "--weights",
                              "random"])
     assert calls == [dict(stage="3", pair="2", query=None, block="0", head="ALL",
-                          template="default")]
+                          template="default", without=None)]
     assert (s.view.stage, s.view.pair, s.view.block, s.view.head) == (3, 2, 0, None)
     assert (s.stage, s.block, s.head) == (s.view.stage, s.view.block, s.view.head)
 

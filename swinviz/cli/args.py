@@ -97,6 +97,9 @@ def _add_common(c: argparse.ArgumentParser, template: str) -> None:
                    help="query patch ROW,COL in the stage's token coordinates "
                         "(default: a token on a window border near the middle)")
     c.add_argument("--block", default="1", help="block 0 or 1 of the pair (default 1)")
+    c.add_argument("--without", default=None,
+                   help="parts to leave out in every block, from shift, mask and bias (e.g. "
+                        "mask,bias): what Swin computes without them")
     c.add_argument("--head", default="0", help="head index from 0, or 'all' (default 0)")
     c.add_argument("--template", default=template, help=f"default or lecture (default {template})")
     c.add_argument("--width", default=str(SLIDE_WIDTH),

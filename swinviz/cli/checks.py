@@ -128,7 +128,7 @@ def _selection(cfg, a, query, size: int) -> Settings:
 
     try:
         return Settings.parse(cfg, stage=a.stage, pair=a.pair, query=query, block=a.block,
-                              head=a.head, template=a.template)
+                              head=a.head, template=a.template, without=a.without)
     except SettingsError as e:
         raise UsageError(_as_option(e, cfg, a, size)) from None
 
@@ -157,6 +157,8 @@ def _as_option(e, cfg, a, size: int) -> str:
         rows = (f"ROW and COL must be from 0 to {H - 1}" if H == W else
                 f"ROW must be from 0 to {H - 1} and COL from 0 to {W - 1}")
         return f"--query {r},{c} is outside the {H}x{W} {where}; {rows}"
+    if e.field == "without":  # its sentence does not start with the field's name
+        return f"--without: {e}"
     return f"--{e}"
 
 
@@ -250,6 +252,9 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     check_settings(size, window, shift, base.embed_dim, base.num_heads[0], arch=base)
     cfg = config_for(base, img_size=size, window_size=window, shift_size=shift)
     view = _selection(cfg, a, query, size)
+    if lecture and view.without:
+        raise UsageError("--without is for the figures command: the lecture teaches Swin with "
+                         "every part (its slides say what the shift, the mask and the bias do)")
     _check_budget(cfg, view.stage, view.pair)
     device = str(resolve_device(a.device))
     lang, theme = _check_deck(a) if lecture else ("en", "light")

@@ -79,7 +79,7 @@ def run(s: FigureSettings) -> int:
             m = factory.load_model(weights, arch=s.arch, img_size=s.size, window_size=s.window,
                                  shift_size=s.shift, device=s.device)
             progress.step("model ready")
-            exp = m.explore(s.image, stage=s.stage, pair=s.pair)
+            exp = m.explore(s.image, stage=s.stage, pair=s.pair, without=s.view.without)
             progress.step("image explored")
             selection = s.view.figure_options()
             if lecture:

@@ -83,7 +83,10 @@ def make_figure(kind: str, exp, **selection) -> go.Figure:
     """One figure of `kind` (see KINDS) for an Exploration and a selection (Selection's fields)."""
     k = get_kind(kind)
     sel = Selection(**selection).resolved(exp)
-    return k.draw(exp, sel)
+    fig = k.draw(exp, sel)
+    if getattr(exp, "without", ()):  # a counterfactual model's figure says so to a reader
+        fig.layout.meta = {**(fig.layout.meta or {}), "without": list(exp.without)}
+    return fig
 
 
 def make_figures(exp, kinds: tuple[str, ...] = KINDS, **selection) -> dict[str, go.Figure]:

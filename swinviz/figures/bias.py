@@ -201,7 +201,8 @@ def figure(exp, sel) -> go.Figure:
     else:
         random = exp.weights.startswith("random")
         tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>"
-                  f"{_preference(images[h], M, random)}</sup>" for h in heads]
+                  + ("removed: zero at every offset" if "bias" in exp.without else
+                     _preference(images[h], M, random)) + "</sup>" for h in heads]
         gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
                     f"q·kᵀ·scale</sup>" for h in heads]
     layout, cell, chunks = _panel_grid(heads, tables, gathered, one=one, compact=compact)
@@ -227,8 +228,11 @@ def figure(exp, sel) -> go.Figure:
                 int(2 * chunks * ((t.width - 160) / heads_per_row(len(heads)) * 0.85
                                   + 2.5 * t.font_size) + 12 * t.font_size)),
         title=f"B{block_name(sel.block, exp)[1:]}, stage {exp.stage}, {which}: relative position "
-              f"bias<br><sup>the learned table of {G}×{G} offsets, gathered to {N}×{N} per "
-              f"window</sup>")
+              + (f"bias: removed<br><sup>what if: this model adds no bias, so its {G}×{G} table "
+                 f"is zero and attention inside a window sees content only</sup>"
+                 if "bias" in exp.without else
+                 f"bias<br><sup>the learned table of {G}×{G} offsets, gathered to {N}×{N} per "
+                 f"window</sup>"))
     if compact:  # the panels' short titles in a smaller font
         for ann in layout["annotations"]:
             if ann.get("text", "").startswith("head "):

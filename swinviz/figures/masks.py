@@ -222,7 +222,7 @@ def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray,
 def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
           template: str, title: str, *, check: dict | None = None,
           query_slot: int | None = None, real: tuple[int, int] | None = None,
-          block_label: str = "block 1") -> go.Figure:
+          block_label: str = "block 1", removed: bool = False) -> go.Figure:
     """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given.
 
     (H, W) is the grid the block attends on (whole windows); `real` the grid of real tokens when
@@ -279,7 +279,7 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
         ann["font"]["size"] = max(10, tpl.font_size - 1)
     bottom = int(tpl.font_size * 4)
     if check is not None:
-        text = _check_text(check, H, W, M, s, template, block_label)
+        text = _check_text(check, H, W, M, s, template, block_label, removed)
         bottom = int(tpl.font_size * (5 + 1.4 * (text.count("<br>") + 1)))
         layout["annotations"].append(dict(
             xref="paper", yref="paper", x=0, y=-0.09, xanchor="left", yanchor="top",
@@ -293,11 +293,20 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
 
 
 def _check_text(check: dict, H: int, W: int, M: int, s: int, template: str = "default",
-                block: str = "block 1") -> str:
-    """(c): the check's numbers in a sentence, wrapped to the template's width."""
+                block: str = "block 1", removed: bool = False) -> str:
+    """(c): the check's numbers in a sentence, wrapped to the template's width. removed: the
+    model left the mask out (`SwinTransformer.without("mask")`): what leaks without it."""
     t = get_template(template)
     width = int((t.width - 140) / (0.56 * max(11, t.font_size - 1)))
     nW, N = (H // M) * (W // M), M * M
+    if removed:
+        return wrap_text(
+            f"(c) <b>Without the mask</b> the roll still brings pieces of the far side of the "
+            f"image into one window, and nothing keeps them apart: the largest weight a query "
+            f"of {block} puts on a key from another region (one Swin masks with −100) is "
+            f"<b>{check['max_leak']:.2f}</b> (with the mask it stays below 1e-40), and its "
+            f"attention differs from attending inside the paper's {check['groups']} windows by "
+            f"up to <b>{check['max_abs_diff']:.2f}</b>.", width)
     if s == 0:
         return wrap_text("(c) no shift: no key is masked; the trace's softmax equals a direct "
                          "softmax inside each window (largest difference "
@@ -335,20 +344,36 @@ def figure(exp, sel) -> go.Figure:
     pad_note = (sup_lines(f"<b>Padding first:</b> {padding_text(Hr, Wr, H, W, s)}; padding "
                           f"slots are marked × on the strips.", tpl) if (H, W) != (Hr, Wr)
                 else "")
-    if t1.mask is None:
+    removed = t1.mask is None and s > 0 and "mask" in exp.without
+    if t1.mask is None and not removed:
         return no_mask_figure(exp, sel, w, pad_note)
     flat = flatten_windows(t1.region_ids, M)
     kind = window_kind(w, H // M, W // M)
-    title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage {exp.stage}"
-             + sup_lines(f"{Hr}×{Wr} tokens, M = {M}, s = {s}: query i may attend to key j "
-                         "only when both came from the same region (same id, mask 0), otherwise "
-                         "−100. The colour strips along the axes are the region ids of the "
-                         "window's query (left) and key (top) slots.", tpl) + pad_note)
+    if removed:  # what Swin would add, drawn beside what this model did without it
+        what = (f"<b>Removed in this model</b> (what if): {block_name(1, exp)} rolls by s = {s} "
+                f"but adds no mask. Drawn is the mask Swin adds for these {Hr}×{Wr} tokens, "
+                "M = {M}: every −100 entry is a key from another region that the query now "
+                "reads. The colour strips are the region ids of the window's query (left) and "
+                "key (top) slots.").replace("{M}", str(M))
+        title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage "
+                 f"{exp.stage}: removed" + sup_lines(what, tpl) + pad_note)
+    else:
+        title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage "
+                 f"{exp.stage}" + sup_lines(
+                     f"{Hr}×{Wr} tokens, M = {M}, s = {s}: query i may attend to key j only "
+                     "when both came from the same region (same id, mask 0), otherwise −100. "
+                     "The colour strips along the axes are the region ids of the window's query "
+                     "(left) and key (top) slots.", tpl) + pad_note)
     slot = None
     if w == w_query:
         slot = int(token_geometry(Hr, Wr, M, s)[1][qr, qc, 1])
-    return build(t1.mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
-                 query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp))
+    mask = attention_mask(H, W, M, s) if removed else t1.mask
+    fig = build(mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
+                query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp),
+                removed=removed)
+    if removed:
+        fig.layout.meta["mask"] = "removed"
+    return fig
 
 
 def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..without import removed_text
 from ._core import (
     BLOCK_COLORS,
     arch_label,
@@ -43,9 +44,35 @@ def top_classes(exp, k: int = 5) -> list[tuple[int, str, float]]:
             for v, i in zip(top.values, top.indices, strict=True)]
 
 
+def _pct(p: float) -> str:
+    """A probability as the bars label it: 0.43%, 12.5%."""
+    return f"{p:.2%}" if p < 0.1 else f"{p:.1%}"
+
+
+def what_if(exp) -> dict | None:
+    """Swin with every part against this model without some (`exp.without`), from both
+    logits: KL(intact ‖ without) in nats, both top-1 classes and whether it changed, and the
+    intact probability of each of this model's top-5 classes; None for Swin as it is."""
+    if not exp.without or exp.intact_logits is None or exp.logits is None:
+        return None
+    p = exp.intact_logits.double().log_softmax(-1)[0]
+    q = exp.logits.double().log_softmax(-1)[0]
+    kl = float((p.exp() * (p - q)).sum())
+    ours = top_classes(exp)
+    intact = [(int(i), str(n), float(v)) for i, n, v in (exp.intact_top5 or [])]
+    if not intact:
+        top = p.exp().topk(1)
+        intact = [(int(top.indices[0]), f"class {int(top.indices[0])}", float(top.values[0]))]
+    return dict(kl=kl, top1=ours[0], intact_top1=intact[0],
+                changed=ours[0][0] != intact[0][0],
+                intact_probs=[float(p[i].exp()) for i, _, _ in ours])
+
+
 def figure(exp, sel) -> go.Figure:
     """Horizontal bars of the top-5 classes (best at the top), probabilities in percent; a note
-    when the weights are random or the model has no head."""
+    when the weights are random or the model has no head. For a model without some of its parts
+    (`exp.without`), Swin's own probabilities of the same classes beside them, the KL divergence
+    and whether the top-1 class changed."""
     sel = sel.resolved(exp)
     tpl = get_template(sel.template)
     top = top_classes(exp)
@@ -74,13 +101,30 @@ def figure(exp, sel) -> go.Figure:
     color = BLOCK_COLORS[0] if pretrained else "#9a9a9a"
     data.append(dict(
         type="bar", orientation="h", x=probs, y=names, name="top-5 classes",
-        marker=dict(color=color), text=[f"{p:.2%}" if p < 0.1 else f"{p:.1%}" for p in probs],
+        marker=dict(color=color), text=[_pct(p) for p in probs],
         textposition="outside",
         cliponaxis=False, customdata=[i for i, _, _ in top],
         hovertemplate="%{y}<br>class index %{customdata}<br>probability %{x:.4f}"
                       "<extra></extra>"))
     title = f"Prediction: the top-5 ImageNet classes of {arch_label(exp)}"
     title += sup_lines(f"Weights: {exp.weights}.", tpl)
+    cmp = what_if(exp)
+    if cmp is not None:
+        gone = removed_text(exp.without)
+        data[0]["name"] = f"without {gone}"
+        data.append(dict(
+            type="bar", orientation="h", x=cmp["intact_probs"], y=names, name="Swin as it is",
+            marker=dict(color=BLOCK_COLORS[1] if pretrained else "#cfcfcf"),
+            hovertemplate="%{y}<br>Swin as it is: probability %{x:.4f}<extra></extra>"))
+        (_, n0, p0), (_, n1, p1) = cmp["intact_top1"], cmp["top1"]
+        verdict = (f"the top-1 class changes from {n0} ({_pct(p0)}) to {n1} ({_pct(p1)})"
+                   if cmp["changed"] else
+                   f"the top-1 class stays {n1} ({_pct(p0)} → {_pct(p1)})")
+        title = (f"Prediction without {gone} (what if) against Swin as it is, "
+                 f"{arch_label(exp)}" + sup_lines(
+                     f"Weights: {exp.weights}. Every block leaves out {gone}: {verdict}; "
+                     f"KL(Swin ‖ without) = {cmp['kl']:.3g} nats over all "
+                     f"{int(exp.logits.shape[-1])} classes.", tpl))
     if pretrained:
         title += sup_lines("Softmax of the classifier's logits after the last stage, the final "
                            "norm and the average over tokens; the bars are the probabilities.",
@@ -106,6 +150,19 @@ def figure(exp, sel) -> go.Figure:
                  height=int(tpl.height * 0.75) + title_height(title, tpl))
     top_title(layout, tpl, below=0)
     layout["margin"].update(l=20)
-    layout["showlegend"] = False
+    layout["showlegend"] = cmp is not None
+    if cmp is not None:
+        layout["barmode"] = "group"
+        layout["legend"] = dict(orientation="h", x=0, y=-0.12 - 0.02 * tpl.font_size / 12,
+                                xanchor="left", yanchor="top", traceorder="reversed")
+        layout["margin"]["b"] = layout["margin"].get("b", 60) + 2 * tpl.font_size
+        layout["meta"]["what_if"] = dict(without=list(exp.without), kl=cmp["kl"],
+                                         top1_changed=cmp["changed"])
+        for bar in data:
+            bar["text"] = [_pct(p) for p in bar["x"]]
+            bar["textposition"] = "outside"
+            bar["cliponaxis"] = False
+        xmax = max(xmax, max(cmp["intact_probs"]) * 1.25)
+        layout["xaxis"]["range"] = [0, xmax]
     layout["meta"]["prediction"] = "pretrained" if pretrained else "random"
     return fast_figure(data, layout)

@@ -111,6 +111,14 @@ describe_tab("Shapes", """\
 tokens (B, L, C), the windows (nW·B, N, C), the heads (nW·B, nH, N, d), the attention
 (nW·B, nH, N, N) and back. **Look for:** where the window size (N = M·M) and the number of heads
 enter; only the window's tokens ever meet in one attention matrix.""")
+describe_tab("Why each part", """\
+**What you see:** the explored pair with one part left out at a time, same input: (a) how much
+weight each window of the shifted block would put on keys from another region without the −100
+mask, (b) which far-side keys the clicked query would read, (c) how far information reaches
+with and without the shift, (d), (e) the query's attention with and without the relative position
+bias. **Look for:** a query in the last row or column of windows leaks; one in the middle does
+not. To run the whole model without a part, tick it under "What if" and see the prediction
+change.""")
 describe_tab("Prediction", """\
 **What you see:** the five classes the whole model gives the highest probability, from its
 classifier head after the last stage. **Look for:** with random weights the prediction means
@@ -305,6 +313,8 @@ register("attention", "Attention of the query patch", tab="Attention", order=70,
 register("flow", "Information flow and rollout", tab="Information flow", order=80, query=True)
 register("cost", "Parameters and FLOPs", tab="Cost", order=90)
 register("shapes", "Tensor shapes", tab="Shapes", order=100)
+register("parts", "Why each part: without the mask, the shift, the bias", tab="Why each part",
+         order=105, query=True)
 register("prediction", "Prediction (top-5 classes)", tab="Prediction", order=110)
 
 

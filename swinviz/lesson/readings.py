@@ -4,7 +4,7 @@ leaves. Arrays are numpy, on the stage's (H, W) token grid.
 
     q = lesson_numbers(exp).query
     w1 = query_weights(exp, 1, q)      # (H, W): block 1's head-mean weights of the query
-    r = readings(exp, q)               # r.cross_share, r.reach, r.masked_max
+    r = readings(exp, q)               # r.cross_share, r.reach, r.masked_max, r.leak
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..figures.parts import bias_effect, mask_leak, reach_counts
 from ..windows import window_of_token, window_order
 
 
@@ -84,6 +85,12 @@ class Readings:
     bias_lo: float  # head 0's bias over the window
     bias_hi: float
     windows_joined: int  # block-0 windows the query's block-1 group draws from
+    # why each part (`swinviz.figures.parts`): the same pair with one term left out
+    leak: float | None  # the query's block-1 weight on other regions without the mask
+    leak_max: float | None  # the most any window puts there (None: no shift, no mask)
+    reach_shift: int | None  # tokens reaching the query after parts.PAIRS pairs, shifted
+    reach_flat: int  # ... with shift 0 (its window)
+    bias_moved: float  # block 1's weight (head mean) that moves without the bias
 
 
 def readings(exp, query: tuple[int, int]) -> Readings:
@@ -103,4 +110,23 @@ def readings(exp, query: tuple[int, int]) -> Readings:
     return Readings(query=query, reach0=int(after0.sum()), reach1=int(after1.sum()),
                     cross_share=float(w1[outside].sum()), masked_max=masked,
                     bias_lo=float(bias.min()), bias_hi=float(bias.max()),
-                    windows_joined=joined)
+                    windows_joined=joined, **_without_each(exp, query))
+
+
+def _without_each(exp, query: tuple[int, int]) -> dict:
+    """The what-if readings of `Readings` for one query (block 1, the mean over heads)."""
+    H, W = exp.grid
+    M = exp.window_size
+    s = exp.geometry.shift_size if "shift" in exp.without and exp.geometry else exp.shift_size
+    leak = mask_leak(exp)
+    q_leak = None
+    if leak is not None:
+        wt, _ = _slots(exp, 1)
+        w, n = (int(v) for v in wt[query])
+        q_leak = float(leak.of_query(w, n, None)[leak.blocked[w, n]].sum())
+    eff = bias_effect(exp, 1, query, None)
+    return dict(leak=q_leak, leak_max=None if leak is None else float(leak.per_window.max()),
+                reach_shift=reach_counts(H, W, M, s, query)[-1] if s else None,
+                reach_flat=reach_counts(H, W, M, 0, query)[-1],
+                bias_moved=0.5 * float(np.abs(eff["with_bias"] - eff["without_bias"]).sum()))
+

@@ -13,12 +13,13 @@ import re
 
 from ..figures._core import fast_figure
 from . import i18n
+from .canvas import Ctx
 from .numbers import lesson_numbers
 from .readings import readings
 from .steps import STEPS, Step, get_step
 from .text import wrap, wrap_code
 from .theme import FONT, MIN_PX, MONO, get_theme
-from .visuals import Ctx, draw, visual_figure
+from .visuals import draw, visual_figure
 
 W_PX, H_PX = 1920, 1080
 MARGIN = 64

@@ -98,6 +98,12 @@ STEPS: tuple[Step, ...] = (
         "for blk in stage.blocks:  # shift 0, s, 0, s, ... (s = 0 in one window)",
         "    x = blk(x)",
     ), tries=("boundary", "corner", "stage4")),
+    Step("whatif", "whatif", "parts", focus="corner", block=1, weights=True, code=(
+        "# leave one part out (model.without(...)):",
+        "attn = q @ k.transpose(-2, -1) * scale + bias  # no mask",
+        "shift_size = 0                                  # no shift",
+        "attn = q @ k.transpose(-2, -1) * scale + mask  # no bias",
+    ), tries=("corner", "middle", "stage4")),
     Step("merging", "merging", "shapes", code=(
         "x0, x1 = x[:, 0::2, 0::2], x[:, 1::2, 0::2]",
         "x2, x3 = x[:, 0::2, 1::2], x[:, 1::2, 1::2]",

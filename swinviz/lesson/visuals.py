@@ -8,11 +8,8 @@ Token coordinates throughout: cell (r, c) of a stage's grid covers [c, c+1) x [r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from ..figures._core import canvas
 from ..figures._core.palette import (
     BLOCK_COLORS,
     DIVERGING,
@@ -23,153 +20,41 @@ from ..figures._core.palette import (
     region_colorscale,
 )
 from ..figures._core.text import si
-from . import i18n
-from .readings import query_weights, reach, region_map
-from .text import wrap
-from .theme import FONT, MIN_PX, Theme
+from .canvas import (
+    ONE,
+    TWO,
+    Ctx,
+    axes_names,
+    crop,
+    grid_axes,
+    heat,
+    image_trace,
+    numbers_fit,
+    query_box,
+    window_lines,
+)
+from .readings import query_weights, reach, region_map, window_ids
+from .theme import FONT, MIN_PX
 
 PANEL_PX = 400  # about how wide one of two side-by-side panels is on a slide
 SINGLE_PX = 820
-
-
-@dataclass(frozen=True)
-class Ctx:
-    exp: object
-    n: object  # LessonNumbers
-    r: object  # Readings at `query`
-    lang: str
-    theme: Theme
-    query: tuple[int, int]
-    block: int
-    head: int | None = None  # the step's head (None: the mean over heads)
-    box: tuple[int, int] = (890, 850)  # the picture's size in px (square cells need it)
-    page: bool = False  # drawn in the page: its width is the page's (no fixed size)
-
-    def ui(self, key: str, **kw) -> str:
-        return i18n.ui(self.lang, key, **kw)
-
-
-# --------------------------------------------------------------------------- shared pieces
-
-TWO = (((0.0, 0.47), (0.0, 0.9)), ((0.53, 1.0), (0.0, 0.9)))
-ONE = (((0.0, 1.0), (0.0, 0.92)),)
-
-
-def _ax(i: int) -> tuple[str, str]:
-    return ("x", "y") if i == 1 else (f"x{i}", f"y{i}")
-
-
-def _grid_axes(layout: dict, c: Ctx, i: int, dom, rows: tuple[float, float],
-               cols: tuple[float, float], title: str | None = None) -> tuple[str, str]:
-    """Axes `i` over token rows [r0, r1) and columns [c0, c1) inside the box `dom` (paper
-    fractions): square cells, as large as the box allows, centred across and at its top,
-    no ticks. The title sits right above the cells."""
-    xa, ya = _ax(i)
-    (x0, x1), (y0, y1) = dom
-    bw, bh = c.box
-    nr, nc = rows[1] - rows[0], cols[1] - cols[0]
-    cell = min((x1 - x0) * bw / nc, (y1 - y0) * bh / nr)
-    w, h = cell * nc / bw, cell * nr / bh
-    x0 = x0 + ((x1 - x0) - w) / 2
-    x1, y0 = x0 + w, y1 - h
-    common = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="",
-                  showline=False)
-    layout["xaxis" + xa[1:]] = dict(common, domain=[x0, x1], range=list(cols), anchor=ya)
-    layout["yaxis" + ya[1:]] = dict(common, domain=[y0, y1], range=[rows[1], rows[0]],
-                                    anchor=xa)
-    if c.page:  # the page decides the width: the axes keep the cells square
-        layout["yaxis" + ya[1:]].update(scaleanchor=xa, scaleratio=1, constrain="domain")
-        layout["xaxis" + xa[1:]].update(constrain="domain")
-    if title:
-        lines = wrap(title, MIN_PX + 2, max((x1 - x0) * bw, 160) + 40)
-        layout.setdefault("annotations", []).append(dict(
-            text="<br>".join(lines), xref="paper", yref="paper", x=(x0 + x1) / 2, y=y1 + 0.01,
-            xanchor="center", yanchor="bottom", showarrow=False,
-            font=dict(size=MIN_PX + 2, color=c.theme.ink)))
-    return xa, ya
-
-
-def _image(exp, Hp: int, Wp: int, axes, roll: int = 0, opacity: float = 1.0) -> dict:
-    p = exp.patch_size
-    return dict(type="image", source=canvas(exp, Hp, Wp, roll), x0=0.5 / p, y0=0.5 / p,
-                dx=1 / p, dy=1 / p, xaxis=axes[0], yaxis=axes[1], hoverinfo="skip",
-                opacity=opacity)
-
-
-def _lines(xs, ys, axes, color: str, width: float, name: str = "") -> dict:
-    return dict(type="scatter", x=xs, y=ys, mode="lines", xaxis=axes[0], yaxis=axes[1],
-                line=dict(color=color, width=width), hoverinfo="skip", showlegend=False,
-                name=name)
-
-
-def _window_lines(H: int, W: int, M: int, offset: int, axes, color: str,
-                  width: float = 3.0) -> dict:
-    """Window borders every M tokens, moved right and down by `offset`, over an H x W area."""
-    xs: list = []
-    ys: list = []
-    for k in range(0, max(H, W) // M + 2):
-        v = k * M + offset
-        if 0 <= v <= H:
-            xs += [0, W, None]
-            ys += [v, v, None]
-        if 0 <= v <= W:
-            xs += [v, v, None]
-            ys += [0, H, None]
-    return _lines(xs, ys, axes, color, width)
-
-
-def _box(r0: float, c0: float, h: float, w: float, axes, color: str = QUERY_COLOR,
-         width: float = 4.0) -> list:
-    """A square outline in `color` over a dark rim twice as wide: seen on any ground (the
-    query's yellow on a yellow heatmap)."""
-    xs, ys = [c0, c0 + w, c0 + w, c0, c0], [r0, r0, r0 + h, r0 + h, r0]
-    return [_lines(xs, ys, axes, "#111111", 2 * width), _lines(xs, ys, axes, color, width)]
-
-
-def _heat(z, axes, *, colorscale, zmin, zmax, r0: int = 0, c0: int = 0, text=None,
-          opacity: float = 1.0, colorbar: dict | None = None, name: str = "") -> dict:
-    z = np.asarray(z, dtype=float)
-    d = dict(type="heatmap", z=z.tolist(), x0=c0 + 0.5, dx=1, y0=r0 + 0.5, dy=1,
-             colorscale=colorscale, zmin=zmin, zmax=zmax, xaxis=axes[0], yaxis=axes[1],
-             showscale=colorbar is not None, opacity=opacity, name=name, xgap=0, ygap=0,
-             hovertemplate="(%{y}, %{x}): %{z}<extra></extra>")
-    if colorbar is not None:
-        d["colorbar"] = dict(thickness=22, len=0.7, xanchor="left", tickfont=dict(size=MIN_PX),
-                             **colorbar)
-    if text is not None:
-        d["text"] = np.asarray(text).tolist()
-        d["texttemplate"] = "%{text}"
-        d["textfont"] = dict(size=MIN_PX)
-    return d
-
-
-def _numbers_fit(cells: int, panel_px: float, digits: int = 2) -> bool:
-    """A number of `digits` at MIN_PX fits in a cell of a `cells`-wide grid `panel_px` wide."""
-    return panel_px / max(cells, 1) >= digits * 0.62 * MIN_PX + 12
-
-
-def _crop(center: int, size: int, total: int) -> tuple[int, int]:
-    """[a, b) of length min(size, total) around `center`, inside [0, total)."""
-    size = min(size, total)
-    a = min(max(0, center - size // 2), total - size)
-    return a, a + size
 
 
 # ------------------------------------------------------------------------------ the visuals
 
 def title(c: Ctx, layout: dict) -> list:
     n = c.n
-    axes = _grid_axes(layout, c, 1, ONE[0], (0, n.H), (0, n.W))
-    data = [_image(c.exp, n.H, n.W, axes)]
+    axes = grid_axes(layout, c, 1, ONE[0], (0, n.H), (0, n.W))
+    data = [image_trace(c.exp, n.H, n.W, axes)]
     if n.H <= 64:
-        data.append(_window_lines(n.H, n.W, 1, 0, axes, "rgba(255,255,255,0.45)", 1.0))
+        data.append(window_lines(n.H, n.W, 1, 0, axes, "rgba(255,255,255,0.45)", 1.0))
     return data
 
 
 def patches(c: Ctx, layout: dict) -> list:
     data = title(c, layout)
     r, q = c.query
-    data += _box(r, q, 1, 1, _ax(1), width=5.0)
+    data += query_box(r, q, 1, 1, axes_names(1), width=5.0)
     return data
 
 
@@ -198,14 +83,14 @@ def cost(c: Ctx, layout: dict) -> list:
 
 def windows(c: Ctx, layout: dict) -> list:
     n = c.n
-    axes = _grid_axes(layout, c, 1, ONE[0], (0, n.Hp), (0, n.Wp),
+    axes = grid_axes(layout, c, 1, ONE[0], (0, n.Hp), (0, n.Wp),
                       c.ui("block0", b=n.b0))
     r, q = c.query
     wr, wc = (r // n.M) * n.M, (q // n.M) * n.M
-    return [_image(c.exp, n.Hp, n.Wp, axes),
-            _window_lines(n.Hp, n.Wp, n.M, 0, axes, BLOCK_COLORS[0], 3.0),
-            *_box(wr, wc, n.M, n.M, axes, QUERY_COLOR, 5.0),
-            *_box(r, q, 1, 1, axes, QUERY_COLOR, 3.0)]
+    return [image_trace(c.exp, n.Hp, n.Wp, axes),
+            window_lines(n.Hp, n.Wp, n.M, 0, axes, BLOCK_COLORS[0], 3.0),
+            *query_box(wr, wc, n.M, n.M, axes, QUERY_COLOR, 5.0),
+            *query_box(r, q, 1, 1, axes, QUERY_COLOR, 3.0)]
 
 
 def block(c: Ctx, layout: dict) -> list:
@@ -241,16 +126,16 @@ def block(c: Ctx, layout: dict) -> list:
 def _region_panel(c: Ctx, layout: dict, i: int, dom, rolled: bool, title: str,
                   query: tuple[int, int] | None = None) -> list:
     n = c.n
-    axes = _grid_axes(layout, c, i, dom, (0, n.Hp), (0, n.Wp), title)
-    data = [_image(c.exp, n.Hp, n.Wp, axes, roll=n.s if rolled else 0),
-            _heat(region_map(c.exp, rolled), axes, colorscale=region_colorscale(),
+    axes = grid_axes(layout, c, i, dom, (0, n.Hp), (0, n.Wp), title)
+    data = [image_trace(c.exp, n.Hp, n.Wp, axes, roll=n.s if rolled else 0),
+            heat(region_map(c.exp, rolled), axes, colorscale=region_colorscale(),
                   zmin=-0.5, zmax=8.5, opacity=0.45)]
-    data.append(_window_lines(n.Hp, n.Wp, n.M, 0 if rolled else n.s, axes, c.theme.line, 2.5))
+    data.append(window_lines(n.Hp, n.Wp, n.M, 0 if rolled else n.s, axes, c.theme.line, 2.5))
     if query is not None:
         r, q = query
         if rolled:
             r, q = (r - n.s) % n.Hp, (q - n.s) % n.Wp
-        data += _box(r, q, 1, 1, axes, QUERY_COLOR, 5.0)
+        data += query_box(r, q, 1, 1, axes, QUERY_COLOR, 5.0)
     return data
 
 
@@ -275,15 +160,15 @@ def regions(c: Ctx, layout: dict) -> list:
     else its bottom-right corner (the last two windows a side, where the ids change)."""
     n = c.n
     ids = region_map(c.exp, rolled=True)
-    side = n.Hp if _numbers_fit(n.Hp, SINGLE_PX, 1) else min(n.Hp, 2 * n.M)
+    side = n.Hp if numbers_fit(n.Hp, SINGLE_PX, 1) else min(n.Hp, 2 * n.M)
     r0, c0 = n.Hp - side, n.Wp - min(n.Wp, side)
     sub = ids[r0:, c0:]
     what = c.ui("region") + (f" · rows {r0}–{n.Hp - 1}" if r0 else "")
-    axes = _grid_axes(layout, c, 1, ONE[0], (r0, n.Hp), (c0, n.Wp), what)
-    text = sub if _numbers_fit(sub.shape[0], SINGLE_PX, 1) else None
-    data = [_heat(sub, axes, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5, r0=r0, c0=c0,
+    axes = grid_axes(layout, c, 1, ONE[0], (r0, n.Hp), (c0, n.Wp), what)
+    text = sub if numbers_fit(sub.shape[0], SINGLE_PX, 1) else None
+    data = [heat(sub, axes, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5, r0=r0, c0=c0,
                   text=text)]
-    lines = _window_lines(n.Hp, n.Wp, n.M, 0, axes, c.theme.line, 4.0)
+    lines = window_lines(n.Hp, n.Wp, n.M, 0, axes, c.theme.line, 4.0)
     return data + [lines]
 
 
@@ -299,13 +184,13 @@ def mask(c: Ctx, layout: dict) -> list:
     wr, wc = (w // nWc) * n.M, (w % nWc) * n.M
     sub = ids[wr:wr + n.M, wc:wc + n.M]
     m = (t.mask[w].numpy() if t.mask is not None else np.zeros((n.N, n.N)))
-    a1 = _grid_axes(layout, c, 1, ((0.0, 0.4), (0.2, 0.8)), (0, n.M), (0, n.M),
+    a1 = grid_axes(layout, c, 1, ((0.0, 0.4), (0.2, 0.8)), (0, n.M), (0, n.M),
                     c.ui("region"))
-    a2 = _grid_axes(layout, c, 2, ((0.48, 1.0), (0.0, 0.9)), (0, n.N), (0, n.N),
+    a2 = grid_axes(layout, c, 2, ((0.48, 1.0), (0.0, 0.9)), (0, n.N), (0, n.N),
                     c.ui("mask_of", w=w))
-    return [_heat(sub, a1, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
-                  text=sub if _numbers_fit(n.M, PANEL_PX * 0.8, 1) else None),
-            _heat(m, a2, colorscale=MASK_SCALE, zmin=-100, zmax=0)]
+    return [heat(sub, a1, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
+                  text=sub if numbers_fit(n.M, PANEL_PX * 0.8, 1) else None),
+            heat(m, a2, colorscale=MASK_SCALE, zmin=-100, zmax=0)]
 
 
 def relpos(c: Ctx, layout: dict) -> list:
@@ -314,13 +199,13 @@ def relpos(c: Ctx, layout: dict) -> list:
     n = c.n
     i3 = relative_position_index(3).numpy()
     iM = relative_position_index(n.M).numpy()
-    a1 = _grid_axes(layout, c, 1, ((0.0, 0.48), (0.0, 0.9)), (0, 9), (0, 9), c.ui("index_m3"))
-    a2 = _grid_axes(layout, c, 2, ((0.54, 1.0), (0.0, 0.9)), (0, n.N), (0, n.N),
+    a1 = grid_axes(layout, c, 1, ((0.0, 0.48), (0.0, 0.9)), (0, 9), (0, 9), c.ui("index_m3"))
+    a2 = grid_axes(layout, c, 2, ((0.54, 1.0), (0.0, 0.9)), (0, n.N), (0, n.N),
                     c.ui("index_m", M=n.M, N=n.N))
     scale = "Cividis"
-    return [_heat(i3, a1, colorscale=scale, zmin=0, zmax=24, text=i3),
-            _heat(iM, a2, colorscale=scale, zmin=0, zmax=n.table - 1,
-                  text=iM if _numbers_fit(n.N, PANEL_PX) else None)]
+    return [heat(i3, a1, colorscale=scale, zmin=0, zmax=24, text=i3),
+            heat(iM, a2, colorscale=scale, zmin=0, zmax=n.table - 1,
+                  text=iM if numbers_fit(n.N, PANEL_PX) else None)]
 
 
 def bias(c: Ctx, layout: dict) -> list:
@@ -334,19 +219,19 @@ def bias(c: Ctx, layout: dict) -> list:
     table = np.full(k * k, np.nan)
     table[idx.reshape(-1)] = b.reshape(-1)
     lim = float(np.nanmax(np.abs(b))) or 1.0
-    a1 = _grid_axes(layout, c, 1, ((0.0, 0.44), (0.15, 0.75)), (0, k), (0, k),
+    a1 = grid_axes(layout, c, 1, ((0.0, 0.44), (0.15, 0.75)), (0, k), (0, k),
                     c.ui("bias_of", h=h, k=k))
-    a2 = _grid_axes(layout, c, 2, ((0.48, 0.82), (0.0, 0.9)), (0, n.N), (0, n.N), "N × N")
-    return [_heat(table.reshape(k, k), a1, colorscale=DIVERGING, zmin=-lim, zmax=lim),
-            _heat(b, a2, colorscale=DIVERGING, zmin=-lim, zmax=lim,
+    a2 = grid_axes(layout, c, 2, ((0.48, 0.82), (0.0, 0.9)), (0, n.N), (0, n.N), "N × N")
+    return [heat(table.reshape(k, k), a1, colorscale=DIVERGING, zmin=-lim, zmax=lim),
+            heat(b, a2, colorscale=DIVERGING, zmin=-lim, zmax=lim,
                   colorbar=dict(x=0.85, tickformat="+.2f"))]
 
 
 def attention(c: Ctx, layout: dict) -> list:
     n = c.n
     r, q = c.query
-    rows = _crop(r, 3 * n.M, n.H)
-    cols = _crop(q, 3 * n.M, n.W)
+    rows = crop(r, 3 * n.M, n.H)
+    cols = crop(q, 3 * n.M, n.W)
     w0 = query_weights(c.exp, 0, c.query, c.head)
     w1 = query_weights(c.exp, 1, c.query, c.head)
     hi = float(max(w0.max(), w1.max()))
@@ -355,13 +240,13 @@ def attention(c: Ctx, layout: dict) -> list:
               c.ui("block1_shift", b=n.b1, s=n.s) if n.s else c.ui("block1_plain", b=n.b1))
     doms = (((0.0, 0.4), (0.0, 0.9)), ((0.44, 0.84), (0.0, 0.9)))
     for i, (w, offset, title_) in enumerate(((w0, 0, titles[0]), (w1, n.s, titles[1])), 1):
-        axes = _grid_axes(layout, c, i, doms[i - 1], rows, cols, title_)
+        axes = grid_axes(layout, c, i, doms[i - 1], rows, cols, title_)
         sub = np.where(w > 0, w, np.nan)[rows[0]:rows[1], cols[0]:cols[1]]
-        data.append(_image(c.exp, n.Hp, n.Wp, axes, opacity=0.35))
-        data.append(_heat(sub, axes, colorscale=SEQUENTIAL, zmin=0, zmax=hi, r0=rows[0],
+        data.append(image_trace(c.exp, n.Hp, n.Wp, axes, opacity=0.35))
+        data.append(heat(sub, axes, colorscale=SEQUENTIAL, zmin=0, zmax=hi, r0=rows[0],
                           c0=cols[0], colorbar=dict(x=0.86, tickformat=".3f") if i == 2 else None))
-        data.append(_window_lines(n.H, n.W, n.M, offset, axes, BLOCK_COLORS[i - 1], 3.5))
-        data += _box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
+        data.append(window_lines(n.H, n.W, n.M, offset, axes, BLOCK_COLORS[i - 1], 3.5))
+        data += query_box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
     return data
 
 
@@ -374,12 +259,46 @@ def flow(c: Ctx, layout: dict) -> list:
               c.ui("after1", b=n.b1) + f": {int(after1.sum())}")
     for i, (z, title_) in enumerate(((2.0 * after0, titles[0]),
                                      (after0 + after1.astype(float), titles[1])), 1):
-        axes = _grid_axes(layout, c, i, TWO[i - 1], (0, n.H), (0, n.W), title_)
-        data.append(_image(c.exp, n.Hp, n.Wp, axes, opacity=0.6))
-        data.append(_heat(np.where(z > 0, z, np.nan), axes,
+        axes = grid_axes(layout, c, i, TWO[i - 1], (0, n.H), (0, n.W), title_)
+        data.append(image_trace(c.exp, n.Hp, n.Wp, axes, opacity=0.6))
+        data.append(heat(np.where(z > 0, z, np.nan), axes,
                           colorscale=[[0, BLOCK_COLORS[1]], [1, BLOCK_COLORS[0]]], zmin=1,
                           zmax=2, opacity=0.7))
-        data += _box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
+        data += query_box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
+    return data
+
+
+def whatif(c: Ctx, layout: dict) -> list:
+    """Left: the weight each window of block 1 would put on other regions without the mask;
+    right: the tokens that reach the query after PAIRS pairs with the shift and without it."""
+    from ..figures._core.reach import reach_sets
+    from ..figures.parts import PAIRS, mask_leak
+
+    n, exp = c.n, c.exp
+    r, q = c.query
+    leak = mask_leak(exp)
+    data = []
+    axes = grid_axes(layout, c, 1, TWO[0], (0, n.H), (0, n.W),
+                     c.ui("leak_map") if leak is not None else c.ui("no_mask_map"))
+    data.append(image_trace(exp, n.Hp, n.Wp, axes, opacity=0.35))
+    if leak is not None:
+        data.append(heat(leak.per_window[window_ids(exp, 1)], axes, colorscale=SEQUENTIAL, zmin=0,
+                         zmax=max(1e-6, float(leak.per_window.max())), opacity=0.85,
+                         colorbar=dict(x=0.47, y=0.9, yanchor="top", len=0.55,
+                                       tickformat=".0%")))
+    data += query_box(r, q, 1, 1, axes)
+    s = exp.geometry.shift_size if "shift" in exp.without and exp.geometry else n.s
+    flat = reach_sets(n.H, n.W, n.M, 0, c.query, PAIRS)[-1]
+    shifted = reach_sets(n.H, n.W, n.M, s, c.query, PAIRS)[-1] if s else flat
+    words = "reach_map" if s and shifted.sum() > flat.sum() else "reach_same"
+    axes = grid_axes(layout, c, 2, TWO[1], (0, n.H), (0, n.W),
+                     c.ui(words, k=PAIRS, a=int(shifted.sum()), b=int(flat.sum())))
+    data.append(image_trace(exp, n.Hp, n.Wp, axes, opacity=0.6))
+    z = shifted.astype(float) + flat
+    data.append(heat(np.where(z > 0, z, np.nan), axes,
+                     colorscale=[[0, BLOCK_COLORS[1]], [1, BLOCK_COLORS[0]]], zmin=1, zmax=2,
+                     opacity=0.7))
+    data += query_box(r, q, 1, 1, axes)
     return data
 
 
@@ -407,13 +326,13 @@ def last(c: Ctx, layout: dict) -> list:
     if not n.stages:
         return windows(c, layout)
     s = n.stages[-1]
-    axes = _grid_axes(layout, c, 1, ((0.15, 0.85), (0.0, 0.8)), (0, s.H), (0, s.W),
+    axes = grid_axes(layout, c, 1, ((0.15, 0.85), (0.0, 0.8)), (0, s.H), (0, s.W),
                       f"{s.H}×{s.W} · M = {s.M} · shift {s.s}")
     z = np.zeros((s.H, s.W))
-    return [_heat(z, axes, colorscale=[[0, REGION_COLORS[1]], [1, REGION_COLORS[1]]], zmin=0,
+    return [heat(z, axes, colorscale=[[0, REGION_COLORS[1]], [1, REGION_COLORS[1]]], zmin=0,
                   zmax=1),
-            _window_lines(s.H, s.W, 1, 0, axes, "rgba(255,255,255,0.8)", 1.5),
-            _window_lines(s.H, s.W, max(s.M, 1), 0, axes, BLOCK_COLORS[0], 6.0)]
+            window_lines(s.H, s.W, 1, 0, axes, "rgba(255,255,255,0.8)", 1.5),
+            window_lines(s.H, s.W, max(s.M, 1), 0, axes, BLOCK_COLORS[0], 6.0)]
 
 
 def table(c: Ctx, layout: dict) -> list:
@@ -431,8 +350,8 @@ def table(c: Ctx, layout: dict) -> list:
 
 
 VISUALS = {f.__name__: f for f in (title, patches, cost, windows, block, shift, regions, mask,
-                                     relpos, bias, attention, rollback, flow, merging, last,
-                                     table)}
+                                     relpos, bias, attention, rollback, flow, whatif, merging,
+                                     last, table)}
 
 
 def draw(name: str, c: Ctx) -> tuple[list, dict]:

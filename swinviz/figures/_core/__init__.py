@@ -10,6 +10,7 @@ them from here and never from another kind.
     images    the image as PNG data URIs, the padded / rolled canvas, the padding veil
     labels    block and stage names, the architecture's short name, shared sentences
     cache     memos on an Exploration (per key, or for the latest query only)
+    reach     who may attend to whom across blocks, weights ignored
 """
 
 from __future__ import annotations

@@ -192,8 +192,9 @@ def _layout(exp, sel, g):
         if all_b else [
         *(click.fill(x, g.vals) for x in tpl[2:]),
         "+ mask (0 / −100)" if tr.mask is not None
-        else ("+ mask<br><sup>none in W-MSA: adds 0</sup>" if sel.block == 0
-              else "+ mask<br><sup>none without a shift: adds 0</sup>"),
+        else "+ mask<br><sup>none in W-MSA: adds 0</sup>" if sel.block == 0
+        else "+ mask<br><sup>none without a shift: adds 0</sup>" if tr.shift_size == 0
+        else "+ mask<br><sup>removed (what if): adds 0</sup>",
         "= softmax → attention",
     ]
     titles += [""] if tiled else [f"head {h}" for h in range(nH)]  # tiled: labels on it

@@ -6,6 +6,7 @@ but not at stage 4 (one window, no shift) is said only where it holds."""
 from __future__ import annotations
 
 from ...figures._core.text import si
+from ...figures.parts import PAIRS
 
 NAME = "English"
 
@@ -45,6 +46,10 @@ UI = {
     "paper_t1": "paper, Table 1",
     "no_paper": "not in Table 1",
     "ln": "LayerNorm", "mlp": "MLP", "add": "+",
+    "leak_map": "without the mask: weight on other regions",
+    "no_mask_map": "no mask to leave out",
+    "reach_map": "reach after {k} pairs: blue {b} without the shift, + orange {a} with it",
+    "reach_same": "reach after {k} pairs: {b}, with or without a shift",
 }
 
 TRY = {
@@ -237,6 +242,28 @@ def _flow(n, r):
     return lines
 
 
+def _whatif(n, r):
+    q = f"({r.query[0]}, {r.query[1]})"
+    if r.leak is None:
+        lines = [f"Without the mask: nothing changes here ({_why_no_shift(n)})."]
+    else:
+        lines = [f"Without the mask: query {q} puts {r.leak:.0%} of its weight on keys the roll "
+                 f"brought in from the far side of the image (up to {r.leak_max:.0%} in one "
+                 f"window)."]
+    if r.reach_shift is None:
+        lines.append(f"Without the shift: nothing changes either; {r.reach_flat} tokens reach "
+                     f"the query.")
+    else:
+        lines.append(f"Without the shift: after {PAIRS} pairs only {r.reach_flat} tokens reach the "
+                     f"query (its window); with it, {r.reach_shift}.")
+    lines.append(f"Without the bias: {r.bias_moved:.1%} of the query's weight moves; attention "
+                 f"then sees content only, not where a key sits.")
+    if n.random:
+        lines.append("Random weights: how much moves means nothing; that it moves, and where, "
+                     "is the mechanics.")
+    return lines
+
+
 def _merging(n, r):
     lines = ["Patch merging: each 2×2 group of tokens is concatenated (4C) and projected to 2C.",
              "The grid halves (an odd side gets a row or column of zeros first), the channels "
@@ -343,6 +370,10 @@ STEPS = {
                  notes=lambda n, r: "Count the tokens that can influence the query: one window "
                  "after W-MSA, a larger area after SW-MSA. Without the shift the count would "
                  "never grow."),
+    "whatif": dict(title="Why each part: leave one out", body=_whatif,
+                   notes=lambda n, r: "Each number is this pair's own tensors with one term left "
+                   "out, for the same input. In the page, the What if boxes run the whole model "
+                   "without a part and compare its prediction with Swin's."),
     "merging": dict(title="Patch merging and the stages", body=_merging,
                     notes=lambda n, r: "Merging is Swin's pooling: a hierarchy like a CNN's, so "
                     "the same windows see a larger part of the image at each stage."),

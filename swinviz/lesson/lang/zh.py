@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ...figures._core.text import si
+from ...figures.parts import PAIRS
 
 NAME = "中文"
 
@@ -43,6 +44,10 @@ UI = {
     "paper_t1": "论文表 1",
     "no_paper": "不在表 1 中",
     "ln": "LayerNorm", "mlp": "MLP", "add": "+",
+    "leak_map": "没有掩码：落在其他区域上的权重",
+    "no_mask_map": "没有可去掉的掩码",
+    "reach_map": "{k} 对 block 后的影响范围：蓝色 {b} 无移位，加橙色 {a} 有移位",
+    "reach_same": "{k} 对 block 之后的影响范围：{b}，有无移位都一样",
 }
 
 TRY = {
@@ -210,6 +215,25 @@ def _flow(n, r):
     return lines
 
 
+def _whatif(n, r):
+    q = f"({r.query[0]}, {r.query[1]})"
+    if r.leak is None:
+        lines = [f"去掉掩码：这里什么也不变（{_why_no_shift(n)}）。"]
+    else:
+        lines = [f"去掉掩码：查询 {q} 把 {r.leak:.0%} 的权重给了循环移位从图像另一侧带来的 key"
+                 f"（单个窗口最多 {r.leak_max:.0%}）。"]
+    if r.reach_shift is None:
+        lines.append(f"去掉移位：同样什么也不变；能影响查询的 token 有 {r.reach_flat} 个。")
+    else:
+        lines.append(f"去掉移位：{PAIRS} 对 block 之后只有 {r.reach_flat} 个 token 能影响查询"
+                     f"（它自己的窗口）；有移位时是 {r.reach_shift} 个。")
+    lines.append(f"去掉相对位置偏置：查询的权重有 {r.bias_moved:.1%} 发生转移；注意力只看内容，"
+                 f"不知道 key 在哪里。")
+    if n.random:
+        lines.append("随机权重：转移多少没有意义；会转移、转移到哪里，才是机制本身。")
+    return lines
+
+
 def _merging(n, r):
     lines = ["patch 合并：每 2×2 个 token 拼接成 4C，再线性映射到 2C。",
              "网格边长减半（边长为奇数时先补一行或一列零），通道数翻倍；网格放得下时窗口仍是 "
@@ -300,6 +324,10 @@ STEPS = {
     "flow": dict(title="一对 block 中的信息流动", body=_flow,
                  notes=lambda n, r: "数一数能影响查询的 token：W-MSA 之后是一个窗口，SW-MSA 之后"
                  "范围更大。没有移位，这个数永远不会增长。"),
+    "whatif": dict(title="每个部分为什么存在：去掉一个看看", body=_whatif,
+                   notes=lambda n, r: "每个数字都来自这对 block 自己的张量，只去掉一项，输入不变。"
+                   "在页面上，「What if」勾选框会让整个模型去掉某个部分运行，"
+                   "并把预测与 Swin 对比。"),
     "merging": dict(title="patch 合并与各个阶段", body=_merging,
                     notes=lambda n, r: "合并就是 Swin 的池化：像 CNN 一样形成层次结构，同样大小的"
                     "窗口在每个阶段看到图像中更大的部分。"),
