@@ -41,7 +41,7 @@ SETTLED = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "se
            "embed_dim", "num_heads", "stage", "pair", "without")
 # a page run's inputs: every setting the page has, the image and the open tab (and "view" where
 # the same image runs again)
-RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab")
+RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab", "query")
 # a figure-only event's inputs (a redraw, the figures after a run, a click, a download):
 # `session.Shown.of` reads them
 SHOWN = ("view", "block", "head", "template")

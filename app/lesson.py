@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from swinviz.lesson import STEPS, Lesson, check_lang, languages, try_label, ui
+from swinviz.lesson import STEPS, Lesson, languages, try_label, ui
 from swinviz.lesson.i18n import language_name
 
 from .events import TABS
@@ -96,15 +96,6 @@ def on_try(view, k, slot, lang):
     return f"{spot[0]},{spot[1]}", ""
 
 
-def lang_from_address(request: gr.Request):
-    """The page's language from its address (`?lang=zh`); anything else leaves English."""
-    code = (request.query_params.get("lang", "") if request is not None else "") or ""
-    try:
-        return check_lang(code.strip().lower())
-    except ValueError:
-        return gr.update()
-
-
 # Runs in the browser after a "try this" that changes a setting: the page's own control does
 # it (so the run, the budget line and the tabs follow as after a click there).
 ACTION_JS = """(action) => {
@@ -172,6 +163,5 @@ def wire_lesson(c: SimpleNamespace, demo: gr.Blocks) -> None:
         button.click(lambda v, k, lang, s=slot: on_try(v, k, s, lang), [view, le.k, le.lang],
                      [le.query, le.action], **kw).success(
             None, [le.action], None, js=ACTION_JS, **kw)
-    demo.load(lang_from_address, None, [le.lang], **kw)
     # after a page run: a new number in `drawn` draws the step again, for the new exploration
     c.after_run_lesson = (lambda: time.monotonic_ns() % 1_000_000_007, None, [le.drawn])

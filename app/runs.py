@@ -17,6 +17,7 @@ import time
 import uuid
 import weakref
 from dataclasses import replace
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -26,7 +27,7 @@ from swinviz.config import short
 from swinviz.figures import KINDS
 from swinviz.image import ImageError
 
-from .guard import RECEIVED
+from .guard import RECEIVED, example_images
 from .limits import MAX_FILE_BYTES
 from .panel import badge
 from .picture import query_image, query_spot, token_at
@@ -188,7 +189,35 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
     run_id = uuid.uuid4().hex  # 128 random bits: the page's name for this run (PAGE_RUNS)
     PAGE_RUNS[run_id] = held
     return View(held=held, settings=settings, run_ms=(time.perf_counter() - t0) * 1e3,
-                timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=run_id)
+                timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=run_id,
+                example=example_name(image))
+
+
+def example_name(image) -> str | None:
+    """The name (file stem) of the shipped example whose bytes `image` (a path) holds, None for
+    anything else. By content: Gradio hands the page's examples over as copies in its cache,
+    and an upload may carry an example's file name without being it."""
+    if not isinstance(image, (str, os.PathLike)):
+        return None
+    try:
+        size = os.path.getsize(image)
+        digest = None
+        for example in example_images():
+            if os.path.getsize(example) != size:
+                continue
+            digest = digest or _digest(str(image))
+            if _digest(example) == digest:
+                return Path(example).stem.lower()
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def _digest(path: str) -> str:
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def page_settings(values, strict_head: bool = True) -> PageSettings:

@@ -62,6 +62,7 @@ class View:
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str = ""  # names this model run in the page's click packs (app.instant)
     spot: tuple[float, float] | None = None  # the image spot a carried query stands for
+    example: str | None = None  # the shipped example it shows, by name (for the address)
 
     @property
     def exp(self):  # swinviz.Exploration

@@ -24,6 +24,7 @@ from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.weights import checkpoint_folder, offered_checkpoints
 
 from . import clicks, exports, panel, plotting, runs, session
+from .address import wire_address
 from .clicks import PAGE_FLOW_PATH, page_flow_route
 from .events import (
     RUN_NAMES,
@@ -147,6 +148,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         wire_runs(c)
         wire_settings(c)
         wire_view(c)
+        wire_address(c, demo)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
     RECEIVED.watch(demo)  # the uploads Gradio receives for this page
@@ -237,6 +239,10 @@ def view_panel(c: SimpleNamespace) -> None:
     view controls (stage, pair, block, head, style) and the downloads."""
     badge = gr.Markdown(panel.badge(None), elem_id="badge", label="badge")
     status = gr.Markdown("", elem_id="status", visible=False)
+    link_note = gr.Markdown("", elem_id="link-note", visible=False)
+    # the address: a link's query for the first run, and the address the page writes
+    link_query = gr.Textbox("", visible=False, label="query from the link")
+    address = gr.Textbox("", visible=False, label="address")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=280):
             query_img = gr.Image(
@@ -272,6 +278,7 @@ def view_panel(c: SimpleNamespace) -> None:
                                  elem_id="deck-button")
             deck_file = gr.DownloadButton("Save again", visible=False, size="sm",
                                           elem_id="deck-file")
+            copy_link = gr.Button("Copy a link to this view", size="sm", elem_id="copy-link")
             gr.Markdown(
                 "Each figure's camera button (top right of the figure) saves it "
                 f"alone as a PNG {plotting.EXPORT_WIDTH} px wide.",
@@ -279,7 +286,8 @@ def view_panel(c: SimpleNamespace) -> None:
     vars(c).update(badge=badge, status=status, query_img=query_img, query_md=query_md,
                    stage=stage, pair=pair, without=without, block=block, head=head,
                    template=template, dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn,
-                   deck_file=deck_file)
+                   deck_file=deck_file, copy_link=copy_link, link_note=link_note,
+                   link_query=link_query, address=address)
 
 
 def figure_tabs(c: SimpleNamespace) -> None:
@@ -292,7 +300,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
     open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
     tab_items = []
     tab_mds = []  # what each tab explains, said for the run shown (`after_run`)
-    with gr.Tabs(selected=TABS[0][1][0]):
+    with gr.Tabs(selected=TABS[0][1][0]) as tabs:
         lesson_tab(c)
         for title, kinds, text in TABS:
             with gr.Tab(title, id=kinds[0]) as tab_item:
@@ -308,7 +316,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
                         interactive=False, format="gif", elem_id="shift-animation",
                         buttons=["download", "fullscreen"])
     vars(c).update(plots=plots, open_tab=open_tab, tab_items=tab_items, tab_mds=tab_mds,
-                   shift_anim=shift_anim)
+                   shift_anim=shift_anim, tabs=tabs)
     size, window, shift, weights, checkpoint, seed, embed_dim, num_heads = (
         c.size, c.window, c.shift, c.weights, c.checkpoint, c.seed, c.embed_dim, c.num_heads)
     image_in, stage, pair, block, head, template = (
@@ -319,7 +327,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
                  weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
                  num_heads=num_heads, stage=stage, pair=pair, block=block, head=head,
                  template=template, open_tab=open_tab, view=view, status=status,
-                 without=c.without)
+                 without=c.without, query=c.link_query, lang=c.lesson.lang)
     name_components(named)
     # the API's inputs, in the order of /explore's parameters (its query comes last)
     api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
@@ -344,6 +352,7 @@ def then_sync(c: SimpleNamespace, event) -> None:
     event.success(after_run, [view, head, block], [head, block, query_md, *tab_mds],
                   **PRIVATE)
     event.success(*c.after_run_lesson, **PRIVATE)
+    event.success(lambda: "", None, [c.link_query], **PRIVATE)  # a link's query: used once
     event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
                   api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last", **DRAW_KW)

@@ -11,6 +11,7 @@ import re
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
@@ -324,6 +325,50 @@ def test_what_if_runs_swin_without_its_mask_and_back(fresh_page, photo):
     page.wait_for_function(
         "() => !document.querySelector('#badge').innerText.includes('What if')",
         timeout=TIMEOUT_MS)
+
+
+def test_a_link_opens_its_view_and_the_address_follows_every_change(server, browser):
+    """Issue 25 / SPEC section 6: the address opens the view it names (example, stage, pair,
+    query, block, head, tab), the page writes every change back into it, and a bad value is
+    left out with one visible sentence."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server + "?example=cat&stage=3&pair=1&query=5,6&block=0&head=2&tab=attention")
+        wait_badge(pg, "Stage 3, pair 1")
+        pg.wait_for_function("() => document.querySelector('#query-caption').innerText"
+                             ".includes('Query patch: row 5, column 6')")
+        assert pg.get_by_role("tab", name=TABS[[k[0] for _, k, _ in TABS].index("attention")]
+                              [0]).get_attribute("aria-selected") == "true"
+        wait_plot(pg, "attention")
+        title = pg.locator("#fig-attention .gtitle").first.text_content()
+        assert "token (5, 6)" in title and "head 2" in title, title
+        assert pg.locator("#block input[value='0']").is_checked()
+
+        def address() -> dict:
+            return dict(parse_qsl(pg.evaluate("location.search").removeprefix("?")))
+
+        pg.wait_for_function("() => location.search.includes('query=5%2C6') || "
+                             "location.search.includes('query=5,6')")
+        a = address()
+        assert (a["example"], a["stage"], a["pair"], a["query"], a["block"], a["head"],
+                a["tab"]) == ("cat", "3", "1", "5,6", "0", "2", "attention")
+        pg.locator("#block input[value='1']").check()  # a change: the address follows
+        pg.wait_for_function("() => new URLSearchParams(location.search).get('block') === '1'")
+        open_tab(pg, TABS[[k[0] for _, k, _ in TABS].index("flow")][0])
+        pg.wait_for_function("() => new URLSearchParams(location.search).get('tab') === 'flow'")
+        pg.screenshot(path=str(ARTIFACTS / "app-47-link.png"), full_page=True)
+        pg.goto(server + "?stage=9&tab=nope&lang=zh")  # bad values: one sentence, no error
+        note = pg.locator("#link-note")
+        note.wait_for(state="visible")
+        text = note.inner_text()
+        assert text.startswith("Part of this link was left out: stage=9") and "tab=nope" in text
+        assert "lang=" not in text
+        open_tab(pg, "Lesson")  # the good value is used: the lesson speaks Chinese
+        pg.wait_for_function("() => (document.querySelector('#lesson-step') || {})"
+                             ".innerText?.includes('第 1 步')")
+    finally:
+        pg.close()
 
 
 def test_stage_3_pair_2_and_a_click_at_its_resolution(page):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -56,9 +55,9 @@ def test_try_buttons_move_the_query_or_ask_the_page_for_a_stage(view):
 
 
 def test_the_language_comes_from_the_address():
-    def req(query):
-        return SimpleNamespace(query_params=query)
-    assert lesson.lang_from_address(req({"lang": "zh"})) == "zh"
-    assert lesson.lang_from_address(req({"lang": "ZH "})) == "zh"
-    assert lesson.lang_from_address(req({"lang": "fr"})) == {"__type__": "update"}
-    assert lesson.lang_from_address(req({})) == {"__type__": "update"}
+    from app.address import read_address
+
+    assert read_address({"lang": "zh"}).values["lang"] == "zh"
+    assert read_address({"lang": "ZH "}).values["lang"] == "zh"
+    assert "lang" not in read_address({"lang": "fr"}).values
+    assert "lang" not in read_address({}).values

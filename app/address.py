@@ -1,0 +1,299 @@
+"""The page's address: a link that opens the same view (SPEC section 6).
+
+    /?example=cat&stage=3&pair=1&query=5,6&block=0&head=2&tab=attention&lang=zh
+      (plus the model settings by the API's names: img_size, window_size, shift_size, weights,
+       seed, and without=mask,bias)
+
+`read_address` checks every value with the same rules as the page's controls and the API
+(`swinviz.settings`, `app.settings.parse_settings`): what is valid is applied, what is not is
+left out and named in one sentence (`Link.note`), never an error page. `address_of` writes the
+view a session shows back as such a query string; the page puts it in the address bar after
+every change (history.replaceState), so copying the address shares the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import gradio as gr
+
+from swinviz.config import SettingsError, short
+from swinviz.figures import KINDS
+from swinviz.figures.registry import REGISTRY
+from swinviz.lesson import check_lang
+from swinviz.settings import (
+    ALL_HEADS,
+    parse_block,
+    parse_head,
+    parse_query,
+    parse_stage_pair,
+)
+from swinviz.without import parse_parts
+
+from .events import TABS
+from .guard import example_images
+from .lesson import LESSON_TAB
+from .session import Shown, block_choices, by_name, head_choices, pair_choices
+from .settings import DEFAULTS, MODEL_FIELDS, ModelSettings, parse_settings
+
+MAX_VALUE_CHARS = 200  # a link's value longer than this is not read
+# what a link may say, in the order it is read (the model first: it decides the grid)
+MODEL_KEYS = ("img_size", "window_size", "shift_size", "weights", "seed")
+KEYS = ("example", *MODEL_KEYS, "without", "stage", "pair", "query", "block", "head", "tab",
+        "lang")
+
+
+def examples() -> dict[str, str]:
+    """The shipped examples by name (file stem, lower case) -> path."""
+    return {Path(p).stem.lower(): p for p in example_images()}
+
+
+def tab_of(kind: str) -> str:
+    """The page tab (its id: its first kind, or "lesson") that shows figure `kind`."""
+    if kind == LESSON_TAB:
+        return LESSON_TAB
+    tab = REGISTRY[kind].tab
+    return next(k for k in KINDS if REGISTRY[k].tab == tab)
+
+
+@dataclass
+class Link:
+    """What an address asks for, every value checked: `values` by the page's names (the
+    API's, plus "example" (a path), "tab" and "lang"), and the parts left out (`ignored`:
+    "stage=9: stage must be from 1 to 4 ...")."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        """One sentence for the page: "" when every value was used."""
+        if not self.ignored:
+            return ""
+        return ("Part of this link was left out: " + "; ".join(self.ignored) + ". The rest of "
+                "the view is as the link says.")
+
+
+def read_address(params: Mapping[str, str]) -> Link:
+    """The page's query parameters -> a `Link`. Unknown names, values too long or not valid
+    here are ignored (each named in `Link.note`); a value that depends on another (a pair on
+    its stage, a query on its stage's grid, a head on its stage's heads) is checked against
+    the values the link itself sets."""
+    link = Link()
+    got = {k: str(v).strip() for k, v in params.items()}
+
+    def drop(name: str, why: str) -> None:
+        link.ignored.append(f"{name}={short(got.get(name, ''), 40, quote=False)} ({why})")
+
+    for name in sorted(set(got) - set(KEYS)):
+        drop(name, f"not a setting of this page; it takes {', '.join(KEYS)}")
+    for name in KEYS:
+        if name in got and len(got[name]) > MAX_VALUE_CHARS:
+            drop(name, f"longer than {MAX_VALUE_CHARS} characters")
+            del got[name]
+    model = _model(got, link, drop)
+    cfg = model.config()
+    if "example" in got:
+        path = examples().get(got["example"].lower())
+        if path is None:
+            drop("example", f"the examples are {', '.join(examples()) or 'none here'}")
+        else:
+            link.values["example"] = path
+    _checked(link, drop, got, "without", lambda v: ",".join(parse_parts(v)))
+    stage = _checked(link, drop, got, "stage", lambda v: parse_stage_pair(cfg, v, 0)[0]) or 1
+    _checked(link, drop, got, "pair", lambda v: parse_stage_pair(cfg, stage, v)[1])
+    geo = cfg.stage(stage)
+    _checked(link, drop, got, "query", lambda v: "{},{}".format(*parse_query(v, geo.grid)))
+    _checked(link, drop, got, "block", parse_block)
+    _checked(link, drop, got, "head", lambda v: _head(v, geo.num_heads, stage))
+    _checked(link, drop, got, "tab", _tab)
+    _checked(link, drop, got, "lang", lambda v: check_lang(v.lower()))
+    return link
+
+
+def _checked(link: Link, drop, got: dict, name: str, parse):
+    """parse(got[name]) into link.values[name]; a refusal is dropped with its sentence."""
+    if name not in got or got[name] == "":
+        return None
+    try:
+        value = parse(got[name])
+    except (SettingsError, ValueError, KeyError) as exc:
+        drop(name, str(exc).strip(". "))
+        return None
+    link.values[name] = value
+    return value
+
+
+def _head(value: str, num_heads: int, stage: int) -> str:
+    h = parse_head(value, num_heads, stage)
+    return ALL_HEADS if h is None else str(h)
+
+
+def _tab(value: str) -> str:
+    kind = value.strip().lower()
+    if kind != LESSON_TAB and kind not in REGISTRY:
+        raise ValueError(f"a tab is a figure kind ({', '.join(KINDS)}) or {LESSON_TAB}")
+    return tab_of(kind)
+
+
+def _model(got: dict, link: Link, drop) -> ModelSettings:
+    """The model settings the link sets (the page's defaults for the rest), checked together;
+    a combination the page refuses is dropped whole, with its sentence."""
+    asked = {k: got[k] for k in MODEL_KEYS if got.get(k, "") != ""}
+    base = {k: DEFAULTS[k] for k in MODEL_FIELDS}
+    if not asked:
+        return parse_settings(**base)
+    try:
+        model = parse_settings(**{**base, **asked})
+    except (SettingsError, ValueError) as exc:
+        named = ", ".join(f"{k}={short(v, 40, quote=False)}" for k, v in asked.items())
+        link.ignored.append(f"{named} ({str(exc).strip('. ')})")
+        return parse_settings(**base)
+    link.values.update(asked)
+    return model
+
+
+def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> str:
+    """The query string ("?example=cat&stage=3&...") of the view a session shows: the
+    example (when the image is one), the model settings that differ from the page's defaults,
+    the parts left out, stage, pair, the query, block, head, tab and language. Reading it back
+    (`read_address`) gives the same view."""
+    out: dict[str, str] = {}
+    if view is not None:
+        exp, st = view.exp, view.settings
+        if view.example:
+            out["example"] = view.example
+        defaults = parse_settings(**{k: DEFAULTS[k] for k in MODEL_FIELDS})
+        requested_window, requested_shift = st.requested
+        mine = dict(img_size=st.img_size, window_size=requested_window,
+                    shift_size=requested_shift, weights=st.weights, seed=st.seed)
+        theirs = dict(img_size=defaults.img_size, window_size=defaults.requested[0],
+                      shift_size=defaults.requested[1], weights=defaults.weights,
+                      seed=defaults.seed)
+        out.update({k: str(v) for k, v in mine.items() if v != theirs[k]})
+        if exp.without:
+            out["without"] = ",".join(exp.without)
+        out["stage"], out["pair"] = str(exp.stage), str(exp.pair)
+        if view.query is not None:
+            out["query"] = f"{view.query[0]},{view.query[1]}"
+        out["block"] = str(shown.block)
+        out["head"] = ALL_HEADS if shown.head is None else str(shown.head)
+    if tab:
+        out["tab"] = tab
+    if lang and lang != "en":
+        out["lang"] = lang
+    return "?" + urlencode(out, safe=",") if out else "?"
+
+
+# ------------------------------------------------------------------------- in the page
+
+# The page's side: write the server's address (`address_of`, without the tab) into the
+# address bar, keeping the tab the page shows (set by the tabs' own select, below).
+WRITE_JS = """(a) => {
+  if (!a) return;
+  const now = new URLSearchParams(location.search);
+  const next = new URLSearchParams(a);
+  if (now.get('tab') && !next.has('tab')) next.set('tab', now.get('tab'));
+  const text = next.toString();
+  if (text !== now.toString()) {
+    history.replaceState(null, '', text ? '?' + text : location.pathname);
+  }
+}"""
+COPY_JS = """() => {
+  const done = (ok) => {
+    const b = document.querySelector('#copy-link');
+    if (!b) return;
+    const t = b.textContent;
+    b.textContent = ok ? 'Link copied' : 'Copy it from the address bar';
+    setTimeout(() => { b.textContent = t; }, 1500);
+  };
+  if (navigator.clipboard) {
+    navigator.clipboard.writeText(location.href).then(() => done(true), () => done(false));
+  } else done(false);
+}"""
+
+
+def tab_js(tab: str) -> str:
+    """The page's address says the tab it shows (`tab`: a tab's id)."""
+    return ("() => { const u = new URLSearchParams(location.search); u.set('tab', "
+            f"{tab!r}); history.replaceState(null, '', '?' + u.toString()); }}")
+
+
+def on_address(request: gr.Request):
+    """The page opened, first step: its address (`read_address`) sets the model settings, the
+    parts left out, the stage, the choices of the pair, block and head pickers for that stage,
+    the tab, the language, and #link-note says what was left out. Returns the updates for
+    `wire_address`'s first outputs, in order."""
+    link = _link(request)
+    v = link.values
+    keep = gr.update()
+    s = v.get("stage") or 1
+    pair = v.get("pair", 0)
+    tab = v.get("tab")
+    return (
+        *(v[k] if k in v else keep for k in MODEL_KEYS),
+        v["without"].split(",") if v.get("without") else keep,
+        str(v["stage"]) if "stage" in v else keep,
+        gr.update(choices=pair_choices(s)),
+        gr.update(choices=block_choices(pair)),
+        gr.update(choices=head_choices(_link_config(v).stage(s).num_heads)),
+        gr.update(selected=tab) if tab else keep,
+        tab if tab else keep,
+        v.get("lang", keep),
+        gr.update(value=link.note, visible=bool(link.note)),
+    )
+
+
+def on_address_values(request: gr.Request):
+    """Second step, once the pickers offer the stage's choices: the pair, block and head
+    values, the query (it waits in the hidden "query" box for the run) and last the example,
+    whose arrival runs the model with every control as the link set it."""
+    v = _link(request).values
+    keep = gr.update()
+    return (str(v["pair"]) if "pair" in v else "0" if "stage" in v else keep,
+            str(v["block"]) if "block" in v else keep,
+            v.get("head", keep), v.get("query", ""), v.get("example", keep))
+
+
+def _link(request) -> Link:
+    return read_address(dict(request.query_params) if request is not None else {})
+
+
+def _link_config(values: dict):
+    base = {k: DEFAULTS[k] for k in MODEL_FIELDS}
+    return parse_settings(**{**base, **{k: values[k] for k in MODEL_KEYS if k in values}}
+                          ).config()
+
+
+def page_address(values: Mapping) -> str:
+    """The address of what a session shows, given {component: value} ("view", "block",
+    "head", "template", "lang"): `address_of` (the tab is the page's own)."""
+    named = by_name(values)
+    try:
+        view, shown = Shown.of(named)
+        lang = named.get("lang")
+        return address_of(view, shown, lang=lang if isinstance(lang, str) else None)
+    except gr.Error:  # a value the figures refuse, or a run dropped: the address stays
+        return gr.update()
+
+
+def wire_address(c, demo: gr.Blocks) -> None:
+    """The page reads its address once when it opens and writes it after every change; the
+    "copy link" button copies it."""
+    kw = dict(api_visibility="private", queue=False, show_progress="hidden", preprocess=False)
+    first = [*(c.named[k] for k in MODEL_KEYS), c.without, c.stage, c.pair, c.block, c.head,
+             c.tabs, c.open_tab, c.lesson.lang, c.link_note]
+    demo.load(on_address, None, first, **kw).then(
+        on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.image_in], **kw)
+    sources = {c.named[k] for k in ("view", "block", "head", "template")} | {c.lesson.lang}
+    gr.on([c.badge.change, c.query_md.change, c.block.change, c.head.change,
+           c.lesson.lang.change], page_address, sources, [c.address],
+          trigger_mode="always_last", **kw)
+    c.address.change(None, [c.address], None, js=WRITE_JS, **kw)
+    for tab_item, (_, kinds, _) in zip(c.tab_items, TABS, strict=True):
+        tab_item.select(None, None, None, js=tab_js(kinds[0]), **kw)
+    c.lesson.tab.select(None, None, None, js=tab_js(LESSON_TAB), **kw)
+    c.copy_link.click(None, None, None, js=COPY_JS, **kw)

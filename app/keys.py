@@ -1,0 +1,62 @@
+"""The query by keyboard (issue 25): with the clickable image focused (it takes the focus in
+the page's order, with a label saying how), the arrow keys move the query one patch, Shift+arrow
+one window, Enter opens the attention tab. A key press is a click on the patch it names, so it
+takes the click's own path (the in-page redraw, then the server).
+
+The page reads the query and its grid from the caption ("Query patch: row R, column C of stage
+S's HxW tokens", SPEC section 6) and the window from the badge ("... windows of MxM").
+"""
+
+from __future__ import annotations
+
+IMAGE_LABEL = ("The model's input, with the query patch marked: click a patch, or use the "
+               "arrow keys (Shift: one window) to move the query; Enter opens the attention tab")
+
+QUERY_KEYS_JS = """
+(() => {
+  const LABEL = %(label)s;
+  const where = () => {
+    const cap = (document.querySelector('#query-caption') || {}).innerText || '';
+    const m = cap.match(/row (\\d+), column (\\d+) of stage \\d+'s (\\d+)x(\\d+) tokens/);
+    if (!m) return null;
+    const badge = (document.querySelector('#badge') || {}).innerText || '';
+    const w = badge.match(/windows? of (\\d+)x\\d+/);
+    return { r: +m[1], c: +m[2], H: +m[3], W: +m[4], M: w ? +w[1] : 1 };
+  };
+  const focusable = () => {
+    const box = document.querySelector('#query-image');
+    if (box && !box.hasAttribute('tabindex')) {
+      box.setAttribute('tabindex', '0');
+      box.setAttribute('role', 'group');
+      box.setAttribute('aria-label', LABEL);
+    }
+  };
+  setInterval(focusable, 500);
+  document.addEventListener('keydown', (e) => {
+    const box = document.querySelector('#query-image');
+    if (!box || !box.contains(document.activeElement) || e.altKey || e.ctrlKey || e.metaKey) {
+      return;
+    }
+    if (e.key === 'Enter') {
+      const tab = [...document.querySelectorAll('[role=tab]')]
+        .find((t) => / · Attention$/.test(t.textContent.trim()));
+      if (tab) { e.preventDefault(); tab.click(); }
+      return;
+    }
+    const step = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1],
+                   ArrowRight: [0, 1] }[e.key];
+    const s = where();
+    const img = box.querySelector('img');
+    if (!step || !s || !img) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();  // not the lesson's previous / next
+    const k = e.shiftKey ? s.M : 1;
+    const r = Math.max(0, Math.min(s.H - 1, s.r + step[0] * k));
+    const c = Math.max(0, Math.min(s.W - 1, s.c + step[1] * k));
+    const b = img.getBoundingClientRect();
+    img.dispatchEvent(new MouseEvent('click', {
+      bubbles: true, clientX: b.left + (c + 0.5) / s.W * b.width,
+      clientY: b.top + (r + 0.5) / s.H * b.height }));
+  }, true);
+})();
+""" % {"label": repr(IMAGE_LABEL)}
