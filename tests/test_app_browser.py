@@ -298,7 +298,7 @@ def test_the_weights_notice_is_visible_when_the_weights_are_random(page):
 
 
 def test_stage_4_is_one_window_without_shift(page):
-    page.get_by_label("stage 4").check()
+    page.get_by_label("stage 4", exact=True).check()
     wait_badge(page, "Stage 4, pair 0")
     badge = page.locator("#badge").inner_text()
     assert "7x7 (32x32 px each" in badge
@@ -371,8 +371,73 @@ def test_a_link_opens_its_view_and_the_address_follows_every_change(server, brow
         pg.close()
 
 
+def test_the_query_moves_by_keyboard(fresh_page, photo):
+    """Issue 25: the image takes the focus; the arrow keys move the query one patch,
+    Shift+arrow one window (7 patches), Enter opens the attention tab."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_badge(page, "Stage 1, pair 0")
+
+    def query() -> tuple[int, int]:
+        text = page.locator("#query-caption").inner_text()
+        m = re.search(r"row (\d+), column (\d+)", text)
+        return int(m[1]), int(m[2])
+
+    def moved_to(rc) -> None:
+        page.wait_for_function(
+            "(rc) => document.querySelector('#query-caption').innerText"
+            ".includes(`row ${rc[0]}, column ${rc[1]} `)", arg=list(rc))
+
+    page.wait_for_function("() => document.querySelector('#query-caption').innerText"
+                           ".includes('Query patch: row ')")
+    r, c = query()
+    box = page.locator("#query-image")
+    page.wait_for_function("() => document.querySelector('#query-image')"
+                           ".getAttribute('tabindex') === '0'")
+    assert "arrow keys" in box.get_attribute("aria-label")
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    moved_to((r, c + 1))
+    page.keyboard.press("Shift+ArrowUp")
+    moved_to((r - 7, c + 1))
+    page.keyboard.press("Enter")
+    tab = next(t for t, kinds, _ in TABS if kinds[0] == "attention")
+    page.wait_for_function("(t) => [...document.querySelectorAll('[role=tab]')].some("
+                           "(e) => e.textContent.trim() === t && "
+                           "e.getAttribute('aria-selected') === 'true')", arg=tab)
+
+
+def test_every_figure_is_described_in_words_that_follow_a_click(fresh_page, photo):
+    """Issue 25: each figure's aria-label and its "Describe this figure" toggle say what the
+    figure shows now (its own title and panel words), and follow the in-page redraw of a
+    click."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_badge(page, "Stage 1, pair 0")
+    open_tab(page, next(t for t, kinds, _ in TABS if kinds[0] == "attention"))
+    wait_plot(page, "attention")
+    label = "() => document.querySelector('#fig-attention').getAttribute('aria-label') || ''"
+    page.wait_for_function(f"() => ({label})().includes('where token')")
+    text = page.evaluate(label)
+    toggle = page.locator("details.describe[data-for='fig-attention']")
+    toggle.locator("summary").click()
+    assert toggle.locator("p").inner_text() == text
+    assert "Block 1 (SW-MSA), head 0: where token" in text
+    toggle.screenshot(path=str(ARTIFACTS / "app-48-describe.png"))
+    before = re.search(r"where token \((\d+), (\d+)\)", text).groups()
+    page.locator("#query-image").focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"(b) => !({label})().includes(`token (${{b[0]}}, ${{b[1]}})`)",
+                           arg=list(before))
+    for kind in ("windows", "masks"):  # every tab's figure, once drawn
+        open_tab(page, next(t for t, kinds, _ in TABS if kind in kinds))
+        wait_plot(page, kind)
+        page.wait_for_function(f"() => (document.querySelector('#fig-{kind}')"
+                               ".getAttribute('aria-label') || '').length > 40")
+
+
 def test_stage_3_pair_2_and_a_click_at_its_resolution(page):
-    page.get_by_label("stage 3").check()
+    page.get_by_label("stage 3", exact=True).check()
     wait_badge(page, "Stage 3, pair 0")
     page.locator("#pair input").click()
     page.get_by_role("option", name="pair 2: blocks 4, 5").click()
@@ -475,7 +540,7 @@ def test_the_budget_line_after_a_preset_is_the_presets_own(server, browser, phot
         pg.locator("#model-settings").get_by_text("Model settings").first.click()
         lines = []
         for i in range(10):
-            pg.get_by_label("stage 3").check()
+            pg.get_by_label("stage 3", exact=True).check()
             wait_badge(pg, "Stage 3, pair 0")
             pg.locator("#pair input").click()
             pg.get_by_role("option", name="pair 2: blocks 4, 5").click()
@@ -536,12 +601,12 @@ def test_a_new_stage_keeps_the_query_and_the_tabs_follow_the_run(fresh_page, pho
     img.click(position={"x": box["width"] * 44.5 / 56, "y": box["height"] * 16.5 / 56})
     page.wait_for_function("() => document.querySelector('#query-caption').innerText"
                            ".includes('row 16, column 44 of stage 1')")
-    page.get_by_label("stage 3").check()
+    page.get_by_label("stage 3", exact=True).check()
     page.wait_for_function("() => document.querySelector('#query-caption').innerText"
                            ".includes('of stage 3')")
     assert "row 4, column 11 of stage 3's 14x14 tokens" in page.locator(
         "#query-caption").inner_text()
-    page.get_by_label("stage 4").check()
+    page.get_by_label("stage 4", exact=True).check()
     page.wait_for_function("() => document.querySelector('#text-windows').innerText"
                            ".includes('stage 4')")
     text = page.locator("#text-windows").inner_text()
@@ -717,7 +782,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     timings, painted, cpu = {}, {}, []
     for stage in (1, 3, 4):
         if stage != 1:
-            page.get_by_label(f"stage {stage}").check()
+            page.get_by_label(f"stage {stage}", exact=True).check()
             wait_badge(page, f"Stage {stage}, pair 0")
             key = wait_pack(page, key)
         times = timings.setdefault(f"stage {stage}", [])
@@ -756,7 +821,7 @@ def test_a_click_redraws_the_attention_figure_in_the_page_with_the_models_number
     assert_same_figure_as_server(_page_figure(page, "attention"), server)
     # stage 1 (the largest grid, 56x56) with the flow tab open
     open_tab(page, "6 · Information flow")
-    page.get_by_label("stage 1").check()
+    page.get_by_label("stage 1", exact=True).check()
     wait_badge(page, "Stage 1, pair 0")
     wait_pack(page, key)
     view1 = runs.run(photo, stage=1)[-1]

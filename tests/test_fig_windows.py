@@ -192,3 +192,19 @@ def test_stage4_legend_lists_only_what_is_seen(exp_s4, exp14):
     assert hidden_legend_entries(fig) == []
     legend = legend_names(fig)
     assert {"block 0 (W-MSA) windows", "block 1 (SW-MSA) windows"} <= set(legend)
+
+
+@pytest.mark.parametrize("shade", [(255, 255, 255), (0, 0, 0)])
+def test_labels_on_the_image_keep_a_dark_halo_on_white_and_black(explored, shade):
+    """Issue 25: window numbers and region ids are white with a dark halo (several black
+    text-shadows), so they read on a white image as on a black one (the PNGs of both were
+    looked at)."""
+    from swinviz.figures._core import HALO
+
+    exp = explored(Image.new("RGB", (112, 112), shade), dict(img_size=112), predict=False)
+    texts = [t for kind in ("windows", "shift") for t in make_figure(kind, exp).data
+             if getattr(t, "mode", None) == "text" and t.textfont.color == "white"]
+    assert {t.name for t in texts} >= {"window numbers block 0", "window numbers block 1"}
+    assert any(t.name.startswith("region ids") for t in texts)
+    assert all(t.textfont.shadow == HALO for t in texts)
+    assert HALO.count("#000000") >= 2

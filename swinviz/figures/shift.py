@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 from ..windows import padded_size
 from ._core import (
     BLOCK_COLORS,
+    HALO,
     PAD_HATCH,
     QUERY_COLOR,
     axis_key,
@@ -134,7 +135,7 @@ def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: 
         x=[(b[2] + b[3]) * p / 2 for b in boxes.values()],
         y=[(b[0] + b[1]) * p / 2 for b in boxes.values()],
         text=[str(k) for k in boxes],
-        textfont=dict(color="white", size=tpl.font_size + 4, shadow="0px 0px 4px black"),
+        textfont=dict(color="white", size=tpl.font_size + 4, shadow=HALO),
         name=f"region ids ({tag})", **ax))
     out.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
                     line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from ..windows import padded_size
 from ._core import (
     BLOCK_COLORS,
+    HALO,
     OKABE_ITO,
     OUTSIDE_FILL,
     PAD_HATCH,
@@ -213,7 +214,7 @@ def _window_outlines(P: _Panels, block: int, ax: dict, first: bool) -> list[dict
                         text=[str(int(w)) for w in cen[:, 0]], mode="text",
                         hoverinfo="skip",
                         textfont=dict(color="white", size=max(10, tpl.font_size - 2),
-                                      shadow=f"0px 0px 3px {color}"),
+                                      shadow=HALO),
                         showlegend=False, name=f"window numbers block {block}", **ax))
     # the query's window, thick, then the query patch
     wq = int(P.w_of[block][qr, qc])

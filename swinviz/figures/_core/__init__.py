@@ -48,6 +48,7 @@ from .layout import (
 from .palette import (
     BLOCK_COLORS,
     DIVERGING,
+    HALO,
     MASK_SCALE,
     OKABE_ITO,
     OUTSIDE_FILL,
@@ -64,7 +65,7 @@ from .template import ANNOTATE_MAX, TEMPLATES, Template, get_template, style_lay
 from .text import si, sup_lines, text_px, title_height, wrap_px, wrap_text
 
 __all__ = [
-    "ANNOTATE_MAX", "BLOCK_COLORS", "DIVERGING", "MASK_SCALE", "OKABE_ITO", "OUTSIDE_FILL",
+    "ANNOTATE_MAX", "BLOCK_COLORS", "DIVERGING", "HALO", "MASK_SCALE", "OKABE_ITO", "OUTSIDE_FILL",
     "PAD_FILL", "PAD_HATCH", "QUERY_COLOR", "REGION_COLORS", "SEQUENTIAL", "TEMPLATES",
     "arch_label", "axis_key", "block_name", "cached", "cached_latest", "canvas", "cells_outline",
     "config_label", "coords", "fast_figure", "fit_annotations", "fit_columns", "flatten_windows",

@@ -18,6 +18,9 @@ REGION_COLORS = OKABE_ITO  # region id k is drawn in REGION_COLORS[k]
 BLOCK_COLORS = ("#0072B2", "#D55E00")  # block 0 (W-MSA) blue, block 1 (SW-MSA) vermillion
 QUERY_COLOR = "#F0E442"
 SEQUENTIAL = "Viridis"  # probabilities, counts
+# a dark halo round white labels drawn on the image (window numbers, region ids): legible on
+# white, black and busy images alike (CSS text-shadow, as plotly's textfont.shadow takes it)
+HALO = "0px 0px 2px #000000, 0px 0px 2px #000000, 0px 0px 4px #000000"
 DIVERGING = "RdBu_r"  # bias, scores, logits: always with zmid=0
 MASK_SCALE = [[0.0, "#1b1b1b"], [1.0, "#f7f7f7"]]  # -100 dark, 0 light
 PAD_FILL = "#e4e4e4"  # the padding cells' ground, drawn hatched

@@ -1,20 +1,29 @@
-"""The query by keyboard (issue 25): with the clickable image focused (it takes the focus in
+"""The page for keyboards and screen readers (issue 25).
+
+The query by keyboard: with the clickable image focused (it takes the focus in
 the page's order, with a label saying how), the arrow keys move the query one patch, Shift+arrow
 one window, Enter opens the attention tab. A key press is a click on the patch it names, so it
 takes the click's own path (the in-page redraw, then the server).
 
 The page reads the query and its grid from the caption ("Query patch: row R, column C of stage
 S's HxW tokens", SPEC section 6) and the window from the badge ("... windows of MxM").
+
+Text alternatives: every figure of the tabs carries a description of what it shows now, its
+aria-label and a "Describe this figure" toggle under it: the figure's own words (its title,
+then its panels' titles and notes, in order), which every figure builds from the exploration's
+numbers, read from the figure shown, so that it follows an in-page redraw of a click too.
 """
 
 from __future__ import annotations
+
+import json
 
 IMAGE_LABEL = ("The model's input, with the query patch marked: click a patch, or use the "
                "arrow keys (Shift: one window) to move the query; Enter opens the attention tab")
 
 QUERY_KEYS_JS = """
 (() => {
-  const LABEL = %(label)s;
+  const LABEL = LABEL_TEXT;
   const where = () => {
     const cap = (document.querySelector('#query-caption') || {}).innerText || '';
     const m = cap.match(/row (\\d+), column (\\d+) of stage \\d+'s (\\d+)x(\\d+) tokens/);
@@ -59,4 +68,41 @@ QUERY_KEYS_JS = """
       clientY: b.top + (r + 0.5) / s.H * b.height }));
   }, true);
 })();
-""" % {"label": repr(IMAGE_LABEL)}
+""".replace("LABEL_TEXT", json.dumps(IMAGE_LABEL))
+
+
+DESCRIBE_JS = """
+(() => {
+  const strip = (s) => String(s || '').replace(/<br\\s*\\/?>/gi, ' ')
+    .replace(/<[^>]+>/g, '').replace(/\\s+/g, ' ').trim();
+  const words = (gd) => {
+    const L = gd.layout || {};
+    const parts = [strip(L.title && L.title.text)];
+    for (const a of L.annotations || []) parts.push(strip(a.text));
+    return parts.filter(Boolean).join(' · ');
+  };
+  const tick = () => {
+    for (const box of document.querySelectorAll('[id^="fig-"]')) {
+      const gd = box.querySelector('.js-plotly-plot');
+      if (!gd || !gd.layout) continue;
+      const text = words(gd);
+      let d = document.querySelector('details.describe[data-for="' + box.id + '"]');
+      if (!d) {
+        d = document.createElement('details');
+        d.className = 'describe';
+        d.dataset.for = box.id;
+        d.innerHTML = '<summary>Describe this figure</summary><p id="' + box.id +
+          '-describe"></p>';
+        box.insertAdjacentElement('afterend', d);
+      }
+      const p = d.querySelector('p');
+      if (p.textContent !== text) p.textContent = text;
+      if (box.getAttribute('aria-label') !== text) {
+        box.setAttribute('aria-label', text);
+        box.setAttribute('aria-describedby', p.id);
+      }
+    }
+  };
+  setInterval(tick, 700);
+})();
+"""
