@@ -181,6 +181,25 @@ def test_every_step_draws_at_every_stage_in_every_language(explorations):
                 assert lesson.visual(k, page=True).data is not None
 
 
+def test_the_what_if_step_says_what_each_part_prevents_where_it_does(explorations):
+    """Issue 24's step: its numbers are the readings of the parts figure, and each sentence
+    holds where it is said (stage 4: nothing to mask or shift; a window of one region: no
+    leak, said as such)."""
+    from swinviz.figures.parts import mask_leak, reach_counts
+
+    s1 = Lesson(explorations["stage 1"])
+    r = s1.readings(s1.numbers.corner)
+    body = s1.text("whatif").body
+    assert r.leak > 0 and f"puts {r.leak:.0%} of its weight" in body[0]
+    assert r.leak_max == pytest.approx(float(mask_leak(explorations["stage 1"]).per_window.max()))
+    assert r.reach_flat == 49 and r.reach_shift == reach_counts(56, 56, 7, 3, s1.numbers.corner)[-1]
+    assert f"only 49 tokens reach the query (its window); with it, {r.reach_shift}" in body[1]
+    s4 = " ".join(Lesson(explorations["stage 4"]).text("whatif").body)
+    assert "Without the mask: nothing changes here" in s4 and "nothing changes either" in s4
+    middle = (28, 28)  # inside one window of one region: nothing leaks, and the step says so
+    assert "holds one region, so nothing leaks" in s1.text("whatif", query=middle).body[0]
+
+
 def test_a_query_given_moves_the_words_and_the_picture(exp_s1):
     lesson = Lesson(exp_s1)
     assert "(27, 27)" in " ".join(lesson.text("attention").body)

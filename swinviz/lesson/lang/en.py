@@ -246,6 +246,10 @@ def _whatif(n, r):
     q = f"({r.query[0]}, {r.query[1]})"
     if r.leak is None:
         lines = [f"Without the mask: nothing changes here ({_why_no_shift(n)})."]
+    elif r.leak < 1e-6:
+        lines = [f"Without the mask: query {q}'s window holds one region, so nothing leaks; "
+                 f"a window of the last row or column puts up to {r.leak_max:.0%} of its weight "
+                 f"on keys from the far side of the image."]
     else:
         lines = [f"Without the mask: query {q} puts {r.leak:.0%} of its weight on keys the roll "
                  f"brought in from the far side of the image (up to {r.leak_max:.0%} in one "

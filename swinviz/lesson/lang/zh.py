@@ -219,6 +219,9 @@ def _whatif(n, r):
     q = f"({r.query[0]}, {r.query[1]})"
     if r.leak is None:
         lines = [f"去掉掩码：这里什么也不变（{_why_no_shift(n)}）。"]
+    elif r.leak < 1e-6:
+        lines = [f"去掉掩码：查询 {q} 的窗口只有一个区域，不会泄漏；最后一行或一列的窗口最多把 "
+                 f"{r.leak_max:.0%} 的权重给了图像另一侧的 key。"]
     else:
         lines = [f"去掉掩码：查询 {q} 把 {r.leak:.0%} 的权重给了循环移位从图像另一侧带来的 key"
                  f"（单个窗口最多 {r.leak_max:.0%}）。"]
