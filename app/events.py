@@ -4,10 +4,14 @@ a duplicate run does nothing, the settings panel keeps itself consistent (a wind
 shift valid, weights reset what they fix, a preset sets everything) and settles once before
 a run.
 
-The page's run and settings events take their inputs as a set of components, so they get one
-dict {component: value}; `by_name` reads it by the names of `app.settings.DEFAULTS` (the
-/explore API's parameter names) and a page run's settings are checked once
-(`app.runs.page_settings`) into the `PageSettings` that `app.runs.run_settings` runs.
+The page's runs, its settings and its figure events (a redraw, the figures after a run, a
+click, a download) take their inputs as a set of components, so each gets one dict
+{component: value} (the small helpers of one to three values, such as the caption or the
+animation, take theirs in order); `session.by_name` reads it by the names of
+`app.settings.DEFAULTS` (the /explore API's parameter names) and the page's own ("image",
+"view", "open_tab", ...). A page run's settings are checked once (`app.runs.page_settings`)
+into the `PageSettings` that `app.runs.run_settings` runs; a figure-only event's block, head
+and template once into a `session.Shown`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
 
 from . import exports, panel, runs, session
-from .session import Shown, by_name, name_components  # noqa: F401 (the page registers its names)
+from .session import Shown, by_name
 from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW, DEFAULTS
 from .state import default_weights_source
 

@@ -37,7 +37,6 @@ from .events import (
     TABS,
     WINDOW_RANGE,
     after_run,
-    name_components,
     on_budget,
     on_deck,
     on_download,
@@ -77,6 +76,7 @@ from .limits import (
     QUEUE_MAX,
     QUEUE_PER_SESSION,
 )
+from .session import name_components
 from .settings import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,

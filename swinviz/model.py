@@ -128,8 +128,10 @@ class Exploration:
     top5: list[tuple[int, str, float]] | None = None
     pretrained: bool = False
     without: tuple[str, ...] = ()
-    intact_logits: torch.Tensor | None = None  # (1, classes) of Swin with every part, beside
-    intact_top5: list[tuple[int, str, float]] | None = None  # a counterfactual's `without`
+    # beside a counterfactual's `without`: the prediction of the model `explore` was called on
+    # (Swin with every part, unless that model already left some out: `model.removed`)
+    intact_logits: torch.Tensor | None = None  # (1, classes)
+    intact_top5: list[tuple[int, str, float]] | None = None
 
     @property
     def grid(self) -> tuple[int, int]:
