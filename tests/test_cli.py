@@ -246,6 +246,8 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--block", "2"], "--block must be 0 (the pair's first block, W-MSA) or 1 (its second "
                            "block, SW-MSA), got 2"),
         (["--template", "fancy"], "--template must be one of default, lecture, got 'fancy'"),
+        (["--without", "mask,norm"], "--without: unknown part 'norm' to leave out; the parts are "
+                                     "'shift', 'mask', 'bias' (any of them)"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
@@ -407,6 +409,17 @@ def test_lecture_has_no_format_or_kinds(tmp_path, capsys, no_work, args):
     code = cli.main(["lecture", str(CAT), "--out", str(tmp_path / "o"), *args])
     assert code == 2
     assert f"unrecognized arguments: {' '.join(args)}" in one_sentence(capsys.readouterr().err)
+
+
+def test_without_names_the_parts_left_out_and_the_lecture_refuses_it(tmp_path, capsys, no_work):
+    """Issue 24: --without reaches the one settings object; the lecture teaches Swin whole."""
+    s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--without",
+                             "bias, MASK"])
+    assert s.view.without == ("mask", "bias")
+    assert cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path)]).view.without == ()
+    code = cli.main(["lecture", str(CAT), "--out", str(tmp_path / "o"), "--without", "mask"])
+    assert code == 2
+    assert "--without is for the figures command" in one_sentence(capsys.readouterr().err)
 
 
 def test_new_options_become_checked_settings(tmp_path):
