@@ -6,7 +6,7 @@ one window, Enter opens the attention tab. A key press is a click on the patch i
 takes the click's own path (the in-page redraw, then the server).
 
 The page reads the query and its grid from the caption ("Query patch: row R, column C of stage
-S's HxW tokens", SPEC section 6) and the window from the badge ("... windows of MxM").
+S's HxW tokens", a form the page keeps) and the window from the badge ("... windows of MxM").
 
 Text alternatives: every figure of the tabs carries a description of what it shows now, its
 aria-label and a "Describe this figure" toggle under it: the figure's own words (its title,

@@ -1,4 +1,4 @@
-"""The page's address (issue 25, SPEC section 6): a link is read with the page's own rules, bad
+"""The page's address (issue 25): a link is read with the page's own rules, bad
 values are left out with one sentence, and the address written for a view reads back as it."""
 
 from __future__ import annotations

@@ -328,7 +328,7 @@ def test_what_if_runs_swin_without_its_mask_and_back(fresh_page, photo):
 
 
 def test_a_link_opens_its_view_and_the_address_follows_every_change(server, browser):
-    """Issue 25 / SPEC section 6: the address opens the view it names (example, stage, pair,
+    """Issue 25: the address opens the view it names (example, stage, pair,
     query, block, head, tab), the page writes every change back into it, and a bad value is
     left out with one visible sentence."""
     pg = browser.new_page(viewport={"width": 1440, "height": 1000})
