@@ -1,4 +1,4 @@
-"""The page's address: a link that opens the same view (SPEC section 6).
+"""The page's address: a link that opens the same view (README, "A link opens the same view").
 
     /?example=cat&stage=3&pair=1&query=5,6&block=0&head=2&tab=attention&lang=zh
       (plus the model settings by the API's names: img_size, window_size, shift_size, weights,
@@ -67,6 +67,7 @@ class Link:
 
     values: dict[str, object] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    model: ModelSettings | None = None  # the model the link's settings make (the defaults')
 
     @property
     def note(self) -> str:
@@ -94,8 +95,8 @@ def read_address(params: Mapping[str, str]) -> Link:
         if name in got and len(got[name]) > MAX_VALUE_CHARS:
             drop(name, f"longer than {MAX_VALUE_CHARS} characters")
             del got[name]
-    model = _model(got, link, drop)
-    cfg = model.config()
+    link.model = _model(got, link)
+    cfg = link.model.config()
     if "example" in got:
         path = examples().get(got["example"].lower())
         if path is None:
@@ -139,21 +140,25 @@ def _tab(value: str) -> str:
     return tab_of(kind)
 
 
-def _model(got: dict, link: Link, drop) -> ModelSettings:
+def _page_defaults() -> dict:
+    """The page's model settings as it opens, by name (`app.settings.DEFAULTS`)."""
+    return {k: DEFAULTS[k] for k in MODEL_FIELDS}
+
+
+def _model(got: dict, link: Link) -> ModelSettings:
     """The model settings the link sets (the page's defaults for the rest), checked together;
     a combination the page refuses is dropped whole, with its sentence."""
     asked = {k: got[k] for k in MODEL_KEYS if got.get(k, "") != ""}
-    base = {k: DEFAULTS[k] for k in MODEL_FIELDS}
-    if not asked:
-        return parse_settings(**base)
-    try:
-        model = parse_settings(**{**base, **asked})
-    except (SettingsError, ValueError) as exc:
-        named = ", ".join(f"{k}={short(v, 40, quote=False)}" for k, v in asked.items())
-        link.ignored.append(f"{named} ({str(exc).strip('. ')})")
-        return parse_settings(**base)
-    link.values.update(asked)
-    return model
+    if asked:
+        try:
+            model = parse_settings(**{**_page_defaults(), **asked})
+        except (SettingsError, ValueError) as exc:
+            named = ", ".join(f"{k}={short(v, 40, quote=False)}" for k, v in asked.items())
+            link.ignored.append(f"{named} ({str(exc).strip('. ')})")
+        else:
+            link.values.update(asked)
+            return model
+    return parse_settings(**_page_defaults())
 
 
 def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> str:
@@ -166,7 +171,7 @@ def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> 
         exp, st = view.exp, view.settings
         if view.example:
             out["example"] = view.example
-        defaults = parse_settings(**{k: DEFAULTS[k] for k in MODEL_FIELDS})
+        defaults = parse_settings(**_page_defaults())
         requested_window, requested_shift = st.requested
         mine = dict(img_size=st.img_size, window_size=requested_window,
                     shift_size=requested_shift, weights=st.weights, seed=st.seed)
@@ -239,7 +244,7 @@ def on_address(request: gr.Request):
         str(v["stage"]) if "stage" in v else keep,
         gr.update(choices=pair_choices(s)),
         gr.update(choices=block_choices(pair)),
-        gr.update(choices=head_choices(_link_config(v).stage(s).num_heads)),
+        gr.update(choices=head_choices(link.model.config().stage(s).num_heads)),
         gr.update(selected=tab) if tab else keep,
         tab if tab else keep,
         v.get("lang", keep),
@@ -260,12 +265,6 @@ def on_address_values(request: gr.Request):
 
 def _link(request) -> Link:
     return read_address(dict(request.query_params) if request is not None else {})
-
-
-def _link_config(values: dict):
-    base = {k: DEFAULTS[k] for k in MODEL_FIELDS}
-    return parse_settings(**{**base, **{k: values[k] for k in MODEL_KEYS if k in values}}
-                          ).config()
 
 
 def page_address(values: Mapping) -> str:

@@ -10,6 +10,7 @@ figures; `redraw` (block / head / template changed): the figures from the kept e
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -206,7 +207,7 @@ def example_name(image) -> str | None:
             if os.path.getsize(example) != size:
                 continue
             digest = digest or _digest(str(image))
-            if _digest(example) == digest:
+            if _example_digest(example) == digest:
                 return Path(example).stem.lower()
     except (OSError, ValueError):
         return None
@@ -218,6 +219,12 @@ def _digest(path: str) -> str:
 
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _example_digest(path: str) -> str:
+    """An example's digest, read once: the app ships its examples unchanged while it runs."""
+    return _digest(path)
 
 
 def page_settings(values, strict_head: bool = True) -> PageSettings:

@@ -352,9 +352,9 @@ def figure(exp, sel) -> go.Figure:
     if removed:  # what Swin would add, drawn beside what this model did without it
         what = (f"<b>Removed in this model</b> (what if): {block_name(1, exp)} rolls by s = {s} "
                 f"but adds no mask. Drawn is the mask Swin adds for these {Hr}×{Wr} tokens, "
-                "M = {M}: every −100 entry is a key from another region that the query now "
+                f"M = {M}: every −100 entry is a key from another region that the query now "
                 "reads. The colour strips are the region ids of the window's query (left) and "
-                "key (top) slots.").replace("{M}", str(M))
+                "key (top) slots.")
         title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage "
                  f"{exp.stage}: removed" + sup_lines(what, tpl) + pad_note)
     else:

@@ -199,13 +199,19 @@ def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], li
     return data, [a, b]
 
 
+def stage_shift(exp) -> int:
+    """The shift of the explored stage's shifted blocks in Swin as configured: the model's own,
+    or, for a model that left the shift out (`exp.without`), the one it left out."""
+    if "shift" in exp.without and exp.geometry is not None:
+        return exp.geometry.shift_size
+    return exp.shift_size
+
+
 def _reach_panel(exp, sel, ref) -> tuple[list[dict], str]:
     """(c) reach after each pair with the shift and without it."""
     H, W = exp.grid
     M = exp.window_size
-    s = exp.shift_size
-    if "shift" in exp.without and exp.geometry is not None:  # the shift this model left out
-        s = exp.geometry.shift_size
+    s = stage_shift(exp)
     x = [f"block {exp.blocks[0]}"] + [f"{k} pair{'s' if k > 1 else ''}"
                                        for k in range(1, PAIRS + 1)]
     shifted = reach_counts(H, W, M, s, sel.query) if s else None

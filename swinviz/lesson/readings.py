@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..figures.parts import bias_effect, mask_leak, reach_counts
+from ..figures.parts import bias_effect, mask_leak, reach_counts, stage_shift
 from ..windows import window_of_token, window_order
 
 
@@ -117,7 +117,7 @@ def _without_each(exp, query: tuple[int, int]) -> dict:
     """The what-if readings of `Readings` for one query (block 1, the mean over heads)."""
     H, W = exp.grid
     M = exp.window_size
-    s = exp.geometry.shift_size if "shift" in exp.without and exp.geometry else exp.shift_size
+    s = stage_shift(exp)
     leak = mask_leak(exp)
     q_leak = None
     if leak is not None:

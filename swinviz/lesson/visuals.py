@@ -272,7 +272,7 @@ def whatif(c: Ctx, layout: dict) -> list:
     """Left: the weight each window of block 1 would put on other regions without the mask;
     right: the tokens that reach the query after PAIRS pairs with the shift and without it."""
     from ..figures._core.reach import reach_sets
-    from ..figures.parts import PAIRS, mask_leak
+    from ..figures.parts import PAIRS, mask_leak, stage_shift
 
     n, exp = c.n, c.exp
     r, q = c.query
@@ -287,7 +287,7 @@ def whatif(c: Ctx, layout: dict) -> list:
                          colorbar=dict(x=0.47, y=0.9, yanchor="top", len=0.55,
                                        tickformat=".0%")))
     data += query_box(r, q, 1, 1, axes)
-    s = exp.geometry.shift_size if "shift" in exp.without and exp.geometry else n.s
+    s = stage_shift(exp)
     flat = reach_sets(n.H, n.W, n.M, 0, c.query, PAIRS)[-1]
     shifted = reach_sets(n.H, n.W, n.M, s, c.query, PAIRS)[-1] if s else flat
     words = "reach_map" if s and shifted.sum() > flat.sum() else "reach_same"
