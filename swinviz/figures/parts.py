@@ -131,6 +131,10 @@ def bias_effect(exp, block: int, query, head: int | None) -> dict:
                 per_key=per_key.numpy())
 
 
+def _tokens(n: int) -> str:
+    return f"{n} token" if n == 1 else f"{n} tokens"
+
+
 def _pct(p: float) -> str:
     return f"{p:.1%}" if p >= 0.001 else f"{p:.2g}"
 
@@ -151,7 +155,7 @@ def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], li
     data = [dict(type="heatmap", z=z, colorscale=SEQUENTIAL, zmin=0,
                  zmax=max(1e-6, float(leak.per_window.max())), xaxis=xa, yaxis=ya,
                  colorbar=dict(title=dict(text="weight on<br>other regions", side="top"),
-                               x=0.46, len=0.3, y=1, yanchor="top", thickness=12),
+                               x=0.40, len=0.3, y=1, yanchor="top", thickness=12),
                  customdata=wins, name="weight on other regions, per window",
                  hovertemplate="token (%{y}, %{x}) in window %{customdata}: its queries put "
                                "%{z:.1%} of their weight on other regions<extra></extra>")]
@@ -224,14 +228,14 @@ def _reach_panel(exp, sel, ref) -> tuple[list[dict], str]:
         data.insert(0, dict(type="bar", x=x, y=shifted, name=f"with the shift (s = {s})",
                             marker=dict(color=BLOCK_COLORS[1]), xaxis=xr, yaxis=yr,
                             text=shifted, textposition="outside", cliponaxis=False))
-        title = (f"(c) without the shift the reach stays at {flat[-1]} tokens: the query's "
+        title = (f"(c) without the shift the reach stays at {_tokens(flat[-1])}: the query's "
                  f"window<br><sup>with s = {s} it grows to {shifted[-1]} of {H * W} after "
                  f"{PAIRS} pairs (the same pair repeated; weights play no part)</sup>")
     else:
-        title = (f"(c) reach: {flat[-1]} tokens however many pairs<br><sup>one {M}×{M} "
+        title = (f"(c) reach: {_tokens(flat[-1])} however many pairs<br><sup>one {M}×{M} "
                  f"window covers the {H}×{W} grid: no shift is needed to reach every "
                  f"token</sup>" if M >= min(H, W) else
-                 f"(c) reach: {flat[-1]} tokens however many pairs<br><sup>no shift here: "
+                 f"(c) reach: {_tokens(flat[-1])} however many pairs<br><sup>no shift here: "
                  f"information never leaves the query's window</sup>")
     return data, title
 
@@ -276,7 +280,7 @@ def figure(exp, sel) -> go.Figure:
     titles = ["", "", "", "", ""]
     layout, refs = subplots_layout(
         rows=3, cols=2, specs=[[{}, {}], [{"colspan": 2}, None], [{}, {}]],
-        subplot_titles=title_slots(titles), vertical_spacing=0.13, horizontal_spacing=0.12,
+        subplot_titles=title_slots(titles), vertical_spacing=0.13, horizontal_spacing=0.22,
         row_heights=[0.42, 0.2, 0.38])
     leak = mask_leak(exp)
     data, ab = _leak_panels(exp, sel, leak, (refs[(1, 1)], refs[(1, 2)]), tpl)
