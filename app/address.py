@@ -197,15 +197,35 @@ def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> 
 
 # The page's side: write the server's address (`address_of`, without the tab) into the
 # address bar, keeping the tab the page shows (set by the tabs' own select, below).
+# The one place the page changes its address (in the page's head). Plotly, under Gradio's
+# <base href>, points every gradient, clip path and filter at the full address of the moment
+# the figure was drawn (`url("http://host/?...#id")`): after a change of the address those
+# references, and the base of later redraws, are moved to the new address, or the colour bars
+# lose their gradients.
+ADDRESS_JS = """
+window.swinvizAddress = (params) => {
+  const before = location.href.split('#')[0];
+  const text = params.toString();
+  if (text === new URLSearchParams(location.search).toString()) return;
+  history.replaceState(null, '', text ? '?' + text : location.pathname);
+  const after = location.href.split('#')[0];
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    if (gd._context && gd._context._baseUrl) gd._context._baseUrl = after;
+  }
+  for (const name of ['style', 'fill', 'clip-path', 'mask', 'filter']) {
+    for (const el of document.querySelectorAll('[' + name + '*="url("]')) {
+      const v = el.getAttribute(name);
+      if (v.includes(before)) el.setAttribute(name, v.split(before).join(after));
+    }
+  }
+};
+"""
 WRITE_JS = """(a) => {
-  if (!a) return;
+  if (!a || !window.swinvizAddress) return;
   const now = new URLSearchParams(location.search);
   const next = new URLSearchParams(a);
   if (now.get('tab') && !next.has('tab')) next.set('tab', now.get('tab'));
-  const text = next.toString();
-  if (text !== now.toString()) {
-    history.replaceState(null, '', text ? '?' + text : location.pathname);
-  }
+  window.swinvizAddress(next);
 }"""
 COPY_JS = """() => {
   const done = (ok) => {
@@ -224,7 +244,7 @@ COPY_JS = """() => {
 def tab_js(tab: str) -> str:
     """The page's address says the tab it shows (`tab`: a tab's id)."""
     return ("() => { const u = new URLSearchParams(location.search); u.set('tab', "
-            f"{tab!r}); history.replaceState(null, '', '?' + u.toString()); }}")
+            f"{tab!r}); window.swinvizAddress && window.swinvizAddress(u); }}")
 
 
 def on_address(request: gr.Request):

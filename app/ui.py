@@ -25,7 +25,7 @@ from swinviz.weights import checkpoint_folder, offered_checkpoints
 
 from . import clicks, exports, panel, plotting, runs, session
 from .access import DESCRIBE_JS, QUERY_KEYS_JS
-from .address import wire_address
+from .address import ADDRESS_JS, wire_address
 from .clicks import PAGE_FLOW_PATH, page_flow_route
 from .events import (
     RUN_NAMES,
@@ -489,7 +489,7 @@ def launch_options() -> dict:
         show_error=False,
         footer_links=["api", "gradio"],
         head=page_head() + "".join(f"<script>{js}</script>"
-                                   for js in (KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS)),
+                                   for js in (KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS)),
         app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
                     "middleware": [Middleware(
                         RequestLimits, max_body=MAX_BODY_BYTES,

@@ -357,6 +357,14 @@ def test_a_link_opens_its_view_and_the_address_follows_every_change(server, brow
         pg.wait_for_function("() => new URLSearchParams(location.search).get('block') === '1'")
         open_tab(pg, TABS[[k[0] for _, k, _ in TABS].index("flow")][0])
         pg.wait_for_function("() => new URLSearchParams(location.search).get('tab') === 'flow'")
+        wait_plot(pg, "flow")
+        # the figures' gradients and clip paths follow the address (plotly writes the full
+        # address into them under Gradio's <base>): none points at an address the page left
+        stale = pg.evaluate("""() => { const now = location.href.split('#')[0];
+            return [...document.querySelectorAll('[style*="url("], [clip-path*="url("]')]
+              .map((e) => (e.getAttribute('style') || '') + (e.getAttribute('clip-path') || ''))
+              .filter((v) => v.includes('http') && !v.includes(now)); }""")
+        assert stale == [], stale[:3]
         pg.screenshot(path=str(ARTIFACTS / "app-47-link.png"), full_page=True)
         pg.goto(server + "?stage=9&tab=nope&lang=zh")  # bad values: one sentence, no error
         note = pg.locator("#link-note")
