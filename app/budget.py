@@ -28,3 +28,14 @@ def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, **options
     return budget.check_budget(cfg, stage, pair, limit_mb=REQUEST_MB, response_mb=RESPONSE_MB,
                                request_name=REQUEST_MB_NAME, response_name=RESPONSE_MB_NAME,
                                **options)
+
+
+def evidence_fits(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> str | None:
+    """None when the run with its class evidence (one more forward and backward pass) fits the
+    per-request limit, else the sentence saying why it is left out."""
+    est = budget.estimate(cfg, stage, pair, evidence=True)
+    if est.total <= REQUEST_MB * budget.MB:
+        return None
+    return (f"its backward pass would take this run to about {budget.human(est.total)}, over "
+            f"the {REQUEST_MB:g} MB per-request limit ({REQUEST_MB_NAME}); a smaller input "
+            f"size has it")

@@ -33,6 +33,11 @@ CLICK_CONCURRENCY = 4  # the page's clicks drawn at once (figures only, no model
 CLICK_SLOTS = threading.BoundedSemaphore(CLICK_CONCURRENCY)
 
 
+# The select event's inputs as the page sends them, the last one (`message`) replaced by the page's
+# click message (app/instant.js `S.message`, read by `parse_click_message`).
+PICK_JS = ("(...args) => { args[args.length - 1] = window.swinviz ? window.swinviz.message() "
+           ": ''; return args; }")
+
 def _coordinate(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise user_error(f"The click's {name} must be a number of pixels, got {short(value)}.")
@@ -87,7 +92,7 @@ CLICK_MESSAGE_SHAPE = ('{"v": 1, "at": {"run": ..., "row": r, "col": c} or null,
 @dataclass(frozen=True)
 class ClickMessage:
     """What the page says with a click (app/instant.js `S.message`, sent as JSON in place of the
-    select event's last input, see app.ui.PICK_JS).
+    select event's last input, see PICK_JS).
 
     at: (run, row, col), the token the page found for the click on the run it shows; it wins
     over the click's pixel coordinates (Gradio may send a click held back behind a running one

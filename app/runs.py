@@ -28,6 +28,7 @@ from swinviz.config import short
 from swinviz.figures import KINDS
 from swinviz.image import ImageError
 
+from .budget import evidence_fits
 from .guard import RECEIVED, example_images
 from .limits import MAX_FILE_BYTES
 from .panel import badge
@@ -110,7 +111,13 @@ def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int 
     that process's cache), nothing is compiled, and everything returned is on the CPU.
     """
     model = load_cached_model(settings, device="auto")
-    return exploration_to_cpu(model.explore(image, stage=stage, pair=pair, without=without))
+    # Grad-CAM of the top class for the class-evidence tab: one more forward and backward
+    # pass, where its memory fits the request's limit (else the figure says why)
+    skipped = evidence_fits(settings.config(), stage, pair)
+    exp = model.explore(image, stage=stage, pair=pair, without=without,
+                        evidence=skipped is None)
+    exp.evidence_note = skipped
+    return exploration_to_cpu(exp)
 
 
 _run_model = explore_on_device

@@ -288,6 +288,10 @@ def exploration_nbytes(exp) -> int:
             add(value)
     for blk in getattr(exp, "chain", None) or []:
         add(blk.attn)
+    evidence = getattr(exp, "evidence", None)
+    if evidence is not None:  # the class evidence's maps, one per stage and per place
+        add(evidence.by_stage)
+        add(evidence.by_layer)
     add(getattr(exp, "__dict__", {}).get("_figure_cache"))
     image = getattr(exp, "image", None)
     if image is not None:

@@ -23,10 +23,10 @@ from starlette.routing import Route
 from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.weights import checkpoint_folder, offered_checkpoints
 
-from . import clicks, exports, panel, plotting, runs, session
+from . import clicks, evidence, exports, panel, plotting, runs, session
 from .access import DESCRIBE_JS, QUERY_KEYS_JS
 from .address import ADDRESS_JS, wire_address
-from .clicks import PAGE_FLOW_PATH, page_flow_route
+from .clicks import PAGE_FLOW_PATH, PICK_JS, page_flow_route
 from .events import (
     RUN_NAMES,
     SAVE_JS,
@@ -119,10 +119,6 @@ EXPORT_KW = dict(api_visibility="private", concurrency_id="export",
                  concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
 
 FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
-# The select event's inputs as the page sends them, the last one (`message`) replaced by the page's
-# click message (app/instant.js `S.message`, read by app.clicks.parse_click_message).
-PICK_JS = ("(...args) => { args[args.length - 1] = window.swinviz ? window.swinviz.message() "
-           ": ''; return args; }")
 
 # --------------------------------------------------------------------------------- the page
 
@@ -149,6 +145,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         wire_runs(c)
         wire_settings(c)
         wire_view(c)
+        evidence.wire_evidence(c, **MODEL_KW)
         wire_address(c, demo)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
@@ -308,6 +305,8 @@ def figure_tabs(c: SimpleNamespace) -> None:
                 tab_items.append(tab_item)
                 tab_mds.append(gr.Markdown(text, elem_classes="explain",
                                            elem_id=f"text-{kinds[0]}"))
+                if kinds[0] == evidence.KIND:  # its class picker, above its figure
+                    c.evidence_class = evidence.evidence_picker()
                 for kind in kinds:
                     plots[kind] = gr.Plot(elem_id=FIG_IDS[kind], show_label=False,
                                           label=kind)
@@ -353,6 +352,7 @@ def then_sync(c: SimpleNamespace, event) -> None:
     event.success(after_run, [view, head, block], [head, block, query_md, *tab_mds],
                   **PRIVATE)
     event.success(*c.after_run_lesson, **PRIVATE)
+    event.success(evidence.picker, [view], [c.evidence_class], **PRIVATE)
     event.success(lambda: "", None, [c.link_query], **PRIVATE)  # a link's query: used once
     event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
                   api_visibility="private", show_progress="hidden",

@@ -4,6 +4,7 @@ The data's path: image (`image`) -> `PatchEmbed` -> windows (`windows`) -> `Wind
 `SwinTransformerBlock` / `SwinBlockPair` (`block`) -> `PatchMerging` / `SwinTransformerStage`
 (`stages`) -> `SwinTransformer`, `explore` (`model`), all from one `SwinConfig` (`config`);
 `load_model` (`factory`) builds one with its weights (`weights`: checkpoints, layouts, the Hub).
+Swin V2 (`SwinConfig.version = 2`) has its own attention, block and stage in `v2`.
 """
 
 from .attention import WindowAttention
@@ -13,6 +14,7 @@ from .factory import load_model
 from .model import Exploration, SwinTransformer, check_settings
 from .patch_embed import PatchEmbed
 from .stages import PatchMerging, SwinTransformerStage
+from .v2 import PatchMergingV2, SwinV2Block, SwinV2Stage, WindowAttentionV2
 from .windows import (
     attention_mask,
     region_ids,
@@ -27,13 +29,17 @@ __all__ = [
     "Exploration",
     "PatchEmbed",
     "PatchMerging",
+    "PatchMergingV2",
     "SettingsError",
     "SwinBlockPair",
     "SwinConfig",
     "SwinTransformer",
     "SwinTransformerBlock",
     "SwinTransformerStage",
+    "SwinV2Block",
+    "SwinV2Stage",
     "WindowAttention",
+    "WindowAttentionV2",
     "attention_mask",
     "check_settings",
     "get_config",

@@ -325,7 +325,8 @@ class SwinBlockPair(nn.Module):
 
 def init_weights(module: nn.Module) -> None:
     """The reference's initialisation: Linear weights ~ truncated normal(0.02), biases 0,
-    LayerNorm weight 1 and bias 0 (bias tables are initialised in WindowAttention)."""
+    LayerNorm weight 1 and bias 0 (bias tables are initialised in WindowAttention); for Swin V2
+    timm's (its position MLP's Linears included, then `reset_v2_parameters`)."""
     for m in module.modules():
         if isinstance(m, nn.Linear):
             trunc_normal_(m.weight)
@@ -336,3 +337,8 @@ def init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
         elif isinstance(m, WindowAttention):
             trunc_normal_(m.relative_position_bias_table)
+    # Swin V2's modules then set what is not a Linear or set otherwise (the temperature, the
+    # q / v biases, the res-post-norms at zero), as timm does (`swinviz.v2`)
+    for m in module.modules():
+        if callable(reset := getattr(m, "reset_v2_parameters", None)):
+            reset()

@@ -218,8 +218,24 @@ def _fast_block(st: _Stage) -> int:
     return attn + 10 * st.X + 2 * st.L * st.hidden * F32
 
 
-def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
-    """Memory and payload of `model.explore(image, stage=stage, pair=pair)` and its figures.
+def _graph_block(st: _Stage) -> int:
+    """A block on the fast path while autograd records (the evidence pass,
+    `swinviz.evidence.gather`): what it saves for the backward pass, its probabilities and
+    scores, the inputs of its norms and linears, the MLP's hidden activations."""
+    return st.S + 6 * st.X + st.L * st.hidden * F32
+
+
+def _evidence(sts: list[_Stage]) -> int:
+    """The evidence pass: the graph from stage 1's last block to the head, and the backward
+    pass through the largest block (its gradients beside what it saved)."""
+    graph = _graph_block(sts[0]) + sum(st.depth * _graph_block(st) for st in sts[1:])
+    return graph + max(_fast_block(st) for st in sts)
+
+
+def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *,
+             evidence: bool = False) -> Estimate:
+    """Memory and payload of `model.explore(image, stage=stage, pair=pair)` and its figures;
+    evidence=True: of `explore(..., evidence=True)`, whose backward pass counts.
 
     Pure arithmetic on the config; SettingsError for a stage or pair the model lacks.
     """
@@ -246,7 +262,9 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
     # after the pair (prediction, and the pair once on the fast path to time it)
     after = [cur] + [st for i, st in enumerate(sts) if i >= s - 1]
     fast_peak = traces + max(_fast_block(st) for st in after)
-    run = RUN_FIXED + image + chain + max(peak_before, pair_peak, fast_peak)
+    # the evidence pass, after the pair, while its traces are kept
+    evidence = traces + _evidence(sts) if evidence else 0
+    run = RUN_FIXED + image + chain + max(peak_before, pair_peak, fast_peak, evidence)
 
     L1 = sts[0].L
     payload = (PAYLOAD_FIXED + PAYLOAD_PER_PIXEL * img + PAYLOAD_PER_TOKEN * cur.Lp
@@ -256,8 +274,11 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
     # the figures cache on each trace its head-mean attention (float64) and window geometry,
     # and encoded copies of the image (base64 PNG: at most 4 bytes a pixel)
     figure_caches = 2 * (2 * cur.A + 6 * cur.Lp * I64)
+    # the class evidence's maps: one per stage and three at the explored block, float32
+    evidence_maps = (sum(st.L for st in sts) + 3 * cur.L) * F32
     held = (2 * (2 * cur.S + cur.nH * cur.N * cur.N * F32 + cur.Lp * I64) + cur.A + chain
-            + figure_caches + img * (3 + 4) + cfg.num_classes * F32 + 256 * 1024)
+            + figure_caches + evidence_maps + img * (3 + 4) + cfg.num_classes * F32
+            + 256 * 1024)
     # explore's Exploration: all of that but the figures' caches, plus the pixels, the pair's
     # input and output, and each traced block's input and output
     exploration = (held - figure_caches + img * 3 * F32
@@ -265,7 +286,8 @@ def estimate(cfg: SwinConfig | str, stage: int = 1, pair: int = 0) -> Estimate:
     model = model_bytes(cfg)
     figures = FIGURE_FACTOR * payload + FIGURE_CHECK_FACTOR * cur.S
     terms = {"model": model, "image": image, "chain": chain, "before_pair": peak_before,
-             "pair": pair_peak, "after_pair": fast_peak, "scores_or_probs": cur.S,
+             "pair": pair_peak, "after_pair": fast_peak, "evidence": evidence,
+             "scores_or_probs": cur.S,
              "figures": figures}
     return Estimate(cfg, s, p, model=model, run=run, figures=figures, payload=payload,
                     held=held, exploration=exploration, terms=terms)
@@ -336,7 +358,7 @@ def fits(est: Estimate, limit_mb: float, response_mb: float) -> bool:
 
 def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: float,
                 response_mb: float = DEFAULT_RESPONSE_MB, most: int = 2,
-                vary: tuple[str, ...] = tuple(CHANGES)) -> list[str]:
+                vary: tuple[str, ...] = tuple(CHANGES), evidence: bool = False) -> list[str]:
     """Up to `most` phrases ("a window of 14", "an input size of 224") naming one change each
     that brings the run within the limits (the largest that fits of each kind); when no single
     change is enough, one phrase combining them ("a width of 96 with 3 heads and a window of 7").
@@ -346,7 +368,7 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
 
     def ok(alt: SwinConfig) -> bool:
         try:
-            return fits(estimate(alt, stage, pair), limit_mb, response_mb)
+            return fits(estimate(alt, stage, pair, evidence=evidence), limit_mb, response_mb)
         except SettingsError:  # the stage or pair does not exist at that size
             return False
 
@@ -383,15 +405,16 @@ def suggestions(cfg: SwinConfig, stage: int = 1, pair: int = 0, *, limit_mb: flo
 def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *, limit_mb: float,
                  response_mb: float = DEFAULT_RESPONSE_MB, request_name: str = REQUEST_MB,
                  response_name: str | None = None, include_model: bool = True,
-                 vary: tuple[str, ...] = tuple(CHANGES)) -> Estimate:
+                 vary: tuple[str, ...] = tuple(CHANGES), evidence: bool = False) -> Estimate:
     """The estimate when the run fits the per-request limits; else BudgetError whose message
     names the need, the limit (and the variable that sets it) and settings that fit.
 
     include_model=False leaves the model out (for a caller whose model is already loaded and
     counted elsewhere). vary: the settings the suggestions may change (see `suggestions`).
+    evidence: the run computes the class evidence too (its backward pass counts).
     """
     cfg = get_config(cfg)
-    est = estimate(cfg, stage, pair)
+    est = estimate(cfg, stage, pair, evidence=evidence)
     limit_mb, response_mb = float(limit_mb), float(response_mb)
     need = est.total if include_model else est.request
     problems = []
@@ -405,7 +428,7 @@ def check_budget(cfg: SwinConfig | str, stage: int = 1, pair: int = 0, *, limit_
     if not problems:
         return est
     alts = suggestions(cfg, est.stage, est.pair, limit_mb=limit_mb, response_mb=response_mb,
-                       vary=vary)
+                       vary=vary, evidence=evidence)
     if alts:
         tail = f"; {' or '.join(alts)} fits"
         if len(alts) == 1 and " and " in alts[0]:

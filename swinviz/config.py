@@ -123,6 +123,9 @@ class StageGeometry:
     shift_size: int  # the shift of its odd blocks (0 when one window covers the grid)
     patch_px: int  # pixels one token of this stage stands for: 4·2^(s-1)
     downsample: bool  # a patch merge precedes the stage
+    version: int = 1  # Swin V1 or V2 (docs/concepts.md, facts 16-20)
+    pretrained_window_size: int = 0  # V2: the window its position coordinates are scaled by
+    roll_first: bool = False  # V2 as timm runs it: roll, then pad (docs/concepts.md, "Padding")
 
     @property
     def pairs(self) -> int:
@@ -140,11 +143,20 @@ class StageGeometry:
 
 @dataclass(frozen=True)
 class SwinConfig:
-    """A Swin Transformer (V1): patch embedding, stages of block pairs, final norm, head.
+    """A Swin Transformer (V1 or V2): patch embedding, stages of block pairs, final norm, head.
 
     depths / num_heads: one entry per stage. window_size M and shift_size (default M // 2) are
     the same in every stage (fact 2 shrinks them where a stage's grid is smaller).
     num_classes = 0 means no classifier head (a backbone).
+    version 2 (Swin V2, docs/concepts.md facts 16-20): scaled cosine attention, a continuous
+    position bias, res-post-norm and merges that reduce before they normalise.
+    pretrained_window_sizes (V2 only): per stage, the window the checkpoint was pretrained with,
+    which scales the position coordinates (0 or () for the window itself); e.g. timm's
+    swinv2_base_window12to16_192to256 has (12, 12, 12, 6).
+    roll_first (V2 only): where a grid does not split into whole windows, roll and then pad
+    (True, timm's order) or pad and then roll (False, transformers' order, and V1's); None: the
+    version's own (V1 False, V2 True), and for V2 weights in transformers' layout False
+    (`swinviz.factory.load_model`). Both orders agree when no stage pads.
     """
 
     name: str = "swin_tiny_patch4_window7_224"
@@ -160,10 +172,18 @@ class SwinConfig:
     qkv_bias: bool = True
     num_classes: int = 1000
     layer_norm_eps: float = field(default=1e-5, repr=False)
+    version: int = 1
+    pretrained_window_sizes: tuple[int, ...] = ()
+    roll_first: bool | None = None
 
     @property
     def num_stages(self) -> int:
         return len(self.depths)
+
+    @property
+    def rolls_first(self) -> bool:
+        """Whether a padded grid is rolled before it is padded (roll_first, resolved)."""
+        return self.version == 2 if self.roll_first is None else bool(self.roll_first)
 
     @property
     def shift(self) -> int:
@@ -194,7 +214,10 @@ class SwinConfig:
         return StageGeometry(
             stage=s, dim=self.embed_dim * 2**i, grid=grid, depth=self.depths[i],
             num_heads=self.num_heads[i], window_size=M, shift_size=shift,
-            patch_px=self.patch_size * 2**i, downsample=i > 0,
+            patch_px=self.patch_size * 2**i, downsample=i > 0, version=self.version,
+            pretrained_window_size=(self.pretrained_window_sizes[i]
+                                    if self.pretrained_window_sizes else 0),
+            roll_first=self.rolls_first,
         )
 
     def stages(self) -> list[StageGeometry]:
@@ -224,6 +247,23 @@ def _positive(name: str, v, most: int | None = None) -> None:
         raise SettingsError(f"{name} must be a positive whole number, got {short(v)}")
     if most is not None and v > most:
         raise SettingsError(f"{name} must be at most {most:,}, got {short(v)}")
+
+
+def _check_version(cfg: SwinConfig) -> None:
+    """What only Swin V2 has: pretrained window sizes and the choice of padding order."""
+    if cfg.version not in (1, 2):
+        raise SettingsError(f"Swin version must be 1 or 2, got {short(cfg.version)}")
+    pws = cfg.pretrained_window_sizes
+    if pws and cfg.version == 1:
+        raise SettingsError("pretrained window sizes belong to Swin V2 (its continuous position "
+                            "bias); a Swin V1 config takes none")
+    if pws and (len(pws) != len(cfg.depths) or any(
+            isinstance(w, bool) or not isinstance(w, int) or w < 0 for w in pws)):
+        raise SettingsError(f"pretrained window sizes need one whole number >= 0 per stage, "
+                            f"got {short(pws)} for {len(cfg.depths)} stages")
+    if cfg.roll_first and cfg.version == 1:
+        raise SettingsError("rolling before padding (timm's order) is only implemented for "
+                            "Swin V2; Swin V1 pads, then rolls")
 
 
 def check_config(cfg: SwinConfig) -> None:
@@ -259,6 +299,7 @@ def check_config(cfg: SwinConfig) -> None:
                 f"{heads} heads do not divide the width {dim} of stage {i + 1} "
                 f"(each head needs {dim}/{heads} channels)"
             )
+    _check_version(cfg)
 
 
 def check_stage_pair(cfg: SwinConfig, stage, pair) -> tuple[int, int]:
@@ -305,20 +346,52 @@ ARCHS: dict[str, SwinConfig] = {
         _arch("swin_base_patch4_window12_384", 384, 128, (2, 2, 18, 2), (4, 8, 16, 32), 12),
     )
 }
+
+
+def _v2(name: str, img: int, C: int, depths, heads, M: int, pretrained=()) -> SwinConfig:
+    return replace(_arch(name, img, C, depths, heads, M), version=2,
+                   pretrained_window_sizes=tuple(pretrained))
+
+
+_T, _S = (2, 2, 6, 2), (2, 2, 18, 2)
+_HT, _HB, _HL = (3, 6, 12, 24), (4, 8, 16, 32), (6, 12, 24, 48)
+# Swin V2 as timm names it (the paper's Table 1 of V2: 256 px with M = 8 or 16; the ImageNet-22k
+# models fine-tuned at 256 / 384 px from M = 12 at 192 px, whose last stage pretrained with M = 6)
+V2_ARCHS: dict[str, SwinConfig] = {
+    c.name: c
+    for c in (
+        _v2("swinv2_tiny_window8_256", 256, 96, _T, _HT, 8),
+        _v2("swinv2_tiny_window16_256", 256, 96, _T, _HT, 16),
+        _v2("swinv2_small_window8_256", 256, 96, _S, _HT, 8),
+        _v2("swinv2_small_window16_256", 256, 96, _S, _HT, 16),
+        _v2("swinv2_base_window8_256", 256, 128, _S, _HB, 8),
+        _v2("swinv2_base_window16_256", 256, 128, _S, _HB, 16),
+        _v2("swinv2_base_window12to16_192to256", 256, 128, _S, _HB, 16, (12, 12, 12, 6)),
+        _v2("swinv2_base_window12to24_192to384", 384, 128, _S, _HB, 24, (12, 12, 12, 6)),
+        _v2("swinv2_large_window12to16_192to256", 256, 192, _S, _HL, 16, (12, 12, 12, 6)),
+        _v2("swinv2_large_window12to24_192to384", 384, 192, _S, _HL, 24, (12, 12, 12, 6)),
+    )
+}
+ARCHS.update(V2_ARCHS)
 DEFAULT_ARCH = "swin_tiny_patch4_window7_224"
+DEFAULT_V2_ARCH = "swinv2_tiny_window8_256"
 SHORT_NAMES = {"swin-t": "swin_tiny_patch4_window7_224", "swin-s": "swin_small_patch4_window7_224",
                "swin-b": "swin_base_patch4_window7_224",
-               "swin-b-384": "swin_base_patch4_window12_384"}
+               "swin-b-384": "swin_base_patch4_window12_384",
+               "swinv2-t": "swinv2_tiny_window8_256", "swinv2-s": "swinv2_small_window8_256",
+               "swinv2-b": "swinv2_base_window8_256"}
 
 
 def get_config(arch: str | SwinConfig = DEFAULT_ARCH) -> SwinConfig:
-    """A named architecture (timm's name, or swin-t / swin-s / swin-b / swin-b-384)."""
+    """A named architecture (timm's name, or swin-t / swin-s / swin-b / swin-b-384 /
+    swinv2-t / swinv2-s / swinv2-b)."""
     if isinstance(arch, SwinConfig):
         return arch.validate()
     key = SHORT_NAMES.get(str(arch).strip().lower(), str(arch).strip())
     if key not in ARCHS:
         raise SettingsError(
-            f"unknown architecture {short(arch)}; choose one of {', '.join(ARCHS)} "
-            f"(or {', '.join(SHORT_NAMES)})"
+            f"unknown architecture {short(arch)}; choose {', '.join(SHORT_NAMES)} or a timm "
+            f"name (swin_tiny_patch4_window7_224, swinv2_tiny_window8_256, ...: "
+            f"swinviz.config.ARCHS holds all {len(ARCHS)})"
         )
     return ARCHS[key]

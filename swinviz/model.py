@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from pathlib import Path
 
 import torch
 from PIL import Image
 from torch import nn
 
 from .block import BlockTrace
+from .classes import imagenet_classes
 from .config import (
     DEFAULT_ARCH,
     SettingsError,
@@ -32,9 +31,12 @@ from .config import (
     check_stage_pair,
     get_config,
 )
+from .evidence.gather import EvidenceSet
+from .evidence.gather import gather as gather_evidence
 from .patch_embed import PatchEmbed
 from .rollout import BlockAttention
 from .stages import SwinTransformerStage
+from .v2.stages import SwinV2Stage
 from .without import parse_parts
 from .without import without as _without
 
@@ -80,16 +82,6 @@ def check_settings(
     return geo.window_size, geo.shift_size
 
 
-@lru_cache(maxsize=1)
-def imagenet_classes() -> tuple[str, ...]:
-    """The 1000 ImageNet-1k class names, in the index order of the classifier's outputs."""
-    path = Path(__file__).resolve().parent / "data" / "imagenet_classes.txt"
-    names = tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    if len(names) != 1000:
-        raise RuntimeError(f"{path} should hold 1000 class names, it holds {len(names)}")
-    return names
-
-
 @dataclass
 class Exploration:
     """One image through the model, with everything the figures draw.
@@ -132,6 +124,9 @@ class Exploration:
     # (Swin with every part, unless that model already left some out: `model.removed`)
     intact_logits: torch.Tensor | None = None  # (1, classes)
     intact_top5: list[tuple[int, str, float]] | None = None
+    # Grad-CAM of one class at every stage and at the pair's second block (`explore(evidence=)`)
+    evidence: EvidenceSet | None = None
+    evidence_note: str | None = None  # why there is none, where a caller left it out
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -190,9 +185,10 @@ class SwinTransformer(nn.Module):
         self.patch_embed = PatchEmbed(cfg.img_size, cfg.patch_size, cfg.in_chans, cfg.embed_dim)
         layers = []
         dim, grid = cfg.embed_dim, cfg.grids()[0]
+        stage_class = SwinV2Stage if cfg.version == 2 else SwinTransformerStage  # the one choice
         for geo in cfg.stages():
-            layers.append(SwinTransformerStage(geo, dim, grid, cfg.mlp_ratio, cfg.qkv_bias,
-                                               eps=cfg.layer_norm_eps))
+            layers.append(stage_class(geo, dim, grid, cfg.mlp_ratio, cfg.qkv_bias,
+                                      eps=cfg.layer_norm_eps))
             dim, grid = geo.dim, geo.grid
         self.layers = nn.ModuleList(layers)
         self.norm = nn.LayerNorm(cfg.num_features, eps=cfg.layer_norm_eps)
@@ -245,6 +241,23 @@ class SwinTransformer(nn.Module):
         (`swinviz.without`)."""
         return _without(self, parts)
 
+    def explain(self, image, target=None, method: str = "gradcam", stage: int = 4,
+                block: int = -1, at: str = "norm1", **options):
+        """Where this model finds evidence for a class in an image (`swinviz.evidence`):
+        an `Evidence` with `.grid` (Hs, Ws) on the stage's token grid before normalisation,
+        `.target` (the top-1 class when target is None; an index or an ImageNet name), and
+        `.image_map` (H, W) in [0, 1] at the model input's size.
+
+        method: "gradcam" (default), "gradcam++", "gradxinput" or "rollout" (gradient-weighted
+        attention rollout to stage 1's patches; options discard_ratio=0.9, head_fusion="mean"
+        | "max" | "min"). stage (1-4) and block (counted inside the stage as timm's
+        `layers[stage-1].blocks[block]`, -1 the last) choose the block; at: its "norm1",
+        "norm2" or "output". policy="crop" | "keep" sizes the image as `explore` does.
+        Bad settings are a SettingsError naming the field; the model is not changed."""
+        from .evidence import explain
+
+        return explain(self, image, target, method, stage, block, at, **options)
+
     def compiled(self, freeze: bool = False):
         """This model's fast path through torch.compile, for inference: a callable (B, 3, H, W)
         -> (B, classes) equal to `self(pixels)` to 1e-5 (`swinviz.backends.compiled`).
@@ -257,7 +270,8 @@ class SwinTransformer(nn.Module):
 
     @torch.inference_mode()
     def explore(self, image, *, stage: int = 1, pair: int = 0, policy: str = "crop",
-                predict: bool = True, rollout: bool = True, without=()) -> Exploration:
+                predict: bool = True, rollout: bool = True, without=(),
+                evidence=False) -> Exploration:
         """Run one image (path, bytes, file, PIL image or array) and trace block pair `pair` of
         stage `stage` (1-4 as in the paper; pair p is blocks 2p and 2p+1).
 
@@ -271,13 +285,18 @@ class SwinTransformer(nn.Module):
 
         without: parts to leave out ("shift", "mask", "bias"; names or "mask,bias"): the
         exploration of `self.without(*without)`, whose `without` names them.
+
+        evidence: True (the top-1 class), a class index or an ImageNet name: `exp.evidence`
+        holds Grad-CAM of that class at every stage and at the pair's second block
+        (`swinviz.evidence.gather`; one more forward and backward pass, with gradients).
         """
         from .image import prepare_image
 
         parts = parse_parts(without)
         if set(parts) - set(self.removed):
             exp = self.without(*parts).explore(image, stage=stage, pair=pair, policy=policy,
-                                               predict=predict, rollout=rollout)
+                                               predict=predict, rollout=rollout,
+                                               evidence=evidence)
             if exp.logits is not None:  # the prediction with every part, to compare with
                 exp.intact_logits = self(exp.pixels.to(self.device, self.dtype)).float().cpu()
                 exp.intact_top5 = top5_of(exp.intact_logits)
@@ -354,7 +373,7 @@ class SwinTransformer(nn.Module):
             for t in traces
         ]
         blk = blocks[1]
-        return Exploration(
+        exp = Exploration(
             image=prepared.image, pixels=prepared.pixels.cpu(), tokens=cpu(tokens),
             output=cpu(y), traces=traces, patch_size=geo.patch_px, embed_dim=geo.dim,
             num_heads=geo.num_heads, mlp_ratio=blk.mlp_ratio, device=device_name(self.device),
@@ -362,6 +381,12 @@ class SwinTransformer(nn.Module):
             stage=s, pair=p, config=cfg, chain=chain, logits=logits, top5=top5,
             pretrained=self.pretrained, without=self.removed,
         )
+        if evidence is not False and cfg.num_classes > 0:
+            exp.evidence = gather_evidence(
+                self, prepared.pixels.to(self.device, self.dtype),
+                None if evidence is True else evidence, stage=s, block=2 * p + 1,
+                names=imagenet_classes() if cfg.num_classes == 1000 else None)
+        return exp
 
 
 def top5_of(logits: torch.Tensor) -> list[tuple[int, str, float]] | None:

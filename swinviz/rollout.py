@@ -87,6 +87,18 @@ def rollout_map(chain: list[BlockAttention], query: tuple[int, int],
         raise ValueError(f"query ({r}, {c}) is outside the {H}x{W} token grid")
     v = torch.zeros(H * W, dtype=torch.float64)
     v[r * W + c] = 1.0
+    return roll_back(chain, v, residual)
+
+
+def roll_back(chain: list[BlockAttention], v: torch.Tensor,
+              residual: float = 0.5) -> list[torch.Tensor]:
+    """Carry a row vector v (H·W,) over the last block's output grid back through `chain`
+    (blocks in forward order, from stage 1, block 0): v <- residual·v + (1 - residual)·(v A)
+    at each block, `spread_to_children` at each patch merge. Returns one (H_s, W_s) map per
+    stage crossed, last stage first, the stage-1 map last. residual=0 takes each block's
+    matrix as it is (the class-conditioned rollout puts its own identity in,
+    `swinviz.evidence`)."""
+    H, W = chain[-1].grid
     maps = []
     stage = chain[-1].stage
     for blk in reversed(chain):
@@ -95,6 +107,6 @@ def rollout_map(chain: list[BlockAttention], query: tuple[int, int],
             v = spread_to_children(v, (H, W), blk.grid)
             H, W = blk.grid
             stage = blk.stage
-        v = residual * v + (1 - residual) * blk.apply(v)
+        v = residual * v + (1 - residual) * blk.apply(v) if residual else blk.apply(v)
     maps.append(v.view(H, W).clone())
     return maps

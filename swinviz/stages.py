@@ -39,7 +39,9 @@ class PatchMerging(nn.Module):
         H, W = self.input_resolution
         return -(-H // 2), -(-W // 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def concat_children(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H·W, C) -> (B, Ho·Wo, 4C): each merged token's 2x2 children concatenated in the
+        reference's order, an odd side padded with zeros first (V1 and V2 alike)."""
         H, W = self.input_resolution
         B, L, C = x.shape
         if L != H * W:
@@ -49,7 +51,10 @@ class PatchMerging(nn.Module):
             x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
         Ho, Wo = self.output_resolution
         # B, Ho, 2 (row in pair), Wo, 2 (col in pair), C -> B, Ho, Wo, col, row, C
-        x = x.view(B, Ho, 2, Wo, 2, C).permute(0, 1, 3, 4, 2, 5).reshape(B, Ho * Wo, 4 * C)
+        return x.view(B, Ho, 2, Wo, 2, C).permute(0, 1, 3, 4, 2, 5).reshape(B, Ho * Wo, 4 * C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.concat_children(x)
         if self.training:
             return self.reduction(self.norm(x))
         return fused_linear(self.norm(x), self.reduction)  # oneDNN where it runs
@@ -64,23 +69,26 @@ class SwinTransformerStage(nn.Module):
     forward(x): (B, L_in, C_in) -> (B, L, C) where (L, C) is the stage's grid and width.
     """
 
+    merge_class = PatchMerging  # Swin V2's stage changes these two (`swinviz.v2.stages`)
+
     def __init__(self, geo: StageGeometry, in_dim: int, in_grid: tuple[int, int],
                  mlp_ratio: float = 4.0, qkv_bias: bool = True, eps: float = 1e-5) -> None:
         super().__init__()
         self.geometry = geo
-        self.downsample = (PatchMerging(in_dim, in_grid, geo.dim, eps=eps) if geo.downsample
-                           else nn.Identity())
+        self.downsample = (self.merge_class(in_dim, in_grid, geo.dim, eps=eps)
+                           if geo.downsample else nn.Identity())
         self.blocks = nn.ModuleList(
-            SwinTransformerBlock(
-                geo.dim, geo.grid, geo.num_heads, window_size=geo.window_size,
-                shift_size=0 if b % 2 == 0 else geo.shift_size, mlp_ratio=mlp_ratio,
-                qkv_bias=qkv_bias,
-            )
+            self.block(geo, 0 if b % 2 == 0 else geo.shift_size, mlp_ratio, qkv_bias, eps)
             for b in range(geo.depth)
         )
-        if eps != 1e-5:
-            for blk in self.blocks:
-                blk.norm1.eps = blk.norm2.eps = eps
+
+    def block(self, geo: StageGeometry, shift: int, mlp_ratio: float, qkv_bias: bool,
+              eps: float) -> nn.Module:
+        """One of the stage's blocks, with this shift."""
+        blk = SwinTransformerBlock(geo.dim, geo.grid, geo.num_heads, window_size=geo.window_size,
+                                   shift_size=shift, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias)
+        blk.norm1.eps = blk.norm2.eps = eps
+        return blk
 
     def pair(self, p: int) -> tuple[SwinTransformerBlock, SwinTransformerBlock]:
         """Blocks 2p (W-MSA) and 2p+1 (SW-MSA)."""

@@ -138,18 +138,23 @@ def relative_position_index(window_size: int | tuple[int, int]) -> torch.Tensor:
 
 @lru_cache(maxsize=64)
 @torch.inference_mode(False)  # normal tensors: autograd may use them after an inference run
-def _window_order_cpu(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+def _window_order_cpu(H: int, W: int, window_size: int, shift_size: int,
+                      roll_first: bool = False) -> torch.Tensor:
     Hp, Wp = padded_size(H, W, window_size)
     pos = torch.full((Hp, Wp), H * W, dtype=torch.long)  # padding reads token H*W (zeros)
-    pos[:H, :W] = torch.arange(H * W).view(H, W)
+    grid = torch.arange(H * W).view(H, W)
+    if roll_first and shift_size:  # timm's Swin V2: the unpadded map rolls, then pads
+        grid = torch.roll(grid, shifts=(-shift_size, -shift_size), dims=(0, 1))
+    pos[:H, :W] = grid
     pos = pos.view(1, Hp, Wp, 1)
-    if shift_size:
+    if shift_size and not roll_first:
         pos = torch.roll(pos, shifts=(-shift_size, -shift_size), dims=(1, 2))
     return window_partition(pos, window_size).reshape(-1)
 
 
 def window_order(
-    H: int, W: int, window_size: int, shift_size: int, device: torch.device | str = "cpu"
+    H: int, W: int, window_size: int, shift_size: int, device: torch.device | str = "cpu",
+    roll_first: bool = False,
 ) -> torch.Tensor:
     """The gather index that does (pad +) roll(-s, -s) + window_partition in one step.
 
@@ -157,8 +162,10 @@ def window_order(
     that lands at slot k of the flattened windows, or H*W for a padding slot (gather from the
     tokens with one zero token appended). `x.view(B, H*W, C)[:, order]` is
     `window_partition(roll(x))`, and `inverse_order` undoes it (window_reverse + roll back).
+    roll_first: roll the unpadded map, then pad (timm's Swin V2; docs/concepts.md, "Padding");
+    the same order when H and W are whole windows.
     """
-    return _window_order_cpu(H, W, window_size, shift_size).to(device)
+    return _window_order_cpu(H, W, window_size, shift_size, bool(roll_first)).to(device)
 
 
 def inverse_order(order: torch.Tensor, length: int | None = None) -> torch.Tensor:

@@ -6,7 +6,8 @@ Each part answers "what breaks without it" (docs/concepts.md, facts 3-7):
   window border inside a stage;
 - "mask": the shifted blocks still roll, but add no -100 mask: tokens that the roll wrapped
   around into one window attend to each other although they are far apart in the image;
-- "bias": no relative position bias is added: attention inside a window sees content only.
+- "bias": no relative position bias is added: attention inside a window sees content only
+  (in Swin V2: no continuous position bias, 16·sigmoid(cpb_mlp(...)), docs/concepts.md fact 17).
 
 The counterfactual model is a new module tree whose leaves are the original's: the same
 LayerNorms, linears and MLPs (the same Parameter objects, nothing is copied), only the blocks
@@ -71,8 +72,12 @@ def _shallow(module: nn.Module) -> nn.Module:
 
 def _without_bias(attn: nn.Module) -> nn.Module:
     """The window attention with a zero bias table: the same qkv and proj (shared), the table
-    a zero buffer of the learned one's shape (not a parameter: nothing to learn or load)."""
+    a zero buffer of the learned one's shape (not a parameter: nothing to learn or load).
+    Swin V2's attention (`swinviz.v2`) keeps its position MLP and adds no bias from it."""
     new = _shallow(attn)
+    if "relative_position_bias_table" not in new._parameters:  # V2: a switch, no table
+        new.position_bias = False
+        return new
     table = new._parameters.pop("relative_position_bias_table")
     new.register_buffer("relative_position_bias_table", torch.zeros_like(table.detach()),
                         persistent=False)

@@ -199,7 +199,8 @@ def test_pick_query_updates_only_the_query_figures(view, monkeypatch):
     assert calls == []
     assert new_view.query == (5, 2) and view.query is None  # the old view is not mutated
     assert new_view.exp is view.exp
-    assert len(plots) == len(QUERY_KINDS) and QUERY_KINDS == ("attention", "flow", "parts")
+    assert len(plots) == len(QUERY_KINDS) and QUERY_KINDS == ("attention", "flow", "parts",
+                                                              "evidence")
     for kind, plot in zip(QUERY_KINDS, plots, strict=True):
         if not is_placeholder(plot):
             assert plot_json(plot)["data"] != json.loads(before[kind].to_json())["data"], kind
@@ -979,7 +980,7 @@ def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_
     evt = type("Evt", (), {"index": [2 * k + 1, 5 * k + 1]})()  # token (5, 2)
     drew = click_message(drew=(view.run_id, 1, 0, 5, 2))
     assert view.run_id
-    new, img, att, flow, _, flow_text = clicks.pick_query_page(clicked(view, drew), evt)
+    new, img, att, flow, _, _, flow_text = clicks.pick_query_page(clicked(view, drew), evt)
     assert new.query == (5, 2) and att == gr.skip() and flow_text == ""
     assert plot_json(flow)["layout"]["title"]["text"].startswith("Information flow into token "
                                                                  "(5, 2)")
@@ -991,7 +992,7 @@ def test_a_page_click_leaves_the_attention_figure_to_the_page_only_when_it_drew_
                   click_message(drew=(view.run_id, 0, 0, 5, 2)),
                   click_message(drew=("another-run", 1, 0, 5, 2)), None,
                   click_message(flow="text")):
-        _, _, att, _, _, _ = clicks.pick_query_page(clicked(view, other), evt)
+        _, _, att, _, _, _, _ = clicks.pick_query_page(clicked(view, other), evt)
         fig = plot_json(att)
         assert "(5, 2)" in fig["layout"]["title"]["text"]
         assert fig["layout"]["meta"]["click"]["query"] == [5, 2]
@@ -1005,7 +1006,7 @@ def test_a_page_click_with_the_flow_tab_open_sends_the_flow_figure_as_text(view)
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
     for drew in ((view.run_id, 1, 0, 1, 3), None):
         msg = click_message(drew=drew, flow="text")
-        new, _, att, flow, _, flow_text = clicks.pick_query_page(clicked(view, msg), evt)
+        new, _, att, flow, _, _, flow_text = clicks.pick_query_page(clicked(view, msg), evt)
         assert flow == gr.skip() and new.query == (1, 3)
         assert (att == gr.skip()) is (drew is not None)
         want = plotting.build_plots(new, ("flow",), block=1, head=0)[0]
@@ -1021,7 +1022,7 @@ def test_a_page_click_that_fetched_the_flow_figure_itself_leaves_it_out(view):
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
     for drew in (None, (view.run_id, 1, 0, 1, 3)):
         msg = click_message(drew=drew, flow="page")
-        new, img, att, flow, _, flow_text = clicks.pick_query_page(clicked(view, msg), evt)
+        new, img, att, flow, _, _, flow_text = clicks.pick_query_page(clicked(view, msg), evt)
         assert new.query == (1, 3) and flow == gr.skip() and flow_text == ""
         assert (att == gr.skip()) is (drew is not None)
         with Image.open(img) as marked:
@@ -1092,7 +1093,7 @@ def test_the_switch_turns_the_click_pack_off_and_the_server_still_draws(view, mo
     assert "window.swinvizInstant = false;" in instant.page_head()
     k = picture.display_scale(view.exp.image) * view.exp.patch_size
     evt = type("Evt", (), {"index": [3 * k + 1, 1 * k + 1]})()  # token (1, 3)
-    new, _, att, flow, _, flow_text = clicks.pick_query_page(clicked(view, ""), evt)
+    new, _, att, flow, _, _, flow_text = clicks.pick_query_page(clicked(view, ""), evt)
     assert new.query == (1, 3) and flow_text == ""
     for fig in (plot_json(att), plot_json(flow)):
         assert "(1, 3)" in fig["layout"]["title"]["text"]

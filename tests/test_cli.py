@@ -374,8 +374,8 @@ STAGE = "--stage must be from 1 to 4 (as the paper numbers them), got"
          "--pair 3: stage 3 has 3 block pairs (pair 0 to 2), got pair 3"),
         (["--stage", "3", "--pair", "1.5"],
          "--pair must be a whole number from 0 to 2 (stage 3 has 3 block pairs), got '1.5'"),
-        (["--arch", "swin-x"], "--arch: unknown architecture 'swin-x'; choose one of "
-                               "swin_tiny_patch4_window7_224, swin_small_patch4_window7_224"),
+        (["--arch", "swin-x"], "--arch: unknown architecture 'swin-x'; choose swin-t, swin-s, "
+                               "swin-b, swin-b-384, swinv2-t, swinv2-s, swinv2-b or a timm name"),
         (["--preset", "fancy"], "--preset must be one of 6x6, got 'fancy'"),
         (["--stage", "3", "--query", "14,0"],
          "--query 14,0 is outside the 14x14 token grid of stage 3 (224 px input); ROW and COL "
@@ -513,3 +513,30 @@ def test_lecture_language_and_theme_are_checked_first(tmp_path, capsys, option, 
     assert code != 0
     assert said in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_target_names_the_class_the_evidence_figure_explains(tmp_path, capsys, no_work):
+    """Issue 27: --target is an ImageNet index or name, checked by the evidence's one rule
+    before any work; the evidence pass's memory is counted only when its figure is drawn."""
+    def settings(*args):
+        return cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), *args])
+
+    assert settings("--target", "tabby").target == 281
+    assert settings("--target", " 281 ").target == 281
+    assert settings().target is None
+    for args, words in ((["--target", "cat"], "--target: 'cat' names 8 classes"),
+                        (["--target", "1000"], "--target must be a class index from 0 to 999"),
+                        (["--target", "zebu"], "--target: no ImageNet class is named 'zebu'")):
+        assert cli.main(["figures", str(CAT), "--out", str(tmp_path / "o"), *args]) == 2
+        assert words in one_sentence(capsys.readouterr().err)
+    # 448 px at stage 1 fits the CLI's budget; with the evidence pass counted it is checked too
+    from swinviz import budget
+
+    seen = []
+    real = budget.check_budget
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(budget, "check_budget",
+                   lambda *a, **k: seen.append(k.get("evidence")) or real(*a, **k))
+        settings("--kinds", "windows")
+        settings("--kinds", "windows,evidence")
+    assert seen == [False, True]

@@ -80,7 +80,7 @@ def test_the_kinds_meta_for_the_page(figures):
 
 
 def test_the_contract_covers_every_registered_kind():
-    assert set(KINDS) == set(REGISTRY) and len(KINDS) == 12
+    assert set(KINDS) == set(REGISTRY) and len(KINDS) == 13
 
 
 def test_the_overlap_check_sees_an_overlap(exp_6x6):

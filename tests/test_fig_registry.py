@@ -12,8 +12,8 @@ def test_kinds_come_from_the_registry_in_deck_order():
     by_order = sorted(REGISTRY.values(), key=lambda k: k.order)
     assert KINDS == tuple(k.name for k in by_order)
     assert KINDS == ("windows", "shift", "regions", "masks", "relpos", "bias", "attention",
-                     "flow", "cost", "shapes", "parts", "prediction")
-    assert QUERY_KINDS == ("attention", "flow", "parts")
+                     "flow", "cost", "shapes", "parts", "prediction", "evidence")
+    assert QUERY_KINDS == ("attention", "flow", "parts", "evidence")
     assert QUERY_KINDS == tuple(k.name for k in by_order if k.query)
     for kind in REGISTRY.values():  # every registered module draws
         module = importlib.import_module(f"swinviz.figures.{kind.module}")
@@ -26,7 +26,7 @@ def test_tabs_group_the_kinds():
     assert [k for _, ks in tabs for k in ks] == list(KINDS)
     assert dict(tabs)["Cyclic shift"] == ("shift", "regions")
     assert dict(tabs)["Relative position"] == ("relpos", "bias")
-    assert tabs[-1] == ("Prediction", ("prediction",))
+    assert tabs[-2:] == [("Prediction", ("prediction",)), ("Class evidence", ("evidence",))]
 
 
 def test_every_tab_says_what_it_explains_and_the_app_reads_them():

@@ -94,7 +94,7 @@ def record(case: str) -> dict:
     from swinviz.figures import KINDS, make_figures
 
     kw, stage, pair, query = CASES[case]
-    exp = _model(**kw).explore(IMAGE, stage=stage, pair=pair)
+    exp = _model(**kw).explore(IMAGE, stage=stage, pair=pair, evidence=True)
     exp = dataclasses.replace(exp, timings_ms={k: 1.0 for k in exp.timings_ms})
     out = {"explore": _exploration_record(exp), "figures": {}}
     for template in ("default", "lecture"):

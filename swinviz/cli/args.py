@@ -57,6 +57,9 @@ class FigureSettings:
     stage: int = 1
     pair: int = 0
     preset: str | None = None
+    # figures: the class the evidence figure explains (an index or an ImageNet name; None: the
+    # top class); its maps are computed only when that kind is drawn
+    target: int | str | None = None
     lang: str = "en"  # lecture: the deck's language and look
     theme: str = "light"
     # the same settings as the library's one checked object (`swinviz.settings.Settings`: the
@@ -116,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(f, "default")
     f.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
     f.add_argument("--kinds", default=None, help="comma-separated subset of figure kinds")
+    f.add_argument("--target", default=None,
+                   help="the class the evidence figure explains: an ImageNet class index or "
+                        "name, e.g. 281 or tabby (default: the model's top class)")
     lec = sub.add_parser("lecture", help="the lesson as a 16:9 deck: lecture.pptx, lecture.pdf, "
                                          "1920x1080 slide PNGs and the cyclic-shift GIF")
     _add_common(lec, "lecture")

@@ -162,7 +162,29 @@ def _as_option(e, cfg, a, size: int) -> str:
     return f"--{e}"
 
 
-def _check_budget(cfg, stage: int, pair: int) -> None:
+def _check_target(cfg, text: str | None) -> int | str | None:
+    """--target as the evidence figure's class: an index of the model's head or an ImageNet
+    name (`swinviz.evidence`'s one rule), checked before the model is built."""
+    if text is None:
+        return None
+    import torch
+
+    from ..classes import imagenet_classes
+    from ..config import SettingsError
+    from ..evidence.choices import target_class
+
+    if cfg.num_classes <= 0:
+        raise UsageError("--target needs a model with a classifier head")
+    names = imagenet_classes() if cfg.num_classes == 1000 else None
+    try:
+        return target_class(text, torch.zeros(1, cfg.num_classes), names)
+    except SettingsError as e:
+        text = str(e)
+        raise UsageError(f"--{text}" if text.startswith("target ") else f"--target: {text}"
+                         ) from None
+
+
+def _check_budget(cfg, stage: int, pair: int, evidence: bool = False) -> None:
     """The memory the run needs, estimated from its settings by `swinviz.budget` as the app
     does, against $SWINVIZ_REQUEST_MB (default CLI_REQUEST_MB: one run on this machine) and
     the figures' size against DEFAULT_RESPONSE_MB; over either, a UsageError naming the options
@@ -173,7 +195,7 @@ def _check_budget(cfg, stage: int, pair: int) -> None:
 
     try:
         check_budget(cfg, stage, pair, limit_mb=request_mb(CLI_REQUEST_MB, SettingsError),
-                     vary=("window", "size"))
+                     vary=("window", "size"), evidence=evidence)
     except BudgetError as e:
         text = re.sub(r"\ban input size of (\d+)", r"--size \1", str(e))
         raise UsageError(re.sub(r"\ba window of (\d+)", r"--window \1", text)) from None
@@ -255,7 +277,8 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     if lecture and view.without:
         raise UsageError("--without is for the figures command: the lecture teaches Swin with "
                          "every part (its slides say what the shift, the mask and the bias do)")
-    _check_budget(cfg, view.stage, view.pair)
+    target = None if lecture else _check_target(cfg, a.target)
+    _check_budget(cfg, view.stage, view.pair, evidence="evidence" in kinds)
     device = str(resolve_device(a.device))
     lang, theme = _check_deck(a) if lecture else ("en", "light")
 
@@ -264,5 +287,5 @@ def figure_settings(argv: list[str]) -> FigureSettings:
         window=window, shift=shift, weights=_check_weights(a.weights), query=view.query,
         block=view.block, head=view.head, template=view.template, width=width, kinds=kinds,
         device=device, command=a.command, arch=base.name, stage=view.stage, pair=view.pair,
-        preset=a.preset, lang=lang, theme=theme, view=view,
+        preset=a.preset, lang=lang, theme=theme, view=view, target=target,
     )

@@ -79,7 +79,10 @@ def run(s: FigureSettings) -> int:
             m = factory.load_model(weights, arch=s.arch, img_size=s.size, window_size=s.window,
                                  shift_size=s.shift, device=s.device)
             progress.step("model ready")
-            exp = m.explore(s.image, stage=s.stage, pair=s.pair, without=s.view.without)
+            evidence = (True if s.target is None else s.target) if "evidence" in s.kinds \
+                else False
+            exp = m.explore(s.image, stage=s.stage, pair=s.pair, without=s.view.without,
+                            evidence=evidence)
             progress.step("image explored")
             selection = s.view.figure_options()
             if lecture:

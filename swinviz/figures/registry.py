@@ -124,6 +124,13 @@ describe_tab("Prediction", """\
 classifier head after the last stage. **Look for:** with random weights the prediction means
 nothing (the badge says which weights are in use); with the pretrained Swin-T it names what the
 photo shows.""")
+describe_tab("Class evidence", """\
+**What you see:** where the model finds evidence for its top class (Grad-CAM: the block's
+activations weighted by the gradient of that class's logit), at the last block of every stage,
+then at three places inside the explored pair's second block (norm1, norm2, its output), and the
+clicked query's attention beside them. **Look for:** the deeper the stage, the coarser the map
+(its tokens cover more pixels); the three places inside one block need not agree; the attention
+panel moves with your click and never with the class.""")
 
 # What some tabs explain, said for one exploration (its stage, grid, windows, shift and
 # padding): the app shows it above the tab's figures after every run.
@@ -316,6 +323,8 @@ register("shapes", "Tensor shapes", tab="Shapes", order=100)
 register("parts", "Why each part: without the mask, the shift, the bias", tab="Why each part",
          order=105, query=True)
 register("prediction", "Prediction (top-5 classes)", tab="Prediction", order=110)
+register("evidence", "Class evidence: Grad-CAM at every stage", tab="Class evidence", order=120,
+         query=True)
 
 
 def kinds() -> tuple[str, ...]:

@@ -91,6 +91,10 @@ class Readings:
     reach_shift: int | None  # tokens reaching the query after parts.PAIRS pairs, shifted
     reach_flat: int  # ... with shift 0 (its window)
     bias_moved: float  # block 1's weight (head mean) that moves without the bias
+    # class evidence (`swinviz.evidence`): the top class's Grad-CAM beside the query's attention
+    evidence_class: str | None = None  # its name (None: the exploration has no evidence)
+    evidence_p: float | None = None  # its probability
+    evidence_agree: float | None = None  # correlation with block 1's weights, over the window
 
 
 def readings(exp, query: tuple[int, int]) -> Readings:
@@ -110,7 +114,22 @@ def readings(exp, query: tuple[int, int]) -> Readings:
     return Readings(query=query, reach0=int(after0.sum()), reach1=int(after1.sum()),
                     cross_share=float(w1[outside].sum()), masked_max=masked,
                     bias_lo=float(bias.min()), bias_hi=float(bias.max()),
-                    windows_joined=joined, **_without_each(exp, query))
+                    windows_joined=joined, **_without_each(exp, query),
+                    **_evidence(exp, query, w1))
+
+
+def _evidence(exp, query: tuple[int, int], w1: np.ndarray) -> dict:
+    """The class-evidence readings of `Readings`: the class, and how far its Grad-CAM at the
+    pair's second block (norm1) agrees with the query's block-1 weights inside its window."""
+    from ..figures.evidence import agreement
+
+    ev = getattr(exp, "evidence", None)
+    if ev is None:
+        return {}
+    inside = window_ids(exp, 1) == window_ids(exp, 1)[query]
+    cam = np.maximum(ev.by_layer["norm1"].double().numpy(), 0)
+    return dict(evidence_class=ev.target_name or f"class {ev.target}",
+                evidence_p=ev.probability, evidence_agree=agreement(cam[inside], w1[inside]))
 
 
 def _without_each(exp, query: tuple[int, int]) -> dict:

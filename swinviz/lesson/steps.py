@@ -116,6 +116,12 @@ STEPS: tuple[Step, ...] = (
         "    self.window_size = min(self.input_resolution)",
     ), tries=("stage4",)),
     Step("table", "table", "cost"),
+    Step("evidence", "evidence", "evidence", block=1, weights=True, code=(
+        "A = kept[blk.norm1]  # (B, L, C): from a forward hook",
+        "g = torch.autograd.grad(logits[0, cls], A)[0]",
+        "alpha = g.mean(dim=1)  # (B, C): one weight per channel",
+        "cam = torch.relu((A * alpha[:, None]).sum(-1))  # (B, L)",
+    ), tries=("boundary", "middle", "stage4")),
 )
 
 

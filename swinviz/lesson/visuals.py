@@ -302,6 +302,35 @@ def whatif(c: Ctx, layout: dict) -> list:
     return data
 
 
+def evidence(c: Ctx, layout: dict) -> list:
+    """Left: Grad-CAM of the top class at the pair's second block (norm1); right: the query's
+    weights in that block. Both on the stage's grid, over the image."""
+    n, exp = c.n, c.exp
+    r, q = c.query
+    ev = getattr(exp, "evidence", None)
+    b = 2 * exp.pair + 1
+    data = []
+    if ev is None:
+        axes = grid_axes(layout, c, 1, TWO[0], (0, n.H), (0, n.W), c.ui("no_evidence"))
+        data.append(image_trace(exp, n.Hp, n.Wp, axes, opacity=0.6))
+    else:
+        axes = grid_axes(layout, c, 1, TWO[0], (0, n.H), (0, n.W),
+                         c.ui("cam_map", cls=ev.target_name or ev.target, b=b))
+        data.append(image_trace(exp, n.Hp, n.Wp, axes, opacity=0.6))
+        cam = np.maximum(ev.by_layer["norm1"].double().numpy(), 0)
+        data.append(heat(cam / cam.max() if cam.max() > 0 else cam, axes,
+                         colorscale=SEQUENTIAL, zmin=0, zmax=1, opacity=0.75))
+    data += query_box(r, q, 1, 1, axes)
+    w1 = query_weights(exp, 1, c.query)
+    axes = grid_axes(layout, c, 2, TWO[1], (0, n.H), (0, n.W),
+                     c.ui("reads_map", r=r, c=q, b=b))
+    data.append(image_trace(exp, n.Hp, n.Wp, axes, opacity=0.6))
+    data.append(heat(np.where(w1 > 0, w1 / w1.max(), np.nan), axes, colorscale=SEQUENTIAL,
+                     zmin=0, zmax=1, opacity=0.8))
+    data += query_box(r, q, 1, 1, axes)
+    return data
+
+
 def _table(c: Ctx, layout: dict, header, rows, highlight: int | None = None) -> list:
     t = c.theme
     fills = [[t.highlight if i == highlight else t.panel for i in range(len(rows))]] * len(header)
@@ -351,7 +380,7 @@ def table(c: Ctx, layout: dict) -> list:
 
 VISUALS = {f.__name__: f for f in (title, patches, cost, windows, block, shift, regions, mask,
                                      relpos, bias, attention, rollback, flow, whatif, merging,
-                                     last, table)}
+                                     last, table, evidence)}
 
 
 def draw(name: str, c: Ctx) -> tuple[list, dict]:

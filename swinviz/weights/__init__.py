@@ -6,7 +6,9 @@ final norm and the classifier head) goes through four steps, one module each:
 - `reading`:  a file or a Hugging Face folder -> a flat name -> tensor dict (`read_state_dict`);
               `sniff` tells from the bytes what a file is, for the error's sentence;
 - `layouts`:  which release it comes from (`detect_layout`: official, timm, torchvision,
-              transformers) and its keys renamed to timm's (`checkpoint_filter_fn`, as in timm);
+              transformers), which Swin version (`checkpoint_version`) and its keys renamed to
+              timm's (`checkpoint_filter_fn`, as in timm);
+- `arch`:     which Swin V2 architecture a checkpoint holds (`infer_arch`);
 - `loading`:  every key and shape checked, then loaded into the model (`load_checkpoint`);
 - `hub`:      timm's pretrained weights from the Hugging Face Hub (`hub_checkpoint`);
 - `policy`:   which weights by default (`default_weights`) and the checkpoints a server offers
@@ -17,9 +19,17 @@ Pickles are read only with `torch.load(..., weights_only=True)`. This package bu
 `swinviz.factory.load_model` does, and hands the model to `load_checkpoint`.
 """
 
+from .arch import infer_arch
 from .errors import CheckpointError
 from .hub import HUB_REPO, HUB_REPOS, hub_checkpoint, hub_repo
-from .layouts import LAYOUTS, checkpoint_filter_fn, detect_layout, source_keys
+from .layouts import (
+    LAYOUTS,
+    checkpoint_filter_fn,
+    checkpoint_version,
+    detect_layout,
+    naming_of,
+    source_keys,
+)
 from .loading import load_checkpoint
 from .policy import (
     CHECKPOINT_SUFFIXES,
@@ -42,12 +52,15 @@ __all__ = [
     "WeightsChoice",
     "checkpoint_filter_fn",
     "checkpoint_folder",
+    "checkpoint_version",
     "default_weights",
     "detect_layout",
     "hub_checkpoint",
     "hub_repo",
+    "infer_arch",
     "list_checkpoint_files",
     "load_checkpoint",
+    "naming_of",
     "offered_checkpoint",
     "offered_checkpoints",
     "read_state_dict",

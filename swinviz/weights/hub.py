@@ -19,6 +19,12 @@ HUB_REPOS = {
     "swin_small_patch4_window7_224": "timm/swin_small_patch4_window7_224.ms_in22k_ft_in1k",
     "swin_base_patch4_window7_224": "timm/swin_base_patch4_window7_224.ms_in22k_ft_in1k",
     "swin_base_patch4_window12_384": "timm/swin_base_patch4_window12_384.ms_in22k_ft_in1k",
+    # Swin V2 (swinviz.config.V2_ARCHS)
+    **{f"swinv2_{size}_window{M}_256": f"timm/swinv2_{size}_window{M}_256.ms_in1k"
+       for size in ("tiny", "small", "base") for M in (8, 16)},
+    **{f"swinv2_{size}_window12to{M}_192to{px}": (
+        f"timm/swinv2_{size}_window12to{M}_192to{px}.ms_in22k_ft_in1k")
+       for size in ("base", "large") for M, px in ((16, 256), (24, 384))},
 }
 
 

@@ -15,7 +15,13 @@ In the spirit of timm's `checkpoint_filter_fn`, one table per layout says where 
                   (`attention.self.query` ...) or the transformers>=5 way (`attention.q_proj`
                   ...); q, k, v are concatenated into qkv.
 
-`attn_mask` / `relative_position_index` buffers are dropped: the model builds its own.
+Swin V2 checkpoints (a `logit_scale` and a position MLP in every block) come in the official,
+timm and transformers layouts (`transformers-v2`: `attention.self.{query,key,value}`, the
+position MLP `continuous_position_bias_mlp`, under `swinv2.`); `checkpoint_version` tells V1 from
+V2, and a checkpoint of one version offered to a model of the other is refused in one sentence.
+
+`attn_mask` / `relative_position_index` / `relative_coords_table` buffers are dropped: the model
+builds its own.
 """
 
 from __future__ import annotations
@@ -104,6 +110,24 @@ NAMES: dict[str, _Naming] = {
         },
         lambda i: f"encoder.layers.{i - 1}.downsample.", "layernorm", "classifier",
     ),
+    "transformers-v2": _Naming(  # Swinv2ForImageClassification (transformers 4 and 5)
+        _HF_STEM,
+        lambda i, b: f"encoder.layers.{i}.blocks.{b}.",
+        {
+            "norm1": "layernorm_before",
+            "attn.qkv": ("attention.self.query", "attention.self.key", "attention.self.value"),
+            "attn.q_bias": "attention.self.query.bias",
+            "attn.v_bias": "attention.self.value.bias",
+            "attn.logit_scale": "attention.self.logit_scale",
+            "attn.cpb_mlp.0": "attention.self.continuous_position_bias_mlp.0",
+            "attn.cpb_mlp.2": "attention.self.continuous_position_bias_mlp.2",
+            "attn.proj": "attention.output.dense",
+            "norm2": "layernorm_after",
+            "mlp.fc1": "intermediate.dense",
+            "mlp.fc2": "output.dense",
+        },
+        lambda i: f"encoder.layers.{i - 1}.downsample.", "layernorm", "classifier",
+    ),
 }
 NAMES["swinviz"] = NAMES["timm"]
 
@@ -117,10 +141,42 @@ _V2_MARKERS = ("cpb_mlp", "logit_scale", "continuous_position_bias_mlp")
 HEAD_KEYS = ("head.fc.weight", "head.fc.bias")
 
 
+def checkpoint_version(state_dict: Mapping) -> int:
+    """2 for a Swin V2 checkpoint (a `logit_scale` or a position MLP in its blocks), else 1."""
+    return 2 if _v2_keys(normalise(state_dict)) else 1
+
+
+def _v2_keys(sd: Mapping) -> list[str]:
+    return [k for k in sd if any(m in k for m in _V2_MARKERS)]
+
+
+def check_version(state_dict: Mapping, model: nn.Module) -> None:
+    """CheckpointError, in one sentence, when a V1 checkpoint meets a V2 model or the reverse."""
+    sd = normalise(state_dict)
+    config = getattr(model, "config", None)
+    mine = getattr(config, "version", 1)
+    theirs = 2 if _v2_keys(sd) else 1
+    if mine == theirs:
+        return
+    name = getattr(config, "name", "this model")
+    if theirs == 2:
+        raise CheckpointError(
+            f"this is a Swin V2 checkpoint ({_v2_keys(sd)[0]}, ...: a continuous position bias "
+            f"MLP, not a learned bias table), but the model is Swin V1 ({name}): load it with a "
+            f"Swin V2 architecture, e.g. arch='swinv2_tiny_window8_256' (load_model without arch= "
+            f"infers it from the checkpoint)"
+        )
+    raise CheckpointError(
+        f"this is a Swin V1 checkpoint (a learned relative position bias table in every block, "
+        f"no logit_scale), but the model is Swin V2 ({name}): load it with a Swin V1 "
+        f"architecture, e.g. arch='swin_tiny_patch4_window7_224'"
+    )
+
+
 def detect_layout(state_dict: Mapping) -> str:
     """Name the layout of a state dict: "official", "timm", "torchvision" or "transformers"
-    (swinviz's own names are timm's). Raises CheckpointError for anything else, including
-    Swin V2 checkpoints (swinviz implements Swin V1)."""
+    (swinviz's own names are timm's), for Swin V1 and V2 alike (V2 in torchvision's layout is
+    refused). Raises CheckpointError for anything else."""
     sd = normalise(state_dict)
     layout = next((name for name, sig in _SIGNATURES if any(map(sig.match, sd))), None)
     if layout is None:
@@ -130,11 +186,10 @@ def detect_layout(state_dict: Mapping) -> str:
             f"a Swin Transformer's blocks (official/timm 'layers.0.blocks.*', torchvision "
             f"'features.1.*', transformers 'encoder.layers.0.blocks.*') (first keys: {first})"
         )
-    v2 = [k for k in sd if any(m in k for m in _V2_MARKERS)]
-    if v2:
+    if layout == "torchvision" and _v2_keys(sd):
         raise CheckpointError(
-            f"this is a Swin V2 checkpoint ({v2[0]}, ...); swinviz implements Swin V1 "
-            f"(a learned relative position bias table, not a continuous position bias MLP)"
+            "this is a Swin V2 checkpoint in torchvision's layout (features.*), which swinviz "
+            "does not read; use timm's, transformers' or the official Swin V2 weights"
         )
     if layout == "timm":
         layout = _official_or_timm(sd)
@@ -171,6 +226,8 @@ def _official_or_timm(sd: Mapping[str, torch.Tensor]) -> str:
 
 def naming_of(layout: str, sd: Mapping[str, torch.Tensor]) -> str:
     """The renaming table for a layout (transformers has two generations of names)."""
+    if layout == "transformers" and _v2_keys(sd):
+        return "transformers-v2"
     if layout == "transformers" and any(".attention.self." in k for k in sd):
         return "transformers-classic"
     return layout
@@ -187,8 +244,8 @@ def source_keys(naming: str, key: str) -> tuple[str, ...]:
     if (m := _BLOCK_KEY.match(key)) is not None:
         i, b, rest = int(m.group(1)), int(m.group(2)), m.group(3)
         module, _, param = rest.rpartition(".")
-        if rest == "attn.relative_position_bias_table":
-            module, param = rest, ""
+        if rest == "attn.relative_position_bias_table" or rest in table.parts:
+            module, param = rest, ""  # a parameter named as a whole (V2's attn.q_bias ...)
         src = table.parts.get(module, module)
         srcs = src if isinstance(src, tuple) else (src,)
         return tuple(_join(table.block(i, b) + s, param) for s in srcs)
@@ -216,10 +273,11 @@ def checkpoint_filter_fn(state_dict: Mapping, model: nn.Module) -> dict[str, tor
     transformers' separate query / key / value weights and biases are concatenated in q, k, v
     order into one qkv ([3C, C] weight, [3C] bias), the order swinviz's `qkv` output is split in.
     Keys the checkpoint lacks are left out (`load_checkpoint` reports them). Raises
-    CheckpointError for an unrecognised layout.
+    CheckpointError for an unrecognised layout, or a Swin version other than the model's.
     """
     sd = normalise(state_dict)
     naming = naming_of(detect_layout(sd), sd)
+    check_version(sd, model)
     out: dict[str, torch.Tensor] = {}
     for target in model.state_dict():
         srcs = source_keys(naming, target)

@@ -325,11 +325,11 @@ def _unwrap(obj: object, where: str | None = None) -> dict[str, torch.Tensor]:
 
 
 def normalise(state_dict: Mapping) -> dict[str, torch.Tensor]:
-    """Unwrap, then drop the `module.` (DDP), `_orig_mod.` (torch.compile) and `swin.`
-    (transformers' task models) prefixes."""
+    """Unwrap, then drop the `module.` (DDP), `_orig_mod.` (torch.compile) and `swin.` /
+    `swinv2.` (transformers' task models) prefixes."""
     out = {}
     for key, value in _unwrap(state_dict).items():
-        for prefix in ("module.", "_orig_mod.", "swin."):
+        for prefix in ("module.", "_orig_mod.", "swin.", "swinv2."):
             key = key.removeprefix(prefix)
         out[key] = value
     return out

@@ -5,6 +5,8 @@ but not at stage 4 (one window, no shift) is said only where it holds."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...figures._core.text import si
 from ...figures.parts import PAIRS
 
@@ -50,6 +52,9 @@ UI = {
     "no_mask_map": "no mask to leave out",
     "reach_map": "reach after {k} pairs: blue {b} without the shift, + orange {a} with it",
     "reach_same": "reach after {k} pairs: {b}, with or without a shift",
+    "cam_map": "Grad-CAM of “{cls}”, block {b}",
+    "reads_map": "where ({r}, {c}) reads, block {b}",
+    "no_evidence": "no class evidence for this run",
 }
 
 TRY = {
@@ -304,6 +309,23 @@ def _table(n, r):
     return lines
 
 
+def _evidence(n, r):
+    q = f"({r.query[0]}, {r.query[1]})"
+    if r.evidence_class is None:
+        return ["Attention says where a token reads; it does not say why the model chose a "
+                "class.", "This run has no class evidence (Grad-CAM needs one more forward and "
+                "backward pass)."]
+    lines = [f"Grad-CAM of “{r.evidence_class}” ({r.evidence_p:.1%}): the block's activations "
+             f"weighted by the gradient of that class's logit.",
+             f"The attention of query {q} is where that token reads: the same for every class."]
+    if np.isfinite(r.evidence_agree):
+        lines.append(f"Inside the query's window the two agree at r = {r.evidence_agree:.2f} "
+                     f"here: attention is not explanation.")
+    if n.random:
+        lines.append("Random weights: neither map says anything about this image yet.")
+    return lines
+
+
 NO_SHIFT_NOTES = {
     "windows": lambda n, r: "window_partition is a reshape and a permute. Here the windows "
     "already cover everything a token can reach at this stage.",
@@ -385,6 +407,11 @@ STEPS = {
                  else "The last stage", body=_last,
                  notes=lambda n, r: "The reference checks min(input_resolution) <= window_size "
                  "and then drops the shift: there is nothing to connect."),
+    "evidence": dict(title="Attention is not explanation", body=_evidence,
+                     notes=lambda n, r: "Grad-CAM asks the class; attention does not. Hook "
+                     "norm1 of a block, weigh each channel by the mean gradient of the logit, "
+                     "sum and keep the positive part. The Class evidence tab shows it at every "
+                     "stage and for any class."),
     "table": dict(title="What it costs: the paper's Table 1", body=_table,
                   notes=lambda n, r: "The counts here add up every block, merge and the head the "
                   "way the reference's flops() does; the paper rounds them."),

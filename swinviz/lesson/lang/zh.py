@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...figures._core.text import si
 from ...figures.parts import PAIRS
 
@@ -48,6 +50,9 @@ UI = {
     "no_mask_map": "没有可去掉的掩码",
     "reach_map": "{k} 对 block 后的影响范围：蓝色 {b} 无移位，加橙色 {a} 有移位",
     "reach_same": "{k} 对 block 之后的影响范围：{b}，有无移位都一样",
+    "cam_map": "“{cls}”的 Grad-CAM，block {b}",
+    "reads_map": "({r}, {c}) 读取的位置，block {b}",
+    "no_evidence": "这次运行没有类别证据",
 }
 
 TRY = {
@@ -237,6 +242,22 @@ def _whatif(n, r):
     return lines
 
 
+def _evidence(n, r):
+    q = f"({r.query[0]}, {r.query[1]})"
+    if r.evidence_class is None:
+        return ["注意力说明一个 token 读取哪里，却不说明模型为什么选了某个类别。",
+                "这次运行没有类别证据（Grad-CAM 需要多一次前向和反向传播）。"]
+    lines = [f"“{r.evidence_class}”（{r.evidence_p:.1%}）的 Grad-CAM：block 的激活按该类别 "
+             f"logit 的梯度加权。",
+             f"查询 {q} 的注意力是这个 token 读取的位置：对每个类别都一样。"]
+    if np.isfinite(r.evidence_agree):
+        lines.append(f"在查询的窗口内，两者的相关系数 r = {r.evidence_agree:.2f}："
+                     f"注意力不等于解释。")
+    if n.random:
+        lines.append("随机权重：两张图都还不能说明这张图像的任何内容。")
+    return lines
+
+
 def _merging(n, r):
     lines = ["patch 合并：每 2×2 个 token 拼接成 4C，再线性映射到 2C。",
              "网格边长减半（边长为奇数时先补一行或一列零），通道数翻倍；网格放得下时窗口仍是 "
@@ -338,6 +359,10 @@ STEPS = {
                  else "最后一个阶段", body=_last,
                  notes=lambda n, r: "参考代码检查 min(input_resolution) <= window_size，然后去掉"
                  "移位：已经没有需要连接的窗口了。"),
+    "evidence": dict(title="注意力不等于解释", body=_evidence,
+                     notes=lambda n, r: "Grad-CAM 问的是类别，注意力不问。在某个 block 的 norm1 "
+                     "上取激活，每个通道按 logit 梯度的平均值加权，求和后保留正值。“类别证据”标签页"
+                     "在每个阶段、对任何类别展示它。"),
     "table": dict(title="代价：论文的表 1", body=_table,
                   notes=lambda n, r: "这里的计数像参考代码的 flops() 一样累加每个 block、每次合并和"
                   "分类头；论文中的数字是四舍五入的。"),

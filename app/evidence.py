@@ -1,0 +1,117 @@
+"""The class-evidence tab's own control: which class the Grad-CAM maps explain.
+
+After each run the picker offers the run's top-5 classes (the maps come with the run, for the
+top class); choosing another, or typing any ImageNet class name or index, runs one evidence pass
+(`swinviz.evidence.gather`: a forward and a backward pass, no new exploration) and redraws the
+figure. The pass runs where the run does (on ZeroGPU in the GPU's process) and only when its
+memory fits the request's limit (`app.budget.evidence_fits`).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from swinviz.classes import imagenet_classes
+from swinviz.config import SettingsError
+from swinviz.evidence.choices import target_class
+from swinviz.evidence.gather import gather
+from swinviz.image.prepare import to_tensor
+
+from .budget import evidence_fits
+from .plotting import build_plots
+from .session import EXPECTED, Shown, message, user_error
+from .state import load_cached_model
+
+KIND = "evidence"
+PICKER_LABEL = "Class to explain: one of the top 5, or type an ImageNet class (name or index)"
+
+
+def choice_label(index: int, name: str | None) -> str:
+    """How the picker shows a class: "tabby (281)"."""
+    return f"{name or 'class'} ({index})"
+
+
+def parse_choice(text, num_classes: int) -> int | str | None:
+    """The picker's value as a target: "tabby (281)" -> 281, "tabby" -> "tabby", "" -> None
+    (the top class)."""
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip()
+    head, _, tail = text.rpartition(" (")
+    if head and tail.endswith(")") and tail[:-1].isdigit():
+        return int(tail[:-1])
+    return text
+
+
+def evidence_picker() -> gr.Dropdown:
+    """The picker, shown above the class-evidence figure (`#evidence-class`)."""
+    return gr.Dropdown(choices=[], value=None, allow_custom_value=True, label=PICKER_LABEL,
+                       elem_id="evidence-class", interactive=False, filterable=True)
+
+
+def wire_evidence(c, **model_kw) -> None:
+    """A class chosen or typed in the page's picker (`c.evidence_class`): one evidence pass
+    and the figure (a model call: in the runs' concurrency group, `model_kw`)."""
+    box = c.evidence_class
+    box.input(explain_class, [c.view, c.block, c.head, c.template, box], [c.plots[KIND]],
+              api_visibility="private", show_progress="minimal", **model_kw)
+
+
+def picker(view) -> dict:
+    """The picker after a run: its top-5 classes, the one the maps explain selected."""
+    exp = getattr(view, "exp", None)
+    top = (exp.top5 or []) if exp is not None else []
+    choices = [choice_label(i, n) for i, n, _ in top]
+    ev = getattr(exp, "evidence", None)
+    value = choice_label(ev.target, ev.target_name) if ev is not None else None
+    return gr.update(choices=choices, value=value, interactive=exp is not None)
+
+
+def evidence_on_device(settings, image, target, stage: int, block: int):
+    """The one model call of this tab: plain arguments in (settings, the exploration's input
+    image, the class, where), the EvidenceSet out (its maps on the CPU)."""
+    model = load_cached_model(settings, device="auto")
+    names = imagenet_classes() if model.config.num_classes == 1000 else None
+    pixels = to_tensor(image).to(model.device, model.dtype)  # exactly the run's input
+    return gather(model, pixels, target, stage=stage, block=block, names=names)
+
+
+_evidence_call = evidence_on_device
+try:  # ZeroGPU on Hugging Face Spaces: borrow a GPU for the model call only
+    import spaces  # type: ignore[import-not-found]
+
+    from .runs import GPU_DURATION_S
+
+    _evidence_call = spaces.GPU(duration=GPU_DURATION_S)(evidence_on_device)
+except ImportError:
+    pass
+
+
+def explain_class(view, block, head, template, text):
+    """The picker changed (the view controls' values as the page sends them, and the picker's
+    text): the maps for that class, then the figure. Returns its PlotData."""
+    if view is None or view.exp is None:
+        raise user_error("Run the model on an image first; then pick a class to explain.")
+    shown = Shown.parse(view, block, head, template)
+    exp = view.exp
+    cfg = view.settings.config()
+    if cfg.num_classes <= 0:
+        raise user_error("This model has no classifier head, so there is no class to explain.")
+    names = imagenet_classes() if cfg.num_classes == 1000 else None
+    try:
+        import torch
+
+        target = target_class(parse_choice(text, cfg.num_classes),
+                              torch.zeros(1, cfg.num_classes), names)
+    except SettingsError as exc:
+        raise user_error(message(exc)) from None
+    skipped = evidence_fits(cfg, exp.stage, exp.pair)
+    if skipped:
+        raise user_error(f"No class evidence here: {skipped}.")
+    try:
+        exp.evidence = _evidence_call(view.settings, exp.image, target, exp.stage,
+                                      exp.blocks[1])
+    except EXPECTED as exc:
+        raise user_error(message(exc)) from None
+    view.held.refresh()
+    return build_plots(view, [KIND], **shown.options())[0]

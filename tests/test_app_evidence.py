@@ -1,0 +1,85 @@
+"""The class-evidence tab (issue 27): a run brings Grad-CAM of its top class (the figure is drawn
+with it), the picker offers the run's top-5 classes, a class chosen or typed runs one evidence
+pass whose maps equal the library's, and a bad class, no run, or a pass over the memory limit
+is one sentence, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+import pytest
+import torch
+
+from app import evidence, runs
+from swinviz import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = str(ROOT / "assets" / "cat.jpg")
+SMALL = dict(img_size=112, weights="random", stage=2)
+
+
+@pytest.fixture(scope="module")
+def view():
+    return runs.run(PHOTO, **SMALL)[-1]
+
+
+def figure_json(plot) -> dict:
+    return json.loads(plot.plot)
+
+
+def test_a_run_brings_the_top_class_and_the_picker_offers_the_top_five(view):
+    exp = view.exp
+    assert exp.evidence is not None and exp.evidence.target == exp.top5[0][0]
+    update = evidence.picker(view)
+    assert update["choices"] == [f"{n} ({i})" for i, n, _ in exp.top5]
+    assert update["value"] == f"{exp.top5[0][1]} ({exp.top5[0][0]})"
+    assert update["interactive"] is True
+    assert evidence.picker(None)["interactive"] is False
+
+
+@pytest.mark.parametrize("text,index", [("tabby", 281), ("Persian cat (283)", 283),
+                                        ("7", 7)])
+def test_a_chosen_class_runs_one_evidence_pass(view, text, index):
+    plot = evidence.explain_class(view, "1", "0", "default", text)
+    fig = figure_json(plot)
+    assert fig["layout"]["meta"]["evidence"]["target"] == index
+    ev = view.exp.evidence
+    model = load_model("random", img_size=112)  # the library, on the run's own input image
+    want = model.explain(view.exp.image, target=index, stage=2, block=-1, at="norm1")
+    torch.testing.assert_close(ev.by_stage[2], want.grid, rtol=1e-4,
+                               atol=1e-6 * float(want.grid.abs().max()))
+
+
+@pytest.mark.parametrize("text,words", [
+    ("cat", "'cat' names 8 classes"),
+    ("1000", "target must be a class index from 0 to 999, got 1000"),
+    ("x" * 5000, "no ImageNet class is named 'xxxxxxxx"),
+])
+def test_a_bad_class_is_one_sentence(view, text, words):
+    with pytest.raises(gr.Error) as err:
+        evidence.explain_class(view, "1", "0", "default", text)
+    text = str(err.value.message)  # the page capitalises the sentence
+    assert words.lower() in text.lower() and len(text) < 300
+
+
+def test_no_run_and_no_room_are_sentences(view, monkeypatch):
+    with pytest.raises(gr.Error, match="Run the model on an image first"):
+        evidence.explain_class(None, "1", "0", "default", "tabby")
+    monkeypatch.setattr(evidence, "evidence_fits", lambda *a: "it would need 9 GB")
+    called = []
+    monkeypatch.setattr(evidence, "_evidence_call", lambda *a: called.append(a))
+    with pytest.raises(gr.Error, match="No class evidence here: it would need 9 GB"):
+        evidence.explain_class(view, "1", "0", "default", "tabby")
+    assert called == []
+
+
+def test_a_run_over_the_evidence_budget_says_why_in_the_figure(monkeypatch):
+    monkeypatch.setattr(runs, "evidence_fits", lambda *a: "its backward pass would need 9 GB")
+    view = runs.run(PHOTO, **SMALL)[-1]
+    assert view.exp.evidence is None
+    from swinviz.figures import make_figure
+
+    title = make_figure("evidence", view.exp).layout.title.text
+    assert "its backward pass would need 9 GB" in title

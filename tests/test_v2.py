@@ -1,0 +1,310 @@
+"""Swin V2 against transformers' `Swinv2ForImageClassification` (docs/concepts.md, facts 16-20).
+
+transformers' model is built from a `Swinv2Config` that mirrors the architecture, given large
+seeded random weights (the temperature, the position MLP and the q / v biases far from their
+initial values, so that an error in any of them shows), saved to a file and loaded into swinviz
+through the real loader (`load_model(path)`, transformers' layout). Then the logits agree to
+1e-4, the traced attention of every block to 1e-5 (transformers' probabilities, caught from
+every block's self-attention, in the same window order: pad, then roll), and the fast path to
+the traced one. transformers runs V2 as it pads (pad, then roll), so swinviz runs its weights the
+same way; the padded sizes use a grid that halves exactly (transformers picks each stage's
+window from floor(grid / 2^i)).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from swinviz import load_model
+from swinviz.config import ARCHS, SettingsError, SwinConfig, get_config
+from swinviz.v2.attention import LOGIT_SCALE_MAX, relative_coords_table
+from swinviz.weights import CheckpointError
+
+transformers = pytest.importorskip("transformers")
+
+SMALL = SwinConfig(name="v2-test", img_size=64, embed_dim=32, depths=(2, 2, 2, 2),
+                   num_heads=(2, 2, 4, 4), window_size=4, version=2, num_classes=10)
+# 224 px, M = 8: grids 56, 28 (padded to 32: pad = shift), 14 (padded to 16), 7 (one window)
+PADDED = replace(SMALL, name="v2-padded", img_size=224, window_size=8)
+
+
+def hf_model(cfg: SwinConfig, seed: int = 0):
+    """transformers' Swin V2 with cfg's architecture and large seeded random weights."""
+    hc = transformers.Swinv2Config(
+        image_size=cfg.img_size, patch_size=cfg.patch_size, num_channels=3,
+        embed_dim=cfg.embed_dim, depths=list(cfg.depths), num_heads=list(cfg.num_heads),
+        window_size=cfg.window_size, mlp_ratio=cfg.mlp_ratio, qkv_bias=True,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, drop_path_rate=0.0,
+        layer_norm_eps=1e-5, num_labels=cfg.num_classes,
+        pretrained_window_sizes=list(cfg.pretrained_window_sizes or (0,) * len(cfg.depths)))
+    model = transformers.Swinv2ForImageClassification(hc).eval()
+    randomise(model, seed)
+    return model
+
+
+def randomise(model: torch.nn.Module, seed: int) -> None:
+    """Every parameter drawn anew: temperatures log(10) ± 0.5, position MLP and q / v biases
+    with std 0.5 (its last layer 0.15, so that 16·sigmoid varies), norms 1 ± 0.2."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            r = torch.randn(p.shape, generator=g)
+            if "logit_scale" in name:
+                p.copy_(math.log(10) + 0.5 * r)
+            elif re.search(r"(cpb_mlp|continuous_position_bias_mlp)\.0\.", name):
+                p.copy_(0.5 * r)
+            elif re.search(r"(cpb_mlp|continuous_position_bias_mlp)\.2\.", name):
+                p.copy_(0.15 * r)
+            elif re.search(r"(q_bias|v_bias|query\.bias|value\.bias)$", name):
+                p.copy_(0.5 * r)
+            elif "norm" in name and name.endswith("weight"):
+                p.copy_(1 + 0.2 * r)
+            else:
+                p.copy_(0.05 * r)
+
+
+def saved(model, tmp_path, name="transformers.safetensors"):
+    path = tmp_path / name
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+    return path
+
+
+def pixels(size: int, seed: int = 1) -> torch.Tensor:
+    return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def traced_run(model, x):
+    """Logits and the BlockTrace of every block, stage by stage (the traced path)."""
+    z = model.patch_embed(x)
+    traces = []
+    for layer in model.layers:
+        z = layer.downsample(z)
+        for blk in layer.blocks:
+            z, t = blk(z, return_trace=True)
+            traces.append(t)
+    return model.forward_head(model.norm(z)), traces
+
+
+def hf_attentions(hf, x):
+    """transformers' logits and the probabilities of every block's self-attention."""
+    caught = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: caught.append(out[1]))
+             for m in hf.modules() if type(m).__name__ == "Swinv2SelfAttention"]
+    try:
+        logits = hf(pixel_values=x, output_attentions=True).logits
+    finally:
+        for h in hooks:
+            h.remove()
+    return logits, caught
+
+
+@pytest.mark.parametrize("cfg", [ARCHS["swinv2_tiny_window8_256"], SMALL, PADDED],
+                         ids=["tiny-256", "small-64", "padded-224"])
+def test_logits_and_every_attention_equal_transformers(cfg, tmp_path):
+    hf = hf_model(replace(cfg, num_classes=cfg.num_classes))
+    with torch.no_grad():  # one head past the clamp, in a block without mask (fact 16)
+        hf.swinv2.encoder.layers[0].blocks[0].attention.self.logit_scale[0] = 5.0
+    model = load_model(saved(hf, tmp_path), arch=cfg, device="cpu")
+    assert model.config.version == 2 and model.config.rolls_first is False
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in hf.parameters())
+    x = pixels(cfg.img_size)
+    with torch.no_grad():
+        want, attentions = hf_attentions(hf, x)
+        got = model(x)
+        traced, traces = traced_run(model, x)
+    assert (got - want).abs().max() < 1e-4
+    assert (traced - want).abs().max() < 1e-4
+    assert len(traces) == len(attentions) == sum(cfg.depths)
+    for t, a in zip(traces, attentions, strict=True):
+        assert t.attn.shape == a.shape
+        assert (t.attn - a).abs().max() < 1e-5
+
+
+def test_the_padded_size_does_depend_on_the_padding_order(tmp_path):
+    """The padded check above is sensitive: timm's order (roll, then pad) gives other logits."""
+    hf = hf_model(PADDED)
+    path = saved(hf, tmp_path)
+    model = load_model(path, arch=PADDED, device="cpu")
+    timm_order = load_model(path, arch=replace(PADDED, roll_first=True), device="cpu")
+    assert timm_order.config.rolls_first and not model.config.rolls_first
+    x = pixels(PADDED.img_size)
+    with torch.no_grad():
+        assert (timm_order(x) - model(x)).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("roll_first", [False, True])
+@pytest.mark.parametrize("cfg", [SMALL, PADDED], ids=["small-64", "padded-224"])
+def test_fast_path_equals_traced_path(cfg, roll_first, tmp_path):
+    model = load_model(saved(hf_model(cfg, seed=3), tmp_path),
+                       arch=replace(cfg, roll_first=roll_first), device="cpu")
+    z = model.patch_embed(pixels(cfg.img_size, seed=4))
+    with torch.no_grad():
+        for layer in model.layers:
+            z = layer.downsample(z)
+            for blk in layer.blocks:
+                probs: list[torch.Tensor] = []
+                fast = blk(z, attn_out=probs)
+                traced, t = blk(z, return_trace=True)
+                assert (fast - traced).abs().max() < 1e-5
+                assert (probs[0] - t.attn.mean(1)).abs().max() < 1e-5
+                logits = t.scores + t.bias
+                if t.mask is not None:
+                    nW = t.mask.shape[0]
+                    logits = (logits.view(-1, nW, *logits.shape[1:])
+                              + t.mask.unsqueeze(1)).view_as(t.scores)
+                assert (logits.softmax(-1) - t.attn).abs().max() < 1e-5
+                z = fast
+
+
+def test_log_spaced_coordinates_by_hand():
+    """Fact 17 for M = 8: offset x -> sign(x)·log2(|x|·8/7 + 1)/log2(8), per axis."""
+    def f(x):
+        return math.copysign(math.log2(abs(x) * 8 / 7 + 1) / math.log2(8), x) if x else 0.0
+
+    model = load_model(arch="swinv2_tiny_window8_256", device="cpu")
+    table = model.layers[0].blocks[0].attn.relative_coords_table
+    assert table.shape == (1, 15, 15, 2)
+    for dh, dw in ((7, 7), (1, 0), (-3, 2), (0, -7)):
+        got = table[0, dh + 7, dw + 7]
+        assert got.tolist() == pytest.approx([f(dh), f(dw)], abs=1e-6)
+    assert table[0, 14, 14, 0].item() == pytest.approx(math.log2(9) / 3, abs=1e-6)
+    # a pretrained window scales by its own size: M = 16 read as pretrained with 12
+    assert relative_coords_table(16, 12)[0, 15 + 11, 15, 0].item() == pytest.approx(1.0566416)
+
+
+def test_temperature_is_clamped_at_100():
+    model = load_model(arch="swinv2-t", device="cpu")
+    attn = model.layers[0].blocks[0].attn
+    with torch.no_grad():
+        attn.logit_scale[:] = torch.tensor([2.0, 5.0, 10.0]).view(3, 1, 1)
+    assert attn.temperature().flatten().tolist() == pytest.approx([math.exp(2.0), 100.0, 100.0])
+    assert LOGIT_SCALE_MAX == pytest.approx(math.log(100))
+
+
+def test_swinv2_t_short_name_and_timm_init():
+    model = load_model(arch="swinv2-t", device="cpu")
+    cfg = model.config
+    assert cfg.name == "swinv2_tiny_window8_256" and cfg.version == 2 and cfg.img_size == 256
+    blk = model.layers[1].blocks[1]
+    assert torch.all(blk.norm1.weight == 0) and torch.all(blk.norm2.weight == 0)  # fact 18
+    assert torch.allclose(blk.attn.logit_scale, torch.full_like(blk.attn.logit_scale,
+                                                                 math.log(10)))
+    assert type(model.layers[1].downsample).__name__ == "PatchMergingV2"
+    assert model.layers[1].downsample.norm.normalized_shape == (192,)  # fact 19: norm on 2C
+    with torch.no_grad():
+        assert model(pixels(256)).shape == (1, 1000)
+
+
+def test_explore_stage_1_and_4():
+    model = load_model(arch="swinv2_tiny_window8_256", device="cpu", seed=2)
+    with torch.no_grad():  # let the blocks do something (timm starts them as identities)
+        for name, p in model.named_parameters():
+            if ".norm" in name and name.endswith("weight"):
+                p.fill_(1.0)
+    image = np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)
+    one = model.explore(image, stage=1, pair=0)
+    four = model.explore(image, stage=4, pair=0)
+    assert [t.shift_size for t in one.traces] == [0, 4]
+    assert all(t.window_size == 8 and t.input_resolution == (64, 64) for t in one.traces)
+    assert one.traces[0].attn.shape == (64, 3, 64, 64)
+    assert [(t.window_size, t.shift_size) for t in four.traces] == [(8, 0), (8, 0)]
+    assert four.grid == (8, 8) and four.num_windows == 1
+    assert four.traces[0].attn.shape == (1, 24, 64, 64)
+    for exp in (one, four):
+        for t in exp.traces:
+            assert torch.allclose(t.attn.sum(-1), torch.ones(()), atol=1e-5)
+        assert exp.logits.shape == (1, 1000) and len(exp.top5) == 5
+    assert len(four.chain) == 12  # every block's attention, for the rollout
+
+
+def test_without_on_v2():
+    model = load_model(arch="swinv2_tiny_window8_256", device="cpu", seed=1)
+    x = pixels(256)
+    blind = model.without("bias")
+    flat = model.without("shift")
+    with torch.no_grad():
+        _, traces = traced_run(blind, x)
+        assert all(torch.all(t.bias == 0) for t in traces)
+        assert (blind(x) - traced_run(blind, x)[0]).abs().max() < 1e-4
+        assert all(t.shift_size == 0 for t in traced_run(flat, x)[1])
+    assert model.layers[0].blocks[0].attn.position_bias  # the model itself is untouched
+
+
+def test_unknown_arch_names_v2_archs():
+    with pytest.raises(SettingsError) as err:
+        get_config("swinv2_giant")
+    for name in ("swinv2-t", "swinv2-s", "swinv2-b", "swinv2_tiny_window8_256",
+                 "swinviz.config.ARCHS"):  # the short names, a timm name, where all are
+        assert name in str(err.value)
+
+
+def _one_sentence(err) -> str:
+    text = str(err.value)
+    assert "\n" not in text and "Traceback" not in text
+    return text
+
+
+def test_a_checkpoint_of_the_other_version_is_refused(tmp_path):
+    v1 = load_model(device="cpu")
+    path = tmp_path / "v1.safetensors"
+    save_file(dict(v1.state_dict()), path)
+    with pytest.raises(CheckpointError) as err:
+        load_model(path, arch="swinv2_tiny_window8_256", device="cpu")
+    assert "Swin V1 checkpoint" in _one_sentence(err)
+    v2 = load_model(arch="swinv2-t", device="cpu")
+    path2 = tmp_path / "v2.safetensors"
+    save_file(dict(v2.state_dict()), path2)
+    with pytest.raises(CheckpointError) as err:
+        load_model(path2, arch="swin-t", device="cpu")
+    assert "Swin V2 checkpoint" in _one_sentence(err)
+
+
+def test_arch_inferred_from_the_file_name_or_asked_for(tmp_path):
+    hf = hf_model(ARCHS["swinv2_tiny_window16_256"], seed=5)
+    named = saved(hf, tmp_path, "swinv2_tiny_window16_256.safetensors")
+    model = load_model(named, device="cpu")
+    assert model.config.name == "swinv2_tiny_window16_256"
+    assert model.layers[0].blocks[1].window_size == 16
+    with pytest.raises(CheckpointError) as err:
+        load_model(saved(hf, tmp_path, "weights.safetensors"), device="cpu")
+    text = _one_sentence(err)
+    assert "arch='swinv2_tiny_window8_256'" in text and "arch='swinv2_tiny_window16_256'" in text
+
+
+def official_layout(model) -> dict[str, torch.Tensor]:
+    """swinviz's (timm's) keys as Microsoft's release saves them: each merge at the end of the
+    previous stage, head `head`, with the buffers (coordinates table, index, mask)."""
+    out = {}
+    for k, v in model.state_dict().items():
+        m = re.match(r"layers\.(\d+)\.downsample\.(.+)$", k)
+        if m:
+            k = f"layers.{int(m.group(1)) - 1}.downsample.{m.group(2)}"
+        out[k.replace("head.fc.", "head.")] = v.clone()
+    for i, layer in enumerate(model.layers):
+        for b, blk in enumerate(layer.blocks):
+            pre = f"layers.{i}.blocks.{b}."
+            out[pre + "attn.relative_coords_table"] = blk.attn.relative_coords_table.clone()
+            out[pre + "attn.relative_position_index"] = blk.attn.relative_position_index.clone()
+            if blk.attn_mask is not None:
+                out[pre + "attn_mask"] = blk.attn_mask
+    return out
+
+
+def test_official_layout_loads_and_names_its_arch(tmp_path):
+    src = load_model(arch="swinv2_tiny_window8_256", device="cpu", seed=7)
+    randomise(src, 8)
+    path = tmp_path / "ckpt.pth"
+    torch.save({"model": official_layout(src)}, path)
+    model = load_model(path, device="cpu")
+    assert model.config.name == "swinv2_tiny_window8_256" and model.weights.endswith(
+        "(official layout)")
+    x = pixels(256)
+    with torch.no_grad():
+        assert (model(x) - src(x)).abs().max() < 1e-5
