@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from swinviz.classes import imagenet_classes
 from swinviz.config import SettingsError
-from swinviz.evidence.choices import target_class
+from swinviz.evidence.choices import check_target, class_names
 from swinviz.evidence.gather import gather
 from swinviz.image.prepare import to_tensor
 
@@ -31,7 +30,7 @@ def choice_label(index: int, name: str | None) -> str:
     return f"{name or 'class'} ({index})"
 
 
-def parse_choice(text, num_classes: int) -> int | str | None:
+def parse_choice(text) -> int | str | None:
     """The picker's value as a target: "tabby (281)" -> 281, "tabby" -> "tabby", "" -> None
     (the top class)."""
     if text is None or not str(text).strip():
@@ -71,7 +70,7 @@ def evidence_on_device(settings, image, target, stage: int, block: int):
     """The one model call of this tab: plain arguments in (settings, the exploration's input
     image, the class, where), the EvidenceSet out (its maps on the CPU)."""
     model = load_cached_model(settings, device="auto")
-    names = imagenet_classes() if model.config.num_classes == 1000 else None
+    names = class_names(model.config.num_classes)
     pixels = to_tensor(image).to(model.device, model.dtype)  # exactly the run's input
     return gather(model, pixels, target, stage=stage, block=block, names=names)
 
@@ -97,12 +96,8 @@ def explain_class(view, block, head, template, text):
     cfg = view.settings.config()
     if cfg.num_classes <= 0:
         raise user_error("This model has no classifier head, so there is no class to explain.")
-    names = imagenet_classes() if cfg.num_classes == 1000 else None
     try:
-        import torch
-
-        target = target_class(parse_choice(text, cfg.num_classes),
-                              torch.zeros(1, cfg.num_classes), names)
+        target = check_target(parse_choice(text), cfg.num_classes)
     except SettingsError as exc:
         raise user_error(message(exc)) from None
     skipped = evidence_fits(cfg, exp.stage, exp.pair)

@@ -167,17 +167,13 @@ def _check_target(cfg, text: str | None) -> int | str | None:
     name (`swinviz.evidence`'s one rule), checked before the model is built."""
     if text is None:
         return None
-    import torch
-
-    from ..classes import imagenet_classes
     from ..config import SettingsError
-    from ..evidence.choices import target_class
+    from ..evidence.choices import check_target
 
     if cfg.num_classes <= 0:
         raise UsageError("--target needs a model with a classifier head")
-    names = imagenet_classes() if cfg.num_classes == 1000 else None
     try:
-        return target_class(text, torch.zeros(1, cfg.num_classes), names)
+        return check_target(text, cfg.num_classes)
     except SettingsError as e:
         text = str(e)
         raise UsageError(f"--{text}" if text.startswith("target ") else f"--target: {text}"

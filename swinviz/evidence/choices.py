@@ -7,6 +7,7 @@ import math
 
 import torch
 
+from ..classes import imagenet_classes
 from ..config import SettingsError, SwinConfig, check_stage_pair, short, whole
 
 METHODS = ("gradcam", "gradcam++", "gradxinput", "rollout")
@@ -84,3 +85,16 @@ def target_class(target, logits: torch.Tensor, names: tuple[str, ...] | None) ->
         raise SettingsError(f"target must be a class index from 0 to {n - 1}, got {short(t)}",
                             "target")
     return t
+
+
+def class_names(num_classes: int) -> tuple[str, ...] | None:
+    """The names of a head's classes: ImageNet's for 1000 outputs, else None."""
+    return imagenet_classes() if num_classes == 1000 else None
+
+
+def check_target(target, num_classes: int) -> int | None:
+    """A class asked for, checked against a head of `num_classes` outputs before any work:
+    its index, or None for the top class (chosen once the logits are there)."""
+    if target is None:
+        return None
+    return target_class(target, torch.zeros(1, num_classes), class_names(num_classes))

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..classes import imagenet_classes
 from . import cams, choices
 from .weighted_rollout import rollout
 
@@ -84,13 +83,12 @@ def explain(model, image, target=None, method: str = "gradcam", stage: int = 4,
     if model.config.num_classes <= 0:
         raise choices.SettingsError("this model has no classifier head, so there is no class "
                                     "to explain", "target")
-    names = imagenet_classes() if model.config.num_classes == 1000 else None
+    names = choices.class_names(model.config.num_classes)
 
     def pick(logits: torch.Tensor) -> int:
         return choices.target_class(target, logits, names)
 
-    if target is not None:  # a bad class is refused before the forward pass
-        choices.target_class(target, torch.zeros(1, model.config.num_classes), names)
+    choices.check_target(target, model.config.num_classes)  # refused before the forward pass
     prepared = prepare_image(image, model.img_size, patch_size=model.patch_embed.patch_size,
                              window_size=1, policy=policy, square=True)
     pixels = prepared.pixels.to(model.device, model.dtype)
