@@ -1,7 +1,8 @@
 """The Gradio app of swinviz, read in the order a run goes:
 
-- `app.ui`: the page (`build_demo`: its panels, then the wiring of its events) and
-  `launch_options`; `app.events`: the thin wrappers its events call;
+- `app.ui`: the page (`build_demo`: its panels, then the wiring of its events);
+  `app.launch`: `launch_options`, how it is served; `app.events`: the thin wrappers its
+  events call;
 - `app.settings`: the model settings, checked once; `app.session`: a session's `View` and the
   view controls' values; `app.state`: the weights, the model, figure and exploration caches;
 - `app.runs`: a model run and its figures; `app.plotting`: figures as gr.Plot shows them;

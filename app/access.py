@@ -39,6 +39,13 @@ QUERY_KEYS_JS = """
       box.setAttribute('role', 'group');
       box.setAttribute('aria-label', LABEL);
     }
+    // Gradio wraps the image in a nameless button: one stop (the group above), with a name
+    for (const b of (box ? box.querySelectorAll('button:not([aria-label])') : [])) {
+      if (b.querySelector('img') && !b.textContent.trim()) {
+        b.setAttribute('aria-label', "the model's input: click a patch to pick the query");
+        b.setAttribute('tabindex', '-1');
+      }
+    }
   };
   setInterval(focusable, 500);
   document.addEventListener('keydown', (e) => {

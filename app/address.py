@@ -34,6 +34,7 @@ from swinviz.settings import (
 from swinviz.without import parse_parts
 
 from .events import TABS
+from .evidence import KIND as EVIDENCE
 from .guard import example_images
 from .lesson import LESSON_TAB
 from .session import Shown, block_choices, by_name, head_choices, pair_choices
@@ -42,8 +43,8 @@ from .settings import DEFAULTS, MODEL_FIELDS, ModelSettings, parse_settings
 MAX_VALUE_CHARS = 200  # a link's value longer than this is not read
 # what a link may say, in the order it is read (the model first: it decides the grid)
 MODEL_KEYS = ("img_size", "window_size", "shift_size", "weights", "seed")
-KEYS = ("example", *MODEL_KEYS, "without", "stage", "pair", "query", "block", "head", "tab",
-        "lang")
+KEYS = ("example", *MODEL_KEYS, "without", "stage", "pair", "query", "block", "head", "target",
+        "tab", "lang")
 
 
 def examples() -> dict[str, str]:
@@ -110,6 +111,7 @@ def read_address(params: Mapping[str, str]) -> Link:
     _checked(link, drop, got, "query", lambda v: "{},{}".format(*parse_query(v, geo.grid)))
     _checked(link, drop, got, "block", parse_block)
     _checked(link, drop, got, "head", lambda v: _head(v, geo.num_heads, stage))
+    _checked(link, drop, got, "target", lambda v: _target(v, cfg))
     _checked(link, drop, got, "tab", _tab)
     _checked(link, drop, got, "lang", lambda v: check_lang(v.lower()))
     return link
@@ -131,6 +133,16 @@ def _checked(link: Link, drop, got: dict, name: str, parse):
 def _head(value: str, num_heads: int, stage: int) -> str:
     h = parse_head(value, num_heads, stage)
     return ALL_HEADS if h is None else str(h)
+
+
+def _target(value: str, cfg) -> str:
+    """The class the evidence explains, by index ("281"), from an index or an ImageNet name."""
+    from swinviz.evidence.choices import check_target, class_names
+
+    target = check_target(value, cfg.num_classes)
+    if isinstance(target, str):  # a name: its index in the model's head
+        target = class_names(cfg.num_classes).index(target)
+    return str(target)
 
 
 def _tab(value: str) -> str:
@@ -164,7 +176,8 @@ def _model(got: dict, link: Link) -> ModelSettings:
 def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> str:
     """The query string ("?example=cat&stage=3&...") of the view a session shows: the
     example (when the image is one), the model settings that differ from the page's defaults,
-    the parts left out, stage, pair, the query, block, head, tab and language. Reading it back
+    the parts left out, stage, pair, the query, block, head, the class the evidence explains
+    (when it is not the top class), tab and language. Reading it back
     (`read_address`) gives the same view."""
     out: dict[str, str] = {}
     if view is not None:
@@ -186,6 +199,9 @@ def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> 
             out["query"] = f"{view.query[0]},{view.query[1]}"
         out["block"] = str(shown.block)
         out["head"] = ALL_HEADS if shown.head is None else str(shown.head)
+        ev, top = getattr(exp, "evidence", None), exp.top5 or []
+        if ev is not None and top and ev.target != top[0][0]:  # a class picked, not the top
+            out["target"] = str(ev.target)
     if tab:
         out["tab"] = tab
     if lang and lang != "en":
@@ -241,6 +257,12 @@ COPY_JS = """() => {
 }"""
 
 
+# A phone (a page narrower than NARROW_PX) gets the figures' "narrow" template: one panel
+# above the other (swinviz.figures._core.narrow).
+NARROW_PX = 700
+PHONE_JS = f"() => (window.innerWidth < {NARROW_PX} ? 'narrow' : 'default')"
+
+
 def tab_js(tab: str) -> str:
     """The page's address says the tab it shows (`tab`: a tab's id)."""
     return ("() => { const u = new URLSearchParams(location.search); u.set('tab', "
@@ -280,7 +302,8 @@ def on_address_values(request: gr.Request):
     keep = gr.update()
     return (str(v["pair"]) if "pair" in v else "0" if "stage" in v else keep,
             str(v["block"]) if "block" in v else keep,
-            v.get("head", keep), v.get("query", ""), v.get("example", keep))
+            v.get("head", keep), v.get("query", ""), v.get("target", ""),
+            v.get("example", keep))
 
 
 def _link(request) -> Link:
@@ -305,11 +328,13 @@ def wire_address(c, demo: gr.Blocks) -> None:
     kw = dict(api_visibility="private", queue=False, show_progress="hidden", preprocess=False)
     first = [*(c.named[k] for k in MODEL_KEYS), c.without, c.stage, c.pair, c.block, c.head,
              c.tabs, c.open_tab, c.lesson.lang, c.link_note]
+    demo.load(None, None, [c.template], js=PHONE_JS, **kw)  # before the link's run
     demo.load(on_address, None, first, **kw).then(
-        on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.image_in], **kw)
+        on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.link_target,
+                                  c.image_in], **kw)
     sources = {c.named[k] for k in ("view", "block", "head", "template")} | {c.lesson.lang}
     gr.on([c.badge.change, c.query_md.change, c.block.change, c.head.change,
-           c.lesson.lang.change], page_address, sources, [c.address],
+           c.lesson.lang.change, c.plots[EVIDENCE].change], page_address, sources, [c.address],
           trigger_mode="always_last", **kw)
     c.address.change(None, [c.address], None, js=WRITE_JS, **kw)
     for tab_item, (_, kinds, _) in zip(c.tab_items, TABS, strict=True):

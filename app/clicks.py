@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from swinviz import SettingsError
 from swinviz.config import short
 from swinviz.figures import QUERY_KINDS
+from swinviz.lesson.i18n import check_lang
 from swinviz.settings import parse_query
 
 from .picture import click_to_token, query_image, query_image_file
@@ -244,11 +245,11 @@ def page_flow(body: bytes) -> str:
     (docs/performance.md).
 
     body: JSON {"run": the run's name from the flow figure's layout.meta["page"], "row": r,
-    "col": c, "template": "default" | "lecture"}. Returns the figure as gr.Plot's JSON text (as
-    the click's flow text). A run the server no longer holds (the session ended, or its
-    exploration was dropped to free memory) is a LookupError, anything else wrong a ValueError,
-    each with the sentence the page shows. At most CLICK_CONCURRENCY figures are drawn at once,
-    clicks through Gradio included.
+    "col": c, "template": "default" | "lecture" | "narrow", "lang": "en" | "zh"}. Returns the
+    figure as gr.Plot's JSON text (as the click's flow text). A run the server no longer holds
+    (the session ended, or its exploration was dropped to free memory) is a LookupError,
+    anything else wrong a ValueError, each with the sentence the page shows. At most
+    CLICK_CONCURRENCY figures are drawn at once, clicks through Gradio included.
     """
     if len(body) > PAGE_FLOW_MAX_BYTES:
         raise ValueError(page_flow_too_long())
@@ -273,11 +274,12 @@ def page_flow(body: bytes) -> str:
     try:
         query = parse_query([req.get("row"), req.get("col")], exp.grid)
         template = parse_template(req.get("template", "default"))
-    except SettingsError as exc:
+        lang = check_lang(str(req.get("lang") or "en"))
+    except (SettingsError, ValueError) as exc:
         raise ValueError(message(exc)) from None
     with CLICK_SLOTS:
-        fig = figure_or_placeholder("flow", exp, query=query, template=template)
-        add_page_meta(fig, run, exp, template)
+        fig = figure_or_placeholder("flow", exp, query=query, template=template, lang=lang)
+        add_page_meta(fig, run, exp, template, lang)
         return plot_text("flow", fig)
 
 

@@ -26,7 +26,7 @@ from swinviz.figures import KINDS
 from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
 
-from . import exports, panel, runs, session
+from . import evidence, exports, panel, runs, session
 from .session import Shown, by_name
 from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW, DEFAULTS
 from .state import default_weights_source
@@ -45,10 +45,11 @@ SETTLED = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "se
            "embed_dim", "num_heads", "stage", "pair", "without")
 # a page run's inputs: every setting the page has, the image and the open tab (and "view" where
 # the same image runs again)
-RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab", "query")
+RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab", "query", "target",
+             "lang")
 # a figure-only event's inputs (a redraw, the figures after a run, a click, a download):
 # `session.Shown.of` reads them
-SHOWN = ("view", "block", "head", "template")
+SHOWN = ("view", "block", "head", "template", "lang")
 
 
 def settings_of(values: Mapping[str, object]) -> dict[str, object]:
@@ -60,19 +61,22 @@ def settings_of(values: Mapping[str, object]) -> dict[str, object]:
 
 
 def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
-               template, seed, embed_dim, num_heads, stage, pair, query, without="",
+               template, seed, embed_dim, num_heads, stage, pair, query, without="", target="",
                progress=gr.Progress()):  # noqa: B008
     """The API endpoint /explore: errors are raised (gradio_client turns them into AppError).
     stage (1-4), pair and query ("row,col" on the stage's token grid, empty: the default
     patch) make the same figures as the page's choices and click; without ("mask,bias", a
-    list of parts or empty) runs Swin with those parts left out in every block. Its
-    parameters, by name and in this order, are the API's (gradio_client callers name them)."""
+    list of parts or empty) runs Swin with those parts left out in every block; target (an
+    ImageNet class name or index, empty: the top class) is the class the evidence figure
+    explains, as the page's class picker does. Its parameters, by name and in this order, are
+    the API's (gradio_client callers name them)."""
     page = runs.page_settings(dict(
         img_size=img_size, window_size=window_size, shift_size=shift_size, weights=weights,
         checkpoint=checkpoint, seed=seed, embed_dim=embed_dim, num_heads=num_heads,
         stage=stage, pair=pair, query=query, block=block, head=head, template=template,
         without=without))
-    return runs.run_settings(image, page, progress=progress)
+    return runs.run_settings(image, page, progress=progress,
+                             target=evidence.api_target(page.model, target))
 
 
 def status_text(message: str) -> str:
@@ -97,7 +101,9 @@ def on_run(values: Mapping, progress=gr.Progress()):  # noqa: B008
         page = runs.page_settings(settings_of(named), strict_head=False)
         out = runs.run_settings(named.get("image"), page, progress=progress, pack=True,
                                 first=open_kinds(named.get("open_tab")),
-                                carry=named.get("view"))
+                                carry=named.get("view"),
+                                target=evidence.api_target(page.model, named.get("target")),
+                                lang=Shown.parse(None, lang=named.get("lang") or "en").lang)
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
@@ -153,6 +159,15 @@ def on_redraw(values: Mapping):
         gr.Info("Upload an image first (or click an example); the figures then follow.")
         return (*[gr.update()] * len(KINDS), gr.update())
     return runs.redraw(view, shown)
+
+
+def on_language(values: Mapping):
+    """The page's language changed, given {component: value} (SHOWN): the figures and every
+    tab's text in it, no model run; nothing before a run."""
+    view, shown = Shown.of(by_name(values))
+    if view is None:
+        return tuple(gr.skip() for _ in (*KINDS, *TAB_NAMES))
+    return (*runs.redraw(view, shown)[:len(KINDS)], *tab_texts(view, shown.lang))
 
 
 def saved(path: str) -> dict:
@@ -302,14 +317,16 @@ def on_budget(values: Mapping) -> str:
     return panel.budget_line(**{name: v[name] for name in SETTLED if name in v})
 
 
-def tab_texts(view) -> tuple:
-    """Every tab's text, said for the run shown (its stage, grid, windows, shift, padding)."""
+def tab_texts(view, lang: str = "en") -> tuple:
+    """Every tab's text, said for the run shown (its stage, grid, windows, shift, padding) in
+    the page's language."""
     if view is None:
         return tuple(gr.update() for _ in TAB_NAMES)
     exp = view.exp
-    return tuple(tab_text(tab, exp) for tab in TAB_NAMES)
+    lang = Shown.parse(None, lang=lang or "en").lang
+    return tuple(tab_text(tab, exp, lang) for tab in TAB_NAMES)
 
 
-def after_run(view, head, block):
+def after_run(view, head, block, lang="en"):
     return (session.sync_heads(view, head), session.sync_blocks(view),
-            panel.query_caption(view, block), *tab_texts(view))
+            panel.query_caption(view, block), *tab_texts(view, lang))

@@ -52,7 +52,8 @@ def wire_evidence(c, **model_kw) -> None:
     """A class chosen or typed in the page's picker (`c.evidence_class`): one evidence pass
     and the figure (a model call: in the runs' concurrency group, `model_kw`)."""
     box = c.evidence_class
-    box.input(explain_class, [c.view, c.block, c.head, c.template, box], [c.plots[KIND]],
+    box.input(explain_class, [c.view, c.block, c.head, c.template, box, c.lesson.lang],
+              [c.plots[KIND]],
               api_visibility="private", show_progress="minimal", **model_kw)
 
 
@@ -86,20 +87,35 @@ except ImportError:
     pass
 
 
-def explain_class(view, block, head, template, text):
-    """The picker changed (the view controls' values as the page sends them, and the picker's
-    text): the maps for that class, then the figure. Returns its PlotData."""
-    if view is None or view.exp is None:
-        raise user_error("Run the model on an image first; then pick a class to explain.")
-    shown = Shown.parse(view, block, head, template)
-    exp = view.exp
-    cfg = view.settings.config()
+def class_asked(cfg, text) -> int | str | None:
+    """The class a person asked for (the picker's text, the API's `target`), checked for the
+    model's head before any work: an index or an ImageNet name; None (empty) for the top
+    class. A gr.Error with one sentence otherwise."""
     if cfg.num_classes <= 0:
         raise user_error("This model has no classifier head, so there is no class to explain.")
     try:
-        target = check_target(parse_choice(text), cfg.num_classes)
+        return check_target(parse_choice(text), cfg.num_classes)
     except SettingsError as exc:
         raise user_error(message(exc)) from None
+
+
+def api_target(settings, text) -> int | str | None:
+    """/explore's `target` for a run of `settings` (ModelSettings): empty is the top class."""
+    if text is None or not str(text).strip():
+        return None
+    return class_asked(settings.config(), text)
+
+
+def explain_class(view, block, head, template, text, lang="en"):
+    """The picker changed (the view controls' values as the page sends them, the picker's
+    text and the page's language): the maps for that class, then the figure. Returns its
+    PlotData."""
+    if view is None or view.exp is None:
+        raise user_error("Run the model on an image first; then pick a class to explain.")
+    shown = Shown.parse(view, block, head, template, lang)
+    exp = view.exp
+    cfg = view.settings.config()
+    target = class_asked(cfg, text)
     skipped = evidence_fits(cfg, exp.stage, exp.pair)
     if skipped:
         raise user_error(f"No class evidence here: {skipped}.")

@@ -418,10 +418,10 @@
     return m ? { gd: gd, meta: m } : null;
   }
 
-  // the flow figure, shown or not, is still the one of this run and template
-  function flowStillOf(run, template) {
+  // the flow figure, shown or not, is still the one of this run, template and language
+  function flowStillOf(run, template, lang) {
     const m = pageMeta(figureDiv("flow"));
-    return !!m && m.run === run && m.template === template;
+    return !!m && m.run === run && m.template === template && m.lang === lang;
   }
 
   function flowUrl() { // app.ui.PAGE_FLOW_PATH under the app's root (a Space, a mounted app)
@@ -435,8 +435,9 @@
   // answer that finds the flow tab closed waits for it (`shown`).
   function askFlow(flow, rc, last) {
     const m = flow.meta, seq = ++S.flowSeq, click = S.clickSeq;
-    const body = JSON.stringify({ run: m.run, row: rc[0], col: rc[1], template: m.template });
-    const current = () => seq === S.flowSeq && flowStillOf(m.run, m.template);
+    const body = JSON.stringify({ run: m.run, row: rc[0], col: rc[1], template: m.template,
+      lang: m.lang });
+    const current = () => seq === S.flowSeq && flowStillOf(m.run, m.template, m.lang);
     return fetch(flowUrl(), { method: "POST", headers: { "Content-Type": "application/json" }, body: body })
       .then((res) => res.text().then((text) => [res.ok, text]))
       .then(([ok, text]) => {

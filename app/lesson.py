@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
+from swinviz.figures._core.narrow import narrow_figure
 from swinviz.lesson import STEPS, Lesson, languages, try_label, ui
 from swinviz.lesson.i18n import language_name
 
@@ -18,6 +19,7 @@ from .events import TABS
 TRY_SLOTS = 3  # "try this" buttons (a step offers at most this many)
 LESSON_TAB = "lesson"
 PICTURE_BOX = (720, 560)  # the step's picture in the page (px): about its column's width
+PHONE_BOX = (360, 560)  # ... on a phone (the "narrow" template), before its panels are stacked
 
 # The arrow keys turn the page of the tour while the Lesson tab is shown and no text field
 # has the focus.
@@ -56,10 +58,11 @@ def parse_spot(text) -> tuple[int, int] | None:
     return r, c
 
 
-def lesson_outputs(view, k, query, lang):
+def lesson_outputs(view, k, query, lang, template="default"):
     """What the tab shows for step k (clamped to the steps) of this session's exploration:
     ("step k of n", the step's words, its picture, its code, the deeper-tab line, and
-    TRY_SLOTS button updates). `query`: "r,c" to look at, "" for the step's own focus."""
+    TRY_SLOTS button updates). `query`: "r,c" to look at, "" for the step's own focus.
+    template "narrow" (a phone): the picture's panels one above the other."""
     lang = lang if lang in languages() else "en"
     k = max(0, min(int(k or 0), len(STEPS) - 1))
     step = STEPS[k]
@@ -77,7 +80,11 @@ def lesson_outputs(view, k, query, lang):
     text = lesson.text(k, spot)
     badge = f" `{lesson.badge(k)}`" if lesson.badge(k) else ""
     md = (f"### {text.title}{badge}\n\n" + "\n".join(f"- {line}" for line in text.body))
-    picture = lesson.visual(k, spot, box=PICTURE_BOX, page=True)
+    if template == "narrow":
+        picture = narrow_figure(lesson.visual(k, spot, box=PHONE_BOX, page=True),
+                                only_side_by_side=True)
+    else:
+        picture = lesson.visual(k, spot, box=PICTURE_BOX, page=True)
     return (label, md, picture, _code(step), _deeper(lang, step.kind), *tries)
 
 
@@ -108,8 +115,14 @@ ACTION_JS = """(action) => {
 }"""
 
 
+def language_switch() -> gr.Radio:
+    """The page's language (`#lang`): the lesson, the figures and the tabs' texts."""
+    return gr.Radio([(language_name(code), code) for code in languages()], value="en",
+                    label="Language / 语言", elem_id="lang")
+
+
 def lesson_tab(c: SimpleNamespace) -> None:
-    """The tab's components (inside the page's gr.Tabs)."""
+    """The tab's components (inside the page's gr.Tabs); `c.lang` is the page's language."""
     with gr.Tab(ui("en", "lesson"), id=LESSON_TAB, elem_id="lesson") as tab:
         with gr.Row(equal_height=False):
             prev = gr.Button(ui("en", "prev"), elem_id="lesson-prev", size="sm", scale=0,
@@ -118,8 +131,6 @@ def lesson_tab(c: SimpleNamespace) -> None:
                                   elem_id="lesson-step")
             nxt = gr.Button(ui("en", "next"), elem_id="lesson-next", size="sm", scale=0,
                             min_width=120)
-            lang = gr.Radio([(language_name(code), code) for code in languages()], value="en",
-                            label="Language / 语言", elem_id="lang", scale=0, min_width=200)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
                 text = gr.Markdown("", elem_id="lesson-text")
@@ -139,7 +150,7 @@ def lesson_tab(c: SimpleNamespace) -> None:
         query = gr.Textbox("", visible=False, label="lesson query")
         drawn = gr.Number(0, visible=False, precision=0, label="lesson drawn")
     vars(c).update(lesson=SimpleNamespace(
-        tab=tab, prev=prev, next=nxt, step=step_md, lang=lang, text=text, tries=tries,
+        tab=tab, prev=prev, next=nxt, step=step_md, lang=c.lang, text=text, tries=tries,
         code=code, deeper=deeper, picture=picture, action=action, k=k, query=query,
         drawn=drawn))
 
@@ -156,9 +167,10 @@ def wire_lesson(c: SimpleNamespace, demo: gr.Blocks) -> None:
                   **kw)
     le.next.click(None, [le.k], [le.k, le.query],
                   js=f"(k) => [Math.min({last}, (k || 0) + 1), '']", **kw)
-    gr.on([le.k.change, le.lang.change, le.query.change, le.drawn.change, le.tab.select],
-          lesson_outputs, [view, le.k, le.query, le.lang], outs, trigger_mode="always_last",
-          **kw)
+    gr.on([le.k.change, le.lang.change, le.query.change, le.drawn.change, le.tab.select,
+           c.template.change],
+          lesson_outputs, [view, le.k, le.query, le.lang, c.template], outs,
+          trigger_mode="always_last", **kw)
     for slot, button in enumerate(le.tries):
         button.click(lambda v, k, lang, s=slot: on_try(v, k, s, lang), [view, le.k, le.lang],
                      [le.query, le.action], **kw).success(

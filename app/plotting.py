@@ -40,11 +40,12 @@ def placeholder(kind: str, message: str, template: str = "default") -> go.Figure
 
 def figure_or_placeholder(kind: str, exp, *, block: int = 1, head: int | None = 0,
                           query: tuple[int, int] | None = None,
-                          template: str = "default") -> go.Figure:
+                          template: str = "default", lang: str = "en") -> go.Figure:
     """make_figure, or a placeholder saying why when it fails (a bug): one broken figure must not
     take the page down."""
     try:
-        return make_figure(kind, exp, block=block, head=head, query=query, template=template)
+        return make_figure(kind, exp, block=block, head=head, query=query, template=template,
+                           lang=lang)
     except Exception as exc:
         log.exception("figure %s failed", kind)
         return placeholder(
@@ -52,15 +53,16 @@ def figure_or_placeholder(kind: str, exp, *, block: int = 1, head: int | None = 
 
 
 def build_figures(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
-                  template: str = "default") -> dict[str, go.Figure]:
+                  template: str = "default", lang: str = "en") -> dict[str, go.Figure]:
     """The requested figures; a kind that fails (a bug) becomes a placeholder."""
     exp = view.exp  # outside the try: a dropped exploration is the user's message, not a figure's
     return {kind: figure_or_placeholder(kind, exp, block=block, head=head, query=view.query,
-                                        template=template) for kind in kinds}
+                                        template=template, lang=lang) for kind in kinds}
 
 
 def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
-                template: str = "default", pack: bool = False) -> list[PlotData]:
+                template: str = "default", lang: str = "en",
+                pack: bool = False) -> list[PlotData]:
     """What gr.Plot shows for each kind, in order. Figures of SETTINGS_KINDS come from the cache
     shared by all sessions (keyed by the model settings, stage, pair, kind and selection); a kind
     that fails becomes a placeholder (never cached). pack=True: the attention figure carries
@@ -74,15 +76,17 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
     for kind in kinds:
         if kind in SETTINGS_KINDS:
             key = (view.settings.cache_key(), exp.stage, exp.pair, exp.without, kind, block, head,
-                   template, query)
+                   template, lang, query)
             try:
                 text = FIGURES.get(key, lambda k=kind: plot_text(k, make_figure(
-                    k, exp, block=block, head=head, query=view.query, template=template)))
+                    k, exp, block=block, head=head, query=view.query, template=template,
+                    lang=lang)))
                 out.append(PlotData(type="plotly", plot=text))
                 continue
             except Exception:  # drawn again below, where a failure becomes a placeholder
                 pass
-        fig = build_figures(view, (kind,), block=block, head=head, template=template)[kind]
+        fig = build_figures(view, (kind,), block=block, head=head, template=template,
+                            lang=lang)[kind]
         # the lecture template states the query's strongest keys in its note: clicks there go
         # to the server
         if pack and instant.INSTANT_CLICKS and kind == "attention" and template == "default" \
@@ -93,20 +97,22 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
             # page only with a pack: without one, the figure carries no "click"
             fig.layout.meta = {k: v for k, v in fig.layout.meta.items() if k != "click"}
         if pack and kind in ("attention", "flow"):
-            add_page_meta(fig, view.run_id, exp, template)
+            add_page_meta(fig, view.run_id, exp, template, lang)
         out.append(to_plot(kind, fig))
     return out
 
 
-def add_page_meta(fig: go.Figure, run_id: str, exp, template: str) -> None:
-    """A figure's layout.meta["page"] for app/instant.js: the run's name, the template, and
+def add_page_meta(fig: go.Figure, run_id: str, exp, template: str, lang: str = "en") -> None:
+    """A figure's layout.meta["page"] for app/instant.js: the run's name, the template, the
+    language, and
     where the clickable image's tokens are (`instant.click_geometry`). With it the page finds
     the token of a click (`page_token`) and asks `page_flow` for another query's flow figure."""
     if not run_id:
         return
     meta = fig.layout.meta
     fig.layout.meta = {**(meta if isinstance(meta, dict) else {}),
-                       "page": {"run": run_id, "template": template, **instant.click_geometry(exp)}}
+                       "page": {"run": run_id, "template": template, "lang": lang,
+                                **instant.click_geometry(exp)}}
 
 
 def add_click_pack(view: View, fig: go.Figure, block: int, head: int | None) -> None:
@@ -127,15 +133,20 @@ def add_click_pack(view: View, fig: go.Figure, block: int, head: int | None) -> 
 
 
 def plot_config(kind: str, fig: go.Figure) -> dict:
-    """Plotly config for gr.Plot: the camera button saves a PNG at slide resolution.
+    """Plotly config for gr.Plot: the camera button saves a PNG at slide resolution; no
+    toolbar for the phone's figures ("narrow" template).
 
     Gradio 6.31's Plot passes the JSON's "config" to Plotly.react (checked in its frontend), so
     `toImageButtonOptions` works: the figure keeps its designed layout size and is scaled up to
     EXPORT_WIDTH pixels wide.
     """
     width, height = figure_size(fig)  # the size the download uses, too
+    narrow = (fig.layout.meta or {}).get("template") == "narrow" \
+        if isinstance(fig.layout.meta, dict) else False
     return {
         "displaylogo": False,
+        # on a phone the toolbar would sit on the title (the page's download button remains)
+        **({"displayModeBar": False} if narrow else {}),
         "toImageButtonOptions": {
             "format": "png", "filename": f"swinviz-{kind}", "width": int(width),
             "height": int(height), "scale": EXPORT_WIDTH / float(width),

@@ -102,20 +102,21 @@ def exploration_to_cpu(exp):
 
 
 def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int = 0,
-                      without: tuple[str, ...] = ()):
+                      without: tuple[str, ...] = (), target: int | str | None = None):
     """The only model call: plain, picklable arguments in (settings, the image as a path, bytes,
-    PIL image or array, stage, pair, the parts to leave out), a CPU Exploration out.
+    PIL image or array, stage, pair, the parts to leave out, the class the evidence explains:
+    None for the top class), a CPU Exploration out.
 
     On a Hugging Face Space with ZeroGPU this runs in another process with a GPU borrowed for
     GPU_DURATION_S seconds (`spaces.GPU`): the model is loaded there on first use (and kept in
     that process's cache), nothing is compiled, and everything returned is on the CPU.
     """
     model = load_cached_model(settings, device="auto")
-    # Grad-CAM of the top class for the class-evidence tab: one more forward and backward
-    # pass, where its memory fits the request's limit (else the figure says why)
+    # Grad-CAM of the top class (or `target`) for the class-evidence tab: one more forward and
+    # backward pass, where its memory fits the request's limit (else the figure says why)
     skipped = evidence_fits(settings.config(), stage, pair)
     exp = model.explore(image, stage=stage, pair=pair, without=without,
-                        evidence=skipped is None)
+                        evidence=skipped is None and (True if target is None else target))
     exp.evidence_note = skipped
     return exploration_to_cpu(exp)
 
@@ -174,8 +175,10 @@ def _received(path) -> str:
 
 
 def explore_image(image, settings: ModelSettings, progress=None, *, stage: int = 1,
-                  pair: int = 0, without: tuple[str, ...] = ()) -> View:
-    """Image + settings -> View (model run); expected failures become gr.Error."""
+                  pair: int = 0, without: tuple[str, ...] = (),
+                  target: int | str | None = None) -> View:
+    """Image + settings -> View (model run; `target`: the class the evidence explains, None
+    for the top class); expected failures become gr.Error."""
     image = image_source(image)
     if image is None:
         raise user_error("Upload an image first (or click one of the examples).")
@@ -184,7 +187,7 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
         progress(0.1, desc="Loading the model")
     t0 = time.perf_counter()
     try:
-        exp = _run_model(settings, image, stage, pair, without)
+        exp = _run_model(settings, image, stage, pair, without, target)
     except EXPECTED as exc:
         raise user_error(message(exc)) from None
     except MemoryError:
@@ -265,7 +268,7 @@ def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEF
 
 
 def run_settings(image, page: PageSettings, progress=None, pack=False, first=None,
-                 carry=None):
+                 carry=None, target=None, lang="en"):
     """Model run + all figures, for settings checked once (`page_settings`).
 
     Returns (PlotData per kind in KINDS order, clickable image, badge markdown, View).
@@ -273,7 +276,8 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
     (the page): draw only these kinds (the open tab's); the others are gr.skip() and `rest`
     draws them next. carry (the page): its previous View; without a query, the query picked
     there stays on the same spot of the image (`carry_query`), on this run's stage and input
-    size.
+    size. target (the API): the class the evidence figure explains (checked, `check_target`),
+    None for the top class. lang: the figures' language (checked, `Shown.parse`).
     """
     settings, opts = page.model, page.view
     s, p, b, h, t = opts.stage, opts.pair, opts.block, opts.head, opts.template
@@ -285,15 +289,17 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
     spot = query_spot(carry) if q is None else None
     if spot is not None:  # the query picked before, on the same spot of the image
         q = token_at(spot, settings.img_size, geo.grid, geo.patch_px)
-    view = explore_image(image, settings, progress, stage=s, pair=p, without=opts.without)
+    view = explore_image(image, settings, progress, stage=s, pair=p, without=opts.without,
+                         target=target)
     view = replace(view, query=q, spot=spot)
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
     if first is None:
-        plots = build_plots(view, block=b, head=h, template=t, pack=pack)
+        plots = build_plots(view, block=b, head=h, template=t, lang=lang, pack=pack)
     else:  # the open tab's figures now; `rest` draws the others
         todo = [k for k in KINDS if k in first]
-        drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, pack=pack),
+        drawn = dict(zip(todo, build_plots(view, todo, block=b, head=h, template=t, lang=lang,
+                                           pack=pack),
                          strict=True))
         plots = [drawn.get(k, gr.skip()) for k in KINDS]
     view.held.refresh()  # the figures' caches on the exploration count too

@@ -13,6 +13,7 @@ import gradio as gr
 
 from swinviz import SettingsError
 from swinviz.image import ImageError
+from swinviz.lesson.i18n import check_lang
 from swinviz.settings import (  # the one validation of a view (re-exported for the app)
     ALL_HEADS,
     parse_block,
@@ -81,15 +82,18 @@ class View:
 @dataclass(frozen=True)
 class Shown:
     """What the figures show of a session's run, checked once (`Shown.parse`): the pair's
-    block (0 / 1), the head (None: every head of the stage side by side) and the template.
-    Every figure-only event (a redraw, the figures after a run, a click, a download) gets one."""
+    block (0 / 1), the head (None: every head of the stage side by side), the template and the
+    language. Every figure-only event (a redraw, the figures after a run, a click, a download)
+    gets one."""
 
     block: int = 1
     head: int | None = 0
     template: str = "default"
+    lang: str = "en"
 
     @classmethod
-    def parse(cls, view: View | None, block=1, head="0", template="default") -> Shown:
+    def parse(cls, view: View | None, block=1, head="0", template="default",
+              lang="en") -> Shown:
         """The view controls' values as the page or the API sends them ("1", "all", ...); the
         head is checked against the explored stage's heads when there is a run. A bad value is
         a `user_error` with the settings' own sentence."""
@@ -98,21 +102,22 @@ class Shown:
             h = (parse_head(head, view.exp.num_heads, view.exp.stage) if view is not None
                  else head)
             t = parse_template(template)
-        except SettingsError as exc:
+            lang = check_lang(str(lang or "en"))
+        except (SettingsError, ValueError) as exc:
             raise user_error(message(exc)) from None
-        return cls(b, h, t)
+        return cls(b, h, t, lang)
 
     @classmethod
     def of(cls, named: Mapping[str, object]) -> tuple[View | None, Shown]:
-        """An event's values by name (`by_name`): its "view" and, parsed, its "block", "head"
-        and "template"."""
+        """An event's values by name (`by_name`): its "view" and, parsed, its "block", "head",
+        "template" and "lang"."""
         view = named.get("view")
         return view, cls.parse(view, named.get("block", 1), named.get("head", "0"),
-                               named.get("template", "default"))
+                               named.get("template", "default"), named.get("lang") or "en")
 
     def options(self) -> dict:
         """What `app.plotting.build_plots` and `swinviz.figures.make_figure` take."""
-        return dict(block=self.block, head=self.head, template=self.template)
+        return dict(block=self.block, head=self.head, template=self.template, lang=self.lang)
 
 
 # ------------------------------------------------------------- the page's inputs, by name

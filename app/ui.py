@@ -16,17 +16,13 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
-from fastapi.exceptions import RequestValidationError
-from starlette.middleware import Middleware
-from starlette.routing import Route
 
 from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.weights import checkpoint_folder, offered_checkpoints
 
 from . import clicks, evidence, exports, panel, plotting, runs, session
-from .access import DESCRIBE_JS, QUERY_KEYS_JS
-from .address import ADDRESS_JS, wire_address
-from .clicks import PAGE_FLOW_PATH, PICK_JS, page_flow_route
+from .address import wire_address
+from .clicks import PICK_JS
 from .events import (
     RUN_NAMES,
     SAVE_JS,
@@ -42,6 +38,7 @@ from .events import (
     on_download,
     on_explore,
     on_image_change,
+    on_language,
     on_pair,
     on_preset,
     on_redraw,
@@ -57,25 +54,14 @@ from .events import (
 )
 from .guard import (
     RECEIVED,
-    RequestLimits,
     bound_queue_per_session,
     example_images,
     refuse_bad_inputs,
-    short_validation_error,
     trust_examples,
 )
-from .instant import page_head
-from .lesson import KEYS_JS, lesson_tab, wire_lesson
-from .limits import (
-    MAX_BODY_BYTES,
-    MAX_DIRECT,
-    MAX_FILE_SIZE,
-    MAX_INFLIGHT_BODY_BYTES,
-    MAX_SESSIONS,
-    MODEL_CONCURRENCY,
-    QUEUE_MAX,
-    QUEUE_PER_SESSION,
-)
+from .launch import launch_options
+from .lesson import language_switch, lesson_tab, wire_lesson
+from .limits import MODEL_CONCURRENCY, QUEUE_MAX, QUEUE_PER_SESSION
 from .session import name_components
 from .settings import (
     DEFAULT_EMBED_DIM,
@@ -89,6 +75,8 @@ from .settings import (
     parse_settings,
 )
 from .state import default_weights_choice, default_weights_source, warm_up
+
+__all__ = ["build_demo", "launch_options"]
 
 STATE_TTL_S = 1800  # an idle session's exploration is dropped after 30 minutes
 DRAW_CONCURRENCY = 4  # redraws and clicks (figures only, no model)
@@ -240,6 +228,7 @@ def view_panel(c: SimpleNamespace) -> None:
     link_note = gr.Markdown("", elem_id="link-note", visible=False)
     # the address: a link's query for the first run, and the address the page writes
     link_query = gr.Textbox("", visible=False, label="query from the link")
+    link_target = gr.Textbox("", visible=False, label="class from the link")
     address = gr.Textbox("", visible=False, label="address")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=280):
@@ -265,9 +254,13 @@ def view_panel(c: SimpleNamespace) -> None:
                              elem_id="block")
             head = gr.Dropdown(session.head_choices(DEFAULT_HEADS), value="0",
                                label="Attention head")
-            template = gr.Radio([("screen", "default"), ("lecture slides", "lecture")],
-                                value="default", label="Figure style",
-                                info="Lecture: white background, large fonts.")
+            lang = language_switch()
+            template = gr.Radio([("screen", "default"), ("lecture slides", "lecture"),
+                                 ("phone", "narrow")],
+                                value="default", label="Figure style", elem_id="template",
+                                info="Lecture: white background, large fonts. Phone: the "
+                                     "panels one above the other (chosen by itself on a "
+                                     "narrow screen).")
             dl_btn = gr.Button("Download figures (PNG + SVG, zip)",
                                elem_id="download-button")
             dl_file = gr.DownloadButton("Save again", visible=False, size="sm",
@@ -283,9 +276,9 @@ def view_panel(c: SimpleNamespace) -> None:
                 elem_classes="explain")
     vars(c).update(badge=badge, status=status, query_img=query_img, query_md=query_md,
                    stage=stage, pair=pair, without=without, block=block, head=head,
-                   template=template, dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn,
+                   template=template, lang=lang, dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn,
                    deck_file=deck_file, copy_link=copy_link, link_note=link_note,
-                   link_query=link_query, address=address)
+                   link_query=link_query, link_target=link_target, address=address)
 
 
 def figure_tabs(c: SimpleNamespace) -> None:
@@ -327,7 +320,8 @@ def figure_tabs(c: SimpleNamespace) -> None:
                  weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
                  num_heads=num_heads, stage=stage, pair=pair, block=block, head=head,
                  template=template, open_tab=open_tab, view=view, status=status,
-                 without=c.without, query=c.link_query, lang=c.lesson.lang)
+                 without=c.without, query=c.link_query, target=c.link_target,
+                 lang=c.lesson.lang)
     name_components(named)
     # the API's inputs, in the order of /explore's parameters (its query comes last)
     api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
@@ -349,11 +343,13 @@ def then_sync(c: SimpleNamespace, event) -> None:
     and the shift animation when its tab is open."""
     view, head, block, query_md, tab_mds = c.view, c.head, c.block, c.query_md, c.tab_mds
     open_tab, shift_anim = c.open_tab, c.shift_anim
-    event.success(after_run, [view, head, block], [head, block, query_md, *tab_mds],
+    event.success(after_run, [view, head, block, c.lesson.lang],
+                  [head, block, query_md, *tab_mds],
                   **PRIVATE)
     event.success(*c.after_run_lesson, **PRIVATE)
     event.success(evidence.picker, [view], [c.evidence_class], **PRIVATE)
-    event.success(lambda: "", None, [c.link_query], **PRIVATE)  # a link's query: used once
+    event.success(lambda: ("", ""), None, [c.link_query, c.link_target],
+                  **PRIVATE)  # a link's query and class: used once
     event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
                   api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last", **DRAW_KW)
@@ -373,7 +369,8 @@ def wire_runs(c: SimpleNamespace) -> None:
     api_btn = gr.Button("explore", visible=False)
     api_query = gr.Textbox("", visible=False, label="query")
     api_without = gr.Textbox("", visible=False, label="without")
-    api_btn.click(on_explore, [*api_inputs, api_query, api_without], run_outputs,
+    api_target = gr.Textbox("", visible=False, label="target")
+    api_btn.click(on_explore, [*api_inputs, api_query, api_without, api_target], run_outputs,
                   api_name="explore",
                   **MODEL_KW)
 
@@ -442,6 +439,9 @@ def wire_view(c: SimpleNamespace) -> None:
         trig(on_redraw, inputs(c, *SHOWN), [*fig_outputs, query_img],
              api_visibility="private", trigger_mode="always_last", **DRAW_KW).success(
             panel.query_caption, [view, block], [query_md], **PRIVATE)
+    # the page's language: the figures and the tabs' texts again, in it (no model run)
+    c.lesson.lang.change(on_language, inputs(c, *SHOWN), [*fig_outputs, *c.tab_mds],
+                         api_visibility="private", trigger_mode="always_last", **DRAW_KW)
     # A click: the page redraws the attention figure itself at once (app/instant.js) and
     # says so in its click message (set by PICK_JS); the server learns the query and sends
     # the rest.
@@ -475,25 +475,3 @@ def wire_view(c: SimpleNamespace) -> None:
     tab_items[[k[0] for _, k, _ in TABS].index(SHIFT_TAB)].select(
         exports.shift_gif, [view], [shift_anim], api_visibility="private",
         show_progress="minimal", **DRAW_KW)
-
-
-def launch_options() -> dict:
-    """Keyword arguments for demo.launch shared by app.py and the tests (Gradio 6: theme and css
-    are launch options)."""
-    return dict(
-        max_file_size=MAX_FILE_SIZE,
-        state_session_capacity=MAX_SESSIONS,
-        theme=gr.themes.Default(primary_hue="blue"),
-        css=panel.CSS,
-        ssr_mode=False,
-        show_error=False,
-        footer_links=["api", "gradio"],
-        head=page_head() + "".join(f"<script>{js}</script>"
-                                   for js in (KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS)),
-        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
-                    "middleware": [Middleware(
-                        RequestLimits, max_body=MAX_BODY_BYTES,
-                        max_inflight_body=MAX_INFLIGHT_BODY_BYTES, max_direct=MAX_DIRECT,
-                        direct_prefixes=("/gradio_api/run/", PAGE_FLOW_PATH))],
-                    "exception_handlers": {RequestValidationError: short_validation_error}},
-    )

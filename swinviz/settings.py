@@ -73,7 +73,7 @@ def parse_query(query, grid: tuple[int, int]) -> tuple[int, int] | None:
 
 
 ALL_HEADS = "all"  # the head value that draws every head side by side
-TEMPLATES = ("default", "lecture")  # swinviz.figures' templates
+TEMPLATES = ("default", "lecture", "narrow")  # swinviz.figures' templates (a test checks)
 
 
 def parse_block(block) -> int:
@@ -109,7 +109,7 @@ def parse_head(head, num_heads: int, stage: int | None = None) -> int | None:
 
 
 def parse_template(template) -> str:
-    """"default" or "lecture" (None or "" -> "default")."""
+    """"default", "lecture" or "narrow" (None or "" -> "default")."""
     return text_choice("template", template, TEMPLATES, "default")
 
 

@@ -45,6 +45,8 @@ def test_a_kind_opens_its_tab_and_all_heads_and_the_lesson_are_taken():
     (dict(without="norm"), "without=norm (unknown part 'norm'"),
     (dict(weights="pretrained", window_size="5"), "window_size=5, weights=pretrained"),
     (dict(img_size="x" * 500), "img_size=" + "x" * 40),
+    (dict(target="cat"), "target=cat ('cat' names 8 classes"),
+    (dict(target="1000"), "target=1000 (target must be a class index from 0 to 999, got 1000)"),
 ])
 def test_a_bad_value_is_left_out_with_one_sentence(params, words):
     link = read_address(params)
@@ -89,3 +91,18 @@ def test_the_address_of_a_view_reads_back_as_the_same_view():
     if default_weights_source() != "random":
         plain["weights"] = "random"
     assert dict(parse_qsl(address_of(upload, Shown()).removeprefix("?"))) == plain
+
+
+def test_the_class_the_evidence_explains_is_in_the_address_and_reads_back():
+    """Issue 27: a link names the class (an index or an ImageNet name, kept as its index); a
+    run for that class writes it back; the top class is not written (it is the default)."""
+    assert read_address(dict(target="tabby")).values["target"] == "281"
+    assert read_address(dict(target="7")).values["target"] == "7"
+    cat = examples()["cat"]
+    view = runs.run(cat, img_size=112, weights="random", stage=2)[-1]
+    assert "target" not in dict(parse_qsl(address_of(view, Shown()).removeprefix("?")))
+    view = runs.run_settings(cat, runs.page_settings(dict(img_size=112, weights="random",
+                                                          stage=2)), target="tabby")[-1]
+    params = dict(parse_qsl(address_of(view, Shown()).removeprefix("?")))
+    assert params["target"] == "281" and view.exp.evidence.target == 281
+    assert read_address(params).values["target"] == "281"

@@ -304,7 +304,7 @@ def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, image
     token's flow figure for a run a session holds; a sentence in JSON otherwise."""
     from app import plotting, runs
     from app.guard import RECEIVED
-    from app.ui import PAGE_FLOW_PATH
+    from app.clicks import PAGE_FLOW_PATH
 
     url = server.rstrip("/") + PAGE_FLOW_PATH
     view = runs.run(RECEIVED.add(images[0]), **SMALL, pack=True)[-1]  # a page's run, here
@@ -325,3 +325,15 @@ def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, image
         msg = json.loads(text)["error"]
         assert needle in msg and "Traceback" not in msg
     assert _post(url, b"", method="GET")[0] == 405
+
+
+def test_target_names_the_class_the_evidence_figure_explains(client, images):
+    """Issue 27: /explore's `target` (a class index or an ImageNet name; empty: the top class)
+    is the class of the evidence figure; a bad one is the sentence, before any run."""
+    result = client.predict(handle_file(str(images[0])), **SMALL, target="tabby",
+                            api_name="/explore")
+    fig = figures(result)["evidence"]
+    assert fig["layout"]["meta"]["evidence"]["target"] == 281
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(images[0])), **SMALL, target="cat", api_name="/explore")
+    assert "'cat' names 8 classes" in str(err.value)

@@ -323,6 +323,30 @@ def test_the_class_evidence_tab_explains_a_typed_class(page):
     page.screenshot(path=str(ARTIFACTS / "app-47-class-evidence.png"), full_page=True)
 
 
+def test_a_link_names_the_class_the_evidence_explains(server, browser):
+    """Issue 27 with issue 25's links: `target=tabby` in the address runs the evidence for
+    that class (its index in the address after the run); a class picked in the page goes into
+    the address too."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    title = "document.querySelector('#fig-evidence .gtitle')?.textContent || ''"
+    try:
+        pg.goto(server + "?example=cat&stage=2&tab=evidence&target=tabby")
+        wait_plot(pg, "evidence")
+        pg.wait_for_function(f"() => ({title}).includes('“tabby”')")
+        assert pg.locator("#evidence-class input").input_value() == "tabby (281)"
+        pg.wait_for_function("() => new URLSearchParams(location.search).get('target') "
+                             "=== '281'")
+        box = pg.locator("#evidence-class input")
+        box.fill("7")
+        box.press("Enter")
+        pg.wait_for_function("() => new URLSearchParams(location.search).get('target') "
+                             "=== '7'")
+        assert "tabby" not in pg.evaluate(f"() => {title}")
+    finally:
+        pg.close()
+
+
 def test_stage_4_is_one_window_without_shift(page):
     page.get_by_label("stage 4", exact=True).check()
     wait_badge(page, "Stage 4, pair 0")
@@ -439,6 +463,46 @@ def test_the_query_moves_by_keyboard(fresh_page, photo):
     page.wait_for_function("(t) => [...document.querySelectorAll('[role=tab]')].some("
                            "(e) => e.textContent.trim() === t && "
                            "e.getAttribute('aria-selected') === 'true')", arg=tab)
+
+
+NAME_JS = """(e) => (e.getAttribute('aria-label') || (e.labels && e.labels[0]
+    && e.labels[0].innerText) || e.getAttribute('title') || (e.innerText || '').trim()
+    || (e.getAttribute('aria-labelledby') || '').split(' ').map((id) =>
+      (document.getElementById(id) || {}).innerText || '').join(' ').trim())"""
+
+
+def test_every_control_has_a_name_and_the_focus_follows_the_page(fresh_page, photo):
+    """Issue 25: every control a keyboard reaches has a name a screen reader says, and the
+    Tab key walks the page in its order: the image, the examples, the settings, the clickable
+    image, the view's controls, the downloads and the link, then the tabs."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_badge(page, "Stage 1, pair 0")
+    page.wait_for_function("() => document.querySelector('#query-image')"
+                           ".getAttribute('tabindex') === '0'")
+    page.wait_for_timeout(600)  # the labels are put on every 0.5 s
+    nameless = page.evaluate(f"""() => {{
+      const name = {NAME_JS};
+      const sel = 'button, input, select, textarea, summary, a[href], [tabindex="0"]';
+      return [...document.querySelectorAll(sel)]
+        .filter((e) => e.offsetParent !== null && e.tabIndex >= 0 && !name(e))
+        .map((e) => e.outerHTML.slice(0, 120)); }}""")
+    assert nameless == [], nameless
+    page.locator("#image-input").evaluate("(e) => e.scrollIntoView()")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    order = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        where = page.evaluate("() => { const e = document.activeElement; return e === "
+                              "document.body ? '' : (e.closest('[id]') || {}).id || ''; }")
+        if where and where not in order:
+            order.append(where)
+        if where == "lesson-button":
+            break
+    want = ["image-input", "model-settings", "query-image", "stage", "pair", "without",
+            "block", "template", "download-button", "deck-button", "copy-link",
+            "lesson-button"]
+    assert [w for w in order if w in want] == want, order
 
 
 def test_every_figure_is_described_in_words_that_follow_a_click(fresh_page, photo):
@@ -1188,5 +1252,54 @@ def test_the_lesson_walks_every_step_in_both_languages(server, browser, photo):
         walk("zh", list(range(n)), "ArrowRight")
         pg.get_by_label("English").check()
         walk("en", list(range(n - 1, -1, -1)), "ArrowLeft")
+    finally:
+        pg.close()
+
+
+def test_a_phone_gets_one_column_and_figures_stacked_inside_it(server, browser):
+    """Issue 25, phone width: at 390x844 the page picks the figures' "narrow" template by
+    itself; the page has no sideways scroll, every drawn figure lies inside the screen with its
+    panels one above the other (the attention figure's image panels and the flow figure's
+    steps), without a toolbar; a tap on the image moves the query."""
+    pg = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                          has_touch=True)
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server + "?example=cat&tab=attention")
+        pg.wait_for_function("() => document.querySelector('#template input:checked')"
+                             "?.value === 'narrow'")
+        wait_plot(pg, "attention")
+        pg.wait_for_selector("#query-image img")
+
+        def check(kind):
+            state = json.loads(plot_state(pg, kind))
+            lay = state["layout"]
+            assert lay["meta"]["template"] == "narrow", kind
+            xs = {k: v["domain"] for k, v in lay.items()
+                  if k.startswith("xaxis") and isinstance(v, dict) and v.get("domain")}
+            assert len(xs) >= 2 and all(d[1] - d[0] > 0.9 for d in xs.values()), (kind, xs)
+            box = pg.evaluate("""(id) => { const r = document.querySelector('#' + id +
+                ' .js-plotly-plot').getBoundingClientRect(); return [r.left, r.right]; }""",
+                              FIG_IDS[kind])
+            assert 0 <= box[0] and box[1] <= 390, (kind, box)
+            assert pg.locator(f"#{FIG_IDS[kind]} .modebar").count() == 0, kind
+
+        check("attention")
+        width = pg.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
+        pg.screenshot(path=str(ARTIFACTS / "app-60-phone-attention.png"), full_page=True)
+        before = pg.locator("#fig-attention .gtitle").first.text_content()
+        img = pg.locator("#query-image img")
+        img.scroll_into_view_if_needed()
+        b = img.bounding_box()
+        pg.touchscreen.tap(b["x"] + b["width"] * 0.2, b["y"] + b["height"] * 0.8)
+        pg.wait_for_function("(t) => document.querySelector('#fig-attention .gtitle')"
+                             "?.textContent !== t", arg=before)
+        open_tab(pg, TABS[[k[0] for _, k, _ in TABS].index("flow")][0])
+        wait_plot(pg, "flow")
+        check("flow")
+        width = pg.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
+        pg.screenshot(path=str(ARTIFACTS / "app-61-phone-flow.png"), full_page=True)
     finally:
         pg.close()

@@ -164,7 +164,7 @@ def test_no_image_is_a_message_not_a_crash():
 
 
 def test_unexpected_failure_becomes_a_message(photo, monkeypatch):
-    def broken(settings, image, stage, pair, without):
+    def broken(settings, image, stage, pair, without, target=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(runs, "_run_model", broken)

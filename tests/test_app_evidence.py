@@ -83,3 +83,41 @@ def test_a_run_over_the_evidence_budget_says_why_in_the_figure(monkeypatch):
 
     title = make_figure("evidence", view.exp).layout.title.text
     assert "its backward pass would need 9 GB" in title
+
+
+def _explore(**kw):
+    """/explore's own function, every parameter by name as gradio_client sends them."""
+    from app.events import on_explore
+
+    args = dict(image=PHOTO, img_size="112", window_size=7, shift_size=3, weights="random",
+                checkpoint=None, block="1", head="0", template="default", seed=0, embed_dim=96,
+                num_heads=3, stage=2, pair=0, query="", without="")
+    return on_explore(**{**args, **kw}, progress=None)
+
+
+@pytest.mark.parametrize("text,index", [("tabby", 281), ("Persian cat (283)", 283), ("7", 7)])
+def test_the_api_target_names_the_class_the_evidence_explains(view, text, index):
+    out = _explore(target=text)
+    exp = out[-1].exp
+    assert exp.evidence.target == index
+    fig = figure_json(out[list(runs.KINDS).index("evidence")])
+    assert fig["layout"]["meta"]["evidence"]["target"] == index
+    # the same maps the page's picker gives for that class on the same run's input
+    model = load_model("random", img_size=112)
+    want = model.explain(exp.image, target=index, stage=2, block=-1, at="norm1")
+    torch.testing.assert_close(exp.evidence.by_stage[2], want.grid, rtol=1e-4,
+                               atol=1e-6 * float(want.grid.abs().max()))
+    assert _explore(target="")[-1].exp.evidence.target == exp.top5[0][0]  # empty: top class
+
+
+@pytest.mark.parametrize("text,words", [
+    ("cat", "'cat' names 8 classes"),
+    ("1000", "target must be a class index from 0 to 999, got 1000"),
+])
+def test_a_bad_api_target_is_one_sentence_before_the_run(monkeypatch, text, words):
+    called = []
+    monkeypatch.setattr(runs, "_run_model", lambda *a: called.append(a))
+    with pytest.raises(gr.Error) as err:
+        _explore(target=text)
+    assert words.lower() in str(err.value.message).lower()
+    assert called == []  # refused before any model work

@@ -245,7 +245,8 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--shift", "-1"], "--shift must be a whole number of tokens, 0 or more (e.g. 3)"),
         (["--block", "2"], "--block must be 0 (the pair's first block, W-MSA) or 1 (its second "
                            "block, SW-MSA), got 2"),
-        (["--template", "fancy"], "--template must be one of default, lecture, got 'fancy'"),
+        (["--template", "fancy"],
+         "--template must be one of default, lecture, narrow, got 'fancy'"),
         (["--without", "mask,norm"], "--without: unknown part 'norm' to leave out; the parts are "
                                      "'shift', 'mask', 'bias' (any of them)"),
         (["--bogus"], "unrecognized arguments: --bogus"),

@@ -30,8 +30,10 @@ LAUNCH = ("from app import build_demo, launch_options; import sys; "
           "d.launch(server_name='127.0.0.1', server_port=int(sys.argv[1]), quiet=True, "
           "**launch_options())")
 # the /explore endpoint's inputs after the image, small and fast (random weights)
-SETTINGS = ["56", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "", ""]
-SLOW = ["224", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "", ""]
+# /explore's inputs after the image, in order (gradio_client names them; a raw call sends all):
+# img_size ... pair, query, without, target
+SETTINGS = ["56", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "", "", ""]
+SLOW = ["224", 7, 3, "random", "", "1", "0", "default", 0, 96, 3, "1", "0", "", "", ""]
 
 
 def rss_mb(pid: int) -> float:

@@ -60,7 +60,7 @@ class FigureSettings:
     # figures: the class the evidence figure explains (an index or an ImageNet name; None: the
     # top class); its maps are computed only when that kind is drawn
     target: int | str | None = None
-    lang: str = "en"  # lecture: the deck's language and look
+    lang: str = "en"  # the figures' or the lecture deck's language; theme: the deck's look
     theme: str = "light"
     # the same settings as the library's one checked object (`swinviz.settings.Settings`: the
     # model's config, the pair, what the figures show), which the run hands on
@@ -104,7 +104,8 @@ def _add_common(c: argparse.ArgumentParser, template: str) -> None:
                    help="parts to leave out in every block, from shift, mask and bias (e.g. "
                         "mask,bias): what Swin computes without them")
     c.add_argument("--head", default="0", help="head index from 0, or 'all' (default 0)")
-    c.add_argument("--template", default=template, help=f"default or lecture (default {template})")
+    c.add_argument("--template", default=template,
+                   help=f"default, lecture or narrow (a phone's column; default {template})")
     c.add_argument("--width", default=str(SLIDE_WIDTH),
                    help=f"PNG width in pixels, {MIN_WIDTH} to {MAX_WIDTH} (default 1600)")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(f, "default")
     f.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
     f.add_argument("--kinds", default=None, help="comma-separated subset of figure kinds")
+    f.add_argument("--lang", default="en", help="en or zh: the figures' language (default en)")
     f.add_argument("--target", default=None,
                    help="the class the evidence figure explains: an ImageNet class index or "
                         "name, e.g. 281 or tabby (default: the model's top class)")

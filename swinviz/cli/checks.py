@@ -197,6 +197,16 @@ def _check_budget(cfg, stage: int, pair: int, evidence: bool = False) -> None:
         raise UsageError(re.sub(r"\ba window of (\d+)", r"--window \1", text)) from None
 
 
+def _check_lang(lang: str) -> str:
+    """--lang, checked by the lesson's list of languages (the figures speak the same ones)."""
+    from ..lesson import check_lang
+
+    try:
+        return check_lang(lang)
+    except ValueError as e:
+        raise UsageError(f"--lang: {short(str(e), 200, quote=False)}") from None
+
+
 def _check_deck(a) -> tuple[str, str]:
     """The lecture's --lang and --theme, checked by the lesson's own lists."""
     from ..lesson import check_lang, get_theme
@@ -276,7 +286,7 @@ def figure_settings(argv: list[str]) -> FigureSettings:
     target = None if lecture else _check_target(cfg, a.target)
     _check_budget(cfg, view.stage, view.pair, evidence="evidence" in kinds)
     device = str(resolve_device(a.device))
-    lang, theme = _check_deck(a) if lecture else ("en", "light")
+    lang, theme = _check_deck(a) if lecture else (_check_lang(a.lang), "light")
 
     return FigureSettings(
         image=_check_image(a.image), out=_check_out(a.out), formats=formats, size=size,

@@ -96,7 +96,7 @@ def run(s: FigureSettings) -> int:
 
                 figs = {}
                 for kind in s.kinds:
-                    figs[kind] = make_figure(kind, exp, **selection)
+                    figs[kind] = make_figure(kind, exp, **{**selection, "lang": s.lang})
                     progress.step(f"{kind} built")
                 paths = exporter.export(figs, s.out, s.formats, width=s.width,
                                         progress=progress.step)

@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 import plotly.graph_objects as go
 
 from ._core import TEMPLATES, get_template
+from ._core.narrow import narrow_figure
+from ._core.template import CJK_FONT_FAMILY
 from .registry import REGISTRY, FigureKind, get_kind, kinds, query_kinds, register, tabs
 
 KINDS = kinds()
@@ -43,7 +45,8 @@ class Selection:
     """What the viewer picked. `block` is the first (0, W-MSA) or second (1, SW-MSA) block of
     the explored pair; `head=None` means all heads side by side; `window=None` means the window
     that holds the query in the chosen block; `query` is (row, col) in the explored stage's token
-    grid (None: `default_query`, a token on a window border near the middle)."""
+    grid (None: `default_query`, a token on a window border near the middle); `lang` the language
+    the figure's words are in (one of the lesson's, `swinviz.lesson.i18n.languages`)."""
 
     block: int = 1
     head: int | None = 0
@@ -51,6 +54,7 @@ class Selection:
     query: tuple[int, int] | None = None
     template: str = "default"
     k_pairs: int = 4
+    lang: str = "en"
 
     def resolved(self, exp) -> Selection:
         """Fill in defaults and check ranges against the exploration (any stage's grid);
@@ -62,6 +66,10 @@ class Selection:
         if self.head is not None and not 0 <= self.head < exp.num_heads:
             raise ValueError(f"head must be in 0..{exp.num_heads - 1}, got {self.head}")
         get_template(self.template)
+        if self.lang != "en":
+            from ..lesson.i18n import check_lang  # here: swinviz.lesson imports the figures
+
+            check_lang(self.lang)
         query = self.query
         if query is None:
             query = default_query(H, W, exp.window_size, exp.shift_size)
@@ -84,6 +92,10 @@ def make_figure(kind: str, exp, **selection) -> go.Figure:
     k = get_kind(kind)
     sel = Selection(**selection).resolved(exp)
     fig = k.draw(exp, sel)
+    if sel.template == "narrow":  # a phone's column: the panels stacked (`_core.narrow`)
+        fig = narrow_figure(fig)
+    if sel.lang != "en":  # the page and kaleido set its characters in a CJK font
+        fig.layout.font.family = CJK_FONT_FAMILY
     if getattr(exp, "without", ()):  # a counterfactual model's figure says so to a reader
         fig.layout.meta = {**(fig.layout.meta or {}), "without": list(exp.without)}
     return fig

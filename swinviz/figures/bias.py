@@ -34,6 +34,8 @@ from ._core import (
 from ._core import (
     title_slots as _slots,
 )
+from ._core.labels import offset_titles
+from ._core.words import tr
 
 
 def bias_table_image(trace) -> np.ndarray:
@@ -52,7 +54,7 @@ def bias_table_image(trace) -> np.ndarray:
     return table.reshape(nH, G, G)
 
 
-def _preference(img: np.ndarray, M: int, random: bool = False) -> str:
+def _preference(img: np.ndarray, M: int, random: bool = False, lang: str = "en") -> str:
     """One line per head: where the bias is highest / lowest, and near versus far (with random
     weights no lean is read from the noise)."""
     d = np.arange(-(M - 1), M)
@@ -66,15 +68,15 @@ def _preference(img: np.ndarray, M: int, random: bool = False) -> str:
         return f"({dh[ix]:+d},{dw[ix]:+d})".replace("+0", "0").replace("-", "−")
 
     spread = float(np.nanmax(np.abs(img))) or 1.0
-    lean = ("random weights: no lean to read" if random
-            else "no clear near/far lean" if abs(diff) < 0.1 * spread
-            else "prefers near keys" if diff > 0 else "prefers far keys")
-    return (f"max at Δ = {at(hi)}, min at {at(lo)};<br>near − far = {diff:+.3f}: "
-            f"{lean}").replace("-", "−")
+    lean = tr(lang, "random weights: no lean to read" if random
+              else "no clear near/far lean" if abs(diff) < 0.1 * spread
+              else "prefers near keys" if diff > 0 else "prefers far keys")
+    return tr(lang, "max at Δ = {hi}, min at {lo};<br>near − far = {diff}: {lean}", hi=at(hi),
+              lo=at(lo), diff=f"{diff:+.3f}", lean=lean).replace("-", "−")
 
 
 def _panel_grid(heads: list[int], tables: list[str], gathered: list[str], *, one: bool,
-                compact: bool) -> tuple[dict, dict, int]:
+                compact: bool, template: str = "default") -> tuple[dict, dict, int]:
     """(layout, {("table" | "gathered", head): axis refs}, rows of heads): one head's table and
     gathered bias side by side, or per chunk of heads a row of tables, then a row of gathered
     biases."""
@@ -85,7 +87,7 @@ def _panel_grid(heads: list[int], tables: list[str], gathered: list[str], *, one
         _set_titles(layout, slots)
         return layout, {("table", heads[0]): refs[(1, 1)],
                         ("gathered", heads[0]): refs[(1, 2)]}, 1
-    per_row = heads_per_row(len(heads))
+    per_row = heads_per_row(len(heads), template)
     chunks = -(-len(heads) // per_row)
     slots = []
     for i in range(chunks):
@@ -109,7 +111,7 @@ def _panel_grid(heads: list[int], tables: list[str], gathered: list[str], *, one
 
 
 def _table_panel(h: int, k: int, image: np.ndarray, refs: tuple[str, str], M: int, t,
-                 style: dict, layout: dict, *, last: bool) -> list[dict]:
+                 style: dict, layout: dict, *, last: bool, lang: str = "en") -> list[dict]:
     """Head h's (2M-1) x (2M-1) bias table over the offsets (Δh, Δw), Δ = (0, 0) dotted."""
     G = 2 * M - 1
     d = np.arange(-(M - 1), M)
@@ -119,8 +121,8 @@ def _table_panel(h: int, k: int, image: np.ndarray, refs: tuple[str, str], M: in
     out = [dict(
         type="heatmap", z=image, x=d, y=d, customdata=dd, name=f"table head {h}",
         showscale=last, colorbar=style["bar"], xaxis=xr, yaxis=yr,
-        hovertemplate=f"head {h}<br>Δ = (%{{customdata[0]}}, %{{customdata[1]}})<br>"
-                      "table row %{customdata[2]}<br>bias = %{z:.4f}<extra></extra>",
+        hovertemplate=tr(lang, "head {h}<br>Δ = (%{{customdata[0]}}, %{{customdata[1]}})<br>"
+                         "table row %{{customdata[2]}}<br>bias = %{{z:.4f}}<extra></extra>", h=h),
         **style["scale"], **({"texttemplate": "%{z:.3f}", "textfont": dict(size=t.font_size - 3)}
                              if G <= 5 else {})),
         dict(type="scatter", x=[-0.5, 0.5, 0.5, -0.5, -0.5],
@@ -128,13 +130,14 @@ def _table_panel(h: int, k: int, image: np.ndarray, refs: tuple[str, str], M: in
              line=dict(color="black", width=1.5, dash="dot"), showlegend=False,
              name="Δ = (0, 0)", xaxis=xr, yaxis=yr)]
     offset_axes(layout, (xr, yr), M, explain=False)
+    offset_titles(layout, (xr, yr), lang, explain=False)
     if k:
         layout[axis_key(yr)]["title"] = dict(text="")
     return out
 
 
 def _gathered_panel(h: int, k: int, bias: np.ndarray, refs: tuple[str, str], M: int, t,
-                    style: dict, layout: dict, *, one: bool) -> list[dict]:
+                    style: dict, layout: dict, *, one: bool, lang: str = "en") -> list[dict]:
     """Head h's gathered (N, N) bias, query slots down, key slots across."""
     N = M * M
     hi, wi = divmod(np.arange(N), M)
@@ -145,18 +148,19 @@ def _gathered_panel(h: int, k: int, bias: np.ndarray, refs: tuple[str, str], M: 
     out = [dict(
         type="heatmap", z=bias, customdata=pair, name=f"gathered head {h}",
         showscale=False, xaxis=xr, yaxis=yr,
-        hovertemplate=f"head {h}<br>query i = %{{y}} = (%{{customdata[0]}},"
-                      "%{customdata[1]})<br>key j = %{x} = (%{customdata[2]},"
-                      "%{customdata[3]})<br>Δ = (%{customdata[4]}, %{customdata[5]})<br>"
-                      "bias = %{z:.4f}<extra></extra>",
+        hovertemplate=tr(lang, "head {h}<br>query i = %{{y}} = (%{{customdata[0]}},"
+                         "%{{customdata[1]}})<br>key j = %{{x}} = (%{{customdata[2]}},"
+                         "%{{customdata[3]}})<br>Δ = (%{{customdata[4]}}, %{{customdata[5]}})<br>"
+                         "bias = %{{z:.4f}}<extra></extra>", h=h),
         **style["scale"], **({"texttemplate": "%{z:.2f}", "textfont": dict(size=t.font_size - 4)}
                              if N <= ANNOTATE_MAX else {}))]
     step = 1 if N <= 16 else M
     ticks = dict(tickmode="array", tickvals=list(range(0, N, step)),
                  ticktext=[f"({hi[j]},{wi[j]})" for j in range(0, N, step)])
-    layout[axis_key(xr)].update(title=dict(text="key j = (hj, wj)"), range=[-0.5, N - 0.5],
+    layout[axis_key(xr)].update(title=dict(text=tr(lang, "key j = (hj, wj)")),
+                                range=[-0.5, N - 0.5],
                                 showgrid=False, zeroline=False, constrain="domain", **ticks)
-    layout[axis_key(yr)].update(title=dict(text="query i = (hi, wi)" if k == 0 or one
+    layout[axis_key(yr)].update(title=dict(text=tr(lang, "query i = (hi, wi)") if k == 0 or one
                                            else ""),
                                 range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
                                 constrain="domain", scaleanchor=xr, **ticks)
@@ -165,19 +169,27 @@ def _gathered_panel(h: int, k: int, bias: np.ndarray, refs: tuple[str, str], M: 
 
 def _note(exp, sel, values: np.ndarray, *, compact: bool, one: bool, N: int) -> tuple[dict, int]:
     """How to read the panels (and, many heads on a slide, the range of the values)."""
+    L = sel.lang
     return footnote(
-        ("Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
-         "centre),<br>and the gathered N×N bias (query rows, key columns); "
-         + ("hover for the values.<br>" if sel.template != "lecture" else
-            f"values from {float(values.min()):.3f} (bluest) to "
-            f"{float(values.max()):.3f} (reddest).<br>")
+        ((tr(L, "Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
+             "centre),<br>and the gathered N×N bias (query rows, key columns); hover for the "
+             "values.<br>") if sel.template != "lecture" else
+          tr(L, "Per head: the table over the offsets (Δh down, Δw across, Δ = (0, 0) in the "
+             "centre),<br>and the gathered N×N bias (query rows, key columns); values from "
+             "{lo} (bluest) to {hi} (reddest).<br>", lo=f"{float(values.min()):.3f}",
+             hi=f"{float(values.max()):.3f}"))
          if compact else "")
-        + "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0)."
-        "<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it "
-        "subtracts. Near = |Δh|, |Δw| ≤ 1."
-        + ("<br>With random weights the table is noise; load trained weights to see real "
-           "preferences." if exp.weights.startswith("random") else ""),
+        + tr(L, "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = "
+             "(0, 0).<br>Red: the head adds to the logit of keys at that offset (prefers them), "
+             "blue: it subtracts. Near = |Δh|, |Δw| ≤ 1.")
+        + (tr(L, "<br>With random weights the table is noise; load trained weights to see real "
+              "preferences.") if exp.weights.startswith("random") else ""),
         sel.template, lines=3 + 2 * compact, below=2 if compact else 4.5 if one or N > 16 else 6)
+
+
+def _capital(name: str) -> str:
+    """"block 5 (SW-MSA)" -> "Block 5 (SW-MSA)" (a title's first word)."""
+    return name[:1].upper() + name[1:]
 
 
 def figure(exp, sel) -> go.Figure:
@@ -195,49 +207,57 @@ def figure(exp, sel) -> go.Figure:
 
     one = len(heads) == 1  # one head: table and gathered bias side by side
     compact = len(heads) > 4  # many small panels: short titles, axis labels on the first only
+    L = sel.lang
     if compact:
-        tables = [f"head {h}: table" for h in heads]
-        gathered = [f"head {h}: {N}×{N}" for h in heads]
+        tables = [tr(L, "head {h}: table", h=h) for h in heads]
+        gathered = [tr(L, "head {h}: {N}×{N}", h=h, N=N) for h in heads]
     else:
         random = exp.weights.startswith("random")
-        tables = [f"head {h}: bias table over (Δh, Δw)<br><sup>"
-                  + ("removed: zero at every offset" if "bias" in exp.without else
-                     _preference(images[h], M, random)) + "</sup>" for h in heads]
-        gathered = [f"head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
-                    f"q·kᵀ·scale</sup>" for h in heads]
-    layout, cell, chunks = _panel_grid(heads, tables, gathered, one=one, compact=compact)
+        tables = [tr(L, "head {h}: bias table over (Δh, Δw)<br><sup>", h=h)
+                  + (tr(L, "removed: zero at every offset") if "bias" in exp.without else
+                     _preference(images[h], M, random, L)) + "</sup>" for h in heads]
+        gathered = [tr(L, "head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
+                       "q·kᵀ·scale</sup>", h=h, N=N) for h in heads]
+    layout, cell, chunks = _panel_grid(heads, tables, gathered, one=one, compact=compact,
+                                       template=sel.template)
     # the title over the bar: beside it, plotly's export set it on the tick labels
     style = dict(scale=dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax),
-                 bar=dict(title=dict(text="bias", side="top"), len=0.8, thickness=14))
+                 bar=dict(title=dict(text=tr(L, "bias"), side="top"), len=0.8, thickness=14))
     data: list[dict] = []
     for k, h in enumerate(heads):
         data += _table_panel(h, k, images[h], cell[("table", h)], M, t, style, layout,
-                             last=k == len(heads) - 1)
+                             last=k == len(heads) - 1, lang=L)
         data += _gathered_panel(h, k, bias[h], cell[("gathered", h)], M, t, style, layout,
-                                one=one)
+                                one=one, lang=L)
         if compact:  # panels too small for ticks and axis titles: the note explains them
             for ref in (*cell[("table", h)], *cell[("gathered", h)]):
                 layout[axis_key(ref)].update(showticklabels=False, title=dict(text=""))
 
-    which = "all heads" if sel.head is None else f"head {sel.head}"
+    which = tr(L, "all heads") if sel.head is None else tr(L, "head {h}", h=sel.head)
     note, bottom = _note(exp, sel, bias[heads], compact=compact, one=one, N=N)
     layout["annotations"].append(note)
     style_layout(
         layout, sel.template,
         height=(int(t.height * (1.2 if one else 1.7)) if not compact else
-                int(2 * chunks * ((t.width - 160) / heads_per_row(len(heads)) * 0.85
+                int(2 * chunks * ((t.width - 160) / heads_per_row(len(heads), t.name) * 0.85
                                   + 2.5 * t.font_size) + 12 * t.font_size)),
-        title=f"B{block_name(sel.block, exp)[1:]}, stage {exp.stage}, {which}: relative position "
-              + (f"bias: removed<br><sup>what if: this model adds no bias, so its {G}×{G} table "
-                 f"is zero and attention inside a window sees content only</sup>"
-                 if "bias" in exp.without else
-                 f"bias<br><sup>the learned table of {G}×{G} offsets, gathered to {N}×{N} per "
-                 f"window</sup>"))
+        title=(tr(L, "{B}, stage {stage}, {which}: relative position bias: removed<br><sup>what "
+                  "if: this model adds no bias, so its {G}×{G} table is zero and attention "
+                  "inside a window sees content only</sup>",
+                  B=_capital(block_name(sel.block, exp, L)), stage=exp.stage, which=which, G=G)
+               if "bias" in exp.without else
+               tr(L, "{B}, stage {stage}, {which}: relative position bias<br><sup>the learned "
+                  "table of {G}×{G} offsets, gathered to {N}×{N} per window</sup>",
+                  B=_capital(block_name(sel.block, exp, L)), stage=exp.stage, which=which, G=G,
+                  N=N)))
     if compact:  # the panels' short titles in a smaller font
+        short = set(tables + gathered)
         for ann in layout["annotations"]:
-            if ann.get("text", "").startswith("head "):
+            if ann.get("text", "") in short:
                 ann["font"]["size"] = max(9, t.font_size - 3)
     layout["margin"].update(b=bottom, l=5 * t.font_size)
     top_title(layout, sel.template, below=2, gap=12)
     layout["showlegend"] = False
+    if compact:  # small multiples, a head a panel: a phone keeps their rows (`_core.narrow`)
+        layout["meta"] = {**layout.get("meta", {}), "small_multiples": True}
     return fast_figure(data, layout)

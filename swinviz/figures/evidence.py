@@ -42,6 +42,7 @@ from ._core import (
     where,
     wrap_text,
 )
+from ._core.words import tr
 
 PLACES = ("norm1", "norm2", "output")
 
@@ -96,7 +97,8 @@ def _on_image(exp, z: np.ndarray, px: int, refs, bar: dict | None, hover: str) -
     ]
 
 
-def _axes(layout: dict, refs, exp, *, first: bool, box=None, bottom: bool = True) -> None:
+def _axes(layout: dict, refs, exp, *, first: bool, box=None, bottom: bool = True,
+          lang: str = "en") -> None:
     """Pixel axes over the image (or over `box` = (x0, x1, y0, y1) pixels); the y title on
     the first column only and the x title on the bottom row only, so that neither runs into
     a neighbour's title."""
@@ -105,10 +107,10 @@ def _axes(layout: dict, refs, exp, *, first: bool, box=None, bottom: bool = True
     xk, yk = "xaxis" + refs[0][1:], "yaxis" + refs[1][1:]
     layout.setdefault(xk, {}).update(range=[x0, x1], showgrid=False, zeroline=False,
                                      constrain="domain",
-                                     title=dict(text="x (pixels)" if bottom else ""))
+                                     title=dict(text=tr(lang, "x (pixels)") if bottom else ""))
     layout.setdefault(yk, {}).update(range=[y1, y0], showgrid=False, zeroline=False,
                                      constrain="domain", scaleanchor=refs[0],
-                                     title=dict(text="y (pixels)" if first else ""))
+                                     title=dict(text=tr(lang, "y (pixels)") if first else ""))
 
 
 def _around(exp, q) -> tuple[float, float, float, float]:
@@ -123,25 +125,28 @@ def _around(exp, q) -> tuple[float, float, float, float]:
     return x0, x0 + 2 * half, y0, y0 + 2 * half
 
 
-def _places_text(exp) -> str:
+def _places_text(exp, lang: str = "en") -> str:
     """What norm1, norm2 and output are in this model's blocks (V2 moved the norms)."""
     if getattr(exp.config, "version", 1) == 2:
-        return ("In Swin V2 norm1 normalises the attention's output before it is added to the "
-                "residual stream, norm2 the MLP's output; output is the block's result.")
-    return ("norm1 is the block's input after its first LayerNorm (what attention reads), norm2 "
-            "the stream after attention, normalised (what the MLP reads), output the block's "
-            "result after the MLP.")
+        return tr(lang, "In Swin V2 norm1 normalises the attention's output before it is added "
+                  "to the residual stream, norm2 the MLP's output; output is the block's result.")
+    return tr(lang, "norm1 is the block's input after its first LayerNorm (what attention "
+              "reads), norm2 the stream after attention, normalised (what the MLP reads), output "
+              "the block's result after the MLP.")
 
 
 def _no_evidence(exp, sel, tpl) -> go.Figure:
-    why = ("the model has no classifier head, so there is no class to explain"
+    L = sel.lang
+    why = (tr(L, "the model has no classifier head, so there is no class to explain")
            if exp.config is not None and exp.config.num_classes <= 0 else
            getattr(exp, "evidence_note", None) or
-           "this exploration was made without it: explore(image, evidence=True) computes "
-           "Grad-CAM of the top class (or evidence=CLASS) with one more forward and backward "
-           "pass")
-    title = f"Class evidence: none for {where(exp)}" + sup_lines(f"Because {why}.", tpl)
-    layout = {"annotations": [dict(text="no class evidence", xref="paper", yref="paper", x=0.5,
+           tr(L, "this exploration was made without it: explore(image, evidence=True) computes "
+                 "Grad-CAM of the top class (or evidence=CLASS) with one more forward and "
+                 "backward pass"))
+    title = (tr(L, "Class evidence: none for {where}", where=where(exp, L))
+             + sup_lines(tr(L, "Because {why}.", why=why), tpl))
+    layout = {"annotations": [dict(text=tr(L, "no class evidence"), xref="paper", yref="paper",
+                                   x=0.5,
                                    y=0.5, showarrow=False,
                                    font=dict(size=tpl.title_size, color="#666"))],
               "xaxis": dict(visible=False), "yaxis": dict(visible=False)}
@@ -160,11 +165,12 @@ def figure(exp, sel) -> go.Figure:
     if ev is None:
         return _no_evidence(exp, sel, tpl)
     cfg = exp.config
+    L = sel.lang
     n = len(ev.by_stage)
     cols = max(n, 4)
     layout, refs = subplots_layout(rows=2, cols=cols, subplot_titles=title_slots([""] * 2 * cols),
                                    vertical_spacing=0.24, horizontal_spacing=0.05)
-    bar = dict(title=dict(text="share of<br>the map's<br>largest value", side="top"),
+    bar = dict(title=dict(text=tr(L, "share of<br>the map's<br>largest value"), side="top"),
                len=0.35, y=1, yanchor="top", thickness=12)
     data: list[dict] = []
     titles = [""] * (2 * cols)
@@ -173,23 +179,25 @@ def figure(exp, sel) -> go.Figure:
         H, W = geo.grid
         data += _on_image(exp, _scaled(grid), geo.patch_px, refs[(1, i + 1)],
                           bar if i == 0 else None,
-                          f"stage-{s} token (%{{y:.0f}}, %{{x:.0f}}) px<br>"
-                          "%{z:.2f} of this map's largest value<extra></extra>")
-        titles[i] = (f"(a) stage {s}: {H}×{W}<br><sup>tokens of {geo.patch_px} px, "
-                     f"block {geo.depth - 1}, norm1</sup>")
-        _axes(layout, refs[(1, i + 1)], exp, first=i == 0, bottom=False)
+                          tr(L, "stage-{s} token (%{{y:.0f}}, %{{x:.0f}}) px<br>%{{z:.2f}} of this "
+                                "map's largest value<extra></extra>", s=s))
+        titles[i] = tr(L, "(a) stage {s}: {H}×{W}<br><sup>tokens of {px} px, block {b}, "
+                          "norm1</sup>", s=s, H=H, W=W, px=geo.patch_px, b=geo.depth - 1)
+        _axes(layout, refs[(1, i + 1)], exp, first=i == 0, bottom=False, lang=L)
     px = exp.patch_size
     H, W = exp.grid
     base = ev.by_layer["norm1"]
     for j, at in enumerate(PLACES):
         grid = ev.by_layer[at]
         data += _on_image(exp, _scaled(grid), px, refs[(2, j + 1)], None,
-                          f"{at}: %{{z:.2f}} of this map's largest value<extra></extra>")
+                          tr(L, "{at}: %{{z:.2f}} of this map's largest value<extra></extra>",
+                             at=at))
         r = agreement(_scaled(grid), _scaled(base))
-        agree = (f"stage {ev.stage}, block {ev.block}" if at == "norm1" else
-                 f"r = {r:.2f} with norm1" if np.isfinite(r) else "a flat map")
+        agree = (tr(L, "stage {s}, block {b}", s=ev.stage, b=ev.block) if at == "norm1" else
+                 tr(L, "r = {r} with norm1", r=f"{r:.2f}") if np.isfinite(r)
+                 else tr(L, "a flat map"))
         titles[cols + j] = f"(b) {at}<br><sup>{agree}</sup>"
-        _axes(layout, refs[(2, j + 1)], exp, first=j == 0)
+        _axes(layout, refs[(2, j + 1)], exp, first=j == 0, lang=L)
     q = sel.query
     attn = query_row(exp, sel.head, q)
     top = np.nanmax(attn)
@@ -197,7 +205,7 @@ def figure(exp, sel) -> go.Figure:
     r0, c0 = rows.min(), cols_.min()
     window = attn[r0:rows.max() + 1, c0:cols_.max() + 1]
     cells = _on_image(exp, window / top if top > 0 else window, px, refs[(2, 4)], None,
-                      "attention %{z:.2f} of the row's largest weight<extra></extra>")
+                      tr(L, "attention %{{z:.2f}} of the row's largest weight<extra></extra>"))
     cells[1].update(x0=(c0 + 0.5) * px, y0=(r0 + 0.5) * px)
     data += cells
     data.append(dict(type="scatter", x=[(q[1] + 0.5) * px], y=[(q[0] + 0.5) * px],
@@ -205,37 +213,40 @@ def figure(exp, sel) -> go.Figure:
                      marker=dict(symbol="star", size=tpl.font_size + 4, color=QUERY_COLOR,
                                  line=dict(color="black", width=1.5)),
                      xaxis=refs[(2, 4)][0], yaxis=refs[(2, 4)][1]))
-    who = "head mean" if sel.head is None else f"head {sel.head}"
-    titles[cols + 3] = f"(c) query {q} reads<br><sup>{block_name(1, exp)}, {who}</sup>"
-    _axes(layout, refs[(2, 4)], exp, first=False, box=_around(exp, q))
+    who = tr(L, "head mean") if sel.head is None else tr(L, "head {h}", h=sel.head)
+    titles[cols + 3] = tr(L, "(c) query {q} reads<br><sup>{b1}, {who}</sup>", q=q,
+                          b1=block_name(1, exp, L), who=who)
+    _axes(layout, refs[(2, 4)], exp, first=False, box=_around(exp, q), lang=L)
     for k in range(n, cols):  # a model with fewer stages than columns: empty cells stay blank
         for ref in refs[(1, k + 1)]:
             layout.setdefault(ref[0] + "axis" + ref[1:], {}).update(visible=False)
     set_titles(layout, titles)
 
-    name = ev.target_name or f"class {ev.target}"
+    name = ev.target_name or tr(L, "class {n}", n=ev.target)
     last = cfg.stage(cfg.num_stages)
     first = cfg.stage(1)
     lines = [
-        "Grad-CAM: ReLU(Σc αc·Ac) per token, A the activation, αc the mean over tokens of "
-        f"∂ logit[{name}] / ∂Ac; each map is scaled to its own largest value.",
-        f"Stage {last.stage}'s map has {last.grid[0]}×{last.grid[1]} cells of "
-        f"{last.patch_px}×{last.patch_px} pixels, so it cannot be finer than that; stage 1's "
-        f"has {first.grid[0]}×{first.grid[1]} cells of {first.patch_px} px.",
-        _places_text(exp),
-        f"(c) is the query's attention row: it says where token {q} reads in this block, for "
-        "any class; attention is not explanation.",
+        tr(L, "Grad-CAM: ReLU(Σc αc·Ac) per token, A the activation, αc the mean over tokens of "
+              "∂ logit[{name}] / ∂Ac; each map is scaled to its own largest value.", name=name),
+        tr(L, "Stage {s}'s map has {H}×{W} cells of {p}×{p} pixels, so it cannot be finer than "
+              "that; stage 1's has {H1}×{W1} cells of {p1} px.", s=last.stage, H=last.grid[0],
+           W=last.grid[1], p=last.patch_px, H1=first.grid[0], W1=first.grid[1],
+           p1=first.patch_px),
+        _places_text(exp, L),
+        tr(L, "(c) is the query's attention row: it says where token {q} reads in this block, "
+              "for any class; attention is not explanation.", q=q),
     ]
     if not getattr(exp, "pretrained", False):
-        lines.append("Random weights: these maps show how an untrained model's gradient spreads, "
-                     "not evidence it learned.")
+        lines.append(tr(L, "Random weights: these maps show how an untrained model's gradient "
+                           "spreads, not evidence it learned."))
     width = int((tpl.width - 80) / (0.56 * (tpl.font_size - 1)))
     text = "<br>".join(wrap_text(line, width) for line in lines)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
     layout["annotations"].append(note)
-    title = (f"Class evidence for “{name}” ({ev.probability:.1%}), {arch_label(exp)}: Grad-CAM "
-             f"at every stage and inside block {ev.block} of stage {ev.stage}")
-    title += sup_lines(f"Weights: {exp.weights}.", tpl)
+    title = tr(L, "Class evidence for “{name}” ({p}), {arch}: Grad-CAM at every stage and "
+                  "inside block {b} of stage {s}", name=name, p=f"{ev.probability:.1%}",
+               arch=arch_label(exp), b=ev.block, s=ev.stage)
+    title += sup_lines(tr(L, "Weights: {w}.", w=exp.weights), tpl)
     style_layout(layout, sel.template, title=title, height=int(tpl.height * 1.5))
     top_title(layout, tpl, below=1)
     layout["margin"]["b"] = max(layout["margin"].get("b", 0), bottom)

@@ -47,6 +47,7 @@ from ._core import (
     wrap_text,
 )
 from ._core.reach import reach_sets
+from ._core.words import tr
 
 PAIRS = 4  # pairs of the reach panel (c): the pair repeated, as the flow figure counts it
 OTHER_REGION = "#D55E00"  # keys from another region: vermillion, apart from the query's yellow
@@ -131,7 +132,9 @@ def bias_effect(exp, block: int, query, head: int | None) -> dict:
                 per_key=per_key.numpy())
 
 
-def _tokens(n: int) -> str:
+def _tokens(n: int, lang: str = "en") -> str:
+    if lang != "en":
+        return tr(lang, "{n} tokens", n=n)
     return f"{n} token" if n == 1 else f"{n} tokens"
 
 
@@ -145,20 +148,24 @@ def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], li
     H, W = t.input_resolution
     M, s = t.window_size, t.shift_size
     (xa, ya), (xb, yb) = refs
+    L = sel.lang
     if leak is None:
-        why = ("one window covers the grid" if M >= min(H, W) else "this model has no shift"
-               if "shift" in exp.without else "the pair's second block does not shift")
-        return [], [f"(a) without the mask: nothing changes<br><sup>{why}, so nothing is rolled "
-                    f"round and there is no mask to leave out</sup>", "(b) —"]
+        why = tr(L, "one window covers the grid" if M >= min(H, W) else
+                 "this model has no shift" if "shift" in exp.without else
+                 "the pair's second block does not shift")
+        return [], [tr(L, "(a) without the mask: nothing changes<br><sup>{why}, so nothing is "
+                          "rolled round and there is no mask to leave out</sup>", why=why),
+                    "(b) —"]
     wins = token_windows(H, W, M, s)[:H, :W]
     z = leak.per_window[wins]
     data = [dict(type="heatmap", z=z, colorscale=SEQUENTIAL, zmin=0,
                  zmax=max(1e-6, float(leak.per_window.max())), xaxis=xa, yaxis=ya,
-                 colorbar=dict(title=dict(text="weight on<br>other regions", side="top"),
+                 colorbar=dict(title=dict(text=tr(L, "weight on<br>other regions"), side="top"),
                                x=0.40, len=0.3, y=1, yanchor="top", thickness=12),
                  customdata=wins, name="weight on other regions, per window",
-                 hovertemplate="token (%{y}, %{x}) in window %{customdata}: its queries put "
-                               "%{z:.1%} of their weight on other regions<extra></extra>")]
+                 hovertemplate=tr(L, "token (%{{y}}, %{{x}}) in window %{{customdata}}: its "
+                                     "queries put %{{z:.1%}} of their weight on other "
+                                     "regions<extra></extra>"))]
     r, c = sel.query
     order, wot = token_geometry(H, W, M, s)
     w, n = (int(v) for v in wot[r, c])
@@ -176,7 +183,7 @@ def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], li
     data.append(dict(type="heatmap", z=grid.reshape(H, W), colorscale=SEQUENTIAL, zmin=0,
                      showscale=False, xaxis=xb, yaxis=yb, name="the query's weights",
                      opacity=0.9,
-                     hovertemplate="key (%{y}, %{x}): weight %{z:.3f}<extra></extra>"))
+                     hovertemplate=tr(L, "key (%{{y}}, %{{x}}): weight %{{z:.3f}}<extra></extra>")))
     if other.any():
         xs, ys = cells_outline(other.reshape(H, W))
         data.append(dict(type="scatter", x=np.array(xs, float) - 0.5,
@@ -188,18 +195,20 @@ def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], li
                                  line=dict(color="black", width=1.5)), xaxis=xb, yaxis=yb,
                      name=f"query ({r}, {c})", showlegend=False))
     worst = int(leak.per_window.argmax())
-    who = "head mean" if sel.head is None else f"head {sel.head}"
+    who = tr(L, "head mean") if sel.head is None else tr(L, "head {h}", h=sel.head)
     q_leak = float(p[leak.blocked[w, n]].sum())
     if other.any():
-        b = (f"(b) query ({r}, {c}), {who}: {_pct(q_leak)} of its weight on keys from the far "
-             f"side<br><sup>outlined: keys rolled in from another region, no neighbours of it "
-             f"in the image: Swin masks them</sup>")
+        b = tr(L, "(b) query ({r}, {c}), {who}: {pct} of its weight on keys from the far "
+                  "side<br><sup>outlined: keys rolled in from another region, no neighbours of "
+                  "it in the image: Swin masks them</sup>", r=r, c=c, who=who, pct=_pct(q_leak))
     else:
-        b = (f"(b) query ({r}, {c}), {who}: nothing leaks<br><sup>its window holds one region; "
-             f"a query in the last row or column of windows reads the far side</sup>")
-    lead = "this model, without its mask" if leak.removed else "without the mask"
-    a = (f"(a) {lead}: weight on other regions per window<br><sup>{block_name(1, exp)}; most in "
-         f"window {worst}: {_pct(float(leak.per_window[worst]))}; windows of one region: 0</sup>")
+        b = tr(L, "(b) query ({r}, {c}), {who}: nothing leaks<br><sup>its window holds one "
+                  "region; a query in the last row or column of windows reads the far "
+                  "side</sup>", r=r, c=c, who=who)
+    lead = tr(L, "this model, without its mask" if leak.removed else "without the mask")
+    a = tr(L, "(a) {lead}: weight on other regions per window<br><sup>{b1}; most in window "
+              "{w}: {pct}; windows of one region: 0</sup>", lead=lead,
+           b1=block_name(1, exp, L), w=worst, pct=_pct(float(leak.per_window[worst])))
     return data, [a, b]
 
 
@@ -216,27 +225,30 @@ def _reach_panel(exp, sel, ref) -> tuple[list[dict], str]:
     H, W = exp.grid
     M = exp.window_size
     s = stage_shift(exp)
-    x = [f"block {exp.blocks[0]}"] + [f"{k} pair{'s' if k > 1 else ''}"
-                                       for k in range(1, PAIRS + 1)]
+    L = sel.lang
+    x = [f"block {exp.blocks[0]}"] + [f"{k} pair{'s' if k > 1 else ''}" if L == "en" else
+                                       tr(L, "{k} pairs", k=k) for k in range(1, PAIRS + 1)]
     shifted = reach_counts(H, W, M, s, sel.query) if s else None
     flat = reach_counts(H, W, M, 0, sel.query)
     xr, yr = ref
-    data = [dict(type="bar", x=x, y=flat, name="without the shift (W-MSA only)",
+    data = [dict(type="bar", x=x, y=flat, name=tr(L, "without the shift (W-MSA only)"),
                  marker=dict(color=BLOCK_COLORS[0]), xaxis=xr, yaxis=yr, text=flat,
                  textposition="outside", cliponaxis=False)]
     if shifted is not None:
-        data.insert(0, dict(type="bar", x=x, y=shifted, name=f"with the shift (s = {s})",
+        data.insert(0, dict(type="bar", x=x, y=shifted, name=tr(L, "with the shift (s = {s})", s=s),
                             marker=dict(color=BLOCK_COLORS[1]), xaxis=xr, yaxis=yr,
                             text=shifted, textposition="outside", cliponaxis=False))
-        title = (f"(c) without the shift the reach stays at {_tokens(flat[-1])}: the query's "
-                 f"window<br><sup>with s = {s} it grows to {shifted[-1]} of {H * W} after "
-                 f"{PAIRS} pairs (the same pair repeated; weights play no part)</sup>")
+        title = tr(L, "(c) without the shift the reach stays at {tokens}: the query's "
+                      "window<br><sup>with s = {s} it grows to {n} of {total} after {pairs} "
+                      "pairs (the same pair repeated; weights play no part)</sup>",
+                   tokens=_tokens(flat[-1], L), s=s, n=shifted[-1], total=H * W, pairs=PAIRS)
     else:
-        title = (f"(c) reach: {_tokens(flat[-1])} however many pairs<br><sup>one {M}×{M} "
-                 f"window covers the {H}×{W} grid: no shift is needed to reach every "
-                 f"token</sup>" if M >= min(H, W) else
-                 f"(c) reach: {_tokens(flat[-1])} however many pairs<br><sup>no shift here: "
-                 f"information never leaves the query's window</sup>")
+        title = (tr(L, "(c) reach: {tokens} however many pairs<br><sup>one {M}×{M} window "
+                       "covers the {H}×{W} grid: no shift is needed to reach every token</sup>",
+                    tokens=_tokens(flat[-1], L), M=M, H=H, W=W) if M >= min(H, W) else
+                 tr(L, "(c) reach: {tokens} however many pairs<br><sup>no shift here: "
+                       "information never leaves the query's window</sup>",
+                    tokens=_tokens(flat[-1], L)))
     return data, title
 
 
@@ -245,6 +257,7 @@ def _bias_panels(exp, sel, refs, tpl) -> tuple[list[dict], list[str]]:
     block = sel.block
     t = exp.traces[block]
     M = t.window_size
+    L = sel.lang
     eff = bias_effect(exp, block, sel.query, sel.head)
     hi, wi = divmod(eff["slot"], M)
     zmax = float(max(eff["with_bias"].max(), eff["without_bias"].max()))
@@ -253,23 +266,24 @@ def _bias_panels(exp, sel, refs, tpl) -> tuple[list[dict], list[str]]:
     for (xr, yr), p in zip(refs, (eff["with_bias"], eff["without_bias"]), strict=True):
         data.append(dict(type="heatmap", z=p.reshape(M, M), colorscale=SEQUENTIAL, zmin=0,
                          zmax=zmax, showscale=False, xaxis=xr, yaxis=yr, customdata=share,
-                         hovertemplate="key slot (%{y}, %{x}): weight %{z:.3f}; the bias is "
-                                       "%{customdata:.0%} of this logit's size"
-                                       "<extra></extra>"))
+                         hovertemplate=tr(L, "key slot (%{{y}}, %{{x}}): weight %{{z:.3f}}; "
+                                             "the bias is %{{customdata:.0%}} of this logit's "
+                                             "size<extra></extra>")))
         data.append(dict(type="scatter", x=[wi], y=[hi], mode="markers", hoverinfo="skip",
                          marker=dict(symbol="star", size=tpl.font_size + 2, color=QUERY_COLOR,
                                      line=dict(color="black", width=1.5)), xaxis=xr, yaxis=yr,
                          showlegend=False))
-    who = "head mean" if sel.head is None else f"head {sel.head}"
+    who = tr(L, "head mean") if sel.head is None else tr(L, "head {h}", h=sel.head)
     moved = 0.5 * float(np.abs(eff["with_bias"] - eff["without_bias"]).sum())
+    bn = block_name(block, exp, L)
     if "bias" in exp.without:
-        d = (f"(d) {block_name(block, exp)}, {who}: this model adds no bias<br><sup>so (d) "
-             f"= (e)</sup>")
+        d = tr(L, "(d) {b}, {who}: this model adds no bias<br><sup>so (d) = (e)</sup>", b=bn,
+               who=who)
     else:
-        d = (f"(d) {block_name(block, exp)}, {who}, with the bias<br><sup>the bias is "
-             f"{eff['share']:.0%} of the logits' size on this row</sup>")
-    e = (f"(e) without the bias<br><sup>{_pct(moved)} of the weight moves to other keys: content "
-         f"alone, no notion of where a key sits</sup>")
+        d = tr(L, "(d) {b}, {who}, with the bias<br><sup>the bias is {share} of the logits' "
+                  "size on this row</sup>", b=bn, who=who, share=f"{eff['share']:.0%}")
+    e = tr(L, "(e) without the bias<br><sup>{pct} of the weight moves to other keys: content "
+              "alone, no notion of where a key sits</sup>", pct=_pct(moved))
     return data, [d, e]
 
 
@@ -278,6 +292,7 @@ def figure(exp, sel) -> go.Figure:
     sel = sel.resolved(exp)
     tpl = get_template(sel.template)
     titles = ["", "", "", "", ""]
+    L = sel.lang
     layout, refs = subplots_layout(
         rows=3, cols=2, specs=[[{}, {}], [{"colspan": 2}, None], [{}, {}]],
         subplot_titles=title_slots(titles), vertical_spacing=0.13, horizontal_spacing=0.22,
@@ -290,27 +305,29 @@ def figure(exp, sel) -> go.Figure:
     set_titles(layout, [*ab, c_title, *de])
     H, W = exp.grid
     for rc in ((1, 1), (1, 2)):
-        panel_axes(layout, refs[rc], title_x="column (token)", title_y="row (token)")
+        panel_axes(layout, refs[rc], title_x=tr(L, "column (token)"),
+                   title_y=tr(L, "row (token)"))
         layout[f"xaxis{refs[rc][0][1:]}"].update(range=[-0.5, W - 0.5], autorange=False)
         layout[f"yaxis{refs[rc][1][1:]}"].update(range=[H - 0.5, -0.5], autorange=False)
     for rc in ((3, 1), (3, 2)):
-        panel_axes(layout, refs[rc], title_x="key slot column", title_y="key slot row")
+        panel_axes(layout, refs[rc], title_x=tr(L, "key slot column"),
+                   title_y=tr(L, "key slot row"))
     xr, yr = refs[(2, 1)]
     y_c = layout[f"yaxis{yr[1:]}"]
-    y_c.update(title=dict(text="tokens reaching<br>the query"), rangemode="tozero")
+    y_c.update(title=dict(text=tr(L, "tokens reaching<br>the query")), rangemode="tozero")
     top = max(max(tr["y"]) for tr in c_data)
     y_c["range"] = [0, top * 1.3 + 1]  # room for the numbers over the bars
     random = not getattr(exp, "pretrained", False)
-    lines = ("Each panel is the pair's own tensors with one term left out (same input): "
-             "(a), (b) the mask, (c) the shift, (d), (e) the bias.")
+    lines = tr(L, "Each panel is the pair's own tensors with one term left out (same input): "
+                  "(a), (b) the mask, (c) the shift, (d), (e) the bias.")
     if random:
-        lines += (" Random weights: how much weight moves means nothing here; that it moves, "
-                  "and where, is the mechanics.")
+        lines += tr(L, " Random weights: how much weight moves means nothing here; that it "
+                       "moves, and where, is the mechanics.")
     lines = wrap_text(lines, int((tpl.width - 140) / (0.56 * (tpl.font_size - 1))))
     note, bottom = footnote(lines, sel.template, lines=lines.count("<br>") + 1)
     layout["annotations"].append(note)
-    title = (f"Why each part: stage {exp.stage}, pair {exp.pair} without its mask, its shift "
-             f"and its bias")
+    title = tr(L, "Why each part: stage {stage}, pair {pair} without its mask, its shift and its "
+                  "bias", stage=exp.stage, pair=exp.pair)
     style_layout(layout, sel.template, title=title, height=int(tpl.height * 2.1))
     layout["barmode"] = "group"
     # the legend of (c), inside its plot at the top left (the bars grow to the right)

@@ -21,6 +21,7 @@ from ._core import (
     title_height,
     top_title,
 )
+from ._core.words import tr
 
 HOW_TO_PRETRAIN = (
     "For a real prediction load pretrained weights: weights \"hub\" (timm's ImageNet-1k weights "
@@ -68,6 +69,18 @@ def what_if(exp) -> dict | None:
                 intact_probs=[float(p[i].exp()) for i, _, _ in ours])
 
 
+def _removed(parts, lang: str) -> str:
+    """`removed_text(parts)` said in `lang`: "the mask and the relative position bias"."""
+    if lang == "en":
+        return removed_text(parts)
+    from ..without import PART_NAMES, PARTS
+
+    names = [tr(lang, PART_NAMES[p]) for p in PARTS if p in parts]
+    return names[0] if len(names) == 1 else tr(lang, "{some} and {last}",
+                                               some=tr(lang, ", ").join(names[:-1]),
+                                               last=names[-1])
+
+
 def figure(exp, sel) -> go.Figure:
     """Horizontal bars of the top-5 classes (best at the top), probabilities in percent; a note
     when the weights are random or the model has no head. For a model without some of its parts
@@ -79,14 +92,16 @@ def figure(exp, sel) -> go.Figure:
     layout: dict = {}
     data: list[dict] = []
     pretrained = bool(getattr(exp, "pretrained", False))
+    L = sel.lang
 
     if not top:
-        title = (f"Prediction: none — {arch_label(exp)} has no classifier head"
-                 + sup_lines("This model was built without a classifier (num_classes = 0): it "
-                             "ends with the final norm and gives features, not classes, so "
-                             "there is nothing to predict.", tpl))
+        title = (tr(L, "Prediction: none — {arch} has no classifier head", arch=arch_label(exp))
+                 + sup_lines(tr(L, "This model was built without a classifier (num_classes = "
+                                   "0): it ends with the final norm and gives features, not "
+                                   "classes, so there is nothing to predict."), tpl))
         layout["annotations"] = [dict(
-            text="no classifier head: no prediction", xref="paper", yref="paper", x=0.5, y=0.5,
+            text=tr(L, "no classifier head: no prediction"), xref="paper", yref="paper", x=0.5,
+            y=0.5,
             showarrow=False, font=dict(size=tpl.title_size, color="#666"))]
         layout["xaxis"] = dict(visible=False)
         layout["yaxis"] = dict(visible=False)
@@ -100,43 +115,48 @@ def figure(exp, sel) -> go.Figure:
     probs = [p for _, _, p in top]
     color = BLOCK_COLORS[0] if pretrained else "#9a9a9a"
     data.append(dict(
-        type="bar", orientation="h", x=probs, y=names, name="top-5 classes",
+        type="bar", orientation="h", x=probs, y=names, name=tr(L, "top-5 classes"),
         marker=dict(color=color), text=[_pct(p) for p in probs],
         textposition="outside",
         cliponaxis=False, customdata=[i for i, _, _ in top],
-        hovertemplate="%{y}<br>class index %{customdata}<br>probability %{x:.4f}"
-                      "<extra></extra>"))
-    title = f"Prediction: the top-5 ImageNet classes of {arch_label(exp)}"
-    title += sup_lines(f"Weights: {exp.weights}.", tpl)
+        hovertemplate=tr(L, "%{{y}}<br>class index %{{customdata}}<br>probability %{{x:.4f}}"
+                            "<extra></extra>")))
+    title = tr(L, "Prediction: the top-5 ImageNet classes of {arch}", arch=arch_label(exp))
+    title += sup_lines(tr(L, "Weights: {w}.", w=exp.weights), tpl)
     cmp = what_if(exp)
     if cmp is not None:
-        gone = removed_text(exp.without)
-        data[0]["name"] = f"without {gone}"
+        gone = _removed(exp.without, L)
+        data[0]["name"] = tr(L, "without {gone}", gone=gone)
         data.append(dict(
-            type="bar", orientation="h", x=cmp["intact_probs"], y=names, name="Swin as it is",
+            type="bar", orientation="h", x=cmp["intact_probs"], y=names,
+            name=tr(L, "Swin as it is"),
             marker=dict(color=BLOCK_COLORS[1] if pretrained else "#cfcfcf"),
-            hovertemplate="%{y}<br>Swin as it is: probability %{x:.4f}<extra></extra>"))
+            hovertemplate=tr(L, "%{{y}}<br>Swin as it is: probability %{{x:.4f}}"
+                                "<extra></extra>")))
         (_, n0, p0), (_, n1, p1) = cmp["intact_top1"], cmp["top1"]
-        verdict = (f"the top-1 class changes from {n0} ({_pct(p0)}) to {n1} ({_pct(p1)})"
+        verdict = (tr(L, "the top-1 class changes from {n0} ({p0}) to {n1} ({p1})", n0=n0,
+                      p0=_pct(p0), n1=n1, p1=_pct(p1))
                    if cmp["changed"] else
-                   f"the top-1 class stays {n1} ({_pct(p0)} → {_pct(p1)})")
-        title = (f"Prediction without {gone} (what if) against Swin as it is, "
-                 f"{arch_label(exp)}" + sup_lines(
-                     f"Weights: {exp.weights}. Every block leaves out {gone}: {verdict}; "
-                     f"KL(Swin ‖ without) = {cmp['kl']:.3g} nats over all "
-                     f"{int(exp.logits.shape[-1])} classes.", tpl))
+                   tr(L, "the top-1 class stays {n1} ({p0} → {p1})", n1=n1, p0=_pct(p0),
+                      p1=_pct(p1)))
+        title = (tr(L, "Prediction without {gone} (what if) against Swin as it is, {arch}",
+                    gone=gone, arch=arch_label(exp)) + sup_lines(tr(
+                     L, "Weights: {w}. Every block leaves out {gone}: {verdict}; KL(Swin ‖ "
+                     "without) = {kl} nats over all {n} classes.", w=exp.weights, gone=gone,
+                     verdict=verdict, kl=f"{cmp['kl']:.3g}", n=int(exp.logits.shape[-1])), tpl))
     if pretrained:
-        title += sup_lines("Softmax of the classifier's logits after the last stage, the final "
-                           "norm and the average over tokens; the bars are the probabilities.",
-                           tpl)
+        title += sup_lines(tr(L, "Softmax of the classifier's logits after the last stage, the "
+                                 "final norm and the average over tokens; the bars are the "
+                                 "probabilities."), tpl)
     else:
-        title += sup_lines(f"<b>Random weights: this prediction is meaningless.</b> The "
-                           f"classifier has learned nothing, so the classes and their "
-                           f"probabilities are noise. {HOW_TO_PRETRAIN}", tpl)
+        title += sup_lines(tr(L, "<b>Random weights: this prediction is meaningless.</b> The "
+                                 "classifier has learned nothing, so the classes and their "
+                                 "probabilities are noise. {how}",
+                              how=tr(L, HOW_TO_PRETRAIN)), tpl)
     n_classes = int(exp.logits.shape[-1]) if exp.logits is not None else 0
     chance = 1 / n_classes if n_classes else 0.0
     xmax = max(1e-9, max(probs), chance) * 1.25
-    layout["xaxis"] = dict(title=dict(text="probability"), range=[0, xmax],
+    layout["xaxis"] = dict(title=dict(text=tr(L, "probability")), range=[0, xmax],
                            tickformat=".2~%" if xmax < 0.05 else ".0%", showgrid=True,
                            zeroline=True)
     if chance:
@@ -144,7 +164,7 @@ def figure(exp, sel) -> go.Figure:
                                  y1=1, line=dict(color="#D55E00", width=1.5, dash="dash"))]
         layout["annotations"] = [dict(
             x=chance, xref="x", y=1, yref="paper", yanchor="bottom", showarrow=False,
-            text=f"chance: 1/{n_classes}", font=dict(color="#D55E00"))]
+            text=tr(L, "chance: 1/{n}", n=n_classes), font=dict(color="#D55E00"))]
     layout["yaxis"] = dict(autorange="reversed", automargin=True, ticks="")
     style_layout(layout, sel.template, title=title,
                  height=int(tpl.height * 0.75) + title_height(title, tpl))

@@ -34,6 +34,7 @@ from ._core import (
     title_height,
     top_title,
 )
+from ._core.words import tr
 
 
 def boundary_xy(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +62,7 @@ def _annotate(shape: tuple[int, int], size: int) -> dict:
     return {}
 
 
-def _window_grid(H: int, W: int, M: int, tpl, xa: str, ya: str) -> dict:
+def _window_grid(H: int, W: int, M: int, tpl, xa: str, ya: str, lang: str = "en") -> dict:
     """The window grid of the rolled map (grey, dashed), between the M x M windows."""
     gx: list[float] = []
     gy: list[float] = []
@@ -74,11 +75,11 @@ def _window_grid(H: int, W: int, M: int, tpl, xa: str, ya: str) -> dict:
     return dict(type="scatter", x=np.array(gx, np.float32), y=np.array(gy, np.float32),
                 mode="lines", hoverinfo="skip", xaxis=xa, yaxis=ya,
                 line=dict(color="#777", width=max(1.0, tpl.line_width / 2), dash="dash"),
-                name=f"window grid ({M}×{M}, rolled map)")
+                name=tr(lang, "window grid ({M}×{M}, rolled map)", M=M))
 
 
 def _padding(real: tuple[int, int], shape: tuple[int, int], M: int, s: int, tpl,
-             a: tuple[str, str], b: tuple[str, str]) -> list[dict]:
+             a: tuple[str, str], b: tuple[str, str], lang: str = "en") -> list[dict]:
     """The padding tokens (where the roll has moved them) veiled in both panels, with a legend
     swatch, and labelled "pad" in small grids."""
     H, W = shape
@@ -90,16 +91,17 @@ def _padding(real: tuple[int, int], shape: tuple[int, int], M: int, s: int, tpl,
     n = int(pad.sum())
     data.append(dict(type="scatter", x=[None], y=[None], mode="markers", xaxis=xa,
                      yaxis=ya, marker=dict(symbol="square", size=12, color="#777777"),
-                     name=f"darker: zero padding ({n} tokens)"))
-    for m, (xr, yr), tag in ((pad, (xa, ya), "zero padding"),
-                             (pad_flat, (xb, yb), "zero padding (flattened)")):
+                     name=tr(lang, "darker: zero padding ({n} tokens)", n=n)))
+    for m, (xr, yr), tag in ((pad, (xa, ya), tr(lang, "zero padding")),
+                             (pad_flat, (xb, yb), tr(lang, "zero padding (flattened)"))):
         data.append(pad_overlay(m, x0=0, dx=1, xaxis=xr, yaxis=yr, name=tag, opacity=0.45,
-                                hover=f"{tag}: one of the {n} zero tokens the block adds"
-                                      f"<extra></extra>"))
+                                hover=tr(lang, "{tag}: one of the {n} zero tokens the block "
+                                         "adds<extra></extra>", tag=tag, n=n)))
         if max(m.shape) <= ANNOTATE_MAX:
             rr, cc = np.nonzero(m)
             data.append(dict(type="scatter", x=cc, y=rr + 0.3, mode="text",
-                             text=["pad"] * len(rr), name=f"{tag} labels", hoverinfo="skip",
+                             text=[tr(lang, "pad")] * len(rr), name=f"{tag} labels",
+                             hoverinfo="skip",
                              xaxis=xr, yaxis=yr, showlegend=False,
                              textfont=dict(size=max(8, tpl.font_size - 4), color="black")))
     return data
@@ -135,7 +137,8 @@ def _window_labels(H: int, W: int, M: int, nW: int, tpl, a: tuple[str, str],
 
 
 def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, title: str,
-          *, block_label: str = "", real: tuple[int, int] | None = None) -> go.Figure:
+          *, block_label: str = "", real: tuple[int, int] | None = None,
+          lang: str = "en") -> go.Figure:
     """The two-panel figure for an (H, W) id map in the rolled frame. `real` = the (H, W) grid
     of real tokens when `ids` is that of the padded grid: the padding cells (where the roll has
     moved them) are veiled and named "zero padding" in both panels."""
@@ -159,39 +162,43 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
     layout, refs = subplots_layout(
         rows=1, cols=2, horizontal_spacing=0.1,
         column_widths=[max(0.35, min(0.65, W / (W + N))), 1 - max(0.35, min(0.65, W / (W + N)))],
-        subplot_titles=[f"region ids of the rolled map ({H}×{W})",
-                        f"flattened per window: {nW} window{'s' if nW > 1 else ''} × {N} slots"],
+        subplot_titles=[tr(lang, "region ids of the rolled map ({H}×{W})", H=H, W=W),
+                        f"flattened per window: {nW} window{'s' if nW > 1 else ''} × {N} slots"
+                        if lang == "en" else
+                        tr(lang, "flattened per window: {nW} windows × {N} slots", nW=nW, N=N)],
     )
     font_cell = max(10, tpl.font_size - 2)
     common = dict(colorscale=region_colorscale(), zmin=-0.5, zmax=8.5, xgap=0, ygap=0)
     (xa, ya), (xb, yb) = refs[(1, 1)], refs[(1, 2)]
     data: list[dict] = [
         dict(type="heatmap", z=z, customdata=custom, name="region ids", xaxis=xa, yaxis=ya,
-             hovertemplate="rolled position (%{y}, %{x}) holds token "
-                           "(%{customdata[0]}, %{customdata[1]})<br>window %{customdata[2]}, "
-                           "slot %{customdata[3]}<br>region id %{z}<extra></extra>",
-             colorbar=dict(title=dict(text="region id"), tickvals=list(range(9)), len=0.8,
+             hovertemplate=tr(lang, "rolled position (%{{y}}, %{{x}}) holds token "
+                              "(%{{customdata[0]}}, %{{customdata[1]}})<br>window "
+                              "%{{customdata[2]}}, slot %{{customdata[3]}}<br>region id "
+                              "%{{z}}<extra></extra>"),
+             colorbar=dict(title=dict(text=tr(lang, "region id")), tickvals=list(range(9)), len=0.8,
                            thickness=14),
              **common, **_annotate((H, W), font_cell)),
         dict(type="heatmap", z=zf, customdata=custom_f, name="flattened ids", xaxis=xb,
              yaxis=yb, showscale=False,
-             hovertemplate="window %{y}, slot %{x}<br>= token (%{customdata[0]}, "
-                           "%{customdata[1]})<br>region id %{z}<extra></extra>",
+             hovertemplate=tr(lang, "window %{{y}}, slot %{{x}}<br>= token (%{{customdata[0]}}, "
+                              "%{{customdata[1]}})<br>region id %{{z}}<extra></extra>"),
              **common, **_annotate((nW, N), font_cell)),
     ]
     # region boundaries (black) and the window grid (white, dashed) on the id map
     bx, by = boundary_xy(z)
     data.append(dict(type="scatter", x=bx, y=by, mode="lines", hoverinfo="skip",
                      line=dict(color="black", width=tpl.line_width), xaxis=xa, yaxis=ya,
-                     name="region boundary"))
-    data.append(_window_grid(H, W, M, tpl, xa, ya))
+                     name=tr(lang, "region boundary")))
+    data.append(_window_grid(H, W, M, tpl, xa, ya, lang))
     if real is not None and tuple(real) != (H, W):
-        data += _padding(real, (H, W), M, s, tpl, (xa, ya), (xb, yb))
+        data += _padding(real, (H, W), M, s, tpl, (xa, ya), (xb, yb), lang)
     data += _window_labels(H, W, M, nW, tpl, (xa, ya), (xb, yb))
-    panel_axes(layout, (xa, ya), title_x="column j of the rolled map",
-               title_y="row i of the rolled map")
-    panel_axes(layout, (xb, yb), title_x="slot k in the window (row-major: k = M·row + col)",
-               title_y="window w")
+    panel_axes(layout, (xa, ya), title_x=tr(lang, "column j of the rolled map"),
+               title_y=tr(lang, "row i of the rolled map"))
+    panel_axes(layout, (xb, yb),
+               title_x=tr(lang, "slot k in the window (row-major: k = M·row + col)"),
+               title_y=tr(lang, "window w"))
     for ref, n in ((xa, W), (ya, H), (xb, N), (yb, nW)):
         layout[axis_key(ref)].update(
             range=[-0.5, n - 0.5] if ref[0] == "x" else [n - 0.5, -0.5], autorange=False,
@@ -204,26 +211,29 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
     return fast_figure(data, layout)
 
 
-def _subtitle(H: int, W: int, M: int, s: int, template, real=None) -> str:
+def _subtitle(H: int, W: int, M: int, s: int, template, real=None, lang: str = "en") -> str:
     """Notes under the title: the bands (or why there is no shift) and the padding."""
+    L = lang
     if s == 0:
         if real is not None and M >= min(real):
-            why = sup_lines(f"<b>no shift:</b> {one_window_text(real[0], real[1], M)}. "
-                            f"Every id is 0 and the mask is all zeros.", template)
+            why = sup_lines(tr(L, "<b>no shift:</b> {why}. Every id is 0 and the mask is all "
+                               "zeros.", why=one_window_text(real[0], real[1], M, L)), template)
+        elif M >= min(H, W):
+            why = sup_lines(tr(L, "no shift (one window covers the whole grid): every id is 0 "
+                               "and the mask is all zeros"), template)
         else:
-            why_not = ("one window covers the whole grid" if M >= min(H, W)
-                       else "shift_size = 0, regular windows")
-            why = sup_lines(f"no shift ({why_not}): every id is 0 and the mask is all zeros",
-                            template)
+            why = sup_lines(tr(L, "no shift (shift_size = 0, regular windows): every id is 0 "
+                               "and the mask is all zeros"), template)
     else:
-        why = sup_lines(f"each axis is cut into [0, {H - M}), [{H - M}, {H - s}), [{H - s}, {H})"
-                        f" (i.e. [0, H−M), [H−M, H−s), [H−s, H)); ids 0..8 row by row. Inside "
-                        f"a window, a query and a key with different ids get −100 in the mask.",
-                        template)
+        why = sup_lines(tr(L, "each axis is cut into [0, {a}), [{a}, {b}), [{b}, {H}) (i.e. "
+                           "[0, H−M), [H−M, H−s), [H−s, H)); ids 0..8 row by row. Inside a "
+                           "window, a query and a key with different ids get −100 in the mask.",
+                           a=H - M, b=H - s, H=H), template)
     if real is not None and tuple(real) != (H, W):
-        why += sup_lines(f"<b>Padding first:</b> {padding_text(real[0], real[1], H, W, s)}. "
-                         f"The ids are those of the padded {H}×{W} map; veiled cells are zero "
-                         f"padding ({H * W - real[0] * real[1]} tokens).", template)
+        why += sup_lines(tr(L, "<b>Padding first:</b> {what}. The ids are those of the padded "
+                            "{H}×{W} map; veiled cells are zero padding ({n} tokens).",
+                            what=padding_text(real[0], real[1], H, W, s, L), H=H, W=W,
+                            n=H * W - real[0] * real[1]), template)
     return why
 
 
@@ -235,15 +245,17 @@ def figure(exp, sel) -> go.Figure:
     H, W = t1.input_resolution
     Hp, Wp = t1.region_ids.shape
     M, s = t1.window_size, t1.shift_size
-    title = (f"Region ids (img_mask) of {block_name(1, exp)}, stage {exp.stage}"
-             f"<br><sup>{H}×{W} tokens, window M = {M}, shift s = {s}</sup>"
-             + _subtitle(Hp, Wp, M, s, sel.template, (H, W)))
+    L = sel.lang
+    title = (tr(L, "Region ids (img_mask) of {b1}, stage {stage}<br><sup>{H}×{W} tokens, window "
+                "M = {M}, shift s = {s}</sup>", b1=block_name(1, exp, L), stage=exp.stage, H=H,
+                W=W, M=M, s=s)
+             + _subtitle(Hp, Wp, M, s, sel.template, (H, W), L))
     return build(t1.region_ids, M, s, sel.template, title, block_label=block_name(1, exp),
-                 real=(H, W))
+                 real=(H, W), lang=L)
 
 
 def toy_figure(H: int, W: int, window_size: int, shift_size: int,
-               template: str = "default") -> go.Figure:
+               template: str = "default", lang: str = "en") -> go.Figure:
     """The same figure from `swinviz.windows.region_ids` for plain settings (no model): e.g.
     `toy_figure(6, 6, 3, 1)` is docs/concepts.md fact 4's 6×6 grid and its 4×9 flattened table.
 
@@ -253,7 +265,8 @@ def toy_figure(H: int, W: int, window_size: int, shift_size: int,
     get_template(template)
     M, s = effective_window((H, W), window_size, shift_size)
     Hp, Wp = padded_size(H, W, M)
-    title = (f"Region ids for a {H}×{W} token grid, window M = {M}, shift s = {s} "
-             f"(swinviz.windows.region_ids)" + _subtitle(Hp, Wp, M, s, template, (H, W)))
+    title = (tr(lang, "Region ids for a {H}×{W} token grid, window M = {M}, shift s = {s} "
+                "(swinviz.windows.region_ids)", H=H, W=W, M=M, s=s)
+             + _subtitle(Hp, Wp, M, s, template, (H, W), lang))
     return build(region_ids(Hp, Wp, M, s), M, s, template, title, block_label="toy",
-                 real=(H, W))
+                 real=(H, W), lang=lang)

@@ -15,6 +15,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._core.words import tr
+
 
 @dataclass(frozen=True)
 class FigureKind:
@@ -138,8 +140,8 @@ LIVE_TEXT: dict[str, Callable] = {}
 
 
 def describe_live(tab: str, text: Callable) -> Callable:
-    """Say what a tab explains for an exploration: `text(exp) -> markdown` (the tab's own
-    description, `describe_tab`, stays for no exploration). A tab described twice is a
+    """Say what a tab explains for an exploration: `text(exp, lang="en") -> markdown` (the
+    tab's own description, `describe_tab`, stays for no exploration). A tab described twice is a
     ValueError."""
     if tab in LIVE_TEXT:
         raise ValueError(f"tab {tab!r} is described twice for an exploration")
@@ -172,24 +174,29 @@ class Facts:
     def padded(self) -> bool:
         return (self.Hp, self.Wp) != (self.H, self.W)
 
-    def no_shift(self) -> str:
+    def no_shift(self, lang: str = "en") -> str:
         """Why the second block does not shift, in a clause."""
         if self.one:
-            return (f"one {self.M}×{self.M} window covers the whole {self.H}×{self.W} grid "
-                    f"(docs/concepts.md, fact 2)")
-        return "its shift is set to 0"
+            return tr(lang, "one {M}×{M} window covers the whole {H}×{W} grid (docs/concepts.md, "
+                      "fact 2)", M=self.M, H=self.H, W=self.W)
+        return tr(lang, "its shift is set to 0")
 
     @property
     def tokens_s(self) -> str:
         return f"{self.s} token{'' if self.s == 1 else 's'}"
 
-    def padding(self) -> str:
+    def tokens_s_in(self, lang: str) -> str:
+        """`tokens_s` said in `lang`."""
+        return self.tokens_s if lang == "en" else tr(lang, "{s} tokens", s=self.s)
+
+    def padding(self, lang: str = "en") -> str:
         """The padding sentence, or "" for a grid of whole windows."""
         from ._core.labels import padding_text
 
         if not self.padded:
             return ""
-        return f" **Padding:** {padding_text(self.H, self.W, self.Hp, self.Wp, self.s)}."
+        return tr(lang, " **Padding:** {what}.",
+                  what=padding_text(self.H, self.W, self.Hp, self.Wp, self.s, lang))
 
 
 def facts(exp) -> Facts:
@@ -203,105 +210,125 @@ def facts(exp) -> Facts:
                  nW=exp.num_windows, Hp=Hp, Wp=Wp)
 
 
-def _windows_text(exp) -> str:
+def _fields(f: Facts, lang: str) -> dict:
+    """The facts as a tab text's {fields}, with the clauses said in `lang`."""
+    from dataclasses import asdict
+
+    return dict(asdict(f), tokens_s=f.tokens_s_in(lang), no_shift=f.no_shift(lang),
+                padding=f.padding(lang))
+
+
+def _windows_text(exp, lang: str = "en") -> str:
     f = facts(exp)
-    what = (f"**What you see:** your image cut into stage {f.stage}'s {f.H}×{f.W} tokens "
-            f"({f.p}×{f.p} px each), with the windows of block {f.b0} (W-MSA) and of block "
-            f"{f.b1} (SW-MSA) drawn on it. Attention only ever happens between tokens of the "
-            f"same window.")
+    F = _fields(f, lang)
+    what = tr(lang, "**What you see:** your image cut into stage {stage}'s {H}×{W} tokens ({p}×{p} "
+              "px each), with the windows of block {b0} (W-MSA) and of block {b1} (SW-MSA) drawn "
+              "on it. Attention only ever happens between tokens of the same window.", **F)
     if f.one:
-        look = (f"**Look for:** {f.no_shift()}, so every token already attends to every "
-                f"other: both blocks use that one window and block {f.b1} does not shift "
-                f"(nothing needs shifting), as at stage 4 of Swin-T at 224 px.")
+        look = tr(lang, "**Look for:** {no_shift}, so every token already attends to every "
+                  "other: both blocks use that one window and block {b1} does not shift "
+                  "(nothing needs shifting), as at stage 4 of Swin-T at 224 px.", **F)
     elif f.s == 0:
-        look = (f"**Look for:** the shift is 0, so block {f.b1} cuts the same {f.nW} windows of "
-                f"{f.M}×{f.M} as block {f.b0}: no information crosses a window border in this "
-                f"pair.")
+        look = tr(lang, "**Look for:** the shift is 0, so block {b1} cuts the same {nW} windows "
+                  "of {M}×{M} as block {b0}: no information crosses a window border in this "
+                  "pair.", **F)
     else:
-        look = (f"**Look for:** block {f.b1}'s {f.nW} windows of {f.M}×{f.M} are block "
-                f"{f.b0}'s moved by s = {f.tokens_s}, so they straddle the borders of the "
-                f"regular ones: tokens that were separated in block {f.b0} share a window in "
-                f"block {f.b1}; along the bottom and right edges a shifted window is made of "
-                f"pieces from opposite sides of the image.")
-    return f"{what} {look}{f.padding()}"
+        look = tr(lang, "**Look for:** block {b1}'s {nW} windows of {M}×{M} are block {b0}'s "
+                  "moved by s = {tokens_s}, so they straddle the borders of the regular ones: "
+                  "tokens that were separated in block {b0} share a window in block {b1}; along "
+                  "the bottom and right edges a shifted window is made of pieces from opposite "
+                  "sides of the image.", **F)
+    return tr(lang, "{what} {look}{padding}", what=what, look=look, padding=F["padding"])
 
 
-def _shift_text(exp) -> str:
+def _shift_text(exp, lang: str = "en") -> str:
     f = facts(exp)
+    F = _fields(f, lang)
     if f.s == 0:
-        return (f"**What you see:** nothing rolls here: block {f.b1} does not shift, because "
-                f"{f.no_shift()}. Its windows are block {f.b0}'s, every window keeps its own "
-                f"tokens and every token is in region 0. **Look for:** the roll on a stage whose "
-                f"grid is larger than one window, with a shift above 0 (stage 1 of Swin-T: "
-                f"56×56 tokens, shift 3).{f.padding()}")
-    return (f"**What you see:** how block {f.b1} builds its shifted windows. The code *rolls* "
-            f"the {f.Hp}×{f.Wp} token map up and left by s = {f.tokens_s} (the strips at the "
-            f"top and left wrap around to the bottom and right) and then cuts the regular "
-            f"{f.M}×{f.M} "
-            f"windows again. The 9 colours mark where each piece came from; the second picture "
-            f"numbers these regions 0 to 8 (the reference code's `img_mask`). **Look for:** "
-            f"the paper draws the windows moved right and down, the code moves the tokens up "
-            f"and left: both give the same groups. Windows at the bottom and right mix regions "
-            f"that are not neighbours in the image. The animation plays both views one token "
-            f"of shift at a time, the region ids appearing as the pieces wrap.{f.padding()}")
+        return tr(lang, "**What you see:** nothing rolls here: block {b1} does not shift, "
+                  "because {no_shift}. Its windows are block {b0}'s, every window keeps its own "
+                  "tokens and every token is in region 0. **Look for:** the roll on a stage "
+                  "whose grid is larger than one window, with a shift above 0 (stage 1 of "
+                  "Swin-T: 56×56 tokens, shift 3).{padding}", **F)
+    return tr(lang, "**What you see:** how block {b1} builds its shifted windows. The code "
+              "*rolls* the {Hp}×{Wp} token map up and left by s = {tokens_s} (the strips at the "
+              "top and left wrap around to the bottom and right) and then cuts the regular "
+              "{M}×{M} windows again. The 9 colours mark where each piece came from; the second "
+              "picture numbers these regions 0 to 8 (the reference code's `img_mask`). **Look "
+              "for:** the paper draws the windows moved right and down, the code moves the "
+              "tokens up and left: both give the same groups. Windows at the bottom and right "
+              "mix regions that are not neighbours in the image. The animation plays both views "
+              "one token of shift at a time, the region ids appearing as the pieces "
+              "wrap.{padding}", **F)
 
 
-def _masks_text(exp) -> str:
+def _masks_text(exp, lang: str = "en") -> str:
     f = facts(exp)
+    F = _fields(f, lang)
     if f.s == 0:
-        return (f"**What you see:** no mask: block {f.b1} does not shift, because "
-                f"{f.no_shift()}. No window holds pieces from opposite sides of the image, so "
-                f"nothing is added to its attention scores.{f.padding()}")
-    return (f"**What you see:** the mask block {f.b1} adds to the attention scores of a window: "
-            f"0 (light) where the query token and the key token come from the same region, "
-            f"-100 (dark) where they do not; -100 makes their softmax weight practically 0. "
-            f"**Look for:** interior windows need no mask; a window on the right edge splits "
-            f"into 2 groups, on the bottom edge into 2, in the corner into 4, so wrapped-around "
-            f"pieces never attend to each other.{f.padding()}")
+        return tr(lang, "**What you see:** no mask: block {b1} does not shift, because "
+                  "{no_shift}. No window holds pieces from opposite sides of the image, so "
+                  "nothing is added to its attention scores.{padding}", **F)
+    return tr(lang, "**What you see:** the mask block {b1} adds to the attention scores of a "
+              "window: 0 (light) where the query token and the key token come from the same "
+              "region, -100 (dark) where they do not; -100 makes their softmax weight "
+              "practically 0. **Look for:** interior windows need no mask; a window on the "
+              "right edge splits into 2 groups, on the bottom edge into 2, in the corner into "
+              "4, so wrapped-around pieces never attend to each other.{padding}", **F)
 
 
-def _attention_text(exp) -> str:
+def _attention_text(exp, lang: str = "en") -> str:
     f = facts(exp)
-    what = (f"**What you see:** where the query token (yellow; click the image above to move "
-            f"it) looks. Top: its softmax weights over the tokens of its window, in block "
-            f"{f.b0} and in block {f.b1}, drawn on the image at their real positions"
-            f"{' (the shift undone)' if f.s else ''}. Middle: how its scores are built for the "
-            f"chosen block and head: content (q·k) + relative position bias"
-            f"{' + mask' if f.s else ''}, then softmax. Bottom: the whole attention matrix of "
-            f"its window for every head (one row per query token; each row sums to 1).")
-    if f.s == 0:
-        look = (f"**Look for:** block {f.b1} does not shift ({f.no_shift()}): both blocks see "
-                f"the same window and nothing is masked; only their learned weights differ.")
+    F = _fields(f, lang)
+    if f.s:
+        what = tr(lang, "**What you see:** where the query token (yellow; click the image above "
+                  "to move it) looks. Top: its softmax weights over the tokens of its window, in "
+                  "block {b0} and in block {b1}, drawn on the image at their real positions (the "
+                  "shift undone). Middle: how its scores are built for the chosen block and "
+                  "head: content (q·k) + relative position bias + mask, then softmax. Bottom: "
+                  "the whole attention matrix of its window for every head (one row per query "
+                  "token; each row sums to 1).", **F)
+        look = tr(lang, "**Look for:** in block {b1} near the bottom or right edge, the tokens "
+                  "that wrapped around from the other side of the image are masked and get ~0 "
+                  "weight.", **F)
     else:
-        look = (f"**Look for:** in block {f.b1} near the bottom or right edge, the tokens that "
-                f"wrapped around from the other side of the image are masked and get ~0 "
-                f"weight.")
-    return f"{what} {look}{f.padding()}"
+        what = tr(lang, "**What you see:** where the query token (yellow; click the image above "
+                  "to move it) looks. Top: its softmax weights over the tokens of its window, in "
+                  "block {b0} and in block {b1}, drawn on the image at their real positions. "
+                  "Middle: how its scores are built for the chosen block and head: content (q·k) "
+                  "+ relative position bias, then softmax. Bottom: the whole attention matrix of "
+                  "its window for every head (one row per query token; each row sums to 1).",
+                  **F)
+        look = tr(lang, "**Look for:** block {b1} does not shift ({no_shift}): both blocks see "
+                  "the same window and nothing is masked; only their learned weights differ.",
+                  **F)
+    return tr(lang, "{what} {look}{padding}", what=what, look=look, padding=F["padding"])
 
 
-def _flow_text(exp) -> str:
+def _flow_text(exp, lang: str = "en") -> str:
     f = facts(exp)
+    F = _fields(f, lang)
     if f.one:
-        return (f"**What you see:** which tokens can influence the query token. Here one "
-                f"{f.M}×{f.M} window covers the whole {f.H}×{f.W} grid, so after block {f.b0} "
-                f"every token already reaches every other and block {f.b1} (no shift) adds "
-                f"nothing. The last panel is attention rollout: the attention of the blocks "
-                f"chained together, with the real weights. **Look for:** the reach the earlier "
-                f"stages built up before this one.")
+        return tr(lang, "**What you see:** which tokens can influence the query token. Here one "
+                  "{M}×{M} window covers the whole {H}×{W} grid, so after block {b0} every token "
+                  "already reaches every other and block {b1} (no shift) adds nothing. The last "
+                  "panel is attention rollout: the attention of the blocks chained together, "
+                  "with the real weights. **Look for:** the reach the earlier stages built up "
+                  "before this one.", **F)
     if f.s == 0:
-        return (f"**What you see:** which tokens can influence the query token: after block "
-                f"{f.b0} only its own window, and block {f.b1} has the same windows (shift 0), "
-                f"so it adds nothing; the last panel is attention rollout, the attention of the "
-                f"blocks chained together, with the real weights. **Look for:** without the "
-                f"shift the reach never leaves the first window.")
-    return (f"**What you see:** which tokens can influence the query token: after block {f.b0} "
-            f"only its own window; after block {f.b1} usually parts of the neighbouring windows "
-            f"too (the shift by {f.s} bridges the borders); after more block pairs a growing "
-            f"area. The last panel is attention rollout: the attention of the blocks chained "
-            f"together, with the real weights. **Look for:** without the shift the reach would "
-            f"never leave the first window. A token in a corner gains nothing in block {f.b1} "
-            f"(its shifted window only wraps around the image, and the mask blocks that): "
-            f"click a token in the middle of the image to see the reach grow.")
+        return tr(lang, "**What you see:** which tokens can influence the query token: after "
+                  "block {b0} only its own window, and block {b1} has the same windows (shift "
+                  "0), so it adds nothing; the last panel is attention rollout, the attention of "
+                  "the blocks chained together, with the real weights. **Look for:** without "
+                  "the shift the reach never leaves the first window.", **F)
+    return tr(lang, "**What you see:** which tokens can influence the query token: after block "
+              "{b0} only its own window; after block {b1} usually parts of the neighbouring "
+              "windows too (the shift by {s} bridges the borders); after more block pairs a "
+              "growing area. The last panel is attention rollout: the attention of the blocks "
+              "chained together, with the real weights. **Look for:** without the shift the "
+              "reach would never leave the first window. A token in a corner gains nothing in "
+              "block {b1} (its shifted window only wraps around the image, and the mask blocks "
+              "that): click a token in the middle of the image to see the reach grow.", **F)
 
 
 describe_live("Windows", _windows_text)
@@ -345,12 +372,13 @@ def tabs() -> list[tuple[str, tuple[str, ...]]]:
     return [(tab, tuple(ns)) for tab, ns in out.items()]
 
 
-def tab_text(tab: str, exp=None) -> str:
-    """What the tab explains (markdown); with an exploration, said for it where the tab's text
-    depends on it (`describe_live`: its stage, grid, windows, shift and padding)."""
+def tab_text(tab: str, exp=None, lang: str = "en") -> str:
+    """What the tab explains (markdown) in language `lang`; with an exploration, said for it
+    where the tab's text depends on it (`describe_live`: its stage, grid, windows, shift and
+    padding)."""
     if exp is not None and tab in LIVE_TEXT:
-        return LIVE_TEXT[tab](exp)
-    return TAB_TEXT.get(tab, MORE_TEXT)
+        return LIVE_TEXT[tab](exp, lang) if lang != "en" else LIVE_TEXT[tab](exp)
+    return tr(lang, TAB_TEXT.get(tab, MORE_TEXT).replace("{", "{{").replace("}", "}}"))
 
 
 def get_kind(name: str) -> FigureKind:

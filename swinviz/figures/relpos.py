@@ -28,6 +28,8 @@ from ._core import (
     token_geometry,
     top_title,
 )
+from ._core.labels import offset_titles
+from ._core.words import tr
 
 INDEX_SCALE = "Cividis"  # sequential and colour-blind safe; the same colours in both panels
 _DIM = "rgba(255,255,255,0.8)"
@@ -38,7 +40,7 @@ def _text_colors(values: np.ndarray, vmax: float) -> list[str]:
     return np.where(values < 0.55 * vmax, "white", "black").tolist()
 
 
-def _index_table(M: int, slot: int, t, layout: dict, a1: dict) -> list[dict]:
+def _index_table(M: int, slot: int, t, layout: dict, a1: dict, lang: str = "en") -> list[dict]:
     """Left: the (N, N) table `relative_position_index(M)`, numbers written for M <= 3, the
     window rows separated, the query's row outlined; key / query axes."""
     N, G = M * M, 2 * M - 1
@@ -51,10 +53,10 @@ def _index_table(M: int, slot: int, t, layout: dict, a1: dict) -> list[dict]:
     data.append(dict(
         type="heatmap", z=index.astype(np.int16), colorscale=INDEX_SCALE, zmin=0,
         zmax=G * G - 1, customdata=cd, showscale=False, name="relative_position_index",
-        hovertemplate="query i = %{y} = (%{customdata[0]},%{customdata[1]})<br>"
-                      "key j = %{x} = (%{customdata[2]},%{customdata[3]})<br>"
-                      "Δ = (%{customdata[4]}, %{customdata[5]})<br>"
-                      "index = %{z}<extra></extra>", **a1))
+        hovertemplate=tr(lang, "query i = %{{y}} = (%{{customdata[0]}},%{{customdata[1]}})<br>"
+                         "key j = %{{x}} = (%{{customdata[2]}},%{{customdata[3]}})<br>"
+                         "Δ = (%{{customdata[4]}}, %{{customdata[5]}})<br>"
+                         "index = %{{z}}<extra></extra>"), **a1))
     if M <= 3:  # the spec's 9x9 table: every number written
         rr, cc = np.divmod(np.arange(N * N), N)
         data.append(dict(type="scatter", x=cc, y=rr, mode="text", text=index.ravel().astype(str),
@@ -77,15 +79,15 @@ def _index_table(M: int, slot: int, t, layout: dict, a1: dict) -> list[dict]:
     step = 1 if N <= 16 else M if M <= 7 else 2 * M  # labels of ~6 characters stay apart
     ticks = dict(tickmode="array", tickvals=list(range(0, N, step)), ticktext=labels[::step])
     layout[axis_key(a1["xaxis"])].update(
-        title=dict(text="key j = (hj, wj)"), tickangle=-90 if step == 1 else 0,
+        title=dict(text=tr(lang, "key j = (hj, wj)")), tickangle=-90 if step == 1 else 0,
         range=[-0.5, N - 0.5], showgrid=False, zeroline=False, constrain="domain", **ticks)
     layout[axis_key(a1["yaxis"])].update(
-        title=dict(text="query i = (hi, wi)"), range=[N - 0.5, -0.5], showgrid=False,
+        title=dict(text=tr(lang, "query i = (hi, wi)")), range=[N - 0.5, -0.5], showgrid=False,
         zeroline=False, constrain="domain", scaleanchor=a1["xaxis"], **ticks)
     return data
 
 
-def _offset_grid(M: int, slot: int, t, a2: dict) -> list[dict]:
+def _offset_grid(M: int, slot: int, t, a2: dict, lang: str = "en") -> list[dict]:
     """Right: the (2M-1) x (2M-1) grid of offsets the index numbers row by row, the cells the
     query slot's N keys read lit (the rest dimmed), Δ = (0, 0) outlined."""
     N, G = M * M, 2 * M - 1
@@ -105,9 +107,10 @@ def _offset_grid(M: int, slot: int, t, a2: dict) -> list[dict]:
         type="heatmap", z=grid.astype(np.int16), x=d, y=d, colorscale=INDEX_SCALE, zmin=0,
         zmax=G * G - 1, showscale=False, customdata=np.concatenate([dd, key_of], axis=-1),
         name="offset grid",
-        hovertemplate="Δ = (Δh, Δw) = (%{customdata[0]}, %{customdata[1]})<br>"
-                      "table row %{z}<br>read by key (%{customdata[2]},%{customdata[3]})"
-                      "<extra>key (−1,−1): not read by this query</extra>", **a2))
+        hovertemplate=tr(lang, "Δ = (Δh, Δw) = (%{{customdata[0]}}, %{{customdata[1]}})<br>"
+                         "table row %{{z}}<br>read by key (%{{customdata[2]}},"
+                         "%{{customdata[3]}})<extra>key (−1,−1): not read by this "
+                         "query</extra>"), **a2))
     data.append(dict(type="heatmap", z=np.where(lit, np.nan, 1.0), x=d, y=d,
                      colorscale=[[0, _DIM], [1, _DIM]], showscale=False, hoverinfo="skip",
                      name="not read by this query", **a2))
@@ -133,7 +136,8 @@ def _offset_grid(M: int, slot: int, t, a2: dict) -> list[dict]:
     return data
 
 
-def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) -> go.Figure:
+def _panels(M: int, slot: int, template: str, *, title: str, query_text: str,
+            lang: str = "en") -> go.Figure:
     """The (N, N) index table beside the (2M-1) x (2M-1) grid of offsets it numbers, the
     query slot `slot`'s row and offsets lit (shared by `figure` and `toy_figure`)."""
     t = get_template(template)
@@ -146,20 +150,22 @@ def _panels(M: int, slot: int, template: str, *, title: str, query_text: str) ->
     )
     layout["annotations"][0]["text"] = (
         f"index[i, j] = (hi − hj + {M - 1})·{G} + (wi − wj + {M - 1}),  {N}×{N}")
-    layout["annotations"][1]["text"] = (
-        f"query slot i = ({qh},{qw}){query_text}:<br>its {N} keys read the lit {M}×{M} square")
+    layout["annotations"][1]["text"] = tr(
+        lang, "query slot i = ({qh},{qw}){query_text}:<br>its {N} keys read the lit {M}×{M} "
+        "square", qh=qh, qw=qw, query_text=query_text, N=N, M=M)
     a1 = dict(xaxis=refs[(1, 1)][0], yaxis=refs[(1, 1)][1])
     a2 = dict(xaxis=refs[(1, 2)][0], yaxis=refs[(1, 2)][1])
     data: list[dict] = []
 
-    data += _index_table(M, slot, t, layout, a1)
-    data += _offset_grid(M, slot, t, a2)
+    data += _index_table(M, slot, t, layout, a1, lang)
+    data += _offset_grid(M, slot, t, a2, lang)
     offset_axes(layout, refs[(1, 2)], M)
+    offset_titles(layout, refs[(1, 2)], lang)
 
-    note, bottom = footnote(
-        f"Pairs with the same offset (Δh, Δw) read the same row of the {G * G}-row bias table "
-        f"(one bias per head).<br>The index numbers the {G}×{G} offsets row by row; the red "
-        f"cell is Δ = (0, 0), the query itself.", template, lines=2,
+    note, bottom = footnote(tr(
+        lang, "Pairs with the same offset (Δh, Δw) read the same row of the {GG}-row bias table "
+        "(one bias per head).<br>The index numbers the {G}×{G} offsets row by row; the red "
+        "cell is Δ = (0, 0), the query itself.", GG=G * G, G=G), template, lines=2,
         below=7.8 if N <= 16 else 5.8)  # under the 2-line axis title
     layout["annotations"].append(note)
     style_layout(layout, template, title=title, height=int(t.height * 1.2))
@@ -176,16 +182,18 @@ def figure(exp, sel) -> go.Figure:
     H, W = trace.input_resolution
     r, c = sel.query
     w, slot = (int(v) for v in token_geometry(H, W, M, s)[1][r, c])
+    L = sel.lang
     return _panels(
         M, slot, sel.template,
-        title=f"Relative position index, {block_name(sel.block, exp)}, stage {exp.stage}, "
-              f"M = {M}<br><sup>which bias-table row each (query, key) pair reads</sup>",
-        query_text=f" = token ({r}, {c}) in window {w}",
+        title=tr(L, "Relative position index, {b}, stage {stage}, M = {M}<br><sup>which "
+                 "bias-table row each (query, key) pair reads</sup>",
+                 b=block_name(sel.block, exp, L), stage=exp.stage, M=M),
+        query_text=tr(L, " = token ({r}, {c}) in window {w}", r=r, c=c, w=w), lang=L,
     )
 
 
 def toy_figure(window_size: int = 3, template: str = "default",
-               query_slot: int | None = None) -> go.Figure:
+               query_slot: int | None = None, lang: str = "en") -> go.Figure:
     """The same two panels for a plain window size, without an image (default: the centre slot)."""
     M = int(window_size)
     if M < 1:
@@ -195,5 +203,6 @@ def toy_figure(window_size: int = 3, template: str = "default",
     if not 0 <= slot < N:
         raise ValueError(f"query_slot must be in 0..{N - 1}, got {query_slot}")
     return _panels(M, slot, template,
-                   title=f"Relative position index for a {M}×{M} window (N = {N})",
-                   query_text="")
+                   title=tr(lang, "Relative position index for a {M}×{M} window (N = {N})",
+                            M=M, N=N),
+                   query_text="", lang=lang)

@@ -48,6 +48,7 @@ from ._core import (
     top_title,
     window_pieces,
 )
+from ._core.words import tr
 
 
 def grid_xy(H: int, W: int, M: int, offset: int, p: float) -> tuple[np.ndarray, np.ndarray]:
@@ -75,38 +76,45 @@ def region_boxes(ids: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
     return boxes
 
 
-def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl) -> str:
+def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl, lang: str = "en") -> str:
     """The figure title: the roll's direction and size, with the notes on one window and
     padding when they apply."""
-    head = (f"Cyclic shift of {block_name(1, exp)} (stage {exp.stage}): the 9 regions before and "
-            f"after the roll" if s else f"Cyclic shift of {block_name(1, exp)} (stage "
-            f"{exp.stage}): none in this block")
-    pad = sup_lines(f"<b>Padding first:</b> {padding_text(H, W, Hp, Wp, s)}"
-                    + ("; the roll moves the padding along." if s else "."),
+    L = lang
+    b0, b1 = block_name(0, exp, L), block_name(1, exp, L)
+    head = (tr(L, "Cyclic shift of {b1} (stage {stage}): the 9 regions before and after the "
+               "roll", b1=b1, stage=exp.stage) if s else
+            tr(L, "Cyclic shift of {b1} (stage {stage}): none in this block", b1=b1,
+               stage=exp.stage))
+    pad = sup_lines(tr(L, "<b>Padding first:</b> {what}; the roll moves the padding along.",
+                       what=padding_text(H, W, Hp, Wp, s, L)) if s else
+                    tr(L, "<b>Padding first:</b> {what}.", what=padding_text(H, W, Hp, Wp, s, L)),
                     tpl) if (Hp, Wp) != (H, W) else ""
     if s == 0:
         if M >= min(H, W):
-            return (f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0 — no shift: one window covers "
-                    f"the whole grid.</sup>"
-                    + sup_lines(f"<b>Why?</b> {one_window_text(H, W, M)}.", tpl) + pad)
-        return (f"{head}<br><sup>{H}×{W} tokens, M = {M}, s = 0: no shift (s = 0): "
-                f"{block_name(1, exp)} uses the same windows as {block_name(0, exp)}</sup>{pad}")
-    return (head + sup_lines(
-        f"The paper moves the window grid right and down by s = {s}; the code rolls the patches "
-        f"up and left by {s} and keeps the grid. Same colour = same region id. Inside a window "
+            return (head + tr(L, "<br><sup>{H}×{W} tokens, M = {M}, s = 0 — no shift: one window "
+                              "covers the whole grid.</sup>", H=H, W=W, M=M)
+                    + sup_lines(tr(L, "<b>Why?</b> {why}.", why=one_window_text(H, W, M, L)), tpl)
+                    + pad)
+        return (head + tr(L, "<br><sup>{H}×{W} tokens, M = {M}, s = 0: no shift (s = 0): {b1} "
+                          "uses the same windows as {b0}</sup>", H=H, W=W, M=M, b0=b0, b1=b1)
+                + pad)
+    return (head + sup_lines(tr(
+        L, "The paper moves the window grid right and down by s = {s}; the code rolls the patches "
+        "up and left by {s} and keeps the grid. Same colour = same region id. Inside a window "
         "only patches of one region attend to each other: both pictures make the same groups.",
-        tpl) + pad)
+        s=s), tpl) + pad)
 
 
 def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: int,
            one: bool, padded: bool, query: tuple[int, int], wq: int, grid: dict,
-           first: bool) -> list[dict]:
+           first: bool, lang: str = "en") -> list[dict]:
     """One panel's traces: the image, its region colours (hover: token, region, window), the
     padding veil, the patch grid, block 1's window grid (white halo under it), the region
     numbers, the query's window and the query patch. `panel` is (tag, image source, region ids,
     hover data, hover text, padding cells, grid offset, query position, query window outline,
     hover template) of the original (a) or the rolled (b) picture."""
     tag, source, ids, custom, text, pad_at, offset, (pr, pc), (qx, qy), hover = panel
+    L = lang
     p = exp.patch_size
     qr, qc = query
     xr, yr = ax["xaxis"], ax["yaxis"]
@@ -117,8 +125,8 @@ def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: 
                 name=f"regions ({tag})", **ax)]
     if padded:
         out.append(pad_overlay(pad_at, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.25,
-                               name=f"zero padding ({tag})"))
-    out.append(dict(grid, name=f"patch grid ({p}×{p} px)", showlegend=False, **ax))
+                               name=tr(L, "zero padding ({tag})", tag=tag)))
+    out.append(dict(grid, name=tr(L, "patch grid ({p}×{p} px)", p=p), showlegend=False, **ax))
     gx, gy = grid_xy(Hp, Wp, M, offset, p)
     s = exp.traces[1].shift_size
     out.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
@@ -126,8 +134,9 @@ def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: 
                     name="window grid halo", **ax))
     out.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
                     line=dict(color=BLOCK_COLORS[1], width=lw),
-                    name=f"{block_name(1, exp)} window grid (paper: moved by s; code: "
-                         f"regular)" if s else f"{block_name(1, exp)} window grid (no shift)",
+                    name=tr(L, "{b1} window grid (paper: moved by s; code: regular)",
+                            b1=block_name(1, exp, L)) if s else
+                    tr(L, "{b1} window grid (no shift)", b1=block_name(1, exp, L)),
                     legendgroup="grid", showlegend=first and not one, **ax))
     boxes = region_boxes(ids)
     out.append(dict(
@@ -140,13 +149,15 @@ def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: 
     out.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
                     line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
                     showlegend=first,
-                    name=f"the one window of {block_name(1, exp)} (the whole grid)" if one
-                    else f"the query's window in {block_name(1, exp)} (window {wq})", **ax))
+                    name=tr(L, "the one window of {b1} (the whole grid)",
+                            b1=block_name(1, exp, L)) if one
+                    else tr(L, "the query's window in {b1} (window {w})",
+                            b1=block_name(1, exp, L), w=wq), **ax))
     out.append(dict(type="scatter", x=[(pc + 0.5) * p], y=[(pr + 0.5) * p], mode="markers",
                     marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
                                 color=QUERY_COLOR, line=dict(color="black", width=1.5)),
                     hoverinfo="skip", legendgroup="query", showlegend=first,
-                    name=f"query patch ({qr}, {qc})", **ax))
+                    name=tr(L, "query patch ({r}, {c})", r=qr, c=qc), **ax))
     return out
 
 
@@ -179,19 +190,26 @@ def figure(exp, sel) -> go.Figure:
     dt = np.uint8 if max(Hp, Wp, w1.max() + 1) <= 256 else np.int32
     custom_a = np.stack([rr, cc, ids_orig, w1], axis=-1).astype(dt)
     custom_b = np.stack([rr, cc, orr, occ, ids_rolled, win_rolled], axis=-1).astype(dt)
-    text_a = np.where(pad, "zero padding", "token").astype(object)
-    text_b = np.where(pad_rolled, "zero padding", "token").astype(object)
+    L = sel.lang
+    zp = tr(L, "zero padding")
+    text_a = np.where(pad, zp, "token").astype(object)
+    text_b = np.where(pad_rolled, zp, "token").astype(object)
 
-    padded_to = f"pad to {Hp}×{Wp}, then " if padded else ""
+    if padded:
+        code_b = tr(L, "(b) the code: pad to {Hp}×{Wp}, then torch.roll(x, ({ms}, {ms})):<br>"
+                    "patches moved up and left by {s}, regular windows", Hp=Hp, Wp=Wp, ms=-s, s=s)
+    else:
+        code_b = tr(L, "(b) the code: torch.roll(x, ({ms}, {ms})):<br>patches moved up and left "
+                    "by {s}, regular windows", ms=-s, s=s)
     layout, refs = subplots_layout(
         rows=1, cols=2, horizontal_spacing=0.07,
         subplot_titles=[
-            f"(a) original position, the paper's view:<br>window grid moved right and down by {s}",
-            f"(b) the code: {padded_to}torch.roll(x, ({-s}, {-s})):<br>patches moved up "
-            f"and left by {s}, regular windows",
-        ] if s else ["(a) original position",
-                     "(b) no roll (s = 0): the same picture"
-                     + (f"<br>(padded to {Hp}×{Wp})" if padded else "")],
+            tr(L, "(a) original position, the paper's view:<br>window grid moved right and down "
+               "by {s}", s=s),
+            code_b,
+        ] if s else [tr(L, "(a) original position"),
+                     tr(L, "(b) no roll (s = 0): the same picture")
+                     + (tr(L, "<br>(padded to {Hp}×{Wp})", Hp=Hp, Wp=Wp) if padded else "")],
     )
     grid = patch_grid(Hp * p, Wp * p, p, 0.5 if Hp <= 64 else 0.3)
     wq = int(w1[qr, qc])
@@ -200,32 +218,36 @@ def figure(exp, sel) -> go.Figure:
     panels = (
         ("a", canvas(exp, Hp, Wp), ids_orig, custom_a, text_a, pad, s, (qr, qc),
          outline_xy(window_pieces(H, W, M, s), p, [wq])[:2],
-         "%{text} (%{customdata[0]}, %{customdata[1]})<br>region id %{customdata[2]}<br>"
-         f"window %{{customdata[3]}} of {block_name(1, exp)}<extra>original position</extra>"),
+         tr(L, "%{{text}} (%{{customdata[0]}}, %{{customdata[1]}})<br>region id "
+            "%{{customdata[2]}}<br>window %{{customdata[3]}} of {b1}<extra>original "
+            "position</extra>", b1=block_name(1, exp, L))),
         ("b", canvas(exp, Hp, Wp, roll=s), ids_rolled, custom_b, text_b, pad_rolled, 0,
          ((qr - s) % Hp, (qc - s) % Wp),
          (np.array([wc * M, (wc + 1) * M, (wc + 1) * M, wc * M, wc * M], dtype=np.float32) * p,
           np.array([wr * M, wr * M, (wr + 1) * M, (wr + 1) * M, wr * M], dtype=np.float32) * p),
-         "rolled position (%{customdata[0]}, %{customdata[1]})<br>holds %{text} "
-         "(%{customdata[2]}, %{customdata[3]})<br>region id %{customdata[4]}<br>"
-         f"window %{{customdata[5]}} of {block_name(1, exp)}<extra>after the roll</extra>"),
+         tr(L, "rolled position (%{{customdata[0]}}, %{{customdata[1]}})<br>holds %{{text}} "
+            "(%{{customdata[2]}}, %{{customdata[3]}})<br>region id %{{customdata[4]}}<br>"
+            "window %{{customdata[5]}} of {b1}<extra>after the roll</extra>",
+            b1=block_name(1, exp, L))),
     )
     ctx = dict(exp=exp, tpl=tpl, lw=lw, M=M, Hp=Hp, Wp=Wp, one=one, padded=padded,
-               query=(qr, qc), wq=wq, grid=grid)
+               query=(qr, qc), wq=wq, grid=grid, lang=L)
     for col, panel in enumerate(panels, start=1):
         xr, yr = refs[(1, col)]
         first = col == 1
         data += _panel(panel, dict(xaxis=xr, yaxis=yr), first=first, **ctx)
-        panel_axes(layout, (xr, yr), title_x="x (pixels)", title_y="y (pixels)" if first else "")
+        panel_axes(layout, (xr, yr), title_x=tr(L, "x (pixels)"),
+                   title_y=tr(L, "y (pixels)") if first else "")
         layout[axis_key(xr)].update(range=[0, Wp * p], autorange=False)
         layout[axis_key(yr)].update(range=[Hp * p, 0], autorange=False)
     if padded:
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
                          marker=dict(symbol="square", size=12, color=PAD_HATCH),
-                         name=f"zero padding ({Hp * Wp - H * W} tokens), rolled with the rest",
+                         name=tr(L, "zero padding ({n} tokens), rolled with the rest",
+                                 n=Hp * Wp - H * W),
                          xaxis=refs[(1, 1)][0], yaxis=refs[(1, 1)][1]))
 
-    title = _title(exp, H, W, M, s, Hp, Wp, tpl)
+    title = _title(exp, H, W, M, s, Hp, Wp, tpl, L)
     style_layout(layout, sel.template, title=title,
                  height=tpl.height + 80 + title_height(title, tpl))
     top_title(layout, tpl, below=2)

@@ -46,6 +46,7 @@ from ._core import (
     top_title,
     window_pieces,
 )
+from ._core.words import tr
 
 LABEL_MAX = 12  # label windows with their index when at most this many windows per side
 # tints for the wrapped-around windows (no black / grey: they must read as colours)
@@ -62,21 +63,28 @@ def _n(k: int, noun: str) -> str:
     return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
-def _title(exp, s: int, M: int) -> str:
+def _title(exp, s: int, M: int, lang: str = "en") -> str:
     """The figure title: stage, blocks, grid, window and shift, and which way the grid moves."""
     H, W = exp.grid
     p = exp.patch_size
-    head = (f"Windows on the image: stage {exp.stage}, {block_name(0, exp)} and "
-            f"{block_name(1, exp)}<br><sup>{H}×{W} patches of {p}×{p} px, window M = {M}, "
-            f"shift s = {s}")
+    b0, b1 = block_name(0, exp, lang), block_name(1, exp, lang)
+    head = tr(lang, "Windows on the image: stage {stage}, {b0} and {b1}<br><sup>{H}×{W} patches "
+              "of {p}×{p} px, window M = {M}, shift s = {s}", stage=exp.stage, b0=b0, b1=b1,
+              H=H, W=W, p=p, M=M, s=s)
     if s == 0:
         if M >= min(H, W):
-            return head + " — no shift: one window covers the whole grid</sup>"
-        return head + " — no shift (s = 0): block 1 uses the same windows as block 0</sup>"
-    return (head + f": the second block's grid is the first's moved right and down "
-            f"{_keep(f'by {s} patch' + ('es' if s > 1 else '') + '.')}</sup><br><sup>A window "
-            f"that runs over the right or bottom edge wraps around to the left or top: its "
-            f"pieces share a number {_keep('and a tint.')}</sup>")
+            return head + tr(lang, " — no shift: one window covers the whole grid</sup>")
+        return head + tr(lang, " — no shift (s = 0): block 1 uses the same windows as block "
+                         "0</sup>")
+    if lang == "en":
+        moved = _keep(f'by {s} patch' + ('es' if s > 1 else '') + '.')
+        tint = _keep('and a tint.')
+    else:
+        moved, tint = tr(lang, "by {s} patches.", s=s), tr(lang, "and a tint.")
+    return head + tr(lang, ": the second block's grid is the first's moved right and down "
+                     "{moved}</sup><br><sup>A window that runs over the right or bottom edge "
+                     "wraps around to the left or top: its pieces share a number {tint}</sup>",
+                     moved=moved, tint=tint)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class _Panels:
     pad: np.ndarray
     source: str  # the image on the padded grid, a data URI
     grid: dict  # the patch grid trace
+    lang: str = "en"
 
     @property
     def padded(self) -> bool:
@@ -121,10 +130,11 @@ def _panels(exp, sel) -> _Panels:
     rr, cc = np.indices((Hp, Wp))
     custom = np.stack([rr, cc, w_of[0], w_of[1], region_orig], axis=-1)
     custom = custom.astype(np.uint8 if custom.max() < 256 else np.int32)
-    what = np.where(pad, "zero padding", "token").astype(object)
+    L = sel.lang
+    what = np.where(pad, tr(L, "zero padding"), "token").astype(object)
     grid = patch_grid(Hp * p, Wp * p, p, 0.5 if Hp <= 64 else 0.3)
     return _Panels(exp, tpl, s, Hp, Wp, lw, tuple(sel.query), pieces, w_of, custom, what, pad,
-                   canvas(exp, Hp, Wp), grid)
+                   canvas(exp, Hp, Wp), grid, L)
 
 
 def _subplot_titles(exp, P: _Panels) -> list[str]:
@@ -132,37 +142,44 @@ def _subplot_titles(exp, P: _Panels) -> list[str]:
     H, W = exp.grid
     M0, M1, s = exp.traces[0].window_size, exp.traces[1].window_size, P.s
     pieces0, pieces1 = P.pieces
+    L = P.lang
+    b0, b1 = block_name(0, exp, L), block_name(1, exp, L)
     if M1 >= min(H, W):
-        return [f"{block_name(0, exp)}: one window of {M0}×{M0} = the whole grid",
-                f"{block_name(1, exp)}: the same one window, no shift"]
-    return [f"{block_name(0, exp)}: {_n(len(pieces0), 'regular window')} of {M0}×{M0}",
-            f"{block_name(1, exp)}: {_n(len(pieces1), 'window')}, "
-            f"{_keep(f'grid shifted by s = {s}')}" if s else
-            f"{block_name(1, exp)}: {_n(len(pieces1), 'window')}, no shift"]
+        return [tr(L, "{b0}: one window of {M}×{M} = the whole grid", b0=b0, M=M0),
+                tr(L, "{b1}: the same one window, no shift", b1=b1)]
+    if L == "en":
+        return [f"{b0}: {_n(len(pieces0), 'regular window')} of {M0}×{M0}",
+                f"{b1}: {_n(len(pieces1), 'window')}, "
+                f"{_keep(f'grid shifted by s = {s}')}" if s else
+                f"{b1}: {_n(len(pieces1), 'window')}, no shift"]
+    return [tr(L, "{b0}: {n} regular windows of {M}×{M}", b0=b0, n=len(pieces0), M=M0),
+            tr(L, "{b1}: {n} windows, grid shifted by s = {s}", b1=b1, n=len(pieces1), s=s)
+            if s else tr(L, "{b1}: {n} windows, no shift", b1=b1, n=len(pieces1))]
 
 
 def _backdrop(P: _Panels, ax: dict, first: bool) -> list[dict]:
     """The image, the patch grid, the padding veil and (once) the legend's swatches for padding
     and for pixels beyond the image."""
-    exp, Hp, Wp = P.exp, P.Hp, P.Wp
+    exp, Hp, Wp, L = P.exp, P.Hp, P.Wp, P.lang
     H, W = exp.grid
     p = exp.patch_size
     out = [image_dict(P.source, ax["xaxis"], ax["yaxis"]),
-           dict(P.grid, name=f"patch grid ({p}×{p} px)", showlegend=first, legendgroup="grid",
-                **ax)]
+           dict(P.grid, name=tr(L, "patch grid ({p}×{p} px)", p=p), showlegend=first,
+                legendgroup="grid", **ax)]
     if P.padded:
         out.append(pad_overlay(P.pad, x0=p / 2, dx=p, xaxis=ax["xaxis"], yaxis=ax["yaxis"],
                                opacity=0.15))
         if first:
             out.append(dict(type="scatter", x=[None], y=[None], mode="markers",
                             marker=dict(symbol="square", size=12, color=PAD_HATCH),
-                            name=f"zero padding ({Hp * Wp - H * W} tokens: "
-                                 f"{H}×{W} → {Hp}×{Wp})", legendgroup="pad", **ax))
+                            name=tr(L, "zero padding ({n} tokens: {H}×{W} → {Hp}×{Wp})",
+                                    n=Hp * Wp - H * W, H=H, W=W, Hp=Hp, Wp=Wp),
+                            legendgroup="pad", **ax))
     w_img, h_img = exp.image.size
     if first and (H * p > h_img or W * p > w_img):
         out.append(dict(type="scatter", x=[None], y=[None], mode="markers",
                         marker=dict(symbol="square", size=12, color=OUTSIDE_FILL),
-                        name="beyond the image (a patch merge padded an odd side)",
+                        name=tr(L, "beyond the image (a patch merge padded an odd side)"),
                         legendgroup="outside", **ax))
     return out
 
@@ -175,7 +192,8 @@ def _shift_guides(P: _Panels, ax: dict) -> list[dict]:
     xs, ys, _ = outline_xy(pieces0, p)
     out = [dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
                 line=dict(color=BLOCK_COLORS[0], width=max(1.0, P.lw / 2), dash="dot"),
-                name=f"{block_name(0, P.exp)} windows (for comparison)", legendgroup="b0cmp",
+                name=tr(P.lang, "{b0} windows (for comparison)",
+                        b0=block_name(0, P.exp, P.lang)), legendgroup="b0cmp",
                 **ax)]
     # one tint per wrapped window (cycling through the palette), on all its pieces
     wrapped = [w for w, pcs in enumerate(pieces) if len(pcs) > 1]
@@ -187,7 +205,8 @@ def _shift_guides(P: _Panels, ax: dict) -> list[dict]:
         out.append(dict(type="scatter", x=xs, y=ys, mode="lines", fill="toself",
                         fillcolor=rgba(_WRAP_TINTS[k], 0.35), line=dict(width=0),
                         hoverinfo="skip", showlegend=k == 0, legendgroup="wrap",
-                        name="wrapped-around window: same tint + number = one window", **ax))
+                        name=tr(P.lang, "wrapped-around window: same tint + number = one "
+                                "window"), **ax))
     return out
 
 
@@ -206,7 +225,8 @@ def _window_outlines(P: _Panels, block: int, ax: dict, first: bool) -> list[dict
     out = [dict(type="scatter", x=xs, y=ys, customdata=ws, mode="lines",
                 hoverinfo="skip", line=dict(color=color, width=lw),
                 showlegend=len(pieces) > 1,
-                name=f"{block_name(block, exp)} windows", meta=f"windows block {block}", **ax)]
+                name=tr(P.lang, "{b} windows", b=block_name(block, exp, P.lang)),
+                meta=f"windows block {block}", **ax)]
     if max(P.Hp // exp.traces[0].window_size, P.Wp // exp.traces[0].window_size) <= LABEL_MAX:
         cen = np.array([(w, (r0 + r1) * p / 2, (c0 + c1) * p / 2)
                         for w, pcs in enumerate(pieces) for r0, r1, c0, c1 in pcs])
@@ -221,20 +241,21 @@ def _window_outlines(P: _Panels, block: int, ax: dict, first: bool) -> list[dict
     xs, ys, _ = outline_xy(pieces, p, [wq])
     out.append(dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip",
                     line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",
-                    showlegend=first, name="the one window (the whole grid), in both blocks"
-                    if single else "the query's window in each block", **ax))
+                    showlegend=first,
+                    name=tr(P.lang, "the one window (the whole grid), in both blocks")
+                    if single else tr(P.lang, "the query's window in each block"), **ax))
     out.append(dict(type="scatter", x=[(qc + 0.5) * p], y=[(qr + 0.5) * p], mode="markers",
                     marker=dict(symbol="square", size=max(8, tpl.font_size - 2),
                                 color=QUERY_COLOR, line=dict(color="black", width=1.5)),
                     hoverinfo="skip", legendgroup="query", showlegend=first,
-                    name=f"query patch ({qr}, {qc})", **ax))
+                    name=tr(P.lang, "query patch ({r}, {c})", r=qr, c=qc), **ax))
     out.append(dict(
         type="heatmap", z=P.w_of[block].astype(P.custom.dtype), x0=p / 2, dx=p, y0=p / 2, dy=p,
         customdata=P.custom, text=P.what, opacity=0, showscale=False,
-        hovertemplate="%{text} (%{customdata[0]}, %{customdata[1]})<br>"
-                      f"window %{{customdata[2]}} in {block_name(0, exp)}<br>"
-                      f"window %{{customdata[3]}} in {block_name(1, exp)}<br>"
-                      "region id %{customdata[4]}<extra></extra>",
+        hovertemplate=tr(P.lang, "%{{text}} (%{{customdata[0]}}, %{{customdata[1]}})<br>window "
+                         "%{{customdata[2]}} in {b0}<br>window %{{customdata[3]}} in {b1}<br>"
+                         "region id %{{customdata[4]}}<extra></extra>",
+                         b0=block_name(0, exp, P.lang), b1=block_name(1, exp, P.lang)),
         name=f"patches block {block}", **ax))
     return out
 
@@ -249,6 +270,7 @@ def figure(exp, sel) -> go.Figure:
     tpl, s, Hp, Wp = P.tpl, P.s, P.Hp, P.Wp
     M1 = exp.traces[1].window_size
     p = exp.patch_size
+    L = sel.lang
     layout, refs = subplots_layout(rows=1, cols=2, horizontal_spacing=0.06,
                                    subplot_titles=_subplot_titles(exp, P))
     data: list[dict] = []
@@ -260,16 +282,17 @@ def figure(exp, sel) -> go.Figure:
         if block == 1 and s:
             data += _shift_guides(P, ax)
         data += _window_outlines(P, block, ax, first)
-        panel_axes(layout, (xr, yr), title_x="x (pixels)", title_y="y (pixels)" if first else "")
+        panel_axes(layout, (xr, yr), title_x=tr(L, "x (pixels)"),
+                   title_y=tr(L, "y (pixels)") if first else "")
         layout[axis_key(xr)].update(range=[0, Wp * p], autorange=False)
         layout[axis_key(yr)].update(range=[Hp * p, 0], autorange=False)
 
     notes = []
     if M1 >= min(H, W):
-        notes.append(f"<b>Why one window?</b> {one_window_text(H, W, M1)}.")
+        notes.append(tr(L, "<b>Why one window?</b> {why}.", why=one_window_text(H, W, M1, L)))
     if P.padded:
-        notes.append(f"<b>Padding:</b> {padding_text(H, W, Hp, Wp, s)}.")
-    title = _title(exp, s, M1) + "".join(sup_lines(n, tpl) for n in notes)
+        notes.append(tr(L, "<b>Padding:</b> {what}.", what=padding_text(H, W, Hp, Wp, s, L)))
+    title = _title(exp, s, M1, L) + "".join(sup_lines(n, tpl) for n in notes)
     style_layout(layout, sel.template, title=title,
                  height=tpl.height + 80 + title_height(title, tpl))
     top_title(layout, tpl, below=1)

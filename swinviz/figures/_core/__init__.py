@@ -30,7 +30,15 @@ from .geometry import (
     window_pieces,
 )
 from .images import canvas, image_dict, image_source, pad_overlay, png_data_uri
-from .labels import arch_label, block_name, config_label, one_window_text, padding_text, where
+from .labels import (
+    arch_label,
+    block_name,
+    config_label,
+    offset_titles,
+    one_window_text,
+    padding_text,
+    where,
+)
 from .layout import (
     axis_key,
     fast_figure,
@@ -60,9 +68,10 @@ from .palette import (
     region_colorscale,
     rgba,
 )
-from .table import fit_columns, table_px, word_px
+from .table import fit_columns, keep_columns, table_px, word_px
 from .template import ANNOTATE_MAX, TEMPLATES, Template, get_template, style_layout
 from .text import si, sup_lines, text_px, title_height, wrap_px, wrap_text
+from .words import recording, tr
 
 __all__ = [
     "ANNOTATE_MAX", "BLOCK_COLORS", "DIVERGING", "HALO", "MASK_SCALE", "OKABE_ITO", "OUTSIDE_FILL",
@@ -70,9 +79,12 @@ __all__ = [
     "arch_label", "axis_key", "block_name", "cached", "cached_latest", "canvas", "cells_outline",
     "config_label", "coords", "fast_figure", "fit_annotations", "fit_columns", "flatten_windows",
     "footnote", "get_template", "grid_lines", "heads_per_row", "image_dict", "image_source",
-    "line_width", "offset_axes", "one_window_text", "outline_xy", "pad_cells", "pad_overlay",
+    "keep_columns",
+    "line_width", "offset_axes", "offset_titles",
+    "one_window_text", "outline_xy", "pad_cells", "pad_overlay",
     "padding_text", "panel_axes", "patch_grid", "png_data_uri", "region_colorscale", "rgba",
     "set_titles", "signed", "style_layout", "subplots_layout", "sup_lines", "table_px", "Template",
-    "text_px", "title_height", "title_slots", "token_geometry", "token_windows", "top_title",
+    "text_px", "title_height", "title_slots", "token_geometry", "token_windows", "top_title", "tr",
+    "recording",
     "si", "where", "window_pieces", "word_px", "wrap_px", "wrap_text"
 ]

@@ -5,39 +5,46 @@ for one window without a shift and for padding (docs/concepts.md, facts 2 and 4)
 from __future__ import annotations
 
 from ...config import ARCHS
+from .words import tr
 
 
-def block_name(block: int, exp=None) -> str:
+def block_name(block: int, exp=None, lang: str = "en") -> str:
     """"block 0 (W-MSA)" / "block 1 (SW-MSA)": the pair's first / second block. With an
     exploration the number is the block's own inside its stage, as timm numbers them
     (2p and 2p + 1 for pair p): "block 5 (SW-MSA)"; a second block that does not shift
     (stage 4 of Swin-T at 224 px) is plain W-MSA: "block 1 (W-MSA, shift 0)"."""
     n = block if exp is None else 2 * int(getattr(exp, "pair", 0)) + block
     if block == 0:
-        return f"block {n} (W-MSA)"
+        return tr(lang, "block {n} (W-MSA)", n=n)
     if exp is not None and getattr(exp, "shift_size", 1) == 0:
-        return f"block {n} (W-MSA, shift 0)"
-    return f"block {n} (SW-MSA)"
+        return tr(lang, "block {n} (W-MSA, shift 0)", n=n)
+    return tr(lang, "block {n} (SW-MSA)", n=n)
 
 
-def where(exp) -> str:
+def where(exp, lang: str = "en") -> str:
     """Which part of the model a figure shows: "stage 3, blocks 4 and 5"."""
     p = int(getattr(exp, "pair", 0))
-    return f"stage {int(getattr(exp, 'stage', 1))}, blocks {2 * p} and {2 * p + 1}"
+    return tr(lang, "stage {stage}, blocks {b0} and {b1}", stage=int(getattr(exp, "stage", 1)),
+              b0=2 * p, b1=2 * p + 1)
 
 
-def one_window_text(H: int, W: int, M: int) -> str:
+def one_window_text(H: int, W: int, M: int, lang: str = "en") -> str:
     """Why a block has one window and no shift (docs/concepts.md, fact 2), in one sentence."""
-    return (f"one {M}×{M} window covers the whole {H}×{W} grid (min(H, W) ≤ M), so every token "
-            f"already sees every other: there is nothing to shift and no mask is needed")
+    return tr(lang, "one {M}×{M} window covers the whole {H}×{W} grid (min(H, W) ≤ M), so every "
+              "token already sees every other: there is nothing to shift and no mask is needed",
+              M=M, H=H, W=W)
 
 
-def padding_text(H: int, W: int, Hp: int, Wp: int, s: int) -> str:
+def padding_text(H: int, W: int, Hp: int, Wp: int, s: int, lang: str = "en") -> str:
     """The order the block uses when its grid does not split into whole windows."""
-    roll = f", then rolls by ({-s}, {-s})" if s else ""
-    return (f"{H}×{W} tokens do not split into whole windows: the block pads them with zeros to "
-            f"{Hp}×{Wp} (bottom and right, hatched){roll}, cuts the windows, and crops the "
-            f"padding off again")
+    if s:
+        return tr(lang, "{H}×{W} tokens do not split into whole windows: the block pads them "
+                  "with zeros to {Hp}×{Wp} (bottom and right, hatched), then rolls by ({ms}, "
+                  "{ms}), cuts the windows, and crops the padding off again",
+                  H=H, W=W, Hp=Hp, Wp=Wp, ms=-s)
+    return tr(lang, "{H}×{W} tokens do not split into whole windows: the block pads them with "
+              "zeros to {Hp}×{Wp} (bottom and right, hatched), cuts the windows, and crops the "
+              "padding off again", H=H, W=W, Hp=Hp, Wp=Wp)
 
 
 def arch_label(exp) -> str:
@@ -64,3 +71,15 @@ def short_arch_name(name: str) -> str:
         return name
     size = name.split("_")[1]  # tiny / small / base, as timm names them
     return f"Swin-{size[0].upper()}" + (f" {cfg.img_size}" if cfg.img_size != 224 else "")
+
+
+def offset_titles(layout: dict, refs: tuple[str, str], lang: str, explain: bool = True) -> None:
+    """The axis titles `layout.offset_axes` writes, said in `lang` (English: left as they are)."""
+    if lang == "en":
+        return
+    from .layout import axis_key
+
+    layout[axis_key(refs[0])]["title"] = dict(
+        text="Δw = wi − wj" + (tr(lang, "<br>(key to the left → Δw > 0)") if explain else ""))
+    layout[axis_key(refs[1])]["title"] = dict(
+        text="Δh = hi − hj" + (tr(lang, "<br>(key above → Δh > 0)") if explain else ""))

@@ -190,9 +190,12 @@ def set_titles(layout: dict, titles: list[str]) -> None:
             ann["text"] = titles[int(text[1:])]
 
 
-def heads_per_row(nH: int) -> int:
+def heads_per_row(nH: int, template: str = "default") -> int:
     """How many heads' panels share a row: all of them up to 8, else rows of 8 (or of 6 when
-    that divides them and 8 does not): 24 heads in 3 rows of 8, 12 in 2 rows of 6."""
+    that divides them and 8 does not): 24 heads in 3 rows of 8, 12 in 2 rows of 6. In a
+    phone's column ("narrow") at most 4, so that a head's panel stays readable."""
+    if template == "narrow":
+        return min(nH, 4)
     if nH <= 8:
         return nH
     return 6 if nH % 8 and not nH % 6 else 8

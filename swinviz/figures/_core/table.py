@@ -16,6 +16,12 @@ def _plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
+def keep_columns(keep: tuple[int, ...], header: list, cols: list, *more: list) -> tuple:
+    """Only the columns `keep` (indices) of a table's header, its columns and any per-column
+    lists (alignments): a phone's table keeps the few that fit its column."""
+    return tuple([seq[i] for i in keep] for seq in (header, cols, *more))
+
+
 def word_px(word: str, size: float, bold: bool = False) -> float:
     """Width in px of one unbreakable piece of cell text (tags removed): `text_px`'s estimate,
     and never less than 0.6 em a character (bold 8 % more), so that a narrow-looking word is

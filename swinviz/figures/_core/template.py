@@ -1,10 +1,14 @@
-"""The two looks of a figure ("default" on screen, "lecture" for slides: larger fonts, thicker
-lines) and `style_layout`, which puts a template's look on a layout dict."""
+"""The looks of a figure ("default" on screen, "lecture" for slides: larger fonts, thicker
+lines; "narrow" for a phone: one column of panels) and `style_layout`, which puts a
+template's look on a layout dict."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+FONT_FAMILY = "DejaVu Sans, Arial, sans-serif"
+# a figure in Chinese: its characters from Noto Sans CJK (fonts-noto-cjk), the rest unchanged
+CJK_FONT_FAMILY = "DejaVu Sans, Noto Sans CJK SC, Arial, sans-serif"
 ANNOTATE_MAX = 12  # grids up to 12x12 get their numbers written in the cells
 
 
@@ -25,6 +29,9 @@ class Template:
 TEMPLATES = {
     "default": Template("default", 13, 17, 2.0, "white", "#fafafa", 900, 560),
     "lecture": Template("lecture", 20, 26, 4.0, "white", "white", 1200, 720),
+    # a phone's column (320 px of a 360 to 430 px wide screen): the panels are stacked one
+    # above the other by `make_figure` (`_core.narrow.restack`), texts wrapped to this width
+    "narrow": Template("narrow", 12, 15, 1.5, "white", "#fafafa", 320, 480),
 }
 
 
@@ -64,7 +71,7 @@ def style_layout(layout: dict, template: str = "default", *, title: str | None =
         _WHITE_TEMPLATE.append(json.dumps(white))
     layout.update(
         template=json.loads(_WHITE_TEMPLATE[0]),
-        font=dict(family="DejaVu Sans, Arial, sans-serif", size=t.font_size, color="#222"),
+        font=dict(family=FONT_FAMILY, size=t.font_size, color="#222"),
         paper_bgcolor=t.paper,
         plot_bgcolor=t.plot,
         margin=dict(l=60, r=30, t=90 if title else 40, b=60),

@@ -7,35 +7,102 @@ from .template import Template, get_template
 
 _NARROW = frozenset("fijlrt .,:;()[]'\"-/|·ᵀ!")
 _WIDE = frozenset("mwMW%×−≤≥→←=+≈")
+# Chinese punctuation that may not start a line, and that may not end one
+_NO_START = frozenset("，。：；、）！？」』》…·％")
+_NO_END = frozenset("（「『《")
+
+
+def is_cjk(ch: str) -> bool:
+    """A CJK character or full-width form, about one em wide (twice a Latin letter): CJK
+    radicals to unified ideographs (U+2E80–U+9FFF), CJK punctuation (U+3000–U+303F) and the
+    half / full-width forms (U+FF00–U+FFEF)."""
+    o = ord(ch)
+    return 0x2E80 <= o <= 0x9FFF or 0xFF00 <= o <= 0xFFEF or 0x3000 <= o <= 0x303F
+
+
+def _em(ch: str) -> float:
+    """A character's rough advance in em (see `text_px`)."""
+    if ch in _NARROW:
+        return 0.36
+    if ch in _WIDE:
+        return 0.86
+    if ch.isupper():
+        return 0.72
+    if ch.isdigit():
+        return 0.64
+    return 1.0 if is_cjk(ch) else 0.62
+
+
+def _units(text: str) -> list[tuple[str, str]]:
+    """`text` (one line, HTML-marked) cut where a line may break: [(separator, piece)], the
+    separator " " at a space (dropped where the line breaks) and "" between CJK characters
+    (Chinese has no spaces; not before closing or after opening punctuation). Tags stay with
+    their text (an opening tag with the character after it, a closing one with the one before)
+    and entities whole. Text without CJK characters is cut at its spaces only."""
+    import re
+
+    out: list[tuple[str, str]] = []
+    for k, word in enumerate(text.split(" ")):
+        sep = " " if k else ""
+        if not any(is_cjk(ch) for ch in word):
+            out.append((sep, word))
+            continue
+        atoms: list[list[str]] = []  # [text, its visible character]
+        lead = ""
+        for tok in re.findall(r"<[^>]*>|&#?\w+;|.", word, re.S):
+            if tok.startswith("<") and len(tok) > 1 and not tok.startswith("</"):
+                lead += tok
+            elif tok.startswith("</") and atoms and not lead:
+                atoms[-1][0] += tok
+            else:
+                atoms.append([lead + tok, tok])
+                lead = ""
+        if lead:
+            if atoms:
+                atoms[-1][0] += lead
+            else:
+                atoms.append([lead, ""])
+        piece = ""
+        prev = ""
+        for text_a, ch in atoms:
+            if piece and (is_cjk(ch[:1] or " ") or is_cjk(prev[:1] or " ")) \
+                    and ch not in _NO_START and prev not in _NO_END:
+                out.append((sep, piece))
+                sep, piece = "", ""
+            piece += text_a
+            prev = ch
+        out.append((sep, piece))
+    return out
 
 
 def text_px(text: str, size: float) -> float:
     """Estimated width in pixels of one line of (HTML-marked) text set in DejaVu Sans at `size`
     px: per character its rough advance (DejaVu's lower case is ~0.6 em, capitals ~0.7, a few
-    symbols and m / w ~0.85); bold text counts 8% wider. Tags take no room."""
+    symbols and m / w ~0.85, a CJK character 1 em); bold text counts 8% wider. Tags take no
+    room."""
     import html
     import re
 
     bold = "<b>" in text
     plain = html.unescape(re.sub(r"<[^>]+>", "", text))
-    em = sum(0.36 if ch in _NARROW else 0.86 if ch in _WIDE else 0.72 if ch.isupper()
-             else 0.64 if ch.isdigit() else 0.62 for ch in plain)
+    em = sum(_em(ch) for ch in plain)
     return em * size * (1.08 if bold else 1.0)
 
 
 def wrap_px(text: str, size: float, max_px: float) -> str:
     """`text` (one line, HTML-marked) broken at spaces into lines of at most `max_px` pixels
-    (estimated by `text_px`), joined by "<br>"; a single word longer than that stays whole."""
-    words = text.split(" ")
+    (estimated by `text_px`), joined by "<br>"; a single word longer than that stays whole.
+    Chinese (CJK) text is broken between its characters too (`_units`)."""
     lines: list[str] = []
-    cur: list[str] = []
-    for w in words:
-        if cur and text_px(" ".join([*cur, w]), size) > max_px:
-            lines.append(" ".join(cur))
-            cur = []
-        cur.append(w)
-    if cur:
-        lines.append(" ".join(cur))
+    cur: str | None = None
+    for sep, w in _units(text):
+        if cur is not None and text_px(cur + sep + w, size) > max_px:
+            lines.append(cur)
+            cur = w
+        else:
+            cur = w if cur is None else cur + sep + w
+    if cur is not None:
+        lines.append(cur)
     return "<br>".join(lines)
 
 
@@ -65,22 +132,24 @@ def lines_px(text: str, size: float) -> float:
 
 def wrap_text(text: str, width: int) -> str:
     """Break a line of (HTML-marked) text into lines of about `width` visible characters, joined
-    by "<br>"; tags are kept whole and count as zero width."""
+    by "<br>"; tags are kept whole and count as zero width, a CJK character counts as two and
+    Chinese text may break between its characters (`_units`)."""
     import re
 
-    words = text.split(" ")
     lines: list[str] = []
-    cur: list[str] = []
+    cur: str | None = None
     n = 0
-    for w in words:
-        k = len(re.sub(r"<[^>]+>", "", w))
-        if cur and n + 1 + k > width:
-            lines.append(" ".join(cur))
-            cur, n = [], 0
-        cur.append(w)
-        n += k + (1 if n else 0)
-    if cur:
-        lines.append(" ".join(cur))
+    for sep, w in _units(text):
+        k = sum(2 if is_cjk(ch) else 1 for ch in re.sub(r"<[^>]+>", "", w))
+        gap = len(sep)
+        if cur is not None and n + gap + k > width:
+            lines.append(cur)
+            cur, n = w, k
+        else:
+            cur = w if cur is None else cur + sep + w
+            n += k + (gap if n else 0)
+    if cur is not None:
+        lines.append(cur)
     return "<br>".join(lines)
 
 

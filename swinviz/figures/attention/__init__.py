@@ -54,7 +54,10 @@ from .._core import (
 from .._core import (
     title_slots as _slots,
 )
+from .._core.words import tr as say
 from . import click
+from .headings import capital as _capital
+from .headings import headings as _headings
 from .maths import (
     BACKGROUND_MAX,
     _attention_bar,
@@ -90,8 +93,10 @@ def figure(exp, sel) -> go.Figure:
     _panel_c(exp, sel, g, layout, refs, data)
     _headings(exp, sel, g, layout, refs)
     layout["annotations"].append(note)
-    title = (f"Where token ({{row}}, {{col}}) attends, {g.head_txt}<br><sup>stage "
-             f"{exp.stage}: {block_name(0, exp)} and {block_name(1, exp)}</sup>")
+    L = sel.lang
+    title = say(L, "Where token ({{row}}, {{col}}) attends, {head}<br><sup>stage {stage}: {b0} "
+                "and {b1}</sup>", head=g.head_txt, stage=exp.stage, b0=block_name(0, exp, L),
+                b1=block_name(1, exp, L))
     g.texts.append((title, "title"))
     style_layout(layout, sel.template, height=height, title=click.fill(title, g.vals))
     scratch = click.templated(layout, g)  # the page's templates, laid out as the texts are
@@ -114,7 +119,8 @@ def _plan(exp, sel) -> SimpleNamespace:
     Hr, Wr = exp.grid
     p = exp.patch_size
     nH = exp.num_heads
-    head_txt = "mean over heads" if sel.head is None else f"head {sel.head}"
+    L = sel.lang
+    head_txt = say(L, "mean over heads") if sel.head is None else say(L, "head {h}", h=sel.head)
     tr = exp.traces[sel.block]
     M = tr.window_size
     N = M * M
@@ -124,7 +130,7 @@ def _plan(exp, sel) -> SimpleNamespace:
     wq, kq = (int(v) for v in geo[sel.block][1][r, c])
     win = wq if sel.window is None else int(sel.window)
 
-    per_row = heads_per_row(nH)
+    per_row = heads_per_row(nH, sel.template)
     head_rows = -(-nH // per_row)
     cols = math.lcm(2, 4, per_row)
     def head_specs():
@@ -144,8 +150,8 @@ def _plan(exp, sel) -> SimpleNamespace:
     # all heads chosen: a redraw in the page lays out a few subplots, not one per head
     tiled = head_rows > 1
     tiled_b = all_b and tiled
-    tiles = head_tiles(nH, N) if tiled else None
-    tiles_b = head_tiles(nH, M) if tiled_b else None
+    tiles = head_tiles(nH, N, sel.template) if tiled else None
+    tiles_b = head_tiles(nH, M, sel.template) if tiled_b else None
 
     def spanning(rows):  # one subplot over `rows` whole rows
         return [[{"colspan": cols, "rowspan": rows}] + [None] * (cols - 1),
@@ -166,7 +172,7 @@ def _plan(exp, sel) -> SimpleNamespace:
 _PLAN = (    't', 'r', 'c', 'Hr', 'Wr', 'p', 'nH', 'head_txt',
     'tr', 'M', 'N', 'H', 'W', 'padded', 'geo', 'wq',
     'kq', 'win', 'per_row', 'head_rows', 'cols', 'all_b', 'b_rows', 'tiled',
-    'tiled_b', 'tiles', 'tiles_b', 'specs',
+    'tiled_b', 'tiles', 'tiles_b', 'specs', 'L',
 )
 
 
@@ -181,27 +187,30 @@ def _layout(exp, sel, g):
     head_b = 0 if sel.head is None else sel.head
     parts = decomposition(exp, sel.block, head_b, (r, c))
     g.vals, g.texts = click.values(sel, g, parts), []  # the page's templates (click.py)
-    tpl = [f"B{block_name(b, exp)[1:]}, {head_txt}:<br>where token ({{row}}, {{col}}) "
-           f"attends, on the image" for b in (0, 1)]
+    L = g.L
+    tpl = [say(L, "{B}, {head}:<br>where token ({{row}}, {{col}}) attends, on the image",
+               B=_capital(block_name(b, exp, L)), head=head_txt) for b in (0, 1)]
     if not (tiled_b or all_b):
-        tpl += ["q·kᵀ·scale (content)<br><sup>mean |·| = {scores_mean}</sup>",
-                "+ relative position bias<br><sup>mean |·| = {bias_mean}</sup>"]
+        tpl += [say(L, "q·kᵀ·scale (content)<br><sup>mean |·| = {{scores_mean}}</sup>"),
+                say(L, "+ relative position bias<br><sup>mean |·| = {{bias_mean}}</sup>")]
     g.texts += [(x, "annotation") for x in tpl]
     titles = [click.fill(x, g.vals) for x in tpl[:2]]
-    titles += [""] if tiled_b else [f"head {h}" for h in range(nH)] \
+    titles += [""] if tiled_b else [say(L, "head {h}", h=h) for h in range(nH)] \
         if all_b else [
         *(click.fill(x, g.vals) for x in tpl[2:]),
-        "+ mask (0 / −100)" if tr.mask is not None
-        else "+ mask<br><sup>none in W-MSA: adds 0</sup>" if sel.block == 0
-        else "+ mask<br><sup>none without a shift: adds 0</sup>" if tr.shift_size == 0
-        else "+ mask<br><sup>removed (what if): adds 0</sup>",
-        "= softmax → attention",
+        say(L, "+ mask (0 / −100)") if tr.mask is not None
+        else say(L, "+ mask<br><sup>none in W-MSA: adds 0</sup>") if sel.block == 0
+        else say(L, "+ mask<br><sup>none without a shift: adds 0</sup>") if tr.shift_size == 0
+        else say(L, "+ mask<br><sup>removed (what if): adds 0</sup>"),
+        say(L, "= softmax → attention"),
     ]
-    titles += [""] if tiled else [f"head {h}" for h in range(nH)]  # tiled: labels on it
-    masked_note = ("White × = key masked with −100 (another region before the roll): weight "
-                   "~0. " if exp.traces[1].mask is not None else "")
-    pad_note = (f"<br>Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
-                f"before it rolls, and queries attend to the padding keys too."
+    # tiled: labels on it
+    titles += [""] if tiled else [say(L, "head {h}", h=h) for h in range(nH)]
+    masked_note = (say(L, "White × = key masked with −100 (another region before the roll): "
+                          "weight ~0. ") if exp.traces[1].mask is not None else "")
+    pad_note = (say(L, "Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
+                       "before it rolls, and queries attend to the padding keys too.",
+                    H=H, W=W, Hr=Hr, Wr=Wr)
                 if padded else "")
     width = int((t.width - 100) / (0.56 * (t.font_size - 1)))
     if sel.template == "lecture":  # on paper: state what hovering would tell
@@ -209,23 +218,23 @@ def _layout(exp, sel, g):
         for b in (0, 1):
             g = attention_on_grid(exp, b, sel.head, (r, c))
             kr_, kc_ = np.unravel_index(int(np.nanargmax(g)), g.shape)
-            facts.append(f"in {block_name(b, exp)} token ({kr_}, {kc_}), p = "
-                         f"{float(g[kr_, kc_]):.3f}")
+            facts.append(say(L, "in {b} token ({r}, {c}), p = {p}", b=block_name(b, exp, L),
+                             r=kr_, c=kc_, p=f"{float(g[kr_, kc_]):.3f}"))
         M1, s1 = tr.window_size, tr.shift_size
-        said = (f"Strongest key ({head_txt}): {'; '.join(facts)}. In (b) and (c) slots are "
-                f"numbered in the block's own (rolled) window frame: slot k of window w = "
-                f"(wr, wc) is token ((wr·{M1} + k // {M1} + {s1}) mod {H}, (wc·{M1} + k mod "
-                f"{M1} + {s1}) mod {W}); the query, token ({r}, {c}), is slot {kq} of window "
-                f"{wq}.")
+        said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered in "
+                   "the block's own (rolled) window frame: slot k of window w = (wr, wc) is token "
+                   "((wr·{M} + k // {M} + {s}) mod {H}, (wc·{M} + k mod {M} + {s}) mod {W}); the "
+                   "query, token ({r}, {c}), is slot {k} of window {w}.", head=head_txt,
+                   facts="; ".join(facts), M=M1, s=s1, H=H, W=W, r=r, c=c, k=kq, w=wq)
     else:
-        said = ("Hover a key for its token (r, c), window, region id and probability. In (b) "
-                "and (c) slots are numbered in the block's own (rolled) window frame; hover "
-                "shows the real token.")
-    text = wrap_text(
-        "Star: the query. Outline: its window in each block (the shifted block's may wrap "
-        f"around the edges of the image). {masked_note}{said}", width)
+        said = say(L, "Hover a key for its token (r, c), window, region id and probability. In "
+                   "(b) and (c) slots are numbered in the block's own (rolled) window frame; "
+                   "hover shows the real token.")
+    text = wrap_text(say(L, "Star: the query. Outline: its window in each block (the shifted "
+                            "block's may wrap around the edges of the image). {masked}{said}",
+                         masked=masked_note, said=said), width)
     if padded:
-        text += "<br>" + wrap_text(pad_note.removeprefix("<br>"), width)
+        text += "<br>" + wrap_text(pad_note, width)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
     height = int(t.height * (2.6 + 0.45 * (head_rows - 1) + 0.45 * (b_rows - 1)))
     top = int(1.35 * t.title_size + 7 * t.font_size + 30)  # title, row heading, 2-line titles
@@ -264,7 +273,7 @@ def _layout(exp, sel, g):
 def _panel_a(exp, sel, g, layout, refs, data) -> None:
     """(a) Both blocks on the image, the shift undone: the query's attention at every key's
     real token, its window outlined, masked keys crossed out."""
-    t, r, c, p, N = g.t, g.r, g.c, g.p, g.N
+    t, r, c, p, N, L = g.t, g.r, g.c, g.p, g.N, g.L
     H, W, padded, geo, cols = g.H, g.W, g.padded, g.geo, g.cols
     # ---- (a) both blocks on the image, shift undone ----------------------------------------
     grids = [attention_on_grid(exp, b, sel.head, (r, c)) for b in (0, 1)]
@@ -283,7 +292,7 @@ def _panel_a(exp, sel, g, layout, refs, data) -> None:
         data.append(dict(
             type="heatmap", z=grid, x0=p / 2, dx=p, y0=p / 2, dy=p, colorscale=SEQUENTIAL,
             zmin=0, zmax=pmax, opacity=_OVERLAY_OPACITY, hoverinfo="skip", showscale=b == 1,
-            colorbar=_attention_bar(cy, ly), name=f"attention block {b}", **ax))
+            colorbar=_attention_bar(cy, ly, L), name=f"attention block {b}", **ax))
         xs, ys = cells_outline(~np.isnan(grid), cell=p)
         data.append(dict(type="scatter", x=_coords(xs), y=_coords(ys), mode="lines",
                          hoverinfo="skip",
@@ -306,18 +315,20 @@ def _panel_a(exp, sel, g, layout, refs, data) -> None:
             type="scatter", x=(kc + 0.5) * p, y=(kr + 0.5) * p, mode="markers",
             marker=dict(size=max(6, int(400 / max(H, W))), color="rgba(0,0,0,0)"),
             customdata=cd, showlegend=False, name=f"keys block {b}",
-            hovertemplate=f"{block_name(b, exp)}<br>key token (%{{customdata[0]}}, "
-                          "%{customdata[1]})<br>window %{customdata[2]}, slot %{customdata[3]}"
-                          "<br>region id %{customdata[4]}<br>mask %{customdata[6]}<br>"
-                          "p = %{customdata[5]:.3g}<extra></extra>", **ax))
+            hovertemplate=say(L, "{b}<br>key token (%{{customdata[0]}}, %{{customdata[1]}})<br>"
+                              "window %{{customdata[2]}}, slot %{{customdata[3]}}<br>region id "
+                              "%{{customdata[4]}}<br>mask %{{customdata[6]}}<br>p = "
+                              "%{{customdata[5]:.3g}}<extra></extra>",
+                              b=block_name(b, exp, L)), **ax))
         data.append(dict(type="scatter", x=[(c + 0.5) * p], y=[(r + 0.5) * p], mode="markers",
                          marker=dict(symbol="star", size=t.font_size + 3, color=QUERY_COLOR,
                                      line=dict(color="black", width=1.5)),
-                         hovertext=[f"query token ({r}, {c}), window {w}, slot {k}"],
+                         hovertext=[click.query_text(L, b).format(row=r, col=c, **{
+                             f"window{b}": w, f"slot{b}": k})],
                          hoverinfo="text", showlegend=False, name="query", **ax))
-        layout[axis_key(xr)].update(title=dict(text="x (pixels)"), range=[0, W * p],
+        layout[axis_key(xr)].update(title=dict(text=say(L, "x (pixels)")), range=[0, W * p],
                                     showgrid=False, zeroline=False, constrain="domain")
-        layout[axis_key(yr)].update(title=dict(text="y (pixels)" if b == 0 else ""),
+        layout[axis_key(yr)].update(title=dict(text=say(L, "y (pixels)") if b == 0 else ""),
                                     range=[H * p, 0], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr)
 
@@ -325,7 +336,7 @@ def _panel_a(exp, sel, g, layout, refs, data) -> None:
 def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
     """(b) The query's logit taken apart (one head) or every head's attention row (all
     heads; tiled past one row of heads)."""
-    t, nH, tr, M, N = g.t, g.nH, g.tr, g.M, g.N
+    t, nH, tr, M, N, L = g.t, g.nH, g.tr, g.M, g.N, g.L
     W, geo, wq, kq, per_row = g.W, g.geo, g.wq, g.kq, g.per_row
     cols, all_b, tiled_b, tiles_b = g.cols, g.all_b, g.tiled_b, g.tiles_b
     sc, bi = parts["scores"], parts["bias"]
@@ -339,8 +350,9 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
         ("scores", dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax), "%{z:.2f}",
          "q·kᵀ·scale"),
         ("bias", dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax), "%{z:.2f}",
-         "bias"),
-        ("mask", dict(colorscale=DIVERGING, zmid=0, zmin=-100, zmax=100), "%{z:.0f}", "mask"),
+         say(L, "bias")),
+        ("mask", dict(colorscale=DIVERGING, zmid=0, zmin=-100, zmax=100), "%{z:.0f}",
+         say(L, "mask")),
         ("attn", dict(colorscale=SEQUENTIAL, zmin=0, zmax=float(parts["attn"].max()) or 1.0),
          "%{z:.2f}", "p"),
     ]
@@ -352,20 +364,22 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
             type="heatmap", z=z_b, customdata=cd_b, colorscale=SEQUENTIAL, zmin=0,
             zmax=float(tr.attn[wq, :, kq].max()) or 1.0, showscale=False, name="attn heads",
             hoverongaps=False, meta=dict(tiles=[list(o) for o in tiles_b["origin"]], M=M),
-            hovertemplate="head %{customdata[0]}<br>slot (%{customdata[1]}, %{customdata[2]}) "
-                          "= token (%{customdata[3]}, %{customdata[4]})<br>region id "
-                          "%{customdata[5]}<br>p = %{z:.4g}<extra></extra>",
+            hovertemplate=say(L, "head %{{customdata[0]}}<br>slot (%{{customdata[1]}}, "
+                              "%{{customdata[2]}}) = token (%{{customdata[3]}}, "
+                              "%{{customdata[4]}})<br>region id %{{customdata[5]}}<br>p = "
+                              "%{{z:.4g}}<extra></extra>"),
             xaxis=xr, yaxis=yr))
         xs, ys = query_slots(tiles_b, qy, qx)
         data.append(dict(type="scatter", x=xs, y=ys, mode="lines",
                          line=dict(color=QUERY_COLOR, width=2.5), hoverinfo="skip",
                          showlegend=False, name="query slots", xaxis=xr, yaxis=yr))
-        _tile_axes(layout, xr, yr, tiles_b, t, ("window column", "window row"))
+        _tile_axes(layout, xr, yr, tiles_b, t, (say(L, "window column"), say(L, "window row")),
+                   lang=L)
         panels = []
     elif all_b:
         pmax_b = float(tr.attn[wq, :, kq].max()) or 1.0
         panels = [(f"attn head {h}", dict(colorscale=SEQUENTIAL, zmin=0, zmax=pmax_b),
-                   "%{z:.2f}", f"head {h}: p") for h in range(nH)]
+                   "%{z:.2f}", say(L, "head {h}: p", h=h)) for h in range(nH)]
         parts = {f"attn head {h}": tr.attn[wq, h, kq].numpy().reshape(M, M)
                  for h in range(nH)}
     for i, (name, scale, fmt, label) in enumerate(panels):
@@ -374,9 +388,10 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
         ax = dict(xaxis=xr, yaxis=yr)
         data.append(dict(
             type="heatmap", z=parts[name], customdata=slot_cd, showscale=False, name=name,
-            hovertemplate=f"slot (%{{customdata[0]}}, %{{customdata[1]}}) = token "
-                          f"(%{{customdata[2]}}, %{{customdata[3]}})<br>region id "
-                          f"%{{customdata[4]}}<br>{label} = %{{z:.4g}}<extra></extra>",
+            hovertemplate=say(L, "slot (%{{customdata[0]}}, %{{customdata[1]}}) = token "
+                              "(%{{customdata[2]}}, %{{customdata[3]}})<br>region id "
+                              "%{{customdata[4]}}<br>{label} = %{{z:.4g}}<extra></extra>",
+                              label=label),
             **scale, **ax,
             **({"texttemplate": fmt, "textfont": dict(size=9 if M > 5 else 12)}
                if M <= (5 if all_b and nH > 4 else 8) else {})))  # 12x12: unreadable
@@ -384,12 +399,12 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
                          y=[qy - 0.5, qy - 0.5, qy + 0.5, qy + 0.5, qy - 0.5], mode="lines",
                          line=dict(color=QUERY_COLOR, width=2.5), hoverinfo="skip",
                          showlegend=False, name="query slot", **ax))
-        layout[axis_key(xr)].update(title=dict(text="window column"),
+        layout[axis_key(xr)].update(title=dict(text=say(L, "window column")),
                                     range=[-0.5, M - 0.5],
                                     showgrid=False, zeroline=False, constrain="domain",
                                     dtick=1 if M <= 7 else 2)
         first = i % per_row == 0 if all_b else i == 0  # of its row of panels
-        layout[axis_key(yr)].update(title=dict(text="window row" if first else ""),
+        layout[axis_key(yr)].update(title=dict(text=say(L, "window row") if first else ""),
                                     range=[M - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr, dtick=1 if M <= 7 else 2)
         if all_b and per_row > 4:  # many small panels: no ticks, axis titles on the first only
@@ -403,7 +418,7 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
 def _panel_c(exp, sel, g, layout, refs, data) -> None:
     """(c) Every head of one window: its N x N attention matrices on one colour scale (one
     tiled heatmap past one row of heads)."""
-    geo, t, nH, tr, M = g.geo, g.t, g.nH, g.tr, g.M
+    geo, t, nH, tr, M, L = g.geo, g.t, g.nH, g.tr, g.M, g.L
     N, W, wq, kq, win = g.N, g.W, g.wq, g.kq, g.win
     per_row, cols, b_rows, tiled, tiles = g.per_row, g.cols, g.b_rows, g.tiled, g.tiles
     order = geo[sel.block][0]
@@ -419,18 +434,19 @@ def _panel_c(exp, sel, g, layout, refs, data) -> None:
             type="heatmap", z=z_c, customdata=cd_c, colorscale=SEQUENTIAL, zmin=0,
             zmax=float(attn_w.max()) or 1.0, name=f"window {win} heads", hoverongaps=False,
             meta=dict(tiles=[list(o) for o in tiles["origin"]], N=N),
-            colorbar=_attention_bar(cy, ly),
-            hovertemplate="head %{customdata[0]}<br>query slot %{customdata[1]} = token "
-                          "(%{customdata[2]}, %{customdata[3]})<br>key slot %{customdata[4]} "
-                          "= token (%{customdata[5]}, %{customdata[6]})<br>p = %{z:.3g}"
-                          "<extra></extra>", **ax))
+            colorbar=_attention_bar(cy, ly, L),
+            hovertemplate=say(L, "head %{{customdata[0]}}<br>query slot %{{customdata[1]}} = "
+                              "token (%{{customdata[2]}}, %{{customdata[3]}})<br>key slot "
+                              "%{{customdata[4]}} = token (%{{customdata[5]}}, "
+                              "%{{customdata[6]}})<br>p = %{{z:.3g}}<extra></extra>"), **ax))
         if win == wq:
             xs, ys = query_rows(tiles, kq)
             data.append(dict(type="scatter", x=xs, y=ys, mode="lines",
                              line=dict(color=QUERY_COLOR, width=4), hoverinfo="skip",
                              showlegend=False, name="query row", **ax))
         # room beside the outer tiles for the query row's marks
-        _tile_axes(layout, xr, yr, tiles, t, ("key slot", "query slot"), tiles["gap_x"])
+        _tile_axes(layout, xr, yr, tiles, t, (say(L, "key slot"), say(L, "query slot")),
+                   tiles["gap_x"], lang=L)
     else:  # up to 8 heads: a panel each
         mat_cd = np.concatenate(np.broadcast_arrays(tokens[:, None, :], tokens[None, :, :]),
                                 axis=-1).astype(np.int16)  # N, N, 4
@@ -442,10 +458,11 @@ def _panel_c(exp, sel, g, layout, refs, data) -> None:
             data.append(dict(
                 type="heatmap", z=attn_w[h], customdata=mat_cd, colorscale=SEQUENTIAL, zmin=0,
                 zmax=amax_w, showscale=h == nH - 1, name=f"window {win} head {h}",
-                colorbar=_attention_bar(cy, ly),
-                hovertemplate=f"head {h}<br>query slot %{{y}} = token (%{{customdata[0]}}, "
-                              "%{customdata[1]})<br>key slot %{x} = token (%{customdata[2]}, "
-                              "%{customdata[3]})<br>p = %{z:.3g}<extra></extra>", **ax,
+                colorbar=_attention_bar(cy, ly, L),
+                hovertemplate=say(L, "head {h}<br>query slot %{{y}} = token (%{{customdata[0]}}, "
+                                  "%{{customdata[1]}})<br>key slot %{{x}} = token "
+                                  "(%{{customdata[2]}}, %{{customdata[3]}})<br>p = %{{z:.3g}}"
+                                  "<extra></extra>", h=h), **ax,
                 **({"texttemplate": "%{z:.2f}", "textfont": dict(size=10)} if N <= 12 else {})))
             if win == wq:
                 data.append(dict(type="scatter", x=[-0.5, N - 0.5, N - 0.5, -0.5, -0.5],
@@ -453,42 +470,12 @@ def _panel_c(exp, sel, g, layout, refs, data) -> None:
                                  line=dict(color=QUERY_COLOR, width=2), hoverinfo="skip",
                                  showlegend=False, name="query row", **ax))
             ticks = dict(tickmode="array", tickvals=list(range(0, N, M)))
-            layout[axis_key(xr)].update(title=dict(text="key slot"), range=[-0.5, N - 0.5],
+            layout[axis_key(xr)].update(title=dict(text=say(L, "key slot")),
+                                        range=[-0.5, N - 0.5],
                                         showgrid=False, zeroline=False, constrain="domain",
                                         **ticks)
-            layout[axis_key(yr)].update(title=dict(text="query slot" if h == 0 else ""),
+            layout[axis_key(yr)].update(title=dict(text=say(L, "query slot") if h == 0 else ""),
                                         range=[N - 0.5, -0.5], showgrid=False, zeroline=False,
                                         constrain="domain", scaleanchor=xr, **ticks)
             if h % per_row:
                 layout[axis_key(yr)]["title"] = dict(text="")
-
-
-def _headings(exp, sel, g, layout, refs) -> None:
-    """The row headings (a), (b), (c), placed above each row's subplot titles."""
-    t, N, win, all_b, b_rows, tiled = g.t, g.N, g.win, g.all_b, g.b_rows, g.tiled
-    tiled_b = g.tiled_b
-    # row headings, placed above each row's subplot titles (lift: font sizes above the row's
-    # top; tiled (c) has its labels inside its plot, so its heading sits just above it)
-    hb = "head 0" if sel.head is None else f"head {sel.head}"
-    where = "window {window}, slot {slot}"  # templates: click.fill below
-    headings = [
-        (refs[(1, 1)][1], 4.2, "(a) One patch's attention in both blocks, on the image (the "
-                               "shift undone)"),
-        (refs[(2, 1)][1], 0.6 if tiled_b else 2.9,
-         f"(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), "
-         f"{block_name(sel.block, exp)}, token ({{row}}, {{col}}) = {where}" if all_b else
-         f"(b) Taken apart: {block_name(sel.block, exp)}, {hb}, token ({{row}}, {{col}}) = "
-         f"{where}"),
-        (refs[(2 + b_rows, 1)][1], 0.6 if tiled else 2.9,
-         f"(c) Every head, window {{window}} of {block_name(sel.block, exp)}: {N}×{N} "
-         f"attention (rows: queries), one colour scale"),
-    ]
-    for i, (yref, lift, text) in enumerate(headings):
-        if i:  # (b), (c): templates for the page (click.py)
-            g.texts.append((f"<b>{text}</b>", len(layout["annotations"])))
-        text = click.fill(text, dict(g.vals, window=str(win)))
-        row_top = layout[axis_key(yref)]["domain"][1]
-        layout["annotations"].append(dict(
-            text=f"<b>{text}</b>", xref="paper", yref="paper", x=0, y=row_top, xanchor="left",
-            align="left", yanchor="bottom", yshift=int(lift * t.font_size), showarrow=False,
-            font=dict(size=t.font_size)))

@@ -22,9 +22,17 @@ import re
 
 import numpy as np
 
+from .._core.words import tr
+
 VERSION = 1
 PLACEHOLDERS = ("row", "col", "window", "slot", "window0", "slot0", "window1", "slot1",
                 "scores_mean", "bias_mean")
+
+
+def query_text(lang: str, b: int) -> str:
+    """The template of the query star's hover text in block b (its {row}, {col}, {window<b>},
+    {slot<b>})."""
+    return tr(lang, "query token ({{row}}, {{col}}), window {{window{b}}}, slot {{slot{b}}}", b=b)
 
 
 def values(sel, g, parts) -> dict[str, str]:
@@ -127,7 +135,7 @@ def click_meta(data: list, layout: dict, scratch: dict, g) -> dict | None:
                       "template": f"window {{window{b}}} of block {b}",
                       "values": [f"window{b}"]})
         i = traces["query"][b]
-        tpl = f"query token ({{row}}, {{col}}), window {{window{b}}}, slot {{slot{b}}}"
+        tpl = query_text(g.L, b)
         texts.append({"path": {"trace": i, "key": "hovertext", "item": 0}, "template": tpl,
                       "values": used(tpl)})
         if data[i]["hovertext"][0] != fill(tpl, vals):

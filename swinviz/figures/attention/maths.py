@@ -19,6 +19,7 @@ from .._core import (
     png_data_uri,
     token_geometry,
 )
+from .._core.words import tr
 
 BACKGROUND_MAX = 256  # px: larger inputs get a downsampled background (two copies per figure)
 
@@ -86,12 +87,12 @@ def decomposition(exp, block: int, head: int, query) -> dict[str, np.ndarray]:
     }
 
 
-def head_tiles(nH: int, N: int) -> dict:
+def head_tiles(nH: int, N: int, template: str = "default") -> dict:
     """Where each head's (N, N) matrix sits in part (c)'s one heatmap: rows of
     `heads_per_row(nH)` tiles, `gap_x` empty columns between tiles and a band of `gap_y` empty
     rows above each row of tiles for its "head h" labels. Returns {"origin": [(y0, x0)] per
     head (the tile's top-left cell), "shape": (Y, X), "gap_x", "gap_y", "N"}."""
-    per_row = heads_per_row(nH)
+    per_row = heads_per_row(nH, template)
     rows = -(-nH // per_row)
     gap_x, gap_y = max(1, round(0.1 * N)), max(2, round(0.26 * N))
     origin = [(gap_y + (h // per_row) * (N + gap_y), (h % per_row) * (N + gap_x))
@@ -151,7 +152,7 @@ def query_slots(tiles: dict, qy: int, qx: int) -> tuple[list, list]:
 
 
 def _tile_axes(layout: dict, xr: str, yr: str, tiles: dict, t, titles: tuple[str, str],
-               margin: float = 0.0) -> None:
+               margin: float = 0.0, lang: str = "en") -> None:
     """The axes of a tiled heatmap (`head_tiles`): the tiles and `margin` columns left and
     right of them, square cells, no tick labels, the tiles at the top of their rows; the
     paper's colour between the tiles; a "head h" label above each tile."""
@@ -172,8 +173,9 @@ def _tile_axes(layout: dict, xr: str, yr: str, tiles: dict, t, titles: tuple[str
         type="rect", xref=xr, yref=yr, x0=-0.5 - margin, x1=X - 0.5 + margin, y0=-0.5,
         y1=Y - 0.5, fillcolor=t.paper, line=dict(width=0), layer="below"))
     for h, (y0, x0) in enumerate(tiles["origin"]):
-        layout["annotations"].append(dict(
-            text=f"head {h}", xref=xr, yref=yr, x=x0 + (n - 1) / 2, y=y0 - 0.5,
+        layout["annotations"].append(dict(  # a phone's tiles are narrow: "h3"
+            text=f"h{h}" if t.name == "narrow" else tr(lang, "head {h}", h=h), xref=xr,
+            yref=yr, x=x0 + (n - 1) / 2, y=y0 - 0.5,
             xanchor="center", yanchor="bottom", showarrow=False,
             font=dict(size=t.font_size - 1)))
 
@@ -203,11 +205,11 @@ def _background(exp) -> dict:
                 hoverinfo="skip")
 
 
-def _attention_bar(y: float, length: float) -> dict:
+def _attention_bar(y: float, length: float, lang: str = "en") -> dict:
     """A colour bar of attention probabilities. Its tick labels all have three decimals, so the
     bar is as wide for every query: a click that changed the top of the scale would otherwise
     move the right margin and, with it, every panel (a full relayout in the page)."""
-    return dict(title=dict(text="attention", side="right"), y=y, len=length, thickness=14,
+    return dict(title=dict(text=tr(lang, "attention"), side="right"), y=y, len=length, thickness=14,
                 tickformat=".3f")
 
 

@@ -46,6 +46,7 @@ from .._core import (
 from .._core import (
     title_slots as _slots,
 )
+from .._core.words import tr
 from .reach import (
     ROLLOUT_FLOOR,
     reach_matrix,
@@ -90,10 +91,10 @@ def _cap(z: np.ndarray, skip: np.ndarray) -> float:
     return float(rest.max()) or float(z.max()) or 1.0
 
 
-def _weights(exp) -> str:
+def _weights(exp, lang: str = "en") -> str:
     """What the rollout's weights are: 'random weights' for an untrained model (`exp.pretrained`
     False), else 'pretrained weights' (a checkpoint from the Hub or a file)."""
-    return "pretrained weights" if exp.pretrained else "random weights"
+    return tr(lang, "pretrained weights" if exp.pretrained else "random weights")
 
 
 def _masked_window(exp, query) -> bool:
@@ -109,28 +110,36 @@ def _masked_window(exp, query) -> bool:
     return bool((ids != ids[0]).any())
 
 
-def _later_pairs_text(exp, k: int) -> str:
+def _later_pairs_text(exp, k: int, lang: str = "en") -> str:
     """The footnote's sentence on pairs 2..k: what the panels show, and what really follows the
     pair in the model (more pairs of this stage, patch merging into the next stage, or nothing
     at the last pair of the last stage)."""
-    later = "pair 2 shows" if k == 2 else f"pairs 2–{k} show"
-    text = (f"{later[0].upper()}{later[1:]} what repeating this same pair at this resolution "
-            f"would do (reach depends on windows and masks only).")
+    L = lang
+    text = (tr(L, "Pair 2 shows what repeating this same pair at this resolution would do "
+                  "(reach depends on windows and masks only).") if k == 2 else
+            tr(L, "Pairs 2–{k} show what repeating this same pair at this resolution would do "
+                  "(reach depends on windows and masks only).", k=k))
     geo = exp.geometry
     if geo is None:
         return text
     more = geo.pairs - exp.pair - 1
     last = exp.stage == exp.config.num_stages
     if more > 0:
-        text += (f" In Swin, stage {exp.stage} has {more} more pair{'s' if more > 1 else ''} "
-                 f"after this one at this resolution (same windows, their own weights)"
-                 + ("; it is the last stage." if last else
-                    f"; after them patch merging leads to stage {exp.stage + 1}."))
+        if L == "en":
+            text += (f" In Swin, stage {exp.stage} has {more} more pair{'s' if more > 1 else ''} "
+                     f"after this one at this resolution (same windows, their own weights)")
+        else:
+            text += tr(L, " In Swin, stage {stage} has {more} more pairs after this one at this "
+                          "resolution (same windows, their own weights)", stage=exp.stage,
+                       more=more)
+        text += (tr(L, "; it is the last stage.") if last else
+                 tr(L, "; after them patch merging leads to stage {next}.", next=exp.stage + 1))
     elif last:
-        text += (f" In Swin this is the last pair of the last stage (stage {exp.stage}): no "
-                 f"block follows it.")
+        text += tr(L, " In Swin this is the last pair of the last stage (stage {stage}): no "
+                      "block follows it.", stage=exp.stage)
     else:
-        text += f" In Swin the later pairs run after patch merging, in stage {exp.stage + 1}."
+        text += tr(L, " In Swin the later pairs run after patch merging, in stage {next}.",
+                   next=exp.stage + 1)
     return text
 
 
@@ -147,6 +156,7 @@ class _Flow:
     sets: list  # k + 1 bool (H, W) maps: after block 0, after pair 1, ..., after pair k
     maps: list  # rollout maps, last stage first (`stage_maps`)
     map_stages: list
+    L: str = "en"  # the language of its words
 
     @property
     def H(self) -> int:
@@ -184,7 +194,7 @@ class _Flow:
 
     @property
     def names(self) -> tuple[str, str]:
-        return tuple(block_name(b, self.exp) for b in (0, 1))
+        return tuple(block_name(b, self.exp, self.L) for b in (0, 1))
 
     @property
     def p1(self) -> int:
@@ -197,21 +207,24 @@ def _titles(f: _Flow) -> list[str]:
     stage's own rollout, and the rollout on the image (or on the first traced stage)."""
     exp, H, W = f.exp, f.H, f.W
     b0, b1 = f.names
-    names = [f"after {b0}"]
-    names += [f"after {b1} (1 pair)"]
-    names += [f"{i} pairs, same pair repeated" for i in range(2, f.k + 1)]
+    L = f.L
+    names = [tr(L, "after {b}", b=b0)]
+    names += [tr(L, "after {b} (1 pair)", b=b1)]
+    names += [tr(L, "{i} pairs, same pair repeated", i=i) for i in range(2, f.k + 1)]
     counts = f.counts
-    titles = [f"{nm}<br>{n_} of {H * W} patches" + (f" (+{n_ - counts[i - 1]})" if i else "")
+    titles = [tr(L, "{name}<br>{n} of {total} patches", name=nm, n=n_, total=H * W)
+              + (f" (+{n_ - counts[i - 1]})" if i else "")
               for i, (nm, n_) in enumerate(zip(names, counts, strict=True))]
     n_blocks = len(exp.chain)
     if f.show_stage:
-        titles.append(f"rollout back to the start of stage {exp.stage}<br>(its {H}×{W} "
-                      f"tokens)")
+        titles.append(tr(L, "rollout back to the start of stage {stage}<br>(its {H}×{W} tokens)",
+                         stage=exp.stage, H=H, W=W))
     p1 = f.p1
-    titles.append(f"rollout to the image: stage 1's {p1}×{p1}-px patches<br>"
-                  f"({n_blocks} blocks, {_weights(exp)}, mean over heads)" if f.to_image else
-                  f"rollout through the {n_blocks} traced blocks<br>(stage {f.map_stages[-1]} "
-                  f"tokens)")
+    titles.append(tr(L, "rollout to the image: stage 1's {p}×{p}-px patches<br>({n} blocks, "
+                        "{weights}, mean over heads)", p=p1, n=n_blocks,
+                     weights=_weights(exp, L)) if f.to_image else
+                  tr(L, "rollout through the {n} traced blocks<br>(stage {stage} tokens)",
+                     n=n_blocks, stage=f.map_stages[-1]))
     return titles
 
 
@@ -236,7 +249,8 @@ def _overlays(f: _Flow) -> tuple[dict, dict, dict]:
     star = dict(type="scatter", x=[f.c], y=[f.r], mode="markers", showlegend=False,
                 marker=dict(symbol="star", size=f.t.font_size + 3, color=QUERY_COLOR,
                             line=dict(color="black", width=1.5)),
-                hovertext=[f"query token ({f.r}, {f.c})"], hoverinfo="text", name="query")
+                hovertext=[tr(f.L, "query token ({r}, {c})", r=f.r, c=f.c)], hoverinfo="text",
+                name="query")
     return bg, grid, star
 
 
@@ -252,7 +266,9 @@ def _reach_panels(f: _Flow, data: list, panels: list, overlays: tuple) -> None:
     dscale = []
     for i, col in enumerate(colors):
         dscale += [[i / (k + 1), col], [(i + 1) / (k + 1), col]]
-    step_names = [f"block {f.exp.blocks[0]}"] + [f"pair {i}" for i in range(1, k + 1)]
+    L = f.L
+    step_names = ([f"block {f.exp.blocks[0]}"]
+                  + [tr(L, "pair {i}", i=i) for i in range(1, k + 1)])
     for i, (xr, yr) in enumerate(panels[:k + 1]):
         ax = dict(xaxis=xr, yaxis=yr)
         z, r0, c0 = _crop(np.where(sets[i], first, np.nan))
@@ -261,12 +277,13 @@ def _reach_panels(f: _Flow, data: list, panels: list, overlays: tuple) -> None:
             type="heatmap", z=z, x0=c0, dx=1, y0=r0, dy=1, zmin=-0.5, zmax=k + 0.5,
             colorscale=dscale, opacity=0.7,
             showscale=i == 0, name=f"reach {['block 0', *step_names[1:]][i]}",
-            colorbar=dict(title=dict(text="reach panels:<br>reachable<br>since" if f.show_stage
-                                     else "reachable<br>since", side="top"),
+            colorbar=dict(title=dict(text=tr(L, "reach panels:<br>reachable<br>since")
+                                     if f.show_stage else tr(L, "reachable<br>since"),
+                                     side="top"),
                           tickmode="array", tickvals=list(range(k + 1)), ticktext=step_names,
                           thickness=14, len=_reach_len(f), y=1, yanchor="top", x=1.01),
-            hovertemplate="token (%{y}, %{x})<br>reachable since %{z}<extra>0 = the pair's "
-                          "first block, i = pair i</extra>", **ax))
+            hovertemplate=tr(L, "token (%{{y}}, %{{x}})<br>reachable since %{{z}}<extra>0 = the "
+                                "pair's first block, i = pair i</extra>"), **ax))
         xs, ys = cells_outline(sets[i])
         data.append(dict(type="scatter", x=coords(xs) - 0.5, y=coords(ys) - 0.5, mode="lines",
                          hoverinfo="skip", showlegend=False, name="reach outline",
@@ -288,9 +305,11 @@ def _grid_frac(f: _Flow) -> float:
 def _token_axes(f: _Flow, layout: dict, panels: list) -> None:
     """Token axes (column across, row down, square cells) of the grid's panels."""
     for i, (xr, yr) in enumerate(panels[:f.n_grid]):
-        layout[axis_key(xr)].update(title=dict(text="column (token)"), range=[-0.5, f.W - 0.5],
+        layout[axis_key(xr)].update(title=dict(text=tr(f.L, "column (token)")),
+                                    range=[-0.5, f.W - 0.5],
                                     showgrid=False, zeroline=False, constrain="domain")
-        layout[axis_key(yr)].update(title=dict(text="row (token)" if i % f.cols == 0 else ""),
+        layout[axis_key(yr)].update(title=dict(text=tr(f.L, "row (token)")
+                                               if i % f.cols == 0 else ""),
                                     range=[f.H - 0.5, -0.5], showgrid=False, zeroline=False,
                                     constrain="domain", scaleanchor=xr)
 
@@ -310,10 +329,12 @@ def _stage_panel(f: _Flow, data: list, refs: tuple[str, str], overlays: tuple) -
         type="heatmap", z=z, x0=c0, dx=1, y0=r0, dy=1, zmin=0, zmax=_cap(zs, own),
         colorscale=SEQUENTIAL, opacity=0.85, name=f"rollout stage {exp.stage}",
         showscale=True, colorbar=dict(
-            title=dict(text=f"stage-{exp.stage}<br>rollout<br>weight", side="top"),
+            title=dict(text=tr(f.L, "stage-{stage}<br>rollout<br>weight", stage=exp.stage),
+                       side="top"),
             thickness=14, len=0.8 * _grid_frac(f) - _reach_len(f), y=1 - _reach_len(f) - 0.04,
             yanchor="top", x=1.01),
-        hovertemplate="token (%{y}, %{x})<br>rollout weight %{z:.3g}<extra></extra>", **ax))
+        hovertemplate=tr(f.L, "token (%{{y}}, %{{x}})<br>rollout weight %{{z:.3g}}"
+                              "<extra></extra>"), **ax))
     data.append(dict(grid, **ax))
     data.append(dict(star, **ax))
 
@@ -338,8 +359,9 @@ def _image_panel(f: _Flow, data: list, layout: dict, refs: tuple[str, str],
         type="heatmap", z=z, x0=(c0 + 0.5) * px, dx=px, y0=(r0 + 0.5) * px, dy=px, zmin=0,
         zmax=_cap(z1, own), colorscale=SEQUENTIAL, opacity=0.7, name="rollout",
         showscale=True, colorbar=bar, customdata=np.stack(np.indices(z.shape), -1) + [r0, c0],
-        hovertemplate=f"stage-{f.map_stages[-1]} patch (%{{customdata[0]}}, %{{customdata[1]}})"
-                      "<br>rollout weight %{z:.3g}<extra></extra>", **ax))
+        hovertemplate=tr(f.L, "stage-{stage} patch (%{{customdata[0]}}, %{{customdata[1]}})<br>"
+                              "rollout weight %{{z:.3g}}<extra></extra>", stage=f.map_stages[-1]),
+        **ax))
     ps = exp.patch_size
     for color, width in (("black", t.line_width + 3), (QUERY_COLOR, t.line_width)):
         data.append(dict(type="scatter", mode="lines", hoverinfo="skip", showlegend=False,
@@ -347,9 +369,9 @@ def _image_panel(f: _Flow, data: list, layout: dict, refs: tuple[str, str],
                          y=[r * ps, r * ps, (r + 1) * ps, (r + 1) * ps, r * ps],
                          line=dict(color=color, width=width),
                          name=f"the query token ({ps}×{ps} px)", **ax))
-    layout[axis_key(xr)].update(title=dict(text="x (pixels)"), range=[0, W1 * px],
+    layout[axis_key(xr)].update(title=dict(text=tr(f.L, "x (pixels)")), range=[0, W1 * px],
                                 showgrid=False, zeroline=False, constrain="domain")
-    layout[axis_key(yr)].update(title=dict(text="y (pixels)"),
+    layout[axis_key(yr)].update(title=dict(text=tr(f.L, "y (pixels)")),
                                 range=[H1 * px, 0], showgrid=False, zeroline=False,
                                 constrain="domain", scaleanchor=xr)
 
@@ -360,44 +382,54 @@ def _notes(f: _Flow, template: str) -> tuple[dict, int]:
     exp, r, c, t, k = f.exp, f.r, f.c, f.t, f.k
     H, W, M, s = f.H, f.W, exp.window_size, exp.shift_size
     b0, b1 = f.names
+    L = f.L
     counts = f.counts
-    lines = [
-        f"Reach: the input patches that can influence token ({r}, {c}) of stage {exp.stage}, "
-        f"from window membership and masks only (weights ignored); colour = the step at which a "
-        f"patch joins; grid: the {M}×{M} windows of {b0}.",
+    lines = [tr(
+        L, "Reach: the input patches that can influence token ({r}, {c}) of stage {stage}, from "
+        "window membership and masks only (weights ignored); colour = the step at which a patch "
+        "joins; grid: the {M}×{M} windows of {b0}.", r=r, c=c, stage=exp.stage, M=M, b0=b0),
     ]
     if (H, W) != padded_size(H, W, M):
         Hp, Wp = padded_size(H, W, M)
-        lines.append(f"The {H}×{W} grid is padded to {Hp}×{Wp} inside each block: the zero "
-                     f"tokens carry nothing, so reach and rollout leave them out (weight a query "
-                     f"gives them leaves the picture).")
+        lines.append(tr(L, "The {H}×{W} grid is padded to {Hp}×{Wp} inside each block: the zero "
+                           "tokens carry nothing, so reach and rollout leave them out (weight a "
+                           "query gives them leaves the picture).", H=H, W=W, Hp=Hp, Wp=Wp))
     # the sentence some patches get: the pair's second block adds nothing for them (always
     # with s = 0); its longest form, for the room under the plots
     if s == 0:
-        quiet = longest = (f"The pair's second block adds nothing for this patch: with no shift "
-                           f"(s = 0) {b1} uses the same windows as {b0}"
-                           + (" (one window covers the whole grid, so no mask)."
-                              if M >= min(H, W) else "."))
+        quiet = longest = (
+            tr(L, "The pair's second block adds nothing for this patch: with no shift (s = 0) "
+                  "{b1} uses the same windows as {b0} (one window covers the whole grid, so no "
+                  "mask).", b0=b0, b1=b1) if M >= min(H, W) else
+            tr(L, "The pair's second block adds nothing for this patch: with no shift (s = 0) "
+                  "{b1} uses the same windows as {b0}.", b0=b0, b1=b1))
     else:
-        quiet = (f"The pair's second block adds nothing for this patch: every key {b1} lets it "
-                 f"see (same region id) was already in its first window")
-        longest = quiet + "; the keys that wrapped around the edge are masked."
-        if counts[1] == counts[0]:
-            quiet = longest if _masked_window(exp, (r, c)) else quiet + "."
+        quiet = tr(L, "The pair's second block adds nothing for this patch: every key {b1} lets "
+                      "it see (same region id) was already in its first window.", b1=b1)
+        longest = tr(L, "The pair's second block adds nothing for this patch: every key {b1} "
+                        "lets it see (same region id) was already in its first window; the keys "
+                        "that wrapped around the edge are masked.", b1=b1)
+        if counts[1] == counts[0] and _masked_window(exp, (r, c)):
+            quiet = longest
     if counts[1] == counts[0]:
         lines.append(quiet)
     if k > 1:
-        lines.append(_later_pairs_text(exp, k))
+        lines.append(_later_pairs_text(exp, k, L))
     lines.append(
-        "Rollout (Abnar & Zuidema): a row vector v starts at the query and goes back through "
-        f"every block from {b1} of stage {exp.stage} to "
-        + ("stage 1, block 0" if f.to_image else f"block {exp.chain[0].block} of stage "
-           f"{exp.chain[0].stage}")
-        + ": v ← 0.5·vA + 0.5·v (A = the block's head-mean attention in original positions, "
-        "the shift undone; the residual as 0.5·I); across a patch merge a merged token's weight "
-        "is spread equally over its 2×2 children.")
-    lines.append("The query's own cells (its residual weight) are off the colour scale; weights "
-                 "below 1e-12 (only via masked keys) are left clear.")
+        tr(L, "Rollout (Abnar & Zuidema): a row vector v starts at the query and goes back "
+              "through every block from {b1} of stage {stage} to stage 1, block 0: v ← 0.5·vA + "
+              "0.5·v (A = the block's head-mean attention in original positions, the shift "
+              "undone; the residual as 0.5·I); across a patch merge a merged token's weight is "
+              "spread equally over its 2×2 children.", b1=b1, stage=exp.stage)
+        if f.to_image else
+        tr(L, "Rollout (Abnar & Zuidema): a row vector v starts at the query and goes back "
+              "through every block from {b1} of stage {stage} to block {b} of stage {first}: v "
+              "← 0.5·vA + 0.5·v (A = the block's head-mean attention in original positions, the "
+              "shift undone; the residual as 0.5·I); across a patch merge a merged token's "
+              "weight is spread equally over its 2×2 children.", b1=b1, stage=exp.stage,
+              b=exp.chain[0].block, first=exp.chain[0].stage))
+    lines.append(tr(L, "The query's own cells (its residual weight) are off the colour scale; "
+                       "weights below 1e-12 (only via masked keys) are left clear."))
     width = int((t.width - 80) / (0.56 * (t.font_size - 1)))
     text = "<br>".join(wrap_text(line, width) for line in lines)
     rows = text.count("<br>") + 1
@@ -421,7 +453,7 @@ def figure(exp, sel) -> go.Figure:
         raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
     sets = reach_sets(H, W, exp.window_size, exp.shift_size, (r, c), k)
     maps, map_stages = stage_maps(exp, (r, c))
-    f = _Flow(exp, t, k, r, c, sets, maps, map_stages)
+    f = _Flow(exp, t, k, r, c, sets, maps, map_stages, sel.lang)
     cols, grid_rows, n_grid = f.cols, f.grid_rows, f.n_grid
     rows = grid_rows + 1  # the last row: the rollout on the image, wide
     titles = _titles(f)
@@ -438,7 +470,7 @@ def figure(exp, sel) -> go.Figure:
     panels = [refs[(1 + i // cols, 1 + i % cols)] for i in range(n_grid)] + [refs[(rows, 1)]]
     _reach_panels(f, data, panels, overlays)
     _token_axes(f, layout, panels)
-    bar = dict(title=dict(text="rollout<br>weight", side="top"), thickness=14,
+    bar = dict(title=dict(text=tr(f.L, "rollout<br>weight"), side="top"), thickness=14,
                len=0.9 * heights[-1] / sum(heights), y=0, yanchor="bottom", x=1.01)
     if f.show_stage:
         _stage_panel(f, data, panels[k + 1], overlays)
@@ -446,8 +478,8 @@ def figure(exp, sel) -> go.Figure:
     note, bottom = _notes(f, sel.template)
     layout["annotations"].append(note)
     style_layout(layout, sel.template, height=int(t.height * (0.95 * grid_rows + 1.6 + 0.45)),
-                 title=f"Information flow into token ({r}, {c}), {where(exp)}: reach and "
-                       f"attention rollout")
+                 title=tr(f.L, "Information flow into token ({r}, {c}), {where}: reach and "
+                                  "attention rollout", r=r, c=c, where=where(exp, f.L)))
     layout["margin"].update(b=bottom, r=110)
     top_title(layout, sel.template, below=2, gap=12)
     layout["showlegend"] = False

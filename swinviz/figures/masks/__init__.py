@@ -18,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ..windows import (
+from ...windows import (
     MASK_VALUE,
     attention_mask,
     check_divisible,
@@ -27,14 +27,13 @@ from ..windows import (
     window_order,
     window_region_ids,
 )
-from ._core import (
+from .._core import (
     ANNOTATE_MAX,
     BLOCK_COLORS,
     MASK_SCALE,
     QUERY_COLOR,
     axis_key,
     block_name,
-    cached,
     cells_outline,
     fast_figure,
     flatten_windows,
@@ -53,6 +52,11 @@ from ._core import (
     top_title,
     wrap_text,
 )
+from .._core.words import tr
+from .check import mask_check, paper_groups
+
+__all__ = ["figure", "kind_windows", "mask_check", "no_mask_figure", "paper_groups", "toy_figure",
+           "window_kind"]
 
 KINDS = ("interior", "right edge", "bottom edge", "corner")
 
@@ -82,60 +86,10 @@ def kind_windows(n_rows: int, n_cols: int) -> list[tuple[str, int]]:
     return [(" = ".join(labels), w) for w, labels in out.items()]
 
 
-def paper_groups(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
-    """(nW, N) id of the irregular window of the UNROLLED map (the paper's picture: the grid moved
-    right and down by s, cut at the border) that holds each slot of each window of the shifted
-    block. Computed from original coordinates only (no region ids, no mask)."""
-    M, s = window_size, shift_size
-    order = window_order(H, W, M, s).numpy()  # flat original position of every slot
-    r, c = order // W, order % W
-    band_r = np.floor_divide(r - s, M) + 1  # 0 = the strip above the moved grid
-    band_c = np.floor_divide(c - s, M) + 1
-    return torch.from_numpy(band_r * (W // M + 1) + band_c).view(-1, M * M)
-
-
-def mask_check(exp) -> dict:
-    """Is adding -100 the same as attending only inside the paper's irregular windows?
-
-    Direct computation for block 1, on the grid it attends on (padded to whole windows when
-    needed, the padding tokens included): for every query, softmax of (scores + bias) from the trace
-    over ONLY the keys in the same irregular window of the unrolled map (keys elsewhere excluded,
-    not -100); compared with the trace's probabilities. Returns max_abs_diff (largest
-    |p_trace - p_direct|), max_leak (largest trace probability on a key the direct way excludes,
-    i.e. through a -100 entry), masked_pairs (excluded (query, key) pairs per head, all windows),
-    mask_mismatch (entries where the trace's mask disagrees with the direct grouping) and
-    groups (how many irregular windows).
-    """
-    # memoised on the exploration itself (the figure is redrawn often): no key by address
-    return dict(cached(exp, ("mask_check",), lambda: _mask_check(exp.traces[1])))
-
-
-def _mask_check(t) -> dict:
-    M, s = t.window_size, t.shift_size
-    H, W = padded_size(*t.input_resolution, M)  # the grid the block attends on (padding too)
-    N = M * M
-    nW = (H // M) * (W // M)
-    # numpy, single-threaded: torch's thread pool stalls badly on a busy 2-core server
-    groups = paper_groups(H, W, M, s).numpy()  # nW, N
-    allowed = groups[:, :, None] == groups[:, None, :]  # nW, N(query), N(key)
-    nH = t.attn.shape[1]
-    B = t.attn.shape[0] // nW
-    blocked = ~allowed[None, :, None]  # 1, nW, 1, N, N
-    logits = (t.scores.numpy().astype(np.float64).reshape(B, nW, nH, N, N)
-              + t.bias.numpy().astype(np.float64)[None, None])
-    logits = np.where(blocked, -np.inf, logits)
-    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    direct = e / e.sum(axis=-1, keepdims=True)
-    attn = t.attn.numpy().reshape(B, nW, nH, N, N)
-    mask = t.mask.numpy() if t.mask is not None else np.zeros((nW, N, N), np.float32)
-    out = dict(
-        max_abs_diff=float(np.abs(attn - direct).max()),
-        max_leak=float(np.where(blocked, attn, 0.0).max()),
-        masked_pairs=int((~allowed).sum()),
-        mask_mismatch=int(((mask == 0) != allowed).sum()),
-        groups=int(np.unique(groups).size),
-    )
-    return out
+def kind_label(label: str, lang: str = "en") -> str:
+    """A `window_kind` / `kind_windows` label ("right edge", "interior = corner") said in
+    `lang`."""
+    return " = ".join(tr(lang, part) for part in label.split(" = "))
 
 
 def compact(mask: torch.Tensor) -> np.ndarray:
@@ -146,7 +100,7 @@ def compact(mask: torch.Tensor) -> np.ndarray:
 
 
 def _strips(ids: np.ndarray, refs: tuple[str, str], name: str, annotate: bool,
-            size: int) -> list[dict]:
+            size: int, lang: str = "en") -> list[dict]:
     """The flattened id row along the top (keys) and the left (queries) of an (N, N) matrix."""
     xr, yr = refs
     common = dict(type="heatmap", colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
@@ -155,9 +109,10 @@ def _strips(ids: np.ndarray, refs: tuple[str, str], name: str, annotate: bool,
     z = ids.astype(np.uint8)
     return [
         dict(common, z=z[None, :], x0=0, dx=1, y0=-1.6, dy=1, name=f"key ids ({name})",
-             hovertemplate="key slot %{x}: region id %{z}<extra></extra>", **text),
+             hovertemplate=tr(lang, "key slot %{{x}}: region id %{{z}}<extra></extra>"), **text),
         dict(common, z=z[:, None], x0=-1.6, dx=1, y0=0, dy=1, name=f"query ids ({name})",
-             hovertemplate="query slot %{y}: region id %{z}<extra></extra>", **text),
+             hovertemplate=tr(lang, "query slot %{{y}}: region id %{{z}}<extra></extra>"),
+             **text),
     ]
 
 
@@ -176,7 +131,8 @@ def _matrix_axes(layout: dict, refs: tuple[str, str], N: int, *, title_x: str = 
 
 def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray, w: int,
                    grid: tuple[int, int], real: tuple[int, int] | None,
-                   query_slot: int | None, ra: tuple[str, str], look: dict) -> list[dict]:
+                   query_slot: int | None, ra: tuple[str, str], look: dict,
+                   lang: str = "en") -> list[dict]:
     """(a) window w's (N, N) mask (hover: query and key token, their regions), its id strips,
     the padding slots marked × (`real`: the grid of real tokens), the query's row outlined.
     `order_w` (N,): the flat original position of each slot; `look`: z_scale, annotate,
@@ -192,12 +148,13 @@ def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray,
     data: list[dict] = [dict(
         type="heatmap", z=compact(mask_w), customdata=custom, name=f"mask of window {w}",
         xaxis=ra[0], yaxis=ra[1],
-        hovertemplate="query slot %{y} = token (%{customdata[0]}, %{customdata[1]}), region "
-                      "%{customdata[2]}<br>key slot %{x} = token (%{customdata[3]}, "
-                      "%{customdata[4]}), region %{customdata[5]}<br>mask %{z}<extra></extra>",
+        hovertemplate=tr(lang, "query slot %{{y}} = token (%{{customdata[0]}}, "
+                         "%{{customdata[1]}}), region %{{customdata[2]}}<br>key slot %{{x}} = "
+                         "token (%{{customdata[3]}}, %{{customdata[4]}}), region "
+                         "%{{customdata[5]}}<br>mask %{{z}}<extra></extra>"),
         **z_scale, **({"texttemplate": "%{z}", "textfont": dict(size=small)} if annotate else {}),
     )]
-    data += _strips(ids_w, ra, f"window {w}", annotate, small)
+    data += _strips(ids_w, ra, f"window {w}", annotate, small, lang)
     pad = ((rc[:, 0] >= real[0]) | (rc[:, 1] >= real[1]) if real is not None  # N: padding
            else np.zeros(N, bool))
     if pad.any():
@@ -208,12 +165,13 @@ def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray,
             y=np.concatenate([np.full(len(k), -1.1), k]),
             marker=dict(symbol="x-thin", size=max(5, int(300 / N)),
                         line=dict(color="black", width=1.5)),
-            name=f"zero padding slots ({len(k)})"))
+            name=tr(lang, "zero padding slots ({n})", n=len(k))))
     if query_slot is not None:  # the query's row, yellow on a black edge
         for color, width in (("black", tpl.line_width + 2), (QUERY_COLOR, tpl.line_width)):
             data.append(dict(
                 type="scatter", mode="lines", hoverinfo="skip", xaxis=ra[0], yaxis=ra[1],
-                name=f"the query's row (slot {query_slot})", line=dict(color=color, width=width),
+                name=tr(lang, "the query's row (slot {k})", k=query_slot),
+                line=dict(color=color, width=width),
                 x=[-2.1, N - 0.5, N - 0.5, -2.1, -2.1],
                 y=[query_slot - 0.5] * 2 + [query_slot + 0.5] * 2 + [query_slot - 0.5]))
     return data
@@ -222,7 +180,7 @@ def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray,
 def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
           template: str, title: str, *, check: dict | None = None,
           query_slot: int | None = None, real: tuple[int, int] | None = None,
-          block_label: str = "block 1", removed: bool = False) -> go.Figure:
+          block_label: str = "block 1", removed: bool = False, lang: str = "en") -> go.Figure:
     """(a) window w's mask with its id strips, (b) the four kinds, (c) the check text if given.
 
     (H, W) is the grid the block attends on (whole windows); `real` the grid of real tokens when
@@ -247,21 +205,25 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
     ra = refs[(1, 1)]
     data = _chosen_window(mask[w], flat_ids[w].numpy(), order[w], w, (H, W), real,
                           query_slot, ra, dict(z_scale=z_scale, annotate=annotate,
-                                               small=small, tpl=tpl))
-    _matrix_axes(layout, ra, N, title_x="key slot j", title_y="query slot i")
+                                               small=small, tpl=tpl), lang)
+    _matrix_axes(layout, ra, N, title_x=tr(lang, "key slot j"), title_y=tr(lang, "query slot i"))
 
     # (b) the four kinds
     for (label, wk), cell in zip(kinds, cells, strict=False):
         rk = refs[cell]
         data.append(dict(type="heatmap", z=compact(mask[wk]), xaxis=rk[0], yaxis=rk[1],
                          name=f"mask of window {wk} ({label})",
-                         hovertemplate=f"window {wk} ({label})<br>query slot %{{y}}, key slot "
-                                       "%{x}<br>mask %{z}<extra></extra>", **z_scale))
-        data += _strips(flat_ids[wk].numpy(), rk, f"window {wk}", False, small)
+                         hovertemplate=tr(lang, "window {w} ({kind})<br>query slot %{{y}}, key "
+                                          "slot %{{x}}<br>mask %{{z}}<extra></extra>", w=wk,
+                                          kind=kind_label(label, lang)), **z_scale))
+        data += _strips(flat_ids[wk].numpy(), rk, f"window {wk}", False, small, lang)
         _matrix_axes(layout, rk, N, ticks=N <= ANNOTATE_MAX)
-    titles = [f"(a) window {w} ({window_kind(w, nWr, nWc)}): dark = −100"
-              + ("; yellow: the query's row" if query_slot is not None else "")]
-    titles += [f"(b) {label}: window {wk}" for label, wk in kinds]
+    kind_w = kind_label(window_kind(w, nWr, nWc), lang)
+    titles = [tr(lang, "(a) window {w} ({kind}): dark = −100; yellow: the query's row", w=w,
+                 kind=kind_w) if query_slot is not None else
+              tr(lang, "(a) window {w} ({kind}): dark = −100", w=w, kind=kind_w)]
+    titles += [tr(lang, "(b) {kind}: window {w}", kind=kind_label(label, lang), w=wk)
+               for label, wk in kinds]
     anns = layout.get("annotations", [])
     for ann, text in zip(anns, titles + [""] * len(anns), strict=False):
         ann["text"] = text
@@ -279,7 +241,7 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
         ann["font"]["size"] = max(10, tpl.font_size - 1)
     bottom = int(tpl.font_size * 4)
     if check is not None:
-        text = _check_text(check, H, W, M, s, template, block_label, removed)
+        text = _check_text(check, H, W, M, s, template, block_label, removed, lang)
         bottom = int(tpl.font_size * (5 + 1.4 * (text.count("<br>") + 1)))
         layout["annotations"].append(dict(
             xref="paper", yref="paper", x=0, y=-0.09, xanchor="left", yanchor="top",
@@ -293,36 +255,44 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
 
 
 def _check_text(check: dict, H: int, W: int, M: int, s: int, template: str = "default",
-                block: str = "block 1", removed: bool = False) -> str:
+                block: str = "block 1", removed: bool = False, lang: str = "en") -> str:
     """(c): the check's numbers in a sentence, wrapped to the template's width. removed: the
     model left the mask out (`SwinTransformer.without("mask")`): what leaks without it."""
     t = get_template(template)
     width = int((t.width - 140) / (0.56 * max(11, t.font_size - 1)))
     nW, N = (H // M) * (W // M), M * M
+    L = lang
     if removed:
-        return wrap_text(
-            f"(c) <b>Without the mask</b> the roll still brings pieces of the far side of the "
-            f"image into one window, and nothing keeps them apart: the largest weight a query "
-            f"of {block} puts on a key from another region (one Swin masks with −100) is "
-            f"<b>{check['max_leak']:.2f}</b> (with the mask it stays below 1e-40), and its "
-            f"attention differs from attending inside the paper's {check['groups']} windows by "
-            f"up to <b>{check['max_abs_diff']:.2f}</b>.", width)
+        return wrap_text(tr(
+            L, "(c) <b>Without the mask</b> the roll still brings pieces of the far side of the "
+            "image into one window, and nothing keeps them apart: the largest weight a query "
+            "of {block} puts on a key from another region (one Swin masks with −100) is "
+            "<b>{leak}</b> (with the mask it stays below 1e-40), and its attention differs "
+            "from attending inside the paper's {groups} windows by up to <b>{diff}</b>.",
+            block=block, leak=f"{check['max_leak']:.2f}", groups=check["groups"],
+            diff=f"{check['max_abs_diff']:.2f}"), width)
     if s == 0:
-        return wrap_text("(c) no shift: no key is masked; the trace's softmax equals a direct "
-                         "softmax inside each window (largest difference "
-                         f"{check['max_abs_diff']:.1e})", width)
-    agree = ("matches that grouping on all" if check["mask_mismatch"] == 0 else
-             f"DISAGREES with that grouping on {check['mask_mismatch']} of the")
-    lead = block[:1].upper() + block[1:]
-    return wrap_text(
-        f"(c) <b>−100 leaves weights below anything float32 can add</b> (they approach 0, "
-        f"they are not 0). {lead}'s probabilities from the trace, "
-        f"softmax(q·kᵀ + bias + mask), against a direct softmax of (q·kᵀ + bias) over ONLY the "
-        f"keys in the same irregular window of the unrolled map (the paper's {check['groups']} "
-        f"windows, found from original positions alone): largest |difference| = "
-        f"<b>{check['max_abs_diff']:.1e}</b>; largest weight leaking through a −100 entry = "
-        f"<b>{check['max_leak']:.1e}</b> (e<sup>−100</sup> ≈ 3.7e-44); the mask {agree} "
-        f"{nW}×{N}×{N} entries.", width)
+        return wrap_text(tr(L, "(c) no shift: no key is masked; the trace's softmax equals a "
+                            "direct softmax inside each window (largest difference {diff})",
+                            diff=f"{check['max_abs_diff']:.1e}"), width)
+    if L == "en":
+        agree = ("matches that grouping on all" if check["mask_mismatch"] == 0 else
+                 f"DISAGREES with that grouping on {check['mask_mismatch']} of the")
+        lead = block[:1].upper() + block[1:]
+    else:
+        agree = (tr(L, "matches that grouping on all") if check["mask_mismatch"] == 0 else
+                 tr(L, "DISAGREES with that grouping on {n} of the", n=check["mask_mismatch"]))
+        lead = block
+    return wrap_text(tr(
+        L, "(c) <b>−100 leaves weights below anything float32 can add</b> (they approach 0, "
+        "they are not 0). {lead}'s probabilities from the trace, softmax(q·kᵀ + bias + mask), "
+        "against a direct softmax of (q·kᵀ + bias) over ONLY the keys in the same irregular "
+        "window of the unrolled map (the paper's {groups} windows, found from original "
+        "positions alone): largest |difference| = <b>{diff}</b>; largest weight leaking "
+        "through a −100 entry = <b>{leak}</b> (e<sup>−100</sup> ≈ 3.7e-44); the mask {agree} "
+        "{nW}×{N}×{N} entries.", lead=lead, groups=check["groups"],
+        diff=f"{check['max_abs_diff']:.1e}", leak=f"{check['max_leak']:.1e}", agree=agree,
+        nW=nW, N=N), width)
 
 
 def figure(exp, sel) -> go.Figure:
@@ -341,36 +311,38 @@ def figure(exp, sel) -> go.Figure:
     if not 0 <= w < nW:
         raise ValueError(f"window must be in 0..{nW - 1}, got {w}")
     tpl = get_template(sel.template)
-    pad_note = (sup_lines(f"<b>Padding first:</b> {padding_text(Hr, Wr, H, W, s)}; padding "
-                          f"slots are marked × on the strips.", tpl) if (H, W) != (Hr, Wr)
-                else "")
+    L = sel.lang
+    pad_note = (sup_lines(tr(L, "<b>Padding first:</b> {what}; padding slots are marked × on "
+                             "the strips.", what=padding_text(Hr, Wr, H, W, s, L)), tpl)
+                if (H, W) != (Hr, Wr) else "")
     removed = t1.mask is None and s > 0 and "mask" in exp.without
     if t1.mask is None and not removed:
         return no_mask_figure(exp, sel, w, pad_note)
     flat = flatten_windows(t1.region_ids, M)
-    kind = window_kind(w, H // M, W // M)
+    kind = kind_label(window_kind(w, H // M, W // M), L)
+    b1 = block_name(1, exp, L)
     if removed:  # what Swin would add, drawn beside what this model did without it
-        what = (f"<b>Removed in this model</b> (what if): {block_name(1, exp)} rolls by s = {s} "
-                f"but adds no mask. Drawn is the mask Swin adds for these {Hr}×{Wr} tokens, "
-                f"M = {M}: every −100 entry is a key from another region that the query now "
-                "reads. The colour strips are the region ids of the window's query (left) and "
-                "key (top) slots.")
-        title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage "
-                 f"{exp.stage}: removed" + sup_lines(what, tpl) + pad_note)
+        what = tr(L, "<b>Removed in this model</b> (what if): {b1} rolls by s = {s} but adds no "
+                  "mask. Drawn is the mask Swin adds for these {H}×{W} tokens, M = {M}: every "
+                  "−100 entry is a key from another region that the query now reads. The colour "
+                  "strips are the region ids of the window's query (left) and key (top) slots.",
+                  b1=b1, s=s, H=Hr, W=Wr, M=M)
+        title = (tr(L, "Attention mask of window {w} ({kind}) in {b1}, stage {stage}: removed",
+                    w=w, kind=kind, b1=b1, stage=exp.stage) + sup_lines(what, tpl) + pad_note)
     else:
-        title = (f"Attention mask of window {w} ({kind}) in {block_name(1, exp)}, stage "
-                 f"{exp.stage}" + sup_lines(
-                     f"{Hr}×{Wr} tokens, M = {M}, s = {s}: query i may attend to key j only "
+        title = (tr(L, "Attention mask of window {w} ({kind}) in {b1}, stage {stage}", w=w,
+                    kind=kind, b1=b1, stage=exp.stage) + sup_lines(tr(
+                     L, "{H}×{W} tokens, M = {M}, s = {s}: query i may attend to key j only "
                      "when both came from the same region (same id, mask 0), otherwise −100. "
                      "The colour strips along the axes are the region ids of the window's query "
-                     "(left) and key (top) slots.", tpl) + pad_note)
+                     "(left) and key (top) slots.", H=Hr, W=Wr, M=M, s=s), tpl) + pad_note)
     slot = None
     if w == w_query:
         slot = int(token_geometry(Hr, Wr, M, s)[1][qr, qc, 1])
     mask = attention_mask(H, W, M, s) if removed else t1.mask
     fig = build(mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
-                query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp),
-                removed=removed)
+                query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp, L),
+                removed=removed, lang=L)
     if removed:
         fig.layout.meta["mask"] = "removed"
     return fig
@@ -387,19 +359,21 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
     H, W = padded_size(Hr, Wr, M)
     nW = (H // M) * (W // M)
     qr, qc = sel.query
+    L = sel.lang
+    b0, b1 = block_name(0, exp, L), block_name(1, exp, L)
     if M >= min(Hr, Wr):
-        why = (f"<b>Why no mask?</b> {one_window_text(Hr, Wr, M)}: "
-               f"the block adds nothing to the scores.")
-        head = (f"Attention mask of {block_name(1, exp)}, stage {exp.stage}: none"
-                f"<br><sup>no shift: one window covers the whole grid; the mask is all zeros, "
-                f"nothing is masked.</sup>")
+        why = tr(L, "<b>Why no mask?</b> {why}: the block adds nothing to the scores.",
+                 why=one_window_text(Hr, Wr, M, L))
+        head = tr(L, "Attention mask of {b1}, stage {stage}: none<br><sup>no shift: one window "
+                  "covers the whole grid; the mask is all zeros, nothing is masked.</sup>",
+                  b1=b1, stage=exp.stage)
     else:
-        why = (f"<b>No shift</b> (shift_size = 0): {block_name(1, exp)} uses the same "
-               f"{nW} regular windows as {block_name(0, exp)}, so nothing is rolled round and no "
-               f"key needs masking; every query attends to all {M * M} keys of its window.")
-        head = (f"Attention mask of window {w} in {block_name(1, exp)}, stage {exp.stage}: none"
-                f"<br><sup>no shift (shift_size = 0): the mask is all zeros, nothing is "
-                f"masked.</sup>")
+        why = tr(L, "<b>No shift</b> (shift_size = 0): {b1} uses the same {nW} regular windows "
+                 "as {b0}, so nothing is rolled round and no key needs masking; every query "
+                 "attends to all {N} keys of its window.", b1=b1, nW=nW, b0=b0, N=M * M)
+        head = tr(L, "Attention mask of window {w} in {b1}, stage {stage}: none<br><sup>no shift "
+                  "(shift_size = 0): the mask is all zeros, nothing is masked.</sup>", w=w,
+                  b1=b1, stage=exp.stage)
     title = head + sup_lines(why, tpl) + pad_note
     wins = token_windows(H, W, M, 0)
     palette = ["#dfe9f3", "#c6d8ea"]
@@ -410,8 +384,9 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
         type="heatmap", z=z, customdata=np.stack([rr, cc, wins], -1).astype(np.int32),
         colorscale=[[0, palette[0]], [1, palette[1]]], zmin=0, zmax=1, showscale=False,
         xgap=1, ygap=1, name=f"windows of {block_name(1, exp)} (no mask)",
-        hovertemplate="token (%{customdata[0]}, %{customdata[1]}) in window %{customdata[2]}:"
-                      " attends to every token of its window<extra>no mask</extra>")]
+        hovertemplate=tr(L, "token (%{{customdata[0]}}, %{{customdata[1]}}) in window "
+                         "%{{customdata[2]}}: attends to every token of its window<extra>no "
+                         "mask</extra>"))]
     if (H, W) != (Hr, Wr):
         data.append(pad_overlay(pad_cells(Hr, Wr, H, W), x0=0, dx=1, xaxis="x", yaxis="y",
                                 opacity=0.45))
@@ -429,21 +404,21 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
           for c in range(W // M)]
     if nW <= 64:
         data.append(dict(type="scatter", x=cx, y=cy, mode="text", hoverinfo="skip",
-                         text=[f"window {k}<br>no mask" if nW <= 4 else str(k)
+                         text=[tr(L, "window {k}<br>no mask", k=k) if nW <= 4 else str(k)
                                for k in range(nW)],
                          textfont=dict(size=tpl.font_size + (4 if nW == 1 else 0),
                                        color="#333"), name="window numbers"))
     check = mask_check(exp)
-    text = _check_text(check, H, W, M, 0, sel.template, block_name(1, exp))
+    text = _check_text(check, H, W, M, 0, sel.template, b1, lang=L)
     size = max(11, tpl.font_size - 1)
     below = int(4.2 * tpl.font_size)  # under the tick labels and the x-axis title
     layout["annotations"] = [dict(
         xref="paper", yref="paper", x=0, y=0, yshift=-below, xanchor="left", yanchor="top",
         align="left", showarrow=False, bgcolor="#f3f3f3", bordercolor="#999", borderwidth=1,
         borderpad=6, font=dict(size=size), text=text)]
-    layout["xaxis"] = dict(title=dict(text="column (token)"), range=[-0.5, W - 0.5],
+    layout["xaxis"] = dict(title=dict(text=tr(L, "column (token)")), range=[-0.5, W - 0.5],
                            showgrid=False, zeroline=False, constrain="domain")
-    layout["yaxis"] = dict(title=dict(text="row (token)"), range=[H - 0.5, -0.5],
+    layout["yaxis"] = dict(title=dict(text=tr(L, "row (token)")), range=[H - 0.5, -0.5],
                            showgrid=False, zeroline=False, constrain="domain", scaleanchor="x")
     style_layout(layout, sel.template, title=title,
                  height=tpl.height + title_height(title, tpl) + tpl.font_size * 4)
@@ -457,7 +432,7 @@ def no_mask_figure(exp, sel, w: int, pad_note: str = "") -> go.Figure:
 
 
 def toy_figure(H: int, W: int, window_size: int, shift_size: int, template: str = "default",
-               window: int | None = None) -> go.Figure:
+               window: int | None = None, lang: str = "en") -> go.Figure:
     """(a) and (b) from `swinviz.windows.attention_mask` for plain settings: e.g.
     `toy_figure(6, 6, 3, 1)` is concepts fact 5 for the 6×6 grid (window 3, the corner, by
     default)."""
@@ -467,14 +442,14 @@ def toy_figure(H: int, W: int, window_size: int, shift_size: int, template: str 
     w = nW - 1 if window is None else int(window)
     if not 0 <= w < nW:
         raise ValueError(f"window must be in 0..{nW - 1}, got {w}")
-    kind = window_kind(w, H // M, W // M)
-    title = (f"Attention mask of window {w} ({kind}) for a {H}×{W} grid, M = {M}, s = {s} "
-             "(swinviz.windows.attention_mask)")
+    kind = kind_label(window_kind(w, H // M, W // M), lang)
+    title = tr(lang, "Attention mask of window {w} ({kind}) for a {H}×{W} grid, M = {M}, s = {s} "
+               "(swinviz.windows.attention_mask)", w=w, kind=kind, H=H, W=W, M=M, s=s)
     if s == 0:
-        title += "<br><sup>no shift: the mask is all zeros, nothing is masked</sup>"
+        title += tr(lang, "<br><sup>no shift: the mask is all zeros, nothing is masked</sup>")
     else:
-        title += ("<br><sup>query i may attend to key j only when both have the same region id "
-                  "(mask 0), otherwise −100. The colour strips along the axes are the region ids "
-                  "of the query (left) and key (top) slots.</sup>")
+        title += tr(lang, "<br><sup>query i may attend to key j only when both have the same "
+                    "region id (mask 0), otherwise −100. The colour strips along the axes are the "
+                    "region ids of the query (left) and key (top) slots.</sup>")
     return build(attention_mask(H, W, M, s), window_region_ids(H, W, M, s), H, W, M, s, w,
-                 template, title)
+                 template, title, lang=lang)

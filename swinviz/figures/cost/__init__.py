@@ -20,16 +20,16 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from .. import cost as _cost
-from ._core import (
+from ... import cost as _cost
+from .._core import (
     OKABE_ITO,
     arch_label,
     axis_key,
-    config_label,
     fast_figure,
     fit_columns,
     footnote,
     get_template,
+    keep_columns,
     si,
     style_layout,
     subplots_layout,
@@ -39,16 +39,25 @@ from ._core import (
     word_px,
     wrap_text,
 )
+from .._core.words import tr
+from .counts import (
+    ATTN_MATMULS,
+    BLOCK_MODULES,
+    FLOP_FORMULAS,
+    PAPER,
+    _groups,
+    arch_label_of,
+    block_flop_parts,
+    model_rows,
+    module_flops,
+    paper_check,
+    parameter_rows,
+)
 
-BLOCK_MODULES = ("norm1", "attn.qkv", "attn.proj", "attn.relative_position_bias_table", "norm2",
-                 "mlp.fc1", "mlp.fc2")
-# Table 1 of the paper (ImageNet-1k, parameters and FLOPs as printed) for the published configs.
-PAPER = {
-    "swin_tiny_patch4_window7_224": ("28M", "4.5G"),
-    "swin_small_patch4_window7_224": ("50M", "8.7G"),
-    "swin_base_patch4_window7_224": ("88M", "15.4G"),
-    "swin_base_patch4_window12_384": ("88M", "47.0G"),
-}
+# the counts, for the lesson and the tests as before the figure became a package
+__all__ = ["ATTN_MATMULS", "BLOCK_MODULES", "FLOP_FORMULAS", "PAPER", "arch_label_of",
+           "block_flop_parts", "figure", "model_rows", "module_flops", "paper_check",
+           "parameter_rows"]
 HIGHLIGHT = "#fde7d6"  # table rows of the explored stage
 EXPLORED = OKABE_ITO[5]  # bars of the explored stage (vermillion)
 OTHER = OKABE_ITO[4]  # bars of the other parts (blue)
@@ -62,145 +71,15 @@ def _si_short(n: float) -> str:
     return si(n).replace(" ", "")
 
 
-def parameter_rows(exp) -> list[dict]:
-    """One dict per learned module of the explored pair's two blocks: name as in the model
-    (`layers.{s-1}.blocks.{b}.attn.qkv`, ...), block (0 or 1 in the pair), shape text, formula
-    text and count (from swinviz.cost)."""
-    C, r, nH = exp.embed_dim, exp.mlp_ratio, exp.num_heads
-    hid = int(C * r)
-    rows = []
-    for b, tr in enumerate(exp.traces):
-        M = tr.window_size
-        G = 2 * M - 1
-        bp = _cost.block_params(C, nH, M, r)
-        shapes = {
-            "norm1": (f"[{C}] + [{C}]", "2C"),
-            "attn.qkv": (f"[{3 * C}, {C}] + [{3 * C}]", "C·3C + 3C"),
-            "attn.proj": (f"[{C}, {C}] + [{C}]", "C·C + C"),
-            "attn.relative_position_bias_table": (f"[{G * G}, {nH}]", "(2M−1)²·nH"),
-            "norm2": (f"[{C}] + [{C}]", "2C"),
-            "mlp.fc1": (f"[{hid}, {C}] + [{hid}]", "C·rC + rC"),
-            "mlp.fc2": (f"[{C}, {hid}] + [{C}]", "rC·C + C"),
-        }
-        prefix = f"layers.{exp.stage - 1}.blocks.{exp.blocks[b]}"
-        for m in BLOCK_MODULES:
-            rows.append(dict(name=f"{prefix}.{m}", block=b, module=m, shape=shapes[m][0],
-                             formula=shapes[m][1], count=bp[m]))
-    return rows
 
 
-ATTN_MATMULS = "q·kᵀ, attn·v"  # the FLOP row of the two attention products (no parameters)
-FLOP_FORMULAS = {
-    "norm1": "C·HW", "attn.qkv": "nW·N·C·3C", ATTN_MATMULS: "nW·2·nH·N²·d",
-    "attn.proj": "nW·N·C·C", "attn.relative_position_bias_table": "0 (a gather)",
-    "norm2": "C·HW", "mlp.fc1": "HW·C·rC", "mlp.fc2": "HW·rC·C",
-}
-
-
-def module_flops(exp, block: int) -> dict[str, int]:
-    """docs/concepts.md fact 10 for one block of the explored pair, module by module (the
-    attention's two matrix products as their own entry, `ATTN_MATMULS`); nW counts the windows
-    of the padded grid. The values sum to `swinviz.cost.block_flops`."""
-    tr = exp.traces[block]
-    H, W = tr.input_resolution
-    C, nH, M = exp.embed_dim, exp.num_heads, tr.window_size
-    N, d = M * M, C // nH
-    nW = -(-H // M) * -(-W // M)
-    mlp = int(2 * H * W * C * C * exp.mlp_ratio)
-    out = {
-        "norm1": C * H * W,
-        "attn.qkv": nW * N * C * 3 * C,
-        ATTN_MATMULS: nW * 2 * nH * N * N * d,
-        "attn.proj": nW * N * C * C,
-        "attn.relative_position_bias_table": 0,
-        "norm2": C * H * W,
-        "mlp.fc1": mlp // 2,
-        "mlp.fc2": mlp - mlp // 2,
-    }
-    total = _cost.block_flops(C, (H, W), nH, M, exp.mlp_ratio)
-    if sum(out.values()) != total:  # the split must be the library's count, nothing else
-        raise AssertionError(f"FLOPs by module {out} do not add up to block_flops = {total}")
-    return out
-
-
-def block_flop_parts(exp, block: int) -> dict[str, int]:
-    """The same count grouped as fact 10 writes it: norm1, attention (nW windows), MLP, norm2."""
-    m = module_flops(exp, block)
-    return {"norm1": m["norm1"],
-            "attention": m["attn.qkv"] + m[ATTN_MATMULS] + m["attn.proj"],
-            "MLP": m["mlp.fc1"] + m["mlp.fc2"], "norm2": m["norm2"]}
-
-
-def model_rows(cfg) -> list[dict]:
-    """The whole model, one dict per part in forward order: part (model prefix), label, stage
-    (None outside the stages), grid, width, heads, window text, params, flops."""
-    params, flops = _cost.model_params(cfg), _cost.model_flops(cfg)
-    geo = {g.stage: g for g in cfg.stages()}
-    rows = []
-    for name in params:
-        s = _cost.stage_of_part(name)
-        g = geo.get(s)
-        if name == "patch_embed":
-            H = W = cfg.img_size // cfg.patch_size
-            row = dict(label="patch embedding", grid=(H, W), dim=cfg.embed_dim, heads="",
-                       window=f"{cfg.patch_size}×{cfg.patch_size} px patches")
-        elif name.endswith("downsample"):
-            prev = geo[s - 1]
-            row = dict(label=f"patch merge → stage {s}", grid=g.grid, dim=g.dim, heads="",
-                       window=f"{prev.grid[0]}×{prev.grid[1]} → {g.grid[0]}×{g.grid[1]}")
-        elif name.endswith("blocks"):
-            row = dict(label=f"stage {s}: {g.depth} blocks", grid=g.grid, dim=g.dim,
-                       heads=str(g.num_heads),
-                       window=f"M = {g.window_size}, s = {g.shift_size}")
-        elif name == "norm":
-            row = dict(label="final norm", grid=cfg.grids()[-1], dim=cfg.num_features,
-                       heads="", window="")
-        else:
-            row = dict(label=f"head ({cfg.num_classes} classes)", grid=None,
-                       dim=cfg.num_features, heads="", window="mean of the tokens")
-        row.update(part=name, stage=s, params=params[name], flops=flops[name])
-        rows.append(row)
-    return rows
-
-
-def _groups(rows: list[dict]) -> list[tuple[str, int | None, int, int]]:
-    """(label, stage, params, flops) per stage (its merge and blocks), the patch embedding, and
-    the final norm with the head, in forward order."""
-    out: dict[str, list] = {}
-    for r in rows:
-        key = f"stage {r['stage']}" if r["stage"] else (
-            "embed" if r["part"] == "patch_embed" else "norm + head")
-        out.setdefault(key, [key, r["stage"], 0, 0])
-        out[key][2] += r["params"]
-        out[key][3] += r["flops"]
-    return [tuple(v) for v in out.values()]
-
-
-def paper_check(cfg) -> str | None:
-    """For a published config: its totals against the paper's Table 1, in one sentence."""
-    if cfg.name not in PAPER:
-        return None
-    p, f = sum(_cost.model_params(cfg).values()), sum(_cost.model_flops(cfg).values())
-    paper_p, paper_f = PAPER[cfg.name]
-    text = (f"{arch_label_of(cfg)}: {p / 1e6:.1f} M parameters and {f / 1e9:.2f} G FLOPs, the "
-            f"paper's Table 1 prints {paper_p} / {paper_f}")
-    if f"{f / 1e9:.1f}G" != paper_f:
-        text += (f" (the reference code's own flops() gives {f / 1e9:.2f} G, as counted here, "
-                 f"and its README prints {f / 1e9:.1f}G)")
-    return text + "."
-
-
-def arch_label_of(cfg) -> str:
-    """"Swin-T" and the like for a config (`_core.labels.config_label`)."""
-    return config_label(cfg)
-
-
-def _model_cols(rows: list[dict], stage: int, total_p: int, total_f: int) -> list[list[str]]:
+def _model_cols(rows: list[dict], stage: int, total_p: int, total_f: int,
+                lang: str = "en") -> list[list[str]]:
     """The cells of the whole-model table, column by column, with a total row."""
     labels = [f"<b>{r['label']}</b> ◀" if r["part"].endswith("blocks") and r["stage"] == stage
               else r["label"] for r in rows]
     return [
-        labels + ["<b>total</b>"],
+        labels + [tr(lang, "<b>total</b>")],
         [r["part"] for r in rows] + [""],
         [f"{r['grid'][0]}×{r['grid'][1]}" if r["grid"] else "—" for r in rows] + [""],
         [str(r["dim"]) for r in rows] + [""],
@@ -211,7 +90,7 @@ def _model_cols(rows: list[dict], stage: int, total_p: int, total_f: int) -> lis
     ]
 
 
-def _pair_table(exp) -> tuple[list[str], list[list[str]], dict]:
+def _pair_table(exp, lang: str = "en") -> tuple[list[str], list[list[str]], dict]:
     """Header, cells (column by column) and meta of the explored pair's table."""
     prow = parameter_rows(exp)
     r0 = {r["module"]: r for r in prow if r["block"] == 0}
@@ -224,7 +103,7 @@ def _pair_table(exp) -> tuple[list[str], list[list[str]], dict]:
     order = list(BLOCK_MODULES[:2]) + [ATTN_MATMULS] + list(BLOCK_MODULES[2:])
     per_block = sum(r0[m]["count"] for m in BLOCK_MODULES)
     pcols = [
-        order + [f"<b>one block ({b0} or {b1})</b>"],
+        order + [tr(lang, "<b>one block ({b0} or {b1})</b>", b0=b0, b1=b1)],
         [r0[m]["shape"] if m in r0 else "—" for m in order] + [""],
         [r0[m]["formula"] if m in r0 else "" for m in order] + [""],
         [_fmt(r0[m]["count"]) if m in r0 else "0" for m in order]
@@ -234,8 +113,9 @@ def _pair_table(exp) -> tuple[list[str], list[list[str]], dict]:
         + [f"<b>{si(sum(f0.values()))}</b>" if sum(f0.values()) == sum(f1.values())
            else f"<b>{si(sum(f0.values()))} | {si(sum(f1.values()))}</b>"],
     ]
-    header = [f"<b>{stage_prefix}</b>", "<b>shape (weight + bias)</b>", "<b>formula</b>",
-              "<b>parameters, per block</b>", "<b>FLOPs formula</b>", "<b>FLOPs, per block</b>"]
+    header = [f"<b>{stage_prefix}</b>", tr(lang, "<b>shape (weight + bias)</b>"),
+              tr(lang, "<b>formula</b>"), tr(lang, "<b>parameters, per block</b>"),
+              tr(lang, "<b>FLOPs formula</b>"), tr(lang, "<b>FLOPs, per block</b>")]
     meta = dict(modules=order, params=[r0[m]["count"] if m in r0 else 0 for m in order],
                 flops=[[f0[m] for m in order], [f1[m] for m in order]])
     return header, pcols, meta
@@ -257,30 +137,33 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return [m * 10.0 ** k for k in range(k0, k1 + 1) for m in steps if lo <= m * 10.0 ** k <= hi]
 
 
-def _note(exp, t, template: str) -> tuple[dict, int]:
+def _note(exp, t, template: str, lang: str = "en") -> tuple[dict, int]:
     """The footnote: how FLOPs are counted, the measured forward time, the paper's numbers, and
     why there is no shift when there is none; with the bottom margin it needs."""
     H, W = exp.grid
     M, s = exp.window_size, exp.shift_size
     tm = exp.timings_ms
-    nice = {"before_pair": "up to the pair", "pair_traced": "the pair, traced",
-            "pair_fast": "the pair, fast path", "after_pair": "after the pair (to the logits)"}
-    times = ", ".join(f"{nice[k]} {tm[k]:.1f} ms" for k in nice if k in tm)
-    lines = ["FLOPs are multiply-adds, counted the way the reference's flops() counts them: "
-             "the patch embedding, every block (norms, window attention, MLP), every patch "
-             "merge, the final norm and the head. MSA / W-MSA count only the attention part of "
-             "one block (the paper's Ω).",
-             f"Measured forward time on {exp.device}, one run for this image (rough): {times}."]
-    check = paper_check(exp.config)
+    L = lang
+    nice = {"before_pair": tr(L, "up to the pair"), "pair_traced": tr(L, "the pair, traced"),
+            "pair_fast": tr(L, "the pair, fast path"),
+            "after_pair": tr(L, "after the pair (to the logits)")}
+    times = tr(L, ", ").join(f"{nice[k]} {tm[k]:.1f} ms" for k in nice if k in tm)
+    lines = [tr(L, "FLOPs are multiply-adds, counted the way the reference's flops() counts "
+                "them: the patch embedding, every block (norms, window attention, MLP), every "
+                "patch merge, the final norm and the head. MSA / W-MSA count only the attention "
+                "part of one block (the paper's Ω)."),
+             tr(L, "Measured forward time on {device}, one run for this image (rough): {times}.",
+                device=exp.device, times=times)]
+    check = paper_check(exp.config, L)
     if check:
         lines.insert(2, check)
     if s == 0 and min(H, W) <= M:
-        lines.append(f"<b>Why no shift in stage {exp.stage}?</b> The window covers the whole "
-                     f"{H}×{W} grid: one window, every token already "
-                     f"sees every other, nothing to shift.")
+        lines.append(tr(L, "<b>Why no shift in stage {stage}?</b> The window covers the whole "
+                        "{H}×{W} grid: one window, every token already sees every other, nothing "
+                        "to shift.", stage=exp.stage, H=H, W=W))
     elif s == 0:
-        lines.append("<b>No shift:</b> shift 0 was chosen, so the second block uses the same "
-                     "windows as the first and no information crosses a window border.")
+        lines.append(tr(L, "<b>No shift:</b> shift 0 was chosen, so the second block uses the "
+                        "same windows as the first and no information crosses a window border."))
     width = int((t.width - 130) / (0.56 * (t.font_size - 1)))
     text = "<br>".join(wrap_text(line, width) for line in lines)
     return footnote(text, template, lines=text.count("<br>") + 1, below=5.5)
@@ -303,30 +186,41 @@ class _Tables:
     pair_sizes: tuple
     pair_w: list
     pair_px: int
+    model_align: list
+    pair_align: list
 
 
-def _tables(exp, rows: list[dict], t) -> _Tables:
+def _tables(exp, rows: list[dict], t, lang: str = "en") -> _Tables:
     """Both tables' contents, their column widths fitted to the canvas and their heights."""
     total_p = sum(r["params"] for r in rows)
     total_f = sum(r["flops"] for r in rows)
     row_px = int(t.font_size * 1.9)
     plot_w = t.width - 80 - 30  # margins l and r below
-    model_hdr = ["<b>part</b>", "<b>module</b>", "<b>tokens</b>", "<b>C</b>", "<b>heads</b>",
-                 "<b>window / shift</b>", "<b>parameters</b>", "<b>FLOPs</b>"]
-    model_cols = _model_cols(rows, exp.stage, total_p, total_f)
+    model_hdr = [tr(lang, x) for x in ("<b>part</b>", "<b>module</b>", "<b>tokens</b>")] + [
+        "<b>C</b>"] + [tr(lang, x) for x in ("<b>heads</b>", "<b>window / shift</b>",
+                                             "<b>parameters</b>")] + ["<b>FLOPs</b>"]
+    model_cols = _model_cols(rows, exp.stage, total_p, total_f, lang)
+    model_align = ["left"] * 6 + ["right", "right"]
+    pair_hdr, pair_cols, pair_meta = _pair_table(exp, lang)
+    pair_align = ["left", "left", "left", "right", "left", "right"]
+    if t.name == "narrow":  # a phone's column: what each row is, its parameters and FLOPs
+        model_hdr, model_cols, model_align = keep_columns((0, 6, 7), model_hdr, model_cols,
+                                                          model_align)
+        pair_hdr, pair_cols, pair_align = keep_columns((0, 3, 5), pair_hdr, pair_cols,
+                                                       pair_align)
     model_sizes = (t.font_size - 1, t.font_size - 2)
     model_w = fit_columns(model_hdr, model_cols, *model_sizes, plot_w)
     model_px = table_px(model_hdr, model_cols, model_w, *model_sizes, row_px, row_px) + 4
-    pair_hdr, pair_cols, pair_meta = _pair_table(exp)
     pair_sizes = (t.font_size - 2, t.font_size - 2)
     pair_w = fit_columns(pair_hdr, pair_cols, *pair_sizes, plot_w, first=(1,))
     pair_px = table_px(pair_hdr, pair_cols, pair_w, *pair_sizes, row_px, row_px) + 4
     return _Tables(row_px, plot_w, model_hdr, model_cols, model_sizes, model_w, model_px,
-                   pair_hdr, pair_cols, pair_meta, pair_sizes, pair_w, pair_px)
+                   pair_hdr, pair_cols, pair_meta, pair_sizes, pair_w, pair_px, model_align,
+                   pair_align)
 
 
 def _model_panel(exp, rows: list[dict], tb: _Tables, layout: dict, refs: dict, v: float,
-                 data: list) -> None:
+                 data: list, lang: str = "en") -> None:
     """The whole model, one row per part, the explored stage highlighted."""
     cfg = exp.config
     total_p = sum(r["params"] for r in rows)
@@ -343,81 +237,89 @@ def _model_panel(exp, rows: list[dict], tb: _Tables, layout: dict, refs: dict, v
                     fill=dict(color="#dde6ee"), align="left", font=dict(size=tb.model_sizes[0]),
                     height=tb.row_px),
         cells=dict(values=cols, fill=dict(color=[fill] * len(cols)),
-                   align=["left"] * 6 + ["right", "right"], font=dict(size=tb.model_sizes[1]),
+                   align=tb.model_align, font=dict(size=tb.model_sizes[1]),
                    height=tb.row_px),
         name="model", meta=dict(parts=[r["part"] for r in rows],
                                 params=[r["params"] for r in rows],
                                 flops=[r["flops"] for r in rows])))
-    layout["annotations"][0]["text"] = (
-        f"The whole model at {cfg.img_size} px: {si(total_p)} parameters, "
-        f"{si(total_f)} FLOPs (◀ the explored stage)")
+    layout["annotations"][0]["text"] = tr(
+        lang, "The whole model at {px} px: {p} parameters, {f} FLOPs (◀ the explored stage)",
+        px=cfg.img_size, p=si(total_p), f=si(total_f))
 
 
 def _stage_bars(exp, rows: list[dict], t, plot_w: int, layout: dict, refs: dict,
-                data: list) -> None:
+                data: list, lang: str = "en") -> None:
     """Parameters and FLOPs per stage, two bar charts, the explored stage in its colour."""
     total_p = sum(r["params"] for r in rows)
     total_f = sum(r["flops"] for r in rows)
     anns = layout["annotations"]
     groups = _groups(rows)
     names = [g[0].replace("stage ", "stage<br>").replace(" + ", "<br>+") for g in groups]
+    if lang != "en":
+        names = [tr(lang, "stage<br>{s}", s=g[1]) if g[1] else
+                 tr(lang, "embed") if g[0] == "embed" else tr(lang, "norm<br>+ head")
+                 for g in groups]
     colors = [EXPLORED if g[1] == exp.stage else OTHER for g in groups]
     panel_px = plot_w * (1 - 2 * 0.09) / 3
     bar_font = _fit_font(names + [_si_short(g[i]) for g in groups for i in (2, 3)],
                          panel_px / len(names) - 4, t.font_size - 3)
-    for cell, idx, what in (((2, 1), 2, "parameters"), ((2, 2), 3, "FLOPs")):
+    for cell, idx, what in (((2, 1), 2, tr(lang, "parameters")), ((2, 2), 3, "FLOPs")):
         xr, yr = refs[cell]
         vals = [g[idx] for g in groups]
         data.append(dict(type="bar", x=names, y=vals, marker=dict(color=colors),
                          text=[_si_short(v) for v in vals], textposition="outside",
                          cliponaxis=False,
                          constraintext="none",
-                         name=f"{what} per stage", showlegend=False, xaxis=xr, yaxis=yr,
+                         name=tr(lang, "{what} per stage", what=what), showlegend=False,
+                         xaxis=xr, yaxis=yr,
                          hovertemplate=f"%{{x}}: %{{y:,}} {what}<extra></extra>",
                          textfont=dict(size=bar_font)))
         layout[axis_key(yr)].update(title=dict(text=what), exponentformat="SI",
                                     range=[0, max(vals) * 1.22])
         layout[axis_key(xr)].update(tickangle=0, tickfont=dict(size=bar_font))
-    anns[1]["text"] = f"Parameters per stage<br><sup>total {si(total_p)}</sup>"
-    anns[2]["text"] = f"FLOPs per stage<br><sup>total {si(total_f)}</sup>"
+    anns[1]["text"] = tr(lang, "Parameters per stage<br><sup>total {n}</sup>", n=si(total_p))
+    anns[2]["text"] = tr(lang, "FLOPs per stage<br><sup>total {n}</sup>", n=si(total_f))
 
 
-def _msa_panel(exp, t, plot_w: int, layout: dict, refs: dict, data: list) -> None:
+def _msa_panel(exp, t, plot_w: int, layout: dict, refs: dict, data: list,
+               lang: str = "en") -> None:
     """W-MSA against global MSA (the paper's Ω), one block per stage, on a log axis."""
     anns = layout["annotations"]
     xr, yr = refs[(2, 3)]
     stages = exp.config.stages()
-    xs = [f"stage {g.stage}<br>{g.grid[0]}×{g.grid[1]}" for g in stages]
+    xs = [tr(lang, "stage {s}<br>{H}×{W}", s=g.stage, H=g.grid[0], W=g.grid[1]) for g in stages]
     w_msa = [_cost.wmsa_flops(*g.grid, g.dim, g.window_size) for g in stages]
     msa = [_cost.msa_flops(*g.grid, g.dim) for g in stages]
-    for ys, name, formula, color in ((msa, "global MSA", "4hwC² + 2(hw)²C", OKABE_ITO[5]),
+    for ys, name, formula, color in ((msa, tr(lang, "global MSA"), "4hwC² + 2(hw)²C",
+                                      OKABE_ITO[5]),
                                      (w_msa, "W-MSA", "4hwC² + 2M²hwC", OKABE_ITO[4])):
         data.append(dict(type="bar", x=xs, y=ys, name=f"{name}: {formula}", showlegend=False,
                          marker=dict(color=color,
                                      line=dict(color=["black" if g.stage == exp.stage else color
                                                       for g in stages], width=2)),
                          meta=name, xaxis=xr, yaxis=yr,
-                         hovertemplate=f"{name}<br>%{{x}}<br>%{{y:,}} multiply-adds"
-                                       f"<extra></extra>"))
+                         hovertemplate=tr(lang, "{name}<br>%{{x}}<br>%{{y:,}} multiply-adds"
+                                          "<extra></extra>", name=name)))
     data.append(dict(type="scatter", x=xs, y=[m * 1.6 for m in msa], mode="text",
                      text=[f"×{m / w:.1f}" for m, w in zip(msa, w_msa, strict=True)],
                      textfont=dict(size=t.font_size - 2), hoverinfo="skip", showlegend=False,
                      name="MSA / W-MSA", xaxis=xr, yaxis=yr))
     lo, hi = min(w_msa) / 2, max(msa) * 2.2  # room for the "×" labels at 1.6 × MSA
     ticks = log_ticks(lo, hi)
-    layout[axis_key(yr)].update(title=dict(text="multiply-adds (log)"), type="log",
+    layout[axis_key(yr)].update(title=dict(text=tr(lang, "multiply-adds (log)")), type="log",
                                 range=[math.log10(lo), math.log10(hi)],
                                 tickvals=ticks, ticktext=[_si_short(v) for v in ticks])
     layout["barmode"] = "group"
-    anns[3]["text"] = (f"<span style='color:{OKABE_ITO[4]}'><b>W-MSA</b></span> vs "
-                       f"<span style='color:{OKABE_ITO[5]}'><b>global MSA</b></span>, one block"
-                       f"<br><sup>×: how much more global attention would cost</sup>")
+    anns[3]["text"] = tr(lang, "<span style='color:{c4}'><b>W-MSA</b></span> vs <span "
+                         "style='color:{c5}'><b>global MSA</b></span>, one block<br><sup>×: how "
+                         "much more global attention would cost</sup>", c4=OKABE_ITO[4],
+                         c5=OKABE_ITO[5])
     panel_px = plot_w * (1 - 2 * 0.09) / 3
     layout[axis_key(xr)].update(tickfont=dict(size=_fit_font(xs, panel_px / len(xs) - 4,
                                                              t.font_size - 3)))
 
 
-def _pair_panel(exp, tb: _Tables, layout: dict, data: list) -> None:
+def _pair_panel(exp, tb: _Tables, layout: dict, data: list, lang: str = "en") -> None:
     """The explored pair, module by module: parameters (fact 9) and FLOPs (fact 10)."""
     H, W = exp.grid
     C, M = exp.embed_dim, exp.window_size
@@ -432,17 +334,25 @@ def _pair_panel(exp, tb: _Tables, layout: dict, data: list) -> None:
                     fill=dict(color="#dde6ee"), align="left", font=dict(size=tb.pair_sizes[0]),
                     height=tb.row_px),
         cells=dict(values=pair_cols, fill=dict(color=pfill * len(pair_cols)),
-                   align=["left", "left", "left", "right", "left", "right"],
+                   align=tb.pair_align,
                    font=dict(size=tb.pair_sizes[1]), height=tb.row_px),
         name="parameters", meta=tb.pair_meta))
-    lead = where(exp)[:1].upper() + where(exp)[1:]
-    layout["annotations"][4]["text"] = (
-        f"{lead}: parameters and "
-        f"FLOPs (multiply-adds), module by module<br><sup>C = {C}, {exp.num_heads} heads "
-        f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
-        f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "
-        f"{H}×{W} grid, MLP ratio r = "
-        f"{exp.mlp_ratio:g}</sup>")
+    lead = where(exp, lang)[:1].upper() + where(exp, lang)[1:]
+    fields = dict(lead=lead, C=C, nH=exp.num_heads, d=C // exp.num_heads, M=M, N=M * M,
+                  nW=exp.num_windows, H=H, W=W, r=f"{exp.mlp_ratio:g}")
+    if lang == "en":
+        layout["annotations"][4]["text"] = (
+            f"{lead}: parameters and "
+            f"FLOPs (multiply-adds), module by module<br><sup>C = {C}, {exp.num_heads} heads "
+            f"of d = {C // exp.num_heads}, M = {M} (N = {M * M}), nW = "
+            f"{exp.num_windows} window{'s' if exp.num_windows > 1 else ''} on the "
+            f"{H}×{W} grid, MLP ratio r = "
+            f"{exp.mlp_ratio:g}</sup>")
+    else:
+        layout["annotations"][4]["text"] = tr(
+            lang, "{lead}: parameters and FLOPs (multiply-adds), module by module<br><sup>C = "
+            "{C}, {nH} heads of d = {d}, M = {M} (N = {N}), nW = {nW} windows on the {H}×{W} "
+            "grid, MLP ratio r = {r}</sup>", **fields)
 
 
 def figure(exp, sel) -> go.Figure:
@@ -450,9 +360,10 @@ def figure(exp, sel) -> go.Figure:
     the explored pair's table, stacked; every row's height measured from its text."""
     sel = sel.resolved(exp)
     t = get_template(sel.template)
-    rows = model_rows(exp.config)
-    note, bottom = _note(exp, t, sel.template)
-    tb = _tables(exp, rows, t)
+    L = sel.lang
+    rows = model_rows(exp.config, L)
+    note, bottom = _note(exp, t, sel.template, L)
+    tb = _tables(exp, rows, t, L)
 
     chart_px = int(t.height * 0.5)
     top = int(12 + 1.35 * t.title_size + 1.4 * t.font_size + 12)
@@ -471,14 +382,15 @@ def figure(exp, sel) -> go.Figure:
         subplot_titles=["model", "params", "flops", "msa", "pair"],
     )
     data: list[dict] = []
-    _model_panel(exp, rows, tb, layout, refs, v, data)
-    _stage_bars(exp, rows, t, tb.plot_w, layout, refs, data)
-    _msa_panel(exp, t, tb.plot_w, layout, refs, data)
-    _pair_panel(exp, tb, layout, data)
+    _model_panel(exp, rows, tb, layout, refs, v, data, L)
+    _stage_bars(exp, rows, t, tb.plot_w, layout, refs, data, L)
+    _msa_panel(exp, t, tb.plot_w, layout, refs, data, L)
+    _pair_panel(exp, tb, layout, data, L)
     layout["annotations"].append(note)
     layout["uniformtext"] = dict(mode="hide", minsize=max(9, t.font_size - 4))
     style_layout(layout, sel.template, height=top + bottom + area,
-                 title=f"Cost of {arch_label(exp)}, stage by stage (explored: {where(exp)})")
+                 title=tr(L, "Cost of {arch}, stage by stage (explored: {where})",
+                          arch=arch_label(exp), where=where(exp, L)))
     layout["margin"].update(b=bottom, l=80)
     top_title(layout, sel.template, below=1, gap=12)
     layout["margin"]["t"] = max(top, layout["margin"]["t"])  # a wrapped title takes more

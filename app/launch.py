@@ -1,0 +1,41 @@
+"""How the app is served: the keyword arguments of `demo.launch` that app.py, the tests and the
+benchmark share (Gradio 6: theme and css are launch options): the upload and session limits,
+the page's scripts, the page's own flow route and the request limits in front of everything."""
+
+from __future__ import annotations
+
+import gradio as gr
+from fastapi.exceptions import RequestValidationError
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from . import panel
+from .access import DESCRIBE_JS, QUERY_KEYS_JS
+from .address import ADDRESS_JS
+from .clicks import PAGE_FLOW_PATH, page_flow_route
+from .guard import RequestLimits, short_validation_error
+from .instant import page_head
+from .lesson import KEYS_JS
+from .limits import MAX_BODY_BYTES, MAX_DIRECT, MAX_FILE_SIZE, MAX_INFLIGHT_BODY_BYTES, MAX_SESSIONS
+
+
+def launch_options() -> dict:
+    """Keyword arguments for demo.launch shared by app.py and the tests (Gradio 6: theme and css
+    are launch options)."""
+    return dict(
+        max_file_size=MAX_FILE_SIZE,
+        state_session_capacity=MAX_SESSIONS,
+        theme=gr.themes.Default(primary_hue="blue"),
+        css=panel.CSS,
+        ssr_mode=False,
+        show_error=False,
+        footer_links=["api", "gradio"],
+        head=page_head() + "".join(f"<script>{js}</script>"
+                                   for js in (KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS)),
+        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
+                    "middleware": [Middleware(
+                        RequestLimits, max_body=MAX_BODY_BYTES,
+                        max_inflight_body=MAX_INFLIGHT_BODY_BYTES, max_direct=MAX_DIRECT,
+                        direct_prefixes=("/gradio_api/run/", PAGE_FLOW_PATH))],
+                    "exception_handlers": {RequestValidationError: short_validation_error}},
+    )

@@ -1,0 +1,137 @@
+"""The phone's figures (template "narrow", `swinviz.figures._core.narrow`): every kind's panels
+one above the other inside a 320 px column (small panels, one a head, at most a few a row),
+titles over their own panel, colour bars beside their own panel, notes under the plots; the
+app picks it on a narrow screen and hides the toolbar there."""
+
+import plotly.graph_objects as go
+import pytest
+
+from swinviz import settings
+from swinviz.figures import REGISTRY, TEMPLATES, make_figure
+from swinviz.figures._core import get_template, subplots_layout
+from swinviz.figures._core.layout import axis_key, fast_figure
+from swinviz.figures._core.narrow import narrow_figure, panels_of, restack, rows_of
+
+KINDS = sorted(REGISTRY)
+PLACES = ("exp_s1", "exp_s4", "exp_6x6", "exp_padded")
+WIDTH = get_template("narrow").width
+
+
+def _boxes(fig):
+    layout = fig.layout.to_plotly_json()
+    data = [t.to_plotly_json() for t in fig.data]
+    return layout, data, panels_of(layout, data)
+
+
+def _overlap(a, b, slack=1e-6):
+    return (a.x[0] < b.x[1] - slack and b.x[0] < a.x[1] - slack
+            and a.y[0] < b.y[1] - slack and b.y[0] < a.y[1] - slack)
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_stacks_its_panels_in_the_phones_column(request, kind, place):
+    exp = request.getfixturevalue(place)
+    wide = make_figure(kind, exp)
+    fig = make_figure(kind, exp, template="narrow")
+    layout, data, panels = _boxes(fig)
+    assert "width" not in layout and layout["meta"]["template"] == "narrow"
+    for p in panels:
+        assert 0 <= p.x[0] < p.x[1] <= 1 + 1e-9 and 0 <= p.y[0] < p.y[1] <= 1 + 1e-9, (kind, p)
+    for i, a in enumerate(panels):
+        for b in panels[i + 1:]:
+            assert not _overlap(a, b), f"{kind} at {place}: panels {a} and {b} overlap"
+    # a row of the wide figure with up to 4 panels becomes one panel a row; more (one a head)
+    # at most WIDTH // 120 a row
+    wide_rows = rows_of(panels_of(wide.layout.to_plotly_json(),
+                                  [t.to_plotly_json() for t in wide.data]))
+    rows = rows_of(panels)
+    most = max((len(r) for r in wide_rows), default=0)
+    if not layout["meta"].get("small_multiples"):
+        assert max((len(r) for r in rows), default=0) <= (1 if most <= 4 else WIDTH // 120), kind
+    assert len(panels) == sum(len(r) for r in wide_rows), kind  # none lost
+    # each subplot title sits on top of its own panel, inside the column
+    for ann in layout.get("annotations", ()):
+        if (ann.get("xref"), ann.get("yref"), ann.get("xanchor"), ann.get("yanchor")) == (
+                "paper", "paper", "center", "bottom") and ann.get("text"):
+            assert any(p.x[0] - 1e-6 <= ann["x"] <= p.x[1] + 1e-6
+                       and abs(ann["y"] - p.y[1]) < 1e-6 for p in panels), (kind, ann["text"])
+    # colour bars beside their own panel, no taller than it
+    by_axes = {p.axes: p for p in panels if p.axes}
+    for tr in data:
+        bar = tr.get("colorbar")
+        if not bar or tr.get("showscale") is False:
+            continue
+        p = by_axes[(axis_key(tr.get("xaxis") or "x"), axis_key(tr.get("yaxis") or "y"))]
+        assert p.y[0] - 1e-6 <= bar["y"] <= p.y[1] + 1e-6, kind
+        assert bar["len"] <= p.y[1] - p.y[0] + 1e-6, kind
+
+
+def test_restack_puts_a_row_of_panels_one_above_the_other_in_reading_order():
+    t = get_template("narrow")
+    layout, refs = subplots_layout(rows=1, cols=3, subplot_titles=["left", "middle", "right"])
+    data = [dict(type="heatmap", z=[[0, 1], [1, 0]], xaxis=refs[(1, c)][0],
+                 yaxis=refs[(1, c)][1], showscale=c == 3, colorbar=dict(title=dict(text="v")))
+            for c in (1, 2, 3)]
+    for c in (1, 2, 3):
+        layout[axis_key(refs[(1, c)][1])]["scaleanchor"] = refs[(1, c)][0]
+    layout.update(height=400, margin=dict(t=80, b=60, l=60, r=30), title=dict(text="three"))
+    layout["annotations"].append(dict(text="a note under the plots", xref="paper",
+                                      yref="paper", x=0, y=0, xanchor="left", yanchor="top",
+                                      yshift=-60, showarrow=False))
+    layout, data = restack(layout, data, t)
+    panels = panels_of(layout, data)
+    assert [p.x for p in panels] == [(0.0, 1.0)] * 3
+    tops = [p.y[1] for p in panels]
+    assert tops == sorted(tops, reverse=True)  # left first, at the top
+    titles = {a["text"]: a for a in layout["annotations"]}
+    for name, p in zip(("left", "middle", "right"), panels, strict=True):
+        assert titles[name]["x"] == pytest.approx(0.5) and titles[name]["y"] == pytest.approx(
+            p.y[1])
+    note = titles["a note under the plots"]
+    assert (note["y"], note["yshift"]) == (0, -4)  # still under the plots
+    assert data[2]["colorbar"]["y"] == pytest.approx(sum(panels[2].y) / 2)
+    # square cells: each panel as tall as the column is wide, plus its title and axis
+    plot_h = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    plot_w = t.width - layout["margin"]["l"] - layout["margin"]["r"]
+    for p in panels:
+        assert (p.y[1] - p.y[0]) * plot_h == pytest.approx(plot_w, abs=1.0)  # px, rounded
+
+
+def test_a_figure_of_one_panel_a_row_is_left_as_it_is_when_asked():
+    fig = go.Figure(go.Scatter(x=[0, 1], y=[1, 0]))
+    assert narrow_figure(fig, only_side_by_side=True) is fig
+    layout, refs = subplots_layout(rows=1, cols=2)
+    two = fast_figure([dict(type="scatter", x=[0], y=[0], xaxis=r[0], yaxis=r[1])
+                       for r in refs.values()], layout)
+    assert narrow_figure(two, only_side_by_side=True) is not two
+
+
+def test_the_settings_know_every_template_of_the_figures():
+    assert set(settings.TEMPLATES) == set(TEMPLATES)
+    assert settings.parse_template("narrow") == "narrow"
+
+
+def test_the_phones_figures_have_no_toolbar(exp_s1):
+    from app.plotting import plot_config
+
+    assert plot_config("attention", make_figure("attention", exp_s1, template="narrow"))[
+        "displayModeBar"] is False
+    assert "displayModeBar" not in plot_config("attention", make_figure("attention", exp_s1))
+
+
+def test_the_lessons_picture_on_a_phone_stacks_its_panels(exp_s1):
+    from types import SimpleNamespace
+
+    from app.lesson import lesson_outputs
+    from swinviz.lesson import STEPS
+
+    view = SimpleNamespace(exp=exp_s1)
+    k = next(i for i, s in enumerate(STEPS) if s.name == "shift")
+    wide = lesson_outputs(view, k, "", "en")[2]
+    narrow = lesson_outputs(view, k, "", "en", "narrow")[2]
+    assert max(len(r) for r in rows_of(panels_of(wide.layout.to_plotly_json(),
+                                                 [t.to_plotly_json() for t in wide.data]))) == 2
+    rows = rows_of(panels_of(narrow.layout.to_plotly_json(),
+                             [t.to_plotly_json() for t in narrow.data]))
+    assert len(rows) == 2 and all(len(r) == 1 for r in rows)
