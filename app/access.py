@@ -24,12 +24,14 @@ IMAGE_LABEL = ("The model's input, with the query patch marked: click a patch, o
 QUERY_KEYS_JS = """
 (() => {
   const LABEL = LABEL_TEXT;
-  const where = () => {
+  const where = () => {  // the caption and the badge in English or in Chinese (app.words)
     const cap = (document.querySelector('#query-caption') || {}).innerText || '';
-    const m = cap.match(/row (\\d+), column (\\d+) of stage \\d+'s (\\d+)x(\\d+) tokens/);
+    let m = cap.match(/row (\\d+), column (\\d+) of stage \\d+'s (\\d+)x(\\d+) tokens/);
+    const z = m ? null : cap.match(/(\\d+)x(\\d+) 个 token 中第 (\\d+) 行、第 (\\d+) 列/);
+    if (z) m = [z[0], z[3], z[4], z[1], z[2]];
     if (!m) return null;
     const badge = (document.querySelector('#badge') || {}).innerText || '';
-    const w = badge.match(/windows? of (\\d+)x\\d+/);
+    const w = badge.match(/windows? of (\\d+)x\\d+/) || badge.match(/(\\d+)x\\d+ 的窗口/);
     return { r: +m[1], c: +m[2], H: +m[3], W: +m[4], M: w ? +w[1] : 1 };
   };
   const focusable = () => {

@@ -280,13 +280,14 @@ def on_address(request: gr.Request):
     s = v.get("stage") or 1
     pair = v.get("pair", 0)
     tab = v.get("tab")
+    lang = v.get("lang", "en")
     return (
         *(v[k] if k in v else keep for k in MODEL_KEYS),
         v["without"].split(",") if v.get("without") else keep,
         str(v["stage"]) if "stage" in v else keep,
-        gr.update(choices=pair_choices(s)),
-        gr.update(choices=block_choices(pair)),
-        gr.update(choices=head_choices(link.model.config().stage(s).num_heads)),
+        gr.update(choices=pair_choices(s, lang)),
+        gr.update(choices=block_choices(pair, lang=lang)),
+        gr.update(choices=head_choices(link.model.config().stage(s).num_heads, lang)),
         gr.update(selected=tab) if tab else keep,
         tab if tab else keep,
         v.get("lang", keep),

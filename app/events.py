@@ -22,6 +22,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from swinviz.config import get_config
 from swinviz.figures import KINDS
 from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
@@ -29,7 +30,7 @@ from swinviz.weights import offered_checkpoints
 from . import evidence, exports, panel, runs, session
 from .session import Shown, by_name
 from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW, DEFAULTS
-from .state import default_weights_source
+from .state import ARCH, default_weights_source
 
 # The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
 TABS: list[tuple[str, tuple[str, ...], str]] = [
@@ -125,7 +126,8 @@ def on_image_change(values: Mapping, request: gr.Request = None,
                     progress=gr.Progress()):  # noqa: B008
     """A new image (or none): a page run (`on_run`, given the same {component: value})."""
     if by_name(values).get("image") is None:  # cleared: empty page, ready for the next image
-        return (*[None] * len(KINDS), None, panel.badge(None), None,
+        return (*[None] * len(KINDS), None, panel.badge(None, by_name(values).get("lang") or "en"),
+                None,
                 gr.update(value="", visible=False))
     # Gradio 6.31's Image fires `change` twice when a new file replaces the shown one: the same
     # run twice at once, each slowing the other; the second one does nothing.
@@ -162,12 +164,27 @@ def on_redraw(values: Mapping):
 
 
 def on_language(values: Mapping):
-    """The page's language changed, given {component: value} (SHOWN): the figures and every
-    tab's text in it, no model run; nothing before a run."""
-    view, shown = Shown.of(by_name(values))
+    """The page's language changed, given {component: value} (SHOWN, "stage", "pair"): the
+    figures, every tab's text, the badge, the query's caption and the pair, block and head
+    pickers' names in it, no model run; before a run, the badge and the pickers."""
+    named = by_name(values)
+    view, shown = Shown.of(named)
+    L = shown.lang
     if view is None:
-        return tuple(gr.skip() for _ in (*KINDS, *TAB_NAMES))
-    return (*runs.redraw(view, shown)[:len(KINDS)], *tab_texts(view, shown.lang))
+        stage, pair = named.get("stage") or 1, named.get("pair") or 0
+        try:
+            n = get_config(ARCH).stage(int(stage)).num_heads
+        except (ValueError, TypeError, KeyError, IndexError):
+            n = get_config(ARCH).stage(1).num_heads
+        return (*(gr.skip() for _ in (*KINDS, *TAB_NAMES)), panel.badge(None, L), gr.skip(),
+                gr.update(choices=session.pair_choices(stage, L)),
+                gr.update(choices=session.block_choices(pair, lang=L)),
+                gr.update(choices=session.head_choices(n, L)))
+    exp = view.exp
+    return (*runs.redraw(view, shown)[:len(KINDS)], *tab_texts(view, L),
+            panel.badge(view, L), panel.query_caption(view, shown.block, L),
+            gr.update(choices=session.pair_choices(exp.stage, L)),
+            session.sync_blocks(view, L), session.sync_heads(view, named.get("head"), L))
 
 
 def saved(path: str) -> dict:
@@ -251,17 +268,17 @@ def on_weights(weights):
     return (ckpt, *fixed)
 
 
-def on_stage(stage):
+def on_stage(stage, lang="en"):
     """Stage changed: its pairs (pair 0 chosen) and the block labels of pair 0."""
-    return (gr.update(choices=session.pair_choices(stage), value="0"),
-            gr.update(choices=session.block_choices(0)))
+    return (gr.update(choices=session.pair_choices(stage, lang), value="0"),
+            gr.update(choices=session.block_choices(0, lang=lang)))
 
 
-def on_pair(pair):
-    return gr.update(choices=session.block_choices(pair))
+def on_pair(pair, lang="en"):
+    return gr.update(choices=session.block_choices(pair, lang=lang))
 
 
-def on_preset(name):
+def on_preset(name, lang="en"):
     """A preset: every model setting at once (then the model runs)."""
     p = panel.PRESETS.get(name if isinstance(name, str) else "")
     if p is None:
@@ -275,8 +292,8 @@ def on_preset(name):
             gr.update(value=p["embed_dim"], interactive=interactive),
             gr.update(value=p["num_heads"], interactive=interactive),
             gr.update(value=p["stage"]),
-            gr.update(choices=session.pair_choices(p["stage"]), value=p["pair"]),
-            gr.update(choices=session.block_choices(p["pair"])))
+            gr.update(choices=session.pair_choices(p["stage"], lang), value=p["pair"]),
+            gr.update(choices=session.block_choices(p["pair"], lang=lang)))
 
 
 def settings_key(*values) -> str:
@@ -328,5 +345,5 @@ def tab_texts(view, lang: str = "en") -> tuple:
 
 
 def after_run(view, head, block, lang="en"):
-    return (session.sync_heads(view, head), session.sync_blocks(view),
-            panel.query_caption(view, block), *tab_texts(view, lang))
+    return (session.sync_heads(view, head, lang), session.sync_blocks(view, lang),
+            panel.query_caption(view, block, lang), *tab_texts(view, lang))

@@ -444,7 +444,7 @@
         if (!current()) return;
         if (!flowPage()) { // another tab is open: drawn when the flow tab opens again
           S.flowParked = { ok: ok, text: text, rc: rc, last: last, click: click, run: m.run,
-            template: m.template };
+            template: m.template, lang: m.lang };
           return;
         }
         if (ok) return S.flowFigure(text, last);
@@ -645,7 +645,7 @@
     let frames = 0;
     const draw = () => {
       if (S.flowParked !== parked || parked.click !== S.clickSeq
-          || !flowStillOf(parked.run, parked.template)) return;
+          || !flowStillOf(parked.run, parked.template, parked.lang)) return;
       if (!flowPage()) {
         if (frames++ < 30) requestAnimationFrame(draw);
         return;

@@ -20,6 +20,7 @@ from .settings import (
     DEFAULT_WINDOW,
     parse_settings,
 )
+from .words import say
 
 # Presets of the page's model settings (the accordion): name -> label and values.
 PRESETS: dict[str, dict] = {
@@ -80,52 +81,59 @@ def preset_of(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFA
     return None
 
 
-def prediction_text(exp) -> str:
+def prediction_text(exp, lang: str = "en") -> str:
     """The top-5 classes as one markdown line; says when they mean nothing (random weights)."""
     top5 = getattr(exp, "top5", None)
     if not top5:
         return ""
     classes = " · ".join(f"{name} {100 * p:.1f}%" for _, name, p in top5)
-    line = f"**Prediction (top 5):** {classes}"
+    line = say(lang, "**Prediction (top 5):** {classes}", classes=classes)
     if not getattr(exp, "pretrained", False):
-        line += " *(meaningless with random weights)*"
+        line += say(lang, " *(meaningless with random weights)*")
     return line
 
 
-def badge(view: View | None) -> str:
+def badge(view: View | None, lang: str = "en") -> str:
     """Stage and pair, device, weights in use, token grid, windows, shift (and fact 2), heads,
-    the model run's time, the prediction."""
+    the model run's time, the prediction, in the page's language (app.words)."""
     if view is None:
-        return "Upload an image (or click an example) to run the model."
+        return say(lang, "Upload an image (or click an example) to run the model.")
     exp, st = view.exp, view.settings
     H, W = exp.grid
     M, s = exp.window_size, exp.shift_size
     nW = exp.num_windows
     b0, b1 = exp.blocks
-    windows = "1 window" if nW == 1 else f"{nW} windows"
-    shift = "no shift" if s == 0 else f"shift {s}"
+    windows = ("**Windows:** 1 window of {M}x{M}, no shift" if nW == 1 and s == 0 else
+               "**Windows:** {nW} windows of {M}x{M}, no shift" if s == 0 else
+               "**Windows:** {nW} windows of {M}x{M}, shift {s}")
     parts = [
-        f"**Stage {exp.stage}, pair {exp.pair}** (blocks {b0} and {b1})",
-        f"**Tokens:** {H}x{W} ({exp.patch_size}x{exp.patch_size} px each, "
-        f"{st.img_size}x{st.img_size} px input)",
-        f"**Windows:** {windows} of {M}x{M}, {shift}",
-        f"**Heads:** {exp.num_heads} x {exp.embed_dim // exp.num_heads} channels",
-        f"**Weights:** {exp.weights}",
-        f"**Device:** {exp.device}",
-        f"**Model run:** {view.run_ms:.0f} ms",
+        say(lang, "**Stage {stage}, pair {pair}** (blocks {b0} and {b1})", stage=exp.stage,
+            pair=exp.pair, b0=b0, b1=b1),
+        say(lang, "**Tokens:** {H}x{W} ({p}x{p} px each, {size}x{size} px input)", H=H, W=W,
+            p=exp.patch_size, size=st.img_size),
+        say(lang, windows, nW=nW, M=M, s=s),
+        say(lang, "**Heads:** {nH} x {d} channels", nH=exp.num_heads,
+            d=exp.embed_dim // exp.num_heads),
+        say(lang, "**Weights:** {weights}", weights=exp.weights),
+        say(lang, "**Device:** {device}", device=exp.device),
+        say(lang, "**Model run:** {ms} ms", ms=f"{view.run_ms:.0f}"),
     ]
     if exp.without:
-        parts.insert(1, f"**What if:** without {removed_text(exp.without)} in every block")
+        parts.insert(1, say(lang, "**What if:** without {parts} in every block",
+                            parts=removed_text(exp.without)))
     line = " · ".join(parts)
     if nW == 1 and s == 0 and "shift" not in exp.without:
         Mr, _ = st.requested
-        why = (f"The window you asked for ({Mr}x{Mr}) covers the whole {H}x{W} token grid"
+        why = (say(lang, "The window you asked for ({M}x{M}) covers the whole {H}x{W} token "
+                         "grid", M=Mr, H=H, W=W)
                if exp.stage == 1 and st.capped else
-               f"One {M}x{M} window covers the whole {H}x{W} token grid of stage {exp.stage}")
-        line += (f"\n\n*{why}, so both blocks use that one window and neither shifts "
-                 f"(docs/concepts.md, fact 2): nothing needs shifting when one window already "
-                 f"sees everything, as at stage 4 of Swin-T at 224 px.*")
-    pred = prediction_text(exp)
+               say(lang, "One {M}x{M} window covers the whole {H}x{W} token grid of stage "
+                         "{stage}", M=M, H=H, W=W, stage=exp.stage))
+        line += "\n\n*" + say(
+            lang, "{why}, so both blocks use that one window and neither shifts "
+                  "(docs/concepts.md, fact 2): nothing needs shifting when one window already "
+                  "sees everything, as at stage 4 of Swin-T at 224 px.", why=why) + "*"
+    pred = prediction_text(exp, lang)
     if pred:
         line += "\n\n" + pred
     return line
@@ -149,7 +157,8 @@ def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DE
             f"request may use; its figures send about {human(est.payload)}.")
 
 
-def query_caption(view: View | None, block=1) -> str:
+def query_caption(view: View | None, block=1, lang: str = "en") -> str:
+    """Where the query is (app/access.py reads its row, column and grid in either language)."""
     if view is None:
         return ""
     r, c = resolved_query(view)
@@ -159,10 +168,12 @@ def query_caption(view: View | None, block=1) -> str:
         b = 1
     exp = view.exp
     number = exp.blocks[b]
-    name = (f"block {number} (regular windows)" if b == 0
-            else f"block {number} (shifted windows)" if exp.shift_size
-            else f"block {number} (one window, no shift)")
-    return (f"**Query patch:** row {r}, column {c} of stage {exp.stage}'s {exp.grid[0]}x"
-            f"{exp.grid[1]} tokens ({exp.patch_size}x{exp.patch_size} px each; yellow square "
-            f"in the ring). The outlined, bright area is its window in {name}: the only patches "
-            f"it can attend to in that block. Click anywhere on the image to pick another patch.")
+    name = say(lang, "block {n} (regular windows)" if b == 0
+               else "block {n} (shifted windows)" if exp.shift_size
+               else "block {n} (one window, no shift)", n=number)
+    return say(lang, "**Query patch:** row {r}, column {c} of stage {stage}'s {H}x{W} tokens "
+                     "({p}x{p} px each; yellow square in the ring). The outlined, bright area "
+                     "is its window in {name}: the only patches it can attend to in that "
+                     "block. Click anywhere on the image to pick another patch.",
+               r=r, c=c, stage=exp.stage, H=exp.grid[0], W=exp.grid[1], p=exp.patch_size,
+               name=name)

@@ -303,7 +303,7 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
                          strict=True))
         plots = [drawn.get(k, gr.skip()) for k in KINDS]
     view.held.refresh()  # the figures' caches on the exploration count too
-    return (*plots, query_image(view, b), badge(view), view)
+    return (*plots, query_image(view, b), badge(view, lang), view)
 
 
 def rest(view: View | None, shown: Shown = Shown(), first=(), pack=True):  # noqa: B008

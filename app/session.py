@@ -26,6 +26,7 @@ from swinviz.weights import CheckpointError
 
 from .settings import ModelSettings
 from .state import EXPLORATIONS, Held
+from .words import say
 
 # Errors that mean "bad input or settings": their message is for the user.
 EXPECTED = (CheckpointError, ImageError, SettingsError, ValueError)
@@ -142,13 +143,14 @@ def by_name(values: Mapping) -> dict[str, object]:
     return {key if isinstance(key, str) else NAMES[key]: value for key, value in values.items()}
 
 
-def head_choices(num_heads: int) -> list[tuple[str, str]]:
-    return [("all heads", ALL_HEADS)] + [(f"head {h}", str(h)) for h in range(num_heads)]
+def head_choices(num_heads: int, lang: str = "en") -> list[tuple[str, str]]:
+    return [(say(lang, "all heads"), ALL_HEADS)] + [
+        (say(lang, "head {h}", h=h), str(h)) for h in range(num_heads)]
 
 
-def pair_choices(stage) -> list[tuple[str, str]]:
+def pair_choices(stage, lang: str = "en") -> list[tuple[str, str]]:
     """The pairs of a Swin-T stage: ("pair p: blocks 2p, 2p+1", "p"); stage 1's for a stage
-    that is not 1-4."""
+    that is not 1-4. In the page's language (app.words)."""
     from swinviz.config import get_config
 
     from .state import ARCH
@@ -158,11 +160,11 @@ def pair_choices(stage) -> list[tuple[str, str]]:
         s, _ = parse_stage_pair(cfg, stage, 0)
     except SettingsError:
         s = 1
-    return [(f"pair {p}: blocks {2 * p}, {2 * p + 1}", str(p))
+    return [(say(lang, "pair {p}: blocks {a}, {b}", p=p, a=2 * p, b=2 * p + 1), str(p))
             for p in range(cfg.depths[s - 1] // 2)]
 
 
-def block_choices(pair=0, shifted: bool = True) -> list[tuple[str, str]]:
+def block_choices(pair=0, shifted: bool = True, lang: str = "en") -> list[tuple[str, str]]:
     """The block radio's labels for pair p: the pair's first (2p, W-MSA) and second (2p+1,
     SW-MSA) block; shifted=False says the second block does not shift (one window covers the
     stage's grid)."""
@@ -170,23 +172,25 @@ def block_choices(pair=0, shifted: bool = True) -> list[tuple[str, str]]:
         p = whole("pair", pair, lo=0)
     except SettingsError:
         p = 0
-    second = "SW-MSA" if shifted else "SW-MSA, no shift here: one window"
-    return [(f"first block of the pair: block {2 * p} (W-MSA)", "0"),
-            (f"second block: block {2 * p + 1} ({second})", "1")]
+    second = (say(lang, "second block: block {n} (SW-MSA)", n=2 * p + 1) if shifted else
+              say(lang, "second block: block {n} (SW-MSA, no shift here: one window)",
+                  n=2 * p + 1))
+    return [(say(lang, "first block of the pair: block {n} (W-MSA)", n=2 * p), "0"),
+            (second, "1")]
 
 
-def sync_blocks(view: View | None):
+def sync_blocks(view: View | None, lang: str = "en"):
     """After a run: the block labels name the explored pair's blocks (and a missing shift)."""
     if view is None:
         return gr.update()
     exp = view.exp
-    return gr.update(choices=block_choices(exp.pair, shifted=exp.shift_size > 0))
+    return gr.update(choices=block_choices(exp.pair, shifted=exp.shift_size > 0, lang=lang))
 
 
-def sync_heads(view: View | None, head):
+def sync_heads(view: View | None, head, lang: str = "en"):
     """After a run: the head picker offers exactly the explored stage's heads."""
     if view is None:
         return gr.update()
     n = view.exp.num_heads
     value = head if str(head) in {v for _, v in head_choices(n)} else "0"
-    return gr.update(choices=head_choices(n), value=value)
+    return gr.update(choices=head_choices(n, lang), value=value)

@@ -20,7 +20,7 @@ import gradio as gr
 from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.weights import checkpoint_folder, offered_checkpoints
 
-from . import clicks, evidence, exports, panel, plotting, runs, session
+from . import clicks, evidence, exports, panel, plotting, runs, session, words
 from .address import wire_address
 from .clicks import PICK_JS
 from .events import (
@@ -135,6 +135,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         wire_view(c)
         evidence.wire_evidence(c, **MODEL_KW)
         wire_address(c, demo)
+        wire_words(c, demo)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
     RECEIVED.watch(demo)  # the uploads Gradio receives for this page
@@ -415,9 +416,9 @@ def wire_settings(c: SimpleNamespace) -> None:
     settles(weights.input(on_weights, [weights],
                           [checkpoint, window, shift, embed_dim, num_heads], **SETTLE_KW))
     # stage / pair: the cached model explores another pair (no new model)
-    settles(stage.input(on_stage, [stage], [pair, block], **SETTLE_KW))
-    settles(pair.input(on_pair, [pair], [block], **SETTLE_KW))
-    settles(preset.input(on_preset, [preset],
+    settles(stage.input(on_stage, [stage, c.lang], [pair, block], **SETTLE_KW))
+    settles(pair.input(on_pair, [pair, c.lang], [block], **SETTLE_KW))
+    settles(preset.input(on_preset, [preset, c.lang],
                          [size, window, shift, weights, embed_dim, num_heads, stage, pair,
                           block], **SETTLE_KW).success(
         on_weights, [weights], [checkpoint, window, shift, embed_dim, num_heads],
@@ -426,6 +427,15 @@ def wire_settings(c: SimpleNamespace) -> None:
     settled.change(on_budget, settings_inputs, [budget], **SETTLE_KW)
     then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
                                 **PAGE_RUN))
+
+
+def wire_words(c: SimpleNamespace, demo: gr.Blocks) -> None:
+    """The page's own words (labels, notes, buttons, tabs, the introduction) follow its
+    language switch (`app.words`; the figures, tab texts, badge and caption follow in
+    `wire_view`)."""
+    said = words.said([b for b in demo.blocks.values() if b is not c.badge])  # its own event
+    c.lang.change(lambda lang: words.in_language(said, lang), [c.lang],
+                  [comp for comp, _ in said], **PRIVATE)
 
 
 def wire_view(c: SimpleNamespace) -> None:
@@ -438,9 +448,10 @@ def wire_view(c: SimpleNamespace) -> None:
     for trig in (block.input, head.input, template.input):
         trig(on_redraw, inputs(c, *SHOWN), [*fig_outputs, query_img],
              api_visibility="private", trigger_mode="always_last", **DRAW_KW).success(
-            panel.query_caption, [view, block], [query_md], **PRIVATE)
+            panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
     # the page's language: the figures and the tabs' texts again, in it (no model run)
-    c.lesson.lang.change(on_language, inputs(c, *SHOWN), [*fig_outputs, *c.tab_mds],
+    c.lesson.lang.change(on_language, inputs(c, *SHOWN, "stage", "pair"),
+                         [*fig_outputs, *c.tab_mds, c.badge, query_md, c.pair, block, head],
                          api_visibility="private", trigger_mode="always_last", **DRAW_KW)
     # A click: the page redraws the attention figure itself at once (app/instant.js) and
     # says so in its click message (set by PICK_JS); the server learns the query and sends
@@ -460,7 +471,7 @@ def wire_view(c: SimpleNamespace) -> None:
                               trigger_mode="always_last", queue=False, preprocess=False)
     picked.success(None, [flow_text], None, queue=False, api_visibility="private",
                    js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
-    picked.success(panel.query_caption, [view, block], [query_md], **PRIVATE)
+    picked.success(panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
     # one click: the zip is made, then the browser saves it (SAVE_JS)
     dl_btn.click(on_download, inputs(c, *SHOWN), [dl_file], **EXPORT_KW).success(
         None, [dl_file], None, queue=False, api_visibility="private", js=SAVE_JS)

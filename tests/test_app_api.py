@@ -303,8 +303,8 @@ def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, image
     """POST /swinviz/flow (app.ui.PAGE_FLOW_PATH), what app/instant.js asks at a click: the
     token's flow figure for a run a session holds; a sentence in JSON otherwise."""
     from app import plotting, runs
-    from app.guard import RECEIVED
     from app.clicks import PAGE_FLOW_PATH
+    from app.guard import RECEIVED
 
     url = server.rstrip("/") + PAGE_FLOW_PATH
     view = runs.run(RECEIVED.add(images[0]), **SMALL, pack=True)[-1]  # a page's run, here

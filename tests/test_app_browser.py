@@ -422,7 +422,10 @@ def test_a_link_opens_its_view_and_the_address_follows_every_change(server, brow
         text = note.inner_text()
         assert text.startswith("Part of this link was left out: stage=9") and "tab=nope" in text
         assert "lang=" not in text
-        open_tab(pg, "Lesson")  # the good value is used: the lesson speaks Chinese
+        # the good value is used: the page's labels and the lesson speak Chinese
+        pg.wait_for_function("() => [...document.querySelectorAll('[role=tab]')]"
+                             ".some((t) => t.textContent.trim() === '课程')")
+        open_tab(pg, "课程")
         pg.wait_for_function("() => (document.querySelector('#lesson-step') || {})"
                              ".innerText?.includes('第 1 步')")
     finally:
@@ -1220,7 +1223,7 @@ def test_the_lesson_walks_every_step_in_both_languages(server, browser, photo):
         pg.wait_for_selector("#image-input")
         pg.locator("#image-input input[type=file]").set_input_files(photo)
         wait_plot(pg, "windows")
-        pg.get_by_role("tab", name="Lesson").click()
+        pg.get_by_role("tab", name="课程").click()  # the page's own labels are Chinese too
         assert pg.get_by_label("中文").is_checked()
 
         def walk(code, order, key):
@@ -1301,5 +1304,41 @@ def test_a_phone_gets_one_column_and_figures_stacked_inside_it(server, browser):
         width = pg.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
         assert width[0] <= width[1], width
         pg.screenshot(path=str(ARTIFACTS / "app-61-phone-flow.png"), full_page=True)
+    finally:
+        pg.close()
+
+
+def test_the_page_speaks_chinese_and_back(server, browser):
+    """Issue 23, Deliver 4: `?lang=zh` gives the page's own labels, tabs, badge, caption, the
+    figures and the tabs' texts in Chinese; the keyboard still reads the query from the
+    Chinese caption and badge; the switch brings English back."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server + "?example=cat&lang=zh&tab=attention")
+        wait_badge(pg, "第 1 阶段，第 0 对")
+        wait_plot(pg, "attention")
+        pg.wait_for_function("() => [...document.querySelectorAll('[role=tab]')]"
+                             ".some((t) => t.textContent.trim() === '5 · 注意力')")
+        pg.wait_for_function("() => /[\\u4e00-\\u9fff]/.test(document.querySelector("
+                             "'#fig-attention .gtitle')?.textContent || '')")
+        assert "阶段" in pg.locator("#stage").inner_text()
+        caption = "document.querySelector('#query-caption').innerText"
+        pg.wait_for_function(f"() => {caption}.includes('行、第')")
+        m = re.search(r"第 (\d+) 行、第 (\d+) 列", pg.evaluate(f"() => {caption}"))
+        r, c = int(m[1]), int(m[2])
+        pg.wait_for_function("() => document.querySelector('#query-image')"
+                             ".getAttribute('tabindex') === '0'")
+        pg.locator("#query-image").focus()
+        pg.keyboard.press("Shift+ArrowLeft")  # one window: 7 tokens, read from the badge
+        pg.wait_for_function(f"() => {caption}.includes('第 {r} 行、第 {c - 7} 列')")
+        pg.screenshot(path=str(ARTIFACTS / "app-62-chinese.png"), full_page=True)
+        pg.locator("#lang input[value='en']").check()
+        wait_badge(pg, "Stage 1, pair 0")
+        pg.wait_for_function("() => [...document.querySelectorAll('[role=tab]')]"
+                             ".some((t) => t.textContent.trim() === '5 · Attention')")
+        pg.wait_for_function("() => (document.querySelector('#fig-attention .gtitle')"
+                             "?.textContent || '').startsWith('Where token')")
+        assert "Stage" in pg.locator("#stage").inner_text()
     finally:
         pg.close()

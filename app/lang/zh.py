@@ -7,8 +7,8 @@ from __future__ import annotations
 
 WORDS: dict[str, str] = {
     # the introduction
-    "# swinviz · the shifted windows of the Swin Transformer\nUpload a photo (or click an example). It is cut into **4x4-pixel patches (tokens)** and run\nthrough a whole Swin-T; the page shows one **pair of blocks** of one **stage** (stage 1, pair 0\nfirst): the pair's **first block** lets each token attend only to the tokens of its own regular\nwindow (W-MSA); its **second block** does the same with the windows **shifted** by a few tokens\n(SW-MSA), so information crosses the window borders. Later stages work on coarser tokens (8, 16,\n32 px). Every picture is drawn from the model's own tensors. **Click the image on the right** to\npick a query token; the tabs below follow the data's path through the two blocks. **New to\nSwin?** The **Lesson** tab walks through the idea one step at a time (English or 中文).\n":
-        "# swinviz · Swin Transformer 的移位窗口\n上传一张照片（或点击一个示例）。它被切成 **4x4 像素的 patch（token）**，送进完整的 Swin-T；页面展示某个 **stage** 中的一 **对 block**（先是第 1 阶段、第 0 对）：这一对的 **第一个 block** 只让每个 token 关注它所在规则窗口内的 token（W-MSA）；**第二个 block** 做同样的事，但窗口 **移位** 了几个 token（SW-MSA），于是信息能跨过窗口边界。后面的阶段用更粗的 token（8、16、32 像素）。每张图都来自模型自己的张量。**点击右侧的图像** 选择查询 token；下面的标签页沿着数据穿过这两个 block 的路径排列。**第一次接触 Swin？** **课程** 标签页一步一步地讲解其中的思路（English 或中文）。\n",
+    "# swinviz · the shifted windows of the Swin Transformer\nUpload a photo (or click an example). It is cut into **4x4-pixel patches (tokens)** and run\nthrough a whole Swin-T; the page shows one **pair of blocks** of one **stage** (stage 1, pair 0\nfirst): the pair's **first block** lets each token attend only to the tokens of its own regular\nwindow (W-MSA); its **second block** does the same with the windows **shifted** by a few tokens\n(SW-MSA), so information crosses the window borders. Later stages work on coarser tokens (8, 16,\n32 px). Every picture is drawn from the model's own tensors. **Click the image on the right** to\npick a query token; the tabs below follow the data's path through the two blocks. **New to\nSwin?** The **Lesson** tab walks through the idea one step at a time (English or 中文).":
+        "# swinviz · Swin Transformer 的移位窗口\n上传一张照片（或点击一个示例）。它被切成 **4x4 像素的 patch（token）**，送进完整的 Swin-T；页面展示某个 **stage** 中的一 **对 block**（先是第 1 阶段、第 0 对）：这一对的 **第一个 block** 只让每个 token 关注它所在规则窗口内的 token（W-MSA）；**第二个 block** 做同样的事，但窗口 **移位** 了几个 token（SW-MSA），于是信息能跨过窗口边界。后面的阶段用更粗的 token（8、16、32 像素）。每张图都来自模型自己的张量。**点击右侧的图像** 选择查询 token；下面的标签页沿着数据穿过这两个 block 的路径排列。**第一次接触 Swin？** **课程** 标签页一步一步地讲解其中的思路（English 或中文）。",
     # the input panel
     "Your image (upload, paste or webcam)": "你的图像（上传、粘贴或摄像头）",
     "Example photos (click one)": "示例照片（点击一张）",
@@ -16,6 +16,12 @@ WORDS: dict[str, str] = {
     "A change here runs the model again (in a number box: when you press Enter or leave the box).":
         "这里的改动会重新运行模型（数字框：按回车或离开输入框时）。",
     "Presets": "预设",
+    "Sets every model setting at once; the 6x6 example shows the tables of docs/concepts.md's worked example (6x6 tokens, window 3, shift 1, random weights).":
+        "一次设定所有模型设置；6x6 示例给出设计笔记中算例的各张表（6x6 个 token，窗口 3，移位 1，随机权重）。",
+    "The image is centre-cropped to a square of this size, a multiple of 4 (a token grid that does not split into whole windows is padded), at most 448.":
+        "图像被居中裁剪为这个边长的正方形，边长是 4 的倍数（不能整分成窗口的 token 网格会被填充），最大 448。",
+    "Pretrained: what a trained Swin-T attends to (window 7, width 96 and 3 heads are then fixed). Random weights show the mechanics and let every setting change.":
+        "预训练：训练好的 Swin-T 关注哪里（此时窗口 7、宽度 96 和 3 个注意力头固定）。随机权重展示机制本身，并允许改动每个设置。",
     "Input size (pixels)": "输入尺寸（像素）",
     "Weights": "权重",
     "Window size M (tokens)": "窗口大小 M（token）",
@@ -31,15 +37,31 @@ WORDS: dict[str, str] = {
     "Upload an image (or click an example) to run the model.": "上传一张图像（或点击一个示例）来运行模型。",
     "The model's input: click a patch to pick the query": "模型的输入：点击一个 patch 选择查询",
     "Stage": "阶段",
+    "stage 1": "第 1 阶段",
+    "stage 2": "第 2 阶段",
+    "stage 3": "第 3 阶段",
+    "stage 4": "第 4 阶段",
     "Tokens of 4, 8, 16, 32 px; the model is not run again from scratch.": "token 为 4、8、16、32 像素；模型不会从头重新运行。",
     "Block pair": "block 对",
+    "pair {p}: blocks {a}, {b}": "第 {p} 对：block {a}、{b}",
+    "first block of the pair: block {n} (W-MSA)": "这一对的第一个 block：block {n}（W-MSA）",
+    "second block: block {n} (SW-MSA)": "第二个 block：block {n}（SW-MSA）",
+    "second block: block {n} (SW-MSA, no shift here: one window)": "第二个 block：block {n}（SW-MSA，这里不移位：只有一个窗口）",
+    "all heads": "所有注意力头",
+    "head {h}": "注意力头 {h}",
+    "pretrained Swin-T": "预训练的 Swin-T",
+    "pretrained Swin-T (not available here: see the notice)": "预训练的 Swin-T（这里不可用：见提示）",
+    "random (seeded)": "随机（固定种子）",
+    "checkpoint file": "checkpoint 文件",
+    "Swin-T (224 px, window 7, shift 3)": "Swin-T（224 像素，窗口 7，移位 3）",
+    "the 6x6 example (24 px, window 3, shift 1)": "6x6 示例（24 像素，窗口 3，移位 1）",
     "What if Swin ran without…": "假如 Swin 去掉……",
     "Left out in every block, same weights: the figures show what breaks; the prediction tab compares with Swin as it is.":
         "在每个 block 中去掉，权重不变：图中显示什么被破坏了；预测标签页与原本的 Swin 对比。",
     "the shift": "移位",
     "the mask": "掩码",
     "the bias": "偏置",
-    "Block": "block",
+    "Block": "选择 block",
     "Attention head": "注意力头",
     "Figure style": "图的样式",
     "Lecture: white background, large fonts. Phone: the panels one above the other (chosen by itself on a narrow screen).":
@@ -50,11 +72,12 @@ WORDS: dict[str, str] = {
     "Download figures (PNG + SVG, zip)": "下载所有图（PNG + SVG，zip）",
     "Download the lesson's deck (16:9 slides, PPTX, PDF)": "下载课程幻灯片（16:9，PPTX、PDF）",
     "Copy a link to this view": "复制指向此视图的链接",
-    "Save again": "再次保存",
     "Each figure's camera button (top right of the figure) saves it alone as a PNG 1600 px wide.":
         "每张图右上角的相机按钮可单独把它保存为 1600 像素宽的 PNG。",
     # the tabs
     "Lesson": "课程",
+    "◀ Previous": "◀ 上一步",
+    "Next ▶": "下一步 ▶",
     "The reference code": "参考代码",
     "1 · Windows": "1 · 窗口",
     "2 · Cyclic shift": "2 · 循环移位",

@@ -1,0 +1,114 @@
+"""The page in Chinese (issue 23, Deliver 4): every label, note, button, tab and static text the
+page is built with has its Chinese (app/lang/zh.py, `app.words`), with the same {fields}; the
+badge and the query's caption are said in either language from the same numbers; switching back
+gives the English the page was built with."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import gradio as gr
+import pytest
+
+from app import panel, runs, words
+from app.lang.zh import WORDS
+from app.ui import build_demo
+
+# texts that are the same in every language, or not for people (hidden inputs' names)
+SAME = {"Language / 语言", "badge", "lesson"}
+# texts the page writes for a run (the badge, the caption, the lesson's step, notes)
+DYNAMIC = {"badge", "status", "link-note", "query-caption", "weights-notice", "budget",
+           "lesson-step", "lesson-text", "lesson-deeper"}
+CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return build_demo(warm=False)
+
+
+def _texts(demo):
+    """(component, field, text) of every visible text a person reads as the page is built."""
+    for comp in demo.blocks.values():
+        if getattr(comp, "visible", True) is False or isinstance(comp, (gr.State, gr.Plot)):
+            continue
+        for field in ("label", "info"):
+            text = getattr(comp, field, None)
+            if isinstance(text, str) and text and not (
+                    field == "label" and getattr(comp, "show_label", True) is False):
+                yield comp, field, text
+        if isinstance(comp, (gr.Button, gr.DownloadButton)) and comp.value:
+            yield comp, "value", comp.value
+        if isinstance(comp, gr.Markdown) and comp.value and comp.elem_id not in DYNAMIC \
+                and not comp.value.startswith("**What you see:**"):  # the tabs' own (figures)
+            yield comp, "value", comp.value
+        if isinstance(comp, (gr.Radio, gr.CheckboxGroup, gr.Dropdown)):
+            for name, _ in comp.choices:
+                yield comp, "choice", name
+
+
+def test_every_text_the_page_is_built_with_has_its_chinese(demo):
+    dynamic = {"Upload an image (or click an example) to run the model."}  # the badge's own
+    templates = [k for k in WORDS if "{" in k]  # a choice built from a template ("head {h}")
+
+    def said(text):
+        return text in WORDS or any(re.fullmatch(
+            re.sub(r"\\\{\w+\\\}", r"\\d+", re.escape(k)), text) for k in templates)
+
+    missing = sorted({text for comp, field, text in _texts(demo)
+                      if not said(text) and text not in SAME and text not in dynamic
+                      and not text.isdigit() and text not in ("English", "中文",
+                                                              "(choose a file)")})
+    assert missing == [], missing
+
+
+def test_each_chinese_text_keeps_the_fields_of_its_english():
+    def fields(text):
+        return sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
+
+    for english, chinese in WORDS.items():
+        assert fields(english) == fields(chinese), english
+        assert CJK.search(chinese), english
+
+
+def test_the_language_switch_says_the_page_in_chinese_and_back(demo):
+    said = words.said(list(demo.blocks.values()))
+    assert len(said) >= 40
+    zh = words.in_language(said, "zh")
+    en = words.in_language(said, "en")
+    for (_, texts), to_zh, to_en in zip(said, zh, en, strict=True):
+        for field, english in texts.items():
+            if field == "choices":
+                assert [n for n, _ in to_en["choices"]] == [n for n, _ in english]
+                assert all(CJK.search(n) for n, _ in to_zh["choices"]), english
+            else:
+                assert to_en[field] == english
+                assert to_zh[field] == WORDS[english]
+    tabs = [texts["label"] for comp, texts in said if isinstance(comp, gr.Tab)]
+    assert "5 · Attention" in tabs and "Lesson" in tabs
+
+
+@pytest.fixture(scope="module")
+def view():
+    return runs.run(str(runs.Path(__file__).resolve().parent.parent / "assets" / "cat.jpg"),
+                    img_size=112, weights="random", stage=2)[-1]
+
+
+def test_the_badge_and_the_caption_in_chinese_carry_the_same_numbers(view):
+    exp = view.exp
+    en, zh = panel.badge(view, "en"), panel.badge(view, "zh")
+    assert "Stage 2, pair 0" in en and "第 2 阶段，第 0 对" in zh
+    numbers = lambda s: re.findall(r"\d+", s)  # noqa: E731
+    assert numbers(en.split("**Model run:**")[0]) == numbers(zh.split("**模型运行：**")[0])
+    assert "meaningless with random weights" in en and "随机权重下没有意义" in zh
+    r, c = runs.resolved_query(view) if hasattr(runs, "resolved_query") else (None, None)
+    cap = panel.query_caption(view, 1, "zh")
+    m = re.search(r"(\d+)x(\d+) 个 token 中第 (\d+) 行、第 (\d+) 列", cap)  # app/access.py's
+    H, W = exp.grid
+    assert m and (int(m[1]), int(m[2])) == (H, W)
+    en_cap = panel.query_caption(view, 1, "en")
+    e = re.search(r"row (\d+), column (\d+) of stage \d+'s (\d+)x(\d+) tokens", en_cap)
+    assert (m[3], m[4]) == (e[1], e[2])
+    assert panel.badge(None, "zh") == WORDS["Upload an image (or click an example) to run "
+                                            "the model."]
