@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,31 +58,49 @@ def write_lecture(exp, out_dir: str | Path, *, lang: str = "en", theme: str = "l
     for k, step in enumerate(STEPS):
         slides[slide_file(k)[:-4]] = lesson.slide(k, query)
         tick(f"{step.name} built")
-    with tempfile.TemporaryDirectory(prefix="swinviz-deck-") as tmp:
-        tmp = Path(tmp)
-        own = exporter is None
-        ex = export.Exporter() if own else exporter
-        try:
-            ex.export(slides, tmp, ("png", "pdf"), width=W_PX, progress=tick)
-        finally:
-            if own:
-                ex.close()
-        pngs = []
-        (tmp / "pictures").mkdir()
-        box = (VISUAL_X[0], VISUAL_Y[0], VISUAL_X[1], VISUAL_Y[1])
-        for k in range(len(STEPS)):
-            name = slide_file(k)
-            with Image.open(tmp / name) as im:  # the picture's box, pixel for pixel
-                im.crop(box).save(tmp / "pictures" / name)
-            pngs.append(Path(shutil.move(tmp / name, out / name)))
-        pptx = write_pptx(lesson, tmp / "pictures", out / PPTX_NAME, query)
-        tick(PPTX_NAME)
-        pdf = merge_pdf([tmp / f"{slide_file(k)[:-4]}.pdf" for k in range(len(STEPS))],
-                        out / PDF_NAME, i18n.ui(lang, "deck_title"))
-        tick(PDF_NAME)
-    gif = _write_gif(exp, out)
+    # the GIF is drawn while the browser renders the slides (it needs none of them)
+    gif_done: dict = {}
+    gif_thread = threading.Thread(target=lambda: gif_done.update(path=_gif_or_error(exp, out)),
+                                  name="swinviz-deck-gif", daemon=True)
+    gif_thread.start()
+    try:  # the GIF's thread is waited for whatever happens here
+        with tempfile.TemporaryDirectory(prefix="swinviz-deck-") as tmp:
+            tmp = Path(tmp)
+            own = exporter is None
+            ex = export.Exporter() if own else exporter
+            try:
+                ex.export(slides, tmp, ("png", "pdf"), width=W_PX, progress=tick)
+            finally:
+                if own:
+                    ex.close()
+            pngs = []
+            (tmp / "pictures").mkdir()
+            box = (VISUAL_X[0], VISUAL_Y[0], VISUAL_X[1], VISUAL_Y[1])
+            for k in range(len(STEPS)):
+                name = slide_file(k)
+                with Image.open(tmp / name) as im:  # the picture's box, pixel for pixel
+                    im.crop(box).save(tmp / "pictures" / name)
+                pngs.append(Path(shutil.move(tmp / name, out / name)))
+            pptx = write_pptx(lesson, tmp / "pictures", out / PPTX_NAME, query)
+            tick(PPTX_NAME)
+            pdf = merge_pdf([tmp / f"{slide_file(k)[:-4]}.pdf" for k in range(len(STEPS))],
+                            out / PDF_NAME, i18n.ui(lang, "deck_title"))
+            tick(PDF_NAME)
+    finally:
+        gif_thread.join()
+    gif = gif_done["path"]
+    if isinstance(gif, BaseException):
+        raise gif
     tick(GIF_NAME)
     return [*pngs, pptx, pdf, gif]
+
+
+def _gif_or_error(exp, out: Path):
+    """`_write_gif`, its exception returned (the deck's thread raises it)."""
+    try:
+        return _write_gif(exp, out)
+    except BaseException as exc:  # noqa: BLE001  (handed to the caller, raised there)
+        return exc
 
 
 def _write_gif(exp, out: Path) -> Path:
