@@ -287,7 +287,26 @@ def wait_badge(pg, text: str) -> None:
             "'#shift input'].map((s) => s + ': ' + [...document.querySelectorAll(s)]"
             ".map((e) => e.value !== undefined && e.tagName === 'INPUT' ? e.value : "
             "e.innerText).join(' | '))")
-        raise AssertionError(f"the badge never said {text!r}; the page showed: {shown}") from exc
+        raise AssertionError(f"the badge never said {text!r}; the page showed: {shown}; the "
+                             f"server's threads were at: {server_threads()}") from exc
+
+
+def server_threads() -> str:
+    """Where the app server's threads (in this process) are now: each thread's innermost frames
+    in swinviz, app or gradio code, so that a run that never comes says what it waits on."""
+    import sys
+    import threading
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    out = []
+    for ident, frame in sys._current_frames().items():
+        frames = [f for f in traceback.extract_stack(frame)
+                  if any(k in f.filename for k in ("/app/", "/swinviz/", "/gradio/"))]
+        if frames:
+            out.append(f"{names.get(ident, ident)}: " + " <- ".join(
+                f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames[::-1][:6]))
+    return "; ".join(out) or "none in the app"
 
 
 def test_the_weights_notice_is_visible_when_the_weights_are_random(page):
