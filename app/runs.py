@@ -115,8 +115,8 @@ def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int 
     # Grad-CAM of the top class (or `target`) for the class-evidence tab: one more forward and
     # backward pass, where its memory fits the request's limit (else the figure says why)
     skipped = evidence_fits(settings.config(), stage, pair)
-    exp = model.explore(image, stage=stage, pair=pair, without=without,
-                        evidence=skipped is None and (True if target is None else target))
+    evidence = False if skipped else True if target is None else target  # class 0 is a class
+    exp = model.explore(image, stage=stage, pair=pair, without=without, evidence=evidence)
     exp.evidence_note = skipped
     return exploration_to_cpu(exp)
 

@@ -135,3 +135,13 @@ def test_the_lessons_picture_on_a_phone_stacks_its_panels(exp_s1):
     rows = rows_of(panels_of(narrow.layout.to_plotly_json(),
                              [t.to_plotly_json() for t in narrow.data]))
     assert len(rows) == 2 and all(len(r) == 1 for r in rows)
+
+
+def test_lines_broken_for_a_panel_beside_others_join_again_as_they_were():
+    from swinviz.figures._core.narrow import unwrap
+
+    assert unwrap("Block 0 (W-MSA), head 0:<br>where token") == \
+        "Block 0 (W-MSA), head 0: where token"
+    assert unwrap("窗口中的注<br>意力头 0") == "窗口中的注意力头 0"  # no space inside Chinese
+    assert unwrap("注意力头<br>0：token<br>(6, 6)") == "注意力头 0：token (6, 6)"
+    assert unwrap("a<br><sup>b</sup><br><sup>c</sup>") == "a<br><sup>b c</sup>"

@@ -12,11 +12,12 @@ left to right.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .layout import axis_key
 from .template import Template
-from .text import lines_px, rewrap_lines
+from .text import is_cjk, lines_px, rewrap_lines, text_px
 
 SMALL_PANEL_PX = 120  # narrowest panel: rows of more than 3 panels keep this many a row
 GAP_PX = 14  # between stacked panels, above their titles
@@ -110,18 +111,24 @@ def rows_of(panels: list[Panel]) -> list[list[Panel]]:
     return [sorted(r, key=lambda p: p.x[0]) for r in rows]
 
 
+def _joined(a: str, b: str) -> str:
+    """Two pieces of a line broken apart, joined again: Chinese is broken between two of its
+    characters (no space was there), anything else at a space."""
+    plain = re.compile(r"<[^>]+>")
+    end, start = plain.sub("", a)[-1:], plain.sub("", b)[:1]
+    return a + b if is_cjk(end or " ") and is_cjk(start or " ") else a + " " + b
+
+
 def unwrap(text: str) -> str:
     """Lines a kind broke for a panel beside others joined again, to be wrapped to the new
     width: plain lines with plain lines, lines set in their own size (`<sup>...</sup>`, a sized
     `<span>`) with the next line in the same tag."""
-    import re
-
     out: list[tuple[str, str, str]] = []  # (opening tag or "", body, closing tag)
     for line in (text or "").split("<br>"):
         m = re.fullmatch(r"(<sup>|<span style='font-size:\d+px'>)(.*)(</sup>|</span>)", line)
         piece = (m.group(1), m.group(2), m.group(3)) if m else ("", line, "")
         if out and out[-1][0] == piece[0] and out[-1][1] and piece[1]:
-            out[-1] = (piece[0], out[-1][1] + " " + piece[1], piece[2])
+            out[-1] = (piece[0], _joined(out[-1][1], piece[1]), piece[2])
         else:
             out.append(piece)
     return "<br>".join(a + b + c for a, b, c in out)
@@ -303,8 +310,6 @@ def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Templat
 
 def _legend(layout: dict, data: list[dict], plot_w: float, t: Template) -> float:
     """The legend under the plots, horizontal, long names wrapped; its height in px (0: none)."""
-    from .text import text_px
-
     if not layout.get("showlegend", True) or not any(
             tr.get("showlegend") is not False and tr.get("name") for tr in data):
         return 0.0
