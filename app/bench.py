@@ -34,6 +34,10 @@ from . import picture, runs
 from .session import Shown
 
 ROOT = Path(__file__).resolve().parent.parent
+# gradio_client's settings here: no file is downloaded (the answers' files stay on the server,
+# which is this machine), because each download leaves an empty folder in the system's temporary
+# folder (gradio_client's `_download_file`); the figures come back as JSON either way
+CLIENT = dict(verbose=False, download_files=False)
 
 
 def _payload_bytes(outputs) -> int:
@@ -139,7 +143,7 @@ def _http_run_ms(photo: str, size: int, repeat: int) -> float:
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
                 **launch_options())
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(f"http://127.0.0.1:{port}/", **CLIENT)
         client.predict(handle_file(photo), img_size=str(size), api_name="/explore")
         ms, _ = _median_ms(lambda: client.predict(handle_file(photo), img_size=str(size),
                                                   api_name="/explore"), repeat)
@@ -236,7 +240,7 @@ def load_test(photo: str, n: int = 16, size: int = 224, time_limit_s: float = 30
 
             def ask(path):
                 t0 = time.perf_counter()
-                out = Client(url, verbose=False).predict(handle_file(path), img_size=str(size),
+                out = Client(url, **CLIENT).predict(handle_file(path), img_size=str(size),
                                                          weights=weights, api_name="/explore")
                 # every figure but "cost", which shows this run's measured forward time
                 plots = [o["plot"] for k, o in zip(KINDS, out[: len(KINDS)], strict=True)
@@ -315,7 +319,7 @@ def refused(photo: str) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         server = _serve(port, Path(tmp) / "app.log")
         try:
-            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            client = Client(f"http://127.0.0.1:{port}/", **CLIENT)
             for case in REFUSED_CASES:
                 rss0 = _rss_mb(pid=server.pid)
                 t0 = time.perf_counter()
