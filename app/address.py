@@ -26,9 +26,10 @@ from swinviz.figures.registry import REGISTRY
 from swinviz.lesson import check_lang
 from swinviz.settings import (
     ALL_HEADS,
+    MAX_QUERY_SET,
     parse_block,
     parse_head,
-    parse_query,
+    parse_query_set,
     parse_stage_pair,
 )
 from swinviz.without import parse_parts
@@ -40,7 +41,8 @@ from .lesson import LESSON_TAB
 from .session import Shown, block_choices, by_name, head_choices, pair_choices
 from .settings import DEFAULTS, MODEL_FIELDS, ModelSettings, parse_settings
 
-MAX_VALUE_CHARS = 200  # a link's value longer than this is not read
+MAX_VALUE_CHARS = 200  # a link's value longer than this is not read ...
+QUERY_MAX_CHARS = 8 * MAX_QUERY_SET  # ... but a query set's: "rrr,ccc;" a patch
 # what a link may say, in the order it is read (the model first: it decides the grid)
 MODEL_KEYS = ("img_size", "window_size", "shift_size", "weights", "seed")
 KEYS = ("example", *MODEL_KEYS, "without", "stage", "pair", "query", "block", "head", "target",
@@ -93,8 +95,9 @@ def read_address(params: Mapping[str, str]) -> Link:
     for name in sorted(set(got) - set(KEYS)):
         drop(name, f"not a setting of this page; it takes {', '.join(KEYS)}")
     for name in KEYS:
-        if name in got and len(got[name]) > MAX_VALUE_CHARS:
-            drop(name, f"longer than {MAX_VALUE_CHARS} characters")
+        most = QUERY_MAX_CHARS if name == "query" else MAX_VALUE_CHARS
+        if name in got and len(got[name]) > most:
+            drop(name, f"longer than {most} characters")
             del got[name]
     link.model = _model(got, link)
     cfg = link.model.config()
@@ -108,13 +111,19 @@ def read_address(params: Mapping[str, str]) -> Link:
     stage = _checked(link, drop, got, "stage", lambda v: parse_stage_pair(cfg, v, 0)[0]) or 1
     _checked(link, drop, got, "pair", lambda v: parse_stage_pair(cfg, stage, v)[1])
     geo = cfg.stage(stage)
-    _checked(link, drop, got, "query", lambda v: "{},{}".format(*parse_query(v, geo.grid)))
+    _checked(link, drop, got, "query", lambda v: query_text(*parse_query_set(v, geo.grid)))
     _checked(link, drop, got, "block", parse_block)
     _checked(link, drop, got, "head", lambda v: _head(v, geo.num_heads, stage))
     _checked(link, drop, got, "target", lambda v: _target(v, cfg))
     _checked(link, drop, got, "tab", _tab)
     _checked(link, drop, got, "lang", lambda v: check_lang(v.lower()))
     return link
+
+
+def query_text(query: tuple[int, int] | None, added=()) -> str:
+    """The address's query: "r,c", and for a query set the patches added to it after the query,
+    "r,c;r,c;..." (`parse_query_set` reads it back); "" for none."""
+    return ";".join(f"{r},{c}" for r, c in ((query, *added) if query is not None else ()))
 
 
 def _checked(link: Link, drop, got: dict, name: str, parse):
@@ -196,7 +205,7 @@ def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> 
             out["without"] = ",".join(exp.without)
         out["stage"], out["pair"] = str(exp.stage), str(exp.pair)
         if view.query is not None:
-            out["query"] = f"{view.query[0]},{view.query[1]}"
+            out["query"] = query_text(view.query, view.added)
         out["block"] = str(shown.block)
         out["head"] = ALL_HEADS if shown.head is None else str(shown.head)
         ev, top = getattr(exp, "evidence", None), exp.top5 or []

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from swinviz.figures import KINDS, QUERY_KINDS
 
-from . import picture, runs
+from . import evidence, picture, runs
 from .session import Shown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,7 +95,8 @@ def measure(photo: str, size: int = 224, repeat: int = 7, http: bool = True) -> 
 def measure_stages(photo: str, size: int = 224, repeat: int = 5) -> dict:
     """Per stage, the page's path (server time, median of `repeat`): an upload to the open
     tab's figures (`run(first=...)`: model + the first tab's figure + the clickable image), the
-    other figures that follow (`rest`), and both together (upload to all figures; the page's
+    other figures that follow (`rest`, after the class evidence's pass, as the page's
+    `on_rest`), and both together (upload to all figures; the page's
     attention figure carries its click pack), with the click pack's size and time."""
     import os
 
@@ -110,6 +111,7 @@ def measure_stages(photo: str, size: int = 224, repeat: int = 5) -> dict:
             t0 = time.perf_counter()
             view = runs.run(photo, img_size=size, stage=stage, pack=True, first=first)[-1]
             t1 = time.perf_counter()
+            evidence.complete(view)  # as the page's `on_rest`: the run's evidence pass, then
             runs.rest(view, Shown(), first=first)
             t2 = time.perf_counter()
             firsts.append((t1 - t0) * 1e3)

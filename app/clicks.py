@@ -21,9 +21,9 @@ from swinviz import SettingsError
 from swinviz.config import short
 from swinviz.figures import QUERY_KINDS
 from swinviz.lesson.i18n import check_lang
-from swinviz.settings import parse_query
+from swinviz.settings import MAX_QUERY_SET, parse_query
 
-from .picture import click_to_token, query_image, query_image_file
+from .picture import click_to_token, query_image, query_image_file, resolved_query
 from .plotting import add_page_meta, build_plots, figure_or_placeholder, plot_text
 from .runs import PAGE_RUNS
 from .session import Shown, View, by_name, message, parse_template, user_error
@@ -61,7 +61,7 @@ def pick_query_at(view: View | None, x: float, y: float, shown: Shown = Shown())
     if view is None:
         raise user_error("Upload an image first; then click it to pick a patch.")
     fx, fy = _coordinate("x", x), _coordinate("y", y)
-    view = replace(view, query=click_to_token(view, fx, fy))
+    view = replace(view, query=click_to_token(view, fx, fy), added=())
     plots = build_plots(view, QUERY_KINDS, **shown.options())
     return (view, query_image(view, shown.block), *plots)
 
@@ -87,7 +87,7 @@ CLICK_MESSAGE_MAX_CHARS = 1024  # a few short fields
 FLOW_MODES = ("page", "text")
 CLICK_MESSAGE_SHAPE = ('{"v": 1, "at": {"run": ..., "row": r, "col": c} or null, "drew": {"run": '
                        '..., "block": 0 or 1, "head": h or null, "row": r, "col": c} or null, '
-                       '"flow": "page", "text" or null}')
+                       '"flow": "page", "text" or null, "add": true or false}')
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,14 @@ class ClickMessage:
     flow: "page" when the page asked `page_flow` for the flow figure itself (the server leaves
     it out), "text" when the page draws the flow figure from the JSON text the server sends,
     None when gr.Plot draws it.
+    add: True for a shift-click: the token is added to the query set, or taken out of it when
+    it is there already (`toggled`); the query stays, and so does the flow figure.
     """
 
     at: tuple[str, int, int] | None = None
     drew: tuple[str, int, int | None, int, int] | None = None
     flow: str | None = None
+    add: bool = False
 
 
 def _message_whole(where: str, name: str, value, *, none: bool = False) -> int | None:
@@ -170,7 +173,24 @@ def parse_click_message(text) -> ClickMessage:
     if flow is not None and flow not in FLOW_MODES:
         raise ValueError(f"The click message's \"flow\" must be \"page\", \"text\" or null, "
                          f"got {short(flow)}.")
-    return ClickMessage(at=at, drew=drew, flow=flow)
+    add = msg.get("add", False)
+    if not isinstance(add, bool):
+        raise ValueError(f"The click message's \"add\" must be true or false, got {short(add)}.")
+    return ClickMessage(at=at, drew=drew, flow=flow, add=add)
+
+
+def toggled(view: View, token: tuple[int, int]) -> View:
+    """A shift-click on `token`: added to the query set, or taken out of it when it is there
+    (the query itself stays); refused past MAX_QUERY_SET patches."""
+    query = resolved_query(view)
+    if token == query:
+        return view
+    if token in view.added:
+        return replace(view, query=query, added=tuple(q for q in view.added if q != token))
+    if len(view.added) + 1 >= MAX_QUERY_SET:
+        raise user_error(f"A query set holds at most {MAX_QUERY_SET} patches; Shift+click one "
+                         f"of them to take it out, or click to start a new set.")
+    return replace(view, query=query, added=(*view.added, token))
 
 
 def page_drew(view: View, msg: ClickMessage, block: int, head: int | None,
@@ -211,7 +231,8 @@ def pick_query_page(values: Mapping, evt: gr.SelectData):
         msg = parse_click_message(named.get("message"))
     except ValueError as exc:
         raise user_error(str(exc)) from None
-    view = replace(view, query=page_token(view, msg) or click_to_token(view, fx, fy))
+    token = page_token(view, msg) or click_to_token(view, fx, fy)
+    view = toggled(view, token) if msg.add else replace(view, query=token, added=())
     with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
         return _page_click(view, shown, msg)
 
@@ -219,7 +240,7 @@ def pick_query_page(values: Mapping, evt: gr.SelectData):
 def _page_click(view: View, shown: Shown, msg: ClickMessage):
     drew = page_drew(view, msg, shown.block, shown.head, view.query)
     skip = {"attention"} if drew else set()
-    if msg.flow == "page":
+    if msg.flow == "page" or msg.add:  # asked by the page, or the query's own: as it was
         skip.add("flow")
     todo = [k for k in QUERY_KINDS if k not in skip]
     plots = dict(zip(todo, build_plots(view, todo, **shown.options(), pack=True), strict=True))

@@ -150,6 +150,7 @@ def on_rest(values: Mapping):
             status == DUPLICATE):
         return tuple(gr.skip() for _ in KINDS)
     view, shown = Shown.of(named)
+    evidence.complete(view)  # the run's class evidence, left for now (`runs.run_settings`)
     return runs.rest(view, shown, first=open_kinds(named.get("open_tab")))
 
 

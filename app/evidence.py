@@ -18,10 +18,11 @@ from swinviz.image.prepare import to_tensor
 
 from .budget import evidence_fits
 from .plotting import build_plots
+from .runs import EVIDENCE
 from .session import EXPECTED, Shown, message, user_error
 from .state import load_cached_model
 
-KIND = "evidence"
+KIND = EVIDENCE
 PICKER_LABEL = "Class to explain: one of the top 5, or type an ImageNet class (name or index)"
 
 
@@ -106,6 +107,23 @@ def api_target(settings, text) -> int | str | None:
     return class_asked(settings.config(), text)
 
 
+def complete(view) -> None:
+    """The evidence pass a page run left for after its first figure (`View.evidence_due`):
+    run now, into the run's exploration, before the class-evidence figure is drawn. Nothing
+    when none is due or the run is gone; a failure leaves the figure its sentence."""
+    due = getattr(view, "evidence_due", None)
+    exp = view.held.exp if due is not None else None
+    if exp is None:
+        return
+    view.evidence_due = None
+    try:
+        exp.evidence = _evidence_call(view.settings, exp.image, due[0], exp.stage,
+                                      exp.blocks[1])
+    except EXPECTED as exc:
+        exp.evidence_note = message(exc)
+    view.held.refresh()
+
+
 def explain_class(view, block, head, template, text, lang="en"):
     """The picker changed (the view controls' values as the page sends them, the picker's
     text and the page's language): the maps for that class, then the figure. Returns its
@@ -116,6 +134,7 @@ def explain_class(view, block, head, template, text, lang="en"):
     exp = view.exp
     cfg = view.settings.config()
     target = class_asked(cfg, text)
+    view.evidence_due = None  # the class asked for wins over the run's own pass
     skipped = evidence_fits(cfg, exp.stage, exp.pair)
     if skipped:
         raise user_error(f"No class evidence here: {skipped}.")

@@ -514,8 +514,12 @@
   }
 
   function onClick(ev) {
-    if (ev.swinvizReplay || !S.instant) return; // handed on to Gradio (holdClick), or path off
+    if (ev.swinvizReplay) return; // handed on to Gradio (holdClick)
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
+    // a shift-click adds the patch to the query set (or takes it out): the server draws the
+    // summed figure, and the query, with its flow figure, stays
+    if (img) S.add = !!ev.shiftKey;
+    if (!S.instant) return; // path off: Gradio gets every click as it is
     S.drew = null;
     S.flowAsked = false;
     S.at = null;
@@ -523,6 +527,7 @@
     S.clickSeq++;
     S.flowParked = null;
     S.at = pageAt(img, ev);
+    if (S.add) return;
     const t0 = performance.now();
     // the flow figure shown: asked for now, drawn when it comes
     const flow = flowPage();
@@ -614,11 +619,13 @@
   // version 1, "at" the token the page found for the click (`pageAt`), "drew" the attention
   // figure the page redrew itself (its run, block, head, token), "flow" "page" when the page
   // asked for the flow figure itself (`askFlow`), "text" when the answer should carry it as
-  // text for the page to draw, else null. The in-page path off: "" (the server draws all).
+  // text for the page to draw, else null; "add" true for a shift-click (the query set). The
+  // in-page path off: "" (the server draws all), or only "add" for a shift-click.
   S.flowSeq = 0;
   S.clickSeq = 0;
   S.message = () => (S.instant ? JSON.stringify({ v: 1, at: S.at || null, drew: S.drew || null,
-    flow: S.flowAsked ? "page" : flowOpen() ? "text" : null }) : "");
+    flow: S.flowAsked ? "page" : flowOpen() ? "text" : null, add: !!S.add })
+    : S.add ? JSON.stringify({ v: 1, add: true }) : "");
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {
     if (kind === "flow") return showParkedFlow();

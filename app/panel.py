@@ -174,6 +174,19 @@ def query_caption(view: View | None, block=1, lang: str = "en") -> str:
     return say(lang, "**Query patch:** row {r}, column {c} of stage {stage}'s {H}x{W} tokens "
                      "({p}x{p} px each; yellow square in the ring). The outlined, bright area "
                      "is its window in {name}: the only patches it can attend to in that "
-                     "block. Click anywhere on the image to pick another patch.",
+                     "block. Click anywhere on the image to pick another patch; Shift+click "
+                     "adds a patch to a query set.",
                r=r, c=c, stage=exp.stage, H=exp.grid[0], W=exp.grid[1], p=exp.patch_size,
-               name=name)
+               name=name) + _query_set(view, lang)
+
+
+def _query_set(view: View, lang: str) -> str:
+    """The caption's sentence on the patches added to the query (none: "")."""
+    if not view.added:
+        return ""
+    shown = ", ".join(f"({r}, {c})" for r, c in view.added[:8])
+    return " " + say(lang, "**Query set:** the query and {patches}{more} (small yellow "
+                           "squares): the attention figure sums their attention. Shift+click "
+                           "one again to take it out; a plain click starts a new set.",
+                     patches=shown, more=f" … (+{len(view.added) - 8})"
+                     if len(view.added) > 8 else "")

@@ -61,7 +61,8 @@ def _outline_segments(inside: np.ndarray, p: int) -> list[tuple[int, int, int, i
 
 def query_image(view: View | None, block: int = 1) -> Image.Image | None:
     """The model's image, enlarged, with the query patch marked (yellow square in a ring) and
-    its window in `block` outlined in that block's colour; the rest is dimmed."""
+    its window in `block` outlined in that block's colour; the rest is dimmed. The patches
+    added to the query (a query set) are yellow squares."""
     if view is None:
         return None
     from swinviz.figures._core.palette import BLOCK_COLORS, QUERY_COLOR
@@ -95,6 +96,10 @@ def query_image(view: View | None, block: int = 1) -> Image.Image | None:
                  width=lw)
     draw.rectangle([x0 - lw, y0 - lw, x0 + p + lw - 1, y0 + p + lw - 1], outline="black", width=lw)
     draw.rectangle([x0, y0, x0 + p - 1, y0 + p - 1], outline=QUERY_COLOR, width=lw)
+    for ar, ac in view.added:  # the query set's other patches: yellow squares, no ring
+        ax, ay = ac * p, ar * p
+        draw.rectangle([ax - 1, ay - 1, ax + p, ay + p], outline="black", width=1)
+        draw.rectangle([ax, ay, ax + p - 1, ay + p - 1], outline=QUERY_COLOR, width=max(2, lw - 1))
     return out
 
 

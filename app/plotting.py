@@ -39,13 +39,13 @@ def placeholder(kind: str, message: str, template: str = "default") -> go.Figure
 
 
 def figure_or_placeholder(kind: str, exp, *, block: int = 1, head: int | None = 0,
-                          query: tuple[int, int] | None = None,
+                          query: tuple[int, int] | None = None, added: tuple = (),
                           template: str = "default", lang: str = "en") -> go.Figure:
     """make_figure, or a placeholder saying why when it fails (a bug): one broken figure must not
     take the page down."""
     try:
-        return make_figure(kind, exp, block=block, head=head, query=query, template=template,
-                           lang=lang)
+        return make_figure(kind, exp, block=block, head=head, query=query, added=added,
+                           template=template, lang=lang)
     except Exception as exc:
         log.exception("figure %s failed", kind)
         return placeholder(
@@ -57,7 +57,8 @@ def build_figures(view: View, kinds=KINDS, *, block: int = 1, head: int | None =
     """The requested figures; a kind that fails (a bug) becomes a placeholder."""
     exp = view.exp  # outside the try: a dropped exploration is the user's message, not a figure's
     return {kind: figure_or_placeholder(kind, exp, block=block, head=head, query=view.query,
-                                        template=template, lang=lang) for kind in kinds}
+                                        added=view.added, template=template, lang=lang)
+            for kind in kinds}
 
 
 def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0,
@@ -77,7 +78,7 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
         if kind in SETTINGS_KINDS:
             key = (view.settings.cache_key(), exp.stage, exp.pair, exp.without, kind, block, head,
                    template, lang, query)
-            try:
+            try:  # (these kinds draw the query alone: a query set is the attention figure's)
                 text = FIGURES.get(key, lambda k=kind: plot_text(k, make_figure(
                     k, exp, block=block, head=head, query=view.query, template=template,
                     lang=lang)))
@@ -87,10 +88,10 @@ def build_plots(view: View, kinds=KINDS, *, block: int = 1, head: int | None = 0
                 pass
         fig = build_figures(view, (kind,), block=block, head=head, template=template,
                             lang=lang)[kind]
-        # the lecture template states the query's strongest keys in its note: clicks there go
-        # to the server
+        # the lecture template states the query's strongest keys in its note, and a query set's
+        # figure sums several queries: clicks there go to the server
         if pack and instant.INSTANT_CLICKS and kind == "attention" and template == "default" \
-                and not (fig.layout.meta or {}).get("placeholder"):
+                and not view.added and not (fig.layout.meta or {}).get("placeholder"):
             add_click_pack(view, fig, block, head)
         elif kind == "attention" and isinstance(fig.layout.meta, dict):
             # the figure's redraw contract (its traces' roles, its texts' templates) serves the

@@ -56,6 +56,7 @@ from .state import (
 log = logging.getLogger("swinviz.app")
 # ZeroGPU: the seconds a model run may hold the GPU (the whole model at 448 px takes < 10 s)
 GPU_DURATION_S = 60
+EVIDENCE = "evidence"  # the class-evidence figure's kind (app.evidence.KIND)
 # run_id -> the session's Held, weakly: an entry lives exactly as long as the session keeps that
 # run (its gr.State), so the page's direct flow requests (`page_flow`) see only live runs
 PAGE_RUNS: weakref.WeakValueDictionary[str, Held] = weakref.WeakValueDictionary()
@@ -102,10 +103,12 @@ def exploration_to_cpu(exp):
 
 
 def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int = 0,
-                      without: tuple[str, ...] = (), target: int | str | None = None):
+                      without: tuple[str, ...] = (), target: int | str | None = None,
+                      evidence: bool = True):
     """The only model call: plain, picklable arguments in (settings, the image as a path, bytes,
     PIL image or array, stage, pair, the parts to leave out, the class the evidence explains:
-    None for the top class), a CPU Exploration out.
+    None for the top class; evidence=False leaves the evidence pass for later,
+    `app.evidence.complete`), a CPU Exploration out.
 
     On a Hugging Face Space with ZeroGPU this runs in another process with a GPU borrowed for
     GPU_DURATION_S seconds (`spaces.GPU`): the model is loaded there on first use (and kept in
@@ -115,7 +118,7 @@ def explore_on_device(settings: ModelSettings, image, stage: int = 1, pair: int 
     # Grad-CAM of the top class (or `target`) for the class-evidence tab: one more forward and
     # backward pass, where its memory fits the request's limit (else the figure says why)
     skipped = evidence_fits(settings.config(), stage, pair)
-    evidence = False if skipped else True if target is None else target  # class 0 is a class
+    evidence = False if skipped or not evidence else True if target is None else target
     exp = model.explore(image, stage=stage, pair=pair, without=without, evidence=evidence)
     exp.evidence_note = skipped
     return exploration_to_cpu(exp)
@@ -176,9 +179,10 @@ def _received(path) -> str:
 
 def explore_image(image, settings: ModelSettings, progress=None, *, stage: int = 1,
                   pair: int = 0, without: tuple[str, ...] = (),
-                  target: int | str | None = None) -> View:
+                  target: int | str | None = None, evidence: bool = True) -> View:
     """Image + settings -> View (model run; `target`: the class the evidence explains, None
-    for the top class); expected failures become gr.Error."""
+    for the top class; evidence=False: its pass is left for after the first figure, the View's
+    `evidence_due`); expected failures become gr.Error."""
     image = image_source(image)
     if image is None:
         raise user_error("Upload an image first (or click one of the examples).")
@@ -187,7 +191,7 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
         progress(0.1, desc="Loading the model")
     t0 = time.perf_counter()
     try:
-        exp = _run_model(settings, image, stage, pair, without, target)
+        exp = _run_model(settings, image, stage, pair, without, target, evidence)
     except EXPECTED as exc:
         raise user_error(message(exc)) from None
     except MemoryError:
@@ -199,9 +203,10 @@ def explore_image(image, settings: ModelSettings, progress=None, *, stage: int =
     held = EXPLORATIONS.admit(Held(slim_exploration(exp)))
     run_id = uuid.uuid4().hex  # 128 random bits: the page's name for this run (PAGE_RUNS)
     PAGE_RUNS[run_id] = held
+    due = (target,) if not evidence and not exp.evidence_note else None
     return View(held=held, settings=settings, run_ms=(time.perf_counter() - t0) * 1e3,
                 timings=dict(getattr(exp, "timings_ms", {}) or {}), run_id=run_id,
-                example=example_name(image))
+                example=example_name(image), evidence_due=due)
 
 
 def example_name(image) -> str | None:
@@ -289,9 +294,12 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
     spot = query_spot(carry) if q is None else None
     if spot is not None:  # the query picked before, on the same spot of the image
         q = token_at(spot, settings.img_size, geo.grid, geo.patch_px)
+    # the page: the class evidence (a backward pass, 150-250 ms) waits for the other tabs'
+    # figures (`rest`), unless its tab is the one open
     view = explore_image(image, settings, progress, stage=s, pair=p, without=opts.without,
-                         target=target)
-    view = replace(view, query=q, spot=spot)
+                         target=target, evidence=first is None or EVIDENCE in first)
+    # a query set comes only with its query (a link, the API); a carried query comes alone
+    view = replace(view, query=q, spot=spot, added=opts.added if spot is None else ())
     if progress is not None:
         progress(0.6, desc="Drawing the figures")
     if first is None:

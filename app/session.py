@@ -60,11 +60,16 @@ class View:
     held: Held
     settings: ModelSettings
     query: tuple[int, int] | None = None  # None: the figures' default patch
+    # patches added to the query by shift-click (a query set, summed in the attention figure)
+    added: tuple[tuple[int, int], ...] = ()
     run_ms: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     run_id: str = ""  # names this model run in the page's click packs (app.instant)
     spot: tuple[float, float] | None = None  # the image spot a carried query stands for
     example: str | None = None  # the shipped example it shows, by name (for the address)
+    # the class evidence left for after the first figure (`app.evidence.complete`): (the class
+    # it explains,), None for the top class; None when nothing is left to do
+    evidence_due: tuple[int | str | None] | None = None
 
     @property
     def exp(self):  # swinviz.Exploration

@@ -348,12 +348,13 @@ def then_sync(c: SimpleNamespace, event) -> None:
                   [head, block, query_md, *tab_mds],
                   **PRIVATE)
     event.success(*c.after_run_lesson, **PRIVATE)
-    event.success(evidence.picker, [view], [c.evidence_class], **PRIVATE)
     event.success(lambda: ("", ""), None, [c.link_query, c.link_target],
                   **PRIVATE)  # a link's query and class: used once
-    event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
-                  api_visibility="private", show_progress="hidden",
-                  trigger_mode="always_last", **DRAW_KW)
+    rest = event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
+                         api_visibility="private", show_progress="hidden",
+                         trigger_mode="always_last", **DRAW_KW)
+    # the class picker once the run's evidence is there (it may come with the rest)
+    rest.then(evidence.picker, [view], [c.evidence_class], **PRIVATE)
     event.success(shift_animation_for, [view, open_tab], [shift_anim],
                   api_visibility="private", show_progress="hidden",
                   trigger_mode="always_last", **DRAW_KW)

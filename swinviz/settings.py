@@ -72,6 +72,31 @@ def parse_query(query, grid: tuple[int, int]) -> tuple[int, int] | None:
     return r, c
 
 
+MAX_QUERY_SET = 64  # patches in a query set (the query and those added to it, shift-click)
+
+
+def parse_query_set(query, grid: tuple[int, int]) -> tuple[tuple[int, int] | None,
+                                                            tuple[tuple[int, int], ...]]:
+    """The query patch and the patches added to it (a query set, whose attention the attention
+    figure sums): from "r,c;r,c;..." (the first is the query), a list of [r, c] pairs, or any
+    single patch `parse_query` takes. Repeats are dropped; at most MAX_QUERY_SET patches (counted
+    before any is parsed); SettingsError otherwise. Returns (query, added)."""
+    if isinstance(query, str) and ";" in query and "," in query:
+        parts = [p for p in query.split(";", MAX_QUERY_SET) if p.strip()]
+    elif isinstance(query, (list, tuple)) and query and \
+            all(isinstance(p, (list, tuple)) for p in query):
+        parts = list(query[:MAX_QUERY_SET + 1])
+    else:
+        return parse_query(query, grid), ()
+    if len(parts) > MAX_QUERY_SET:
+        raise SettingsError(f"query names more than {MAX_QUERY_SET} patches; a query set holds "
+                            f"at most {MAX_QUERY_SET}")
+    patches = tuple(dict.fromkeys(parse_query(p, grid) for p in parts))
+    if None in patches:
+        raise SettingsError(f"every patch of a query set is \"row,col\", got {short(query)}")
+    return (patches[0], patches[1:]) if patches else (None, ())
+
+
 ALL_HEADS = "all"  # the head value that draws every head side by side
 TEMPLATES = ("default", "lecture", "narrow")  # swinviz.figures' templates (a test checks)
 
@@ -127,7 +152,8 @@ class Settings:
     """One exploration's settings, every field checked: the model (`config`, a validated
     SwinConfig), the traced pair (`stage` 1-4 as the paper numbers them, `pair` p: blocks 2p
     and 2p+1), and what the figures show (`query` (row, col) on the stage's token grid or None
-    for the figures' default patch, `block` 0 / 1, `head` or None for all heads, `template`),
+    for the figures' default patch, `added` the patches added to it (a query set, summed in
+    the attention figure), `block` 0 / 1, `head` or None for all heads, `template`),
     and `without`: the parts the model leaves out in every block ("shift", "mask", "bias";
     () for Swin as it is, `SwinTransformer.without`).
 
@@ -144,22 +170,24 @@ class Settings:
     head: int | None = 0
     template: str = "default"
     without: tuple[str, ...] = ()
+    added: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def parse(cls, config: SwinConfig, *, stage=1, pair=0, query=None, block=1, head="0",
               template="default", without=None) -> Settings:
         """Check every value against the model (SettingsError with its sentence): the stage and
-        pair it has, a query inside the stage's grid, a block of the pair, one of the stage's
-        heads (or "all"), a template."""
+        pair it has, a query (or a query set, "r,c;r,c", `parse_query_set`) inside the stage's
+        grid, a block of the pair, one of the stage's heads (or "all"), a template."""
         s, p = parse_stage_pair(config, stage, pair)
         geo = config.stage(s)
-        return cls(config, s, p, _field("query", parse_query, query, geo.grid),
+        q, added = _field("query", parse_query_set, query, geo.grid)
+        return cls(config, s, p, q,
                    _field("block", parse_block, block),
                    _field("head", parse_head, head, geo.num_heads, s),
                    _field("template", parse_template, template),
-                   _field("without", parse_parts, without))
+                   _field("without", parse_parts, without), added)
 
     def figure_options(self) -> dict:
         """What `swinviz.figures.make_figure` takes (the lecture takes its query)."""
-        return dict(block=self.block, head=self.head, query=self.query,
+        return dict(block=self.block, head=self.head, query=self.query, added=self.added,
                     template=self.template)

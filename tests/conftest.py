@@ -62,19 +62,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _temporary_files_stay_in_the_session(tmp_path_factory):
-    """Point `tempfile` at a folder of this session's pytest temporary tree (which pytest prunes),
-    so that nothing a test makes is left in the system's temporary folder. gradio_client, for one,
-    leaves an empty folder there for every file it downloads (client.py `_download_file`)."""
-    import tempfile
-
-    before = tempfile.tempdir
-    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
-    yield
-    tempfile.tempdir = before
-
-
 @pytest.fixture(scope="session")
 def server():
     """The app, launched in this process on a free loopback port; yields its URL."""

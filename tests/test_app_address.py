@@ -106,3 +106,23 @@ def test_the_class_the_evidence_explains_is_in_the_address_and_reads_back():
     params = dict(parse_qsl(address_of(view, Shown()).removeprefix("?")))
     assert params["target"] == "281" and view.exp.evidence.target == 281
     assert read_address(params).values["target"] == "281"
+
+
+def test_a_query_set_is_in_the_address_and_reads_back():
+    """A run asked for with a query set ("r,c;r,c", as the API and a link give it): the view
+    holds the set, its address writes it, and the address read back runs the same set."""
+    cat = examples()["cat"]
+    view = runs.run(cat, img_size=224, weights="random", stage=2, query="5,9;0,0;5,9;27,27",
+                    block="1", head="0")[-1]
+    assert (view.query, view.added) == ((5, 9), ((0, 0), (27, 27)))
+    params = dict(parse_qsl(address_of(view, Shown()).removeprefix("?")))
+    assert params["query"] == "5,9;0,0;27,27"
+    link = read_address(params)
+    assert link.note == "" and link.values["query"] == "5,9;0,0;27,27"
+    again = runs.run(cat, img_size=224, weights="random", stage=2, query=link.values["query"])
+    assert (again[-1].query, again[-1].added) == (view.query, view.added)
+    from swinviz.figures import KINDS
+
+    assert "and 2 more attend" in again[KINDS.index("attention")].plot
+    bad = read_address(dict(stage="2", query="5,9;28,0"))
+    assert "query=5,9;28,0 (query (28, 0) is outside the 28x28 token grid" in bad.note

@@ -29,7 +29,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def client(server) -> Client:
-    return Client(server, verbose=False)
+    # no download of the answers' files (the clickable image): gradio_client leaves an empty
+    # folder in the system's temporary folder for each (client.py `_download_file`)
+    return Client(server, verbose=False, download_files=False)
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +67,23 @@ def test_every_input_but_the_image_has_a_default(client):
     assert len(info["returns"]) == len(KINDS) + 2
 
 
-def test_explore_with_defaults_returns_every_figure(client, images):
-    result = client.predict(handle_file(str(images[0])), api_name="/explore")
+def test_explore_with_defaults_returns_every_figure(server, images, tmp_path):
+    import tempfile
+
+    # as a remote user's client: the clickable image downloaded (here into tmp_path); the
+    # empty folder gradio_client leaves in the system's temporary folder for it is removed
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    result = Client(server, verbose=False, download_files=tmp_path).predict(
+        handle_file(str(images[0])), api_name="/explore")
+    for left in set(Path(tempfile.gettempdir()).iterdir()) - before:
+        if left.is_dir() and not any(left.iterdir()) and len(left.name) == 40:
+            left.rmdir()
     figs = figures(result)
     for kind, fig in figs.items():
         assert "data" in fig and "layout" in fig, kind
         assert fig["config"]["toImageButtonOptions"]["format"] == "png"
     query_image, badge = result[len(KINDS)], result[len(KINDS) + 1]
-    assert Path(query_image).is_file()
+    assert Path(query_image).is_file() and Path(query_image).is_relative_to(tmp_path)
     assert "Stage 1, pair 0" in badge
     assert "56x56" in badge and "64 windows of 7x7, shift 3" in badge
 

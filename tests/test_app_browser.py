@@ -1361,3 +1361,47 @@ def test_the_page_speaks_chinese_and_back(server, browser):
         assert "Stage" in pg.locator("#stage").inner_text()
     finally:
         pg.close()
+
+
+def test_shift_clicks_sum_the_attention_of_a_query_set(server, browser):
+    """Issue 25, several patches at once: a link opens a query set ("r,c;r,c"); a shift-click
+    adds a patch to it and another takes it out again, the attention figure showing the set's
+    summed attention and the address following; a plain click starts a query of its own."""
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+
+    def title() -> str:
+        return pg.evaluate("""() => { const g = document.querySelector(
+            '#fig-attention .js-plotly-plot'); return g && g.layout && g.layout.title
+            ? g.layout.title.text : ''; }""")
+
+    def shows(query: str, words: str) -> None:
+        pg.wait_for_function(
+            "([q, w]) => new URLSearchParams(location.search).get('query') === q && "
+            "(document.querySelector('#fig-attention .js-plotly-plot') || {}).layout?.title"
+            "?.text?.includes(w)", arg=[query, words])
+
+    def click(r: int, c: int, **how) -> None:
+        img = pg.locator("#query-image img")
+        box = img.bounding_box()
+        img.click(position={"x": (c + 0.5) / 56 * box["width"],
+                            "y": (r + 0.5) / 56 * box["height"]}, **how)
+
+    try:
+        pg.goto(server + "?example=cat&query=20,20;40,8&tab=attention")
+        wait_badge(pg, "Stage 1, pair 0")
+        shows("20,20;40,8", "Where token (20, 20) and 1 more attend, summed")
+        caption = pg.locator("#query-caption")
+        assert "Query set: the query and (40, 8) (small" in caption.inner_text()
+        click(10, 45, modifiers=["Shift"])
+        shows("20,20;40,8;10,45", "and 2 more attend")
+        assert "(40, 8), (10, 45)" in caption.inner_text()
+        pg.screenshot(path=str(ARTIFACTS / "app-49-query-set.png"), full_page=True)
+        click(40, 8, modifiers=["Shift"])  # again: out of the set
+        shows("20,20;10,45", "and 1 more attend")
+        click(30, 30)
+        shows("30,30", "Where token (30, 30) attends")
+        assert "Query set" not in caption.inner_text()
+        assert "more attend" not in title()
+    finally:
+        pg.close()

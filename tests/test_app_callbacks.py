@@ -164,7 +164,7 @@ def test_no_image_is_a_message_not_a_crash():
 
 
 def test_unexpected_failure_becomes_a_message(photo, monkeypatch):
-    def broken(settings, image, stage, pair, without, target=None):
+    def broken(settings, image, stage, pair, without, target=None, evidence=True):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(runs, "_run_model", broken)
@@ -1346,3 +1346,57 @@ def test_the_shifted_windows_title_breaks_before_its_shift(view):
     lines = [line.replace("\u00a0", " ") for line in title.split("<br>")]
     assert any(line.endswith("grid shifted by s = 3") for line in lines), lines
     assert not any(line.startswith("=") or line.strip().isdigit() for line in lines), lines
+
+
+def test_shift_clicks_build_a_query_set_and_a_plain_click_starts_again(view):
+    """A shift-click (the click message's "add") adds its token to the query set: the query
+    and its flow figure stay, the attention figure is the server's sum (no click pack: the page
+    cannot redraw a set), the caption names the set and the image marks it; a shift-click on a
+    token of the set takes it out; a plain click starts a new query alone."""
+    from app import panel
+
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
+
+    def at(r, c):
+        return type("Evt", (), {"index": [c * k + 1, r * k + 1]})()
+
+    add = click_message(add=True)
+    first = clicks.pick_query_page(clicked(view, click_message()), at(5, 2))[0]
+    assert (first.query, first.added) == ((5, 2), ())
+    new, img, att, flow, _, _, flow_text = clicks.pick_query_page(clicked(first, add), at(9, 9))
+    assert (new.query, new.added) == ((5, 2), ((9, 9),))
+    assert flow == gr.skip() and flow_text == ""  # the query's flow figure stays as it is
+    fig = plot_json(att)
+    assert fig["layout"]["title"]["text"].startswith("Where token (5, 2) and 1 more attend")
+    assert "click" not in (fig["layout"].get("meta") or {})
+    with Image.open(img) as marked:
+        assert np.array_equal(np.asarray(marked.convert("RGB")),
+                              np.asarray(picture.query_image(new, 1)))
+    assert not np.array_equal(np.asarray(picture.query_image(new, 1)),
+                              np.asarray(picture.query_image(first, 1)))
+    caption = panel.query_caption(new, 1)
+    assert "row 5, column 2" in caption and "**Query set:** the query and (9, 9) (small" in caption
+    assert "查询集合" in panel.query_caption(new, 1, "zh")
+    more = clicks.pick_query_page(clicked(new, add), at(0, 1))[0]
+    assert more.added == ((9, 9), (0, 1))
+    assert clicks.pick_query_page(clicked(more, add), at(9, 9))[0].added == ((0, 1),)
+    assert clicks.pick_query_page(clicked(more, add), at(5, 2))[0].added == more.added
+    plain = clicks.pick_query_page(clicked(more, click_message()), at(3, 3))[0]
+    assert (plain.query, plain.added) == ((3, 3), ())
+    # the in-page path off: the page sends only "add"
+    off = clicks.pick_query_page(clicked(first, json.dumps({"v": 1, "add": True})), at(1, 1))[0]
+    assert off.added == ((1, 1),)
+    with pytest.raises(ValueError, match='"add" must be true or false'):
+        clicks.parse_click_message(click_message(add="yes"))
+
+
+def test_a_query_set_is_bounded(view, monkeypatch):
+    from dataclasses import replace
+
+    from swinviz.settings import MAX_QUERY_SET
+
+    full = replace(view, query=(0, 0), added=tuple((1, c) for c in range(MAX_QUERY_SET - 1)))
+    evt = type("Evt", (), {"index": [1, 1 + 5 * picture.display_scale(view.exp.image)
+                                     * view.exp.patch_size]})()  # token (5, 0)
+    with pytest.raises(gr.Error, match=f"A query set holds at most {MAX_QUERY_SET} patches"):
+        clicks.pick_query_page(clicked(full, click_message(add=True)), evt)

@@ -121,3 +121,32 @@ def test_a_bad_api_target_is_one_sentence_before_the_run(monkeypatch, text, word
         _explore(target=text)
     assert words.lower() in str(err.value.message).lower()
     assert called == []  # refused before any model work
+
+
+def test_a_page_run_leaves_the_evidence_pass_for_after_its_first_figure():
+    """Issue 28: with another tab open, the page's run draws the open tab's figures without the
+    evidence pass (a backward pass through the model); the other tabs' figures (`on_rest`) bring
+    it, with the same maps a run that made it at once has, and the class asked for in a link
+    too. With the class-evidence tab open, or through the API, it comes with the run."""
+    from app import events
+    from swinviz.figures import KINDS
+
+    page = runs.page_settings(SMALL)
+    at_once = runs.run_settings(PHOTO, page)[-1].exp.evidence  # the API's run
+    assert at_once is not None
+    out = runs.run_settings(PHOTO, page, pack=True, first=("windows",))
+    later = out[-1]
+    assert later.exp.evidence is None and later.evidence_due == (None,)
+    rest = events.on_rest(dict(view=later, block="1", head="0", template="default",
+                               open_tab="windows", status=""))
+    assert later.evidence_due is None and later.exp.evidence is not None
+    fig = figure_json(rest[KINDS.index("evidence")])
+    assert fig["layout"]["meta"]["evidence"]["target"] == at_once.target
+    for s, grid in at_once.by_stage.items():
+        torch.testing.assert_close(later.exp.evidence.by_stage[s], grid)
+    asked = runs.run_settings(PHOTO, page, pack=True, first=("windows",), target=281)[-1]
+    assert asked.evidence_due == (281,)
+    evidence.complete(asked)
+    assert asked.exp.evidence.target == 281
+    now = runs.run_settings(PHOTO, page, pack=True, first=("evidence",))[-1]
+    assert now.evidence_due is None and now.exp.evidence is not None

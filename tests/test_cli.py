@@ -79,8 +79,10 @@ def test_cli_bad_image(tmp_path, capsys, monkeypatch):
 
 def test_parse_query_and_formats():
     assert cli.parse_query("3,4") == (3, 4)
-    with pytest.raises(Exception, match="ROW,COL"):
-        cli.parse_query("3")
+    assert cli.parse_query("3,4;5,6") == [(3, 4), (5, 6)]  # a query set
+    for bad in ("3", "3,4;", "3,4;5", ";".join(["1,1"] * 65)):
+        with pytest.raises(Exception, match="ROW,COL"):
+            cli.parse_query(bad)
     assert export.parse_formats("PNG, svg") == ("png", "svg")
     with pytest.raises(ValueError):
         export.parse_formats("")
@@ -223,7 +225,9 @@ DEVICE = "; use auto, cpu, cuda or cuda:N"
         (["--query=-1,3"], "--query -1,3 is outside the 56x56 token grid"),
         (["--query", "99,99"], "--query 99,99 is outside the 56x56 token grid"),
         (["--size", "112", "--query", "0,28"], "--query 0,28 is outside the 28x28 token grid"),
-        (["--query", "3"], "--query must be ROW,COL (two whole numbers, e.g. 20,25), got '3'"),
+        (["--query", "3"], "--query must be ROW,COL (two whole numbers, e.g. 20,25), or a query "
+                           "set of up to 64 such patches split by ';' (20,25;3,3), got '3'"),
+        (["--query", "3,4;99,0"], "--query 99,0 is outside the 56x56 token grid"),
         (["--size", "inf"], SIZE + ", got 'inf'"),
         (["--size", "-224"], SIZE + ", got '-224'"),
         (["--size", "0"], SIZE + ", got '0'"),
@@ -287,6 +291,9 @@ def test_good_arguments_become_checked_settings(tmp_path):
         width=200, kinds=("regions", "attention"), device="cpu", command="figures",
         arch="swin_tiny_patch4_window7_224", stage=1, pair=0, preset=None,
     )
+    s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--query", "3,4;5,6"])
+    assert (s.query, s.view.added, s.view.figure_options()["added"]) == ((3, 4), ((5, 6),),
+                                                                          ((5, 6),))
     s = cli.figure_settings(["figures", str(CAT), "--out", str(tmp_path), "--head", "2"])
     assert (s.head, s.query, s.shift, s.kinds, s.formats, s.width, s.weights, s.size,
             s.window, s.stage, s.pair, s.template) == (

@@ -21,7 +21,7 @@ def test_settings_parse_checks_every_field_against_the_model():
                        template=None)
     assert (s.stage, s.pair, s.query, s.block, s.head, s.template) == (3, 2, (5, 6), 0, 11,
                                                                        "default")
-    assert s.figure_options() == dict(block=0, head=11, query=(5, 6), template="default")
+    assert s.figure_options() == dict(block=0, head=11, query=(5, 6), added=(), template="default")
     assert Settings.parse(cfg, head="all").head is None
     for kw, field, words in [
             (dict(stage=5), "stage", "stage must be from 1 to 4"),

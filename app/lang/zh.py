@@ -111,8 +111,10 @@ WORDS: dict[str, str] = {
     "**Prediction (top 5):** {classes}": "**预测（前 5）：** {classes}",
     " *(meaningless with random weights)*": " *（随机权重下没有意义）*",
     # the query's caption (app/access.py reads its numbers in either language)
-    "**Query patch:** row {r}, column {c} of stage {stage}'s {H}x{W} tokens ({p}x{p} px each; yellow square in the ring). The outlined, bright area is its window in {name}: the only patches it can attend to in that block. Click anywhere on the image to pick another patch.":
-        "**查询 patch：** 第 {stage} 阶段 {H}x{W} 个 token 中第 {r} 行、第 {c} 列的 token（每个 {p}x{p} 像素；圆环中的黄色方块）。描边的明亮区域是它在{name}中的窗口：它在这个 block 中只能关注这些 patch。点击图像上任意位置可选择另一个 patch。",
+    "**Query patch:** row {r}, column {c} of stage {stage}'s {H}x{W} tokens ({p}x{p} px each; yellow square in the ring). The outlined, bright area is its window in {name}: the only patches it can attend to in that block. Click anywhere on the image to pick another patch; Shift+click adds a patch to a query set.":
+        "**查询 patch：** 第 {stage} 阶段 {H}x{W} 个 token 中第 {r} 行、第 {c} 列的 token（每个 {p}x{p} 像素；圆环中的黄色方块）。描边的明亮区域是它在{name}中的窗口：它在这个 block 中只能关注这些 patch。点击图像上任意位置可选择另一个 patch；按住 Shift 点击可把 patch 加入查询集合。",
+    "**Query set:** the query and {patches}{more} (small yellow squares): the attention figure sums their attention. Shift+click one again to take it out; a plain click starts a new set.":
+        "**查询集合：** 查询和 {patches}{more}（黄色小方块）：注意力图把它们的注意力相加。再次按住 Shift 点击可将其移出；普通点击会开始新的集合。",
     "block {n} (regular windows)": " block {n}（规则窗口）",
     "block {n} (shifted windows)": " block {n}（移位窗口）",
     "block {n} (one window, no shift)": " block {n}（一个窗口，无移位）",

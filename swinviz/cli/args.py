@@ -98,7 +98,8 @@ def _add_common(c: argparse.ArgumentParser, template: str) -> None:
                         "stage 1); options given on the command line win")
     c.add_argument("--query", default=None,
                    help="query patch ROW,COL in the stage's token coordinates "
-                        "(default: a token on a window border near the middle)")
+                        "(default: a token on a window border near the middle); a query set "
+                        "ROW,COL;ROW,COL;...: the attention figure sums its attention")
     c.add_argument("--block", default="1", help="block 0 or 1 of the pair (default 1)")
     c.add_argument("--without", default=None,
                    help="parts to leave out in every block, from shift, mask and bias (e.g. "

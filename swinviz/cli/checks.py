@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 from ..config import expanduser, short
-from ..settings import Settings
+from ..settings import MAX_QUERY_SET, Settings
 from .args import (
     COMMANDS,
     MAX_SIZE,
@@ -38,17 +38,24 @@ def _whole(option: str, text: str, lo: int, hi: int | None, what: str) -> int:
     raise UsageError(f"{option} must be {what}, got {short(text)}")
 
 
-def parse_query(text: str | None) -> tuple[int, int] | None:
-    """"12,40" -> (12, 40); "-1,3" -> (-1, 3) (the grid check refuses it with the grid size)."""
+def parse_query(text: str | None):
+    """"12,40" -> (12, 40); "-1,3" -> (-1, 3) (the grid check refuses it with the grid size);
+    a query set, "12,40;3,3" -> [(12, 40), (3, 3)] (the attention figure sums its attention)."""
     if text is None:
         return None
-    parts = text.split(",")
-    if len(parts) != 2 or not all(re.fullmatch(r"\s*[+-]?\d{1,9}\s*", v) for v in parts):
-        raise UsageError(
-            f"--query must be ROW,COL (two whole numbers, e.g. 20,25), got {short(text)}"
-        )
-    r, c = (int(v) for v in parts)
-    return r, c
+    groups = text.split(";", MAX_QUERY_SET)
+    patches = []
+    for group in groups if len(groups) <= MAX_QUERY_SET else ():
+        parts = group.split(",")
+        if len(parts) != 2 or not all(re.fullmatch(r"\s*[+-]?\d{1,9}\s*", v) for v in parts):
+            break
+        patches.append(tuple(int(v) for v in parts))
+    else:
+        if patches:
+            return patches[0] if len(patches) == 1 else patches
+    raise UsageError(f"--query must be ROW,COL (two whole numbers, e.g. 20,25), or a query set "
+                     f"of up to {MAX_QUERY_SET} such patches split by ';' (20,25;3,3), got "
+                     f"{short(text)}")
 
 
 def _check_out(text: str) -> Path:
@@ -151,7 +158,9 @@ def _as_option(e, cfg, a, size: int) -> str:
     if e.field == "query":  # a ROW,COL of whole numbers (parse_query) outside the grid
         stage, _ = check_stage_pair(cfg, a.stage, a.pair)
         H, W = cfg.stage(stage).grid
-        r, c = parse_query(a.query)
+        patches = parse_query(a.query)
+        patches = patches if isinstance(patches, list) else [patches]
+        r, c = next((q for q in patches if not (0 <= q[0] < H and 0 <= q[1] < W)), patches[0])
         where = (f"token grid of a {size} px input" if stage == 1 else
                  f"token grid of stage {stage} ({size} px input)")
         rows = (f"ROW and COL must be from 0 to {H - 1}" if H == W else

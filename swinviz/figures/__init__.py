@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import plotly.graph_objects as go
 
+from ..settings import MAX_QUERY_SET
 from ._core import TEMPLATES, get_template
 from ._core.narrow import narrow_figure
 from ._core.template import CJK_FONT_FAMILY
@@ -45,8 +46,10 @@ class Selection:
     """What the viewer picked. `block` is the first (0, W-MSA) or second (1, SW-MSA) block of
     the explored pair; `head=None` means all heads side by side; `window=None` means the window
     that holds the query in the chosen block; `query` is (row, col) in the explored stage's token
-    grid (None: `default_query`, a token on a window border near the middle); `lang` the language
-    the figure's words are in (one of the lesson's, `swinviz.lesson.i18n.languages`)."""
+    grid (None: `default_query`, a token on a window border near the middle); `added`: patches
+    added to the query, a query set (the page's shift-click): the attention figure sums the
+    set's attention on the image (the other panels and kinds stay the query's); `lang` the
+    language the figure's words are in (one of the lesson's, `swinviz.lesson.i18n.languages`)."""
 
     block: int = 1
     head: int | None = 0
@@ -55,6 +58,7 @@ class Selection:
     template: str = "default"
     k_pairs: int = 4
     lang: str = "en"
+    added: tuple[tuple[int, int], ...] = ()
 
     def resolved(self, exp) -> Selection:
         """Fill in defaults and check ranges against the exploration (any stage's grid);
@@ -73,18 +77,33 @@ class Selection:
         query = self.query
         if query is None:
             query = default_query(H, W, exp.window_size, exp.shift_size)
-        try:
-            r, c = int(query[0]), int(query[1])
-        except (TypeError, ValueError, IndexError):
-            raise ValueError(f"query must be a (row, col) pair of whole numbers, "
-                             f"got {query!r}") from None
-        if not (0 <= r < H and 0 <= c < W):
-            raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
+        r, c = _patch("query", query, H, W)
+        if len(self.added) >= MAX_QUERY_SET:
+            raise ValueError(f"a query set holds at most {MAX_QUERY_SET} patches (the query and "
+                             f"{MAX_QUERY_SET - 1} added), got {len(self.added) + 1}")
+        added = tuple(q for q in dict.fromkeys(_patch("added", q, H, W)
+                                               for q in self.added) if q != (r, c))
         M = exp.traces[self.block].window_size
         nW = -(-H // M) * -(-W // M)  # windows of the padded grid
         if self.window is not None and not 0 <= self.window < nW:
             raise ValueError(f"window must be in 0..{nW - 1}, got {self.window}")
-        return replace(self, query=(r, c))
+        return replace(self, query=(r, c), added=added)
+
+
+def _patch(what: str, query, H: int, W: int) -> tuple[int, int]:
+    """A (row, col) of whole numbers on the H x W grid; ValueError with its sentence (`what`:
+    "query", or "added" for a patch added to it)."""
+    try:
+        r, c = int(query[0]), int(query[1])
+        if len(query) != 2:
+            raise ValueError
+    except (TypeError, ValueError, IndexError):
+        name = "query" if what == "query" else f"each {what} patch"
+        raise ValueError(f"{name} must be a (row, col) pair of whole numbers, "
+                         f"got {query!r}") from None
+    if not (0 <= r < H and 0 <= c < W):
+        raise ValueError(f"{what} patch ({r}, {c}) is outside the {H}x{W} token grid")
+    return r, c
 
 
 def make_figure(kind: str, exp, **selection) -> go.Figure:

@@ -5,7 +5,9 @@
     k); slot k of window w holds original token ((wr*M + k//M + s) % H, (wc*M + k%M + s) % W),
     which `window_order` / `window_of_token` give, so the roll is undone exactly and the
     wrapped-around keys sit where they really are (no corner artefacts). Keys masked with -100
-    (another region before the roll) are crossed out: their weight is ~0.
+    (another region before the roll) are crossed out: their weight is ~0. With patches added to
+    the query (a query set, `Selection.added`: the page's shift-click) the set's rows are summed
+    (`set_on_grid`, module `on_image`); (b) and (c) stay the query's own.
 (b) Attention taken apart: for the query and one head, the logit in the order the block adds it:
     q·kᵀ·scale (trace.scores), + relative position bias (trace.bias), + mask (trace.mask), then
     the softmax (trace.attn), each as an M x M map over the query's window slots.
@@ -27,26 +29,19 @@ import plotly.graph_objects as go
 
 from ...windows import padded_size
 from .._core import (
-    BLOCK_COLORS,
     DIVERGING,
     QUERY_COLOR,
     SEQUENTIAL,
     axis_key,
     block_name,
-    canvas,
-    cells_outline,
     fast_figure,
     footnote,
     get_template,
     heads_per_row,
-    image_dict,
     style_layout,
     subplots_layout,
     top_title,
     wrap_text,
-)
-from .._core import (
-    coords as _coords,
 )
 from .._core import (
     set_titles as _set_titles,
@@ -61,7 +56,6 @@ from .headings import headings as _headings
 from .maths import (
     BACKGROUND_MAX,
     _attention_bar,
-    _background,
     _check,
     _geometry,
     _span,
@@ -71,15 +65,14 @@ from .maths import (
     head_tiles,
     query_rows,
     query_slots,
+    set_on_grid,
     tiled_heads,
     tiled_rows,
 )
+from .on_image import panel_a
 
 __all__ = ["BACKGROUND_MAX", "attention_on_grid", "decomposition", "figure", "head_tiles",
-           "query_rows", "query_slots", "tiled_heads", "tiled_rows"]
-
-_OVERLAY_OPACITY = 0.72
-
+           "query_rows", "query_slots", "set_on_grid", "tiled_heads", "tiled_rows"]
 
 def figure(exp, sel) -> go.Figure:
     """The attention figure: (a) both blocks on the image, (b) the query's logit taken apart
@@ -88,15 +81,19 @@ def figure(exp, sel) -> go.Figure:
     g = _plan(exp, sel)
     layout, refs, parts, note, height, top, bottom = _layout(exp, sel, g)
     data: list[dict] = []
-    _panel_a(exp, sel, g, layout, refs, data)
+    panel_a(exp, sel, g, layout, refs, data)
     _panel_b(exp, sel, g, layout, refs, data, parts)
     _panel_c(exp, sel, g, layout, refs, data)
     _headings(exp, sel, g, layout, refs)
     layout["annotations"].append(note)
     L = sel.lang
-    title = say(L, "Where token ({{row}}, {{col}}) attends, {head}<br><sup>stage {stage}: {b0} "
-                "and {b1}</sup>", head=g.head_txt, stage=exp.stage, b0=block_name(0, exp, L),
-                b1=block_name(1, exp, L))
+    names = dict(head=g.head_txt, stage=exp.stage, b0=block_name(0, exp, L),
+                 b1=block_name(1, exp, L))
+    title = say(L, "Where token ({{row}}, {{col}}) and {n} more attend, summed, {head}<br><sup>"
+                "stage {stage}: {b0} and {b1}</sup>", n=len(sel.added), **names) \
+        if sel.added else \
+        say(L, "Where token ({{row}}, {{col}}) attends, {head}<br><sup>stage {stage}: {b0} and "
+            "{b1}</sup>", **names)
     g.texts.append((title, "title"))
     style_layout(layout, sel.template, height=height, title=click.fill(title, g.vals))
     scratch = click.templated(layout, g)  # the page's templates, laid out as the texts are
@@ -104,7 +101,8 @@ def figure(exp, sel) -> go.Figure:
     top_title(scratch, g.t, below=0)
     layout["margin"].update(b=bottom, t=top + int(1.3 * g.t.font_size))
     layout["showlegend"] = False
-    meta = click.click_meta(data, layout, scratch, g)  # for app/instant.js
+    # for app/instant.js; none for a query set, whose clicks go to the server
+    meta = None if sel.added else click.click_meta(data, layout, scratch, g)
     if meta is not None:
         layout["meta"]["click"] = meta
     return fast_figure(data, layout)
@@ -128,6 +126,7 @@ def _plan(exp, sel) -> SimpleNamespace:
     padded = (H, W) != (Hr, Wr)
     geo = [_geometry(t_) for t_ in exp.traces]
     wq, kq = (int(v) for v in geo[sel.block][1][r, c])
+    queries = ((r, c), *sel.added)  # the query set: (a) sums its attention
     win = wq if sel.window is None else int(sel.window)
 
     per_row = heads_per_row(nH, sel.template)
@@ -172,7 +171,7 @@ def _plan(exp, sel) -> SimpleNamespace:
 _PLAN = (    't', 'r', 'c', 'Hr', 'Wr', 'p', 'nH', 'head_txt',
     'tr', 'M', 'N', 'H', 'W', 'padded', 'geo', 'wq',
     'kq', 'win', 'per_row', 'head_rows', 'cols', 'all_b', 'b_rows', 'tiled',
-    'tiled_b', 'tiles', 'tiles_b', 'specs', 'L',
+    'tiled_b', 'tiles', 'tiles_b', 'specs', 'L', 'queries',
 )
 
 
@@ -188,7 +187,10 @@ def _layout(exp, sel, g):
     parts = decomposition(exp, sel.block, head_b, (r, c))
     g.vals, g.texts = click.values(sel, g, parts), []  # the page's templates (click.py)
     L = g.L
-    tpl = [say(L, "{B}, {head}:<br>where token ({{row}}, {{col}}) attends, on the image",
+    tpl = [say(L, "{B}, {head}:<br>where {n} tokens attend, summed, on the image",
+               B=_capital(block_name(b, exp, L)), head=head_txt, n=len(g.queries))
+           if sel.added else
+           say(L, "{B}, {head}:<br>where token ({{row}}, {{col}}) attends, on the image",
                B=_capital(block_name(b, exp, L)), head=head_txt) for b in (0, 1)]
     if not (tiled_b or all_b):
         tpl += [say(L, "q·kᵀ·scale (content)<br><sup>mean |·| = {{scores_mean}}</sup>"),
@@ -206,8 +208,11 @@ def _layout(exp, sel, g):
     ]
     # tiled: labels on it
     titles += [""] if tiled else [say(L, "head {h}", h=h) for h in range(nH)]
-    masked_note = (say(L, "White × = key masked with −100 (another region before the roll): "
-                          "weight ~0. ") if exp.traces[1].mask is not None else "")
+    masked_note = ("" if exp.traces[1].mask is None else
+                   say(L, "White × = key masked with −100 for every query of the set in its "
+                          "window: weight ~0. ") if sel.added else
+                   say(L, "White × = key masked with −100 (another region before the roll): "
+                          "weight ~0. "))
     pad_note = (say(L, "Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
                        "before it rolls, and queries attend to the padding keys too.",
                     H=H, W=W, Hr=Hr, Wr=Wr)
@@ -216,10 +221,11 @@ def _layout(exp, sel, g):
     if sel.template == "lecture":  # on paper: state what hovering would tell
         facts = []
         for b in (0, 1):
-            g = attention_on_grid(exp, b, sel.head, (r, c))
-            kr_, kc_ = np.unravel_index(int(np.nanargmax(g)), g.shape)
-            facts.append(say(L, "in {b} token ({r}, {c}), p = {p}", b=block_name(b, exp, L),
-                             r=kr_, c=kc_, p=f"{float(g[kr_, kc_]):.3f}"))
+            g_b = set_on_grid(exp, b, sel.head, g.queries)
+            kr_, kc_ = np.unravel_index(int(np.nanargmax(g_b)), g_b.shape)
+            where = dict(b=block_name(b, exp, L), r=kr_, c=kc_, p=f"{float(g_b[kr_, kc_]):.3f}")
+            facts.append(say(L, "in {b} token ({r}, {c}), summed p = {p}", **where)
+                         if sel.added else say(L, "in {b} token ({r}, {c}), p = {p}", **where))
         M1, s1 = tr.window_size, tr.shift_size
         said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered in "
                    "the block's own (rolled) window frame: slot k of window w = (wr, wc) is token "
@@ -230,9 +236,17 @@ def _layout(exp, sel, g):
         said = say(L, "Hover a key for its token (r, c), window, region id and probability. In "
                    "(b) and (c) slots are numbered in the block's own (rolled) window frame; "
                    "hover shows the real token.")
-    text = wrap_text(say(L, "Star: the query. Outline: its window in each block (the shifted "
-                            "block's may wrap around the edges of the image). {masked}{said}",
-                         masked=masked_note, said=said), width)
+    if sel.added:
+        text = say(L, "Stars: the query ({r}, {c}) and the {n} patches added to it. (a) sums "
+                      "their attention rows (a key several of them attend to counts for each); "
+                      "outlines: their windows in each block. (b) and (c) are the query's own. "
+                      "{masked}{said}", r=r, c=c, n=len(sel.added), masked=masked_note,
+                   said=said)
+    else:
+        text = say(L, "Star: the query. Outline: its window in each block (the shifted block's "
+                      "may wrap around the edges of the image). {masked}{said}",
+                   masked=masked_note, said=said)
+    text = wrap_text(text, width)
     if padded:
         text += "<br>" + wrap_text(pad_note, width)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)
@@ -268,69 +282,6 @@ def _layout(exp, sel, g):
     _set_titles(layout, titles)
     layout["annotations"] = [a for a in layout["annotations"] if a.get("text")]  # (c)'s
     return layout, refs, parts, note, height, top, bottom
-
-
-def _panel_a(exp, sel, g, layout, refs, data) -> None:
-    """(a) Both blocks on the image, the shift undone: the query's attention at every key's
-    real token, its window outlined, masked keys crossed out."""
-    t, r, c, p, N, L = g.t, g.r, g.c, g.p, g.N, g.L
-    H, W, padded, geo, cols = g.H, g.W, g.padded, g.geo, g.cols
-    # ---- (a) both blocks on the image, shift undone ----------------------------------------
-    grids = [attention_on_grid(exp, b, sel.head, (r, c)) for b in (0, 1)]
-    pmax = float(max(np.nanmax(g) for g in grids)) or 1.0
-    background = (_background(exp) if not padded else
-                  image_dict(canvas(exp, H, W)))
-    for b in (0, 1):
-        xr, yr = refs[(1, 1 + b * (cols // 2))]
-        ax = dict(xaxis=xr, yaxis=yr)
-        trace_b = exp.traces[b]
-        order, wot, regions = geo[b]
-        w, k = (int(v) for v in wot[r, c])
-        grid = grids[b]
-        data.append(dict(background, xaxis=xr, yaxis=yr))
-        cy, ly = _span(layout, yr)
-        data.append(dict(
-            type="heatmap", z=grid, x0=p / 2, dx=p, y0=p / 2, dy=p, colorscale=SEQUENTIAL,
-            zmin=0, zmax=pmax, opacity=_OVERLAY_OPACITY, hoverinfo="skip", showscale=b == 1,
-            colorbar=_attention_bar(cy, ly, L), name=f"attention block {b}", **ax))
-        xs, ys = cells_outline(~np.isnan(grid), cell=p)
-        data.append(dict(type="scatter", x=_coords(xs), y=_coords(ys), mode="lines",
-                         hoverinfo="skip",
-                         line=dict(color=BLOCK_COLORS[b], width=t.line_width),
-                         name=f"window {w} of block {b}", showlegend=False, **ax))
-        keys = order[w]  # flat original positions of the window's N keys, slot order
-        kr, kc = np.divmod(keys, W)
-        probs = grid.ravel()[keys]
-        masked = (trace_b.mask[w, k].numpy() < 0) if trace_b.mask is not None else \
-            np.zeros(N, bool)
-        if masked.any():
-            data.append(dict(
-                type="scatter", x=(kc[masked] + 0.5) * p, y=(kr[masked] + 0.5) * p,
-                mode="markers", hoverinfo="skip", showlegend=False, name="masked keys",
-                marker=dict(symbol="x-thin", size=max(5, int(360 / max(H, W))),
-                            line=dict(color="white", width=1.5)), **ax))
-        cd = np.stack([kr, kc, np.full(N, w), np.arange(N), regions[w], probs,
-                       masked.astype(float) * -100], axis=-1).astype(np.float32)
-        data.append(dict(
-            type="scatter", x=(kc + 0.5) * p, y=(kr + 0.5) * p, mode="markers",
-            marker=dict(size=max(6, int(400 / max(H, W))), color="rgba(0,0,0,0)"),
-            customdata=cd, showlegend=False, name=f"keys block {b}",
-            hovertemplate=say(L, "{b}<br>key token (%{{customdata[0]}}, %{{customdata[1]}})<br>"
-                              "window %{{customdata[2]}}, slot %{{customdata[3]}}<br>region id "
-                              "%{{customdata[4]}}<br>mask %{{customdata[6]}}<br>p = "
-                              "%{{customdata[5]:.3g}}<extra></extra>",
-                              b=block_name(b, exp, L)), **ax))
-        data.append(dict(type="scatter", x=[(c + 0.5) * p], y=[(r + 0.5) * p], mode="markers",
-                         marker=dict(symbol="star", size=t.font_size + 3, color=QUERY_COLOR,
-                                     line=dict(color="black", width=1.5)),
-                         hovertext=[click.query_text(L, b).format(row=r, col=c, **{
-                             f"window{b}": w, f"slot{b}": k})],
-                         hoverinfo="text", showlegend=False, name="query", **ax))
-        layout[axis_key(xr)].update(title=dict(text=say(L, "x (pixels)")), range=[0, W * p],
-                                    showgrid=False, zeroline=False, constrain="domain")
-        layout[axis_key(yr)].update(title=dict(text=say(L, "y (pixels)") if b == 0 else ""),
-                                    range=[H * p, 0], showgrid=False, zeroline=False,
-                                    constrain="domain", scaleanchor=xr)
 
 
 def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:

@@ -24,8 +24,10 @@ def headings(exp, sel, g, layout, refs) -> None:
     hb = say(L, "head {h}", h=0 if sel.head is None else sel.head)
     bn = block_name(sel.block, exp, L)
     headings = [  # (b), (c): templates, {row} ... filled by click.fill below
-        (refs[(1, 1)][1], 4.2, say(L, "(a) One patch's attention in both blocks, on the image "
-                                      "(the shift undone)")),
+        (refs[(1, 1)][1], 4.2,
+         say(L, "(a) A set of {n} patches' attention, summed, in both blocks, on the image (the "
+                "shift undone)", n=len(sel.added) + 1) if sel.added else
+         say(L, "(a) One patch's attention in both blocks, on the image (the shift undone)")),
         (refs[(2, 1)][1], 0.6 if tiled_b else 2.9,
          say(L, "(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), {b}, "
                 "token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}", b=bn) if all_b else

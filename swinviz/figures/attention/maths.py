@@ -70,6 +70,17 @@ def attention_on_grid(exp, block: int, head: int | None, query) -> np.ndarray:
     return grid.reshape(H, W)
 
 
+def set_on_grid(exp, block: int, head: int | None, queries) -> np.ndarray:
+    """The summed attention of a query set on the token grid (ORIGINAL coordinates, padded like
+    `attention_on_grid`): entry (r, c) is the sum over the set's queries of the weight each gives
+    key token (r, c); a key two queries both attend to counts twice, so the sum is up to the
+    set's size. NaN where no query of the set has the key in its window."""
+    grids = np.stack([attention_on_grid(exp, block, head, q) for q in queries])
+    out = np.nansum(grids, axis=0)
+    out[np.isnan(grids).all(axis=0)] = np.nan
+    return out
+
+
 def decomposition(exp, block: int, head: int, query) -> dict[str, np.ndarray]:
     """The query's logit taken apart, each (M, M) over its window's slots (rolled frame):
     scores (q·kᵀ·scale), bias, mask (zeros without shift) and attn (softmax of their sum)."""

@@ -847,4 +847,18 @@ WORDS: dict[str, str] = {
         'Δ = (Δh, Δw) = (%{{customdata[0]}}, %{{customdata[1]}})<br>表的第 %{{z}} 行<br>由键 (%{{customdata[2]}},%{{customdata[3]}}) 读取<extra>键 (−1,−1)：这个查询不读取</extra>',
     'Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0).<br>Red: the head adds to the logit of keys at that offset (prefers them), blue: it subtracts. Near = |Δh|, |Δw| ≤ 1.':
         'Δ = 查询 − 键：位于查询上方 / 左侧的键 Δh / Δw > 0；虚线：Δ = (0, 0)。<br>红色：该注意力头给这个偏移上的键的 logit 加分（偏好它们），蓝色：减分。近 = |Δh|, |Δw| ≤ 1。',
+    'Where token ({{row}}, {{col}}) and {n} more attend, summed, {head}<br><sup>stage {stage}: {b0} and {b1}</sup>':
+        'token ({{row}}, {{col}}) 与另外 {n} 个 token 关注哪里（求和），{head}<br><sup>第 {stage} 阶段：{b0} 和 {b1}</sup>',
+    '{B}, {head}:<br>where {n} tokens attend, summed, on the image':
+        '{B}，{head}：<br>{n} 个 token 在图像上关注哪里（求和）',
+    'White × = key masked with −100 for every query of the set in its window: weight ~0. ':
+        '白色 × = 对集合中同一窗口里的每个查询都被 −100 掩盖的键：权重约为 0。',
+    'in {b} token ({r}, {c}), summed p = {p}':
+        '{b} 中的 token ({r}, {c})，p 之和 = {p}',
+    "Stars: the query ({r}, {c}) and the {n} patches added to it. (a) sums their attention rows (a key several of them attend to counts for each); outlines: their windows in each block. (b) and (c) are the query's own. {masked}{said}":
+        '星号：查询 ({r}, {c}) 和加入它的 {n} 个 patch。(a) 把它们的注意力行相加（几个查询都关注的键，每个查询各算一次）；描边：它们在每个 block 中的窗口。(b) 和 (c) 只属于查询本身。{masked}{said}',
+    'added to the query: token ({r}, {c})':
+        '加入查询集合：token ({r}, {c})',
+    "(a) A set of {n} patches' attention, summed, in both blocks, on the image (the shift undone)":
+        '(a) {n} 个 patch 的注意力之和，在两个 block 中，画在图像上（移位已还原）',
 }
