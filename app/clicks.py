@@ -83,11 +83,12 @@ def pick_query(view: View | None, shown: Shown, evt: gr.SelectData):
 # ------------------------------------------------------------------- the page's click message
 
 CLICK_MESSAGE_VERSION = 1
-CLICK_MESSAGE_MAX_CHARS = 1024  # a few short fields
+CLICK_MESSAGE_MAX_CHARS = 2048  # a few short fields and up to MAX_QUERY_SET clicks
 FLOW_MODES = ("page", "text")
 CLICK_MESSAGE_SHAPE = ('{"v": 1, "at": {"run": ..., "row": r, "col": c} or null, "drew": {"run": '
                        '..., "block": 0 or 1, "head": h or null, "row": r, "col": c} or null, '
-                       '"flow": "page", "text" or null, "add": true or false}')
+                       '"flow": "page", "text" or null, "add": true or false, "seq": n or null, '
+                       '"clicks": [[seq, add (0 or 1), r, c], ...]}')
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,19 @@ class ClickMessage:
     None when gr.Plot draws it.
     add: True for a shift-click: the token is added to the query set, or taken out of it when
     it is there already (`toggled`); the query stays, and so does the flow figure.
+    seq: the click's number in the page (it grows with every click on the image), or None:
+    the server answers clicks side by side, and this orders them (`picked_after`).
+    clicks: every click the page handed on since its last message, (seq, add, row, col) on
+    the run `at` names: Gradio sends only the last of the clicks that come while one is
+    answered, so the ones it left out come with it.
     """
 
     at: tuple[str, int, int] | None = None
     drew: tuple[str, int, int | None, int, int] | None = None
     flow: str | None = None
     add: bool = False
+    seq: int | None = None
+    clicks: tuple[tuple[int, bool, int, int], ...] = ()
 
 
 def _message_whole(where: str, name: str, value, *, none: bool = False) -> int | None:
@@ -176,7 +184,77 @@ def parse_click_message(text) -> ClickMessage:
     add = msg.get("add", False)
     if not isinstance(add, bool):
         raise ValueError(f"The click message's \"add\" must be true or false, got {short(add)}.")
-    return ClickMessage(at=at, drew=drew, flow=flow, add=add)
+    seq = _message_whole("message", "seq", msg.get("seq"), none=True)
+    clicks = msg.get("clicks") or []
+    if not isinstance(clicks, list) or len(clicks) > MAX_QUERY_SET or not all(
+            isinstance(k, list) and len(k) == 4 and k[1] in (0, 1) for k in clicks):
+        raise ValueError(f"The click message's \"clicks\" must be a list of at most "
+                         f"{MAX_QUERY_SET} [seq, add (0 or 1), row, col], got {short(clicks)}.")
+    clicks = tuple((_message_whole("clicks", "seq", s), bool(a),
+                    _message_whole("clicks", "row", r), _message_whole("clicks", "col", c))
+                   for s, a, r, c in clicks)
+    return ClickMessage(at=at, drew=drew, flow=flow, add=add, seq=seq, clicks=clicks)
+
+
+PICKED = threading.Lock()  # guards every run's clicks (state.Held.picked)
+PICKED_LOG_MAX = 4 * MAX_QUERY_SET  # clicks kept to order late ones; then folded into the base
+
+
+def picked_after(view: View, msg: ClickMessage, token: tuple[int, int]) -> tuple[View, int]:
+    """The view after this click, and the click's number: a shift-click toggles `token` in the
+    query set, a click makes it the query alone.
+
+    The server answers clicks side by side, and the page hands a click it redrew itself to
+    Gradio after it has drawn it, so clicks may come in another order than they were made,
+    each with the session's View (gr.State) from before the clicks still being answered. So
+    the run keeps its clicks (`Held.picked`), ordered by their number in the page
+    (`ClickMessage.seq`; one without comes last): the view is the last click's token alone,
+    then every later shift-click toggled in order; a query set built by quick shift-clicks
+    keeps each of them."""
+    held = view.held
+    with PICKED:
+        p = held.picked
+        if p is None:
+            p = held.picked = {"base": (view.query, view.added), "log": [], "floor": -1}
+        seq = msg.seq if msg.seq is not None else \
+            max([e[0] for e in p["log"]] + [p["floor"]]) + 1
+        # this click, and those Gradio left out that the page sends with it (`page_clicks`)
+        came = {seq: (seq, msg.add, token)}
+        for s, add, r, c in page_clicks(view, msg):
+            came.setdefault(s, (s, add, (r, c)))
+        known = {e[0] for e in p["log"]}
+        log = sorted([*p["log"], *(e for s, e in came.items()
+                                   if s > p["floor"] and s not in known)],
+                     key=lambda e: e[0])
+        plain = [e for e in log if not e[1]]
+        if plain:  # nothing before the last plain click counts
+            log = [e for e in log if e[0] >= plain[-1][0]]
+            out = replace(view, query=plain[-1][2], added=())
+        else:
+            out = replace(view, query=p["base"][0], added=p["base"][1])
+        for _, add, t in log:
+            if add:
+                out = toggled(out, t)  # past MAX_QUERY_SET: the sentence, nothing kept
+        if len(log) > PICKED_LOG_MAX:
+            p["base"], log, p["floor"] = (out.query, out.added), [], log[-1][0]
+        p["log"] = log
+    return out, seq
+
+
+def page_clicks(view: View, msg: ClickMessage) -> tuple[tuple[int, bool, int, int], ...]:
+    """The clicks the page sent with this one (`ClickMessage.clicks`) when its message names
+    this session's run, those on its token grid; else ()."""
+    if msg.at is None or not view.run_id or msg.at[0] != view.run_id:
+        return ()
+    H, W = view.exp.grid
+    return tuple(k for k in msg.clicks if 0 <= k[2] < H and 0 <= k[3] < W)
+
+
+def superseded(view: View, seq: int) -> bool:
+    """True when a later click of the page came since click `seq` (`picked_after`): this
+    click's answer then sends nothing, and the later one's shows the session's view."""
+    p = view.held.picked
+    return p is not None and max([e[0] for e in p["log"]] + [p["floor"]]) > seq
 
 
 def toggled(view: View, token: tuple[int, int]) -> View:
@@ -232,9 +310,14 @@ def pick_query_page(values: Mapping, evt: gr.SelectData):
     except ValueError as exc:
         raise user_error(str(exc)) from None
     token = page_token(view, msg) or click_to_token(view, fx, fy)
-    view = toggled(view, token) if msg.add else replace(view, query=token, added=())
+    view, seq = picked_after(view, msg, token)
+    if superseded(view, seq):  # a later click came first: its answer shows the view
+        return tuple(gr.skip() for _ in range(3 + len(QUERY_KINDS)))
     with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
-        return _page_click(view, shown, msg)
+        out = _page_click(view, shown, msg)
+    if superseded(view, seq):  # a later click came meanwhile: its answer shows the view
+        return tuple(gr.skip() for _ in out)
+    return out
 
 
 def _page_click(view: View, shown: Shown, msg: ClickMessage):

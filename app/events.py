@@ -151,7 +151,10 @@ def on_rest(values: Mapping):
         return tuple(gr.skip() for _ in KINDS)
     view, shown = Shown.of(named)
     evidence.complete(view)  # the run's class evidence, left for now (`runs.run_settings`)
-    return runs.rest(view, shown, first=open_kinds(named.get("open_tab")))
+    # the kinds the run drew: the tab open now may be another (a link opens its tab while the
+    # model runs), and its figures would otherwise never come
+    first = view.drawn if view.drawn is not None else open_kinds(named.get("open_tab"))
+    return runs.rest(view, shown, first=first)
 
 
 def on_redraw(values: Mapping):

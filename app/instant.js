@@ -477,7 +477,7 @@
     const target = ev.target, rect = target.getBoundingClientRect();
     const dx = ev.clientX - rect.left, dy = ev.clientY - rect.top; // where on the image
     let done = false;
-    const at = S.at;
+    const at = S.at, seq0 = S.seq;
     return (drew, asked) => {
       if (done || seq !== S.clickSeq) return;
       done = true;
@@ -495,6 +495,9 @@
         S.drew = drew;
         S.flowAsked = asked;
         S.at = at;
+        S.add = false;
+        S.seq = seq0;
+        if (at) S.sent.push([seq0, 0, at.row, at.col]);
         img.dispatchEvent(again);
       }, 0);
     };
@@ -518,16 +521,22 @@
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
     // a shift-click adds the patch to the query set (or takes it out): the server draws the
     // summed figure, and the query, with its flow figure, stays
-    if (img) S.add = !!ev.shiftKey;
+    if (img) {
+      S.add = !!ev.shiftKey;
+      S.seq = ++S.order; // the server orders the clicks it answers side by side by this
+    }
     if (!S.instant) return; // path off: Gradio gets every click as it is
     S.drew = null;
     S.flowAsked = false;
     S.at = null;
     if (!img) return;
+    S.at = pageAt(img, ev);
+    if (S.add) { // Gradio gets it now; a click held before it is still handed on
+      if (S.at) S.sent.push([S.seq, 1, S.at.row, S.at.col]);
+      return;
+    }
     S.clickSeq++;
     S.flowParked = null;
-    S.at = pageAt(img, ev);
-    if (S.add) return;
     const t0 = performance.now();
     // the flow figure shown: asked for now, drawn when it comes
     const flow = flowPage();
@@ -619,13 +628,24 @@
   // version 1, "at" the token the page found for the click (`pageAt`), "drew" the attention
   // figure the page redrew itself (its run, block, head, token), "flow" "page" when the page
   // asked for the flow figure itself (`askFlow`), "text" when the answer should carry it as
-  // text for the page to draw, else null; "add" true for a shift-click (the query set). The
-  // in-page path off: "" (the server draws all), or only "add" for a shift-click.
+  // text for the page to draw, else null; "add" true for a shift-click (the query set); "seq"
+  // the click's number in the page (the server answers clicks side by side and orders them by
+  // it, app.clicks.picked_after). The in-page path off: "" (the server draws all), or only
+  // "add" for a shift-click.
   S.flowSeq = 0;
   S.clickSeq = 0;
-  S.message = () => (S.instant ? JSON.stringify({ v: 1, at: S.at || null, drew: S.drew || null,
-    flow: S.flowAsked ? "page" : flowOpen() ? "text" : null, add: !!S.add })
-    : S.add ? JSON.stringify({ v: 1, add: true }) : "");
+  S.order = 0;
+  // Gradio sends only the last of the clicks that come while one is answered (trigger_mode
+  // "always_last"), and asks for the message when it sends: "clicks" carries every click
+  // handed on since the last message, [seq, add (0/1), row, col] on the run "at" names
+  S.sent = [];
+  S.message = () => {
+    const clicks = S.sent.splice(0).slice(-64);
+    return S.instant ? JSON.stringify({ v: 1, at: S.at || null, drew: S.drew || null,
+      flow: S.flowAsked ? "page" : flowOpen() ? "text" : null, add: !!S.add,
+      seq: S.seq || null, clicks: clicks })
+      : S.add ? JSON.stringify({ v: 1, add: true }) : "";
+  };
   // a tab was opened (its select event): draw what a click on another tab left pending
   S.shown = (kind) => {
     if (kind === "flow") return showParkedFlow();

@@ -310,6 +310,7 @@ def run_settings(image, page: PageSettings, progress=None, pack=False, first=Non
                                            pack=pack),
                          strict=True))
         plots = [drawn.get(k, gr.skip()) for k in KINDS]
+        view.drawn = tuple(todo)
     view.held.refresh()  # the figures' caches on the exploration count too
     return (*plots, query_image(view, b), badge(view, lang), view)
 

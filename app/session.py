@@ -70,6 +70,9 @@ class View:
     # the class evidence left for after the first figure (`app.evidence.complete`): (the class
     # it explains,), None for the top class; None when nothing is left to do
     evidence_due: tuple[int | str | None] | None = None
+    # the kinds a page run drew with it (`runs.run_settings(first=...)`), which `rest` leaves
+    # out; None: every kind (a run without `first`)
+    drawn: tuple[str, ...] | None = None
 
     @property
     def exp(self):  # swinviz.Exploration

@@ -303,12 +303,15 @@ class Held:
     """One session's exploration. The session's gr.State holds this object; the store below
     only keeps a weak reference, and may drop `exp` (set it to None) to stay within budget."""
 
-    __slots__ = ("exp", "nbytes", "gif", "__weakref__")
+    __slots__ = ("exp", "nbytes", "gif", "picked", "__weakref__")
 
     def __init__(self, exp) -> None:
         self.exp = exp
         self.nbytes = exploration_nbytes(exp)
         self.gif: str | None = None  # this exploration's shift animation, once made (a file)
+        # the page's clicks on this run, in the order it made them (app.clicks.picked_after,
+        # which answers clicks side by side); None before the first
+        self.picked: dict | None = None
 
     def refresh(self) -> None:
         """Count again (the figures cache geometry and encoded images on the exploration)."""

@@ -1366,7 +1366,8 @@ def test_the_page_speaks_chinese_and_back(server, browser):
 def test_shift_clicks_sum_the_attention_of_a_query_set(server, browser):
     """Issue 25, several patches at once: a link opens a query set ("r,c;r,c"); a shift-click
     adds a patch to it and another takes it out again, the attention figure showing the set's
-    summed attention and the address following; a plain click starts a query of its own."""
+    summed attention and the address following; a plain click starts a query of its own, and
+    quick clicks all count, in order."""
     pg = browser.new_page(viewport={"width": 1440, "height": 1000})
     pg.set_default_timeout(TIMEOUT_MS)
 
@@ -1403,5 +1404,16 @@ def test_shift_clicks_sum_the_attention_of_a_query_set(server, browser):
         shows("30,30", "Where token (30, 30) attends")
         assert "Query set" not in caption.inner_text()
         assert "more attend" not in title()
+        # quick clicks, each before the last one's answer: every one counts, in the order made
+        # (the page hands the plain click to Gradio after redrawing it; Gradio sends only the
+        # last of the clicks that come while one is answered)
+        for r, c, shift in ((1, 1, True), (5, 5, False), (50, 50, True), (10, 10, True)):
+            click(r, c, **({"modifiers": ["Shift"]} if shift else {}))
+        shows("5,5;50,50;10,10", "Where token (5, 5) and 2 more attend")
+        # quick clicks, each before the last one's answer (the server answers clicks side by
+        # side): every one counts, in order; a plain click among them starts again
+        for r, c, shift in ((1, 1, True), (5, 5, False), (50, 50, True), (10, 10, True)):
+            click(r, c, **({"modifiers": ["Shift"]} if shift else {}))
+        shows("5,5;50,50;10,10", "and 2 more attend")
     finally:
         pg.close()

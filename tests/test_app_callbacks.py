@@ -1060,7 +1060,7 @@ def test_a_page_click_takes_the_token_the_page_found_for_it(view):
     ("run:1:0:5:2|flow", "must be a JSON object"),
     ("[1, 2]", "must be a JSON object"),
     (7, "JSON text"),
-    ("x" * 2000, "at most 1024 characters"),
+    ("x" * 3000, "at most 2048 characters"),
     (json.dumps({"at": None}), "version"),
     (json.dumps({"v": 2}), "version"),
     (click_message(at=("r", "seven", 3)), "at.row must be a whole number"),
@@ -1348,13 +1348,14 @@ def test_the_shifted_windows_title_breaks_before_its_shift(view):
     assert not any(line.startswith("=") or line.strip().isdigit() for line in lines), lines
 
 
-def test_shift_clicks_build_a_query_set_and_a_plain_click_starts_again(view):
+def test_shift_clicks_build_a_query_set_and_a_plain_click_starts_again(photo):
     """A shift-click (the click message's "add") adds its token to the query set: the query
     and its flow figure stay, the attention figure is the server's sum (no click pack: the page
     cannot redraw a set), the caption names the set and the image marks it; a shift-click on a
     token of the set takes it out; a plain click starts a new query alone."""
     from app import panel
 
+    view = runs.run(photo, **SMALL)[-1]
     k = picture.display_scale(view.exp.image) * view.exp.patch_size
 
     def at(r, c):
@@ -1380,7 +1381,7 @@ def test_shift_clicks_build_a_query_set_and_a_plain_click_starts_again(view):
     more = clicks.pick_query_page(clicked(new, add), at(0, 1))[0]
     assert more.added == ((9, 9), (0, 1))
     assert clicks.pick_query_page(clicked(more, add), at(9, 9))[0].added == ((0, 1),)
-    assert clicks.pick_query_page(clicked(more, add), at(5, 2))[0].added == more.added
+    assert clicks.pick_query_page(clicked(more, add), at(5, 2))[0].added == ((0, 1),)
     plain = clicks.pick_query_page(clicked(more, click_message()), at(3, 3))[0]
     assert (plain.query, plain.added) == ((3, 3), ())
     # the in-page path off: the page sends only "add"
@@ -1390,13 +1391,58 @@ def test_shift_clicks_build_a_query_set_and_a_plain_click_starts_again(view):
         clicks.parse_click_message(click_message(add="yes"))
 
 
-def test_a_query_set_is_bounded(view, monkeypatch):
+def test_a_query_set_is_bounded(photo):
     from dataclasses import replace
 
     from swinviz.settings import MAX_QUERY_SET
 
+    view = runs.run(photo, **SMALL)[-1]
     full = replace(view, query=(0, 0), added=tuple((1, c) for c in range(MAX_QUERY_SET - 1)))
     evt = type("Evt", (), {"index": [1, 1 + 5 * picture.display_scale(view.exp.image)
                                      * view.exp.patch_size]})()  # token (5, 0)
     with pytest.raises(gr.Error, match=f"A query set holds at most {MAX_QUERY_SET} patches"):
         clicks.pick_query_page(clicked(full, click_message(add=True)), evt)
+
+
+def test_the_rest_of_a_run_is_what_the_run_left_out_whatever_tab_is_open_now(photo):
+    """A link opens its tab while the model runs: the run drew the tab open when it started,
+    and `on_rest` must draw every other figure, the tab open now included (its figure never
+    came before: a browser test waited for it in vain)."""
+    page = runs.page_settings(dict(SMALL))
+    view = runs.run_settings(photo, page, pack=True, first=events.open_kinds("windows"))[-1]
+    assert view.drawn == ("windows",)
+    later = events.on_rest(dict(view=view, block="1", head="0", template="default",
+                                open_tab="attention", status=""))
+    for kind, plot in zip(KINDS, later, strict=True):
+        assert (plot == gr.skip()) is (kind == "windows"), kind
+
+
+def test_clicks_answered_side_by_side_count_in_the_order_they_were_made(photo):
+    """The server answers clicks side by side, each with the session's View from before the
+    ones still being answered, and the page hands a click it redrew itself to Gradio after
+    the shift-clicks made behind it; Gradio sends only the last of the clicks that come while
+    one is answered, the page sending the ones left out with it ("clicks"). Whatever order
+    they come in, the view is the last plain click's token with every later shift-click, and
+    a click that comes after a later one is answered with nothing."""
+    view = runs.run(photo, **SMALL)[-1]
+    run = view.run_id
+    k = picture.display_scale(view.exp.image) * view.exp.patch_size
+
+    def send(seq, add, r, c, sent=()):
+        evt = type("Evt", (), {"index": [c * k + 1, r * k + 1]})()
+        msg = click_message(at=(run, r, c), add=add, seq=seq, clicks=[list(s) for s in sent])
+        return clicks.pick_query_page(clicked(view, msg), evt)
+
+    assert send(1, True, 1, 1)[0].added == ((1, 1),)  # each from the same stale View
+    # 3 and 4 are shift-clicks made after the plain click 2, which the page hands on later;
+    # Gradio left 3 out and the page sent it with 4
+    out = send(4, True, 10, 10, sent=[(3, 1, 12, 12), (4, 1, 10, 10)])
+    default = picture.resolved_query(view)  # no query picked before: the figures' default
+    assert (out[0].query, out[0].added) == (default, ((1, 1), (12, 12), (10, 10)))
+    late = send(2, False, 5, 5)  # the plain click, late: made before 3 and 4
+    assert all(o == gr.skip() for o in late)  # 4's answer showed the view already
+    now = send(5, True, 0, 0)
+    assert (now[0].query, now[0].added) == ((5, 5), ((12, 12), (10, 10), (0, 0)))
+    assert send(5, True, 0, 0)[0].added == now[0].added  # the same click twice counts once
+    with pytest.raises(ValueError, match='"clicks" must be a list of at most'):
+        clicks.parse_click_message(click_message(clicks=[[1, 2, 3, 4]]))
