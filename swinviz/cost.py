@@ -38,10 +38,23 @@ def wmsa_flops(h: int, w: int, dim: int, window_size: int) -> int:
     return 4 * h * w * dim * dim + 2 * window_size**2 * h * w * dim
 
 
+# the width of Swin V2's continuous position bias MLP (swinviz.v2.attention.CPB_HIDDEN, timm's)
+CPB_HIDDEN = 512
+
+
 def attention_params(dim: int, num_heads: int, window_size: int | tuple[int, int],
-                     qkv_bias: bool = True) -> dict[str, int]:
-    """Learned parameters of one WindowAttention, by name (concepts fact 9)."""
+                     qkv_bias: bool = True, version: int = 1) -> dict[str, int]:
+    """Learned parameters of one WindowAttention, by name (concepts fact 9). Version 2 (concepts
+    facts 16-17): `qkv` without bias and `q_bias`, `v_bias` beside it (the keys have none), a
+    `logit_scale` per head, and in place of the (2M-1)² x nH table the bias MLP `cpb_mlp`,
+    Linear(2, 512) -> ReLU -> Linear(512, nH) without bias, whose size does not depend on the
+    window."""
     mh, mw = (window_size, window_size) if isinstance(window_size, int) else window_size
+    if version == 2:
+        biases = {"q_bias": dim, "v_bias": dim} if qkv_bias else {}
+        return {"qkv": dim * 3 * dim, **biases, "logit_scale": num_heads,
+                "cpb_mlp": 2 * CPB_HIDDEN + CPB_HIDDEN + CPB_HIDDEN * num_heads,
+                "proj": dim * dim + dim}
     return {
         "qkv": dim * 3 * dim + (3 * dim if qkv_bias else 0),
         "proj": dim * dim + dim,
@@ -50,12 +63,14 @@ def attention_params(dim: int, num_heads: int, window_size: int | tuple[int, int
 
 
 def block_params(dim: int, num_heads: int, window_size: int | tuple[int, int],
-                 mlp_ratio: float = 4.0, qkv_bias: bool = True) -> dict[str, int]:
-    """Learned parameters of one block, by module name: norm1, attn.*, norm2, mlp.fc1, mlp.fc2."""
+                 mlp_ratio: float = 4.0, qkv_bias: bool = True,
+                 version: int = 1) -> dict[str, int]:
+    """Learned parameters of one block, by module name: norm1, attn.*, norm2, mlp.fc1, mlp.fc2
+    (version 2: `attention_params`'s V2 names; its norms follow the layers, same sizes)."""
     hidden = int(dim * mlp_ratio)
     out = {"norm1": 2 * dim}
     out.update({f"attn.{k}": v for k, v in attention_params(dim, num_heads, window_size,
-                                                            qkv_bias).items()})
+                                                            qkv_bias, version).items()})
     out.update({"norm2": 2 * dim, "mlp.fc1": dim * hidden + hidden, "mlp.fc2": hidden * dim + dim})
     return out
 
@@ -86,11 +101,12 @@ def count_parameters(module) -> dict[str, int]:
 # `layers.{s-1}.blocks`, then the final `norm` and the `head`.
 
 
-def merge_params(dim: int, out_dim: int | None = None) -> dict[str, int]:
+def merge_params(dim: int, out_dim: int | None = None, version: int = 1) -> dict[str, int]:
     """Learned parameters of a PatchMerging from width `dim`: LayerNorm(4C) and a Linear(4C, 2C)
-    without bias (docs/concepts.md, fact 13)."""
+    without bias (docs/concepts.md, fact 13); version 2 normalises after the reduction, a
+    LayerNorm(2C) (fact 19)."""
     out_dim = 2 * dim if out_dim is None else out_dim
-    return {"norm": 2 * 4 * dim, "reduction": 4 * dim * out_dim}
+    return {"norm": 2 * (out_dim if version == 2 else 4 * dim), "reduction": 4 * dim * out_dim}
 
 
 def merge_flops(dim: int, input_resolution: tuple[int, int], out_dim: int | None = None) -> int:
@@ -136,11 +152,13 @@ def model_params(cfg) -> dict[str, int]:
             out[name] = sum(patch_embed_params(cfg.embed_dim, cfg.patch_size,
                                                cfg.in_chans).values())
         elif kind == "merge":
-            out[name] = sum(merge_params(stages[s - 1].dim, stages[s].dim).values())
+            out[name] = sum(merge_params(stages[s - 1].dim, stages[s].dim,
+                                         cfg.version).values())
         elif kind == "blocks":
             g = stages[s]
             out[name] = g.depth * sum(block_params(g.dim, g.num_heads, g.window_size,
-                                                   cfg.mlp_ratio, cfg.qkv_bias).values())
+                                                   cfg.mlp_ratio, cfg.qkv_bias,
+                                                   cfg.version).values())
         elif kind == "norm":
             out[name] = 2 * cfg.num_features
         else:

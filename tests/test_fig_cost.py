@@ -244,3 +244,51 @@ def test_tables_cut_nothing_and_labels_fit(swin_t, sp, template):
             == pytest.approx(v)
     lo, hi = ax.range
     assert all(10 ** lo <= v <= 10 ** hi for v in ax.tickvals)
+
+
+V2_ARCHS = [name for name, c in ARCHS.items() if c.version == 2]
+
+
+@pytest.mark.parametrize("arch", V2_ARCHS)
+def test_swin_v2_params_are_the_models_own(arch):
+    """Swin V2's own modules (issue 26): q and v biases without a k bias, a logit scale per head,
+    the bias MLP in place of the table, the merge's norm after its reduction; counted by part,
+    they are the built model's (timm's swinv2_tiny_window8_256: 28 347 154)."""
+    from swinviz import load_model
+
+    model = load_model("random", arch=arch)
+    counted = cost.model_params(model.config)
+    assert by_part(model, counted) == counted
+    assert sum(counted.values()) == sum(p.numel() for p in model.parameters())
+    if arch == "swinv2_tiny_window8_256":
+        assert sum(counted.values()) == 28_347_154
+
+
+@pytest.mark.parametrize("arch", sorted(fc.PAPER_V2))
+def test_swin_v2_totals_against_its_model_zoo(arch):
+    cfg = get_config(arch)
+    p, f = sum(cost.model_params(cfg).values()), sum(cost.model_flops(cfg).values())
+    paper_p, paper_f = fc.PAPER_V2[arch]
+    assert f"{round(p / 1e6)}M" == paper_p and f"{f / 1e9:.1f}G" == paper_f
+    assert f"model zoo prints {paper_p} / {paper_f}" in fc.paper_check(cfg)
+
+
+def test_swin_v2_pair_table_is_its_blocks_own(swin, explored):
+    """The cost figure of a V2 exploration: the pair's rows are V2's modules with the model's
+    own counts (the bias MLP's two layers together), and the FLOPs are its blocks' flops()."""
+    model = swin(arch="swinv2-t")
+    exp = explored(picture(), dict(arch="swinv2-t"), stage=2, predict=False)
+    direct = cost.count_parameters(model)
+    rows = fc.parameter_rows(exp)
+    assert [r["module"] for r in rows if r["block"] == 0] == list(fc.V2_BLOCK_MODULES)
+    for r in rows:
+        assert r["count"] == sum(v for k, v in direct.items()
+                                 if k == r["name"] or k.startswith(r["name"] + ".")), r["name"]
+    fig = fc.figure(exp, Selection().resolved(exp))
+    table = next(t for t in fig.data if t.name == "parameters")
+    names, _, _, per_block, _, _ = table.cells.values
+    assert "attn.relative_position_bias_table" not in names and "attn.cpb_mlp" in names
+    block = model.layers[1].blocks[0]
+    assert number(per_block[-1]) == sum(q.numel() for q in block.parameters())
+    for b in (0, 1):
+        assert sum(table.meta["flops"][b]) == model.layers[1].blocks[b].flops()

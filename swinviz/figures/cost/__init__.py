@@ -45,18 +45,23 @@ from .counts import (
     BLOCK_MODULES,
     FLOP_FORMULAS,
     PAPER,
+    PAPER_V2,
+    V2_BLOCK_MODULES,
     _groups,
     arch_label_of,
     block_flop_parts,
+    block_modules,
     model_rows,
     module_flops,
+    pair_order,
     paper_check,
     parameter_rows,
 )
 
 # the counts, for the lesson and the tests as before the figure became a package
-__all__ = ["ATTN_MATMULS", "BLOCK_MODULES", "FLOP_FORMULAS", "PAPER", "arch_label_of",
-           "block_flop_parts", "figure", "model_rows", "module_flops", "paper_check",
+__all__ = ["ATTN_MATMULS", "BLOCK_MODULES", "FLOP_FORMULAS", "PAPER", "PAPER_V2",
+           "V2_BLOCK_MODULES", "arch_label_of", "block_flop_parts", "block_modules", "figure",
+           "model_rows", "module_flops", "pair_order", "paper_check",
            "parameter_rows"]
 HIGHLIGHT = "#fde7d6"  # table rows of the explored stage
 EXPLORED = OKABE_ITO[5]  # bars of the explored stage (vermillion)
@@ -95,13 +100,13 @@ def _pair_table(exp, lang: str = "en") -> tuple[list[str], list[list[str]], dict
     prow = parameter_rows(exp)
     r0 = {r["module"]: r for r in prow if r["block"] == 0}
     r1 = {r["module"]: r for r in prow if r["block"] == 1}
-    if any(r0[m]["count"] != r1[m]["count"] for m in BLOCK_MODULES):  # same stage, same window
+    if any(r0[m]["count"] != r1[m]["count"] for m in r0):  # same stage, same window
         raise AssertionError("the two blocks of a pair should have the same parameters")
     f0, f1 = module_flops(exp, 0), module_flops(exp, 1)
     b0, b1 = exp.blocks
     stage_prefix = f"layers.{exp.stage - 1}.blocks.{{{b0},{b1}}}."
-    order = list(BLOCK_MODULES[:2]) + [ATTN_MATMULS] + list(BLOCK_MODULES[2:])
-    per_block = sum(r0[m]["count"] for m in BLOCK_MODULES)
+    order = pair_order(exp)
+    per_block = sum(r["count"] for r in r0.values())
     pcols = [
         order + [tr(lang, "<b>one block ({b0} or {b1})</b>", b0=b0, b1=b1)],
         [r0[m]["shape"] if m in r0 else "—" for m in order] + [""],

@@ -10,6 +10,35 @@ from .._core.words import tr
 
 BLOCK_MODULES = ("norm1", "attn.qkv", "attn.proj", "attn.relative_position_bias_table", "norm2",
                  "mlp.fc1", "mlp.fc2")
+# Swin V2's block (docs/concepts.md, facts 16-19), in its forward order: the norms follow the
+# attention and the MLP, the table is the bias MLP, the keys have no bias
+V2_BLOCK_MODULES = ("attn.qkv", "attn.q_bias", "attn.v_bias", "attn.logit_scale",
+                    "attn.cpb_mlp", "attn.proj", "norm1", "mlp.fc1", "mlp.fc2", "norm2")
+
+
+def block_modules(exp) -> tuple[str, ...]:
+    """The learned modules of one block of the explored model, in forward order."""
+    return V2_BLOCK_MODULES if _version(exp) == 2 else BLOCK_MODULES
+
+
+def pair_order(exp) -> list[str]:
+    """The rows of the pair's table: the modules, with the attention's two matrix products
+    (no parameters) where they run."""
+    mods = list(block_modules(exp))
+    at = mods.index("attn.qkv") + (3 if _version(exp) == 2 else 1)
+    return mods[:at] + [ATTN_MATMULS] + mods[at:]
+
+
+def _version(exp) -> int:
+    return getattr(getattr(exp, "config", None), "version", 1)
+# Swin V2's model zoo (the reference repository's table, ImageNet-1k, 256 px, as printed)
+PAPER_V2 = {
+    "swinv2_tiny_window8_256": ("28M", "5.9G"),
+    "swinv2_tiny_window16_256": ("28M", "6.6G"),
+    "swinv2_small_window8_256": ("50M", "11.5G"),
+    "swinv2_base_window8_256": ("88M", "20.3G"),
+    "swinv2_base_window16_256": ("88M", "21.8G"),
+}
 # Table 1 of the paper (ImageNet-1k, parameters and FLOPs as printed) for the published configs.
 PAPER = {
     "swin_tiny_patch4_window7_224": ("28M", "4.5G"),
@@ -24,10 +53,19 @@ def parameter_rows(exp) -> list[dict]:
     C, r, nH = exp.embed_dim, exp.mlp_ratio, exp.num_heads
     hid = int(C * r)
     rows = []
+    v2 = _version(exp) == 2
     for b, trace in enumerate(exp.traces):
         M = trace.window_size
         G = 2 * M - 1
-        bp = _cost.block_params(C, nH, M, r)
+        bp = _cost.block_params(C, nH, M, r, version=2 if v2 else 1)
+        K = _cost.CPB_HIDDEN
+        shapes = {
+            "attn.qkv": (f"[{3 * C}, {C}]", "C·3C"),
+            "attn.q_bias": (f"[{C}]", "C"),
+            "attn.v_bias": (f"[{C}]", "C"),
+            "attn.logit_scale": (f"[{nH}, 1, 1]", "nH"),
+            "attn.cpb_mlp": (f"[{K}, 2] + [{K}] + [{nH}, {K}]", f"2·{K} + {K} + {K}·nH"),
+        } if v2 else {}
         shapes = {
             "norm1": (f"[{C}] + [{C}]", "2C"),
             "attn.qkv": (f"[{3 * C}, {C}] + [{3 * C}]", "C·3C + 3C"),
@@ -36,9 +74,9 @@ def parameter_rows(exp) -> list[dict]:
             "norm2": (f"[{C}] + [{C}]", "2C"),
             "mlp.fc1": (f"[{hid}, {C}] + [{hid}]", "C·rC + rC"),
             "mlp.fc2": (f"[{C}, {hid}] + [{C}]", "rC·C + C"),
-        }
+        } | shapes
         prefix = f"layers.{exp.stage - 1}.blocks.{exp.blocks[b]}"
-        for m in BLOCK_MODULES:
+        for m in block_modules(exp):
             rows.append(dict(name=f"{prefix}.{m}", block=b, module=m, shape=shapes[m][0],
                              formula=shapes[m][1], count=bp[m]))
     return rows
@@ -49,6 +87,9 @@ FLOP_FORMULAS = {
     "norm1": "C·HW", "attn.qkv": "nW·N·C·3C", ATTN_MATMULS: "nW·2·nH·N²·d",
     "attn.proj": "nW·N·C·C", "attn.relative_position_bias_table": "0 (a gather)",
     "norm2": "C·HW", "mlp.fc1": "HW·C·rC", "mlp.fc2": "HW·rC·C",
+    # Swin V2's: the reference's flops() counts none of these (nor the bias MLP's products)
+    "attn.q_bias": "0", "attn.v_bias": "0", "attn.logit_scale": "0",
+    "attn.cpb_mlp": "0",
 }
 
 
@@ -72,6 +113,10 @@ def module_flops(exp, block: int) -> dict[str, int]:
         "mlp.fc1": mlp // 2,
         "mlp.fc2": mlp - mlp // 2,
     }
+    if _version(exp) == 2:  # the same count, V2's modules (none of its own is counted)
+        del out["attn.relative_position_bias_table"]
+        out.update({m: 0 for m in ("attn.q_bias", "attn.v_bias", "attn.logit_scale",
+                                   "attn.cpb_mlp")})
     total = _cost.block_flops(C, (H, W), nH, M, exp.mlp_ratio)
     if sum(out.values()) != total:  # the split must be the library's count, nothing else
         raise AssertionError(f"FLOPs by module {out} do not add up to block_flops = {total}")
@@ -135,6 +180,13 @@ def _groups(rows: list[dict]) -> list[tuple[str, int | None, int, int]]:
 
 def paper_check(cfg, lang: str = "en") -> str | None:
     """For a published config: its totals against the paper's Table 1, in one sentence."""
+    if cfg.name in PAPER_V2:
+        p, f = sum(_cost.model_params(cfg).values()), sum(_cost.model_flops(cfg).values())
+        return tr(lang, "{arch}: {p} M parameters and {f} G FLOPs (the bias MLP's products not "
+                  "counted, as the reference's flops() leaves them out); Swin V2's model zoo "
+                  "prints {paper_p} / {paper_f}.", arch=arch_label_of(cfg), p=f"{p / 1e6:.1f}",
+                  f=f"{f / 1e9:.2f}", paper_p=PAPER_V2[cfg.name][0],
+                  paper_f=PAPER_V2[cfg.name][1])
     if cfg.name not in PAPER:
         return None
     p, f = sum(_cost.model_params(cfg).values()), sum(_cost.model_flops(cfg).values())

@@ -861,4 +861,6 @@ WORDS: dict[str, str] = {
         '加入查询集合：token ({r}, {c})',
     "(a) A set of {n} patches' attention, summed, in both blocks, on the image (the shift undone)":
         '(a) {n} 个 patch 的注意力之和，在两个 block 中，画在图像上（移位已还原）',
+    "{arch}: {p} M parameters and {f} G FLOPs (the bias MLP's products not counted, as the reference's flops() leaves them out); Swin V2's model zoo prints {paper_p} / {paper_f}.":
+        '{arch}：{p} M 参数、{f} G FLOPs（偏置 MLP 的乘加不计入，参考代码的 flops() 也不计入）；Swin V2 的模型库给出 {paper_p} / {paper_f}。',
 }
