@@ -204,3 +204,21 @@ def test_each_compiled_module_compiles_even_past_the_shared_recompile_limit(monk
         with torch.inference_mode():
             torch.testing.assert_close(got, pair(x, return_trace=True)[0], rtol=0, atol=1e-5)
     assert graphs[1] == graphs[0] + 1
+
+
+def test_swin_v2_says_it_has_no_fast_path_and_runs_its_own_forward():
+    """Issue 26: Swin V2's blocks have no fused fast path; `compiled()` says so in one warning
+    (before, inductor was tried and failed with an AttributeError about `forward_fast`) and
+    returns the model's own output."""
+    from swinviz import load_model
+
+    model = load_model("random", arch="swinv2-t", img_size=64)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast = model.compiled()
+    said = [str(w.message) for w in caught if "swinviz" in str(w.message)]
+    assert len(said) == 1 and "Swin V2's blocks have no fast path to compile" in said[0]
+    assert "forward_fast" not in said[0] and not fast.compiled
+    x = torch.randn(1, 3, 64, 64)
+    with torch.inference_mode():
+        assert torch.equal(fast(x), model(x))

@@ -94,3 +94,19 @@ def test_a_chosen_class_by_name(swin):
     exp = swin(img_size=224).explore(random_picture(), stage=3, evidence="tabby")
     assert exp.evidence.target == 281 and exp.evidence.target_name == "tabby"
     assert "“tabby”" in make_figure("evidence", exp).layout.title.text
+
+
+def test_an_untrained_swin_v2_says_why_its_maps_are_blank(explored, case):
+    """Issue 26: a random Swin V2 starts its post-norms at zero (timm's res-post-norm
+    initialisation), so its maps at norm1 and norm2 are zero; the figure names the blank places
+    and says why, where a random Swin V1 (whose maps are not blank) says nothing of it."""
+    exp = explored(random_picture(), dict(arch="swinv2-t"), evidence=True, stage=1)
+    blank = [p for p, g in exp.evidence.by_layer.items() if not float(g.abs().max())]
+    assert blank == ["norm1", "norm2"] and float(exp.evidence.by_layer["output"].abs().max()) > 0
+    note = " ".join(a.text for a in make_figure("evidence", exp).layout.annotations)
+    assert "Blank maps (norm1, norm2): an untrained Swin V2" in note.replace("<br>", " ")
+    assert "空白的图（norm1, norm2）" in " ".join(
+        a.text for a in make_figure("evidence", exp, lang="zh").layout.annotations)
+    _, v1 = case
+    assert "Blank maps" not in " ".join(a.text for a in make_figure("evidence", v1).layout
+                                        .annotations)

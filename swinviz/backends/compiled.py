@@ -192,7 +192,7 @@ class CompiledForward:
             self.graph = copy.deepcopy(self.graph)
         self.compile_seconds: dict[tuple, float] = {}
         device = next(module.parameters()).device
-        self.reason = compile_unavailable(device)
+        self.reason = no_fast_path(module) or compile_unavailable(device)
         self.compiled = self.reason is None
         self._fn = None
         if self.compiled:
@@ -208,8 +208,8 @@ class CompiledForward:
             self._warn()
 
     def _warn(self) -> None:
-        warnings.warn(f"swinviz: torch.compile is not used ({self.reason}); running the eager "
-                      "fast path instead", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"swinviz: torch.compile is not used ({self.reason}); running the "
+                      "module's own eager forward instead", RuntimeWarning, stacklevel=3)
 
     def _valid(self, x: torch.Tensor) -> bool:
         """Whether x has the shape the module takes (else the eager module says what is wrong)."""
@@ -240,6 +240,17 @@ class CompiledForward:
             return self.module(x)
         self.compile_seconds[key] = time.perf_counter() - t0
         return y
+
+
+def no_fast_path(module: nn.Module) -> str | None:
+    """Why `module` has no fast path to compile (a sentence), or None: Swin V2's blocks (cosine
+    attention, the bias MLP, post-norms) run only their own forward; the fused fast path this
+    module compiles is Swin V1's (`forward_fast`)."""
+    blocks = [b for b in module.modules() if hasattr(b, "input_resolution") and hasattr(b, "attn")]
+    if any(not hasattr(b, "forward_fast") for b in blocks):
+        return ("Swin V2's blocks have no fast path to compile: only Swin V1's blocks have one "
+                "(cosine attention and the bias MLP run in their own forward)")
+    return None
 
 
 def compiled_forward(module: nn.Module, options: dict | None = None, *,

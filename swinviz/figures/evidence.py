@@ -239,6 +239,14 @@ def figure(exp, sel) -> go.Figure:
     if not getattr(exp, "pretrained", False):
         lines.append(tr(L, "Random weights: these maps show how an untrained model's gradient "
                            "spreads, not evidence it learned."))
+        zero = [place for place, g in ev.by_layer.items() if not float(g.abs().max())]
+        if getattr(exp.config, "version", 1) == 2 and zero:
+            # timm's res-post-norm initialisation (swinviz/v2/block.py, concepts fact 18)
+            lines.append(tr(L, "Blank maps ({places}): an untrained Swin V2 starts its norms "
+                               "after attention and MLP at weight 0 and bias 0, so each block "
+                               "starts as the identity and these norms give 0 for every token "
+                               "(the stage maps above are taken at norm1).",
+                            places=", ".join(zero)))
     width = int((tpl.width - 80) / (0.56 * (tpl.font_size - 1)))
     text = "<br>".join(wrap_text(line, width) for line in lines)
     note, bottom = footnote(text, sel.template, lines=text.count("<br>") + 1)

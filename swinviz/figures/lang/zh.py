@@ -863,4 +863,6 @@ WORDS: dict[str, str] = {
         '(a) {n} 个 patch 的注意力之和，在两个 block 中，画在图像上（移位已还原）',
     "{arch}: {p} M parameters and {f} G FLOPs (the bias MLP's products not counted, as the reference's flops() leaves them out); Swin V2's model zoo prints {paper_p} / {paper_f}.":
         '{arch}：{p} M 参数、{f} G FLOPs（偏置 MLP 的乘加不计入，参考代码的 flops() 也不计入）；Swin V2 的模型库给出 {paper_p} / {paper_f}。',
+    'Blank maps ({places}): an untrained Swin V2 starts its norms after attention and MLP at weight 0 and bias 0, so each block starts as the identity and these norms give 0 for every token (the stage maps above are taken at norm1).':
+        '空白的图（{places}）：未训练的 Swin V2 把注意力和 MLP 之后的 norm 初始化为权重 0、偏置 0，所以每个 block 起初都是恒等映射，这些 norm 对每个 token 都输出 0（上面各阶段的图取自 norm1）。',
 }
