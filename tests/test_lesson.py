@@ -334,3 +334,30 @@ def test_titles_hold_for_the_exploration(explorations, explored):
     assert small.text("last").title == "最后一个阶段"
     assert "移位 1" in " ".join(small.text("last").body)
     assert "边界" in small.text("attention").title
+
+
+def test_the_v2_step_counts_the_blocks_of_real_v1_and_v2_models(explorations):
+    """Issue 26, "what V2 changed": the step's numbers at the explored stage are the parameters
+    of real blocks of that width, heads and window: V1's bias table and block, V2's bias MLP and
+    block (built with swinviz.v2), and the table a window twice as large would need."""
+    from swinviz import load_model
+
+    exp = explorations["stage 1"]  # Swin-T at 224 px: C = 96, 3 heads, M = 7
+    v1 = load_model("random", img_size=224).layers[0].blocks[0]
+    v2 = load_model("random", arch="swinv2-t", img_size=224, window_size=7).layers[0].blocks[0]
+    v1_2m = load_model("random", img_size=224, window_size=14).layers[0].blocks[0]
+    table = v1.attn.relative_position_bias_table.numel()
+    mlp = sum(p.numel() for p in v2.attn.cpb_mlp.parameters())
+    assert (table, mlp) == (507, 3072)
+    for code in languages():
+        lesson = Lesson(exp, lang=code)
+        body = " ".join(lesson.text("v2").body)
+        assert str(table) in body and str(mlp) in body, code
+        assert str(v1_2m.attn.relative_position_bias_table.numel()) in body, code
+        from swinviz.lesson import step_names
+
+        k = step_names().index("v2")
+        cells = [list(t.cells.values) for t in lesson.slide(k).data if t.type == "table"]
+        flat = " ".join(str(v) for col in cells[0] for v in col).replace(" ", "")
+        for n in (sum(p.numel() for p in v1.parameters()), sum(p.numel() for p in v2.parameters())):
+            assert str(n) in flat, (code, n)

@@ -33,6 +33,29 @@ def corner_query(H: int, W: int, M: int, s: int) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class V2Change:
+    """Swin V1 against Swin V2 in one block of the explored stage (C, nH, M): the position
+    bias's learned numbers (V1's (2M-1)² x nH table, V2's MLP whatever the window), what a
+    window twice as large would need, and the whole block's parameters (swinviz.cost)."""
+
+    table: int  # V1: (2M-1)² · nH
+    mlp: int  # V2: 2·512 + 512 + 512·nH
+    table_2m: int  # V1 at a 2M window: (4M-1)² · nH (a new table)
+    block_v1: int
+    block_v2: int
+
+
+def v2_change(C: int, heads: int, M: int) -> V2Change:
+    from ..cost import attention_params, block_params
+
+    v1, v2 = attention_params(C, heads, M), attention_params(C, heads, M, version=2)
+    return V2Change(table=v1["relative_position_bias_table"], mlp=v2["cpb_mlp"],
+                    table_2m=attention_params(C, heads, 2 * M)["relative_position_bias_table"],
+                    block_v1=sum(block_params(C, heads, M).values()),
+                    block_v2=sum(block_params(C, heads, M, version=2).values()))
+
+
+@dataclass(frozen=True)
 class StageRow:
     stage: int
     H: int

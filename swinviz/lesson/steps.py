@@ -122,6 +122,13 @@ STEPS: tuple[Step, ...] = (
         "alpha = g.mean(dim=1)  # (B, C): one weight per channel",
         "cam = torch.relu((A * alpha[:, None]).sum(-1))  # (B, L)",
     ), tries=("boundary", "middle", "stage4")),
+    # what Swin V2 changed in the same block (docs/concepts.md, facts 16-19)
+    Step("v2", "v2", "cost", code=(
+        "attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).mT",
+        "tau = self.logit_scale.clamp(max=math.log(100)).exp()",
+        "bias = 16 * sigmoid(self.cpb_mlp(coords))  # any M",
+        "x = x + self.norm1(self.attn(x))  # norm after",
+    ), tries=("stage1", "stage4")),
 )
 
 

@@ -364,6 +364,24 @@ def last(c: Ctx, layout: dict) -> list:
             window_lines(s.H, s.W, max(s.M, 1), 0, axes, BLOCK_COLORS[0], 6.0)]
 
 
+def v2(c: Ctx, layout: dict) -> list:
+    """Swin V1 against V2 in one block of the explored stage (`numbers.v2_change`)."""
+    from .numbers import v2_change
+
+    n = c.n
+    d = v2_change(n.C, n.heads, n.M)
+    rows = [
+        (c.ui("v2_logit"), "q·kᵀ/√d + B", "cos(q, k)·τ + 16·σ(MLP)"),
+        (c.ui("v2_bias", M=n.M), f"{n.heads}·{2 * n.M - 1}² = {d.table:,}".replace(",", " "),
+         f"{d.mlp:,}".replace(",", " ")),
+        (c.ui("v2_bigger", M=2 * n.M), f"{d.table_2m:,}".replace(",", " "), c.ui("v2_same")),
+        (c.ui("v2_norms"), c.ui("v2_before"), c.ui("v2_after")),
+        (c.ui("v2_block"), f"{d.block_v1:,}".replace(",", " "),
+         f"{d.block_v2:,}".replace(",", " ")),
+    ]
+    return _table(c, layout, c.ui("v2_cols"), rows)
+
+
 def table(c: Ctx, layout: dict) -> list:
     from ..figures.cost import PAPER
 
@@ -380,7 +398,7 @@ def table(c: Ctx, layout: dict) -> list:
 
 VISUALS = {f.__name__: f for f in (title, patches, cost, windows, block, shift, regions, mask,
                                      relpos, bias, attention, rollback, flow, whatif, merging,
-                                     last, table, evidence)}
+                                     last, table, evidence, v2)}
 
 
 def draw(name: str, c: Ctx) -> tuple[list, dict]:

@@ -55,6 +55,15 @@ UI = {
     "cam_map": "Grad-CAM of “{cls}”, block {b}",
     "reads_map": "where ({r}, {c}) reads, block {b}",
     "no_evidence": "no class evidence for this run",
+    "v2_cols": ("one block of this stage", "Swin V1", "Swin V2"),
+    "v2_logit": "attention logit",
+    "v2_bias": "position bias: learned numbers (M = {M})",
+    "v2_bigger": "a window of M = {M}",
+    "v2_same": "the same MLP",
+    "v2_norms": "LayerNorm",
+    "v2_before": "before attention, MLP",
+    "v2_after": "after them",
+    "v2_block": "parameters of the block",
 }
 
 TRY = {
@@ -326,6 +335,21 @@ def _evidence(n, r):
     return lines
 
 
+def _v2(n, r):
+    from ..numbers import v2_change
+
+    d = v2_change(n.C, n.heads, n.M)
+    return ["Swin V2 keeps the windows, the shift and the mask, and changes the three parts "
+            "inside the block.",
+            "Attention: the cosine of q and k times a learned temperature per head (at most "
+            "100), instead of q·kᵀ/√d: the logits stay bounded however large the model.",
+            f"Position bias: a small MLP over log-spaced offsets instead of the table. Here "
+            f"(M = {n.M}, {n.heads} heads) its {d.mlp} numbers replace the table's {d.table}, "
+            f"and give a bias for any window: a {2 * n.M}×{2 * n.M} window would need a new "
+            f"table of {d.table_2m}.",
+            "Norms: after attention and after the MLP, not before (res-post-norm)."]
+
+
 NO_SHIFT_NOTES = {
     "windows": lambda n, r: "window_partition is a reshape and a permute. Here the windows "
     "already cover everything a token can reach at this stage.",
@@ -412,6 +436,10 @@ STEPS = {
                      "norm1 of a block, weigh each channel by the mean gradient of the logit, "
                      "sum and keep the positive part. The Class evidence tab shows it at every "
                      "stage and for any class."),
+    "v2": dict(title="What Swin V2 changed in the block", body=_v2,
+               notes=lambda n, r: "Run python -m swinviz figures IMAGE --arch swinv2-t to see "
+               "the same figures for Swin V2: its cost table counts the bias MLP's parameters, "
+               "and the windows, shift and mask are the ones of this lesson."),
     "table": dict(title="What it costs: the paper's Table 1", body=_table,
                   notes=lambda n, r: "The counts here add up every block, merge and the head the "
                   "way the reference's flops() does; the paper rounds them."),

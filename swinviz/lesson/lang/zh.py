@@ -53,6 +53,15 @@ UI = {
     "cam_map": "“{cls}”的 Grad-CAM，block {b}",
     "reads_map": "({r}, {c}) 读取的位置，block {b}",
     "no_evidence": "这次运行没有类别证据",
+    "v2_cols": ("这个阶段的一个 block", "Swin V1", "Swin V2"),
+    "v2_logit": "注意力 logit",
+    "v2_bias": "位置偏置的参数<br>（M = {M}）",
+    "v2_bigger": "M = {M} 的窗口",
+    "v2_same": "同一个 MLP",
+    "v2_norms": "LayerNorm",
+    "v2_before": "在注意力、MLP 之前",
+    "v2_after": "在它们之后",
+    "v2_block": "block 的参数量",
 }
 
 TRY = {
@@ -292,6 +301,19 @@ def _table(n, r):
     return lines
 
 
+def _v2(n, r):
+    from ..numbers import v2_change
+
+    d = v2_change(n.C, n.heads, n.M)
+    return ["Swin V2 保留窗口、移位和掩码，改变了 block 里面的三个部分。",
+            "注意力：q 与 k 的余弦相似度乘以每个注意力头学习的温度（最大 100），代替 q·kᵀ/√d："
+            "无论模型多大，logit 都保持有界。",
+            f"位置偏置：一个作用于对数间隔偏移的小 MLP 代替偏置表。这里（M = {n.M}，{n.heads} 个"
+            f"注意力头）它的 {d.mlp} 个参数代替表中的 {d.table} 个，并能为任意窗口给出偏置："
+            f"{2 * n.M}×{2 * n.M} 的窗口需要一张 {d.table_2m} 个参数的新表。",
+            "归一化：放在注意力和 MLP 之后，而不是之前（res-post-norm）。"]
+
+
 NO_SHIFT_NOTES = {
     "windows": lambda n, r: "window_partition 只是 reshape 和 permute。在这一阶段，窗口已经覆盖了"
     "一个 token 能到达的全部范围。",
@@ -363,6 +385,9 @@ STEPS = {
                      notes=lambda n, r: "Grad-CAM 问的是类别，注意力不问。在某个 block 的 norm1 "
                      "上取激活，每个通道按 logit 梯度的平均值加权，求和后保留正值。“类别证据”标签页"
                      "在每个阶段、对任何类别展示它。"),
+    "v2": dict(title="Swin V2 在 block 中改变了什么", body=_v2,
+               notes=lambda n, r: "运行 python -m swinviz figures IMAGE --arch swinv2-t 可以看到 "
+               "Swin V2 的同一组图：它的代价表计入偏置 MLP 的参数，窗口、移位和掩码与本课相同。"),
     "table": dict(title="代价：论文的表 1", body=_table,
                   notes=lambda n, r: "这里的计数像参考代码的 flops() 一样累加每个 block、每次合并和"
                   "分类头；论文中的数字是四舍五入的。"),
