@@ -20,6 +20,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import random_picture
 from safetensors.torch import save_file
 
 from swinviz import load_model
@@ -308,3 +309,27 @@ def test_official_layout_loads_and_names_its_arch(tmp_path):
     x = pixels(256)
     with torch.no_grad():
         assert (model(x) - src(x)).abs().max() < 1e-5
+
+
+def test_the_figures_name_v2s_own_terms(explored, exp_s1):
+    """Issue 26: the attention figure takes V2's logit apart as V2 computes it (the cosine of q
+    and k times the head's temperature, then 16·σ of the bias MLP), the bias figure calls its
+    table the continuous position bias of the MLP, and the headings follow, in both languages;
+    Swin V1's figures keep q·kᵀ·scale and the learned table."""
+    from swinviz.figures import make_figure
+
+    exp = explored(random_picture(), dict(arch="swinv2-t"), stage=1, predict=False)
+
+    def words(fig) -> str:
+        return " ".join([fig.layout.title.text] + [a.text for a in fig.layout.annotations])
+
+    att, att_all = make_figure("attention", exp), make_figure("attention", exp, head=None)
+    assert "cos(q, k)·τ (content)" in words(att) and "+ 16·σ(MLP) position bias" in words(att)
+    assert "q·kᵀ" not in words(att) and "q·kᵀ" not in words(att_all)
+    assert "softmax of cos(q, k)·τ + bias + mask" in words(att_all)
+    bias = words(make_figure("bias", exp))
+    assert "continuous position bias (Swin V2)" in bias and "learned table" not in bias
+    assert "连续位置偏置" in words(make_figure("bias", exp, lang="zh"))
+    assert "cos(q, k)·τ（内容）" in words(make_figure("attention", exp, lang="zh"))
+    v1 = words(make_figure("attention", exp_s1)) + words(make_figure("bias", exp_s1))
+    assert "q·kᵀ·scale (content)" in v1 and "the learned table" in v1 and "cos(" not in v1

@@ -19,10 +19,12 @@ from ._core import (
     DIVERGING,
     axis_key,
     block_name,
+    content_term,
     fast_figure,
     footnote,
     get_template,
     heads_per_row,
+    is_v2,
     offset_axes,
     style_layout,
     subplots_layout,
@@ -217,7 +219,7 @@ def figure(exp, sel) -> go.Figure:
                   + (tr(L, "removed: zero at every offset") if "bias" in exp.without else
                      _preference(images[h], M, random, L)) + "</sup>" for h in heads]
         gathered = [tr(L, "head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to "
-                       "q·kᵀ·scale</sup>", h=h, N=N) for h in heads]
+                       "{content}</sup>", h=h, N=N, content=content_term(exp)) for h in heads]
     layout, cell, chunks = _panel_grid(heads, tables, gathered, one=one, compact=compact,
                                        template=sel.template)
     # the title over the bar: beside it, plotly's export set it on the tick labels
@@ -246,6 +248,12 @@ def figure(exp, sel) -> go.Figure:
                   "inside a window sees content only</sup>",
                   B=_capital(block_name(sel.block, exp, L)), stage=exp.stage, which=which, G=G)
                if "bias" in exp.without else
+               tr(L, "{B}, stage {stage}, {which}: continuous position bias (Swin V2)<br><sup>"
+                  "16·sigmoid of the bias MLP over the {G}×{G} log-spaced offsets, gathered to "
+                  "{N}×{N} per window</sup>",
+                  B=_capital(block_name(sel.block, exp, L)), stage=exp.stage, which=which, G=G,
+                  N=N)
+               if is_v2(exp) else
                tr(L, "{B}, stage {stage}, {which}: relative position bias<br><sup>the learned "
                   "table of {G}×{G} offsets, gathered to {N}×{N} per window</sup>",
                   B=_capital(block_name(sel.block, exp, L)), stage=exp.stage, which=which, G=G,

@@ -34,6 +34,8 @@ from .labels import (
     arch_label,
     block_name,
     config_label,
+    content_term,
+    is_v2,
     offset_titles,
     one_window_text,
     padding_text,
@@ -76,7 +78,8 @@ from .words import recording, tr
 __all__ = [
     "ANNOTATE_MAX", "BLOCK_COLORS", "DIVERGING", "HALO", "MASK_SCALE", "OKABE_ITO", "OUTSIDE_FILL",
     "PAD_FILL", "PAD_HATCH", "QUERY_COLOR", "REGION_COLORS", "SEQUENTIAL", "TEMPLATES",
-    "arch_label", "axis_key", "block_name", "cached", "cached_latest", "canvas", "cells_outline",
+    "arch_label", "axis_key", "block_name", "content_term", "is_v2", "cached", "cached_latest",
+    "canvas", "cells_outline",
     "config_label", "coords", "fast_figure", "fit_annotations", "fit_columns", "flatten_windows",
     "footnote", "get_template", "grid_lines", "heads_per_row", "image_dict", "image_source",
     "keep_columns",

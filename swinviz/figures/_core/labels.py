@@ -47,6 +47,17 @@ def padding_text(H: int, W: int, Hp: int, Wp: int, s: int, lang: str = "en") -> 
               "padding off again", H=H, W=W, Hp=Hp, Wp=Wp)
 
 
+def is_v2(exp) -> bool:
+    """The exploration is Swin V2's (cosine attention, the bias MLP; concepts facts 16-19)."""
+    return getattr(getattr(exp, "config", None), "version", 1) == 2
+
+
+def content_term(exp) -> str:
+    """The logit's content term as the block computes it: V1's q·kᵀ·scale, V2's cosine of q and
+    k times the head's temperature τ (a formula: the same in every language)."""
+    return "cos(q, k)·τ" if is_v2(exp) else "q·kᵀ·scale"
+
+
 def arch_label(exp) -> str:
     """"Swin-T", or "Swin-T (img_size=200)" for a named architecture with changed settings;
     the config's own name otherwise."""

@@ -34,10 +34,12 @@ from .._core import (
     SEQUENTIAL,
     axis_key,
     block_name,
+    content_term,
     fast_figure,
     footnote,
     get_template,
     heads_per_row,
+    is_v2,
     style_layout,
     subplots_layout,
     top_title,
@@ -193,7 +195,10 @@ def _layout(exp, sel, g):
            say(L, "{B}, {head}:<br>where token ({{row}}, {{col}}) attends, on the image",
                B=_capital(block_name(b, exp, L)), head=head_txt) for b in (0, 1)]
     if not (tiled_b or all_b):
-        tpl += [say(L, "q·kᵀ·scale (content)<br><sup>mean |·| = {{scores_mean}}</sup>"),
+        tpl += [say(L, "{content} (content)<br><sup>mean |·| = {{scores_mean}}</sup>",
+                    content=content_term(exp)),
+                say(L, "+ 16·σ(MLP) position bias<br><sup>mean |·| = {{bias_mean}}</sup>")
+                if is_v2(exp) else
                 say(L, "+ relative position bias<br><sup>mean |·| = {{bias_mean}}</sup>")]
     g.texts += [(x, "annotation") for x in tpl]
     titles = [click.fill(x, g.vals) for x in tpl[:2]]
@@ -299,7 +304,7 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
     amax = float(max(np.abs(sc).max(), np.abs(bi).max())) or 1.0
     panels = [
         ("scores", dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax), "%{z:.2f}",
-         "q·kᵀ·scale"),
+         content_term(exp)),
         ("bias", dict(colorscale=DIVERGING, zmid=0, zmin=-amax, zmax=amax), "%{z:.2f}",
          say(L, "bias")),
         ("mask", dict(colorscale=DIVERGING, zmid=0, zmin=-100, zmax=100), "%{z:.0f}",

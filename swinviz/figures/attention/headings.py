@@ -4,7 +4,7 @@ in-place redraw of a click (`click.fill`)."""
 
 from __future__ import annotations
 
-from .._core import axis_key, block_name
+from .._core import axis_key, block_name, content_term
 from .._core.words import tr as say
 from . import click
 
@@ -29,8 +29,9 @@ def headings(exp, sel, g, layout, refs) -> None:
                 "shift undone)", n=len(sel.added) + 1) if sel.added else
          say(L, "(a) One patch's attention in both blocks, on the image (the shift undone)")),
         (refs[(2, 1)][1], 0.6 if tiled_b else 2.9,
-         say(L, "(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), {b}, "
-                "token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}", b=bn) if all_b else
+         say(L, "(b) Every head's attention row (softmax of {content} + bias + mask), {b}, "
+                "token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}", b=bn,
+                content=content_term(exp)) if all_b else
          say(L, "(b) Taken apart: {b}, {head}, token ({{row}}, {{col}}) = window {{window}}, "
                 "slot {{slot}}", b=bn, head=hb)),
         (refs[(2 + b_rows, 1)][1], 0.6 if tiled else 2.9,

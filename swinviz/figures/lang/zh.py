@@ -51,8 +51,8 @@ WORDS: dict[str, str] = {
         '(a) 去掉掩码：没有变化<br><sup>{why}，所以没有东西被循环移过去，也没有可去掉的掩码</sup>',
     '(a) {lead}: weight on other regions per window<br><sup>{b1}; most in window {w}: {pct}; windows of one region: 0</sup>':
         '(a) {lead}：每个窗口落在其他区域上的权重<br><sup>{b1}；最多的是窗口 {w}：{pct}；只含一个区域的窗口：0</sup>',
-    "(b) Every head's attention row (softmax of q·kᵀ·scale + bias + mask), {b}, token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}":
-        '(b) 每个注意力头的注意力行（softmax(q·kᵀ·scale + 偏置 + 掩码)），{b}，token ({{row}}, {{col}}) = 窗口 {{window}}，位置 {{slot}}',
+    "(b) Every head's attention row (softmax of {content} + bias + mask), {b}, token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}":
+        '(b) 每个注意力头的注意力行（softmax({content} + 偏置 + 掩码)），{b}，token ({{row}}, {{col}}) = 窗口 {{window}}，位置 {{slot}}',
     '(b) Taken apart: {b}, {head}, token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}':
         '(b) 拆开来看：{b}，{head}，token ({{row}}, {{col}}) = 窗口 {{window}}，位置 {{slot}}',
     '(b) no roll (s = 0): the same picture':
@@ -463,8 +463,8 @@ WORDS: dict[str, str] = {
         '注意力头 {h}',
     'head {h}: bias table over (Δh, Δw)<br><sup>':
         '注意力头 {h}：(Δh, Δw) 上的偏置表<br><sup>',
-    'head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to q·kᵀ·scale</sup>':
-        '注意力头 {h}：收集得到的偏置，{N}×{N}<br><sup>block 加到 q·kᵀ·scale 上的值</sup>',
+    'head {h}: gathered bias, {N}×{N}<br><sup>what the block adds to {content}</sup>':
+        '注意力头 {h}：收集得到的偏置，{N}×{N}<br><sup>block 加到 {content} 上的值</sup>',
     'head {h}: p':
         '注意力头 {h}：p',
     'head {h}: table':
@@ -595,8 +595,8 @@ WORDS: dict[str, str] = {
         '查询 token ({r}, {c})',
     'query token ({{row}}, {{col}}), window {{window{b}}}, slot {{slot{b}}}':
         '查询 token ({{row}}, {{col}})，窗口 {{window{b}}}，位置 {{slot{b}}}',
-    'q·kᵀ·scale (content)<br><sup>mean |·| = {{scores_mean}}</sup>':
-        'q·kᵀ·scale（内容）<br><sup>平均 |·| = {{scores_mean}}</sup>',
+    '{content} (content)<br><sup>mean |·| = {{scores_mean}}</sup>':
+        '{content}（内容）<br><sup>平均 |·| = {{scores_mean}}</sup>',
     'r = {r} with norm1':
         '与 norm1 的相关 r = {r}',
     'random weights':
@@ -865,4 +865,8 @@ WORDS: dict[str, str] = {
         '{arch}：{p} M 参数、{f} G FLOPs（偏置 MLP 的乘加不计入，参考代码的 flops() 也不计入）；Swin V2 的模型库给出 {paper_p} / {paper_f}。',
     'Blank maps ({places}): an untrained Swin V2 starts its norms after attention and MLP at weight 0 and bias 0, so each block starts as the identity and these norms give 0 for every token (the stage maps above are taken at norm1).':
         '空白的图（{places}）：未训练的 Swin V2 把注意力和 MLP 之后的 norm 初始化为权重 0、偏置 0，所以每个 block 起初都是恒等映射，这些 norm 对每个 token 都输出 0（上面各阶段的图取自 norm1）。',
+    '+ 16·σ(MLP) position bias<br><sup>mean |·| = {{bias_mean}}</sup>':
+        '+ 16·σ(MLP) 位置偏置<br><sup>平均 |·| = {{bias_mean}}</sup>',
+    '{B}, stage {stage}, {which}: continuous position bias (Swin V2)<br><sup>16·sigmoid of the bias MLP over the {G}×{G} log-spaced offsets, gathered to {N}×{N} per window</sup>':
+        '{B}，第 {stage} 阶段，{which}：连续位置偏置（Swin V2）<br><sup>偏置 MLP 在 {G}×{G} 个对数间隔偏移上的输出经 16·sigmoid，在每个窗口中收集成 {N}×{N}</sup>',
 }
