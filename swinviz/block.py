@@ -61,6 +61,10 @@ class BlockTrace:
     num_heads: int
     x_in: torch.Tensor  # (B, L, C) block input
     x_out: torch.Tensor  # (B, L, C) block output
+    # on a grid that is not whole windows: the block rolled the unpadded map, then padded it
+    # (timm's Swin V2), not padded and then rolled; the windows' order follows
+    # (`swinviz.windows.window_order(..., roll_first=)`)
+    roll_first: bool = False
 
     def __getitem__(self, name: str):
         return getattr(self, name)

@@ -178,10 +178,28 @@ def inverse_order(order: torch.Tensor, length: int | None = None) -> torch.Tenso
     return inv
 
 
-def window_of_token(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
+def padded_order(H: int, W: int, window_size: int, shift_size: int,
+                 roll_first: bool = False) -> torch.Tensor:
+    """Like `window_order`, but every slot, padding included, named by a flat position r*Wp + c
+    of the padded (Hp, Wp) grid in original coordinates: a real token at its own place, a
+    padding slot where the block added it. Pad, then roll: the padding rolls with the tokens,
+    so this is `window_order(Hp, Wp, ...)`; roll, then pad (timm's Swin V2): the padding was
+    added to the rolled map, at its bottom and right, and stays there."""
+    Hp, Wp = padded_size(H, W, window_size)
+    if not (roll_first and shift_size):
+        return _window_order_cpu(Hp, Wp, window_size, shift_size)
+    pos = torch.arange(Hp * Wp).view(Hp, Wp)
+    pos[:H, :W] = torch.roll(pos[:H, :W].clone(), shifts=(-shift_size, -shift_size),
+                             dims=(0, 1))
+    return window_partition(pos.view(1, Hp, Wp, 1), window_size).reshape(-1)
+
+
+def window_of_token(H: int, W: int, window_size: int, shift_size: int,
+                    roll_first: bool = False) -> torch.Tensor:
     """LongTensor (H, W, 2): for every token in original coordinates, (window index, slot in window)
-    in the shifted block's partition order (the order of `trace.attn`)."""
-    order = _window_order_cpu(H, W, window_size, shift_size)
+    in the shifted block's partition order (the order of `trace.attn`; `roll_first` as in
+    `window_order`)."""
+    order = _window_order_cpu(H, W, window_size, shift_size, bool(roll_first))
     N = window_size * window_size
     slot_of = inverse_order(order, H * W)  # flat position -> slot k
     return torch.stack([slot_of // N, slot_of % N], dim=-1).view(H, W, 2)

@@ -333,3 +333,34 @@ def test_the_figures_name_v2s_own_terms(explored, exp_s1):
     assert "cos(q, k)·τ（内容）" in words(make_figure("attention", exp, lang="zh"))
     v1 = words(make_figure("attention", exp_s1)) + words(make_figure("bias", exp_s1))
     assert "q·kᵀ·scale (content)" in v1 and "the learned table" in v1 and "cos(" not in v1
+
+
+def test_the_attention_figure_places_keys_as_a_v2_block_rolls_then_pads(explored):
+    """Issue 26: on a grid that is not whole windows timm's Swin V2 rolls the tokens and then
+    pads (`BlockTrace.roll_first`); the attention figure puts each key of the query's row where
+    the block's own gather order took it from. At 200 px (50x50 tokens, M = 8, s = 4) the
+    window of token (49, 49) reaches, wrapped around, rows and columns 0 and 1, not padding."""
+    from swinviz.figures import make_figure
+
+    model = load_model(arch="swinv2-t", img_size=200, device="cpu", seed=3)
+    exp = model.explore(random_picture(), stage=1, predict=False)
+    t = exp.traces[1]
+    assert t.roll_first and t.input_resolution == (50, 50) and (t.window_size, t.shift_size) \
+        == (8, 4)
+    order = model.layers[0].blocks[1]._geometry("cpu")[0]  # the block's own gather order
+    H, W = t.input_resolution
+    N = t.window_size ** 2
+    for q in ((49, 49), (0, 0), (20, 47)):
+        slot = int((order == q[0] * W + q[1]).nonzero())
+        w, k = divmod(slot, N)
+        row = t.attn[w, 0, k].numpy()
+        fig = make_figure("attention", exp, query=q)
+        (z,) = [np.array(d.z, dtype=float) for d in fig.data if d.name == "attention block 1"]
+        keys = order[w * N:(w + 1) * N]
+        real = keys < H * W
+        r, c = np.divmod(keys[real].numpy(), W)
+        np.testing.assert_allclose(z[r, c], row[real.numpy()], rtol=1e-6)
+        # the padding keys sit where the block added them, on the padded grid's last rows and
+        # columns, and together with the real keys they are the query's whole row
+        assert np.isclose(np.nansum(z), 1.0, atol=1e-5)
+    assert (order[: N] < H * W).all()

@@ -61,7 +61,8 @@ def query_row(exp, head: int | None, query) -> np.ndarray:
     (NaN outside its window), heads averaged when head is None."""
     t = exp.traces[1]
     H, W = t.input_resolution
-    order, wot = token_geometry(H, W, t.window_size, t.shift_size)
+    order, wot = token_geometry(H, W, t.window_size, t.shift_size,
+                                getattr(t, "roll_first", False))
     w, k = wot[query]
     row = t.attn[w, :, k].numpy()
     row = row.mean(0) if head is None else row[head]

@@ -112,7 +112,7 @@ def bias_effect(exp, block: int, query, head: int | None) -> dict:
     t = exp.traces[block]
     H, W = t.input_resolution
     M, s = t.window_size, t.shift_size
-    _, wot = token_geometry(H, W, M, s)
+    _, wot = token_geometry(H, W, M, s, getattr(t, "roll_first", False))
     w, n = (int(v) for v in wot[query[0], query[1]])
     Hp, Wp = padded_size(H, W, M)
     nW = (Hp // M) * (Wp // M)
@@ -167,7 +167,7 @@ def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], li
                                      "queries put %{{z:.1%}} of their weight on other "
                                      "regions<extra></extra>"))]
     r, c = sel.query
-    order, wot = token_geometry(H, W, M, s)
+    order, wot = token_geometry(H, W, M, s, getattr(t, "roll_first", False))
     w, n = (int(v) for v in wot[r, c])
     p = leak.of_query(w, n, sel.head)
     keys = order[w]

@@ -181,7 +181,8 @@ def figure(exp, sel) -> go.Figure:
     M, s = trace.window_size, trace.shift_size
     H, W = trace.input_resolution
     r, c = sel.query
-    w, slot = (int(v) for v in token_geometry(H, W, M, s)[1][r, c])
+    w, slot = (int(v) for v in token_geometry(H, W, M, s,
+                                              getattr(trace, "roll_first", False))[1][r, c])
     L = sel.lang
     return _panels(
         M, slot, sel.template,

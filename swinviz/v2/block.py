@@ -125,6 +125,7 @@ class SwinV2Block(nn.Module):
             mask=None if mask is None else mask.clone(),
             region_ids=region_ids(*self.padded_resolution, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=x, x_out=out,
+            roll_first=self.roll_first,
         )
 
     def _windowed_attention(self, x: torch.Tensor, mask: torch.Tensor | None,

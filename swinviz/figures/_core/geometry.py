@@ -53,14 +53,17 @@ def pad_cells(H: int, W: int, Hp: int, Wp: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def token_geometry(H: int, W: int, window_size: int, shift_size: int):
+def token_geometry(H: int, W: int, window_size: int, shift_size: int,
+                   roll_first: bool = False):
     """(order (nW, N): flat original position r·W + c of window w's slot k, or H·W for a slot of
     zero padding when the grid is padded to whole windows; window_of_token (H, W, 2): (window,
     slot) of original token (r, c)) as read-only numpy arrays, from `swinviz.windows`; cached
-    per geometry (shared by every exploration and click)."""
+    per geometry (shared by every exploration and click). roll_first: the block rolled, then
+    padded (`BlockTrace.roll_first`, timm's Swin V2)."""
     M = window_size
-    order = window_order(H, W, M, shift_size).numpy().reshape(-1, M * M).copy()
-    wot = window_of_token(H, W, M, shift_size).numpy().copy()
+    order = window_order(H, W, M, shift_size, roll_first=roll_first).numpy()
+    order = order.reshape(-1, M * M).copy()
+    wot = window_of_token(H, W, M, shift_size, roll_first).numpy().copy()
     order.setflags(write=False)
     wot.setflags(write=False)
     return order, wot

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from ...windows import padded_size, window_partition
+from ...windows import padded_order, padded_size, window_partition
 from .._core import (
     axis_key,
     cached,
@@ -17,7 +17,6 @@ from .._core import (
     image_dict,
     image_source,
     png_data_uri,
-    token_geometry,
 )
 from .._core.words import tr
 
@@ -34,8 +33,16 @@ def _geometry(trace):
 
 def _build_geometry(trace):
     M, s = trace.window_size, trace.shift_size
-    Hp, Wp = padded_size(*trace.input_resolution, M)  # windows are cut from the padded grid
-    order, wot = token_geometry(Hp, Wp, M, s)
+    H, W = trace.input_resolution
+    Hp, Wp = padded_size(H, W, M)  # windows are cut from the padded grid
+    # every slot, padding included, at its place on the padded grid (the padding where the
+    # block added it: before the roll, or after it for timm's Swin V2, `BlockTrace.roll_first`)
+    N = M * M
+    order = padded_order(H, W, M, s, getattr(trace, "roll_first", False)).numpy()
+    slot_of = np.empty(Hp * Wp, dtype=np.int64)
+    slot_of[order] = np.arange(order.size)
+    order = order.reshape(-1, N)
+    wot = np.stack([slot_of // N, slot_of % N], axis=-1).reshape(Hp, Wp, 2)
     regions = window_partition(trace.region_ids.view(1, Hp, Wp, 1), M).reshape(-1, M * M).numpy()
     return order, wot, regions
 

@@ -44,7 +44,8 @@ def _windowed(exp, block: int):
     """(order (nW, N), window_of_token (H, W, 2), head-mean attention (nW, N, N)) of a block."""
     def make():
         tr = exp.traces[block]
-        order, wot = token_geometry(*tr.input_resolution, tr.window_size, tr.shift_size)
+        order, wot = token_geometry(*tr.input_resolution, tr.window_size, tr.shift_size,
+                                    getattr(tr, "roll_first", False))
         return order, wot, tr.attn.numpy().mean(axis=1, dtype=np.float64)
     return cached(exp.traces[block], "flow_windowed", make)
 
