@@ -92,8 +92,10 @@ def read_address(params: Mapping[str, str]) -> Link:
     def drop(name: str, why: str) -> None:
         link.ignored.append(f"{name}={short(got.get(name, ''), 40, quote=False)} ({why})")
 
+    # Gradio's own parameters (`__theme=dark`) are Gradio's to read, not this page's
     for name in sorted(set(got) - set(KEYS)):
-        drop(name, f"not a setting of this page; it takes {', '.join(KEYS)}")
+        if not name.startswith("__"):
+            drop(name, f"not a setting of this page; it takes {', '.join(KEYS)}")
     for name in KEYS:
         most = QUERY_MAX_CHARS if name == "query" else MAX_VALUE_CHARS
         if name in got and len(got[name]) > most:
@@ -250,6 +252,8 @@ WRITE_JS = """(a) => {
   const now = new URLSearchParams(location.search);
   const next = new URLSearchParams(a);
   if (now.get('tab') && !next.has('tab')) next.set('tab', now.get('tab'));
+  // Gradio's own parameters (__theme=dark) stay: a copied link keeps the theme
+  for (const [k, v] of now) if (k.startsWith('__') && !next.has(k)) next.set(k, v);
   window.swinvizAddress(next);
 }"""
 COPY_JS = """() => {

@@ -50,6 +50,9 @@ CSS = """
                   border-radius: 4px; }
 #status { border-left: 4px solid #D55E00; background: #fff4ec; padding: 6px 12px;
           border-radius: 4px; }
+/* the dark theme (?__theme=dark): dark boxes under its light text */
+.dark #weights-notice { background: #3a2e10; }
+.dark #status { background: #3d2414; }
 .explain { font-size: 0.95em; line-height: 1.45; }
 #query-image img { image-rendering: pixelated; cursor: crosshair; }
 /* the label and the fullscreen button sit in a strip above the clickable image, not over its

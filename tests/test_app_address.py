@@ -126,3 +126,9 @@ def test_a_query_set_is_in_the_address_and_reads_back():
     assert "and 2 more attend" in again[KINDS.index("attention")].plot
     bad = read_address(dict(stage="2", query="5,9;28,0"))
     assert "query=5,9;28,0 (query (28, 0) is outside the 28x28 token grid" in bad.note
+
+
+def test_gradios_own_parameters_are_not_refused():
+    """?__theme=dark is Gradio's: a link carrying it is read without a note."""
+    link = read_address({"__theme": "dark", "stage": "2"})
+    assert link.note == "" and link.values == dict(stage=2)

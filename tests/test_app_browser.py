@@ -1417,3 +1417,38 @@ def test_shift_clicks_sum_the_attention_of_a_query_set(server, browser):
         shows("5,5;50,50;10,10", "and 2 more attend")
     finally:
         pg.close()
+
+
+CONTRAST_JS = """(sel) => {
+  const el = document.querySelector(sel);
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const lum = ([r, g, b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92
+      : Math.pow((c + 0.055) / 1.055, 2.4); }; return 0.2126 * f(r) + 0.7152 * f(g)
+      + 0.0722 * f(b); };
+  const fg = lum(rgb(getComputedStyle(el.querySelector('p') || el).color));
+  const bg = lum(rgb(getComputedStyle(el).backgroundColor));
+  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}"""
+
+
+def test_the_dark_theme_keeps_the_notice_readable_and_the_link_keeps_the_theme(server,
+                                                                                browser):
+    """Gradio's dark theme (?__theme=dark): the weights notice's text keeps a contrast of at
+    least 4.5 against its box (it was light on light yellow), the link is not told that
+    __theme is no setting of the page, and the address the page writes keeps it."""
+    from app.state import default_weights_choice
+
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server + "?example=cat&stage=2&__theme=dark")
+        wait_badge(pg, "Stage 2, pair 0")
+        assert not pg.locator("#link-note").is_visible()
+        pg.wait_for_function("() => new URLSearchParams(location.search).get('stage') === '2'"
+                             " && new URLSearchParams(location.search).get('__theme') === 'dark'")
+        if default_weights_choice().notice:
+            assert pg.locator("#weights-notice").is_visible()
+            assert pg.evaluate(CONTRAST_JS, "#weights-notice") >= 4.5
+        pg.screenshot(path=str(ARTIFACTS / "app-70-dark.png"), full_page=True)
+    finally:
+        pg.close()
