@@ -9,6 +9,8 @@ memory fits the request's limit (`app.budget.evidence_fits`).
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from swinviz.config import SettingsError
@@ -23,6 +25,7 @@ from .session import EXPECTED, Shown, message, user_error
 from .state import load_cached_model
 
 KIND = EVIDENCE
+log = logging.getLogger("swinviz.app")
 PICKER_LABEL = "Class to explain: one of the top 5, or type an ImageNet class (name or index)"
 
 
@@ -121,6 +124,9 @@ def complete(view) -> None:
                                       exp.blocks[1])
     except EXPECTED as exc:
         exp.evidence_note = message(exc)
+    except Exception as exc:  # a bug: the other tabs' figures still come, the figure says why
+        log.exception("evidence pass failed")
+        exp.evidence_note = f"the evidence pass failed ({type(exc).__name__})"
     view.held.refresh()
 
 

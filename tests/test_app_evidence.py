@@ -150,3 +150,22 @@ def test_a_page_run_leaves_the_evidence_pass_for_after_its_first_figure():
     assert asked.exp.evidence.target == 281
     now = runs.run_settings(PHOTO, page, pack=True, first=("evidence",))[-1]
     assert now.evidence_due is None and now.exp.evidence is not None
+
+
+def test_a_failing_evidence_pass_leaves_the_other_figures_to_come(monkeypatch):
+    """The evidence pass left for after the first figure runs before the other tabs' figures
+    (`on_rest`): a bug in it must not keep them away; the evidence figure says it failed."""
+    from app import events
+    from swinviz.figures import KINDS
+
+    def broken(*a, **k):
+        raise RuntimeError("a bug")
+
+    page = runs.page_settings(SMALL)
+    view = runs.run_settings(PHOTO, page, pack=True, first=("windows",))[-1]
+    monkeypatch.setattr(evidence, "_evidence_call", broken)
+    rest = events.on_rest(dict(view=view, block="1", head="0", template="default",
+                               open_tab="windows", status=""))
+    assert all(p != gr.skip() for k, p in zip(KINDS, rest, strict=True) if k != "windows")
+    assert "the evidence pass failed (RuntimeError)" in figure_json(
+        rest[KINDS.index("evidence")])["layout"]["title"]["text"]
