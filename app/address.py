@@ -1,8 +1,8 @@
 """The page's address: a link that opens the same view (README, "A link opens the same view").
 
     /?example=cat&stage=3&pair=1&query=5,6&block=0&head=2&tab=attention&lang=zh
-      (plus the model settings by the API's names: img_size, window_size, shift_size, weights,
-       seed, and without=mask,bias)
+      (plus the model settings by the API's names: model (swin-t, swinv2-t), img_size,
+       window_size, shift_size, weights, seed, and without=mask,bias)
 
 `read_address` checks every value with the same rules as the page's controls and the API
 (`swinviz.settings`, `app.settings.parse_settings`): what is valid is applied, what is not is
@@ -34,17 +34,26 @@ from swinviz.settings import (
 )
 from swinviz.without import parse_parts
 
+from .compare import COMPARE_TAB
 from .events import TABS
 from .evidence import KIND as EVIDENCE
 from .guard import example_images
 from .lesson import LESSON_TAB
 from .session import Shown, block_choices, by_name, head_choices, pair_choices
-from .settings import DEFAULTS, MODEL_FIELDS, ModelSettings, parse_settings
+from .settings import (
+    DEFAULT_MODEL,
+    DEFAULTS,
+    MODEL_FIELDS,
+    SIZES_OF,
+    ModelSettings,
+    parse_settings,
+)
+from .state import default_weights_choice
 
 MAX_VALUE_CHARS = 200  # a link's value longer than this is not read ...
 QUERY_MAX_CHARS = 8 * MAX_QUERY_SET  # ... but a query set's: "rrr,ccc;" a patch
 # what a link may say, in the order it is read (the model first: it decides the grid)
-MODEL_KEYS = ("img_size", "window_size", "shift_size", "weights", "seed")
+MODEL_KEYS = ("model", "img_size", "window_size", "shift_size", "weights", "seed")
 KEYS = ("example", *MODEL_KEYS, "without", "stage", "pair", "query", "block", "head", "target",
         "tab", "lang")
 
@@ -158,8 +167,11 @@ def _target(value: str, cfg) -> str:
 
 def _tab(value: str) -> str:
     kind = value.strip().lower()
+    if kind == COMPARE_TAB:
+        return COMPARE_TAB
     if kind != LESSON_TAB and kind not in REGISTRY:
-        raise ValueError(f"a tab is a figure kind ({', '.join(KINDS)}) or {LESSON_TAB}")
+        raise ValueError(f"a tab is a figure kind ({', '.join(KINDS)}), {LESSON_TAB} or "
+                         f"{COMPARE_TAB}")
     return tab_of(kind)
 
 
@@ -180,6 +192,8 @@ def _model(got: dict, link: Link) -> ModelSettings:
             link.ignored.append(f"{named} ({str(exc).strip('. ')})")
         else:
             link.values.update(asked)
+            if "model" in asked:  # as the chooser names it (timm's name works too)
+                link.values["model"] = model.model
             return model
     return parse_settings(**_page_defaults())
 
@@ -195,13 +209,13 @@ def address_of(view, shown, tab: str | None = None, lang: str | None = None) -> 
         exp, st = view.exp, view.settings
         if view.example:
             out["example"] = view.example
-        defaults = parse_settings(**_page_defaults())
+        defaults = parse_settings(**{**_page_defaults(), "model": st.model})
         requested_window, requested_shift = st.requested
-        mine = dict(img_size=st.img_size, window_size=requested_window,
+        mine = dict(model=st.model, img_size=st.img_size, window_size=requested_window,
                     shift_size=requested_shift, weights=st.weights, seed=st.seed)
-        theirs = dict(img_size=defaults.img_size, window_size=defaults.requested[0],
-                      shift_size=defaults.requested[1], weights=defaults.weights,
-                      seed=defaults.seed)
+        theirs = dict(model=DEFAULT_MODEL, img_size=defaults.img_size,
+                      window_size=defaults.requested[0], shift_size=defaults.requested[1],
+                      weights=defaults.weights, seed=defaults.seed)
         out.update({k: str(v) for k, v in mine.items() if v != theirs[k]})
         if exp.without:
             out["without"] = ",".join(exp.without)
@@ -295,7 +309,7 @@ def on_address(request: gr.Request):
     tab = v.get("tab")
     lang = v.get("lang", "en")
     return (
-        *(v[k] if k in v else keep for k in MODEL_KEYS),
+        *_model_values(link),
         v["without"].split(",") if v.get("without") else keep,
         str(v["stage"]) if "stage" in v else keep,
         gr.update(choices=pair_choices(s, lang)),
@@ -305,7 +319,32 @@ def on_address(request: gr.Request):
         tab if tab else keep,
         v.get("lang", keep),
         gr.update(value=link.note, visible=bool(link.note)),
+        _notice(link),
     )
+
+
+def _model_values(link: Link) -> list:
+    """The settings panel's values for MODEL_KEYS: what the link sets; where it names a model,
+    that model's own for the rest (its sizes offered too), so that a link saying only
+    model=swinv2-t runs Swin V2-T as the page's chooser would."""
+    v, keep, m = link.values, gr.update(), link.model
+    named_model = "model" in v
+    own = dict(model=m.model, img_size=str(m.img_size), window_size=m.requested[0],
+               shift_size=m.requested[1], weights=m.weights)
+    out = [v[k] if k in v else own[k] if named_model and k in own else keep
+           for k in MODEL_KEYS]
+    if named_model:
+        i = MODEL_KEYS.index("img_size")
+        out[i] = gr.update(choices=[str(s) for s in SIZES_OF[m.model]], value=out[i])
+    return out
+
+
+def _notice(link: Link):
+    """The weights notice for the link's model (where the link names one)."""
+    if "model" not in link.values:
+        return gr.update()
+    notice = default_weights_choice(link.model.arch).notice
+    return gr.update(value=f"**{notice}**" if notice else "", visible=bool(notice))
 
 
 def on_address_values(request: gr.Request):
@@ -341,7 +380,7 @@ def wire_address(c, demo: gr.Blocks) -> None:
     "copy link" button copies it."""
     kw = dict(api_visibility="private", queue=False, show_progress="hidden", preprocess=False)
     first = [*(c.named[k] for k in MODEL_KEYS), c.without, c.stage, c.pair, c.block, c.head,
-             c.tabs, c.open_tab, c.lesson.lang, c.link_note]
+             c.tabs, c.open_tab, c.lesson.lang, c.link_note, c.notice]
     demo.load(None, None, [c.template], js=PHONE_JS, **kw)  # before the link's run
     demo.load(on_address, None, first, **kw).then(
         on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.link_target,
@@ -354,4 +393,5 @@ def wire_address(c, demo: gr.Blocks) -> None:
     for tab_item, (_, kinds, _) in zip(c.tab_items, TABS, strict=True):
         tab_item.select(None, None, None, js=tab_js(kinds[0]), **kw)
     c.lesson.tab.select(None, None, None, js=tab_js(LESSON_TAB), **kw)
+    c.compare_tab.select(None, None, None, js=tab_js(COMPARE_TAB), **kw)
     c.copy_link.click(None, None, None, js=COPY_JS, **kw)

@@ -22,15 +22,23 @@ from pathlib import Path
 
 import gradio as gr
 
-from swinviz.config import get_config
+from swinviz.config import SettingsError, get_config
 from swinviz.figures import KINDS
 from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
 
 from . import evidence, exports, panel, runs, session
 from .session import Shown, by_name
-from .settings import DEFAULT_EMBED_DIM, DEFAULT_HEADS, DEFAULT_SHIFT, DEFAULT_WINDOW, DEFAULTS
-from .state import ARCH, default_weights_source
+from .settings import (
+    DEFAULT_MODEL,
+    DEFAULTS,
+    MODELS,
+    SIZES_OF,
+    model_defaults,
+    parse_model,
+)
+from .state import ARCH, default_weights_choice, default_weights_source
+from .words import say
 
 # The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
 TABS: list[tuple[str, tuple[str, ...], str]] = [
@@ -43,7 +51,7 @@ TAB_NAMES = [tab for tab, _ in tabs()]  # the registry's names, in the order of 
 
 # the settings whose change runs the model (read once into the settled key, `on_settled`)
 SETTLED = ("img_size", "window_size", "shift_size", "weights", "checkpoint", "seed",
-           "embed_dim", "num_heads", "stage", "pair", "without")
+           "embed_dim", "num_heads", "stage", "pair", "without", "model")
 # a page run's inputs: every setting the page has, the image and the open tab (and "view" where
 # the same image runs again)
 RUN_NAMES = (*SETTLED, "block", "head", "template", "image", "open_tab", "query", "target",
@@ -63,19 +71,21 @@ def settings_of(values: Mapping[str, object]) -> dict[str, object]:
 
 def on_explore(image, img_size, window_size, shift_size, weights, checkpoint, block, head,
                template, seed, embed_dim, num_heads, stage, pair, query, without="", target="",
-               progress=gr.Progress()):  # noqa: B008
+               model="", progress=gr.Progress()):  # noqa: B008
     """The API endpoint /explore: errors are raised (gradio_client turns them into AppError).
     stage (1-4), pair and query ("row,col" on the stage's token grid, empty: the default
     patch) make the same figures as the page's choices and click; without ("mask,bias", a
     list of parts or empty) runs Swin with those parts left out in every block; target (an
     ImageNet class name or index, empty: the top class) is the class the evidence figure
-    explains, as the page's class picker does. Its parameters, by name and in this order, are
-    the API's (gradio_client callers name them)."""
+    explains, as the page's class picker does; model ("swin-t" or "swinv2-t", empty: Swin-T)
+    which of the page's models runs (a size, window, shift, width or heads left empty is that
+    model's own). Its parameters, by name and in this order, are the API's (gradio_client
+    callers name them)."""
     page = runs.page_settings(dict(
         img_size=img_size, window_size=window_size, shift_size=shift_size, weights=weights,
         checkpoint=checkpoint, seed=seed, embed_dim=embed_dim, num_heads=num_heads,
         stage=stage, pair=pair, query=query, block=block, head=head, template=template,
-        without=without))
+        without=without, model=model))
     return runs.run_settings(image, page, progress=progress,
                              target=evidence.api_target(page.model, target))
 
@@ -258,18 +268,47 @@ def random_only(weights) -> dict:
     return dict(interactive=weights == "random")
 
 
-def on_weights(weights):
+def on_weights(weights, model=None):
     """Weights changed: the checkpoint list, and the settings only random weights may change
-    (reset to Swin-T's for pretrained weights or a checkpoint)."""
+    (reset to the model's own for pretrained weights or a checkpoint)."""
     names = offered_checkpoints()
     ckpt = gr.update(visible=weights == "checkpoint",
                      choices=[("(choose a file)", "")] + [(n, n) for n in names])
     if weights == "random":
         fixed = [gr.update(interactive=True)] * 4
     else:
-        fixed = [gr.update(value=v, interactive=False) for v in
-                 (DEFAULT_WINDOW, DEFAULT_SHIFT, DEFAULT_EMBED_DIM, DEFAULT_HEADS)]
+        own = model_defaults(_model_or_default(model))
+        fixed = [gr.update(value=own[k], interactive=False) for k in
+                 ("window_size", "shift_size", "embed_dim", "num_heads")]
     return (ckpt, *fixed)
+
+
+def _model_or_default(model) -> str:
+    try:
+        return parse_model(model)
+    except SettingsError:
+        return DEFAULT_MODEL
+
+
+def on_model(model, weights, lang="en"):
+    """The model changed (Swin-T, Swin V2-T): its own input size (and the sizes offered),
+    window, shift, width and heads, its default weights when the weights chosen were
+    pretrained, and the weights notice for it (then the settings settle and the model runs)."""
+    name = _model_or_default(model)
+    arch = MODELS[name]
+    own = model_defaults(name)
+    choice = default_weights_choice(arch)
+    if weights not in ("random", "checkpoint"):
+        weights = "pretrained" if choice.pretrained else "random"
+    interactive = weights == "random"
+    notice = choice.notice
+    return (gr.update(choices=[str(s) for s in SIZES_OF[name]], value=str(own["img_size"])),
+            gr.update(value=own["window_size"], interactive=interactive),
+            gr.update(value=own["shift_size"], interactive=interactive),
+            gr.update(value=weights),
+            gr.update(value=own["embed_dim"], interactive=interactive),
+            gr.update(value=own["num_heads"], interactive=interactive),
+            gr.update(value=f"**{say(lang, notice)}**" if notice else "", visible=bool(notice)))
 
 
 def on_stage(stage, lang="en"):
@@ -283,13 +322,15 @@ def on_pair(pair, lang="en"):
 
 
 def on_preset(name, lang="en"):
-    """A preset: every model setting at once (then the model runs)."""
+    """A preset: every model setting at once, its model included (then the model runs)."""
     p = panel.PRESETS.get(name if isinstance(name, str) else "")
     if p is None:
-        return tuple(gr.update() for _ in range(9))
-    weights = p["weights"] or default_weights_source()
+        return tuple(gr.update() for _ in range(10))
+    weights = p["weights"] or default_weights_source(MODELS[p["model"]])
     interactive = weights == "random"
-    return (gr.update(value=p["img_size"]),
+    return (gr.update(value=p["model"]),
+            gr.update(choices=[str(s) for s in SIZES_OF[p["model"]]],
+                      value=str(p["img_size"])),
             gr.update(value=p["window_size"], interactive=interactive),
             gr.update(value=p["shift_size"], interactive=interactive),
             gr.update(value=weights),
@@ -328,7 +369,7 @@ def on_settled(values: Mapping):
     key = settings_key(*(v.get(name) for name in SETTLED))
     return key, gr.update(value=panel.preset_of(
         v.get("img_size"), v.get("window_size"), v.get("shift_size"), v.get("weights"),
-        v.get("embed_dim"), v.get("num_heads")))
+        v.get("embed_dim"), v.get("num_heads"), v.get("model")))
 
 
 def on_budget(values: Mapping) -> str:

@@ -89,12 +89,14 @@ def _geometry(trace):
     """(order (nW, N) flat positions r·Wp + c on the padded grid, region id per slot (nW, N))
     of one block, from the library's own window functions (as the attention figure builds
     them)."""
-    from swinviz.figures._core.geometry import token_geometry
-    from swinviz.windows import padded_size, window_partition
+    from swinviz.windows import padded_order, padded_size, window_partition
 
     M, s = trace.window_size, trace.shift_size
     Hp, Wp = padded_size(*trace.input_resolution, M)
-    order, _ = token_geometry(Hp, Wp, M, s)
+    # every slot by its place on the padded grid, where the block put it (timm's Swin V2 rolls
+    # and then pads: `BlockTrace.roll_first`)
+    order = padded_order(*trace.input_resolution, M, s, getattr(trace, "roll_first", False)
+                         ).numpy().reshape(-1, M * M)
     regions = window_partition(trace.region_ids.view(1, Hp, Wp, 1), M).reshape(-1, M * M).numpy()
     return order, regions
 

@@ -15,21 +15,28 @@ from .session import EXPECTED, View, parse_block, sentence
 from .settings import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
+    DEFAULT_MODEL,
     DEFAULT_SHIFT,
     DEFAULT_SIZE,
     DEFAULT_WINDOW,
+    MODELS,
+    model_defaults,
+    parse_model,
     parse_settings,
 )
 from .words import say
 
-# Presets of the page's model settings (the accordion): name -> label and values.
+# Presets of the page's model settings (the accordion): name -> label and values (weights
+# None: the model's default weights). The models' own presets carry their own settings
+# (`model_defaults`).
 PRESETS: dict[str, dict] = {
-    "swin-t": dict(label="Swin-T (224 px, window 7, shift 3)", img_size="224", window_size=7,
-                   shift_size=3, weights=None, embed_dim=DEFAULT_EMBED_DIM,
-                   num_heads=DEFAULT_HEADS, stage="1", pair="0"),
-    "6x6": dict(label="the 6x6 example (24 px, window 3, shift 1)", img_size="24",
-                window_size=3, shift_size=1, weights="random", embed_dim=DEFAULT_EMBED_DIM,
-                num_heads=DEFAULT_HEADS, stage="1", pair="0"),
+    "swin-t": dict(label="Swin-T (224 px, window 7, shift 3)", model="swin-t",
+                   **model_defaults("swin-t"), weights=None, stage="1", pair="0"),
+    "swinv2-t": dict(label="Swin V2-T (256 px, window 8, shift 4)", model="swinv2-t",
+                     **model_defaults("swinv2-t"), weights=None, stage="1", pair="0"),
+    "6x6": dict(label="the 6x6 example (24 px, window 3, shift 1)", model="swin-t",
+                img_size=24, window_size=3, shift_size=1, weights="random",
+                embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage="1", pair="0"),
 }
 
 INTRO = """\
@@ -64,23 +71,26 @@ CSS = """
 
 
 def preset_of(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
-              weights=None, embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS) -> str | None:
+              weights=None, embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS,
+              model=DEFAULT_MODEL) -> str | None:
     """The name of the preset these model settings are (the Presets box shows it), or None:
-    custom settings. A preset's weights None are the page's default weights. The stage and
+    custom settings. A preset's weights None are its model's default weights. The stage and
     pair are what the page shows, not model settings: they are not compared."""
     from .state import default_weights_source
 
     try:
-        mine = (whole("input size", img_size), whole("window size", window_size),
+        name = parse_model(model)
+        mine = (name, whole("input size", img_size), whole("window size", window_size),
                 whole("shift", shift_size), whole("embedding width", embed_dim),
                 whole("number of heads", num_heads))
     except SettingsError:
         return None
-    for name, p in PRESETS.items():
-        theirs = (int(p["img_size"]), p["window_size"], p["shift_size"], p["embed_dim"],
-                  p["num_heads"])
-        if mine == theirs and weights == (p["weights"] or default_weights_source()):
-            return name
+    for preset, p in PRESETS.items():
+        theirs = (p["model"], int(p["img_size"]), p["window_size"], p["shift_size"],
+                  p["embed_dim"], p["num_heads"])
+        if mine == theirs and weights == (p["weights"]
+                                          or default_weights_source(MODELS[p["model"]])):
+            return preset
     return None
 
 
@@ -117,6 +127,7 @@ def badge(view: View | None, lang: str = "en") -> str:
         say(lang, windows, nW=nW, M=M, s=s),
         say(lang, "**Heads:** {nH} x {d} channels", nH=exp.num_heads,
             d=exp.embed_dim // exp.num_heads),
+        say(lang, "**Model:** {model}", model=st.label),
         say(lang, "**Weights:** {weights}", weights=exp.weights),
         say(lang, "**Device:** {device}", device=exp.device),
         say(lang, "**Model run:** {ms} ms", ms=f"{view.run_ms:.0f}"),
@@ -142,15 +153,15 @@ def badge(view: View | None, lang: str = "en") -> str:
     return line
 
 
-def budget_line(img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
-                weights=None, checkpoint=None, seed=0, embed_dim=DEFAULT_EMBED_DIM,
-                num_heads=DEFAULT_HEADS, stage=1, pair=0, without=None) -> str:
+def budget_line(img_size=None, window_size=None, shift_size=None, weights=None,
+                checkpoint=None, seed=0, embed_dim=None, num_heads=None, stage=1, pair=0,
+                without=None, model=None) -> str:
     """One line for the settings panel: what a run with these settings needs against the
     per-request limit, or why it will not run (the same sentence the run would give). The
     parts a run leaves out (`without`) change no memory: the same tensors, other values."""
     try:
         settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
-                                  embed_dim, num_heads)
+                                  embed_dim, num_heads, model)
         cfg = settings.config()
         s, p = parse_stage_pair(cfg, stage, pair)
         est = check_budget(cfg, s, p)

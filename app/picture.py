@@ -37,7 +37,8 @@ def query_window(view: View, block: int, query: tuple[int, int]) -> np.ndarray:
 
     H, W = view.grid
     tr = view.exp.traces[block]
-    win = window_of_token(H, W, tr.window_size, tr.shift_size)[..., 0]  # (H, W) window index
+    win = window_of_token(H, W, tr.window_size, tr.shift_size,  # (H, W) window index
+                          getattr(tr, "roll_first", False))[..., 0]
     return (win == win[query]).numpy()
 
 

@@ -36,11 +36,6 @@ from .picture import query_image, query_spot, token_at
 from .plotting import build_plots
 from .session import EXPECTED, Shown, View, message, user_error
 from .settings import (
-    DEFAULT_EMBED_DIM,
-    DEFAULT_HEADS,
-    DEFAULT_SHIFT,
-    DEFAULT_SIZE,
-    DEFAULT_WINDOW,
     ModelSettings,
     PageSettings,
     from_components,
@@ -252,19 +247,20 @@ def page_settings(values, strict_head: bool = True) -> PageSettings:
         raise user_error(message(exc)) from None
 
 
-def run(image, img_size=DEFAULT_SIZE, window_size=DEFAULT_WINDOW, shift_size=DEFAULT_SHIFT,
-        weights=None, checkpoint=None, block=1, head="0", template="default", seed=0,
-        embed_dim=DEFAULT_EMBED_DIM, num_heads=DEFAULT_HEADS, stage=1, pair=0, query=None,
-        progress=None, strict_head=True, pack=False, first=None, carry=None, without=None):
+def run(image, img_size=None, window_size=None, shift_size=None, weights=None,
+        checkpoint=None, block=1, head="0", template="default", seed=0, embed_dim=None,
+        num_heads=None, stage=1, pair=0, query=None, progress=None, strict_head=True,
+        pack=False, first=None, carry=None, without=None, model=None):
     """Model run + all figures, the settings given one by one (the /explore API's names):
     `page_settings`, then `run_settings`.
 
     stage (1-4) and pair (0..pairs-1) choose the traced block pair; query ("r,c", [r, c] or
     None) the query patch on that stage's token grid. strict_head=False (the page): a head
     beyond the stage's heads falls back to head 0 (the head picker is updated after the run);
-    True (the API): it is an error.
+    True (the API): it is an error. model: one of the page's models ("swin-t", "swinv2-t");
+    a size, window, shift, width or heads left out (None) is that model's own.
     """
-    values = dict(img_size=img_size, window_size=window_size, shift_size=shift_size,
+    values = dict(model=model, img_size=img_size, window_size=window_size, shift_size=shift_size,
                   weights=weights, checkpoint=checkpoint, seed=seed, embed_dim=embed_dim,
                   num_heads=num_heads, stage=stage, pair=pair, query=query, block=block,
                   head=head, template=template, without=without)

@@ -32,27 +32,29 @@ from swinviz import backends as kernels
 
 from .limits import FIGURE_CACHE_MB, MODEL_CACHE_MB, MODEL_CACHE_SIZE, STATE_BUDGET_MB
 
-ARCH = "swin_tiny_patch4_window7_224"  # the page explores Swin-T
+ARCH = "swin_tiny_patch4_window7_224"  # the page's first model, Swin-T
 BUILD_WAIT_S = 120.0  # the longest a session waits for another session's build of its model
 
 
 # ------------------------------------------------------------------------------- the weights
 
 
-@lru_cache(maxsize=1)
-def default_weights_choice():
-    """`swinviz.weights.default_weights()` for Swin-T, decided once per process (a few
-    seconds at most without a network) so that the page decides quickly: the pretrained weights
-    when they can be had (the Hub cache, the Hub, SWINVIZ_WEIGHTS, the checkpoint folder), else
-    random weights with a notice that says why and how to get real ones."""
+@lru_cache(maxsize=4)
+def default_weights_choice(arch: str = ARCH):
+    """`swinviz.weights.default_weights()` for `arch` (the page's models: Swin-T, Swin V2-T),
+    decided once per process and model (a few seconds at most without a network) so that the
+    page decides quickly: the pretrained weights when they can be had, else random weights with
+    a notice that says why and how to get real ones. Swin-T's may come from the Hub cache, the
+    Hub, SWINVIZ_WEIGHTS or the checkpoint folder; the others' only from the Hub (cache), since
+    the operator's file and folder hold weights for Swin-T."""
     from swinviz.weights import default_weights
 
-    return default_weights(ARCH)
+    return default_weights(arch, files=arch == ARCH)
 
 
-def default_weights_source() -> str:
-    """"pretrained" when the pretrained weights can be had, else "random"."""
-    return "pretrained" if default_weights_choice().pretrained else "random"
+def default_weights_source(arch: str = ARCH) -> str:
+    """"pretrained" when the pretrained weights of `arch` can be had, else "random"."""
+    return "pretrained" if default_weights_choice(arch).pretrained else "random"
 
 
 # ------------------------------------------------------------------------------- model cache
@@ -160,7 +162,7 @@ def load_cached_model(settings, device: str = "auto"):
 
     def build():
         return load_model(
-            settings.source, arch=ARCH, img_size=settings.img_size,
+            settings.source, arch=settings.arch, img_size=settings.img_size,
             window_size=settings.window_size, shift_size=settings.shift_size,
             embed_dim=settings.embed_dim, num_heads=settings.num_heads, seed=settings.seed,
             device=device,

@@ -20,7 +20,7 @@ import gradio as gr
 from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.weights import checkpoint_folder, offered_checkpoints
 
-from . import clicks, evidence, exports, panel, plotting, runs, session, words
+from . import clicks, compare, evidence, exports, panel, plotting, runs, session, words
 from .address import wire_address
 from .clicks import PICK_JS
 from .events import (
@@ -39,6 +39,7 @@ from .events import (
     on_explore,
     on_image_change,
     on_language,
+    on_model,
     on_pair,
     on_preset,
     on_redraw,
@@ -66,10 +67,12 @@ from .session import name_components
 from .settings import (
     DEFAULT_EMBED_DIM,
     DEFAULT_HEADS,
+    DEFAULT_MODEL,
     DEFAULT_SHIFT,
     DEFAULT_SIZE,
     DEFAULT_WINDOW,
     MAX_SIZE,
+    MODEL_LABELS,
     SIZES,
     STAGES,
     parse_settings,
@@ -106,6 +109,10 @@ SETTLING = dict(trigger_mode="always_last", api_visibility="private",
 EXPORT_KW = dict(api_visibility="private", concurrency_id="export",
                  concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
 
+# the Compare tab runs the other model (once per image and settings): a model event
+COMPARE_KW = dict(api_visibility="private", show_progress="minimal",
+                  trigger_mode="always_last", **MODEL_KW)
+
 FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
 
 # --------------------------------------------------------------------------------- the page
@@ -121,8 +128,8 @@ def build_demo(warm: bool = True) -> gr.Blocks:
                    delete_cache=(3600, 3600)) as demo:
         c = SimpleNamespace(view=gr.State(None, time_to_live=STATE_TTL_S))
         gr.Markdown(panel.INTRO)
-        gr.Markdown(f"**{choice.notice}**" if choice.notice else "", elem_id="weights-notice",
-                    visible=bool(choice.notice))
+        c.notice = gr.Markdown(f"**{choice.notice}**" if choice.notice else "",
+                               elem_id="weights-notice", visible=bool(choice.notice))
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
                 input_panel(c, choice)
@@ -160,6 +167,11 @@ def input_panel(c: SimpleNamespace, choice) -> None:
             examples=[[p] for p in examples], inputs=[image_in],
             label="Example photos (click one)", examples_per_page=8,
             example_labels=[Path(p).stem for p in examples]))
+    model = gr.Radio([(label, name) for name, label in MODEL_LABELS.items()],
+                     value=DEFAULT_MODEL, label="Model", elem_id="model",
+                     info="Swin V2 changed the parts drawn here: cosine attention, a position "
+                          "bias from a small network, norms after attention. The Compare tab "
+                          "shows both on your image.")
     with gr.Accordion("Model settings: presets, input size, window, shift, weights",
                       open=False, elem_id="model-settings"):
         gr.Markdown("A change here runs the model again (in a number box: when "
@@ -167,7 +179,8 @@ def input_panel(c: SimpleNamespace, choice) -> None:
         preset = gr.Dropdown(
             [(p["label"], name) for name, p in panel.PRESETS.items()],
             value=panel.preset_of(DEFAULT_SIZE, DEFAULT_WINDOW, DEFAULT_SHIFT,
-                               default_weights, DEFAULT_EMBED_DIM, DEFAULT_HEADS),
+                               default_weights, DEFAULT_EMBED_DIM, DEFAULT_HEADS,
+                               DEFAULT_MODEL),
             label="Presets", elem_id="preset",
             info="Sets every model setting at once; the 6x6 example shows "
                  "the tables of docs/concepts.md's worked example (6x6 tokens, "
@@ -181,14 +194,13 @@ def input_panel(c: SimpleNamespace, choice) -> None:
                  f"at most {MAX_SIZE}."
         )
         weights = gr.Radio(
-            [("pretrained Swin-T" if choice.pretrained
-              else "pretrained Swin-T (not available here: see the notice)",
-              "pretrained"),
+            [("pretrained (ImageNet)" if choice.pretrained
+              else "pretrained (not available here: see the notice)", "pretrained"),
              ("random (seeded)", "random"), ("checkpoint file", "checkpoint")],
             value=default_weights, label="Weights", elem_id="weights",
-            info="Pretrained: what a trained Swin-T attends to (window 7, width 96 "
-                 "and 3 heads are then fixed). Random weights show the mechanics "
-                 "and let every setting change.",
+            info="Pretrained: what the trained model attends to (its window, width and heads "
+                 "are then fixed). Random weights show the mechanics and let every setting "
+                 "change.",
         )
         checkpoint = gr.Dropdown(
             [("(choose a file)", "")] + [(n, n) for n in ckpts], value="",
@@ -199,7 +211,7 @@ def input_panel(c: SimpleNamespace, choice) -> None:
         window = gr.Slider(*WINDOW_RANGE, value=DEFAULT_WINDOW, step=1,
                            label="Window size M (tokens)", interactive=not fixed,
                            elem_id="window",
-                           info="Swin uses 7: windows of 7x7 tokens.")
+                           info="Swin-T uses 7 (windows of 7x7 tokens), Swin V2-T 8.")
         shift = gr.Slider(*SHIFT_RANGE, value=DEFAULT_SHIFT, step=1,
                           label="Shift s of the second block (tokens)",
                           interactive=not fixed, elem_id="shift",
@@ -215,7 +227,7 @@ def input_panel(c: SimpleNamespace, choice) -> None:
         budget = gr.Markdown(panel.budget_line(weights=default_weights),
                              elem_id="budget", elem_classes="explain")
         run_btn = gr.Button("Run the model", variant="primary")
-    vars(c).update(image_in=image_in, preset=preset, size=size, weights=weights,
+    vars(c).update(image_in=image_in, model=model, preset=preset, size=size, weights=weights,
                    checkpoint=checkpoint, window=window, shift=shift, seed=seed,
                    embed_dim=embed_dim, num_heads=num_heads, budget=budget, run_btn=run_btn,
                    default_weights=default_weights)
@@ -309,6 +321,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
                         label="The cyclic shift, animated", show_label=False,
                         interactive=False, format="gif", elem_id="shift-animation",
                         buttons=["download", "fullscreen"])
+        compare.compare_tab(c)
     vars(c).update(plots=plots, open_tab=open_tab, tab_items=tab_items, tab_mds=tab_mds,
                    shift_anim=shift_anim, tabs=tabs)
     size, window, shift, weights, checkpoint, seed, embed_dim, num_heads = (
@@ -322,7 +335,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
                  num_heads=num_heads, stage=stage, pair=pair, block=block, head=head,
                  template=template, open_tab=open_tab, view=view, status=status,
                  without=c.without, query=c.link_query, target=c.link_target,
-                 lang=c.lesson.lang)
+                 lang=c.lesson.lang, model=c.model, compare=c.compare_state)
     name_components(named)
     # the API's inputs, in the order of /explore's parameters (its query comes last)
     api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
@@ -339,6 +352,11 @@ def inputs(c: SimpleNamespace, *names: str) -> set:
     return {c.named[name] for name in names}
 
 
+def compare_inputs(c: SimpleNamespace) -> set:
+    """The Compare tab's inputs (`compare.on_compare`)."""
+    return inputs(c, *SHOWN, "image", "open_tab", "compare")
+
+
 def then_sync(c: SimpleNamespace, event) -> None:
     """After a page run: the pickers and texts follow the run, the other tabs' figures come,
     and the shift animation when its tab is open."""
@@ -350,6 +368,7 @@ def then_sync(c: SimpleNamespace, event) -> None:
     event.success(*c.after_run_lesson, **PRIVATE)
     event.success(lambda: ("", ""), None, [c.link_query, c.link_target],
                   **PRIVATE)  # a link's query and class: used once
+    event.success(compare.on_compare, compare_inputs(c), c.compare_outputs, **COMPARE_KW)
     rest = event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
                          api_visibility="private", show_progress="hidden",
                          trigger_mode="always_last", **DRAW_KW)
@@ -372,7 +391,9 @@ def wire_runs(c: SimpleNamespace) -> None:
     api_query = gr.Textbox("", visible=False, label="query")
     api_without = gr.Textbox("", visible=False, label="without")
     api_target = gr.Textbox("", visible=False, label="target")
-    api_btn.click(on_explore, [*api_inputs, api_query, api_without, api_target], run_outputs,
+    api_model = gr.Textbox("", visible=False, label="model")
+    api_btn.click(on_explore, [*api_inputs, api_query, api_without, api_target, api_model],
+                  run_outputs,
                   api_name="explore",
                   **MODEL_KW)
 
@@ -403,7 +424,7 @@ def wire_settings(c: SimpleNamespace) -> None:
     # change that leaves the settings as they were (a release after a drag) runs nothing.
     settled = gr.State(settings_key(DEFAULT_SIZE, DEFAULT_WINDOW, DEFAULT_SHIFT,
                                     default_weights, "", 0, DEFAULT_EMBED_DIM,
-                                    DEFAULT_HEADS, "1", "0", []))
+                                    DEFAULT_HEADS, "1", "0", [], DEFAULT_MODEL))
 
     def settles(event):
         event.success(on_settled, settings_inputs, [settled, preset], **SETTLING)
@@ -414,15 +435,19 @@ def wire_settings(c: SimpleNamespace) -> None:
         trig(on_settled, settings_inputs, [settled, preset], **SETTLING)
     for trig in (window.input, window.release):
         settles(trig(on_window, [window, shift], [shift], **SETTLE_KW))
-    settles(weights.input(on_weights, [weights],
+    settles(weights.input(on_weights, [weights, c.model],
                           [checkpoint, window, shift, embed_dim, num_heads], **SETTLE_KW))
+    # another model: its own settings (and weights notice), then the run
+    settles(c.model.input(on_model, [c.model, weights, c.lang],
+                          [size, window, shift, weights, embed_dim, num_heads, c.notice],
+                          **SETTLE_KW))
     # stage / pair: the cached model explores another pair (no new model)
     settles(stage.input(on_stage, [stage, c.lang], [pair, block], **SETTLE_KW))
     settles(pair.input(on_pair, [pair, c.lang], [block], **SETTLE_KW))
     settles(preset.input(on_preset, [preset, c.lang],
-                         [size, window, shift, weights, embed_dim, num_heads, stage, pair,
-                          block], **SETTLE_KW).success(
-        on_weights, [weights], [checkpoint, window, shift, embed_dim, num_heads],
+                         [c.model, size, window, shift, weights, embed_dim, num_heads, stage,
+                          pair, block], **SETTLE_KW).success(
+        on_weights, [weights, c.model], [checkpoint, window, shift, embed_dim, num_heads],
         **SETTLE_KW))
     # what a run with these settings needs (arithmetic only), then the run itself
     settled.change(on_budget, settings_inputs, [budget], **SETTLE_KW)
@@ -447,9 +472,11 @@ def wire_view(c: SimpleNamespace) -> None:
     dl_btn, dl_file, deck_btn, deck_file, tab_items = (
         c.dl_btn, c.dl_file, c.deck_btn, c.deck_file, c.tab_items)
     for trig in (block.input, head.input, template.input):
-        trig(on_redraw, inputs(c, *SHOWN), [*fig_outputs, query_img],
-             api_visibility="private", trigger_mode="always_last", **DRAW_KW).success(
-            panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
+        redrawn = trig(on_redraw, inputs(c, *SHOWN), [*fig_outputs, query_img],
+                       api_visibility="private", trigger_mode="always_last", **DRAW_KW)
+        redrawn.success(panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
+        redrawn.success(compare.on_compare, compare_inputs(c), c.compare_outputs,
+                        **COMPARE_KW)
     # the page's language: the figures and the tabs' texts again, in it (no model run)
     c.lesson.lang.change(on_language, inputs(c, *SHOWN, "stage", "pair"),
                          [*fig_outputs, *c.tab_mds, c.badge, query_md, c.pair, block, head],
@@ -473,6 +500,7 @@ def wire_view(c: SimpleNamespace) -> None:
     picked.success(None, [flow_text], None, queue=False, api_visibility="private",
                    js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
     picked.success(panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
+    picked.success(compare.on_compare, compare_inputs(c), c.compare_outputs, **COMPARE_KW)
     # one click: the zip is made, then the browser saves it (SAVE_JS)
     dl_btn.click(on_download, inputs(c, *SHOWN), [dl_file], **EXPORT_KW).success(
         None, [dl_file], None, queue=False, api_visibility="private", js=SAVE_JS)
@@ -484,6 +512,12 @@ def wire_view(c: SimpleNamespace) -> None:
         tab_item.select(None, None, None, queue=False, api_visibility="private",
                         js=f"() => {{ window.swinviz && window.swinviz.shown("
                            f"{json.dumps(kinds[0])}); }}")
+    # the Compare tab: both models' columns when it opens
+    c.compare_tab.select(lambda: compare.COMPARE_TAB, None, [open_tab], **PRIVATE)
+    c.compare_tab.select(compare.on_compare_tab, compare_inputs(c), c.compare_outputs,
+                         **COMPARE_KW)
+    c.lesson.lang.change(compare.on_compare, compare_inputs(c), c.compare_outputs,
+                         **COMPARE_KW)
     tab_items[[k[0] for _, k, _ in TABS].index(SHIFT_TAB)].select(
         exports.shift_gif, [view], [shift_anim], api_visibility="private",
         show_progress="minimal", **DRAW_KW)

@@ -65,6 +65,16 @@ class BlockTrace:
     # (timm's Swin V2), not padded and then rolled; the windows' order follows
     # (`swinviz.windows.window_order(..., roll_first=)`)
     roll_first: bool = False
+    # Swin V2 (concepts fact 17), None otherwise and without its bias: its bias MLP evaluated
+    # for a window of `wide_window` = 2M tokens, (nH, 2M'-1, 2M'-1) (entry [h, dh + M'-1,
+    # dw + M'-1]; its centre (2M-1)² is this block's own table), and the log-spaced coordinate
+    # the MLP reads for each offset -(M'-1)..M'-1 of one axis, (2M'-1,)
+    bias_wide: torch.Tensor | None = None
+    coords_wide: torch.Tensor | None = None
+
+    @property
+    def wide_window(self) -> int | None:
+        return None if self.bias_wide is None else (self.bias_wide.shape[-1] + 1) // 2
 
     def __getitem__(self, name: str):
         return getattr(self, name)

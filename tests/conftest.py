@@ -62,18 +62,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVED: dict[str, object] = {}  # the app `server` serves, while it does
+
+
 @pytest.fixture(scope="session")
 def server():
     """The app, launched in this process on a free loopback port; yields its URL."""
     from app import build_demo, launch_options
 
     demo = build_demo()
+    SERVED["demo"] = demo  # the browser tests' failure messages read its queue
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
                 **launch_options())
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
+        SERVED.clear()
         demo.close()
 
 

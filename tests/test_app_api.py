@@ -348,3 +348,20 @@ def test_target_names_the_class_the_evidence_figure_explains(client, images):
     with pytest.raises(AppError) as err:
         client.predict(handle_file(str(images[0])), **SMALL, target="cat", api_name="/explore")
     assert "'cat' names 8 classes" in str(err.value)
+
+
+def test_model_runs_swin_v2_with_its_own_settings(client, images):
+    """Issue 26: /explore's `model` ("swinv2-t"; timm's name works too) runs Swin V2-T at its
+    own input size, window and shift (256 px, 8, 4) where they are left empty; its figures say
+    V2's terms; an unknown model is the sentence naming the choices."""
+    result = client.predict(handle_file(str(images[0])), img_size="", window_size=None,
+                            shift_size=None, weights="random", model="swinv2-t",
+                            api_name="/explore")
+    figs, badge = figures(result), result[len(KINDS) + 1]
+    assert "**Tokens:** 64x64 (4x4 px each, 256x256 px input)" in badge
+    assert "**Windows:** 64 windows of 8x8, shift 4" in badge and "**Model:** Swin V2-T" in badge
+    assert "continuous position bias (Swin V2)" in figs["bias"]["layout"]["title"]["text"]
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(images[0])), **SMALL, model="swin-x",
+                       api_name="/explore")
+    assert "model must be one of swin-t, swinv2-t" in str(err.value)

@@ -119,9 +119,20 @@ def browser_cpu_ms() -> float:
     return total * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
-def wait_plot(pg, kind: str) -> None:
-    """Until the figure's element holds a drawn Plotly plot."""
-    pg.wait_for_selector(f"#{FIG_IDS[kind]} .js-plotly-plot .main-svg", state="attached")
+def wait_plot(pg, kind: str, elem_id: str | None = None) -> None:
+    """Until the figure's element (`elem_id`, else the figure kind's) holds a drawn Plotly
+    plot; when it never does, fail with what the page showed and where the server's threads
+    were (as `wait_badge`)."""
+    elem_id = elem_id or FIG_IDS[kind]
+    try:
+        pg.wait_for_selector(f"#{elem_id} .js-plotly-plot .main-svg", state="attached")
+    except Exception as exc:
+        shown = pg.evaluate(
+            "() => ['#badge', '#status', '.toast-body', '[role=tab][aria-selected=true]']"
+            ".map((s) => s + ': ' + [...document.querySelectorAll(s)].map((e) => e.innerText)"
+            ".join(' | '))")
+        raise AssertionError(f"#{elem_id} never held a plot; the page showed: {shown}; the "
+                             f"server's threads were at: {server_threads()}") from exc
 
 
 def plot_state(pg, kind: str) -> str:
@@ -306,7 +317,24 @@ def server_threads() -> str:
         if frames:
             out.append(f"{names.get(ident, ident)}: " + " <- ".join(
                 f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames[::-1][:6]))
-    return "; ".join(out) or "none in the app"
+    return ("; ".join(out) or "none in the app") + "; the queue: " + queue_state()
+
+
+def queue_state() -> str:
+    """Gradio's queue of the served app: per concurrency group, the events running and the
+    functions of those waiting (a run that never comes may wait behind them)."""
+    from conftest import SERVED
+
+    queue = getattr(SERVED.get("demo"), "_queue", None)
+    if queue is None:
+        return "unknown"
+    out = []
+    for cid, events in list(queue.event_queue_per_concurrency_id.items()):
+        waiting = [getattr(getattr(e, "fn", None), "name", "?") for e in list(events.queue)]
+        if events.current_concurrency or waiting:
+            out.append(f"{cid}: {events.current_concurrency} running "
+                       f"(limit {events.concurrency_limit}), waiting {waiting}")
+    return "; ".join(out) or "empty"
 
 
 def test_the_weights_notice_is_visible_when_the_weights_are_random(page):
@@ -1452,3 +1480,47 @@ def test_the_dark_theme_keeps_the_notice_readable_and_the_link_keeps_the_theme(s
         pg.screenshot(path=str(ARTIFACTS / "app-70-dark.png"), full_page=True)
     finally:
         pg.close()
+
+
+def test_swin_v2_from_the_chooser_and_compared_side_by_side(fresh_page, photo):
+    """Issue 26: the model chooser runs Swin V2-T at its own settings (the badge, V2's terms
+    in the attention figure, model=swinv2-t in the address); the Compare tab draws both
+    models' attention and bias in two columns, the query on the same spot of the image, and
+    a click moves it in both."""
+    page = fresh_page
+    page.locator("#image-input input[type=file]").set_input_files(photo)
+    wait_badge(page, "Model: Swin-T")
+    page.locator("#model").get_by_label("Swin V2-T").check()
+    wait_badge(page, "Model: Swin V2-T")
+    wait_badge(page, "64x64 (4x4 px each, 256x256 px input)")
+    wait_badge(page, "64 windows of 8x8, shift 4")
+    page.wait_for_function("() => location.search.includes('model=swinv2-t')")
+    open_tab(page, TABS[[k[0] for _, k, _ in TABS].index("attention")][0])
+    wait_plot(page, "attention")
+    page.wait_for_function(
+        "(id) => { const g = document.querySelector('#' + id + ' .js-plotly-plot');"
+        " return g && JSON.stringify(g.layout).includes('cos(q, k)'); }",
+        arg=FIG_IDS["attention"])
+    open_tab(page, "Compare Swin-T · Swin V2-T")
+    for model in ("swin-t", "swinv2-t"):
+        for kind in ("attention", "bias"):
+            wait_plot(page, kind, f"compare-{kind}-{model}")
+    page.wait_for_function(
+        "() => document.querySelector('#compare-head-swin-t').innerText.includes('56x56')"
+        " && document.querySelector('#compare-head-swinv2-t').innerText.includes('64x64')")
+    page.wait_for_function("() => location.search.includes('tab=compare')")
+    before = [page.locator(f"#compare-head-{m}").inner_text() for m in ("swin-t", "swinv2-t")]
+    img = page.locator("#query-image img")
+    box = img.bounding_box()
+    img.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.4})
+    page.wait_for_function(
+        "([a, b]) => document.querySelector('#compare-head-swin-t').innerText !== a"
+        " && document.querySelector('#compare-head-swinv2-t').innerText !== b",
+        arg=before)
+    heads = [page.locator(f"#compare-head-{m}").inner_text() for m in ("swin-t", "swinv2-t")]
+    (r1, c1), (r2, c2) = [tuple(map(int, re.search(r"query \((\d+), (\d+)\)", h).groups()))
+                          for h in heads]
+    # the same spot of the image: Swin-T's token covers the centre of the clicked Swin V2-T
+    # token, (r + 0.5)/64 of the side
+    assert (r1, c1) == (int((r2 + 0.5) * 56 / 64), int((c2 + 0.5) * 56 / 64))
+    page.screenshot(path=str(ARTIFACTS / "app-80-compare.png"), full_page=True)

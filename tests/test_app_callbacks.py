@@ -388,7 +388,7 @@ def test_hub_unreachable_is_a_message(photo, monkeypatch):
 
     monkeypatch.setattr(weights, "hub_checkpoint", offline)
     monkeypatch.setattr(state, "default_weights_choice",
-                        lambda: weights.WeightsChoice("hub", "hub"))
+                        lambda *arch: weights.WeightsChoice("hub", "hub"))
     state.MODELS.clear()
     with pytest.raises(gr.Error, match="Could not download"):
         runs.run(photo, img_size=224, weights="hub")
@@ -400,7 +400,7 @@ def test_pretrained_when_none_can_be_had_says_why_and_how(photo, monkeypatch):
     notice = weights.WeightsChoice("random", "random", "Random weights: no pretrained "
                                        "weights could be had (offline). To use them: set "
                                        "SWINVIZ_WEIGHTS.")
-    monkeypatch.setattr(state, "default_weights_choice", lambda: notice)
+    monkeypatch.setattr(state, "default_weights_choice", lambda *arch: notice)
     with pytest.raises(gr.Error, match="no pretrained weights could be had.*SWINVIZ_WEIGHTS"):
         runs.run(photo, img_size=224, weights="pretrained")
     assert app_settings.parse_settings(weights=None).weights == "random"  # the default follows
@@ -711,7 +711,7 @@ def test_pretrained_weights_fix_the_window_and_need_224_px(monkeypatch, tmp_path
     from swinviz import weights
 
     monkeypatch.setattr(state, "default_weights_choice",
-                        lambda: weights.WeightsChoice(tmp_path / "w.pth", "SWINVIZ_WEIGHTS"))
+                        lambda *arch: weights.WeightsChoice(tmp_path / "w.pth", "SWINVIZ_WEIGHTS"))
     st = app_settings.parse_settings(224, 7, 3, None)
     assert (st.weights, st.source) == ("pretrained", str(tmp_path / "w.pth"))
     with pytest.raises(SettingsError, match="fix the window at 7"):
@@ -1252,8 +1252,8 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     assert event == "change" and isinstance(demo.blocks[target], gr.State)
     assert fn.trigger_mode == "always_last"
     # the settled settings are the same however the widgets send them, and the preset they are
-    def settled(*values):
-        return events.on_settled(dict(zip(events.SETTLED, values, strict=True)))
+    def settled(*values, model="swin-t"):
+        return events.on_settled(dict(zip(events.SETTLED, (*values, model), strict=True)))
 
     key, preset = settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0", [])
     assert key == settled(224, 7.0, "3", "random", "", 0.0, 96, 3, 1, 0, None)[0]
@@ -1263,6 +1263,12 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     assert mask_bias != key
     assert mask_bias == settled("224", 7, 3, "random", "", 0, 96, 3, "1", "0",
                                 ["bias", "mask"])[0]
+    # the model is a setting of the run; its own settings are its preset
+    v2, v2_preset = settled("256", 8, 4, "random", "", 0, 96, 3, "1", "0", [],
+                            model="swinv2-t")
+    assert v2 != settled("256", 8, 4, "random", "", 0, 96, 3, "1", "0", [])[0]
+    assert v2_preset["value"] == ("swinv2-t" if events.default_weights_source(
+        "swinv2_tiny_window8_256") == "random" else None)
 
 
 def test_a_new_stage_keeps_the_query_on_the_same_spot_of_the_image(photo):
@@ -1329,7 +1335,7 @@ def test_pretrained_weights_that_cannot_be_had_are_one_clean_sentence(monkeypatc
     notice = weights.WeightsChoice(
         "random", "random", "Random weights: no pretrained weights could be had (offline). To "
         "use them: set SWINVIZ_WEIGHTS to a Swin checkpoint file (timm layout).")
-    monkeypatch.setattr(state, "default_weights_choice", lambda: notice)
+    monkeypatch.setattr(state, "default_weights_choice", lambda *arch: notice)
     assert panel.budget_line(weights="pretrained") == (
         "**These settings will not run:** pretrained weights are not available here, so this "
         "server uses random weights: no pretrained weights could be had (offline). To use "

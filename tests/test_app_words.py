@@ -16,10 +16,11 @@ from app.lang.zh import WORDS
 from app.ui import build_demo
 
 # texts that are the same in every language, or not for people (hidden inputs' names)
-SAME = {"Language / 语言", "badge", "lesson"}
+SAME = {"Language / 语言", "badge", "lesson", "Swin-T", "Swin V2-T"}  # the models' names
 # texts the page writes for a run (the badge, the caption, the lesson's step, notes)
 DYNAMIC = {"badge", "status", "link-note", "query-caption", "weights-notice", "budget",
-           "lesson-step", "lesson-text", "lesson-deeper"}
+           "lesson-step", "lesson-text", "lesson-deeper",
+           "compare-head-swin-t", "compare-head-swinv2-t"}  # (app.compare.heading)
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 

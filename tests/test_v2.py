@@ -364,3 +364,130 @@ def test_the_attention_figure_places_keys_as_a_v2_block_rolls_then_pads(explored
         # columns, and together with the real keys they are the query's whole row
         assert np.isclose(np.nansum(z), 1.0, atol=1e-5)
     assert (order[: N] < H * W).all()
+
+
+def test_the_bias_mlp_for_a_larger_window_equals_transformers_and_extends_the_table():
+    """Issue 26, fact 17: a V2 block's trace carries its bias MLP evaluated for a window twice
+    its own (`bias_wide`, `coords_wide`). It equals transformers' continuous position bias of a
+    16x16 window pretrained at 8 with the same MLP weights (its own coordinate table and
+    index), its centre 15x15 is the block's own table, and the coordinates are fact 17's by
+    hand: offset x -> sign(x)·log2(|x|·8/7 + 1)/3 (x = 15: log2(15·8/7 + 1)/3 ≈ 1.3938)."""
+    from swinviz.figures.bias import bias_table_image
+    from swinviz.v2.attention import BIAS_RANGE
+
+    model = load_model(arch="swinv2_tiny_window8_256", device="cpu", seed=4)
+    randomise(model, 5)  # an MLP whose table varies (timm's initial one is nearly flat)
+    exp = model.explore(random_picture(), stage=1, predict=False)
+    t = exp.traces[1]
+    M, W, nH = 8, 16, t.num_heads
+    assert t.wide_window == W and t.bias_wide.shape == (nH, 2 * W - 1, 2 * W - 1)
+    ours = model.layers[0].blocks[1].attn
+    hf_cfg = transformers.Swinv2Config(embed_dim=96, num_heads=[3, 6, 12, 24])
+    hf = transformers.models.swinv2.modeling_swinv2.Swinv2SelfAttention(
+        hf_cfg, 96, nH, W, pretrained_window_size=[M, M]).eval()
+    hf.continuous_position_bias_mlp.load_state_dict(ours.cpb_mlp.state_dict())
+    with torch.no_grad():
+        table = hf.continuous_position_bias_mlp(hf.relative_coords_table).view(
+            2 * W - 1, 2 * W - 1, nH)
+    theirs = (BIAS_RANGE * torch.sigmoid(table)).permute(2, 0, 1)
+    assert (t.bias_wide - theirs).abs().max() < 1e-5
+    assert float(theirs.std()) > 0.05  # a table that varies: the comparison means something
+    own = bias_table_image(t)
+    np.testing.assert_allclose(t.bias_wide[:, M:3 * M - 1, M:3 * M - 1].numpy(), own,
+                               atol=1e-6)
+
+    def f(x):
+        return math.copysign(math.log2(abs(x) * 8 / 7 + 1) / 3, x) if x else 0.0
+
+    assert t.coords_wide.tolist() == pytest.approx([f(x) for x in range(-15, 16)], abs=1e-6)
+    assert t.coords_wide[-1].item() == pytest.approx(1.3938, abs=1e-4)
+    # without its bias a block has nothing to transfer
+    assert model.without("bias").explore(random_picture(), stage=1,
+                                         predict=False).traces[1].bias_wide is None
+
+
+def test_the_bias_figure_draws_the_mlp_its_coordinates_and_a_larger_window(explored):
+    """Issue 26: Swin V2's bias figure adds the coordinates the MLP reads (this window's
+    offsets and the larger window's) and the same MLP's bias for a 16x16 window, this window's
+    offsets dashed, on a sequential scale over the values shown (16·sigmoid is positive); at
+    stage 4 and for all heads too, in both languages. Swin V1's figure has none of it."""
+    from swinviz.figures import make_figure
+
+    model = load_model(arch="swinv2_tiny_window8_256", device="cpu", seed=4)
+    randomise(model, 5)
+    for stage in (1, 4):
+        exp = model.explore(random_picture(), stage=stage, predict=False)
+        t = exp.traces[1]
+        for head in (0, None):
+            fig = make_figure("bias", exp, block=1, head=head)
+            names = [d.name for d in fig.data]
+            assert "wide head 0" in names and "this window" in names
+            (wide,) = [d for d in fig.data if d.name == "wide head 0"]
+            np.testing.assert_allclose(np.array(wide.z, dtype=float), t.bias_wide[0].numpy(),
+                                       rtol=1e-6)
+            (line,) = [d for d in fig.data if d.name == "this window"]
+            assert list(line.x) == list(range(-7, 8))
+            text = " ".join(a.text for a in fig.layout.annotations)
+            assert "the same MLP for a 16×16 window" in text
+            assert "between 0 and 16" in text and "Red: the head adds" not in text
+            heat = [d for d in fig.data if d.type == "heatmap"]
+            assert all(d.zmid is None and d.zmin > 0 for d in heat)
+        zh = make_figure("bias", exp, block=1, head=0, lang="zh")
+        assert "同一个 MLP 用于 16×16 窗口" in " ".join(a.text for a in zh.layout.annotations)
+    v1 = make_figure("bias", explored(random_picture(), {}, stage=1, predict=False))
+    assert not any(str(d.name).startswith("wide") for d in v1.data)
+
+
+def test_the_window_figures_follow_a_v2_block_that_rolls_then_pads():
+    """Issue 26: at 200 px (50x50 tokens, M = 8, s = 4, padded to 56x56) timm's Swin V2 rolls
+    and then pads, so the window of token (49, 49) is rows and columns 44-49 and 0-1 (four
+    pieces wrapped around the real grid), not 44-51 with padding (pad, then roll). The windows,
+    shift and masks figures, the page's window outline and its click geometry read the
+    windows from the block's own gather order."""
+    from app.instant import _geometry
+    from app.picture import query_window
+    from app.session import View
+    from app.state import Held
+    from swinviz.figures import make_figure
+    from swinviz.figures._core.geometry import padded_windows, window_pieces
+    from swinviz.windows import padded_order
+
+    model = load_model(arch="swinv2-t", img_size=200, device="cpu", seed=3)
+    exp = model.explore(random_picture(), stage=1, predict=False)
+    t = exp.traces[1]
+    H = W = 50
+    M, s, N = 8, 4, 64
+    order = model.layers[0].blocks[1]._geometry("cpu")[0].numpy()  # the block's own
+    win = padded_windows(H, W, M, s, True)
+    flat = padded_order(H, W, M, s, True).numpy()
+    real = flat < 56 * 56
+    rr, cc = np.divmod(flat, 56)
+    # every real slot of window w is a token of window w, at its place of the 50x50 grid
+    assert (win.reshape(-1)[flat] == np.arange(flat.size) // N).all()
+    assert ((rr[real] < H) & (cc[real] < W) | (order >= H * W)).all()
+    assert (order[order < H * W] == (rr * W + cc)[order < H * W]).all()
+    w = int(win[49, 49])
+    assert sorted(window_pieces(H, W, M, s, True)[w]) == [
+        (0, 2, 0, 2), (0, 2, 44, 50), (44, 50, 0, 2), (44, 50, 44, 50)]
+    assert window_pieces(H, W, M, s)[int(padded_windows(H, W, M, s)[49, 49])] == (
+        (44, 52, 44, 52),)  # pad, then roll (V1, transformers): one piece, padding inside
+    # the figures: the windows figure's hover names each token's window, the shift figure
+    # outlines the query's window in four pieces, the masks figure finds its window
+    fig = make_figure("windows", exp, query=(49, 49))
+    (custom,) = {np.array(d.customdata).tobytes(): np.array(d.customdata) for d in fig.data
+                 if d.customdata is not None and np.array(d.customdata).shape[-1:] == (5,)
+                 }.values()  # (row, column, window in block 0, in block 1, region id)
+    assert (custom[..., 3] == win).all()
+    shift = make_figure("shift", exp, query=(49, 49))
+    (outline,) = [d for d in shift.data if str(d.name).startswith("the query's window")
+                  and d.xaxis == "x"]
+    p = exp.patch_size
+    assert {v / p for v in outline.x if v == v} == {0, 2, 44, 50}
+    assert "Roll first" in shift.layout.title.text
+    masks = make_figure("masks", exp, query=(49, 49))
+    assert f"window {w} " in masks.layout.title.text
+    # the page: the outlined window of the query and the click pack's slots
+    view = View(held=Held(exp), settings=None, query=(49, 49))
+    inside = query_window(view, 1, (49, 49))
+    assert inside[0, 0] and inside[49, 44] and not inside[43, 49] and inside.sum() == 8 * 8
+    assert (_geometry(t)[0].reshape(-1) == flat).all()

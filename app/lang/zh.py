@@ -20,12 +20,13 @@ WORDS: dict[str, str] = {
         "一次设定所有模型设置；6x6 示例给出设计笔记中算例的各张表（6x6 个 token，窗口 3，移位 1，随机权重）。",
     "The image is centre-cropped to a square of this size, a multiple of 4 (a token grid that does not split into whole windows is padded), at most 448.":
         "图像被居中裁剪为这个边长的正方形，边长是 4 的倍数（不能整分成窗口的 token 网格会被填充），最大 448。",
-    "Pretrained: what a trained Swin-T attends to (window 7, width 96 and 3 heads are then fixed). Random weights show the mechanics and let every setting change.":
-        "预训练：训练好的 Swin-T 关注哪里（此时窗口 7、宽度 96 和 3 个注意力头固定）。随机权重展示机制本身，并允许改动每个设置。",
+    "Pretrained: what the trained model attends to (its window, width and heads are then fixed). Random weights show the mechanics and let every setting change.":
+        "预训练：训练好的模型关注哪里（此时它的窗口、宽度和注意力头数固定）。随机权重展示机制本身，并允许改动每个设置。",
     "Input size (pixels)": "输入尺寸（像素）",
     "Weights": "权重",
     "Window size M (tokens)": "窗口大小 M（token）",
-    "Swin uses 7: windows of 7x7 tokens.": "Swin 用 7：7x7 个 token 的窗口。",
+    "Swin-T uses 7 (windows of 7x7 tokens), Swin V2-T 8.":
+        "Swin-T 用 7（7x7 个 token 的窗口），Swin V2-T 用 8。",
     "Shift s of the second block (tokens)": "第二个 block 的移位 s（token）",
     "Smaller than the window; Swin uses M // 2.": "小于窗口；Swin 用 M // 2。",
     "More settings": "更多设置",
@@ -49,8 +50,12 @@ WORDS: dict[str, str] = {
     "second block: block {n} (SW-MSA, no shift here: one window)": "第二个 block：block {n}（SW-MSA，这里不移位：只有一个窗口）",
     "all heads": "所有注意力头",
     "head {h}": "注意力头 {h}",
-    "pretrained Swin-T": "预训练的 Swin-T",
-    "pretrained Swin-T (not available here: see the notice)": "预训练的 Swin-T（这里不可用：见提示）",
+    "pretrained (ImageNet)": "预训练（ImageNet）",
+    "pretrained (not available here: see the notice)": "预训练（这里不可用：见提示）",
+    "Model": "模型",
+    "Swin V2 changed the parts drawn here: cosine attention, a position bias from a small network, norms after attention. The Compare tab shows both on your image.":
+        "Swin V2 改动的正是这里画出的部分：余弦注意力、由一个小网络给出的位置偏置、放在注意力之后的归一化。“对比”页把两个模型在你的图像上并排展示。",
+    "Swin V2-T (256 px, window 8, shift 4)": "Swin V2-T（256 像素，窗口 8，移位 4）",
     "random (seeded)": "随机（固定种子）",
     "checkpoint file": "checkpoint 文件",
     "Swin-T (224 px, window 7, shift 3)": "Swin-T（224 像素，窗口 7，移位 3）",
@@ -102,6 +107,7 @@ WORDS: dict[str, str] = {
     "**Windows:** {nW} windows of {M}x{M}, shift {s}": "**窗口：** {nW} 个 {M}x{M} 的窗口，移位 {s}",
     "**Heads:** {nH} x {d} channels": "**注意力头：** {nH} x {d} 个通道",
     "**Weights:** {weights}": "**权重：** {weights}",
+    "**Model:** {model}": "**模型：** {model}",
     "**Device:** {device}": "**设备：** {device}",
     "**Model run:** {ms} ms": "**模型运行：** {ms} ms",
     "The window you asked for ({M}x{M}) covers the whole {H}x{W} token grid": "你要求的窗口（{M}x{M}）覆盖了整个 {H}x{W} 的 token 网格",
@@ -118,4 +124,9 @@ WORDS: dict[str, str] = {
     "block {n} (regular windows)": " block {n}（规则窗口）",
     "block {n} (shifted windows)": " block {n}（移位窗口）",
     "block {n} (one window, no shift)": " block {n}（一个窗口，无移位）",
+    "### {model}\n{size} px input · stage {stage}: {H}x{W} tokens, windows of {M}x{M}, shift {s} · weights: {weights} · query ({r}, {c})":
+        "### {model}\n输入 {size} 像素 · 第 {stage} 阶段：{H}x{W} 个 token，{M}x{M} 的窗口，移位 {s} · 权重：{weights} · 查询 ({r}, {c})",
+    "Compare Swin-T · Swin V2-T": "对比 Swin-T · Swin V2-T",
+    "The same image through both models, side by side: the query's attention at the same spot of the image (each model's own token grid), the position bias each block adds, and the prediction. Swin V2 computes cosine similarity times a learned temperature where Swin V1 computes q·k times 1/√d, and a small network (MLP) of log-spaced offsets gives its bias where Swin V1 reads a learned table.":
+        "同一张图像送进两个模型，并排展示：查询在图像同一位置上的注意力（各用模型自己的 token 网格）、每个 block 加上的位置偏置，以及预测。Swin V1 计算 q·k 乘以 1/√d，Swin V2 改为余弦相似度乘以一个学到的温度；Swin V1 从学到的表中读取偏置，Swin V2 则由一个作用在对数间隔偏移上的小网络（MLP）给出。",
 }

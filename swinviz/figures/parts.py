@@ -98,10 +98,12 @@ def _mask_leak(t) -> Leak:
     return Leak(probs, blocked, leak.mean(axis=(1, 2)), t.mask is None)
 
 
-def reach_counts(H: int, W: int, M: int, s: int, query, pairs: int = PAIRS) -> list[int]:
+def reach_counts(H: int, W: int, M: int, s: int, query, pairs: int = PAIRS,
+                 roll_first: bool = False) -> list[int]:
     """Input tokens that can reach `query` after block 2p, then after 1..pairs pairs (the same
-    pair repeated), with window M and shift s (`_core.reach.reach_sets`)."""
-    return [int(v.sum()) for v in reach_sets(H, W, M, s, query, pairs)]
+    pair repeated), with window M and shift s (`_core.reach.reach_sets`; `roll_first`: the
+    block rolls, then pads, as timm's Swin V2 does)."""
+    return [int(v.sum()) for v in reach_sets(H, W, M, s, query, pairs, roll_first)]
 
 
 def bias_effect(exp, block: int, query, head: int | None) -> dict:
@@ -228,7 +230,9 @@ def _reach_panel(exp, sel, ref) -> tuple[list[dict], str]:
     L = sel.lang
     x = [f"block {exp.blocks[0]}"] + [f"{k} pair{'s' if k > 1 else ''}" if L == "en" else
                                        tr(L, "{k} pairs", k=k) for k in range(1, PAIRS + 1)]
-    shifted = reach_counts(H, W, M, s, sel.query) if s else None
+    shifted = reach_counts(H, W, M, s, sel.query,
+                           roll_first=bool(getattr(exp.traces[1], "roll_first", False))) \
+        if s else None
     flat = reach_counts(H, W, M, 0, sel.query)
     xr, yr = ref
     data = [dict(type="bar", x=x, y=flat, name=tr(L, "without the shift (W-MSA only)"),

@@ -211,7 +211,8 @@ def build(ids: torch.Tensor, window_size: int, shift_size: int, template: str, t
     return fast_figure(data, layout)
 
 
-def _subtitle(H: int, W: int, M: int, s: int, template, real=None, lang: str = "en") -> str:
+def _subtitle(H: int, W: int, M: int, s: int, template, real=None, lang: str = "en",
+              roll_first: bool = False) -> str:
     """Notes under the title: the bands (or why there is no shift) and the padding."""
     L = lang
     if s == 0:
@@ -229,7 +230,12 @@ def _subtitle(H: int, W: int, M: int, s: int, template, real=None, lang: str = "
                            "[0, H−M), [H−M, H−s), [H−s, H)); ids 0..8 row by row. Inside a "
                            "window, a query and a key with different ids get −100 in the mask.",
                            a=H - M, b=H - s, H=H), template)
-    if real is not None and tuple(real) != (H, W):
+    if real is not None and tuple(real) != (H, W) and roll_first and s:
+        why += sup_lines(tr(L, "<b>Roll first</b> (timm's Swin V2): {what}. The ids are those "
+                            "of the padded {H}×{W} map; veiled cells are zero padding ({n} "
+                            "tokens).", what=padding_text(real[0], real[1], H, W, s, L, True),
+                            H=H, W=W, n=H * W - real[0] * real[1]), template)
+    elif real is not None and tuple(real) != (H, W):
         why += sup_lines(tr(L, "<b>Padding first:</b> {what}. The ids are those of the padded "
                             "{H}×{W} map; veiled cells are zero padding ({n} tokens).",
                             what=padding_text(real[0], real[1], H, W, s, L), H=H, W=W,
@@ -249,7 +255,8 @@ def figure(exp, sel) -> go.Figure:
     title = (tr(L, "Region ids (img_mask) of {b1}, stage {stage}<br><sup>{H}×{W} tokens, window "
                 "M = {M}, shift s = {s}</sup>", b1=block_name(1, exp, L), stage=exp.stage, H=H,
                 W=W, M=M, s=s)
-             + _subtitle(Hp, Wp, M, s, sel.template, (H, W), L))
+             + _subtitle(Hp, Wp, M, s, sel.template, (H, W), L,
+                         bool(getattr(t1, "roll_first", False))))
     return build(t1.region_ids, M, s, sel.template, title, block_label=block_name(1, exp),
                  real=(H, W), lang=L)
 

@@ -164,6 +164,7 @@ class Facts:
     nW: int  # windows of the (padded) grid
     Hp: int  # the grid padded to whole windows
     Wp: int
+    roll_first: bool  # the block rolls, then pads (timm's Swin V2, `BlockTrace.roll_first`)
 
     @property
     def one(self) -> bool:
@@ -196,7 +197,8 @@ class Facts:
         if not self.padded:
             return ""
         return tr(lang, " **Padding:** {what}.",
-                  what=padding_text(self.H, self.W, self.Hp, self.Wp, self.s, lang))
+                  what=padding_text(self.H, self.W, self.Hp, self.Wp, self.s, lang,
+                                    self.roll_first))
 
 
 def facts(exp) -> Facts:
@@ -207,7 +209,8 @@ def facts(exp) -> Facts:
     Hp, Wp = padded_size(H, W, M)
     b0, b1 = exp.blocks
     return Facts(stage=exp.stage, b0=b0, b1=b1, H=H, W=W, p=exp.patch_size, M=M, s=s,
-                 nW=exp.num_windows, Hp=Hp, Wp=Wp)
+                 nW=exp.num_windows, Hp=Hp, Wp=Wp,
+                 roll_first=bool(getattr(exp.traces[1], "roll_first", False)))
 
 
 def _fields(f: Facts, lang: str) -> dict:

@@ -36,15 +36,17 @@ from ._core import (
     outline_xy,
     pad_cells,
     pad_overlay,
+    padded_windows,
     padding_text,
     panel_axes,
     patch_grid,
     region_colorscale,
+    regions_in_place,
+    rolled_source,
     style_layout,
     subplots_layout,
     sup_lines,
     title_height,
-    token_windows,
     top_title,
     window_pieces,
 )
@@ -67,6 +69,25 @@ def grid_xy(H: int, W: int, M: int, offset: int, p: float) -> tuple[np.ndarray, 
     return np.array(xs, dtype=np.float32), np.array(ys, dtype=np.float32)
 
 
+def cut_xy(win: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Window borders of a window map (Hp, Wp), as line coordinates in pixels: the rows and
+    columns where the window changes, and the grid's edges (a window that wraps around the real
+    grid of a block that rolls and then pads, `rolled_source`)."""
+    Hp, Wp = win.shape
+    rows = sorted({0, Hp, *(np.nonzero((win[1:] != win[:-1]).any(axis=1))[0] + 1).tolist()})
+    cols = sorted({0, Wp, *(np.nonzero((win[:, 1:] != win[:, :-1]).any(axis=0))[0] + 1)
+                   .tolist()})
+    xs: list[float] = []
+    ys: list[float] = []
+    for r in rows:
+        xs += [0, Wp * p, np.nan]
+        ys += [r * p, r * p, np.nan]
+    for c in cols:
+        xs += [c * p, c * p, np.nan]
+        ys += [0, Hp * p, np.nan]
+    return np.array(xs, dtype=np.float32), np.array(ys, dtype=np.float32)
+
+
 def region_boxes(ids: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
     """{id: (r0, r1, c0, c1)} bounding box of every region present (each is a rectangle)."""
     boxes = {}
@@ -76,7 +97,8 @@ def region_boxes(ids: np.ndarray) -> dict[int, tuple[int, int, int, int]]:
     return boxes
 
 
-def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl, lang: str = "en") -> str:
+def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl, lang: str = "en",
+           rf: bool = False) -> str:
     """The figure title: the roll's direction and size, with the notes on one window and
     padding when they apply."""
     L = lang
@@ -85,7 +107,10 @@ def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl, lang: str
                "roll", b1=b1, stage=exp.stage) if s else
             tr(L, "Cyclic shift of {b1} (stage {stage}): none in this block", b1=b1,
                stage=exp.stage))
-    pad = sup_lines(tr(L, "<b>Padding first:</b> {what}; the roll moves the padding along.",
+    pad = sup_lines(tr(L, "<b>Roll first</b> (timm's Swin V2): {what}; the padding stays at "
+                       "the bottom and right, and windows wrap around the real grid.",
+                       what=padding_text(H, W, Hp, Wp, s, L, roll_first=True)) if rf else
+                    tr(L, "<b>Padding first:</b> {what}; the roll moves the padding along.",
                        what=padding_text(H, W, Hp, Wp, s, L)) if s else
                     tr(L, "<b>Padding first:</b> {what}.", what=padding_text(H, W, Hp, Wp, s, L)),
                     tpl) if (Hp, Wp) != (H, W) else ""
@@ -107,7 +132,7 @@ def _title(exp, H: int, W: int, M: int, s: int, Hp: int, Wp: int, tpl, lang: str
 
 def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: int,
            one: bool, padded: bool, query: tuple[int, int], wq: int, grid: dict,
-           first: bool, lang: str = "en") -> list[dict]:
+           first: bool, lang: str = "en", cuts: tuple | None = None) -> list[dict]:
     """One panel's traces: the image, its region colours (hover: token, region, window), the
     padding veil, the patch grid, block 1's window grid (white halo under it), the region
     numbers, the query's window and the query patch. `panel` is (tag, image source, region ids,
@@ -127,7 +152,8 @@ def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: 
         out.append(pad_overlay(pad_at, x0=p / 2, dx=p, xaxis=xr, yaxis=yr, opacity=0.25,
                                name=tr(L, "zero padding ({tag})", tag=tag)))
     out.append(dict(grid, name=tr(L, "patch grid ({p}×{p} px)", p=p), showlegend=False, **ax))
-    gx, gy = grid_xy(Hp, Wp, M, offset, p)
+    # the window grid; in (a) of a block that rolls and then pads, its own borders (`cuts`)
+    gx, gy = cuts if cuts is not None and tag == "a" else grid_xy(Hp, Wp, M, offset, p)
     s = exp.traces[1].shift_size
     out.append(dict(type="scatter", x=gx, y=gy, mode="lines", hoverinfo="skip",
                     line=dict(color="white", width=lw * 1.8), showlegend=False,
@@ -170,20 +196,22 @@ def figure(exp, sel) -> go.Figure:
     p = exp.patch_size
     t1 = exp.traces[1]
     M, s = t1.window_size, t1.shift_size
-    Hp, Wp = padded_size(H, W, M)  # the block pads first, then rolls the padded map
+    Hp, Wp = padded_size(H, W, M)  # V1 pads, then rolls the padded map; timm's V2 the reverse
     padded = (Hp, Wp) != (H, W)
+    rf = padded and bool(s) and getattr(t1, "roll_first", False)
     tpl = get_template(sel.template)
     lw = line_width(tpl, max(Hp // M, Wp // M))
     qr, qc = sel.query
     one = Hp == M and Wp == M  # one window: the grid is its outline, the query's window below
 
     ids_rolled = t1.region_ids.numpy()  # the trace's ids: position (i, j) of the ROLLED map
-    ids_orig = np.roll(ids_rolled, shift=(s, s), axis=(0, 1))  # carried back to each patch
-    w1 = token_windows(Hp, Wp, M, s)  # block-1 window of every token of the padded grid
+    ids_orig = regions_in_place(ids_rolled, H, W, s, rf)  # carried back to each patch
+    w1 = padded_windows(H, W, M, s, rf)  # block-1 window of every token of the padded grid
     nWc = Wp // M
     rr, cc = np.indices((Hp, Wp))
-    # rolled position (i, j) holds token ((i + s) % Hp, (j + s) % Wp) of the padded grid
-    orr, occ = (rr + s) % Hp, (cc + s) % Wp
+    # rolled position (i, j) holds token ((i + s) % Hp, (j + s) % Wp) of the padded grid (roll
+    # first: ((i + s) % H, (j + s) % W) of the real grid, the padding staying in place)
+    orr, occ = rolled_source(H, W, Hp, Wp, s, rf)
     win_rolled = (rr // M) * nWc + cc // M
     pad = pad_cells(H, W, Hp, Wp)
     pad_rolled = pad[orr, occ]
@@ -195,7 +223,11 @@ def figure(exp, sel) -> go.Figure:
     text_a = np.where(pad, zp, "token").astype(object)
     text_b = np.where(pad_rolled, zp, "token").astype(object)
 
-    if padded:
+    if rf:
+        code_b = tr(L, "(b) the code (timm's Swin V2): torch.roll(x, ({ms}, {ms})), then pad "
+                    "to {Hp}×{Wp}:<br>patches moved up and left by {s}, regular windows",
+                    Hp=Hp, Wp=Wp, ms=-s, s=s)
+    elif padded:
         code_b = tr(L, "(b) the code: pad to {Hp}×{Wp}, then torch.roll(x, ({ms}, {ms})):<br>"
                     "patches moved up and left by {s}, regular windows", Hp=Hp, Wp=Wp, ms=-s, s=s)
     else:
@@ -217,12 +249,12 @@ def figure(exp, sel) -> go.Figure:
     data: list[dict] = []
     panels = (
         ("a", canvas(exp, Hp, Wp), ids_orig, custom_a, text_a, pad, s, (qr, qc),
-         outline_xy(window_pieces(H, W, M, s), p, [wq])[:2],
+         outline_xy(window_pieces(H, W, M, s, rf), p, [wq])[:2],
          tr(L, "%{{text}} (%{{customdata[0]}}, %{{customdata[1]}})<br>region id "
             "%{{customdata[2]}}<br>window %{{customdata[3]}} of {b1}<extra>original "
             "position</extra>", b1=block_name(1, exp, L))),
-        ("b", canvas(exp, Hp, Wp, roll=s), ids_rolled, custom_b, text_b, pad_rolled, 0,
-         ((qr - s) % Hp, (qc - s) % Wp),
+        ("b", canvas(exp, Hp, Wp, roll=s, roll_first=rf), ids_rolled, custom_b, text_b,
+         pad_rolled, 0, ((qr - s) % (H if rf else Hp), (qc - s) % (W if rf else Wp)),
          (np.array([wc * M, (wc + 1) * M, (wc + 1) * M, wc * M, wc * M], dtype=np.float32) * p,
           np.array([wr * M, wr * M, (wr + 1) * M, (wr + 1) * M, wr * M], dtype=np.float32) * p),
          tr(L, "rolled position (%{{customdata[0]}}, %{{customdata[1]}})<br>holds %{{text}} "
@@ -231,7 +263,7 @@ def figure(exp, sel) -> go.Figure:
             b1=block_name(1, exp, L))),
     )
     ctx = dict(exp=exp, tpl=tpl, lw=lw, M=M, Hp=Hp, Wp=Wp, one=one, padded=padded,
-               query=(qr, qc), wq=wq, grid=grid, lang=L)
+               query=(qr, qc), wq=wq, grid=grid, lang=L, cuts=cut_xy(w1, p) if rf else None)
     for col, panel in enumerate(panels, start=1):
         xr, yr = refs[(1, col)]
         first = col == 1
@@ -243,11 +275,12 @@ def figure(exp, sel) -> go.Figure:
     if padded:
         data.append(dict(type="scatter", x=[None], y=[None], mode="markers",
                          marker=dict(symbol="square", size=12, color=PAD_HATCH),
-                         name=tr(L, "zero padding ({n} tokens), rolled with the rest",
+                         name=tr(L, "zero padding ({n} tokens), added after the roll"
+                                 if rf else "zero padding ({n} tokens), rolled with the rest",
                                  n=Hp * Wp - H * W),
                          xaxis=refs[(1, 1)][0], yaxis=refs[(1, 1)][1]))
 
-    title = _title(exp, H, W, M, s, Hp, Wp, tpl, L)
+    title = _title(exp, H, W, M, s, Hp, Wp, tpl, L, rf)
     style_layout(layout, sel.template, title=title,
                  height=tpl.height + 80 + title_height(title, tpl))
     top_title(layout, tpl, below=2)

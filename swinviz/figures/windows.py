@@ -34,9 +34,11 @@ from ._core import (
     outline_xy,
     pad_cells,
     pad_overlay,
+    padded_windows,
     padding_text,
     panel_axes,
     patch_grid,
+    regions_in_place,
     rgba,
     style_layout,
     subplots_layout,
@@ -122,10 +124,11 @@ def _panels(exp, sel) -> _Panels:
     Hp, Wp = padded_size(H, W, M1)
     tpl = get_template(sel.template)
     lw = line_width(tpl, max(Hp // M1, Wp // M1))
-    pieces = (window_pieces(H, W, M0, 0), window_pieces(H, W, M1, s))
-    w_of = (token_windows(Hp, Wp, M0, 0), token_windows(Hp, Wp, M1, s))
+    rf = getattr(t1, "roll_first", False)  # timm's Swin V2 rolls, then pads
+    pieces = (window_pieces(H, W, M0, 0), window_pieces(H, W, M1, s, rf))
+    w_of = (token_windows(Hp, Wp, M0, 0), padded_windows(H, W, M1, s, rf))
     # region id of every token of the padded grid: region_ids live in the rolled frame (fact 4)
-    region_orig = np.roll(t1.region_ids.numpy(), shift=(s, s), axis=(0, 1))
+    region_orig = regions_in_place(t1.region_ids.numpy(), H, W, s, rf)
     pad = pad_cells(H, W, Hp, Wp)
     rr, cc = np.indices((Hp, Wp))
     custom = np.stack([rr, cc, w_of[0], w_of[1], region_orig], axis=-1)
@@ -291,7 +294,8 @@ def figure(exp, sel) -> go.Figure:
     if M1 >= min(H, W):
         notes.append(tr(L, "<b>Why one window?</b> {why}.", why=one_window_text(H, W, M1, L)))
     if P.padded:
-        notes.append(tr(L, "<b>Padding:</b> {what}.", what=padding_text(H, W, Hp, Wp, s, L)))
+        notes.append(tr(L, "<b>Padding:</b> {what}.", what=padding_text(
+            H, W, Hp, Wp, s, L, getattr(exp.traces[1], "roll_first", False))))
     title = _title(exp, s, M1, L) + "".join(sup_lines(n, tpl) for n in notes)
     style_layout(layout, sel.template, title=title,
                  height=tpl.height + 80 + title_height(title, tpl))

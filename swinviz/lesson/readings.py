@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..figures._core.geometry import regions_in_place
 from ..figures.parts import bias_effect, mask_leak, reach_counts, stage_shift
 from ..windows import window_of_token, window_order
 
@@ -22,8 +23,9 @@ def _slots(exp, block: int) -> tuple[np.ndarray, np.ndarray]:
     (nW, N; H*W for a padding slot) in block `block`'s partition."""
     H, W = exp.grid
     t = exp.traces[block]
-    wt = window_of_token(H, W, t.window_size, t.shift_size).numpy()
-    order = window_order(H, W, t.window_size, t.shift_size).numpy()
+    rf = bool(getattr(t, "roll_first", False))  # timm's Swin V2 rolls, then pads
+    wt = window_of_token(H, W, t.window_size, t.shift_size, rf).numpy()
+    order = window_order(H, W, t.window_size, t.shift_size, roll_first=rf).numpy()
     return wt, order.reshape(-1, t.window_size * t.window_size)
 
 
@@ -50,7 +52,8 @@ def region_map(exp, rolled: bool) -> np.ndarray:
     (`rolled`), or rolled back onto the tokens' own places."""
     t = exp.traces[1]
     ids = t.region_ids.numpy()
-    return ids if rolled else np.roll(ids, (t.shift_size, t.shift_size), axis=(0, 1))
+    return ids if rolled else regions_in_place(ids, *exp.grid, t.shift_size,
+                                               bool(getattr(t, "roll_first", False)))
 
 
 def groups(exp, block: int) -> np.ndarray:
@@ -145,7 +148,8 @@ def _without_each(exp, query: tuple[int, int]) -> dict:
         q_leak = float(leak.of_query(w, n, None)[leak.blocked[w, n]].sum())
     eff = bias_effect(exp, 1, query, None)
     return dict(leak=q_leak, leak_max=None if leak is None else float(leak.per_window.max()),
-                reach_shift=reach_counts(H, W, M, s, query)[-1] if s else None,
+                reach_shift=reach_counts(H, W, M, s, query, roll_first=bool(
+                    getattr(exp.traces[1], "roll_first", False)))[-1] if s else None,
                 reach_flat=reach_counts(H, W, M, 0, query)[-1],
                 bias_moved=0.5 * float(np.abs(eff["with_bias"] - eff["without_bias"]).sum()))
 

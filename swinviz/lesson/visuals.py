@@ -289,7 +289,8 @@ def whatif(c: Ctx, layout: dict) -> list:
     data += query_box(r, q, 1, 1, axes)
     s = stage_shift(exp)
     flat = reach_sets(n.H, n.W, n.M, 0, c.query, PAIRS)[-1]
-    shifted = reach_sets(n.H, n.W, n.M, s, c.query, PAIRS)[-1] if s else flat
+    shifted = reach_sets(n.H, n.W, n.M, s, c.query, PAIRS,
+                         bool(getattr(exp.traces[1], "roll_first", False)))[-1] if s else flat
     words = "reach_map" if s and shifted.sum() > flat.sum() else "reach_same"
     axes = grid_axes(layout, c, 2, TWO[1], (0, n.H), (0, n.W),
                      c.ui(words, k=PAIRS, a=int(shifted.sum()), b=int(flat.sum())))

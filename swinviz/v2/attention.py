@@ -126,6 +126,22 @@ class WindowAttentionV2(nn.Module):
         bias = table[self.relative_position_index.view(-1)].view(N, N, self.num_heads)
         return BIAS_RANGE * torch.sigmoid(bias.permute(2, 0, 1).contiguous())
 
+    def trained_window(self) -> tuple[int, int]:
+        """The window its position coordinates are scaled by: the pretrained one, else its own
+        (`relative_coords_table`)."""
+        return self.pretrained_window_size if self.pretrained_window_size[0] > 0 \
+            else self.window_size
+
+    def bias_table(self, window: int | None = None) -> torch.Tensor:
+        """The bias, 16·sigmoid(MLP), over the offsets of a window of `window` tokens a side
+        (None: its own), (nH, 2W-1, 2W-1): entry [h, dh + W-1, dw + W-1]. Another window's
+        coordinates are scaled by the window it was trained with (`trained_window`), as Swin
+        V2 runs a checkpoint at a larger window (concepts fact 17): the centre (2M-1)² of a
+        larger window's table is this window's own table."""
+        coords = relative_coords_table(window or self.window_size, self.trained_window())
+        table = self.cpb_mlp(coords.to(self.relative_coords_table))[0]  # 2W-1, 2W-1, nH
+        return BIAS_RANGE * torch.sigmoid(table.permute(2, 0, 1))
+
     def split_heads(self, qkv: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(B_, N, 3C) -> q, k, v, each (B_, nH, N, d)."""
         B_, N, _ = qkv.shape

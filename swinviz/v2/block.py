@@ -33,7 +33,7 @@ from ..windows import (
     window_partition,
     window_reverse,
 )
-from .attention import WindowAttentionV2
+from .attention import WindowAttentionV2, relative_coords_table
 
 
 @lru_cache(maxsize=64)
@@ -125,8 +125,20 @@ class SwinV2Block(nn.Module):
             mask=None if mask is None else mask.clone(),
             region_ids=region_ids(*self.padded_resolution, M, s), window_size=M, shift_size=s,
             input_resolution=(H, W), num_heads=self.num_heads, x_in=x, x_out=out,
-            roll_first=self.roll_first,
+            roll_first=self.roll_first, **self._wide_bias(),
         )
+
+    def _wide_bias(self) -> dict:
+        """The trace's `bias_wide` and `coords_wide`: the bias MLP for a window twice this
+        block's (what Swin V2's continuous bias makes possible, concepts fact 17), and the
+        coordinates it reads along one axis; nothing without the position bias."""
+        attn = self.attn
+        if not attn.position_bias:
+            return {}
+        wide = 2 * self.window_size
+        with torch.no_grad():
+            coords = relative_coords_table(wide, attn.trained_window())[0, :, wide - 1, 0]
+            return dict(bias_wide=attn.bias_table(wide).detach(), coords_wide=coords)
 
     def _windowed_attention(self, x: torch.Tensor, mask: torch.Tensor | None,
                             attn_out: list[torch.Tensor] | None):

@@ -78,7 +78,7 @@ def list_checkpoint_files(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
-                    probe: bool = True) -> WeightsChoice:
+                    probe: bool = True, files: bool = True) -> WeightsChoice:
     """The pretrained weights when they can be had, else random weights with a notice.
 
     In order: timm's weights for `arch` in the local Hugging Face cache; the Hub itself when it
@@ -86,6 +86,8 @@ def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
     named by $SWINVIZ_WEIGHTS (when it is a readable file or a folder); the first checkpoint
     the page lists from $SWINVIZ_CHECKPOINT_DIR (`list_checkpoint_files`); else random.
     Decides in under 3 s without a network. Never downloads anything itself.
+    files=False: the Hub only (the page's second model: the operator's file and folder hold
+    weights for the page's first one, Swin-T).
     """
     reasons = []
     try:
@@ -105,7 +107,7 @@ def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
                 return WeightsChoice("hub", "hub")
             reasons.append(f"the Hugging Face Hub could not be reached ({reason(problem)}) and "
                            f"they are not in the local cache")
-    named = environment.weights_file()
+    named = environment.weights_file() if files else None
     if named:
         try:
             path = Path(expanduser(named))
@@ -117,12 +119,13 @@ def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
         reasons.append(f"{environment.WEIGHTS}={path_text(named)} is not a readable checkpoint "
                        "file or folder")
     folder = environment.checkpoint_dir()
-    found = list_checkpoint_files(folder) if folder else []
+    found = list_checkpoint_files(folder) if folder and files else []
     if found:
         return WeightsChoice(found[0], "checkpoint folder")
-    how = (f"run `hf download {repo or HUB_REPO} {HUB_FILE}` once with a network, or set "
-           f"{environment.WEIGHTS} to a Swin checkpoint file (official, timm, torchvision or "
-           f"transformers layout)")
+    how = f"run `hf download {repo or HUB_REPO} {HUB_FILE}` once with a network"
+    if files:
+        how += (f", or set {environment.WEIGHTS} to a Swin checkpoint file (official, timm, "
+                f"torchvision or transformers layout)")
     return WeightsChoice(
         "random", "random",
         f"Random weights: no pretrained weights could be had ({'; '.join(reasons)}). The "

@@ -11,7 +11,13 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from ...windows import padded_size, window_of_token, window_order, window_partition
+from ...windows import (
+    padded_order,
+    padded_size,
+    window_of_token,
+    window_order,
+    window_partition,
+)
 
 
 def grid_lines(H: int, W: int, step: float, *, color: str = "rgba(255,255,255,0.35)",
@@ -81,15 +87,67 @@ def line_width(tpl, per_side: int) -> float:
 
 
 @lru_cache(maxsize=32)
-def token_windows(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
+def token_windows(H: int, W: int, window_size: int, shift_size: int,
+                  roll_first: bool = False) -> np.ndarray:
     """`window_of_token(...)[..., 0]` as a read-only int64 numpy array (H, W), cached."""
-    w = window_of_token(H, W, window_size, shift_size)[..., 0].numpy().copy()
+    w = window_of_token(H, W, window_size, shift_size, roll_first)[..., 0].numpy().copy()
     w.flags.writeable = False
     return w
 
 
+def rolls_first(H: int, W: int, window_size: int, shift_size: int, roll_first: bool) -> bool:
+    """True when rolling before padding (`BlockTrace.roll_first`, timm's Swin V2) places the
+    windows differently from padding before rolling: a shift, on a grid that is padded."""
+    return bool(roll_first and shift_size) and padded_size(H, W, window_size) != (H, W)
+
+
 @lru_cache(maxsize=32)
-def window_pieces(H: int, W: int, window_size: int, shift_size: int) -> tuple:
+def padded_windows(H: int, W: int, window_size: int, shift_size: int,
+                   roll_first: bool = False) -> np.ndarray:
+    """Int64 (Hp, Wp), read-only: the window (partition order, the order of `trace.attn`) of
+    every position of the padded grid in original coordinates, padding included: a real token
+    at its own place, a padding token where the block added it (`windows.padded_order`). Pad,
+    then roll: `token_windows(Hp, Wp, ...)`."""
+    M = window_size
+    Hp, Wp = padded_size(H, W, M)
+    if not rolls_first(H, W, M, shift_size, roll_first):
+        return token_windows(Hp, Wp, M, shift_size)
+    order = padded_order(H, W, M, shift_size, True).numpy()
+    win = np.empty(Hp * Wp, dtype=np.int64)
+    win[order] = np.arange(order.size) // (M * M)
+    win = win.reshape(Hp, Wp)
+    win.flags.writeable = False
+    return win
+
+
+def rolled_source(H: int, W: int, Hp: int, Wp: int, shift_size: int,
+                  roll_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols), each int (Hp, Wp): the position of the padded grid, in original
+    coordinates, that position (i, j) of the block's rolled, padded map holds. Pad, then roll:
+    ((i + s) mod Hp, (j + s) mod Wp); roll, then pad (timm's Swin V2): a real token
+    ((i + s) mod H, (j + s) mod W), and the padding, added after the roll, stays at (i, j)."""
+    s = shift_size
+    rr, cc = np.indices((Hp, Wp))
+    if not (roll_first and s) or (Hp, Wp) == (H, W):
+        return (rr + s) % Hp, (cc + s) % Wp
+    real = (rr < H) & (cc < W)
+    return np.where(real, (rr + s) % H, rr), np.where(real, (cc + s) % W, cc)
+
+
+def regions_in_place(ids_rolled: np.ndarray, H: int, W: int, shift_size: int,
+                     roll_first: bool = False) -> np.ndarray:
+    """The region ids of fact 4 (the trace's `region_ids`, which live in the rolled, padded
+    map) carried back to each token's own position of the padded grid."""
+    Hp, Wp = ids_rolled.shape
+    orr, occ = rolled_source(H, W, Hp, Wp, shift_size, roll_first)
+    out = np.empty_like(ids_rolled)
+    out[orr, occ] = ids_rolled
+    return out
+
+
+@lru_cache(maxsize=32)
+def window_pieces(H: int, W: int, window_size: int, shift_size: int,
+                  roll_first: bool = False) -> tuple:
     """Every window of a block, in partition order (the order of `trace.attn`), as its pieces in
     token coordinates of the padded (Hp, Wp) grid (`padded_size`; the grid itself when it splits
     into whole windows): ((r0, r1, c0, c1), ...) half-open; 1 piece for a window that does not
@@ -97,10 +155,15 @@ def window_pieces(H: int, W: int, window_size: int, shift_size: int) -> tuple:
     (rows >= H or columns >= W). Cached.
 
     Derived from `window_of_token` on the padded grid: a window's slot 0 sits at its top-left
-    token and the window runs M rows and M columns from there, modulo the padded grid.
+    token and the window runs M rows and M columns from there, modulo the padded grid. A block
+    that rolls and then pads (`roll_first`, timm's Swin V2 on a padded grid) wraps its windows
+    around the real grid instead, its padding staying at the bottom and right: each window's
+    rows and columns are then read from `padded_windows`, as runs.
     """
     M = window_size
     Hp, Wp = padded_size(H, W, M)
+    if rolls_first(H, W, M, shift_size, roll_first):
+        return _pieces_of(padded_windows(H, W, M, shift_size, True))
     wot = window_of_token(Hp, Wp, M, shift_size).numpy()
     win, slot = wot[..., 0], wot[..., 1]
     rr, cc = np.nonzero(slot == 0)
@@ -118,6 +181,21 @@ def window_pieces(H: int, W: int, window_size: int, shift_size: int) -> tuple:
               for c0, c1 in runs(int(start_c[w]), Wp))
         for w in range(nW)
     )
+
+
+def _pieces_of(win: np.ndarray) -> tuple:
+    """Each window's pieces from a window id map (Hp, Wp) whose windows are products of a row
+    set and a column set: the rows' runs times the columns' runs, half-open."""
+    def runs(values: np.ndarray) -> list[tuple[int, int]]:
+        cut = np.nonzero(np.diff(values) != 1)[0] + 1
+        return [(int(v[0]), int(v[-1]) + 1) for v in np.split(values, cut)]
+
+    out = []
+    for w in range(int(win.max()) + 1):
+        rows, cols = np.nonzero(win == w)
+        out.append(tuple((r0, r1, c0, c1) for r0, r1 in runs(np.unique(rows))
+                         for c0, c1 in runs(np.unique(cols))))
+    return tuple(out)
 
 
 def outline_xy(pieces_of, p: float, windows=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

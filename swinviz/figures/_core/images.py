@@ -45,9 +45,10 @@ def image_source(img: Image.Image, roll: tuple[int, int] = (0, 0)) -> str:
     return uri
 
 
-def canvas(exp, Hp: int, Wp: int, roll: int = 0) -> str:
+def canvas(exp, Hp: int, Wp: int, roll: int = 0, roll_first: bool = False) -> str:
     """The image on the (Hp, Wp) padded token grid at the stage's patch size, as a PNG data URI,
-    np.roll-ed by `roll` tokens up and left (the block's roll of the padded map).
+    np.roll-ed by `roll` tokens up and left (the block's roll of the padded map; `roll_first`:
+    of the real grid only, before the padding, as timm's Swin V2 does).
 
     Padding tokens (beyond the stage's H x W grid) are hatched grey; pixels of real tokens beyond
     the image (a merge that padded an odd side) plain grey. Without either it is the image itself
@@ -70,10 +71,13 @@ def canvas(exp, Hp: int, Wp: int, roll: int = 0) -> str:
         stripe = ((yy + xx) % period) < max(2, period // 3)
         for color, where_ in ((PAD_FILL, pad & ~stripe), (PAD_HATCH, pad & stripe)):
             arr[where_] = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
-        if roll:
+        if roll and roll_first:
+            arr[:H * p, :W * p] = np.roll(arr[:H * p, :W * p], (-roll * p, -roll * p),
+                                          axis=(0, 1))
+        elif roll:
             arr = np.roll(arr, (-roll * p, -roll * p), axis=(0, 1))
         return png_data_uri(arr)
-    return cached(exp, ("canvas", Hp, Wp, p, roll), make)
+    return cached(exp, ("canvas", Hp, Wp, p, roll, bool(roll_first and roll)), make)
 
 
 def image_dict(source: str, xaxis: str = "x", yaxis: str = "y", name: str = "image") -> dict:

@@ -35,8 +35,15 @@ def one_window_text(H: int, W: int, M: int, lang: str = "en") -> str:
               M=M, H=H, W=W)
 
 
-def padding_text(H: int, W: int, Hp: int, Wp: int, s: int, lang: str = "en") -> str:
-    """The order the block uses when its grid does not split into whole windows."""
+def padding_text(H: int, W: int, Hp: int, Wp: int, s: int, lang: str = "en",
+                 roll_first: bool = False) -> str:
+    """The order the block uses when its grid does not split into whole windows (`roll_first`:
+    it rolls and then pads, as timm's Swin V2 does, `BlockTrace.roll_first`)."""
+    if s and roll_first:
+        return tr(lang, "{H}×{W} tokens do not split into whole windows: the block rolls them "
+                  "by ({ms}, {ms}), then pads them with zeros to {Hp}×{Wp} (bottom and right, "
+                  "hatched), cuts the windows, and crops the padding off again",
+                  H=H, W=W, Hp=Hp, Wp=Wp, ms=-s)
     if s:
         return tr(lang, "{H}×{W} tokens do not split into whole windows: the block pads them "
                   "with zeros to {Hp}×{Wp} (bottom and right, hatched), then rolls by ({ms}, "

@@ -26,13 +26,14 @@ def _check_geometry(H: int, W: int, window_size: int, shift_size: int) -> None:
 
 
 @lru_cache(maxsize=32)
-def visibility_groups(H: int, W: int, window_size: int, shift_size: int) -> np.ndarray:
+def visibility_groups(H: int, W: int, window_size: int, shift_size: int,
+                      roll_first: bool = False) -> np.ndarray:
     """Int (L,), read-only: tokens q and j see each other in one block (same window, attention
     mask 0, i.e. the same region id inside that window) exactly when their group ids are equal.
     Group = window · 9 + region id, scattered from window slots to original positions. Padding
     slots (a grid padded to whole windows) are left out: a zero token carries nothing."""
     _check_geometry(H, W, window_size, shift_size)
-    order, _ = token_geometry(H, W, window_size, shift_size)
+    order, _ = token_geometry(H, W, window_size, shift_size, roll_first)  # timm's V2: roll, pad
     Hp, Wp = padded_size(H, W, window_size)
     ids = window_region_ids(Hp, Wp, window_size, shift_size).numpy()  # nW, N
     groups = np.arange(len(order))[:, None] * 9 + ids
@@ -67,18 +68,19 @@ def _step(v: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 
 def reach_sets(H: int, W: int, window_size: int, shift_size: int, query,
-               k_pairs: int) -> list[np.ndarray]:
+               k_pairs: int, roll_first: bool = False) -> list[np.ndarray]:
     """[after block 0, after pair 1, ..., after pair k]: bool (H, W) maps of the input tokens that
     can influence token `query` = (r, c). Block 0 uses (window_size, 0), block 1
     (window_size, shift_size); pairs beyond the first repeat the same two blocks. A grid that
-    does not split into whole windows is padded as the block pads it; padding carries nothing."""
+    does not split into whole windows is padded as the block pads it (`roll_first`: after its
+    roll, as timm's Swin V2 does); padding carries nothing."""
     r, c = int(query[0]), int(query[1])
     if not (0 <= r < H and 0 <= c < W):
         raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
     if k_pairs < 0:
         raise ValueError(f"k_pairs must be >= 0, got {k_pairs}")
     R0 = visibility_groups(H, W, window_size, 0)  # R_0 and R_1 in factored form
-    R1 = visibility_groups(H, W, window_size, shift_size)
+    R1 = visibility_groups(H, W, window_size, shift_size, roll_first)
     v = np.zeros(H * W, dtype=bool)
     v[r * W + c] = True
     out = [_step(v, R0)]

@@ -105,7 +105,7 @@ def _masked_window(exp, query) -> bool:
     M, s = exp.window_size, exp.shift_size
     if s == 0:
         return False
-    _, wot = token_geometry(H, W, M, s)
+    _, wot = token_geometry(H, W, M, s, bool(getattr(exp.traces[1], "roll_first", False)))
     ids = window_region_ids(*padded_size(H, W, M), M, s).numpy()[wot[query][0]]
     return bool((ids != ids[0]).any())
 
@@ -451,7 +451,8 @@ def figure(exp, sel) -> go.Figure:
     r, c = sel.query
     if not (0 <= r < H and 0 <= c < W):
         raise ValueError(f"query patch ({r}, {c}) is outside the {H}x{W} token grid")
-    sets = reach_sets(H, W, exp.window_size, exp.shift_size, (r, c), k)
+    sets = reach_sets(H, W, exp.window_size, exp.shift_size, (r, c), k,
+                      bool(getattr(exp.traces[1], "roll_first", False)))
     maps, map_stages = stage_maps(exp, (r, c))
     f = _Flow(exp, t, k, r, c, sets, maps, map_stages, sel.lang)
     cols, grid_rows, n_grid = f.cols, f.grid_rows, f.n_grid

@@ -869,4 +869,29 @@ WORDS: dict[str, str] = {
         '+ 16·σ(MLP) 位置偏置<br><sup>平均 |·| = {{bias_mean}}</sup>',
     '{B}, stage {stage}, {which}: continuous position bias (Swin V2)<br><sup>16·sigmoid of the bias MLP over the {G}×{G} log-spaced offsets, gathered to {N}×{N} per window</sup>':
         '{B}，第 {stage} 阶段，{which}：连续位置偏置（Swin V2）<br><sup>偏置 MLP 在 {G}×{G} 个对数间隔偏移上的输出经 16·sigmoid，在每个窗口中收集成 {N}×{N}</sup>',
+    "the MLP's input: a log-spaced coordinate per offset<br><sup>{M}×{M} window: offsets up to ±{m}; a {W}×{W} window reads the same curve further out</sup>":
+        "MLP 的输入：每个偏移一个对数间隔的坐标<br><sup>{M}×{M} 窗口：偏移最大 ±{m}；{W}×{W} 窗口沿同一条曲线读得更远</sup>",
+    "head {h}: the same MLP for a {W}×{W} window<br><sup>dashed: this window's offsets, where it equals the table above</sup>":
+        "注意力头 {h}：同一个 MLP 用于 {W}×{W} 窗口<br><sup>虚线：本窗口的偏移，在这里它与上面的表相同</sup>",
+    "Δ = %{{x}}<br>coordinate = %{{y:.3f}}<extra></extra>": "Δ = %{{x}}<br>坐标 = %{{y:.3f}}<extra></extra>",
+    "this window": "本窗口",
+    "a {W}×{W} window": "{W}×{W} 窗口",
+    "offset Δ (one axis)": "偏移 Δ（一个轴）",
+    "MLP input": "MLP 输入",
+    "head {h}<br>Δ = (%{{y}}, %{{x}})<br>bias = %{{z:.4f}}<extra></extra>":
+        "注意力头 {h}<br>Δ = (%{{y}}, %{{x}})<br>偏置 = %{{z:.4f}}<extra></extra>",
+    "this window's offsets": "本窗口的偏移",
+    "Δ = query − key: a key above / left of the query has Δh / Δw > 0; dotted: Δ = (0, 0).<br>Swin V2's bias is 16·sigmoid(·), between 0 and 16: it adds to every key, brighter where it adds more. Near = |Δh|, |Δw| ≤ 1.":
+        "Δ = 查询 − 键：位于查询上方 / 左侧的键 Δh / Δw > 0；虚线：Δ = (0, 0)。<br>Swin V2 的偏置是 16·sigmoid(·)，在 0 和 16 之间：它给每个键都加分，越亮加得越多。近 = |Δh|, |Δw| ≤ 1。",
+    "(b) the code (timm's Swin V2): torch.roll(x, ({ms}, {ms})), then pad to {Hp}×{Wp}:<br>patches moved up and left by {s}, regular windows":
+        "(b) 代码（timm 的 Swin V2）：先 torch.roll(x, ({ms}, {ms}))，再填充到 {Hp}×{Wp}：<br>patch 向左上移动 {s}，窗口保持规则",
+    "<b>Roll first</b> (timm's Swin V2): {what}. The ids are those of the padded {H}×{W} map; veiled cells are zero padding ({n} tokens).":
+        "<b>先移位</b>（timm 的 Swin V2）：{what}。这些 id 属于填充后的 {H}×{W} 图；蒙上的格子是零填充（{n} 个 token）。",
+    "<b>Roll first</b> (timm's Swin V2): {what}; padding slots are marked × on the strips.":
+        "<b>先移位</b>（timm 的 Swin V2）：{what}；填充的位置在色条上用 × 标出。",
+    "<b>Roll first</b> (timm's Swin V2): {what}; the padding stays at the bottom and right, and windows wrap around the real grid.":
+        "<b>先移位</b>（timm 的 Swin V2）：{what}；填充留在底部和右侧，窗口绕着真实网格回绕。",
+    "{H}×{W} tokens do not split into whole windows: the block rolls them by ({ms}, {ms}), then pads them with zeros to {Hp}×{Wp} (bottom and right, hatched), cuts the windows, and crops the padding off again":
+        "{H}×{W} 个 token 不能分成完整的窗口：block 先循环移位 ({ms}, {ms})，再用零填充到 {Hp}×{Wp}（底部和右侧，斜线），划分窗口，最后把填充切掉",
+    "zero padding ({n} tokens), added after the roll": "零填充（{n} 个 token），在移位之后加上",
 }

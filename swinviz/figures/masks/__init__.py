@@ -306,13 +306,18 @@ def figure(exp, sel) -> go.Figure:
     H, W = padded_size(Hr, Wr, M)  # the block's windows are cut from the padded grid
     nW = (H // M) * (W // M)
     qr, qc = sel.query
-    w_query = int(token_windows(Hr, Wr, M, s)[qr, qc])
+    rf = bool(getattr(t1, "roll_first", False))  # timm's Swin V2 rolls, then pads
+    w_query = int(token_windows(Hr, Wr, M, s, rf)[qr, qc])
     w = w_query if sel.window is None else int(sel.window)
     if not 0 <= w < nW:
         raise ValueError(f"window must be in 0..{nW - 1}, got {w}")
     tpl = get_template(sel.template)
     L = sel.lang
-    pad_note = (sup_lines(tr(L, "<b>Padding first:</b> {what}; padding slots are marked × on "
+    pad_note = (sup_lines(tr(L, "<b>Roll first</b> (timm's Swin V2): {what}; padding slots "
+                             "are marked × on the strips.",
+                             what=padding_text(Hr, Wr, H, W, s, L, roll_first=True)), tpl)
+                if (H, W) != (Hr, Wr) and rf and s else
+                sup_lines(tr(L, "<b>Padding first:</b> {what}; padding slots are marked × on "
                              "the strips.", what=padding_text(Hr, Wr, H, W, s, L)), tpl)
                 if (H, W) != (Hr, Wr) else "")
     removed = t1.mask is None and s > 0 and "mask" in exp.without
@@ -338,7 +343,7 @@ def figure(exp, sel) -> go.Figure:
                      "(left) and key (top) slots.", H=Hr, W=Wr, M=M, s=s), tpl) + pad_note)
     slot = None
     if w == w_query:
-        slot = int(token_geometry(Hr, Wr, M, s)[1][qr, qc, 1])
+        slot = int(token_geometry(Hr, Wr, M, s, rf)[1][qr, qc, 1])
     mask = attention_mask(H, W, M, s) if removed else t1.mask
     fig = build(mask, flat, H, W, M, s, w, sel.template, title, check=mask_check(exp),
                 query_slot=slot, real=(Hr, Wr), block_label=block_name(1, exp, L),
