@@ -35,7 +35,7 @@ from swinviz.settings import (
 from swinviz.without import parse_parts
 
 from .compare import COMPARE_TAB
-from .events import TABS
+from .events import TABS, model_notice
 from .evidence import KIND as EVIDENCE
 from .guard import example_images
 from .lesson import LESSON_TAB
@@ -48,7 +48,6 @@ from .settings import (
     ModelSettings,
     parse_settings,
 )
-from .state import default_weights_choice
 
 MAX_VALUE_CHARS = 200  # a link's value longer than this is not read ...
 QUERY_MAX_CHARS = 8 * MAX_QUERY_SET  # ... but a query set's: "rrr,ccc;" a patch
@@ -341,10 +340,7 @@ def _model_values(link: Link) -> list:
 
 def _notice(link: Link):
     """The weights notice for the link's model (where the link names one)."""
-    if "model" not in link.values:
-        return gr.update()
-    notice = default_weights_choice(link.model.arch).notice
-    return gr.update(value=f"**{notice}**" if notice else "", visible=bool(notice))
+    return model_notice(link.model.model) if "model" in link.values else gr.update()
 
 
 def on_address_values(request: gr.Request):

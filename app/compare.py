@@ -18,18 +18,20 @@ import gradio as gr
 
 from swinviz import SettingsError
 
+from .events import SHOWN
 from .panel import prediction_text
 from .picture import query_spot, resolved_query, token_at
 from .plotting import build_plots
 from .runs import explore_image, image_source
 from .session import Shown, View, by_name
-from .settings import MODEL_LABELS, MODELS, ModelSettings, parse_settings
+from .settings import DEFAULT_MODEL, MODEL_LABELS, MODELS, ModelSettings, parse_settings
 from .words import say
 
 COMPARE_TAB = "compare"  # the tab's id (and a link's tab=compare)
 KINDS = ("attention", "bias")  # the figures each column draws, top to bottom
 COLUMNS = tuple(MODELS)  # Swin-T on the left, Swin V2-T on the right
 OUT_PER_COLUMN = 2 + len(KINDS)  # heading, figures, prediction
+COLUMN_TEMPLATE = {"default": "narrow"}  # the page's figure style -> a column's
 
 
 @dataclass
@@ -96,12 +98,15 @@ def columns(view: View, image, shown: Shown = Shown(), kept: Partner | None = No
     own grid and the same spot of the image on the other's."""
     pview, kept = _partner_view(view, image, kept)
     pview = replace(pview, query=same_spot(view, pview), added=())
+    # half the page's width a column: the screen's figures are laid out as a phone's column
+    # (panels one above the other), the lecture's keep their own
+    template = COLUMN_TEMPLATE.get(shown.template, shown.template)
     out = []
     for model in COLUMNS:
         v = view if view.settings.model == model else pview
         out += [heading(v, shown.lang),
                 *build_plots(v, KINDS, block=shown.block, head=shown.head,
-                             template=shown.template, lang=shown.lang),
+                             template=template, lang=shown.lang),
                 prediction_text(v.exp, shown.lang)]
     return out, kept
 
@@ -135,8 +140,10 @@ TEXT = ("The same image through both models, side by side: the query's attention
         "offsets gives its bias where Swin V1 reads a learned table.")
 
 
-def compare_tab(c) -> None:
-    """The tab's components (in `c`: compare_outputs, compare_state, compare_tab)."""
+def compare_tab(c, model_kw: dict) -> None:
+    """The tab's components (in `c`: compare_outputs, compare_state, compare_tab) and its
+    events' keywords (`c.compare_kw`: it runs the other model, once per image and settings,
+    so its events are the page's model events, `model_kw`)."""
     with gr.Tab("Compare Swin-T · Swin V2-T", id=COMPARE_TAB) as tab:
         gr.Markdown(TEXT, elem_classes="explain", elem_id="text-compare")
         outputs = []
@@ -150,4 +157,32 @@ def compare_tab(c) -> None:
                                 for kind in KINDS]
                     outputs.append(gr.Markdown("", elem_id=f"compare-prediction-{model}"))
     c.compare_state = gr.State(None)
+    c.compare_kw = dict(api_visibility="private", show_progress="minimal",
+                        trigger_mode="always_last", **model_kw)
     c.compare_tab, c.compare_outputs = tab, [*outputs, c.compare_state]
+
+
+def model_chooser() -> gr.Radio:
+    """The page's model chooser (#model): Swin-T or Swin V2-T."""
+    return gr.Radio([(label, name) for name, label in MODEL_LABELS.items()],
+                    value=DEFAULT_MODEL, label="Model", elem_id="model",
+                    info="Swin V2 changed the parts drawn here: cosine attention, a position "
+                         "bias from a small network, norms after attention. The Compare tab "
+                         "shows both on your image.")
+
+
+def _inputs(c) -> set:
+    return {c.named[name] for name in (*SHOWN, "image", "open_tab", "compare")}
+
+
+def follow(c, event) -> None:
+    """After `event` (a run, a redraw, a click): both columns again, when the tab is open."""
+    event.success(on_compare, _inputs(c), c.compare_outputs, **c.compare_kw)
+
+
+def wire_compare(c, private: dict) -> None:
+    """The tab's own events: opened, it records itself as the open tab and draws both columns;
+    the page's language redraws them."""
+    c.compare_tab.select(lambda: COMPARE_TAB, None, [c.open_tab], **private)
+    c.compare_tab.select(on_compare_tab, _inputs(c), c.compare_outputs, **c.compare_kw)
+    c.lesson.lang.change(on_compare, _inputs(c), c.compare_outputs, **c.compare_kw)

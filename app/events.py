@@ -38,7 +38,6 @@ from .settings import (
     parse_model,
 )
 from .state import ARCH, default_weights_choice, default_weights_source
-from .words import say
 
 # The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
 TABS: list[tuple[str, tuple[str, ...], str]] = [
@@ -301,14 +300,20 @@ def on_model(model, weights, lang="en"):
     if weights not in ("random", "checkpoint"):
         weights = "pretrained" if choice.pretrained else "random"
     interactive = weights == "random"
-    notice = choice.notice
     return (gr.update(choices=[str(s) for s in SIZES_OF[name]], value=str(own["img_size"])),
             gr.update(value=own["window_size"], interactive=interactive),
             gr.update(value=own["shift_size"], interactive=interactive),
             gr.update(value=weights),
             gr.update(value=own["embed_dim"], interactive=interactive),
             gr.update(value=own["num_heads"], interactive=interactive),
-            gr.update(value=f"**{say(lang, notice)}**" if notice else "", visible=bool(notice)))
+            model_notice(name))
+
+
+def model_notice(model):
+    """The weights notice (#weights-notice) for the model chosen: why its weights are random
+    and how to get real ones, hidden when they are pretrained."""
+    notice = default_weights_choice(MODELS[_model_or_default(model)]).notice
+    return gr.update(value=f"**{notice}**" if notice else "", visible=bool(notice))
 
 
 def on_stage(stage, lang="en"):

@@ -158,8 +158,9 @@ def refuse_bad_inputs(blocks) -> None:
     - A FileData path that this server did not receive (`RECEIVED`) is refused before Gradio
       sees it: Gradio would fetch a web address itself, with no size limit, and answer
       differently for a NUL byte, an over-long name or a folder.
+    - Values sent positionally that stop early: the rest take the components' own values.
     - Gradio refuses a path it did not receive (InvalidPathError), a value of the wrong form
-      (pydantic's ValidationError, e.g. a plain path for an image), too few inputs, a NUL byte
+      (pydantic's ValidationError, e.g. a plain path for an image), a NUL byte
       or an over-long name (ValueError, OSError): one sentence each, the same whatever is at
       the path.
     - Anything else that escapes an event (Gradio's own example loader given a bad index, a
@@ -178,6 +179,13 @@ def refuse_bad_inputs(blocks) -> None:
         return Error(sentence, duration=None, print_exception=False)
 
     async def preprocess_data(block_fn, inputs, *args, **kwargs):
+        if isinstance(inputs, list) and len(inputs) < len(block_fn.inputs):
+            # a client that sends the values positionally and stops early (one written before
+            # a parameter was added at the end, such as /explore's `model`): the rest take
+            # their defaults (the components' own values), as gradio_client's named
+            # parameters do
+            inputs = inputs + [getattr(block, "value", None)
+                               for block in block_fn.inputs[len(inputs):]]
         if any(p is not None and not RECEIVED.allows(p) for p in _file_paths(inputs)):
             raise refuse(NOT_RECEIVED)  # before Gradio looks at the path (or fetches it)
         try:

@@ -33,6 +33,7 @@ from .events import (
     TABS,
     WINDOW_RANGE,
     after_run,
+    model_notice,
     on_budget,
     on_deck,
     on_download,
@@ -72,7 +73,6 @@ from .settings import (
     DEFAULT_SIZE,
     DEFAULT_WINDOW,
     MAX_SIZE,
-    MODEL_LABELS,
     SIZES,
     STAGES,
     parse_settings,
@@ -109,10 +109,6 @@ SETTLING = dict(trigger_mode="always_last", api_visibility="private",
 EXPORT_KW = dict(api_visibility="private", concurrency_id="export",
                  concurrency_limit=EXPORT_CONCURRENCY, preprocess=False)
 
-# the Compare tab runs the other model (once per image and settings): a model event
-COMPARE_KW = dict(api_visibility="private", show_progress="minimal",
-                  trigger_mode="always_last", **MODEL_KW)
-
 FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
 
 # --------------------------------------------------------------------------------- the page
@@ -142,7 +138,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         wire_view(c)
         evidence.wire_evidence(c, **MODEL_KW)
         wire_address(c, demo)
-        wire_words(c, demo)
+        words.wire_words(demo, c.lang, skip=(c.badge,), **PRIVATE)
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
     RECEIVED.watch(demo)  # the uploads Gradio receives for this page
@@ -167,11 +163,7 @@ def input_panel(c: SimpleNamespace, choice) -> None:
             examples=[[p] for p in examples], inputs=[image_in],
             label="Example photos (click one)", examples_per_page=8,
             example_labels=[Path(p).stem for p in examples]))
-    model = gr.Radio([(label, name) for name, label in MODEL_LABELS.items()],
-                     value=DEFAULT_MODEL, label="Model", elem_id="model",
-                     info="Swin V2 changed the parts drawn here: cosine attention, a position "
-                          "bias from a small network, norms after attention. The Compare tab "
-                          "shows both on your image.")
+    model = compare.model_chooser()
     with gr.Accordion("Model settings: presets, input size, window, shift, weights",
                       open=False, elem_id="model-settings"):
         gr.Markdown("A change here runs the model again (in a number box: when "
@@ -321,7 +313,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
                         label="The cyclic shift, animated", show_label=False,
                         interactive=False, format="gif", elem_id="shift-animation",
                         buttons=["download", "fullscreen"])
-        compare.compare_tab(c)
+        compare.compare_tab(c, MODEL_KW)
     vars(c).update(plots=plots, open_tab=open_tab, tab_items=tab_items, tab_mds=tab_mds,
                    shift_anim=shift_anim, tabs=tabs)
     size, window, shift, weights, checkpoint, seed, embed_dim, num_heads = (
@@ -352,11 +344,6 @@ def inputs(c: SimpleNamespace, *names: str) -> set:
     return {c.named[name] for name in names}
 
 
-def compare_inputs(c: SimpleNamespace) -> set:
-    """The Compare tab's inputs (`compare.on_compare`)."""
-    return inputs(c, *SHOWN, "image", "open_tab", "compare")
-
-
 def then_sync(c: SimpleNamespace, event) -> None:
     """After a page run: the pickers and texts follow the run, the other tabs' figures come,
     and the shift animation when its tab is open."""
@@ -368,7 +355,7 @@ def then_sync(c: SimpleNamespace, event) -> None:
     event.success(*c.after_run_lesson, **PRIVATE)
     event.success(lambda: ("", ""), None, [c.link_query, c.link_target],
                   **PRIVATE)  # a link's query and class: used once
-    event.success(compare.on_compare, compare_inputs(c), c.compare_outputs, **COMPARE_KW)
+    compare.follow(c, event)
     rest = event.success(on_rest, inputs(c, *SHOWN, "open_tab", "status"), c.fig_outputs,
                          api_visibility="private", show_progress="hidden",
                          trigger_mode="always_last", **DRAW_KW)
@@ -448,20 +435,11 @@ def wire_settings(c: SimpleNamespace) -> None:
                          [c.model, size, window, shift, weights, embed_dim, num_heads, stage,
                           pair, block], **SETTLE_KW).success(
         on_weights, [weights, c.model], [checkpoint, window, shift, embed_dim, num_heads],
-        **SETTLE_KW))
+        **SETTLE_KW).success(model_notice, [c.model], [c.notice], **SETTLE_KW))
     # what a run with these settings needs (arithmetic only), then the run itself
     settled.change(on_budget, settings_inputs, [budget], **SETTLE_KW)
     then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
                                 **PAGE_RUN))
-
-
-def wire_words(c: SimpleNamespace, demo: gr.Blocks) -> None:
-    """The page's own words (labels, notes, buttons, tabs, the introduction) follow its
-    language switch (`app.words`; the figures, tab texts, badge and caption follow in
-    `wire_view`)."""
-    said = words.said([b for b in demo.blocks.values() if b is not c.badge])  # its own event
-    c.lang.change(lambda lang: words.in_language(said, lang), [c.lang],
-                  [comp for comp, _ in said], **PRIVATE)
 
 
 def wire_view(c: SimpleNamespace) -> None:
@@ -475,8 +453,7 @@ def wire_view(c: SimpleNamespace) -> None:
         redrawn = trig(on_redraw, inputs(c, *SHOWN), [*fig_outputs, query_img],
                        api_visibility="private", trigger_mode="always_last", **DRAW_KW)
         redrawn.success(panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
-        redrawn.success(compare.on_compare, compare_inputs(c), c.compare_outputs,
-                        **COMPARE_KW)
+        compare.follow(c, redrawn)
     # the page's language: the figures and the tabs' texts again, in it (no model run)
     c.lesson.lang.change(on_language, inputs(c, *SHOWN, "stage", "pair"),
                          [*fig_outputs, *c.tab_mds, c.badge, query_md, c.pair, block, head],
@@ -500,7 +477,7 @@ def wire_view(c: SimpleNamespace) -> None:
     picked.success(None, [flow_text], None, queue=False, api_visibility="private",
                    js="(text) => { window.swinviz && window.swinviz.flowFigure(text); }")
     picked.success(panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
-    picked.success(compare.on_compare, compare_inputs(c), c.compare_outputs, **COMPARE_KW)
+    compare.follow(c, picked)
     # one click: the zip is made, then the browser saves it (SAVE_JS)
     dl_btn.click(on_download, inputs(c, *SHOWN), [dl_file], **EXPORT_KW).success(
         None, [dl_file], None, queue=False, api_visibility="private", js=SAVE_JS)
@@ -512,12 +489,7 @@ def wire_view(c: SimpleNamespace) -> None:
         tab_item.select(None, None, None, queue=False, api_visibility="private",
                         js=f"() => {{ window.swinviz && window.swinviz.shown("
                            f"{json.dumps(kinds[0])}); }}")
-    # the Compare tab: both models' columns when it opens
-    c.compare_tab.select(lambda: compare.COMPARE_TAB, None, [open_tab], **PRIVATE)
-    c.compare_tab.select(compare.on_compare_tab, compare_inputs(c), c.compare_outputs,
-                         **COMPARE_KW)
-    c.lesson.lang.change(compare.on_compare, compare_inputs(c), c.compare_outputs,
-                         **COMPARE_KW)
+    compare.wire_compare(c, PRIVATE)
     tab_items[[k[0] for _, k, _ in TABS].index(SHIFT_TAB)].select(
         exports.shift_gif, [view], [shift_anim], api_visibility="private",
         show_progress="minimal", **DRAW_KW)

@@ -66,3 +66,12 @@ def in_language(said_list: list[tuple[object, dict]], lang: str) -> list:
             update["choices"] = [(say(lang, name), value) for name, value in texts["choices"]]
         out.append(gr.update(**update))
     return out
+
+
+def wire_words(demo: gr.Blocks, lang: gr.components.Component, skip=(), **event) -> None:
+    """The page's own words (labels, notes, buttons, tabs, the introduction) follow its
+    language switch `lang` (the figures, tab texts, badge and caption follow in
+    `app.ui.wire_view`; `skip`: components with their own event, such as the badge)."""
+    said_list = said([b for b in demo.blocks.values() if all(b is not k for k in skip)])
+    lang.change(lambda value: in_language(said_list, value), [lang],
+                [comp for comp, _ in said_list], **event)

@@ -364,4 +364,4 @@ def test_model_runs_swin_v2_with_its_own_settings(client, images):
     with pytest.raises(AppError) as err:
         client.predict(handle_file(str(images[0])), **SMALL, model="swin-x",
                        api_name="/explore")
-    assert "model must be one of swin-t, swinv2-t" in str(err.value)
+    assert "Model must be one of swin-t, swinv2-t, got 'swin-x'" in str(err.value)

@@ -147,3 +147,55 @@ def test_the_page_has_the_model_chooser_and_the_compare_tab():
     for model in compare.COLUMNS:
         for kind in compare.KINDS:
             assert isinstance(ids[f"compare-{kind}-{model}"], gr.Plot)
+
+
+def test_swin_v2_is_pretrained_from_the_hub_cache_offline(photo, tmp_path, monkeypatch):
+    """Issue 26, Deliver 1: like Swin-T, the page's Swin V2-T takes timm's weights
+    (timm/swinv2_tiny_window8_256.ms_in1k) from the local Hub cache with HF_HUB_OFFLINE=1: a
+    checkpoint this test builds, put there under the real repo id, is what the page runs (its
+    logits are the checkpoint's), and the weights say so."""
+    import hashlib
+    import os
+
+    import huggingface_hub.constants as hub_constants
+    import torch
+    from safetensors.torch import save
+
+    from swinviz import load_model
+
+    src = load_model(arch=V2, device="cpu", seed=11)
+    with torch.no_grad():  # weights unlike any seeded model's
+        for p in src.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    data = save({k: v.contiguous() for k, v in src.state_dict().items()})
+    repo = tmp_path / "hub" / "models--timm--swinv2_tiny_window8_256.ms_in1k"
+    blob = hashlib.sha256(data).hexdigest()
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / blob).write_bytes(data)
+    (repo / "snapshots" / ("c" * 40)).mkdir(parents=True)
+    os.symlink(Path("..", "..", "blobs", blob), repo / "snapshots" / ("c" * 40) /
+               "model.safetensors")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("c" * 40)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    state.default_weights_choice.cache_clear()
+    state.MODELS.clear()
+    try:
+        assert weights.default_weights(V2, files=False) == weights.WeightsChoice("hub",
+                                                                                 "hub cache")
+        st = app_settings.parse_settings(model="swinv2-t")
+        assert (st.weights, st.source, st.img_size, st.window_size) == ("pretrained", "hub",
+                                                                       256, 8)
+        view = runs.run(photo, model="swinv2-t", stage=4)[-1]
+        assert view.exp.pretrained and "random" not in view.exp.weights
+        loaded = state.load_cached_model(st)  # the model the page ran
+        theirs = src.state_dict()
+        assert all(torch.equal(v, theirs[k]) for k, v in loaded.state_dict().items())
+        want = src.explore(photo, stage=4)
+        assert torch.allclose(torch.as_tensor(view.exp.logits), want.logits, atol=1e-4)
+    finally:
+        state.default_weights_choice.cache_clear()
+        state.MODELS.clear()
