@@ -108,9 +108,10 @@ class ClickMessage:
     it is there already (`toggled`); the query stays, and so does the flow figure.
     seq: the click's number in the page (it grows with every click on the image), or None:
     the server answers clicks side by side, and this orders them (`picked_after`).
-    clicks: every click the page handed on since its last message, (seq, add, row, col) on
-    the run `at` names: Gradio sends only the last of the clicks that come while one is
-    answered, so the ones it left out come with it.
+    clicks: the clicks the page handed on for the run `at` names (the last MAX_QUERY_SET of
+    them), (seq, add, row, col): Gradio sends only the last of the clicks that come while one
+    is answered, and drops a waiting one when another comes, so every message carries them all
+    (the server counts each once).
     """
 
     at: tuple[str, int, int] | None = None
@@ -201,8 +202,8 @@ PICKED_LOG_MAX = 4 * MAX_QUERY_SET  # clicks kept to order late ones; then folde
 
 
 def picked_after(view: View, msg: ClickMessage, token: tuple[int, int]) -> tuple[View, int]:
-    """The view after this click, and the click's number: a shift-click toggles `token` in the
-    query set, a click makes it the query alone.
+    """The view after this click, and the version of the run's clicks it was made from: a
+    shift-click toggles `token` in the query set, a click makes it the query alone.
 
     The server answers clicks side by side, and the page hands a click it redrew itself to
     Gradio after it has drawn it, so clicks may come in another order than they were made,
@@ -210,12 +211,18 @@ def picked_after(view: View, msg: ClickMessage, token: tuple[int, int]) -> tuple
     the run keeps its clicks (`Held.picked`), ordered by their number in the page
     (`ClickMessage.seq`; one without comes last): the view is the last click's token alone,
     then every later shift-click toggled in order; a query set built by quick shift-clicks
-    keeps each of them."""
+    keeps each of them. The version grows with every click the run learns of (from a click's
+    own message or from the clicks a message carries, `page_clicks`): an answer made from an
+    older version than the run's is left out (`superseded`), and the newest is always sent,
+    whichever click's message brought it (the last click's own message may never come: Gradio
+    keeps only the last of the clicks waiting behind one, and the page may hand on a click it
+    redrew itself after the shift-clicks made behind it)."""
     held = view.held
     with PICKED:
         p = held.picked
         if p is None:
-            p = held.picked = {"base": (view.query, view.added), "log": [], "floor": -1}
+            p = held.picked = {"base": (view.query, view.added), "log": [], "floor": -1,
+                               "version": 0}
         seq = msg.seq if msg.seq is not None else \
             max([e[0] for e in p["log"]] + [p["floor"]]) + 1
         # this click, and those Gradio left out that the page sends with it (`page_clicks`)
@@ -223,9 +230,10 @@ def picked_after(view: View, msg: ClickMessage, token: tuple[int, int]) -> tuple
         for s, add, r, c in page_clicks(view, msg):
             came.setdefault(s, (s, add, (r, c)))
         known = {e[0] for e in p["log"]}
-        log = sorted([*p["log"], *(e for s, e in came.items()
-                                   if s > p["floor"] and s not in known)],
-                     key=lambda e: e[0])
+        new = [e for s, e in came.items() if s > p["floor"] and s not in known]
+        if new:
+            p["version"] += 1
+        log = sorted([*p["log"], *new], key=lambda e: e[0])
         plain = [e for e in log if not e[1]]
         if plain:  # nothing before the last plain click counts
             log = [e for e in log if e[0] >= plain[-1][0]]
@@ -238,7 +246,8 @@ def picked_after(view: View, msg: ClickMessage, token: tuple[int, int]) -> tuple
         if len(log) > PICKED_LOG_MAX:
             p["base"], log, p["floor"] = (out.query, out.added), [], log[-1][0]
         p["log"] = log
-    return out, seq
+        version = p["version"]
+    return out, version
 
 
 def page_clicks(view: View, msg: ClickMessage) -> tuple[tuple[int, bool, int, int], ...]:
@@ -250,11 +259,12 @@ def page_clicks(view: View, msg: ClickMessage) -> tuple[tuple[int, bool, int, in
     return tuple(k for k in msg.clicks if 0 <= k[2] < H and 0 <= k[3] < W)
 
 
-def superseded(view: View, seq: int) -> bool:
-    """True when a later click of the page came since click `seq` (`picked_after`): this
-    click's answer then sends nothing, and the later one's shows the session's view."""
+def superseded(view: View, version: int) -> bool:
+    """True when the run learned of more clicks since `version` (`picked_after`): this answer
+    then sends nothing, and the answer made from the newer version shows the session's
+    view."""
     p = view.held.picked
-    return p is not None and max([e[0] for e in p["log"]] + [p["floor"]]) > seq
+    return p is not None and p["version"] > version
 
 
 def toggled(view: View, token: tuple[int, int]) -> View:
@@ -310,12 +320,12 @@ def pick_query_page(values: Mapping, evt: gr.SelectData):
     except ValueError as exc:
         raise user_error(str(exc)) from None
     token = page_token(view, msg) or click_to_token(view, fx, fy)
-    view, seq = picked_after(view, msg, token)
-    if superseded(view, seq):  # a later click came first: its answer shows the view
+    view, version = picked_after(view, msg, token)
+    if superseded(view, version):  # a later click came first: its answer shows the view
         return tuple(gr.skip() for _ in range(3 + len(QUERY_KINDS)))
     with CLICK_SLOTS:  # the page's clicks skip Gradio's queue: at most this many at once
         out = _page_click(view, shown, msg)
-    if superseded(view, seq):  # a later click came meanwhile: its answer shows the view
+    if superseded(view, version):  # a later click came meanwhile: its answer shows the view
         return tuple(gr.skip() for _ in out)
     return out
 

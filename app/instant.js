@@ -393,11 +393,14 @@
   // ImagePreview's click position (Gradio 6.31), then app.picture.click_to_token.
   function clickToken(img, ev, P) {
     const rect = img.getBoundingClientRect();
-    const s = Math.min(rect.width / img.naturalWidth, rect.height / img.naturalHeight, 1);
-    const ox = (rect.width - img.naturalWidth * s) / 2, oy = (rect.height - img.naturalHeight * s) / 2;
-    const x = Math.round((ev.clientX - rect.left - ox) / s), y = Math.round((ev.clientY - rect.top - oy) / s);
-    if (x < 0 || x >= img.naturalWidth || y < 0 || y >= img.naturalHeight) return null;
     const [H, W] = P.grid;
+    // while the server's next image loads (its src just changed) the natural size reads 0:
+    // the image is the run's grid of tokens of `disp` pixels (app.instant.click_geometry)
+    const nw = img.naturalWidth || W * P.disp, nh = img.naturalHeight || H * P.disp;
+    const s = Math.min(rect.width / nw, rect.height / nh, 1);
+    const ox = (rect.width - nw * s) / 2, oy = (rect.height - nh * s) / 2;
+    const x = Math.round((ev.clientX - rect.left - ox) / s), y = Math.round((ev.clientY - rect.top - oy) / s);
+    if (x < 0 || x >= nw || y < 0 || y >= nh) return null;
     const r = Math.min(Math.max(Math.floor(y / P.disp), 0), H - 1);
     const c = Math.min(Math.max(Math.floor(x / P.disp), 0), W - 1);
     return [r, c];
@@ -492,13 +495,23 @@
           screenY: ev.screenY + y - ev.clientY, button: ev.button, buttons: ev.buttons,
           detail: ev.detail });
         again.swinvizReplay = true;
-        S.drew = drew;
-        S.flowAsked = asked;
-        S.at = at;
-        S.add = false;
-        S.seq = seq0;
-        if (at) S.sent.push([seq0, 0, at.row, at.col]);
-        img.dispatchEvent(again);
+        let sent = false;
+        const send = () => {
+          if (sent) return;
+          sent = true;
+          S.drew = drew;
+          S.flowAsked = asked;
+          S.at = at;
+          S.add = false;
+          S.seq = seq0;
+          img.dispatchEvent(again);
+        };
+        // Gradio takes a click on the image once it has loaded (it reads its natural size)
+        if (img.complete && img.naturalWidth) send();
+        else {
+          img.addEventListener("load", send, { once: true });
+          setTimeout(send, HAND_ON_MS); // an image that never loads: hand it on anyway
+        }
       }, 0);
     };
   }
@@ -512,8 +525,12 @@
   function pageAt(img, ev) {
     const metas = ["attention", "flow"].map((k) => figureDiv(k))
       .sort((a, b) => visible(b) - visible(a)).map(pageMeta).filter((m) => m);
-    const rc = metas.length ? clickToken(img, ev, metas[0]) : null;
-    return rc ? { run: metas[0].run, row: rc[0], col: rc[1] } : null;
+    // while Gradio puts a figure from the server in place neither may have its meta for a
+    // moment: the last one seen (a stale run's is ignored by the server)
+    if (metas.length) S.meta = metas[0];
+    const meta = metas.length ? metas[0] : S.meta;
+    const rc = meta ? clickToken(img, ev, meta) : null;
+    return rc ? { run: meta.run, row: rc[0], col: rc[1] } : null;
   }
 
   function onClick(ev) {
@@ -531,10 +548,10 @@
     S.at = null;
     if (!img) return;
     S.at = pageAt(img, ev);
-    if (S.add) { // Gradio gets it now; a click held before it is still handed on
-      if (S.at) S.sent.push([S.seq, 1, S.at.row, S.at.col]);
-      return;
-    }
+    // every message from now on carries this click: a plain click is handed on to Gradio only
+    // after the page redrew it, and a message may be built before that (`S.message`)
+    if (S.at) handedOn([S.seq, S.add ? 1 : 0, S.at.row, S.at.col, S.at.run]);
+    if (S.add) return; // Gradio gets it now; a click held before it is still handed on
     S.clickSeq++;
     S.flowParked = null;
     const t0 = performance.now();
@@ -637,10 +654,17 @@
   S.order = 0;
   // Gradio sends only the last of the clicks that come while one is answered (trigger_mode
   // "always_last"), and asks for the message when it sends: "clicks" carries every click
-  // handed on since the last message, [seq, add (0/1), row, col] on the run "at" names
+  // the clicks handed on to Gradio, [seq, add (0/1), row, col, run], the last 64: every
+  // message carries those of its run, since Gradio drops a click waiting behind one when
+  // another comes (the server counts each click once, app.clicks.picked_after)
   S.sent = [];
+  function handedOn(click) {
+    S.sent.push(click);
+    if (S.sent.length > 64) S.sent.splice(0, S.sent.length - 64);
+  }
   S.message = () => {
-    const clicks = S.sent.splice(0).slice(-64);
+    const run = S.at && S.at.run;
+    const clicks = S.sent.filter((k) => k[4] === run).map((k) => k.slice(0, 4));
     return S.instant ? JSON.stringify({ v: 1, at: S.at || null, drew: S.drew || null,
       flow: S.flowAsked ? "page" : flowOpen() ? "text" : null, add: !!S.add,
       seq: S.seq || null, clicks: clicks })

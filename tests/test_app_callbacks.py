@@ -1445,10 +1445,26 @@ def test_clicks_answered_side_by_side_count_in_the_order_they_were_made(photo):
     out = send(4, True, 10, 10, sent=[(3, 1, 12, 12), (4, 1, 10, 10)])
     default = picture.resolved_query(view)  # no query picked before: the figures' default
     assert (out[0].query, out[0].added) == (default, ((1, 1), (12, 12), (10, 10)))
-    late = send(2, False, 5, 5)  # the plain click, late: made before 3 and 4
-    assert all(o == gr.skip() for o in late)  # 4's answer showed the view already
+    # the plain click, late: made before 3 and 4, it changes what the run knows, so its
+    # answer shows the view (before, it was left out as "superseded" by 4, and the page kept
+    # 4's view without it)
+    late = send(2, False, 5, 5)
+    assert (late[0].query, late[0].added) == ((5, 5), ((12, 12), (10, 10)))
     now = send(5, True, 0, 0)
     assert (now[0].query, now[0].added) == ((5, 5), ((12, 12), (10, 10), (0, 0)))
-    assert send(5, True, 0, 0)[0].added == now[0].added  # the same click twice counts once
+    again = send(5, True, 0, 0)  # the same click twice counts once, and changes nothing
+    assert again[0].added == now[0].added
+    # a click Gradio dropped (its own message never comes) counts from a later message that
+    # carries it: the plain click 7, handed on after the shift-click 8 was made
+    send(6, True, 3, 3)
+    last = send(7, False, 4, 4, sent=[(6, 1, 3, 3), (8, 1, 9, 9), (7, 0, 4, 4)])
+    assert (last[0].query, last[0].added) == ((4, 4), ((9, 9),))
+    # an answer made from what the run knew before another click came is left out
+    _, version = clicks.picked_after(view, clicks.parse_click_message(click_message(
+        at=(run, 2, 2), add=True, seq=9)), (2, 2))
+    assert not clicks.superseded(view, version)
+    clicks.picked_after(view, clicks.parse_click_message(click_message(
+        at=(run, 1, 2), add=True, seq=10)), (1, 2))
+    assert clicks.superseded(view, version)
     with pytest.raises(ValueError, match='"clicks" must be a list of at most'):
         clicks.parse_click_message(click_message(clicks=[[1, 2, 3, 4]]))
