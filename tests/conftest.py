@@ -153,3 +153,22 @@ def exp_6x6(explored):
 def exp_padded(explored):
     """Swin-T at 200 px, stage 1: a 50x50 grid that the blocks pad to 56x56 (7x7 windows)."""
     return explored(random_picture(), dict(img_size=200), stage=1, predict=False)
+
+
+
+def _v2_place(name: str, stage: int, img_size: int = 256, doc: str = ""):
+    """A session fixture `name`: Swin V2-T (random weights) at `img_size`, stage `stage`."""
+    @pytest.fixture(scope="session", name=name)
+    def place(explored):
+        return explored(random_picture(), dict(arch="swinv2-t", img_size=img_size),
+                        stage=stage, predict=False)
+    place.__doc__ = doc
+    return place
+
+
+v2_s1 = _v2_place("v2_s1", 1, doc="Swin V2-T at 256 px, stage 1: 64x64 tokens, 8x8 windows")
+v2_s2 = _v2_place("v2_s2", 2)
+v2_s3 = _v2_place("v2_s3", 3)
+v2_s4 = _v2_place("v2_s4", 4, doc="Swin V2-T at 256 px, stage 4: one 8x8 window, no shift")
+v2_padded = _v2_place("v2_padded", 1, 200, doc="Swin V2-T at 200 px, stage 1: 50x50 tokens "
+                      "that its blocks roll and then pad to 56x56")

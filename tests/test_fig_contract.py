@@ -1,8 +1,9 @@
 """The contract every figure kind keeps, checked over the whole registry
-(`swinviz.figures.REGISTRY`) at stage 1 and stage 4 of Swin-T at 224 px and on the 6x6 example,
-in both templates: a title; axis titles where a figure has axes; text boxes (the title,
-subplot titles, headings, notes) that do not run into each other; and the layout.meta the app
-and the exporter read (the template's name, and what a kind adds for the page)."""
+(`swinviz.figures.REGISTRY`) at stage 1 and stage 4 of Swin-T at 224 px, on the 6x6 example, and
+at every stage of Swin V2-T at 256 px and at a padded 200 px (issue 26), in every template: a
+title; axis titles where a figure has axes; text boxes (the title, subplot titles, headings,
+notes) that do not run into each other; and the layout.meta the app and the exporter read (the
+template's name, and what a kind adds for the page)."""
 
 import pytest
 from figure_checks import overlapping_text, text_boxes
@@ -10,7 +11,7 @@ from figure_checks import overlapping_text, text_boxes
 from swinviz.figures import REGISTRY, TEMPLATES, make_figure
 
 KINDS = sorted(REGISTRY)
-PLACES = ("exp_s1", "exp_s4", "exp_6x6")
+PLACES = ("exp_s1", "exp_s4", "exp_6x6", "v2_s1", "v2_s2", "v2_s3", "v2_s4", "v2_padded")
 
 
 @pytest.fixture(scope="module")

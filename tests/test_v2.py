@@ -324,7 +324,7 @@ def test_the_figures_name_v2s_own_terms(explored, exp_s1):
         return " ".join([fig.layout.title.text] + [a.text for a in fig.layout.annotations])
 
     att, att_all = make_figure("attention", exp), make_figure("attention", exp, head=None)
-    assert "cos(q, k)·τ (content)" in words(att) and "+ 16·σ(MLP) position bias" in words(att)
+    assert "cos(q, k)·τ (content)" in words(att) and "+ 16·σ(MLP) bias" in words(att)
     assert "q·kᵀ" not in words(att) and "q·kᵀ" not in words(att_all)
     assert "softmax of cos(q, k)·τ + bias + mask" in words(att_all)
     bias = words(make_figure("bias", exp))
@@ -491,3 +491,21 @@ def test_the_window_figures_follow_a_v2_block_that_rolls_then_pads():
     inside = query_window(view, 1, (49, 49))
     assert inside[0, 0] and inside[49, 44] and not inside[43, 49] and inside.sum() == 8 * 8
     assert (_geometry(t)[0].reshape(-1) == flat).all()
+
+
+def test_the_lecture_attention_figure_says_how_a_v2_block_numbers_its_slots():
+    """On paper the attention figure says which token slot k of window w is. For timm's Swin V2
+    on a padded grid (rolled, then padded) V1's formula, mod the padded side, is wrong: the
+    query (49, 49) at 200 px is slot 45 of window 40, i = 5·8 + 45 // 8 = 45, j = 45: token
+    ((45 + 4) mod 50, (45 + 4) mod 50), and the figure says so."""
+    from swinviz.figures import make_figure
+
+    model = load_model(arch="swinv2-t", img_size=200, device="cpu", seed=3)
+    exp = model.explore(random_picture(), stage=1, predict=False)
+    fig = make_figure("attention", exp, query=(49, 49), template="lecture")
+    text = " ".join(a.text for a in fig.layout.annotations).replace("<br>", " ")
+    assert "((i + 4) mod 50, (j + 4) mod 50) where i < 50 and j < 50, else padding" in text
+    assert "is slot 45 of window 40" in text and "mod 56" not in text
+    assert "the block rolls before it pads" in text
+    i, j = 5 * 8 + 45 // 8, 5 * 8 + 45 % 8
+    assert ((i + 4) % 50, (j + 4) % 50) == (49, 49)

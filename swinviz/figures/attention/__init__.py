@@ -197,7 +197,7 @@ def _layout(exp, sel, g):
     if not (tiled_b or all_b):
         tpl += [say(L, "{content} (content)<br><sup>mean |·| = {{scores_mean}}</sup>",
                     content=content_term(exp)),
-                say(L, "+ 16·σ(MLP) position bias<br><sup>mean |·| = {{bias_mean}}</sup>")
+                say(L, "+ 16·σ(MLP) bias<br><sup>mean |·| = {{bias_mean}}</sup>")
                 if is_v2(exp) else
                 say(L, "+ relative position bias<br><sup>mean |·| = {{bias_mean}}</sup>")]
     g.texts += [(x, "annotation") for x in tpl]
@@ -218,10 +218,14 @@ def _layout(exp, sel, g):
                           "window: weight ~0. ") if sel.added else
                    say(L, "White × = key masked with −100 (another region before the roll): "
                           "weight ~0. "))
-    pad_note = (say(L, "Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
+    pad_note = ("" if not padded else
+                say(L, "Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block rolls "
+                       "before it pads (timm's Swin V2), and queries attend to the padding keys "
+                       "too.", H=H, W=W, Hr=Hr, Wr=Wr)
+                if getattr(tr, "roll_first", False) and tr.shift_size else
+                say(L, "Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block pads "
                        "before it rolls, and queries attend to the padding keys too.",
-                    H=H, W=W, Hr=Hr, Wr=Wr)
-                if padded else "")
+                    H=H, W=W, Hr=Hr, Wr=Wr))
     width = int((t.width - 100) / (0.56 * (t.font_size - 1)))
     if sel.template == "lecture":  # on paper: state what hovering would tell
         facts = []
@@ -232,11 +236,21 @@ def _layout(exp, sel, g):
             facts.append(say(L, "in {b} token ({r}, {c}), summed p = {p}", **where)
                          if sel.added else say(L, "in {b} token ({r}, {c}), p = {p}", **where))
         M1, s1 = tr.window_size, tr.shift_size
-        said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered in "
-                   "the block's own (rolled) window frame: slot k of window w = (wr, wc) is token "
-                   "((wr·{M} + k // {M} + {s}) mod {H}, (wc·{M} + k mod {M} + {s}) mod {W}); the "
-                   "query, token ({r}, {c}), is slot {k} of window {w}.", head=head_txt,
-                   facts="; ".join(facts), M=M1, s=s1, H=H, W=W, r=r, c=c, k=kq, w=wq)
+        if padded and s1 and getattr(tr, "roll_first", False):  # rolled, then padded
+            said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered "
+                       "in the block's own (rolled, then padded) window frame: slot k of window "
+                       "w = (wr, wc) sits at (i, j) = (wr·{M} + k // {M}, wc·{M} + k mod {M}), "
+                       "which is token ((i + {s}) mod {Hr}, (j + {s}) mod {Wr}) where i < {Hr} "
+                       "and j < {Wr}, else padding; the query, token ({r}, {c}), is slot {k} of "
+                       "window {w}.", head=head_txt, facts="; ".join(facts), M=M1, s=s1, Hr=Hr,
+                       Wr=Wr, r=r, c=c, k=kq, w=wq)
+        else:
+            said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered "
+                       "in the block's own (rolled) window frame: slot k of window w = (wr, wc) "
+                       "is token ((wr·{M} + k // {M} + {s}) mod {H}, (wc·{M} + k mod {M} + {s}) "
+                       "mod {W}); the query, token ({r}, {c}), is slot {k} of window {w}.",
+                       head=head_txt, facts="; ".join(facts), M=M1, s=s1, H=H, W=W, r=r, c=c,
+                       k=kq, w=wq)
     else:
         said = say(L, "Hover a key for its token (r, c), window, region id and probability. In "
                    "(b) and (c) slots are numbered in the block's own (rolled) window frame; "

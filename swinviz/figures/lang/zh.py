@@ -865,7 +865,7 @@ WORDS: dict[str, str] = {
         '{arch}：{p} M 参数、{f} G FLOPs（偏置 MLP 的乘加不计入，参考代码的 flops() 也不计入）；Swin V2 的模型库给出 {paper_p} / {paper_f}。',
     'Blank maps ({places}): an untrained Swin V2 starts its norms after attention and MLP at weight 0 and bias 0, so each block starts as the identity and these norms give 0 for every token (the stage maps above are taken at norm1).':
         '空白的图（{places}）：未训练的 Swin V2 把注意力和 MLP 之后的 norm 初始化为权重 0、偏置 0，所以每个 block 起初都是恒等映射，这些 norm 对每个 token 都输出 0（上面各阶段的图取自 norm1）。',
-    '+ 16·σ(MLP) position bias<br><sup>mean |·| = {{bias_mean}}</sup>':
+    '+ 16·σ(MLP) bias<br><sup>mean |·| = {{bias_mean}}</sup>':
         '+ 16·σ(MLP) 位置偏置<br><sup>平均 |·| = {{bias_mean}}</sup>',
     '{B}, stage {stage}, {which}: continuous position bias (Swin V2)<br><sup>16·sigmoid of the bias MLP over the {G}×{G} log-spaced offsets, gathered to {N}×{N} per window</sup>':
         '{B}，第 {stage} 阶段，{which}：连续位置偏置（Swin V2）<br><sup>偏置 MLP 在 {G}×{G} 个对数间隔偏移上的输出经 16·sigmoid，在每个窗口中收集成 {N}×{N}</sup>',
@@ -894,4 +894,8 @@ WORDS: dict[str, str] = {
     "{H}×{W} tokens do not split into whole windows: the block rolls them by ({ms}, {ms}), then pads them with zeros to {Hp}×{Wp} (bottom and right, hatched), cuts the windows, and crops the padding off again":
         "{H}×{W} 个 token 不能分成完整的窗口：block 先循环移位 ({ms}, {ms})，再用零填充到 {Hp}×{Wp}（底部和右侧，斜线），划分窗口，最后把填充切掉",
     "zero padding ({n} tokens), added after the roll": "零填充（{n} 个 token），在移位之后加上",
+    "Hatched: zero padding ({H}×{W} for {Hr}×{Wr} tokens): the block rolls before it pads (timm's Swin V2), and queries attend to the padding keys too.":
+        "斜线：零填充（{Hr}×{Wr} 个 token 填充为 {H}×{W}）：block 先移位再填充（timm 的 Swin V2），查询也会关注填充的键。",
+    "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered in the block's own (rolled, then padded) window frame: slot k of window w = (wr, wc) sits at (i, j) = (wr·{M} + k // {M}, wc·{M} + k mod {M}), which is token ((i + {s}) mod {Hr}, (j + {s}) mod {Wr}) where i < {Hr} and j < {Wr}, else padding; the query, token ({r}, {c}), is slot {k} of window {w}.":
+        "最强的键（{head}）：{facts}。(b) 和 (c) 中的位置按 block 自己（先循环移位、再填充后）的窗口编号：窗口 w = (wr, wc) 的位置 k 在 (i, j) = (wr·{M} + k // {M}, wc·{M} + k mod {M})，当 i < {Hr} 且 j < {Wr} 时它是 token ((i + {s}) mod {Hr}, (j + {s}) mod {Wr})，否则是填充；查询 token ({r}, {c}) 是窗口 {w} 的位置 {k}。",
 }
