@@ -177,6 +177,29 @@ _PLAN = (    't', 'r', 'c', 'Hr', 'Wr', 'p', 'nH', 'head_txt',
 )
 
 
+def _strongest(L: str, tr, head_txt: str, facts: list[str], padded: bool, grid, real,
+               query, kq: int, wq: int) -> str:
+    """The lecture note's sentence: the strongest keys, and which token slot k of window w is
+    in the block's own window frame (rolled; for a block that rolls and then pads, timm's
+    Swin V2, rolled within the real grid, the rest padding). grid: the padded (H, W), real:
+    the stage's grid."""
+    (H, W), (Hr, Wr), (r, c) = grid, real, query
+    M1, s1 = tr.window_size, tr.shift_size
+    if padded and s1 and getattr(tr, "roll_first", False):  # rolled, then padded
+        return say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered in the "
+                   "block's own (rolled, then padded) window frame: slot k of window w = (wr, "
+                   "wc) sits at (i, j) = (wr·{M} + k // {M}, wc·{M} + k mod {M}), which is token "
+                   "((i + {s}) mod {Hr}, (j + {s}) mod {Wr}) where i < {Hr} and j < {Wr}, else "
+                   "padding; the query, token ({r}, {c}), is slot {k} of window {w}.",
+                   head=head_txt, facts="; ".join(facts), M=M1, s=s1, Hr=Hr, Wr=Wr, r=r, c=c,
+                   k=kq, w=wq)
+    return say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered in the "
+               "block's own (rolled) window frame: slot k of window w = (wr, wc) is token "
+               "((wr·{M} + k // {M} + {s}) mod {H}, (wc·{M} + k mod {M} + {s}) mod {W}); the "
+               "query, token ({r}, {c}), is slot {k} of window {w}.", head=head_txt,
+               facts="; ".join(facts), M=M1, s=s1, H=H, W=W, r=r, c=c, k=kq, w=wq)
+
+
 def _layout(exp, sel, g):
     """The subplots (specs, titles, heights, spacing) and the footnote: (layout, refs, the
     (b) panels' parts, the note, height, top and bottom margins)."""
@@ -235,22 +258,7 @@ def _layout(exp, sel, g):
             where = dict(b=block_name(b, exp, L), r=kr_, c=kc_, p=f"{float(g_b[kr_, kc_]):.3f}")
             facts.append(say(L, "in {b} token ({r}, {c}), summed p = {p}", **where)
                          if sel.added else say(L, "in {b} token ({r}, {c}), p = {p}", **where))
-        M1, s1 = tr.window_size, tr.shift_size
-        if padded and s1 and getattr(tr, "roll_first", False):  # rolled, then padded
-            said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered "
-                       "in the block's own (rolled, then padded) window frame: slot k of window "
-                       "w = (wr, wc) sits at (i, j) = (wr·{M} + k // {M}, wc·{M} + k mod {M}), "
-                       "which is token ((i + {s}) mod {Hr}, (j + {s}) mod {Wr}) where i < {Hr} "
-                       "and j < {Wr}, else padding; the query, token ({r}, {c}), is slot {k} of "
-                       "window {w}.", head=head_txt, facts="; ".join(facts), M=M1, s=s1, Hr=Hr,
-                       Wr=Wr, r=r, c=c, k=kq, w=wq)
-        else:
-            said = say(L, "Strongest key ({head}): {facts}. In (b) and (c) slots are numbered "
-                       "in the block's own (rolled) window frame: slot k of window w = (wr, wc) "
-                       "is token ((wr·{M} + k // {M} + {s}) mod {H}, (wc·{M} + k mod {M} + {s}) "
-                       "mod {W}); the query, token ({r}, {c}), is slot {k} of window {w}.",
-                       head=head_txt, facts="; ".join(facts), M=M1, s=s1, H=H, W=W, r=r, c=c,
-                       k=kq, w=wq)
+        said = _strongest(L, tr, head_txt, facts, padded, (H, W), (Hr, Wr), (r, c), kq, wq)
     else:
         said = say(L, "Hover a key for its token (r, c), window, region id and probability. In "
                    "(b) and (c) slots are numbered in the block's own (rolled) window frame; "
