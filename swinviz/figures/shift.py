@@ -56,17 +56,7 @@ from ._core.words import tr
 def grid_xy(H: int, W: int, M: int, offset: int, p: float) -> tuple[np.ndarray, np.ndarray]:
     """Window grid lines every M tokens starting at `offset` (plus the border), in pixels,
     NaN-separated: the code's grid (offset 0) or the paper's grid moved by s (offset s)."""
-    rows = sorted({0, H, *range(offset % M, H, M)})
-    cols = sorted({0, W, *range(offset % M, W, M)})
-    xs: list[float] = []
-    ys: list[float] = []
-    for r in rows:
-        xs += [0, W * p, np.nan]
-        ys += [r * p, r * p, np.nan]
-    for c in cols:
-        xs += [c * p, c * p, np.nan]
-        ys += [0, H * p, np.nan]
-    return np.array(xs, dtype=np.float32), np.array(ys, dtype=np.float32)
+    return _lines(H, W, {0, H, *range(offset % M, H, M)}, {0, W, *range(offset % M, W, M)}, p)
 
 
 def cut_xy(win: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -74,17 +64,22 @@ def cut_xy(win: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
     columns where the window changes, and the grid's edges (a window that wraps around the real
     grid of a block that rolls and then pads, `rolled_source`)."""
     Hp, Wp = win.shape
-    rows = sorted({0, Hp, *(np.nonzero((win[1:] != win[:-1]).any(axis=1))[0] + 1).tolist()})
-    cols = sorted({0, Wp, *(np.nonzero((win[:, 1:] != win[:, :-1]).any(axis=0))[0] + 1)
-                   .tolist()})
+    rows = np.nonzero((win[1:] != win[:-1]).any(axis=1))[0] + 1
+    cols = np.nonzero((win[:, 1:] != win[:, :-1]).any(axis=0))[0] + 1
+    return _lines(Hp, Wp, {0, Hp, *rows.tolist()}, {0, Wp, *cols.tolist()}, p)
+
+
+def _lines(H: int, W: int, rows: set, cols: set, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """Full-width lines at `rows` and full-height lines at `cols` (token units) over an H x W
+    grid, in pixels, NaN-separated, rows first, each in ascending order."""
     xs: list[float] = []
     ys: list[float] = []
-    for r in rows:
-        xs += [0, Wp * p, np.nan]
+    for r in sorted(rows):
+        xs += [0, W * p, np.nan]
         ys += [r * p, r * p, np.nan]
-    for c in cols:
+    for c in sorted(cols):
         xs += [c * p, c * p, np.nan]
-        ys += [0, Hp * p, np.nan]
+        ys += [0, H * p, np.nan]
     return np.array(xs, dtype=np.float32), np.array(ys, dtype=np.float32)
 
 
