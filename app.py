@@ -2,12 +2,30 @@
 
     python app.py                      # http://127.0.0.1:7860
     GRADIO_SERVER_NAME=0.0.0.0 GRADIO_SERVER_PORT=8080 python app.py
+
+Run as a program, the address answers at once with a page that says the app is starting
+(`app.starting`, standard library only) while Gradio and torch are imported and the page is
+built; that page opens the app by itself once Gradio listens in its place.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+HOST = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+PORT = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+
+starting = None
+if __name__ == "__main__":
+    from app.starting import serve
+
+    try:
+        starting = serve(HOST, PORT)
+        print(f"swinviz: loading; http://{HOST}:{PORT} shows a starting page until the app "
+              f"is ready", flush=True)
+    except OSError:  # the address is taken or not ours: Gradio says so when it listens
+        pass
 
 try:  # ZeroGPU Spaces: `spaces` must be imported before torch touches CUDA
     import spaces  # type: ignore[import-not-found]  # noqa: F401
@@ -27,8 +45,6 @@ tune_allocator()
 demo = build_demo()
 
 if __name__ == "__main__":
-    host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
-    port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     choice = default_weights_choice()
     print(f"swinviz: weights: {choice.notice or f'{choice.weights} ({choice.source})'}",
           flush=True)
@@ -36,5 +52,7 @@ if __name__ == "__main__":
         warm_exporter()
     except ExportError as exc:
         print(f"swinviz: downloads are off: {exc}", flush=True)
-    print(f"swinviz: starting on http://{host}:{port} (Ctrl+C stops it)", flush=True)
-    demo.launch(server_name=host, server_port=port, **launch_options())
+    print(f"swinviz: starting on http://{HOST}:{PORT} (Ctrl+C stops it)", flush=True)
+    if starting is not None:
+        starting.close()  # Gradio listens on the same address next
+    demo.launch(server_name=HOST, server_port=PORT, **launch_options())

@@ -9,9 +9,21 @@
   `app.panel`: what the page says (badge, budget line, captions, presets);
 - `app.picture`: the clickable image; `app.clicks`: the click path (the page's click message,
   `page_flow`); `app.instant` + app/instant.js: the in-page redraw, and its one switch;
-- `app.exports`: downloads; `app.guard` / `app.limits`: what the server accepts.
+- `app.exports`: downloads; `app.guard` / `app.limits`: what the server accepts;
+  `app.starting`: the page a browser gets while `python app.py` starts.
+
+`build_demo` and `launch_options` are imported when first asked for, so that `app.starting`
+(standard library only) answers the app's address before Gradio and torch are imported.
 """
 
-from .ui import build_demo, launch_options
+from __future__ import annotations
 
 __all__ = ["build_demo", "launch_options"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import ui
+
+        return getattr(ui, name)
+    raise AttributeError(f"module 'app' has no attribute {name!r}")

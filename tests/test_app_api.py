@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -163,28 +164,43 @@ def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
 
 @pytest.mark.slow
 def test_python_app_py_serves_on_the_port_from_the_environment(tmp_path):
-    """`python app.py` with GRADIO_SERVER_NAME / GRADIO_SERVER_PORT: serves, says where."""
+    """`python app.py` with GRADIO_SERVER_NAME / GRADIO_SERVER_PORT: the address first answers
+    with the starting page (app.starting), then with the app itself, never the other way back;
+    the log says where."""
+    from app.starting import STARTING_HEADER
+
     root = Path(__file__).resolve().parent.parent
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
     log = (tmp_path / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
+    answers = []  # "starting" / "app", each change
     try:
         deadline = time.monotonic() + 120
-        while True:
+        while not answers or answers[-1] != "app":
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "app.log").read_text()
-                assert time.monotonic() < deadline, "the app did not start"
-                time.sleep(0.3)
+                conn.request("GET", "/")
+                r = conn.getresponse()
+                kind = "starting" if r.getheader(STARTING_HEADER) else "app"
+                assert r.status == (503 if kind == "starting" else 200)
+                if not answers or answers[-1] != kind:
+                    answers.append(kind)
+                page = r.read().decode()
+            except OSError:  # not listening yet, or between the two servers
+                pass
+            finally:
+                conn.close()
+            assert proc.poll() is None, (tmp_path / "app.log").read_text()
+            assert time.monotonic() < deadline, f"the app did not start: {answers}"
+            time.sleep(0.05)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+    assert answers == ["starting", "app"], answers
+    assert "gradio" in page.lower() and "swinviz is starting" not in page
     assert f"http://127.0.0.1:{port}" in (tmp_path / "app.log").read_text()
 
 
