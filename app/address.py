@@ -345,13 +345,15 @@ def _notice(link: Link):
 
 def on_address_values(request: gr.Request):
     """Second step, once the pickers offer the stage's choices: the pair, block and head
-    values, the query (it waits in the hidden "query" box for the run) and last the example,
+    values, the query (it waits in the hidden "query" box for the run), the tab again (a
+    page still mounting its tabs at the first step may have missed it) and last the example,
     whose arrival runs the model with every control as the link set it."""
     v = _link(request).values
     keep = gr.update()
     return (str(v["pair"]) if "pair" in v else "0" if "stage" in v else keep,
             str(v["block"]) if "block" in v else keep,
             v.get("head", keep), v.get("query", ""), v.get("target", ""),
+            gr.update(selected=v["tab"]) if "tab" in v else keep,
             v.get("example", keep))
 
 
@@ -380,7 +382,7 @@ def wire_address(c, demo: gr.Blocks) -> None:
     demo.load(None, None, [c.template], js=PHONE_JS, **kw)  # before the link's run
     demo.load(on_address, None, first, **kw).then(
         on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.link_target,
-                                  c.image_in], **kw)
+                                  c.tabs, c.image_in], **kw)
     sources = {c.named[k] for k in ("view", "block", "head", "template")} | {c.lesson.lang}
     gr.on([c.badge.change, c.query_md.change, c.block.change, c.head.change,
            c.lesson.lang.change, c.plots[EVIDENCE].change], page_address, sources, [c.address],

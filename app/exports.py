@@ -8,10 +8,9 @@ import shutil
 import tempfile
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
-from swinviz.export import WARM, ExportError, export_warm
+from swinviz.export import WARM, ExportError, export_warm, zip_files
 
 from .plotting import EXPORT_WIDTH, build_figures
 from .session import Shown, View, user_error
@@ -41,11 +40,8 @@ def _export_dir() -> Path:
 
 
 def _zip(paths, zpath: Path, root: Path | None = None) -> str:
-    """The files in one zip, by name (by their path under `root` when given)."""
-    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
-        for p in paths:
-            zf.write(p, arcname=str(Path(p).relative_to(root)) if root else Path(p).name)
-    return str(zpath)
+    """The files in one zip (`swinviz.export.zip_files`); returns its path as a string."""
+    return str(zip_files(paths, zpath, root))
 
 
 def _file_stem(view: View, b: int) -> str:

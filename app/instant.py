@@ -53,6 +53,13 @@ JS_PATH = Path(__file__).with_name("instant.js")
 INSTANT_CLICKS = True
 
 
+# A page-only step (no server call) that ends once the browser has painted the next frame:
+# what follows a model run waits for it (app.ui.then_sync). Every event Gradio starts updates
+# the loading status of every component, and each update takes a snapshot of the component's
+# value (Gradio 6.31), the figures' JSON among them: the run's followers' snapshots came
+# before the browser painted the run's figure (docs/performance.md).
+AFTER_PAINT_JS = "() => new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)))"
+
 KINDS = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
 
 

@@ -61,6 +61,7 @@ from .guard import (
     refuse_bad_inputs,
     trust_examples,
 )
+from .instant import AFTER_PAINT_JS
 from .launch import launch_options
 from .lesson import language_switch, lesson_tab, wire_lesson
 from .limits import MODEL_CONCURRENCY, QUEUE_MAX, QUEUE_PER_SESSION
@@ -349,6 +350,9 @@ def then_sync(c: SimpleNamespace, event) -> None:
     and the shift animation when its tab is open."""
     view, head, block, query_md, tab_mds = c.view, c.head, c.block, c.query_md, c.tab_mds
     open_tab, shift_anim = c.open_tab, c.shift_anim
+    # first the browser paints the run's figure (instant.AFTER_PAINT_JS says why)
+    event = event.success(None, None, None, js=AFTER_PAINT_JS, queue=False,
+                          api_visibility="private")
     event.success(after_run, [view, head, block, c.lesson.lang],
                   [head, block, query_md, *tab_mds],
                   **PRIVATE)

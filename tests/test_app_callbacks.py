@@ -1271,6 +1271,27 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
         "swinv2_tiny_window8_256") == "random" else None)
 
 
+def test_what_follows_a_run_waits_for_the_page_to_paint_its_figure():
+    """Issue 28: a run (a new image, the button, settled settings) is followed first by one
+    page-only step (no server call, no loading status) that ends after the browser painted;
+    every server event that follows the run (the pickers, the other tabs' figures, the Compare
+    columns, the animation) hangs on that step. Before, they were started with the run's
+    answer, and Gradio's snapshots of every figure for their loading status came before the
+    paint (docs/performance.md)."""
+    from app import instant, ui
+
+    demo = ui.build_demo(warm=False)
+    deps = demo.config["dependencies"]
+    runs_ = [d for d in deps if demo.fns[d["id"]].fn in (events.on_image_change, events.on_run)]
+    assert len(runs_) == 3  # the image, the button, the settled settings
+    for run in runs_:
+        (gate,) = [d for d in deps if d["trigger_after"] == run["id"]]
+        assert gate["js"] == instant.AFTER_PAINT_JS and not gate["backend_fn"]
+        assert gate["trigger_only_on_success"] and gate["queue"] is False
+        follow = {demo.fns[d["id"]].fn.__name__ for d in deps if d["trigger_after"] == gate["id"]}
+        assert {"after_run", "on_rest", "on_compare", "shift_animation_for"} <= follow
+
+
 def test_a_new_stage_keeps_the_query_on_the_same_spot_of_the_image(photo):
     """Item 10b: the query picked at stage 1 (16, 44) is, at stage 3, the token that covers the
     same spot (4, 11), not the figures' default; back at stage 1, even through stage 4's

@@ -233,3 +233,29 @@ def test_the_warm_exporter_serves_batches_and_replaces_a_dead_browser(figures, t
     fresh = export._warm
     export._close_if_idle(fresh)  # what the idle timer does
     assert fresh.closed and export._warm is None
+
+
+def test_zip_files_stores_compressed_formats_and_deflates_text(tmp_path):
+    """PNG, GIF, PDF and PPTX go in as they are (deflating them again cost time and saved
+    nothing); SVG is deflated; names are the paths under `root`; every file round-trips."""
+    import zipfile
+
+    (tmp_path / "deck" / "frames").mkdir(parents=True)
+    files = {"deck/a.png": bytes(range(256)) * 40, "deck/frames/f0.png": b"\x89PNG" * 500,
+             "deck/s.svg": b"<svg>" + b"<g/>" * 2000 + b"</svg>", "deck/l.pdf": b"%PDF" * 300,
+             "deck/t.GIF": b"GIF89a" * 100}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    z = export.zip_files(sorted(tmp_path.glob("deck/**/*.*")), tmp_path / "out.zip",
+                         root=tmp_path / "deck")
+    with zipfile.ZipFile(z) as zf:
+        info = {i.filename: i for i in zf.infolist()}
+        assert set(info) == {n.removeprefix("deck/") for n in files}
+        for name, data in files.items():
+            assert zf.read(name.removeprefix("deck/")) == data
+    kinds = {n: i.compress_type for n, i in info.items()}
+    assert kinds == {"a.png": zipfile.ZIP_STORED, "frames/f0.png": zipfile.ZIP_STORED,
+                     "s.svg": zipfile.ZIP_DEFLATED, "l.pdf": zipfile.ZIP_STORED,
+                     "t.GIF": zipfile.ZIP_STORED}
+    flat = export.zip_files([tmp_path / "deck" / "s.svg"], tmp_path / "flat.zip")
+    assert zipfile.ZipFile(flat).namelist() == ["s.svg"]

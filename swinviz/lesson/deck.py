@@ -118,16 +118,10 @@ def _write_gif(exp, out: Path) -> Path:
 
 
 def merge_pdf(pages: list[Path], path: Path, title: str) -> Path:
-    """One PDF of the slides' own PDFs (vector text), in order."""
-    from pypdf import PdfWriter
+    """One PDF of the slides' own PDFs (vector text), in order (`swinviz.lesson.pdf`)."""
+    from . import pdf
 
-    writer = PdfWriter()
-    for p in pages:
-        writer.append(str(p))
-    writer.add_metadata({"/Title": title, "/Producer": "swinviz"})
-    with open(path, "wb") as f:
-        writer.write(f)
-    return path
+    return pdf.merge(pages, path, title)
 
 
 def _font(run, size_px: float, color: str, family: str, bold: bool = False) -> None:
