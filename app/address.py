@@ -13,6 +13,7 @@ every change (history.replaceState), so copying the address shares the view.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,6 +284,49 @@ COPY_JS = """() => {
 }"""
 
 
+# A link's tab, on the page's side. The first server step selects it (`on_address`), but with
+# the CPU busy Gradio's tabs can lose that selection while the page mounts (the first tab shown
+# instead; seen in the browser tests under load, with or without this session's other
+# changes). Once the link's run has answered (the badge names its stage), unless a person has
+# picked a tab by then, the page selects the link's tab itself as a click would: its button in
+# the tab bar, or its item in the "More tabs" menu (the tabs that do not fit, in page order).
+def link_tab_js() -> str:
+    order = [LESSON_TAB, *(kinds[0] for _, kinds, _ in TABS), COMPARE_TAB]
+    return """(() => {
+  const want = new URLSearchParams(location.search).get('tab');
+  const order = ORDER;
+  if (!want || !order.includes(want)) return;
+  // select the link's tab where it is not; false while the tabs are not there yet
+  window.swinvizLinkTab = () => {
+    const bar = [...document.querySelectorAll('[role=tab][data-tab-id]')];
+    let item = bar.find((b) => b.dataset.tabId === want);
+    let shown = item && item.getAttribute('aria-selected') === 'true';
+    if (!item) {
+      item = [...document.querySelectorAll('.overflow-dropdown button')][
+        order.indexOf(want) - bar.length];
+      shown = item && item.classList.contains('selected');
+    }
+    if (!item) return false;
+    if (!shown) item.click();
+    return true;
+  };
+  let picked = false;
+  document.addEventListener('click', (e) => {
+    if (e.isTrusted && e.target.closest && e.target.closest('[role=tab], .overflow-menu')) {
+      picked = true;
+    }
+  }, true);
+  const t0 = Date.now();
+  const check = () => {
+    if (picked || Date.now() - t0 > 120000) return;
+    const badge = document.querySelector('#badge');
+    const ran = badge && /Stage \\d/.test(badge.innerText);
+    if (!ran || !window.swinvizLinkTab()) setTimeout(check, 250);
+  };
+  setTimeout(check, 250);
+})();""".replace("ORDER", json.dumps(order))
+
+
 # A phone (a page narrower than NARROW_PX) gets the figures' "narrow" template: one panel
 # above the other (swinviz.figures._core.narrow).
 NARROW_PX = 700
@@ -345,15 +389,13 @@ def _notice(link: Link):
 
 def on_address_values(request: gr.Request):
     """Second step, once the pickers offer the stage's choices: the pair, block and head
-    values, the query (it waits in the hidden "query" box for the run), the tab again (a
-    page still mounting its tabs at the first step may have missed it) and last the example,
+    values, the query (it waits in the hidden "query" box for the run) and last the example,
     whose arrival runs the model with every control as the link set it."""
     v = _link(request).values
     keep = gr.update()
     return (str(v["pair"]) if "pair" in v else "0" if "stage" in v else keep,
             str(v["block"]) if "block" in v else keep,
             v.get("head", keep), v.get("query", ""), v.get("target", ""),
-            gr.update(selected=v["tab"]) if "tab" in v else keep,
             v.get("example", keep))
 
 
@@ -382,7 +424,7 @@ def wire_address(c, demo: gr.Blocks) -> None:
     demo.load(None, None, [c.template], js=PHONE_JS, **kw)  # before the link's run
     demo.load(on_address, None, first, **kw).then(
         on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.link_target,
-                                  c.tabs, c.image_in], **kw)
+                                  c.image_in], **kw)
     sources = {c.named[k] for k in ("view", "block", "head", "template")} | {c.lesson.lang}
     gr.on([c.badge.change, c.query_md.change, c.block.change, c.head.change,
            c.lesson.lang.change, c.plots[EVIDENCE].change], page_address, sources, [c.address],

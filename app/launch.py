@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from . import panel
 from .access import DESCRIBE_JS, QUERY_KEYS_JS
-from .address import ADDRESS_JS
+from .address import ADDRESS_JS, link_tab_js
 from .clicks import PAGE_FLOW_PATH, page_flow_route
 from .guard import RequestLimits, short_validation_error
 from .instant import page_head
@@ -30,8 +30,8 @@ def launch_options() -> dict:
         ssr_mode=False,
         show_error=False,
         footer_links=["api", "gradio"],
-        head=page_head() + "".join(f"<script>{js}</script>"
-                                   for js in (KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS)),
+        head=page_head() + "".join(f"<script>{js}</script>" for js in (
+            KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS, link_tab_js())),
         app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
                     "middleware": [Middleware(
                         RequestLimits, max_body=MAX_BODY_BYTES,

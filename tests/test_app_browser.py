@@ -503,6 +503,33 @@ def test_a_link_opens_its_view_and_the_address_follows_every_change(server, brow
         pg.close()
 
 
+def test_a_links_tab_comes_back_when_the_page_lost_it(server, browser):
+    """A link's tab is selected by the page's first server step, but with the CPU busy Gradio's
+    tabs lost it now and then while the page mounted (the first tab shown: this file's link
+    tests failed so under load). Once the link's run has answered, the page selects the link's
+    tab itself (app.address.link_tab_js): here the selection is lost on purpose (a click on
+    the first tab that no person made), for a tab in the tab bar and one in "More tabs"."""
+    for tab in ("attention", "evidence"):
+        pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+        pg.set_default_timeout(TIMEOUT_MS)
+        try:
+            pg.goto(server + f"?example=cat&tab={tab}")
+            wait_badge(pg, "Stage 1, pair 0")
+            wait_plot(pg, tab)  # the link's tab is shown
+            pg.evaluate("() => document.querySelector('[role=tab][data-tab-id=\"windows\"]')"
+                        ".click()")
+            pg.wait_for_function("() => document.querySelector('[role=tab][data-tab-id="
+                                 "\"windows\"]').getAttribute('aria-selected') === 'true'")
+            assert not pg.locator(f"#{FIG_IDS[tab]}").is_visible()
+            assert pg.evaluate("() => window.swinvizLinkTab()") is True
+            pg.wait_for_function("(id) => { const e = document.getElementById(id);"
+                                 " return e && e.offsetParent !== null; }", arg=FIG_IDS[tab])
+            assert pg.get_by_role("tab", name=TABS[0][0]).get_attribute(
+                "aria-selected") == "false"
+        finally:
+            pg.close()
+
+
 def test_the_query_moves_by_keyboard(fresh_page, photo):
     """Issue 25: the image takes the focus; the arrow keys move the query one patch,
     Shift+arrow one window (7 patches), Enter opens the attention tab."""
