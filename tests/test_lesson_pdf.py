@@ -59,6 +59,9 @@ def test_a_pdf_it_does_not_read_is_merged_with_pypdf(tmp_path):
     bad = tiny_pdf(b"two").replace(b"\nxref\n", b"\nXREF\n")
     with pytest.raises(pdf.NotPlain):
         pdf.merge_plain([tiny_pdf(b"one"), bad], "t")
+    updated = tiny_pdf(b"two").replace(b"/Root 1 0 R>>", b"/Root 1 0 R /Prev 9>>")
+    with pytest.raises(pdf.NotPlain, match="incrementally"):  # only the last table is read
+        pdf.merge_plain([updated], "t")
     paths = []
     for i, data in enumerate((tiny_pdf(b"one"), tiny_pdf(b"two"))):
         paths.append(tmp_path / f"{i}.pdf")

@@ -7,8 +7,8 @@ of numbers; merging the Chinese deck's 19 slide PDFs took 1.6-2 s that way, a fi
 object streams. `merge` copies each page and every object it reaches byte for byte, renumbered
 (references are rewritten in the objects' dictionaries only, never inside a stream), under one
 new catalog and page tree. A PDF that is not plain in that way (an xref stream, an object
-stream, an encrypted file) is merged with pypdf instead, so the result never depends on this
-shortcut holding.
+stream, an encrypted or incrementally updated file) is merged with pypdf instead, so the
+result never depends on this shortcut holding.
 
 The slides' tags (their structure tree) are not carried over, as with pypdf's `append`.
 """
@@ -62,8 +62,8 @@ def _objects(data: bytes) -> tuple[dict[int, bytes], bytes]:
     if not data.startswith(b"trailer", pos):
         raise NotPlain("no trailer after the cross-reference table")
     trailer = data[pos:data.index(b"startxref", pos)]
-    if b"/Encrypt" in trailer:
-        raise NotPlain("encrypted")
+    if b"/Encrypt" in trailer or b"/Prev" in trailer:
+        raise NotPlain("encrypted, or updated incrementally (more than one table)")
     bounds = sorted(offsets.values()) + [at]
     following = {off: bounds[i + 1] for i, off in enumerate(bounds[:-1])}
     objects = {}
