@@ -317,11 +317,12 @@ def link_tab_js() -> str:
     }
   }, true);
   const t0 = Date.now();
-  const check = () => {
-    if (picked || Date.now() - t0 > 120000) return;
+  const check = () => {  // done: window.swinvizLinkTabDone
+    if (picked || Date.now() - t0 > 120000) { window.swinvizLinkTabDone = true; return; }
     const badge = document.querySelector('#badge');
     const ran = badge && /Stage \\d/.test(badge.innerText);
-    if (!ran || !window.swinvizLinkTab()) setTimeout(check, 250);
+    if (ran && window.swinvizLinkTab()) window.swinvizLinkTabDone = true;
+    else setTimeout(check, 250);
   };
   setTimeout(check, 250);
 })();""".replace("ORDER", json.dumps(order))

@@ -516,6 +516,7 @@ def test_a_links_tab_comes_back_when_the_page_lost_it(server, browser):
             pg.goto(server + f"?example=cat&tab={tab}")
             wait_badge(pg, "Stage 1, pair 0")
             wait_plot(pg, tab)  # the link's tab is shown
+            pg.wait_for_function("() => window.swinvizLinkTabDone === true")  # checked once
             pg.evaluate("() => document.querySelector('[role=tab][data-tab-id=\"windows\"]')"
                         ".click()")
             pg.wait_for_function("() => document.querySelector('[role=tab][data-tab-id="
