@@ -153,10 +153,16 @@ def test_rollout(which, request):
 
 
 def drawn(trace):
-    """The token cells a cropped heatmap draws (non-NaN), as a bool (H, W)-free set."""
+    """The token cells a cropped heatmap of the grid's tiles draws (non-NaN), as a set: its
+    place in the subplot less its tile's top-left cell (meta["tile"]); the hover names the
+    same token in every cell."""
     z = np.asarray(trace.z, dtype=float)
+    y0, x0 = trace.meta["tile"]
+    cd = np.asarray(trace.customdata).astype(int)
     rr, cc = np.nonzero(~np.isnan(z))
-    return {(int(r + trace.y0), int(c + trace.x0)) for r, c in zip(rr, cc, strict=True)}
+    cells = {(int(r + trace.y0 - y0), int(c + trace.x0 - x0)) for r, c in zip(rr, cc, strict=True)}
+    assert cells == {(int(cd[r, c, 0]), int(cd[r, c, 1])) for r, c in zip(rr, cc, strict=True)}
+    return cells
 
 
 def drawn_map(trace):
@@ -280,9 +286,11 @@ def test_rollout_across_stages_is_the_dense_product(swin200, sp, query):
     if sp[0] > 1:  # the explored stage's own map: back through its blocks only
         own = next(t for t in fig.data if t.name == f"rollout stage {sp[0]}")
         z = np.asarray(own.z, float)
-        r0, c0 = int(own.y0), int(own.x0)
+        r0, c0 = int(own.y0) - own.meta["tile"][0], int(own.x0) - own.meta["tile"][1]
+        cd = np.asarray(own.customdata).astype(int)
         for r, c in np.argwhere(~np.isnan(z)):
             assert z[r, c] == pytest.approx(maps[0][r + r0, c + c0], rel=1e-5)
+            assert tuple(cd[r, c]) == (r + r0, c + c0)  # the hover names that token
 
 
 @pytest.mark.parametrize("which", ["exp6", "exp14", "swin200"])

@@ -22,6 +22,7 @@ from .text import is_cjk, lines_px, rewrap_lines, text_px
 SMALL_PANEL_PX = 120  # narrowest panel: rows of more than 3 panels keep this many a row
 GAP_PX = 14  # between stacked panels, above their titles
 BAR_PX = 62  # right margin for a colour bar and its ticks
+NARROW_LEFT_PX = 48  # the widest left margin
 MIN_BAR_PX = 150  # a colour bar beside a small panel is still this tall
 DOMAIN_TRACES = ("table", "pie", "sunburst", "treemap", "sankey", "indicator")  # no axes
 
@@ -189,11 +190,13 @@ def _titles_px(layout: dict, chunk: list[Panel], plot_w: float, cell_w: float, t
     return title_px
 
 
-def _panel_px(p: Panel, cell_w: float, old_plot_h: float) -> float:
-    """A panel's new height in px at `cell_w` wide."""
+def _panel_px(p: Panel, cell_w: float, old_plot_h: float, tall: bool = False) -> float:
+    """A panel's new height in px at `cell_w` wide; `tall`: a square-celled panel keeps its
+    content's shape however tall (a column of tiles drawn for this width), else at most
+    1.4 times its width."""
     old_h = (p.y[1] - p.y[0]) * old_plot_h
     if p.square:  # its content's shape at the full width
-        return cell_w * min(1.4, max(0.3, p.aspect))
+        return cell_w * max(0.3, p.aspect if tall else min(1.4, p.aspect))
     if p.trace is None:  # a chart: as tall as it was, at least half its width
         return max(old_h, 0.55 * cell_w)
     return old_h  # a table: sized for its text at this width already
@@ -204,9 +207,11 @@ def _place(layout: dict, rows: list[list[Panel]], plot_w: float, old_plot_h: flo
     """Every panel's new box (`Panel.new_x`, `new_y`): rows of up to 4 panels one a row,
     longer rows (one a head) as many a row as SMALL_PANEL_PX allows, and the rows of a figure
     of small multiples (layout.meta["small_multiples"]: a panel a head, drawn for this width)
-    as they are; each row's titles above it and its x axis below. Returns the plot area's new
+    as they are; panels named in layout.meta["tall_panels"] (their x axes) as tall as their
+    content; each row's titles above it and its x axis below. Returns the plot area's new
     height in px and the (title, panel) pairs placed on top of a panel."""
     keep = bool((layout.get("meta") or {}).get("small_multiples"))
+    tall = set((layout.get("meta") or {}).get("tall_panels") or ())  # x axes: see `_panel_px`
     y_px = 0.0
     on_top: list[tuple[dict, Panel]] = []
     boxes: list[tuple[Panel, float, float, float, float]] = []  # panel, x0, x1, top, bottom
@@ -217,7 +222,8 @@ def _place(layout: dict, rows: list[list[Panel]], plot_w: float, old_plot_h: flo
             chunk = row[start:start + per_row]
             cell_w = plot_w / per_row
             y_px += GAP_PX + _titles_px(layout, chunk, plot_w, cell_w, t, on_top)
-            row_h = max(_panel_px(p, cell_w, old_plot_h) for p in chunk)
+            row_h = max(_panel_px(p, cell_w, old_plot_h, p.axes is not None
+                                  and p.axes[0] in tall) for p in chunk)
             for i, p in enumerate(chunk):
                 title = (layout.get(p.axes[0]) or {}).get("title") if p.axes else None
                 if isinstance(title, dict) and title.get("text"):  # x title: the panel's width
@@ -285,9 +291,11 @@ def _set_domains(layout: dict, data: list[dict], panels: list[Panel], total: flo
         layout.setdefault(p.axes[1], {})["domain"] = list(p.new_y)
 
 
-def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Template) -> None:
-    """Each colour bar beside its own panel, as tall as it (at least MIN_BAR_PX), its title in
-    the margin's room."""
+def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Template,
+                 tall: frozenset = frozenset()) -> None:
+    """Each colour bar beside its own panel, as tall as it (at least MIN_BAR_PX), or, beside a
+    tall panel (x axis in `tall`), where it was along the panel; its title in the margin's
+    room."""
     by_axes = {p.axes: p for p in panels if p.axes is not None}
     for tr in data:
         bar = tr.get("colorbar") if "colorbar" in tr else (tr.get("marker") or {}).get("colorbar")
@@ -296,10 +304,17 @@ def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Templat
         p = by_axes.get((axis_key(tr.get("xaxis") or "x"), axis_key(tr.get("yaxis") or "y")))
         if p is None:
             continue
-        bar.update(x=1.0, xanchor="left", xpad=6, y=(p.new_y[0] + p.new_y[1]) / 2,
-                   yanchor="middle", lenmode="fraction",
-                   len=min(1.0, max(0.9 * (p.new_y[1] - p.new_y[0]), MIN_BAR_PX / total)),
-                   thickness=10)
+        if p.axes[0] in tall and bar.get("yanchor") == "top" and bar.get("len"):
+            # a tall panel's bars keep their places along it (several bars, one panel)
+            top, bottom = p.move(0, bar.get("y", 1))[1], p.move(0, bar["y"] - bar["len"])[1]
+            bar.update(x=1.0, xanchor="left", xpad=6, y=top, yanchor="top",
+                       lenmode="fraction", len=max(top - bottom, MIN_BAR_PX / total),
+                       thickness=10)
+        else:
+            bar.update(x=1.0, xanchor="left", xpad=6, y=(p.new_y[0] + p.new_y[1]) / 2,
+                       yanchor="middle", lenmode="fraction",
+                       len=min(1.0, max(0.9 * (p.new_y[1] - p.new_y[0]), MIN_BAR_PX / total)),
+                       thickness=10)
         bar.pop("yref", None)
         title = bar.get("title")
         if isinstance(title, dict):
@@ -338,7 +353,7 @@ def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dic
     has_bar = any(tr.get("type") in ("heatmap", "contour") and "colorbar" in tr
                   and tr.get("showscale") is not False for tr in data) or any(
         (tr.get("marker") or {}).get("showscale") for tr in data)
-    margin["l"] = min(margin.get("l", 60), 48)
+    margin["l"] = min(margin.get("l", 60), NARROW_LEFT_PX)
     margin["r"] = BAR_PX if has_bar else min(margin.get("r", 30), 16)
     plot_w = t.width - margin["l"] - margin["r"]
     old_plot_h = max(1.0, (layout.get("height") or t.height) - margin.get("t", 90)
@@ -347,7 +362,8 @@ def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dic
     lowest = min((p.y[0] for p in panels), default=0.0)
     _move_paper_things(layout, panels, on_top, lowest)
     _set_domains(layout, data, panels, total, t)
-    _colour_bars(data, panels, total, t)
+    _colour_bars(data, panels, total, t,
+                 frozenset((layout.get("meta") or {}).get("tall_panels") or ()))
     legend_px = _legend(layout, data, plot_w, t)
 
     # the page shows the figure as wide as its column; the top margin: the figure's title

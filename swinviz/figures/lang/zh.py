@@ -715,10 +715,10 @@ WORDS: dict[str, str] = {
         'token (%{{customdata[0]}}, %{{customdata[1]}}) 在窗口 %{{customdata[2]}} 中：关注其窗口中的每个 token<extra>没有掩码</extra>',
     'token (%{{y}}, %{{x}}) in window %{{customdata}}: its queries put %{{z:.1%}} of their weight on other regions<extra></extra>':
         'token (%{{y}}, %{{x}}) 在窗口 %{{customdata}} 中：它的查询把 %{{z:.1%}} 的权重放在其他区域上<extra></extra>',
-    "token (%{{y}}, %{{x}})<br>reachable since %{{z}}<extra>0 = the pair's first block, i = pair i</extra>":
-        'token (%{{y}}, %{{x}})<br>从第 %{{z}} 步起可达<extra>0 = 这一对的第一个 block，i = 第 i 对</extra>',
-    'token (%{{y}}, %{{x}})<br>rollout weight %{{z:.3g}}<extra></extra>':
-        'token (%{{y}}, %{{x}})<br>rollout 权重 %{{z:.3g}}<extra></extra>',
+    "token (%{{customdata[0]}}, %{{customdata[1]}})<br>reachable since %{{z}}<extra>0 = the pair's first block, i = pair i</extra>":
+        'token (%{{customdata[0]}}, %{{customdata[1]}})<br>从第 %{{z}} 步起可达<extra>0 = 这一对的第一个 block，i = 第 i 对</extra>',
+    'token (%{{customdata[0]}}, %{{customdata[1]}})<br>rollout weight %{{z:.3g}}<extra></extra>':
+        'token (%{{customdata[0]}}, %{{customdata[1]}})<br>rollout 权重 %{{z:.3g}}<extra></extra>',
     'tokens back on their grid':
         'token 回到网格上',
     'tokens reaching<br>the query':
