@@ -435,3 +435,31 @@ def test_the_room_under_the_panels_is_the_same_for_every_patch(exp6):
     for template, margins in said.items():
         assert set(margins) == {True, False}, template  # both kinds of patch occur on 6x6
         assert len(margins[True] | margins[False]) == 1, (template, margins)
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_the_grid_is_tiles_of_one_subplot(exp14, exp_s4, k):
+    """The reach steps and the stage's own map are tiles of one subplot, the picture a second
+    (a click redraws the figure in the page: plotly's time grows with the subplots): the
+    tiles do not overlap and lie inside the axes, each has its title right above it and the
+    query's star on the query."""
+    for exp, q in ((exp14, (9, 4)), (exp_s4, (1, 2))):
+        fig = ff.figure(exp, Selection(query=q, k_pairs=k).resolved(exp))
+        layout = fig.layout.to_plotly_json()
+        assert sorted(key for key in layout if key.startswith("xaxis")) == ["xaxis", "xaxis2"]
+        H, W = exp.grid
+        tiles = [tuple(t.meta["tile"]) for t in fig.data if t.type == "heatmap" and t.meta]
+        assert len(tiles) == k + 1 + (exp.stage > 1)  # the stage's own map past stage 1
+        assert all(t.xaxis in (None, "x") for t in fig.data if t.type == "heatmap" and t.meta)
+        for i, (y0, x0) in enumerate(tiles):
+            for y1, x1 in tiles[i + 1:]:
+                assert y0 + H <= y1 or y1 + H <= y0 or x0 + W <= x1 or x1 + W <= x0
+        (xl, xh), (yh, yl) = layout["xaxis"]["range"], layout["yaxis"]["range"]
+        assert all(xl <= x0 - 0.5 and x0 + W - 0.5 <= xh and yl <= y0 - 0.5
+                   and y0 + H - 0.5 <= yh for y0, x0 in tiles)
+        titles = [a for a in layout["annotations"] if a.get("xref") == "x"]
+        assert sorted((a["y"] + 0.5, a["x"] - (W - 1) / 2) for a in titles) == sorted(tiles)
+        assert all(a["yanchor"] == "bottom" for a in titles)
+        star = next(t for t in fig.data if t.name == "query")
+        assert sorted(zip(star.y, star.x, strict=True)) == sorted(
+            (y0 + q[0], x0 + q[1]) for y0, x0 in tiles)

@@ -145,3 +145,40 @@ def test_lines_broken_for_a_panel_beside_others_join_again_as_they_were():
     assert unwrap("窗口中的注<br>意力头 0") == "窗口中的注意力头 0"  # no space inside Chinese
     assert unwrap("注意力头<br>0：token<br>(6, 6)") == "注意力头 0：token (6, 6)"
     assert unwrap("a<br><sup>b</sup><br><sup>c</sup>") == "a<br><sup>b c</sup>"
+
+
+def test_a_tall_panel_keeps_its_shape_and_its_bars_their_places_along_it():
+    """A column of tiles (the flow figure's grid on a phone) names its x axis in
+    layout.meta["tall_panels"]: it keeps its content's shape (4 times as tall as wide here, not
+    1.4 times), and its two colour bars stay one above the other, as they were along it."""
+    t = get_template("narrow")
+
+    def column(tall: bool):
+        layout, refs = subplots_layout(rows=2, cols=1)
+        (x1, y1), (x2, y2) = refs[(1, 1)], refs[(2, 1)]
+        layout[axis_key(x1)].update(range=[-0.5, 9.5])
+        layout[axis_key(y1)].update(range=[39.5, -0.5], scaleanchor=x1)
+        layout.update(height=900, margin=dict(t=80, b=60, l=60, r=110))
+        if tall:
+            layout["meta"] = {"tall_panels": [axis_key(x1)]}
+        bars = [dict(y=1, yanchor="top", len=0.2), dict(y=0.75, yanchor="top", len=0.2)]
+        data = [dict(type="heatmap", z=[[0, 1]], x0=0, y0=i * 20, xaxis=x1, yaxis=y1,
+                     colorbar=dict(bar, title=dict(text=f"bar {i}")))
+                for i, bar in enumerate(bars)]
+        data.append(dict(type="scatter", x=[0, 1], y=[1, 0], xaxis=x2, yaxis=y2))
+        layout, data = restack(layout, data, t)
+        plot_h = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+        plot_w = t.width - layout["margin"]["l"] - layout["margin"]["r"]
+        grid = next(p for p in panels_of(layout, data) if p.axes[0] == axis_key(x1))
+        return (grid.y[1] - grid.y[0]) * plot_h / plot_w, grid, [d["colorbar"] for d in data[:2]]
+
+    ratio, grid, bars = column(tall=True)
+    assert ratio == pytest.approx(4.0, rel=0.02)
+    (top, second) = bars
+    assert top["yanchor"] == second["yanchor"] == "top"
+    assert top["y"] == pytest.approx(grid.y[1])  # the first at the panel's top ...
+    assert top["y"] - top["len"] >= second["y"] - 1e-9  # ... the second below it, apart
+    assert grid.y[0] - 1e-6 <= second["y"] - second["len"]
+    ratio, _, bars = column(tall=False)
+    assert ratio == pytest.approx(1.4, rel=0.02)  # any other panel: at most 1.4 times
+    assert bars[0]["y"] == pytest.approx(bars[1]["y"])  # both centred on it

@@ -308,7 +308,8 @@ def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Templat
             # a tall panel's bars keep their places along it (several bars, one panel)
             top, bottom = p.move(0, bar.get("y", 1))[1], p.move(0, bar["y"] - bar["len"])[1]
             bar.update(x=1.0, xanchor="left", xpad=6, y=top, yanchor="top",
-                       lenmode="fraction", len=max(top - bottom, MIN_BAR_PX / total),
+                       lenmode="fraction", len=min(max(top - bottom, MIN_BAR_PX / total),
+                                                   top - p.new_y[0]),
                        thickness=10)
         else:
             bar.update(x=1.0, xanchor="left", xpad=6, y=(p.new_y[0] + p.new_y[1]) / 2,
