@@ -149,21 +149,22 @@ def test_all_heads_of_one_window(exp14, window):
     sel = Selection(block=1, head=None, query=q, window=window).resolved(exp14)
     fig = fa.figure(exp14, sel)
     w = keys_of(exp14, 1, q)[0] if window is None else window
-    zmax = set()
-    for h in range(exp14.num_heads):
-        hm = named(fig, f"window {w} head {h}")
-        np.testing.assert_array_equal(np.asarray(hm.z), exp14.traces[1].attn[w, h].numpy())
-        zmax.add(hm.zmax)
-    assert len(zmax) == 1  # one shared colour scale
+    assert not [t for t in fig.data if (t.name or "").startswith(f"window {w} head ")]
+    hm = named(fig, f"window {w} heads")  # 3 heads: one tiled heatmap, one colour scale
+    N = exp14.traces[1].window_size ** 2
+    z, _, tiles = tiled(hm, N)
+    assert len(tiles) == exp14.num_heads == 3
+    for h, (y0, x0) in enumerate(tiles):
+        np.testing.assert_array_equal(z[y0:y0 + N, x0:x0 + N], exp14.traces[1].attn[w, h].numpy())
+    assert hm.zmax == pytest.approx(float(exp14.traces[1].attn[w].max()))
 
 
 @pytest.mark.parametrize("head", [0, None])
 def test_part_b_names_the_window_row_once_per_row_of_panels(exp14, head):
     """(b)'s y axes: "window row" on the first panel of each row of panels only (3 heads with
-    head 0 chosen: the logit's 4 parts in one row; all heads: one row of 3)."""
+    head 0 chosen: the logit's 4 parts in one row; all heads: one tiled heatmap)."""
     fig = make_figure("attention", exp14, block=1, head=head, query=(2, 3))
-    names = ["scores", "bias", "mask", "attn"] if head == 0 else [
-        f"attn head {h}" for h in range(exp14.num_heads)]
+    names = ["scores", "bias", "mask", "attn"] if head == 0 else ["attn heads"]
     titles = []
     for n in names:
         axis = fig.layout["yaxis" + named(fig, n).yaxis[1:]]
@@ -298,16 +299,18 @@ def test_bad_selections(exp6):
 @pytest.mark.parametrize("block", [0, 1])
 @pytest.mark.parametrize("query", [(0, 0), (13, 13), (6, 8)])
 def test_all_heads_part_b_shows_every_heads_row_not_head_0(exp14, block, query):
-    """head=None (--head all): part (b) is one M x M panel per head holding exactly that head's
+    """head=None (--head all): part (b) holds, in one M x M tile per head, exactly that head's
     attention row of the query (from the trace), and its heading says so; no head-0
     decomposition is passed off as "all heads"."""
     fig = make_figure("attention", exp14, block=block, head=None, query=query)
     w, k, _ = keys_of(exp14, block, query)
     tr = exp14.traces[block]
     M = tr.window_size
-    for h in range(exp14.num_heads):
-        z = np.asarray(named(fig, f"attn head {h}").z, dtype=np.float32)
-        np.testing.assert_array_equal(z, tr.attn[w, h, k].numpy().reshape(M, M))
+    z, _, tiles = tiled(named(fig, "attn heads"), M)
+    assert len(tiles) == exp14.num_heads
+    for h, (y0, x0) in enumerate(tiles):
+        np.testing.assert_array_equal(z[y0:y0 + M, x0:x0 + M],
+                                      tr.attn[w, h, k].numpy().reshape(M, M))
     names = {t.name for t in fig.data}
     assert not names & {"scores", "bias", "mask", "attn"}  # no single head's decomposition
     heading = next(a.text for a in fig.layout.annotations if a.text.startswith("<b>(b)"))
@@ -378,3 +381,24 @@ def test_the_figure_carries_its_redraw_contract_for_the_page(exp14, head):
         assert text["values"] and set(text["values"]) <= set(fa.click.PLACEHOLDERS)
         assert fa.click.fill(tpl, {v: vals[v] for v in text["values"]}) == shown, tpl
     assert any("title" in t["path"] for t in click["texts"])
+
+
+def test_a_few_heads_are_tiles_too_with_their_slots_labelled(exp6):
+    """3 heads (the note's 6x6 example, 9 slots a window): (c) is one tiled heatmap too (a redraw
+    in the page lays out one subplot, not three), each tile's 9 slots labelled under it and
+    left of the row; on a phone, where three tiles would be too small, a panel a head."""
+    fig = make_figure("attention", exp6, block=1, head=0, query=(2, 2))
+    hm = next(t for t in fig.data if (t.name or "").endswith(" heads"))
+    z, _, tiles = tiled(hm, 9)
+    assert len(tiles) == 3
+    x, y = fig.layout["xaxis" + hm.xaxis[1:]], fig.layout["yaxis" + hm.yaxis[1:]]
+    assert x.showticklabels and list(x.ticktext) == [str(k) for k in range(9)] * 3
+    assert list(x.tickvals) == [x0 + k for _, x0 in tiles for k in range(9)]
+    assert list(y.ticktext) == [str(k) for k in range(9)]  # one row of tiles
+    assert [a.text for a in fig.layout.annotations if a.xref == hm.xaxis] == [
+        "head 0", "head 1", "head 2"]
+    phone = make_figure("attention", exp6, block=1, head=0, query=(2, 2), template="narrow")
+    assert not [t for t in phone.data if (t.name or "").endswith(" heads")]
+    w = keys_of(exp6, 1, (2, 2))[0]
+    assert [t.name for t in phone.data if (t.name or "").startswith(f"window {w} head")] == [
+        f"window {w} head {h}" for h in range(3)]

@@ -147,9 +147,11 @@ def _plan(exp, sel) -> SimpleNamespace:
     # heads" would be a mean, which no head computes)
     all_b = sel.head is None
     b_rows = head_rows if all_b else 1
-    # (c) with more than one row of heads (12, 24) is one tiled heatmap, and so is (b) with
-    # all heads chosen: a redraw in the page lays out a few subplots, not one per head
-    tiled = head_rows > 1
+    # (c) with more than one head is one tiled heatmap, and so is (b) with all heads chosen: a
+    # redraw in the page lays out a few subplots, not one per head (plotly's time grows with
+    # the subplots: docs/performance.md); on a phone, where a row of tiles would be too small
+    # to read, only more than one row of heads is tiled (one row: a panel a head, stacked)
+    tiled = nH > 1 if sel.template != "narrow" else head_rows > 1
     tiled_b = all_b and tiled
     tiles = head_tiles(nH, N, sel.template) if tiled else None
     tiles_b = head_tiles(nH, M, sel.template) if tiled_b else None

@@ -172,20 +172,31 @@ def query_slots(tiles: dict, qy: int, qx: int) -> tuple[list, list]:
 def _tile_axes(layout: dict, xr: str, yr: str, tiles: dict, t, titles: tuple[str, str],
                margin: float = 0.0, lang: str = "en") -> None:
     """The axes of a tiled heatmap (`head_tiles`): the tiles and `margin` columns left and
-    right of them, square cells, no tick labels, the tiles at the top of their rows; the
-    paper's colour between the tiles; a "head h" label above each tile."""
+    right of them, square cells, the tiles at the top of their rows; the paper's colour
+    between the tiles; a "head h" label above each tile. One row of tiles (up to 8 heads)
+    labels its slots under each tile and left of the row (each slot up to 16 slots a tile,
+    else each window row's first, or every other's under more than 4 tiles); more rows of
+    small tiles have tick marks only."""
     Y, X = tiles["shape"]
     n = tiles["N"]
     tile_x = sorted({x0 for _, x0 in tiles["origin"]})
     tile_y = sorted({y0 for y0, _ in tiles["origin"]})
-    step = int(round(math.sqrt(n))) if n > 16 else n  # a tick per window row of a tile
+    labels = len(tile_y) == 1
+    # a tick per window row of a tile (per slot for a small window with labels; every other
+    # row with labels under more than 4 tiles, which are narrow)
+    step = int(round(math.sqrt(n))) if n > 16 else 1 if labels else n
+    if labels and n > 16 and len(tile_x) > 4:
+        step *= 2
     for ref, starts, title, rng in ((xr, tile_x, titles[0], [-0.5 - margin, X - 0.5 + margin]),
                                     (yr, tile_y, titles[1], [Y - 0.5, -0.5])):
         layout[axis_key(ref)].update(
             title=dict(text=title), range=rng, showgrid=False, zeroline=False,
             constrain="domain", tickmode="array",
             tickvals=[o + k for o in starts for k in range(0, n, step)],
-            showticklabels=False)  # many small tiles: no tick labels
+            showticklabels=labels)
+        if labels:
+            layout[axis_key(ref)].update(
+                ticktext=[str(k) for _ in starts for k in range(0, n, step)], tickangle=0)
     layout[axis_key(yr)].update(scaleanchor=xr, constraintoward="top")
     layout.setdefault("shapes", []).append(dict(
         type="rect", xref=xr, yref=yr, x0=-0.5 - margin, x1=X - 0.5 + margin, y0=-0.5,
