@@ -23,6 +23,7 @@ from swinviz.figures import QUERY_KINDS
 from swinviz.lesson.i18n import check_lang
 from swinviz.settings import MAX_QUERY_SET, parse_query
 
+from . import instant
 from .picture import click_to_token, query_image, query_image_file, resolved_query
 from .plotting import add_page_meta, build_plots, figure_or_placeholder, plot_text
 from .runs import PAGE_RUNS
@@ -398,6 +399,61 @@ def page_flow(body: bytes) -> str:
 
 
 PAGE_FLOW_PATH = "/swinviz/flow"  # app/instant.js asks here for a clicked token's flow figure
+PAGE_PACK_MAX_FIELDS = 5  # run, block, head, row, col
+
+
+def page_pack(params: Mapping[str, str]) -> str:
+    """The click pack of an attention figure the page shows (`app.instant.attention_pack`), as
+    JSON text: what app/instant.js fetches once per figure, from the fields of the figure's
+    layout.meta["click"]["pack"] (`instant.pack_address`) sent as the address's query: run,
+    block (0 or 1), head ("" for all heads), row, col (the figure's query). A run the server
+    no longer holds is a LookupError, a pack that cannot be sent too (the page's clicks then go
+    to the server), anything else wrong a ValueError, each with its sentence. Made under
+    CLICK_SLOTS, as the clicks' figures are."""
+    if len(params) > PAGE_PACK_MAX_FIELDS or any(len(str(v)) > 64 for v in params.values()):
+        raise ValueError("A pack request is the five short fields of the figure's "
+                         "layout.meta.click.pack.")
+    held = PAGE_RUNS.get(str(params.get("run", "")))
+    exp = held.exp if held is not None else None
+    if exp is None:
+        raise LookupError("This page's model run is no longer on the server (the session ended "
+                          "or it was dropped to free memory); press \"Run the model\" to run "
+                          "it again.")
+    EXPLORATIONS.touch(held)
+    try:
+        block = int(params.get("block", ""))
+        head_text = str(params.get("head", ""))
+        head = None if head_text in ("", "null") else int(head_text)
+        if block not in (0, 1) or (head is not None and not 0 <= head < exp.num_heads):
+            raise ValueError
+        query = parse_query([params.get("row"), params.get("col")], exp.grid)
+    except (SettingsError, ValueError, TypeError):
+        raise ValueError(f"A pack request names block 0 or 1, a head below {exp.num_heads} "
+                         f"(or none for all heads) and a token of the {exp.grid[0]}x"
+                         f"{exp.grid[1]} grid.") from None
+    with CLICK_SLOTS:
+        pack = instant.attention_pack(exp, block, head, query, key=str(params["run"]))
+    if pack is None:
+        raise LookupError("This figure's numbers cannot be sent to the page; its clicks go to "
+                          "the server.")
+    return json.dumps(pack, separators=(",", ":"))
+
+
+async def page_pack_route(request: Request) -> Response:
+    """GET PAGE_PACK_PATH: `page_pack` over HTTP. 200 with the pack's JSON; else a JSON
+    {"error": sentence}: 400 for a bad request, 410 for a run (or pack) the server does not
+    hold. The pack is made in a worker thread."""
+    try:
+        text = await run_in_threadpool(page_pack, dict(request.query_params))
+    except LookupError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=410)
+    except ValueError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except Exception:  # a bug: a sentence for the page, the traceback for the log
+        log.exception("page pack request failed")
+        return JSONResponse({"error": "The server could not send this figure's numbers; its "
+                                      "clicks go to the server."}, status_code=500)
+    return Response(text, media_type="application/json")
 
 
 async def page_flow_route(request: Request) -> Response:

@@ -78,16 +78,39 @@
     return !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
   }
 
-  // The pack of the attention figure now drawn (decoded once per figure).
+  function packUrl(where) { // app.instant.PAGE_PACK_PATH under the app's root, with its fields
+    const root = (window.gradio_config && window.gradio_config.root) || "";
+    const fields = new URLSearchParams({ run: where.run, block: where.block,
+      head: where.head === null ? "" : where.head, row: where.row, col: where.col });
+    return root.replace(/\/+$/, "") + "/swinviz/pack?" + fields;
+  }
+
+  // The figure's click pack: fetched apart from the figure (app.clicks.page_pack), once, after
+  // the figure is drawn; the figure names where ("pack"). A failed fetch leaves the figure
+  // without a pack: its clicks go to the server.
+  function fetchPack(meta) {
+    if (meta.order0 || !meta.pack) return Promise.resolve(meta);
+    return fetch(packUrl(meta.pack)).then((r) => r.json().then((body) => {
+      if (!r.ok) throw new Error(body && body.error ? body.error : "HTTP " + r.status);
+      return Object.assign({}, meta, body);
+    }));
+  }
+
+  // The pack of the attention figure now drawn (fetched and decoded once per figure).
   function packOf(gd) {
     const meta = gd && gd.layout && gd.layout.meta && gd.layout.meta.click;
-    if (!meta || meta.v !== 1 || !meta.traces || !meta.order0) return null; // the contract + the pack
+    // the contract + the pack (or where to fetch it)
+    if (!meta || meta.v !== 1 || !meta.traces || !(meta.order0 || meta.pack)) return null;
     const id = meta.key + "|" + meta.block + "|" + meta.head;
     if (!S.packs.has(id)) {
       S.packs.clear();
       S.pending = null; // a new figure from the server shows the session's query
-      const entry = { id: id, ready: null, promise: null };
-      entry.promise = decodePack(meta).then((p) => { entry.ready = p; return p; });
+      const entry = { id: id, ready: null, promise: null, failed: null };
+      entry.promise = fetchPack(meta).then(decodePack).then((p) => { entry.ready = p; return p; });
+      entry.promise.catch((e) => {
+        entry.failed = String(e && e.message || e);
+        console.warn("swinviz: no click pack; clicks go to the server:", entry.failed);
+      });
       S.packs.set(id, entry);
     }
     return S.packs.get(id);
@@ -240,13 +263,13 @@
       });
       return { z: z, customdata: cd, zmax: top || 1.0 };
     };
-    // (c) as one tiled heatmap (more than 8 heads), as swinviz.figures.attention.tiled_heads
+    // (c) as one tiled heatmap (more than one head), as swinviz.figures.attention.tiled_heads
     const tiledHeads = (meta) => {
       const { heads, tokens } = windowHeads();
       return placeTiles(meta.tiles, N, 6, (h, i, j) => [heads[h][i][j],
         [i, tokens[i][0], tokens[i][1], j, tokens[j][0], tokens[j][1]]]);
     };
-    // (b) with all heads and more than 8 of them: every head's row of the query in one tiled
+    // (b) with all heads (more than one): every head's row of the query in one tiled
     // heatmap (attention.tiled_rows)
     const tiledRows = (meta) => {
       const rows = Array.from({ length: nH }, (_, h) => att(h, kq));

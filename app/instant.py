@@ -1,12 +1,15 @@
 """The instant click: what the page needs to redraw the attention figure for any query patch
 without asking the server, and the script that does it.
 
-A run (and a block / head / template redraw) ships, once, inside the attention figure's
-`layout.meta["click"]`, the traced pair's numbers that the figure reads for a query
-(`attention_pack`). On a click on the model's image the page (app/instant.js, loaded by
-`page_head()` through launch(head=...)) finds the token exactly as the server's
-`click_to_token` does, rebuilds every trace and text of the attention figure that depends on
-the query (found by the roles and filled from the templates that the figure itself writes
+A run (and a block / head / template redraw) names, in the attention figure's
+`layout.meta["click"]["pack"]`, where the page fetches the traced pair's numbers that the
+figure reads for a query (`attention_pack`, made when the page asks: `GET /swinviz/pack`,
+`app.clicks.page_pack`); the page fetches them once per figure, after drawing it, apart from
+Gradio's answer (inside the figure, 1.6 MB of them at stage 1 went through Gradio's answer and
+every status update's snapshot of it: docs/performance.md). On a click on the model's image
+the page (app/instant.js, loaded by `page_head()` through launch(head=...)) finds the token
+exactly as the server's `click_to_token` does, rebuilds every trace and text of the
+attention figure that depends on the query (found by the roles and filled from the templates that the figure itself writes
 beside the pack: swinviz.figures.attention.click) and redraws it with `Plotly.react`;
 the server then only learns the new query (the session's View, for downloads and redraws), and
 sends the marked image. The information-flow figure (its rollout goes back through every block
@@ -116,6 +119,54 @@ def click_geometry(exp) -> dict:
     return {"grid": [int(H), int(W)], "disp": int(exp.patch_size * display_scale(exp.image))}
 
 
+def _pack_shape(exp, block: int):
+    """(M, nH, Hp, Wp, each block's (order, regions), each block's has-mask) when the traced
+    pair's attention figure can be redrawn in the page, else None: the pair's windows differ,
+    the pack would be too big to send (swinviz.budget.PACK_MAX_BYTES: a 448 px input's stage 1
+    needs about 6 MB before compression, 4 MB sent), or a mask is not the regions' -100 / 0."""
+    tr = exp.traces
+    if tr[0].window_size != tr[1].window_size:
+        return None
+    M = tr[block].window_size
+    nH = tr[block].num_heads
+    from swinviz.windows import padded_size
+
+    Hp, Wp = padded_size(*exp.grid, M)
+    geo = [_geometry(t) for t in tr]
+    if not click_pack_bytes(geo[0][0].shape[0], nH, M * M):
+        return None
+    has_mask = []
+    for b, t in enumerate(tr):
+        if t.mask is None:
+            has_mask.append(False)
+            continue
+        reg = geo[b][1]
+        expect = np.where(reg[:, :, None] != reg[:, None, :], -100.0, 0.0)
+        m = t.mask.numpy()
+        if m.shape != expect.shape or not np.array_equal(m, expect):
+            return None
+        has_mask.append(True)
+    return M, nH, Hp, Wp, geo, has_mask
+
+
+def pack_possible(exp, block: int) -> bool:
+    """Whether `attention_pack` can send this exploration's numbers (`_pack_shape`), without
+    making the pack: the figure then names where the page fetches it (`pack_address`)."""
+    return _pack_shape(exp, block) is not None
+
+
+PAGE_PACK_PATH = "/swinviz/pack"  # app/instant.js fetches a figure's click pack here
+
+
+def pack_address(run_id: str, block: int, head: int | None, query: tuple[int, int]) -> dict:
+    """The attention figure's layout.meta["click"]["pack"]: what the page sends to
+    PAGE_PACK_PATH (`app.clicks.page_pack`) for the figure's click pack. The pack travels
+    apart from the figure: inside it (1.6 MB of base64 at stage 1) it went through Gradio's
+    answer and every status update's snapshot of the figure (docs/performance.md)."""
+    return {"run": run_id, "block": int(block), "head": None if head is None else int(head),
+            "row": int(query[0]), "col": int(query[1])}
+
+
 def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
                    key: str = "") -> dict | None:
     """What the page needs to draw the attention figure of `exp` (block, head as the figure's
@@ -131,30 +182,11 @@ def attention_pack(exp, block: int, head: int | None, query: tuple[int, int],
     query); bias (N·N) and bias_mean (N).
     """
     tr = exp.traces
-    if tr[0].window_size != tr[1].window_size:
+    shape = _pack_shape(exp, block)
+    if shape is None:
         return None
-    M = tr[block].window_size
-    N = M * M
-    nH = tr[block].num_heads
-    from swinviz.windows import padded_size
-
-    Hr, Wr = exp.grid
-    Hp, Wp = padded_size(Hr, Wr, M)
-    geo = [_geometry(t) for t in tr]
+    M, nH, Hp, Wp, geo, has_mask = shape
     nW = geo[0][0].shape[0]
-    if not click_pack_bytes(nW, nH, N):  # too big to send (swinviz.budget.PACK_MAX_BYTES): a
-        return None  # 448 px input's stage 1 needs about 6 MB before compression, 4 MB sent
-    has_mask = []
-    for b, t in enumerate(tr):
-        if t.mask is None:
-            has_mask.append(False)
-            continue
-        m = t.mask.numpy()
-        reg = geo[b][1]
-        expect = np.where(reg[:, :, None] != reg[:, None, :], -100.0, 0.0)
-        if m.shape != expect.shape or not np.array_equal(m, expect):
-            return None
-        has_mask.append(True)
     hb = 0 if head is None else int(head)
     attn = tr[block].attn.numpy()  # nW, nH, N, N
     other_all = tr[1 - block].attn.numpy()

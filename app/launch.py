@@ -1,6 +1,7 @@
 """How the app is served: the keyword arguments of `demo.launch` that app.py, the tests and the
 benchmark share (Gradio 6: theme and css are launch options): the upload and session limits,
-the page's scripts, the page's own flow route and the request limits in front of everything."""
+the page's scripts, the page's own flow and pack routes and the request limits in front of
+everything."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from starlette.routing import Route
 from . import panel
 from .access import DESCRIBE_JS, QUERY_KEYS_JS
 from .address import ADDRESS_JS, link_tab_js
-from .clicks import PAGE_FLOW_PATH, page_flow_route
+from .clicks import PAGE_FLOW_PATH, page_flow_route, page_pack_route
 from .guard import RequestLimits, short_validation_error
-from .instant import page_head
+from .instant import PAGE_PACK_PATH, page_head
 from .lesson import KEYS_JS
 from .limits import MAX_BODY_BYTES, MAX_DIRECT, MAX_FILE_SIZE, MAX_INFLIGHT_BODY_BYTES, MAX_SESSIONS
 
@@ -32,10 +33,12 @@ def launch_options() -> dict:
         footer_links=["api", "gradio"],
         head=page_head() + "".join(f"<script>{js}</script>" for js in (
             KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS, link_tab_js())),
-        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"])],
+        app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"]),
+                               Route(PAGE_PACK_PATH, page_pack_route, methods=["GET"])],
                     "middleware": [Middleware(
                         RequestLimits, max_body=MAX_BODY_BYTES,
                         max_inflight_body=MAX_INFLIGHT_BODY_BYTES, max_direct=MAX_DIRECT,
-                        direct_prefixes=("/gradio_api/run/", PAGE_FLOW_PATH))],
+                        direct_prefixes=("/gradio_api/run/", PAGE_FLOW_PATH,
+                                         PAGE_PACK_PATH))],
                     "exception_handlers": {RequestValidationError: short_validation_error}},
     )

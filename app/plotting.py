@@ -117,18 +117,24 @@ def add_page_meta(fig: go.Figure, run_id: str, exp, template: str, lang: str = "
 
 
 def add_click_pack(view: View, fig: go.Figure, block: int, head: int | None) -> None:
-    """Put the attention figure's click pack into its layout.meta["click"], beside the figure's
-    own redraw contract (swinviz.figures.attention.click); when none can be sent, no "click"
-    at all: the page's clicks then go to the server."""
+    """Put where the page fetches the attention figure's click pack into its
+    layout.meta["click"] (`instant.pack_address`: the pack itself is made when the page asks,
+    `app.clicks.page_pack`), beside the figure's own redraw contract
+    (swinviz.figures.attention.click); when none can be sent, no "click" at all: the page's
+    clicks then go to the server."""
     try:
-        data = instant.attention_pack(view.exp, block, head, resolved_query(view), key=view.run_id)
+        possible = bool(view.run_id) and instant.pack_possible(view.exp, block)
     except Exception:  # the pack is a speed-up, never a reason to fail
         log.exception("click pack failed")
-        data = None
+        possible = False
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     contract = meta.get("click")  # the figure's own: its traces' roles, its texts' templates
-    if data is not None and isinstance(contract, dict) and contract.get("v") == data["v"]:
-        fig.layout.meta = {**meta, "click": {**contract, **data}}
+    if possible and isinstance(contract, dict) and contract.get("v") == instant.PACK_VERSION:
+        query = resolved_query(view)
+        fig.layout.meta = {**meta, "click": {
+            **contract, "key": view.run_id, "block": int(block), "head": head,
+            "query": [int(query[0]), int(query[1])],
+            "pack": instant.pack_address(view.run_id, block, head, query)}}
     else:  # no pack (or a figure without the contract): the page's clicks go to the server
         fig.layout.meta = {k: v for k, v in meta.items() if k != "click"}
 

@@ -29,11 +29,11 @@ nW windows of the padded grid; 4 bytes per float32 number):
   a pixel) and its normalised pixels (12 bytes a pixel).
 - payload: the figures of one response as JSON (Plotly sends arrays as base64: ~5.3 bytes a
   float32, ~2.7 an int16): the attention matrices of every head of a window (nH·N² numbers and
-  4 int16 of hover data each; tiled past 8 heads, 7 uint8 a cell) and the gathered bias of
-  every head (nH·N²), the mask and relative position tables (N² each), the maps over the
-  stage's tokens (L) and over stage 1's patches, the image drawn in several figures (PNG,
-  base64: at most 4 bytes a pixel a copy), the attention figure's click pack for the page
-  (`click_pack_bytes`), plus a fixed part (axes, titles, text).
+  4 int16 of hover data each: the larger of a panel a head and the tiles' 7 uint8 a cell) and
+  the gathered bias of every head (nH·N²), the mask and relative position tables (N² each),
+  the maps over the stage's tokens (L) and over stage 1's patches, the image drawn in several
+  figures (PNG, base64: at most 4 bytes a pixel a copy), the attention figure's click pack for
+  the page (`click_pack_bytes`), plus a fixed part (axes, titles, text).
 - figures: building and serialising them: FIGURE_FACTOR times the payload (numpy arrays, base64
   copies, the JSON text, Gradio's copy of the response), and the masks figure's check, which
   recomputes block 1's probabilities over every window in float64 (~12·S).

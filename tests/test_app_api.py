@@ -354,6 +354,33 @@ def test_the_page_flow_route_answers_with_the_figure_or_a_sentence(server, image
     assert _post(url, b"", method="GET")[0] == 405
 
 
+def test_the_page_pack_route_answers_with_the_pack_or_a_sentence(server, images):
+    """GET /swinviz/pack (app.instant.PAGE_PACK_PATH), what app/instant.js fetches once per
+    attention figure: the figure's click pack for a run a session holds; a sentence in JSON
+    otherwise."""
+    import urllib.parse
+
+    from app import runs
+    from app.guard import RECEIVED
+    from app.instant import PAGE_PACK_PATH, attention_pack
+
+    url = server.rstrip("/") + PAGE_PACK_PATH + "?"
+    view = runs.run(RECEIVED.add(images[0]), **SMALL, pack=True)[-1]  # a page's run, here
+    fields = {"run": view.run_id, "block": 1, "head": 0, "row": 2, "col": 5}
+    status, text = _post(url + urllib.parse.urlencode(fields), None, method="GET")
+    assert status == 200
+    assert json.loads(text) == json.loads(json.dumps(
+        attention_pack(view.exp, 1, 0, (2, 5), key=view.run_id)))
+    for bad, code, needle in (({**fields, "block": 7}, 400, "block 0 or 1"),
+                              ({**fields, "row": 99}, 400, "grid"),
+                              ({**fields, "run": "gone"}, 410, "Run the model")):
+        status, text = _post(url + urllib.parse.urlencode(bad), None, method="GET")
+        assert status == code, (bad, status)
+        msg = json.loads(text)["error"]
+        assert needle in msg and "Traceback" not in msg
+    assert _post(url, b"{}")[0] == 405
+
+
 def test_target_names_the_class_the_evidence_figure_explains(client, images):
     """Issue 27: /explore's `target` (a class index or an ImageNet name; empty: the top class)
     is the class of the evidence figure; a bad one is the sentence, before any run."""

@@ -919,12 +919,54 @@ def test_no_click_pack_when_the_mask_is_not_the_regions(view, monkeypatch):
     assert attention_pack(exp, 1, 0, (0, 0)) is None
 
 
-def test_the_page_run_sends_the_attention_figure_with_its_pack(photo):
+def test_the_page_run_sends_the_attention_figure_with_where_its_pack_is(photo):
+    """The page's attention figure names its click pack (run, block, head, query), and the
+    page fetches the pack apart (`clicks.page_pack`): no array of it travels in the figure,
+    through Gradio's answer and its status updates' snapshots."""
     out = runs.run(photo, **SMALL, pack=True)
+    view = out[-1]
     meta = plot_json(out[KINDS.index("attention")])["layout"]["meta"]
-    assert meta["click"]["key"] == out[-1].run_id != ""
+    click = meta["click"]
+    assert click["key"] == view.run_id != ""
+    assert click["pack"] == {"run": view.run_id, "block": 1, "head": 0,
+                             "row": click["query"][0], "col": click["query"][1]}
+    assert not [k for k, v in click.items() if isinstance(v, dict) and "b" in v]  # no arrays
     api = runs.run(photo, **SMALL)  # the API's answer carries no pack
     assert "click" not in (plot_json(api[KINDS.index("attention")])["layout"].get("meta") or {})
+
+
+@pytest.mark.parametrize("head", [0, None])
+def test_page_pack_is_the_click_pack_of_the_figure(view, head):
+    """What the page fetches for a figure's pack is `attention_pack` for its run, block, head
+    and query, as JSON."""
+    from app.instant import attention_pack
+
+    fields = {"run": view.run_id, "block": "0", "head": "" if head is None else str(head),
+              "row": "2", "col": "3"}
+    got = json.loads(clicks.page_pack(fields))
+    want = json.loads(json.dumps(attention_pack(view.exp, 0, head, (2, 3), key=view.run_id)))
+    assert got == want and got["key"] == view.run_id and got["head"] == head
+
+
+def test_page_pack_refuses_bad_requests_with_a_sentence(view):
+    H, W = view.exp.grid
+    nH = view.exp.num_heads
+    good = {"run": view.run_id, "block": "1", "head": "0", "row": "0", "col": "0"}
+    cases = [
+        ({**good, "block": "2"}, ValueError, "block 0 or 1"),
+        ({**good, "head": str(nH)}, ValueError, f"a head below {nH}"),
+        ({**good, "head": "x"}, ValueError, "a head below"),
+        ({**good, "row": str(H)}, ValueError, f"the {H}x{W} grid"),
+        ({**good, "col": "-1"}, ValueError, "grid"),
+        ({**good, "extra": "1"}, ValueError, "five short fields"),
+        ({**good, "row": "9" * 100}, ValueError, "five short fields"),
+        ({**good, "run": "no-such-run"}, LookupError, "no longer on the server"),
+        ({k: v for k, v in good.items() if k != "run"}, LookupError, "Run the model"),
+    ]
+    for fields, kind, needle in cases:
+        with pytest.raises(kind) as err:
+            clicks.page_pack(fields)
+        assert needle.lower() in str(err.value).lower(), (fields, str(err.value))
 
 
 def test_a_run_draws_the_open_tab_first_and_rest_draws_the_others(photo):

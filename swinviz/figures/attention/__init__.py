@@ -12,11 +12,11 @@
     q·kᵀ·scale (trace.scores), + relative position bias (trace.bias), + mask (trace.mask), then
     the softmax (trace.attn), each as an M x M map over the query's window slots.
     With all heads chosen (head=None), instead every head's attention row of the query, an
-    M x M map per head; with more than 8 heads tiled into one heatmap (`tiled_rows`).
-(c) All heads of one window: the (N, N) attention matrices on one shared colour scale, a panel
-    per head; with more than one row of heads (more than 8) tiled into one heatmap
-    (`head_tiles`), so that a redraw in the page lays out a few subplots, not one per head
-    (docs/performance.md, "the attention figure's tiles").
+    M x M map per head, tiled into one heatmap (`tiled_rows`).
+(c) All heads of one window: the (N, N) attention matrices on one shared colour scale, tiled
+    into one heatmap (`head_tiles`), so that a redraw in the page lays out a few subplots, not
+    one per head (docs/performance.md, "the attention figure's tiles"); one head, or a phone's
+    single row of heads: a panel a head.
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ def _plan(exp, sel) -> SimpleNamespace:
         + [{"colspan": cols // 2}] + [None] * (cols // 2 - 1),
         *(spanning(b_rows) if tiled_b else head_specs() if all_b else
           [([{"colspan": cols // 4}] + [None] * (cols // 4 - 1)) * 4]),
-        # (c): a panel per head, or (more than one row of them) one heatmap of every head's
-        # matrix over the rows their panels would take
+        # (c): one heatmap of every head's matrix over the rows their panels would take, or
+        # (not tiled) a panel per head
         *(spanning(head_rows) if tiled else head_specs()),
     ]
     return SimpleNamespace(**{k: v for k, v in locals().items() if k in _PLAN})
@@ -315,7 +315,7 @@ def _layout(exp, sel, g):
 
 def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
     """(b) The query's logit taken apart (one head) or every head's attention row (all
-    heads; tiled past one row of heads)."""
+    heads; tiled, as in (c))."""
     t, nH, tr, M, N, L = g.t, g.nH, g.tr, g.M, g.N, g.L
     W, geo, wq, kq, per_row = g.W, g.geo, g.wq, g.kq, g.per_row
     cols, all_b, tiled_b, tiles_b = g.cols, g.all_b, g.tiled_b, g.tiles_b
@@ -397,7 +397,7 @@ def _panel_b(exp, sel, g, layout, refs, data, parts) -> None:
 
 def _panel_c(exp, sel, g, layout, refs, data) -> None:
     """(c) Every head of one window: its N x N attention matrices on one colour scale (one
-    tiled heatmap past one row of heads)."""
+    tiled heatmap, but for one head or a phone's single row of heads)."""
     geo, t, nH, tr, M, L = g.geo, g.t, g.nH, g.tr, g.M, g.L
     N, W, wq, kq, win = g.N, g.W, g.wq, g.kq, g.win
     per_row, cols, b_rows, tiled, tiles = g.per_row, g.cols, g.b_rows, g.tiled, g.tiles
