@@ -53,6 +53,25 @@ def test_magnified_source_is_every_pixel_a_k_by_k_block():
     assert export.magnified_source(jpeg, 100) == (jpeg, 1)
 
 
+def test_magnified_photographs_are_kept_for_the_next_export_within_their_bound(monkeypatch):
+    """The next export of the same run magnifies the same photographs: the result is kept (the
+    same object comes back), equal to a fresh one; the least recent go first once the kept
+    bytes pass MAGNIFIED_KEEP_BYTES."""
+    rng = np.random.default_rng(1)
+    monkeypatch.setattr(export, "_MAGNIFIED", {})
+    uris = [png_uri(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)) for _ in range(3)]
+    first = export.magnified_source(uris[0], 60)
+    assert export.magnified_source(uris[0], 60) is first
+    assert first == export._magnify(uris[0], 60)
+    one = len(uris[0]) + len(first[0])
+    monkeypatch.setattr(export, "MAGNIFIED_KEEP_BYTES", int(2.5 * one))
+    for uri in uris[1:]:
+        export.magnified_source(uri, 60)
+    assert list(export._MAGNIFIED) == [(uris[1], 60), (uris[2], 60)]  # the oldest went
+    assert export.magnified_source(uris[0], 60) is not first and \
+        export.magnified_source(uris[0], 60) == first
+
+
 def test_export_dict_keeps_the_image_where_it_was():
     a = np.zeros((6, 10, 3), np.uint8)
     fig = go.Figure(go.Image(source=png_uri(a), x0=0.5, y0=0.5, dx=1, dy=1))
