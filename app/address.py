@@ -385,7 +385,8 @@ def _model_values(link: Link) -> list:
 
 def _notice(link: Link):
     """The weights notice for the link's model (where the link names one)."""
-    return model_notice(link.model.model) if "model" in link.values else gr.update()
+    return (model_notice(link.model.model, link.values.get("lang") or "en")
+            if "model" in link.values else gr.update())
 
 
 def on_address_values(request: gr.Request):

@@ -38,6 +38,7 @@ from .settings import (
     parse_model,
 )
 from .state import ARCH, default_weights_choice, default_weights_source
+from .words import say
 
 # The tabs, their figures and what they explain: swinviz.figures.registry, numbered here.
 TABS: list[tuple[str, tuple[str, ...], str]] = [
@@ -306,13 +307,14 @@ def on_model(model, weights, lang="en"):
             gr.update(value=weights),
             gr.update(value=own["embed_dim"], interactive=interactive),
             gr.update(value=own["num_heads"], interactive=interactive),
-            model_notice(name))
+            model_notice(name, lang))
 
 
-def model_notice(model):
-    """The weights notice (#weights-notice) for the model chosen: why its weights are random
-    and how to get real ones, hidden when they are pretrained."""
-    notice = default_weights_choice(MODELS[_model_or_default(model)]).notice
+def model_notice(model, lang="en"):
+    """The weights notice (#weights-notice) for the model chosen, in the page's language: why
+    its weights are random and how to get real ones, hidden when they are pretrained."""
+    notice = default_weights_choice(MODELS[_model_or_default(model)]).notice_in(
+        lambda text, **fields: say(lang, text, **fields))
     return gr.update(value=f"**{notice}**" if notice else "", visible=bool(notice))
 
 

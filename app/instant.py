@@ -9,8 +9,9 @@ Gradio's answer (inside the figure, 1.6 MB of them at stage 1 went through Gradi
 every status update's snapshot of it: docs/performance.md). On a click on the model's image
 the page (app/instant.js, loaded by `page_head()` through launch(head=...)) finds the token
 exactly as the server's `click_to_token` does, rebuilds every trace and text of the
-attention figure that depends on the query (found by the roles and filled from the templates that the figure itself writes
-beside the pack: swinviz.figures.attention.click) and redraws it with `Plotly.react`;
+attention figure that depends on the query (found by the roles and filled from the templates
+that the figure itself writes beside the pack: swinviz.figures.attention.click) and redraws it
+with `Plotly.react`;
 the server then only learns the new query (the session's View, for downloads and redraws), and
 sends the marked image. The information-flow figure (its rollout goes back through every block
 of the chain, so it is drawn on the server) is asked for by the page itself at the click when

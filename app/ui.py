@@ -140,6 +140,7 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         evidence.wire_evidence(c, **MODEL_KW)
         wire_address(c, demo)
         words.wire_words(demo, c.lang, skip=(c.badge,), **PRIVATE)
+        c.lang.change(model_notice, [c.model, c.lang], [c.notice], **PRIVATE)  # its own words
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
     RECEIVED.watch(demo)  # the uploads Gradio receives for this page
@@ -439,7 +440,7 @@ def wire_settings(c: SimpleNamespace) -> None:
                          [c.model, size, window, shift, weights, embed_dim, num_heads, stage,
                           pair, block], **SETTLE_KW).success(
         on_weights, [weights, c.model], [checkpoint, window, shift, embed_dim, num_heads],
-        **SETTLE_KW).success(model_notice, [c.model], [c.notice], **SETTLE_KW))
+        **SETTLE_KW).success(model_notice, [c.model, c.lang], [c.notice], **SETTLE_KW))
     # what a run with these settings needs (arithmetic only), then the run itself
     settled.change(on_budget, settings_inputs, [budget], **SETTLE_KW)
     then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,

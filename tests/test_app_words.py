@@ -113,3 +113,50 @@ def test_the_badge_and_the_caption_in_chinese_carry_the_same_numbers(view):
     assert (m[3], m[4]) == (e[1], e[2])
     assert panel.badge(None, "zh") == WORDS["Upload an image (or click an example) to run "
                                             "the model."]
+
+
+def test_the_language_switch_says_the_weights_notice_again(demo):
+    from app import events
+
+    lang = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
+    said = [f for f in demo.fns.values() if f.fn is events.model_notice
+            and (lang._id, "change") in [(t[0], t[1]) for t in f.targets]]
+    assert len(said) == 1
+    assert [o.elem_id for o in said[0].outputs] == ["weights-notice"]
+    assert lang in said[0].inputs
+
+
+def test_the_weights_notice_is_said_in_chinese_for_every_reason(monkeypatch, tmp_path):
+    """The random-weights notice (#weights-notice) follows the page's language: its frame, each
+    reason it gives and how to get the weights have their Chinese; only names (the variable,
+    the command, the error's own words) stay as they are."""
+    from app import events
+    from swinviz.weights import policy
+
+    def choice(**env):
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        return policy.default_weights("swin_tiny_patch4_window7_224", probe=False)
+
+    monkeypatch.setattr(policy, "cached_hub_file", lambda *a, **k: None)
+    monkeypatch.setattr(policy, "probe_hub", lambda **k: OSError("no route"))
+    monkeypatch.setattr(policy, "reason", lambda e: str(e))
+    cases = [choice(HF_HUB_OFFLINE="1", SWINVIZ_WEIGHTS=str(tmp_path / "none.pth"))]
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    cases.append(choice())  # not probed: not in the cache
+    cases.append(policy.default_weights("swin_tiny_patch4_window7_224", probe=True))
+    templates = {policy.NOTICE}
+    for c in cases:
+        assert not c.pretrained and c.notice == c.notice_in()
+        templates |= {t for t, _ in c.reasons + c.how}
+        zh = c.notice_in(lambda text, **fields: words.say("zh", text, **fields))
+        assert zh.startswith("随机权重") and "Random weights" not in zh
+        english_words = re.sub(r"`[^`]*`|SWINVIZ_WEIGHTS|HF_HUB_OFFLINE|Hugging Face|Hub|Swin|"
+                               r"checkpoint|timm|torchvision|transformers|[\w./-]*none\.pth|"
+                               r"no route", "", zh)
+        assert not re.search(r"[A-Za-z]{3,}", english_words), english_words
+    assert templates - {"{text}"} <= set(WORDS)  # every sentence of it has its Chinese
+    assert len(templates) == 7  # the frame, four reasons, two ways to get them
+    monkeypatch.setattr(events, "default_weights_choice", lambda arch: cases[0])
+    assert events.model_notice("swin-t", "zh")["value"].startswith("**随机权重")
+    assert events.model_notice("swin-t")["value"].startswith("**Random weights")

@@ -30,15 +30,37 @@ class WeightsChoice:
     source:  "hub cache", "hub", "SWINVIZ_WEIGHTS", "checkpoint folder" or "random".
     notice:  with random weights, a sentence for the page / the terminal: why, and how to get
              real ones; None otherwise.
+    reasons, how: the notice's parts, each (sentence template, its fields), so that the page
+             can say it in its language (`notice_in`).
     """
 
     weights: str | Path
     source: str
     notice: str | None = None
+    reasons: tuple = ()
+    how: tuple = ()
 
     @property
     def pretrained(self) -> bool:
         return self.weights != "random"
+
+    def notice_in(self, say=None) -> str | None:
+        """The notice with each sentence template passed through `say(template, **fields)`
+        (the page's `app.words.say` in its language; the templates are NOTICE and those of
+        `reasons` and `how`); English without it. None with pretrained weights."""
+        if self.notice is None or say is None:
+            return self.notice
+        return say(NOTICE, reasons="; ".join(say(t, **f) for t, f in self.reasons),
+                   how="".join(say(t, **f) for t, f in self.how))
+
+
+NOTICE = ("Random weights: no pretrained weights could be had ({reasons}). The windows, shift, "
+          "masks and shapes are exact, but attention, bias and the prediction mean nothing. To "
+          "use the pretrained Swin: {how}.")
+
+
+def _english(template: str, **fields) -> str:
+    return template.format(**fields)
 
 
 def _readable_file(path: Path) -> bool:
@@ -89,24 +111,25 @@ def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
     files=False: the Hub only (the page's second model: the operator's file and folder hold
     weights for the page's first one, Swin-T).
     """
-    reasons = []
+    reasons: list[tuple[str, dict]] = []  # (sentence template, its fields): `notice_in`
     try:
         repo = hub_repo(arch)
     except CheckpointError as exc:
-        repo, reasons = None, [str(exc)]
+        repo, reasons = None, [("{text}", {"text": str(exc)})]
     if repo is not None:
         if cached_hub_file(None, repo) is not None:
             return WeightsChoice("hub", "hub cache")
         if hub_offline():
-            reasons.append("they are not in the local Hugging Face cache and HF_HUB_OFFLINE is set")
+            reasons.append(("they are not in the local Hugging Face cache and HF_HUB_OFFLINE "
+                            "is set", {}))
         elif not probe:
-            reasons.append("they are not in the local Hugging Face cache")
+            reasons.append(("they are not in the local Hugging Face cache", {}))
         else:
             problem = probe_hub(repo_id=repo)
             if problem is None:
                 return WeightsChoice("hub", "hub")
-            reasons.append(f"the Hugging Face Hub could not be reached ({reason(problem)}) and "
-                           f"they are not in the local cache")
+            reasons.append(("the Hugging Face Hub could not be reached ({why}) and they are "
+                            "not in the local cache", {"why": reason(problem)}))
     named = environment.weights_file() if files else None
     if named:
         try:
@@ -116,22 +139,20 @@ def default_weights(arch: str = "swin_tiny_patch4_window7_224", *,
             usable = False
         if usable:
             return WeightsChoice(path, environment.WEIGHTS)
-        reasons.append(f"{environment.WEIGHTS}={path_text(named)} is not a readable checkpoint "
-                       "file or folder")
+        reasons.append(("{name}={path} is not a readable checkpoint file or folder",
+                        {"name": environment.WEIGHTS, "path": path_text(named)}))
     folder = environment.checkpoint_dir()
     found = list_checkpoint_files(folder) if folder and files else []
     if found:
         return WeightsChoice(found[0], "checkpoint folder")
-    how = f"run `hf download {repo or HUB_REPO} {HUB_FILE}` once with a network"
+    how = [("run `hf download {repo} {file}` once with a network",
+            {"repo": repo or HUB_REPO, "file": HUB_FILE})]
     if files:
-        how += (f", or set {environment.WEIGHTS} to a Swin checkpoint file (official, timm, "
-                f"torchvision or transformers layout)")
-    return WeightsChoice(
-        "random", "random",
-        f"Random weights: no pretrained weights could be had ({'; '.join(reasons)}). The "
-        f"windows, shift, masks and shapes are exact, but attention, bias and the prediction "
-        f"mean nothing. To use the pretrained Swin: {how}.",
-    )
+        how.append((", or set {name} to a Swin checkpoint file (official, timm, torchvision or "
+                    "transformers layout)", {"name": environment.WEIGHTS}))
+    choice = WeightsChoice("random", "random", "", tuple(reasons), tuple(how))
+    return WeightsChoice("random", "random", choice.notice_in(_english), tuple(reasons),
+                         tuple(how))
 
 
 # ------------------------------------------------------- the checkpoints a server offers by name

@@ -227,7 +227,7 @@ def figure(exp, sel) -> go.Figure:
     grid_px = tiles.shape[0] * tiles.px
     H1, W1 = maps[-1].shape
     image_px = plot_w * H1 / W1
-    between = 3.4 * t.font_size + lines_px(image_title, t.font_size) + 12
+    between = 4.6 * t.font_size + lines_px(image_title, t.font_size) + 12
     plots = grid_px + between + image_px
     f = dataclasses.replace(f, grid_frac=grid_px / plots)
     layout = dict(
