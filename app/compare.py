@@ -19,7 +19,7 @@ import gradio as gr
 from swinviz import SettingsError
 
 from .events import SHOWN
-from .panel import prediction_text
+from .panel import prediction_text, weights_text
 from .picture import query_spot, resolved_query, token_at
 from .plotting import build_plots
 from .runs import explore_image, image_source
@@ -74,7 +74,8 @@ def heading(view: View, lang: str = "en") -> str:
     return say(lang, "### {model}\n{size} px input · stage {stage}: {H}x{W} tokens, windows of "
                      "{M}x{M}, shift {s} · weights: {weights} · query ({r}, {c})",
                model=st.label, size=st.img_size, stage=exp.stage, H=H, W=W,
-               M=exp.window_size, s=exp.shift_size, weights=exp.weights, r=r, c=c)
+               M=exp.window_size, s=exp.shift_size, weights=weights_text(exp.weights, lang),
+               r=r, c=c)
 
 
 def _partner_view(view: View, image, kept: Partner | None) -> tuple[View, Partner]:

@@ -106,6 +106,16 @@ def prediction_text(exp, lang: str = "en") -> str:
     return line
 
 
+def weights_text(weights: str, lang: str = "en") -> str:
+    """The weights a model runs (`SwinTransformer.weights`: "random (seed 0)", the Hub's
+    name, a file) in the page's language: random weights and their seed said, names as
+    they are."""
+    import re
+
+    seeded = re.fullmatch(r"random \(seed (-?\d+)\)", str(weights))
+    return say(lang, "random (seed {seed})", seed=seeded[1]) if seeded else str(weights)
+
+
 def badge(view: View | None, lang: str = "en") -> str:
     """Stage and pair, device, weights in use, token grid, windows, shift (and fact 2), heads,
     the model run's time, the prediction, in the page's language (app.words)."""
@@ -128,7 +138,7 @@ def badge(view: View | None, lang: str = "en") -> str:
         say(lang, "**Heads:** {nH} x {d} channels", nH=exp.num_heads,
             d=exp.embed_dim // exp.num_heads),
         say(lang, "**Model:** {model}", model=st.label),
-        say(lang, "**Weights:** {weights}", weights=exp.weights),
+        say(lang, "**Weights:** {weights}", weights=weights_text(exp.weights, lang)),
         say(lang, "**Device:** {device}", device=exp.device),
         say(lang, "**Model run:** {ms} ms", ms=f"{view.run_ms:.0f}"),
     ]

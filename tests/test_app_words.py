@@ -103,6 +103,8 @@ def test_the_badge_and_the_caption_in_chinese_carry_the_same_numbers(view):
     numbers = lambda s: re.findall(r"\d+", s)  # noqa: E731
     assert numbers(en.split("**Model run:**")[0]) == numbers(zh.split("**模型运行：**")[0])
     assert "meaningless with random weights" in en and "随机权重下没有意义" in zh
+    assert exp.weights == "random (seed 0)"
+    assert "**Weights:** random (seed 0)" in en and "**权重：** 随机（种子 0）" in zh
     r, c = runs.resolved_query(view) if hasattr(runs, "resolved_query") else (None, None)
     cap = panel.query_caption(view, 1, "zh")
     m = re.search(r"(\d+)x(\d+) 个 token 中第 (\d+) 行、第 (\d+) 列", cap)  # app/access.py's
