@@ -49,6 +49,7 @@ from .settings import (
     ModelSettings,
     parse_settings,
 )
+from .words import say
 
 MAX_VALUE_CHARS = 200  # a link's value longer than this is not read ...
 QUERY_MAX_CHARS = 8 * MAX_QUERY_SET  # ... but a query set's: "rrr,ccc;" a patch
@@ -83,11 +84,13 @@ class Link:
 
     @property
     def note(self) -> str:
-        """One sentence for the page: "" when every value was used."""
+        """One sentence for the page, in the link's language: "" when every value was used
+        (each value left out is named with its reason, in the library's words)."""
         if not self.ignored:
             return ""
-        return ("Part of this link was left out: " + "; ".join(self.ignored) + ". The rest of "
-                "the view is as the link says.")
+        return say(str(self.values.get("lang") or "en"), "Part of this link was left out: "
+                   "{parts}. The rest of the view is as the link says.",
+                   parts="; ".join(self.ignored))
 
 
 def read_address(params: Mapping[str, str]) -> Link:

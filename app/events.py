@@ -381,9 +381,10 @@ def on_settled(values: Mapping):
 
 def on_budget(values: Mapping) -> str:
     """The budget line of the settled settings, given {component: value} (the names of
-    SETTLED)."""
+    SETTLED, and "lang": the page's language)."""
     v = by_name(values)
-    return panel.budget_line(**{name: v[name] for name in SETTLED if name in v})
+    return panel.budget_line(**{name: v[name] for name in SETTLED if name in v},
+                             lang=v.get("lang") or "en")
 
 
 def tab_texts(view, lang: str = "en") -> tuple:

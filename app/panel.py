@@ -165,10 +165,11 @@ def badge(view: View | None, lang: str = "en") -> str:
 
 def budget_line(img_size=None, window_size=None, shift_size=None, weights=None,
                 checkpoint=None, seed=0, embed_dim=None, num_heads=None, stage=1, pair=0,
-                without=None, model=None) -> str:
-    """One line for the settings panel: what a run with these settings needs against the
-    per-request limit, or why it will not run (the same sentence the run would give). The
-    parts a run leaves out (`without`) change no memory: the same tensors, other values."""
+                without=None, model=None, lang: str = "en") -> str:
+    """One line for the settings panel, in the page's language: what a run with these settings
+    needs against the per-request limit, or why it will not run (the same sentence the run
+    would give, as the library says it). The parts a run leaves out (`without`) change no
+    memory: the same tensors, other values."""
     try:
         settings = parse_settings(img_size, window_size, shift_size, weights, checkpoint, seed,
                                   embed_dim, num_heads, model)
@@ -176,9 +177,10 @@ def budget_line(img_size=None, window_size=None, shift_size=None, weights=None,
         s, p = parse_stage_pair(cfg, stage, pair)
         est = check_budget(cfg, s, p)
     except EXPECTED as exc:
-        return f"**These settings will not run:** {sentence(str(exc))}"
-    return (f"This run needs about {human(est.total)} of the {request_limit_mb():g} MB each "
-            f"request may use; its figures send about {human(est.payload)}.")
+        return say(lang, "**These settings will not run:** {why}", why=sentence(str(exc)))
+    return say(lang, "This run needs about {need} of the {limit} MB each request may use; its "
+                     "figures send about {send}.", need=human(est.total),
+               limit=f"{request_limit_mb():g}", send=human(est.payload))
 
 
 def query_caption(view: View | None, block=1, lang: str = "en") -> str:

@@ -442,7 +442,8 @@ def wire_settings(c: SimpleNamespace) -> None:
         on_weights, [weights, c.model], [checkpoint, window, shift, embed_dim, num_heads],
         **SETTLE_KW).success(model_notice, [c.model, c.lang], [c.notice], **SETTLE_KW))
     # what a run with these settings needs (arithmetic only), then the run itself
-    settled.change(on_budget, settings_inputs, [budget], **SETTLE_KW)
+    gr.on([settled.change, c.lang.change], on_budget, inputs(c, *SETTLED, "lang"), [budget],
+          **SETTLE_KW)  # (one writer; the language switch says the line again)
     then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
                                 **PAGE_RUN))
 

@@ -55,6 +55,14 @@ def test_a_bad_value_is_left_out_with_one_sentence(params, words):
     assert link.note.count(".") >= 1 and "Traceback" not in link.note
 
 
+def test_a_chinese_links_note_is_said_in_chinese():
+    """With lang=zh the note is the page's Chinese sentence around the same parts."""
+    en, zh = read_address(dict(stage="9")), read_address(dict(stage="9", lang="zh"))
+    assert zh.note.startswith("这个链接有一部分没有用上：") and "Part of" not in zh.note
+    part = en.note.removeprefix("Part of this link was left out: ").split(". The rest")[0]
+    assert part and part in zh.note
+
+
 def test_good_values_stay_beside_a_bad_one():
     link = read_address(dict(stage="2", pair="9", query="3,4", head="5"))
     assert link.values == dict(stage=2, query="3,4", head="5")

@@ -1290,8 +1290,9 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     writers = [fn for fn in demo.fns.values() if budget in fn.outputs]
     assert len(writers) == 1
     (fn,) = writers
-    ((target, event),) = fn.targets
+    (target, event), (lang, lang_event) = fn.targets  # (and the page's language switch)
     assert event == "change" and isinstance(demo.blocks[target], gr.State)
+    assert lang_event == "change" and demo.blocks[lang].label == "Language / 语言"
     assert fn.trigger_mode == "always_last"
     # the settled settings are the same however the widgets send them, and the preset they are
     def settled(*values, model="swin-t"):

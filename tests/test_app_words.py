@@ -162,3 +162,25 @@ def test_the_weights_notice_is_said_in_chinese_for_every_reason(monkeypatch, tmp
     monkeypatch.setattr(events, "default_weights_choice", lambda arch: cases[0])
     assert events.model_notice("swin-t", "zh")["value"].startswith("**随机权重")
     assert events.model_notice("swin-t")["value"].startswith("**Random weights")
+
+
+def test_the_budget_line_is_said_in_chinese_with_the_same_numbers():
+    """The settings panel's budget line follows the page's language (the language switch
+    says it again): the same sizes; a refusal's reason keeps the library's words."""
+    en, zh = (panel.budget_line(224, 7, 3, "random", lang=L) for L in ("en", "zh"))
+    assert en.startswith("This run needs about") and zh.startswith("这次运行大约需要")
+    sizes = re.findall(r"[\d.]+ [KMG]?B", en)
+    assert len(sizes) == 3 and sizes == re.findall(r"[\d.]+ [KMG]?B", zh)
+    bad = panel.budget_line("inf", lang="zh")
+    assert bad.startswith("**这些设置无法运行：**") and bad.split("**")[2].strip() == \
+        panel.budget_line("inf").split("**")[2].strip()
+
+
+def test_the_language_switch_says_the_budget_line_again(demo):
+    from app import events
+
+    lang = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
+    said = [f for f in demo.fns.values() if f.fn is events.on_budget
+            and (lang._id, "change") in [(t[0], t[1]) for t in f.targets]]  # (its one writer)
+    assert len(said) == 1 and lang in said[0].inputs
+    assert [o.elem_id for o in said[0].outputs] == ["budget"]

@@ -129,7 +129,13 @@ WORDS: dict[str, str] = {
     "Compare Swin-T · Swin V2-T": "对比 Swin-T · Swin V2-T",
     "The same image through both models, side by side: the query's attention at the same spot of the image (each model's own token grid), the position bias each block adds, and the prediction. Swin V2 computes cosine similarity times a learned temperature where Swin V1 computes q·k times 1/√d, and a small network (MLP) of log-spaced offsets gives its bias where Swin V1 reads a learned table.":
         "同一张图像送进两个模型，并排展示：查询在图像同一位置上的注意力（各用模型自己的 token 网格）、每个 block 加上的位置偏置，以及预测。Swin V1 计算 q·k 乘以 1/√d，Swin V2 改为余弦相似度乘以一个学到的温度；Swin V1 从学到的表中读取偏置，Swin V2 则由一个作用在对数间隔偏移上的小网络（MLP）给出。",
-    "random (seed {seed})": "随机（种子 {seed}）",  # the badge's weights (app.panel.weights_text)
+    "random (seed {seed})": "随机（种子 {seed}）",
+    "Part of this link was left out: {parts}. The rest of the view is as the link says.":
+        "这个链接有一部分没有用上：{parts}。其余部分按链接所说显示。",  # app.address.Link.note
+    # the settings panel's budget line (app.panel.budget_line; the reason keeps the library's words)
+    "**These settings will not run:** {why}": "**这些设置无法运行：** {why}",
+    "This run needs about {need} of the {limit} MB each request may use; its figures send about {send}.":
+        "这次运行大约需要 {need}（每个请求最多可用 {limit} MB）；它的图会发送大约 {send}。",  # the badge's weights (app.panel.weights_text)
     # the weights notice (swinviz.weights.policy: NOTICE, its reasons and how)
     "Random weights: no pretrained weights could be had ({reasons}). The windows, shift, masks and shapes are exact, but attention, bias and the prediction mean nothing. To use the pretrained Swin: {how}.":
         "随机权重：无法获得预训练权重（{reasons}）。窗口、移位、掩码和形状是准确的，但注意力、偏置和预测没有意义。要使用预训练的 Swin：{how}。",
