@@ -10,7 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-from swinviz.export import WARM, ExportError, export_warm, zip_files
+from swinviz.archive import zip_files
+from swinviz.export import WARM, ExportError, export_warm
 
 from .plotting import EXPORT_WIDTH, build_figures
 from .session import Shown, View, user_error
@@ -40,7 +41,7 @@ def _export_dir() -> Path:
 
 
 def _zip(paths, zpath: Path, root: Path | None = None) -> str:
-    """The files in one zip (`swinviz.export.zip_files`); returns its path as a string."""
+    """The files in one zip (`swinviz.archive.zip_files`); returns its path as a string."""
     return str(zip_files(paths, zpath, root))
 
 

@@ -257,8 +257,7 @@ def view_panel(c: SimpleNamespace) -> None:
                 value=[], label="What if Swin ran without…", elem_id="without",
                 info="Left out in every block, same weights: the figures show what breaks; "
                      "the prediction tab compares with Swin as it is.")
-            block = gr.Radio(session.block_choices(0), value="1", label="Block",
-                             elem_id="block")
+            block = gr.Radio(session.block_choices(0), value="1", label="Block", elem_id="block")
             head = gr.Dropdown(session.head_choices(DEFAULT_HEADS), value="0",
                                label="Attention head")
             lang = language_switch()
@@ -441,9 +440,9 @@ def wire_settings(c: SimpleNamespace) -> None:
                           pair, block], **SETTLE_KW).success(
         on_weights, [weights, c.model], [checkpoint, window, shift, embed_dim, num_heads],
         **SETTLE_KW).success(model_notice, [c.model, c.lang], [c.notice], **SETTLE_KW))
-    # what a run with these settings needs (arithmetic only), then the run itself
+    # what a run with these settings needs (one writer; a new language too), then the run
     gr.on([settled.change, c.lang.change], on_budget, inputs(c, *SETTLED, "lang"), [budget],
-          **SETTLE_KW)  # (one writer; the language switch says the line again)
+          **SETTLE_KW)
     then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
                                 **PAGE_RUN))
 

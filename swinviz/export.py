@@ -4,8 +4,9 @@ found on this machine. Used by the CLI and by the app's download button.
 One batch is one headless browser: `export_figures` opens a `kaleido.Kaleido` once (two tabs,
 without kaleido's page reload after every render), lays each figure out once as SVG and draws
 that SVG as the PNG, and closes the browser. Photographs (image traces) are handed to the
-browser already magnified by whole pixels: plotly.js would otherwise redraw them pixel by pixel
-on a canvas for every export. Those three were where the time of an export went.
+browser already magnified by whole pixels (`swinviz.export_dicts`): plotly.js would otherwise
+redraw them pixel by pixel on a canvas for every export. Those three were where the time of an
+export went. Zips of the files: `swinviz.archive`.
 """
 
 from __future__ import annotations
@@ -14,24 +15,22 @@ import asyncio
 import atexit
 import base64
 import concurrent.futures
-import io
-import math
 import os
 import queue
 import shutil
 import threading
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import plotly.graph_objects as go
 
+from .export_dicts import export_dict
+
 FORMATS = ("png", "svg")
 PAGE_FORMATS = (*FORMATS, "pdf")  # what a batch can write (pdf: the lecture's slides)
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 TABS = 2  # browser tabs rendering at once: one renders while the other reloads
-MAX_IMAGE_SIDE = 2048  # longest side of a magnified photograph handed to the browser
 RENDER_TIMEOUT_S = 120  # per figure and format
 OPEN_ATTEMPT_S = 40  # one try at starting the browser; a start that hangs is abandoned ...
 OPEN_ATTEMPTS = 2  # ... and tried again on a fresh browser process
@@ -39,7 +38,6 @@ OPEN_TIMEOUT_S = OPEN_ATTEMPTS * OPEN_ATTEMPT_S + 10  # how long a batch waits f
 CLOSE_TIMEOUT_S = 30
 SHARED_IDLE_S = 600  # the warm exporter's browser is closed after this long unused
 _LOCK = threading.Lock()  # guards the warm exporter (`warm_exporter`)
-_PNG_PREFIX = "data:image/png;base64,"
 
 
 class ExportError(RuntimeError):
@@ -78,87 +76,6 @@ def figure_size(fig: go.Figure) -> tuple[int, int]:
     meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
     t = TEMPLATES.get(meta.get("template", "default"), TEMPLATES["default"])
     return int(fig.layout.width or t.width), int(fig.layout.height or t.height)
-
-
-MAGNIFIED_KEEP_BYTES = 24 * 2**20  # magnified photographs kept for the next export: a run's
-# figures make about 10 (1.6 MB in all for a 224 px photo); their sources are kept with them
-_MAGNIFIED: dict[tuple[str, int], tuple[str, int]] = {}  # (source, min_side) -> result, LRU
-_MAGNIFIED_LOCK = threading.Lock()
-
-
-def magnified_source(source: str, min_side: int) -> tuple[str, int]:
-    """A PNG data URI magnified by a whole factor k (nearest neighbour: every pixel a k x k
-    block) so that its longer side reaches `min_side` (at most MAX_IMAGE_SIDE); returns
-    (data URI, k). Anything that is not a PNG data URI comes back as it is, with k = 1. The
-    latest results are kept (MAGNIFIED_KEEP_BYTES, sources included): the next export of the
-    same run (the figures zip again, the deck) draws the same photographs again."""
-    key = (source, min_side)
-    with _MAGNIFIED_LOCK:
-        if key in _MAGNIFIED:
-            _MAGNIFIED[key] = _MAGNIFIED.pop(key)  # the most recent last
-            return _MAGNIFIED[key]
-    out = _magnify(source, min_side)
-    with _MAGNIFIED_LOCK:
-        _MAGNIFIED[key] = out
-        while _MAGNIFIED and sum(len(k[0]) + len(v[0]) for k, v in _MAGNIFIED.items()) \
-                > MAGNIFIED_KEEP_BYTES:
-            del _MAGNIFIED[next(iter(_MAGNIFIED))]  # the least recent first
-    return out
-
-
-def _magnify(source: str, min_side: int) -> tuple[str, int]:
-    from PIL import Image
-
-    if not source.startswith(_PNG_PREFIX):
-        return source, 1
-    with Image.open(io.BytesIO(base64.b64decode(source[len(_PNG_PREFIX):]))) as im:
-        im.load()
-        side = max(im.size)
-        k = max(1, min(math.ceil(min_side / side), MAX_IMAGE_SIDE // side))
-        if k == 1:
-            return source, 1
-        big = im.resize((im.width * k, im.height * k), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    big.save(buf, format="PNG", compress_level=1)  # repeated pixels compress well anyway
-    return _PNG_PREFIX + base64.b64encode(buf.getvalue()).decode("ascii"), k
-
-
-def _axis_span(layout: dict, axis_id: str) -> float:
-    """Fraction of the figure's width the x axis `axis_id` ("x", "x2", ...) spans."""
-    axis = layout.get("xaxis" + axis_id[1:], {}) or {}
-    lo, hi = axis.get("domain", (0.0, 1.0))
-    return max(0.0, min(1.0, float(hi) - float(lo)))
-
-
-def export_dict(fig: go.Figure, width: int, cache: dict | None = None) -> dict:
-    """The figure as the dict handed to the browser for a `width`-pixel export.
-
-    Image traces (photographs given as a PNG `source`) get a copy magnified by whole pixels to
-    at least the device pixels their panel can span, and zsmooth="fast": the browser scales
-    that picture, so image pixels stay sharp squares as on screen, instead of plotly.js
-    redrawing every pixel on a canvas for each export (seconds per figure). The trace keeps
-    its place (same left/top edge, pixels k times smaller). `fig` itself is not changed.
-    """
-    cache = {} if cache is None else cache
-    d = fig.to_dict()
-    layout = d.get("layout", {})
-    for trace in d.get("data", ()):
-        src = trace.get("source")
-        if trace.get("type") != "image" or not isinstance(src, str):
-            continue
-        min_side = math.ceil(width * _axis_span(layout, trace.get("xaxis", "x")))
-        key = (src, min_side)
-        if key not in cache:
-            cache[key] = magnified_source(src, min_side)
-        big, k = cache[key]
-        if k > 1:  # left edge x0 - dx/2 stays put: x0' = x0 - dx'(k-1)/2 with dx' = dx/k
-            for c in ("x", "y"):
-                step = trace.get(f"d{c}", 1) / k
-                trace[f"d{c}"] = step
-                trace[f"{c}0"] = trace.get(f"{c}0", 0) - step * (k - 1) / 2
-            trace["source"] = big
-        trace["zsmooth"] = "fast"
-    return d
 
 
 # Trace types whose SVG holds everything the PNG shows (no WebGL canvas captured at the PNG's
@@ -507,17 +424,3 @@ class _WarmExporter:
 
 
 WARM = _WarmExporter()
-
-
-# compressed already: stored as they are (deflating a deck's PNGs again took half a second)
-STORED_SUFFIXES = frozenset({".png", ".gif", ".jpg", ".jpeg", ".webp", ".pdf", ".pptx", ".zip"})
-
-
-def zip_files(paths: Iterable[Path], zip_path: str | Path, root: Path | None = None) -> Path:
-    """Pack files into one zip, by name (by their path under `root`); returns its path."""
-    zip_path = Path(zip_path)
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for p in map(Path, paths):
-            zf.write(p, arcname=str(p.relative_to(root)) if root else p.name, compress_type=(
-                zipfile.ZIP_STORED if p.suffix.lower() in STORED_SUFFIXES else None))
-    return zip_path

@@ -491,7 +491,8 @@ def test_a_link_opens_its_view_and_the_address_follows_every_change(server, brow
         note = pg.locator("#link-note")
         note.wait_for(state="visible")
         text = note.inner_text()
-        assert text.startswith("Part of this link was left out: stage=9") and "tab=nope" in text
+        # in the link's language (lang=zh), the parts left out named as the link wrote them
+        assert text.startswith("这个链接有一部分没有用上：stage=9") and "tab=nope" in text
         assert "lang=" not in text
         # the good value is used: the page's labels and the lesson speak Chinese
         pg.wait_for_function("() => [...document.querySelectorAll('[role=tab]')]"
@@ -1483,8 +1484,16 @@ def test_the_page_speaks_chinese_and_back(server, browser):
         pg.keyboard.press("Shift+ArrowLeft")  # one window: 7 tokens, read from the badge
         pg.wait_for_function(f"() => {caption}.includes('第 {r} 行、第 {c - 7} 列')")
         pg.screenshot(path=str(ARTIFACTS / "app-62-chinese.png"), full_page=True)
+        # the page's own sentences too: the weights notice (random weights here: no network)
+        # and the settings' budget line
+        said = "(id) => (document.querySelector(id) || {}).textContent || ''"
+        pg.wait_for_function(f"() => ({said})('#weights-notice').includes('随机权重：')")
+        pg.locator("#model-settings").get_by_text("模型设置").first.click()  # (mounts #budget)
+        pg.wait_for_function(f"() => ({said})('#budget').includes('这次运行大约需要')")
         pg.locator("#lang input[value='en']").check()
         wait_badge(pg, "Stage 1, pair 0")
+        pg.wait_for_function(f"() => ({said})('#weights-notice').includes('Random weights:')")
+        pg.wait_for_function(f"() => ({said})('#budget').includes('This run needs about')")
         pg.wait_for_function("() => [...document.querySelectorAll('[role=tab]')]"
                              ".some((t) => t.textContent.trim() === '5 · Attention')")
         pg.wait_for_function("() => (document.querySelector('#fig-attention .gtitle')"

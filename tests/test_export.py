@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from swinviz import export
+from swinviz import archive, export, export_dicts
 from swinviz.figures import KINDS, make_figures
 
 needs_browser = pytest.mark.requires_browser(  # skips, or fails under CI=true (conftest.py)
@@ -43,14 +43,14 @@ def pixels(path) -> np.ndarray:
 def test_magnified_source_is_every_pixel_a_k_by_k_block():
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (3, 5, 3), dtype=np.uint8)
-    big, k = export.magnified_source(png_uri(a), 16)
+    big, k = export_dicts.magnified_source(png_uri(a), 16)
     assert k == 4  # ceil(16 / 5)
     np.testing.assert_array_equal(decode_uri(big), a.repeat(4, axis=0).repeat(4, axis=1))
-    assert export.magnified_source(png_uri(a), 5) == (png_uri(a), 1)  # big enough already
-    big, k = export.magnified_source(png_uri(a), 10**6)  # capped at MAX_IMAGE_SIDE
-    assert k == export.MAX_IMAGE_SIDE // 5 and decode_uri(big).shape == (3 * k, 5 * k, 3)
+    assert export_dicts.magnified_source(png_uri(a), 5) == (png_uri(a), 1)  # big enough already
+    big, k = export_dicts.magnified_source(png_uri(a), 10**6)  # capped at MAX_IMAGE_SIDE
+    assert k == export_dicts.MAX_IMAGE_SIDE // 5 and decode_uri(big).shape == (3 * k, 5 * k, 3)
     jpeg = "data:image/jpeg;base64,AAAA"
-    assert export.magnified_source(jpeg, 100) == (jpeg, 1)
+    assert export_dicts.magnified_source(jpeg, 100) == (jpeg, 1)
 
 
 def test_magnified_photographs_are_kept_for_the_next_export_within_their_bound(monkeypatch):
@@ -58,18 +58,18 @@ def test_magnified_photographs_are_kept_for_the_next_export_within_their_bound(m
     same object comes back), equal to a fresh one; the least recent go first once the kept
     bytes pass MAGNIFIED_KEEP_BYTES."""
     rng = np.random.default_rng(1)
-    monkeypatch.setattr(export, "_MAGNIFIED", {})
+    monkeypatch.setattr(export_dicts, "_MAGNIFIED", {})
     uris = [png_uri(rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)) for _ in range(3)]
-    first = export.magnified_source(uris[0], 60)
-    assert export.magnified_source(uris[0], 60) is first
-    assert first == export._magnify(uris[0], 60)
+    first = export_dicts.magnified_source(uris[0], 60)
+    assert export_dicts.magnified_source(uris[0], 60) is first
+    assert first == export_dicts._magnify(uris[0], 60)
     one = len(uris[0]) + len(first[0])
-    monkeypatch.setattr(export, "MAGNIFIED_KEEP_BYTES", int(2.5 * one))
+    monkeypatch.setattr(export_dicts, "MAGNIFIED_KEEP_BYTES", int(2.5 * one))
     for uri in uris[1:]:
-        export.magnified_source(uri, 60)
-    assert list(export._MAGNIFIED) == [(uris[1], 60), (uris[2], 60)]  # the oldest went
-    assert export.magnified_source(uris[0], 60) is not first and \
-        export.magnified_source(uris[0], 60) == first
+        export_dicts.magnified_source(uri, 60)
+    assert list(export_dicts._MAGNIFIED) == [(uris[1], 60), (uris[2], 60)]  # the oldest went
+    assert export_dicts.magnified_source(uris[0], 60) is not first and \
+        export_dicts.magnified_source(uris[0], 60) == first
 
 
 def test_export_dict_keeps_the_image_where_it_was():
@@ -77,7 +77,7 @@ def test_export_dict_keeps_the_image_where_it_was():
     fig = go.Figure(go.Image(source=png_uri(a), x0=0.5, y0=0.5, dx=1, dy=1))
     fig.update_layout(xaxis=dict(domain=[0, 0.5]))
     before = fig.to_dict()
-    d = export.export_dict(fig, 1600)
+    d = export_dicts.export_dict(fig, 1600)
     t = d["data"][0]
     k = 80  # the panel spans half of 1600 px: ceil(800 / 10)
     assert decode_uri(t["source"]).shape == (6 * k, 10 * k, 3)
@@ -265,7 +265,7 @@ def test_zip_files_stores_compressed_formats_and_deflates_text(tmp_path):
              "deck/t.GIF": b"GIF89a" * 100}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
-    z = export.zip_files(sorted(tmp_path.glob("deck/**/*.*")), tmp_path / "out.zip",
+    z = archive.zip_files(sorted(tmp_path.glob("deck/**/*.*")), tmp_path / "out.zip",
                          root=tmp_path / "deck")
     with zipfile.ZipFile(z) as zf:
         info = {i.filename: i for i in zf.infolist()}
@@ -276,5 +276,5 @@ def test_zip_files_stores_compressed_formats_and_deflates_text(tmp_path):
     assert kinds == {"a.png": zipfile.ZIP_STORED, "frames/f0.png": zipfile.ZIP_STORED,
                      "s.svg": zipfile.ZIP_DEFLATED, "l.pdf": zipfile.ZIP_STORED,
                      "t.GIF": zipfile.ZIP_STORED}
-    flat = export.zip_files([tmp_path / "deck" / "s.svg"], tmp_path / "flat.zip")
+    flat = archive.zip_files([tmp_path / "deck" / "s.svg"], tmp_path / "flat.zip")
     assert zipfile.ZipFile(flat).namelist() == ["s.svg"]
