@@ -290,7 +290,7 @@ COPY_JS = """() => {
 # A link's tab, on the page's side. The first server step selects it (`on_address`), but with
 # the CPU busy Gradio's tabs can lose that selection while the page mounts (the first tab shown
 # instead; seen in the browser tests under load, with or without this session's other
-# changes). Once the link's run has answered (the badge names its stage), unless a person has
+# changes). Once the link's run has answered (the model's image is shown), unless a person has
 # picked a tab by then, the page selects the link's tab itself as a click would: its button in
 # the tab bar, or its item in the "More tabs" menu (the tabs that do not fit, in page order).
 def link_tab_js() -> str:
@@ -322,8 +322,9 @@ def link_tab_js() -> str:
   const t0 = Date.now();
   const check = () => {  // done: window.swinvizLinkTabDone
     if (picked || Date.now() - t0 > 120000) { window.swinvizLinkTabDone = true; return; }
-    const badge = document.querySelector('#badge');
-    const ran = badge && /Stage \\d/.test(badge.innerText);
+    // the link's run has answered: the model's image is there (in any language; the badge's
+    // words are the page's language's)
+    const ran = !!document.querySelector('#query-image img[src]');
     if (ran && window.swinvizLinkTab()) window.swinvizLinkTabDone = true;
     else setTimeout(check, 250);
   };
