@@ -64,12 +64,21 @@ def _exporting(out: Path, write):
         raise user_error(f"Could not export the figures ({type(exc).__name__}: {exc}).") from None
 
 
-def _progress_steps(progress, total: int, start: float = 0.1):
+PROGRESS_EVERY_S = 0.3  # a download's progress bar moves at most this often: each move is a
+# message to the page and a redraw there, on the CPU the export itself needs
+
+
+def _progress_steps(progress, total: int, start: float = 0.1, every_s: float = PROGRESS_EVERY_S):
+    """A callback for each file written that moves `progress` (Gradio's bar) from `start`
+    towards 0.95, at most once per `every_s` seconds."""
     done: list[str] = []
+    last = [float("-inf")]
 
     def step(name: str) -> None:
         done.append(name)
-        if progress is not None:
+        now = time.monotonic()
+        if progress is not None and now - last[0] >= every_s:
+            last[0] = now
             progress(start + (0.95 - start) * min(1.0, len(done) / total), desc=f"Writing {name}")
 
     return step

@@ -269,6 +269,8 @@ def fake_export(monkeypatch):
                 else:
                     p.write_text(f"{kind} {fmt} {width}")
                 paths.append(p)
+                if kwargs.get("progress"):
+                    kwargs["progress"](p.name)
         return paths
 
     monkeypatch.setattr(exports, "export_warm", export_figures)
@@ -284,6 +286,21 @@ def test_download_zips_all_ten_as_png_and_svg(view, fake_export):
     assert zipfile.ZipFile(path).read("attention.svg") == b"attention svg 1600"
     with Image.open(zipfile.ZipFile(path).open("attention.png")) as im:
         assert im.width == 16
+
+
+def test_a_downloads_progress_moves_at_most_once_per_interval(view, fake_export, monkeypatch):
+    """Every file written is counted, but the page's bar moves at most once per
+    PROGRESS_EVERY_S (each move is a message to the page and a redraw there, on the CPU the
+    export needs); it only moves forward, and it moves at once for the first file."""
+    clock = iter(0.125 * i for i in range(1000))  # 1/8 s between two files
+    monkeypatch.setattr(exports.time, "monotonic", lambda: next(clock))
+    moves = []
+    exports.download(view, Shown(1, 0), progress=lambda f, desc="": moves.append((f, desc)))
+    writes = [m for m in moves if m[1].startswith("Writing")]
+    files = 2 * len(KINDS)
+    assert len(writes) == -(-files // 3)  # 0.3 s apart: the first file, then every third
+    assert writes[0][1] == f"Writing {KINDS[0]}.png"
+    assert [f for f, _ in writes] == sorted(f for f, _ in writes)
 
 
 def test_download_without_a_browser_is_a_message(view, fake_export, monkeypatch):

@@ -182,6 +182,27 @@ def test_the_pngs_are_plotlys_own_pngs(figures, batch, tmp_path):
 
 
 @needs_browser
+def test_a_kaleido_without_the_tab_hooks_draws_the_same_png(figures, batch):
+    """Where kaleido's tabs are not reachable as `_raster` expects, the PNG is drawn through a
+    plotly figure of the SVG instead: the same pixels as the batch's PNG."""
+    _, _, out = batch
+
+    class OnlyCalcFig:  # a kaleido with its public calc_fig and nothing else
+        def __init__(self, k):
+            self.calc_fig = k.calc_fig
+
+    w0, h0 = export.figure_size(figures["regions"])
+    with export.Exporter() as ex:
+        ex._opened.result(timeout=export.OPEN_TIMEOUT_S)
+        png = asyncio.run_coroutine_threadsafe(export._raster(
+            OnlyCalcFig(ex._kaleido), (out / "regions.svg").read_bytes(), w0, h0, 1600 / w0),
+            ex._loop).result(timeout=export.RENDER_TIMEOUT_S)
+    with Image.open(io.BytesIO(png)) as im:
+        drawn = np.asarray(im.convert("RGBA"), dtype=np.int16)
+    np.testing.assert_array_equal(drawn, pixels(out / "regions.png"))
+
+
+@needs_browser
 def test_one_exporter_serves_several_batches(figures, tmp_path):
     with export.Exporter() as ex:
         small = ex.export({"regions": figures["regions"]}, tmp_path / "a", "png", width=800)
