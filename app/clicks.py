@@ -439,28 +439,33 @@ def page_pack(params: Mapping[str, str]) -> str:
     return json.dumps(pack, separators=(",", ":"))
 
 
-async def page_pack_route(request: Request) -> Response:
-    """GET PAGE_PACK_PATH: `page_pack` over HTTP. 200 with the pack's JSON; else a JSON
-    {"error": sentence}: 400 for a bad request, 410 for a run (or pack) the server does not
-    hold. The pack is made in a worker thread."""
+async def _answered(make, arg, what: str, failed: str) -> Response:
+    """`make(arg)` (in a worker thread) as the page's answer: 200 with its JSON text; else a
+    JSON {"error": sentence} the page shows: 400 for a bad request (ValueError), 410 for a
+    run the server no longer holds (LookupError), 500 with `failed` for anything else (a bug,
+    its traceback logged as `what` failed)."""
     try:
-        text = await run_in_threadpool(page_pack, dict(request.query_params))
+        text = await run_in_threadpool(make, arg)
     except LookupError as exc:
         return JSONResponse({"error": str(exc)}, status_code=410)
     except ValueError as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     except Exception:  # a bug: a sentence for the page, the traceback for the log
-        log.exception("page pack request failed")
-        return JSONResponse({"error": "The server could not send this figure's numbers; its "
-                                      "clicks go to the server."}, status_code=500)
+        log.exception("%s failed", what)
+        return JSONResponse({"error": failed}, status_code=500)
     return Response(text, media_type="application/json")
 
 
+async def page_pack_route(request: Request) -> Response:
+    """GET PAGE_PACK_PATH: `page_pack` over HTTP (answers as `_answered`): the pack's JSON."""
+    return await _answered(page_pack, dict(request.query_params), "page pack request",
+                           "The server could not send this figure's numbers; its clicks go to "
+                           "the server.")
+
+
 async def page_flow_route(request: Request) -> Response:
-    """POST PAGE_FLOW_PATH: `page_flow` over HTTP. 200 with the figure's JSON; else a JSON
-    {"error": sentence} the page shows: 400 for a bad request, 410 for a run the server no
-    longer holds. The body is read only up to its limit; the figure is drawn in a worker
-    thread."""
+    """POST PAGE_FLOW_PATH: `page_flow` over HTTP (answers as `_answered`): the figure's JSON.
+    The body is read only up to its limit (413 past it)."""
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -468,14 +473,5 @@ async def page_flow_route(request: Request) -> Response:
             break
     if len(body) > PAGE_FLOW_MAX_BYTES:  # too large: refused as every route refuses it
         return JSONResponse({"error": page_flow_too_long()}, status_code=413)
-    try:
-        text = await run_in_threadpool(page_flow, body)
-    except LookupError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=410)
-    except ValueError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
-    except Exception:  # a bug: a sentence for the page, the traceback for the log
-        log.exception("page flow request failed")
-        return JSONResponse({"error": "The server could not draw this figure; the next click "
-                                      "tries again."}, status_code=500)
-    return Response(text, media_type="application/json")
+    return await _answered(page_flow, body, "page flow request",
+                           "The server could not draw this figure; the next click tries again.")

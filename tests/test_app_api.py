@@ -381,6 +381,29 @@ def test_the_page_pack_route_answers_with_the_pack_or_a_sentence(server, images)
     assert _post(url, b"{}")[0] == 405
 
 
+def test_the_pages_routes_answer_a_bug_with_a_sentence(server, monkeypatch, caplog):
+    """A failure in drawing a click's figure or pack (a bug) is a 500 with the page's sentence,
+    never a traceback; the traceback goes to the server's log."""
+    from app import clicks
+    from app.instant import PAGE_PACK_PATH
+
+    def bug(*_):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(clicks, "page_pack", bug)
+    monkeypatch.setattr(clicks, "page_flow", bug)
+    base = server.rstrip("/")
+    for (status, text), needle in (
+            (_post(base + PAGE_PACK_PATH + "?run=x", None, method="GET"), "its clicks go to"),
+            (_post(base + clicks.PAGE_FLOW_PATH, b"{}"), "the next click tries again")):
+        assert status == 500
+        msg = json.loads(text)["error"]
+        assert needle in msg and "Traceback" not in msg and "a bug" not in msg
+    failed = [r for r in caplog.records if r.exc_info and "failed" in r.getMessage()]
+    assert {r.getMessage() for r in failed} == {"page pack request failed",
+                                                "page flow request failed"}
+
+
 def test_target_names_the_class_the_evidence_figure_explains(client, images):
     """Issue 27: /explore's `target` (a class index or an ImageNet name; empty: the top class)
     is the class of the evidence figure; a bad one is the sentence, before any run."""
