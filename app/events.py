@@ -180,7 +180,8 @@ def on_redraw(values: Mapping):
 def on_language(values: Mapping):
     """The page's language changed, given {component: value} (SHOWN, "stage", "pair"): the
     figures, every tab's text, the badge, the query's caption and the pair, block and head
-    pickers' names in it, no model run; before a run, the badge and the pickers."""
+    pickers' names in it, no model run; before a run, the pickers (the badge before a run:
+    `panel.pre_run_badge_js`, on the page)."""
     named = by_name(values)
     view, shown = Shown.of(named)
     L = shown.lang
@@ -190,7 +191,7 @@ def on_language(values: Mapping):
             n = get_config(ARCH).stage(int(stage)).num_heads
         except (ValueError, TypeError, KeyError, IndexError):
             n = get_config(ARCH).stage(1).num_heads
-        return (*(gr.skip() for _ in (*KINDS, *TAB_NAMES)), panel.badge(None, L), gr.skip(),
+        return (*(gr.skip() for _ in (*KINDS, *TAB_NAMES)), gr.skip(), gr.skip(),
                 gr.update(choices=session.pair_choices(stage, L)),
                 gr.update(choices=session.block_choices(pair, lang=L)),
                 gr.update(choices=session.head_choices(n, L)))

@@ -116,11 +116,14 @@ def weights_text(weights: str, lang: str = "en") -> str:
     return say(lang, "random (seed {seed})", seed=seeded[1]) if seeded else str(weights)
 
 
+PRE_RUN = "Upload an image (or click an example) to run the model."  # the badge before a run
+
+
 def badge(view: View | None, lang: str = "en") -> str:
     """Stage and pair, device, weights in use, token grid, windows, shift (and fact 2), heads,
     the model run's time, the prediction, in the page's language (app.words)."""
     if view is None:
-        return say(lang, "Upload an image (or click an example) to run the model.")
+        return say(lang, PRE_RUN)
     exp, st = view.exp, view.settings
     H, W = exp.grid
     M, s = exp.window_size, exp.shift_size
@@ -216,3 +219,20 @@ def _query_set(view: View, lang: str) -> str:
                            "one again to take it out; a plain click starts a new set.",
                      patches=shown, more=f" … (+{len(view.added) - 8})"
                      if len(view.added) > 8 else "")
+
+
+def pre_run_badge_js() -> str:
+    """The page's language switch, on the page's side, for the badge before a run: the badge
+    in the new language where it still says PRE_RUN (in any language), else as it is (a run's
+    badge: `app.events.on_language` says it again from the server). Said on the page at the
+    switch, not by the server: a server's answer written before the run had answered could
+    arrive after it and put PRE_RUN over the run's badge (a link with lang=zh did, 1 in 8
+    under load)."""
+    import json
+
+    from swinviz.lesson import languages
+
+    said = {code: say(code, PRE_RUN) for code in languages()}
+    return ("(lang, shown) => { const said = SAID; return Object.values(said).includes("
+            "(shown || '').trim()) ? (said[lang] || said.en) : shown; }"
+            ).replace("SAID", json.dumps(said, ensure_ascii=False))

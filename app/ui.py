@@ -459,19 +459,19 @@ def wire_view(c: SimpleNamespace) -> None:
                        api_visibility="private", trigger_mode="always_last", **DRAW_KW)
         redrawn.success(panel.query_caption, [view, block, c.lang], [query_md], **PRIVATE)
         compare.follow(c, redrawn)
-    # the page's language: the figures and the tabs' texts again, in it (no model run)
+    # the page's language: the figures and the tabs' texts again, in it (no model run); the
+    # badge before a run on the page itself (`panel.pre_run_badge_js` says why)
     c.lesson.lang.change(on_language, inputs(c, *SHOWN, "stage", "pair"),
                          [*fig_outputs, *c.tab_mds, c.badge, query_md, c.pair, block, head],
                          api_visibility="private", trigger_mode="always_last", **DRAW_KW)
+    c.lesson.lang.change(None, [c.lesson.lang, c.badge], [c.badge], js=panel.pre_run_badge_js(),
+                         **PRIVATE)
     # A click: the page redraws the attention figure itself at once (app/instant.js) and
-    # says so in its click message (set by PICK_JS); the server learns the query and sends
-    # the rest.
+    # says so in its click message (set by PICK_JS); the server learns the query and sends it.
     # With the flow tab open the page asks for the flow figure itself at the click
-    # (PAGE_FLOW_PATH, below) and draws it on the figure shown; where it cannot (no page
-    # meta on the figure yet) it draws the JSON text the server sends to `flow_text`
-    # (Gradio's Plot would build a new plot twice).
-    # A click is a direct request, not queued (docs/performance.md: the queue's join and
-    # event stream); clicks.pick_query_page bounds how many run at once (CLICK_CONCURRENCY).
+    # (PAGE_FLOW_PATH) and draws it; where it cannot (no page meta on the figure yet) it draws
+    # the JSON text the server sends to `flow_text` (Gradio's Plot would plot twice). A click
+    # is a direct request (docs/performance.md); clicks.pick_query_page bounds how many run.
     message = gr.Textbox("", visible=False, label="click message")
     name_components(dict(message=message))
     flow_text = gr.Textbox("", visible=False, label="flow figure for the page")

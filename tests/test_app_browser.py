@@ -1503,6 +1503,32 @@ def test_the_page_speaks_chinese_and_back(server, browser):
         pg.close()
 
 
+def test_the_badge_before_a_run_follows_the_language(server, browser):
+    """Before a run the page says the badge in the language picked (its own event,
+    `app.panel.pre_run_badge_js`), and back; after a run the switch says the run's badge
+    (the server's), never the words before a run."""
+    from app import panel
+
+    pg = browser.new_page(viewport={"width": 1440, "height": 1000})
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        pg.goto(server)
+        pg.wait_for_selector("#image-input")
+        wait_badge(pg, panel.badge(None, "en"))
+        pg.locator("#lang input[value='zh']").check()
+        wait_badge(pg, panel.badge(None, "zh"))
+        pg.locator("#lang input[value='en']").check()
+        wait_badge(pg, panel.badge(None, "en"))
+        pg.goto(server + "?example=cat&lang=zh")
+        wait_badge(pg, "第 1 阶段，第 0 对")
+        pg.locator("#lang input[value='en']").check()
+        wait_badge(pg, "Stage 1, pair 0")
+        pg.locator("#lang input[value='zh']").check()
+        wait_badge(pg, "第 1 阶段，第 0 对")
+    finally:
+        pg.close()
+
+
 def test_shift_clicks_sum_the_attention_of_a_query_set(server, browser):
     """Issue 25, several patches at once: a link opens a query set ("r,c;r,c"); a shift-click
     adds a patch to it and another takes it out again, the attention figure showing the set's

@@ -184,3 +184,28 @@ def test_the_language_switch_says_the_budget_line_again(demo):
             and (lang._id, "change") in [(t[0], t[1]) for t in f.targets]]  # (its one writer)
     assert len(said) == 1 and lang in said[0].inputs
     assert [o.elem_id for o in said[0].outputs] == ["budget"]
+
+
+def test_before_a_run_the_page_says_the_badge_again_not_the_server(demo):
+    """Before a run the language switch's server answer leaves the badge alone: an answer
+    made before a link's run had answered could arrive after the run's and put "Upload an
+    image" over the run's badge (`?example=cat&lang=zh` did, 1 in 8 under 4 CPU hogs). The
+    page's own event says the badge before a run in the new language (`panel.pre_run_badge_js`;
+    its effect on the page: test_app_browser.py)."""
+    from app import events
+
+    lang = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
+    badge = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "badge")
+    on_lang = [f for f in demo.fns.values() if f.fn is events.on_language]
+    assert len(on_lang) == 1 and (lang._id, "change") in [t[:2] for t in on_lang[0].targets]
+    values = {comp: getattr(comp, "value", None) for comp in on_lang[0].inputs}  # as built
+    values.update({comp: "zh" for comp in on_lang[0].inputs if comp is lang})
+    assert [v for c, v in values.items() if isinstance(c, gr.State)] == [None]  # no run yet
+    out = events.on_language(values)
+    assert out[[o._id for o in on_lang[0].outputs].index(badge._id)] == gr.skip()
+    page = [f for f in demo.fns.values() if f.fn is None and f.js == panel.pre_run_badge_js()]
+    assert len(page) == 1 and [o._id for o in page[0].outputs] == [badge._id]
+    assert [i._id for i in page[0].inputs] == [lang._id, badge._id]
+    assert (lang._id, "change") in [t[:2] for t in page[0].targets]
+    js = panel.pre_run_badge_js()
+    assert panel.badge(None, "zh") in js and panel.badge(None, "en") in js
