@@ -145,6 +145,44 @@ def test_words_say_what_this_stage_does(explorations):
             "patches").body[1]
 
 
+def test_sentences_hold_for_one_window_a_single_token_and_a_padded_grid(explorations):
+    """Stage 4 at 224 px cuts its 7x7 grid into "1 window" (not "1 windows"), has no mask to
+    leave out because it has no shift, and its notes do not promise a shift and a mask; the
+    6x6 example's last stage is one token, not "every token attends to every other"; a padded
+    grid is cut as its padded size (the windows counted are the padded grid's)."""
+    s4 = Lesson(explorations["stage 4"])
+    assert s4.text("windows").body[0].startswith("Block 0 cuts the 7×7 grid into 1 window of ")
+    assert "with no shift there is no mask" in s4.text("whatif").body[0]
+    assert "shift and mask" not in s4.text("v2").notes
+    assert "shift and mask" in Lesson(explorations["stage 1"]).text("v2").notes
+    for code, one, every in (("en", "a single token", "every other"),
+                             ("zh", "只有一个 token", "所有其他")):
+        last = " ".join(Lesson(explorations["6x6"], lang=code).text("last").body)
+        assert one in last and every not in last, (code, last)
+        last = " ".join(Lesson(explorations["stage 1"], lang=code).text("last").body)
+        assert every in last and one not in last, (code, last)
+    # the 6x6 example's window is M = 3: its index is the small example, drawn once
+    six = Lesson(explorations["6x6"])
+    k = [s.name for s in STEPS].index("relpos")
+    assert not any(line.startswith(("Left", "Right")) for line in six.text("relpos").body)
+    assert [t.type for t in six.visual(k).data] == ["heatmap"]
+    assert [t.type for t in Lesson(explorations["stage 1"]).visual(k).data] == ["heatmap"] * 2
+    pad = Lesson(explorations["padded"])
+    n = pad.numbers
+    assert (n.H, n.Hp) == (50, 56) and n.nW == 64
+    assert pad.text("windows").body[0].startswith("Block 0 cuts the 56×56 grid into 64 windows")
+    assert "50×50 is not a multiple of 7" in " ".join(pad.text("windows").body)
+    zh = Lesson(explorations["padded"], lang="zh").text("windows").body[0]
+    assert "56×56 网格划分成 64 个" in zh
+    # the cost the blocks compute: W-MSA's formula on the padded grid, counted here
+    C, M, hw = 96, 7, 56 * 56
+    run = 4 * hw * C * C + 2 * M * M * hw * C  # 145 108 992
+    cost = " ".join(pad.text("cost").body)
+    assert "padded to 56×56, so W-MSA computes 145 M" in cost and "2500 tokens only" in cost
+    assert n.wmsa_run == run
+    assert "padded" not in " ".join(Lesson(explorations["stage 1"]).text("cost").body)
+
+
 def test_every_step_draws_at_every_stage_in_every_language(explorations):
     """Each step's slide: 1920x1080, every text at least MIN_PX (cell numbers too), the
     random-weights badge where the picture shows learned numbers; its picture alone too."""
@@ -224,8 +262,32 @@ def test_wrapping_keeps_chinese_punctuation_and_long_code():
 
     lines = wrap("区域 id 相同的 token 在移位前是相邻的。" * 3, 30, 400)
     assert all(not line.startswith(("。", "，")) for line in lines) and len(lines) > 1
+    # a number keeps its unit, a block its number, an opening bracket what it opens
+    for text, max_px in (("全局注意力的代价是 2 G，窗口注意力是 145 M，少了 13.8 倍", 300),
+                         ("温度（最大值为 100）在 softmax 之前（res-post-norm）乘上去", 170),
+                         ("the score of block 1 is the one after the shift of block 0", 200)):
+        lines = wrap(text, 24, max_px)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost
+        assert len(lines) > 2, lines
+        for line in lines:
+            assert not line.endswith(("（", "block", " M")) and not line.startswith(
+                ("M", "G", "1 ", "0")), lines
     code = wrap_code("attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)", 58)
     assert code == ["attn_mask = mask_windows.unsqueeze(1)", "        - mask_windows.unsqueeze(2)"]
+    # a title of two lines in two halves, not a word left alone under a full line
+    from swinviz.lesson.text import wrap_even
+    title = "mask of window 63 (-100 dark, 0 light)"
+    assert wrap(title, 26, 420)[-1] == "0 light)"
+    assert wrap_even(title, 26, 420) == ["mask of window 63", "(-100 dark, 0 light)"]
+    # outside brackets where it can; a comment on a line of its own, above its code
+    assert wrap_code("rel = coords.flatten(1)[:, :, None] - coords.flatten(1)[:, None, :]",
+                     61) == ["rel = coords.flatten(1)[:, :, None]",
+                             "        - coords.flatten(1)[:, None, :]"]
+    assert wrap_code("rel = rel.permute(1, 2, 0) + (M - 1)  # offsets from 0 to 2M-2", 40) == [
+        "# offsets from 0 to 2M-2", "rel = rel.permute(1, 2, 0) + (M - 1)"]
+    assert wrap_code("    x = f(a)  # " + "word " * 12, 30) == [
+        "    # word word word word word", "    # word word word word word", "    # word word",
+        "    x = f(a)"]
 
 
 # ------------------------------------------------------------------------------ the deck
@@ -361,3 +423,14 @@ def test_the_v2_step_counts_the_blocks_of_real_v1_and_v2_models(explorations):
         flat = " ".join(str(v) for col in cells[0] for v in col).replace(" ", "")
         for n in (sum(p.numel() for p in v1.parameters()), sum(p.numel() for p in v2.parameters())):
             assert str(n) in flat, (code, n)
+
+
+def test_the_readme_names_the_decks_first_and_last_slide():
+    """README's lecture section names the files `lecture` writes: its first and last slide."""
+    from pathlib import Path
+
+    from swinviz.lesson import lecture_files
+
+    slides = [f for f in lecture_files() if f.endswith(".png")]
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"`{slides[0]}` ... `{slides[-1]}`" in readme, (slides[0], slides[-1])

@@ -13,7 +13,7 @@ import numpy as np
 from ..figures._core import canvas
 from ..figures._core.palette import QUERY_COLOR
 from . import i18n
-from .text import wrap
+from .text import wrap_even
 from .theme import MIN_PX, Theme
 
 
@@ -66,7 +66,7 @@ def grid_axes(layout: dict, c: Ctx, i: int, dom, rows: tuple[float, float],
         layout["yaxis" + ya[1:]].update(scaleanchor=xa, scaleratio=1, constrain="domain")
         layout["xaxis" + xa[1:]].update(constrain="domain")
     if title:
-        lines = wrap(title, MIN_PX + 2, max((x1 - x0) * bw, 160) + 40)
+        lines = wrap_even(title, MIN_PX + 2, max((x1 - x0) * bw, 160) + 40)
         layout.setdefault("annotations", []).append(dict(
             text="<br>".join(lines), xref="paper", yref="paper", x=(x0 + x1) / 2, y=y1 + 0.01,
             xanchor="center", yanchor="bottom", showarrow=False,
@@ -85,6 +85,14 @@ def line_trace(xs, ys, axes, color: str, width: float, name: str = "") -> dict:
     return dict(type="scatter", x=xs, y=ys, mode="lines", xaxis=axes[0], yaxis=axes[1],
                 line=dict(color=color, width=width), hoverinfo="skip", showlegend=False,
                 name=name)
+
+
+def frame(rows: tuple[float, float], cols: tuple[float, float], axes, color: str,
+          width: float = 2.0) -> dict:
+    """An outline round the cells [r0, r1) x [c0, c1): a panel whose dark cells would
+    otherwise melt into a dark slide (the mask's -100) keeps its edge."""
+    (r0, r1), (c0, c1) = rows, cols
+    return line_trace([c0, c1, c1, c0, c0], [r0, r0, r1, r1, r0], axes, color, width)
 
 
 def window_lines(H: int, W: int, M: int, offset: int, axes, color: str,
@@ -126,6 +134,27 @@ def heat(z, axes, *, colorscale, zmin, zmax, r0: int = 0, c0: int = 0, text=None
         d["texttemplate"] = "%{text}"
         d["textfont"] = dict(size=MIN_PX)
     return d
+
+
+def _cells(layout: dict, axes) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Panel `axes`' cells as paper fractions ((x0, x1), (y0, y1)) (`grid_axes` set them)."""
+    xa, ya = axes
+    return (tuple(layout["xaxis" + xa[1:]]["domain"]),
+            tuple(layout["yaxis" + ya[1:]]["domain"]))
+
+
+def bar_beside(layout: dict, axes, **kw) -> dict:
+    """`heat`'s colorbar: right of panel `axes`' cells and as tall as them."""
+    (_, x1), (y0, y1) = _cells(layout, axes)
+    return dict(x=x1 + 0.012, y=y1, yanchor="top", len=y1 - y0, **kw)
+
+
+def bar_under(layout: dict, axes, **kw) -> dict:
+    """`heat`'s colorbar, lying under panel `axes`' cells and as wide as them: for a panel with
+    another right beside it (a bar between the two would run into the second)."""
+    (x0, x1), (y0, _) = _cells(layout, axes)
+    return dict(orientation="h", x=(x0 + x1) / 2, xanchor="center", y=y0 - 0.025,
+                yanchor="top", len=x1 - x0, thickness=18, **kw)
 
 
 def numbers_fit(cells: int, panel_px: float, digits: int = 2) -> bool:

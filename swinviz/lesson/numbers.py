@@ -102,6 +102,12 @@ class LessonNumbers(Facts):
         return self.msa / self.wmsa
 
     @property
+    def wmsa_run(self) -> int:
+        """Ω(W-MSA) of what the blocks compute: on the padded Hp x Wp grid (the formula, like
+        the reference's flops(), counts the image's h x w tokens only)."""
+        return _cost.wmsa_flops(self.Hp, self.Wp, self.C, self.M)
+
+    @property
     def last_fits(self) -> bool:
         """The last stage's grid fits in one window, or it does not shift (its title says
         "one window, no shift")."""

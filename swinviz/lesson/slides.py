@@ -60,7 +60,8 @@ def _remap(layout: dict, data: list, x: tuple[float, float], y: tuple[float, flo
         if bar is not None:
             bar["x"] = fx(bar.get("x", 1.02))
             bar["y"] = fy(bar.get("y", 0.5))
-            bar["len"] = bar.get("len", 1.0) * (y[1] - y[0])
+            across = x if bar.get("orientation") == "h" else y  # a bar's length runs along
+            bar["len"] = bar.get("len", 1.0) * (across[1] - across[0])
 
 
 class Lesson:

@@ -1,18 +1,24 @@
 """Breaking the lesson's text into lines by measured width: words at spaces, Chinese between any
-two characters (a CJK character is one em wide), code before an operator."""
+two characters (a CJK character is one em wide), code before an operator. Some things are never
+broken: a number from its unit ("145 M"), a block, stage, pair or head from its number
+("block 1"), closing punctuation from what it follows, an opening bracket from what it opens."""
 
 from __future__ import annotations
 
 import re
+import textwrap
 
 from ..figures._core.text import text_px
 
 CJK = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]")
-TOKEN = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f"
+TOKEN = re.compile(r"\d[\d.,]*\s(?:[KMGT]|px)(?![A-Za-z])"  # a number and its unit
+                   r"|(?:block|stage|pair|head)\s\d+"  # a thing and its number
+                   r"|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f"
                    r"\uff00-\uffef]+|\s+")
 
 
-NO_BREAK_BEFORE = set("，。：；、！？）」』")  # Chinese punctuation stays with what it follows
+NO_BREAK_BEFORE = set("，。：；、！？）」』”’》】")  # stays with what it follows
+NO_BREAK_AFTER = set("（「『“‘《【")  # an opening bracket goes to the line of what it opens
 
 
 def width_px(text: str, size: float) -> float:
@@ -23,13 +29,15 @@ def width_px(text: str, size: float) -> float:
 
 
 def wrap(text: str, size: float, max_px: float) -> list[str]:
-    """`text` in lines of at most `max_px`: broken at spaces, and between CJK characters."""
+    """`text` in lines of at most `max_px`: broken at spaces, and between CJK characters
+    (never inside the pieces the module's docstring names)."""
     lines, cur = [], ""
     for tok in TOKEN.findall(text):
-        if (cur and not tok.isspace() and tok not in NO_BREAK_BEFORE
-                and width_px(cur + tok, size) > max_px):
-            lines.append(cur.rstrip())
-            cur = ""
+        if (cur.strip(" " + "".join(NO_BREAK_AFTER)) and not tok.isspace()
+                and tok not in NO_BREAK_BEFORE and width_px(cur + tok, size) > max_px):
+            carry = cur[-1] if cur[-1] in NO_BREAK_AFTER and cur[:-1].strip() else ""
+            lines.append(cur[:len(cur) - len(carry)].rstrip())
+            cur = carry
         if not (tok.isspace() and not cur):
             cur += tok
     if cur.strip():
@@ -37,17 +45,58 @@ def wrap(text: str, size: float, max_px: float) -> list[str]:
     return lines
 
 
+def wrap_even(text: str, size: float, max_px: float) -> list[str]:
+    """`wrap`, in as few lines, each about as long as the others: a title that needs two
+    lines gets two halves, not one full line and a word left alone under it."""
+    lines = wrap(text, size, max_px)
+    if len(lines) < 2:
+        return lines
+    lo, hi = 0.0, max_px  # the narrowest width that keeps the same number of lines
+    for _ in range(12):
+        mid = (lo + hi) / 2
+        if len(wrap(text, size, mid)) == len(lines):
+            hi = mid
+        else:
+            lo = mid
+    return wrap(text, size, hi)
+
+
+CODE_BREAKS = (" = ", " - ", ", ", " + ", " * ")
+
+
+def _depth(text: str) -> list[int]:
+    """The bracket depth before each character of `text`."""
+    out, d = [], 0
+    for ch in text:
+        out.append(d)
+        d += (ch in "([{") - (ch in ")]}")
+    return out
+
+
 def wrap_code(line: str, max_chars: int) -> list[str]:
-    """A code line longer than `max_chars` broken before its last " = ", " - ", ", " or " + "
-    that fits, the rest indented under it."""
+    """A code line longer than `max_chars` broken before its last " = ", " - ", ", ", " + " or
+    " * " that fits, outside brackets where one does (inside them only where none does), the
+    rest indented under it; a comment after the code goes on a line of its own above it,
+    broken at spaces."""
+    if len(line) <= max_chars:
+        return [line]
+    code, sep, comment = line.partition("  # ")
+    indent = line[:len(line) - len(line.lstrip())]
+    if sep and code.strip():
+        return [*wrap_code(f"{indent}# {comment}", max_chars), *wrap_code(code, max_chars)]
+    if line.lstrip().startswith("#"):
+        return textwrap.wrap(line.lstrip()[1:].strip(), max_chars,
+                             initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ",
+                             break_long_words=False, break_on_hyphens=False) or [line]
     out = []
     while len(line) > max_chars:
-        cut = max(line.rfind(sep, 0, max_chars) for sep in (" = ", " - ", ", ", " + ", " * "))
-        if cut <= 8:
+        depth = _depth(line)
+        cuts = [i for b in CODE_BREAKS for i in range(8, max_chars - len(b) + 1)
+                if line.startswith(b, i)]
+        outside = [i for i in cuts if depth[i] == 0]
+        if not cuts:
             break
+        cut = max(outside or cuts)
         out.append(line[:cut + 1].rstrip())
         line = "        " + line[cut + 1:].lstrip()
     return out + [line]
-
-
-

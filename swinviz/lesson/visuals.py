@@ -25,7 +25,10 @@ from .canvas import (
     TWO,
     Ctx,
     axes_names,
+    bar_beside,
+    bar_under,
     crop,
+    frame,
     grid_axes,
     heat,
     image_trace,
@@ -69,7 +72,7 @@ def cost(c: Ctx, layout: dict) -> list:
     layout["barmode"] = "stack"
     layout["showlegend"] = True
     layout["legend"] = dict(orientation="h", x=0, y=0.9, xanchor="left", yanchor="bottom",
-                            font=dict(size=MIN_PX))
+                            font=dict(size=MIN_PX), traceorder="normal")  # as the bars read
     notes = layout.setdefault("annotations", [])
     for k, name in enumerate((c.ui("global"), c.ui("windowed"))):
         notes.append(dict(text=f"<b>{name}</b>: {si(g[k] * 1e9)}", x=0, y=k - 0.3, xref="x",
@@ -163,7 +166,8 @@ def regions(c: Ctx, layout: dict) -> list:
     side = n.Hp if numbers_fit(n.Hp, SINGLE_PX, 1) else min(n.Hp, 2 * n.M)
     r0, c0 = n.Hp - side, n.Wp - min(n.Wp, side)
     sub = ids[r0:, c0:]
-    what = c.ui("region") + (f" · rows {r0}–{n.Hp - 1}" if r0 else "")
+    what = (c.ui("region_corner", r0=r0, r1=n.Hp - 1, c0=c0, c1=n.Wp - 1) if r0 or c0
+            else c.ui("region"))
     axes = grid_axes(layout, c, 1, ONE[0], (r0, n.Hp), (c0, n.Wp), what)
     text = sub if numbers_fit(sub.shape[0], SINGLE_PX, 1) else None
     data = [heat(sub, axes, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5, r0=r0, c0=c0,
@@ -190,7 +194,9 @@ def mask(c: Ctx, layout: dict) -> list:
                     c.ui("mask_of", w=w))
     return [heat(sub, a1, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5,
                   text=sub if numbers_fit(n.M, PANEL_PX * 0.8, 1) else None),
-            heat(m, a2, colorscale=MASK_SCALE, zmin=-100, zmax=0)]
+            frame((0, n.M), (0, n.M), a1, c.theme.muted),
+            heat(m, a2, colorscale=MASK_SCALE, zmin=-100, zmax=0),
+            frame((0, n.N), (0, n.N), a2, c.theme.muted)]
 
 
 def relpos(c: Ctx, layout: dict) -> list:
@@ -199,10 +205,14 @@ def relpos(c: Ctx, layout: dict) -> list:
     n = c.n
     i3 = relative_position_index(3).numpy()
     iM = relative_position_index(n.M).numpy()
+    scale = "Cividis"
+    if n.M == 3:  # this model's index is the small example: one panel
+        a1 = grid_axes(layout, c, 1, ((0.2, 0.8), (0.0, 0.9)), (0, 9), (0, 9),
+                       c.ui("index_m", M=3, N=9))
+        return [heat(i3, a1, colorscale=scale, zmin=0, zmax=24, text=i3)]
     a1 = grid_axes(layout, c, 1, ((0.0, 0.48), (0.0, 0.9)), (0, 9), (0, 9), c.ui("index_m3"))
     a2 = grid_axes(layout, c, 2, ((0.54, 1.0), (0.0, 0.9)), (0, n.N), (0, n.N),
                     c.ui("index_m", M=n.M, N=n.N))
-    scale = "Cividis"
     return [heat(i3, a1, colorscale=scale, zmin=0, zmax=24, text=i3),
             heat(iM, a2, colorscale=scale, zmin=0, zmax=n.table - 1,
                   text=iM if numbers_fit(n.N, PANEL_PX) else None)]
@@ -224,7 +234,7 @@ def bias(c: Ctx, layout: dict) -> list:
     a2 = grid_axes(layout, c, 2, ((0.48, 0.82), (0.0, 0.9)), (0, n.N), (0, n.N), "N × N")
     return [heat(table.reshape(k, k), a1, colorscale=DIVERGING, zmin=-lim, zmax=lim),
             heat(b, a2, colorscale=DIVERGING, zmin=-lim, zmax=lim,
-                  colorbar=dict(x=0.85, tickformat="+.2f"))]
+                  colorbar=bar_beside(layout, a2, tickformat="+.2f"))]
 
 
 def attention(c: Ctx, layout: dict) -> list:
@@ -244,7 +254,8 @@ def attention(c: Ctx, layout: dict) -> list:
         sub = np.where(w > 0, w, np.nan)[rows[0]:rows[1], cols[0]:cols[1]]
         data.append(image_trace(c.exp, n.Hp, n.Wp, axes, opacity=0.35))
         data.append(heat(sub, axes, colorscale=SEQUENTIAL, zmin=0, zmax=hi, r0=rows[0],
-                          c0=cols[0], colorbar=dict(x=0.86, tickformat=".3f") if i == 2 else None))
+                          c0=cols[0], colorbar=bar_beside(layout, axes, tickformat=".3f")
+                          if i == 2 else None))
         data.append(window_lines(n.H, n.W, n.M, offset, axes, BLOCK_COLORS[i - 1], 3.5))
         data += query_box(r, q, 1, 1, axes, QUERY_COLOR, 4.0)
     return data
@@ -255,8 +266,8 @@ def flow(c: Ctx, layout: dict) -> list:
     after0, after1 = reach(c.exp, c.query)
     r, q = c.query
     data = []
-    titles = (c.ui("after0", b=n.b0) + f": {int(after0.sum())}",
-              c.ui("after1", b=n.b1) + f": {int(after1.sum())}")
+    titles = (c.ui("labelled", what=c.ui("after0", b=n.b0), value=int(after0.sum())),
+              c.ui("labelled", what=c.ui("after1", b=n.b1), value=int(after1.sum())))
     for i, (z, title_) in enumerate(((2.0 * after0, titles[0]),
                                      (after0 + after1.astype(float), titles[1])), 1):
         axes = grid_axes(layout, c, i, TWO[i - 1], (0, n.H), (0, n.W), title_)
@@ -284,8 +295,7 @@ def whatif(c: Ctx, layout: dict) -> list:
     if leak is not None:
         data.append(heat(leak.per_window[window_ids(exp, 1)], axes, colorscale=SEQUENTIAL, zmin=0,
                          zmax=max(1e-6, float(leak.per_window.max())), opacity=0.85,
-                         colorbar=dict(x=0.47, y=0.9, yanchor="top", len=0.55,
-                                       tickformat=".0%")))
+                         colorbar=bar_under(layout, axes, tickformat=".0%")))
     data += query_box(r, q, 1, 1, axes)
     s = stage_shift(exp)
     flat = reach_sets(n.H, n.W, n.M, 0, c.query, PAIRS)[-1]
@@ -357,7 +367,7 @@ def last(c: Ctx, layout: dict) -> list:
         return windows(c, layout)
     s = n.stages[-1]
     axes = grid_axes(layout, c, 1, ((0.15, 0.85), (0.0, 0.8)), (0, s.H), (0, s.W),
-                      f"{s.H}×{s.W} · M = {s.M} · shift {s.s}")
+                      c.ui("last_grid", H=s.H, W=s.W, M=s.M, s=s.s))
     z = np.zeros((s.H, s.W))
     return [heat(z, axes, colorscale=[[0, REGION_COLORS[1]], [1, REGION_COLORS[1]]], zmin=0,
                   zmax=1),
@@ -393,7 +403,8 @@ def table(c: Ctx, layout: dict) -> list:
                      f"{n.flops / 1e9:.2f} G"))
     for name, (p, f) in PAPER.items():
         from ..figures._core.labels import short_arch_name
-        rows.append((c.ui("paper_t1") + f": {short_arch_name(name)}", p, f))
+        rows.append((c.ui("labelled", what=c.ui("paper_t1"), value=short_arch_name(name)), p,
+                     f))
     return _table(c, layout, c.ui("table_cols"), rows, highlight=0 if n.params else None)
 
 

@@ -34,6 +34,9 @@ UI = {
     "rolled": "rolled: the windows are cut here",
     "back": "rolled back: every token in its place",
     "region": "region",
+    "last_grid": "{H}×{W} · M = {M} · shift {s}",
+    "labelled": "{what}: {value}",
+    "region_corner": "region · rows {r0}–{r1}, columns {c0}–{c1}",
     "mask_of": "mask of window {w} (-100 dark, 0 light)",
     "index_m3": "index, M = 3 (9 tokens)",
     "index_m": "index, M = {M} ({N} tokens)",
@@ -119,6 +122,10 @@ def _cost(n, r):
              f"Here h·w = {n.H}·{n.W} = {n.hw}, C = {n.C}, M = {n.M}: "
              f"{si(n.msa)} against {si(n.wmsa)} multiply-adds: global costs {n.ratio:.1f}× "
              f"windowed."]
+    if n.padded:
+        lines.append(f"The windows are cut from the grid padded to {n.Hp}×{n.Wp}, so W-MSA "
+                     f"computes {si(n.wmsa_run)}; the formula, like the reference's flops(), "
+                     f"counts the image's {n.hw} tokens only.")
     if n.one:
         lines.append(f"At this stage one window covers the grid (M² = {n.N} ≥ hw = {n.hw}): "
                      f"windows save nothing here; they pay off on large grids.")
@@ -129,7 +136,8 @@ def _cost(n, r):
 
 
 def _windows(n, r):
-    lines = [f"Block {n.b0} cuts the {n.H}×{n.W} grid into {n.nW} windows of "
+    windows = "1 window" if n.nW == 1 else f"{n.nW} windows"
+    lines = [f"Block {n.b0} cuts the {n.Hp}×{n.Wp} grid into {windows} of "
              f"{n.M}×{n.M} = {n.N} tokens.",
              f"Attention happens only inside a window: each token meets {n.N - 1} others, "
              f"never more."]
@@ -145,7 +153,7 @@ def _block(n, r):
     shifted = (f"then block {n.b1}: the same with SW-MSA (windows shifted by {n.s})"
                if n.s else f"then block {n.b1}: the same with W-MSA again ({_why_no_shift(n)})")
     return ["A Swin block: LayerNorm → window attention → add, LayerNorm → MLP → add.",
-            "Blocks come in pairs: first W-MSA (regular windows),", shifted + ".",
+            f"Blocks come in pairs: first W-MSA (regular windows), {shifted}.",
             f"The shapes stay (B, {n.hw}, {n.C}) from block input to output."]
 
 
@@ -189,6 +197,11 @@ def _mask(n, r):
 
 def _relpos(n, r):
     k = 2 * n.M - 1
+    if n.M == 3:  # the picture's one panel is this model's index
+        return ["Pairs of tokens with the same offset (Δrow, Δcol) share one bias entry.",
+                "This model's M = 3: 9×9 pairs, 5×5 = 25 offsets, 12 on the diagonal "
+                "(offset 0, 0).",
+                "The index is fixed; only the table it reads is learned."]
     return ["Pairs of tokens with the same offset (Δrow, Δcol) share one bias entry.",
             "Left: the index for M = 3: 9×9 pairs, 5×5 = 25 offsets, 12 on the diagonal "
             "(offset 0, 0).",
@@ -259,7 +272,8 @@ def _flow(n, r):
 def _whatif(n, r):
     q = f"({r.query[0]}, {r.query[1]})"
     if r.leak is None:
-        lines = [f"Without the mask: nothing changes here ({_why_no_shift(n)})."]
+        lines = [f"Without the mask: nothing changes here; with no shift there is no mask "
+                 f"({_why_no_shift(n)})."]
     elif r.leak < 1e-6:
         lines = [f"Without the mask: query {q}'s window holds one region, so nothing leaks; "
                  f"a window of the last row or column puts up to {r.leak_max:.0%} of its weight "
@@ -299,10 +313,12 @@ def _last(n, r):
     if n.last_fits:
         fit = (f"one {last.M}×{last.M} window covers its {last.H}×{last.W} grid"
                if last.M >= min(last.H, last.W) else "its shift is set to 0")
+        whole = ("Its grid is a single token: attention there is that token with itself."
+                 if last.H * last.W == 1 else "Every token already attends to every other: a "
+                 "window that is the whole grid is global attention.")
         return [f"Stage {last.stage}: {fit}.",
                 "The code then sets the shift to 0: both blocks are plain W-MSA, with no mask.",
-                "Every token already attends to every other: a window that is the whole grid "
-                "is global attention."]
+                whole]
     return [f"Stage {last.stage}: {last.H}×{last.W} tokens in windows of {last.M}×{last.M}, "
             f"shift {last.s}: even the last stage shifts at this input size."]
 
@@ -439,7 +455,9 @@ STEPS = {
     "v2": dict(title="What Swin V2 changed in the block", body=_v2,
                notes=lambda n, r: "Run python -m swinviz figures IMAGE --arch swinv2-t to see "
                "the same figures for Swin V2: its cost table counts the bias MLP's parameters, "
-               "and the windows, shift and mask are the ones of this lesson."),
+               + ("and the windows, shift and mask are the ones of this lesson." if n.s else
+                  "and the windows are the ones of this lesson (no shift and no mask at this "
+                  "stage).")),
     "table": dict(title="What it costs: the paper's Table 1", body=_table,
                   notes=lambda n, r: "The counts here add up every block, merge and the head the "
                   "way the reference's flops() does; the paper rounds them."),

@@ -32,6 +32,9 @@ UI = {
     "rolled": "移位之后：在这里划分窗口",
     "back": "反向移位：每个 token 回到原位",
     "region": "区域",
+    "last_grid": "{H}×{W} · M = {M} · 移位 {s}",
+    "labelled": "{what}：{value}",
+    "region_corner": "区域 · 第 {r0}–{r1} 行，第 {c0}–{c1} 列",
     "mask_of": "窗口 {w} 的掩码（-100 深色，0 浅色）",
     "index_m3": "索引，M = 3（9 个 token）",
     "index_m": "索引，M = {M}（{N} 个 token）",
@@ -110,6 +113,10 @@ def _cost(n, r):
              f"这里 h·w = {n.H}·{n.W} = {n.hw}，C = {n.C}，M = {n.M}："
              f"{si(n.msa)} 对 {si(n.wmsa)} 次乘加运算：全局注意力是窗口注意力的 "
              f"{n.ratio:.1f} 倍。"]
+    if n.padded:
+        lines.append(f"窗口从填充到 {n.Hp}×{n.Wp} 的网格上划分，所以 W-MSA 实际计算 "
+                     f"{si(n.wmsa_run)} 次乘加运算；公式和参考代码的 flops() 一样，只计图像的 "
+                     f"{n.hw} 个 token。")
     if n.one:
         lines.append(f"这一阶段一个窗口就覆盖了整个网格（M² = {n.N} ≥ hw = {n.hw}）："
                      f"窗口在这里省不了计算，它们在大网格上才划算。")
@@ -119,7 +126,7 @@ def _cost(n, r):
 
 
 def _windows(n, r):
-    lines = [f"block {n.b0} 把 {n.H}×{n.W} 网格划分成 {n.nW} 个 {n.M}×{n.M} = {n.N} "
+    lines = [f"block {n.b0} 把 {n.Hp}×{n.Wp} 网格划分成 {n.nW} 个 {n.M}×{n.M} = {n.N} "
              f"个 token 的窗口。",
              f"注意力只在窗口内部计算：每个 token 只和另外 {n.N - 1} 个 token 交互。"]
     if n.padded:
@@ -133,7 +140,7 @@ def _block(n, r):
     shifted = (f"然后是 block {n.b1}：结构相同，换成 SW-MSA（窗口移位 {n.s}）"
                if n.s else f"然后是 block {n.b1}：仍是 W-MSA（{_why_no_shift(n)}）")
     return ["一个 Swin block：LayerNorm → 窗口注意力 → 残差相加，LayerNorm → MLP → 残差相加。",
-            "block 成对出现：先是 W-MSA（规则窗口），", shifted + "。",
+            f"block 成对出现：先是 W-MSA（规则窗口），{shifted}。",
             f"从 block 输入到输出，形状始终是 (B, {n.hw}, {n.C})。"]
 
 
@@ -174,6 +181,10 @@ def _mask(n, r):
 
 def _relpos(n, r):
     k = 2 * n.M - 1
+    if n.M == 3:  # the picture's one panel is this model's index
+        return ["相对偏移 (Δ行, Δ列) 相同的 token 对共用偏置表中的同一项。",
+                "本模型的 M = 3：9×9 个 token 对，5×5 = 25 种偏移，对角线（偏移 0, 0）都是 12。",
+                "索引是固定的；只有它读取的偏置表是学出来的。"]
     return ["相对偏移 (Δ行, Δ列) 相同的 token 对共用偏置表中的同一项。",
             "左：M = 3 的索引：9×9 个 token 对，5×5 = 25 种偏移，对角线（偏移 0, 0）都是 12。",
             f"右：本模型的 M = {n.M}：{n.N}×{n.N} 个 token 对读取 {k}×{k} = {n.table} 项。",
@@ -232,7 +243,7 @@ def _flow(n, r):
 def _whatif(n, r):
     q = f"({r.query[0]}, {r.query[1]})"
     if r.leak is None:
-        lines = [f"去掉掩码：这里什么也不变（{_why_no_shift(n)}）。"]
+        lines = [f"去掉掩码：这里什么也不变；不移位就没有掩码（{_why_no_shift(n)}）。"]
     elif r.leak < 1e-6:
         lines = [f"去掉掩码：查询 {q} 的窗口只有一个区域，不会泄漏；最后一行或一列的窗口最多把 "
                  f"{r.leak_max:.0%} 的权重给了图像另一侧的 key。"]
@@ -284,9 +295,12 @@ def _last(n, r):
     if n.last_fits:
         fit = (f"一个 {last.M}×{last.M} 窗口覆盖了它的 {last.H}×{last.W} 网格"
                if last.M >= min(last.H, last.W) else "它的移位被设为 0")
+        whole = ("它的网格只有一个 token：那里的注意力只是这个 token 关注自己。"
+                 if last.H * last.W == 1 else
+                 "每个 token 已经关注所有其他 token：覆盖整个网格的窗口就是全局注意力。")
         return [f"第 {last.stage} 阶段：{fit}。",
                 "代码于是把移位设为 0：两个 block 都是普通的 W-MSA，没有掩码。",
-                "每个 token 已经关注所有其他 token：覆盖整个网格的窗口就是全局注意力。"]
+                whole]
     return [f"第 {last.stage} 阶段：{last.H}×{last.W} 个 token，{last.M}×{last.M} 的窗口，"
             f"移位 {last.s}：在这个输入尺寸下最后一个阶段也移位。"]
 
@@ -387,7 +401,9 @@ STEPS = {
                      "在每个阶段、对任何类别展示它。"),
     "v2": dict(title="Swin V2 在 block 中改变了什么", body=_v2,
                notes=lambda n, r: "运行 python -m swinviz figures IMAGE --arch swinv2-t 可以看到 "
-               "Swin V2 的同一组图：它的代价表计入偏置 MLP 的参数，窗口、移位和掩码与本课相同。"),
+               "Swin V2 的同一组图：它的代价表计入偏置 MLP 的参数，"
+               + ("窗口、移位和掩码与本课相同。" if n.s
+                  else "窗口与本课相同（这个阶段不移位，也没有掩码）。")),
     "table": dict(title="代价：论文的表 1", body=_table,
                   notes=lambda n, r: "这里的计数像参考代码的 flops() 一样累加每个 block、每次合并和"
                   "分类头；论文中的数字是四舍五入的。"),
