@@ -172,6 +172,17 @@ def test_sentences_hold_for_one_window_a_single_token_and_a_padded_grid(explorat
     assert (n.H, n.Hp) == (50, 56) and n.nW == 64
     assert pad.text("windows").body[0].startswith("Block 0 cuts the 56×56 grid into 64 windows")
     assert "50×50 is not a multiple of 7" in " ".join(pad.text("windows").body)
+    # the regions picture veils the padding's tokens where the roll took them (V1: padded,
+    # then rolled by s = 3: rows and columns 50-55 land on 47-52)
+    k = [s.name for s in STEPS].index("regions")
+    veil = [t for t in pad.visual(k).data if t.name == "zero padding"]
+    assert len(veil) == 1
+    z = np.isfinite(np.asarray(veil[0].z, dtype=float))
+    r0, c0 = int(veil[0].y0 - 0.5), int(veil[0].x0 - 0.5)  # the corner the picture shows
+    assert [r0 + i for i in np.flatnonzero(z.all(1))] == list(range(47, 53))  # whole rows
+    assert [c0 + j for j in np.flatnonzero(z.all(0))] == list(range(47, 53))  # whole columns
+    assert not [t for t in Lesson(explorations["stage 1"]).visual(k).data
+                if t.name == "zero padding"]
     zh = Lesson(explorations["padded"], lang="zh").text("windows").body[0]
     assert "56×56 网格划分成 64 个" in zh
     # the cost the blocks compute: W-MSA's formula on the padded grid, counted here

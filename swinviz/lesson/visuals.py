@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..figures._core.geometry import pad_cells
 from ..figures._core.palette import (
     BLOCK_COLORS,
     DIVERGING,
     MASK_SCALE,
+    PAD_HATCH,
     QUERY_COLOR,
     REGION_COLORS,
     SEQUENTIAL,
@@ -172,6 +174,13 @@ def regions(c: Ctx, layout: dict) -> list:
     text = sub if numbers_fit(sub.shape[0], SINGLE_PX, 1) else None
     data = [heat(sub, axes, colorscale=region_colorscale(), zmin=-0.5, zmax=8.5, r0=r0, c0=c0,
                   text=text)]
+    if n.padded:  # the padding's zero tokens get region ids too: veiled where the roll took them
+        pad = pad_cells(n.H, n.W, n.Hp, n.Wp)
+        if not getattr(c.exp.traces[1], "roll_first", False):  # padded, then rolled (V1)
+            pad = np.roll(pad, (-n.s, -n.s), axis=(0, 1))
+        data.append(heat(np.where(pad[r0:, c0:], 1.0, np.nan), axes, r0=r0, c0=c0, zmin=0,
+                         zmax=1, colorscale=[[0, PAD_HATCH], [1, PAD_HATCH]], opacity=0.6,
+                         name="zero padding"))
     lines = window_lines(n.Hp, n.Wp, n.M, 0, axes, c.theme.line, 4.0)
     return data + [lines]
 

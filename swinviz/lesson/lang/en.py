@@ -177,7 +177,9 @@ def _regions(n, r):
             f"Bands: [0, {n.Hp - n.M}), [{n.Hp - n.M}, {n.Hp - n.s}), [{n.Hp - n.s}, {n.Hp}) "
             f"on each axis.",
             "Tokens with the same id were neighbours before the roll.",
-            "Windows in the last row or column mix ids: pieces that wrapped around."]
+            "Windows in the last row or column mix ids: pieces that wrapped around.",
+            *(["Veiled grey: the padding's zero tokens, rolled with the rest; they get ids too."]
+              if n.padded else [])]
 
 
 def _mask(n, r):
