@@ -500,43 +500,55 @@
   function holdClick(ev) {
     const seq = S.clickSeq;
     ev.stopImmediatePropagation();
-    const target = ev.target, rect = target.getBoundingClientRect();
-    const dx = ev.clientX - rect.left, dy = ev.clientY - rect.top; // where on the image
     let done = false;
-    const at = S.at, seq0 = S.seq;
+    const at = S.at, seq0 = S.seq, aim = aimOf(ev);
     return (drew, asked) => {
       if (done || seq !== S.clickSeq) return;
       done = true;
-      setTimeout(() => {
-        // the same point of the image, wherever the image is now (a tab opened since may have
-        // scrolled the page)
-        const img = target.isConnected ? target : document.querySelector("#query-image img") || target;
-        const now = img.getBoundingClientRect();
-        const x = now.left + dx, y = now.top + dy;
-        const again = new MouseEvent("click", { bubbles: true, cancelable: true, composed: true,
-          view: window, clientX: x, clientY: y, screenX: ev.screenX + x - ev.clientX,
-          screenY: ev.screenY + y - ev.clientY, button: ev.button, buttons: ev.buttons,
-          detail: ev.detail });
-        again.swinvizReplay = true;
-        let sent = false;
-        const send = () => {
-          if (sent) return;
-          sent = true;
-          S.drew = drew;
-          S.flowAsked = asked;
-          S.at = at;
-          S.add = false;
-          S.seq = seq0;
-          img.dispatchEvent(again);
-        };
-        // Gradio takes a click on the image once it has loaded (it reads its natural size)
-        if (img.complete && img.naturalWidth) send();
-        else {
-          img.addEventListener("load", send, { once: true });
-          setTimeout(send, HAND_ON_MS); // an image that never loads: hand it on anyway
-        }
-      }, 0);
+      setTimeout(() => replayWhenLoaded(ev, aim, () => {
+        S.drew = drew;
+        S.flowAsked = asked;
+        S.at = at;
+        S.add = false;
+        S.seq = seq0;
+      }), 0);
     };
+  }
+
+  // Where click `ev` fell on its image, read at the click itself.
+  function aimOf(ev) {
+    const rect = ev.target.getBoundingClientRect();
+    return { target: ev.target, dx: ev.clientX - rect.left, dy: ev.clientY - rect.top };
+  }
+
+  // Hand click `ev` on to Gradio: the same point of the image (`aim`, `aimOf`), wherever the
+  // image is now (a tab opened since may have scrolled the page), once the image has loaded.
+  // Gradio reads the image's natural size and drops a click on an image still loading (each
+  // click's answer replaces the image: a quick shift-click lost that way was never told to the
+  // server). `set` puts the click's own state back just before.
+  function replayWhenLoaded(ev, aim, set) {
+    const { target, dx, dy } = aim;
+    const img = target.isConnected ? target : document.querySelector("#query-image img") || target;
+    let sent = false;
+    const send = () => {
+      if (sent) return;
+      sent = true;
+      const now = (img.isConnected ? img : document.querySelector("#query-image img") || img);
+      const box = now.getBoundingClientRect();
+      const x = box.left + dx, y = box.top + dy;
+      const again = new MouseEvent("click", { bubbles: true, cancelable: true, composed: true,
+        view: window, clientX: x, clientY: y, screenX: ev.screenX + x - ev.clientX,
+        screenY: ev.screenY + y - ev.clientY, button: ev.button, buttons: ev.buttons,
+        detail: ev.detail, shiftKey: ev.shiftKey });
+      again.swinvizReplay = true;
+      set();
+      now.dispatchEvent(again);
+    };
+    if (img.complete && img.naturalWidth) send();
+    else {
+      img.addEventListener("load", send, { once: true });
+      setTimeout(send, HAND_ON_MS); // an image that never loads: hand it on anyway
+    }
   }
 
   const HAND_ON_MS = 2000; // a flow request still unanswered then: Gradio gets the click anyway
@@ -574,7 +586,21 @@
     // every message from now on carries this click: a plain click is handed on to Gradio only
     // after the page redrew it, and a message may be built before that (`S.message`)
     if (S.at) handedOn([S.seq, S.add ? 1 : 0, S.at.row, S.at.col, S.at.run]);
-    if (S.add) return; // Gradio gets it now; a click held before it is still handed on
+    if (S.add) { // Gradio gets it now (once the image has loaded); a click held before it is
+      // still handed on
+      if (!(img.complete && img.naturalWidth)) {
+        ev.stopImmediatePropagation();
+        const at = S.at, seq = S.seq;
+        replayWhenLoaded(ev, aimOf(ev), () => {
+          S.drew = null;
+          S.flowAsked = false;
+          S.at = at;
+          S.add = true;
+          S.seq = seq;
+        });
+      }
+      return;
+    }
     S.clickSeq++;
     S.flowParked = null;
     const t0 = performance.now();
