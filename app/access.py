@@ -11,7 +11,8 @@ S's HxW tokens", a form the page keeps) and the window from the badge ("... wind
 Text alternatives: every figure of the tabs carries a description of what it shows now, its
 aria-label and a "Describe this figure" toggle under it: the figure's own words (its title,
 then its panels' titles and notes, in order), which every figure builds from the exploration's
-numbers, read from the figure shown, so that it follows an in-page redraw of a click too.
+numbers, read from the figure shown, so that it follows an in-page redraw of a click too. The
+toggle's own words follow the page's language (#lang).
 """
 
 from __future__ import annotations
@@ -80,8 +81,22 @@ QUERY_KEYS_JS = """
 """.replace("LABEL_TEXT", json.dumps(IMAGE_LABEL))
 
 
+DESCRIBE = "Describe this figure"  # the toggle's words, said in the page's language
+
+
+def describe_js() -> str:
+    """DESCRIBE_JS with the toggle's words in every language of the page (app.words)."""
+    from swinviz.lesson import languages
+
+    from .words import say
+
+    said = {code: say(code, DESCRIBE) for code in languages()}
+    return DESCRIBE_JS.replace("SAID", json.dumps(said, ensure_ascii=False))
+
+
 DESCRIBE_JS = """
 (() => {
+  const SUMMARY = SAID;  // the toggle's words in each language of the page
   const strip = (s) => String(s || '').replace(/<br\\s*\\/?>/gi, ' ')
     .replace(/<[^>]+>/g, '').replace(/\\s+/g, ' ').trim();
   const words = (gd) => {
@@ -100,10 +115,12 @@ DESCRIBE_JS = """
         d = document.createElement('details');
         d.className = 'describe';
         d.dataset.for = box.id;
-        d.innerHTML = '<summary>Describe this figure</summary><p id="' + box.id +
-          '-describe"></p>';
+        d.innerHTML = '<summary></summary><p id="' + box.id + '-describe"></p>';
         box.insertAdjacentElement('afterend', d);
       }
+      const lang = (document.querySelector('#lang input:checked') || {}).value;
+      const summary = SUMMARY[lang] || SUMMARY.en;
+      if (d.firstChild.textContent !== summary) d.firstChild.textContent = summary;
       const p = d.querySelector('p');
       if (p.textContent !== text) p.textContent = text;
       if (box.getAttribute('aria-label') !== text) {

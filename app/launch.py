@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from . import panel
-from .access import DESCRIBE_JS, QUERY_KEYS_JS
+from .access import QUERY_KEYS_JS, describe_js
 from .address import ADDRESS_JS, link_tab_js
 from .clicks import PAGE_FLOW_PATH, page_flow_route, page_pack_route
 from .guard import RequestLimits, short_validation_error
@@ -32,7 +32,7 @@ def launch_options() -> dict:
         show_error=False,
         footer_links=["api", "gradio"],
         head=page_head() + "".join(f"<script>{js}</script>" for js in (
-            KEYS_JS, QUERY_KEYS_JS, DESCRIBE_JS, ADDRESS_JS, link_tab_js())),
+            KEYS_JS, QUERY_KEYS_JS, describe_js(), ADDRESS_JS, link_tab_js())),
         app_kwargs={"routes": [Route(PAGE_FLOW_PATH, page_flow_route, methods=["POST"]),
                                Route(PAGE_PACK_PATH, page_pack_route, methods=["GET"])],
                     "middleware": [Middleware(

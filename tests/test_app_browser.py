@@ -1488,11 +1488,14 @@ def test_the_page_speaks_chinese_and_back(server, browser):
         # and the settings' budget line
         said = "(id) => (document.querySelector(id) || {}).textContent || ''"
         pg.wait_for_function(f"() => ({said})('#weights-notice').includes('随机权重：')")
+        summary = "(t) => document.querySelector('details.describe summary')?.textContent === t"
+        pg.wait_for_function(summary, arg="描述这张图")  # the figure's words toggle
         pg.locator("#model-settings").get_by_text("模型设置").first.click()  # (mounts #budget)
         pg.wait_for_function(f"() => ({said})('#budget').includes('这次运行大约需要')")
         pg.locator("#lang input[value='en']").check()
         wait_badge(pg, "Stage 1, pair 0")
         pg.wait_for_function(f"() => ({said})('#weights-notice').includes('Random weights:')")
+        pg.wait_for_function(summary, arg="Describe this figure")
         pg.wait_for_function(f"() => ({said})('#budget').includes('This run needs about')")
         pg.wait_for_function("() => [...document.querySelectorAll('[role=tab]')]"
                              ".some((t) => t.textContent.trim() === '5 · Attention')")

@@ -36,6 +36,7 @@ WORDS: dict[str, str] = {
     "Run the model": "运行模型",
     # the view panel
     "Upload an image (or click an example) to run the model.": "上传一张图像（或点击一个示例）来运行模型。",
+    "Describe this figure": "描述这张图",
     "The model's input: click a patch to pick the query": "模型的输入：点击一个 patch 选择查询",
     "Stage": "阶段",
     "stage 1": "第 1 阶段",
