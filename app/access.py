@@ -86,12 +86,9 @@ DESCRIBE = "Describe this figure"  # the toggle's words, said in the page's lang
 
 def describe_js() -> str:
     """DESCRIBE_JS with the toggle's words in every language of the page (app.words)."""
-    from swinviz.lesson import languages
+    from .words import every_language_json
 
-    from .words import say
-
-    said = {code: say(code, DESCRIBE) for code in languages()}
-    return DESCRIBE_JS.replace("SAID", json.dumps(said, ensure_ascii=False))
+    return DESCRIBE_JS.replace("SAID", every_language_json(DESCRIBE))
 
 
 DESCRIBE_JS = """

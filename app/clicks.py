@@ -353,6 +353,19 @@ def page_flow_too_long() -> str:
             f"one is longer.")
 
 
+def _held_exploration(run: str):
+    """The exploration of the page's run `run` (kept fresh in EXPLORATIONS); a run the server
+    no longer holds is a LookupError with the sentence the page shows."""
+    held = PAGE_RUNS.get(run)
+    exp = held.exp if held is not None else None
+    if exp is None:
+        raise LookupError("This page's model run is no longer on the server (the session ended "
+                          "or it was dropped to free memory); press \"Run the model\" to run "
+                          "it again.")
+    EXPLORATIONS.touch(held)
+    return exp
+
+
 def page_flow(body: bytes) -> str:
     """The page's own request for the information-flow figure of a clicked token, sent at the
     click itself (app/instant.js), beside Gradio's event for the click, which then leaves that
@@ -379,13 +392,7 @@ def page_flow(body: bytes) -> str:
     if not isinstance(run, str) or len(run) > 64:
         raise ValueError("A flow request names its run with the text the figure carries "
                          "(layout.meta.page.run).")
-    held = PAGE_RUNS.get(run)
-    exp = held.exp if held is not None else None
-    if exp is None:
-        raise LookupError("This page's model run is no longer on the server (the session ended "
-                          "or it was dropped to free memory); press \"Run the model\" to run "
-                          "it again.")
-    EXPLORATIONS.touch(held)
+    exp = _held_exploration(run)
     try:
         query = parse_query([req.get("row"), req.get("col")], exp.grid)
         template = parse_template(req.get("template", "default"))
@@ -398,7 +405,7 @@ def page_flow(body: bytes) -> str:
         return plot_text("flow", fig)
 
 
-PAGE_FLOW_PATH = "/swinviz/flow"  # app/instant.js asks here for a clicked token's flow figure
+PAGE_FLOW_PATH = instant.PAGE_FLOW_PATH  # where app/instant.js asks for a token's flow figure
 PAGE_PACK_MAX_FIELDS = 5  # run, block, head, row, col
 
 
@@ -413,13 +420,7 @@ def page_pack(params: Mapping[str, str]) -> str:
     if len(params) > PAGE_PACK_MAX_FIELDS or any(len(str(v)) > 64 for v in params.values()):
         raise ValueError("A pack request is the five short fields of the figure's "
                          "layout.meta.click.pack.")
-    held = PAGE_RUNS.get(str(params.get("run", "")))
-    exp = held.exp if held is not None else None
-    if exp is None:
-        raise LookupError("This page's model run is no longer on the server (the session ended "
-                          "or it was dropped to free memory); press \"Run the model\" to run "
-                          "it again.")
-    EXPLORATIONS.touch(held)
+    exp = _held_exploration(str(params.get("run", "")))
     try:
         block = int(params.get("block", ""))
         head_text = str(params.get("head", ""))

@@ -78,11 +78,17 @@
     return !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
   }
 
-  function packUrl(where) { // app.instant.PAGE_PACK_PATH under the app's root, with its fields
+  // One of the page's own routes (app.instant.PAGE_*_PATH, given by page_head) under the
+  // app's root (a Space, a mounted app).
+  function routeUrl(name) {
     const root = (window.gradio_config && window.gradio_config.root) || "";
+    return root.replace(/\/+$/, "") + window.swinvizPaths[name];
+  }
+
+  function packUrl(where) { // the pack route, with the figure's fields
     const fields = new URLSearchParams({ run: where.run, block: where.block,
       head: where.head === null ? "" : where.head, row: where.row, col: where.col });
-    return root.replace(/\/+$/, "") + "/swinviz/pack?" + fields;
+    return routeUrl("pack") + "?" + fields;
   }
 
   // The figure's click pack: fetched apart from the figure (app.clicks.page_pack), once, after
@@ -450,9 +456,8 @@
     return !!m && m.run === run && m.template === template && m.lang === lang;
   }
 
-  function flowUrl() { // app.ui.PAGE_FLOW_PATH under the app's root (a Space, a mounted app)
-    const root = (window.gradio_config && window.gradio_config.root) || "";
-    return root.replace(/\/+$/, "") + "/swinviz/flow";
+  function flowUrl() {
+    return routeUrl("flow");
   }
 
   // Ask for token rc's flow figure at the click itself (app.clicks.page_flow) and draw it

@@ -40,6 +40,7 @@ float32 numbers. Arrays travel zlib-compressed and base64-encoded, little-endian
 from __future__ import annotations
 
 import base64
+import json
 import zlib
 from pathlib import Path
 
@@ -156,7 +157,9 @@ def pack_possible(exp, block: int) -> bool:
     return _pack_shape(exp, block) is not None
 
 
-PAGE_PACK_PATH = "/swinviz/pack"  # app/instant.js fetches a figure's click pack here
+# the page's own routes (app.launch), which app/instant.js gets from `page_head`
+PAGE_FLOW_PATH = "/swinviz/flow"  # a clicked token's flow figure (`app.clicks.page_flow`)
+PAGE_PACK_PATH = "/swinviz/pack"  # a figure's click pack (`app.clicks.page_pack`)
 
 
 def pack_address(run_id: str, block: int, head: int | None, query: tuple[int, int]) -> dict:
@@ -250,5 +253,7 @@ def page_head() -> str:
         f"'./assets/{chunk}', document.baseURI).href).catch(() => {{}}), 50);\n"
         "  if (document.readyState === 'complete') go(); "
         "else window.addEventListener('load', go); })();")
-    switch = f"window.swinvizInstant = {'true' if INSTANT_CLICKS else 'false'};"
+    paths = json.dumps(dict(flow=PAGE_FLOW_PATH, pack=PAGE_PACK_PATH))
+    switch = (f"window.swinvizInstant = {'true' if INSTANT_CLICKS else 'false'};\n"
+              f"window.swinvizPaths = {paths};")
     return f"<script>\n{switch}\n{JS_PATH.read_text()}\n{preload}\n</script>"

@@ -24,7 +24,7 @@ from .settings import (
     parse_model,
     parse_settings,
 )
-from .words import say
+from .words import every_language_json, say
 
 # Presets of the page's model settings (the accordion): name -> label and values (weights
 # None: the model's default weights). The models' own presets carry their own settings
@@ -228,11 +228,6 @@ def pre_run_badge_js() -> str:
     switch, not by the server: a server's answer written before the run had answered could
     arrive after it and put PRE_RUN over the run's badge (a link with lang=zh did, 1 in 8
     under load)."""
-    import json
-
-    from swinviz.lesson import languages
-
-    said = {code: say(code, PRE_RUN) for code in languages()}
     return ("(lang, shown) => { const said = SAID; return Object.values(said).includes("
             "(shown || '').trim()) ? (said[lang] || said.en) : shown; }"
-            ).replace("SAID", json.dumps(said, ensure_ascii=False))
+            ).replace("SAID", every_language_json(PRE_RUN))

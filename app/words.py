@@ -57,6 +57,16 @@ def said(components, lang: str = "zh") -> list[tuple[object, dict]]:
     return out
 
 
+def every_language_json(text: str) -> str:
+    """`text` said in each of the page's languages, as JSON {code: words}: for the page's own
+    scripts, which say it in the language picked without asking the server."""
+    import json
+
+    from swinviz.lesson import languages
+
+    return json.dumps({code: say(code, text) for code in languages()}, ensure_ascii=False)
+
+
 def in_language(said_list: list[tuple[object, dict]], lang: str) -> list:
     """The updates that put `said` components' texts into `lang` (English: back)."""
     out = []

@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..figures._core.geometry import pad_cells
+from ..figures._core.images import pad_overlay
 from ..figures._core.palette import (
     BLOCK_COLORS,
     DIVERGING,
     MASK_SCALE,
-    PAD_HATCH,
     QUERY_COLOR,
     REGION_COLORS,
     SEQUENTIAL,
@@ -178,9 +178,9 @@ def regions(c: Ctx, layout: dict) -> list:
         pad = pad_cells(n.H, n.W, n.Hp, n.Wp)
         if not getattr(c.exp.traces[1], "roll_first", False):  # padded, then rolled (V1)
             pad = np.roll(pad, (-n.s, -n.s), axis=(0, 1))
-        data.append(heat(np.where(pad[r0:, c0:], 1.0, np.nan), axes, r0=r0, c0=c0, zmin=0,
-                         zmax=1, colorscale=[[0, PAD_HATCH], [1, PAD_HATCH]], opacity=0.6,
-                         name="zero padding"))
+        data.append(pad_overlay(pad[r0:, c0:], x0=c0 + 0.5, dx=1, xaxis=axes[0],
+                                yaxis=axes[1], opacity=0.6,  # (a square corner: r0 = c0)
+                                hover="zero padding<extra></extra>"))
     lines = window_lines(n.Hp, n.Wp, n.M, 0, axes, c.theme.line, 4.0)
     return data + [lines]
 
