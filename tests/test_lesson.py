@@ -167,6 +167,15 @@ def test_sentences_hold_for_one_window_a_single_token_and_a_padded_grid(explorat
     assert not any(line.startswith(("Left", "Right")) for line in six.text("relpos").body)
     assert [t.type for t in six.visual(k).data] == ["heatmap"]
     assert [t.type for t in Lesson(explorations["stage 1"]).visual(k).data] == ["heatmap"] * 2
+    # one sentence is one bullet (the shift slide's paper and code); a Chinese slide's labels
+    # use the Chinese colon
+    for code, second in (("en", "the code"), ("zh", "代码")):
+        shift = Lesson(explorations["stage 1"], lang=code).text("shift").body
+        assert not any(line.startswith(second) for line in shift), shift
+    k = [s.name for s in STEPS].index("cost")
+    zh = Lesson(explorations["stage 1"], lang="zh")
+    notes = [a.text for a in zh.visual(k).layout.annotations]
+    assert any("</b>：" in t for t in notes) and not any("</b>:" in t for t in notes), notes
     pad = Lesson(explorations["padded"])
     n = pad.numbers
     assert (n.H, n.Hp) == (50, 56) and n.nW == 64
@@ -276,13 +285,14 @@ def test_wrapping_keeps_chinese_punctuation_and_long_code():
     # a number keeps its unit, a block its number, an opening bracket what it opens
     for text, max_px in (("全局注意力的代价是 2 G，窗口注意力是 145 M，少了 13.8 倍", 300),
                          ("温度（最大值为 100）在 softmax 之前（res-post-norm）乘上去", 170),
-                         ("the score of block 1 is the one after the shift of block 0", 200)):
+                         ("the score of block 1 is the one after the shift of block 0", 200),
+                         ("一个小 MLP 代替表中的 75 个参数，并能为任何窗口给出偏置", 260)):
         lines = wrap(text, 24, max_px)
         assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost
         assert len(lines) > 2, lines
         for line in lines:
-            assert not line.endswith(("（", "block", " M")) and not line.startswith(
-                ("M", "G", "1 ", "0")), lines
+            assert not line.endswith(("（", "block", " M", "75")) and not line.startswith(
+                ("M", "G", "1 ", "0", "个")), lines
     code = wrap_code("attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)", 58)
     assert code == ["attn_mask = mask_windows.unsqueeze(1)", "        - mask_windows.unsqueeze(2)"]
     # a title of two lines in two halves, not a word left alone under a full line

@@ -1,6 +1,6 @@
 """Breaking the lesson's text into lines by measured width: words at spaces, Chinese between any
 two characters (a CJK character is one em wide), code before an operator. Some things are never
-broken: a number from its unit ("145 M"), a block, stage, pair or head from its number
+broken: a number from its unit ("145 M", "75 个"), a block, stage, pair or head from its number
 ("block 1"), closing punctuation from what it follows, an opening bracket from what it opens."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import textwrap
 from ..figures._core.text import text_px
 
 CJK = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]")
-TOKEN = re.compile(r"\d[\d.,]*\s(?:[KMGT]|px)(?![A-Za-z])"  # a number and its unit
+TOKEN = re.compile(r"\d[\d.,]*\s(?:[KMGT]|px)(?![A-Za-z])"  # a number and its unit ...
+                   r"|\d[\d.,]*\s?[个倍对次项种张层]"  # ... or its Chinese measure word
                    r"|(?:block|stage|pair|head)\s\d+"  # a thing and its number
                    r"|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f"
                    r"\uff00-\uffef]+|\s+")

@@ -77,7 +77,8 @@ def cost(c: Ctx, layout: dict) -> list:
                             font=dict(size=MIN_PX), traceorder="normal")  # as the bars read
     notes = layout.setdefault("annotations", [])
     for k, name in enumerate((c.ui("global"), c.ui("windowed"))):
-        notes.append(dict(text=f"<b>{name}</b>: {si(g[k] * 1e9)}", x=0, y=k - 0.3, xref="x",
+        notes.append(dict(text=c.ui("labelled", what=f"<b>{name}</b>", value=si(g[k] * 1e9)),
+                          x=0, y=k - 0.3, xref="x",
                           yref="y", xanchor="left", yanchor="bottom", showarrow=False,
                           font=dict(size=MIN_PX + 4, color=c.theme.ink)))
     return [dict(type="bar", orientation="h", y=[0, 1], x=[proj, proj], width=0.4,

@@ -163,8 +163,8 @@ def _shift(n, r):
                 f"Its windows are block {n.b0}'s; the roll is skipped.",
                 "Go to stage 1 (or the 6x6 example) to see the roll."]
     return [f"Block {n.b1} shifts the windows by s = {_tokens(n.s)}.",
-            "The paper draws the windows moved right and down;",
-            "the code rolls the tokens up and left and cuts the same regular windows.",
+            "The paper draws the windows moved right and down; the code rolls the tokens up "
+            "and left and cuts the same regular windows.",
             "Both give the same groups; the strips that leave at the top and left come back "
             "at the bottom and right."]
 
