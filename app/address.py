@@ -433,8 +433,10 @@ def wire_address(c, demo: gr.Blocks) -> None:
                                   c.image_in], **kw)
     sources = {c.named[k] for k in ("view", "block", "head", "template")} | {c.lesson.lang}
     gr.on([c.badge.change, c.query_md.change, c.block.change, c.head.change,
-           c.lesson.lang.change, c.plots[EVIDENCE].change], page_address, sources, [c.address],
+           c.plots[EVIDENCE].change], page_address, sources, [c.address],
           trigger_mode="always_last", **kw)
+    # a new language (app.lesson.language_changed: why not the switch's own change event)
+    c.lang_changed.then(page_address, sources, [c.address], trigger_mode="always_last", **kw)
     c.address.change(None, [c.address], None, js=WRITE_JS, **kw)
     for tab_item, (_, kinds, _) in zip(c.tab_items, TABS, strict=True):
         tab_item.select(None, None, None, js=tab_js(kinds[0]), **kw)

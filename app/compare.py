@@ -186,4 +186,4 @@ def wire_compare(c, private: dict) -> None:
     the page's language redraws them."""
     c.compare_tab.select(lambda: COMPARE_TAB, None, [c.open_tab], **private)
     c.compare_tab.select(on_compare_tab, _inputs(c), c.compare_outputs, **c.compare_kw)
-    c.lesson.lang.change(on_compare, _inputs(c), c.compare_outputs, **c.compare_kw)
+    c.lang_changed.then(on_compare, _inputs(c), c.compare_outputs, **c.compare_kw)

@@ -44,9 +44,9 @@ def _deeper(lang: str, kind: str | None) -> str:
     return ""
 
 
-def _code(step):
+def _code(lines):
     """The code box: the step's reference lines, hidden for a step without code."""
-    return gr.update(value="\n".join(step.code), visible=bool(step.code))
+    return gr.update(value="\n".join(lines), visible=bool(lines))
 
 
 def parse_spot(text) -> tuple[int, int] | None:
@@ -74,7 +74,7 @@ def lesson_outputs(view, k, query, lang, template="default"):
         words = {"en": "Upload an image (or click an example) and the lesson walks through "
                        "what Swin does to it, one step at a time.",
                  "zh": "上传一张图像（或点击一个示例），课程会一步一步地讲解 Swin 对它做了什么。"}
-        return (label, words.get(lang, words["en"]), None, _code(step), "", *tries)
+        return (label, words.get(lang, words["en"]), None, _code(step.code), "", *tries)
     lesson = Lesson(view.exp, lang=lang)
     spot = parse_spot(query)
     text = lesson.text(k, spot)
@@ -85,7 +85,7 @@ def lesson_outputs(view, k, query, lang, template="default"):
                                 only_side_by_side=True)
     else:
         picture = lesson.visual(k, spot, box=PICTURE_BOX, page=True)
-    return (label, md, picture, _code(step), _deeper(lang, step.kind), *tries)
+    return (label, md, picture, _code(lesson.code(k)), _deeper(lang, step.kind), *tries)
 
 
 def on_try(view, k, slot, lang):
@@ -119,6 +119,19 @@ def language_switch() -> gr.Radio:
     """The page's language (`#lang`): the lesson, the figures and the tabs' texts."""
     return gr.Radio([(language_name(code), code) for code in languages()], value="en",
                     label="Language / 语言", elem_id="lang")
+
+
+def language_changed(lang: gr.Radio):
+    """The one listener of the language switch's change event (in the browser, no server call):
+    the language's listeners follow it with `.then`, each one its own event. Gradio 6 sends an
+    event again to *all* its listeners when one of them that waits for the last answer
+    (trigger_mode "always_last", the default of .change) was held back. With seven such
+    listeners on the switch, each one's answer sent the event to the others again: a loop that
+    redrew the lesson, the figures and the page's words twice a second for as long as the page
+    stayed open (about one page in ten opened with ?lang=zh on a loaded machine).
+    tests/test_app.py holds each event of the page to one listener of that kind."""
+    return lang.change(None, None, None, js="() => {}", api_visibility="private", queue=False,
+                       show_progress="hidden")
 
 
 def lesson_tab(c: SimpleNamespace) -> None:
@@ -156,8 +169,9 @@ def lesson_tab(c: SimpleNamespace) -> None:
 
 
 def wire_lesson(c: SimpleNamespace, demo: gr.Blocks) -> None:
-    """Previous / next (in the page: they only move the step number), the language, the try
-    buttons, the tab opening, a new run and the address all go through one drawing event
+    """Previous / next (in the page: they only move the step number), the language (through
+    `drawn`), the try buttons, the tab opening, a new run and the address all go through one
+    drawing event
     (`gr.on`, always the last request): a slow answer cannot overwrite a newer step."""
     le, view = c.lesson, c.view
     kw = dict(api_visibility="private", show_progress="hidden", queue=False)
@@ -167,10 +181,11 @@ def wire_lesson(c: SimpleNamespace, demo: gr.Blocks) -> None:
                   **kw)
     le.next.click(None, [le.k], [le.k, le.query],
                   js=f"(k) => [Math.min({last}, (k || 0) + 1), '']", **kw)
-    gr.on([le.k.change, le.lang.change, le.query.change, le.drawn.change, le.tab.select,
-           c.template.change],
+    gr.on([le.k.change, le.query.change, le.drawn.change, le.tab.select, c.template.change],
           lesson_outputs, [view, le.k, le.query, le.lang, c.template], outs,
           trigger_mode="always_last", **kw)
+    # a new language: a new number in `drawn` (language_changed says why not the switch's event)
+    c.lang_changed.then(None, [le.drawn], [le.drawn], js="(n) => (n || 0) + 1", **kw)
     for slot, button in enumerate(le.tries):
         button.click(lambda v, k, lang, s=slot: on_try(v, k, s, lang), [view, le.k, le.lang],
                      [le.query, le.action], **kw).success(

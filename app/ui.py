@@ -63,7 +63,7 @@ from .guard import (
 )
 from .instant import AFTER_PAINT_JS
 from .launch import launch_options
-from .lesson import language_switch, lesson_tab, wire_lesson
+from .lesson import language_changed, language_switch, lesson_tab, wire_lesson
 from .limits import MODEL_CONCURRENCY, QUEUE_MAX, QUEUE_PER_SESSION
 from .session import name_components
 from .settings import (
@@ -98,8 +98,7 @@ MODEL_KW = dict(concurrency_id="model", concurrency_limit=MODEL_CONCURRENCY,
 # log; the callbacks check every value themselves.
 DRAW_KW = dict(concurrency_id="draw", concurrency_limit=DRAW_CONCURRENCY,
                preprocess=False)
-PRIVATE = dict(api_visibility="private", queue=False, show_progress="hidden",
-               preprocess=False)
+PRIVATE = dict(api_visibility="private", queue=False, show_progress="hidden", preprocess=False)
 PAGE_RUN = dict(api_visibility="private", trigger_mode="always_last", **MODEL_KW)
 SETTLE_KW = dict(trigger_mode="always_last", **PRIVATE)
 # queued: Gradio 6.31's page starts a State's change events only after a queued event
@@ -139,8 +138,8 @@ def build_demo(warm: bool = True) -> gr.Blocks:
         wire_view(c)
         evidence.wire_evidence(c, **MODEL_KW)
         wire_address(c, demo)
-        words.wire_words(demo, c.lang, skip=(c.badge,), **PRIVATE)
-        c.lang.change(model_notice, [c.model, c.lang], [c.notice], **PRIVATE)  # its own words
+        words.wire_words(demo, c.lang, c.lang_changed.then, skip=(c.badge,), **SETTLE_KW)
+        c.lang_changed.then(model_notice, [c.model, c.lang], [c.notice], **SETTLE_KW)  # own words
     demo.queue(default_concurrency_limit=MODEL_CONCURRENCY, max_size=QUEUE_MAX)
     bound_queue_per_session(demo._queue, QUEUE_PER_SESSION)
     RECEIVED.watch(demo)  # the uploads Gradio receives for this page
@@ -282,9 +281,10 @@ def view_panel(c: SimpleNamespace) -> None:
                 elem_classes="explain")
     vars(c).update(badge=badge, status=status, query_img=query_img, query_md=query_md,
                    stage=stage, pair=pair, without=without, block=block, head=head,
-                   template=template, lang=lang, dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn,
-                   deck_file=deck_file, copy_link=copy_link, link_note=link_note,
-                   link_query=link_query, link_target=link_target, address=address)
+                   template=template, lang=lang, lang_changed=language_changed(lang),
+                   dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn, deck_file=deck_file,
+                   copy_link=copy_link, link_note=link_note, link_query=link_query,
+                   link_target=link_target, address=address)
 
 
 def figure_tabs(c: SimpleNamespace) -> None:
@@ -440,9 +440,9 @@ def wire_settings(c: SimpleNamespace) -> None:
                           pair, block], **SETTLE_KW).success(
         on_weights, [weights, c.model], [checkpoint, window, shift, embed_dim, num_heads],
         **SETTLE_KW).success(model_notice, [c.model, c.lang], [c.notice], **SETTLE_KW))
-    # what a run with these settings needs (one writer; a new language too), then the run
-    gr.on([settled.change, c.lang.change], on_budget, inputs(c, *SETTLED, "lang"), [budget],
-          **SETTLE_KW)
+    # what a run with these settings needs (again in a new language), then the run
+    for trigger in (settled.change, c.lang_changed.then):
+        trigger(on_budget, inputs(c, *SETTLED, "lang"), [budget], **SETTLE_KW)
     then_sync(c, settled.change(on_run, inputs(c, *RUN_NAMES, "view"), ui_outputs,
                                 **PAGE_RUN))
 
@@ -461,11 +461,11 @@ def wire_view(c: SimpleNamespace) -> None:
         compare.follow(c, redrawn)
     # the page's language: the figures and the tabs' texts again, in it (no model run); the
     # badge before a run on the page itself (`panel.pre_run_badge_js` says why)
-    c.lesson.lang.change(on_language, inputs(c, *SHOWN, "stage", "pair"),
-                         [*fig_outputs, *c.tab_mds, c.badge, query_md, c.pair, block, head],
-                         api_visibility="private", trigger_mode="always_last", **DRAW_KW)
-    c.lesson.lang.change(None, [c.lesson.lang, c.badge], [c.badge], js=panel.pre_run_badge_js(),
-                         **PRIVATE)
+    c.lang_changed.then(on_language, inputs(c, *SHOWN, "stage", "pair"),
+                        [*fig_outputs, *c.tab_mds, c.badge, query_md, c.pair, block, head],
+                        api_visibility="private", trigger_mode="always_last", **DRAW_KW)
+    c.lang_changed.then(None, [c.lang, c.badge], [c.badge], js=panel.pre_run_badge_js(),
+                        **PRIVATE)
     # A click: the page redraws the attention figure itself at once (app/instant.js) and
     # says so in its click message (set by PICK_JS); the server learns the query and sends it.
     # With the flow tab open the page asks for the flow figure itself at the click

@@ -78,10 +78,12 @@ def in_language(said_list: list[tuple[object, dict]], lang: str) -> list:
     return out
 
 
-def wire_words(demo: gr.Blocks, lang: gr.components.Component, skip=(), **event) -> None:
+def wire_words(demo: gr.Blocks, lang: gr.components.Component, changed, skip=(),
+               **event) -> None:
     """The page's own words (labels, notes, buttons, tabs, the introduction) follow its
     language switch `lang` (the figures, tab texts, badge and caption follow in
-    `app.ui.wire_view`; `skip`: components with their own event, such as the badge)."""
+    `app.ui.wire_view`; `changed`: what follows a new language, `app.lesson.language_changed`;
+    `skip`: components with their own event, such as the badge)."""
     said_list = said([b for b in demo.blocks.values() if all(b is not k for k in skip)])
-    lang.change(lambda value: in_language(said_list, value), [lang],
-                [comp for comp, _ in said_list], **event)
+    changed(lambda value: in_language(said_list, value), [lang],
+            [comp for comp, _ in said_list], **event)

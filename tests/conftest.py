@@ -172,3 +172,20 @@ v2_s3 = _v2_place("v2_s3", 3)
 v2_s4 = _v2_place("v2_s4", 4, doc="Swin V2-T at 256 px, stage 4: one 8x8 window, no shift")
 v2_padded = _v2_place("v2_padded", 1, 200, doc="Swin V2-T at 200 px, stage 1: 50x50 tokens "
                       "that its blocks roll and then pad to 56x56")
+
+
+# --- the page's events ---------------------------------------------------------------------
+
+def language_switch(demo):
+    """The page's language switch (#lang)."""
+    return next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
+
+
+def language_followers(demo) -> list:
+    """The page's events that follow a new language: each its own event chained (`.then`)
+    after the switch's one change listener, which runs in the browser
+    (`app.lesson.language_changed` says why)."""
+    lang = language_switch(demo)
+    first = [f for f in demo.fns.values() if (lang._id, "change") in [t[:2] for t in f.targets]]
+    assert len(first) == 1 and first[0].fn is None
+    return [f for f in demo.fns.values() if f.trigger_after == first[0]._id]

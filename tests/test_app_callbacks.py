@@ -1296,21 +1296,24 @@ def test_a_model_being_built_is_waited_for_not_built_twice():
 
 
 def test_the_budget_line_comes_from_the_settled_settings_only():
-    """Item 9: the budget line is written by one event, the change of the settled settings
-    (read once, after a preset's or a weight's own updates), one at a time; not by a change
-    event per widget, each of which read the other widgets half-way through a preset's
-    updates ("stage 1 has 1 block pair (pair 0), got pair 2" after the 6x6 preset)."""
+    """Item 9: the budget line is written by the change of the settled settings (read once,
+    after a preset's or a weight's own updates), one at a time, and again in a new language;
+    not by a change event per widget, each of which read the other widgets half-way through a
+    preset's updates ("stage 1 has 1 block pair (pair 0), got pair 2" after the 6x6 preset)."""
+    from conftest import language_followers
+
     from app import ui
 
     demo = ui.build_demo(warm=False)
     budget = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "budget")
     writers = [fn for fn in demo.fns.values() if budget in fn.outputs]
-    assert len(writers) == 1
-    (fn,) = writers
-    (target, event), (lang, lang_event) = fn.targets  # (and the page's language switch)
+    settles = [fn for fn in writers if fn.targets and fn.trigger_after is None]
+    assert len(writers) == 2 and writers[1 - writers.index(settles[0])] in language_followers(demo)
+    ((target, event),) = [t[:2] for t in settles[0].targets]
     assert event == "change" and isinstance(demo.blocks[target], gr.State)
-    assert lang_event == "change" and demo.blocks[lang].label == "Language / 语言"
-    assert fn.trigger_mode == "always_last"
+    assert {fn.fn for fn in writers} == {events.on_budget}
+    assert len({tuple(fn.inputs) for fn in writers}) == 1
+    assert {fn.trigger_mode for fn in writers} == {"always_last"}
     # the settled settings are the same however the widgets send them, and the preset they are
     def settled(*values, model="swin-t"):
         return events.on_settled(dict(zip(events.SETTLED, (*values, model), strict=True)))
@@ -1329,6 +1332,31 @@ def test_the_budget_line_comes_from_the_settled_settings_only():
     assert v2 != settled("256", 8, 4, "random", "", 0, 96, 3, "1", "0", [])[0]
     assert v2_preset["value"] == ("swinv2-t" if events.default_weights_source(
         "swinv2_tiny_window8_256") == "random" else None)
+
+
+def test_no_event_of_the_page_has_two_listeners_that_wait_for_the_last():
+    """Gradio 6.31's page sends an event again to *all* its listeners when one of them that
+    waits for the last answer (trigger_mode "always_last") was held back behind its own earlier
+    call. Two such listeners on one event send it to each other forever: the language switch
+    had seven, and about one page in ten opened with ?lang=zh redrew its lesson, figures and
+    words twice a second while it stayed open (`app.lesson.language_changed`). A State's
+    change reaches each listener alone, as do the events chained with .then / .success."""
+    from collections import defaultdict
+
+    from app import ui
+
+    demo = ui.build_demo(warm=False)
+    waiting = defaultdict(list)
+    for fn in demo.fns.values():
+        if fn.fn is None or fn.trigger_mode != "always_last":
+            continue  # (an event of the page alone is never held back)
+        for block_id, event in (t[:2] for t in fn.targets):
+            block = demo.blocks.get(block_id)
+            if block is not None and not isinstance(block, gr.State):
+                name = getattr(block, "elem_id", None) or getattr(block, "label", None)
+                waiting[f"{name}.{event}"].append(fn.name)
+    assert waiting  # (the page has such listeners: the lesson's, the address's, ...)
+    assert {event: names for event, names in waiting.items() if len(names) > 1} == {}
 
 
 def test_what_follows_a_run_waits_for_the_page_to_paint_its_figure():

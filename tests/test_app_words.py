@@ -10,6 +10,7 @@ import string
 
 import gradio as gr
 import pytest
+from conftest import language_followers, language_switch
 
 from app import panel, runs, words
 from app.lang.zh import WORDS
@@ -120,9 +121,8 @@ def test_the_badge_and_the_caption_in_chinese_carry_the_same_numbers(view):
 def test_the_language_switch_says_the_weights_notice_again(demo):
     from app import events
 
-    lang = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
-    said = [f for f in demo.fns.values() if f.fn is events.model_notice
-            and (lang._id, "change") in [(t[0], t[1]) for t in f.targets]]
+    lang = language_switch(demo)
+    said = [f for f in language_followers(demo) if f.fn is events.model_notice]
     assert len(said) == 1
     assert [o.elem_id for o in said[0].outputs] == ["weights-notice"]
     assert lang in said[0].inputs
@@ -179,9 +179,8 @@ def test_the_budget_line_is_said_in_chinese_with_the_same_numbers():
 def test_the_language_switch_says_the_budget_line_again(demo):
     from app import events
 
-    lang = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
-    said = [f for f in demo.fns.values() if f.fn is events.on_budget
-            and (lang._id, "change") in [(t[0], t[1]) for t in f.targets]]  # (its one writer)
+    lang = language_switch(demo)
+    said = [f for f in language_followers(demo) if f.fn is events.on_budget]
     assert len(said) == 1 and lang in said[0].inputs
     assert [o.elem_id for o in said[0].outputs] == ["budget"]
 
@@ -194,10 +193,10 @@ def test_before_a_run_the_page_says_the_badge_again_not_the_server(demo):
     its effect on the page: test_app_browser.py)."""
     from app import events
 
-    lang = next(b for b in demo.blocks.values() if getattr(b, "label", None) == "Language / 语言")
+    lang = language_switch(demo)
     badge = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "badge")
     on_lang = [f for f in demo.fns.values() if f.fn is events.on_language]
-    assert len(on_lang) == 1 and (lang._id, "change") in [t[:2] for t in on_lang[0].targets]
+    assert len(on_lang) == 1 and on_lang[0] in language_followers(demo)
     values = {comp: getattr(comp, "value", None) for comp in on_lang[0].inputs}  # as built
     values.update({comp: "zh" for comp in on_lang[0].inputs if comp is lang})
     assert [v for c, v in values.items() if isinstance(c, gr.State)] == [None]  # no run yet
@@ -206,6 +205,6 @@ def test_before_a_run_the_page_says_the_badge_again_not_the_server(demo):
     page = [f for f in demo.fns.values() if f.fn is None and f.js == panel.pre_run_badge_js()]
     assert len(page) == 1 and [o._id for o in page[0].outputs] == [badge._id]
     assert [i._id for i in page[0].inputs] == [lang._id, badge._id]
-    assert (lang._id, "change") in [t[:2] for t in page[0].targets]
+    assert page[0] in language_followers(demo)
     js = panel.pre_run_badge_js()
     assert panel.badge(None, "zh") in js and panel.badge(None, "en") in js
