@@ -44,6 +44,17 @@ def test_a_step_is_drawn_for_the_sessions_exploration(view):
     assert "(1, 2)" in lesson.lesson_outputs(view, k, "1,2", "en")[1]
 
 
+def test_the_code_box_follows_the_block_the_run_shows(view):
+    """The shift step's code: the roll where the block shifts (stage 1, s = 3); at stage 4
+    (one 2x2 window, s = 0) the reference's branch the block runs, `shifted_x = x`."""
+    k = [s.name for s in STEPS].index("shift")
+    rolled = lesson.lesson_outputs(view, k, "", "en")[3]["value"]
+    assert "shifted_x = torch.roll(x" in rolled and "shifted_x = x" not in rolled
+    last = runs.run(CAT, img_size=56, window_size=7, shift_size=3, stage=4)[-1]
+    code = lesson.lesson_outputs(last, k, "", "zh")[3]["value"]
+    assert code == "\n".join(Lesson(last.exp).code(k)) and "    shifted_x = x" in code
+
+
 def test_try_buttons_move_the_query_or_ask_the_page_for_a_stage(view):
     k = [s.name for s in STEPS].index("attention")
     assert STEPS[k].tries == ("boundary", "corner", "stage4")

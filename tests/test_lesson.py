@@ -145,6 +145,48 @@ def test_words_say_what_this_stage_does(explorations):
             "patches").body[1]
 
 
+def test_the_code_box_shows_the_branch_the_block_takes(explorations):
+    """Where the shown block does not shift (stage 4: one window, s = 0) the shift, regions,
+    mask and roll-back steps show the reference's `if self.shift_size > 0:` with the else
+    branch the block runs (`shifted_x = x`, `attn_mask = None`), not the roll and the mask
+    alone; where it shifts, the roll and the mask."""
+    s1, s4 = Lesson(explorations["stage 1"]), Lesson(explorations["stage 4"])
+    ran = {"shift": "shifted_x = x", "regions": "attn_mask = None",
+           "mask": "attn_mask = None", "rollback": "x = shifted_x"}
+    for name, line in ran.items():
+        step = next(s for s in STEPS if s.name == name)
+        assert s1.code(name) == step.code and s4.code(name) == step.unshifted, name
+        assert any(c.strip().startswith(line) for c in s4.code(name)), name
+        assert not any(c.strip().startswith(line) for c in s1.code(name)), name
+        assert any(c.startswith("if self.shift_size > 0:") for c in s4.code(name)), name
+    for name in ("windows", "relpos", "bias", "attention"):  # the same at every stage
+        assert s4.code(name) == s1.code(name), name
+
+
+def test_the_evidence_step_says_why_it_cannot_measure_agreement(explored):
+    """Where the class evidence (Grad-CAM, ReLU-ed) is 0 on every token of the query's window
+    the correlation with the weights is undefined: the step says so in every language instead
+    of leaving the line out; elsewhere it gives r. The cat at 200 px (padded grid) has such a
+    window at the evidence step's query, at 224 px it has not."""
+    from PIL import Image
+
+    from swinviz.lesson.readings import window_ids
+
+    cat = Image.open(__file__.rsplit("/", 2)[0] + "/assets/cat.jpg").convert("RGB")
+    seen = set()
+    for size in (200, 224):
+        exp = explored(cat, dict(img_size=size), stage=1, evidence=True)
+        k = [s.name for s in STEPS].index("evidence")
+        query = Lesson(exp).query(STEPS[k])
+        inside = window_ids(exp, 1) == window_ids(exp, 1)[query]
+        flat = bool((exp.evidence.by_layer["norm1"].numpy()[inside] <= 0).all())
+        seen.add(flat)
+        en, zh = (" ".join(Lesson(exp, lang=c).text(k).body) for c in ("en", "zh"))
+        assert ("0 on every token" in en) is flat and ("都是 0" in zh) is flat, size
+        assert ("agree at r =" in en) is not flat and ("r =" in zh) is not flat, size
+    assert seen == {True, False}
+
+
 def test_sentences_hold_for_one_window_a_single_token_and_a_padded_grid(explorations):
     """Stage 4 at 224 px cuts its 7x7 grid into "1 window" (not "1 windows"), has no mask to
     leave out because it has no shift, and its notes do not promise a shift and a mask; the

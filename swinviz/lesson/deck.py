@@ -179,7 +179,7 @@ def write_pptx(lesson: Lesson, pictures: Path, path: Path, query=None) -> Path:
     prs = Presentation()
     prs.slide_width, prs.slide_height = Emu(SLIDE_EMU[0]), Emu(SLIDE_EMU[1])
     emu = EMU_PX
-    for k, step in enumerate(STEPS):
+    for k in range(len(STEPS)):
         text = lesson.text(k, query)
         slide = prs.slides.add_slide(prs.slide_layouts[6])  # blank
         slide.background.fill.solid()
@@ -188,8 +188,9 @@ def write_pptx(lesson: Lesson, pictures: Path, path: Path, query=None) -> Path:
              bold=True)
         _box(slide, MARGIN, 170, TEXT_W, 560, [f"• {line}" for line in text.body], 28, t.ink,
              family)
-        if step.code:
-            code = [w for line in step.code for w in wrap_code(line, int(TEXT_W / (0.6 * MIN_PX)))]
+        if lesson.code(k):
+            code = [w for line in lesson.code(k)
+                    for w in wrap_code(line, int(TEXT_W / (0.6 * MIN_PX)))]
             _box(slide, MARGIN - 16, H_PX - 110 - 34 * len(code), TEXT_W + 32, 34 * len(code) + 30,
                  code, MIN_PX, t.ink, mono, fill=t.panel)
         badge = lesson.badge(k)

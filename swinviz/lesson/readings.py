@@ -98,6 +98,7 @@ class Readings:
     evidence_class: str | None = None  # its name (None: the exploration has no evidence)
     evidence_p: float | None = None  # its probability
     evidence_agree: float | None = None  # correlation with block 1's weights, over the window
+    evidence_flat: bool = False  # the class evidence is 0 on every token of the window
 
 
 def readings(exp, query: tuple[int, int]) -> Readings:
@@ -132,7 +133,8 @@ def _evidence(exp, query: tuple[int, int], w1: np.ndarray) -> dict:
     inside = window_ids(exp, 1) == window_ids(exp, 1)[query]
     cam = np.maximum(ev.by_layer["norm1"].double().numpy(), 0)
     return dict(evidence_class=ev.target_name or f"class {ev.target}",
-                evidence_p=ev.probability, evidence_agree=agreement(cam[inside], w1[inside]))
+                evidence_p=ev.probability, evidence_agree=agreement(cam[inside], w1[inside]),
+                evidence_flat=bool((cam[inside] == 0).all()))
 
 
 def _without_each(exp, query: tuple[int, int]) -> dict:

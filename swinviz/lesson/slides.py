@@ -112,6 +112,12 @@ class Lesson:
         step, c = self.ctx(k, query)
         return i18n.step_text(self.lang, step.name, self.numbers, c.r)
 
+    def code(self, k: int | str) -> tuple[str, ...]:
+        """The reference code's lines step k explains, for this exploration: where the step's
+        block does not shift (s = 0), the reference's branch that skips the roll and the mask."""
+        step = get_step(k)
+        return step.unshifted if step.unshifted and self.numbers.s == 0 else step.code
+
     def badge(self, k: int | str) -> str | None:
         """"random weights" where the step's picture shows learned numbers of random weights."""
         step = get_step(k)
@@ -144,7 +150,7 @@ class Lesson:
         title_lines = wrap(text.title, TITLE_PX, W_PX - 2 * MARGIN - 320)
         px(MARGIN, 44, "<br>".join(f"<b>{_esc(s)}</b>" for s in title_lines), TITLE_PX)
         y = 44 + 1.3 * TITLE_PX * len(title_lines) + 40
-        code = [w for line in step.code for w in wrap_code(line, int(TEXT_W / (0.6 * CODE_PX)))]
+        code = [w for line in self.code(k) for w in wrap_code(line, int(TEXT_W / (0.6 * CODE_PX)))]
         code_h = (len(code) * 1.35 * CODE_PX + 40) if code else 0
         code_top = H_PX - 100 - code_h
         size = BODY_PX

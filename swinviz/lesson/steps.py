@@ -24,6 +24,9 @@ class Step:
     block: int = 0  # the block of the pair it shows first (0: W-MSA, 1: the shifted one)
     head: int | None = None  # the head it shows (None: the mean over heads, or none)
     code: tuple[str, ...] = ()  # the reference code's lines it explains
+    # ... where its block does not shift (s = 0: one window covers the grid): the reference's
+    # own `if self.shift_size > 0:` with its else branch (`Lesson.code` picks)
+    unshifted: tuple[str, ...] = ()
     weights: bool = False  # its picture depends on learned weights (the "random" badge)
     tries: tuple[str, ...] = ()  # ACTIONS offered in the page
 
@@ -56,6 +59,12 @@ STEPS: tuple[Step, ...] = (
         "# the code moves the tokens up and left instead:",
         "shifted_x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))",
         "x_windows = window_partition(shifted_x, M)",
+    ), unshifted=(
+        "if self.shift_size > 0:  # s = 0 here: skipped",
+        "    shifted_x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))",
+        "else:",
+        "    shifted_x = x",
+        "x_windows = window_partition(shifted_x, M)",
     ), tries=("stage4",)),
     Step("regions", "regions", "regions", block=1, code=(
         "img_mask = torch.zeros((1, H, W, 1))",
@@ -65,12 +74,23 @@ STEPS: tuple[Step, ...] = (
         "    for w in slices:",
         "        img_mask[:, h, w, :] = cnt",
         "        cnt += 1",
+    ), unshifted=(
+        "if self.shift_size > 0:  # s = 0 here: skipped",
+        "    img_mask = torch.zeros((1, H, W, 1))",
+        "    ...  # the slice loop: one id per region",
+        "else:",
+        "    attn_mask = None",
     ), tries=("stage1", "stage4")),
     Step("mask", "mask", "masks", focus="corner", block=1, code=(
         "mask_windows = window_partition(img_mask, M).view(-1, M * M)",
         "attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)",
         "attn_mask = attn_mask.masked_fill(attn_mask != 0, -100.0)",
         "attn = attn + attn_mask  # before the softmax",
+    ), unshifted=(
+        "if self.shift_size > 0:  # s = 0 here: skipped",
+        "    attn_mask = attn_mask.masked_fill(attn_mask != 0, -100.0)",
+        "else:",
+        "    attn_mask = None  # only the bias is added",
     ), tries=("corner", "boundary")),
     Step("relpos", "relpos", "relpos", code=(
         "coords = torch.stack(torch.meshgrid(arange(M), arange(M)))",
@@ -93,6 +113,12 @@ STEPS: tuple[Step, ...] = (
     Step("rollback", "rollback", "shift", block=1, code=(
         "shifted_x = window_reverse(attn_windows, M, H, W)",
         "x = torch.roll(shifted_x, shifts=(s, s), dims=(1, 2))",
+    ), unshifted=(
+        "shifted_x = window_reverse(attn_windows, M, H, W)",
+        "if self.shift_size > 0:  # s = 0 here: skipped",
+        "    x = torch.roll(shifted_x, shifts=(s, s), dims=(1, 2))",
+        "else:",
+        "    x = shifted_x",
     )),
     Step("flow", "flow", "flow", code=(
         "for blk in stage.blocks:  # shift 0, s, 0, s, ... (s = 0 in one window)",

@@ -348,6 +348,10 @@ def _evidence(n, r):
     if np.isfinite(r.evidence_agree):
         lines.append(f"Inside the query's window the two agree at r = {r.evidence_agree:.2f} "
                      f"here: attention is not explanation.")
+    elif r.evidence_flat:
+        lines.append("Inside the query's window the class evidence is 0 on every token (after "
+                     "the ReLU): no token there raises the class, so there is no agreement to "
+                     "measure; attention is still not explanation.")
     if n.random:
         lines.append("Random weights: neither map says anything about this image yet.")
     return lines

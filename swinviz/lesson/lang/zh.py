@@ -274,6 +274,9 @@ def _evidence(n, r):
     if np.isfinite(r.evidence_agree):
         lines.append(f"在查询的窗口内，两者的相关系数 r = {r.evidence_agree:.2f}："
                      f"注意力不等于解释。")
+    elif r.evidence_flat:
+        lines.append("在查询的窗口内，类别证据在每个 token 上都是 0（ReLU 之后）：那里没有 token "
+                     "提高这个类别的分数，无从比较两者；注意力仍然不等于解释。")
     if n.random:
         lines.append("随机权重：两张图都还不能说明这张图像的任何内容。")
     return lines
