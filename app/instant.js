@@ -573,6 +573,17 @@
     return rc ? { run: meta.run, row: rc[0], col: rc[1] } : null;
   }
 
+  // A click of the image that Gradio gets now, not after the page's own drawing: Gradio drops
+  // a click on an image still loading (the last click's answer replaced it, and a quick second
+  // click, or an arrow key right after the first, falls in that moment), so there it waits for
+  // the load (`replayWhenLoaded`) and carries this click's own state.
+  function passOn(ev, img) {
+    if (img.complete && img.naturalWidth) return; // Gradio reads it now
+    ev.stopImmediatePropagation();
+    const own = { drew: S.drew, flowAsked: S.flowAsked, at: S.at, add: S.add, seq: S.seq };
+    replayWhenLoaded(ev, aimOf(ev), () => Object.assign(S, own));
+  }
+
   function onClick(ev) {
     if (ev.swinvizReplay) return; // handed on to Gradio (holdClick)
     const img = ev.target && ev.target.closest && ev.target.closest("#query-image img");
@@ -582,7 +593,10 @@
       S.add = !!ev.shiftKey;
       S.seq = ++S.order; // the server orders the clicks it answers side by side by this
     }
-    if (!S.instant) return; // path off: Gradio gets every click as it is
+    if (!S.instant) { // path off: Gradio gets every click as it is
+      if (img) passOn(ev, img);
+      return;
+    }
     S.drew = null;
     S.flowAsked = false;
     S.at = null;
@@ -593,17 +607,7 @@
     if (S.at) handedOn([S.seq, S.add ? 1 : 0, S.at.row, S.at.col, S.at.run]);
     if (S.add) { // Gradio gets it now (once the image has loaded); a click held before it is
       // still handed on
-      if (!(img.complete && img.naturalWidth)) {
-        ev.stopImmediatePropagation();
-        const at = S.at, seq = S.seq;
-        replayWhenLoaded(ev, aimOf(ev), () => {
-          S.drew = null;
-          S.flowAsked = false;
-          S.at = at;
-          S.add = true;
-          S.seq = seq;
-        });
-      }
+      passOn(ev, img);
       return;
     }
     S.clickSeq++;
@@ -630,6 +634,7 @@
     const rc = P && clickToken(img, ev, P);
     if (!rc) { // the server draws the attention figure
       if (asking) handOnAfter(asking);
+      else passOn(ev, img);
       return;
     }
     S.drew = { run: P.key, block: P.block, head: P.head, row: rc[0], col: rc[1] };
@@ -638,7 +643,10 @@
       // lay out a hidden figure, and the server need not send it
       S.pending = { query: rc, id: entry.id };
       if (asking) handOnAfter(asking);
-      else S.last = { query: rc, t0: t0, drawn: null, pending: true };
+      else {
+        S.last = { query: rc, t0: t0, drawn: null, pending: true };
+        passOn(ev, img);
+      }
       return;
     }
     S.pending = null;
@@ -650,6 +658,7 @@
     } catch (e) {
       S.drew = null; // the server sends the figure (Gradio gets this click as it is)
       console.error("swinviz: in-page redraw failed", e);
+      passOn(ev, img);
       return;
     }
     // if the redraw fails, the server is told to send the figure
