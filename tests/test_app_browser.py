@@ -819,8 +819,16 @@ def test_a_new_stage_keeps_the_query_and_the_tabs_follow_the_run(fresh_page, pho
     assert "row 4, column 11 of stage 3's 14x14 tokens" in page.locator(
         "#query-caption").inner_text()
     page.get_by_label("stage 4", exact=True).check()
-    page.wait_for_function("() => document.querySelector('#text-windows').innerText"
-                           ".includes('stage 4')")
+    try:
+        page.wait_for_function("() => document.querySelector('#text-windows').innerText"
+                               ".includes('stage 4')")
+    except Exception as exc:  # what the page showed, and where the server's threads were
+        shown = page.evaluate(
+            "() => ['#badge', '#status', '.toast-body', '#text-windows', '#stage input:checked']"
+            ".map((s) => s + ': ' + [...document.querySelectorAll(s)].map((e) => e.innerText"
+            " || e.value).join(' | ')).concat([location.search])")
+        raise AssertionError(f"stage 4 never ran: the page showed {shown}; the server's "
+                             f"threads were at: {server_threads()}") from exc
     text = page.locator("#text-windows").inner_text()
     assert "one 7×7 window covers the whole 7×7 grid" in text and "does not shift" in text
     assert "straddle" not in text
