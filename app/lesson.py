@@ -129,7 +129,7 @@ def language_changed(lang: gr.Radio):
     listeners on the switch, each one's answer sent the event to the others again: a loop that
     redrew the lesson, the figures and the page's words twice a second for as long as the page
     stayed open (about one page in ten opened with ?lang=zh on a loaded machine).
-    tests/test_app.py holds each event of the page to one listener of that kind."""
+    tests/test_app_callbacks.py holds each event of the page to one listener of that kind."""
     return lang.change(None, None, None, js="() => {}", api_visibility="private", queue=False,
                        show_progress="hidden")
 
@@ -171,8 +171,8 @@ def lesson_tab(c: SimpleNamespace) -> None:
 def wire_lesson(c: SimpleNamespace, demo: gr.Blocks) -> None:
     """Previous / next (in the page: they only move the step number), the language (through
     `drawn`), the try buttons, the tab opening, a new run and the address all go through one
-    drawing event
-    (`gr.on`, always the last request): a slow answer cannot overwrite a newer step."""
+    drawing event (`gr.on`, always the last request): a slow answer cannot overwrite a newer
+    step."""
     le, view = c.lesson, c.view
     kw = dict(api_visibility="private", show_progress="hidden", queue=False)
     outs = [le.step, le.text, le.picture, le.code, le.deeper, *le.tries]
