@@ -18,7 +18,11 @@
 
 from __future__ import annotations
 
-__all__ = ["build_demo", "launch_options"]
+from .gradio_import import skip_stub_writing
+
+skip_stub_writing()  # before anything imports Gradio: about a second of the start
+
+__all__ = ["build_demo", "launch_options", "warm_model"]
 
 
 def __getattr__(name: str):

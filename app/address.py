@@ -30,10 +30,10 @@ from swinviz.settings import (
     MAX_QUERY_SET,
     parse_block,
     parse_head,
+    parse_parts,
     parse_query_set,
     parse_stage_pair,
 )
-from swinviz.without import parse_parts
 
 from .compare import COMPARE_TAB
 from .events import TABS, model_notice

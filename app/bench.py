@@ -15,7 +15,9 @@ Measures, for one photo:
 - refused (`--refused`): the settings over the per-request budget through the API: the time of
   each refusal and the server's memory around it;
 - stages (`--stages`): per stage, the page's path: upload to the open tab's figures, the other
-  figures after, upload to all figures, and the attention figure's click pack.
+  figures after, upload to all figures, and the attention figure's click pack;
+- start (`--start`): `python app.py` on a free loopback port, `repeat` times: seconds to the
+  first answer (the starting page, 503) and to the app's own (200), with the load average.
 """
 
 from __future__ import annotations
@@ -341,6 +343,44 @@ def refused(photo: str) -> list[dict]:
     return out
 
 
+def start_times(repeat: int = 3, timeout_s: float = 120.0) -> dict:
+    """Seconds from starting `python app.py` (HF_HUB_OFFLINE=1) to its address's first answer and
+    to the app's 200, each run on a fresh free loopback port; the server is stopped after."""
+    import os
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    runs_s = []
+    for _ in range(repeat):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+                   HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+        t0 = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        first = code = None
+        try:
+            while code != 200 and time.perf_counter() - t0 < timeout_s:
+                try:
+                    code = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).status
+                except urllib.error.HTTPError as exc:
+                    code = exc.code
+                except OSError:
+                    code = None
+                if code is not None and first is None:
+                    first = time.perf_counter() - t0
+                time.sleep(0.02)
+            runs_s.append({"first_answer_s": round(first or -1, 3),
+                           "app_s": round(time.perf_counter() - t0, 3) if code == 200 else None})
+        finally:
+            _stop(server)
+    return {"start": runs_s, "load_average": os.getloadavg()}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photo", default=None, help="an image (default: the first in assets/)")
@@ -357,7 +397,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stages", action="store_true",
                     help="only the page's path per stage: upload to the open tab's figures, "
                          "to all figures, and the click pack")
+    ap.add_argument("--start", action="store_true",
+                    help="only the app's start: python app.py to its first answer and to the "
+                         "app's own, --repeat times")
     args = ap.parse_args(argv)
+    if args.start:
+        print(json.dumps(start_times(args.repeat), indent=2))
+        return
     photo = args.photo or str(sorted((ROOT / "assets").glob("*.jpg"))[0])
     if args.stages:
         print(json.dumps(measure_stages(photo, args.size, args.repeat), indent=2))

@@ -14,9 +14,6 @@ import logging
 import gradio as gr
 
 from swinviz.config import SettingsError
-from swinviz.evidence.choices import check_target, class_names
-from swinviz.evidence.gather import gather
-from swinviz.image.prepare import to_tensor
 
 from .budget import evidence_fits
 from .plotting import build_plots
@@ -74,6 +71,11 @@ def picker(view) -> dict:
 def evidence_on_device(settings, image, target, stage: int, block: int):
     """The one model call of this tab: plain arguments in (settings, the exploration's input
     image, the class, where), the EvidenceSet out (its maps on the CPU)."""
+    # here, not at the top: the page is built before torch is imported (app/__init__.py)
+    from swinviz.evidence.choices import class_names
+    from swinviz.evidence.gather import gather
+    from swinviz.image.prepare import to_tensor
+
     model = load_cached_model(settings, device="auto")
     names = class_names(model.config.num_classes)
     pixels = to_tensor(image).to(model.device, model.dtype)  # exactly the run's input
@@ -97,6 +99,8 @@ def class_asked(cfg, text) -> int | str | None:
     class. A gr.Error with one sentence otherwise."""
     if cfg.num_classes <= 0:
         raise user_error("This model has no classifier head, so there is no class to explain.")
+    from swinviz.evidence.choices import check_target  # torch: not at the page's build
+
     try:
         return check_target(parse_choice(text), cfg.num_classes)
     except SettingsError as exc:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from . import panel
+from . import panel, runs
 from .access import QUERY_KEYS_JS, describe_js
 from .address import ADDRESS_JS, link_tab_js
 from .clicks import PAGE_FLOW_PATH, page_flow_route, page_pack_route
@@ -18,6 +18,8 @@ from .guard import RequestLimits, short_validation_error
 from .instant import PAGE_PACK_PATH, page_head
 from .lesson import KEYS_JS
 from .limits import MAX_BODY_BYTES, MAX_DIRECT, MAX_FILE_SIZE, MAX_INFLIGHT_BODY_BYTES, MAX_SESSIONS
+from .settings import parse_settings
+from .state import warm_up
 
 
 def launch_options() -> dict:
@@ -42,3 +44,13 @@ def launch_options() -> dict:
                                          PAGE_PACK_PATH))],
                     "exception_handlers": {RequestValidationError: short_validation_error}},
     )
+
+
+def warm_model() -> None:
+    """Build the page's default model in a background thread (`app.state.warm_up`: torch's
+    import, the model, the fused kernel), so that the first upload waits for none of them. Not
+    on ZeroGPU, where the model lives in the GPU's process. `build_demo(warm=True)` calls it as
+    it builds the page; app.py calls it once the server listens, so that torch's import does not
+    delay the address answering (docs/performance.md)."""
+    if runs._run_model is runs.explore_on_device:
+        warm_up(parse_settings())

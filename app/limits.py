@@ -7,10 +7,13 @@ table lists them. Values are plain module constants so that the rest of the app 
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
 import math
 import os
-
-import torch
+import re
+import sys
+from pathlib import Path
 
 from swinviz.config import short
 from swinviz.environment import request_mb
@@ -68,7 +71,37 @@ def env_size(name: str, default: str, lo: int, hi: int) -> tuple[str, int]:
     return text, nbytes
 
 
-ON_GPU = torch.cuda.is_available()
+def gpu_present() -> bool:
+    """Whether torch will find a CUDA GPU, asked at the server's start without importing torch
+    when nothing has yet (the page is built first, app/__init__.py): torch's build names a CUDA
+    version (its `version.py`, read as text) and the NVIDIA driver counts a device (NVML, as
+    torch's own check may). Once torch is imported (a Space's `spaces`, a test), its answer."""
+    if "torch" in sys.modules:
+        return bool(sys.modules["torch"].cuda.is_available())
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return False
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    try:
+        version = Path(list(spec.submodule_search_locations)[0], "version.py").read_text()
+    except OSError:
+        return False
+    if not re.search(r"^cuda\b[^=\n]*=\s*['\"]", version, re.M):  # a CPU build: cuda = None
+        return False
+    try:
+        nvml = ctypes.CDLL("libnvidia-ml.so.1")
+        if nvml.nvmlInit_v2() != 0:
+            return False
+        count = ctypes.c_uint(0)
+        found = nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 and count.value > 0
+        nvml.nvmlShutdown()
+        return found
+    except (OSError, AttributeError):
+        return False
+
+
+ON_GPU = gpu_present()
 MB = 1 << 20
 
 # Largest upload (Gradio's max_file_size, the pasted data: URI's decoded size too).

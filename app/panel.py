@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from swinviz import SettingsError
 from swinviz.budget import human
-from swinviz.settings import parse_stage_pair, whole
-from swinviz.without import removed_text
+from swinviz.settings import parse_stage_pair, removed_text, whole
 
 from .budget import check_budget, request_limit_mb
 from .picture import resolved_query

@@ -117,7 +117,7 @@ class ModelSettings:
 
     def config(self) -> SwinConfig:
         """The model's config with these settings (validated)."""
-        from swinviz.model import config_for
+        from swinviz.config import config_for
 
         return config_for(self.arch, img_size=self.img_size, window_size=self.window_size,
                           shift_size=self.shift_size, embed_dim=self.embed_dim,

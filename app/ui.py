@@ -20,7 +20,7 @@ import gradio as gr
 from swinviz.figures import KINDS, QUERY_KINDS
 from swinviz.weights import checkpoint_folder, offered_checkpoints
 
-from . import clicks, compare, evidence, exports, panel, plotting, runs, session, words
+from . import clicks, compare, evidence, exports, panel, plotting, session, words
 from .address import wire_address
 from .clicks import PICK_JS
 from .events import (
@@ -62,7 +62,7 @@ from .guard import (
     trust_examples,
 )
 from .instant import AFTER_PAINT_JS
-from .launch import launch_options
+from .launch import launch_options, warm_model
 from .lesson import language_changed, language_switch, lesson_tab, wire_lesson
 from .limits import MODEL_CONCURRENCY, QUEUE_MAX, QUEUE_PER_SESSION
 from .session import name_components
@@ -76,9 +76,8 @@ from .settings import (
     MAX_SIZE,
     SIZES,
     STAGES,
-    parse_settings,
 )
-from .state import default_weights_choice, default_weights_source, warm_up
+from .state import default_weights_choice, default_weights_source
 
 __all__ = ["build_demo", "launch_options"]
 
@@ -117,8 +116,8 @@ FIG_IDS = {kind: f"fig-{kind}" for kind in KINDS}
 def build_demo(warm: bool = True) -> gr.Blocks:
     """The page. warm=True: the default model is built in the background now, so the first
     upload does not wait for it (not on ZeroGPU, where the model lives in the GPU process)."""
-    if warm and runs._run_model is runs.explore_on_device:
-        warm_up(parse_settings())
+    if warm:
+        warm_model()
     choice = default_weights_choice()  # decided once per process (seconds at most)
     with gr.Blocks(title="swinviz: Swin Transformer shifted windows",
                    delete_cache=(3600, 3600)) as demo:

@@ -18,7 +18,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 
-from .windows import effective_window
+from .grid import effective_window
 
 
 class SettingsError(ValueError):
@@ -395,3 +395,45 @@ def get_config(arch: str | SwinConfig = DEFAULT_ARCH) -> SwinConfig:
             f"swinviz.config.ARCHS holds all {len(ARCHS)})"
         )
     return ARCHS[key]
+
+
+# ----------------------------------------------- settings of a model, before it is built
+
+PATCH_SIZE = 4  # pixels a side of a patch (a token of stage 1)
+
+
+def config_for(arch: str | SwinConfig = DEFAULT_ARCH, *, img_size: int | None = None,
+               window_size: int | None = None, shift_size: int | None = None,
+               embed_dim: int | None = None, num_heads: int | tuple[int, ...] | None = None,
+               num_classes: int | None = None) -> SwinConfig:
+    """A named architecture with some settings changed, validated (SettingsError)."""
+    base = get_config(arch)
+    changes = {k: v for k, v in dict(img_size=img_size, window_size=window_size,
+                                     embed_dim=embed_dim, num_heads=num_heads,
+                                     num_classes=num_classes).items() if v is not None}
+    if shift_size is not None or "window_size" in changes:
+        changes["shift_size"] = shift_size
+    return base.with_settings(**changes) if changes else base.validate()
+
+
+def check_settings(
+    img_size: int = 224,
+    window_size: int = 7,
+    shift_size: int | None = None,
+    embed_dim: int = 96,
+    num_heads: int = 3,
+    patch_size: int = PATCH_SIZE,
+    *,
+    arch: str | SwinConfig = DEFAULT_ARCH,
+) -> tuple[int, int]:
+    """Validate settings before any work; returns the (window, shift) of stage 1's shifted block.
+
+    A token grid that does not split into whole windows is fine: the blocks pad it.
+    Raises SettingsError with a message a person understands.
+    """
+    if patch_size != PATCH_SIZE:
+        raise SettingsError(f"Swin uses 4x4-pixel patches, got patch size {patch_size!r}")
+    cfg = config_for(arch, img_size=img_size, window_size=window_size, shift_size=shift_size,
+                     embed_dim=embed_dim, num_heads=num_heads)
+    geo = cfg.stage(1)
+    return geo.window_size, geo.shift_size

@@ -19,44 +19,12 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Iterable
 
 import torch
 from torch import nn
 
-from .config import SettingsError, short
-
-PARTS = ("shift", "mask", "bias")  # what a counterfactual model may leave out, in this order
-PART_NAMES = {"shift": "the shift", "mask": "the mask", "bias": "the relative position bias"}
-
-
-def removed_text(parts) -> str:
-    """("mask", "bias") -> "the mask and the relative position bias" (in PARTS order)."""
-    names = [PART_NAMES[p] for p in PARTS if p in parts]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def parse_parts(parts) -> tuple[str, ...]:
-    """The parts to leave out, in PARTS order, from names ("mask", "bias"), one text of names
-    joined by commas ("mask,bias"), a list of them, or None / "" (none). Anything else is a
-    SettingsError (a ValueError) naming the three."""
-    if parts is None:
-        return ()
-    if isinstance(parts, str):
-        parts = parts.split(",")
-    if not isinstance(parts, Iterable):
-        raise SettingsError(f"without takes parts from {', '.join(PARTS)}, got {short(parts)}",
-                            "without")
-    names = []
-    for part in parts:
-        name = part.strip().lower() if isinstance(part, str) else part
-        if name == "":
-            continue
-        if name not in PARTS:
-            raise SettingsError(f"unknown part {short(part)} to leave out; the parts are "
-                                f"{', '.join(repr(p) for p in PARTS)} (any of them)", "without")
-        names.append(name)
-    return tuple(p for p in PARTS if p in names)
+# the parts and their names are settings (swinviz.settings, torch-free); re-exported here
+from .settings import PART_NAMES, PARTS, parse_parts, removed_text  # noqa: E402,F401
 
 
 def _shallow(module: nn.Module) -> nn.Module:

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from swinviz import SettingsError, SwinConfig
-from swinviz.evidence.explain import image_map
+from swinviz.evidence.explainer import image_map
 from swinviz.model import SwinTransformer
 from swinviz.weights import load_checkpoint
 

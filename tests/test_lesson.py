@@ -170,7 +170,7 @@ def test_the_evidence_step_says_why_it_cannot_measure_agreement(explored):
     window at the evidence step's query, at 224 px it has not."""
     from PIL import Image
 
-    from swinviz.lesson.readings import window_ids
+    from swinviz.lesson.reading import window_ids
 
     cat = Image.open(__file__.rsplit("/", 2)[0] + "/assets/cat.jpg").convert("RGB")
     seen = set()

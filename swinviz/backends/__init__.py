@@ -14,21 +14,36 @@ the rest to the chosen path; the traced path (`swinviz.functional`) uses only `f
 (the same linear as `nn.Linear`, to float rounding).
 """
 
-from .onednn import (
-    fused_linear,
-    gather_rows,
-    onednn_available,
-    onednn_enabled,
-    records_grad,
-    same_bits,
-)
-from .switches import set_fused_attention, set_onednn, use_fused_attention, use_onednn
-from .window_kernel import (
-    fused_attention_enabled,
-    fused_attention_takes,
-    fused_attention_unavailable,
-    window_attention,
-)
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+# each name is imported from its module on first use (swinviz._lazy): the app's page
+# imports parts of this package before torch is imported
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "onednn": ("fused_linear", "gather_rows", "onednn_available", "onednn_enabled", "records_grad",
+               "same_bits"),
+    "switches": ("set_fused_attention", "set_onednn", "use_fused_attention", "use_onednn"),
+    "window_kernel": ("fused_attention_enabled", "fused_attention_takes",
+                      "fused_attention_unavailable", "window_attention"),
+})
+
+if TYPE_CHECKING:
+    from .onednn import (
+        fused_linear,
+        gather_rows,
+        onednn_available,
+        onednn_enabled,
+        records_grad,
+        same_bits,
+    )
+    from .switches import set_fused_attention, set_onednn, use_fused_attention, use_onednn
+    from .window_kernel import (
+        fused_attention_enabled,
+        fused_attention_takes,
+        fused_attention_unavailable,
+        window_attention,
+    )
 
 __all__ = [
     "fused_attention_enabled",

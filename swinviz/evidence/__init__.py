@@ -19,7 +19,19 @@ gradient of the class's logit (docs/concepts.md, facts 21 and 22):
 starts at the captured activation (a detached leaf), and nothing it makes is cached.
 """
 
-from .choices import HEAD_FUSIONS, LAYERS, METHODS
-from .explain import Evidence, explain
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+# each name is imported from its module on first use (swinviz._lazy): the app's page
+# imports parts of this package before torch is imported
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "choices": ("HEAD_FUSIONS", "LAYERS", "METHODS"),
+    "explainer": ("Evidence", "explain"),
+})
+
+if TYPE_CHECKING:
+    from .choices import HEAD_FUSIONS, LAYERS, METHODS
+    from .explainer import Evidence, explain
 
 __all__ = ["HEAD_FUSIONS", "LAYERS", "METHODS", "Evidence", "explain"]

@@ -46,10 +46,10 @@ from ._core import (
     top_title,
     wrap_text,
 )
+from ._core.labels import PAIRS
 from ._core.reach import reach_sets
 from ._core.words import tr
 
-PAIRS = 4  # pairs of the reach panel (c): the pair repeated, as the flow figure counts it
 OTHER_REGION = "#D55E00"  # keys from another region: vermillion, apart from the query's yellow
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ..without import removed_text
+from ..settings import removed_text
 from ._core import (
     BLOCK_COLORS,
     arch_label,
@@ -73,7 +73,7 @@ def _removed(parts, lang: str) -> str:
     """`removed_text(parts)` said in `lang`: "the mask and the relative position bias"."""
     if lang == "en":
         return removed_text(parts)
-    from ..without import PART_NAMES, PARTS
+    from ..settings import PART_NAMES, PARTS
 
     names = [tr(lang, PART_NAMES[p]) for p in PARTS if p in parts]
     return names[0] if len(names) == 1 else tr(lang, "{some} and {last}",

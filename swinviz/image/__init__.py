@@ -20,21 +20,36 @@ silenced. 16-bit, 32-bit and float images are scaled to 8 bit in strips of about
 pixels, so the conversion needs the 8-bit copy and little more on top of the decoded pixels.
 """
 
-from .errors import ImageError
-from .intake import MAX_BYTES, MAX_PIXELS, ImageSource, check_file, open_image
-from .prepare import (
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    KEEP_MAX_ASPECT,
-    PAD_RGB,
-    POLICIES,
-    PreparedImage,
-    denormalize,
-    prepare_image,
-    to_tensor,
-    valid_size,
-)
-from .uri import decode_data_uri, parse_size
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+# each name is imported from its module on first use (swinviz._lazy): the app's page
+# imports parts of this package before torch is imported
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "errors": ("ImageError",),
+    "intake": ("MAX_BYTES", "MAX_PIXELS", "ImageSource", "check_file", "open_image"),
+    "prepare": ("IMAGENET_MEAN", "IMAGENET_STD", "KEEP_MAX_ASPECT", "PAD_RGB", "POLICIES",
+                "PreparedImage", "denormalize", "prepare_image", "to_tensor", "valid_size"),
+    "uri": ("decode_data_uri", "parse_size"),
+})
+
+if TYPE_CHECKING:
+    from .errors import ImageError
+    from .intake import MAX_BYTES, MAX_PIXELS, ImageSource, check_file, open_image
+    from .prepare import (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        KEEP_MAX_ASPECT,
+        PAD_RGB,
+        POLICIES,
+        PreparedImage,
+        denormalize,
+        prepare_image,
+        to_tensor,
+        valid_size,
+    )
+    from .uri import decode_data_uri, parse_size
 
 __all__ = [
     "IMAGENET_MEAN", "IMAGENET_STD", "KEEP_MAX_ASPECT", "MAX_BYTES", "MAX_PIXELS", "PAD_RGB",

@@ -11,13 +11,30 @@
 
 from __future__ import annotations
 
-from .deck import GIF_NAME, PDF_NAME, PPTX_NAME, deck_steps, lecture_files, write_lecture
-from .i18n import check_lang, languages, step_text, try_label, ui
-from .numbers import LessonNumbers, boundary_query, corner_query, lesson_numbers
-from .readings import Readings, query_weights, reach, readings
-from .slides import H_PX, W_PX, Lesson
-from .steps import ACTIONS, STEPS, Step, get_step, slide_file, step_names
-from .theme import THEMES, get_theme
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+# each name is imported from its module on first use (swinviz._lazy): the app's page
+# imports parts of this package before torch is imported
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "deck": ("GIF_NAME", "PDF_NAME", "PPTX_NAME", "deck_steps", "lecture_files", "write_lecture"),
+    "i18n": ("check_lang", "languages", "step_text", "try_label", "ui"),
+    "numbers": ("LessonNumbers", "boundary_query", "corner_query", "lesson_numbers"),
+    "reading": ("Readings", "query_weights", "reach", "readings"),
+    "slides": ("H_PX", "W_PX", "Lesson"),
+    "steps": ("ACTIONS", "STEPS", "Step", "get_step", "slide_file", "step_names"),
+    "theme": ("THEMES", "get_theme"),
+})
+
+if TYPE_CHECKING:
+    from .deck import GIF_NAME, PDF_NAME, PPTX_NAME, deck_steps, lecture_files, write_lecture
+    from .i18n import check_lang, languages, step_text, try_label, ui
+    from .numbers import LessonNumbers, boundary_query, corner_query, lesson_numbers
+    from .reading import Readings, query_weights, reach, readings
+    from .slides import H_PX, W_PX, Lesson
+    from .steps import ACTIONS, STEPS, Step, get_step, slide_file, step_names
+    from .theme import THEMES, get_theme
 
 __all__ = ["ACTIONS", "GIF_NAME", "H_PX", "PDF_NAME", "PPTX_NAME", "STEPS", "THEMES", "W_PX",
            "Lesson", "LessonNumbers", "Readings", "Step", "boundary_query", "check_lang",

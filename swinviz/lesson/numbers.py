@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .. import cost as _cost
 from ..figures.registry import Facts, facts
-from ..windows import MASK_VALUE
+from ..grid import MASK_VALUE
 
 
 def boundary_query(H: int, W: int, M: int, s: int) -> tuple[int, int]:

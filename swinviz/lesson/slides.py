@@ -15,7 +15,6 @@ from ..figures._core import fast_figure
 from . import i18n
 from .canvas import Ctx
 from .numbers import lesson_numbers
-from .readings import readings
 from .steps import STEPS, Step, get_step
 from .text import wrap, wrap_code
 from .theme import FONT, MIN_PX, MONO, get_theme
@@ -99,6 +98,8 @@ class Lesson:
 
     def readings(self, query: tuple[int, int]):
         if query not in self._readings:
+            from .reading import readings  # torch: not when the app's page is built
+
             self._readings[query] = readings(self.exp, query)
         return self._readings[query]
 

@@ -38,7 +38,7 @@ from .canvas import (
     query_box,
     window_lines,
 )
-from .readings import query_weights, reach, region_map, window_ids
+from .reading import query_weights, reach, region_map, window_ids
 from .theme import FONT, MIN_PX
 
 PANEL_PX = 400  # about how wide one of two side-by-side panels is on a slide

@@ -19,28 +19,47 @@ Pickles are read only with `torch.load(..., weights_only=True)`. This package bu
 `swinviz.factory.load_model` does, and hands the model to `load_checkpoint`.
 """
 
-from .arch import infer_arch
-from .errors import CheckpointError
-from .hub import HUB_REPO, HUB_REPOS, hub_checkpoint, hub_repo
-from .layouts import (
-    LAYOUTS,
-    checkpoint_filter_fn,
-    checkpoint_version,
-    detect_layout,
-    naming_of,
-    source_keys,
-)
-from .loading import load_checkpoint
-from .policy import (
-    CHECKPOINT_SUFFIXES,
-    WeightsChoice,
-    checkpoint_folder,
-    default_weights,
-    list_checkpoint_files,
-    offered_checkpoint,
-    offered_checkpoints,
-)
-from .reading import MAX_CHECKPOINT_BYTES, read_state_dict
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+# each name is imported from its module on first use (swinviz._lazy): the app's page
+# imports parts of this package before torch is imported
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "arch": ("infer_arch",),
+    "errors": ("CheckpointError",),
+    "hub": ("HUB_REPO", "HUB_REPOS", "hub_checkpoint", "hub_repo"),
+    "layouts": ("LAYOUTS", "checkpoint_filter_fn", "checkpoint_version", "detect_layout",
+                "naming_of", "source_keys"),
+    "loading": ("load_checkpoint",),
+    "policy": ("CHECKPOINT_SUFFIXES", "WeightsChoice", "checkpoint_folder", "default_weights",
+               "list_checkpoint_files", "offered_checkpoint", "offered_checkpoints"),
+    "reading": ("MAX_CHECKPOINT_BYTES", "read_state_dict"),
+})
+
+if TYPE_CHECKING:
+    from .arch import infer_arch
+    from .errors import CheckpointError
+    from .hub import HUB_REPO, HUB_REPOS, hub_checkpoint, hub_repo
+    from .layouts import (
+        LAYOUTS,
+        checkpoint_filter_fn,
+        checkpoint_version,
+        detect_layout,
+        naming_of,
+        source_keys,
+    )
+    from .loading import load_checkpoint
+    from .policy import (
+        CHECKPOINT_SUFFIXES,
+        WeightsChoice,
+        checkpoint_folder,
+        default_weights,
+        list_checkpoint_files,
+        offered_checkpoint,
+        offered_checkpoints,
+    )
+    from .reading import MAX_CHECKPOINT_BYTES, read_state_dict
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",

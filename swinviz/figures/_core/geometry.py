@@ -6,18 +6,18 @@ Everything is derived from `swinviz.windows`, never recomputed."""
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-import torch
 
-from ...windows import (
-    padded_order,
-    padded_size,
-    window_of_token,
-    window_order,
-    window_partition,
-)
+from ...grid import padded_size
+
+if TYPE_CHECKING:
+    import torch
+
+# the tensor geometry (swinviz.windows, torch) is imported by the functions that use it: the
+# figures' kinds and registry are read by the app's page before torch is imported
 
 
 def grid_lines(H: int, W: int, step: float, *, color: str = "rgba(255,255,255,0.35)",
@@ -66,6 +66,8 @@ def token_geometry(H: int, W: int, window_size: int, shift_size: int,
     slot) of original token (r, c)) as read-only numpy arrays, from `swinviz.windows`; cached
     per geometry (shared by every exploration and click). roll_first: the block rolled, then
     padded (`BlockTrace.roll_first`, timm's Swin V2)."""
+    from ...windows import window_of_token, window_order
+
     M = window_size
     order = window_order(H, W, M, shift_size, roll_first=roll_first).numpy()
     order = order.reshape(-1, M * M).copy()
@@ -90,6 +92,8 @@ def line_width(tpl, per_side: int) -> float:
 def token_windows(H: int, W: int, window_size: int, shift_size: int,
                   roll_first: bool = False) -> np.ndarray:
     """`window_of_token(...)[..., 0]` as a read-only int64 numpy array (H, W), cached."""
+    from ...windows import window_of_token
+
     w = window_of_token(H, W, window_size, shift_size, roll_first)[..., 0].numpy().copy()
     w.flags.writeable = False
     return w
@@ -108,6 +112,8 @@ def padded_windows(H: int, W: int, window_size: int, shift_size: int,
     every position of the padded grid in original coordinates, padding included: a real token
     at its own place, a padding token where the block added it (`windows.padded_order`). Pad,
     then roll: `token_windows(Hp, Wp, ...)`."""
+    from ...windows import padded_order
+
     M = window_size
     Hp, Wp = padded_size(H, W, M)
     if not rolls_first(H, W, M, shift_size, roll_first):
@@ -160,6 +166,8 @@ def window_pieces(H: int, W: int, window_size: int, shift_size: int,
     around the real grid instead, its padding staying at the bottom and right: each window's
     rows and columns are then read from `padded_windows`, as runs.
     """
+    from ...windows import window_of_token
+
     M = window_size
     Hp, Wp = padded_size(H, W, M)
     if rolls_first(H, W, M, shift_size, roll_first):
@@ -225,5 +233,7 @@ def patch_grid(H: int, W: int, step: float, width: float) -> dict:
 
 def flatten_windows(ids: torch.Tensor, window_size: int) -> torch.Tensor:
     """(H, W) ids -> (nW, N): `window_partition`, one row per window (concepts fact 4's table)."""
+    from ...windows import window_partition
+
     H, W = ids.shape
     return window_partition(ids.view(1, H, W, 1), window_size).reshape(-1, window_size**2)

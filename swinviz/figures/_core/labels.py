@@ -7,6 +7,10 @@ from __future__ import annotations
 from ...config import ARCHS
 from .words import tr
 
+# block pairs the reach of a query is counted over (the parts figure's panel (c), the lesson's
+# sentences about it): the pair repeated, as the flow figure counts it
+PAIRS = 4
+
 
 def block_name(block: int, exp=None, lang: str = "en") -> str:
     """"block 0 (W-MSA)" / "block 1 (SW-MSA)": the pair's first / second block. With an

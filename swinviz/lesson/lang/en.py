@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...figures._core.labels import PAIRS
 from ...figures._core.text import si
-from ...figures.parts import PAIRS
 
 NAME = "English"
 

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..figures._core.geometry import regions_in_place
-from ..figures.parts import bias_effect, mask_leak, reach_counts, stage_shift
-from ..windows import window_of_token, window_order
+
+# figures.parts and swinviz.windows (torch) are imported where they are used: the lesson's
+# slides, and the app's page with them, import this module before torch is imported
 
 
 def _slots(exp, block: int) -> tuple[np.ndarray, np.ndarray]:
     """(window of token (H, W), slot of token (H, W)) and the flat position of every slot
     (nW, N; H*W for a padding slot) in block `block`'s partition."""
+    from ..windows import window_of_token, window_order
+
     H, W = exp.grid
     t = exp.traces[block]
     rf = bool(getattr(t, "roll_first", False))  # timm's Swin V2 rolls, then pads
@@ -139,6 +142,8 @@ def _evidence(exp, query: tuple[int, int], w1: np.ndarray) -> dict:
 
 def _without_each(exp, query: tuple[int, int]) -> dict:
     """The what-if readings of `Readings` for one query (block 1, the mean over heads)."""
+    from ..figures.parts import bias_effect, mask_leak, reach_counts, stage_shift
+
     H, W = exp.grid
     M = exp.window_size
     s = stage_shift(exp)
