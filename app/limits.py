@@ -75,7 +75,8 @@ def gpu_present() -> bool:
     """Whether torch will find a CUDA GPU, asked at the server's start without importing torch
     when nothing has yet (the page is built first, app/__init__.py): torch's build names a CUDA
     version (its `version.py`, read as text) and the NVIDIA driver counts a device (NVML, as
-    torch's own check may). Once torch is imported (a Space's `spaces`, a test), its answer."""
+    torch's own check may); a ROCm build, AMD's driver is there. Once torch is imported (a
+    Space's `spaces`, a test), torch's own answer."""
     if "torch" in sys.modules:
         return bool(sys.modules["torch"].cuda.is_available())
     if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
@@ -87,6 +88,8 @@ def gpu_present() -> bool:
         version = Path(list(spec.submodule_search_locations)[0], "version.py").read_text()
     except OSError:
         return False
+    if re.search(r"^hip\b[^=\n]*=\s*['\"]", version, re.M):  # ROCm: torch.cuda is AMD's
+        return os.path.exists("/dev/kfd")
     if not re.search(r"^cuda\b[^=\n]*=\s*['\"]", version, re.M):  # a CPU build: cuda = None
         return False
     try:

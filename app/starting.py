@@ -1,12 +1,12 @@
 """The page a browser gets while `python app.py` starts: its address answers at once.
 
-Why: the app's imports (Gradio, then torch through the figures and the model) take seconds
-before Gradio's server can listen (docs/performance.md), and a browser or a Space's health
-check pointed at the address meanwhile got "connection refused". `serve` listens on the
+Why: Gradio's import and the page's build take about two seconds before Gradio's server can
+listen (docs/performance.md), and a browser or a Space's health check pointed at the address
+meanwhile got "connection refused". `serve` listens on the
 app's own address at once and answers every GET with a short page, in English and Chinese, that
 says the app is starting and loads the app by itself once the app answers; app.py closes it
-just before Gradio listens on the same address (`StartingPage.close`). Meanwhile the model is
-built in the background (`app.state.warm_up`).
+just before Gradio listens on the same address (`StartingPage.close`); torch and the model
+follow in the background once it listens (`app.launch.warm_model`).
 
 Every answer is "503 Service Unavailable" with Retry-After (a browser shows the page all the
 same): a script or a health check that waits for a 200 still waits for the app itself.

@@ -335,6 +335,13 @@ def test_wrapping_keeps_chinese_punctuation_and_long_code():
         for line in lines:
             assert not line.endswith(("（", "block", " M", "75")) and not line.startswith(
                 ("M", "G", "1 ", "0", "个")), lines
+    # a letter keeps its value, brackets and all; a number its groups of digits
+    for text in ("position bias: learned numbers (M = 7) in a table", "its 3 072 numbers replace "
+                 "a table of 2 362 368 numbers in a block"):
+        for max_px in range(120, 420, 20):
+            lines = wrap(text, 24, max_px)
+            assert " ".join(lines) == text
+            assert not any(line.endswith(("(M", "=", " 3", " 2", " 362")) for line in lines), lines
     code = wrap_code("attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)", 58)
     assert code == ["attn_mask = mask_windows.unsqueeze(1)", "        - mask_windows.unsqueeze(2)"]
     # a title of two lines in two halves, not a word left alone under a full line
@@ -388,6 +395,10 @@ def test_the_pptx_is_16_9_with_notes_and_text_on_every_slide(decks):
             texts = [s.text_frame.text for s in slide.shapes if s.has_text_frame]
             assert any(t.strip() for t in texts), step.name
             assert any(s.shape_type == 13 for s in slide.shapes), step.name  # the picture
+        numbers = [[t for s in slide.shapes if s.has_text_frame
+                    for t in [s.text_frame.text] if re.fullmatch(r"\d+ / \d+", t)]
+                   for slide in prs.slides]
+        assert numbers == [[f"{k} / {len(STEPS)}"] for k in range(1, len(STEPS) + 1)]
         if code == "zh":
             titled = [s for s in prs.slides
                       if any(CJK.search(sh.text_frame.text) for sh in s.shapes
@@ -466,6 +477,7 @@ def test_the_v2_step_counts_the_blocks_of_real_v1_and_v2_models(explorations):
     of real blocks of that width, heads and window: V1's bias table and block, V2's bias MLP and
     block (built with swinviz.v2), and the table a window twice as large would need."""
     from swinviz import load_model
+    from swinviz.lesson.numbers import grouped
 
     exp = explorations["stage 1"]  # Swin-T at 224 px: C = 96, 3 heads, M = 7
     v1 = load_model("random", img_size=224).layers[0].blocks[0]
@@ -483,6 +495,9 @@ def test_the_v2_step_counts_the_blocks_of_real_v1_and_v2_models(explorations):
 
         k = step_names().index("v2")
         cells = [list(t.cells.values) for t in lesson.slide(k).data if t.type == "table"]
+        written = " ".join(str(v) for col in cells[0] for v in col)
+        for n in (table, mlp):  # the table writes a count as the words do ("3072", not "3 072")
+            assert grouped(n) in written and grouped(n) in body, (code, n)
         flat = " ".join(str(v) for col in cells[0] for v in col).replace(" ", "")
         for n in (sum(p.numel() for p in v1.parameters()), sum(p.numel() for p in v2.parameters())):
             assert str(n) in flat, (code, n)

@@ -108,3 +108,52 @@ def test_the_gpu_probe_agrees_with_torch_here():
             "print(p, torch.cuda.is_available())")
     probe, torch_says = run_python(code).split()
     assert probe == torch_says
+
+
+class FakeNvml:
+    """NVML as ctypes loads it, counting `devices` GPUs."""
+
+    def __init__(self, devices: int):
+        self.devices = devices
+
+    def nvmlInit_v2(self):
+        return 0
+
+    def nvmlDeviceGetCount_v2(self, count):
+        count._obj.value = self.devices
+        return 0
+
+    def nvmlShutdown(self):
+        return 0
+
+
+@pytest.mark.parametrize("version, devices, expected", [
+    ("cuda: Optional[str] = None\nhip: Optional[str] = None\n", 1, False),  # a CPU build
+    ("cuda: Optional[str] = '12.8'\nhip: Optional[str] = None\n", 1, True),
+    ("cuda: Optional[str] = '12.8'\nhip: Optional[str] = None\n", 0, False),  # no GPU
+    ("cuda: Optional[str] = '12.8'\nhip: Optional[str] = None\n", None, False),  # no driver
+])
+def test_the_gpu_probe_reads_torch_s_build_and_the_driver(monkeypatch, tmp_path, version,
+                                                          devices, expected):
+    import ctypes
+    import importlib.machinery
+
+    from app import limits
+
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "version.py").write_text(version)
+    spec = importlib.machinery.ModuleSpec("torch", None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path / "torch")]
+    monkeypatch.delitem(sys.modules, "torch", raising=False)  # as at the start (restored after)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+
+    def cdll(name):
+        if devices is None:
+            raise OSError(f"{name}: cannot open shared object file")
+        return FakeNvml(devices)
+
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    assert limits.gpu_present() is expected
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert limits.gpu_present() is False

@@ -167,9 +167,11 @@ def _box(slide, x, y, w, h, lines, size, color, family, bold=False, fill=None):
 
 def write_pptx(lesson: Lesson, pictures: Path, path: Path, query=None) -> Path:
     """The deck as PowerPoint: 16:9, per slide a title, the lines and the code as text boxes,
-    the picture as an image, the random-weights badge, and the speaker notes."""
+    the picture as an image, the random-weights badge, the footer and the slide's number
+    ("3 / 19", as on the PNG and PDF slides), and the speaker notes."""
     from pptx import Presentation
     from pptx.dml.color import RGBColor
+    from pptx.enum.text import PP_ALIGN
     from pptx.util import Emu
 
     from .theme import FONT, MONO
@@ -200,6 +202,9 @@ def write_pptx(lesson: Lesson, pictures: Path, path: Path, query=None) -> Path:
         _box(slide, MARGIN, H_PX - 72, 900, 40,
              [i18n.ui(lesson.lang, "footer", arch=lesson.numbers.arch,
                       stage=lesson.numbers.stage)], MIN_PX, t.muted, family)
+        number = _box(slide, W_PX - MARGIN - 200, H_PX - 72, 200, 40,
+                      [f"{k + 1} / {len(STEPS)}"], MIN_PX, t.muted, family)
+        number.text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT  # as the slide's own
         pic = pictures / f"{slide_file(k)[:-4]}.png"
         slide.shapes.add_picture(str(pic), Emu(VISUAL_X[0] * emu), Emu(VISUAL_Y[0] * emu),
                                  width=Emu((VISUAL_X[1] - VISUAL_X[0]) * emu))

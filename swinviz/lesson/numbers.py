@@ -45,6 +45,12 @@ class V2Change:
     block_v2: int
 
 
+def grouped(n: int) -> str:
+    """A count as the lesson writes it in words and tables alike: digits in groups of three
+    from 10 000 up ("3072", "2 362 368"; `text.wrap` never breaks a group)."""
+    return str(n) if abs(n) < 10_000 else f"{n:,}".replace(",", " ")
+
+
 def v2_change(C: int, heads: int, M: int) -> V2Change:
     from ..cost import attention_params, block_params
 

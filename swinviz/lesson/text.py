@@ -1,7 +1,8 @@
 """Breaking the lesson's text into lines by measured width: words at spaces, Chinese between any
 two characters (a CJK character is one em wide), code before an operator. Some things are never
-broken: a number from its unit ("145 M", "75 个"), a block, stage, pair or head from its number
-("block 1"), closing punctuation from what it follows, an opening bracket from what it opens."""
+broken: a number from its unit ("145 M", "75 个"), a number's groups of digits, a letter from
+its value ("(M = 7)"), a block, stage, pair or head from its number ("block 1"), closing
+punctuation from what it follows, an opening bracket from what it opens."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ..figures._core.text import text_px
 
 CJK = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]")
 TOKEN = re.compile(r"\d[\d.,]*\s(?:[KMGT]|px)(?![A-Za-z])"  # a number and its unit ...
+                   r"|\d{1,3}(?: \d{3})+(?!\d)"  # ... a number in groups ("2 362 368")
+                   r"|\(?\b[A-Za-z] = \d+\)?"  # ... a letter's value ("M = 7", "(M = 7)")
                    r"|\d[\d.,]*\s?[个倍对次项种张层]"  # ... or its Chinese measure word
                    r"|(?:block|stage|pair|head)\s\d+"  # a thing and its number
                    r"|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f"

@@ -387,18 +387,17 @@ def last(c: Ctx, layout: dict) -> list:
 
 def v2(c: Ctx, layout: dict) -> list:
     """Swin V1 against V2 in one block of the explored stage (`numbers.v2_change`)."""
-    from .numbers import v2_change
+    from .numbers import grouped, v2_change
 
     n = c.n
     d = v2_change(n.C, n.heads, n.M)
     rows = [
         (c.ui("v2_logit"), "q·kᵀ/√d + B", "cos(q, k)·τ + 16·σ(MLP)"),
-        (c.ui("v2_bias", M=n.M), f"{n.heads}·{2 * n.M - 1}² = {d.table:,}".replace(",", " "),
-         f"{d.mlp:,}".replace(",", " ")),
-        (c.ui("v2_bigger", M=2 * n.M), f"{d.table_2m:,}".replace(",", " "), c.ui("v2_same")),
+        (c.ui("v2_bias", M=n.M), f"{n.heads}·{2 * n.M - 1}² = {grouped(d.table)}",
+         grouped(d.mlp)),
+        (c.ui("v2_bigger", M=2 * n.M), grouped(d.table_2m), c.ui("v2_same")),
         (c.ui("v2_norms"), c.ui("v2_before"), c.ui("v2_after")),
-        (c.ui("v2_block"), f"{d.block_v1:,}".replace(",", " "),
-         f"{d.block_v2:,}".replace(",", " ")),
+        (c.ui("v2_block"), grouped(d.block_v1), grouped(d.block_v2)),
     ]
     return _table(c, layout, c.ui("v2_cols"), rows)
 

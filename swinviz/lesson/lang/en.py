@@ -60,8 +60,9 @@ UI = {
     "no_evidence": "no class evidence for this run",
     "v2_cols": ("one block of this stage", "Swin V1", "Swin V2"),
     "v2_logit": "attention logit",
-    "v2_bias": "position bias: learned numbers (M = {M})",
-    "v2_bigger": "a window of M = {M}",
+    # table cells: a no-break space keeps "(M = 7)" whole when the table wraps its cells
+    "v2_bias": "position bias: learned numbers (M\u00a0=\u00a0{M})",
+    "v2_bigger": "a window of M\u00a0=\u00a0{M}",
     "v2_same": "the same MLP",
     "v2_norms": "LayerNorm",
     "v2_before": "before attention, MLP",
@@ -358,7 +359,7 @@ def _evidence(n, r):
 
 
 def _v2(n, r):
-    from ..numbers import v2_change
+    from ..numbers import grouped, v2_change
 
     d = v2_change(n.C, n.heads, n.M)
     return ["Swin V2 keeps the windows, the shift and the mask, and changes the three parts "
@@ -366,9 +367,10 @@ def _v2(n, r):
             "Attention: the cosine of q and k times a learned temperature per head (at most "
             "100), instead of q·kᵀ/√d: the logits stay bounded however large the model.",
             f"Position bias: a small MLP over log-spaced offsets instead of the table. Here "
-            f"(M = {n.M}, {n.heads} heads) its {d.mlp} numbers replace the table's {d.table}, "
+            f"(M = {n.M}, {n.heads} heads) its {grouped(d.mlp)} numbers replace the table's "
+            f"{grouped(d.table)}, "
             f"and give a bias for any window: a {2 * n.M}×{2 * n.M} window would need a new "
-            f"table of {d.table_2m}.",
+            f"table of {grouped(d.table_2m)}.",
             "Norms: after attention and after the MLP, not before (res-post-norm)."]
 
 

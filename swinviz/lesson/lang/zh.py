@@ -58,8 +58,8 @@ UI = {
     "no_evidence": "这次运行没有类别证据",
     "v2_cols": ("这个阶段的一个 block", "Swin V1", "Swin V2"),
     "v2_logit": "注意力 logit",
-    "v2_bias": "位置偏置的参数<br>（M = {M}）",
-    "v2_bigger": "M = {M} 的窗口",
+    "v2_bias": "位置偏置的参数<br>（M\u00a0=\u00a0{M}）",  # table cells: kept whole
+    "v2_bigger": "M\u00a0=\u00a0{M} 的窗口",
     "v2_same": "同一个 MLP",
     "v2_norms": "LayerNorm",
     "v2_before": "在注意力、MLP 之前",
@@ -320,15 +320,16 @@ def _table(n, r):
 
 
 def _v2(n, r):
-    from ..numbers import v2_change
+    from ..numbers import grouped, v2_change
 
     d = v2_change(n.C, n.heads, n.M)
     return ["Swin V2 保留窗口、移位和掩码，改变了 block 里面的三个部分。",
             "注意力：q 与 k 的余弦相似度乘以每个注意力头学习的温度（最大 100），代替 q·kᵀ/√d："
             "无论模型多大，logit 都保持有界。",
             f"位置偏置：一个作用于对数间隔偏移的小 MLP 代替偏置表。这里（M = {n.M}，{n.heads} 个"
-            f"注意力头）它的 {d.mlp} 个参数代替表中的 {d.table} 个，并能为任意窗口给出偏置："
-            f"{2 * n.M}×{2 * n.M} 的窗口需要一张 {d.table_2m} 个参数的新表。",
+            f"注意力头）它的 {grouped(d.mlp)} 个参数代替表中的 {grouped(d.table)} 个，"
+            f"并能为任意窗口给出偏置："
+            f"{2 * n.M}×{2 * n.M} 的窗口需要一张 {grouped(d.table_2m)} 个参数的新表。",
             "归一化：放在注意力和 MLP 之后，而不是之前（res-post-norm）。"]
 
 
