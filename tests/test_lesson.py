@@ -512,3 +512,32 @@ def test_the_readme_names_the_decks_first_and_last_slide():
     slides = [f for f in lecture_files() if f.endswith(".png")]
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert f"`{slides[0]}` ... `{slides[-1]}`" in readme, (slides[0], slides[-1])
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_phone_s_tables_fit_their_columns_and_the_picture_holds_them(explorations, lang):
+    """Plotly wraps a table's cells at plain spaces only: a Chinese cell is broken (<br>) to fit
+    its column, and the page's picture is as tall as its wrapped table (a phone's column)."""
+    from swinviz.lesson.table import TABLE_DOMAIN, TABLE_PAD_PX, _table_px
+    from swinviz.lesson.text import TOKEN, width_px
+    from swinviz.lesson.theme import MIN_PX, PAGE_FONT_SCALE
+
+    lesson = Lesson(explorations["stage 1"], lang=lang)
+    box = (360, 560)
+    for step in ("merging", "table", "v2"):
+        fig = lesson.visual(step, box=box, page=True)
+        table = next(t for t in fig.data if t.type == "table")
+        columns = len(table.header.values)
+        room = box[0] / columns - 2 * TABLE_PAD_PX
+        size = (MIN_PX + 2) * PAGE_FONT_SCALE
+        for value in [*table.header.values, *(v for col in table.cells.values for v in col)]:
+            text = str(value).replace("<b>", "").replace("</b>", "")
+            if CJK.search(text):
+                for line in text.split("<br>"):  # a lone word may be wider: it cannot break
+                    assert width_px(line, size) <= room + 1 or len(TOKEN.findall(line)) == 1, (
+                        step, line)
+        ctx = lesson.ctx(step, None, box, True)[1]
+        header = [h.replace("<b>", "").replace("</b>", "") for h in table.header.values]
+        rows = [list(r) for r in zip(*table.cells.values, strict=True)]
+        assert fig.layout.height >= _table_px(ctx, header, rows) / TABLE_DOMAIN - 1, step
+    assert lesson.visual("v2", box=box, page=True).layout.height > box[1]  # grown to hold it

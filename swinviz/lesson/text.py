@@ -17,8 +17,9 @@ TOKEN = re.compile(r"\d[\d.,]*\s(?:[KMGT]|px)(?![A-Za-z])"  # a number and its u
                    r"|\(?\b[A-Za-z] = \d+\)?"  # ... a letter's value ("M = 7", "(M = 7)")
                    r"|\d[\d.,]*\s?[个倍对次项种张层]"  # ... or its Chinese measure word
                    r"|(?:block|stage|pair|head)\s\d+"  # a thing and its number
-                   r"|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|[^\s\u2e80-\u9fff\u3000-\u303f"
-                   r"\uff00-\uffef]+|\s+")
+                   r"|[\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]"
+                   r"|(?:[^\s\u2e80-\u9fff\u3000-\u303f\uff00-\uffef]|\u00a0)+"  # a no-break
+                   r"|[^\S\u00a0]+")  # space joins, as in a table's cells
 
 
 NO_BREAK_BEFORE = set("，。：；、！？）」』”’》】")  # stays with what it follows

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 FONT = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, sans-serif"
 MONO = "DejaVu Sans Mono, Noto Sans Mono CJK SC, monospace"
 MIN_PX = 24  # no text on a 1920-px slide is smaller (cell numbers included)
+PAGE_FONT_SCALE = 0.66  # the page's picture is about 2/3 of the slide's: its text too
 
 
 @dataclass(frozen=True)

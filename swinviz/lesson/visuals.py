@@ -39,7 +39,8 @@ from .canvas import (
     window_lines,
 )
 from .reading import query_weights, reach, region_map, window_ids
-from .theme import FONT, MIN_PX
+from .table import table as _table
+from .theme import FONT, MIN_PX, PAGE_FONT_SCALE
 
 PANEL_PX = 400  # about how wide one of two side-by-side panels is on a slide
 SINGLE_PX = 820
@@ -352,19 +353,6 @@ def evidence(c: Ctx, layout: dict) -> list:
     return data
 
 
-def _table(c: Ctx, layout: dict, header, rows, highlight: int | None = None) -> list:
-    t = c.theme
-    fills = [[t.highlight if i == highlight else t.panel for i in range(len(rows))]] * len(header)
-    layout["margin"] = dict(l=0, r=0, t=0, b=0)
-    return [dict(type="table", domain=dict(x=[0, 1], y=[0.05, 0.9]),
-                 header=dict(values=[f"<b>{h}</b>" for h in header], height=56,
-                             font=dict(size=MIN_PX + 2, color=t.ink), fill=dict(color=t.bg),
-                             line=dict(color=t.line), align="center"),
-                 cells=dict(values=[list(col) for col in zip(*rows, strict=True)], height=52,
-                            font=dict(size=MIN_PX + 2, color=t.ink), fill=dict(color=fills),
-                            line=dict(color=t.line), align="center"))]
-
-
 def merging(c: Ctx, layout: dict) -> list:
     n = c.n
     rows = [(s.stage, f"{s.H}×{s.W}", s.dim, s.heads, f"{s.M}×{s.M}", s.s) for s in n.stages]
@@ -429,7 +417,6 @@ def draw(name: str, c: Ctx) -> tuple[list, dict]:
     return data, layout
 
 
-PAGE_FONT_SCALE = 0.66  # the page's picture is about 2/3 of the slide's: its text too
 
 
 def _scale_fonts(d, k: float) -> None:
@@ -451,6 +438,7 @@ def visual_figure(name: str, c: Ctx):
     data, layout = draw(name, c)
     t = c.theme
     width, height = c.box
+    height = max(height, round(layout.pop("height", 0) or 0))  # a table's own (`_table`)
     layout["margin"] = dict(l=0, r=0, t=0, b=0)
     if not c.page:
         layout["width"] = width
