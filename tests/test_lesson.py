@@ -541,3 +541,37 @@ def test_a_phone_s_tables_fit_their_columns_and_the_picture_holds_them(explorati
         rows = [list(r) for r in zip(*table.cells.values, strict=True)]
         assert fig.layout.height >= _table_px(ctx, header, rows) / TABLE_DOMAIN - 1, step
     assert lesson.visual("v2", box=box, page=True).layout.height > box[1]  # grown to hold it
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_s_picture_holds_every_panel_title(explorations, lang):
+    """A panel's title sits above its cells; the page's picture has no top margin of its own,
+    so a title of three lines over a top panel (leave one out, in English) ran out of it."""
+    lesson = Lesson(explorations["stage 1"], lang=lang)
+    for k, step in enumerate(STEPS):
+        fig = lesson.visual(k, box=(720, 560), page=True)
+        top = fig.layout.margin.t or 0
+        paper = fig.layout.height - top
+        for a in fig.layout.annotations:
+            if a.yref == "paper" and a.yanchor == "bottom" and a.text:
+                need = (a.text.count("<br>") + 1) * a.font.size * 1.3
+                assert need <= (1 - a.y) * paper + top + 0.5, (step.name, a.text)
+
+
+def test_a_colour_bar_under_a_panel_shows_its_ends_and_stands_upright_on_a_phone(explorations):
+    """A bar laid under its panel (leave one out) keeps its end labels inside the page's
+    picture; on a phone the panels are stacked and each colour bar moves beside its own panel,
+    where it stands upright, its ticks level."""
+    from swinviz.figures._core.narrow import narrow_figure
+
+    lesson = Lesson(explorations["stage 1"], lang="en")
+    wide = lesson.visual("whatif", box=(720, 560), page=True)
+    def bars(fig):
+        return [t.colorbar for t in fig.data if "colorbar" in t.to_plotly_json()]
+
+    assert [b.orientation for b in bars(wide)] == ["h"]
+    for b in bars(wide):  # its end labels ("0%") inside the picture, which has no margin
+        assert (b.x - b.len / 2) * 720 >= 12 and (b.x + b.len / 2) * 720 <= 720 - 12
+    phone = narrow_figure(lesson.visual("whatif", box=(360, 560), page=True),
+                          only_side_by_side=True)
+    assert bars(phone) and all(b.orientation in (None, "v") and b.x == 1.0 for b in bars(phone))

@@ -431,6 +431,22 @@ def _scale_fonts(d, k: float) -> None:
             _scale_fonts(v, k)
 
 
+TITLE_LINE = 1.3  # a title's line height, in font sizes
+
+
+def _titles_over(layout: dict, height: float) -> int:
+    """Px the panel titles (annotations anchored at their bottom above the cells) need above
+    the figure's top: a title of three lines over a panel at the top ran out of the page's
+    picture, whose top margin is 0."""
+    over = 0.0
+    for a in layout.get("annotations", []):
+        if a.get("yref") == "paper" and a.get("yanchor") == "bottom" and a.get("text"):
+            size = (a.get("font") or {}).get("size") or MIN_PX
+            need = (str(a["text"]).count("<br>") + 1) * size * TITLE_LINE
+            over = max(over, need - (1 - float(a.get("y", 1))) * height)
+    return int(-(-over // 1))
+
+
 def visual_figure(name: str, c: Ctx):
     """The visual alone, as a figure of c.box pixels (the page's tour; a PPTX picture)."""
     from ..figures._core import fast_figure
@@ -448,4 +464,8 @@ def visual_figure(name: str, c: Ctx):
     if c.page:
         _scale_fonts(data, PAGE_FONT_SCALE)
         _scale_fonts(layout, PAGE_FONT_SCALE)
+        top = _titles_over(layout, height)
+        if top:  # room above the picture for its tallest panel title, the panels kept
+            layout["margin"]["t"] = top
+            layout["height"] = height + top
     return fast_figure(data, layout)

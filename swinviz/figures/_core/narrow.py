@@ -304,6 +304,8 @@ def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Templat
         p = by_axes.get((axis_key(tr.get("xaxis") or "x"), axis_key(tr.get("yaxis") or "y")))
         if p is None:
             continue
+        bar.pop("orientation", None)  # beside its panel it stands upright (one laid under
+        # its panel, `lesson.canvas.bar_under`, would lie on its side there)
         if p.axes[0] in tall and bar.get("yanchor") == "top" and bar.get("len"):
             # a tall panel's bars keep their places along it (several bars, one panel)
             top, bottom = p.move(0, bar.get("y", 1))[1], p.move(0, bar["y"] - bar["len"])[1]
