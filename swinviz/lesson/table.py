@@ -8,7 +8,7 @@ import re
 
 from .canvas import Ctx
 from .text import CJK, wrap
-from .theme import MIN_PX, PAGE_FONT_SCALE
+from .theme import LINE_HEIGHT, MIN_PX, PAGE_FONT_SCALE
 
 TABLE_PAD_PX = 12  # a table cell's room left and right of its text (Plotly's pad, and some)
 
@@ -34,7 +34,6 @@ def _cells_wrapped(c: Ctx, columns: int):
 
 
 TABLE_DOMAIN = 0.85  # the table's share of the picture's height (from the top, 0.05 below)
-TABLE_LINE = 1.3  # Plotly's line height in a table cell, in font sizes
 TABLE_SLACK = 0.8  # Plotly breaks lines sooner than the estimate (bold headers, its own
 # measure): heights are estimated at this share of the cell's width, a row too many at worst
 TABLE_HEIGHTS = (56, 52)  # the header's and a row's least height (px; Plotly grows them)
@@ -51,7 +50,7 @@ def _table_px(c: Ctx, header, rows) -> float:
                    for part in str(text).split("<br>"))
 
     def row_px(values, least: int) -> float:
-        return max(least, max(lines(v) for v in values) * size * TABLE_LINE + 16)
+        return max(least, max(lines(v) for v in values) * size * LINE_HEIGHT + 16)
     return row_px(header, TABLE_HEIGHTS[0]) + sum(row_px(row, TABLE_HEIGHTS[1]) for row in rows)
 
 

@@ -11,6 +11,7 @@ FONT = "DejaVu Sans, Noto Sans CJK SC, Noto Sans SC, sans-serif"
 MONO = "DejaVu Sans Mono, Noto Sans Mono CJK SC, monospace"
 MIN_PX = 24  # no text on a 1920-px slide is smaller (cell numbers included)
 PAGE_FONT_SCALE = 0.66  # the page's picture is about 2/3 of the slide's: its text too
+LINE_HEIGHT = 1.3  # Plotly's line height (a title's lines, a table cell's), in font sizes
 
 
 @dataclass(frozen=True)

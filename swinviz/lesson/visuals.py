@@ -40,7 +40,7 @@ from .canvas import (
 )
 from .reading import query_weights, reach, region_map, window_ids
 from .table import table as _table
-from .theme import FONT, MIN_PX, PAGE_FONT_SCALE
+from .theme import FONT, LINE_HEIGHT, MIN_PX, PAGE_FONT_SCALE
 
 PANEL_PX = 400  # about how wide one of two side-by-side panels is on a slide
 SINGLE_PX = 820
@@ -431,9 +431,6 @@ def _scale_fonts(d, k: float) -> None:
             _scale_fonts(v, k)
 
 
-TITLE_LINE = 1.3  # a title's line height, in font sizes
-
-
 def _titles_over(layout: dict, height: float) -> int:
     """Px the panel titles (annotations anchored at their bottom above the cells) need above
     the figure's top: a title of three lines over a panel at the top ran out of the page's
@@ -442,7 +439,7 @@ def _titles_over(layout: dict, height: float) -> int:
     for a in layout.get("annotations", []):
         if a.get("yref") == "paper" and a.get("yanchor") == "bottom" and a.get("text"):
             size = (a.get("font") or {}).get("size") or MIN_PX
-            need = (str(a["text"]).count("<br>") + 1) * size * TITLE_LINE
+            need = (str(a["text"]).count("<br>") + 1) * size * LINE_HEIGHT
             over = max(over, need - (1 - float(a.get("y", 1))) * height)
     return int(-(-over // 1))
 
