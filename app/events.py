@@ -28,6 +28,7 @@ from swinviz.figures.registry import tab_text, tabs
 from swinviz.weights import offered_checkpoints
 
 from . import evidence, exports, panel, runs, session
+from .instant import DUPLICATE, RAN
 from .session import Shown, by_name
 from .settings import (
     DEFAULT_MODEL,
@@ -118,11 +119,10 @@ def on_run(values: Mapping, progress=gr.Progress()):  # noqa: B008
     except gr.Error as exc:
         gr.Warning(exc.message, duration=8)
         return (*[gr.update()] * (len(KINDS) + 3), gr.update(value=status_text(exc.message),
-                                                            visible=True))
-    return (*out, gr.update(value="", visible=False))
+                                                            visible=True), RAN)
+    return (*out, gr.update(value="", visible=False), RAN)
 
 
-DUPLICATE = "\u200b"  # the hidden status of a run that was the duplicate of one in flight
 
 
 def in_flight_key(request, values: Mapping) -> tuple:
@@ -138,12 +138,12 @@ def on_image_change(values: Mapping, request: gr.Request = None,
     if by_name(values).get("image") is None:  # cleared: empty page, ready for the next image
         return (*[None] * len(KINDS), None, panel.badge(None, by_name(values).get("lang") or "en"),
                 None,
-                gr.update(value="", visible=False))
+                gr.update(value="", visible=False), RAN)
     # Gradio 6.31's Image fires `change` twice when a new file replaces the shown one: the same
     # run twice at once, each slowing the other; the second one does nothing.
     key = in_flight_key(request, values)
     if not runs.IN_FLIGHT.claim(key):
-        return (*[gr.skip()] * (len(KINDS) + 3), gr.update(value=DUPLICATE, visible=False))
+        return (*[gr.skip()] * (len(KINDS) + 4), DUPLICATE)
     try:
         return on_run(values, progress=progress)
     finally:
@@ -153,11 +153,11 @@ def on_image_change(values: Mapping, request: gr.Request = None,
 def on_rest(values: Mapping):
     """After a page run, given {component: value} ("view", "block", "head", "template",
     "open_tab", "status"): the figures of the tabs that are not open (nothing after a failed
-    run, which shows its message in `status`, or after a duplicate that did nothing)."""
+    run, which shows its message in `status`; nothing follows a duplicate run at all,
+    `instant.AFTER_PAINT_JS`)."""
     named = by_name(values)
     status = named.get("status")
-    if named.get("view") is None or (isinstance(status, str) and status.strip()) or (
-            status == DUPLICATE):
+    if named.get("view") is None or (isinstance(status, str) and status.strip()):
         return tuple(gr.skip() for _ in KINDS)
     view, shown = Shown.of(named)
     evidence.complete(view)  # the run's class evidence, left for now (`runs.run_settings`)

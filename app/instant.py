@@ -58,12 +58,25 @@ JS_PATH = Path(__file__).with_name("instant.js")
 INSTANT_CLICKS = True
 
 
-# A page-only step (no server call) that ends once the browser has painted the next frame:
-# what follows a model run waits for it (app.ui.then_sync). Every event Gradio starts updates
-# the loading status of every component, and each update takes a snapshot of the component's
-# value (Gradio 6.31), the figures' JSON among them: the run's followers' snapshots came
-# before the browser painted the run's figure (docs/performance.md).
-AFTER_PAINT_JS = "() => new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)))"
+# A page run's mark (#run-mark, a text box the page never shows, the runs' last output): RAN
+# for a run, DUPLICATE for one that found an equal run of its session in flight and did
+# nothing (app.events.on_image_change: Gradio 6.31's Image fires `change` twice when a new
+# file replaces the shown one). The mark is a component that Gradio mounts: it reads a hidden
+# component's value for an event from what it held when it was last shown.
+RAN, DUPLICATE = "ran", "duplicate"
+
+# A page-only step (no server call), given the run's mark, that ends once the browser has
+# painted the next frame: what follows a model run waits for it (app.ui.then_sync). Every
+# event Gradio starts updates the loading status of every component, and each update takes a
+# snapshot of the component's value (Gradio 6.31), the figures' JSON among them: the run's
+# followers' snapshots came before the browser painted the run's figure (docs/performance.md).
+# After a duplicate run the step fails instead (a rejected promise: Gradio starts no `success`
+# follower, and shows nothing, since the step has no outputs): its followers (the pickers, the
+# lesson, the Compare columns, the animation) ran for the run shown before, on the server's
+# CPU and the page's main thread, while the real run was still computing.
+AFTER_PAINT_JS = ("(mark) => mark === " + json.dumps(DUPLICATE)
+                  + " ? Promise.reject(new Error('a duplicate run: nothing follows it'))"
+                  " : new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)))")
 
 KINDS = {"u16": "<u2", "f32": "<f4", "i32": "<i4", "u8": "u1"}
 

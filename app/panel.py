@@ -54,6 +54,7 @@ CSS = """
 #badge { font-size: 0.95em; }
 #weights-notice { border-left: 4px solid #E69F00; background: #fff8e6; padding: 6px 12px;
                   border-radius: 4px; }
+#run-mark { display: none !important; }  /* app.instant.RAN: for the page's scripts */
 #status { border-left: 4px solid #D55E00; background: #fff4ec; padding: 6px 12px;
           border-radius: 4px; }
 /* the dark theme (?__theme=dark): dark boxes under its light text */

@@ -230,6 +230,7 @@ def view_panel(c: SimpleNamespace) -> None:
     view controls (stage, pair, block, head, style) and the downloads."""
     badge = gr.Markdown(panel.badge(None), elem_id="badge", label="badge")
     status = gr.Markdown("", elem_id="status", visible=False)
+    run_mark = gr.Textbox("", elem_id="run-mark", label="run", container=False)  # instant.RAN
     link_note = gr.Markdown("", elem_id="link-note", visible=False)
     # the address: a link's query for the first run, and the address the page writes
     link_query = gr.Textbox("", visible=False, label="query from the link")
@@ -278,9 +279,9 @@ def view_panel(c: SimpleNamespace) -> None:
                 "Each figure's camera button (top right of the figure) saves it "
                 f"alone as a PNG {plotting.EXPORT_WIDTH} px wide.",
                 elem_classes="explain")
-    vars(c).update(badge=badge, status=status, query_img=query_img, query_md=query_md,
-                   stage=stage, pair=pair, without=without, block=block, head=head,
-                   template=template, lang=lang, lang_changed=language_changed(lang),
+    vars(c).update(badge=badge, status=status, run_mark=run_mark, query_img=query_img,
+                   query_md=query_md, stage=stage, pair=pair, without=without, block=block,
+                   head=head, template=template, lang=lang, lang_changed=language_changed(lang),
                    dl_btn=dl_btn, dl_file=dl_file, deck_btn=deck_btn, deck_file=deck_file,
                    copy_link=copy_link, link_note=link_note, link_query=link_query,
                    link_target=link_target, address=address)
@@ -333,7 +334,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
     api_inputs = [image_in, size, window, shift, weights, checkpoint, block, head, template,
                   seed, embed_dim, num_heads, stage, pair]
     run_outputs = [*fig_outputs, query_img, badge, view]
-    ui_outputs = [*run_outputs, status]
+    ui_outputs = [*run_outputs, status, c.run_mark]
     vars(c).update(fig_outputs=fig_outputs, named=named, api_inputs=api_inputs,
                    run_outputs=run_outputs, ui_outputs=ui_outputs)
 
@@ -350,7 +351,7 @@ def then_sync(c: SimpleNamespace, event) -> None:
     view, head, block, query_md, tab_mds = c.view, c.head, c.block, c.query_md, c.tab_mds
     open_tab, shift_anim = c.open_tab, c.shift_anim
     # first the browser paints the run's figure (instant.AFTER_PAINT_JS says why)
-    event = event.success(None, None, None, js=AFTER_PAINT_JS, queue=False,
+    event = event.success(None, [c.run_mark], None, js=AFTER_PAINT_JS, queue=False,
                           api_visibility="private")
     event.success(after_run, [view, head, block, c.lesson.lang],
                   [head, block, query_md, *tab_mds],

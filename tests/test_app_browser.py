@@ -935,6 +935,28 @@ def fresh_page(server, browser):
     pg.close()
 
 
+def events_started(pg) -> list[str]:
+    """The names of the server functions the page starts from now on, in order (a list that
+    grows): Gradio's requests name their function's index in the served app."""
+    from conftest import SERVED
+
+    fns = SERVED["demo"].fns
+    started: list[str] = []
+
+    def seen(request):
+        if "/gradio_api/" not in request.url or request.method != "POST":
+            return
+        try:
+            index = json.loads(request.post_data or "{}").get("fn_index")
+        except (ValueError, AttributeError):
+            return
+        if index in fns:
+            started.append(fns[index].name)
+
+    pg.on("request", seen)
+    return started
+
+
 def upload_and_time(pg, path: str, kind: str) -> float:
     """Choose `path` in the file input; ms from the input's change event to the open tab's
     figure `kind` holding a new plot (one frame after Plotly drew it)."""
@@ -966,6 +988,7 @@ def test_an_upload_draws_the_open_tab_first_and_the_other_tabs_follow(fresh_page
     first = [upload_and_time(page, photos[0], "windows")]
     open_tab(page, "5 · Attention")
     wait_plot(page, "attention")
+    started = events_started(page)
     times = [upload_and_time(page, p, "attention") for p in photos[1:]]
     badge = page.locator("#badge").inner_text()
     assert "Stage 1, pair 0" in badge
@@ -976,6 +999,12 @@ def test_an_upload_draws_the_open_tab_first_and_the_other_tabs_follow(fresh_page
                           return g && h; }""", arg=[FIG_IDS["attention"], FIG_IDS["attention"]])
     open_tab(page, "1 · Windows")
     wait_plot(page, "windows")
+    # what follows a run came once per new image: Gradio's Image fires `change` twice when a
+    # new file replaces the shown one, and nothing follows the duplicate run
+    # (app.instant.AFTER_PAINT_JS); before, its followers ran for the image shown before
+    # while the new image's run was computing
+    runs_, followers = started.count("on_image_change"), started.count("on_rest")
+    assert runs_ >= len(photos) - 1 and followers == len(photos) - 1, started
     src = json.loads(plot_state(page, "windows"))["data"][0]
     page_src = page.evaluate(
         "() => document.querySelector('#query-image img').getAttribute('src')")
