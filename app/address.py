@@ -287,12 +287,16 @@ COPY_JS = """() => {
 }"""
 
 
-# A link's tab, on the page's side. The first server step selects it (`on_address`), but with
-# the CPU busy Gradio's tabs can lose that selection while the page mounts (the first tab shown
-# instead; seen in the browser tests under load, with or without this session's other
-# changes). Once the link's run has answered (the model's image is shown), unless a person has
-# picked a tab by then, the page selects the link's tab itself as a click would: its button in
-# the tab bar, or its item in the "More tabs" menu (the tabs that do not fit, in page order).
+# A link's tab, on the page's side: the page selects it as a click would (its button in the
+# tab bar, or its item in the "More tabs" menu, the tabs that do not fit, in page order) once
+# the server has read the link (`wire_address`'s steps; a tab selected before that lost the
+# link's example, so nothing ran), and again once the link's run has answered (the model's
+# image is shown) unless a person has picked a tab by then: with the CPU busy Gradio's tabs
+# can lose a selection while the page mounts (the first tab shown instead; seen in the browser
+# tests under load). The server does not select it (`on_address` has no gr.Tabs output): Gradio 6.31
+# keeps every output of an event that ran in its loading status for the page's life, and
+# each status update (several an event) snapshots such a container with all it holds, every
+# tab's figure among them (docs/performance.md).
 def link_tab_js() -> str:
     order = [LESSON_TAB, *(kinds[0] for _, kinds, _ in TABS), COMPARE_TAB]
     return """(() => {
@@ -320,15 +324,17 @@ def link_tab_js() -> str:
     }
   }, true);
   const t0 = Date.now();
+  let shown = false;  // selected once the link was read (window.swinvizLinkRead)
   const check = () => {  // done: window.swinvizLinkTabDone
     if (picked || Date.now() - t0 > 120000) { window.swinvizLinkTabDone = true; return; }
+    if (!shown && window.swinvizLinkRead) shown = window.swinvizLinkTab();
     // the link's run has answered: the model's image is there (in any language; the badge's
     // words are the page's language's)
     const ran = !!document.querySelector('#query-image img[src]');
     if (ran && window.swinvizLinkTab()) window.swinvizLinkTabDone = true;
-    else setTimeout(check, 250);
+    else setTimeout(check, shown ? 250 : 50);
   };
-  setTimeout(check, 250);
+  setTimeout(check, 0);
 })();""".replace("ORDER", json.dumps(order))
 
 
@@ -347,8 +353,9 @@ def tab_js(tab: str) -> str:
 def on_address(request: gr.Request):
     """The page opened, first step: its address (`read_address`) sets the model settings, the
     parts left out, the stage, the choices of the pair, block and head pickers for that stage,
-    the tab, the language, and #link-note says what was left out. Returns the updates for
-    `wire_address`'s first outputs, in order."""
+    the tab whose figures the run draws first (the page selects the tab itself,
+    `link_tab_js`), the language, and #link-note says what was left out. Returns the updates
+    for `wire_address`'s first outputs, in order."""
     link = _link(request)
     v = link.values
     keep = gr.update()
@@ -363,7 +370,6 @@ def on_address(request: gr.Request):
         gr.update(choices=pair_choices(s, lang)),
         gr.update(choices=block_choices(pair, lang=lang)),
         gr.update(choices=head_choices(link.model.config().stage(s).num_heads, lang)),
-        gr.update(selected=tab) if tab else keep,
         tab if tab else keep,
         v.get("lang", keep),
         gr.update(value=link.note, visible=bool(link.note)),
@@ -426,11 +432,12 @@ def wire_address(c, demo: gr.Blocks) -> None:
     "copy link" button copies it."""
     kw = dict(api_visibility="private", queue=False, show_progress="hidden", preprocess=False)
     first = [*(c.named[k] for k in MODEL_KEYS), c.without, c.stage, c.pair, c.block, c.head,
-             c.tabs, c.open_tab, c.lesson.lang, c.link_note, c.notice]
+             c.open_tab, c.lesson.lang, c.link_note, c.notice]
     demo.load(None, None, [c.template], js=PHONE_JS, **kw)  # before the link's run
     demo.load(on_address, None, first, **kw).then(
         on_address_values, None, [c.pair, c.block, c.head, c.link_query, c.link_target,
-                                  c.image_in], **kw)
+                                  c.image_in], **kw).then(
+        None, None, None, js="() => { window.swinvizLinkRead = true; }", **kw)
     sources = {c.named[k] for k in ("view", "block", "head", "template")} | {c.lesson.lang}
     gr.on([c.badge.change, c.query_md.change, c.block.change, c.head.change,
            c.plots[EVIDENCE].change], page_address, sources, [c.address],

@@ -297,7 +297,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
     open_tab = gr.State(TABS[0][1][0])  # the open tab's first kind
     tab_items = []
     tab_mds = []  # what each tab explains, said for the run shown (`after_run`)
-    with gr.Tabs(selected=TABS[0][1][0]) as tabs:
+    with gr.Tabs(selected=TABS[0][1][0]):
         lesson_tab(c)
         for title, kinds, text in TABS:
             with gr.Tab(title, id=kinds[0]) as tab_item:
@@ -316,7 +316,7 @@ def figure_tabs(c: SimpleNamespace) -> None:
                         buttons=["download", "fullscreen"])
         compare.compare_tab(c, MODEL_KW)
     vars(c).update(plots=plots, open_tab=open_tab, tab_items=tab_items, tab_mds=tab_mds,
-                   shift_anim=shift_anim, tabs=tabs)
+                   shift_anim=shift_anim)
     size, window, shift, weights, checkpoint, seed, embed_dim, num_heads = (
         c.size, c.window, c.shift, c.weights, c.checkpoint, c.seed, c.embed_dim, c.num_heads)
     image_in, stage, pair, block, head, template = (

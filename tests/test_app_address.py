@@ -140,3 +140,27 @@ def test_gradios_own_parameters_are_not_refused():
     """?__theme=dark is Gradio's: a link carrying it is read without a note."""
     link = read_address({"__theme": "dark", "stage": "2"})
     assert link.note == "" and link.values == dict(stage=2)
+
+
+def test_opening_a_link_outputs_no_container_of_figures():
+    """The steps a page runs when it opens (its address read, and what they chain) output no
+    container (a tab, the tabs, an accordion): Gradio 6.31 keeps every output of an event that
+    ran in its loading status for the page's life, and each status update (several an event:
+    every click, every upload) snapshots such a container with everything in it, every tab's
+    figure among them. The link's tab is selected by the page (app.address.link_tab_js)."""
+    from gradio.blocks import BlockContext
+
+    from app import ui
+
+    demo = ui.build_demo(warm=False)
+    deps = demo.config["dependencies"]
+    opening = {d["id"] for d in deps if any(t[1] == "load" for t in d["targets"])}
+    while True:  # and what follows them
+        more = {d["id"] for d in deps if d.get("trigger_after") in opening} - opening
+        if not more:
+            break
+        opening |= more
+    assert len(opening) >= 3  # the address's two steps and the page's own step after them
+    containers = {demo.fns[i].name: [type(o).__name__ for o in demo.fns[i].outputs
+                                     if isinstance(o, BlockContext)] for i in opening}
+    assert {name: kinds for name, kinds in containers.items() if kinds} == {}
