@@ -176,9 +176,21 @@ def _inputs(c) -> set:
     return {c.named[name] for name in (*SHOWN, "image", "open_tab", "compare")}
 
 
+# A page-only step before the columns follow a run, a redraw or a click: it fails when the
+# tab is not shown (its text is not on screen), and nothing follows a failed step (as
+# app.instant.AFTER_PAINT_JS after a duplicate run). The columns' event is queued: four
+# loading-status updates a time, each a snapshot of every component an event has touched,
+# after every click of the image, for a tab that was not even open (`on_compare` skips then).
+SHOWN_JS = ("() => { const t = document.querySelector('#text-compare');"
+            " return t && t.offsetParent !== null ? null"
+            " : Promise.reject(new Error('the Compare tab is not shown')); }")
+
+
 def follow(c, event) -> None:
     """After `event` (a run, a redraw, a click): both columns again, when the tab is open."""
-    event.success(on_compare, _inputs(c), c.compare_outputs, **c.compare_kw)
+    event.success(None, None, None, js=SHOWN_JS, queue=False, api_visibility="private",
+                  show_progress="hidden").success(on_compare, _inputs(c), c.compare_outputs,
+                                                  **c.compare_kw)
 
 
 def wire_compare(c, private: dict) -> None:

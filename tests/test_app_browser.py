@@ -1005,6 +1005,8 @@ def test_an_upload_draws_the_open_tab_first_and_the_other_tabs_follow(fresh_page
     # while the new image's run was computing
     runs_, followers = started.count("on_image_change"), started.count("on_rest")
     assert runs_ >= len(photos) - 1 and followers == len(photos) - 1, started
+    # and the Compare columns' event only with their tab open (app.compare.SHOWN_JS)
+    assert "on_compare" not in started, started
     src = json.loads(plot_state(page, "windows"))["data"][0]
     page_src = page.evaluate(
         "() => document.querySelector('#query-image img').getAttribute('src')")
