@@ -127,17 +127,21 @@ def test_padding_is_drawn_and_ordered(swin200, sp):
         text = fig.layout.title.text
         assert f"pads them with zeros to {Hp}×{Wp}" in text
         assert text.index("pads them") < text.index(f"rolls by ({-s}, {-s})")
-    # the window of the default query in the mask figure marks its padding slots
-    sel = Selection().resolved(exp)
+    # every window the mask figure draws, (a) the default query's and the four kinds of (b),
+    # marks its padding slots on both id strips, as its title says ("marked × on the strips")
+    assert "padding slots are marked ×" in masks.layout.title.text
     order = window_order(H, W, M, s).numpy().reshape(-1, M * M)
-    w = next(i for i, row in enumerate(order) if sel.query[0] * W + sel.query[1] in row)
-    n_slots = int((order[w] == H * W).sum())
-    marks = [t for t in masks.data if (t.name or "").startswith("zero padding slots")]
-    if n_slots:
-        assert marks[0].name == f"zero padding slots ({n_slots})"
-        assert len(marks[0].x) == 2 * n_slots  # along the top and the left strip
-    else:
-        assert not marks
+    drawn = {t.xaxis: int(t.name.split()[3]) for t in masks.data
+             if (t.name or "").startswith("mask of window")}
+    marks = {t.xaxis: t for t in masks.data if (t.name or "").startswith("zero padding slots")}
+    assert len(drawn) == 5 and marks  # the edge and corner windows hold padding
+    for axis, w in drawn.items():
+        n_slots = int((order[w] == H * W).sum())
+        if n_slots:
+            assert marks[axis].name == f"zero padding slots ({n_slots})"
+            assert len(marks[axis].x) == 2 * n_slots  # along the top and the left strip
+        else:
+            assert axis not in marks
 
 
 @pytest.mark.parametrize("sp", [(1, 0), (2, 0), (3, 2)])

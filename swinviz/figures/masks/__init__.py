@@ -155,17 +155,7 @@ def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray,
         **z_scale, **({"texttemplate": "%{z}", "textfont": dict(size=small)} if annotate else {}),
     )]
     data += _strips(ids_w, ra, f"window {w}", annotate, small, lang)
-    pad = ((rc[:, 0] >= real[0]) | (rc[:, 1] >= real[1]) if real is not None  # N: padding
-           else np.zeros(N, bool))
-    if pad.any():
-        k = np.nonzero(pad)[0].astype(float)
-        data.append(dict(
-            type="scatter", mode="markers", xaxis=ra[0], yaxis=ra[1], hoverinfo="skip",
-            x=np.concatenate([k, np.full(len(k), -1.1)]),
-            y=np.concatenate([np.full(len(k), -1.1), k]),
-            marker=dict(symbol="x-thin", size=max(5, int(300 / N)),
-                        line=dict(color="black", width=1.5)),
-            name=tr(lang, "zero padding slots ({n})", n=len(k))))
+    data += _pad_marks(order_w, (H, W), real, ra, 300, lang)
     if query_slot is not None:  # the query's row, yellow on a black edge
         for color, width in (("black", tpl.line_width + 2), (QUERY_COLOR, tpl.line_width)):
             data.append(dict(
@@ -175,6 +165,26 @@ def _chosen_window(mask_w: torch.Tensor, ids_w: np.ndarray, order_w: np.ndarray,
                 x=[-2.1, N - 0.5, N - 0.5, -2.1, -2.1],
                 y=[query_slot - 0.5] * 2 + [query_slot + 0.5] * 2 + [query_slot - 0.5]))
     return data
+
+
+def _pad_marks(order_w: np.ndarray, grid: tuple[int, int], real: tuple[int, int] | None,
+               ra: tuple[str, str], room: int, lang: str = "en") -> list[dict]:
+    """A black × on both id strips at each of a window's padding slots (`order_w` (N,): the
+    flat position of each slot on the padded `grid`; `real`: the grid of real tokens, None when
+    nothing is padded); `room`: the panel's size in px, which sizes the marks."""
+    if real is None:
+        return []
+    W, N = grid[1], len(order_w)
+    pad = (order_w // W >= real[0]) | (order_w % W >= real[1])  # (N,): padding slots
+    if not pad.any():
+        return []
+    k = np.nonzero(pad)[0].astype(float)
+    return [dict(type="scatter", mode="markers", xaxis=ra[0], yaxis=ra[1], hoverinfo="skip",
+                 x=np.concatenate([k, np.full(len(k), -1.1)]),
+                 y=np.concatenate([np.full(len(k), -1.1), k]),
+                 marker=dict(symbol="x-thin", size=max(4, int(room / N)),
+                             line=dict(color="black", width=1.5 if room >= 300 else 1)),
+                 name=tr(lang, "zero padding slots ({n})", n=len(k)))]
 
 
 def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s: int, w: int,
@@ -217,6 +227,7 @@ def build(mask: torch.Tensor, flat_ids: torch.Tensor, H: int, W: int, M: int, s:
                                           "slot %{{x}}<br>mask %{{z}}<extra></extra>", w=wk,
                                           kind=kind_label(label, lang)), **z_scale))
         data += _strips(flat_ids[wk].numpy(), rk, f"window {wk}", False, small, lang)
+        data += _pad_marks(order[wk], (H, W), real, rk, 150, lang)
         _matrix_axes(layout, rk, N, ticks=N <= ANNOTATE_MAX)
     kind_w = kind_label(window_kind(w, nWr, nWc), lang)
     titles = [tr(lang, "(a) window {w} ({kind}): dark = −100; yellow: the query's row", w=w,
