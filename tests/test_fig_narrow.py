@@ -184,3 +184,34 @@ def test_a_tall_panel_keeps_its_shape_and_its_bars_their_places_along_it():
     ratio, _, bars = column(tall=False)
     assert ratio == pytest.approx(1.4, rel=0.02)  # any other panel: at most 1.4 times
     assert bars[0]["y"] == pytest.approx(bars[1]["y"])  # both centred on it
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_a_phones_tables_keep_every_word_whole(request, place):
+    """Every table a figure draws for the phone gives each column at least the width of its
+    longest word (plotly breaks cell text only at spaces and cuts the rest): the cost figure's
+    module table cut its numbers ("' 091 928") and its headers ("paramete") on a phone, because
+    a dotted module name counted as one word ("layers.3.blocks.{0,1}.", its line breaks lost)."""
+    from swinviz.figures._core.table import CELL_PAD, _plain, word_px
+
+    exp = request.getfixturevalue(place)
+    tables = 0
+    for kind in KINDS:
+        fig = make_figure(kind, exp, template="narrow")
+        margin = fig.layout.margin
+        plot_px = WIDTH - (margin.l or 0) - (margin.r or 0)
+        for tr in fig.data:
+            if tr.type != "table":
+                continue
+            tables += 1
+            x0, x1 = tr.domain.x
+            weights = list(tr.columnwidth)
+            for j, w in enumerate(weights):
+                col_px = w / sum(weights) * (x1 - x0) * plot_px
+                texts = [(tr.header.values[j], tr.header.font.size)] + [
+                    (c, tr.cells.font.size) for c in tr.cells.values[j]]
+                for text, size in texts:
+                    for word in _plain(str(text).replace("<br>", " ")).split(" "):
+                        assert word_px(word, size, "<b>" in str(text)) <= (
+                            col_px - 2 * CELL_PAD), (kind, place, word, round(col_px))
+    assert tables  # the cost figure's two tables, the shapes figure's

@@ -73,7 +73,7 @@ from .palette import (
     region_colorscale,
     rgba,
 )
-from .table import fit_columns, keep_columns, table_px, word_px
+from .table import break_names, fit_columns, keep_columns, table_px, word_px
 from .template import ANNOTATE_MAX, TEMPLATES, Template, get_template, style_layout
 from .text import si, sup_lines, text_px, title_height, wrap_px, wrap_text
 from .words import recording, tr
@@ -81,7 +81,8 @@ from .words import recording, tr
 __all__ = [
     "ANNOTATE_MAX", "BLOCK_COLORS", "DIVERGING", "HALO", "MASK_SCALE", "OKABE_ITO", "OUTSIDE_FILL",
     "PAD_FILL", "PAD_HATCH", "QUERY_COLOR", "REGION_COLORS", "SEQUENTIAL", "TEMPLATES",
-    "arch_label", "axis_key", "block_name", "content_term", "is_v2", "cached", "cached_latest",
+    "arch_label", "axis_key", "block_name", "break_names", "content_term", "is_v2", "cached",
+    "cached_latest",
     "canvas", "cells_outline",
     "config_label", "coords", "fast_figure", "fit_annotations", "fit_columns", "flatten_windows",
     "footnote", "get_template", "grid_lines", "heads_per_row", "image_dict", "image_source",

@@ -3,6 +3,8 @@ plotly gives a table (a domain shorter than that hides its last rows)."""
 
 from __future__ import annotations
 
+import re
+
 from .text import text_px
 
 CELL_PAD = 8  # plotly's padding inside a table cell, px on each side (its constants.cellPad)
@@ -51,6 +53,53 @@ def cell_lines(text: str, size: float, col_px: float) -> int:
     return n
 
 
+def break_names(header: list[str], cols: list[list[str]], header_size: float,
+                cell_size: float, total_px: float) -> tuple[list[str], list[list[str]]]:
+    """The header and columns, where their words do not fit `total_px` side by side, with
+    every word wider than a fair share of it (1.4 times an even column) broken into lines after
+    its "." or "_", as few as fit: plotly breaks cell text only at spaces, and a module's dotted
+    name ("attn.relative_position_bias_table") as one word made `fit_columns` narrow every
+    column of a phone's table, cutting its numbers."""
+    if sum(_needs(header, cols, header_size, cell_size)[0]) < total_px:
+        return header, cols
+    room = 1.4 * total_px / max(len(header), 1) - 2 * CELL_PAD - 4
+
+    def broken(text: str, size: float) -> str:
+        bold = "<b>" in text
+        out = []
+        for word in text.split(" "):
+            if word_px(word, size, bold) <= room or "<br>" in word:
+                out.append(word)
+                continue
+            lines, cur = [], ""
+            for piece in re.split(r"(?<=[._])", word):
+                if cur and word_px(cur + piece, size, bold) > room:
+                    lines.append(cur)
+                    cur = piece
+                else:
+                    cur += piece
+            out.append("<br>".join([*lines, cur]))
+        return " ".join(out)
+
+    return ([broken(h, header_size) for h in header],
+            [[broken(c, cell_size) if isinstance(c, str) else c for c in col] for col in cols])
+
+
+def _needs(header: list[str], cols: list[list[str]], header_size: float,
+           cell_size: float) -> tuple[list[float], list[float]]:
+    """Each column's least width (its longest word) and its width on one line, in px."""
+    pad = 2 * CELL_PAD + 4
+    need, natural = [], []
+    for head, col in zip(header, cols, strict=True):
+        texts = [(head, header_size)] + [(c, cell_size) for c in col]
+        need.append(pad + max(word_px(w, size, "<b>" in c)  # (a line break is a space)
+                              for c, size in texts for w in _plain(c.replace("<br>", " "))
+                              .split(" ")))
+        natural.append(pad + max(word_px(line, size, "<b>" in c)
+                                 for c, size in texts for line in c.split("<br>")))
+    return need, natural
+
+
 def fit_columns(header: list[str], cols: list[list[str]], header_size: float,
                 cell_size: float, total_px: float, first: tuple[int, ...] = ()) -> list[float]:
     """Column widths in px (summing to `total_px`) from the text: every column at least as wide
@@ -58,15 +107,7 @@ def fit_columns(header: list[str], cols: list[list[str]], header_size: float,
     fit), the room left shared out evenly, no column getting more than it needs to set its
     longest cell on one line; the columns in `first` get their one-line width before the others,
     as far as the room goes. When even the words do not fit, they are scaled down together."""
-    pad = 2 * CELL_PAD + 4
-    need, natural = [], []
-    for head, col in zip(header, cols, strict=True):
-        texts = [(head, header_size)] + [(c, cell_size) for c in col]
-        need.append(pad + max(word_px(w, size, "<b>" in c)
-                              for c, size in texts for w in _plain(c).replace("<br>", " ")
-                              .split(" ")))
-        natural.append(pad + max(word_px(line, size, "<b>" in c)
-                                 for c, size in texts for line in c.split("<br>")))
+    need, natural = _needs(header, cols, header_size, cell_size)
     if sum(need) >= total_px:
         return [n * total_px / sum(need) for n in need]
     if sum(natural) <= total_px:

@@ -25,6 +25,7 @@ from .._core import (
     OKABE_ITO,
     arch_label,
     axis_key,
+    break_names,
     fast_figure,
     fit_columns,
     footnote,
@@ -214,9 +215,11 @@ def _tables(exp, rows: list[dict], t, lang: str = "en") -> _Tables:
         pair_hdr, pair_cols, pair_align = keep_columns((0, 3, 5), pair_hdr, pair_cols,
                                                        pair_align)
     model_sizes = (t.font_size - 1, t.font_size - 2)
+    pair_sizes = (t.font_size - 2, t.font_size - 2)
+    model_hdr, model_cols = break_names(model_hdr, model_cols, *model_sizes, plot_w)
+    pair_hdr, pair_cols = break_names(pair_hdr, pair_cols, *pair_sizes, plot_w)
     model_w = fit_columns(model_hdr, model_cols, *model_sizes, plot_w)
     model_px = table_px(model_hdr, model_cols, model_w, *model_sizes, row_px, row_px) + 4
-    pair_sizes = (t.font_size - 2, t.font_size - 2)
     pair_w = fit_columns(pair_hdr, pair_cols, *pair_sizes, plot_w, first=(1,))
     pair_px = table_px(pair_hdr, pair_cols, pair_w, *pair_sizes, row_px, row_px) + 4
     return _Tables(row_px, plot_w, model_hdr, model_cols, model_sizes, model_w, model_px,
