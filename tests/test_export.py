@@ -299,3 +299,21 @@ def test_zip_files_stores_compressed_formats_and_deflates_text(tmp_path):
                      "t.GIF": zipfile.ZIP_STORED}
     flat = archive.zip_files([tmp_path / "deck" / "s.svg"], tmp_path / "flat.zip")
     assert zipfile.ZipFile(flat).namelist() == ["s.svg"]
+
+
+@needs_browser
+def test_a_phones_figures_keep_their_ink_inside_the_picture(swin, tmp_path):
+    """Every kind drawn for the phone (the narrow template), rendered: no ink in the picture's
+    outermost columns. The notes under the plots are wrapped to the plot area's width, and
+    plotly widens the left margin for an axis's tick labels ("(0,0)"), which moved the relative
+    position figure's note past the right edge ("... offsets ro|")."""
+    exp = swin(weights="random", img_size=224, device="cpu").explore("assets/cat.jpg")
+    figs = make_figures(exp, template="narrow")
+    paths = export.export_figures(figs, tmp_path, ("png",), width=720)
+    cut = {}
+    for path in paths:
+        a = pixels(path)
+        ink = (a[..., :3].min(-1) < 160) & (a[..., 3] > 0)  # dark text on the light ground
+        if ink[:, :3].any() or ink[:, -3:].any():
+            cut[path.stem] = (int(ink[:, :3].any(1).sum()), int(ink[:, -3:].any(1).sum()))
+    assert cut == {}

@@ -347,6 +347,10 @@ def _legend(layout: dict, data: list[dict], plot_w: float, t: Template) -> float
     return rows_n * t.font_size * 1.9 + 8
 
 
+AUTOMARGIN_PX = 40  # how far plotly may widen the left margin for an axis's tick labels
+# ("(0,0)"): a note starts at the plot area's left and would run out of the picture
+
+
 def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dict]]:
     """(layout, data) with the panels stacked for `t`'s width (the "narrow" template); a
     figure of one panel a row keeps its panels where they are (only its legend and colour
@@ -382,7 +386,8 @@ def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dic
              and a.get("yref") == "paper" and float(a.get("y", 1)) <= lowest + 1e-3]
     for a in notes:  # the last panel's axis is inside the plot area already
         a["y"], a["yshift"] = 0, -4
-        a["text"] = rewrap_lines(a.get("text") or "", _size(a, t), plot_w + margin["r"] - 8)
+        a["text"] = rewrap_lines(a.get("text") or "", _size(a, t),
+                                 plot_w + margin["r"] - 8 - AUTOMARGIN_PX)
     note_px = max((4 + 2 * (a.get("borderpad") or 0) + lines_px(a.get("text") or "", _size(a, t))
                    for a in notes), default=0.0)
     margin["b"] = int(max(12.0, note_px + 10) + legend_px)
