@@ -19,8 +19,10 @@ from swinviz.windows import attention_mask
 
 
 def text_of(fig) -> str:
-    """Every annotation's words, without markup and line breaks (titles are wrapped to fit)."""
-    text = " ".join(a.text for a in fig.layout.annotations if a.text)
+    """The title's and every annotation's words, without markup and line breaks (titles are
+    wrapped to fit)."""
+    text = " ".join([fig.layout.title.text or ""] + [a.text for a in fig.layout.annotations
+                                                     if a.text])
     return " ".join(re.sub(r"<[^>]+>", " ", text).split())
 
 
@@ -105,11 +107,14 @@ def test_the_bias_panel_equals_swin_without_its_bias_in_the_first_block(explored
 def test_stage_4_says_nothing_changes_without_mask_or_shift(exp_s4):
     fig = make_figure("parts", exp_s4)
     words = text_of(fig)
-    assert "(a) without the mask: nothing changes" in words
-    assert "one window covers the grid" in words
+    assert "(a), (b) without the mask: nothing changes, since one window covers the grid" in words
     assert "one 7×7 window covers the 7×7 grid" in words
     assert fig.layout.meta["parts"]["leak"] is None
     assert fig.layout.meta["parts"]["reach"] == [49] * 5
+    # a sentence under the title, not two empty panels; one kind of bar needs no legend (it
+    # would cover the numbers over the bars)
+    assert len([k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")]) == 3
+    assert fig.layout.showlegend is False
 
 
 def test_without_the_shift_the_reach_panel_still_compares_with_the_shift(explored):

@@ -40,6 +40,8 @@ from ._core import (
     set_titles,
     style_layout,
     subplots_layout,
+    sup_lines,
+    title_height,
     title_slots,
     token_geometry,
     token_windows,
@@ -144,20 +146,25 @@ def _pct(p: float) -> str:
     return f"{p:.1%}" if p >= 0.001 else f"{p:.2g}"
 
 
-def _leak_panels(exp, sel, leak: Leak | None, refs, tpl) -> tuple[list[dict], list[str]]:
+def _no_mask(exp, L: str) -> str:
+    """(a) and (b) where the pair has no mask to leave out: one sentence (the figure's title
+    says it, in place of two empty panels)."""
+    t = exp.traces[1]
+    H, W = t.input_resolution
+    why = tr(L, "one window covers the grid" if t.window_size >= min(H, W) else
+             "this model has no shift" if "shift" in exp.without else
+             "the pair's second block does not shift")
+    return tr(L, "(a), (b) without the mask: nothing changes, since {why}: nothing is rolled "
+                 "round and there is no mask to leave out.", why=why)
+
+
+def _leak_panels(exp, sel, leak: Leak, refs, tpl) -> tuple[list[dict], list[str]]:
     """(a) per window and (b) the query's keys, without the mask; their subplot titles."""
     t = exp.traces[1]
     H, W = t.input_resolution
     M, s = t.window_size, t.shift_size
     (xa, ya), (xb, yb) = refs
     L = sel.lang
-    if leak is None:
-        why = tr(L, "one window covers the grid" if M >= min(H, W) else
-                 "this model has no shift" if "shift" in exp.without else
-                 "the pair's second block does not shift")
-        return [], [tr(L, "(a) without the mask: nothing changes<br><sup>{why}, so nothing is "
-                          "rolled round and there is no mask to leave out</sup>", why=why),
-                    "(b) —"]
     wins = token_windows(H, W, M, s)[:H, :W]
     z = leak.per_window[wins]
     data = [dict(type="heatmap", z=z, colorscale=SEQUENTIAL, zmin=0,
@@ -295,28 +302,32 @@ def figure(exp, sel) -> go.Figure:
     """(a)-(e) of the module docstring for the explored pair and the selection's query."""
     sel = sel.resolved(exp)
     tpl = get_template(sel.template)
-    titles = ["", "", "", "", ""]
     L = sel.lang
-    layout, refs = subplots_layout(
-        rows=3, cols=2, specs=[[{}, {}], [{"colspan": 2}, None], [{}, {}]],
-        subplot_titles=title_slots(titles), vertical_spacing=0.13, horizontal_spacing=0.22,
-        row_heights=[0.42, 0.2, 0.38])
     leak = mask_leak(exp)
-    data, ab = _leak_panels(exp, sel, leak, (refs[(1, 1)], refs[(1, 2)]), tpl)
-    c_data, c_title = _reach_panel(exp, sel, refs[(2, 1)])
-    de_data, de = _bias_panels(exp, sel, (refs[(3, 1)], refs[(3, 2)]), tpl)
+    # no mask to leave out (one window covers the grid, no shift): (a) and (b) are a sentence
+    # under the figure's title, not two empty panels
+    ab_row = int(leak is not None)
+    layout, refs = subplots_layout(
+        rows=2 + ab_row, cols=2, specs=[[{}, {}]] * ab_row + [[{"colspan": 2}, None], [{}, {}]],
+        subplot_titles=title_slots([""] * (3 + 2 * ab_row)),
+        vertical_spacing=0.13 if ab_row else 0.16, horizontal_spacing=0.22,
+        row_heights=[0.42, 0.2, 0.38] if ab_row else [0.36, 0.64])
+    data, ab = (_leak_panels(exp, sel, leak, (refs[(1, 1)], refs[(1, 2)]), tpl) if ab_row
+                else ([], []))
+    c_data, c_title = _reach_panel(exp, sel, refs[(1 + ab_row, 1)])
+    de_data, de = _bias_panels(exp, sel, (refs[(2 + ab_row, 1)], refs[(2 + ab_row, 2)]), tpl)
     data += c_data + de_data
     set_titles(layout, [*ab, c_title, *de])
     H, W = exp.grid
-    for rc in ((1, 1), (1, 2)):
+    for rc in ((1, 1), (1, 2))[:2 * ab_row]:
         panel_axes(layout, refs[rc], title_x=tr(L, "column (token)"),
                    title_y=tr(L, "row (token)"))
         layout[f"xaxis{refs[rc][0][1:]}"].update(range=[-0.5, W - 0.5], autorange=False)
         layout[f"yaxis{refs[rc][1][1:]}"].update(range=[H - 0.5, -0.5], autorange=False)
-    for rc in ((3, 1), (3, 2)):
+    for rc in ((2 + ab_row, 1), (2 + ab_row, 2)):
         panel_axes(layout, refs[rc], title_x=tr(L, "key slot column"),
                    title_y=tr(L, "key slot row"))
-    xr, yr = refs[(2, 1)]
+    xr, yr = refs[(1 + ab_row, 1)]
     y_c = layout[f"yaxis{yr[1:]}"]
     y_c.update(title=dict(text=tr(L, "tokens reaching<br>the query")), rangemode="tozero")
     top = max(max(tr["y"]) for tr in c_data)
@@ -332,12 +343,19 @@ def figure(exp, sel) -> go.Figure:
     layout["annotations"].append(note)
     title = tr(L, "Why each part: stage {stage}, pair {pair} without its mask, its shift and its "
                   "bias", stage=exp.stage, pair=exp.pair)
-    style_layout(layout, sel.template, title=title, height=int(tpl.height * 2.1))
+    if not ab_row:
+        title += sup_lines(_no_mask(exp, L), tpl)
+    style_layout(layout, sel.template, title=title,
+                 height=int(tpl.height * (2.1 if ab_row else 1.5)) + title_height(title, tpl))
     layout["barmode"] = "group"
     # the legend of (c), inside its plot at the top left (the bars grow to the right)
     layout["legend"] = dict(orientation="v", x=0.01, y=y_c["domain"][1], xanchor="left",
                             yanchor="top", bgcolor="rgba(255,255,255,0.7)")
     top_title(layout, tpl, below=3)
+    # one kind of bar (no shift to compare with): its title says what it is, and a legend
+    # would cover the numbers over the first bars
+    if len(c_data) == 1:
+        layout["showlegend"] = False
     layout["margin"]["b"] = max(layout["margin"].get("b", 0), bottom)
     layout["meta"]["parts"] = dict(
         leak=None if leak is None else float(leak.per_window.max()),

@@ -47,8 +47,8 @@ WORDS: dict[str, str] = {
         '(a) 窗口 {w}（{kind}）：深色 = −100',
     "(a) window {w} ({kind}): dark = −100; yellow: the query's row":
         '(a) 窗口 {w}（{kind}）：深色 = −100；黄色：查询所在的行',
-    '(a) without the mask: nothing changes<br><sup>{why}, so nothing is rolled round and there is no mask to leave out</sup>':
-        '(a) 去掉掩码：没有变化<br><sup>{why}，所以没有东西被循环移过去，也没有可去掉的掩码</sup>',
+    '(a), (b) without the mask: nothing changes, since {why}: nothing is rolled round and there is no mask to leave out.':
+        '(a)、(b) 去掉掩码：没有变化，因为{why}：没有东西被循环移过去，也没有可去掉的掩码。',
     '(a) {lead}: weight on other regions per window<br><sup>{b1}; most in window {w}: {pct}; windows of one region: 0</sup>':
         '(a) {lead}：每个窗口落在其他区域上的权重<br><sup>{b1}；最多的是窗口 {w}：{pct}；只含一个区域的窗口：0</sup>',
     "(b) Every head's attention row (softmax of {content} + bias + mask), {b}, token ({{row}}, {{col}}) = window {{window}}, slot {{slot}}":
