@@ -77,3 +77,17 @@ def test_a_model_without_head():
     assert exp.logits is None
     assert fp.top_classes(exp) == []
     assert "no classifier head" in make_figure("prediction", exp).layout.title.text
+
+
+@pytest.mark.parametrize("template", ["default", "narrow"])
+def test_the_chance_line_stays_inside_its_plot(exp, template):
+    """The dashed "chance: 1/1000" line spans the bars' plot, top to bottom, and no more: on a
+    phone the figure has more below the plot than the plot (a note), and a line drawn over the
+    whole figure ran through the tick labels."""
+    fig = make_figure("prediction", exp, template=template)
+    (line,) = [s for s in fig.layout.shapes if s.type == "line"]
+    domain = list(fig.layout.yaxis.domain or (0, 1))
+    y0, y1 = line.y0, line.y1
+    if line.yref == "y domain":  # fractions of the plot's own height
+        y0, y1 = (domain[0] + v * (domain[1] - domain[0]) for v in (y0, y1))
+    assert line.yref in ("paper", "y domain") and (y0, y1) == pytest.approx(domain)

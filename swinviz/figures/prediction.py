@@ -159,11 +159,11 @@ def figure(exp, sel) -> go.Figure:
     layout["xaxis"] = dict(title=dict(text=tr(L, "probability")), range=[0, xmax],
                            tickformat=".2~%" if xmax < 0.05 else ".0%", showgrid=True,
                            zeroline=True)
-    if chance:
-        layout["shapes"] = [dict(type="line", xref="x", yref="paper", x0=chance, x1=chance, y0=0,
-                                 y1=1, line=dict(color="#D55E00", width=1.5, dash="dash"))]
+    if chance:  # along the plot's own height ("y domain": a phone's figure has more below it)
+        layout["shapes"] = [dict(type="line", xref="x", yref="y domain", x0=chance, x1=chance,
+                                 y0=0, y1=1, line=dict(color="#D55E00", width=1.5, dash="dash"))]
         layout["annotations"] = [dict(
-            x=chance, xref="x", y=1, yref="paper", yanchor="bottom", showarrow=False,
+            x=chance, xref="x", y=1, yref="y domain", yanchor="bottom", showarrow=False,
             text=tr(L, "chance: 1/{n}", n=n_classes), font=dict(color="#D55E00"))]
     layout["yaxis"] = dict(autorange="reversed", automargin=True, ticks="")
     style_layout(layout, sel.template, title=title,
