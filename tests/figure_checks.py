@@ -79,12 +79,18 @@ def legend_names(fig):
 
 def hidden_legend_entries(fig):
     """Names of the legend's line entries (unfilled) whose every segment lies under a later, at
-    least as wide line of the same panel: listed in the legend, but not to be seen."""
+    least as wide line of the same panel: listed in the legend, but not to be seen. An entry
+    that draws nothing and stands for another trace of its legend group (a swatch in another
+    colour, as the windows figure's patch grid) is not one."""
     data = list(fig.data)
     hidden = []
     for i, t in enumerate(data):
         if (t.type != "scatter" or t.showlegend is False or t.mode != "lines"
                 or t.fill not in (None, "none")):
+            continue
+        if not segments(t) and t.legendgroup and any(
+                u is not t and u.type == "scatter" and u.legendgroup == t.legendgroup
+                and segments(u) for u in data):
             continue
         over = set()
         for u in data[i + 1:]:

@@ -208,3 +208,26 @@ def test_labels_on_the_image_keep_a_dark_halo_on_white_and_black(explored, shade
     assert any(t.name.startswith("region ids") for t in texts)
     assert all(t.textfont.shadow == HALO for t in texts)
     assert HALO.count("#000000") >= 2
+
+
+def test_every_legend_swatch_shows_on_the_legends_white(exp14):
+    """A legend entry drawn in white (the patch grid's lines, white over the photograph) was an
+    empty swatch on the legend's white ground: every line or marker entry of every kind's
+    legend has a colour that is not white."""
+    from swinviz.figures import KINDS
+
+    def white(c) -> bool:
+        c = str(c).replace(" ", "").lower()
+        return c in ("white", "#fff", "#ffffff") or c.startswith(("rgba(255,255,255",
+                                                                  "rgb(255,255,255"))
+
+    for kind in KINDS:
+        fig = make_figure(kind, exp14)
+        for t in fig.data:
+            if t.type != "scatter" or t.showlegend is False or not t.name:
+                continue
+            if fig.layout.showlegend is False:
+                continue
+            mode = t.mode or "lines"
+            colour = t.line.color if "lines" in mode else t.marker.color
+            assert not white(colour), (kind, t.name)

@@ -160,15 +160,21 @@ def _subplot_titles(exp, P: _Panels) -> list[str]:
             if s else tr(L, "{b1}: {n} windows, no shift", b1=b1, n=len(pieces1))]
 
 
+GRID_SWATCH = "#9a9a9a"  # the patch grid's colour in the legend
+
+
 def _backdrop(P: _Panels, ax: dict, first: bool) -> list[dict]:
     """The image, the patch grid, the padding veil and (once) the legend's swatches for padding
     and for pixels beyond the image."""
     exp, Hp, Wp, L = P.exp, P.Hp, P.Wp, P.lang
     H, W = exp.grid
     p = exp.patch_size
+    name = tr(L, "patch grid ({p}×{p} px)", p=p)
     out = [image_dict(P.source, ax["xaxis"], ax["yaxis"]),
-           dict(P.grid, name=tr(L, "patch grid ({p}×{p} px)", p=p), showlegend=first,
-                legendgroup="grid", **ax)]
+           dict(P.grid, name=name, showlegend=False, legendgroup="grid", **ax)]
+    if first:  # the grid's white lines would be a white swatch on the legend's white: grey
+        out.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name,
+                        line=dict(color=GRID_SWATCH, width=2), legendgroup="grid", **ax))
     if P.padded:
         out.append(pad_overlay(P.pad, x0=p / 2, dx=p, xaxis=ax["xaxis"], yaxis=ax["yaxis"],
                                opacity=0.15))
