@@ -215,3 +215,21 @@ def test_a_phones_tables_keep_every_word_whole(request, place):
                         assert word_px(word, size, "<b>" in str(text)) <= (
                             col_px - 2 * CELL_PAD), (kind, place, word, round(col_px))
     assert tables  # the cost figure's two tables, the shapes figure's
+
+
+def test_a_subtitle_of_several_lines_stays_under_its_title(exp_s1):
+    """The bias figure's panel subtitle (a <sup> that runs over a line break) was read on a
+    phone as plain lines and joined to its title ("... (Δh, Δw) max at Δ = ..."): it stays on
+    lines of its own, each in its own <sup>."""
+    from swinviz.figures._core.narrow import unwrap
+
+    assert unwrap("t<br><sup>a;<br>b</sup>") == "t<br><sup>a; b</sup>"
+    fig = make_figure("bias", exp_s1, template="narrow")
+    titles = [a.text for a in fig.layout.annotations
+              if (a.text or "").startswith("head 0: bias table")]
+    assert titles
+    for text in titles:  # the title's lines, then the subtitle's, each in its own <sup>
+        lines = text.split("<br>")
+        k = next(i for i, x in enumerate(lines) if x.startswith("<sup>"))
+        assert k and not [x for x in lines[:k] if "max at" in x or "<sup>" in x], text
+        assert all(x.startswith("<sup>") and x.endswith("</sup>") for x in lines[k:]), text

@@ -120,12 +120,27 @@ def _joined(a: str, b: str) -> str:
     return a + b if is_cjk(end or " ") and is_cjk(start or " ") else a + " " + b
 
 
+def _sup_per_line(text: str) -> str:
+    """`text` with a `<sup>` that runs over line breaks closed at the end of each line and opened
+    again on the next ("a<br><sup>b<br>c</sup>" -> "a<br><sup>b</sup><br><sup>c</sup>"): the
+    same picture, and each line says its own size."""
+    out, carried = [], False
+    for line in text.split("<br>"):
+        if carried:
+            line = "<sup>" + line
+        carried = line.count("<sup>") > line.count("</sup>")
+        out.append(line + "</sup>" if carried else line)
+    return "<br>".join(out)
+
+
 def unwrap(text: str) -> str:
     """Lines a kind broke for a panel beside others joined again, to be wrapped to the new
     width: plain lines with plain lines, lines set in their own size (`<sup>...</sup>`, a sized
-    `<span>`) with the next line in the same tag."""
+    `<span>`) with the next line in the same tag. (A `<sup>` over several lines was read as
+    plain lines and joined to the title above it: the bias figure's subtitle began on its
+    title's last line.)"""
     out: list[tuple[str, str, str]] = []  # (opening tag or "", body, closing tag)
-    for line in (text or "").split("<br>"):
+    for line in _sup_per_line(text or "").split("<br>"):
         m = re.fullmatch(r"(<sup>|<span style='font-size:\d+px'>)(.*)(</sup>|</span>)", line)
         piece = (m.group(1), m.group(2), m.group(3)) if m else ("", line, "")
         if out and out[-1][0] == piece[0] and out[-1][1] and piece[1]:
@@ -136,17 +151,20 @@ def unwrap(text: str) -> str:
 
 
 def _below_px(layout: dict, panel: Panel, t: Template) -> float:
-    """Room under a panel for its x axis: tick labels and title (nothing for a table)."""
+    """Room under a panel for its x axis: tick marks, labels and the title, which plotly sets
+    larger than the ticks and a little apart from them (nothing for a table). At 2 em for the
+    ticks and 1.3 em a title line, the windows figure's "x (pixels)" touched the next panel's
+    title on a phone."""
     if panel.axes is None:
         return t.font_size * 0.8
     ax = layout.get(panel.axes[0]) or {}
     if ax.get("visible") is False or ax.get("showticklabels") is False:
         ticks = 0.8
     else:
-        ticks = 2.0
+        ticks = 2.6
     title = ((ax.get("title") or {}).get("text") or "") if isinstance(ax.get("title"), dict) \
         else str(ax.get("title") or "")
-    return t.font_size * (ticks + (1.3 * (title.count("<br>") + 1) + 0.4 if title else 0))
+    return t.font_size * (ticks + (1.6 * (title.count("<br>") + 1) + 0.4 if title else 0))
 
 
 def _titles_over(layout: dict, panel: Panel) -> list[dict]:
