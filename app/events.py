@@ -123,8 +123,6 @@ def on_run(values: Mapping, progress=gr.Progress()):  # noqa: B008
     return (*out, gr.update(value="", visible=False), RAN)
 
 
-
-
 def in_flight_key(request, values: Mapping) -> tuple:
     """A page run's key for `runs.IN_FLIGHT`: its session and its values by name."""
     named = by_name(values)
