@@ -407,13 +407,15 @@ def format_pairs(rows: list[dict]) -> str:
 
 def attention_core() -> str:
     """Which window attention the fast path runs on the CPU here, in words."""
+    from .backends import switches
     from .backends import window_kernel as kernels
 
+    if not switches.fused_attention:
+        return "batched GEMMs and a softmax (the fused C kernel is switched off)"
     why = kernels.fused_attention_unavailable()
-    if why is None and kernels.fused_attention_enabled():
+    if why is None:
         return "the fused C kernel (swinviz/backends/window_kernel/window_attention.c)"
-    return ("batched GEMMs and a softmax (the fused C kernel "
-            f"{'is switched off' if why is None else 'is not used: ' + why})")
+    return f"batched GEMMs and a softmax (the fused C kernel is not used: {why})"
 
 
 def main(argv: list[str] | None = None) -> int:

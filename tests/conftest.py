@@ -136,6 +136,17 @@ def explored(swin):
     return get
 
 
+@pytest.fixture
+def kernel_on_any_cpu(monkeypatch):
+    """The fused C window attention loaded afresh and used on this CPU even where it prefers
+    the batched GEMMs (no AVX-512: `window_kernel.NARROW_VECTORS`), so its answers are checked
+    on every machine with a C compiler."""
+    from swinviz.backends import window_kernel
+
+    monkeypatch.setattr(window_kernel, "_wa", {})
+    monkeypatch.setattr(window_kernel, "_slower_here", lambda lib: None)
+
+
 @pytest.fixture(scope="session")
 def exp_s1(explored):
     """Swin-T (random weights) at 224 px, stage 1, pair 0: 56x56 tokens, 7x7 windows, s = 3."""

@@ -276,7 +276,8 @@ def test_padding_matches_transformers(H, W, M, s):
 @pytest.mark.parametrize("kernel", ["fused", "bmm", "bmm, scores as (queries, keys)", "sdpa"])
 @pytest.mark.parametrize("B", [1, 3])
 @pytest.mark.parametrize("H,W", [(12, 8), (10, 13)])  # whole windows; padded to 12 x 16
-def test_every_cpu_attention_kernel_equals_traced(monkeypatch, kernel, B, H, W):
+def test_every_cpu_attention_kernel_equals_traced(monkeypatch, kernel_on_any_cpu, kernel, B, H,
+                                                  W):
     """The fast path's CPU kernels (the fused C window attention on token rows; batched GEMMs on
     gathered head rows, with the scores as (keys, queries) or as (queries, keys); fused SDPA on
     gathered tokens) give the traced answer, with and without the mask, for one image and for a

@@ -1,7 +1,9 @@
 """The fused C window attention (swinviz/backends/window_kernel/: the C source and its loader):
 the traced answer wherever the fast path runs it, its switch, its build and its fall-back."""
 
+import ctypes
 import os
+import warnings
 
 import pytest
 import torch
@@ -12,8 +14,9 @@ from swinviz.backends import window_kernel
 from swinviz.block import init_weights
 
 # only a machine without a C compiler skips: where there is one, the kernel must build and pass
-# its check (else these tests fail)
+# its check (else these tests fail), on CPUs where it prefers the GEMMs too (kernel_on_any_cpu)
 needs_kernel = pytest.mark.skipif(window_kernel._c_compiler() is None, reason="no C compiler")
+pytestmark = pytest.mark.usefixtures("kernel_on_any_cpu")
 
 
 def make_pair(C, H, W, nH, M, s=None, seed=0):
@@ -129,6 +132,81 @@ def test_a_compiler_that_fails_is_reported_in_a_sentence(monkeypatch, tmp_path):
         reason = kernels.fused_attention_unavailable()
     assert reason == "cc could not build it: cc: error: this compiler is broken"
     assert os.listdir(tmp_path / "cache") == []  # no half-written library left behind
+
+
+def test_a_failed_build_is_named_by_its_error_line_not_the_caret_under_it(monkeypatch,
+                                                                          tmp_path):
+    # what GCC printed where the kernel's register hint did not fit the CPU's vectors (AVX2)
+    failing = tmp_path / "cc"
+    failing.write_text(
+        "#!/bin/sh\ncat >&2 <<'SAID'\n"
+        "window_attention.c:173:13: note: in expansion of macro 'IN_REGISTER'\n"
+        "window_attention.c:74:24: error: impossible constraint in 'asm'\n"
+        "   74 | #define IN_REGISTER(v) __asm__(\"\" : \"+v\"(v))\n"
+        "      |                        ^~~~~~~\n"
+        "SAID\nexit 1\n")
+    failing.chmod(0o755)
+    monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(window_kernel, "_wa", {})
+    monkeypatch.setattr(window_kernel, "_c_compiler", lambda: str(failing))
+    with pytest.warns(RuntimeWarning, match="could not build it"):
+        reason = kernels.fused_attention_unavailable()
+    assert reason == ("cc could not build it: window_attention.c:74:24: error: impossible "
+                      "constraint in 'asm'")
+
+
+@needs_kernel
+@pytest.mark.parametrize("march", ["x86-64", "x86-64-v3", "x86-64-v4"])
+def test_the_kernel_compiles_for_each_x86_vector_width(march, tmp_path):
+    # SSE2, AVX2 and AVX-512: -march=native on any of them must build (compiled, not run)
+    if window_kernel.platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("an x86 compiler's targets")
+    cc = window_kernel._c_compiler()
+    run = window_kernel.subprocess.run(
+        [cc, "-O3", f"-march={march}", "-fopenmp", "-shared", "-fPIC", "-o",
+         str(tmp_path / "k.so"), window_kernel._WA_SOURCE], capture_output=True, text=True)
+    assert run.returncode == 0, window_kernel._first_error(run.stderr)
+
+
+def _wrapped_cc(tmp_path, march: str):
+    """A C compiler that builds as the real one with -march=native taken for -march=`march`."""
+    cc = tmp_path / "cc"
+    cc.write_text(f'#!/bin/sh\nfor a; do shift; [ "$a" = -march=native ] && a=-march={march}; '
+                  f'set -- "$@" "$a"; done\nexec {window_kernel._c_compiler()} "$@"\n')
+    cc.chmod(0o755)
+    return str(cc)
+
+
+@needs_kernel
+def test_a_kernel_built_for_narrower_registers_leaves_the_attention_to_the_gemms(monkeypatch,
+                                                                                  tmp_path):
+    # an AVX2 build (what -march=native gives on a CPU without AVX-512): correct, and slower
+    # than the GEMMs, so not used, and no warning for that choice
+    if window_kernel.platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("an x86 compiler's targets")
+    monkeypatch.undo()  # the real preference, not kernel_on_any_cpu's
+    monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(window_kernel, "_wa", {})
+    cc = _wrapped_cc(tmp_path, "x86-64-v3")
+    monkeypatch.setattr(window_kernel, "_c_compiler", lambda: cc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kernels.fused_attention_unavailable() == window_kernel.NARROW_VECTORS
+    assert not kernels.fused_attention_enabled()
+    pair = make_pair(32, 8, 8, 2, 4, 2)
+    with torch.no_grad():
+        assert pair.blocks[1].attn.backend(torch.randn(1, 64, 32)).name == "gemms"
+
+
+@needs_kernel
+@pytest.mark.parametrize("march,wide", [("x86-64-v3", 0), ("x86-64-v4", 1)])
+def test_the_kernel_says_whether_it_was_built_for_16_float_registers(monkeypatch, tmp_path,
+                                                                     march, wide):
+    if window_kernel.platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("an x86 compiler's targets")
+    monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    lib = ctypes.CDLL(window_kernel._build_window_attention(_wrapped_cc(tmp_path, march)))
+    assert lib.swin_window_attention_wide() == wide  # a constant: safe to call on any x86 CPU
 
 
 def test_a_kernel_that_gives_a_wrong_answer_is_refused():

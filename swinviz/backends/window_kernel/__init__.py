@@ -73,6 +73,18 @@ def _cpu_signature() -> str:
     return sig + platform.processor()
 
 
+def _first_error(said: str) -> str:
+    """The line of a compiler's output that says what failed: its first "error" line, else
+    its last line (GCC ends a diagnostic with the source line and a caret under it, which say
+    nothing on their own)."""
+    lines = [" ".join(line.split()) for line in said.strip().splitlines()]
+    lines = [line for line in lines if line]
+    for line in lines:
+        if "error" in line.lower():
+            return line
+    return lines[-1] if lines else ""
+
+
 def _build_window_attention(cc: str) -> str:
     """The path of the built kernel (a shared library), compiling it unless a build of the same
     source, compiler, flags and CPU is cached. Raises RuntimeError with the compiler's words."""
@@ -101,8 +113,7 @@ def _build_window_attention(cc: str) -> str:
         if run.returncode == 0:
             os.replace(tmp, path)  # atomic: a concurrent build writes the same bytes
             return path
-        said = (run.stderr or run.stdout).strip().splitlines()
-        errors.append(said[-1] if said else f"exit status {run.returncode}")
+        errors.append(_first_error(run.stderr or run.stdout) or f"exit status {run.returncode}")
         with suppress(OSError):
             os.remove(tmp)
     raise RuntimeError(f"{os.path.basename(cc)} could not build it: {errors[-1]}")
@@ -122,8 +133,21 @@ def _load_window_attention():
     fn.restype = ctypes.c_int
     fn.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int64] * 8 + [ctypes.c_float, ctypes.c_int]
     fn.max_head_dim = lib.swin_window_attention_max_head_dim()
-    wrong = _check_window_attention(fn)
+    wrong = _check_window_attention(fn) or _slower_here(lib)
     return (None, wrong) if wrong else (fn, None)
+
+
+NARROW_VECTORS = ("this CPU has no AVX-512, and the kernel's register blocks are sized for "
+                  "16-float registers: on narrower ones they spill and the batched GEMMs are "
+                  "faster (docs/performance.md)")
+
+
+def _slower_here(lib) -> str | None:
+    """NARROW_VECTORS where the built kernel (correct, checked) was built for registers
+    narrower than its 16-float vectors (`swin_window_attention_wide()` in the C source): on an
+    AVX2 CPU its stage-1 block pair took 1.4x and its 12x12 windows 2x the batched GEMMs' time.
+    A choice, not a failure: no warning is given for it."""
+    return None if lib.swin_window_attention_wide() else NARROW_VECTORS
 
 
 def _fused_attention_fn():
@@ -132,7 +156,7 @@ def _fused_attention_fn():
         with _wa_lock:
             if "fn" not in _wa:
                 fn, reason = _load_window_attention()
-                if reason:
+                if reason and reason != NARROW_VECTORS:
                     warnings.warn(f"swinviz: the fused window attention is not used ({reason});"
                                   " running batched GEMMs instead", RuntimeWarning, stacklevel=3)
                 _wa.update(reason=reason)

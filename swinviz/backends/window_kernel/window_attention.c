@@ -70,8 +70,16 @@ static inline void transpose16(vf *r) {
 #endif
 
 /* keep v in a register: without this GCC reloads it from memory as an operand of every FMA,
- * and the loads, not the FMAs, then bound the loop */
+ * and the loads, not the FMAs, then bound the loop. Only where one register holds a whole vf
+ * (x86 with AVX-512): with narrower vectors GCC splits vf over several registers, which an
+ * asm operand cannot name ("impossible constraint"), so the hint is left out there. */
+#if defined(__x86_64__) && defined(__AVX512F__)
+#define WIDE_REGISTERS 1
 #define IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define WIDE_REGISTERS 0
+#define IN_REGISTER(v) ((void)0)
+#endif
 
 /* exp(x) for x <= 0 (a score minus its column's maximum): Cephes' single-precision polynomial
  * (about 1 ulp) after x = n ln2 + r, n rounded to nearest by the 1.5 * 2^23 trick; below -87.3
@@ -193,6 +201,11 @@ static inline void values_block(const float *S, int lds, const float *V, int dp,
 
 /* The largest head width the kernel takes. */
 int swin_window_attention_max_head_dim(void) { return DV * VW; }
+
+/* 1 where it was built for registers of 16 floats (AVX-512), the CPU its register blocks are
+ * sized for; elsewhere each vf takes two or four registers, the blocks spill, and the loader
+ * prefers the batched GEMMs (correct either way). */
+int swin_window_attention_wide(void) { return WIDE_REGISTERS; }
 
 /* Returns 0; -2 (nothing read or written) when order names a token outside 0..Lp-1; -1 when a
  * thread's scratch memory could not be had. */
