@@ -242,13 +242,16 @@ def _reach_panel(exp, sel, ref) -> tuple[list[dict], str]:
         if s else None
     flat = reach_counts(H, W, M, 0, sel.query)
     xr, yr = ref
+    # on a phone the bars are a few px wide: counts written upright, one above each bar (side
+    # by side, "49" and "49" ran together into "4949")
+    text = dict(textposition="outside", cliponaxis=False,
+                **({"textangle": -90} if sel.template == "narrow" else {}))
     data = [dict(type="bar", x=x, y=flat, name=tr(L, "without the shift (W-MSA only)"),
-                 marker=dict(color=BLOCK_COLORS[0]), xaxis=xr, yaxis=yr, text=flat,
-                 textposition="outside", cliponaxis=False)]
+                 marker=dict(color=BLOCK_COLORS[0]), xaxis=xr, yaxis=yr, text=flat, **text)]
     if shifted is not None:
         data.insert(0, dict(type="bar", x=x, y=shifted, name=tr(L, "with the shift (s = {s})", s=s),
                             marker=dict(color=BLOCK_COLORS[1]), xaxis=xr, yaxis=yr,
-                            text=shifted, textposition="outside", cliponaxis=False))
+                            text=shifted, **text))
         title = tr(L, "(c) without the shift the reach stays at {tokens}: the query's "
                       "window<br><sup>with s = {s} it grows to {n} of {total} after {pairs} "
                       "pairs (the same pair repeated; weights play no part)</sup>",

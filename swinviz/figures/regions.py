@@ -114,7 +114,8 @@ def _window_labels(H: int, W: int, M: int, nW: int, tpl, a: tuple[str, str],
     (xa, ya), (xb, yb) = a, b
     N, nWc = M * M, W // M
     data: list[dict] = []
-    if max(H // M, W // M) <= ANNOTATE_MAX:  # window numbers
+    # window numbers, where there are several (one window's "w0" sat on its first cell's id)
+    if max(H // M, W // M) <= ANNOTATE_MAX and (H // M) * nWc > 1:
         data.append(dict(type="scatter", mode="text", hoverinfo="skip", showlegend=False,
                          xaxis=xa, yaxis=ya, name="window numbers",
                          x=[(c * M) - 0.45 for r in range(H // M) for c in range(nWc)],

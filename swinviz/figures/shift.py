@@ -160,12 +160,18 @@ def _panel(panel: tuple, ax: dict, *, exp, tpl, lw: float, M: int, Hp: int, Wp: 
                     tr(L, "{b1} window grid (no shift)", b1=block_name(1, exp, L)),
                     legendgroup="grid", showlegend=first and not one, **ax))
     boxes = region_boxes(ids)
+    size: float | list = tpl.font_size + 4
+    if tpl.name == "narrow":  # a region's number no bigger than its strip: on a phone a
+        # strip s tokens thin is about 12 px, and the numbers of two strips ran together
+        cell = (tpl.width - 90) / Wp  # px a token, the panel as wide as a phone's column
+        size = [int(min(tpl.font_size + 4, max(8, 0.7 * cell * min(b[1] - b[0], b[3] - b[2]))))
+                for b in boxes.values()]
     out.append(dict(
         type="scatter", mode="text", hoverinfo="skip", showlegend=False,
         x=[(b[2] + b[3]) * p / 2 for b in boxes.values()],
         y=[(b[0] + b[1]) * p / 2 for b in boxes.values()],
         text=[str(k) for k in boxes],
-        textfont=dict(color="white", size=tpl.font_size + 4, shadow=HALO),
+        textfont=dict(color="white", size=size, shadow=HALO),
         name=f"region ids ({tag})", **ax))
     out.append(dict(type="scatter", x=qx, y=qy, mode="lines", hoverinfo="skip",
                     line=dict(color=QUERY_COLOR, width=lw * 1.5), legendgroup="qwin",

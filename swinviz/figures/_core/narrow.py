@@ -12,16 +12,28 @@ left to right.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from .layout import axis_key
+from .room import (
+    bar_px,
+    bar_title_px,
+    bars,
+    big,
+    fit_cell_text,
+    left_px,
+    refit_tables,
+    right_px,
+    thin_ticks,
+    wrapped_y_title,
+)
 from .template import Template
 from .text import is_cjk, lines_px, rewrap_lines, text_px
 
 SMALL_PANEL_PX = 120  # narrowest panel: rows of more than 3 panels keep this many a row
 GAP_PX = 14  # between stacked panels, above their titles
-BAR_PX = 62  # right margin for a colour bar and its ticks
 NARROW_LEFT_PX = 48  # the widest left margin
 MIN_BAR_PX = 150  # a colour bar beside a small panel is still this tall
 DOMAIN_TRACES = ("table", "pie", "sunburst", "treemap", "sankey", "indicator")  # no axes
@@ -133,28 +145,49 @@ def _sup_per_line(text: str) -> str:
     return "<br>".join(out)
 
 
-def unwrap(text: str) -> str:
+def _ends_sentence(a: str, b: str) -> bool:
+    """Whether line `a` ends a sentence and `b` starts the next (a note's paragraphs)."""
+    plain = re.compile(r"<[^>]+>")
+    end, start = plain.sub("", a).rstrip()[-1:], plain.sub("", b).lstrip()[:1]
+    return end in ".!?。！？" and bool(start) and (start.isupper() or is_cjk(start))
+
+
+def unwrap(text: str, *, sentences: bool = False) -> str:
     """Lines a kind broke for a panel beside others joined again, to be wrapped to the new
     width: plain lines with plain lines, lines set in their own size (`<sup>...</sup>`, a sized
     `<span>`) with the next line in the same tag. (A `<sup>` over several lines was read as
     plain lines and joined to the title above it: the bias figure's subtitle began on its
-    title's last line.)"""
+    title's last line.) `sentences`: a line that ends a sentence keeps its break when the next
+    begins one (a note's paragraphs; wrapped line by line, a note's lines broken for the wide
+    figure came out ragged on a phone: "masks only" / "(weights ignored)")."""
     out: list[tuple[str, str, str]] = []  # (opening tag or "", body, closing tag)
     for line in _sup_per_line(text or "").split("<br>"):
         m = re.fullmatch(r"(<sup>|<span style='font-size:\d+px'>)(.*)(</sup>|</span>)", line)
         piece = (m.group(1), m.group(2), m.group(3)) if m else ("", line, "")
-        if out and out[-1][0] == piece[0] and out[-1][1] and piece[1]:
+        if out and out[-1][0] == piece[0] and out[-1][1] and piece[1] and not (
+                sentences and _ends_sentence(out[-1][1], piece[1])):
             out[-1] = (piece[0], _joined(out[-1][1], piece[1]), piece[2])
         else:
             out.append(piece)
     return "<br>".join(a + b + c for a, b, c in out)
 
 
-def _below_px(layout: dict, panel: Panel, t: Template) -> float:
+def _category_labels(data: list[dict], x_axis: str) -> list[str]:
+    """The distinct category names along x axis `x_axis` ("xaxis2"), in order."""
+    ref = x_axis.replace("axis", "")
+    names = [v for tr in data if (tr.get("xaxis") or "x") == ref
+             and isinstance(tr.get("x"), (list, tuple)) for v in tr["x"] if isinstance(v, str)]
+    return list(dict.fromkeys(names))
+
+
+def _below_px(layout: dict, panel: Panel, t: Template, data: list[dict] = (),
+              width_px: float = 0.0) -> float:
     """Room under a panel for its x axis: tick marks, labels and the title, which plotly sets
     larger than the ticks and a little apart from them (nothing for a table). At 2 em for the
     ticks and 1.3 em a title line, the windows figure's "x (pixels)" touched the next panel's
-    title on a phone."""
+    title on a phone. Category names wider than their share of the panel's `width_px` are
+    turned 30° by plotly: then they hang down half their width (the parts figure's "2 pairs"
+    ran into the next title)."""
     if panel.axes is None:
         return t.font_size * 0.8
     ax = layout.get(panel.axes[0]) or {}
@@ -162,19 +195,30 @@ def _below_px(layout: dict, panel: Panel, t: Template) -> float:
         ticks = 0.8
     else:
         ticks = 2.6
+        names = _category_labels(list(data), panel.axes[0])
+        widest = max((text_px(n, t.font_size) for n in names), default=0.0)
+        if names and width_px and widest + 6 > width_px / len(names):
+            ticks += 0.5 * widest / t.font_size + 0.4
     title = ((ax.get("title") or {}).get("text") or "") if isinstance(ax.get("title"), dict) \
         else str(ax.get("title") or "")
     return t.font_size * (ticks + (1.6 * (title.count("<br>") + 1) + 0.4 if title else 0))
 
 
 def _titles_over(layout: dict, panel: Panel) -> list[dict]:
-    """The subplot titles (paper, centred, bottom-anchored) and headings (paper, left-anchored,
-    bottom-anchored) that sit on top of `panel`."""
+    """The subplot titles (paper, centred, bottom-anchored), headings (paper, left-anchored,
+    bottom-anchored) and titles placed on the panel's own top ("x2 domain", "y2 domain", the
+    flow figure's picture: room was not kept for it) that sit on top of `panel`."""
     out = []
+    own = (f"{panel.axes[0].replace('axis', '')} domain",
+           f"{panel.axes[1].replace('axis', '')} domain") if panel.axes else None
     for ann in layout.get("annotations", ()):
-        if ann.get("xref") != "paper" or ann.get("yref") != "paper" or ann.get("showarrow"):
+        if ann.get("showarrow") or ann.get("yanchor") != "bottom":
             continue
-        if ann.get("yanchor") != "bottom":
+        if (ann.get("xref"), ann.get("yref")) == own:  # a title on the panel's own top
+            if float(ann.get("y", 0)) >= 0.97:
+                out.append(ann)
+            continue
+        if ann.get("xref") != "paper" or ann.get("yref") != "paper":
             continue
         x, y = float(ann.get("x", 0.5)), float(ann.get("y", 0))
         if abs(y - panel.y[1]) < 0.03 and panel.x[0] - 0.02 <= x <= panel.x[1] + 0.02:
@@ -215,13 +259,15 @@ def _panel_px(p: Panel, cell_w: float, old_plot_h: float, tall: bool = False) ->
     old_h = (p.y[1] - p.y[0]) * old_plot_h
     if p.square:  # its content's shape at the full width
         return cell_w * max(0.3, p.aspect if tall else min(1.4, p.aspect))
-    if p.trace is None:  # a chart: as tall as it was, at least half its width
-        return max(old_h, 0.55 * cell_w)
+    if p.trace is None:  # a chart: as tall as it was, at least 3/4 of its width (at half,
+        # a y title of three words took three lines, and the margin for them every panel's
+        # width)
+        return max(old_h, 0.75 * cell_w)
     return old_h  # a table: sized for its text at this width already
 
 
 def _place(layout: dict, rows: list[list[Panel]], plot_w: float, old_plot_h: float,
-           t: Template) -> tuple[float, list]:
+           t: Template, data: list[dict] = ()) -> tuple[float, list]:
     """Every panel's new box (`Panel.new_x`, `new_y`): rows of up to 4 panels one a row,
     longer rows (one a head) as many a row as SMALL_PANEL_PX allows, and the rows of a figure
     of small multiples (layout.meta["small_multiples"]: a panel a head, drawn for this width)
@@ -248,7 +294,7 @@ def _place(layout: dict, rows: list[list[Panel]], plot_w: float, old_plot_h: flo
                     title["text"] = rewrap_lines(title["text"], t.font_size, 0.95 * cell_w)
                 boxes.append((p, i * cell_w, (i + 1) * cell_w - (8 if per_row > 1 else 0),
                               y_px, y_px + row_h))
-            y_px += row_h + max(_below_px(layout, p, t) for p in chunk)
+            y_px += row_h + max(_below_px(layout, p, t, data, cell_w) for p in chunk)
     total = max(1.0, y_px)
     for p, x0, x1, top, bottom in boxes:
         p.new_x = (x0 / plot_w, min(1.0, x1 / plot_w))
@@ -269,6 +315,8 @@ def _move_paper_things(layout: dict, panels: list[Panel], on_top: list, lowest: 
 
     topped = {id(a) for a, _ in on_top}
     for a, p in on_top:  # on top of the panel's new box: centred on it, or at its left
+        if str(a.get("yref", "")).endswith(" domain"):
+            continue  # placed on the panel's own top already
         a["y"] = p.new_y[1]
         a["x"] = (p.new_x[0] + p.new_x[1]) / 2 if a.get("xanchor") != "left" else p.new_x[0]
     for ann in layout.get("annotations", ()):
@@ -303,8 +351,7 @@ def _set_domains(layout: dict, data: list[dict], panels: list[Panel], total: flo
             continue
         title = (layout.get(p.axes[1]) or {}).get("title")
         if isinstance(title, dict) and title.get("text"):
-            title["text"] = rewrap_lines(title["text"], t.font_size,
-                                         max(80.0, (p.new_y[1] - p.new_y[0]) * total))
+            title["text"] = wrapped_y_title(title["text"], t, (p.new_y[1] - p.new_y[0]) * total)
         layout.setdefault(p.axes[0], {})["domain"] = list(p.new_x)
         layout.setdefault(p.axes[1], {})["domain"] = list(p.new_y)
 
@@ -324,49 +371,68 @@ def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Templat
             continue
         bar.pop("orientation", None)  # beside its panel it stands upright (one laid under
         # its panel, `lesson.canvas.bar_under`, would lie on its side there)
+        title = bar.get("title")
+        title_px = 0.0
+        if isinstance(title, dict):
+            title["side"] = "top"
+            if title.get("text"):
+                title["text"] = rewrap_lines(unwrap(title["text"]), big(t.font_size),
+                                             bar_title_px(bar, t))
+                title_px = lines_px(title["text"], big(t.font_size))
+        least = MIN_BAR_PX / total
         if p.axes[0] in tall and bar.get("yanchor") == "top" and bar.get("len"):
             # a tall panel's bars keep their places along it (several bars, one panel)
             top, bottom = p.move(0, bar.get("y", 1))[1], p.move(0, bar["y"] - bar["len"])[1]
             bar.update(x=1.0, xanchor="left", xpad=6, y=top, yanchor="top",
-                       lenmode="fraction", len=min(max(top - bottom, MIN_BAR_PX / total),
+                       lenmode="fraction", len=min(max(top - bottom, least),
                                                    top - p.new_y[0]),
                        thickness=10)
         else:
             bar.update(x=1.0, xanchor="left", xpad=6, y=(p.new_y[0] + p.new_y[1]) / 2,
                        yanchor="middle", lenmode="fraction",
-                       len=min(1.0, max(0.9 * (p.new_y[1] - p.new_y[0]), MIN_BAR_PX / total)),
+                       len=min(1.0, max(0.9 * (p.new_y[1] - p.new_y[0]), least)),
                        thickness=10)
         bar.pop("yref", None)
-        title = bar.get("title")
-        if isinstance(title, dict):
-            title["side"] = "top"
-            if title.get("text"):
-                title["text"] = rewrap_lines(unwrap(title["text"]), t.font_size, BAR_PX - 6)
+        # named ticks (the region ids' 0-8) 1.3 lines apart at least under the title (plotly's
+        # `len` holds the title too): every other one where they would touch
+        vals = bar.get("tickvals")
+        room = bar["len"] * total - title_px
+        if vals is not None and len(vals) > 2 and room < 1.3 * t.font_size * len(vals):
+            every = math.ceil(1.3 * t.font_size * len(vals) / max(room, 1.0))
+            bar["tickvals"] = list(vals)[::every]
+            if bar.get("ticktext") is not None:
+                bar["ticktext"] = list(bar["ticktext"])[::every]
+
+
+NOT_IN_LEGEND = ("heatmap", "image", "contour", "table", "histogram2d")  # unless asked
 
 
 def _legend(layout: dict, data: list[dict], plot_w: float, t: Template) -> float:
-    """The legend under the plots, horizontal, long names wrapped; its height in px (0: none)."""
-    if not layout.get("showlegend", True) or not any(
-            tr.get("showlegend") is not False and tr.get("name") for tr in data):
+    """The legend under the plots, horizontal, long names wrapped; its height in px (0: none):
+    rows of entries, each row as tall as its tallest entry (1.3 em a line and 3.5 px) and 10
+    px apart, as plotly.js sets them (a row counted as one line whatever its names' lines,
+    and the traces plotly leaves out counted in, the windows figure's legend took 40-100 px
+    more than its margin, and plotly took them from the plots)."""
+    if layout.get("showlegend") is False:
         return 0.0
-    names = [tr["name"] for tr in data if tr.get("showlegend") is True
-             or (tr.get("showlegend") is None and tr.get("name"))]
-    row_px, rows_n = 0.0, 1
-    for name in dict.fromkeys(names):
-        w = text_px(str(name), t.font_size) + 48
-        if row_px and row_px + w > plot_w:
-            rows_n, row_px = rows_n + 1, 0.0
-        row_px += w
-    for tr in data:  # a long name wrapped, so the legend stays inside the width
-        if tr.get("name") and text_px(str(tr["name"]), t.font_size) > plot_w - 48:
+    shown = [tr for tr in data if tr.get("name") and (tr.get("showlegend") is True or (
+        tr.get("showlegend") is None and tr.get("type", "scatter") not in NOT_IN_LEGEND))]
+    if not shown:
+        return 0.0
+    for tr in shown:  # a long name wrapped, so the legend stays inside the width
+        if text_px(str(tr["name"]), t.font_size) > plot_w - 48:
             tr["name"] = rewrap_lines(str(tr["name"]), t.font_size, plot_w - 48)
-    layout["legend"] = dict(orientation="h", x=0, xanchor="left", y=0, yanchor="bottom",
-                            yref="container", font=dict(size=t.font_size))
-    return rows_n * t.font_size * 1.9 + 8
-
-
-AUTOMARGIN_PX = 40  # how far plotly may widen the left margin for an axis's tick labels
-# ("(0,0)"): a note starts at the plot area's left and would run out of the picture
+    total = row_px = row_h = 0.0
+    for name in dict.fromkeys(str(tr["name"]) for tr in shown):
+        lines = name.split("<br>")
+        w = max(text_px(line, t.font_size) for line in lines) + 48
+        if row_px and row_px + w > plot_w:
+            total, row_px, row_h = total + row_h + 10, 0.0, 0.0
+        row_px += w
+        row_h = max(row_h, 1.3 * t.font_size * len(lines) + 3.5)
+    layout["legend"] = dict(orientation="h", x=0, xanchor="left", yanchor="top",
+                            font=dict(size=t.font_size))  # its y: under the notes (`restack`)
+    return total + row_h + 10 + 8
 
 
 def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dict]]:
@@ -375,18 +441,27 @@ def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dic
     bars move). Changes and returns the dicts given."""
     panels = panels_of(layout, data)
     margin = layout.setdefault("margin", {})
-    has_bar = any(tr.get("type") in ("heatmap", "contour") and "colorbar" in tr
-                  and tr.get("showscale") is not False for tr in data) or any(
-        (tr.get("marker") or {}).get("showscale") for tr in data)
-    margin["l"] = min(margin.get("l", 60), NARROW_LEFT_PX)
-    margin["r"] = BAR_PX if has_bar else min(margin.get("r", 30), 16)
-    plot_w = t.width - margin["l"] - margin["r"]
+    shown = bars(data)
     old_plot_h = max(1.0, (layout.get("height") or t.height) - margin.get("t", 90)
                      - margin.get("b", 60))
-    total, on_top = _place(layout, rows_of(panels), plot_w, old_plot_h, t)
+    # margins that hold what plotly puts in them, so that it keeps them (`room`); the y
+    # titles' lines from the panels' heights at a width near the final one
+    margin["r"] = (max(bar_px(b, t) for b in shown) if shown
+                   else min(margin.get("r", 30), right_px(layout, data, t)))
+    near_w = t.width - NARROW_LEFT_PX - 20 - margin["r"]
+    tall = set((layout.get("meta") or {}).get("tall_panels") or ())
+    heights = {p.axes[1]: _panel_px(p, near_w, old_plot_h, p.axes[0] in tall)
+               for p in panels if p.axes is not None}
+    margin["l"] = max(min(margin.get("l", 60), NARROW_LEFT_PX),
+                      left_px(layout, data, t, heights))
+    plot_w = t.width - margin["l"] - margin["r"]
+    total, on_top = _place(layout, rows_of(panels), plot_w, old_plot_h, t, data)
     lowest = min((p.y[0] for p in panels), default=0.0)
     _move_paper_things(layout, panels, on_top, lowest)
     _set_domains(layout, data, panels, total, t)
+    fit_cell_text(layout, data, panels, plot_w, total)
+    refit_tables(data, plot_w)
+    thin_ticks(layout, panels, plot_w, total, t)
     _colour_bars(data, panels, total, t,
                  frozenset((layout.get("meta") or {}).get("tall_panels") or ()))
     legend_px = _legend(layout, data, plot_w, t)
@@ -404,11 +479,19 @@ def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dic
              and a.get("yref") == "paper" and float(a.get("y", 1)) <= lowest + 1e-3]
     for a in notes:  # the last panel's axis is inside the plot area already
         a["y"], a["yshift"] = 0, -4
-        a["text"] = rewrap_lines(a.get("text") or "", _size(a, t),
-                                 plot_w + margin["r"] - 8 - AUTOMARGIN_PX)
+        boxed = 2 * (a.get("borderpad") or 0) + 2 * (a.get("borderwidth") or 1) + 12 \
+            if a.get("bordercolor") else 0  # a note in a box: its padding and border
+        a["text"] = rewrap_lines(unwrap(a.get("text") or "", sentences=True), _size(a, t),
+                                 plot_w + margin["r"] - 8 - boxed)
     note_px = max((4 + 2 * (a.get("borderpad") or 0) + lines_px(a.get("text") or "", _size(a, t))
                    for a in notes), default=0.0)
-    margin["b"] = int(max(12.0, note_px + 10) + legend_px)
+    # the notes in the bottom margin, the legend under them (on the paper: placed on the
+    # container, plotly adds its height to the margin by a rule of its own, and it covered
+    # the parts figure's note)
+    notes_b = max(12.0, note_px + 10)
+    margin["b"] = int(notes_b + legend_px)
+    if legend_px:
+        layout["legend"]["y"] = -(notes_b - 6) / total
     layout["height"] = int(margin.setdefault("t", 90) + total + margin["b"])
     if isinstance(title, dict) and title.get("text"):  # plotly places its first line's middle
         title.update(yref="container", yanchor="top",

@@ -52,7 +52,7 @@ def style_layout(layout: dict, template: str = "default", *, title: str | None =
                  height: int | None = None) -> dict:
     """The template's look (fonts, background, margins, Plotly's white theme) on a layout dict
     before `fast_figure`, which skips plotly's validation. Updates `layout` in place and returns
-    it; `layout["meta"]["template"]` names the template."""
+    it; `layout["meta"]["template"]` names the template (other meta a kind set is kept)."""
     import json
 
     import plotly.io as pio
@@ -77,7 +77,7 @@ def style_layout(layout: dict, template: str = "default", *, title: str | None =
         margin=dict(l=60, r=30, t=90 if title else 40, b=60),
         height=height or t.height,
         hoverlabel=dict(font_size=max(12, t.font_size - 2)),
-        meta={"template": t.name},
+        meta={**(layout.get("meta") or {}), "template": t.name},  # keeps what a kind set
     )
     if title is not None:
         layout["title"] = dict(text=title, font=dict(size=t.title_size), x=0.01, xanchor="left")

@@ -113,6 +113,12 @@ def head_tiles(nH: int, N: int, template: str = "default") -> dict:
     per_row = heads_per_row(nH, template)
     rows = -(-nH // per_row)
     gap_x, gap_y = max(1, round(0.1 * N)), max(2, round(0.26 * N))
+    if template == "narrow":  # a phone's tiles are a few px a slot: the band holds a label
+        from .._core.template import get_template
+
+        t = get_template(template)
+        px = (t.width - 150) / (per_row * N + (per_row - 1) * gap_x)  # the column's width
+        gap_y = max(gap_y, math.ceil(1.5 * t.font_size / px))
     origin = [(gap_y + (h // per_row) * (N + gap_y), (h % per_row) * (N + gap_x))
               for h in range(nH)]
     shape = (rows * (N + gap_y), per_row * N + (per_row - 1) * gap_x)
@@ -198,6 +204,9 @@ def _tile_axes(layout: dict, xr: str, yr: str, tiles: dict, t, titles: tuple[str
             layout[axis_key(ref)].update(
                 ticktext=[str(k) for _ in starts for k in range(0, n, step)], tickangle=0)
     layout[axis_key(yr)].update(scaleanchor=xr, constraintoward="top")
+    if t.name == "narrow":  # as wide as the phone's column, however tall (`narrow.restack`)
+        meta = layout.setdefault("meta", {})
+        meta["tall_panels"] = [*meta.get("tall_panels", ()), axis_key(xr)]
     layout.setdefault("shapes", []).append(dict(
         type="rect", xref=xr, yref=yr, x0=-0.5 - margin, x1=X - 0.5 + margin, y0=-0.5,
         y1=Y - 0.5, fillcolor=t.paper, line=dict(width=0), layer="below"))

@@ -222,7 +222,7 @@ def figure(exp, sel) -> go.Figure:
     # plots, between them the tiles' tick labels and axis title and the picture's title
     from .._core.text import lines_px, rewrap_lines
 
-    plot_w = plot_width(t)
+    plot_w = plot_width(f)
     image_title = rewrap_lines(titles[-1], t.font_size, 0.95 * plot_w)
     grid_px = tiles.shape[0] * tiles.px
     H1, W1 = maps[-1].shape

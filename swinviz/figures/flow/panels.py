@@ -122,13 +122,18 @@ class Flow:
 MARGIN_L, MARGIN_R = 60, 110  # the figure's side margins (px): the template's left, bars right
 
 
-def plot_width(t: Template) -> float:
+def plot_width(f: Flow) -> float:
     """The plots' width in px: the template's width less the side margins (a phone's, as
-    `_core.narrow.restack` sets them)."""
-    if t.name == "narrow":
-        from .._core.narrow import BAR_PX, NARROW_LEFT_PX
+    `_core.narrow.restack` sets them: the left one, the one its colour bars need)."""
+    t = f.t
+    if t.name == "narrow":  # the margins `room` will give the tiles' axis and the reach bar
+        from .._core.narrow import NARROW_LEFT_PX
+        from .._core.room import bar_px, left_px
 
-        return t.width - NARROW_LEFT_PX - BAR_PX
+        ticks = [str(v) for v in range(0, max(f.H, f.W), 10)]
+        axis = dict(yaxis=dict(ticktext=ticks, title=dict(text=tr(f.L, "row (token)"))))
+        return (t.width - max(NARROW_LEFT_PX, left_px(axis, [], t))
+                - bar_px(reach_bar(f), t))
     return t.width - MARGIN_L - MARGIN_R
 
 
@@ -157,8 +162,10 @@ def tile_grid(f: Flow, titles: list[str]) -> Tiles:
     t, H, W, cols = f.t, f.H, f.W, f.cols
     gap_x = max(1, round(0.12 * W))
     X = cols * W + (cols - 1) * gap_x
-    px = plot_width(t) / X
-    room = 0.95 * (W + gap_x) * px
+    px = plot_width(f) / X
+    # a title may reach into the gaps beside its tile; a single column has none (a phone's:
+    # the colour bar is next to it)
+    room = 0.95 * (W + (gap_x if cols > 1 else 0)) * px
     size = t.font_size
     digits = "8" * len(str(H * W))  # the widest count
     band = max(lines_px(rewrap_lines(re.sub(r"\d+", digits, s), size, room), size)
@@ -223,8 +230,7 @@ def reach_panels(f: Flow, data: list, tiles: Tiles) -> None:
     for i, col in enumerate(colors):
         dscale += [[i / (k + 1), col], [(i + 1) / (k + 1), col]]
     L = f.L
-    step_names = ([f"block {f.exp.blocks[0]}"]
-                  + [tr(L, "pair {i}", i=i) for i in range(1, k + 1)])
+    step_names = _step_names(f)
     ox: list = []
     oy: list = []
     for i, (y0, x0) in enumerate(tiles.origin[:k + 1]):
@@ -234,11 +240,7 @@ def reach_panels(f: Flow, data: list, tiles: Tiles) -> None:
             colorscale=dscale, opacity=0.7, customdata=_token_cd(z, r0, c0),
             showscale=i == 0, name=f"reach {['block 0', *step_names[1:]][i]}",
             meta=dict(tile=[y0, x0]),
-            colorbar=dict(title=dict(text=tr(L, "reach panels:<br>reachable<br>since")
-                                     if f.show_stage else tr(L, "reachable<br>since"),
-                                     side="top"),
-                          tickmode="array", tickvals=list(range(k + 1)), ticktext=step_names,
-                          thickness=14, len=_reach_len(f), y=1, yanchor="top", x=1.01),
+            colorbar=reach_bar(f),
             hovertemplate=tr(L, "token (%{{customdata[0]}}, %{{customdata[1]}})<br>reachable "
                                 "since %{{z}}<extra>0 = the pair's first block, i = pair "
                                 "i</extra>")))
@@ -248,6 +250,19 @@ def reach_panels(f: Flow, data: list, tiles: Tiles) -> None:
     data.append(dict(type="scatter", x=coords(ox), y=coords(oy), mode="lines",
                      hoverinfo="skip", showlegend=False, name="reach outline",
                      line=dict(color="black", width=1.2)))
+
+
+def _step_names(f: Flow) -> list[str]:
+    """The reach steps' names: the pair's first block, then pair 1..k."""
+    return [f"block {f.exp.blocks[0]}"] + [tr(f.L, "pair {i}", i=i) for i in range(1, f.k + 1)]
+
+
+def reach_bar(f: Flow) -> dict:
+    """The reach panels' colour bar: a step a colour, named."""
+    return dict(title=dict(text=tr(f.L, "reach panels:<br>reachable<br>since")
+                           if f.show_stage else tr(f.L, "reachable<br>since"), side="top"),
+                tickmode="array", tickvals=list(range(f.k + 1)), ticktext=_step_names(f),
+                thickness=14, len=_reach_len(f), y=1, yanchor="top", x=1.01)
 
 
 def _reach_len(f: Flow) -> float:
