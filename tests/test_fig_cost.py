@@ -292,3 +292,20 @@ def test_swin_v2_pair_table_is_its_blocks_own(swin, explored):
     assert number(per_block[-1]) == sum(q.numel() for q in block.parameters())
     for b in (0, 1):
         assert sum(table.meta["flops"][b]) == model.layers[1].blocks[b].flops()
+
+
+def test_on_a_padded_grid_w_msa_is_what_the_blocks_compute(exp_padded):
+    """At 200 px (a 50x50 grid in 7x7 windows) the blocks attend on the grid padded to 56x56:
+    the W-MSA bar of the explored stage is the module table's attention (qkv, the two products,
+    proj), and the "×" compares global attention on the 2500 tokens with that (it compared
+    with the formula on 2500 tokens, ×11.2, while the table counted 3136 slots)."""
+    from swinviz.figures.cost.counts import ATTN_MATMULS, module_flops
+
+    fig = make_figure("cost", exp_padded)
+    w_msa = next(t for t in fig.data if t.meta == "W-MSA")
+    m = module_flops(exp_padded, 1)
+    attention = m["attn.qkv"] + m[ATTN_MATMULS] + m["attn.proj"]
+    assert w_msa.y[0] == attention == cost.wmsa_flops(56, 56, 96, 7)
+    assert list(w_msa.customdata) == ["56×56", "28×28", "14×14", "7×7"]
+    ratio = next(t for t in fig.data if t.name == "MSA / W-MSA").text[0]
+    assert ratio == f"×{cost.msa_flops(50, 50, 96) / attention:.1f}" == "×8.9"

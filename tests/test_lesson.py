@@ -242,6 +242,10 @@ def test_sentences_hold_for_one_window_a_single_token_and_a_padded_grid(explorat
     cost = " ".join(pad.text("cost").body)
     assert "padded to 56×56, so W-MSA computes 145 M" in cost and "2500 tokens only" in cost
     assert n.wmsa_run == run
+    # and the ratio on what the blocks compute: the cost figure's "×" (test_fig_cost.py)
+    assert f"global costs {n.msa / run:.1f}× what the blocks compute" in cost
+    assert "全局注意力是各 block 实际计算量的 8.9 倍" in " ".join(
+        Lesson(explorations["padded"], lang="zh").text("cost").body)
     assert "padded" not in " ".join(Lesson(explorations["stage 1"]).text("cost").body)
 
 

@@ -296,7 +296,12 @@ def _msa_panel(exp, t, plot_w: int, layout: dict, refs: dict, data: list,
     xr, yr = refs[(2, 3)]
     stages = exp.config.stages()
     xs = [tr(lang, "stage {s}<br>{H}×{W}", s=g.stage, H=g.grid[0], W=g.grid[1]) for g in stages]
-    w_msa = [_cost.wmsa_flops(*g.grid, g.dim, g.window_size) for g in stages]
+    # W-MSA on the grid its windows cover: a side that does not split into whole windows is
+    # padded, and the padding slots are computed too (the module table counts them; the
+    # paper's Ω assumes whole windows)
+    padded = [tuple(-(-n // g.window_size) * g.window_size for n in g.grid) for g in stages]
+    w_msa = [_cost.wmsa_flops(*hw, g.dim, g.window_size) for hw, g in zip(padded, stages,
+                                                                          strict=True)]
     msa = [_cost.msa_flops(*g.grid, g.dim) for g in stages]
     for ys, name, formula, color in ((msa, tr(lang, "global MSA"), "4hwC² + 2(hw)²C",
                                       OKABE_ITO[5]),
@@ -308,6 +313,11 @@ def _msa_panel(exp, t, plot_w: int, layout: dict, refs: dict, data: list,
                          meta=name, xaxis=xr, yaxis=yr,
                          hovertemplate=tr(lang, "{name}<br>%{{x}}<br>%{{y:,}} multiply-adds"
                                           "<extra></extra>", name=name)))
+    if any(hw != tuple(g.grid) for hw, g in zip(padded, stages, strict=True)):
+        data[-1]["hovertemplate"] = tr(
+            lang, "W-MSA<br>%{{x}}, padded to %{{customdata}}<br>%{{y:,}} multiply-adds"
+            "<extra></extra>")
+        data[-1]["customdata"] = [f"{h}×{w}" for h, w in padded]
     data.append(dict(type="scatter", x=xs, y=[m * 1.6 for m in msa], mode="text",
                      text=[f"×{m / w:.1f}" for m, w in zip(msa, w_msa, strict=True)],
                      textfont=dict(size=t.font_size - 2), hoverinfo="skip", showlegend=False,

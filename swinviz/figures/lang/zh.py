@@ -825,6 +825,8 @@ WORDS: dict[str, str] = {
         '{lead}：参数量和 FLOPs（乘加次数），逐个模块<br><sup>C = {C}，{nH} 个注意力头，d = {d}，M = {M}（N = {N}），{H}×{W} 网格上 nW = {nW} 个窗口，MLP 比例 r = {r}</sup>',
     '{name}<br>%{{x}}<br>%{{y:,}} multiply-adds<extra></extra>':
         '{name}<br>%{{x}}<br>%{{y:,}} 次乘加<extra></extra>',
+    'W-MSA<br>%{{x}}, padded to %{{customdata}}<br>%{{y:,}} multiply-adds<extra></extra>':
+        'W-MSA<br>%{{x}}，补齐到 %{{customdata}}<br>%{{y:,}} 次乘加<extra></extra>',
     '{name}<br>{n} of {total} patches':
         '{name}<br>{total} 个 patch 中的 {n} 个',
     '{n} blocks on {H}×{W} tokens of width {C}':

@@ -125,8 +125,9 @@ def _cost(n, r):
              f"windowed."]
     if n.padded:
         lines.append(f"The windows are cut from the grid padded to {n.Hp}×{n.Wp}, so W-MSA "
-                     f"computes {si(n.wmsa_run)}; the formula, like the reference's flops(), "
-                     f"counts the image's {n.hw} tokens only.")
+                     f"computes {si(n.wmsa_run)}: global costs {n.msa / n.wmsa_run:.1f}× what "
+                     f"the blocks compute (the cost figure's ×); the formula, like the "
+                     f"reference's flops(), counts the image's {n.hw} tokens only.")
     if n.one:
         lines.append(f"At this stage one window covers the grid (M² = {n.N} ≥ hw = {n.hw}): "
                      f"windows save nothing here; they pay off on large grids.")

@@ -115,8 +115,9 @@ def _cost(n, r):
              f"{n.ratio:.1f} 倍。"]
     if n.padded:
         lines.append(f"窗口从填充到 {n.Hp}×{n.Wp} 的网格上划分，所以 W-MSA 实际计算 "
-                     f"{si(n.wmsa_run)} 次乘加运算；公式和参考代码的 flops() 一样，只计图像的 "
-                     f"{n.hw} 个 token。")
+                     f"{si(n.wmsa_run)} 次乘加运算：全局注意力是各 block 实际计算量的 "
+                     f"{n.msa / n.wmsa_run:.1f} 倍（代价图中的 ×）；公式和参考代码的 flops() "
+                     f"一样，只计图像的 {n.hw} 个 token。")
     if n.one:
         lines.append(f"这一阶段一个窗口就覆盖了整个网格（M² = {n.N} ≥ hw = {n.hw}）："
                      f"窗口在这里省不了计算，它们在大网格上才划算。")
