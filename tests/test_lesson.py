@@ -320,7 +320,8 @@ def test_the_six_by_six_regions_are_the_notes_table(exp_6x6):
     heat = next(t for t in fig.data if t.type == "heatmap")
     expect = np.array([[0, 0, 0, 1, 1, 2]] * 3 + [[3, 3, 3, 4, 4, 5]] * 2 + [[6, 6, 6, 7, 7, 8]])
     assert np.array_equal(np.array(heat.z), expect)
-    assert np.array_equal(np.array(heat.text, dtype=float), expect)
+    numbers = [[re.sub(r"<[^>]+>", "", str(t)) for t in row] for row in heat.text]  # its ink
+    assert np.array_equal(np.array(numbers, dtype=float), expect)
 
 
 def test_wrapping_keeps_chinese_punctuation_and_long_code():
@@ -353,6 +354,13 @@ def test_wrapping_keeps_chinese_punctuation_and_long_code():
     title = "mask of window 63 (-100 dark, 0 light)"
     assert wrap(title, 26, 420)[-1] == "0 light)"
     assert wrap_even(title, 26, 420) == ["mask of window 63", "(-100 dark, 0 light)"]
+    # Chinese titles and table cells break between phrases where that takes no more lines
+    # ("偏置 / 表，13×13" and "token 网 / 格" broke inside a word on the Chinese slides)
+    zh = "注意力头 0 的偏置表，13×13 个偏移"
+    assert wrap_even(zh, 22, 260) == ["注意力头 0 的偏置表，", "13×13 个偏移"]
+    assert wrap("token 网格", 20, 80, phrases=True) == ["token", "网格"]
+    assert wrap("网格网格网格网格", 20, 70, phrases=True) == ["网格网", "格网格", "网格"]  # a
+    # phrase longer than a line is still broken between its characters
     # outside brackets where it can; a comment on a line of its own, above its code
     assert wrap_code("rel = coords.flatten(1)[:, :, None] - coords.flatten(1)[:, None, :]",
                      61) == ["rel = coords.flatten(1)[:, :, None]",
@@ -579,3 +587,44 @@ def test_a_colour_bar_under_a_panel_shows_its_ends_and_stands_upright_on_a_phone
     phone = narrow_figure(lesson.visual("whatif", box=(360, 560), page=True),
                           only_side_by_side=True)
     assert bars(phone) and all(b.orientation in (None, "v") and b.x == 1.0 for b in bars(phone))
+
+
+def _wcag(rgb) -> float:
+    """WCAG relative luminance of an (r, g, b) in 0-255."""
+    c = np.asarray(rgb, dtype=float) / 255
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(c @ [0.2126, 0.7152, 0.0722])
+
+
+def test_every_number_on_a_slides_cells_stands_out_from_its_cell(explorations):
+    """Numbers written on a slide's heatmap cells contrast 4.5:1 or more with their cell's
+    colour (WCAG AA; plotly blends a scale's stops linearly): plotly's choice by brightness
+    wrote white on the relative position index's middle greys, 3.3:1."""
+    from plotly.colors import get_colorscale, hex_to_rgb, unlabel_rgb
+
+    checked = 0
+    for which in ("stage 1", "6x6"):
+        for theme in ("light", "dark"):
+            lesson = Lesson(explorations[which], theme=theme)
+            for k, step in enumerate(STEPS):
+                for tr in lesson.visual(k).data:
+                    if tr.type != "heatmap" or not getattr(tr, "texttemplate", None) \
+                            or (tr.opacity or 1) < 1:
+                        continue
+                    scale = tr.colorscale
+                    stops = get_colorscale(scale) if isinstance(scale, str) else scale
+                    pos = [float(p) for p, _ in stops]
+                    rgbs = np.array([hex_to_rgb(c) if c.startswith("#") else unlabel_rgb(c)
+                                     for _, c in stops], dtype=float)
+                    z = np.asarray(tr.z, dtype=float)
+                    frac = np.clip((z - tr.zmin) / ((tr.zmax - tr.zmin) or 1), 0, 1)
+                    for f, text in zip(frac.ravel(), np.asarray(tr.text).ravel(), strict=True):
+                        ink = re.fullmatch(r"<span style='color:(#[0-9a-f]{6})'>.*</span>",
+                                           str(text))
+                        assert ink, (which, step.name, text)
+                        cell = _wcag([np.interp(f, pos, rgbs[:, i]) for i in range(3)])
+                        lum = _wcag(hex_to_rgb(ink.group(1)))
+                        ratio = (max(cell, lum) + 0.05) / (min(cell, lum) + 0.05)
+                        assert ratio >= 4.5, (which, step.name, text, round(ratio, 2))
+                        checked += 1
+    assert checked > 100

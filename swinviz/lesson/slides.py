@@ -148,7 +148,10 @@ class Lesson:
                               yref="paper", showarrow=False, align="left", xanchor="left",
                               yanchor="top", font=font, **kw))
 
-        title_lines = wrap(text.title, TITLE_PX, W_PX - 2 * MARGIN - 320)
+        room = W_PX - 2 * MARGIN - 320
+        title_lines = wrap(text.title, TITLE_PX, room)
+        by_phrase = wrap(text.title, TITLE_PX, room, phrases=True)  # Chinese: between phrases
+        title_lines = by_phrase if len(by_phrase) == len(title_lines) else title_lines
         px(MARGIN, 44, "<br>".join(f"<b>{_esc(s)}</b>" for s in title_lines), TITLE_PX)
         y = 44 + 1.3 * TITLE_PX * len(title_lines) + 40
         code = [w for line in self.code(k) for w in wrap_code(line, int(TEXT_W / (0.6 * CODE_PX)))]

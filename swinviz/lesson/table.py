@@ -29,7 +29,8 @@ def _cells_wrapped(c: Ctx, columns: int):
     def cell(text):
         if not isinstance(text, str) or not CJK.search(text):
             return text
-        return "<br>".join("<br>".join(wrap(part, size, room)) for part in text.split("<br>"))
+        return "<br>".join("<br>".join(wrap(part, size, room, phrases=True))
+                           for part in text.split("<br>"))
     return cell
 
 
@@ -46,7 +47,7 @@ def _table_px(c: Ctx, header, rows) -> float:
     room *= TABLE_SLACK
 
     def lines(text) -> int:
-        return sum(max(1, len(wrap(re.sub("<[^>]+>", "", part), size, room)))
+        return sum(max(1, len(wrap(re.sub("<[^>]+>", "", part), size, room, phrases=True)))
                    for part in str(text).split("<br>"))
 
     def row_px(values, least: int) -> float:

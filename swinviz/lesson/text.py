@@ -33,11 +33,34 @@ def width_px(text: str, size: float) -> float:
     return cjk * size + text_px(CJK.sub("", text), size)
 
 
-def wrap(text: str, size: float, max_px: float) -> list[str]:
+PHRASE_END = set("，。：；、！？")  # a Chinese phrase ends after these
+
+
+def _phrases(tokens: list[str]) -> list[str]:
+    """Runs of Chinese characters between spaces and punctuation joined into one token each:
+    for a title or a table's cell, where a break inside a word ("偏置 / 表", "网 / 格") reads
+    badly and the room allows breaking between phrases."""
+    out: list[str] = []
+    for tok in tokens:
+        if (out and len(tok) == 1 and CJK.match(tok) and tok not in NO_BREAK_AFTER
+                and CJK.match(out[-1][-1]) and out[-1][-1] not in PHRASE_END):
+            out[-1] += tok
+        else:
+            out.append(tok)
+    return out
+
+
+def wrap(text: str, size: float, max_px: float, phrases: bool = False) -> list[str]:
     """`text` in lines of at most `max_px`: broken at spaces, and between CJK characters
-    (never inside the pieces the module's docstring names)."""
+    (never inside the pieces the module's docstring names); with `phrases`, between Chinese
+    phrases (`_phrases`) where each fits a line, inside one only where it does not."""
+    tokens = TOKEN.findall(text)
+    if phrases:
+        tokens = [piece for tok in _phrases(tokens)
+                  for piece in ([tok] if width_px(tok, size) <= max_px or not CJK.match(tok)
+                                else TOKEN.findall(tok))]
     lines, cur = [], ""
-    for tok in TOKEN.findall(text):
+    for tok in tokens:
         if (cur.strip(" " + "".join(NO_BREAK_AFTER)) and not tok.isspace()
                 and tok not in NO_BREAK_BEFORE and width_px(cur + tok, size) > max_px):
             carry = cur[-1] if cur[-1] in NO_BREAK_AFTER and cur[:-1].strip() else ""
@@ -52,18 +75,20 @@ def wrap(text: str, size: float, max_px: float) -> list[str]:
 
 def wrap_even(text: str, size: float, max_px: float) -> list[str]:
     """`wrap`, in as few lines, each about as long as the others: a title that needs two
-    lines gets two halves, not one full line and a word left alone under it."""
+    lines gets two halves, not one full line and a word left alone under it. Chinese is
+    broken between phrases where that takes no more lines (`wrap`'s `phrases`)."""
     lines = wrap(text, size, max_px)
+    phrases = len(wrap(text, size, max_px, phrases=True)) == len(lines)
     if len(lines) < 2:
         return lines
     lo, hi = 0.0, max_px  # the narrowest width that keeps the same number of lines
     for _ in range(12):
         mid = (lo + hi) / 2
-        if len(wrap(text, size, mid)) == len(lines):
+        if len(wrap(text, size, mid, phrases)) == len(lines):
             hi = mid
         else:
             lo = mid
-    return wrap(text, size, hi)
+    return wrap(text, size, hi, phrases)
 
 
 CODE_BREAKS = (" = ", " - ", ", ", " + ", " * ")

@@ -103,16 +103,17 @@ def windows(c: Ctx, layout: dict) -> list:
 def block(c: Ctx, layout: dict) -> list:
     """The pair as two rows of boxes: LN -> attention -> + -> LN -> MLP -> +."""
     n, t = c.n, c.theme
-    layout["xaxis"] = dict(domain=[0, 1], range=[0, 10.2], visible=False)
+    layout["xaxis"] = dict(domain=[0, 1], range=[0, 10.5], visible=False)
     layout["yaxis"] = dict(domain=[0, 0.92], range=[6, 0], visible=False)
     shapes, notes = [], []
     second = (c.ui("block1_shift", b=n.b1, s=n.s) if n.s else c.ui("block1_plain", b=n.b1))
     rows = ((0.6, c.ui("block0", b=n.b0), "W-MSA", BLOCK_COLORS[0]),
             (3.4, second, "SW-MSA" if n.s else "W-MSA", BLOCK_COLORS[1 if n.s else 0]))
-    boxes = ((0.2, 1.9, c.ui("ln")), (2.3, 4.2, None), (4.6, 5.3, c.ui("add")),
-             (5.7, 7.4, c.ui("ln")), (7.8, 9.2, c.ui("mlp")), (9.5, 10.2, c.ui("add")))
+    # "LayerNorm" with room either side of it (in 1.7 it touched its box's sides)
+    boxes = ((0.1, 2.2, c.ui("ln")), (2.6, 4.5, None), (4.9, 5.5, c.ui("add")),
+             (5.9, 8.0, c.ui("ln")), (8.4, 9.6, c.ui("mlp")), (9.9, 10.5, c.ui("add")))
     for y, label, attn, color in rows:
-        notes.append(dict(text=f"<b>{label}</b>", x=0.2, y=y, xanchor="left", yanchor="bottom",
+        notes.append(dict(text=f"<b>{label}</b>", x=0.1, y=y, xanchor="left", yanchor="bottom",
                           showarrow=False, font=dict(size=MIN_PX + 2, color=t.ink)))
         for x0, x1, text in boxes:
             fill = color if text is None else t.panel
