@@ -24,6 +24,7 @@ from .room import (
     big,
     fit_cell_text,
     left_px,
+    legend,
     refit_tables,
     right_px,
     thin_ticks,
@@ -404,37 +405,6 @@ def _colour_bars(data: list[dict], panels: list[Panel], total: float, t: Templat
                 bar["ticktext"] = list(bar["ticktext"])[::every]
 
 
-NOT_IN_LEGEND = ("heatmap", "image", "contour", "table", "histogram2d")  # unless asked
-
-
-def _legend(layout: dict, data: list[dict], plot_w: float, t: Template) -> float:
-    """The legend under the plots, horizontal, long names wrapped; its height in px (0: none):
-    rows of entries, each row as tall as its tallest entry (1.3 em a line and 3.5 px) and 10
-    px apart, as plotly.js sets them (a row counted as one line whatever its names' lines,
-    and the traces plotly leaves out counted in, the windows figure's legend took 40-100 px
-    more than its margin, and plotly took them from the plots)."""
-    if layout.get("showlegend") is False:
-        return 0.0
-    shown = [tr for tr in data if tr.get("name") and (tr.get("showlegend") is True or (
-        tr.get("showlegend") is None and tr.get("type", "scatter") not in NOT_IN_LEGEND))]
-    if not shown:
-        return 0.0
-    for tr in shown:  # a long name wrapped, so the legend stays inside the width
-        if text_px(str(tr["name"]), t.font_size) > plot_w - 48:
-            tr["name"] = rewrap_lines(str(tr["name"]), t.font_size, plot_w - 48)
-    total = row_px = row_h = 0.0
-    for name in dict.fromkeys(str(tr["name"]) for tr in shown):
-        lines = name.split("<br>")
-        w = max(text_px(line, t.font_size) for line in lines) + 48
-        if row_px and row_px + w > plot_w:
-            total, row_px, row_h = total + row_h + 10, 0.0, 0.0
-        row_px += w
-        row_h = max(row_h, 1.3 * t.font_size * len(lines) + 3.5)
-    layout["legend"] = dict(orientation="h", x=0, xanchor="left", yanchor="top",
-                            font=dict(size=t.font_size))  # its y: under the notes (`restack`)
-    return total + row_h + 10 + 8
-
-
 def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dict]]:
     """(layout, data) with the panels stacked for `t`'s width (the "narrow" template); a
     figure of one panel a row keeps its panels where they are (only its legend and colour
@@ -464,7 +434,7 @@ def restack(layout: dict, data: list[dict], t: Template) -> tuple[dict, list[dic
     thin_ticks(layout, panels, plot_w, total, t)
     _colour_bars(data, panels, total, t,
                  frozenset((layout.get("meta") or {}).get("tall_panels") or ()))
-    legend_px = _legend(layout, data, plot_w, t)
+    legend_px = legend(layout, data, plot_w, t)
 
     # the page shows the figure as wide as its column; the top margin: the figure's title
     # only (the first panels' titles are in the plot area now)

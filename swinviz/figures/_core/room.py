@@ -1,6 +1,7 @@
 """What plotly puts beside a phone's plots, measured before it draws them: the left margin
-its y axes' tick labels and titles take, the right margin its colour bars take, and the size
-at which a heatmap's cell numbers fit their cells.
+its y axes' tick labels and titles take, the right margin its colour bars (or x tick labels)
+take, the legend's height under the plots, the size at which a heatmap's cell numbers fit
+their cells, the ticks and table columns that fit at the width left.
 
 plotly widens a margin that is too small for what sits in it (automargin), and the plots
 shrink to make room, after a kind and `narrow.restack` had sized the panels for the width they
@@ -8,7 +9,7 @@ planned: a square panel then came out narrower than planned, with blank under it
 the flow figure's column of tiles), and titles wrapped for the planned width ran into the
 colour bar. With margins that already hold what sits in them, plotly keeps them, and the
 plots are as wide as planned. The estimates follow plotly.js 3 in Chromium with DejaVu Sans
-(`tests/test_narrow_room.py` draws every kind and compares).
+(`tests/test_fig_phone_room.py` draws every kind and compares).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from .layout import axis_key
 from .template import Template
-from .text import text_px
+from .text import rewrap_lines, text_px
 
 BAR_PX = 62  # the least right margin beside a colour bar
 MIN_CELL_FONT_PX = 7  # cell numbers that fit only smaller than this are left to the hover
@@ -307,3 +308,33 @@ def refit_tables(data: list[dict], plot_w: float) -> None:
         head.setdefault("font", {})["size"], cells.setdefault("font", {})["size"] = sizes
         tr["columnwidth"] = [round(w, 1) for w in fit_columns(header, cols, *sizes, total)]
 
+
+NOT_IN_LEGEND = ("heatmap", "image", "contour", "table", "histogram2d")  # unless asked
+
+
+def legend(layout: dict, data: list[dict], plot_w: float, t: Template) -> float:
+    """The legend under the plots, horizontal, long names wrapped; its height in px (0: none):
+    rows of entries, each row as tall as its tallest entry (1.3 em a line and 3.5 px) and 10
+    px apart, as plotly.js sets them (a row counted as one line whatever its names' lines,
+    and the traces plotly leaves out counted in, the windows figure's legend took 40-100 px
+    more than its margin, and plotly took them from the plots)."""
+    if layout.get("showlegend") is False:
+        return 0.0
+    shown = [tr for tr in data if tr.get("name") and (tr.get("showlegend") is True or (
+        tr.get("showlegend") is None and tr.get("type", "scatter") not in NOT_IN_LEGEND))]
+    if not shown:
+        return 0.0
+    for tr in shown:  # a long name wrapped, so the legend stays inside the width
+        if text_px(str(tr["name"]), t.font_size) > plot_w - 48:
+            tr["name"] = rewrap_lines(str(tr["name"]), t.font_size, plot_w - 48)
+    total = row_px = row_h = 0.0
+    for name in dict.fromkeys(str(tr["name"]) for tr in shown):
+        lines = name.split("<br>")
+        w = max(text_px(line, t.font_size) for line in lines) + 48
+        if row_px and row_px + w > plot_w:
+            total, row_px, row_h = total + row_h + 10, 0.0, 0.0
+        row_px += w
+        row_h = max(row_h, 1.3 * t.font_size * len(lines) + 3.5)
+    layout["legend"] = dict(orientation="h", x=0, xanchor="left", yanchor="top",
+                            font=dict(size=t.font_size))  # its y: under the notes (`restack`)
+    return total + row_h + 10 + 8
