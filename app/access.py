@@ -49,6 +49,12 @@ QUERY_KEYS_JS = """
         b.setAttribute('tabindex', '-1');
       }
     }
+    // and a button Gradio draws anew (each new image) is named as it appears: on the 0.5 s
+    // poll alone, a busy page showed it nameless for a moment (the browser test saw one)
+    if (box && !box.swinvizNamed) {
+      box.swinvizNamed = new MutationObserver(focusable);
+      box.swinvizNamed.observe(box, { childList: true, subtree: true });
+    }
   };
   setInterval(focusable, 500);
   document.addEventListener('keydown', (e) => {

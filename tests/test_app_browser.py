@@ -594,14 +594,22 @@ def test_every_control_has_a_name_and_the_focus_follows_the_page(fresh_page, pho
     wait_badge(page, "Stage 1, pair 0")
     page.wait_for_function("() => document.querySelector('#query-image')"
                            ".getAttribute('tabindex') === '0'")
-    page.wait_for_timeout(600)  # the labels are put on every 0.5 s
-    nameless = page.evaluate(f"""() => {{
+    # no waiting for a poll: a button Gradio draws anew is named as it appears (a wait of 0.6 s
+    # for the 0.5 s poll was a race a loaded CI machine lost); checked at once, and again at
+    # once after the query moves and Gradio draws the image anew
+    nameless_js = f"""() => {{
       const name = {NAME_JS};
       const sel = 'button, input, select, textarea, summary, a[href], [tabindex="0"]';
       return [...document.querySelectorAll(sel)]
         .filter((e) => e.offsetParent !== null && e.tabIndex >= 0 && !name(e))
-        .map((e) => e.outerHTML.slice(0, 120)); }}""")
-    assert nameless == [], nameless
+        .map((e) => e.outerHTML.slice(0, 120)); }}"""
+    assert page.evaluate(nameless_js) == []
+    src = page.evaluate("() => document.querySelector('#query-image img').getAttribute('src')")
+    page.locator("#query-image").focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("(old) => { const i = document.querySelector('#query-image img');"
+                           " return i && i.getAttribute('src') !== old; }", arg=src)
+    assert page.evaluate(nameless_js) == []
     page.locator("#image-input").evaluate("(e) => e.scrollIntoView()")
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     order = []
