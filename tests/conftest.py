@@ -56,6 +56,26 @@ def pytest_runtest_setup(item):
         require_browser(mark.args[0], mark.kwargs.get("what") or f"the browser {mark.args[0]}")
 
 
+CHROMIUM = os.environ.get("SWINVIZ_CHROMIUM", "/usr/bin/chromium")  # Debian's, never a download
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium driven by Playwright, one for a test module (the browser tests', the phone
+    figures' drawing)."""
+    sync_api = require_browser_module("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

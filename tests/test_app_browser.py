@@ -16,11 +16,11 @@ from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM
 from PIL import Image
 
 from app.ui import FIG_IDS, TABS
 
-CHROMIUM = os.environ.get("SWINVIZ_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 TIMEOUT_MS = 120_000  # generous: CI machines are slow; nothing here asserts a time
@@ -31,22 +31,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from conftest import require_browser_module
-    sync_api = require_browser_module("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,15 @@ Python alone (`test_fig_narrow.py`) cannot see what plotly does with the room.""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import plotly
 import pytest
+from conftest import CHROMIUM
 
 from swinviz.figures import KINDS, make_figure
 from swinviz.figures._core.narrow import unwrap
 
-CHROMIUM = os.environ.get("SWINVIZ_CHROMIUM", "/usr/bin/chromium")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PHONE_PX = 320
 
@@ -53,23 +52,13 @@ def collisions(boxes: list[dict]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def plotly_page():
-    from conftest import require_browser_module
-
-    sync_api = require_browser_module("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 400, "height": 800})
-            page.set_content(f"<html><body style='margin:0'><div id='g' "
-                             f"style='width:{PHONE_PX}px'></div></body></html>")
-            page.add_script_tag(path=str(PLOTLY_JS))
-            yield page
-        finally:
-            browser.close()
+def plotly_page(browser):
+    page = browser.new_page(viewport={"width": 400, "height": 800})
+    page.set_content(f"<html><body style='margin:0'><div id='g' "
+                     f"style='width:{PHONE_PX}px'></div></body></html>")
+    page.add_script_tag(path=str(PLOTLY_JS))
+    yield page
+    page.close()
 
 
 def drawn(page, fig) -> dict:

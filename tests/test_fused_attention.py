@@ -121,15 +121,22 @@ def test_without_a_compiler_the_fast_path_says_why_and_runs_the_gemms(monkeypatc
         torch.testing.assert_close(pair(x), pair(x, return_trace=True)[0], rtol=0, atol=1e-5)
 
 
-def test_a_compiler_that_fails_is_reported_in_a_sentence(monkeypatch, tmp_path):
+def _failed_build_reason(monkeypatch, tmp_path, script: str) -> str:
+    """What the loader says (and warns) when the C compiler is the shell `script`, failing."""
     failing = tmp_path / "cc"
-    failing.write_text("#!/bin/sh\necho 'cc: error: this compiler is broken' >&2\nexit 1\n")
+    failing.write_text(script)
     failing.chmod(0o755)
     monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(window_kernel, "_wa", {})
     monkeypatch.setattr(window_kernel, "_c_compiler", lambda: str(failing))
     with pytest.warns(RuntimeWarning, match="could not build it"):
-        reason = kernels.fused_attention_unavailable()
+        return kernels.fused_attention_unavailable()
+
+
+def test_a_compiler_that_fails_is_reported_in_a_sentence(monkeypatch, tmp_path):
+    reason = _failed_build_reason(
+        monkeypatch, tmp_path,
+        "#!/bin/sh\necho 'cc: error: this compiler is broken' >&2\nexit 1\n")
     assert reason == "cc could not build it: cc: error: this compiler is broken"
     assert os.listdir(tmp_path / "cache") == []  # no half-written library left behind
 
@@ -137,20 +144,14 @@ def test_a_compiler_that_fails_is_reported_in_a_sentence(monkeypatch, tmp_path):
 def test_a_failed_build_is_named_by_its_error_line_not_the_caret_under_it(monkeypatch,
                                                                           tmp_path):
     # what GCC printed where the kernel's register hint did not fit the CPU's vectors (AVX2)
-    failing = tmp_path / "cc"
-    failing.write_text(
+    reason = _failed_build_reason(
+        monkeypatch, tmp_path,
         "#!/bin/sh\ncat >&2 <<'SAID'\n"
         "window_attention.c:173:13: note: in expansion of macro 'IN_REGISTER'\n"
         "window_attention.c:74:24: error: impossible constraint in 'asm'\n"
         "   74 | #define IN_REGISTER(v) __asm__(\"\" : \"+v\"(v))\n"
         "      |                        ^~~~~~~\n"
         "SAID\nexit 1\n")
-    failing.chmod(0o755)
-    monkeypatch.setenv("SWINVIZ_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(window_kernel, "_wa", {})
-    monkeypatch.setattr(window_kernel, "_c_compiler", lambda: str(failing))
-    with pytest.warns(RuntimeWarning, match="could not build it"):
-        reason = kernels.fused_attention_unavailable()
     assert reason == ("cc could not build it: window_attention.c:74:24: error: impossible "
                       "constraint in 'asm'")
 
